@@ -1,0 +1,87 @@
+// opsagent: serves vetted host operations over mutual TLS.
+
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/clock.h"
+#include "agent/ops/registry.h"
+#include "agent/server/agent_config.h"
+#include "agent/server/agent_server.h"
+#include "common/logging.h"
+#include "common/version.h"
+#include "common/logging.h"
+#include "spdlog/spdlog.h"
+
+ABSL_FLAG(std::string, config, "/etc/opsagent/agent.textproto",
+          "Agent configuration file (Protobuf text format, schema "
+          "proto/opsagent/v1/agent_config.proto).");
+ABSL_FLAG(bool, check_config, false, "Validate the configuration, print the result and exit.");
+ABSL_FLAG(bool, list_operations, false, "List the operations authorization rules may name, and exit.");
+ABSL_FLAG(bool, verbose, false, "Log debug messages too.");
+
+namespace {
+
+constexpr int kExitConfig = 2;
+constexpr int kExitServe = 3;
+
+int ListOperations() {
+  for (const opsagent::OperationSpec* op : opsagent::AllOperations()) {
+    std::printf("%-14s %-9s %s\n", std::string(op->name).c_str(),
+                op->kind == opsagent::OperationKind::kMutating ? "mutating" : "read-only",
+                std::string(op->summary).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Serves vetted host operations (memory, filesystems, disk usage, ...) to opsctl over "
+      "mutual TLS.\n\nUsage: opsagent [--config=FILE] [--check_config] [--list_operations]");
+  absl::ParseCommandLine(argc, argv);
+  opsagent::InitLogging("opsagent", absl::GetFlag(FLAGS_verbose));
+  if (absl::GetFlag(FLAGS_list_operations)) return ListOperations();
+
+  const std::string config_path = absl::GetFlag(FLAGS_config);
+  absl::StatusOr<opsagent::v1::AgentConfig> config = opsagent::LoadAgentConfig(config_path);
+  if (!config.ok()) {
+    spdlog::error("refusing to start: {}", config.status().message());
+    return kExitConfig;
+  }
+  if (absl::GetFlag(FLAGS_check_config)) {
+    std::printf("%s: OK\n", config_path.c_str());
+    return 0;
+  }
+
+  // Termination signals are taken synchronously below, so block them before
+  // gRPC starts its threads.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  opsagent::AgentEnvironment agent{*std::move(config), absl::Now(), opsagent::kVersion};
+  absl::StatusOr<std::unique_ptr<opsagent::AgentServer>> server = opsagent::AgentServer::Start(agent);
+  if (!server.ok()) {
+    spdlog::error("refusing to start: {}", server.status().message());
+    return kExitServe;
+  }
+  spdlog::info("opsagent {} serving {} as {} on port {} (mutual TLS)", opsagent::kVersion,
+               agent.config.listen_address(), agent.config.hostname(), (*server)->port());
+  sd_notify(0, "READY=1");
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received signal {}; stopping", signal_number);
+  sd_notify(0, "STOPPING=1");
+  (*server)->Shutdown(absl::Seconds(10));
+  return 0;
+}

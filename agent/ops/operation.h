@@ -1,0 +1,49 @@
+#ifndef OPSAGENT_AGENT_OPS_OPERATION_H_
+#define OPSAGENT_AGENT_OPS_OPERATION_H_
+
+#include <functional>
+#include <vector>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/tls/peer_identity.h"
+#include "opsagent/v1/agent_config.pb.h"
+
+namespace opsagent {
+
+enum class OperationKind { kReadOnly, kMutating };
+
+// Describes a vetted operation once: the name used in authorization rules and
+// logs, whether it changes the host, and whether it is a heavy scan that
+// counts against limits.max_concurrent_scans. The service does validation,
+// authorization, limits and logging around every operation from this.
+struct OperationSpec {
+  absl::string_view name;
+  OperationKind kind;
+  bool heavy;
+  absl::string_view summary;
+};
+
+// What every operation may consult: the validated agent configuration and
+// facts about the running agent.
+struct AgentEnvironment {
+  v1::AgentConfig config;
+  absl::Time started_at;
+  std::string version;
+};
+
+// One call of an operation: who asked, and when to give up.
+struct OperationContext {
+  const AgentEnvironment& agent;
+  PeerIdentity caller;
+  // Operations the caller may invoke (for GetInfo's self-description).
+  std::vector<std::string> caller_operations;
+  absl::Time deadline;
+  // True once the client has gone away or the deadline passed.
+  std::function<bool()> cancelled;
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_AGENT_OPS_OPERATION_H_

@@ -1,0 +1,27 @@
+#include "agent/ops/registry.h"
+
+#include "agent/ops/disk_usage.h"
+#include "agent/ops/filesystems.h"
+#include "agent/ops/info.h"
+#include "agent/ops/memory.h"
+
+namespace opsagent {
+
+absl::Span<const OperationSpec* const> AllOperations() {
+  static const OperationSpec* const kOperations[] = {
+      &kInfoOperation,
+      &kMemoryOperation,
+      &kFilesystemsOperation,
+      &kDiskUsageOperation,
+  };
+  return kOperations;
+}
+
+const OperationSpec* FindOperation(absl::string_view name) {
+  for (const OperationSpec* op : AllOperations()) {
+    if (op->name == name) return op;
+  }
+  return nullptr;
+}
+
+}  // namespace opsagent

@@ -1,0 +1,84 @@
+#include "controller/action_runner.h"
+
+#include <openssl/rand.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace opsagent {
+
+AuditOutcome ClassifyOutcome(const absl::Status& status, bool mutating) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return AuditOutcome::kOk;
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+      return AuditOutcome::kDenied;
+    case absl::StatusCode::kUnavailable:
+      // A read-only call that failed to connect did nothing; a mutating one
+      // may have been cut off after the agent began acting.
+      return mutating ? AuditOutcome::kUnknown : AuditOutcome::kUnreachable;
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kDataLoss:
+      return mutating ? AuditOutcome::kUnknown : AuditOutcome::kError;
+    default:
+      return AuditOutcome::kError;
+  }
+}
+
+std::string NewRequestId() {
+  unsigned char b[16];
+  RAND_bytes(b, sizeof(b));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  return absl::StrFormat("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                         b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+                         b[13], b[14], b[15]);
+}
+
+absl::StatusOr<v1::RequestMeta> ActionRunner::Begin(const v1::Host& host, const ActionSpec& spec) {
+  v1::RequestMeta meta;
+  meta.set_request_id(NewRequestId());
+  meta.set_reason(context_.reason);
+  meta.set_incident(context_.incident);
+  meta.set_run_id(context_.run_id);
+  meta.set_dry_run(context_.dry_run);
+
+  AuditIntent intent;
+  intent.request_id = meta.request_id();
+  intent.run_id = context_.run_id;
+  intent.started_at_ms = absl::ToUnixMillis(absl::Now());
+  intent.os_user = who_.os_user;
+  intent.cert_identity = who_.cert_identity;
+  intent.host = host.name();
+  intent.address = host.address();
+  intent.operation = spec.operation;
+  intent.parameters_json = spec.parameters_json;
+  intent.reason = context_.reason;
+  intent.incident = context_.incident;
+  intent.dry_run = context_.dry_run;
+  intent.mutating = spec.mutating;
+  absl::StatusOr<int64_t> row = audit_->RecordIntent(intent);
+  if (!row.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("nothing was sent: the audit log cannot record it (", row.status().message(), ")"));
+  }
+  pending_row_ = *row;
+  return meta;
+}
+
+absl::Status ActionRunner::Finish(AuditOutcome outcome, const absl::Status& status,
+                                  const std::string& summary) {
+  AuditResult result;
+  result.outcome = outcome;
+  result.finished_at_ms = absl::ToUnixMillis(absl::Now());
+  if (!status.ok()) {
+    result.error_code = absl::StatusCodeToString(status.code());
+    result.message = std::string(status.message());
+  }
+  result.summary = summary;
+  return audit_->RecordResult(pending_row_, result);
+}
+
+}  // namespace opsagent

@@ -1,0 +1,78 @@
+#include "controller/agent_client.h"
+
+#include "common/grpc_status.h"
+#include "grpcpp/create_channel.h"
+
+namespace opsagent {
+namespace {
+
+template <typename Reply>
+absl::StatusOr<Reply> Finish(const grpc::Status& status, Reply reply) {
+  if (!status.ok()) return FromGrpcStatus(status);
+  return reply;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AgentClient>> AgentClient::Connect(const TlsFiles& tls,
+                                                                  const v1::Host& host,
+                                                                  absl::Duration timeout) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = MakeChannelCredentials(tls);
+  if (!credentials.ok()) return credentials.status();
+  grpc::ChannelArguments args;
+  // Verify the agent's certificate against the inventory name, whatever
+  // address the host is reached at.
+  args.SetSslTargetNameOverride(host.name());
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(host.address(), *credentials, args);
+  return std::unique_ptr<AgentClient>(new AgentClient(v1::OpsAgent::NewStub(channel), timeout));
+}
+
+void AgentClient::Prepare(grpc::ClientContext* context) const {
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+}
+
+absl::StatusOr<v1::InfoReply> AgentClient::GetInfo(const v1::InfoRequest& request) {
+  grpc::ClientContext context;
+  Prepare(&context);
+  v1::InfoReply reply;
+  return Finish(stub_->GetInfo(&context, request, &reply), std::move(reply));
+}
+
+absl::StatusOr<v1::MemoryReply> AgentClient::GetMemory(const v1::MemoryRequest& request) {
+  grpc::ClientContext context;
+  Prepare(&context);
+  v1::MemoryReply reply;
+  return Finish(stub_->GetMemory(&context, request, &reply), std::move(reply));
+}
+
+absl::StatusOr<v1::FilesystemsReply> AgentClient::ListFilesystems(const v1::FilesystemsRequest& request) {
+  grpc::ClientContext context;
+  Prepare(&context);
+  v1::FilesystemsReply reply;
+  return Finish(stub_->ListFilesystems(&context, request, &reply), std::move(reply));
+}
+
+absl::StatusOr<v1::DiskUsageResult> AgentClient::ScanDiskUsage(
+    const v1::DiskUsageRequest& request,
+    const std::function<void(const v1::DiskUsageProgress&)>& on_progress) {
+  grpc::ClientContext context;
+  Prepare(&context);
+  std::unique_ptr<grpc::ClientReader<v1::DiskUsageEvent>> reader = stub_->ScanDiskUsage(&context, request);
+  v1::DiskUsageEvent event;
+  v1::DiskUsageResult result;
+  bool have_result = false;
+  while (reader->Read(&event)) {
+    if (event.has_progress() && on_progress) on_progress(event.progress());
+    if (event.has_result()) {
+      result = std::move(*event.mutable_result());
+      have_result = true;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (!have_result) return absl::DataLossError("the agent ended the scan without a result");
+  return result;
+}
+
+}  // namespace opsagent

@@ -1,0 +1,56 @@
+#ifndef OPSAGENT_CONTROLLER_AUDIT_AUDIT_RECORD_H_
+#define OPSAGENT_CONTROLLER_AUDIT_AUDIT_RECORD_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace opsagent {
+
+// How an audited action ended. kPending is what an intent row holds until its
+// outcome is written; a pending row whose controller died stays pending, and
+// is shown as such, never as success.
+enum class AuditOutcome { kPending, kOk, kError, kDenied, kUnreachable, kUnknown };
+
+absl::string_view AuditOutcomeName(AuditOutcome outcome);
+std::optional<AuditOutcome> ParseAuditOutcome(absl::string_view name);
+
+// What is known before an action is sent.
+struct AuditIntent {
+  std::string request_id;
+  std::string run_id;
+  int64_t started_at_ms = 0;  // Unix milliseconds
+  std::string os_user;
+  std::string cert_identity;
+  std::string host;
+  std::string address;
+  std::string operation;
+  std::string parameters_json;
+  std::string reason;
+  std::string incident;
+  bool dry_run = false;
+  bool mutating = false;
+};
+
+// What is known after it ran.
+struct AuditResult {
+  AuditOutcome outcome = AuditOutcome::kUnknown;
+  int64_t finished_at_ms = 0;
+  std::string error_code;  // gRPC code name, e.g. PERMISSION_DENIED
+  std::string message;     // error text for people
+  std::string summary;     // one line describing the result
+};
+
+// One row of the audit log.
+struct AuditRecord {
+  int64_t id = 0;
+  AuditIntent intent;
+  AuditOutcome outcome = AuditOutcome::kPending;
+  std::optional<AuditResult> result;
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_CONTROLLER_AUDIT_AUDIT_RECORD_H_

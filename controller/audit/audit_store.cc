@@ -1,0 +1,253 @@
+#include "controller/audit/audit_store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace opsagent {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr int kBusyTimeoutMs = 10000;
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS actions (
+  id             INTEGER PRIMARY KEY,
+  request_id     TEXT    NOT NULL UNIQUE,
+  run_id         TEXT    NOT NULL DEFAULT '',
+  started_at_ms  INTEGER NOT NULL,
+  finished_at_ms INTEGER,
+  duration_ms    INTEGER,
+  os_user        TEXT    NOT NULL,
+  cert_identity  TEXT    NOT NULL,
+  host           TEXT    NOT NULL,
+  address        TEXT    NOT NULL,
+  operation      TEXT    NOT NULL,
+  parameters     TEXT    NOT NULL DEFAULT '{}',
+  reason         TEXT    NOT NULL DEFAULT '',
+  incident       TEXT    NOT NULL DEFAULT '',
+  dry_run        INTEGER NOT NULL DEFAULT 0,
+  mutating       INTEGER NOT NULL DEFAULT 0,
+  outcome        TEXT    NOT NULL DEFAULT 'pending'
+                 CHECK (outcome IN ('pending','ok','error','denied','unreachable','unknown')),
+  error_code     TEXT    NOT NULL DEFAULT '',
+  message        TEXT    NOT NULL DEFAULT '',
+  result_summary TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS actions_by_time      ON actions (started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_host      ON actions (host, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_user      ON actions (os_user, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_identity  ON actions (cert_identity, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_operation ON actions (operation, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_outcome   ON actions (outcome, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_incident  ON actions (incident, started_at_ms) WHERE incident != '';
+CREATE INDEX IF NOT EXISTS actions_by_run       ON actions (run_id, started_at_ms) WHERE run_id != '';
+)sql";
+
+// A prepared statement, finalized on destruction.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+    status_ = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  absl::Status status() const {
+    return status_ == SQLITE_OK ? absl::OkStatus() : Error("preparing a statement");
+  }
+  void Bind(int index, const std::string& text) {
+    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  }
+  void Bind(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  absl::Status Error(absl::string_view doing) const {
+    return absl::UnavailableError(absl::StrCat("audit log: ", doing, ": ", sqlite3_errmsg(db_)));
+  }
+  std::string Text(int column) const {
+    const unsigned char* text = sqlite3_column_text(stmt_, column);
+    return text ? std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, column)) : "";
+  }
+  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int status_;
+};
+
+absl::Status MakeParentDirectory(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return absl::OkStatus();
+  std::string dir = path.substr(0, slash);
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i == dir.size() || dir[i] == '/') {
+      std::string prefix = dir.substr(0, i);
+      if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+        return absl::UnavailableError(
+            absl::StrCat("audit log: cannot create directory ", prefix, ": ", std::strerror(errno)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& path) {
+  if (absl::Status status = MakeParentDirectory(path); !status.ok()) return status;
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  std::unique_ptr<AuditStore> store(new AuditStore(db, path));
+  if (rc != SQLITE_OK) {
+    return absl::UnavailableError(
+        absl::StrCat("audit log ", path, " cannot be opened: ", db ? sqlite3_errmsg(db) : "out of memory"));
+  }
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  sqlite3_extended_result_codes(db, 1);
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                             "PRAGMA foreign_keys=ON"}) {
+    if (absl::Status status = store->Exec(pragma); !status.ok()) return status;
+  }
+  Statement version(db, "PRAGMA user_version");
+  if (!version.status().ok() || version.Step() != SQLITE_ROW) return version.Error("reading the schema version");
+  const int64_t current = version.Int(0);
+  if (current > kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit log ", path, " has schema version ", current, ", newer than this opsctl understands (",
+        kSchemaVersion, "); upgrade opsctl"));
+  }
+  if (current < kSchemaVersion) {
+    if (absl::Status status = store->Exec("BEGIN IMMEDIATE"); !status.ok()) return status;
+    absl::Status status = store->Exec(kSchema);
+    if (status.ok()) status = store->Exec(absl::StrCat("PRAGMA user_version=", kSchemaVersion).c_str());
+    if (!status.ok()) {
+      store->Exec("ROLLBACK").IgnoreError();
+      return status;
+    }
+    if (absl::Status commit = store->Exec("COMMIT"); !commit.ok()) return commit;
+  }
+  return store;
+}
+
+AuditStore::~AuditStore() { sqlite3_close_v2(db_); }
+
+absl::Status AuditStore::Exec(const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    absl::Status status = absl::UnavailableError(
+        absl::StrCat("audit log ", path_, ": ", error ? error : sqlite3_errmsg(db_)));
+    sqlite3_free(error);
+    return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> AuditStore::RecordIntent(const AuditIntent& intent) {
+  Statement insert(db_, R"sql(
+      INSERT INTO actions (request_id, run_id, started_at_ms, os_user, cert_identity, host, address,
+                           operation, parameters, reason, incident, dry_run, mutating)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13))sql");
+  if (!insert.status().ok()) return insert.status();
+  insert.Bind(1, intent.request_id);
+  insert.Bind(2, intent.run_id);
+  insert.Bind(3, intent.started_at_ms);
+  insert.Bind(4, intent.os_user);
+  insert.Bind(5, intent.cert_identity);
+  insert.Bind(6, intent.host);
+  insert.Bind(7, intent.address);
+  insert.Bind(8, intent.operation);
+  insert.Bind(9, intent.parameters_json);
+  insert.Bind(10, intent.reason);
+  insert.Bind(11, intent.incident);
+  insert.Bind(12, int64_t{intent.dry_run});
+  insert.Bind(13, int64_t{intent.mutating});
+  // A single INSERT is its own transaction; with synchronous=FULL it is on
+  // disk when Step returns.
+  if (insert.Step() != SQLITE_DONE) return insert.Error("recording the intent");
+  return sqlite3_last_insert_rowid(db_);
+}
+
+absl::Status AuditStore::RecordResult(int64_t id, const AuditResult& result) {
+  Statement update(db_, R"sql(
+      UPDATE actions SET outcome = ?2, finished_at_ms = ?3, duration_ms = ?3 - started_at_ms,
+                         error_code = ?4, message = ?5, result_summary = ?6
+      WHERE id = ?1 AND outcome = 'pending')sql");
+  if (!update.status().ok()) return update.status();
+  update.Bind(1, id);
+  update.Bind(2, std::string(AuditOutcomeName(result.outcome)));
+  update.Bind(3, result.finished_at_ms);
+  update.Bind(4, result.error_code);
+  update.Bind(5, result.message);
+  update.Bind(6, result.summary);
+  if (update.Step() != SQLITE_DONE) return update.Error("recording the outcome");
+  if (sqlite3_changes(db_) != 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit log: row ", id, " is missing or already has an outcome"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(const AuditFilter& filter) {
+  std::string where = "1=1";
+  if (filter.since_ms) absl::StrAppend(&where, " AND started_at_ms >= ?1");
+  if (filter.until_ms) absl::StrAppend(&where, " AND started_at_ms < ?2");
+  if (!filter.host.empty()) absl::StrAppend(&where, " AND host = ?3");
+  if (!filter.operator_name.empty()) absl::StrAppend(&where, " AND (os_user = ?4 OR cert_identity = ?4)");
+  if (!filter.operation.empty()) absl::StrAppend(&where, " AND operation = ?5");
+  if (filter.outcome) absl::StrAppend(&where, " AND outcome = ?6");
+  if (!filter.incident.empty()) absl::StrAppend(&where, " AND incident = ?7");
+  if (!filter.run_id.empty()) absl::StrAppend(&where, " AND run_id = ?8");
+  Statement select(db_, absl::StrCat(
+      "SELECT * FROM (SELECT id, request_id, run_id, started_at_ms, os_user, cert_identity, host, "
+      "address, operation, parameters, reason, incident, dry_run, mutating, outcome, finished_at_ms, "
+      "error_code, message, result_summary FROM actions WHERE ", where,
+      " ORDER BY started_at_ms DESC, id DESC LIMIT ?9) ORDER BY started_at_ms, id"));
+  if (!select.status().ok()) return select.status();
+  if (filter.since_ms) select.Bind(1, *filter.since_ms);
+  if (filter.until_ms) select.Bind(2, *filter.until_ms);
+  select.Bind(3, filter.host);
+  select.Bind(4, filter.operator_name);
+  select.Bind(5, filter.operation);
+  if (filter.outcome) select.Bind(6, std::string(AuditOutcomeName(*filter.outcome)));
+  select.Bind(7, filter.incident);
+  select.Bind(8, filter.run_id);
+  select.Bind(9, int64_t{filter.limit});
+
+  std::vector<AuditRecord> records;
+  int rc;
+  while ((rc = select.Step()) == SQLITE_ROW) {
+    AuditRecord record;
+    record.id = select.Int(0);
+    AuditIntent& intent = record.intent;
+    intent.request_id = select.Text(1);
+    intent.run_id = select.Text(2);
+    intent.started_at_ms = select.Int(3);
+    intent.os_user = select.Text(4);
+    intent.cert_identity = select.Text(5);
+    intent.host = select.Text(6);
+    intent.address = select.Text(7);
+    intent.operation = select.Text(8);
+    intent.parameters_json = select.Text(9);
+    intent.reason = select.Text(10);
+    intent.incident = select.Text(11);
+    intent.dry_run = select.Int(12) != 0;
+    intent.mutating = select.Int(13) != 0;
+    record.outcome = ParseAuditOutcome(select.Text(14)).value_or(AuditOutcome::kUnknown);
+    if (!select.IsNull(15)) {
+      record.result = AuditResult{record.outcome, select.Int(15), select.Text(16), select.Text(17),
+                                  select.Text(18)};
+    }
+    records.push_back(std::move(record));
+  }
+  if (rc != SQLITE_DONE) return select.Error("querying");
+  return records;
+}
+
+}  // namespace opsagent

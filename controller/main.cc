@@ -1,0 +1,102 @@
+// opsctl: the on-call controller for opsagent. Runs vetted operations on
+// hosts over mutual TLS and records every action in a SQLite audit log.
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/version.h"
+#include "controller/commands/command.h"
+#include "controller/exit_codes.h"
+
+namespace opsagent {
+namespace {
+
+std::vector<Command> AllCommands() {
+  std::vector<Command> commands;
+  for (auto group : {InventoryCommands, InspectionCommands, AuditCommands}) {
+    for (Command& command : group()) commands.push_back(std::move(command));
+  }
+  return commands;
+}
+
+void PrintUsage(const std::vector<Command>& commands) {
+  std::printf("opsctl %s: run vetted operations on opsagent hosts, with every action audited.\n\n", kVersion);
+  std::printf("Usage: opsctl COMMAND [ARGS] [FLAGS]\n\nCommands:\n");
+  for (const Command& c : commands) {
+    std::printf("  %-16s %s\n", absl::StrCat(c.name, " ", c.arguments).c_str(), c.summary.c_str());
+  }
+  std::printf("\nGlobal flags (any command):\n%s", FlagHelp(Session::GlobalFlags()).c_str());
+  std::printf(
+      "\nExit codes: 0 ok, 1 operation failed, 2 usage or config error, 3 denied,\n"
+      "            4 agent unreachable, 5 audit log unavailable (nothing sent),\n"
+      "            6 outcome unknown (connection lost after sending).\n\n"
+      "Run `opsctl COMMAND --help` for a command's details and examples.\n");
+}
+
+void PrintCommandHelp(const Command& c) {
+  std::printf("Usage: opsctl %s %s [FLAGS]\n\n%s\n%s", c.name.c_str(), c.arguments.c_str(),
+              c.summary.c_str(), c.details.empty() ? "" : absl::StrCat("\n", c.details).c_str());
+  if (!c.flags.empty()) std::printf("\nFlags:\n%s", FlagHelp(c.flags).c_str());
+  std::printf("\nGlobal flags:\n%s", FlagHelp(Session::GlobalFlags()).c_str());
+}
+
+int Main(int argc, char** argv) {
+  const std::vector<Command> commands = AllCommands();
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    if (args.size() >= 2 && args[0] == "help") {
+      for (const Command& c : commands) {
+        if (c.name == args[1]) {
+          PrintCommandHelp(c);
+          return kExitOk;
+        }
+      }
+    }
+    PrintUsage(commands);
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::printf("opsctl %s\n", kVersion);
+    return kExitOk;
+  }
+  const Command* command = nullptr;
+  for (const Command& c : commands) {
+    if (c.name == args[0]) command = &c;
+  }
+  if (command == nullptr) {
+    std::fprintf(stderr, "opsctl: unknown command \"%s\"; run `opsctl --help` for the list\n", args[0].c_str());
+    return kExitUsage;
+  }
+  std::vector<FlagSpec> flags = Session::GlobalFlags();
+  flags.insert(flags.end(), command->flags.begin(), command->flags.end());
+  absl::StatusOr<ParsedArgs> parsed = ParseArgs({args.begin() + 1, args.end()}, flags);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "opsctl %s: %s\n", command->name.c_str(), std::string(parsed.status().message()).c_str());
+    return kExitUsage;
+  }
+  if (parsed->Has("help")) {
+    PrintCommandHelp(*command);
+    return kExitOk;
+  }
+  const size_t n = parsed->positional().size();
+  if (n < command->min_args || n > command->max_args) {
+    std::fprintf(stderr, "opsctl %s: expected arguments: %s\nusage: opsctl %s %s [FLAGS] (see --help)\n",
+                 command->name.c_str(), command->arguments.empty() ? "none" : command->arguments.c_str(),
+                 command->name.c_str(), command->arguments.c_str());
+    return kExitUsage;
+  }
+  absl::StatusOr<Session> session = Session::FromArgs(*parsed);
+  if (!session.ok()) {
+    std::fprintf(stderr, "opsctl: %s\n", std::string(session.status().message()).c_str());
+    return kExitUsage;
+  }
+  return command->run(*session, *parsed);
+}
+
+}  // namespace
+}  // namespace opsagent
+
+int main(int argc, char** argv) { return opsagent::Main(argc, argv); }

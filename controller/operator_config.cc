@@ -1,0 +1,62 @@
+#include "controller/operator_config.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "common/text_proto_file.h"
+
+namespace opsagent {
+namespace {
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+std::string Home() { return EnvOr("HOME", "/root"); }
+
+std::string Resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  return absl::StrCat(base_dir, "/", path);
+}
+
+}  // namespace
+
+std::string OperatorConfigPath(const std::string& flag_path) {
+  if (!flag_path.empty()) return flag_path;
+  std::string from_env = EnvOr("OPSCTL_CONFIG", "");
+  if (!from_env.empty()) return from_env;
+  return absl::StrCat(EnvOr("XDG_CONFIG_HOME", Home() + "/.config"), "/opsctl/config.textproto");
+}
+
+absl::StatusOr<v1::OperatorConfig> LoadOperatorConfig(const std::string& path) {
+  v1::OperatorConfig config;
+  if (absl::Status status = LoadTextProtoFile(path, &config); !status.ok()) {
+    if (absl::IsNotFound(status)) {
+      return absl::NotFoundError(absl::StrCat(
+          status.message(),
+          "\nopsctl needs an operator config (certificate, key, CA, inventory): pass --config, set "
+          "OPSCTL_CONFIG, or create ~/.config/opsctl/config.textproto (see deploy/examples/)"));
+    }
+    return status;
+  }
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  for (auto [field, value] : {std::pair{"certificate", config.mutable_certificate()},
+                              {"private_key", config.mutable_private_key()},
+                              {"ca_certificate", config.mutable_ca_certificate()}}) {
+    if (value->empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", field, " is required"));
+    *value = Resolve(dir, *value);
+  }
+  if (config.inventory().empty()) config.set_inventory("inventory.textproto");
+  config.set_inventory(Resolve(dir, config.inventory()));
+  if (config.audit_database().empty()) {
+    config.set_audit_database(
+        absl::StrCat(EnvOr("XDG_STATE_HOME", Home() + "/.local/state"), "/opsctl/audit.db"));
+  }
+  config.set_audit_database(Resolve(dir, config.audit_database()));
+  if (config.timeout_seconds() == 0) config.set_timeout_seconds(30);
+  return config;
+}
+
+}  // namespace opsagent

@@ -1,0 +1,58 @@
+#ifndef OPSAGENT_CONTROLLER_SESSION_H_
+#define OPSAGENT_CONTROLLER_SESSION_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "controller/action_runner.h"
+#include "controller/agent_client.h"
+#include "controller/audit/audit_store.h"
+#include "controller/cli/command_line.h"
+#include "controller/inventory.h"
+#include "opsagent/v1/controller_config.pb.h"
+
+namespace opsagent {
+
+enum class OutputFormat { kTable, kJson, kCsv };
+
+// One invocation of opsctl: the global options, and the operator config,
+// inventory and audit log, each loaded on first use so that commands that do
+// not need them (help, hosts) do not fail for want of them.
+class Session {
+ public:
+  // Reads the global flags (--config, --output, --reason, --incident,
+  // --timeout) from `args`.
+  static absl::StatusOr<Session> FromArgs(const ParsedArgs& args);
+
+  // The global flags every subcommand accepts.
+  static const std::vector<FlagSpec>& GlobalFlags();
+
+  absl::StatusOr<const v1::OperatorConfig*> config();
+  absl::StatusOr<const Inventory*> inventory();
+  absl::StatusOr<AuditStore*> audit();
+  absl::StatusOr<std::unique_ptr<AgentClient>> Connect(const v1::Host& host);
+  // An ActionRunner that audits into this session's log.
+  absl::StatusOr<ActionRunner> Runner();
+
+  OutputFormat output() const { return output_; }
+  // Explains a failed call to a person, adding what opsctl can diagnose
+  // locally (an expired operator certificate, an untrusted agent).
+  std::string Explain(const absl::Status& status, const v1::Host& host);
+
+ private:
+  Session() = default;
+
+  std::string config_path_;
+  OutputFormat output_ = OutputFormat::kTable;
+  ActionContext context_;
+  std::optional<absl::Duration> timeout_;
+  std::optional<v1::OperatorConfig> config_;
+  std::optional<Inventory> inventory_;
+  std::unique_ptr<AuditStore> audit_;
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_CONTROLLER_SESSION_H_

@@ -1,0 +1,37 @@
+"""Wraps system libraries found by pkg-config as cc_library targets.
+
+Each key of `packages` becomes `@<name>//:<key>`, a header-less cc_library whose
+copts and linkopts are what `pkg-config --cflags/--libs` prints for the listed
+pkg-config modules on the build machine (Debian's -dev packages).
+"""
+
+_SPDLOG_DEFINES = ["SPDLOG_FMT_EXTERNAL", "SPDLOG_SHARED_LIB", "SPDLOG_COMPILED_LIB"]
+
+def _pkg_config(ctx, flag, modules):
+    result = ctx.execute(["pkg-config", flag] + modules)
+    if result.return_code != 0:
+        fail("pkg-config %s %s failed (is the -dev package installed?): %s" %
+             (flag, " ".join(modules), result.stderr))
+    return [f for f in result.stdout.strip().split(" ") if f]
+
+def _pkg_config_library_impl(ctx):
+    build = ['package(default_visibility = ["//visibility:public"])', ""]
+    for name, modules in ctx.attr.packages.items():
+        cflags = _pkg_config(ctx, "--cflags", modules)
+        libs = _pkg_config(ctx, "--libs", modules)
+        defines = _SPDLOG_DEFINES if "spdlog" in modules else []
+        build.append("cc_library(")
+        build.append("    name = %r," % name)
+        build.append("    copts = %r," % [f for f in cflags if not f.startswith("-D")])
+        build.append("    defines = %r," % (defines + [f[2:] for f in cflags if f.startswith("-D")]))
+        build.append("    linkopts = %r," % libs)
+        build.append(")")
+        build.append("")
+    ctx.file("WORKSPACE", "workspace(name = %r)\n" % ctx.name)
+    ctx.file("BUILD.bazel", "\n".join(build))
+
+pkg_config_library = repository_rule(
+    implementation = _pkg_config_library_impl,
+    attrs = {"packages": attr.string_list_dict(mandatory = True)},
+    local = True,
+)
