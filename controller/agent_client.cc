@@ -7,9 +7,9 @@ namespace opsagent {
 namespace {
 
 template <typename Reply>
-absl::StatusOr<Reply> Finish(const grpc::Status& status, Reply reply) {
+absl::StatusOr<Reply> Finish(const grpc::Status& status, Reply& reply) {
   if (!status.ok()) return FromGrpcStatus(status);
-  return reply;
+  return std::move(reply);
 }
 
 }  // namespace
@@ -36,21 +36,24 @@ absl::StatusOr<v1::InfoReply> AgentClient::GetInfo(const v1::InfoRequest& reques
   grpc::ClientContext context;
   Prepare(&context);
   v1::InfoReply reply;
-  return Finish(stub_->GetInfo(&context, request, &reply), std::move(reply));
+  const grpc::Status status = stub_->GetInfo(&context, request, &reply);
+  return Finish(status, reply);
 }
 
 absl::StatusOr<v1::MemoryReply> AgentClient::GetMemory(const v1::MemoryRequest& request) {
   grpc::ClientContext context;
   Prepare(&context);
   v1::MemoryReply reply;
-  return Finish(stub_->GetMemory(&context, request, &reply), std::move(reply));
+  const grpc::Status status = stub_->GetMemory(&context, request, &reply);
+  return Finish(status, reply);
 }
 
 absl::StatusOr<v1::FilesystemsReply> AgentClient::ListFilesystems(const v1::FilesystemsRequest& request) {
   grpc::ClientContext context;
   Prepare(&context);
   v1::FilesystemsReply reply;
-  return Finish(stub_->ListFilesystems(&context, request, &reply), std::move(reply));
+  const grpc::Status status = stub_->ListFilesystems(&context, request, &reply);
+  return Finish(status, reply);
 }
 
 absl::StatusOr<v1::DiskUsageResult> AgentClient::ScanDiskUsage(

@@ -43,9 +43,28 @@ void PrintCommandHelp(const Command& c) {
   std::printf("\nGlobal flags:\n%s", FlagHelp(Session::GlobalFlags()).c_str());
 }
 
+// Moves the command name to the front: global flags may come before it
+// ("opsctl --config X mem HOST") as well as after.
+std::vector<std::string> CommandFirst(std::vector<std::string> args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.rfind("-", 0) != 0) {
+      std::string command = arg;
+      args.erase(args.begin() + i);
+      args.insert(args.begin(), command);
+      break;
+    }
+    if (arg.find('=') != std::string::npos) continue;
+    for (const FlagSpec& flag : Session::GlobalFlags()) {
+      if (arg == "--" + flag.name && !flag.value_name.empty()) ++i;  // skip its value
+    }
+  }
+  return args;
+}
+
 int Main(int argc, char** argv) {
   const std::vector<Command> commands = AllCommands();
-  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> args = CommandFirst({argv + 1, argv + argc});
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     if (args.size() >= 2 && args[0] == "help") {
       for (const Command& c : commands) {

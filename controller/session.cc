@@ -115,23 +115,23 @@ absl::StatusOr<ActionRunner> Session::Runner() {
 }
 
 std::string Session::Explain(const absl::Status& status, const v1::Host& host) {
-  std::string text = absl::StrCat(host.name(), ": ", status.message());
+  std::string text(status.message());
   if (status.code() != absl::StatusCode::kUnavailable || !config_) return text;
   absl::StatusOr<CertificateInfo> cert = ReadCertificateFile(config_->certificate());
   const absl::Time now = absl::Now();
   if (cert.ok() && cert->not_after < now) {
-    absl::StrAppend(&text, "\n  your operator certificate ", config_->certificate(), " expired at ",
+    absl::StrAppend(&text, "; your operator certificate ", config_->certificate(), " expired at ",
                     absl::FormatTime(absl::RFC3339_sec, cert->not_after, absl::UTCTimeZone()));
   } else if (cert.ok() && cert->not_before > now) {
-    absl::StrAppend(&text, "\n  your operator certificate is not valid until ",
+    absl::StrAppend(&text, "; your operator certificate is not valid until ",
                     absl::FormatTime(absl::RFC3339_sec, cert->not_before, absl::UTCTimeZone()));
   } else if (absl::StrContains(status.message(), "ssl") || absl::StrContains(status.message(), "SSL") ||
              absl::StrContains(status.message(), "handshake") ||
              absl::StrContains(status.message(), "Socket closed")) {
-    absl::StrAppend(&text, "\n  the TLS handshake failed: check that your certificate is signed by the CA "
+    absl::StrAppend(&text, "; the TLS handshake failed: check that your certificate is signed by the CA "
                            "the agent trusts, and that the agent's certificate names ", host.name());
   } else {
-    absl::StrAppend(&text, "\n  is opsagent running on ", host.address(), "?");
+    absl::StrAppend(&text, "; is opsagent running on ", host.address(), "?");
   }
   return text;
 }

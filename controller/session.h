@@ -37,8 +37,8 @@ class Session {
   absl::StatusOr<ActionRunner> Runner();
 
   OutputFormat output() const { return output_; }
-  // Explains a failed call to a person, adding what opsctl can diagnose
-  // locally (an expired operator certificate, an untrusted agent).
+  // The message of a failed call, with what opsctl can diagnose locally
+  // added (an expired operator certificate, an untrusted agent).
   std::string Explain(const absl::Status& status, const v1::Host& host);
 
  private:

@@ -42,7 +42,13 @@ int CallHost(Session& session, const std::string& host_name, const ActionSpec& s
     return kExitAuditUnavailable;
   }
   ActionReport<Reply> report = runner->Run<Reply>(
-      *host, spec, [&](const v1::RequestMeta& meta) { return call(**client, meta); }, summarize);
+      *host, spec,
+      [&](const v1::RequestMeta& meta) -> absl::StatusOr<Reply> {
+        absl::StatusOr<Reply> reply = call(**client, meta);
+        if (reply.ok()) return reply;
+        return absl::Status(reply.status().code(), session.Explain(reply.status(), *host));
+      },
+      summarize);
   if (!report.sent) {
     std::fprintf(stderr, "opsctl: %s\n", std::string(report.status.message()).c_str());
     return kExitAuditUnavailable;
@@ -63,7 +69,7 @@ int CallHost(Session& session, const std::string& host_name, const ActionSpec& s
   } else if (report.reply) {
     print(*report.reply);
   } else {
-    std::fprintf(stderr, "opsctl: %s\n", session.Explain(report.status, *host).c_str());
+    std::fprintf(stderr, "opsctl: %s: %s\n", host->name().c_str(), std::string(report.status.message()).c_str());
   }
   if (report.reply && !report.status.ok()) {  // ran, but the outcome was not recorded
     std::fprintf(stderr, "opsctl: warning: %s\n", std::string(report.status.message()).c_str());

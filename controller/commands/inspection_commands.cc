@@ -25,7 +25,7 @@ std::string Percent(uint64_t used, uint64_t available) {
 }
 
 std::string Duration(int64_t seconds) {
-  return absl::FormatDuration(absl::Seconds(seconds));
+  return seconds == 0 ? "0s" : absl::FormatDuration(absl::Seconds(seconds));
 }
 
 absl::StatusOr<uint32_t> TopN(const ParsedArgs& args, const std::string& flag) {
@@ -89,14 +89,15 @@ int RunMem(Session& session, const ParsedArgs& args) {
         return summary;
       },
       [](const v1::MemoryReply& r) {
-        TextTable table({"", "total", "used", "free", "shared", "buff/cache", "available"},
-                        {1, 2, 3, 4, 5, 6});
-        table.AddRow({"Mem:", FormatHumanSize(r.total_bytes()), FormatHumanSize(r.used_bytes()),
-                      FormatHumanSize(r.free_bytes()), FormatHumanSize(r.shared_bytes()),
-                      FormatHumanSize(r.buff_cache_bytes()), FormatHumanSize(r.available_bytes())});
-        table.AddRow({"Swap:", FormatHumanSize(r.swap_total_bytes()), FormatHumanSize(r.swap_used_bytes()),
-                      FormatHumanSize(r.swap_free_bytes())});
-        std::printf("%s\n", table.Render().c_str());
+        // The layout of procps `free`: a 7-wide label, then 12-wide columns.
+        std::printf("%-7s%12s%12s%12s%12s%12s%12s\n", "", "total", "used", "free", "shared", "buff/cache",
+                    "available");
+        std::printf("%-7s%12s%12s%12s%12s%12s%12s\n", "Mem:", FormatHumanSize(r.total_bytes()).c_str(),
+                    FormatHumanSize(r.used_bytes()).c_str(), FormatHumanSize(r.free_bytes()).c_str(),
+                    FormatHumanSize(r.shared_bytes()).c_str(), FormatHumanSize(r.buff_cache_bytes()).c_str(),
+                    FormatHumanSize(r.available_bytes()).c_str());
+        std::printf("%-7s%12s%12s%12s\n\n", "Swap:", FormatHumanSize(r.swap_total_bytes()).c_str(),
+                    FormatHumanSize(r.swap_used_bytes()).c_str(), FormatHumanSize(r.swap_free_bytes()).c_str());
         TextTable processes({"PID", "UID", "RSS", "COMMAND"}, {0, 1, 2});
         for (const v1::ProcessMemory& p : r.top_processes()) {
           processes.AddRow({absl::StrCat(p.pid()), absl::StrCat(p.uid()), FormatHumanSize(p.rss_bytes()), p.name()});

@@ -1,0 +1,185 @@
+#include "common/subprocess.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+extern char** environ;
+
+namespace opsagent {
+namespace {
+
+int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+// argv/envp arrays for posix_spawn, pointing into `strings`.
+std::vector<char*> CStrings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+// Spawns with the given file actions; `argv` and `env` are validated here.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
+                            const std::optional<std::vector<std::string>>& env,
+                            posix_spawn_file_actions_t* actions) {
+  if (argv.empty() || argv[0].empty()) return absl::InvalidArgumentError("no program to run");
+  for (const std::string& arg : argv) {
+    if (arg.find('\0') != std::string::npos) return absl::InvalidArgumentError("an argument contains a NUL byte");
+  }
+  std::vector<char*> c_argv = CStrings(argv);
+  std::vector<char*> c_env = env ? CStrings(*env) : std::vector<char*>{};
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  // The child starts with default signal handling and nothing blocked, even
+  // if the parent blocks termination signals to wait for them.
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigdefault(&attributes, &all);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid;
+  int error = posix_spawn(&pid, argv[0].c_str(), actions, &attributes, c_argv.data(),
+                          env ? c_env.data() : environ);
+  posix_spawnattr_destroy(&attributes);
+  if (error != 0) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot start ", argv[0], ": ", std::strerror(error)));
+  }
+  return pid;
+}
+
+}  // namespace
+
+absl::StatusOr<Subprocess> Subprocess::Start(const SubprocessOptions& options) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  const int out_flags = O_WRONLY | O_CREAT | O_APPEND;
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO,
+                                   options.stdout_path.empty() ? "/dev/null" : options.stdout_path.c_str(),
+                                   out_flags, 0640);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO,
+                                   options.stderr_path.empty() ? "/dev/null" : options.stderr_path.c_str(),
+                                   out_flags, 0640);
+  absl::StatusOr<pid_t> pid = Spawn(options.argv, options.env, &actions);
+  posix_spawn_file_actions_destroy(&actions);
+  if (!pid.ok()) return pid.status();
+  return Subprocess(*pid);
+}
+
+Subprocess::Subprocess(Subprocess&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+
+Subprocess& Subprocess::operator=(Subprocess&& other) noexcept {
+  if (this != &other) {
+    Signal(SIGKILL);
+    Wait(absl::Seconds(10)).IgnoreError();
+    pid_ = std::exchange(other.pid_, -1);
+  }
+  return *this;
+}
+
+Subprocess::~Subprocess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
+  if (pid_ <= 0) return absl::FailedPreconditionError("the process was already waited for");
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    int status;
+    pid_t done = waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      pid_ = -1;
+      return ExitCode(status);
+    }
+    if (done < 0 && errno != EINTR) {
+      return absl::InternalError(absl::StrCat("waitpid: ", std::strerror(errno)));
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat("process ", pid_, " still running"));
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+}
+
+void Subprocess::Signal(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
+absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, absl::Duration timeout,
+                                         size_t max_output_bytes,
+                                         std::optional<std::vector<std::string>> env) {
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    return absl::InternalError("pipe2 failed");
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  absl::StatusOr<pid_t> pid = Spawn(argv, env, &actions);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (!pid.ok()) {
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    return pid.status();
+  }
+  Subprocess child(*pid);  // killed and reaped on every early return
+
+  CommandResult result;
+  std::string* sinks[2] = {&result.stdout_text, &result.stderr_text};
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_pipes = 2;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (open_pipes > 0) {
+    const int64_t wait_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (wait_ms <= 0) break;
+    if (poll(fds, 2, static_cast<int>(wait_ms)) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buffer[16384];
+      ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_pipes;
+        continue;
+      }
+      const size_t room = max_output_bytes - std::min(max_output_bytes, sinks[i]->size());
+      sinks[i]->append(buffer, std::min(room, static_cast<size_t>(n)));
+      if (static_cast<size_t>(n) > room) result.output_truncated = true;
+    }
+  }
+  for (pollfd& fd : fds) {
+    if (fd.fd >= 0) close(fd.fd);
+  }
+  absl::StatusOr<int> code = child.Wait(std::max(deadline - absl::Now(), absl::ZeroDuration()));
+  if (!code.ok()) {
+    return absl::DeadlineExceededError(absl::StrCat(argv[0], " did not finish within ",
+                                                    absl::FormatDuration(timeout), "; killed"));
+  }
+  result.exit_code = *code;
+  return result;
+}
+
+}  // namespace opsagent

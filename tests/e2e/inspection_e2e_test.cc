@@ -1,0 +1,464 @@
+// End to end over real mutual TLS on 127.0.0.1: the real opsagent binary, the
+// real opsctl binary, certificates minted by the test, a real SQLite audit
+// log. Each test reads what a user would see (exit code, output, audit rows,
+// agent log).
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "agent/system/meminfo.h"
+#include "common/subprocess.h"
+#include "controller/action_runner.h"
+#include "controller/agent_client.h"
+#include "controller/audit/audit_store.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/testing/agent_process.h"
+#include "tests/testing/test_pki.h"
+
+namespace opsagent {
+namespace {
+
+using ::opsagent::testing::AgentProcess;
+using ::opsagent::testing::CertificateFiles;
+using ::opsagent::testing::CertificateSpec;
+using ::opsagent::testing::TestCertificateAuthority;
+using ::opsagent::testing::WriteFileOrDie;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+google::protobuf::Value ParseJson(const std::string& text) {
+  google::protobuf::Value value;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &value).ok()) << text;
+  return value;
+}
+
+const google::protobuf::Value& Field(const google::protobuf::Value& object, const std::string& name) {
+  static const google::protobuf::Value kMissing;
+  auto it = object.struct_value().fields().find(name);
+  return it == object.struct_value().fields().end() ? kMissing : it->second;
+}
+
+uint64_t JsonUint(const google::protobuf::Value& value) {
+  // Protobuf's JSON mapping prints 64-bit integers as strings.
+  uint64_t n = 0;
+  if (value.has_string_value()) EXPECT_TRUE(absl::SimpleAtoi(value.string_value(), &n));
+  if (value.has_number_value()) n = static_cast<uint64_t>(value.number_value());
+  return n;
+}
+
+void WriteBytes(const std::string& path, size_t bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  std::string chunk(4096, 'x');
+  for (size_t written = 0; written < bytes; written += chunk.size()) {
+    out.write(chunk.data(), std::min(chunk.size(), bytes - written));
+  }
+}
+
+class InspectionE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(std::getenv("TEST_TMPDIR"));
+    auto ca = TestCertificateAuthority::Create(*dir_, "main");
+    ASSERT_TRUE(ca.ok()) << ca.status();
+    auto rogue = TestCertificateAuthority::Create(*dir_, "rogue");
+    ASSERT_TRUE(rogue.ok()) << rogue.status();
+    ca_ = ca->release();
+    CertificateSpec agent{"localhost", {}, {"localhost"}, {"127.0.0.1"}};
+    agent.server = true;
+    agent_cert_ = new CertificateFiles(*ca_->Issue("agent", agent));
+    operators_ = new std::map<std::string, CertificateFiles>();
+    (*operators_)["oncall"] = *ca_->Issue("oncall", {"alice", {"oncall"}});
+    (*operators_)["viewer"] = *ca_->Issue("viewer", {"victor", {"viewer"}});
+    (*operators_)["stranger"] = *ca_->Issue("stranger", {"mallory", {"nobody"}});
+    CertificateSpec expired{"alice-old", {"oncall"}};
+    expired.not_before_from_now = -absl::Hours(48);
+    expired.not_after_from_now = -absl::Hours(24);
+    (*operators_)["expired"] = *ca_->Issue("expired", expired);
+    CertificateSpec early{"alice-new", {"oncall"}};
+    early.not_before_from_now = absl::Hours(24);
+    early.not_after_from_now = absl::Hours(48);
+    (*operators_)["not_yet_valid"] = *ca_->Issue("not_yet_valid", early);
+    (*operators_)["rogue"] = *(*rogue)->Issue("rogue", {"alice", {"oncall"}});
+    rogue_ca_path_ = new std::string((*rogue)->certificate_path());
+
+    // The tree du is checked against: known files, a hard link, a symlink
+    // pointing out of the root.
+    mkdir((*dir_ + "/edx").c_str(), 0755);
+    root_ = new std::string(absl::StrCat(*dir_, "/edx/var"));
+    for (const char* sub : {"", "/log", "/log/xqwatcher", "/log/supervisor", "/supervisor"}) {
+      mkdir(absl::StrCat(*root_, sub).c_str(), 0755);
+    }
+    WriteBytes(*root_ + "/log/xqwatcher/xqwatcher.log", 3 << 20);
+    WriteBytes(*root_ + "/log/xqwatcher/xqwatcher.log.1", 1 << 20);
+    WriteBytes(*root_ + "/log/supervisor/supervisord.log", 512 << 10);
+    WriteBytes(*root_ + "/supervisor/state", 100);
+    link((*root_ + "/log/xqwatcher/xqwatcher.log.1").c_str(), (*root_ + "/log/hardlink.log").c_str());
+    symlink("/etc", (*root_ + "/log/escape").c_str());
+
+    port_ = ::opsagent::testing::PickFreePort();
+    auto agent_process = AgentProcess::Start(*dir_, absl::StrCat(R"(
+      listen_address: "127.0.0.1:)", port_, R"("
+      tls { certificate: ")", agent_cert_->certificate, R"(" private_key: ")", agent_cert_->private_key,
+                                                                     R"(" ca_certificate: ")", ca_->certificate_path(), R"(" }
+      hostname: "localhost"
+      roles: "xqwatcher"
+      inspection_roots: ")", *root_, R"("
+      authorization { roles: "oncall" operations: "*" }
+      authorization { roles: "viewer" operations: ["info", "memory"] }
+    )"));
+    ASSERT_TRUE(agent_process.ok()) << agent_process.status();
+    agent_ = agent_process->release();
+  }
+
+  static void TearDownTestSuite() {
+    delete agent_;
+    agent_ = nullptr;
+  }
+
+  // Writes an opsctl config for `who` with its own audit database; returns its path.
+  std::string OperatorConfig(const std::string& who, const std::string& inventory_host = "localhost",
+                             const std::string& audit_db = "") {
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    const std::string base = absl::StrCat(*dir_, "/", name, "-", who);
+    WriteFileOrDie(base + ".inventory",
+                   absl::StrCat("host { name: \"", inventory_host, "\" address: \"127.0.0.1:", port_,
+                                "\" roles: \"xqwatcher\" environment: \"test\" }\n"));
+    const CertificateFiles& cert = operators_->at(who);
+    audit_db_ = audit_db.empty() ? base + ".audit.db" : audit_db;
+    WriteFileOrDie(base + ".opsctl", absl::StrCat("certificate: \"", cert.certificate, "\"\nprivate_key: \"",
+                                                  cert.private_key, "\"\nca_certificate: \"", ca_->certificate_path(),
+                                                  "\"\ninventory: \"", base, ".inventory\"\naudit_database: \"",
+                                                  audit_db_, "\"\ntimeout_seconds: 10\n"));
+    return base + ".opsctl";
+  }
+
+  CommandResult Opsctl(const std::string& config, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"controller/opsctl", "--config", config};
+    argv.insert(argv.end(), args.begin(), args.end());
+    absl::StatusOr<CommandResult> result = RunCommand(argv, absl::Seconds(60));
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : CommandResult{-1};
+  }
+
+  std::vector<AuditRecord> AuditRows() {
+    auto store = AuditStore::Open(audit_db_);
+    EXPECT_TRUE(store.ok()) << store.status();
+    auto rows = (*store)->Query({});
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? *rows : std::vector<AuditRecord>{};
+  }
+
+  static std::string* dir_;
+  static std::string* root_;
+  static std::string* rogue_ca_path_;
+  static TestCertificateAuthority* ca_;
+  static CertificateFiles* agent_cert_;
+  static std::map<std::string, CertificateFiles>* operators_;
+  static AgentProcess* agent_;
+  static int port_;
+  std::string audit_db_;
+};
+
+std::string* InspectionE2eTest::dir_;
+std::string* InspectionE2eTest::root_;
+std::string* InspectionE2eTest::rogue_ca_path_;
+TestCertificateAuthority* InspectionE2eTest::ca_;
+CertificateFiles* InspectionE2eTest::agent_cert_;
+std::map<std::string, CertificateFiles>* InspectionE2eTest::operators_;
+AgentProcess* InspectionE2eTest::agent_;
+int InspectionE2eTest::port_;
+
+TEST_F(InspectionE2eTest, InfoNamesHostRolesAndWhatTheCallerMayDo) {
+  CommandResult r = Opsctl(OperatorConfig("viewer"), {"info", "localhost", "--output", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  google::protobuf::Value json = ParseJson(r.stdout_text);
+  EXPECT_EQ(Field(json, "outcome").string_value(), "ok");
+  const auto& result = Field(json, "result");
+  EXPECT_EQ(Field(result, "hostname").string_value(), "localhost");
+  EXPECT_EQ(Field(result, "caller_identity").string_value(), "victor");
+  const auto& ops = Field(result, "caller_operations").list_value().values();
+  ASSERT_EQ(ops.size(), 2);
+  EXPECT_EQ(ops[0].string_value(), "info");
+  EXPECT_EQ(ops[1].string_value(), "memory");
+  // The certificate the test issued expires in 24 hours.
+  const int64_t expiry = static_cast<int64_t>(JsonUint(Field(result, "certificate_not_after_unix")));
+  EXPECT_NEAR(expiry, absl::ToUnixSeconds(absl::Now() + absl::Hours(24)), 120);
+}
+
+TEST_F(InspectionE2eTest, MemShowsFreeColumnsFromThisHostsMeminfo) {
+  CommandResult json_run = Opsctl(OperatorConfig("oncall"), {"mem", "localhost", "--top", "3", "--output", "json"});
+  ASSERT_EQ(json_run.exit_code, 0) << json_run.stderr_text;
+  const google::protobuf::Value json = ParseJson(json_run.stdout_text);
+  const auto& result = Field(json, "result");
+  absl::StatusOr<MemoryUsage> local = ReadMeminfo();
+  ASSERT_TRUE(local.ok());
+  EXPECT_EQ(JsonUint(Field(result, "total_bytes")), local->total);
+  EXPECT_EQ(JsonUint(Field(result, "used_bytes")) + JsonUint(Field(result, "available_bytes")), local->total);
+  EXPECT_EQ(Field(result, "top_processes").list_value().values_size(), 3);
+
+  CommandResult human = Opsctl(OperatorConfig("oncall"), {"mem", "localhost"});
+  ASSERT_EQ(human.exit_code, 0) << human.stderr_text;
+  EXPECT_THAT(human.stdout_text, HasSubstr("              total        used        free      shared  buff/cache   available\nMem:"));
+  EXPECT_THAT(human.stdout_text, HasSubstr("\nSwap:"));
+  std::vector<AuditRecord> rows = AuditRows();
+  ASSERT_EQ(rows.size(), 2);
+  EXPECT_EQ(rows[1].outcome, AuditOutcome::kOk);
+  EXPECT_EQ(rows[1].intent.operation, "memory");
+  EXPECT_EQ(rows[1].intent.cert_identity, "alice");
+  EXPECT_THAT(rows[1].result->summary, HasSubstr("available"));
+}
+
+TEST_F(InspectionE2eTest, DfHidesNoiseUnlessAllIsGiven) {
+  const std::string config = OperatorConfig("oncall");
+  CommandResult plain = Opsctl(config, {"df", "localhost", "--output", "json"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.stderr_text;
+  const google::protobuf::Value json = ParseJson(plain.stdout_text);
+  const auto& filesystems = Field(Field(json, "result"), "filesystems").list_value();
+  ASSERT_GT(filesystems.values_size(), 0);
+  for (const auto& fs : filesystems.values()) {
+    const std::string type = Field(fs, "fs_type").string_value();
+    EXPECT_THAT(type, Not(::testing::AnyOf("proc", "sysfs", "tmpfs", "squashfs", "devtmpfs"))) << type;
+    EXPECT_GT(JsonUint(Field(fs, "size_bytes")), 0u);
+  }
+  CommandResult all = Opsctl(config, {"df", "localhost", "--all", "--output", "json"});
+  ASSERT_EQ(all.exit_code, 0);
+  EXPECT_THAT(all.stdout_text, HasSubstr("\"fs_type\":\"proc\""));
+  CommandResult human = Opsctl(config, {"df", "localhost"});
+  EXPECT_THAT(human.stdout_text, HasSubstr("Filesystem"));
+  EXPECT_THAT(human.stdout_text, HasSubstr("Use% Mounted on"));
+}
+
+TEST_F(InspectionE2eTest, DuMatchesGnuDuOnAGeneratedTree) {
+  CommandResult r = Opsctl(OperatorConfig("oncall"), {"du", "localhost", *root_, "--output", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  const google::protobuf::Value json = ParseJson(r.stdout_text);
+  const auto& result = Field(json, "result");
+  std::map<std::string, uint64_t> ours;
+  for (const auto& dir : Field(result, "largest_directories").list_value().values()) {
+    ours[Field(dir, "path").string_value()] = JsonUint(Field(dir, "disk_bytes"));
+  }
+  // GNU du, one line per directory, in bytes of disk usage.
+  absl::StatusOr<CommandResult> du = RunCommand({"/usr/bin/du", "-x", "-B1", *root_}, absl::Seconds(30));
+  ASSERT_TRUE(du.ok() && du->exit_code == 0);
+  int compared = 0;
+  for (absl::string_view line : absl::StrSplit(du->stdout_text, '\n', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> fields = absl::StrSplit(line, absl::MaxSplits('\t', 1));
+    ASSERT_TRUE(ours.count(fields.second)) << "missing " << fields.second;
+    EXPECT_EQ(std::to_string(ours[fields.second]), fields.first) << fields.second;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 5);  // the root and its four directories; the symlink is not followed
+  const auto& files = Field(result, "largest_files").list_value().values();
+  ASSERT_GE(files.size(), 2);
+  EXPECT_EQ(Field(files[0], "path").string_value(), *root_ + "/log/xqwatcher/xqwatcher.log");
+  EXPECT_EQ(JsonUint(Field(files[0], "apparent_bytes")), 3u << 20);
+  EXPECT_FALSE(Field(result, "incomplete").bool_value());
+}
+
+TEST_F(InspectionE2eTest, DuStopsAtTheEntryBudgetAndSaysSo) {
+  CommandResult r = Opsctl(OperatorConfig("oncall"), {"du", "localhost", *root_, "--max-entries", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_THAT(r.stdout_text, HasSubstr("INCOMPLETE: entry budget of 3 reached"));
+}
+
+TEST_F(InspectionE2eTest, DuRefusesPathsOutsideTheRootsAndSymlinks) {
+  const std::string config = OperatorConfig("oncall");
+  struct Case {
+    std::string path;
+    std::string error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"/etc", "outside the allowed roots"},
+           {*root_ + "/../../etc", "contains \"..\""},
+           {*root_ + "/log/escape", "symbolic link"},
+           {*root_ + "/log/escape/ssl", "symbolic link"},
+           {"log", "not absolute"},
+           {*root_ + "/missing", "does not exist"},
+       }) {
+    CommandResult r = Opsctl(config, {"du", "localhost", c.path});
+    EXPECT_NE(r.exit_code, 0) << c.path;
+    EXPECT_THAT(r.stderr_text, HasSubstr(c.error)) << c.path;
+    EXPECT_EQ(r.stdout_text, "") << c.path;
+  }
+  std::vector<AuditRecord> rows = AuditRows();
+  ASSERT_EQ(rows.size(), 6u);
+  for (const AuditRecord& row : rows) {
+    EXPECT_NE(row.outcome, AuditOutcome::kOk) << row.intent.parameters_json;
+    EXPECT_NE(row.outcome, AuditOutcome::kPending);
+  }
+}
+
+// Refusals at the TLS layer: the agent never sees a call, so nothing runs.
+// opsctl records them as unreachable with the reason it can diagnose.
+TEST_F(InspectionE2eTest, CertificatesTheAgentDoesNotTrustAreRefused) {
+  struct Case {
+    std::string who;
+    std::string hint;
+  };
+  for (const Case& c : std::vector<Case>{{"rogue", "signed by the CA the agent trusts"},
+                                         {"expired", "expired at"},
+                                         {"not_yet_valid", "not valid until"}}) {
+    const std::string before = agent_->Log();
+    CommandResult r = Opsctl(OperatorConfig(c.who), {"du", "localhost", *root_, "--reason", "probe " + c.who});
+    EXPECT_EQ(r.exit_code, 4) << c.who << ": " << r.stderr_text;
+    EXPECT_THAT(r.stderr_text, HasSubstr(c.hint)) << c.who;
+    std::vector<AuditRecord> rows = AuditRows();
+    ASSERT_EQ(rows.size(), 1u) << c.who;
+    EXPECT_EQ(rows[0].outcome, AuditOutcome::kUnreachable) << c.who;
+    EXPECT_THAT(rows[0].result->message, HasSubstr(c.hint)) << c.who;
+    EXPECT_THAT(agent_->Log().substr(before.size()), Not(HasSubstr("start disk_usage"))) << c.who;
+  }
+}
+
+TEST_F(InspectionE2eTest, ClientWithoutCertificateIsRefused) {
+  const std::string before = agent_->Log();
+  v1::Host host;
+  host.set_name("localhost");
+  host.set_address(absl::StrCat("127.0.0.1:", port_));
+  auto client = AgentClient::Connect({"", "", ca_->certificate_path()}, host, absl::Seconds(5));
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto store = AuditStore::Open(absl::StrCat(*dir_, "/no-cert.audit.db"));
+  ASSERT_TRUE(store.ok());
+  ActionRunner runner(store->get(), {"tester", ""}, {"no certificate probe", "", "", false});
+  auto report = runner.Run<v1::MemoryReply>(
+      host, {"memory"},
+      [&](const v1::RequestMeta& meta) {
+        v1::MemoryRequest request;
+        *request.mutable_meta() = meta;
+        return (*client)->GetMemory(request);
+      },
+      [](const v1::MemoryReply&) { return std::string("unexpected"); });
+  EXPECT_EQ(report.status.code(), absl::StatusCode::kUnavailable) << report.status;
+  EXPECT_EQ(report.outcome, AuditOutcome::kUnreachable);
+  auto rows = (*store)->Query({});
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].outcome, AuditOutcome::kUnreachable);
+  EXPECT_THAT(agent_->Log().substr(before.size()), Not(HasSubstr("start memory")));
+}
+
+TEST_F(InspectionE2eTest, IdentityWithoutAGrantIsDeniedAndLogged) {
+  for (const std::string who : {"viewer", "stranger"}) {
+    const std::string before = agent_->Log();
+    CommandResult r = Opsctl(OperatorConfig(who), {"du", "localhost", *root_});
+    EXPECT_EQ(r.exit_code, 3) << who << ": " << r.stderr_text;
+    EXPECT_THAT(r.stderr_text, HasSubstr("is not allowed to call disk_usage"));
+    const std::string log = agent_->Log().substr(before.size());
+    EXPECT_THAT(log, HasSubstr("denied disk_usage by"));
+    EXPECT_THAT(log, Not(HasSubstr("start disk_usage")));
+    std::vector<AuditRecord> rows = AuditRows();
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].outcome, AuditOutcome::kDenied);
+    EXPECT_EQ(rows[0].result->error_code, "PERMISSION_DENIED");
+  }
+}
+
+TEST_F(InspectionE2eTest, AgentCertificateForAnotherHostIsRefused) {
+  // The inventory says salt-qa lives at this address, but the agent there
+  // presents a certificate for "localhost".
+  CommandResult r = Opsctl(OperatorConfig("oncall", "salt-qa"), {"mem", "salt-qa"});
+  EXPECT_EQ(r.exit_code, 4) << r.stderr_text;
+  std::vector<AuditRecord> rows = AuditRows();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].outcome, AuditOutcome::kUnreachable);
+}
+
+TEST_F(InspectionE2eTest, NothingIsSentWhenTheAuditLogCannotRecord) {
+  // The audit database's directory is a regular file: the intent cannot be written.
+  const std::string blocker = *dir_ + "/not-a-directory";
+  WriteFileOrDie(blocker, "");
+  const std::string before = agent_->Log();
+  CommandResult r = Opsctl(OperatorConfig("oncall", "localhost", blocker + "/audit.db"), {"mem", "localhost"});
+  EXPECT_EQ(r.exit_code, 5) << r.stderr_text;
+  EXPECT_THAT(r.stderr_text, HasSubstr("nothing was sent"));
+  EXPECT_THAT(agent_->Log().substr(before.size()), Not(HasSubstr("start memory")));
+}
+
+TEST_F(InspectionE2eTest, AuditQueriesFilterByOperationOutcomeAndIncident) {
+  const std::string config = OperatorConfig("oncall");
+  ASSERT_EQ(Opsctl(config, {"mem", "localhost", "--incident", "INC-7"}).exit_code, 0);
+  ASSERT_EQ(Opsctl(config, {"df", "localhost", "--incident", "INC-7"}).exit_code, 0);
+  ASSERT_EQ(Opsctl(config, {"du", "localhost", "/etc", "--incident", "INC-7"}).exit_code, 3);
+  ASSERT_EQ(Opsctl(config, {"mem", "localhost"}).exit_code, 0);
+
+  CommandResult by_incident = Opsctl(config, {"audit", "--incident", "INC-7", "--output", "json"});
+  ASSERT_EQ(by_incident.exit_code, 0) << by_incident.stderr_text;
+  EXPECT_EQ(ParseJson(by_incident.stdout_text).list_value().values_size(), 3);
+  CommandResult memory = Opsctl(config, {"audit", "--operation", "memory", "--output", "json"});
+  EXPECT_EQ(ParseJson(memory.stdout_text).list_value().values_size(), 2);
+  CommandResult denied = Opsctl(config, {"audit", "--outcome", "denied", "--output", "json"});
+  const google::protobuf::Value denied_json = ParseJson(denied.stdout_text);
+  const auto& rows = denied_json.list_value().values();
+  ASSERT_EQ(rows.size(), 1);
+  EXPECT_EQ(Field(rows[0], "operation").string_value(), "disk_usage");
+  EXPECT_EQ(Field(Field(rows[0], "parameters"), "path").string_value(), "/etc");
+  CommandResult csv = Opsctl(config, {"audit", "--since", "1h", "--output", "csv"});
+  EXPECT_EQ(std::count(csv.stdout_text.begin(), csv.stdout_text.end(), '\n'), 5);  // header + 4 rows
+  CommandResult future = Opsctl(config, {"audit", "--since", "2999-01-01", "--output", "json"});
+  EXPECT_EQ(ParseJson(future.stdout_text).list_value().values_size(), 0);
+  CommandResult bad = Opsctl(config, {"audit", "--since", "yesterday"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.stderr_text, HasSubstr("--since"));
+}
+
+TEST_F(InspectionE2eTest, UsageErrorsExitWithTwoAndExplain) {
+  const std::string config = OperatorConfig("oncall");
+  CommandResult unknown_host = Opsctl(config, {"mem", "localhos"});
+  EXPECT_EQ(unknown_host.exit_code, 2);
+  EXPECT_THAT(unknown_host.stderr_text, HasSubstr("did you mean localhost?"));
+  CommandResult unknown_flag = Opsctl(config, {"mem", "localhost", "--bogus"});
+  EXPECT_EQ(unknown_flag.exit_code, 2);
+  EXPECT_THAT(unknown_flag.stderr_text, HasSubstr("unknown flag --bogus"));
+  CommandResult missing_arg = Opsctl(config, {"du", "localhost"});
+  EXPECT_EQ(missing_arg.exit_code, 2);
+  CommandResult help = Opsctl(config, {"du", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.stdout_text, HasSubstr("Example:"));
+  // Nothing was sent for any of these, so nothing was audited.
+  EXPECT_EQ(access(audit_db_.c_str(), F_OK), -1);
+}
+
+TEST_F(InspectionE2eTest, AgentRefusesToStartOnBadConfigAndNamesTheField) {
+  struct Case {
+    std::string config;
+    std::string error;
+  };
+  const std::string tls = absl::StrCat("tls { certificate: \"", agent_cert_->certificate, "\" private_key: \"",
+                                       agent_cert_->private_key, "\" ca_certificate: \"", ca_->certificate_path(), "\" }\n");
+  const std::string grant = "authorization { roles: \"oncall\" operations: \"*\" }\n";
+  for (const Case& c : std::vector<Case>{
+           {tls + grant, "listen_address: is required"},
+           {"listen_address: \"127.0.0.1:1\"\n" + grant, "tls.certificate: is required"},
+           {"listen_address: \"127.0.0.1:1\"\n" + tls, "authorization: no rules"},
+           {"listen_address: \"127.0.0.1:1\"\n" + tls + "authorization { roles: \"x\" operations: \"rm\" }",
+            "unknown operation \"rm\""},
+           {"listen_address: \"127.0.0.1:1\"\n" + tls + grant + "inspection_roots: \"var/log\"",
+            "inspection_roots[0]: \"var/log\" is not absolute"},
+           {"listen_address: \"127.0.0.1:1\"\n" + tls + grant + "inspection_roots: \"" + *root_ + "/log/escape\"",
+            "passes through a symlink"},
+           {"listen_adress: \"127.0.0.1:1\"", "no field named \"listen_adress\""},
+       }) {
+    const std::string path = *dir_ + "/bad.textproto";
+    WriteFileOrDie(path, c.config);
+    absl::StatusOr<CommandResult> r = RunCommand({"agent/opsagent", "--config", path}, absl::Seconds(20));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->exit_code, 2) << c.config;
+    EXPECT_THAT(r->stderr_text, HasSubstr(c.error)) << c.config;
+  }
+}
+
+}  // namespace
+}  // namespace opsagent

@@ -1,0 +1,73 @@
+#include "tests/testing/agent_process.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace opsagent::testing {
+
+int PickFreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    std::abort();
+  }
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+std::string ReadFileOrDie(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void WriteFileOrDie(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::trunc);
+  out << content;
+  if (!out) std::abort();
+}
+
+std::string BinaryPath(const std::string& workspace_relative) {
+  // Bazel runs tests in the workspace's runfiles directory.
+  return workspace_relative;
+}
+
+absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Start(const std::string& dir,
+                                                                  const std::string& config_text) {
+  const std::string config = absl::StrCat(dir, "/agent.textproto");
+  const std::string log = absl::StrCat(dir, "/agent.log");
+  WriteFileOrDie(config, config_text);
+  WriteFileOrDie(log, "");
+  absl::StatusOr<Subprocess> process =
+      Subprocess::Start({{BinaryPath("agent/opsagent"), "--config", config}, std::nullopt, "", log});
+  if (!process.ok()) return process.status();
+  std::unique_ptr<AgentProcess> agent(new AgentProcess(*std::move(process), log));
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    if (absl::StrContains(agent->Log(), "serving")) return agent;
+    absl::StatusOr<int> exited = agent->process_.Wait(absl::ZeroDuration());
+    if (exited.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("opsagent exited with ", *exited, ":\n", agent->Log()));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("opsagent did not start:\n", agent->Log()));
+}
+
+}  // namespace opsagent::testing

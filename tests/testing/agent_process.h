@@ -1,0 +1,45 @@
+#ifndef OPSAGENT_TESTS_TESTING_AGENT_PROCESS_H_
+#define OPSAGENT_TESTS_TESTING_AGENT_PROCESS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/subprocess.h"
+
+namespace opsagent::testing {
+
+// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
+int PickFreePort();
+
+std::string ReadFileOrDie(const std::string& path);
+void WriteFileOrDie(const std::string& path, const std::string& content);
+
+// The real opsagent binary (from the test's runfiles) running with a given
+// configuration, its stderr kept in a log file. Killed when destroyed.
+class AgentProcess {
+ public:
+  // Writes `config_text` to DIR/agent.textproto, starts the agent and waits
+  // until it logs that it is serving.
+  static absl::StatusOr<std::unique_ptr<AgentProcess>> Start(const std::string& dir,
+                                                             const std::string& config_text);
+
+  // Everything the agent has logged so far.
+  std::string Log() const { return ReadFileOrDie(log_path_); }
+  Subprocess& process() { return process_; }
+
+ private:
+  AgentProcess(Subprocess process, std::string log_path)
+      : process_(std::move(process)), log_path_(std::move(log_path)) {}
+
+  Subprocess process_;
+  std::string log_path_;
+};
+
+// Path of a binary built by this workspace, e.g. "agent/opsagent".
+std::string BinaryPath(const std::string& workspace_relative);
+
+}  // namespace opsagent::testing
+
+#endif  // OPSAGENT_TESTS_TESTING_AGENT_PROCESS_H_

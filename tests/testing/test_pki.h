@@ -1,0 +1,56 @@
+#ifndef OPSAGENT_TESTS_TESTING_TEST_PKI_H_
+#define OPSAGENT_TESTS_TESTING_TEST_PKI_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace opsagent::testing {
+
+// What to put in a test certificate. Validity is relative to now, so tests
+// can make expired and not-yet-valid certificates (which Debian 12's openssl
+// command line cannot backdate).
+struct CertificateSpec {
+  std::string common_name;
+  std::vector<std::string> organizational_units;  // operator roles
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;
+  absl::Duration not_before_from_now = -absl::Hours(1);
+  absl::Duration not_after_from_now = absl::Hours(24);
+  bool server = false;  // serverAuth instead of clientAuth
+};
+
+// PEM files of one issued certificate.
+struct CertificateFiles {
+  std::string certificate;
+  std::string private_key;
+};
+
+// A throwaway certificate authority that writes PEM files into a directory.
+class TestCertificateAuthority {
+ public:
+  // Creates NAME-ca.crt / NAME-ca.key in `directory`.
+  static absl::StatusOr<std::unique_ptr<TestCertificateAuthority>> Create(const std::string& directory,
+                                                                         const std::string& name);
+  ~TestCertificateAuthority();
+
+  // Issues NAME.crt / NAME.key signed by this CA.
+  absl::StatusOr<CertificateFiles> Issue(const std::string& name, const CertificateSpec& spec);
+
+  const std::string& certificate_path() const { return certificate_path_; }
+
+ private:
+  TestCertificateAuthority() = default;
+
+  std::string directory_;
+  std::string certificate_path_;
+  struct Keys;
+  std::unique_ptr<Keys> keys_;
+};
+
+}  // namespace opsagent::testing
+
+#endif  // OPSAGENT_TESTS_TESTING_TEST_PKI_H_
