@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test (bazel test //...) on a Debian 12 machine, installing what
+# is needed first, and ends with one line "N passed, N failed" counting
+# individual test cases across all test targets.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash deploy/dev/install-deps.sh || exit 1
+bazel test //... "$@"
+status=$?
+
+passed=0 failed=0
+while IFS= read -r xml; do
+  line=$(grep -o '<testsuites [^>]*>' "$xml" | head -n 1)
+  if [ -z "$line" ]; then  # the test binary died before writing its report
+    failed=$((failed + 1))
+    continue
+  fi
+  tests=$(sed -n 's/.* tests="\([0-9]*\)".*/\1/p' <<<"$line")
+  failures=$(sed -n 's/.* failures="\([0-9]*\)".*/\1/p' <<<"$line")
+  errors=$(sed -n 's/.* errors="\([0-9]*\)".*/\1/p' <<<"$line")
+  bad=$(( ${failures:-0} + ${errors:-0} ))
+  passed=$((passed + ${tests:-0} - bad))
+  failed=$((failed + bad))
+done < <(find -L bazel-testlogs/ -name test.xml 2>/dev/null)
+
+# A target that failed without reporting a failing case (timeout, crash).
+if [ $status -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi
+echo "$passed passed, $failed failed"
+exit $status

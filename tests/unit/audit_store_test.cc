@@ -1,0 +1,187 @@
+#include "controller/audit/audit_store.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace opsagent {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string TempDb(const std::string& name) {
+  std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name, ".db");
+  unlink(path.c_str());
+  return path;
+}
+
+AuditIntent Intent(const std::string& id, const std::string& host, const std::string& op, int64_t at_ms) {
+  AuditIntent intent;
+  intent.request_id = id;
+  intent.started_at_ms = at_ms;
+  intent.os_user = "alice";
+  intent.cert_identity = "alice-cert";
+  intent.host = host;
+  intent.address = host + ":9443";
+  intent.operation = op;
+  intent.parameters_json = "{\"top\":5}";
+  intent.incident = "INC-1";
+  return intent;
+}
+
+TEST(AuditStoreTest, IntentThenOutcomeRoundTrips) {
+  auto store = AuditStore::Open(TempDb("roundtrip"));
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::StatusOr<int64_t> id = (*store)->RecordIntent(Intent("r1", "salt-qa", "memory", 1000));
+  ASSERT_TRUE(id.ok()) << id.status();
+
+  auto pending = (*store)->Query({});
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].outcome, AuditOutcome::kPending);  // written before the call
+  EXPECT_FALSE((*pending)[0].result.has_value());
+
+  ASSERT_TRUE((*store)->RecordResult(*id, {AuditOutcome::kOk, 1250, "", "", "available 5.3G of 7.5G"}).ok());
+  auto rows = (*store)->Query({});
+  ASSERT_TRUE(rows.ok());
+  const AuditRecord& row = (*rows)[0];
+  EXPECT_EQ(row.outcome, AuditOutcome::kOk);
+  EXPECT_EQ(row.intent.request_id, "r1");
+  EXPECT_EQ(row.intent.parameters_json, "{\"top\":5}");
+  EXPECT_EQ(row.result->finished_at_ms, 1250);
+  EXPECT_EQ(row.result->summary, "available 5.3G of 7.5G");
+  // An outcome is written once; a second attempt is refused.
+  EXPECT_FALSE((*store)->RecordResult(*id, {AuditOutcome::kError, 2000}).ok());
+}
+
+TEST(AuditStoreTest, UsesWalAndFullSync) {
+  const std::string path = TempDb("pragmas");
+  ASSERT_TRUE(AuditStore::Open(path).ok());
+  sqlite3* db;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt;
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+TEST(AuditStoreTest, FiltersByEachField) {
+  auto store = AuditStore::Open(TempDb("filters"));
+  ASSERT_TRUE(store.ok());
+  AuditStore& s = **store;
+  auto a = s.RecordIntent(Intent("a", "salt-qa", "memory", 1000));
+  auto b = s.RecordIntent(Intent("b", "xq-1", "disk_usage", 2000));
+  AuditIntent other = Intent("c", "xq-1", "memory", 3000);
+  other.os_user = "bob";
+  other.cert_identity = "bob";
+  other.incident = "";
+  other.run_id = "run-9";
+  auto c = s.RecordIntent(other);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  ASSERT_TRUE(s.RecordResult(*a, {AuditOutcome::kOk, 1100}).ok());
+  ASSERT_TRUE(s.RecordResult(*b, {AuditOutcome::kDenied, 2100, "PERMISSION_DENIED", "no"}).ok());
+
+  auto ids = [&](AuditFilter filter) {
+    std::vector<std::string> out;
+    absl::StatusOr<std::vector<AuditRecord>> rows = s.Query(filter);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    for (const AuditRecord& r : *rows) out.push_back(r.intent.request_id);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids({}), (V{"a", "b", "c"}));
+  AuditFilter f;
+  f.host = "xq-1";
+  EXPECT_EQ(ids(f), (V{"b", "c"}));
+  f = {};
+  f.operator_name = "alice-cert";
+  EXPECT_EQ(ids(f), (V{"a", "b"}));
+  f = {};
+  f.operator_name = "bob";
+  EXPECT_EQ(ids(f), (V{"c"}));
+  f = {};
+  f.operation = "memory";
+  EXPECT_EQ(ids(f), (V{"a", "c"}));
+  f = {};
+  f.outcome = AuditOutcome::kDenied;
+  EXPECT_EQ(ids(f), (V{"b"}));
+  f = {};
+  f.outcome = AuditOutcome::kPending;
+  EXPECT_EQ(ids(f), (V{"c"}));
+  f = {};
+  f.incident = "INC-1";
+  EXPECT_EQ(ids(f), (V{"a", "b"}));
+  f = {};
+  f.run_id = "run-9";
+  EXPECT_EQ(ids(f), (V{"c"}));
+  f = {};
+  f.since_ms = 2000;
+  f.until_ms = 3000;
+  EXPECT_EQ(ids(f), (V{"b"}));
+  f = {};
+  f.limit = 2;  // the newest two, oldest first
+  EXPECT_EQ(ids(f), (V{"b", "c"}));
+}
+
+TEST(AuditStoreTest, ConcurrentWritersLoseNoRow) {
+  const std::string path = TempDb("concurrent");
+  ASSERT_TRUE(AuditStore::Open(path).ok());
+  constexpr int kWriters = 4, kEach = 100;
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      auto store = AuditStore::Open(path);  // its own connection, as another opsctl would have
+      if (!store.ok()) {
+        ++failures;
+        return;
+      }
+      for (int i = 0; i < kEach; ++i) {
+        auto id = (*store)->RecordIntent(Intent(absl::StrCat(w, "-", i), "h", "memory", i));
+        if (!id.ok() || !(*store)->RecordResult(*id, {AuditOutcome::kOk, i + 1}).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto store = AuditStore::Open(path);
+  AuditFilter all;
+  all.limit = 100000;
+  auto rows = (*store)->Query(all);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), static_cast<size_t>(kWriters * kEach));
+  for (const AuditRecord& r : *rows) EXPECT_EQ(r.outcome, AuditOutcome::kOk);
+}
+
+TEST(AuditStoreTest, DuplicateRequestIdIsRefused) {
+  auto store = AuditStore::Open(TempDb("dup"));
+  ASSERT_TRUE((*store)->RecordIntent(Intent("same", "h", "memory", 1)).ok());
+  EXPECT_FALSE((*store)->RecordIntent(Intent("same", "h", "memory", 2)).ok());
+}
+
+TEST(AuditStoreTest, UnusableLocationsAreClearErrors) {
+  auto blocked = AuditStore::Open("/proc/self/cannot/audit.db");
+  ASSERT_FALSE(blocked.ok());
+  EXPECT_THAT(blocked.status().message(), HasSubstr("audit log"));
+
+  const std::string path = TempDb("future");
+  ASSERT_TRUE(AuditStore::Open(path).ok());
+  sqlite3* db;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  auto future = AuditStore::Open(path);
+  ASSERT_FALSE(future.ok());
+  EXPECT_THAT(future.status().message(), HasSubstr("newer than this opsctl understands"));
+}
+
+}  // namespace
+}  // namespace opsagent
