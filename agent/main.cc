@@ -15,14 +15,15 @@
 #include "agent/server/agent_server.h"
 #include "common/logging.h"
 #include "common/version.h"
-#include "common/logging.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, config, "/etc/opsagent/agent.textproto",
           "Agent configuration file (Protobuf text format, schema "
           "proto/opsagent/v1/agent_config.proto).");
-ABSL_FLAG(bool, check_config, false, "Validate the configuration, print the result and exit.");
-ABSL_FLAG(bool, list_operations, false, "List the operations authorization rules may name, and exit.");
+ABSL_FLAG(bool, check_config, false,
+          "Validate the configuration, print the result and exit.");
+ABSL_FLAG(bool, list_operations, false,
+          "List the operations authorization rules may name, and exit.");
 ABSL_FLAG(bool, verbose, false, "Log debug messages too.");
 
 namespace {
@@ -33,7 +34,8 @@ constexpr int kExitServe = 3;
 int ListOperations() {
   for (const opsagent::OperationSpec* op : opsagent::AllOperations()) {
     std::printf("%-14s %-9s %s\n", std::string(op->name).c_str(),
-                op->kind == opsagent::OperationKind::kMutating ? "mutating" : "read-only",
+                op->kind == opsagent::OperationKind::kMutating ? "mutating"
+                                                               : "read-only",
                 std::string(op->summary).c_str());
   }
   return 0;
@@ -43,14 +45,17 @@ int ListOperations() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "Serves vetted host operations (memory, filesystems, disk usage, ...) to opsctl over "
-      "mutual TLS.\n\nUsage: opsagent [--config=FILE] [--check_config] [--list_operations]");
+      "Serves vetted host operations (memory, filesystems, disk usage, ...) to "
+      "opsctl over "
+      "mutual TLS.\n\nUsage: opsagent [--config=FILE] [--check_config] "
+      "[--list_operations]");
   absl::ParseCommandLine(argc, argv);
   opsagent::InitLogging("opsagent", absl::GetFlag(FLAGS_verbose));
   if (absl::GetFlag(FLAGS_list_operations)) return ListOperations();
 
   const std::string config_path = absl::GetFlag(FLAGS_config);
-  absl::StatusOr<opsagent::v1::AgentConfig> config = opsagent::LoadAgentConfig(config_path);
+  absl::StatusOr<opsagent::v1::AgentConfig> config =
+      opsagent::LoadAgentConfig(config_path);
   if (!config.ok()) {
     spdlog::error("refusing to start: {}", config.status().message());
     return kExitConfig;
@@ -68,14 +73,17 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  opsagent::AgentEnvironment agent{*std::move(config), absl::Now(), opsagent::kVersion};
-  absl::StatusOr<std::unique_ptr<opsagent::AgentServer>> server = opsagent::AgentServer::Start(agent);
+  opsagent::AgentEnvironment agent{*std::move(config), absl::Now(),
+                                   opsagent::kVersion};
+  absl::StatusOr<std::unique_ptr<opsagent::AgentServer>> server =
+      opsagent::AgentServer::Start(agent);
   if (!server.ok()) {
     spdlog::error("refusing to start: {}", server.status().message());
     return kExitServe;
   }
-  spdlog::info("opsagent {} serving {} as {} on port {} (mutual TLS)", opsagent::kVersion,
-               agent.config.listen_address(), agent.config.hostname(), (*server)->port());
+  spdlog::info("opsagent {} serving {} as {} on port {} (mutual TLS)",
+               opsagent::kVersion, agent.config.listen_address(),
+               agent.config.hostname(), (*server)->port());
   sd_notify(0, "READY=1");
 
   int signal_number = 0;

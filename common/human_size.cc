@@ -30,7 +30,8 @@ std::string FormatHumanSize(uint64_t bytes) {
     value = rounded;
   }
   double whole = std::ceil(value);
-  if (whole >= 1024 && unit < 6) return absl::StrFormat("1.0%c", kUnits[unit + 1]);
+  if (whole >= 1024 && unit < 6)
+    return absl::StrFormat("1.0%c", kUnits[unit + 1]);
   return absl::StrFormat("%.0f%c", whole, kUnits[unit]);
 }
 
@@ -42,14 +43,25 @@ absl::StatusOr<uint64_t> ParseHumanSize(absl::string_view text) {
     char unit = s.back();
     s.pop_back();
     switch (unit) {
-      case 'B': shift = 0; break;
-      case 'K': shift = 10; break;
-      case 'M': shift = 20; break;
-      case 'G': shift = 30; break;
-      case 'T': shift = 40; break;
+      case 'B':
+        shift = 0;
+        break;
+      case 'K':
+        shift = 10;
+        break;
+      case 'M':
+        shift = 20;
+        break;
+      case 'G':
+        shift = 30;
+        break;
+      case 'T':
+        shift = 40;
+        break;
       default:
         return absl::InvalidArgumentError(absl::StrFormat(
-            "size \"%s\": unknown unit '%c' (use B, K, M, G or T)", text, unit));
+            "size \"%s\": unknown unit '%c' (use B, K, M, G or T)", text,
+            unit));
     }
   }
   double value;
@@ -60,7 +72,8 @@ absl::StatusOr<uint64_t> ParseHumanSize(absl::string_view text) {
   }
   double bytes = std::ldexp(value, shift);
   if (bytes >= static_cast<double>(std::numeric_limits<uint64_t>::max())) {
-    return absl::InvalidArgumentError(absl::StrFormat("size \"%s\" is too large", text));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("size \"%s\" is too large", text));
   }
   return static_cast<uint64_t>(bytes);
 }

@@ -14,7 +14,8 @@ void InitLogging(absl::string_view program, bool verbose) {
       std::string(program), std::make_shared<spdlog::sinks::stderr_sink_mt>());
   // systemd sets JOURNAL_STREAM when stderr is connected to the journal.
   const bool under_journald = std::getenv("JOURNAL_STREAM") != nullptr;
-  logger->set_pattern(under_journald ? "%l: %v" : "%Y-%m-%dT%H:%M:%S.%e %n %l: %v");
+  logger->set_pattern(under_journald ? "%l: %v"
+                                     : "%Y-%m-%dT%H:%M:%S.%e %n %l: %v");
   logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(std::move(logger));

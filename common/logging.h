@@ -10,8 +10,8 @@ template <>
 struct fmt::formatter<absl::string_view> : fmt::formatter<fmt::string_view> {
   template <typename FormatContext>
   auto format(absl::string_view text, FormatContext& context) const {
-    return fmt::formatter<fmt::string_view>::format(fmt::string_view(text.data(), text.size()),
-                                                   context);
+    return fmt::formatter<fmt::string_view>::format(
+        fmt::string_view(text.data(), text.size()), context);
   }
 };
 

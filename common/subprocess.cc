@@ -19,12 +19,15 @@ extern char** environ;
 namespace opsagent {
 namespace {
 
-int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+int ExitCode(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 // argv/envp arrays for posix_spawn, pointing into `strings`.
 std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   std::vector<char*> out;
-  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  for (const std::string& s : strings)
+    out.push_back(const_cast<char*>(s.c_str()));
   out.push_back(nullptr);
   return out;
 }
@@ -33,9 +36,11 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
                             const std::optional<std::vector<std::string>>& env,
                             posix_spawn_file_actions_t* actions) {
-  if (argv.empty() || argv[0].empty()) return absl::InvalidArgumentError("no program to run");
+  if (argv.empty() || argv[0].empty())
+    return absl::InvalidArgumentError("no program to run");
   for (const std::string& arg : argv) {
-    if (arg.find('\0') != std::string::npos) return absl::InvalidArgumentError("an argument contains a NUL byte");
+    if (arg.find('\0') != std::string::npos)
+      return absl::InvalidArgumentError("an argument contains a NUL byte");
   }
   std::vector<char*> c_argv = CStrings(argv);
   std::vector<char*> c_env = env ? CStrings(*env) : std::vector<char*>{};
@@ -48,13 +53,15 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setsigdefault(&attributes, &all);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attributes,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid;
-  int error = posix_spawn(&pid, argv[0].c_str(), actions, &attributes, c_argv.data(),
-                          env ? c_env.data() : environ);
+  int error = posix_spawn(&pid, argv[0].c_str(), actions, &attributes,
+                          c_argv.data(), env ? c_env.data() : environ);
   posix_spawnattr_destroy(&attributes);
   if (error != 0) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot start ", argv[0], ": ", std::strerror(error)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot start ", argv[0], ": ", std::strerror(error)));
   }
   return pid;
 }
@@ -64,21 +71,25 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
 absl::StatusOr<Subprocess> Subprocess::Start(const SubprocessOptions& options) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
+                                   O_RDONLY, 0);
   const int out_flags = O_WRONLY | O_CREAT | O_APPEND;
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO,
-                                   options.stdout_path.empty() ? "/dev/null" : options.stdout_path.c_str(),
-                                   out_flags, 0640);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO,
-                                   options.stderr_path.empty() ? "/dev/null" : options.stderr_path.c_str(),
-                                   out_flags, 0640);
+  posix_spawn_file_actions_addopen(
+      &actions, STDOUT_FILENO,
+      options.stdout_path.empty() ? "/dev/null" : options.stdout_path.c_str(),
+      out_flags, 0640);
+  posix_spawn_file_actions_addopen(
+      &actions, STDERR_FILENO,
+      options.stderr_path.empty() ? "/dev/null" : options.stderr_path.c_str(),
+      out_flags, 0640);
   absl::StatusOr<pid_t> pid = Spawn(options.argv, options.env, &actions);
   posix_spawn_file_actions_destroy(&actions);
   if (!pid.ok()) return pid.status();
   return Subprocess(*pid);
 }
 
-Subprocess::Subprocess(Subprocess&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+Subprocess::Subprocess(Subprocess&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)) {}
 
 Subprocess& Subprocess::operator=(Subprocess&& other) noexcept {
   if (this != &other) {
@@ -97,7 +108,8 @@ Subprocess::~Subprocess() {
 }
 
 absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
-  if (pid_ <= 0) return absl::FailedPreconditionError("the process was already waited for");
+  if (pid_ <= 0)
+    return absl::FailedPreconditionError("the process was already waited for");
   const absl::Time deadline = absl::Now() + timeout;
   for (;;) {
     int status;
@@ -107,10 +119,12 @@ absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
       return ExitCode(status);
     }
     if (done < 0 && errno != EINTR) {
-      return absl::InternalError(absl::StrCat("waitpid: ", std::strerror(errno)));
+      return absl::InternalError(
+          absl::StrCat("waitpid: ", std::strerror(errno)));
     }
     if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat("process ", pid_, " still running"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("process ", pid_, " still running"));
     }
     absl::SleepFor(absl::Milliseconds(5));
   }
@@ -120,11 +134,12 @@ void Subprocess::Signal(int signal) {
   if (pid_ > 0) kill(pid_, signal);
 }
 
-absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, absl::Duration timeout,
-                                         size_t max_output_bytes,
-                                         std::optional<std::vector<std::string>> env) {
+absl::StatusOr<CommandResult> RunCommand(
+    const std::vector<std::string>& argv, absl::Duration timeout,
+    size_t max_output_bytes, std::optional<std::vector<std::string>> env) {
   int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
+  if (pipe2(out_pipe, O_CLOEXEC) != 0)
+    return absl::InternalError("pipe2 failed");
   if (pipe2(err_pipe, O_CLOEXEC) != 0) {
     close(out_pipe[0]);
     close(out_pipe[1]);
@@ -132,7 +147,8 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, a
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
+                                   O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
   absl::StatusOr<pid_t> pid = Spawn(argv, env, &actions);
@@ -165,7 +181,8 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, a
         --open_pipes;
         continue;
       }
-      const size_t room = max_output_bytes - std::min(max_output_bytes, sinks[i]->size());
+      const size_t room =
+          max_output_bytes - std::min(max_output_bytes, sinks[i]->size());
       sinks[i]->append(buffer, std::min(room, static_cast<size_t>(n)));
       if (static_cast<size_t>(n) > room) result.output_truncated = true;
     }
@@ -173,10 +190,12 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, a
   for (pollfd& fd : fds) {
     if (fd.fd >= 0) close(fd.fd);
   }
-  absl::StatusOr<int> code = child.Wait(std::max(deadline - absl::Now(), absl::ZeroDuration()));
+  absl::StatusOr<int> code =
+      child.Wait(std::max(deadline - absl::Now(), absl::ZeroDuration()));
   if (!code.ok()) {
-    return absl::DeadlineExceededError(absl::StrCat(argv[0], " did not finish within ",
-                                                    absl::FormatDuration(timeout), "; killed"));
+    return absl::DeadlineExceededError(
+        absl::StrCat(argv[0], " did not finish within ",
+                     absl::FormatDuration(timeout), "; killed"));
   }
   result.exit_code = *code;
   return result;

@@ -63,9 +63,10 @@ struct CommandResult {
 // Runs a program to completion, capturing at most `max_output_bytes` of each
 // of stdout and stderr. At `timeout` the program is killed and
 // DEADLINE_EXCEEDED returned.
-absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, absl::Duration timeout,
-                                         size_t max_output_bytes = 1 << 20,
-                                         std::optional<std::vector<std::string>> env = std::nullopt);
+absl::StatusOr<CommandResult> RunCommand(
+    const std::vector<std::string>& argv, absl::Duration timeout,
+    size_t max_output_bytes = 1 << 20,
+    std::optional<std::vector<std::string>> env = std::nullopt);
 
 }  // namespace opsagent
 

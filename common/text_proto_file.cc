@@ -15,11 +15,13 @@ namespace {
 // Keeps the first error with its position instead of printing to stderr.
 class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
  public:
-  explicit FirstErrorCollector(std::string origin) : origin_(std::move(origin)) {}
+  explicit FirstErrorCollector(std::string origin)
+      : origin_(std::move(origin)) {}
 
   void AddError(int line, int column, const std::string& message) override {
     if (first_error_.empty()) {
-      first_error_ = absl::StrCat(origin_, ":", line + 1, ":", column + 1, ": ", message);
+      first_error_ =
+          absl::StrCat(origin_, ":", line + 1, ":", column + 1, ": ", message);
     }
   }
 
@@ -38,9 +40,10 @@ absl::Status ParseTextProto(const std::string& text, const std::string& origin,
   google::protobuf::TextFormat::Parser parser;
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(text, message)) {
-    return absl::InvalidArgumentError(errors.first_error().empty()
-                                          ? absl::StrCat(origin, ": not valid text format")
-                                          : errors.first_error());
+    return absl::InvalidArgumentError(
+        errors.first_error().empty()
+            ? absl::StrCat(origin, ": not valid text format")
+            : errors.first_error());
   }
   return absl::OkStatus();
 }
@@ -49,7 +52,8 @@ absl::Status LoadTextProtoFile(const std::string& path,
                                google::protobuf::Message* message) {
   std::ifstream in(path);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
   }
   std::stringstream text;
   text << in.rdbuf();

@@ -32,12 +32,14 @@ std::string NewRequestId() {
   RAND_bytes(b, sizeof(b));
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
-  return absl::StrFormat("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-                         b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-                         b[13], b[14], b[15]);
+  return absl::StrFormat(
+      "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+      b[12], b[13], b[14], b[15]);
 }
 
-absl::StatusOr<v1::RequestMeta> ActionRunner::Begin(const v1::Host& host, const ActionSpec& spec) {
+absl::StatusOr<v1::RequestMeta> ActionRunner::Begin(const v1::Host& host,
+                                                    const ActionSpec& spec) {
   v1::RequestMeta meta;
   meta.set_request_id(NewRequestId());
   meta.set_reason(context_.reason);
@@ -62,13 +64,15 @@ absl::StatusOr<v1::RequestMeta> ActionRunner::Begin(const v1::Host& host, const 
   absl::StatusOr<int64_t> row = audit_->RecordIntent(intent);
   if (!row.ok()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("nothing was sent: the audit log cannot record it (", row.status().message(), ")"));
+        absl::StrCat("nothing was sent: the audit log cannot record it (",
+                     row.status().message(), ")"));
   }
   pending_row_ = *row;
   return meta;
 }
 
-absl::Status ActionRunner::Finish(AuditOutcome outcome, const absl::Status& status,
+absl::Status ActionRunner::Finish(AuditOutcome outcome,
+                                  const absl::Status& status,
                                   const std::string& summary) {
   AuditResult result;
   result.outcome = outcome;

@@ -62,9 +62,10 @@ class ActionRunner {
       : audit_(audit), who_(std::move(who)), context_(std::move(context)) {}
 
   template <typename Reply>
-  ActionReport<Reply> Run(const v1::Host& host, const ActionSpec& spec,
-                          const std::function<absl::StatusOr<Reply>(const v1::RequestMeta&)>& call,
-                          const std::function<std::string(const Reply&)>& summarize) {
+  ActionReport<Reply> Run(
+      const v1::Host& host, const ActionSpec& spec,
+      const std::function<absl::StatusOr<Reply>(const v1::RequestMeta&)>& call,
+      const std::function<std::string(const Reply&)>& summarize) {
     ActionReport<Reply> report;
     absl::StatusOr<v1::RequestMeta> meta = Begin(host, spec);
     if (!meta.ok()) {
@@ -89,8 +90,10 @@ class ActionRunner {
   const OperatorIdentity& who() const { return who_; }
 
  private:
-  absl::StatusOr<v1::RequestMeta> Begin(const v1::Host& host, const ActionSpec& spec);
-  absl::Status Finish(AuditOutcome outcome, const absl::Status& status, const std::string& summary);
+  absl::StatusOr<v1::RequestMeta> Begin(const v1::Host& host,
+                                        const ActionSpec& spec);
+  absl::Status Finish(AuditOutcome outcome, const absl::Status& status,
+                      const std::string& summary);
 
   AuditStore* audit_;
   OperatorIdentity who_;

@@ -14,25 +14,28 @@ absl::StatusOr<Reply> Finish(const grpc::Status& status, Reply& reply) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<AgentClient>> AgentClient::Connect(const TlsFiles& tls,
-                                                                  const v1::Host& host,
-                                                                  absl::Duration timeout) {
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = MakeChannelCredentials(tls);
+absl::StatusOr<std::unique_ptr<AgentClient>> AgentClient::Connect(
+    const TlsFiles& tls, const v1::Host& host, absl::Duration timeout) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      MakeChannelCredentials(tls);
   if (!credentials.ok()) return credentials.status();
   grpc::ChannelArguments args;
   // Verify the agent's certificate against the inventory name, whatever
   // address the host is reached at.
   args.SetSslTargetNameOverride(host.name());
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(host.address(), *credentials, args);
-  return std::unique_ptr<AgentClient>(new AgentClient(v1::OpsAgent::NewStub(channel), timeout));
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(host.address(), *credentials, args);
+  return std::unique_ptr<AgentClient>(
+      new AgentClient(v1::OpsAgent::NewStub(channel), timeout));
 }
 
 void AgentClient::Prepare(grpc::ClientContext* context) const {
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
 }
 
-absl::StatusOr<v1::InfoReply> AgentClient::GetInfo(const v1::InfoRequest& request) {
+absl::StatusOr<v1::InfoReply> AgentClient::GetInfo(
+    const v1::InfoRequest& request) {
   grpc::ClientContext context;
   Prepare(&context);
   v1::InfoReply reply;
@@ -40,7 +43,8 @@ absl::StatusOr<v1::InfoReply> AgentClient::GetInfo(const v1::InfoRequest& reques
   return Finish(status, reply);
 }
 
-absl::StatusOr<v1::MemoryReply> AgentClient::GetMemory(const v1::MemoryRequest& request) {
+absl::StatusOr<v1::MemoryReply> AgentClient::GetMemory(
+    const v1::MemoryRequest& request) {
   grpc::ClientContext context;
   Prepare(&context);
   v1::MemoryReply reply;
@@ -48,7 +52,8 @@ absl::StatusOr<v1::MemoryReply> AgentClient::GetMemory(const v1::MemoryRequest& 
   return Finish(status, reply);
 }
 
-absl::StatusOr<v1::FilesystemsReply> AgentClient::ListFilesystems(const v1::FilesystemsRequest& request) {
+absl::StatusOr<v1::FilesystemsReply> AgentClient::ListFilesystems(
+    const v1::FilesystemsRequest& request) {
   grpc::ClientContext context;
   Prepare(&context);
   v1::FilesystemsReply reply;
@@ -61,7 +66,8 @@ absl::StatusOr<v1::DiskUsageResult> AgentClient::ScanDiskUsage(
     const std::function<void(const v1::DiskUsageProgress&)>& on_progress) {
   grpc::ClientContext context;
   Prepare(&context);
-  std::unique_ptr<grpc::ClientReader<v1::DiskUsageEvent>> reader = stub_->ScanDiskUsage(&context, request);
+  std::unique_ptr<grpc::ClientReader<v1::DiskUsageEvent>> reader =
+      stub_->ScanDiskUsage(&context, request);
   v1::DiskUsageEvent event;
   v1::DiskUsageResult result;
   bool have_result = false;
@@ -74,7 +80,8 @@ absl::StatusOr<v1::DiskUsageResult> AgentClient::ScanDiskUsage(
   }
   grpc::Status status = reader->Finish();
   if (!status.ok()) return FromGrpcStatus(status);
-  if (!have_result) return absl::DataLossError("the agent ended the scan without a result");
+  if (!have_result)
+    return absl::DataLossError("the agent ended the scan without a result");
   return result;
 }
 

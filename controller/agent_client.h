@@ -17,12 +17,13 @@ namespace opsagent {
 // agent certificate presented by the wrong host is refused.
 class AgentClient {
  public:
-  static absl::StatusOr<std::unique_ptr<AgentClient>> Connect(const TlsFiles& tls, const v1::Host& host,
-                                                              absl::Duration timeout);
+  static absl::StatusOr<std::unique_ptr<AgentClient>> Connect(
+      const TlsFiles& tls, const v1::Host& host, absl::Duration timeout);
 
   absl::StatusOr<v1::InfoReply> GetInfo(const v1::InfoRequest& request);
   absl::StatusOr<v1::MemoryReply> GetMemory(const v1::MemoryRequest& request);
-  absl::StatusOr<v1::FilesystemsReply> ListFilesystems(const v1::FilesystemsRequest& request);
+  absl::StatusOr<v1::FilesystemsReply> ListFilesystems(
+      const v1::FilesystemsRequest& request);
   // Streams the scan; `on_progress` sees each progress event.
   absl::StatusOr<v1::DiskUsageResult> ScanDiskUsage(
       const v1::DiskUsageRequest& request,

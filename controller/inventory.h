@@ -16,7 +16,8 @@ class Inventory {
  public:
   // Loads and validates an inventory file (unique names, HOST:PORT addresses).
   static absl::StatusOr<Inventory> Load(const std::string& path);
-  static absl::StatusOr<Inventory> FromProto(v1::Inventory hosts, const std::string& origin);
+  static absl::StatusOr<Inventory> FromProto(v1::Inventory hosts,
+                                             const std::string& origin);
 
   // The host called `name`; NOT_FOUND lists similar names.
   absl::StatusOr<v1::Host> Find(absl::string_view name) const;

@@ -23,22 +23,30 @@ std::vector<Command> AllCommands() {
 }
 
 void PrintUsage(const std::vector<Command>& commands) {
-  std::printf("opsctl %s: run vetted operations on opsagent hosts, with every action audited.\n\n", kVersion);
+  std::printf(
+      "opsctl %s: run vetted operations on opsagent hosts, with every action "
+      "audited.\n\n",
+      kVersion);
   std::printf("Usage: opsctl COMMAND [ARGS] [FLAGS]\n\nCommands:\n");
   for (const Command& c : commands) {
-    std::printf("  %-16s %s\n", absl::StrCat(c.name, " ", c.arguments).c_str(), c.summary.c_str());
+    std::printf("  %-16s %s\n", absl::StrCat(c.name, " ", c.arguments).c_str(),
+                c.summary.c_str());
   }
-  std::printf("\nGlobal flags (any command):\n%s", FlagHelp(Session::GlobalFlags()).c_str());
+  std::printf("\nGlobal flags (any command):\n%s",
+              FlagHelp(Session::GlobalFlags()).c_str());
   std::printf(
-      "\nExit codes: 0 ok, 1 operation failed, 2 usage or config error, 3 denied,\n"
-      "            4 agent unreachable, 5 audit log unavailable (nothing sent),\n"
+      "\nExit codes: 0 ok, 1 operation failed, 2 usage or config error, 3 "
+      "denied,\n"
+      "            4 agent unreachable, 5 audit log unavailable (nothing "
+      "sent),\n"
       "            6 outcome unknown (connection lost after sending).\n\n"
       "Run `opsctl COMMAND --help` for a command's details and examples.\n");
 }
 
 void PrintCommandHelp(const Command& c) {
-  std::printf("Usage: opsctl %s %s [FLAGS]\n\n%s\n%s", c.name.c_str(), c.arguments.c_str(),
-              c.summary.c_str(), c.details.empty() ? "" : absl::StrCat("\n", c.details).c_str());
+  std::printf("Usage: opsctl %s %s [FLAGS]\n\n%s\n%s", c.name.c_str(),
+              c.arguments.c_str(), c.summary.c_str(),
+              c.details.empty() ? "" : absl::StrCat("\n", c.details).c_str());
   if (!c.flags.empty()) std::printf("\nFlags:\n%s", FlagHelp(c.flags).c_str());
   std::printf("\nGlobal flags:\n%s", FlagHelp(Session::GlobalFlags()).c_str());
 }
@@ -56,7 +64,8 @@ std::vector<std::string> CommandFirst(std::vector<std::string> args) {
     }
     if (arg.find('=') != std::string::npos) continue;
     for (const FlagSpec& flag : Session::GlobalFlags()) {
-      if (arg == "--" + flag.name && !flag.value_name.empty()) ++i;  // skip its value
+      if (arg == "--" + flag.name && !flag.value_name.empty())
+        ++i;  // skip its value
     }
   }
   return args;
@@ -65,7 +74,8 @@ std::vector<std::string> CommandFirst(std::vector<std::string> args) {
 int Main(int argc, char** argv) {
   const std::vector<Command> commands = AllCommands();
   std::vector<std::string> args = CommandFirst({argv + 1, argv + argc});
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
+      args[0] == "help") {
     if (args.size() >= 2 && args[0] == "help") {
       for (const Command& c : commands) {
         if (c.name == args[1]) {
@@ -86,14 +96,19 @@ int Main(int argc, char** argv) {
     if (c.name == args[0]) command = &c;
   }
   if (command == nullptr) {
-    std::fprintf(stderr, "opsctl: unknown command \"%s\"; run `opsctl --help` for the list\n", args[0].c_str());
+    std::fprintf(
+        stderr,
+        "opsctl: unknown command \"%s\"; run `opsctl --help` for the list\n",
+        args[0].c_str());
     return kExitUsage;
   }
   std::vector<FlagSpec> flags = Session::GlobalFlags();
   flags.insert(flags.end(), command->flags.begin(), command->flags.end());
-  absl::StatusOr<ParsedArgs> parsed = ParseArgs({args.begin() + 1, args.end()}, flags);
+  absl::StatusOr<ParsedArgs> parsed =
+      ParseArgs({args.begin() + 1, args.end()}, flags);
   if (!parsed.ok()) {
-    std::fprintf(stderr, "opsctl %s: %s\n", command->name.c_str(), std::string(parsed.status().message()).c_str());
+    std::fprintf(stderr, "opsctl %s: %s\n", command->name.c_str(),
+                 std::string(parsed.status().message()).c_str());
     return kExitUsage;
   }
   if (parsed->Has("help")) {
@@ -102,14 +117,19 @@ int Main(int argc, char** argv) {
   }
   const size_t n = parsed->positional().size();
   if (n < command->min_args || n > command->max_args) {
-    std::fprintf(stderr, "opsctl %s: expected arguments: %s\nusage: opsctl %s %s [FLAGS] (see --help)\n",
-                 command->name.c_str(), command->arguments.empty() ? "none" : command->arguments.c_str(),
-                 command->name.c_str(), command->arguments.c_str());
+    std::fprintf(
+        stderr,
+        "opsctl %s: expected arguments: %s\nusage: opsctl %s %s [FLAGS] (see "
+        "--help)\n",
+        command->name.c_str(),
+        command->arguments.empty() ? "none" : command->arguments.c_str(),
+        command->name.c_str(), command->arguments.c_str());
     return kExitUsage;
   }
   absl::StatusOr<Session> session = Session::FromArgs(*parsed);
   if (!session.ok()) {
-    std::fprintf(stderr, "opsctl: %s\n", std::string(session.status().message()).c_str());
+    std::fprintf(stderr, "opsctl: %s\n",
+                 std::string(session.status().message()).c_str());
     return kExitUsage;
   }
   return command->run(*session, *parsed);

@@ -26,7 +26,8 @@ std::string OperatorConfigPath(const std::string& flag_path) {
   if (!flag_path.empty()) return flag_path;
   std::string from_env = EnvOr("OPSCTL_CONFIG", "");
   if (!from_env.empty()) return from_env;
-  return absl::StrCat(EnvOr("XDG_CONFIG_HOME", Home() + "/.config"), "/opsctl/config.textproto");
+  return absl::StrCat(EnvOr("XDG_CONFIG_HOME", Home() + "/.config"),
+                      "/opsctl/config.textproto");
 }
 
 absl::StatusOr<v1::OperatorConfig> LoadOperatorConfig(const std::string& path) {
@@ -35,24 +36,30 @@ absl::StatusOr<v1::OperatorConfig> LoadOperatorConfig(const std::string& path) {
     if (absl::IsNotFound(status)) {
       return absl::NotFoundError(absl::StrCat(
           status.message(),
-          "\nopsctl needs an operator config (certificate, key, CA, inventory): pass --config, set "
-          "OPSCTL_CONFIG, or create ~/.config/opsctl/config.textproto (see deploy/examples/)"));
+          "\nopsctl needs an operator config (certificate, key, CA, "
+          "inventory): pass --config, set "
+          "OPSCTL_CONFIG, or create ~/.config/opsctl/config.textproto (see "
+          "deploy/examples/)"));
     }
     return status;
   }
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  for (auto [field, value] : {std::pair{"certificate", config.mutable_certificate()},
-                              {"private_key", config.mutable_private_key()},
-                              {"ca_certificate", config.mutable_ca_certificate()}}) {
-    if (value->empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", field, " is required"));
+  const std::string dir =
+      slash == std::string::npos ? "." : path.substr(0, slash);
+  for (auto [field, value] :
+       {std::pair{"certificate", config.mutable_certificate()},
+        {"private_key", config.mutable_private_key()},
+        {"ca_certificate", config.mutable_ca_certificate()}}) {
+    if (value->empty())
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": ", field, " is required"));
     *value = Resolve(dir, *value);
   }
   if (config.inventory().empty()) config.set_inventory("inventory.textproto");
   config.set_inventory(Resolve(dir, config.inventory()));
   if (config.audit_database().empty()) {
-    config.set_audit_database(
-        absl::StrCat(EnvOr("XDG_STATE_HOME", Home() + "/.local/state"), "/opsctl/audit.db"));
+    config.set_audit_database(absl::StrCat(
+        EnvOr("XDG_STATE_HOME", Home() + "/.local/state"), "/opsctl/audit.db"));
   }
   config.set_audit_database(Resolve(dir, config.audit_database()));
   if (config.timeout_seconds() == 0) config.set_timeout_seconds(30);

@@ -17,10 +17,12 @@ namespace {
 
 std::string OsUser() {
   // Under sudo, the person is SUDO_USER; the effective user is root.
-  if (const char* sudo_user = std::getenv("SUDO_USER"); sudo_user != nullptr && *sudo_user) {
+  if (const char* sudo_user = std::getenv("SUDO_USER");
+      sudo_user != nullptr && *sudo_user) {
     return sudo_user;
   }
-  if (passwd* entry = getpwuid(geteuid()); entry != nullptr) return entry->pw_name;
+  if (passwd* entry = getpwuid(geteuid()); entry != nullptr)
+    return entry->pw_name;
   return absl::StrCat("uid:", geteuid());
 }
 
@@ -28,9 +30,12 @@ std::string OsUser() {
 
 const std::vector<FlagSpec>& Session::GlobalFlags() {
   static const auto* const kFlags = new std::vector<FlagSpec>{
-      {"config", "FILE", "operator config (default $OPSCTL_CONFIG, ~/.config/opsctl/config.textproto)"},
+      {"config", "FILE",
+       "operator config (default $OPSCTL_CONFIG, "
+       "~/.config/opsctl/config.textproto)"},
       {"output", "FORMAT", "table (default), json or csv (audit only)"},
-      {"reason", "TEXT", "why you are doing this; recorded in the audit log and by the agent"},
+      {"reason", "TEXT",
+       "why you are doing this; recorded in the audit log and by the agent"},
       {"incident", "ID", "incident or ticket id; recorded with every action"},
       {"timeout", "SECONDS", "per-call deadline (default from config, 30)"},
       {"help", "", "show help"},
@@ -49,14 +54,17 @@ absl::StatusOr<Session> Session::FromArgs(const ParsedArgs& args) {
   } else if (output == "csv") {
     session.output_ = OutputFormat::kCsv;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("--output ", output, ": use table, json or csv"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--output ", output, ": use table, json or csv"));
   }
   session.context_.reason = args.Get("reason");
   session.context_.incident = args.Get("incident");
   if (args.Has("timeout")) {
     int seconds;
-    if (!absl::SimpleAtoi(args.Get("timeout"), &seconds) || seconds <= 0 || seconds > 86400) {
-      return absl::InvalidArgumentError("--timeout takes whole seconds between 1 and 86400");
+    if (!absl::SimpleAtoi(args.Get("timeout"), &seconds) || seconds <= 0 ||
+        seconds > 86400) {
+      return absl::InvalidArgumentError(
+          "--timeout takes whole seconds between 1 and 86400");
     }
     session.timeout_ = absl::Seconds(seconds);
   }
@@ -65,7 +73,8 @@ absl::StatusOr<Session> Session::FromArgs(const ParsedArgs& args) {
 
 absl::StatusOr<const v1::OperatorConfig*> Session::config() {
   if (!config_) {
-    absl::StatusOr<v1::OperatorConfig> loaded = LoadOperatorConfig(config_path_);
+    absl::StatusOr<v1::OperatorConfig> loaded =
+        LoadOperatorConfig(config_path_);
     if (!loaded.ok()) return loaded.status();
     config_ = *std::move(loaded);
   }
@@ -87,29 +96,35 @@ absl::StatusOr<AuditStore*> Session::audit() {
   if (!audit_) {
     absl::StatusOr<const v1::OperatorConfig*> cfg = config();
     if (!cfg.ok()) return cfg.status();
-    absl::StatusOr<std::unique_ptr<AuditStore>> opened = AuditStore::Open((*cfg)->audit_database());
+    absl::StatusOr<std::unique_ptr<AuditStore>> opened =
+        AuditStore::Open((*cfg)->audit_database());
     if (!opened.ok()) return opened.status();
     audit_ = *std::move(opened);
   }
   return audit_.get();
 }
 
-absl::StatusOr<std::unique_ptr<AgentClient>> Session::Connect(const v1::Host& host) {
+absl::StatusOr<std::unique_ptr<AgentClient>> Session::Connect(
+    const v1::Host& host) {
   absl::StatusOr<const v1::OperatorConfig*> cfg = config();
   if (!cfg.ok()) return cfg.status();
-  const absl::Duration timeout = timeout_.value_or(absl::Seconds((*cfg)->timeout_seconds()));
-  return AgentClient::Connect({(*cfg)->certificate(), (*cfg)->private_key(), (*cfg)->ca_certificate()},
-                              host, timeout);
+  const absl::Duration timeout =
+      timeout_.value_or(absl::Seconds((*cfg)->timeout_seconds()));
+  return AgentClient::Connect(
+      {(*cfg)->certificate(), (*cfg)->private_key(), (*cfg)->ca_certificate()},
+      host, timeout);
 }
 
 absl::StatusOr<ActionRunner> Session::Runner() {
   absl::StatusOr<AuditStore*> store = audit();
   if (!store.ok()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("nothing was sent: the audit log cannot be opened (", store.status().message(), ")"));
+        absl::StrCat("nothing was sent: the audit log cannot be opened (",
+                     store.status().message(), ")"));
   }
   OperatorIdentity who{OsUser(), ""};
-  absl::StatusOr<CertificateInfo> cert = ReadCertificateFile((*config_).certificate());
+  absl::StatusOr<CertificateInfo> cert =
+      ReadCertificateFile((*config_).certificate());
   if (cert.ok()) who.cert_identity = cert->common_name;
   return ActionRunner(*store, who, context_);
 }
@@ -117,19 +132,27 @@ absl::StatusOr<ActionRunner> Session::Runner() {
 std::string Session::Explain(const absl::Status& status, const v1::Host& host) {
   std::string text(status.message());
   if (status.code() != absl::StatusCode::kUnavailable || !config_) return text;
-  absl::StatusOr<CertificateInfo> cert = ReadCertificateFile(config_->certificate());
+  absl::StatusOr<CertificateInfo> cert =
+      ReadCertificateFile(config_->certificate());
   const absl::Time now = absl::Now();
   if (cert.ok() && cert->not_after < now) {
-    absl::StrAppend(&text, "; your operator certificate ", config_->certificate(), " expired at ",
-                    absl::FormatTime(absl::RFC3339_sec, cert->not_after, absl::UTCTimeZone()));
+    absl::StrAppend(&text, "; your operator certificate ",
+                    config_->certificate(), " expired at ",
+                    absl::FormatTime(absl::RFC3339_sec, cert->not_after,
+                                     absl::UTCTimeZone()));
   } else if (cert.ok() && cert->not_before > now) {
     absl::StrAppend(&text, "; your operator certificate is not valid until ",
-                    absl::FormatTime(absl::RFC3339_sec, cert->not_before, absl::UTCTimeZone()));
-  } else if (absl::StrContains(status.message(), "ssl") || absl::StrContains(status.message(), "SSL") ||
+                    absl::FormatTime(absl::RFC3339_sec, cert->not_before,
+                                     absl::UTCTimeZone()));
+  } else if (absl::StrContains(status.message(), "ssl") ||
+             absl::StrContains(status.message(), "SSL") ||
              absl::StrContains(status.message(), "handshake") ||
              absl::StrContains(status.message(), "Socket closed")) {
-    absl::StrAppend(&text, "; the TLS handshake failed: check that your certificate is signed by the CA "
-                           "the agent trusts, and that the agent's certificate names ", host.name());
+    absl::StrAppend(&text,
+                    "; the TLS handshake failed: check that your certificate "
+                    "is signed by the CA "
+                    "the agent trusts, and that the agent's certificate names ",
+                    host.name());
   } else {
     absl::StrAppend(&text, "; is opsagent running on ", host.address(), "?");
   }

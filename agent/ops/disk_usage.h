@@ -13,8 +13,9 @@ namespace opsagent {
 // root, bounded by an entry budget and a deadline; emits progress events and
 // then exactly one result event.
 extern const OperationSpec kDiskUsageOperation;
-absl::Status RunDiskUsage(const OperationContext& context, const v1::DiskUsageRequest& request,
-                          const std::function<bool(const v1::DiskUsageEvent&)>& emit);
+absl::Status RunDiskUsage(
+    const OperationContext& context, const v1::DiskUsageRequest& request,
+    const std::function<bool(const v1::DiskUsageEvent&)>& emit);
 
 }  // namespace opsagent
 

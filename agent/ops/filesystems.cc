@@ -7,10 +7,12 @@
 
 namespace opsagent {
 
-const OperationSpec kFilesystemsOperation = {"filesystems", OperationKind::kReadOnly, false,
-                                             "what df -h shows (sizes and inodes per mount)"};
+const OperationSpec kFilesystemsOperation = {
+    "filesystems", OperationKind::kReadOnly, false,
+    "what df -h shows (sizes and inodes per mount)"};
 
-absl::Status RunFilesystems(const OperationContext& /*context*/, const v1::FilesystemsRequest& request,
+absl::Status RunFilesystems(const OperationContext& /*context*/,
+                            const v1::FilesystemsRequest& request,
                             v1::FilesystemsReply* reply) {
   absl::StatusOr<std::string> text = ReadProcFile("/proc/self/mountinfo");
   if (!text.ok()) return text.status();
@@ -19,7 +21,8 @@ absl::Status RunFilesystems(const OperationContext& /*context*/, const v1::Files
   for (const MountEntry& mount : *mounts) {
     if (!request.include_all() && IsNoiseMount(mount)) continue;
     struct statvfs vfs;
-    // A mount that cannot be queried (stale NFS, no permission) is left out, as df does.
+    // A mount that cannot be queried (stale NFS, no permission) is left out, as
+    // df does.
     if (statvfs(mount.mount_point.c_str(), &vfs) != 0) continue;
     // Pseudo filesystems report no blocks; df hides them too.
     if (vfs.f_blocks == 0 && !request.include_all()) continue;

@@ -9,7 +9,8 @@ namespace opsagent {
 
 // "filesystems": what `df -h` shows, from mountinfo and statvfs.
 extern const OperationSpec kFilesystemsOperation;
-absl::Status RunFilesystems(const OperationContext& context, const v1::FilesystemsRequest& request,
+absl::Status RunFilesystems(const OperationContext& context,
+                            const v1::FilesystemsRequest& request,
                             v1::FilesystemsReply* reply);
 
 }  // namespace opsagent

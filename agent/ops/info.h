@@ -10,8 +10,8 @@ namespace opsagent {
 // "info": version, host name, roles, uptimes, certificate expiry, and what
 // the caller is allowed to do here.
 extern const OperationSpec kInfoOperation;
-absl::Status RunInfo(const OperationContext& context, const v1::InfoRequest& request,
-                     v1::InfoReply* reply);
+absl::Status RunInfo(const OperationContext& context,
+                     const v1::InfoRequest& request, v1::InfoReply* reply);
 
 }  // namespace opsagent
 

@@ -8,15 +8,18 @@
 
 namespace opsagent {
 
-const OperationSpec kMemoryOperation = {"memory", OperationKind::kReadOnly, false,
-                                        "what free -h shows, and the largest processes by RSS"};
+const OperationSpec kMemoryOperation = {
+    "memory", OperationKind::kReadOnly, false,
+    "what free -h shows, and the largest processes by RSS"};
 
-absl::Status RunMemory(const OperationContext& context, const v1::MemoryRequest& request,
+absl::Status RunMemory(const OperationContext& context,
+                       const v1::MemoryRequest& request,
                        v1::MemoryReply* reply) {
   const uint32_t max_top = context.agent.config.limits().max_top_n();
   if (request.top_processes() > max_top) {
     return absl::InvalidArgumentError(
-        absl::StrCat("top_processes ", request.top_processes(), " is above this agent's limit of ", max_top));
+        absl::StrCat("top_processes ", request.top_processes(),
+                     " is above this agent's limit of ", max_top));
   }
   absl::StatusOr<MemoryUsage> usage = ReadMeminfo();
   if (!usage.ok()) return usage.status();
@@ -29,8 +32,10 @@ absl::Status RunMemory(const OperationContext& context, const v1::MemoryRequest&
   reply->set_swap_total_bytes(usage->swap_total);
   reply->set_swap_used_bytes(usage->swap_used);
   reply->set_swap_free_bytes(usage->swap_free);
-  const size_t top = request.top_processes() == 0 ? 10 : request.top_processes();
-  absl::StatusOr<std::vector<ProcessRss>> processes = LargestProcessesByRss(top);
+  const size_t top =
+      request.top_processes() == 0 ? 10 : request.top_processes();
+  absl::StatusOr<std::vector<ProcessRss>> processes =
+      LargestProcessesByRss(top);
   if (!processes.ok()) return processes.status();
   for (const ProcessRss& process : *processes) {
     v1::ProcessMemory* out = reply->add_top_processes();

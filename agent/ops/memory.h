@@ -9,7 +9,8 @@ namespace opsagent {
 
 // "memory": what `free -h` shows plus the largest processes by RSS.
 extern const OperationSpec kMemoryOperation;
-absl::Status RunMemory(const OperationContext& context, const v1::MemoryRequest& request,
+absl::Status RunMemory(const OperationContext& context,
+                       const v1::MemoryRequest& request,
                        v1::MemoryReply* reply);
 
 }  // namespace opsagent

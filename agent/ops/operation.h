@@ -2,8 +2,8 @@
 #define OPSAGENT_AGENT_OPS_OPERATION_H_
 
 #include <functional>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"

@@ -17,36 +17,44 @@ namespace opsagent {
 namespace {
 
 absl::Status FieldError(absl::string_view field, absl::string_view problem) {
-  return absl::InvalidArgumentError(absl::StrCat("config field ", field, ": ", problem));
+  return absl::InvalidArgumentError(
+      absl::StrCat("config field ", field, ": ", problem));
 }
 
 absl::Status CheckListenAddress(const std::string& address) {
-  if (address.empty()) return FieldError("listen_address", "is required (e.g. \"0.0.0.0:9443\")");
+  if (address.empty())
+    return FieldError("listen_address", "is required (e.g. \"0.0.0.0:9443\")");
   size_t colon = address.rfind(':');
   int port;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
-    return FieldError("listen_address", absl::StrCat("\"", address, "\" is not HOST:PORT"));
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return FieldError("listen_address",
+                      absl::StrCat("\"", address, "\" is not HOST:PORT"));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckRoot(int index, const std::string& root) {
   const std::string field = absl::StrCat("inspection_roots[", index, "]");
-  if (root.empty() || root.front() != '/') return FieldError(field, absl::StrCat("\"", root, "\" is not absolute"));
-  if (root != "/" && (absl::EndsWith(root, "/") || absl::StrContains(root, "//"))) {
+  if (root.empty() || root.front() != '/')
+    return FieldError(field, absl::StrCat("\"", root, "\" is not absolute"));
+  if (root != "/" &&
+      (absl::EndsWith(root, "/") || absl::StrContains(root, "//"))) {
     return FieldError(field, absl::StrCat("\"", root, "\" is not normalized"));
   }
   for (absl::string_view part : absl::StrSplit(root, '/', absl::SkipEmpty())) {
-    if (part == "." || part == "..") return FieldError(field, absl::StrCat("\"", root, "\" contains ", part));
+    if (part == "." || part == "..")
+      return FieldError(field, absl::StrCat("\"", root, "\" contains ", part));
   }
   char resolved[PATH_MAX];
   if (realpath(root.c_str(), resolved) == nullptr) {
     return FieldError(field, absl::StrCat(root, " does not exist"));
   }
   if (root != resolved) {
-    return FieldError(field, absl::StrCat(root, " passes through a symlink (it is ", resolved,
-                                          "); configure the real path"));
+    return FieldError(
+        field, absl::StrCat(root, " passes through a symlink (it is ", resolved,
+                            "); configure the real path"));
   }
   struct stat st;
   if (stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -58,14 +66,18 @@ absl::Status CheckRoot(int index, const std::string& root) {
 absl::Status CheckRule(int index, const v1::AuthorizationRule& rule) {
   const std::string field = absl::StrCat("authorization[", index, "]");
   if (rule.identities().empty() && rule.roles().empty()) {
-    return FieldError(field, "names no identities and no roles, so it grants nothing");
+    return FieldError(field,
+                      "names no identities and no roles, so it grants nothing");
   }
-  if (rule.operations().empty()) return FieldError(field, "names no operations");
+  if (rule.operations().empty())
+    return FieldError(field, "names no operations");
   for (const std::string& op : rule.operations()) {
     if (op != "*" && FindOperation(op) == nullptr) {
       std::string known;
-      for (const OperationSpec* spec : AllOperations()) absl::StrAppend(&known, known.empty() ? "" : ", ", spec->name);
-      return FieldError(field, absl::StrCat("unknown operation \"", op, "\" (known: ", known, ", *)"));
+      for (const OperationSpec* spec : AllOperations())
+        absl::StrAppend(&known, known.empty() ? "" : ", ", spec->name);
+      return FieldError(field, absl::StrCat("unknown operation \"", op,
+                                            "\" (known: ", known, ", *)"));
     }
   }
   return absl::OkStatus();
@@ -74,29 +86,40 @@ absl::Status CheckRule(int index, const v1::AuthorizationRule& rule) {
 }  // namespace
 
 absl::StatusOr<v1::AgentConfig> FinalizeAgentConfig(v1::AgentConfig config) {
-  if (absl::Status status = CheckListenAddress(config.listen_address()); !status.ok()) return status;
+  if (absl::Status status = CheckListenAddress(config.listen_address());
+      !status.ok())
+    return status;
   const v1::TlsConfig& tls = config.tls();
-  if (tls.certificate().empty()) return FieldError("tls.certificate", "is required");
-  if (tls.private_key().empty()) return FieldError("tls.private_key", "is required");
-  if (tls.ca_certificate().empty()) return FieldError("tls.ca_certificate", "is required");
-  if (absl::Status status = CheckTlsFiles({tls.certificate(), tls.private_key(), tls.ca_certificate()});
+  if (tls.certificate().empty())
+    return FieldError("tls.certificate", "is required");
+  if (tls.private_key().empty())
+    return FieldError("tls.private_key", "is required");
+  if (tls.ca_certificate().empty())
+    return FieldError("tls.ca_certificate", "is required");
+  if (absl::Status status = CheckTlsFiles(
+          {tls.certificate(), tls.private_key(), tls.ca_certificate()});
       !status.ok()) {
     return FieldError("tls", status.message());
   }
-  if (config.tls().refresh_interval_seconds() == 0) config.mutable_tls()->set_refresh_interval_seconds(60);
+  if (config.tls().refresh_interval_seconds() == 0)
+    config.mutable_tls()->set_refresh_interval_seconds(60);
   if (config.hostname().empty()) {
     char name[HOST_NAME_MAX + 1] = {};
     gethostname(name, sizeof(name) - 1);
     config.set_hostname(name);
   }
   for (int i = 0; i < config.inspection_roots_size(); ++i) {
-    if (absl::Status status = CheckRoot(i, config.inspection_roots(i)); !status.ok()) return status;
+    if (absl::Status status = CheckRoot(i, config.inspection_roots(i));
+        !status.ok())
+      return status;
   }
   if (config.authorization().empty()) {
     return FieldError("authorization", "no rules: every call would be denied");
   }
   for (int i = 0; i < config.authorization_size(); ++i) {
-    if (absl::Status status = CheckRule(i, config.authorization(i)); !status.ok()) return status;
+    if (absl::Status status = CheckRule(i, config.authorization(i));
+        !status.ok())
+      return status;
   }
   v1::Limits* limits = config.mutable_limits();
   if (limits->max_scan_entries() == 0) limits->set_max_scan_entries(5'000'000);
@@ -108,10 +131,13 @@ absl::StatusOr<v1::AgentConfig> FinalizeAgentConfig(v1::AgentConfig config) {
 
 absl::StatusOr<v1::AgentConfig> LoadAgentConfig(const std::string& path) {
   v1::AgentConfig config;
-  if (absl::Status status = LoadTextProtoFile(path, &config); !status.ok()) return status;
-  absl::StatusOr<v1::AgentConfig> finalized = FinalizeAgentConfig(std::move(config));
+  if (absl::Status status = LoadTextProtoFile(path, &config); !status.ok())
+    return status;
+  absl::StatusOr<v1::AgentConfig> finalized =
+      FinalizeAgentConfig(std::move(config));
   if (!finalized.ok()) {
-    return absl::Status(finalized.status().code(), absl::StrCat(path, ": ", finalized.status().message()));
+    return absl::Status(finalized.status().code(),
+                        absl::StrCat(path, ": ", finalized.status().message()));
   }
   return finalized;
 }

@@ -14,11 +14,13 @@ constexpr int kMaxThreads = 32;
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentEnvironment& agent) {
+absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
+    const AgentEnvironment& agent) {
   const v1::TlsConfig& tls = agent.config.tls();
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeServerCredentials(
-      {tls.certificate(), tls.private_key(), tls.ca_certificate(),
-       static_cast<int>(tls.refresh_interval_seconds())});
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials({tls.certificate(), tls.private_key(),
+                             tls.ca_certificate(),
+                             static_cast<int>(tls.refresh_interval_seconds())});
   if (!credentials.ok()) return credentials.status();
 
   auto service = std::make_unique<AgentService>(agent);
@@ -36,11 +38,13 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentEnvir
         absl::StrCat("cannot listen on ", agent.config.listen_address(),
                      " (address in use, or not an address of this host?)"));
   }
-  return std::unique_ptr<AgentServer>(new AgentServer(std::move(service), std::move(server), port));
+  return std::unique_ptr<AgentServer>(
+      new AgentServer(std::move(service), std::move(server), port));
 }
 
 void AgentServer::Shutdown(absl::Duration grace) {
-  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoSeconds(grace));
 }
 
 }  // namespace opsagent

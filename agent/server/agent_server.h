@@ -15,7 +15,8 @@ namespace opsagent {
 class AgentServer {
  public:
   // Starts serving. The returned server keeps `agent` by reference.
-  static absl::StatusOr<std::unique_ptr<AgentServer>> Start(const AgentEnvironment& agent);
+  static absl::StatusOr<std::unique_ptr<AgentServer>> Start(
+      const AgentEnvironment& agent);
 
   // Stops accepting calls and waits up to `grace` for running ones.
   void Shutdown(absl::Duration grace);
@@ -23,7 +24,8 @@ class AgentServer {
   int port() const { return port_; }
 
  private:
-  AgentServer(std::unique_ptr<AgentService> service, std::unique_ptr<grpc::Server> server, int port)
+  AgentServer(std::unique_ptr<AgentService> service,
+              std::unique_ptr<grpc::Server> server, int port)
       : service_(std::move(service)), server_(std::move(server)), port_(port) {}
 
   std::unique_ptr<AgentService> service_;

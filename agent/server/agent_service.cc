@@ -7,9 +7,9 @@
 #include "agent/ops/info.h"
 #include "agent/ops/memory.h"
 #include "common/grpc_status.h"
+#include "common/logging.h"
 #include "common/tls/peer_identity.h"
 #include "common/utf8.h"
-#include "common/logging.h"
 #include "spdlog/spdlog.h"
 
 namespace opsagent {
@@ -18,25 +18,32 @@ namespace {
 constexpr size_t kMaxRequestIdBytes = 128;
 constexpr size_t kMaxReasonBytes = 1024;
 
-absl::Status CheckText(absl::string_view field, absl::string_view value, size_t max_bytes) {
+absl::Status CheckText(absl::string_view field, absl::string_view value,
+                       size_t max_bytes) {
   if (value.size() > max_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " is longer than ", max_bytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is longer than ", max_bytes, " bytes"));
   }
-  if (!IsValidUtf8(value)) return absl::InvalidArgumentError(absl::StrCat(field, " is not valid UTF-8"));
+  if (!IsValidUtf8(value))
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is not valid UTF-8"));
   for (char c : value) {
     if (static_cast<unsigned char>(c) < 0x20) {
-      return absl::InvalidArgumentError(absl::StrCat(field, " contains a control character"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " contains a control character"));
     }
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckMeta(const v1::RequestMeta& meta) {
-  for (auto [field, value, max] : {std::tuple{"request_id", &meta.request_id(), kMaxRequestIdBytes},
-                                   {"reason", &meta.reason(), kMaxReasonBytes},
-                                   {"incident", &meta.incident(), kMaxRequestIdBytes},
-                                   {"run_id", &meta.run_id(), kMaxRequestIdBytes}}) {
-    if (absl::Status status = CheckText(field, *value, max); !status.ok()) return status;
+  for (auto [field, value, max] :
+       {std::tuple{"request_id", &meta.request_id(), kMaxRequestIdBytes},
+        {"reason", &meta.reason(), kMaxReasonBytes},
+        {"incident", &meta.incident(), kMaxRequestIdBytes},
+        {"run_id", &meta.run_id(), kMaxRequestIdBytes}}) {
+    if (absl::Status status = CheckText(field, *value, max); !status.ok())
+      return status;
   }
   return absl::OkStatus();
 }
@@ -45,12 +52,14 @@ absl::Status CheckMeta(const v1::RequestMeta& meta) {
 
 AgentService::AgentService(const AgentEnvironment& agent)
     : agent_(agent),
-      authorizer_(std::vector<v1::AuthorizationRule>(agent.config.authorization().begin(),
-                                                     agent.config.authorization().end())) {}
+      authorizer_(std::vector<v1::AuthorizationRule>(
+          agent.config.authorization().begin(),
+          agent.config.authorization().end())) {}
 
 bool AgentService::TryAcquireScanSlot() {
   absl::MutexLock lock(&mutex_);
-  if (running_scans_ >= agent_.config.limits().max_concurrent_scans()) return false;
+  if (running_scans_ >= agent_.config.limits().max_concurrent_scans())
+    return false;
   ++running_scans_;
   return true;
 }
@@ -60,75 +69,95 @@ void AgentService::ReleaseScanSlot() {
   --running_scans_;
 }
 
-grpc::Status AgentService::Dispatch(grpc::ServerContext* context, const OperationSpec& op,
-                                    const v1::RequestMeta& meta, const Body& body) {
+grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
+                                    const OperationSpec& op,
+                                    const v1::RequestMeta& meta,
+                                    const Body& body) {
   const absl::Time start = absl::Now();
   const std::string peer = context->peer();
-  absl::StatusOr<PeerIdentity> caller = PeerIdentityFromAuthContext(*context->auth_context());
+  absl::StatusOr<PeerIdentity> caller =
+      PeerIdentityFromAuthContext(*context->auth_context());
   if (!caller.ok()) {
-    spdlog::warn("denied {} from {}: {}", op.name, peer, caller.status().message());
+    spdlog::warn("denied {} from {}: {}", op.name, peer,
+                 caller.status().message());
     return ToGrpcStatus(caller.status());
   }
   if (absl::Status status = CheckMeta(meta); !status.ok()) {
-    spdlog::warn("rejected {} by {} from {}: {}", op.name, caller->ToString(), peer, status.message());
+    spdlog::warn("rejected {} by {} from {}: {}", op.name, caller->ToString(),
+                 peer, status.message());
     return ToGrpcStatus(status);
   }
-  if (absl::Status status = authorizer_.Authorize(*caller, op.name); !status.ok()) {
-    spdlog::warn("denied {} by {} from {} request={}: {}", op.name, caller->ToString(), peer,
-                 meta.request_id(), status.message());
+  if (absl::Status status = authorizer_.Authorize(*caller, op.name);
+      !status.ok()) {
+    spdlog::warn("denied {} by {} from {} request={}: {}", op.name,
+                 caller->ToString(), peer, meta.request_id(), status.message());
     return ToGrpcStatus(status);
   }
   if (op.heavy && !TryAcquireScanSlot()) {
-    absl::Status busy = absl::ResourceExhaustedError(
-        absl::StrCat(agent_.config.limits().max_concurrent_scans(),
-                     " scans are already running on this agent; try again shortly"));
-    spdlog::warn("refused {} by {} request={}: {}", op.name, caller->ToString(), meta.request_id(),
-                 busy.message());
+    absl::Status busy = absl::ResourceExhaustedError(absl::StrCat(
+        agent_.config.limits().max_concurrent_scans(),
+        " scans are already running on this agent; try again shortly"));
+    spdlog::warn("refused {} by {} request={}: {}", op.name, caller->ToString(),
+                 meta.request_id(), busy.message());
     return ToGrpcStatus(busy);
   }
-  OperationContext op_context{agent_, *caller, authorizer_.AllowedOperations(*caller),
+  OperationContext op_context{agent_, *caller,
+                              authorizer_.AllowedOperations(*caller),
                               absl::FromChrono(context->deadline()),
                               [context] { return context->IsCancelled(); }};
-  spdlog::info("start {} by {} request={} incident=\"{}\" reason=\"{}\"", op.name, caller->ToString(),
-               meta.request_id(), meta.incident(), meta.reason());
+  spdlog::info("start {} by {} request={} incident=\"{}\" reason=\"{}\"",
+               op.name, caller->ToString(), meta.request_id(), meta.incident(),
+               meta.reason());
   absl::Status status = body(op_context);
   if (op.heavy) ReleaseScanSlot();
   const int64_t ms = absl::ToInt64Milliseconds(absl::Now() - start);
   if (status.ok()) {
-    spdlog::info("done {} by {} request={} ok in {} ms", op.name, caller->ToString(), meta.request_id(), ms);
+    spdlog::info("done {} by {} request={} ok in {} ms", op.name,
+                 caller->ToString(), meta.request_id(), ms);
   } else {
-    spdlog::warn("done {} by {} request={} failed in {} ms: {}", op.name, caller->ToString(),
-                 meta.request_id(), ms, status.ToString());
+    spdlog::warn("done {} by {} request={} failed in {} ms: {}", op.name,
+                 caller->ToString(), meta.request_id(), ms, status.ToString());
   }
   return ToGrpcStatus(status);
 }
 
-grpc::Status AgentService::GetInfo(grpc::ServerContext* context, const v1::InfoRequest* request,
+grpc::Status AgentService::GetInfo(grpc::ServerContext* context,
+                                   const v1::InfoRequest* request,
                                    v1::InfoReply* reply) {
-  return Dispatch(context, kInfoOperation, request->meta(),
-                  [&](const OperationContext& op) { return RunInfo(op, *request, reply); });
+  return Dispatch(
+      context, kInfoOperation, request->meta(),
+      [&](const OperationContext& op) { return RunInfo(op, *request, reply); });
 }
 
-grpc::Status AgentService::GetMemory(grpc::ServerContext* context, const v1::MemoryRequest* request,
+grpc::Status AgentService::GetMemory(grpc::ServerContext* context,
+                                     const v1::MemoryRequest* request,
                                      v1::MemoryReply* reply) {
   return Dispatch(context, kMemoryOperation, request->meta(),
-                  [&](const OperationContext& op) { return RunMemory(op, *request, reply); });
+                  [&](const OperationContext& op) {
+                    return RunMemory(op, *request, reply);
+                  });
 }
 
-grpc::Status AgentService::ListFilesystems(grpc::ServerContext* context,
-                                           const v1::FilesystemsRequest* request,
-                                           v1::FilesystemsReply* reply) {
+grpc::Status AgentService::ListFilesystems(
+    grpc::ServerContext* context, const v1::FilesystemsRequest* request,
+    v1::FilesystemsReply* reply) {
   return Dispatch(context, kFilesystemsOperation, request->meta(),
-                  [&](const OperationContext& op) { return RunFilesystems(op, *request, reply); });
+                  [&](const OperationContext& op) {
+                    return RunFilesystems(op, *request, reply);
+                  });
 }
 
-grpc::Status AgentService::ScanDiskUsage(grpc::ServerContext* context,
-                                         const v1::DiskUsageRequest* request,
-                                         grpc::ServerWriter<v1::DiskUsageEvent>* writer) {
-  return Dispatch(context, kDiskUsageOperation, request->meta(), [&](const OperationContext& op) {
-    return RunDiskUsage(op, *request,
-                        [writer](const v1::DiskUsageEvent& event) { return writer->Write(event); });
-  });
+grpc::Status AgentService::ScanDiskUsage(
+    grpc::ServerContext* context, const v1::DiskUsageRequest* request,
+    grpc::ServerWriter<v1::DiskUsageEvent>* writer) {
+  return Dispatch(context, kDiskUsageOperation, request->meta(),
+                  [&](const OperationContext& op) {
+                    return RunDiskUsage(
+                        op, *request,
+                        [writer](const v1::DiskUsageEvent& event) {
+                          return writer->Write(event);
+                        });
+                  });
 }
 
 }  // namespace opsagent

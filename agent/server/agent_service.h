@@ -19,14 +19,18 @@ class AgentService final : public v1::OpsAgent::Service {
  public:
   explicit AgentService(const AgentEnvironment& agent);
 
-  grpc::Status GetInfo(grpc::ServerContext* context, const v1::InfoRequest* request,
+  grpc::Status GetInfo(grpc::ServerContext* context,
+                       const v1::InfoRequest* request,
                        v1::InfoReply* reply) override;
-  grpc::Status GetMemory(grpc::ServerContext* context, const v1::MemoryRequest* request,
+  grpc::Status GetMemory(grpc::ServerContext* context,
+                         const v1::MemoryRequest* request,
                          v1::MemoryReply* reply) override;
-  grpc::Status ListFilesystems(grpc::ServerContext* context, const v1::FilesystemsRequest* request,
+  grpc::Status ListFilesystems(grpc::ServerContext* context,
+                               const v1::FilesystemsRequest* request,
                                v1::FilesystemsReply* reply) override;
-  grpc::Status ScanDiskUsage(grpc::ServerContext* context, const v1::DiskUsageRequest* request,
-                             grpc::ServerWriter<v1::DiskUsageEvent>* writer) override;
+  grpc::Status ScanDiskUsage(
+      grpc::ServerContext* context, const v1::DiskUsageRequest* request,
+      grpc::ServerWriter<v1::DiskUsageEvent>* writer) override;
 
  private:
   using Body = std::function<absl::Status(const OperationContext&)>;

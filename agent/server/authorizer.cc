@@ -10,31 +10,40 @@ namespace {
 
 template <typename Container, typename Value>
 bool Contains(const Container& container, const Value& value) {
-  return std::find(container.begin(), container.end(), value) != container.end();
+  return std::find(container.begin(), container.end(), value) !=
+         container.end();
 }
 
 bool Matches(const v1::AuthorizationRule& rule, const PeerIdentity& caller) {
   if (Contains(rule.identities(), caller.name)) return true;
   return std::any_of(caller.roles.begin(), caller.roles.end(),
-                     [&rule](const std::string& role) { return Contains(rule.roles(), role); });
+                     [&rule](const std::string& role) {
+                       return Contains(rule.roles(), role);
+                     });
 }
 
 }  // namespace
 
-bool Authorizer::Allows(const PeerIdentity& caller, absl::string_view operation) const {
-  return std::any_of(rules_.begin(), rules_.end(), [&](const v1::AuthorizationRule& rule) {
-    return Matches(rule, caller) &&
-           (Contains(rule.operations(), "*") || Contains(rule.operations(), operation));
-  });
+bool Authorizer::Allows(const PeerIdentity& caller,
+                        absl::string_view operation) const {
+  return std::any_of(rules_.begin(), rules_.end(),
+                     [&](const v1::AuthorizationRule& rule) {
+                       return Matches(rule, caller) &&
+                              (Contains(rule.operations(), "*") ||
+                               Contains(rule.operations(), operation));
+                     });
 }
 
-absl::Status Authorizer::Authorize(const PeerIdentity& caller, absl::string_view operation) const {
+absl::Status Authorizer::Authorize(const PeerIdentity& caller,
+                                   absl::string_view operation) const {
   if (Allows(caller, operation)) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat(caller.ToString(), " is not allowed to call ",
+  return absl::PermissionDeniedError(absl::StrCat(caller.ToString(),
+                                                  " is not allowed to call ",
                                                   operation, " on this agent"));
 }
 
-std::vector<std::string> Authorizer::AllowedOperations(const PeerIdentity& caller) const {
+std::vector<std::string> Authorizer::AllowedOperations(
+    const PeerIdentity& caller) const {
   std::vector<std::string> allowed;
   for (const OperationSpec* op : AllOperations()) {
     if (Allows(caller, op->name)) allowed.emplace_back(op->name);

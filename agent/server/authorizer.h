@@ -16,10 +16,12 @@ namespace opsagent {
 // gRPC 1.51 does not ship gRPC's authorization-policy provider, hence this.
 class Authorizer {
  public:
-  explicit Authorizer(std::vector<v1::AuthorizationRule> rules) : rules_(std::move(rules)) {}
+  explicit Authorizer(std::vector<v1::AuthorizationRule> rules)
+      : rules_(std::move(rules)) {}
 
   // OK, or PERMISSION_DENIED naming the caller and the operation.
-  absl::Status Authorize(const PeerIdentity& caller, absl::string_view operation) const;
+  absl::Status Authorize(const PeerIdentity& caller,
+                         absl::string_view operation) const;
 
   // The registered operations `caller` may invoke, in registry order.
   std::vector<std::string> AllowedOperations(const PeerIdentity& caller) const;

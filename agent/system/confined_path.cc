@@ -1,8 +1,8 @@
 #include "agent/system/confined_path.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <linux/limits.h>
+#include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -20,17 +20,20 @@ namespace {
 
 bool IsUnder(absl::string_view path, absl::string_view root) {
   if (root == "/") return true;
-  return path == root || (absl::StartsWith(path, root) && path[root.size()] == '/');
+  return path == root ||
+         (absl::StartsWith(path, root) && path[root.size()] == '/');
 }
 
 absl::Status OpenError(const ConfinedPath& path, int error) {
   switch (error) {
     case ELOOP:
-      return absl::PermissionDeniedError(absl::StrCat(
-          path.full, " is or passes through a symbolic link; symlinks are never followed"));
-    case EXDEV:
       return absl::PermissionDeniedError(
-          absl::StrCat(path.full, " resolves outside its allowed root ", path.root));
+          absl::StrCat(path.full,
+                       " is or passes through a symbolic link; symlinks are "
+                       "never followed"));
+    case EXDEV:
+      return absl::PermissionDeniedError(absl::StrCat(
+          path.full, " resolves outside its allowed root ", path.root));
     case ENOENT:
       return absl::NotFoundError(absl::StrCat(path.full, " does not exist"));
     case ENOTDIR:
@@ -38,15 +41,20 @@ absl::Status OpenError(const ConfinedPath& path, int error) {
           absl::StrCat(path.full, ": a component is not a directory"));
     case EACCES:
     case EPERM:
-      return absl::PermissionDeniedError(absl::StrCat(path.full, ": permission denied"));
+      return absl::PermissionDeniedError(
+          absl::StrCat(path.full, ": permission denied"));
     default:
-      return absl::UnavailableError(absl::StrCat("cannot open ", path.full, ": ", std::strerror(error)));
+      return absl::UnavailableError(
+          absl::StrCat("cannot open ", path.full, ": ", std::strerror(error)));
   }
 }
 
 // Kernels before 5.6 lack openat2: walk the components with O_NOFOLLOW.
-absl::StatusOr<UniqueFd> OpenComponentWise(int root_fd, const ConfinedPath& path, int flags) {
-  std::vector<std::string> parts = absl::StrSplit(path.relative, '/', absl::SkipEmpty());
+absl::StatusOr<UniqueFd> OpenComponentWise(int root_fd,
+                                           const ConfinedPath& path,
+                                           int flags) {
+  std::vector<std::string> parts =
+      absl::StrSplit(path.relative, '/', absl::SkipEmpty());
   UniqueFd current(dup(root_fd));
   for (size_t i = 0; i < parts.size(); ++i) {
     bool last = i + 1 == parts.size();
@@ -66,25 +74,30 @@ absl::StatusOr<UniqueFd> OpenComponentWise(int root_fd, const ConfinedPath& path
 
 }  // namespace
 
-absl::StatusOr<ConfinedPath> ConfinePath(absl::string_view path,
-                                         const std::vector<std::string>& roots) {
-  const std::string roots_text = absl::StrCat("[", absl::StrJoin(roots, ", "), "]");
+absl::StatusOr<ConfinedPath> ConfinePath(
+    absl::string_view path, const std::vector<std::string>& roots) {
+  const std::string roots_text =
+      absl::StrCat("[", absl::StrJoin(roots, ", "), "]");
   if (path.empty()) return absl::InvalidArgumentError("path is empty");
   if (path.size() > PATH_MAX) {
-    return absl::InvalidArgumentError(absl::StrCat("path is longer than ", PATH_MAX, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("path is longer than ", PATH_MAX, " bytes"));
   }
   if (path.find('\0') != absl::string_view::npos) {
     return absl::InvalidArgumentError("path contains a NUL byte");
   }
-  if (!IsValidUtf8(path)) return absl::InvalidArgumentError("path is not valid UTF-8");
+  if (!IsValidUtf8(path))
+    return absl::InvalidArgumentError("path is not valid UTF-8");
   if (path.front() != '/') {
-    return absl::InvalidArgumentError(absl::StrCat("path \"", path, "\" is not absolute"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("path \"", path, "\" is not absolute"));
   }
-  std::vector<absl::string_view> parts = absl::StrSplit(path, '/', absl::SkipEmpty());
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(path, '/', absl::SkipEmpty());
   for (absl::string_view part : parts) {
     if (part == "." || part == "..") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("path \"", path, "\" contains \"", part, "\"; give the plain path"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "path \"", path, "\" contains \"", part, "\"; give the plain path"));
     }
   }
   std::string normalized = absl::StrCat("/", absl::StrJoin(parts, "/"));
@@ -93,18 +106,22 @@ absl::StatusOr<ConfinedPath> ConfinePath(absl::string_view path,
     ConfinedPath confined;
     confined.root = root;
     confined.full = normalized;
-    confined.relative = normalized == root ? "" : normalized.substr(root == "/" ? 1 : root.size() + 1);
+    confined.relative =
+        normalized == root
+            ? ""
+            : normalized.substr(root == "/" ? 1 : root.size() + 1);
     return confined;
   }
-  return absl::PermissionDeniedError(
-      absl::StrCat("path ", normalized, " is outside the allowed roots ", roots_text));
+  return absl::PermissionDeniedError(absl::StrCat(
+      "path ", normalized, " is outside the allowed roots ", roots_text));
 }
 
 absl::StatusOr<UniqueFd> OpenConfined(const ConfinedPath& path, int flags) {
   UniqueFd root(open(path.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) {
     return absl::UnavailableError(
-        absl::StrCat("allowed root ", path.root, " cannot be opened: ", std::strerror(errno)));
+        absl::StrCat("allowed root ", path.root,
+                     " cannot be opened: ", std::strerror(errno)));
   }
   open_how how = {};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);

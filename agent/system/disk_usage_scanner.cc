@@ -32,7 +32,8 @@ class LargestN {
   explicit LargestN(size_t capacity) : capacity_(capacity) {}
 
   bool WouldKeep(uint64_t disk_bytes) const {
-    return capacity_ > 0 && (heap_.size() < capacity_ || disk_bytes > heap_.top().disk_bytes);
+    return capacity_ > 0 &&
+           (heap_.size() < capacity_ || disk_bytes > heap_.top().disk_bytes);
   }
 
   void Offer(PathSize entry) {
@@ -54,7 +55,8 @@ class LargestN {
  private:
   struct Smaller {
     bool operator()(const PathSize& a, const PathSize& b) const {
-      return a.disk_bytes != b.disk_bytes ? a.disk_bytes > b.disk_bytes : a.path < b.path;
+      return a.disk_bytes != b.disk_bytes ? a.disk_bytes > b.disk_bytes
+                                          : a.path < b.path;
     }
   };
   size_t capacity_;
@@ -78,25 +80,28 @@ class Scanner {
         start_(absl::Now()),
         next_progress_(start_ + options.progress_interval) {}
 
-  absl::StatusOr<DiskUsageSummary> Run(int directory_fd, const std::string& display_path) {
+  absl::StatusOr<DiskUsageSummary> Run(int directory_fd,
+                                       const std::string& display_path) {
     struct stat st;
     if (fstat(directory_fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return absl::FailedPreconditionError(absl::StrCat(display_path, " is not a directory"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(display_path, " is not a directory"));
     }
     device_ = st.st_dev;
     int own_fd = fcntl(directory_fd, F_DUPFD_CLOEXEC, 0);
     DIR* dir = own_fd >= 0 ? fdopendir(own_fd) : nullptr;
     if (dir == nullptr) {
       if (own_fd >= 0) close(own_fd);
-      return absl::PermissionDeniedError(
-          absl::StrCat("cannot read ", display_path, ": ", std::strerror(errno)));
+      return absl::PermissionDeniedError(absl::StrCat(
+          "cannot read ", display_path, ": ", std::strerror(errno)));
     }
     rewinddir(dir);
     summary_.directories = 1;
     stack_.push_back(Frame{std::unique_ptr<DIR, DirCloser>(dir), display_path,
                            DiskBytes(st), static_cast<uint64_t>(st.st_size)});
     Walk();
-    // Unwind what is still open (an early stop) so the totals cover all that was read.
+    // Unwind what is still open (an early stop) so the totals cover all that
+    // was read.
     while (!stack_.empty()) FinishTopFrame();
     summary_.largest_directories = directories_.TakeLargestFirst();
     summary_.largest_files = files_.TakeLargestFirst();
@@ -105,7 +110,9 @@ class Scanner {
   }
 
  private:
-  static uint64_t DiskBytes(const struct stat& st) { return static_cast<uint64_t>(st.st_blocks) * 512; }
+  static uint64_t DiskBytes(const struct stat& st) {
+    return static_cast<uint64_t>(st.st_blocks) * 512;
+  }
 
   void Walk() {
     while (!stack_.empty()) {
@@ -113,15 +120,20 @@ class Scanner {
       errno = 0;
       dirent* entry = readdir(frame.dir.get());
       if (entry == nullptr) {
-        if (errno != 0) NoteError(absl::StrCat("reading ", frame.path, ": ", std::strerror(errno)));
+        if (errno != 0)
+          NoteError(
+              absl::StrCat("reading ", frame.path, ": ", std::strerror(errno)));
         FinishTopFrame();
         continue;
       }
       const char* name = entry->d_name;
-      if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+      if (name[0] == '.' &&
+          (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+        continue;
       if (++entries_ % kCheckEvery == 0 && ShouldStop()) return;
       if (entries_ > options_.max_entries) {
-        Stop(absl::StrCat("entry budget of ", options_.max_entries, " reached"));
+        Stop(
+            absl::StrCat("entry budget of ", options_.max_entries, " reached"));
         return;
       }
       VisitEntry(frame, entry);
@@ -133,14 +145,17 @@ class Scanner {
     if (entry->d_type == DT_DIR) {
       // Open first and stat the descriptor: the directory cannot be swapped
       // for a symlink between the check and the open.
-      int fd = openat(parent_fd, entry->d_name,
-                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+      int fd =
+          openat(parent_fd, entry->d_name,
+                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
       if (fd < 0 && errno == EPERM) {
-        fd = openat(parent_fd, entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        fd = openat(parent_fd, entry->d_name,
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       }
       if (fd < 0) {
         ++summary_.skipped_entries;
-        NoteError(absl::StrCat(parent.path, "/", entry->d_name, ": ", std::strerror(errno)));
+        NoteError(absl::StrCat(parent.path, "/", entry->d_name, ": ",
+                               std::strerror(errno)));
         return;
       }
       EnterDirectory(parent, fd, entry->d_name);
@@ -150,12 +165,14 @@ class Scanner {
     if (fstatat(parent_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno != ENOENT) {  // removed meanwhile: not an error
         ++summary_.skipped_entries;
-        NoteError(absl::StrCat(parent.path, "/", entry->d_name, ": ", std::strerror(errno)));
+        NoteError(absl::StrCat(parent.path, "/", entry->d_name, ": ",
+                               std::strerror(errno)));
       }
       return;
     }
     if (S_ISDIR(st.st_mode)) {  // file systems that do not fill d_type
-      int fd = openat(parent_fd, entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int fd = openat(parent_fd, entry->d_name,
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) {
         ++summary_.skipped_entries;
         return;
@@ -164,13 +181,17 @@ class Scanner {
       return;
     }
     ++summary_.files;
-    if (st.st_nlink > 1 && !seen_links_.insert({st.st_dev, st.st_ino}).second) return;
+    if (st.st_nlink > 1 && !seen_links_.insert({st.st_dev, st.st_ino}).second)
+      return;
     const uint64_t disk = DiskBytes(st);
-    const uint64_t apparent = S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? st.st_size : 0;
+    const uint64_t apparent =
+        S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? st.st_size : 0;
     parent.disk_bytes += disk;
     parent.apparent_bytes += apparent;
     disk_scanned_ += disk;
-    if (files_.WouldKeep(disk)) files_.Offer({absl::StrCat(parent.path, "/", entry->d_name), disk, apparent});
+    if (files_.WouldKeep(disk))
+      files_.Offer(
+          {absl::StrCat(parent.path, "/", entry->d_name), disk, apparent});
   }
 
   void EnterDirectory(Frame& parent, int fd, const char* name) {
@@ -190,7 +211,8 @@ class Scanner {
     disk_scanned_ += DiskBytes(st);
     std::string path = absl::StrCat(parent.path, "/", name);
     // `parent` is invalidated by the push below.
-    stack_.push_back(Frame{std::unique_ptr<DIR, DirCloser>(dir), std::move(path), DiskBytes(st),
+    stack_.push_back(Frame{std::unique_ptr<DIR, DirCloser>(dir),
+                           std::move(path), DiskBytes(st),
                            static_cast<uint64_t>(st.st_size)});
   }
 
@@ -204,7 +226,8 @@ class Scanner {
       stack_.back().disk_bytes += frame.disk_bytes;
       stack_.back().apparent_bytes += frame.apparent_bytes;
     }
-    directories_.Offer({std::move(frame.path), frame.disk_bytes, frame.apparent_bytes});
+    directories_.Offer(
+        {std::move(frame.path), frame.disk_bytes, frame.apparent_bytes});
   }
 
   bool ShouldStop() {
@@ -230,7 +253,8 @@ class Scanner {
   }
 
   void NoteError(std::string error) {
-    if (summary_.errors.size() < kMaxErrors) summary_.errors.push_back(std::move(error));
+    if (summary_.errors.size() < kMaxErrors)
+      summary_.errors.push_back(std::move(error));
   }
 
   const DiskUsageScanOptions& options_;
@@ -248,8 +272,9 @@ class Scanner {
 
 }  // namespace
 
-absl::StatusOr<DiskUsageSummary> ScanDiskUsage(int directory_fd, const std::string& display_path,
-                                               const DiskUsageScanOptions& options) {
+absl::StatusOr<DiskUsageSummary> ScanDiskUsage(
+    int directory_fd, const std::string& display_path,
+    const DiskUsageScanOptions& options) {
   return Scanner(options).Run(directory_fd, display_path);
 }
 

@@ -43,12 +43,13 @@ struct DiskUsageSummary {
   uint64_t apparent_bytes = 0;
   uint64_t files = 0;
   uint64_t directories = 0;
-  std::vector<PathSize> largest_directories;  // largest first; includes the root
-  std::vector<PathSize> largest_files;        // largest first
+  std::vector<PathSize>
+      largest_directories;              // largest first; includes the root
+  std::vector<PathSize> largest_files;  // largest first
   bool incomplete = false;
   std::string incomplete_reason;
-  uint64_t skipped_entries = 0;      // other filesystems, unreadable directories
-  std::vector<std::string> errors;   // the first few, for the operator
+  uint64_t skipped_entries = 0;     // other filesystems, unreadable directories
+  std::vector<std::string> errors;  // the first few, for the operator
   absl::Duration elapsed;
 };
 
@@ -57,8 +58,9 @@ struct DiskUsageSummary {
 // only the largest directories and files. `display_path` names the directory
 // in results. Fails only if the top directory itself cannot be read; problems
 // below it are counted in `skipped_entries` and `errors`.
-absl::StatusOr<DiskUsageSummary> ScanDiskUsage(int directory_fd, const std::string& display_path,
-                                               const DiskUsageScanOptions& options);
+absl::StatusOr<DiskUsageSummary> ScanDiskUsage(
+    int directory_fd, const std::string& display_path,
+    const DiskUsageScanOptions& options);
 
 }  // namespace opsagent
 

@@ -27,7 +27,8 @@ struct MemoryUsage {
 absl::StatusOr<MemoryUsage> ParseMeminfo(absl::string_view text);
 
 // Reads and parses `path` (normally /proc/meminfo).
-absl::StatusOr<MemoryUsage> ReadMeminfo(const std::string& path = "/proc/meminfo");
+absl::StatusOr<MemoryUsage> ReadMeminfo(
+    const std::string& path = "/proc/meminfo");
 
 }  // namespace opsagent
 

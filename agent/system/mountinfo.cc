@@ -17,7 +17,8 @@ std::string DecodeOctalEscapes(absl::string_view field) {
       absl::string_view digits = field.substr(i + 1, 3);
       if (digits[0] >= '0' && digits[0] <= '3' && digits[1] >= '0' &&
           digits[1] <= '7' && digits[2] >= '0' && digits[2] <= '7') {
-        out.push_back(static_cast<char>((digits[0] - '0') * 64 + (digits[1] - '0') * 8 +
+        out.push_back(static_cast<char>((digits[0] - '0') * 64 +
+                                        (digits[1] - '0') * 8 +
                                         (digits[2] - '0')));
         i += 3;
         continue;
@@ -36,13 +37,14 @@ absl::StatusOr<std::vector<MountEntry>> ParseMountinfo(absl::string_view text) {
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
     if (line.empty()) continue;
-    // 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+    // 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root
+    // rw,errors=continue
     std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
     size_t separator = 6;
     while (separator < fields.size() && fields[separator] != "-") ++separator;
     if (fields.size() < 10 || separator + 3 > fields.size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("mountinfo line ", line_number, " is malformed: \"", line, "\""));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "mountinfo line ", line_number, " is malformed: \"", line, "\""));
     }
     MountEntry mount;
     mount.mount_point = DecodeOctalEscapes(fields[4]);
@@ -57,11 +59,13 @@ absl::StatusOr<std::vector<MountEntry>> ParseMountinfo(absl::string_view text) {
 
 bool IsNoiseMount(const MountEntry& mount) {
   static const auto* const kNoiseTypes = new absl::flat_hash_set<std::string>{
-      "autofs",  "binfmt_misc", "bpf",     "cgroup",   "cgroup2",    "configfs",
-      "debugfs", "devpts",      "devtmpfs", "fusectl", "hugetlbfs",  "mqueue",
-      "nsfs",    "proc",        "pstore",  "ramfs",    "securityfs", "squashfs",
-      "sysfs",   "tmpfs",       "tracefs", "efivarfs", "rpc_pipefs"};
-  return kNoiseTypes->contains(mount.fs_type) || absl::StartsWith(mount.source, "/dev/loop");
+      "autofs",    "binfmt_misc", "bpf",       "cgroup",   "cgroup2",
+      "configfs",  "debugfs",     "devpts",    "devtmpfs", "fusectl",
+      "hugetlbfs", "mqueue",      "nsfs",      "proc",     "pstore",
+      "ramfs",     "securityfs",  "squashfs",  "sysfs",    "tmpfs",
+      "tracefs",   "efivarfs",    "rpc_pipefs"};
+  return kNoiseTypes->contains(mount.fs_type) ||
+         absl::StartsWith(mount.source, "/dev/loop");
 }
 
 }  // namespace opsagent

@@ -13,7 +13,8 @@ namespace opsagent {
 absl::StatusOr<std::string> ReadProcFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
   }
   std::string text;
   char buffer[8192];
@@ -23,7 +24,8 @@ absl::StatusOr<std::string> ReadProcFile(const std::string& path) {
     if (n < 0) {
       int error = errno;
       close(fd);
-      return absl::UnavailableError(absl::StrCat("cannot read ", path, ": ", std::strerror(error)));
+      return absl::UnavailableError(
+          absl::StrCat("cannot read ", path, ": ", std::strerror(error)));
     }
     if (n == 0) break;
     text.append(buffer, n);

@@ -24,11 +24,12 @@ struct DirCloser {
 
 }  // namespace
 
-absl::StatusOr<std::vector<ProcessRss>> LargestProcessesByRss(size_t limit,
-                                                              const std::string& proc_root) {
+absl::StatusOr<std::vector<ProcessRss>> LargestProcessesByRss(
+    size_t limit, const std::string& proc_root) {
   std::unique_ptr<DIR, DirCloser> dir(opendir(proc_root.c_str()));
   if (!dir) {
-    return absl::UnavailableError(absl::StrCat("cannot list ", proc_root, ": ", std::strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot list ", proc_root, ": ", std::strerror(errno)));
   }
   const uint64_t page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   std::vector<ProcessRss> processes;
@@ -39,9 +40,11 @@ absl::StatusOr<std::vector<ProcessRss>> LargestProcessesByRss(size_t limit,
     absl::StatusOr<std::string> statm = ReadProcFile(base + "/statm");
     absl::StatusOr<std::string> comm = ReadProcFile(base + "/comm");
     if (!statm.ok() || !comm.ok()) continue;  // exited meanwhile
-    std::vector<absl::string_view> fields = absl::StrSplit(*statm, ' ', absl::SkipEmpty());
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(*statm, ' ', absl::SkipEmpty());
     uint64_t resident_pages;
-    if (fields.size() < 2 || !absl::SimpleAtoi(fields[1], &resident_pages)) continue;
+    if (fields.size() < 2 || !absl::SimpleAtoi(fields[1], &resident_pages))
+      continue;
     struct stat st;
     if (stat(base.c_str(), &st) != 0) continue;
     ProcessRss process;
@@ -52,10 +55,12 @@ absl::StatusOr<std::vector<ProcessRss>> LargestProcessesByRss(size_t limit,
     processes.push_back(std::move(process));
   }
   auto larger = [](const ProcessRss& a, const ProcessRss& b) {
-    return a.rss_bytes != b.rss_bytes ? a.rss_bytes > b.rss_bytes : a.pid < b.pid;
+    return a.rss_bytes != b.rss_bytes ? a.rss_bytes > b.rss_bytes
+                                      : a.pid < b.pid;
   };
   if (processes.size() > limit) {
-    std::partial_sort(processes.begin(), processes.begin() + limit, processes.end(), larger);
+    std::partial_sort(processes.begin(), processes.begin() + limit,
+                      processes.end(), larger);
     processes.resize(limit);
   } else {
     std::sort(processes.begin(), processes.end(), larger);

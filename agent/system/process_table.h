@@ -22,8 +22,8 @@ struct ProcessRss {
 // The `limit` processes with the largest resident set, largest first, read
 // from the procfs mounted at `proc_root`. Processes that exit while being
 // read are skipped.
-absl::StatusOr<std::vector<ProcessRss>> LargestProcessesByRss(size_t limit,
-                                                              const std::string& proc_root = "/proc");
+absl::StatusOr<std::vector<ProcessRss>> LargestProcessesByRss(
+    size_t limit, const std::string& proc_root = "/proc");
 
 }  // namespace opsagent
 

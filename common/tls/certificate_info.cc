@@ -48,7 +48,8 @@ std::vector<std::string> SubjectEntries(X509_NAME* name, int nid) {
   std::vector<std::string> values;
   for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0;
        i = X509_NAME_get_index_by_NID(name, nid, i)) {
-    values.push_back(Asn1String(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))));
+    values.push_back(
+        Asn1String(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))));
   }
   return values;
 }
@@ -56,10 +57,13 @@ std::vector<std::string> SubjectEntries(X509_NAME* name, int nid) {
 std::string IpAddressText(const ASN1_OCTET_STRING* ip) {
   const unsigned char* bytes = ASN1_STRING_get0_data(ip);
   int length = ASN1_STRING_length(ip);
-  if (length == 4) return absl::StrFormat("%d.%d.%d.%d", bytes[0], bytes[1], bytes[2], bytes[3]);
+  if (length == 4)
+    return absl::StrFormat("%d.%d.%d.%d", bytes[0], bytes[1], bytes[2],
+                           bytes[3]);
   std::string text;
   for (int i = 0; i + 1 < length; i += 2) {
-    absl::StrAppendFormat(&text, "%s%x", i ? ":" : "", (bytes[i] << 8) | bytes[i + 1]);
+    absl::StrAppendFormat(&text, "%s%x", i ? ":" : "",
+                          (bytes[i] << 8) | bytes[i + 1]);
   }
   return text;
 }
@@ -67,7 +71,8 @@ std::string IpAddressText(const ASN1_OCTET_STRING* ip) {
 }  // namespace
 
 absl::StatusOr<CertificateInfo> ParseCertificatePem(absl::string_view pem) {
-  std::unique_ptr<BIO, BioDeleter> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  std::unique_ptr<BIO, BioDeleter> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   std::unique_ptr<X509, X509Deleter> cert(
       PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!cert) return absl::InvalidArgumentError("no PEM certificate found");
@@ -76,27 +81,35 @@ absl::StatusOr<CertificateInfo> ParseCertificatePem(absl::string_view pem) {
   X509_NAME* subject = X509_get_subject_name(cert.get());
   std::vector<std::string> cns = SubjectEntries(subject, NID_commonName);
   if (!cns.empty()) info.common_name = cns.front();
-  info.organizational_units = SubjectEntries(subject, NID_organizationalUnitName);
+  info.organizational_units =
+      SubjectEntries(subject, NID_organizationalUnitName);
   info.not_before = Asn1Time(X509_get0_notBefore(cert.get()));
   info.not_after = Asn1Time(X509_get0_notAfter(cert.get()));
 
-  std::unique_ptr<GENERAL_NAMES, GeneralNamesDeleter> names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
+  std::unique_ptr<GENERAL_NAMES, GeneralNamesDeleter> names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(
+          cert.get(), NID_subject_alt_name, nullptr, nullptr)));
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
-    if (name->type == GEN_DNS) info.dns_names.push_back(Asn1String(name->d.dNSName));
-    if (name->type == GEN_IPADD) info.ip_addresses.push_back(IpAddressText(name->d.iPAddress));
+    if (name->type == GEN_DNS)
+      info.dns_names.push_back(Asn1String(name->d.dNSName));
+    if (name->type == GEN_IPADD)
+      info.ip_addresses.push_back(IpAddressText(name->d.iPAddress));
   }
   return info;
 }
 
 absl::StatusOr<CertificateInfo> ReadCertificateFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+  if (!in)
+    return absl::NotFoundError(
+        absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
   std::stringstream text;
   text << in.rdbuf();
   absl::StatusOr<CertificateInfo> info = ParseCertificatePem(text.str());
-  if (!info.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", info.status().message()));
+  if (!info.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", info.status().message()));
   return info;
 }
 

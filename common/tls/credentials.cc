@@ -16,7 +16,8 @@ namespace {
 
 using grpc::experimental::FileWatcherCertificateProvider;
 
-std::shared_ptr<FileWatcherCertificateProvider> MakeProvider(const TlsFiles& files) {
+std::shared_ptr<FileWatcherCertificateProvider> MakeProvider(
+    const TlsFiles& files) {
   if (files.certificate.empty()) {
     return std::make_shared<FileWatcherCertificateProvider>(
         files.ca_certificate, files.refresh_interval_seconds);
@@ -29,13 +30,14 @@ std::shared_ptr<FileWatcherCertificateProvider> MakeProvider(const TlsFiles& fil
 absl::Status CheckPrivateKey(const std::string& path) {
   FILE* file = std::fopen(path.c_str(), "r");
   if (file == nullptr) {
-    return absl::NotFoundError(absl::StrCat("cannot read private key ", path, ": ",
-                                            std::strerror(errno)));
+    return absl::NotFoundError(absl::StrCat("cannot read private key ", path,
+                                            ": ", std::strerror(errno)));
   }
   EVP_PKEY* key = PEM_read_PrivateKey(file, nullptr, nullptr, nullptr);
   std::fclose(file);
   if (key == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": no PEM private key found"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": no PEM private key found"));
   }
   EVP_PKEY_free(key);
   return absl::OkStatus();
@@ -47,14 +49,19 @@ absl::Status CheckTlsFiles(const TlsFiles& files) {
   if (files.ca_certificate.empty()) {
     return absl::InvalidArgumentError("no CA certificate file is configured");
   }
-  if (absl::StatusOr<CertificateInfo> ca = ReadCertificateFile(files.ca_certificate); !ca.ok()) {
+  if (absl::StatusOr<CertificateInfo> ca =
+          ReadCertificateFile(files.ca_certificate);
+      !ca.ok()) {
     return ca.status();
   }
   if (files.certificate.empty() != files.private_key.empty()) {
-    return absl::InvalidArgumentError("a certificate needs its private key and vice versa");
+    return absl::InvalidArgumentError(
+        "a certificate needs its private key and vice versa");
   }
   if (files.certificate.empty()) return absl::OkStatus();
-  if (absl::StatusOr<CertificateInfo> cert = ReadCertificateFile(files.certificate); !cert.ok()) {
+  if (absl::StatusOr<CertificateInfo> cert =
+          ReadCertificateFile(files.certificate);
+      !cert.ok()) {
     return cert.status();
   }
   return CheckPrivateKey(files.private_key);
@@ -63,18 +70,20 @@ absl::Status CheckTlsFiles(const TlsFiles& files) {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TlsFiles& files) {
   if (files.certificate.empty()) {
-    return absl::InvalidArgumentError("the agent needs a certificate and private key");
+    return absl::InvalidArgumentError(
+        "the agent needs a certificate and private key");
   }
   if (absl::Status status = CheckTlsFiles(files); !status.ok()) return status;
   grpc::experimental::TlsServerCredentialsOptions options(MakeProvider(files));
   options.watch_root_certs();
   options.watch_identity_key_cert_pairs();
-  options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.set_cert_request_type(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   return grpc::experimental::TlsServerCredentials(options);
 }
 
-absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
-    const TlsFiles& files) {
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
+MakeChannelCredentials(const TlsFiles& files) {
   if (absl::Status status = CheckTlsFiles(files); !status.ok()) return status;
   grpc::experimental::TlsChannelCredentialsOptions options;
   options.set_certificate_provider(MakeProvider(files));

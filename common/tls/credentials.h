@@ -12,7 +12,7 @@ namespace opsagent {
 
 // PEM files of one side of a mutual-TLS connection.
 struct TlsFiles {
-  std::string certificate;     // may be empty on a client (tests only)
+  std::string certificate;  // may be empty on a client (tests only)
   std::string private_key;
   std::string ca_certificate;  // the peer must chain to this bundle
   int refresh_interval_seconds = 60;
@@ -25,8 +25,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 
 // Client credentials that present the operator certificate and verify the
 // agent's certificate against the CA, including its host name.
-absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
-    const TlsFiles& files);
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
+MakeChannelCredentials(const TlsFiles& files);
 
 // Checks that the files exist and hold a certificate, a key and a CA bundle,
 // so that a misconfiguration is reported at start-up, not at the first call.

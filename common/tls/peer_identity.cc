@@ -12,22 +12,27 @@ std::string PeerIdentity::ToString() const {
   return absl::StrCat(name, " (", absl::StrJoin(roles, ","), ")");
 }
 
-absl::StatusOr<PeerIdentity> PeerIdentityFromAuthContext(const grpc::AuthContext& context) {
+absl::StatusOr<PeerIdentity> PeerIdentityFromAuthContext(
+    const grpc::AuthContext& context) {
   if (!context.IsPeerAuthenticated()) {
-    return absl::UnauthenticatedError("the caller presented no verified client certificate");
-  }
-  std::vector<grpc::string_ref> pem = context.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
-  if (pem.empty()) {
-    return absl::UnauthenticatedError("the caller's certificate is not available");
-  }
-  absl::StatusOr<CertificateInfo> cert =
-      ParseCertificatePem(absl::string_view(pem.front().data(), pem.front().size()));
-  if (!cert.ok()) {
     return absl::UnauthenticatedError(
-        absl::StrCat("the caller's certificate cannot be read: ", cert.status().message()));
+        "the caller presented no verified client certificate");
+  }
+  std::vector<grpc::string_ref> pem =
+      context.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  if (pem.empty()) {
+    return absl::UnauthenticatedError(
+        "the caller's certificate is not available");
+  }
+  absl::StatusOr<CertificateInfo> cert = ParseCertificatePem(
+      absl::string_view(pem.front().data(), pem.front().size()));
+  if (!cert.ok()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the caller's certificate cannot be read: ", cert.status().message()));
   }
   if (cert->common_name.empty()) {
-    return absl::UnauthenticatedError("the caller's certificate has no common name");
+    return absl::UnauthenticatedError(
+        "the caller's certificate has no common name");
   }
   return PeerIdentity{cert->common_name, cert->organizational_units};
 }

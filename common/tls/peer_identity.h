@@ -20,7 +20,8 @@ struct PeerIdentity {
 
 // Reads the identity from a call's auth context. Fails unless the peer was
 // authenticated by a client certificate.
-absl::StatusOr<PeerIdentity> PeerIdentityFromAuthContext(const grpc::AuthContext& context);
+absl::StatusOr<PeerIdentity> PeerIdentityFromAuthContext(
+    const grpc::AuthContext& context);
 
 }  // namespace opsagent
 

@@ -4,9 +4,12 @@ namespace opsagent {
 namespace {
 
 constexpr std::pair<AuditOutcome, absl::string_view> kNames[] = {
-    {AuditOutcome::kPending, "pending"}, {AuditOutcome::kOk, "ok"},
-    {AuditOutcome::kError, "error"},     {AuditOutcome::kDenied, "denied"},
-    {AuditOutcome::kUnreachable, "unreachable"}, {AuditOutcome::kUnknown, "unknown"},
+    {AuditOutcome::kPending, "pending"},
+    {AuditOutcome::kOk, "ok"},
+    {AuditOutcome::kError, "error"},
+    {AuditOutcome::kDenied, "denied"},
+    {AuditOutcome::kUnreachable, "unreachable"},
+    {AuditOutcome::kUnknown, "unknown"},
 };
 
 }  // namespace

@@ -12,7 +12,14 @@ namespace opsagent {
 // How an audited action ended. kPending is what an intent row holds until its
 // outcome is written; a pending row whose controller died stays pending, and
 // is shown as such, never as success.
-enum class AuditOutcome { kPending, kOk, kError, kDenied, kUnreachable, kUnknown };
+enum class AuditOutcome {
+  kPending,
+  kOk,
+  kError,
+  kDenied,
+  kUnreachable,
+  kUnknown
+};
 
 absl::string_view AuditOutcomeName(AuditOutcome outcome);
 std::optional<AuditOutcome> ParseAuditOutcome(absl::string_view name);

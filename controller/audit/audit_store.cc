@@ -57,23 +57,32 @@ class Statement {
   ~Statement() { sqlite3_finalize(stmt_); }
 
   absl::Status status() const {
-    return status_ == SQLITE_OK ? absl::OkStatus() : Error("preparing a statement");
+    return status_ == SQLITE_OK ? absl::OkStatus()
+                                : Error("preparing a statement");
   }
   void Bind(int index, const std::string& text) {
-    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                      SQLITE_TRANSIENT);
   }
-  void Bind(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+  void Bind(int index, int64_t value) {
+    sqlite3_bind_int64(stmt_, index, value);
+  }
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int Step() { return sqlite3_step(stmt_); }
   absl::Status Error(absl::string_view doing) const {
-    return absl::UnavailableError(absl::StrCat("audit log: ", doing, ": ", sqlite3_errmsg(db_)));
+    return absl::UnavailableError(
+        absl::StrCat("audit log: ", doing, ": ", sqlite3_errmsg(db_)));
   }
   std::string Text(int column) const {
     const unsigned char* text = sqlite3_column_text(stmt_, column);
-    return text ? std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, column)) : "";
+    return text ? std::string(reinterpret_cast<const char*>(text),
+                              sqlite3_column_bytes(stmt_, column))
+                : "";
   }
   int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
-  bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+  bool IsNull(int column) const {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+  }
 
  private:
   sqlite3* db_;
@@ -90,7 +99,8 @@ absl::Status MakeParentDirectory(const std::string& path) {
       std::string prefix = dir.substr(0, i);
       if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
         return absl::UnavailableError(
-            absl::StrCat("audit log: cannot create directory ", prefix, ": ", std::strerror(errno)));
+            absl::StrCat("audit log: cannot create directory ", prefix, ": ",
+                         std::strerror(errno)));
       }
     }
   }
@@ -99,39 +109,51 @@ absl::Status MakeParentDirectory(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& path) {
-  if (absl::Status status = MakeParentDirectory(path); !status.ok()) return status;
+absl::StatusOr<std::unique_ptr<AuditStore>> AuditStore::Open(
+    const std::string& path) {
+  if (absl::Status status = MakeParentDirectory(path); !status.ok())
+    return status;
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+      nullptr);
   std::unique_ptr<AuditStore> store(new AuditStore(db, path));
   if (rc != SQLITE_OK) {
-    return absl::UnavailableError(
-        absl::StrCat("audit log ", path, " cannot be opened: ", db ? sqlite3_errmsg(db) : "out of memory"));
+    return absl::UnavailableError(absl::StrCat(
+        "audit log ", path,
+        " cannot be opened: ", db ? sqlite3_errmsg(db) : "out of memory"));
   }
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   sqlite3_extended_result_codes(db, 1);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+        "PRAGMA foreign_keys=ON"}) {
     if (absl::Status status = store->Exec(pragma); !status.ok()) return status;
   }
   Statement version(db, "PRAGMA user_version");
-  if (!version.status().ok() || version.Step() != SQLITE_ROW) return version.Error("reading the schema version");
+  if (!version.status().ok() || version.Step() != SQLITE_ROW)
+    return version.Error("reading the schema version");
   const int64_t current = version.Int(0);
   if (current > kSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "audit log ", path, " has schema version ", current, ", newer than this opsctl understands (",
-        kSchemaVersion, "); upgrade opsctl"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit log ", path, " has schema version ", current,
+                     ", newer than this opsctl understands (", kSchemaVersion,
+                     "); upgrade opsctl"));
   }
   if (current < kSchemaVersion) {
-    if (absl::Status status = store->Exec("BEGIN IMMEDIATE"); !status.ok()) return status;
+    if (absl::Status status = store->Exec("BEGIN IMMEDIATE"); !status.ok())
+      return status;
     absl::Status status = store->Exec(kSchema);
-    if (status.ok()) status = store->Exec(absl::StrCat("PRAGMA user_version=", kSchemaVersion).c_str());
+    if (status.ok())
+      status = store->Exec(
+          absl::StrCat("PRAGMA user_version=", kSchemaVersion).c_str());
     if (!status.ok()) {
       store->Exec("ROLLBACK").IgnoreError();
       return status;
     }
-    if (absl::Status commit = store->Exec("COMMIT"); !commit.ok()) return commit;
+    if (absl::Status commit = store->Exec("COMMIT"); !commit.ok())
+      return commit;
   }
   return store;
 }
@@ -141,8 +163,8 @@ AuditStore::~AuditStore() { sqlite3_close_v2(db_); }
 absl::Status AuditStore::Exec(const char* sql) {
   char* error = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-    absl::Status status = absl::UnavailableError(
-        absl::StrCat("audit log ", path_, ": ", error ? error : sqlite3_errmsg(db_)));
+    absl::Status status = absl::UnavailableError(absl::StrCat(
+        "audit log ", path_, ": ", error ? error : sqlite3_errmsg(db_)));
     sqlite3_free(error);
     return status;
   }
@@ -186,36 +208,45 @@ absl::Status AuditStore::RecordResult(int64_t id, const AuditResult& result) {
   update.Bind(4, result.error_code);
   update.Bind(5, result.message);
   update.Bind(6, result.summary);
-  if (update.Step() != SQLITE_DONE) return update.Error("recording the outcome");
+  if (update.Step() != SQLITE_DONE)
+    return update.Error("recording the outcome");
   if (sqlite3_changes(db_) != 1) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("audit log: row ", id, " is missing or already has an outcome"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit log: row ", id, " is missing or already has an outcome"));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(const AuditFilter& filter) {
+absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
+    const AuditFilter& filter) {
   std::string where = "1=1";
   if (filter.since_ms) absl::StrAppend(&where, " AND started_at_ms >= ?1");
   if (filter.until_ms) absl::StrAppend(&where, " AND started_at_ms < ?2");
   if (!filter.host.empty()) absl::StrAppend(&where, " AND host = ?3");
-  if (!filter.operator_name.empty()) absl::StrAppend(&where, " AND (os_user = ?4 OR cert_identity = ?4)");
+  if (!filter.operator_name.empty())
+    absl::StrAppend(&where, " AND (os_user = ?4 OR cert_identity = ?4)");
   if (!filter.operation.empty()) absl::StrAppend(&where, " AND operation = ?5");
   if (filter.outcome) absl::StrAppend(&where, " AND outcome = ?6");
   if (!filter.incident.empty()) absl::StrAppend(&where, " AND incident = ?7");
   if (!filter.run_id.empty()) absl::StrAppend(&where, " AND run_id = ?8");
-  Statement select(db_, absl::StrCat(
-      "SELECT * FROM (SELECT id, request_id, run_id, started_at_ms, os_user, cert_identity, host, "
-      "address, operation, parameters, reason, incident, dry_run, mutating, outcome, finished_at_ms, "
-      "error_code, message, result_summary FROM actions WHERE ", where,
-      " ORDER BY started_at_ms DESC, id DESC LIMIT ?9) ORDER BY started_at_ms, id"));
+  Statement select(
+      db_,
+      absl::StrCat("SELECT * FROM (SELECT id, request_id, run_id, "
+                   "started_at_ms, os_user, cert_identity, host, "
+                   "address, operation, parameters, reason, incident, dry_run, "
+                   "mutating, outcome, finished_at_ms, "
+                   "error_code, message, result_summary FROM actions WHERE ",
+                   where,
+                   " ORDER BY started_at_ms DESC, id DESC LIMIT ?9) ORDER BY "
+                   "started_at_ms, id"));
   if (!select.status().ok()) return select.status();
   if (filter.since_ms) select.Bind(1, *filter.since_ms);
   if (filter.until_ms) select.Bind(2, *filter.until_ms);
   select.Bind(3, filter.host);
   select.Bind(4, filter.operator_name);
   select.Bind(5, filter.operation);
-  if (filter.outcome) select.Bind(6, std::string(AuditOutcomeName(*filter.outcome)));
+  if (filter.outcome)
+    select.Bind(6, std::string(AuditOutcomeName(*filter.outcome)));
   select.Bind(7, filter.incident);
   select.Bind(8, filter.run_id);
   select.Bind(9, int64_t{filter.limit});
@@ -239,10 +270,12 @@ absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(const AuditFilter& fi
     intent.incident = select.Text(11);
     intent.dry_run = select.Int(12) != 0;
     intent.mutating = select.Int(13) != 0;
-    record.outcome = ParseAuditOutcome(select.Text(14)).value_or(AuditOutcome::kUnknown);
+    record.outcome =
+        ParseAuditOutcome(select.Text(14)).value_or(AuditOutcome::kUnknown);
     if (!select.IsNull(15)) {
-      record.result = AuditResult{record.outcome, select.Int(15), select.Text(16), select.Text(17),
-                                  select.Text(18)};
+      record.result =
+          AuditResult{record.outcome, select.Int(15), select.Text(16),
+                      select.Text(17), select.Text(18)};
     }
     records.push_back(std::move(record));
   }

@@ -34,7 +34,8 @@ struct AuditFilter {
 class AuditStore {
  public:
   // Opens or creates the database (and its directory), upgrading the schema.
-  static absl::StatusOr<std::unique_ptr<AuditStore>> Open(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<AuditStore>> Open(
+      const std::string& path);
   ~AuditStore();
 
   // Durably records that an action is about to be sent; returns the row id.

@@ -8,7 +8,8 @@
 
 namespace opsagent {
 
-std::string ParsedArgs::Get(const std::string& flag, const std::string& fallback) const {
+std::string ParsedArgs::Get(const std::string& flag,
+                            const std::string& fallback) const {
   auto it = values_.find(flag);
   return it == values_.end() ? fallback : it->second;
 }
@@ -19,7 +20,8 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") {
-      parsed.positional_.insert(parsed.positional_.end(), args.begin() + i + 1, args.end());
+      parsed.positional_.insert(parsed.positional_.end(), args.begin() + i + 1,
+                                args.end());
       break;
     }
     if (arg == "-h") {
@@ -38,17 +40,22 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
       name.resize(eq);
       has_value = true;
     }
-    auto spec = std::find_if(flags.begin(), flags.end(),
-                             [&name](const FlagSpec& f) { return f.name == name; });
+    auto spec =
+        std::find_if(flags.begin(), flags.end(),
+                     [&name](const FlagSpec& f) { return f.name == name; });
     if (spec == flags.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", name, " (see --help)"));
     }
     if (spec->value_name.empty()) {
-      if (has_value) return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
+      if (has_value)
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", name, " takes no value"));
       value = "true";
     } else if (!has_value) {
       if (i + 1 >= args.size()) {
-        return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value (", spec->value_name, ")"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--", name, " needs a value (", spec->value_name, ")"));
       }
       value = args[++i];
     }
@@ -60,7 +67,8 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
 std::string FlagHelp(const std::vector<FlagSpec>& flags) {
   std::string out;
   for (const FlagSpec& flag : flags) {
-    std::string left = absl::StrCat("--", flag.name, flag.value_name.empty() ? "" : " ", flag.value_name);
+    std::string left = absl::StrCat(
+        "--", flag.name, flag.value_name.empty() ? "" : " ", flag.value_name);
     absl::StrAppendFormat(&out, "  %-24s %s\n", left, flag.help);
   }
   return out;

@@ -20,7 +20,8 @@ struct FlagSpec {
 class ParsedArgs {
  public:
   bool Has(const std::string& flag) const { return values_.count(flag) > 0; }
-  std::string Get(const std::string& flag, const std::string& fallback = "") const;
+  std::string Get(const std::string& flag,
+                  const std::string& fallback = "") const;
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:

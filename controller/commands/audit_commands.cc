@@ -18,27 +18,35 @@ namespace {
 
 // "90m", "24h", "7d" (before now), or a UTC date/time "2026-11-25",
 // "2026-11-25T14:00", "2026-11-25T14:00:00Z".
-absl::StatusOr<int64_t> ParseTimeFlag(const std::string& flag, const std::string& text) {
-  if (!text.empty() && absl::ascii_isdigit(text.front()) && text.find('-') == std::string::npos) {
+absl::StatusOr<int64_t> ParseTimeFlag(const std::string& flag,
+                                      const std::string& text) {
+  if (!text.empty() && absl::ascii_isdigit(text.front()) &&
+      text.find('-') == std::string::npos) {
     int64_t days;
     absl::Duration ago;
-    if (text.back() == 'd' && absl::SimpleAtoi(text.substr(0, text.size() - 1), &days)) {
+    if (text.back() == 'd' &&
+        absl::SimpleAtoi(text.substr(0, text.size() - 1), &days)) {
       return absl::ToUnixMillis(absl::Now() - absl::Hours(24 * days));
     }
-    if (absl::ParseDuration(text, &ago)) return absl::ToUnixMillis(absl::Now() - ago);
+    if (absl::ParseDuration(text, &ago))
+      return absl::ToUnixMillis(absl::Now() - ago);
   }
-  for (const char* format : {"%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%Ez",
-                             "%Y-%m-%d %H:%M"}) {
+  for (const char* format : {"%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
+                             "%Y-%m-%dT%H:%M:%S%Ez", "%Y-%m-%d %H:%M"}) {
     absl::Time time;
     std::string error;
-    if (absl::ParseTime(format, text, absl::UTCTimeZone(), &time, &error)) return absl::ToUnixMillis(time);
+    if (absl::ParseTime(format, text, absl::UTCTimeZone(), &time, &error))
+      return absl::ToUnixMillis(time);
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--", flag, " \"", text, "\": use a duration before now (90m, 24h, 7d) or a UTC time (2026-11-25T14:00)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, " \"", text,
+                   "\": use a duration before now (90m, 24h, 7d) or a UTC time "
+                   "(2026-11-25T14:00)"));
 }
 
 std::string FormatMillis(int64_t ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms),
+                          absl::UTCTimeZone());
 }
 
 std::string Operator(const AuditIntent& intent) {
@@ -55,31 +63,40 @@ std::string CsvField(const std::string& value) {
 std::string RecordJson(const AuditRecord& r) {
   const AuditIntent& i = r.intent;
   std::string json = absl::StrCat(
-      "{\"id\":", r.id, ",\"request_id\":", JsonString(i.request_id), ",\"run_id\":", JsonString(i.run_id),
-      ",\"started_at\":", JsonString(FormatMillis(i.started_at_ms)), ",\"os_user\":", JsonString(i.os_user),
-      ",\"cert_identity\":", JsonString(i.cert_identity), ",\"host\":", JsonString(i.host),
-      ",\"address\":", JsonString(i.address), ",\"operation\":", JsonString(i.operation),
+      "{\"id\":", r.id, ",\"request_id\":", JsonString(i.request_id),
+      ",\"run_id\":", JsonString(i.run_id),
+      ",\"started_at\":", JsonString(FormatMillis(i.started_at_ms)),
+      ",\"os_user\":", JsonString(i.os_user),
+      ",\"cert_identity\":", JsonString(i.cert_identity),
+      ",\"host\":", JsonString(i.host), ",\"address\":", JsonString(i.address),
+      ",\"operation\":", JsonString(i.operation),
       ",\"parameters\":", i.parameters_json.empty() ? "{}" : i.parameters_json,
-      ",\"reason\":", JsonString(i.reason), ",\"incident\":", JsonString(i.incident),
-      ",\"dry_run\":", i.dry_run ? "true" : "false", ",\"mutating\":", i.mutating ? "true" : "false",
+      ",\"reason\":", JsonString(i.reason),
+      ",\"incident\":", JsonString(i.incident),
+      ",\"dry_run\":", i.dry_run ? "true" : "false",
+      ",\"mutating\":", i.mutating ? "true" : "false",
       ",\"outcome\":", JsonString(AuditOutcomeName(r.outcome)));
   if (r.result) {
-    absl::StrAppend(&json, ",\"finished_at\":", JsonString(FormatMillis(r.result->finished_at_ms)),
-                    ",\"duration_ms\":", r.result->finished_at_ms - i.started_at_ms,
-                    ",\"error_code\":", JsonString(r.result->error_code),
-                    ",\"message\":", JsonString(r.result->message),
-                    ",\"summary\":", JsonString(r.result->summary));
+    absl::StrAppend(
+        &json,
+        ",\"finished_at\":", JsonString(FormatMillis(r.result->finished_at_ms)),
+        ",\"duration_ms\":", r.result->finished_at_ms - i.started_at_ms,
+        ",\"error_code\":", JsonString(r.result->error_code),
+        ",\"message\":", JsonString(r.result->message),
+        ",\"summary\":", JsonString(r.result->summary));
   }
   return json + "}";
 }
 
 int RunAudit(Session& session, const ParsedArgs& args) {
   AuditFilter filter;
-  for (auto [flag, out] : {std::pair{"since", &filter.since_ms}, {"until", &filter.until_ms}}) {
+  for (auto [flag, out] :
+       {std::pair{"since", &filter.since_ms}, {"until", &filter.until_ms}}) {
     if (!args.Has(flag)) continue;
     absl::StatusOr<int64_t> ms = ParseTimeFlag(flag, args.Get(flag));
     if (!ms.ok()) {
-      std::fprintf(stderr, "opsctl: %s\n", std::string(ms.status().message()).c_str());
+      std::fprintf(stderr, "opsctl: %s\n",
+                   std::string(ms.status().message()).c_str());
       return kExitUsage;
     }
     *out = *ms;
@@ -92,22 +109,28 @@ int RunAudit(Session& session, const ParsedArgs& args) {
   if (args.Has("outcome")) {
     filter.outcome = ParseAuditOutcome(args.Get("outcome"));
     if (!filter.outcome) {
-      std::fprintf(stderr, "opsctl: --outcome: use ok, error, denied, unreachable, unknown or pending\n");
+      std::fprintf(stderr,
+                   "opsctl: --outcome: use ok, error, denied, unreachable, "
+                   "unknown or pending\n");
       return kExitUsage;
     }
   }
-  if (args.Has("limit") && (!absl::SimpleAtoi(args.Get("limit"), &filter.limit) || filter.limit <= 0)) {
+  if (args.Has("limit") &&
+      (!absl::SimpleAtoi(args.Get("limit"), &filter.limit) ||
+       filter.limit <= 0)) {
     std::fprintf(stderr, "opsctl: --limit takes a positive number\n");
     return kExitUsage;
   }
   absl::StatusOr<AuditStore*> store = session.audit();
   if (!store.ok()) {
-    std::fprintf(stderr, "opsctl: %s\n", std::string(store.status().message()).c_str());
+    std::fprintf(stderr, "opsctl: %s\n",
+                 std::string(store.status().message()).c_str());
     return kExitAuditUnavailable;
   }
   absl::StatusOr<std::vector<AuditRecord>> records = (*store)->Query(filter);
   if (!records.ok()) {
-    std::fprintf(stderr, "opsctl: %s\n", std::string(records.status().message()).c_str());
+    std::fprintf(stderr, "opsctl: %s\n",
+                 std::string(records.status().message()).c_str());
     return kExitAuditUnavailable;
   }
   if (session.output() == OutputFormat::kJson) {
@@ -117,28 +140,50 @@ int RunAudit(Session& session, const ParsedArgs& args) {
     return kExitOk;
   }
   if (session.output() == OutputFormat::kCsv) {
-    std::printf("id,started_at,outcome,os_user,cert_identity,host,operation,parameters,incident,reason,"
-                "duration_ms,error_code,message,summary,request_id,run_id\n");
+    std::printf(
+        "id,started_at,outcome,os_user,cert_identity,host,operation,parameters,"
+        "incident,reason,"
+        "duration_ms,error_code,message,summary,request_id,run_id\n");
     for (const AuditRecord& r : *records) {
       const AuditIntent& i = r.intent;
       std::vector<std::string> fields = {
-          absl::StrCat(r.id), FormatMillis(i.started_at_ms), std::string(AuditOutcomeName(r.outcome)),
-          i.os_user, i.cert_identity, i.host, i.operation, i.parameters_json, i.incident, i.reason,
-          r.result ? absl::StrCat(r.result->finished_at_ms - i.started_at_ms) : "",
-          r.result ? r.result->error_code : "", r.result ? r.result->message : "",
-          r.result ? r.result->summary : "", i.request_id, i.run_id};
+          absl::StrCat(r.id),
+          FormatMillis(i.started_at_ms),
+          std::string(AuditOutcomeName(r.outcome)),
+          i.os_user,
+          i.cert_identity,
+          i.host,
+          i.operation,
+          i.parameters_json,
+          i.incident,
+          i.reason,
+          r.result ? absl::StrCat(r.result->finished_at_ms - i.started_at_ms)
+                   : "",
+          r.result ? r.result->error_code : "",
+          r.result ? r.result->message : "",
+          r.result ? r.result->summary : "",
+          i.request_id,
+          i.run_id};
       for (std::string& field : fields) field = CsvField(field);
       std::printf("%s\n", absl::StrJoin(fields, ",").c_str());
     }
     return kExitOk;
   }
-  TextTable table({"TIME (UTC)", "OUTCOME", "OPERATOR", "HOST", "OPERATION", "MS", "INCIDENT", "DETAIL"}, {5});
+  TextTable table({"TIME (UTC)", "OUTCOME", "OPERATOR", "HOST", "OPERATION",
+                   "MS", "INCIDENT", "DETAIL"},
+                  {5});
   for (const AuditRecord& r : *records) {
-    std::string detail = r.result ? (r.result->message.empty() ? r.result->summary : r.result->message) : "";
+    std::string detail = r.result
+                             ? (r.result->message.empty() ? r.result->summary
+                                                          : r.result->message)
+                             : "";
     std::replace(detail.begin(), detail.end(), '\n', ' ');
-    table.AddRow({FormatMillis(r.intent.started_at_ms), std::string(AuditOutcomeName(r.outcome)),
-                  Operator(r.intent), r.intent.host, r.intent.operation,
-                  r.result ? absl::StrCat(r.result->finished_at_ms - r.intent.started_at_ms) : "-",
+    table.AddRow({FormatMillis(r.intent.started_at_ms),
+                  std::string(AuditOutcomeName(r.outcome)), Operator(r.intent),
+                  r.intent.host, r.intent.operation,
+                  r.result ? absl::StrCat(r.result->finished_at_ms -
+                                          r.intent.started_at_ms)
+                           : "-",
                   r.intent.incident, detail});
   }
   std::printf("%s", table.Render().c_str());
@@ -148,24 +193,34 @@ int RunAudit(Session& session, const ParsedArgs& args) {
 }  // namespace
 
 std::vector<Command> AuditCommands() {
-  return {{"audit", "", "query the audit log: who did what, where, when, and how it went",
-           "Every action opsctl sends is recorded before it is sent (outcome \"pending\")\n"
-           "and completed after (ok, error, denied, unreachable, unknown). A row left\n"
+  return {{"audit",
+           "",
+           "query the audit log: who did what, where, when, and how it went",
+           "Every action opsctl sends is recorded before it is sent (outcome "
+           "\"pending\")\n"
+           "and completed after (ok, error, denied, unreachable, unknown). A "
+           "row left\n"
            "pending means opsctl died before learning the outcome.\n\n"
            "Examples:\n"
            "  opsctl audit --since 24h --host xqwatcher-1\n"
            "  opsctl audit --incident INC-42 --output csv > inc-42.csv\n"
            "  opsctl audit --outcome denied --output json\n\n"
            "The global --incident ID filters by incident here.\n",
-           {{"since", "WHEN", "only actions at or after WHEN (24h, 7d, 2026-11-25T14:00)"},
+           {{"since", "WHEN",
+             "only actions at or after WHEN (24h, 7d, 2026-11-25T14:00)"},
             {"until", "WHEN", "only actions before WHEN"},
             {"host", "HOST", "only actions on HOST"},
-            {"operator", "NAME", "only actions by NAME (OS user or certificate identity)"},
-            {"operation", "OP", "only this operation (memory, filesystems, disk_usage, info)"},
-            {"outcome", "OUTCOME", "ok, error, denied, unreachable, unknown or pending"},
+            {"operator", "NAME",
+             "only actions by NAME (OS user or certificate identity)"},
+            {"operation", "OP",
+             "only this operation (memory, filesystems, disk_usage, info)"},
+            {"outcome", "OUTCOME",
+             "ok, error, denied, unreachable, unknown or pending"},
             {"run", "ID", "only actions of one runbook run or fan-out"},
             {"limit", "N", "at most the newest N rows (default 100)"}},
-           0, 0, RunAudit}};
+           0,
+           0,
+           RunAudit}};
 }
 
 }  // namespace opsagent

@@ -21,7 +21,8 @@ namespace {
 std::string Percent(uint64_t used, uint64_t available) {
   // df's Use%: used / (used + available), rounded up.
   if (used + available == 0) return "-";
-  return absl::StrCat(static_cast<int>(std::ceil(100.0 * used / (used + available))), "%");
+  return absl::StrCat(
+      static_cast<int>(std::ceil(100.0 * used / (used + available))), "%");
 }
 
 std::string Duration(int64_t seconds) {
@@ -30,8 +31,10 @@ std::string Duration(int64_t seconds) {
 
 absl::StatusOr<uint32_t> TopN(const ParsedArgs& args, const std::string& flag) {
   uint32_t n = 10;
-  if (args.Has(flag) && (!absl::SimpleAtoi(args.Get(flag), &n) || n == 0 || n > 1000)) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, " takes a number from 1 to 1000"));
+  if (args.Has(flag) &&
+      (!absl::SimpleAtoi(args.Get(flag), &n) || n == 0 || n > 1000)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " takes a number from 1 to 1000"));
   }
   return n;
 }
@@ -49,22 +52,35 @@ int RunInfo(Session& session, const ParsedArgs& args) {
         *request.mutable_meta() = meta;
         return client.GetInfo(request);
       },
-      [](const v1::InfoReply& r) { return absl::StrCat("opsagent ", r.agent_version(), " on ", r.hostname()); },
       [](const v1::InfoReply& r) {
-        const absl::Time expiry = absl::FromUnixSeconds(r.certificate_not_after_unix());
+        return absl::StrCat("opsagent ", r.agent_version(), " on ",
+                            r.hostname());
+      },
+      [](const v1::InfoReply& r) {
+        const absl::Time expiry =
+            absl::FromUnixSeconds(r.certificate_not_after_unix());
         std::printf("host:              %s\n", r.hostname().c_str());
-        std::printf("roles:             %s\n", absl::StrJoin(r.roles(), ", ").c_str());
+        std::printf("roles:             %s\n",
+                    absl::StrJoin(r.roles(), ", ").c_str());
         std::printf("agent version:     %s\n", r.agent_version().c_str());
-        std::printf("agent uptime:      %s\n", Duration(r.agent_uptime_seconds()).c_str());
-        std::printf("host uptime:       %s\n", Duration(r.host_uptime_seconds()).c_str());
+        std::printf("agent uptime:      %s\n",
+                    Duration(r.agent_uptime_seconds()).c_str());
+        std::printf("host uptime:       %s\n",
+                    Duration(r.host_uptime_seconds()).c_str());
         std::printf("kernel:            %s\n", r.kernel_release().c_str());
-        std::printf("certificate until: %s (%s left)\n",
-                    absl::FormatTime(absl::RFC3339_sec, expiry, absl::UTCTimeZone()).c_str(),
-                    absl::FormatDuration(absl::Floor(expiry - absl::Now(), absl::Hours(1))).c_str());
-        std::printf("inspection roots:  %s\n", absl::StrJoin(r.inspection_roots(), " ").c_str());
+        std::printf(
+            "certificate until: %s (%s left)\n",
+            absl::FormatTime(absl::RFC3339_sec, expiry, absl::UTCTimeZone())
+                .c_str(),
+            absl::FormatDuration(
+                absl::Floor(expiry - absl::Now(), absl::Hours(1)))
+                .c_str());
+        std::printf("inspection roots:  %s\n",
+                    absl::StrJoin(r.inspection_roots(), " ").c_str());
         std::printf("you are:           %s (%s)\n", r.caller_identity().c_str(),
                     absl::StrJoin(r.caller_roles(), ", ").c_str());
-        std::printf("you may call:      %s\n", absl::StrJoin(r.caller_operations(), ", ").c_str());
+        std::printf("you may call:      %s\n",
+                    absl::StrJoin(r.caller_operations(), ", ").c_str());
       });
 }
 
@@ -72,7 +88,8 @@ int RunMem(Session& session, const ParsedArgs& args) {
   absl::StatusOr<uint32_t> top = TopN(args, "top");
   if (!top.ok()) return UsageError(top.status());
   return CallHost<v1::MemoryReply>(
-      session, args.positional()[0], {"memory", absl::StrCat("{\"top_processes\":", *top, "}")},
+      session, args.positional()[0],
+      {"memory", absl::StrCat("{\"top_processes\":", *top, "}")},
       [&](AgentClient& client, const v1::RequestMeta& meta) {
         v1::MemoryRequest request;
         *request.mutable_meta() = meta;
@@ -80,27 +97,34 @@ int RunMem(Session& session, const ParsedArgs& args) {
         return client.GetMemory(request);
       },
       [](const v1::MemoryReply& r) {
-        std::string summary = absl::StrCat("available ", FormatHumanSize(r.available_bytes()), " of ",
-                                           FormatHumanSize(r.total_bytes()));
+        std::string summary =
+            absl::StrCat("available ", FormatHumanSize(r.available_bytes()),
+                         " of ", FormatHumanSize(r.total_bytes()));
         if (r.top_processes_size() > 0) {
-          absl::StrAppend(&summary, "; largest ", r.top_processes(0).name(), " ",
-                          FormatHumanSize(r.top_processes(0).rss_bytes()));
+          absl::StrAppend(&summary, "; largest ", r.top_processes(0).name(),
+                          " ", FormatHumanSize(r.top_processes(0).rss_bytes()));
         }
         return summary;
       },
       [](const v1::MemoryReply& r) {
         // The layout of procps `free`: a 7-wide label, then 12-wide columns.
-        std::printf("%-7s%12s%12s%12s%12s%12s%12s\n", "", "total", "used", "free", "shared", "buff/cache",
-                    "available");
-        std::printf("%-7s%12s%12s%12s%12s%12s%12s\n", "Mem:", FormatHumanSize(r.total_bytes()).c_str(),
-                    FormatHumanSize(r.used_bytes()).c_str(), FormatHumanSize(r.free_bytes()).c_str(),
-                    FormatHumanSize(r.shared_bytes()).c_str(), FormatHumanSize(r.buff_cache_bytes()).c_str(),
+        std::printf("%-7s%12s%12s%12s%12s%12s%12s\n", "", "total", "used",
+                    "free", "shared", "buff/cache", "available");
+        std::printf("%-7s%12s%12s%12s%12s%12s%12s\n",
+                    "Mem:", FormatHumanSize(r.total_bytes()).c_str(),
+                    FormatHumanSize(r.used_bytes()).c_str(),
+                    FormatHumanSize(r.free_bytes()).c_str(),
+                    FormatHumanSize(r.shared_bytes()).c_str(),
+                    FormatHumanSize(r.buff_cache_bytes()).c_str(),
                     FormatHumanSize(r.available_bytes()).c_str());
-        std::printf("%-7s%12s%12s%12s\n\n", "Swap:", FormatHumanSize(r.swap_total_bytes()).c_str(),
-                    FormatHumanSize(r.swap_used_bytes()).c_str(), FormatHumanSize(r.swap_free_bytes()).c_str());
+        std::printf("%-7s%12s%12s%12s\n\n",
+                    "Swap:", FormatHumanSize(r.swap_total_bytes()).c_str(),
+                    FormatHumanSize(r.swap_used_bytes()).c_str(),
+                    FormatHumanSize(r.swap_free_bytes()).c_str());
         TextTable processes({"PID", "UID", "RSS", "COMMAND"}, {0, 1, 2});
         for (const v1::ProcessMemory& p : r.top_processes()) {
-          processes.AddRow({absl::StrCat(p.pid()), absl::StrCat(p.uid()), FormatHumanSize(p.rss_bytes()), p.name()});
+          processes.AddRow({absl::StrCat(p.pid()), absl::StrCat(p.uid()),
+                            FormatHumanSize(p.rss_bytes()), p.name()});
         }
         std::printf("%s", processes.Render().c_str());
       });
@@ -109,7 +133,9 @@ int RunMem(Session& session, const ParsedArgs& args) {
 int RunDf(Session& session, const ParsedArgs& args) {
   const bool all = args.Has("all");
   return CallHost<v1::FilesystemsReply>(
-      session, args.positional()[0], {"filesystems", absl::StrCat("{\"include_all\":", all ? "true" : "false", "}")},
+      session, args.positional()[0],
+      {"filesystems",
+       absl::StrCat("{\"include_all\":", all ? "true" : "false", "}")},
       [&](AgentClient& client, const v1::RequestMeta& meta) {
         v1::FilesystemsRequest request;
         *request.mutable_meta() = meta;
@@ -121,27 +147,38 @@ int RunDf(Session& session, const ParsedArgs& args) {
         int fullest_percent = -1;
         for (const v1::Filesystem& fs : r.filesystems()) {
           const uint64_t total = fs.used_bytes() + fs.available_bytes();
-          const int percent = total == 0 ? 0 : static_cast<int>(std::ceil(100.0 * fs.used_bytes() / total));
+          const int percent =
+              total == 0 ? 0
+                         : static_cast<int>(
+                               std::ceil(100.0 * fs.used_bytes() / total));
           if (percent > fullest_percent) {
             fullest_percent = percent;
             fullest = fs.mount_point();
           }
         }
-        return absl::StrCat(r.filesystems_size(), " filesystems; fullest ", fullest, " ", fullest_percent, "%");
+        return absl::StrCat(r.filesystems_size(), " filesystems; fullest ",
+                            fullest, " ", fullest_percent, "%");
       },
       [&](const v1::FilesystemsReply& r) {
         const bool inodes = args.Has("inodes");
-        TextTable table(inodes ? std::vector<std::string>{"Filesystem", "Inodes", "IUsed", "IFree", "IUse%", "Mounted on"}
-                               : std::vector<std::string>{"Filesystem", "Size", "Used", "Avail", "Use%", "Mounted on"},
-                        {1, 2, 3, 4});
+        TextTable table(
+            inodes ? std::vector<std::string>{"Filesystem", "Inodes", "IUsed",
+                                              "IFree", "IUse%", "Mounted on"}
+                   : std::vector<std::string>{"Filesystem", "Size", "Used",
+                                              "Avail", "Use%", "Mounted on"},
+            {1, 2, 3, 4});
         for (const v1::Filesystem& fs : r.filesystems()) {
           if (inodes) {
-            table.AddRow({fs.source(), absl::StrCat(fs.inodes_total()), absl::StrCat(fs.inodes_used()),
-                          absl::StrCat(fs.inodes_free()), Percent(fs.inodes_used(), fs.inodes_free()),
+            table.AddRow({fs.source(), absl::StrCat(fs.inodes_total()),
+                          absl::StrCat(fs.inodes_used()),
+                          absl::StrCat(fs.inodes_free()),
+                          Percent(fs.inodes_used(), fs.inodes_free()),
                           fs.mount_point()});
           } else {
-            table.AddRow({fs.source(), FormatHumanSize(fs.size_bytes()), FormatHumanSize(fs.used_bytes()),
-                          FormatHumanSize(fs.available_bytes()), Percent(fs.used_bytes(), fs.available_bytes()),
+            table.AddRow({fs.source(), FormatHumanSize(fs.size_bytes()),
+                          FormatHumanSize(fs.used_bytes()),
+                          FormatHumanSize(fs.available_bytes()),
+                          Percent(fs.used_bytes(), fs.available_bytes()),
                           fs.mount_point()});
           }
         }
@@ -153,14 +190,19 @@ int RunDu(Session& session, const ParsedArgs& args) {
   absl::StatusOr<uint32_t> top = TopN(args, "top");
   if (!top.ok()) return UsageError(top.status());
   uint64_t max_entries = 0;
-  if (args.Has("max-entries") && (!absl::SimpleAtoi(args.Get("max-entries"), &max_entries) || max_entries == 0)) {
-    return UsageError(absl::InvalidArgumentError("--max-entries takes a positive number"));
+  if (args.Has("max-entries") &&
+      (!absl::SimpleAtoi(args.Get("max-entries"), &max_entries) ||
+       max_entries == 0)) {
+    return UsageError(
+        absl::InvalidArgumentError("--max-entries takes a positive number"));
   }
   const std::string path = args.positional()[1];
-  const bool show_progress = isatty(STDERR_FILENO) && session.output() == OutputFormat::kTable;
+  const bool show_progress =
+      isatty(STDERR_FILENO) && session.output() == OutputFormat::kTable;
   return CallHost<v1::DiskUsageResult>(
       session, args.positional()[0],
-      {"disk_usage", absl::StrCat("{\"path\":", JsonString(path), ",\"top\":", *top, ",\"max_entries\":", max_entries, "}")},
+      {"disk_usage", absl::StrCat("{\"path\":", JsonString(path), ",\"top\":",
+                                  *top, ",\"max_entries\":", max_entries, "}")},
       [&](AgentClient& client, const v1::RequestMeta& meta) {
         v1::DiskUsageRequest request;
         *request.mutable_meta() = meta;
@@ -168,42 +210,58 @@ int RunDu(Session& session, const ParsedArgs& args) {
         request.set_top_directories(*top);
         request.set_top_files(*top);
         request.set_max_entries(max_entries);
-        auto result = client.ScanDiskUsage(request, [&](const v1::DiskUsageProgress& p) {
-          if (show_progress) {
-            std::fprintf(stderr, "\rscanning %s: %llu entries, %s so far ", path.c_str(),
-                         static_cast<unsigned long long>(p.entries_scanned()),
-                         FormatHumanSize(p.disk_bytes_scanned()).c_str());
-          }
-        });
+        auto result =
+            client.ScanDiskUsage(request, [&](const v1::DiskUsageProgress& p) {
+              if (show_progress) {
+                std::fprintf(
+                    stderr, "\rscanning %s: %llu entries, %s so far ",
+                    path.c_str(),
+                    static_cast<unsigned long long>(p.entries_scanned()),
+                    FormatHumanSize(p.disk_bytes_scanned()).c_str());
+              }
+            });
         if (show_progress) std::fprintf(stderr, "\r\033[K");
         return result;
       },
       [](const v1::DiskUsageResult& r) {
-        std::string summary = absl::StrCat(r.path(), " ", FormatHumanSize(r.disk_bytes()));
+        std::string summary =
+            absl::StrCat(r.path(), " ", FormatHumanSize(r.disk_bytes()));
         if (r.largest_files_size() > 0) {
-          absl::StrAppend(&summary, "; largest file ", r.largest_files(0).path(), " ",
+          absl::StrAppend(&summary, "; largest file ",
+                          r.largest_files(0).path(), " ",
                           FormatHumanSize(r.largest_files(0).disk_bytes()));
         }
-        if (r.incomplete()) absl::StrAppend(&summary, " (incomplete: ", r.incomplete_reason(), ")");
+        if (r.incomplete())
+          absl::StrAppend(&summary, " (incomplete: ", r.incomplete_reason(),
+                          ")");
         return summary;
       },
       [](const v1::DiskUsageResult& r) {
         for (const v1::PathUsage& dir : r.largest_directories()) {
-          std::printf("%s\t%s\n", FormatHumanSize(dir.disk_bytes()).c_str(), dir.path().c_str());
+          std::printf("%s\t%s\n", FormatHumanSize(dir.disk_bytes()).c_str(),
+                      dir.path().c_str());
         }
         std::printf("\nlargest files:\n");
         for (const v1::PathUsage& file : r.largest_files()) {
-          std::printf("%s\t%s\n", FormatHumanSize(file.disk_bytes()).c_str(), file.path().c_str());
+          std::printf("%s\t%s\n", FormatHumanSize(file.disk_bytes()).c_str(),
+                      file.path().c_str());
         }
-        std::printf("\n%s in %llu files and %llu directories, scanned in %lld ms\n",
-                    FormatHumanSize(r.disk_bytes()).c_str(), static_cast<unsigned long long>(r.files()),
-                    static_cast<unsigned long long>(r.directories()), static_cast<long long>(r.elapsed_ms()));
+        std::printf(
+            "\n%s in %llu files and %llu directories, scanned in %lld ms\n",
+            FormatHumanSize(r.disk_bytes()).c_str(),
+            static_cast<unsigned long long>(r.files()),
+            static_cast<unsigned long long>(r.directories()),
+            static_cast<long long>(r.elapsed_ms()));
         if (r.skipped_entries() > 0) {
-          std::printf("skipped %llu entries (other filesystems or unreadable)\n",
-                      static_cast<unsigned long long>(r.skipped_entries()));
+          std::printf(
+              "skipped %llu entries (other filesystems or unreadable)\n",
+              static_cast<unsigned long long>(r.skipped_entries()));
         }
-        for (const std::string& error : r.errors()) std::printf("  %s\n", error.c_str());
-        if (r.incomplete()) std::printf("INCOMPLETE: %s; figures cover only what was scanned\n", r.incomplete_reason().c_str());
+        for (const std::string& error : r.errors())
+          std::printf("  %s\n", error.c_str());
+        if (r.incomplete())
+          std::printf("INCOMPLETE: %s; figures cover only what was scanned\n",
+                      r.incomplete_reason().c_str());
       });
 }
 
@@ -211,31 +269,58 @@ int RunDu(Session& session, const ParsedArgs& args) {
 
 std::vector<Command> InspectionCommands() {
   return {
-      {"info", "HOST", "agent version, host, uptime, certificate expiry, and what you may call",
+      {"info",
+       "HOST",
+       "agent version, host, uptime, certificate expiry, and what you may call",
        "Asks the agent who it is and what you are allowed to do there.\n\n"
        "Example:\n  opsctl info salt-qa\n",
-       {}, 1, 1, RunInfo},
-      {"mem", "HOST", "memory like `free -h`, plus the largest processes by RSS",
-       "Shows what `free -h` shows on HOST, then the processes holding most resident\n"
+       {},
+       1,
+       1,
+       RunInfo},
+      {"mem",
+       "HOST",
+       "memory like `free -h`, plus the largest processes by RSS",
+       "Shows what `free -h` shows on HOST, then the processes holding most "
+       "resident\n"
        "memory, so that a leaking salt-master is visible at once.\n\n"
        "Example:\n  opsctl mem salt-qa --incident INC-42\n",
-       {{"top", "N", "how many processes to list (default 10)"}}, 1, 1, RunMem},
-      {"df", "HOST", "filesystems like `df -h`, without loop/squashfs/tmpfs noise",
-       "Shows size, used, available and use% per mounted filesystem on HOST. Pseudo\n"
-       "filesystems, tmpfs, devtmpfs, squashfs and loop devices are hidden unless --all.\n\n"
+       {{"top", "N", "how many processes to list (default 10)"}},
+       1,
+       1,
+       RunMem},
+      {"df",
+       "HOST",
+       "filesystems like `df -h`, without loop/squashfs/tmpfs noise",
+       "Shows size, used, available and use% per mounted filesystem on HOST. "
+       "Pseudo\n"
+       "filesystems, tmpfs, devtmpfs, squashfs and loop devices are hidden "
+       "unless --all.\n\n"
        "Example:\n  opsctl df xqwatcher-1\n",
-       {{"all", "", "include tmpfs, squashfs, loop devices and pseudo filesystems"},
+       {{"all", "",
+         "include tmpfs, squashfs, loop devices and pseudo filesystems"},
         {"inodes", "", "show inode counts instead of sizes (like df -i)"}},
-       1, 1, RunDf},
-      {"du", "HOST PATH", "largest directories and files under PATH, like `du -x | sort -hr | head`",
-       "Scans PATH on HOST (which must lie under one of the agent's inspection roots)\n"
-       "without leaving its filesystem or following symlinks, and lists the largest\n"
-       "directories and files. Long scans show progress; the agent stops at its entry\n"
+       1,
+       1,
+       RunDf},
+      {"du",
+       "HOST PATH",
+       "largest directories and files under PATH, like `du -x | sort -hr | "
+       "head`",
+       "Scans PATH on HOST (which must lie under one of the agent's inspection "
+       "roots)\n"
+       "without leaving its filesystem or following symlinks, and lists the "
+       "largest\n"
+       "directories and files. Long scans show progress; the agent stops at "
+       "its entry\n"
        "budget or deadline and says the result is incomplete.\n\n"
        "Example:\n  opsctl du xqwatcher-1 /edx/var --top 5\n",
        {{"top", "N", "how many directories and files to list (default 10)"},
-        {"max-entries", "N", "stop after N entries (the agent's own limit still applies)"}},
-       2, 2, RunDu},
+        {"max-entries", "N",
+         "stop after N entries (the agent's own limit still applies)"}},
+       2,
+       2,
+       RunDu},
   };
 }
 

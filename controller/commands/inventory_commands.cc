@@ -15,18 +15,21 @@ namespace {
 int RunHosts(Session& session, const ParsedArgs& /*args*/) {
   absl::StatusOr<const Inventory*> inventory = session.inventory();
   if (!inventory.ok()) {
-    std::fprintf(stderr, "opsctl: %s\n", std::string(inventory.status().message()).c_str());
+    std::fprintf(stderr, "opsctl: %s\n",
+                 std::string(inventory.status().message()).c_str());
     return kExitUsage;
   }
   if (session.output() == OutputFormat::kJson) {
     std::vector<std::string> hosts;
-    for (const v1::Host& host : (*inventory)->hosts()) hosts.push_back(ProtoToJson(host));
+    for (const v1::Host& host : (*inventory)->hosts())
+      hosts.push_back(ProtoToJson(host));
     std::printf("[%s]\n", absl::StrJoin(hosts, ",").c_str());
     return kExitOk;
   }
   TextTable table({"HOST", "ADDRESS", "ENVIRONMENT", "ROLES"});
   for (const v1::Host& host : (*inventory)->hosts()) {
-    table.AddRow({host.name(), host.address(), host.environment(), absl::StrJoin(host.roles(), ",")});
+    table.AddRow({host.name(), host.address(), host.environment(),
+                  absl::StrJoin(host.roles(), ",")});
   }
   std::printf("%s", table.Render().c_str());
   return kExitOk;
@@ -35,11 +38,19 @@ int RunHosts(Session& session, const ParsedArgs& /*args*/) {
 }  // namespace
 
 std::vector<Command> InventoryCommands() {
-  return {{"hosts", "", "list the inventory: host names, agent addresses, environments, roles",
-           "Lists the hosts opsctl knows from the inventory file named in the operator\n"
-           "config. A host's name must match the DNS name in its agent certificate.\n\n"
-           "Example:\n  opsctl hosts --output json\n",
-           {}, 0, 0, RunHosts}};
+  return {
+      {"hosts",
+       "",
+       "list the inventory: host names, agent addresses, environments, roles",
+       "Lists the hosts opsctl knows from the inventory file named in the "
+       "operator\n"
+       "config. A host's name must match the DNS name in its agent "
+       "certificate.\n\n"
+       "Example:\n  opsctl hosts --output json\n",
+       {},
+       0,
+       0,
+       RunHosts}};
 }
 
 }  // namespace opsagent

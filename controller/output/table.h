@@ -11,7 +11,8 @@ namespace opsagent {
 // listed as right-aligned are padded on the left (numbers and sizes).
 class TextTable {
  public:
-  explicit TextTable(std::vector<std::string> header, std::set<size_t> right_aligned = {})
+  explicit TextTable(std::vector<std::string> header,
+                     std::set<size_t> right_aligned = {})
       : header_(std::move(header)), right_aligned_(std::move(right_aligned)) {}
 
   void AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }

@@ -41,11 +41,13 @@ using ::testing::Not;
 
 google::protobuf::Value ParseJson(const std::string& text) {
   google::protobuf::Value value;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &value).ok()) << text;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &value).ok())
+      << text;
   return value;
 }
 
-const google::protobuf::Value& Field(const google::protobuf::Value& object, const std::string& name) {
+const google::protobuf::Value& Field(const google::protobuf::Value& object,
+                                     const std::string& name) {
   static const google::protobuf::Value kMissing;
   auto it = object.struct_value().fields().find(name);
   return it == object.struct_value().fields().end() ? kMissing : it->second;
@@ -54,7 +56,8 @@ const google::protobuf::Value& Field(const google::protobuf::Value& object, cons
 uint64_t JsonUint(const google::protobuf::Value& value) {
   // Protobuf's JSON mapping prints 64-bit integers as strings.
   uint64_t n = 0;
-  if (value.has_string_value()) EXPECT_TRUE(absl::SimpleAtoi(value.string_value(), &n));
+  if (value.has_string_value())
+    EXPECT_TRUE(absl::SimpleAtoi(value.string_value(), &n));
   if (value.has_number_value()) n = static_cast<uint64_t>(value.number_value());
   return n;
 }
@@ -82,7 +85,8 @@ class InspectionE2eTest : public ::testing::Test {
     operators_ = new std::map<std::string, CertificateFiles>();
     (*operators_)["oncall"] = *ca_->Issue("oncall", {"alice", {"oncall"}});
     (*operators_)["viewer"] = *ca_->Issue("viewer", {"victor", {"viewer"}});
-    (*operators_)["stranger"] = *ca_->Issue("stranger", {"mallory", {"nobody"}});
+    (*operators_)["stranger"] =
+        *ca_->Issue("stranger", {"mallory", {"nobody"}});
     CertificateSpec expired{"alice-old", {"oncall"}};
     expired.not_before_from_now = -absl::Hours(48);
     expired.not_after_from_now = -absl::Hours(24);
@@ -98,24 +102,31 @@ class InspectionE2eTest : public ::testing::Test {
     // pointing out of the root.
     mkdir((*dir_ + "/edx").c_str(), 0755);
     root_ = new std::string(absl::StrCat(*dir_, "/edx/var"));
-    for (const char* sub : {"", "/log", "/log/xqwatcher", "/log/supervisor", "/supervisor"}) {
+    for (const char* sub :
+         {"", "/log", "/log/xqwatcher", "/log/supervisor", "/supervisor"}) {
       mkdir(absl::StrCat(*root_, sub).c_str(), 0755);
     }
     WriteBytes(*root_ + "/log/xqwatcher/xqwatcher.log", 3 << 20);
     WriteBytes(*root_ + "/log/xqwatcher/xqwatcher.log.1", 1 << 20);
     WriteBytes(*root_ + "/log/supervisor/supervisord.log", 512 << 10);
     WriteBytes(*root_ + "/supervisor/state", 100);
-    link((*root_ + "/log/xqwatcher/xqwatcher.log.1").c_str(), (*root_ + "/log/hardlink.log").c_str());
+    link((*root_ + "/log/xqwatcher/xqwatcher.log.1").c_str(),
+         (*root_ + "/log/hardlink.log").c_str());
     symlink("/etc", (*root_ + "/log/escape").c_str());
 
     port_ = ::opsagent::testing::PickFreePort();
-    auto agent_process = AgentProcess::Start(*dir_, absl::StrCat(R"(
-      listen_address: "127.0.0.1:)", port_, R"("
-      tls { certificate: ")", agent_cert_->certificate, R"(" private_key: ")", agent_cert_->private_key,
-                                                                     R"(" ca_certificate: ")", ca_->certificate_path(), R"(" }
+    auto agent_process = AgentProcess::Start(
+        *dir_, absl::StrCat(R"(
+      listen_address: "127.0.0.1:)",
+                            port_, R"("
+      tls { certificate: ")",
+                            agent_cert_->certificate, R"(" private_key: ")",
+                            agent_cert_->private_key, R"(" ca_certificate: ")",
+                            ca_->certificate_path(), R"(" }
       hostname: "localhost"
       roles: "xqwatcher"
-      inspection_roots: ")", *root_, R"("
+      inspection_roots: ")",
+                            *root_, R"("
       authorization { roles: "oncall" operations: "*" }
       authorization { roles: "viewer" operations: ["info", "memory"] }
     )"));
@@ -128,24 +139,33 @@ class InspectionE2eTest : public ::testing::Test {
     agent_ = nullptr;
   }
 
-  // Writes an opsctl config for `who` with its own audit database; returns its path.
-  std::string OperatorConfig(const std::string& who, const std::string& inventory_host = "localhost",
+  // Writes an opsctl config for `who` with its own audit database; returns its
+  // path.
+  std::string OperatorConfig(const std::string& who,
+                             const std::string& inventory_host = "localhost",
                              const std::string& audit_db = "") {
-    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    const std::string name =
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
     const std::string base = absl::StrCat(*dir_, "/", name, "-", who);
-    WriteFileOrDie(base + ".inventory",
-                   absl::StrCat("host { name: \"", inventory_host, "\" address: \"127.0.0.1:", port_,
-                                "\" roles: \"xqwatcher\" environment: \"test\" }\n"));
+    WriteFileOrDie(
+        base + ".inventory",
+        absl::StrCat("host { name: \"", inventory_host,
+                     "\" address: \"127.0.0.1:", port_,
+                     "\" roles: \"xqwatcher\" environment: \"test\" }\n"));
     const CertificateFiles& cert = operators_->at(who);
     audit_db_ = audit_db.empty() ? base + ".audit.db" : audit_db;
-    WriteFileOrDie(base + ".opsctl", absl::StrCat("certificate: \"", cert.certificate, "\"\nprivate_key: \"",
-                                                  cert.private_key, "\"\nca_certificate: \"", ca_->certificate_path(),
-                                                  "\"\ninventory: \"", base, ".inventory\"\naudit_database: \"",
-                                                  audit_db_, "\"\ntimeout_seconds: 10\n"));
+    WriteFileOrDie(
+        base + ".opsctl",
+        absl::StrCat("certificate: \"", cert.certificate, "\"\nprivate_key: \"",
+                     cert.private_key, "\"\nca_certificate: \"",
+                     ca_->certificate_path(), "\"\ninventory: \"", base,
+                     ".inventory\"\naudit_database: \"", audit_db_,
+                     "\"\ntimeout_seconds: 10\n"));
     return base + ".opsctl";
   }
 
-  CommandResult Opsctl(const std::string& config, std::vector<std::string> args) {
+  CommandResult Opsctl(const std::string& config,
+                       std::vector<std::string> args) {
     std::vector<std::string> argv = {"controller/opsctl", "--config", config};
     argv.insert(argv.end(), args.begin(), args.end());
     absl::StatusOr<CommandResult> result = RunCommand(argv, absl::Seconds(60));
@@ -182,7 +202,8 @@ AgentProcess* InspectionE2eTest::agent_;
 int InspectionE2eTest::port_;
 
 TEST_F(InspectionE2eTest, InfoNamesHostRolesAndWhatTheCallerMayDo) {
-  CommandResult r = Opsctl(OperatorConfig("viewer"), {"info", "localhost", "--output", "json"});
+  CommandResult r = Opsctl(OperatorConfig("viewer"),
+                           {"info", "localhost", "--output", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   google::protobuf::Value json = ParseJson(r.stdout_text);
   EXPECT_EQ(Field(json, "outcome").string_value(), "ok");
@@ -194,24 +215,31 @@ TEST_F(InspectionE2eTest, InfoNamesHostRolesAndWhatTheCallerMayDo) {
   EXPECT_EQ(ops[0].string_value(), "info");
   EXPECT_EQ(ops[1].string_value(), "memory");
   // The certificate the test issued expires in 24 hours.
-  const int64_t expiry = static_cast<int64_t>(JsonUint(Field(result, "certificate_not_after_unix")));
+  const int64_t expiry = static_cast<int64_t>(
+      JsonUint(Field(result, "certificate_not_after_unix")));
   EXPECT_NEAR(expiry, absl::ToUnixSeconds(absl::Now() + absl::Hours(24)), 120);
 }
 
 TEST_F(InspectionE2eTest, MemShowsFreeColumnsFromThisHostsMeminfo) {
-  CommandResult json_run = Opsctl(OperatorConfig("oncall"), {"mem", "localhost", "--top", "3", "--output", "json"});
+  CommandResult json_run =
+      Opsctl(OperatorConfig("oncall"),
+             {"mem", "localhost", "--top", "3", "--output", "json"});
   ASSERT_EQ(json_run.exit_code, 0) << json_run.stderr_text;
   const google::protobuf::Value json = ParseJson(json_run.stdout_text);
   const auto& result = Field(json, "result");
   absl::StatusOr<MemoryUsage> local = ReadMeminfo();
   ASSERT_TRUE(local.ok());
   EXPECT_EQ(JsonUint(Field(result, "total_bytes")), local->total);
-  EXPECT_EQ(JsonUint(Field(result, "used_bytes")) + JsonUint(Field(result, "available_bytes")), local->total);
+  EXPECT_EQ(JsonUint(Field(result, "used_bytes")) +
+                JsonUint(Field(result, "available_bytes")),
+            local->total);
   EXPECT_EQ(Field(result, "top_processes").list_value().values_size(), 3);
 
   CommandResult human = Opsctl(OperatorConfig("oncall"), {"mem", "localhost"});
   ASSERT_EQ(human.exit_code, 0) << human.stderr_text;
-  EXPECT_THAT(human.stdout_text, HasSubstr("              total        used        free      shared  buff/cache   available\nMem:"));
+  EXPECT_THAT(human.stdout_text,
+              HasSubstr("              total        used        free      "
+                        "shared  buff/cache   available\nMem:"));
   EXPECT_THAT(human.stdout_text, HasSubstr("\nSwap:"));
   std::vector<AuditRecord> rows = AuditRows();
   ASSERT_EQ(rows.size(), 2);
@@ -226,14 +254,18 @@ TEST_F(InspectionE2eTest, DfHidesNoiseUnlessAllIsGiven) {
   CommandResult plain = Opsctl(config, {"df", "localhost", "--output", "json"});
   ASSERT_EQ(plain.exit_code, 0) << plain.stderr_text;
   const google::protobuf::Value json = ParseJson(plain.stdout_text);
-  const auto& filesystems = Field(Field(json, "result"), "filesystems").list_value();
+  const auto& filesystems =
+      Field(Field(json, "result"), "filesystems").list_value();
   ASSERT_GT(filesystems.values_size(), 0);
   for (const auto& fs : filesystems.values()) {
     const std::string type = Field(fs, "fs_type").string_value();
-    EXPECT_THAT(type, Not(::testing::AnyOf("proc", "sysfs", "tmpfs", "squashfs", "devtmpfs"))) << type;
+    EXPECT_THAT(type, Not(::testing::AnyOf("proc", "sysfs", "tmpfs", "squashfs",
+                                           "devtmpfs")))
+        << type;
     EXPECT_GT(JsonUint(Field(fs, "size_bytes")), 0u);
   }
-  CommandResult all = Opsctl(config, {"df", "localhost", "--all", "--output", "json"});
+  CommandResult all =
+      Opsctl(config, {"df", "localhost", "--all", "--output", "json"});
   ASSERT_EQ(all.exit_code, 0);
   EXPECT_THAT(all.stdout_text, HasSubstr("\"fs_type\":\"proc\""));
   CommandResult human = Opsctl(config, {"df", "localhost"});
@@ -242,36 +274,48 @@ TEST_F(InspectionE2eTest, DfHidesNoiseUnlessAllIsGiven) {
 }
 
 TEST_F(InspectionE2eTest, DuMatchesGnuDuOnAGeneratedTree) {
-  CommandResult r = Opsctl(OperatorConfig("oncall"), {"du", "localhost", *root_, "--output", "json"});
+  CommandResult r = Opsctl(OperatorConfig("oncall"),
+                           {"du", "localhost", *root_, "--output", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   const google::protobuf::Value json = ParseJson(r.stdout_text);
   const auto& result = Field(json, "result");
   std::map<std::string, uint64_t> ours;
-  for (const auto& dir : Field(result, "largest_directories").list_value().values()) {
-    ours[Field(dir, "path").string_value()] = JsonUint(Field(dir, "disk_bytes"));
+  for (const auto& dir :
+       Field(result, "largest_directories").list_value().values()) {
+    ours[Field(dir, "path").string_value()] =
+        JsonUint(Field(dir, "disk_bytes"));
   }
   // GNU du, one line per directory, in bytes of disk usage.
-  absl::StatusOr<CommandResult> du = RunCommand({"/usr/bin/du", "-x", "-B1", *root_}, absl::Seconds(30));
+  absl::StatusOr<CommandResult> du =
+      RunCommand({"/usr/bin/du", "-x", "-B1", *root_}, absl::Seconds(30));
   ASSERT_TRUE(du.ok() && du->exit_code == 0);
   int compared = 0;
-  for (absl::string_view line : absl::StrSplit(du->stdout_text, '\n', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> fields = absl::StrSplit(line, absl::MaxSplits('\t', 1));
+  for (absl::string_view line :
+       absl::StrSplit(du->stdout_text, '\n', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> fields =
+        absl::StrSplit(line, absl::MaxSplits('\t', 1));
     ASSERT_TRUE(ours.count(fields.second)) << "missing " << fields.second;
-    EXPECT_EQ(std::to_string(ours[fields.second]), fields.first) << fields.second;
+    EXPECT_EQ(std::to_string(ours[fields.second]), fields.first)
+        << fields.second;
     ++compared;
   }
-  EXPECT_EQ(compared, 5);  // the root and its four directories; the symlink is not followed
+  EXPECT_EQ(
+      compared,
+      5);  // the root and its four directories; the symlink is not followed
   const auto& files = Field(result, "largest_files").list_value().values();
   ASSERT_GE(files.size(), 2);
-  EXPECT_EQ(Field(files[0], "path").string_value(), *root_ + "/log/xqwatcher/xqwatcher.log");
+  EXPECT_EQ(Field(files[0], "path").string_value(),
+            *root_ + "/log/xqwatcher/xqwatcher.log");
   EXPECT_EQ(JsonUint(Field(files[0], "apparent_bytes")), 3u << 20);
   EXPECT_FALSE(Field(result, "incomplete").bool_value());
 }
 
 TEST_F(InspectionE2eTest, DuStopsAtTheEntryBudgetAndSaysSo) {
-  CommandResult r = Opsctl(OperatorConfig("oncall"), {"du", "localhost", *root_, "--max-entries", "3"});
+  CommandResult r = Opsctl(OperatorConfig("oncall"),
+                           {"du", "localhost", *root_, "--max-entries", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
-  EXPECT_THAT(r.stdout_text, HasSubstr("INCOMPLETE: entry budget of 3 reached"));
+  EXPECT_THAT(r.stdout_text,
+              HasSubstr("INCOMPLETE: entry budget of 3 reached"));
 }
 
 TEST_F(InspectionE2eTest, DuRefusesPathsOutsideTheRootsAndSymlinks) {
@@ -308,18 +352,23 @@ TEST_F(InspectionE2eTest, CertificatesTheAgentDoesNotTrustAreRefused) {
     std::string who;
     std::string hint;
   };
-  for (const Case& c : std::vector<Case>{{"rogue", "signed by the CA the agent trusts"},
-                                         {"expired", "expired at"},
-                                         {"not_yet_valid", "not valid until"}}) {
+  for (const Case& c :
+       std::vector<Case>{{"rogue", "signed by the CA the agent trusts"},
+                         {"expired", "expired at"},
+                         {"not_yet_valid", "not valid until"}}) {
     const std::string before = agent_->Log();
-    CommandResult r = Opsctl(OperatorConfig(c.who), {"du", "localhost", *root_, "--reason", "probe " + c.who});
+    CommandResult r =
+        Opsctl(OperatorConfig(c.who),
+               {"du", "localhost", *root_, "--reason", "probe " + c.who});
     EXPECT_EQ(r.exit_code, 4) << c.who << ": " << r.stderr_text;
     EXPECT_THAT(r.stderr_text, HasSubstr(c.hint)) << c.who;
     std::vector<AuditRecord> rows = AuditRows();
     ASSERT_EQ(rows.size(), 1u) << c.who;
     EXPECT_EQ(rows[0].outcome, AuditOutcome::kUnreachable) << c.who;
     EXPECT_THAT(rows[0].result->message, HasSubstr(c.hint)) << c.who;
-    EXPECT_THAT(agent_->Log().substr(before.size()), Not(HasSubstr("start disk_usage"))) << c.who;
+    EXPECT_THAT(agent_->Log().substr(before.size()),
+                Not(HasSubstr("start disk_usage")))
+        << c.who;
   }
 }
 
@@ -328,11 +377,13 @@ TEST_F(InspectionE2eTest, ClientWithoutCertificateIsRefused) {
   v1::Host host;
   host.set_name("localhost");
   host.set_address(absl::StrCat("127.0.0.1:", port_));
-  auto client = AgentClient::Connect({"", "", ca_->certificate_path()}, host, absl::Seconds(5));
+  auto client = AgentClient::Connect({"", "", ca_->certificate_path()}, host,
+                                     absl::Seconds(5));
   ASSERT_TRUE(client.ok()) << client.status();
   auto store = AuditStore::Open(absl::StrCat(*dir_, "/no-cert.audit.db"));
   ASSERT_TRUE(store.ok());
-  ActionRunner runner(store->get(), {"tester", ""}, {"no certificate probe", "", "", false});
+  ActionRunner runner(store->get(), {"tester", ""},
+                      {"no certificate probe", "", "", false});
   auto report = runner.Run<v1::MemoryReply>(
       host, {"memory"},
       [&](const v1::RequestMeta& meta) {
@@ -341,13 +392,15 @@ TEST_F(InspectionE2eTest, ClientWithoutCertificateIsRefused) {
         return (*client)->GetMemory(request);
       },
       [](const v1::MemoryReply&) { return std::string("unexpected"); });
-  EXPECT_EQ(report.status.code(), absl::StatusCode::kUnavailable) << report.status;
+  EXPECT_EQ(report.status.code(), absl::StatusCode::kUnavailable)
+      << report.status;
   EXPECT_EQ(report.outcome, AuditOutcome::kUnreachable);
   auto rows = (*store)->Query({});
   ASSERT_TRUE(rows.ok());
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].outcome, AuditOutcome::kUnreachable);
-  EXPECT_THAT(agent_->Log().substr(before.size()), Not(HasSubstr("start memory")));
+  EXPECT_THAT(agent_->Log().substr(before.size()),
+              Not(HasSubstr("start memory")));
 }
 
 TEST_F(InspectionE2eTest, IdentityWithoutAGrantIsDeniedAndLogged) {
@@ -369,7 +422,8 @@ TEST_F(InspectionE2eTest, IdentityWithoutAGrantIsDeniedAndLogged) {
 TEST_F(InspectionE2eTest, AgentCertificateForAnotherHostIsRefused) {
   // The inventory says salt-qa lives at this address, but the agent there
   // presents a certificate for "localhost".
-  CommandResult r = Opsctl(OperatorConfig("oncall", "salt-qa"), {"mem", "salt-qa"});
+  CommandResult r =
+      Opsctl(OperatorConfig("oncall", "salt-qa"), {"mem", "salt-qa"});
   EXPECT_EQ(r.exit_code, 4) << r.stderr_text;
   std::vector<AuditRecord> rows = AuditRows();
   ASSERT_EQ(rows.size(), 1u);
@@ -377,37 +431,51 @@ TEST_F(InspectionE2eTest, AgentCertificateForAnotherHostIsRefused) {
 }
 
 TEST_F(InspectionE2eTest, NothingIsSentWhenTheAuditLogCannotRecord) {
-  // The audit database's directory is a regular file: the intent cannot be written.
+  // The audit database's directory is a regular file: the intent cannot be
+  // written.
   const std::string blocker = *dir_ + "/not-a-directory";
   WriteFileOrDie(blocker, "");
   const std::string before = agent_->Log();
-  CommandResult r = Opsctl(OperatorConfig("oncall", "localhost", blocker + "/audit.db"), {"mem", "localhost"});
+  CommandResult r =
+      Opsctl(OperatorConfig("oncall", "localhost", blocker + "/audit.db"),
+             {"mem", "localhost"});
   EXPECT_EQ(r.exit_code, 5) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("nothing was sent"));
-  EXPECT_THAT(agent_->Log().substr(before.size()), Not(HasSubstr("start memory")));
+  EXPECT_THAT(agent_->Log().substr(before.size()),
+              Not(HasSubstr("start memory")));
 }
 
 TEST_F(InspectionE2eTest, AuditQueriesFilterByOperationOutcomeAndIncident) {
   const std::string config = OperatorConfig("oncall");
-  ASSERT_EQ(Opsctl(config, {"mem", "localhost", "--incident", "INC-7"}).exit_code, 0);
-  ASSERT_EQ(Opsctl(config, {"df", "localhost", "--incident", "INC-7"}).exit_code, 0);
-  ASSERT_EQ(Opsctl(config, {"du", "localhost", "/etc", "--incident", "INC-7"}).exit_code, 3);
+  ASSERT_EQ(
+      Opsctl(config, {"mem", "localhost", "--incident", "INC-7"}).exit_code, 0);
+  ASSERT_EQ(
+      Opsctl(config, {"df", "localhost", "--incident", "INC-7"}).exit_code, 0);
+  ASSERT_EQ(Opsctl(config, {"du", "localhost", "/etc", "--incident", "INC-7"})
+                .exit_code,
+            3);
   ASSERT_EQ(Opsctl(config, {"mem", "localhost"}).exit_code, 0);
 
-  CommandResult by_incident = Opsctl(config, {"audit", "--incident", "INC-7", "--output", "json"});
+  CommandResult by_incident =
+      Opsctl(config, {"audit", "--incident", "INC-7", "--output", "json"});
   ASSERT_EQ(by_incident.exit_code, 0) << by_incident.stderr_text;
   EXPECT_EQ(ParseJson(by_incident.stdout_text).list_value().values_size(), 3);
-  CommandResult memory = Opsctl(config, {"audit", "--operation", "memory", "--output", "json"});
+  CommandResult memory =
+      Opsctl(config, {"audit", "--operation", "memory", "--output", "json"});
   EXPECT_EQ(ParseJson(memory.stdout_text).list_value().values_size(), 2);
-  CommandResult denied = Opsctl(config, {"audit", "--outcome", "denied", "--output", "json"});
+  CommandResult denied =
+      Opsctl(config, {"audit", "--outcome", "denied", "--output", "json"});
   const google::protobuf::Value denied_json = ParseJson(denied.stdout_text);
   const auto& rows = denied_json.list_value().values();
   ASSERT_EQ(rows.size(), 1);
   EXPECT_EQ(Field(rows[0], "operation").string_value(), "disk_usage");
   EXPECT_EQ(Field(Field(rows[0], "parameters"), "path").string_value(), "/etc");
-  CommandResult csv = Opsctl(config, {"audit", "--since", "1h", "--output", "csv"});
-  EXPECT_EQ(std::count(csv.stdout_text.begin(), csv.stdout_text.end(), '\n'), 5);  // header + 4 rows
-  CommandResult future = Opsctl(config, {"audit", "--since", "2999-01-01", "--output", "json"});
+  CommandResult csv =
+      Opsctl(config, {"audit", "--since", "1h", "--output", "csv"});
+  EXPECT_EQ(std::count(csv.stdout_text.begin(), csv.stdout_text.end(), '\n'),
+            5);  // header + 4 rows
+  CommandResult future =
+      Opsctl(config, {"audit", "--since", "2999-01-01", "--output", "json"});
   EXPECT_EQ(ParseJson(future.stdout_text).list_value().values_size(), 0);
   CommandResult bad = Opsctl(config, {"audit", "--since", "yesterday"});
   EXPECT_EQ(bad.exit_code, 2);
@@ -436,24 +504,34 @@ TEST_F(InspectionE2eTest, AgentRefusesToStartOnBadConfigAndNamesTheField) {
     std::string config;
     std::string error;
   };
-  const std::string tls = absl::StrCat("tls { certificate: \"", agent_cert_->certificate, "\" private_key: \"",
-                                       agent_cert_->private_key, "\" ca_certificate: \"", ca_->certificate_path(), "\" }\n");
-  const std::string grant = "authorization { roles: \"oncall\" operations: \"*\" }\n";
+  const std::string tls =
+      absl::StrCat("tls { certificate: \"", agent_cert_->certificate,
+                   "\" private_key: \"", agent_cert_->private_key,
+                   "\" ca_certificate: \"", ca_->certificate_path(), "\" }\n");
+  const std::string grant =
+      "authorization { roles: \"oncall\" operations: \"*\" }\n";
   for (const Case& c : std::vector<Case>{
            {tls + grant, "listen_address: is required"},
-           {"listen_address: \"127.0.0.1:1\"\n" + grant, "tls.certificate: is required"},
-           {"listen_address: \"127.0.0.1:1\"\n" + tls, "authorization: no rules"},
-           {"listen_address: \"127.0.0.1:1\"\n" + tls + "authorization { roles: \"x\" operations: \"rm\" }",
+           {"listen_address: \"127.0.0.1:1\"\n" + grant,
+            "tls.certificate: is required"},
+           {"listen_address: \"127.0.0.1:1\"\n" + tls,
+            "authorization: no rules"},
+           {"listen_address: \"127.0.0.1:1\"\n" + tls +
+                "authorization { roles: \"x\" operations: \"rm\" }",
             "unknown operation \"rm\""},
-           {"listen_address: \"127.0.0.1:1\"\n" + tls + grant + "inspection_roots: \"var/log\"",
+           {"listen_address: \"127.0.0.1:1\"\n" + tls + grant +
+                "inspection_roots: \"var/log\"",
             "inspection_roots[0]: \"var/log\" is not absolute"},
-           {"listen_address: \"127.0.0.1:1\"\n" + tls + grant + "inspection_roots: \"" + *root_ + "/log/escape\"",
+           {"listen_address: \"127.0.0.1:1\"\n" + tls + grant +
+                "inspection_roots: \"" + *root_ + "/log/escape\"",
             "passes through a symlink"},
-           {"listen_adress: \"127.0.0.1:1\"", "no field named \"listen_adress\""},
+           {"listen_adress: \"127.0.0.1:1\"",
+            "no field named \"listen_adress\""},
        }) {
     const std::string path = *dir_ + "/bad.textproto";
     WriteFileOrDie(path, c.config);
-    absl::StatusOr<CommandResult> r = RunCommand({"agent/opsagent", "--config", path}, absl::Seconds(20));
+    absl::StatusOr<CommandResult> r =
+        RunCommand({"agent/opsagent", "--config", path}, absl::Seconds(20));
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->exit_code, 2) << c.config;
     EXPECT_THAT(r->stderr_text, HasSubstr(c.error)) << c.config;

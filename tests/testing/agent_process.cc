@@ -47,16 +47,20 @@ std::string BinaryPath(const std::string& workspace_relative) {
   return workspace_relative;
 }
 
-absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Start(const std::string& dir,
-                                                                  const std::string& config_text) {
+absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Start(
+    const std::string& dir, const std::string& config_text) {
   const std::string config = absl::StrCat(dir, "/agent.textproto");
   const std::string log = absl::StrCat(dir, "/agent.log");
   WriteFileOrDie(config, config_text);
   WriteFileOrDie(log, "");
   absl::StatusOr<Subprocess> process =
-      Subprocess::Start({{BinaryPath("agent/opsagent"), "--config", config}, std::nullopt, "", log});
+      Subprocess::Start({{BinaryPath("agent/opsagent"), "--config", config},
+                         std::nullopt,
+                         "",
+                         log});
   if (!process.ok()) return process.status();
-  std::unique_ptr<AgentProcess> agent(new AgentProcess(*std::move(process), log));
+  std::unique_ptr<AgentProcess> agent(
+      new AgentProcess(*std::move(process), log));
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (absl::Now() < deadline) {
     if (absl::StrContains(agent->Log(), "serving")) return agent;
@@ -67,7 +71,8 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Start(const std::str
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
-  return absl::DeadlineExceededError(absl::StrCat("opsagent did not start:\n", agent->Log()));
+  return absl::DeadlineExceededError(
+      absl::StrCat("opsagent did not start:\n", agent->Log()));
 }
 
 }  // namespace opsagent::testing

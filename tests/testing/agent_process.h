@@ -22,8 +22,8 @@ class AgentProcess {
  public:
   // Writes `config_text` to DIR/agent.textproto, starts the agent and waits
   // until it logs that it is serving.
-  static absl::StatusOr<std::unique_ptr<AgentProcess>> Start(const std::string& dir,
-                                                             const std::string& config_text);
+  static absl::StatusOr<std::unique_ptr<AgentProcess>> Start(
+      const std::string& dir, const std::string& config_text);
 
   // Everything the agent has logged so far.
   std::string Log() const { return ReadFileOrDie(log_path_); }

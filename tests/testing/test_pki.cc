@@ -26,26 +26,33 @@ namespace {
 
 absl::Status WritePem(const std::string& path, EVP_PKEY* key, X509* cert) {
   FILE* file = std::fopen(path.c_str(), "w");
-  if (file == nullptr) return absl::InternalError(absl::StrCat("cannot write ", path));
-  bool ok = key ? PEM_write_PrivateKey(file, key, nullptr, nullptr, 0, nullptr, nullptr)
+  if (file == nullptr)
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  bool ok = key ? PEM_write_PrivateKey(file, key, nullptr, nullptr, 0, nullptr,
+                                       nullptr)
                 : PEM_write_X509(file, cert);
   std::fclose(file);
-  return ok ? absl::OkStatus() : absl::InternalError(absl::StrCat("cannot encode ", path));
+  return ok ? absl::OkStatus()
+            : absl::InternalError(absl::StrCat("cannot encode ", path));
 }
 
-absl::Status AddExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
+absl::Status AddExtension(X509* cert, X509* issuer, int nid,
+                          const std::string& value) {
   X509V3_CTX context;
   X509V3_set_ctx_nodb(&context);
   X509V3_set_ctx(&context, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value.c_str());
-  if (extension == nullptr) return absl::InternalError(absl::StrCat("bad extension ", value));
+  X509_EXTENSION* extension =
+      X509V3_EXT_conf_nid(nullptr, &context, nid, value.c_str());
+  if (extension == nullptr)
+    return absl::InternalError(absl::StrCat("bad extension ", value));
   X509_add_ext(cert, extension, -1);
   X509_EXTENSION_free(extension);
   return absl::OkStatus();
 }
 
 // Builds and signs a certificate for `key`; a null issuer means self-signed.
-absl::StatusOr<X509*> MakeCertificate(EVP_PKEY* key, const CertificateSpec& spec, X509* issuer,
+absl::StatusOr<X509*> MakeCertificate(EVP_PKEY* key,
+                                      const CertificateSpec& spec, X509* issuer,
                                       EVP_PKEY* issuer_key, bool ca) {
   X509* cert = X509_new();
   X509_set_version(cert, 2);
@@ -55,33 +62,48 @@ absl::StatusOr<X509*> MakeCertificate(EVP_PKEY* key, const CertificateSpec& spec
   BIGNUM* number = BN_bin2bn(serial, sizeof(serial), nullptr);
   BN_to_ASN1_INTEGER(number, X509_get_serialNumber(cert));
   BN_free(number);
-  X509_gmtime_adj(X509_getm_notBefore(cert), absl::ToInt64Seconds(spec.not_before_from_now));
-  X509_gmtime_adj(X509_getm_notAfter(cert), absl::ToInt64Seconds(spec.not_after_from_now));
+  X509_gmtime_adj(X509_getm_notBefore(cert),
+                  absl::ToInt64Seconds(spec.not_before_from_now));
+  X509_gmtime_adj(X509_getm_notAfter(cert),
+                  absl::ToInt64Seconds(spec.not_after_from_now));
   X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("opsagent test"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(
+      name, "O", MBSTRING_UTF8,
+      reinterpret_cast<const unsigned char*>("opsagent test"), -1, -1, 0);
   for (const std::string& ou : spec.organizational_units) {
-    X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(ou.c_str()), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(
+        name, "OU", MBSTRING_UTF8,
+        reinterpret_cast<const unsigned char*>(ou.c_str()), -1, -1, 0);
   }
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(
+      name, "CN", MBSTRING_UTF8,
+      reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1, -1,
+      0);
   X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
   X509_set_pubkey(cert, key);
   X509* signer = issuer ? issuer : cert;
-  absl::Status status = AddExtension(cert, signer, NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE");
+  absl::Status status = AddExtension(cert, signer, NID_basic_constraints,
+                                     ca ? "critical,CA:TRUE" : "CA:FALSE");
   if (status.ok()) {
-    status = AddExtension(cert, signer, NID_key_usage,
-                          ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+    status = AddExtension(
+        cert, signer, NID_key_usage,
+        ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
   }
   if (status.ok() && !ca) {
-    status = AddExtension(cert, signer, NID_ext_key_usage, spec.server ? "serverAuth" : "clientAuth");
+    status = AddExtension(cert, signer, NID_ext_key_usage,
+                          spec.server ? "serverAuth" : "clientAuth");
   }
   std::vector<std::string> sans;
-  for (const std::string& dns : spec.dns_names) sans.push_back(absl::StrCat("DNS:", dns));
-  for (const std::string& ip : spec.ip_addresses) sans.push_back(absl::StrCat("IP:", ip));
+  for (const std::string& dns : spec.dns_names)
+    sans.push_back(absl::StrCat("DNS:", dns));
+  for (const std::string& ip : spec.ip_addresses)
+    sans.push_back(absl::StrCat("IP:", ip));
   if (status.ok() && !sans.empty()) {
-    status = AddExtension(cert, signer, NID_subject_alt_name, absl::StrJoin(sans, ","));
+    status = AddExtension(cert, signer, NID_subject_alt_name,
+                          absl::StrJoin(sans, ","));
   }
-  if (status.ok() && X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256()) == 0) {
+  if (status.ok() &&
+      X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256()) == 0) {
     status = absl::InternalError("signing failed");
   }
   if (!status.ok()) {
@@ -93,8 +115,9 @@ absl::StatusOr<X509*> MakeCertificate(EVP_PKEY* key, const CertificateSpec& spec
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<TestCertificateAuthority>> TestCertificateAuthority::Create(
-    const std::string& directory, const std::string& name) {
+absl::StatusOr<std::unique_ptr<TestCertificateAuthority>>
+TestCertificateAuthority::Create(const std::string& directory,
+                                 const std::string& name) {
   std::unique_ptr<TestCertificateAuthority> ca(new TestCertificateAuthority());
   ca->directory_ = directory;
   ca->keys_ = std::make_unique<Keys>();
@@ -102,25 +125,29 @@ absl::StatusOr<std::unique_ptr<TestCertificateAuthority>> TestCertificateAuthori
   CertificateSpec spec;
   spec.common_name = absl::StrCat(name, " test CA");
   spec.not_after_from_now = absl::Hours(24 * 30);
-  absl::StatusOr<X509*> cert = MakeCertificate(ca->keys_->key, spec, nullptr, nullptr, /*ca=*/true);
+  absl::StatusOr<X509*> cert =
+      MakeCertificate(ca->keys_->key, spec, nullptr, nullptr, /*ca=*/true);
   if (!cert.ok()) return cert.status();
   ca->keys_->certificate = *cert;
   ca->certificate_path_ = absl::StrCat(directory, "/", name, "-ca.crt");
-  if (absl::Status s = WritePem(ca->certificate_path_, nullptr, *cert); !s.ok()) return s;
+  if (absl::Status s = WritePem(ca->certificate_path_, nullptr, *cert); !s.ok())
+    return s;
   return ca;
 }
 
 TestCertificateAuthority::~TestCertificateAuthority() = default;
 
-absl::StatusOr<CertificateFiles> TestCertificateAuthority::Issue(const std::string& name,
-                                                                 const CertificateSpec& spec) {
+absl::StatusOr<CertificateFiles> TestCertificateAuthority::Issue(
+    const std::string& name, const CertificateSpec& spec) {
   EVP_PKEY* key = EVP_EC_gen("P-256");
-  absl::StatusOr<X509*> cert = MakeCertificate(key, spec, keys_->certificate, keys_->key, /*ca=*/false);
+  absl::StatusOr<X509*> cert =
+      MakeCertificate(key, spec, keys_->certificate, keys_->key, /*ca=*/false);
   if (!cert.ok()) {
     EVP_PKEY_free(key);
     return cert.status();
   }
-  CertificateFiles files{absl::StrCat(directory_, "/", name, ".crt"), absl::StrCat(directory_, "/", name, ".key")};
+  CertificateFiles files{absl::StrCat(directory_, "/", name, ".crt"),
+                         absl::StrCat(directory_, "/", name, ".key")};
   absl::Status status = WritePem(files.certificate, nullptr, *cert);
   if (status.ok()) status = WritePem(files.private_key, key, nullptr);
   X509_free(*cert);

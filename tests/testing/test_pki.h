@@ -33,12 +33,13 @@ struct CertificateFiles {
 class TestCertificateAuthority {
  public:
   // Creates NAME-ca.crt / NAME-ca.key in `directory`.
-  static absl::StatusOr<std::unique_ptr<TestCertificateAuthority>> Create(const std::string& directory,
-                                                                         const std::string& name);
+  static absl::StatusOr<std::unique_ptr<TestCertificateAuthority>> Create(
+      const std::string& directory, const std::string& name);
   ~TestCertificateAuthority();
 
   // Issues NAME.crt / NAME.key signed by this CA.
-  absl::StatusOr<CertificateFiles> Issue(const std::string& name, const CertificateSpec& spec);
+  absl::StatusOr<CertificateFiles> Issue(const std::string& name,
+                                         const CertificateSpec& spec);
 
   const std::string& certificate_path() const { return certificate_path_; }
 

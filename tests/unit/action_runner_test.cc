@@ -12,14 +12,21 @@ namespace {
 
 TEST(ActionRunnerTest, ClassifiesOutcomes) {
   EXPECT_EQ(ClassifyOutcome(absl::OkStatus(), false), AuditOutcome::kOk);
-  EXPECT_EQ(ClassifyOutcome(absl::PermissionDeniedError(""), false), AuditOutcome::kDenied);
-  EXPECT_EQ(ClassifyOutcome(absl::UnauthenticatedError(""), true), AuditOutcome::kDenied);
-  EXPECT_EQ(ClassifyOutcome(absl::UnavailableError(""), false), AuditOutcome::kUnreachable);
-  EXPECT_EQ(ClassifyOutcome(absl::NotFoundError(""), false), AuditOutcome::kError);
+  EXPECT_EQ(ClassifyOutcome(absl::PermissionDeniedError(""), false),
+            AuditOutcome::kDenied);
+  EXPECT_EQ(ClassifyOutcome(absl::UnauthenticatedError(""), true),
+            AuditOutcome::kDenied);
+  EXPECT_EQ(ClassifyOutcome(absl::UnavailableError(""), false),
+            AuditOutcome::kUnreachable);
+  EXPECT_EQ(ClassifyOutcome(absl::NotFoundError(""), false),
+            AuditOutcome::kError);
   // A mutating call cut off may have acted: never ok, never "unreachable".
-  EXPECT_EQ(ClassifyOutcome(absl::UnavailableError(""), true), AuditOutcome::kUnknown);
-  EXPECT_EQ(ClassifyOutcome(absl::DeadlineExceededError(""), true), AuditOutcome::kUnknown);
-  EXPECT_EQ(ClassifyOutcome(absl::DeadlineExceededError(""), false), AuditOutcome::kError);
+  EXPECT_EQ(ClassifyOutcome(absl::UnavailableError(""), true),
+            AuditOutcome::kUnknown);
+  EXPECT_EQ(ClassifyOutcome(absl::DeadlineExceededError(""), true),
+            AuditOutcome::kUnknown);
+  EXPECT_EQ(ClassifyOutcome(absl::DeadlineExceededError(""), false),
+            AuditOutcome::kError);
 }
 
 TEST(ActionRunnerTest, RequestIdsAreUniqueUuids) {
@@ -30,10 +37,12 @@ TEST(ActionRunnerTest, RequestIdsAreUniqueUuids) {
 }
 
 TEST(ActionRunnerTest, RecordsIntentBeforeCallingAndOutcomeAfter) {
-  const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/runner.db");
+  const std::string path =
+      absl::StrCat(std::getenv("TEST_TMPDIR"), "/runner.db");
   auto store = AuditStore::Open(path);
   ASSERT_TRUE(store.ok());
-  ActionRunner runner(store->get(), {"alice", "alice-cert"}, {"disk alert", "INC-3", "run-1", false});
+  ActionRunner runner(store->get(), {"alice", "alice-cert"},
+                      {"disk alert", "INC-3", "run-1", false});
   v1::Host host;
   host.set_name("xq-1");
   host.set_address("10.0.0.1:9443");
@@ -62,17 +71,19 @@ TEST(ActionRunnerTest, RecordsIntentBeforeCallingAndOutcomeAfter) {
 }
 
 TEST(ActionRunnerTest, NothingIsSentWhenTheIntentCannotBeRecorded) {
-  const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/blocked.db");
+  const std::string path =
+      absl::StrCat(std::getenv("TEST_TMPDIR"), "/blocked.db");
   auto store = AuditStore::Open(path);
   ASSERT_TRUE(store.ok());
   // A trigger that aborts every insert stands in for a full disk or a
   // database another process has broken.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "CREATE TRIGGER block BEFORE INSERT ON actions "
-                         "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
-                         nullptr, nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(
+                db,
+                "CREATE TRIGGER block BEFORE INSERT ON actions "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+                nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
 
@@ -90,8 +101,12 @@ TEST(ActionRunnerTest, NothingIsSentWhenTheIntentCannotBeRecorded) {
   EXPECT_FALSE(called);
   EXPECT_FALSE(report.sent);
   EXPECT_EQ(report.status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(report.status.message().find("nothing was sent"), absl::string_view::npos) << report.status;
-  EXPECT_NE(report.status.message().find("disk is full"), absl::string_view::npos) << report.status;
+  EXPECT_NE(report.status.message().find("nothing was sent"),
+            absl::string_view::npos)
+      << report.status;
+  EXPECT_NE(report.status.message().find("disk is full"),
+            absl::string_view::npos)
+      << report.status;
 }
 
 }  // namespace

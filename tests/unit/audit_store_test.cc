@@ -21,7 +21,8 @@ std::string TempDb(const std::string& name) {
   return path;
 }
 
-AuditIntent Intent(const std::string& id, const std::string& host, const std::string& op, int64_t at_ms) {
+AuditIntent Intent(const std::string& id, const std::string& host,
+                   const std::string& op, int64_t at_ms) {
   AuditIntent intent;
   intent.request_id = id;
   intent.started_at_ms = at_ms;
@@ -38,16 +39,21 @@ AuditIntent Intent(const std::string& id, const std::string& host, const std::st
 TEST(AuditStoreTest, IntentThenOutcomeRoundTrips) {
   auto store = AuditStore::Open(TempDb("roundtrip"));
   ASSERT_TRUE(store.ok()) << store.status();
-  absl::StatusOr<int64_t> id = (*store)->RecordIntent(Intent("r1", "salt-qa", "memory", 1000));
+  absl::StatusOr<int64_t> id =
+      (*store)->RecordIntent(Intent("r1", "salt-qa", "memory", 1000));
   ASSERT_TRUE(id.ok()) << id.status();
 
   auto pending = (*store)->Query({});
   ASSERT_TRUE(pending.ok());
   ASSERT_EQ(pending->size(), 1u);
-  EXPECT_EQ((*pending)[0].outcome, AuditOutcome::kPending);  // written before the call
+  EXPECT_EQ((*pending)[0].outcome,
+            AuditOutcome::kPending);  // written before the call
   EXPECT_FALSE((*pending)[0].result.has_value());
 
-  ASSERT_TRUE((*store)->RecordResult(*id, {AuditOutcome::kOk, 1250, "", "", "available 5.3G of 7.5G"}).ok());
+  ASSERT_TRUE((*store)
+                  ->RecordResult(*id, {AuditOutcome::kOk, 1250, "", "",
+                                       "available 5.3G of 7.5G"})
+                  .ok());
   auto rows = (*store)->Query({});
   ASSERT_TRUE(rows.ok());
   const AuditRecord& row = (*rows)[0];
@@ -68,7 +74,8 @@ TEST(AuditStoreTest, UsesWalAndFullSync) {
   sqlite3_stmt* stmt;
   sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
+               "wal");
   sqlite3_finalize(stmt);
   sqlite3_close(db);
 }
@@ -87,7 +94,9 @@ TEST(AuditStoreTest, FiltersByEachField) {
   auto c = s.RecordIntent(other);
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
   ASSERT_TRUE(s.RecordResult(*a, {AuditOutcome::kOk, 1100}).ok());
-  ASSERT_TRUE(s.RecordResult(*b, {AuditOutcome::kDenied, 2100, "PERMISSION_DENIED", "no"}).ok());
+  ASSERT_TRUE(s.RecordResult(
+                   *b, {AuditOutcome::kDenied, 2100, "PERMISSION_DENIED", "no"})
+                  .ok());
 
   auto ids = [&](AuditFilter filter) {
     std::vector<std::string> out;
@@ -139,14 +148,18 @@ TEST(AuditStoreTest, ConcurrentWritersLoseNoRow) {
   std::atomic<int> failures{0};
   for (int w = 0; w < kWriters; ++w) {
     writers.emplace_back([&, w] {
-      auto store = AuditStore::Open(path);  // its own connection, as another opsctl would have
+      auto store = AuditStore::Open(
+          path);  // its own connection, as another opsctl would have
       if (!store.ok()) {
         ++failures;
         return;
       }
       for (int i = 0; i < kEach; ++i) {
-        auto id = (*store)->RecordIntent(Intent(absl::StrCat(w, "-", i), "h", "memory", i));
-        if (!id.ok() || !(*store)->RecordResult(*id, {AuditOutcome::kOk, i + 1}).ok()) ++failures;
+        auto id = (*store)->RecordIntent(
+            Intent(absl::StrCat(w, "-", i), "h", "memory", i));
+        if (!id.ok() ||
+            !(*store)->RecordResult(*id, {AuditOutcome::kOk, i + 1}).ok())
+          ++failures;
       }
     });
   }
@@ -180,7 +193,8 @@ TEST(AuditStoreTest, UnusableLocationsAreClearErrors) {
   sqlite3_close(db);
   auto future = AuditStore::Open(path);
   ASSERT_FALSE(future.ok());
-  EXPECT_THAT(future.status().message(), HasSubstr("newer than this opsctl understands"));
+  EXPECT_THAT(future.status().message(),
+              HasSubstr("newer than this opsctl understands"));
 }
 
 }  // namespace

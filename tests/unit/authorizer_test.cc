@@ -16,7 +16,8 @@ TEST(AuthorizerTest, DeniesByDefault) {
   Authorizer nobody({});
   absl::Status status = nobody.Authorize({"alice", {"oncall"}}, "memory");
   EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(status.message(), "alice (oncall) is not allowed to call memory on this agent");
+  EXPECT_EQ(status.message(),
+            "alice (oncall) is not allowed to call memory on this agent");
   EXPECT_TRUE(nobody.AllowedOperations({"alice", {"oncall"}}).empty());
 }
 
@@ -33,10 +34,12 @@ TEST(AuthorizerTest, GrantsByRoleOrIdentity) {
   EXPECT_FALSE(authorizer.Authorize({"prometheus", {}}, "memory").ok());
   // A role name used as a CN grants nothing, and vice versa.
   EXPECT_FALSE(authorizer.Authorize({"oncall", {}}, "memory").ok());
-  EXPECT_FALSE(authorizer.Authorize({"mallory", {"prometheus"}}, "filesystems").ok());
+  EXPECT_FALSE(
+      authorizer.Authorize({"mallory", {"prometheus"}}, "filesystems").ok());
   // Several roles: any matching rule grants.
   EXPECT_TRUE(authorizer.Authorize({"bob", {"intern", "viewer"}}, "info").ok());
-  EXPECT_EQ(authorizer.AllowedOperations({"victor", {"viewer"}}), (std::vector<std::string>{"info", "memory"}));
+  EXPECT_EQ(authorizer.AllowedOperations({"victor", {"viewer"}}),
+            (std::vector<std::string>{"info", "memory"}));
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ class ConfinedPathTest : public ::testing::Test {
     root_ = base_ + "/log";
     mkdir(root_.c_str(), 0755);
     mkdir((root_ + "/xqwatcher").c_str(), 0755);
-    close(open((root_ + "/xqwatcher/xqwatcher.log").c_str(), O_CREAT | O_WRONLY, 0644));
+    close(open((root_ + "/xqwatcher/xqwatcher.log").c_str(), O_CREAT | O_WRONLY,
+               0644));
     close(open((base_ + "/secret").c_str(), O_CREAT | O_WRONLY, 0600));
     symlink("/etc", (root_ + "/to-etc").c_str());
     symlink("xqwatcher", (root_ + "/inside-link").c_str());
@@ -41,7 +42,9 @@ class ConfinedPathTest : public ::testing::Test {
     rmdir(base_.c_str());
   }
 
-  absl::StatusOr<ConfinedPath> Confine(const std::string& path) { return ConfinePath(path, {root_}); }
+  absl::StatusOr<ConfinedPath> Confine(const std::string& path) {
+    return ConfinePath(path, {root_});
+  }
 
   std::string base_;
   std::string root_;
@@ -51,7 +54,8 @@ TEST_F(ConfinedPathTest, AcceptsPathsAtOrBelowARoot) {
   absl::StatusOr<ConfinedPath> root = Confine(root_);
   ASSERT_TRUE(root.ok());
   EXPECT_EQ(root->relative, "");
-  absl::StatusOr<ConfinedPath> file = Confine(root_ + "//xqwatcher/xqwatcher.log");
+  absl::StatusOr<ConfinedPath> file =
+      Confine(root_ + "//xqwatcher/xqwatcher.log");
   ASSERT_TRUE(file.ok());
   EXPECT_EQ(file->full, root_ + "/xqwatcher/xqwatcher.log");
   EXPECT_EQ(file->relative, "xqwatcher/xqwatcher.log");
@@ -72,7 +76,8 @@ TEST_F(ConfinedPathTest, RejectsBadTextBeforeTouchingTheFilesystem) {
            {root_ + "/\xff", "not valid UTF-8"},
            {"/" + std::string(5000, 'a'), "longer than"},
            {"/etc/passwd", "outside the allowed roots [" + root_ + "]"},
-           {root_ + "x", "outside the allowed roots"},  // a sibling sharing the prefix
+           {root_ + "x",
+            "outside the allowed roots"},  // a sibling sharing the prefix
        }) {
     absl::StatusOr<ConfinedPath> confined = Confine(c.path);
     ASSERT_FALSE(confined.ok()) << c.path;
@@ -81,7 +86,9 @@ TEST_F(ConfinedPathTest, RejectsBadTextBeforeTouchingTheFilesystem) {
 }
 
 TEST_F(ConfinedPathTest, NeverFollowsSymlinksEvenInsideTheRoot) {
-  for (const std::string& link : {"/to-etc", "/to-etc/passwd", "/inside-link/xqwatcher.log", "/dotdot-link"}) {
+  for (const std::string& link :
+       {"/to-etc", "/to-etc/passwd", "/inside-link/xqwatcher.log",
+        "/dotdot-link"}) {
     absl::StatusOr<ConfinedPath> confined = Confine(root_ + link);
     ASSERT_TRUE(confined.ok()) << link;  // lexically fine
     absl::StatusOr<UniqueFd> fd = OpenConfined(*confined, O_RDONLY);
@@ -91,7 +98,8 @@ TEST_F(ConfinedPathTest, NeverFollowsSymlinksEvenInsideTheRoot) {
 }
 
 TEST_F(ConfinedPathTest, MissingPathsSaySo) {
-  absl::StatusOr<UniqueFd> fd = OpenConfined(*Confine(root_ + "/nope"), O_RDONLY);
+  absl::StatusOr<UniqueFd> fd =
+      OpenConfined(*Confine(root_ + "/nope"), O_RDONLY);
   ASSERT_FALSE(fd.ok());
   EXPECT_EQ(fd.status().code(), absl::StatusCode::kNotFound);
 }

@@ -28,7 +28,8 @@ class DiskUsageScannerTest : public ::testing::Test {
     Write("/log/xqwatcher/old.log", 70000);
     Write("/log/supervisor/supervisord.log", 9000);
     Write("/notes.txt", 10);
-    fs::create_hard_link(root_ + "/log/xqwatcher/old.log", root_ + "/log/old-again.log");
+    fs::create_hard_link(root_ + "/log/xqwatcher/old.log",
+                         root_ + "/log/old-again.log");
     fs::create_directory_symlink("/usr", root_ + "/log/usr-link");
   }
   void TearDown() override { fs::remove_all(root_); }
@@ -38,7 +39,8 @@ class DiskUsageScannerTest : public ::testing::Test {
     out << std::string(bytes, 'x');
   }
 
-  // An independent tally of what du counts: lstat of every entry, hard links once.
+  // An independent tally of what du counts: lstat of every entry, hard links
+  // once.
   uint64_t ExpectedDiskBytes(const std::string& dir) {
     std::set<std::pair<dev_t, ino_t>> seen;
     struct stat st;
@@ -46,7 +48,9 @@ class DiskUsageScannerTest : public ::testing::Test {
     uint64_t total = st.st_blocks * 512;
     for (const auto& entry : fs::recursive_directory_iterator(dir)) {
       lstat(entry.path().c_str(), &st);
-      if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) && !seen.insert({st.st_dev, st.st_ino}).second) continue;
+      if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) &&
+          !seen.insert({st.st_dev, st.st_ino}).second)
+        continue;
       total += st.st_blocks * 512;
     }
     return total;
@@ -54,7 +58,8 @@ class DiskUsageScannerTest : public ::testing::Test {
 
   absl::StatusOr<DiskUsageSummary> Scan(const DiskUsageScanOptions& options) {
     int fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY);
-    absl::StatusOr<DiskUsageSummary> summary = ScanDiskUsage(fd, root_, options);
+    absl::StatusOr<DiskUsageSummary> summary =
+        ScanDiskUsage(fd, root_, options);
     close(fd);
     return summary;
   }
@@ -67,12 +72,15 @@ TEST_F(DiskUsageScannerTest, TotalsMatchAnIndependentTally) {
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->disk_bytes, ExpectedDiskBytes(root_));
   EXPECT_FALSE(summary->incomplete);
-  EXPECT_EQ(summary->directories, 5u);  // root, log, xqwatcher, supervisor, empty
-  EXPECT_EQ(summary->files, 6u);        // four files, the hard link, the symlink
+  EXPECT_EQ(summary->directories,
+            5u);                  // root, log, xqwatcher, supervisor, empty
+  EXPECT_EQ(summary->files, 6u);  // four files, the hard link, the symlink
   ASSERT_EQ(summary->largest_directories.front().path, root_);
-  EXPECT_EQ(summary->largest_directories.front().disk_bytes, summary->disk_bytes);
+  EXPECT_EQ(summary->largest_directories.front().disk_bytes,
+            summary->disk_bytes);
   EXPECT_EQ(summary->largest_directories[1].path, root_ + "/log");
-  EXPECT_EQ(summary->largest_directories[1].disk_bytes, ExpectedDiskBytes(root_ + "/log"));
+  EXPECT_EQ(summary->largest_directories[1].disk_bytes,
+            ExpectedDiskBytes(root_ + "/log"));
 }
 
 TEST_F(DiskUsageScannerTest, LargestFilesComeFirstAndSymlinksAreNotFollowed) {
@@ -81,7 +89,8 @@ TEST_F(DiskUsageScannerTest, LargestFilesComeFirstAndSymlinksAreNotFollowed) {
   absl::StatusOr<DiskUsageSummary> summary = Scan(options);
   ASSERT_TRUE(summary.ok());
   ASSERT_EQ(summary->largest_files.size(), 2u);
-  EXPECT_EQ(summary->largest_files[0].path, root_ + "/log/xqwatcher/xqwatcher.log");
+  EXPECT_EQ(summary->largest_files[0].path,
+            root_ + "/log/xqwatcher/xqwatcher.log");
   EXPECT_EQ(summary->largest_files[0].apparent_bytes, 300000u);
   EXPECT_EQ(summary->largest_files[1].apparent_bytes, 70000u);
   for (const PathSize& dir : summary->largest_directories) {
@@ -128,7 +137,9 @@ TEST_F(DiskUsageScannerTest, ReportsProgressOnLongScans) {
   DiskUsageScanOptions options;
   options.progress_interval = absl::ZeroDuration();
   std::vector<uint64_t> seen;
-  options.on_progress = [&seen](const DiskUsageProgressUpdate& update) { seen.push_back(update.entries_scanned); };
+  options.on_progress = [&seen](const DiskUsageProgressUpdate& update) {
+    seen.push_back(update.entries_scanned);
+  };
   ASSERT_TRUE(Scan(options).ok());
   ASSERT_GE(seen.size(), 4u);
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
@@ -136,10 +147,12 @@ TEST_F(DiskUsageScannerTest, ReportsProgressOnLongScans) {
 
 TEST_F(DiskUsageScannerTest, RefusesAFileDescriptorThatIsNotADirectory) {
   int fd = open((root_ + "/notes.txt").c_str(), O_RDONLY);
-  absl::StatusOr<DiskUsageSummary> summary = ScanDiskUsage(fd, root_ + "/notes.txt", {});
+  absl::StatusOr<DiskUsageSummary> summary =
+      ScanDiskUsage(fd, root_ + "/notes.txt", {});
   close(fd);
   ASSERT_FALSE(summary.ok());
-  EXPECT_EQ(summary.status().message(), root_ + "/notes.txt is not a directory");
+  EXPECT_EQ(summary.status().message(),
+            root_ + "/notes.txt is not a directory");
 }
 
 }  // namespace

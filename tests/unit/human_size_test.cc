@@ -29,10 +29,12 @@ TEST(HumanSizeTest, ParsesSizesWithUnits) {
 }
 
 TEST(HumanSizeTest, RejectsWhatIsNotASize) {
-  for (const char* bad : {"", "G", "-1M", "1X", "ten", "1e400", "nanM", "99999999999T"}) {
+  for (const char* bad :
+       {"", "G", "-1M", "1X", "ten", "1e400", "nanM", "99999999999T"}) {
     EXPECT_FALSE(ParseHumanSize(bad).ok()) << bad;
   }
-  EXPECT_EQ(ParseHumanSize("1X").status().message(), "size \"1X\": unknown unit 'X' (use B, K, M, G or T)");
+  EXPECT_EQ(ParseHumanSize("1X").status().message(),
+            "size \"1X\": unknown unit 'X' (use B, K, M, G or T)");
 }
 
 }  // namespace

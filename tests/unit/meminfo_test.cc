@@ -11,17 +11,23 @@ namespace {
 // /proc/meminfo and `free -b` captured together on a Debian 12 VM
 // (procps-ng 4.0.2). free's numbers are what on-call reads today.
 TEST(MeminfoTest, MatchesFreeOnARealCapture) {
-  absl::StatusOr<MemoryUsage> usage = ReadMeminfo("tests/testdata/meminfo.debian12-vm");
+  absl::StatusOr<MemoryUsage> usage =
+      ReadMeminfo("tests/testdata/meminfo.debian12-vm");
   ASSERT_TRUE(usage.ok()) << usage.status();
-  absl::StatusOr<std::string> free_text = ReadProcFile("tests/testdata/free-b.debian12-vm.txt");
+  absl::StatusOr<std::string> free_text =
+      ReadProcFile("tests/testdata/free-b.debian12-vm.txt");
   ASSERT_TRUE(free_text.ok());
   std::vector<std::string> lines = absl::StrSplit(*free_text, '\n');
-  std::vector<std::string> mem = absl::StrSplit(lines[1], ' ', absl::SkipEmpty());
+  std::vector<std::string> mem =
+      absl::StrSplit(lines[1], ' ', absl::SkipEmpty());
   ASSERT_EQ(mem[0], "Mem:");
   uint64_t total, used, free_bytes, shared, buff_cache, available;
-  ASSERT_TRUE(absl::SimpleAtoi(mem[1], &total) && absl::SimpleAtoi(mem[2], &used) &&
-              absl::SimpleAtoi(mem[3], &free_bytes) && absl::SimpleAtoi(mem[4], &shared) &&
-              absl::SimpleAtoi(mem[5], &buff_cache) && absl::SimpleAtoi(mem[6], &available));
+  ASSERT_TRUE(absl::SimpleAtoi(mem[1], &total) &&
+              absl::SimpleAtoi(mem[2], &used) &&
+              absl::SimpleAtoi(mem[3], &free_bytes) &&
+              absl::SimpleAtoi(mem[4], &shared) &&
+              absl::SimpleAtoi(mem[5], &buff_cache) &&
+              absl::SimpleAtoi(mem[6], &available));
   // The two were read a few milliseconds apart: the totals are identical, the
   // moving figures agree within 4 MiB.
   EXPECT_EQ(usage->total, total);
@@ -59,7 +65,8 @@ TEST(MeminfoTest, ComputesFreeColumnsFromKibibytes) {
 
 TEST(MeminfoTest, OldKernelsWithoutMemAvailableUseFreePlusCache) {
   absl::StatusOr<MemoryUsage> usage = ParseMeminfo(
-      "MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 150 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
+      "MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 150 "
+      "kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
   ASSERT_TRUE(usage.ok());
   EXPECT_EQ(usage->used, 700u * 1024);
   EXPECT_EQ(usage->available, 100u * 1024);
@@ -68,7 +75,9 @@ TEST(MeminfoTest, OldKernelsWithoutMemAvailableUseFreePlusCache) {
 TEST(MeminfoTest, MalformedInputIsAnErrorNamingTheLine) {
   EXPECT_EQ(ParseMeminfo("MemTotal: lots kB\n").status().message(),
             "meminfo: cannot parse line \"MemTotal: lots kB\"");
-  EXPECT_EQ(ParseMeminfo("MemFree: 1 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n").status().message(),
+  EXPECT_EQ(ParseMeminfo("MemFree: 1 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n")
+                .status()
+                .message(),
             "meminfo: no MemTotal line");
   EXPECT_FALSE(ReadMeminfo("tests/testdata/does-not-exist").ok());
 }

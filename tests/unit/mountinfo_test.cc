@@ -38,16 +38,22 @@ TEST(MountinfoTest, ParsesARealCapture) {
 TEST(MountinfoTest, HidesSnapsLoopsAndTmpfsLikeTheRunbookNeeds) {
   std::vector<MountEntry> mounts = Load("mountinfo.ubuntu-snaps");
   ASSERT_EQ(mounts.size(), 10u);
-  EXPECT_EQ(Shown(mounts), (std::vector<std::string>{"/", "/edx/var/log archive", "/mnt/data"}));
+  EXPECT_EQ(Shown(mounts), (std::vector<std::string>{
+                               "/", "/edx/var/log archive", "/mnt/data"}));
   EXPECT_EQ(mounts[4].source, "/dev/root");
-  EXPECT_EQ(mounts[9].source, "fs-1:/export");  // optional fields before "-" are skipped
+  EXPECT_EQ(mounts[9].source,
+            "fs-1:/export");  // optional fields before "-" are skipped
 }
 
 TEST(MountinfoTest, MalformedLinesAreErrors) {
-  absl::StatusOr<std::vector<MountEntry>> mounts = ParseMountinfo("22 27 0:21 / /proc rw\n");
+  absl::StatusOr<std::vector<MountEntry>> mounts =
+      ParseMountinfo("22 27 0:21 / /proc rw\n");
   ASSERT_FALSE(mounts.ok());
-  EXPECT_EQ(mounts.status().message(), "mountinfo line 1 is malformed: \"22 27 0:21 / /proc rw\"");
-  EXPECT_FALSE(ParseMountinfo("1 2 3:4 / /x rw shared:1 no-separator ext4 /dev/x rw\n").ok());
+  EXPECT_EQ(mounts.status().message(),
+            "mountinfo line 1 is malformed: \"22 27 0:21 / /proc rw\"");
+  EXPECT_FALSE(
+      ParseMountinfo("1 2 3:4 / /x rw shared:1 no-separator ext4 /dev/x rw\n")
+          .ok());
 }
 
 }  // namespace
