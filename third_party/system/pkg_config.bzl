@@ -14,11 +14,34 @@ def _pkg_config(ctx, flag, modules):
              (flag, " ".join(modules), result.stderr))
     return [f for f in result.stdout.strip().split(" ") if f]
 
+# System libraries that always stay shared (glibc's and the compiler's).
+_ALWAYS_SHARED = ["-lm", "-ldl", "-lrt", "-lpthread", "-latomic", "-lc", "-lgcc_s"]
+
+def _static_libs(ctx, modules):
+    """Link flags that take the modules' own libraries from their .a archives.
+
+    One --start-group per wrapper, so the order in which Bazel lists the
+    wrappers on the link line does not matter.
+    """
+    out = ["-Wl,--start-group"]
+    for flag in _pkg_config(ctx, "--libs", ["--static"] + modules):
+        if flag.startswith("-l") and flag not in _ALWAYS_SHARED:
+            out.append("-l:lib%s.a" % flag[2:])
+        elif flag.startswith("-Wl,--push-state") or flag.startswith("-Wl,--pop-state"):
+            continue
+        else:
+            out.append(flag)
+    out.append("-Wl,--end-group")
+    return out
+
 def _pkg_config_library_impl(ctx):
     build = ['package(default_visibility = ["//visibility:public"])', ""]
     for name, modules in ctx.attr.packages.items():
         cflags = _pkg_config(ctx, "--cflags", modules)
-        libs = _pkg_config(ctx, "--libs", modules)
+        if name in ctx.attr.static:
+            libs = _static_libs(ctx, modules)
+        else:
+            libs = _pkg_config(ctx, "--libs", modules)
         defines = _SPDLOG_DEFINES if "spdlog" in modules else []
         build.append("cc_library(")
         build.append("    name = %r," % name)
@@ -32,6 +55,10 @@ def _pkg_config_library_impl(ctx):
 
 pkg_config_library = repository_rule(
     implementation = _pkg_config_library_impl,
-    attrs = {"packages": attr.string_list_dict(mandatory = True)},
+    attrs = {
+        "packages": attr.string_list_dict(mandatory = True),
+        # Keys of `packages` to link from static archives.
+        "static": attr.string_list(),
+    },
     local = True,
 )
