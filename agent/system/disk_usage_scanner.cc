@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "agent/system/stat_pool.h"
 
 namespace opsagent {
 namespace {
@@ -63,18 +64,26 @@ class LargestN {
   std::priority_queue<PathSize, std::vector<PathSize>, Smaller> heap_;
 };
 
+// Entries are read and stat'ed this many at a time per directory, which
+// bounds memory however large a directory is.
+constexpr size_t kChunk = 512;
+
 // A directory being read; its totals grow as children are finished.
 struct Frame {
   std::unique_ptr<DIR, DirCloser> dir;
   std::string path;
   uint64_t disk_bytes = 0;
   uint64_t apparent_bytes = 0;
+  std::vector<StatJob> chunk;  // the entries read but not yet visited
+  size_t next = 0;
+  bool exhausted = false;
 };
 
 class Scanner {
  public:
-  Scanner(const DiskUsageScanOptions& options)
+  explicit Scanner(const DiskUsageScanOptions& options)
       : options_(options),
+        stat_pool_(std::max(1, options.stat_threads)),
         directories_(options.top_directories),
         files_(options.top_files),
         start_(absl::Now()),
@@ -97,8 +106,12 @@ class Scanner {
     }
     rewinddir(dir);
     summary_.directories = 1;
-    stack_.push_back(Frame{std::unique_ptr<DIR, DirCloser>(dir), display_path,
-                           DiskBytes(st), static_cast<uint64_t>(st.st_size)});
+    Frame top;
+    top.dir.reset(dir);
+    top.path = display_path;
+    top.disk_bytes = DiskBytes(st);
+    top.apparent_bytes = static_cast<uint64_t>(st.st_size);
+    stack_.push_back(std::move(top));
     Walk();
     // Unwind what is still open (an early stop) so the totals cover all that
     // was read.
@@ -117,84 +130,86 @@ class Scanner {
   void Walk() {
     while (!stack_.empty()) {
       Frame& frame = stack_.back();
-      errno = 0;
-      dirent* entry = readdir(frame.dir.get());
-      if (entry == nullptr) {
-        if (errno != 0)
-          NoteError(
-              absl::StrCat("reading ", frame.path, ": ", std::strerror(errno)));
+      if (frame.next == frame.chunk.size() && !FillChunk(frame)) {
         FinishTopFrame();
         continue;
       }
-      const char* name = entry->d_name;
-      if (name[0] == '.' &&
-          (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
-        continue;
       if (++entries_ % kCheckEvery == 0 && ShouldStop()) return;
       if (entries_ > options_.max_entries) {
-        Stop(
-            absl::StrCat("entry budget of ", options_.max_entries, " reached"));
+        Stop(absl::StrCat("entry budget of ", options_.max_entries, " reached"));
         return;
       }
+      StatJob& entry = frame.chunk[frame.next++];
       VisitEntry(frame, entry);
     }
   }
 
-  void VisitEntry(Frame& parent, const dirent* entry) {
+  // Reads the next chunk of the directory's entries and stats the ones that
+  // are not directories (those are opened instead). False at the end.
+  bool FillChunk(Frame& frame) {
+    frame.chunk.clear();
+    frame.next = 0;
+    // No point reading past the entry budget.
+    const uint64_t budget_left = options_.max_entries > entries_ ? options_.max_entries - entries_ : 0;
+    const size_t limit = static_cast<size_t>(std::min<uint64_t>(kChunk, budget_left) + 1);
+    while (!frame.exhausted && frame.chunk.size() < limit) {
+      errno = 0;
+      dirent* entry = readdir(frame.dir.get());
+      if (entry == nullptr) {
+        if (errno != 0) NoteError(absl::StrCat("reading ", frame.path, ": ", std::strerror(errno)));
+        frame.exhausted = true;
+        break;
+      }
+      const char* name = entry->d_name;
+      if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+      StatJob& job = frame.chunk.emplace_back();
+      job.name = name;
+      job.d_type = entry->d_type;
+      job.needs_stat = entry->d_type != DT_DIR;
+    }
+    stat_pool_.StatAll(dirfd(frame.dir.get()), frame.chunk);
+    return !frame.chunk.empty();
+  }
+
+  void VisitEntry(Frame& parent, const StatJob& entry) {
     const int parent_fd = dirfd(parent.dir.get());
-    if (entry->d_type == DT_DIR) {
+    if (entry.d_type == DT_DIR || (entry.error == 0 && S_ISDIR(entry.st.st_mode))) {
       // Open first and stat the descriptor: the directory cannot be swapped
       // for a symlink between the check and the open.
-      int fd =
-          openat(parent_fd, entry->d_name,
-                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+      int fd = openat(parent_fd, entry.name.c_str(),
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
       if (fd < 0 && errno == EPERM) {
-        fd = openat(parent_fd, entry->d_name,
-                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        fd = openat(parent_fd, entry.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       }
       if (fd < 0) {
-        ++summary_.skipped_entries;
-        NoteError(absl::StrCat(parent.path, "/", entry->d_name, ": ",
-                               std::strerror(errno)));
+        if (errno != ENOENT) {  // removed meanwhile: not an error
+          ++summary_.skipped_entries;
+          NoteError(absl::StrCat(parent.path, "/", entry.name, ": ", std::strerror(errno)));
+        }
         return;
       }
-      EnterDirectory(parent, fd, entry->d_name);
+      EnterDirectory(parent, fd, entry.name);
       return;
     }
-    struct stat st;
-    if (fstatat(parent_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno != ENOENT) {  // removed meanwhile: not an error
+    if (entry.error != 0) {
+      if (entry.error != ENOENT) {
         ++summary_.skipped_entries;
-        NoteError(absl::StrCat(parent.path, "/", entry->d_name, ": ",
-                               std::strerror(errno)));
+        NoteError(absl::StrCat(parent.path, "/", entry.name, ": ", std::strerror(entry.error)));
       }
       return;
     }
-    if (S_ISDIR(st.st_mode)) {  // file systems that do not fill d_type
-      int fd = openat(parent_fd, entry->d_name,
-                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0) {
-        ++summary_.skipped_entries;
-        return;
-      }
-      EnterDirectory(parent, fd, entry->d_name);
-      return;
-    }
+    const struct stat& st = entry.st;
     ++summary_.files;
-    if (st.st_nlink > 1 && !seen_links_.insert({st.st_dev, st.st_ino}).second)
-      return;
+    if (st.st_nlink > 1 && !seen_links_.insert({st.st_dev, st.st_ino}).second) return;
     const uint64_t disk = DiskBytes(st);
-    const uint64_t apparent =
-        S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? st.st_size : 0;
+    const uint64_t apparent = S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? st.st_size : 0;
     parent.disk_bytes += disk;
     parent.apparent_bytes += apparent;
     disk_scanned_ += disk;
-    if (files_.WouldKeep(disk))
-      files_.Offer(
-          {absl::StrCat(parent.path, "/", entry->d_name), disk, apparent});
+    if (files_.WouldKeep(disk)) files_.Offer({absl::StrCat(parent.path, "/", entry.name), disk, apparent});
   }
 
-  void EnterDirectory(Frame& parent, int fd, const char* name) {
+  void EnterDirectory(Frame& parent, int fd, const std::string& name) {
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_dev != device_) {
       close(fd);
@@ -258,6 +273,7 @@ class Scanner {
   }
 
   const DiskUsageScanOptions& options_;
+  StatPool stat_pool_;
   LargestN directories_;
   LargestN files_;
   const absl::Time start_;

@@ -36,6 +36,9 @@ struct DiskUsageScanOptions {
   // Called about every `progress_interval` while scanning. May be empty.
   std::function<void(const DiskUsageProgressUpdate&)> on_progress;
   absl::Duration progress_interval = absl::Milliseconds(500);
+  // Threads that stat(2) entries; the walk itself stays in one thread, in
+  // readdir order, so results do not depend on this.
+  int stat_threads = 2;
 };
 
 struct DiskUsageSummary {

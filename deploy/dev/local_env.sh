@@ -1,0 +1,54 @@
+# Sourced by demo.sh and the benchmarks: a local opsagent with a development
+# PKI, its configuration and an opsctl configuration, all under $dev.
+#   local_env_setup DEV PORT ROOT   writes PKI and configs; ROOT is the inspection root
+#   local_env_start_agent           starts opsagent, waits until it serves
+# Afterwards: $agent_bin, $opsctl_bin, $agent_pid, and OPSCTL_CONFIG exported.
+
+local_env_setup() {
+  dev=$1 port=$2 inspection_root=$3
+  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  agent_bin=$repo/bazel-bin/agent/opsagent
+  opsctl_bin=$repo/bazel-bin/controller/opsctl
+  local pki=$dev/pki
+  mkdir -p "$dev"
+  bash "$repo/deploy/pki/make-dev-pki.sh" "$pki" ca >/dev/null
+  [ -f "$pki/agent-localhost.crt" ] || bash "$repo/deploy/pki/make-dev-pki.sh" "$pki" agent localhost 127.0.0.1 >/dev/null
+  [ -f "$pki/operator-oncall.crt" ] || bash "$repo/deploy/pki/make-dev-pki.sh" "$pki" operator oncall oncall >/dev/null
+  cat >"$dev/agent.textproto" <<CONF
+listen_address: "127.0.0.1:$port"
+tls {
+  certificate: "$pki/agent-localhost.crt"
+  private_key: "$pki/agent-localhost.key"
+  ca_certificate: "$pki/ca.crt"
+}
+hostname: "localhost"
+roles: "xqwatcher"
+inspection_roots: "$inspection_root"
+authorization { roles: "oncall" operations: "*" }
+CONF
+  cat >"$dev/inventory.textproto" <<CONF
+host { name: "localhost" address: "127.0.0.1:$port" roles: "xqwatcher" environment: "dev" }
+CONF
+  cat >"$dev/opsctl.textproto" <<CONF
+certificate: "pki/operator-oncall.crt"
+private_key: "pki/operator-oncall.key"
+ca_certificate: "pki/ca.crt"
+inventory: "inventory.textproto"
+audit_database: "audit.db"
+CONF
+  export OPSCTL_CONFIG=$dev/opsctl.textproto
+}
+
+local_env_start_agent() {
+  : >"$dev/agent.log"
+  "$agent_bin" --config "$dev/agent.textproto" 2>"$dev/agent.log" &
+  agent_pid=$!
+  for _ in $(seq 100); do
+    grep -q "serving" "$dev/agent.log" && return 0
+    kill -0 "$agent_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "opsagent did not start:" >&2
+  cat "$dev/agent.log" >&2
+  return 1
+}
