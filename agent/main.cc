@@ -33,7 +33,7 @@ constexpr int kExitServe = 3;
 
 int ListOperations() {
   for (const opsagent::OperationSpec* op : opsagent::AllOperations()) {
-    std::printf("%-14s %-9s %s\n", std::string(op->name).c_str(),
+    std::printf("%-16s %-9s %s\n", std::string(op->name).c_str(),
                 op->kind == opsagent::OperationKind::kMutating ? "mutating"
                                                                : "read-only",
                 std::string(op->summary).c_str());

@@ -61,6 +61,30 @@ absl::StatusOr<v1::FilesystemsReply> AgentClient::ListFilesystems(
   return Finish(status, reply);
 }
 
+absl::StatusOr<v1::OpenDeletedReply> AgentClient::ListOpenDeletedFiles(const v1::OpenDeletedRequest& request) {
+  grpc::ClientContext context;
+  Prepare(&context);
+  v1::OpenDeletedReply reply;
+  const grpc::Status status = stub_->ListOpenDeletedFiles(&context, request, &reply);
+  return Finish(status, reply);
+}
+
+absl::StatusOr<v1::TruncateLogReply> AgentClient::TruncateLog(const v1::TruncateLogRequest& request) {
+  grpc::ClientContext context;
+  Prepare(&context);
+  v1::TruncateLogReply reply;
+  const grpc::Status status = stub_->TruncateLog(&context, request, &reply);
+  return Finish(status, reply);
+}
+
+absl::StatusOr<v1::RestartServiceReply> AgentClient::RestartService(const v1::RestartServiceRequest& request) {
+  grpc::ClientContext context;
+  Prepare(&context);
+  v1::RestartServiceReply reply;
+  const grpc::Status status = stub_->RestartService(&context, request, &reply);
+  return Finish(status, reply);
+}
+
 absl::StatusOr<v1::DiskUsageResult> AgentClient::ScanDiskUsage(
     const v1::DiskUsageRequest& request,
     const std::function<void(const v1::DiskUsageProgress&)>& on_progress) {

@@ -16,7 +16,7 @@ namespace {
 
 std::vector<Command> AllCommands() {
   std::vector<Command> commands;
-  for (auto group : {InventoryCommands, InspectionCommands, AuditCommands}) {
+  for (auto group : {InventoryCommands, InspectionCommands, ChangeCommands, AuditCommands}) {
     for (Command& command : group()) commands.push_back(std::move(command));
   }
   return commands;
@@ -29,7 +29,7 @@ void PrintUsage(const std::vector<Command>& commands) {
       kVersion);
   std::printf("Usage: opsctl COMMAND [ARGS] [FLAGS]\n\nCommands:\n");
   for (const Command& c : commands) {
-    std::printf("  %-16s %s\n", absl::StrCat(c.name, " ", c.arguments).c_str(),
+    std::printf("  %-20s %s\n", absl::StrCat(c.name, " ", c.arguments).c_str(),
                 c.summary.c_str());
   }
   std::printf("\nGlobal flags (any command):\n%s",

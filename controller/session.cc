@@ -109,7 +109,8 @@ absl::StatusOr<std::unique_ptr<AgentClient>> Session::Connect(
   absl::StatusOr<const v1::OperatorConfig*> cfg = config();
   if (!cfg.ok()) return cfg.status();
   const absl::Duration timeout =
-      timeout_.value_or(absl::Seconds((*cfg)->timeout_seconds()));
+      timeout_.value_or(std::max(absl::Seconds((*cfg)->timeout_seconds()),
+                                 minimum_timeout_));
   return AgentClient::Connect(
       {(*cfg)->certificate(), (*cfg)->private_key(), (*cfg)->ca_certificate()},
       host, timeout);

@@ -37,6 +37,11 @@ class Session {
   absl::StatusOr<ActionRunner> Runner();
 
   OutputFormat output() const { return output_; }
+  // For commands that change something: whether to only report.
+  void set_dry_run(bool dry_run) { context_.dry_run = dry_run; }
+  // Commands that wait on the host (restarts) need longer than one call's
+  // default; an explicit --timeout still wins.
+  void set_minimum_timeout(absl::Duration timeout) { minimum_timeout_ = timeout; }
   // The message of a failed call, with what opsctl can diagnose locally
   // added (an expired operator certificate, an untrusted agent).
   std::string Explain(const absl::Status& status, const v1::Host& host);
@@ -48,6 +53,7 @@ class Session {
   OutputFormat output_ = OutputFormat::kTable;
   ActionContext context_;
   std::optional<absl::Duration> timeout_;
+  absl::Duration minimum_timeout_ = absl::ZeroDuration();
   std::optional<v1::OperatorConfig> config_;
   std::optional<Inventory> inventory_;
   std::unique_ptr<AuditStore> audit_;

@@ -33,6 +33,8 @@ struct AgentEnvironment {
   std::string version;
 };
 
+class TargetLocks;
+
 // One call of an operation: who asked, and when to give up.
 struct OperationContext {
   const AgentEnvironment& agent;
@@ -42,6 +44,10 @@ struct OperationContext {
   absl::Time deadline;
   // True once the client has gone away or the deadline passed.
   std::function<bool()> cancelled;
+  // What the caller sent with the request (dry run, reason, ids).
+  bool dry_run = false;
+  // Mutating operations take their target ("file:/x", "unit:y") here first.
+  TargetLocks* locks = nullptr;
 };
 
 }  // namespace opsagent

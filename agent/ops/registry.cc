@@ -4,6 +4,9 @@
 #include "agent/ops/filesystems.h"
 #include "agent/ops/info.h"
 #include "agent/ops/memory.h"
+#include "agent/ops/open_deleted.h"
+#include "agent/ops/restart_service.h"
+#include "agent/ops/truncate_log.h"
 
 namespace opsagent {
 
@@ -13,6 +16,9 @@ absl::Span<const OperationSpec* const> AllOperations() {
       &kMemoryOperation,
       &kFilesystemsOperation,
       &kDiskUsageOperation,
+      &kOpenDeletedOperation,
+      &kTruncateLogOperation,
+      &kRestartServiceOperation,
   };
   return kOperations;
 }

@@ -1,11 +1,16 @@
 #include "agent/server/agent_service.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/ops/disk_usage.h"
 #include "agent/ops/filesystems.h"
 #include "agent/ops/info.h"
 #include "agent/ops/memory.h"
+#include "agent/ops/open_deleted.h"
+#include "agent/ops/restart_service.h"
+#include "agent/ops/truncate_log.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/tls/peer_identity.h"
@@ -72,6 +77,7 @@ void AgentService::ReleaseScanSlot() {
 grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
                                     const OperationSpec& op,
                                     const v1::RequestMeta& meta,
+                                    google::protobuf::Message* reply,
                                     const Body& body) {
   const absl::Time start = absl::Now();
   const std::string peer = context->peer();
@@ -93,6 +99,26 @@ grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
                  caller->ToString(), peer, meta.request_id(), status.message());
     return ToGrpcStatus(status);
   }
+  const bool mutating = op.kind == OperationKind::kMutating;
+  if (mutating && meta.request_id().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat(op.name, " changes the host and needs a request_id (for safe retries)")));
+  }
+  if (mutating) {
+    std::optional<absl::StatusOr<RequestJournal::Outcome>> earlier =
+        journal_.Claim(meta.request_id(), std::string(op.name), caller->ToString());
+    if (earlier.has_value()) {
+      if (!earlier->ok()) {
+        spdlog::warn("refused {} by {} request={}: {}", op.name, caller->ToString(), meta.request_id(),
+                     earlier->status().message());
+        return ToGrpcStatus(earlier->status());
+      }
+      spdlog::info("replayed {} by {} request={}: returning the first outcome, not acting again", op.name,
+                   caller->ToString(), meta.request_id());
+      if (reply != nullptr) reply->ParseFromString((*earlier)->serialized_reply);
+      return ToGrpcStatus((*earlier)->status);
+    }
+  }
   if (op.heavy && !TryAcquireScanSlot()) {
     absl::Status busy = absl::ResourceExhaustedError(absl::StrCat(
         agent_.config.limits().max_concurrent_scans(),
@@ -101,15 +127,22 @@ grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
                  meta.request_id(), busy.message());
     return ToGrpcStatus(busy);
   }
-  OperationContext op_context{agent_, *caller,
+  OperationContext op_context{agent_,
+                              *caller,
                               authorizer_.AllowedOperations(*caller),
                               absl::FromChrono(context->deadline()),
-                              [context] { return context->IsCancelled(); }};
-  spdlog::info("start {} by {} request={} incident=\"{}\" reason=\"{}\"",
+                              [context] { return context->IsCancelled(); },
+                              meta.dry_run(),
+                              &locks_};
+  spdlog::info("start {} by {} request={} incident=\"{}\" reason=\"{}\"{}",
                op.name, caller->ToString(), meta.request_id(), meta.incident(),
-               meta.reason());
+               meta.reason(), mutating && meta.dry_run() ? " (dry run)" : "");
   absl::Status status = body(op_context);
   if (op.heavy) ReleaseScanSlot();
+  if (mutating) {
+    journal_.Finish(meta.request_id(),
+                    {status, reply != nullptr ? reply->SerializeAsString() : ""});
+  }
   const int64_t ms = absl::ToInt64Milliseconds(absl::Now() - start);
   if (status.ok()) {
     spdlog::info("done {} by {} request={} ok in {} ms", op.name,
@@ -125,14 +158,14 @@ grpc::Status AgentService::GetInfo(grpc::ServerContext* context,
                                    const v1::InfoRequest* request,
                                    v1::InfoReply* reply) {
   return Dispatch(
-      context, kInfoOperation, request->meta(),
+      context, kInfoOperation, request->meta(), reply,
       [&](const OperationContext& op) { return RunInfo(op, *request, reply); });
 }
 
 grpc::Status AgentService::GetMemory(grpc::ServerContext* context,
                                      const v1::MemoryRequest* request,
                                      v1::MemoryReply* reply) {
-  return Dispatch(context, kMemoryOperation, request->meta(),
+  return Dispatch(context, kMemoryOperation, request->meta(), reply,
                   [&](const OperationContext& op) {
                     return RunMemory(op, *request, reply);
                   });
@@ -141,7 +174,7 @@ grpc::Status AgentService::GetMemory(grpc::ServerContext* context,
 grpc::Status AgentService::ListFilesystems(
     grpc::ServerContext* context, const v1::FilesystemsRequest* request,
     v1::FilesystemsReply* reply) {
-  return Dispatch(context, kFilesystemsOperation, request->meta(),
+  return Dispatch(context, kFilesystemsOperation, request->meta(), reply,
                   [&](const OperationContext& op) {
                     return RunFilesystems(op, *request, reply);
                   });
@@ -150,7 +183,7 @@ grpc::Status AgentService::ListFilesystems(
 grpc::Status AgentService::ScanDiskUsage(
     grpc::ServerContext* context, const v1::DiskUsageRequest* request,
     grpc::ServerWriter<v1::DiskUsageEvent>* writer) {
-  return Dispatch(context, kDiskUsageOperation, request->meta(),
+  return Dispatch(context, kDiskUsageOperation, request->meta(), nullptr,
                   [&](const OperationContext& op) {
                     return RunDiskUsage(
                         op, *request,
@@ -158,6 +191,26 @@ grpc::Status AgentService::ScanDiskUsage(
                           return writer->Write(event);
                         });
                   });
+}
+
+grpc::Status AgentService::ListOpenDeletedFiles(grpc::ServerContext* context,
+                                                const v1::OpenDeletedRequest* request,
+                                                v1::OpenDeletedReply* reply) {
+  return Dispatch(context, kOpenDeletedOperation, request->meta(), reply,
+                  [&](const OperationContext& op) { return RunOpenDeleted(op, *request, reply); });
+}
+
+grpc::Status AgentService::TruncateLog(grpc::ServerContext* context, const v1::TruncateLogRequest* request,
+                                       v1::TruncateLogReply* reply) {
+  return Dispatch(context, kTruncateLogOperation, request->meta(), reply,
+                  [&](const OperationContext& op) { return RunTruncateLog(op, *request, reply); });
+}
+
+grpc::Status AgentService::RestartService(grpc::ServerContext* context,
+                                          const v1::RestartServiceRequest* request,
+                                          v1::RestartServiceReply* reply) {
+  return Dispatch(context, kRestartServiceOperation, request->meta(), reply,
+                  [&](const OperationContext& op) { return RunRestartService(op, *request, reply); });
 }
 
 }  // namespace opsagent

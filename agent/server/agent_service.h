@@ -7,6 +7,8 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/ops/operation.h"
 #include "agent/server/authorizer.h"
+#include "agent/server/request_journal.h"
+#include "agent/server/target_locks.h"
 #include "opsagent/v1/agent.grpc.pb.h"
 
 namespace opsagent {
@@ -31,17 +33,30 @@ class AgentService final : public v1::OpsAgent::Service {
   grpc::Status ScanDiskUsage(
       grpc::ServerContext* context, const v1::DiskUsageRequest* request,
       grpc::ServerWriter<v1::DiskUsageEvent>* writer) override;
+  grpc::Status ListOpenDeletedFiles(grpc::ServerContext* context,
+                                    const v1::OpenDeletedRequest* request,
+                                    v1::OpenDeletedReply* reply) override;
+  grpc::Status TruncateLog(grpc::ServerContext* context,
+                           const v1::TruncateLogRequest* request,
+                           v1::TruncateLogReply* reply) override;
+  grpc::Status RestartService(grpc::ServerContext* context,
+                              const v1::RestartServiceRequest* request,
+                              v1::RestartServiceReply* reply) override;
 
  private:
   using Body = std::function<absl::Status(const OperationContext&)>;
 
+  // `reply` is the unary reply (null for streams); a mutating operation's
+  // reply is kept in the request journal and returned again to a retry.
   grpc::Status Dispatch(grpc::ServerContext* context, const OperationSpec& op,
-                        const v1::RequestMeta& meta, const Body& body);
+                        const v1::RequestMeta& meta, google::protobuf::Message* reply, const Body& body);
   bool TryAcquireScanSlot();
   void ReleaseScanSlot();
 
   const AgentEnvironment& agent_;
   const Authorizer authorizer_;
+  TargetLocks locks_;
+  RequestJournal journal_;
   absl::Mutex mutex_;
   uint32_t running_scans_ ABSL_GUARDED_BY(mutex_) = 0;
 };

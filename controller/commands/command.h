@@ -24,9 +24,10 @@ struct Command {
 };
 
 // Each returns the commands of one file in commands/.
-std::vector<Command> InspectionCommands();  // info, mem, df, du
+std::vector<Command> InspectionCommands();  // info, mem, df, du, open-deleted
 std::vector<Command> InventoryCommands();   // hosts
 std::vector<Command> AuditCommands();       // audit
+std::vector<Command> ChangeCommands();      // truncate, restart
 
 }  // namespace opsagent
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "controller/action_runner.h"
 #include "controller/exit_codes.h"
 #include "controller/output/json.h"
@@ -51,6 +52,15 @@ int CallHost(Session& session, const std::string& host_name,
       *host, spec,
       [&](const v1::RequestMeta& meta) -> absl::StatusOr<Reply> {
         absl::StatusOr<Reply> reply = call(**client, meta);
+        // A change that could not be delivered is retried with the same
+        // request id: the agent's request journal returns the first
+        // outcome to a repeat instead of acting twice.
+        for (int retry = 0; spec.mutating && retry < 2 &&
+                            absl::IsUnavailable(reply.status());
+             ++retry) {
+          absl::SleepFor(absl::Seconds(1));
+          reply = call(**client, meta);
+        }
         if (reply.ok()) return reply;
         return absl::Status(reply.status().code(),
                             session.Explain(reply.status(), *host));

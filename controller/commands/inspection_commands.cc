@@ -265,6 +265,32 @@ int RunDu(Session& session, const ParsedArgs& args) {
       });
 }
 
+int RunOpenDeleted(Session& session, const ParsedArgs& args) {
+  return CallHost<v1::OpenDeletedReply>(
+      session, args.positional()[0], {"open_deleted"},
+      [](AgentClient& client, const v1::RequestMeta& meta) {
+        v1::OpenDeletedRequest request;
+        *request.mutable_meta() = meta;
+        return client.ListOpenDeletedFiles(request);
+      },
+      [](const v1::OpenDeletedReply& r) {
+        return absl::StrCat(r.files_size(), " deleted files held open, ",
+                            FormatHumanSize(r.total_disk_bytes()));
+      },
+      [](const v1::OpenDeletedReply& r) {
+        TextTable table({"SIZE", "PID", "COMMAND", "FD", "DELETED FILE"},
+                        {0, 1, 3});
+        for (const v1::OpenDeletedFile& f : r.files()) {
+          table.AddRow({FormatHumanSize(f.disk_bytes()), absl::StrCat(f.pid()),
+                        f.process_name(), absl::StrCat(f.fd()), f.path()});
+        }
+        std::printf("%s", table.Render().c_str());
+        std::printf("\n%s held by processes in deleted files; restarting the "
+                    "holder (or truncating before deleting) frees it\n",
+                    FormatHumanSize(r.total_disk_bytes()).c_str());
+      });
+}
+
 }  // namespace
 
 std::vector<Command> InspectionCommands() {
@@ -321,6 +347,13 @@ std::vector<Command> InspectionCommands() {
        2,
        2,
        RunDu},
+      {"open-deleted", "HOST",
+       "deleted files still held open (like `lsof +L1`): space only a restart frees",
+       "Lists files whose name was deleted while a process keeps them open, largest\n"
+       "first. Their space is not free until the process closes them: this is why\n"
+       "deleting xqwatcher.log needed a supervisor restart.\n\n"
+       "Example:\n  opsctl open-deleted ip-10-7-0-78\n",
+       {}, 1, 1, RunOpenDeleted},
   };
 }
 

@@ -1,0 +1,32 @@
+#include "agent/ops/open_deleted.h"
+
+#include <algorithm>
+
+#include "agent/system/open_files.h"
+
+namespace opsagent {
+
+const OperationSpec kOpenDeletedOperation = {"open_deleted", OperationKind::kReadOnly, false,
+                                             "deleted files still held open (lsof +L1)"};
+
+absl::Status RunOpenDeleted(const OperationContext& /*context*/, const v1::OpenDeletedRequest& /*request*/,
+                            v1::OpenDeletedReply* reply) {
+  std::vector<OpenDeletedFile> files = FindOpenDeletedFiles();
+  std::sort(files.begin(), files.end(),
+            [](const OpenDeletedFile& a, const OpenDeletedFile& b) { return a.disk_bytes > b.disk_bytes; });
+  uint64_t total = 0;
+  for (const OpenDeletedFile& file : files) {
+    v1::OpenDeletedFile* out = reply->add_files();
+    out->set_pid(file.pid);
+    out->set_process_name(file.process_name);
+    out->set_fd(file.fd);
+    out->set_path(file.path);
+    out->set_size_bytes(file.size_bytes);
+    out->set_disk_bytes(file.disk_bytes);
+    total += file.disk_bytes;
+  }
+  reply->set_total_disk_bytes(total);
+  return absl::OkStatus();
+}
+
+}  // namespace opsagent

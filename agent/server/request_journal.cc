@@ -1,0 +1,46 @@
+#include "agent/server/request_journal.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace opsagent {
+
+std::optional<absl::StatusOr<RequestJournal::Outcome>> RequestJournal::Claim(const std::string& request_id,
+                                                                             const std::string& operation,
+                                                                             const std::string& caller) {
+  absl::MutexLock lock(&mutex_);
+  auto it = entries_.find(request_id);
+  if (it == entries_.end()) {
+    entries_[request_id] = Entry{operation, caller, std::nullopt};
+    order_.push_back(request_id);
+    // Forget the oldest finished requests beyond capacity; running ones stay.
+    for (size_t scanned = 0; entries_.size() > capacity_ && scanned < order_.size(); ++scanned) {
+      const std::string oldest = order_.front();
+      order_.pop_front();
+      auto old = entries_.find(oldest);
+      if (old != entries_.end() && old->second.outcome.has_value()) {
+        entries_.erase(old);
+      } else {
+        order_.push_back(oldest);
+      }
+    }
+    return std::nullopt;
+  }
+  const Entry& entry = it->second;
+  if (entry.caller != caller || entry.operation != operation) {
+    return absl::StatusOr<Outcome>(absl::AlreadyExistsError(
+        absl::StrCat("request id ", request_id, " was already used for another call; use a new id")));
+  }
+  if (!entry.outcome) {
+    return absl::StatusOr<Outcome>(absl::AbortedError(
+        absl::StrCat("request ", request_id, " is still running; its outcome will be returned to a later retry")));
+  }
+  return absl::StatusOr<Outcome>(*entry.outcome);
+}
+
+void RequestJournal::Finish(const std::string& request_id, Outcome outcome) {
+  absl::MutexLock lock(&mutex_);
+  auto it = entries_.find(request_id);
+  if (it != entries_.end()) it->second.outcome = std::move(outcome);
+}
+
+}  // namespace opsagent

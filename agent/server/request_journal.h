@@ -1,0 +1,52 @@
+#ifndef OPSAGENT_AGENT_SERVER_REQUEST_JOURNAL_H_
+#define OPSAGENT_AGENT_SERVER_REQUEST_JOURNAL_H_
+
+#include <deque>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+namespace opsagent {
+
+// Remembers the outcome of recent mutating requests by request id, so that a
+// client retrying after a timeout gets the first outcome instead of the
+// operation running twice. Bounded: the oldest finished entries are
+// forgotten first.
+class RequestJournal {
+ public:
+  explicit RequestJournal(size_t capacity = 10000) : capacity_(capacity) {}
+
+  // What a retry gets back.
+  struct Outcome {
+    absl::Status status;
+    std::string serialized_reply;
+  };
+
+  // Claims `request_id` for a first run: returns nullopt, and the caller must
+  // call Finish. Otherwise returns the earlier outcome, or an error when the
+  // id is still running or belongs to another caller or operation.
+  std::optional<absl::StatusOr<Outcome>> Claim(const std::string& request_id, const std::string& operation,
+                                               const std::string& caller);
+
+  void Finish(const std::string& request_id, Outcome outcome);
+
+ private:
+  struct Entry {
+    std::string operation;
+    std::string caller;
+    std::optional<Outcome> outcome;  // unset while running
+  };
+
+  const size_t capacity_;
+  absl::Mutex mutex_;
+  absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mutex_);
+  std::deque<std::string> order_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_AGENT_SERVER_REQUEST_JOURNAL_H_
