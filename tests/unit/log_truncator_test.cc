@@ -1,0 +1,137 @@
+#include "agent/system/log_truncator.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/ops/truncate_log.h"
+#include "common/subprocess.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace opsagent {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class LogTruncatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/truncate-XXXXXX";
+    base_ = mkdtemp(pattern);
+    dir_ = base_ + "/log/xqwatcher";
+    fs::create_directories(dir_);
+    Write(dir_ + "/xqwatcher.log", 1 << 20);
+    Write(base_ + "/victim", 4096);  // outside the allowed directory
+  }
+  void TearDown() override { fs::remove_all(base_); }
+
+  static void Write(const std::string& path, size_t bytes) { std::ofstream(path) << std::string(bytes, 'x'); }
+  static uint64_t Size(const std::string& path) { return fs::file_size(path); }
+
+  absl::StatusOr<ConfinedPath> Match(const std::string& path) {
+    return MatchTruncatableLog(path, {dir_ + "/*.log"});
+  }
+
+  // Everything that must be refused, with nothing changed.
+  void ExpectRefused(const std::string& path, const std::string& error) {
+    absl::StatusOr<ConfinedPath> matched = Match(path);
+    if (matched.ok()) {
+      absl::StatusOr<CheckedLog> log = OpenLogForTruncation(*matched);
+      ASSERT_FALSE(log.ok()) << path;
+      EXPECT_THAT(log.status().message(), HasSubstr(error)) << path;
+    } else {
+      EXPECT_THAT(matched.status().message(), HasSubstr(error)) << path;
+    }
+    EXPECT_EQ(Size(base_ + "/victim"), 4096u);
+    EXPECT_EQ(Size(dir_ + "/xqwatcher.log"), 1u << 20);
+  }
+
+  std::string base_;
+  std::string dir_;
+};
+
+TEST_F(LogTruncatorTest, OnlyAllowListedNamesInTheirDirectoryMatch) {
+  EXPECT_TRUE(Match(dir_ + "/xqwatcher.log").ok());
+  ExpectRefused(dir_ + "/xqwatcher.txt", "not an allow-listed log");
+  ExpectRefused(dir_ + "/.hidden.log", "not an allow-listed log");  // * does not match a leading dot
+  ExpectRefused(dir_ + "/sub/deeper.log", "not an allow-listed log");
+  ExpectRefused(base_ + "/victim", "not an allow-listed log");
+  ExpectRefused(dir_ + "/../../victim", "contains \"..\"");
+  ExpectRefused("xqwatcher.log", "not absolute");
+}
+
+TEST_F(LogTruncatorTest, RefusesSymlinksFifosDevicesDirectoriesAndHardLinks) {
+  fs::create_symlink(base_ + "/victim", dir_ + "/link.log");
+  ExpectRefused(dir_ + "/link.log", "symbolic link");
+  mkfifo((dir_ + "/fifo.log").c_str(), 0644);
+  ExpectRefused(dir_ + "/fifo.log", "is a FIFO");
+  fs::create_directory(dir_ + "/dir.log");
+  ExpectRefused(dir_ + "/dir.log", "is a directory");
+  fs::create_hard_link(base_ + "/victim", dir_ + "/hard.log");
+  ExpectRefused(dir_ + "/hard.log", "has 2 hard links");
+  if (mknod((dir_ + "/null.log").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0) {
+    ExpectRefused(dir_ + "/null.log", "is a device file");
+  } else {
+    GTEST_LOG_(INFO) << "mknod not permitted here; device-file case not exercised";
+  }
+}
+
+TEST_F(LogTruncatorTest, TruncatesTheCheckedFileEvenIfThePathIsSwappedForASymlink) {
+  absl::StatusOr<CheckedLog> log = OpenLogForTruncation(*Match(dir_ + "/xqwatcher.log"));
+  ASSERT_TRUE(log.ok()) << log.status();
+  // An attacker swaps the checked path for a symlink to another file.
+  fs::rename(dir_ + "/xqwatcher.log", dir_ + "/moved.log");
+  fs::create_symlink(base_ + "/victim", dir_ + "/xqwatcher.log");
+  absl::StatusOr<TruncationResult> result = TruncateCheckedLog(*log, 0);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(Size(base_ + "/victim"), 4096u);  // untouched
+  EXPECT_EQ(Size(dir_ + "/moved.log"), 0u);   // the inode that was checked
+}
+
+TEST_F(LogTruncatorTest, KeepsTheTail) {
+  std::ofstream(dir_ + "/tail.log") << std::string(10000, 'a') << "THE-END";
+  absl::StatusOr<CheckedLog> log = OpenLogForTruncation(*Match(dir_ + "/tail.log"));
+  ASSERT_TRUE(log.ok());
+  absl::StatusOr<TruncationResult> result = TruncateCheckedLog(*log, 10);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->size_before, 10007u);
+  EXPECT_EQ(result->size_after, 10u);
+  std::ifstream in(dir_ + "/tail.log");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "aaaTHE-END");
+  EXPECT_FALSE(TruncateCheckedLog(*log, kMaxKeepTailBytes + 1).ok());
+}
+
+TEST_F(LogTruncatorTest, FreesSpaceAtOnceWhileARealWriterKeepsWriting) {
+  const std::string path = dir_ + "/xqwatcher.log";
+  absl::StatusOr<Subprocess> writer = Subprocess::Start({{"tests/testing/log_writer", path}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  absl::SleepFor(absl::Milliseconds(100));
+  const uint64_t before = Size(path);
+  ASSERT_GT(before, 1u << 20);
+  absl::StatusOr<CheckedLog> log = OpenLogForTruncation(*Match(path));
+  ASSERT_TRUE(log.ok());
+  absl::StatusOr<TruncationResult> result = TruncateCheckedLog(*log, 0);
+  ASSERT_TRUE(result.ok());
+  EXPECT_GE(result->file_freed_bytes, 1u << 20);
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(kill(writer->pid(), 0), 0);  // still running
+  const uint64_t after = Size(path);
+  EXPECT_GT(after, 0u);       // it kept writing, at the new end (O_APPEND)
+  EXPECT_LT(after, 64u << 10);  // no hole where the old data was
+  struct stat st;
+  stat(path.c_str(), &st);
+  EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, 64u << 10);
+}
+
+}  // namespace
+}  // namespace opsagent

@@ -1,0 +1,62 @@
+// The guards around every mutating operation: one operation per target, and
+// a retried request id answered from the journal instead of acting twice.
+
+#include "agent/server/request_journal.h"
+#include "agent/server/target_locks.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace opsagent {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(TargetLocksTest, SecondOperationOnATargetIsRefusedWithWhoAndSince) {
+  TargetLocks locks;
+  auto first = locks.Acquire("file:/edx/var/log/x.log", "alice (oncall)", "truncate_log");
+  ASSERT_TRUE(first.ok());
+  auto second = locks.Acquire("file:/edx/var/log/x.log", "bob (oncall)", "truncate_log");
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(second.status().message(), HasSubstr("truncate_log of file:/edx/var/log/x.log is in progress since"));
+  EXPECT_THAT(second.status().message(), HasSubstr("by alice (oncall)"));
+  EXPECT_TRUE(locks.Acquire("service:salt-master.service", "bob", "restart_service").ok());  // other targets are free
+  first->reset();  // released
+  EXPECT_TRUE(locks.Acquire("file:/edx/var/log/x.log", "bob", "truncate_log").ok());
+}
+
+TEST(RequestJournalTest, RetryGetsTheFirstOutcome) {
+  RequestJournal journal;
+  EXPECT_FALSE(journal.Claim("r1", "truncate_log", "alice").has_value());  // first time: act
+  auto running = journal.Claim("r1", "truncate_log", "alice");
+  ASSERT_TRUE(running.has_value());
+  EXPECT_EQ(running->status().code(), absl::StatusCode::kAborted);  // still running
+  journal.Finish("r1", {absl::OkStatus(), "reply-bytes"});
+  auto replay = journal.Claim("r1", "truncate_log", "alice");
+  ASSERT_TRUE(replay.has_value() && replay->ok());
+  EXPECT_EQ((*replay)->serialized_reply, "reply-bytes");
+}
+
+TEST(RequestJournalTest, AnotherCallerCannotReuseARequestId) {
+  RequestJournal journal;
+  journal.Claim("r1", "truncate_log", "alice");
+  journal.Finish("r1", {absl::OkStatus(), "secret"});
+  auto stolen = journal.Claim("r1", "truncate_log", "mallory");
+  ASSERT_TRUE(stolen.has_value());
+  EXPECT_EQ(stolen->status().code(), absl::StatusCode::kAlreadyExists);
+  auto other_op = journal.Claim("r1", "restart_service", "alice");
+  EXPECT_EQ(other_op->status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST(RequestJournalTest, ForgetsOldestFinishedEntriesBeyondCapacity) {
+  RequestJournal journal(2);
+  for (const char* id : {"a", "b", "c"}) {
+    journal.Claim(id, "op", "x");
+    journal.Finish(id, {absl::OkStatus(), id});
+  }
+  EXPECT_FALSE(journal.Claim("a", "op", "x").has_value());  // forgotten: treated as new
+  EXPECT_TRUE(journal.Claim("c", "op", "x").has_value());
+}
+
+}  // namespace
+}  // namespace opsagent
