@@ -1,0 +1,41 @@
+#ifndef OPSAGENT_TESTS_TESTING_OPSCTL_RUNNER_H_
+#define OPSAGENT_TESTS_TESTING_OPSCTL_RUNNER_H_
+
+#include <string>
+#include <vector>
+
+#include "common/subprocess.h"
+#include "controller/audit/audit_store.h"
+#include "google/protobuf/struct.pb.h"
+
+namespace opsagent::testing {
+
+// Runs the real opsctl binary as one operator against one host, with its
+// own operator config, inventory and audit database under `dir`.
+class OpsctlRunner {
+ public:
+  OpsctlRunner(const std::string& dir, const std::string& name, const std::string& certificate,
+               const std::string& private_key, const std::string& ca_certificate, const std::string& host,
+               int port);
+
+  // opsctl ARGS...; a failure to run at all is reported as exit code -1.
+  CommandResult Run(const std::vector<std::string>& args) const;
+
+  // Every row of this operator's audit database, oldest first.
+  std::vector<AuditRecord> AuditRows() const;
+
+  const std::string& config_path() const { return config_path_; }
+
+ private:
+  std::string config_path_;
+  std::string audit_path_;
+};
+
+// Parses JSON (as opsctl --output json prints it).
+google::protobuf::Value ParseJson(const std::string& text);
+// object[name], or a null value when missing.
+const google::protobuf::Value& JsonField(const google::protobuf::Value& object, const std::string& name);
+
+}  // namespace opsagent::testing
+
+#endif  // OPSAGENT_TESTS_TESTING_OPSCTL_RUNNER_H_
