@@ -3,6 +3,7 @@
 #   1. `opsctl mem HOST` vs `ssh HOST free -h` (OpenSSH on loopback, key auth)
 #   2. `opsctl du HOST TREE` vs `du -x TREE | sort -hr | head` on 200,000 files
 #   3. opsagent RSS after start-up and after 1,000 calls
+#   4. truncating a 2 GiB log held open by a writer vs coreutils truncate
 # Prints a Markdown report (also written to bench/results/latest.md).
 # Needs root (sshd); installs openssh-server and hyperfine from Debian.
 set -euo pipefail
@@ -15,7 +16,8 @@ for p in openssh-server openssh-client hyperfine; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     { apt-get update -qq; apt-get install -y -qq --no-install-recommends "$p" >/dev/null; }
 done
-bazel build -c opt //agent:opsagent //controller:opsctl >/dev/null 2>&1 || bazel build -c opt //agent:opsagent //controller:opsctl
+targets="//agent:opsagent //controller:opsctl //bench:truncate_held_log //tests/testing:log_writer"
+bazel build -c opt $targets >/dev/null 2>&1 || bazel build -c opt $targets
 
 work=${BENCH_DIR:-/tmp/opsagent-bench}
 files=${BENCH_FILES:-200000}
@@ -102,4 +104,7 @@ report=bench/results/latest.md
   echo "| \`opsctl du localhost TREE\` vs \`du -x TREE \| sort -hr \| head\` | $(ms "$du_ops") ms ± $(ms "$du_ops_sd") | $(ms "$du_gnu") ms ± $(ms "$du_gnu_sd") | $(ratio "$du_ops" "$du_gnu") | ≤ 1.0 |"
   echo "| opsagent VmRSS after start-up | $((rss_start / 1024)).$(( (rss_start % 1024) * 10 / 1024 )) MiB | | | < 20 MiB |"
   echo "| opsagent VmRSS after $calls calls | $((rss_after / 1024)).$(( (rss_after % 1024) * 10 / 1024 )) MiB | | | < 20 MiB |"
+  echo
+  mkdir -p "$work/truncate"
+  bazel-bin/bench/truncate_held_log "$work/truncate" bazel-bin/tests/testing/log_writer 2048
 } | tee "$report"

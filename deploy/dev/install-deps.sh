@@ -7,6 +7,7 @@ packages=(
   libabsl-dev libspdlog-dev libfmt-dev libsqlite3-dev libssl-dev libsystemd-dev
   libgtest-dev libgmock-dev
   openssl sqlite3 clang-format
+  systemd supervisor
 )
 missing=()
 for p in "${packages[@]}"; do

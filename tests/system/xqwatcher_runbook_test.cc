@@ -1,0 +1,240 @@
+// The runbook's "DiskUsageWarning xqwatcher" incident against real parts: a
+// real supervisord runs the xqwatcher stand-in (a process appending to its
+// log), the real opsagent and opsctl talk over mutual TLS, and the audit
+// log is a real SQLite file.
+
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/system/supervisor_program_controller.h"
+#include "common/subprocess.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/agent_process.h"
+#include "tests/testing/opsctl_runner.h"
+#include "tests/testing/test_pki.h"
+
+namespace opsagent {
+namespace {
+
+namespace fs = std::filesystem;
+using ::opsagent::testing::AgentProcess;
+using ::opsagent::testing::JsonField;
+using ::opsagent::testing::OpsctlRunner;
+using ::opsagent::testing::ParseJson;
+using ::opsagent::testing::ReadFileOrDie;
+using ::opsagent::testing::WriteFileOrDie;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string Absolute(const std::string& path) {
+  char resolved[PATH_MAX];
+  return realpath(path.c_str(), resolved) ? resolved : path;
+}
+
+class XqwatcherRunbookTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(Absolute(std::getenv("TEST_TMPDIR")));
+    log_dir_ = new std::string(*dir_ + "/edx/var/log/xqwatcher");
+    fs::create_directories(*log_dir_);
+    log_ = new std::string(*log_dir_ + "/xqwatcher.log");
+    // An 8 MiB log from "before", which the writer keeps appending to.
+    std::ofstream(*log_) << std::string(8 << 20, '#');
+
+    const std::string conf = *dir_ + "/supervisord.conf";
+    // A unix socket path must fit in 108 bytes; Bazel's TEST_TMPDIR may not.
+    char socket_dir[] = "/tmp/opsagent-sv-XXXXXX";
+    socket_ = new std::string(absl::StrCat(mkdtemp(socket_dir), "/supervisor.sock"));
+    WriteFileOrDie(conf, absl::StrCat(
+        "[unix_http_server]\nfile=", *socket_, "\n",
+        "[supervisord]\nlogfile=", *dir_, "/supervisord.log\npidfile=", *dir_, "/supervisord.pid\nnodaemon=true\n",
+        "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
+        "[supervisorctl]\nserverurl=unix://", *socket_, "\n",
+        "[program:xqwatcher]\ncommand=", Absolute("tests/testing/log_writer"), " ", *log_, "\nstartsecs=1\n",
+        "[program:flaky]\ncommand=", Absolute("tests/testing/flaky_service"), " ", *dir_,
+        "/FAILONCE\nstartsecs=1\nstartretries=0\nautorestart=false\n"));
+    auto supervisord = Subprocess::Start({{"/usr/bin/supervisord", "-n", "-c", conf}});
+    ASSERT_TRUE(supervisord.ok()) << supervisord.status();
+    supervisord_ = new Subprocess(*std::move(supervisord));
+    SupervisorProgramController xqwatcher("/usr/bin/supervisorctl", conf, "xqwatcher");
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    for (;;) {
+      absl::StatusOr<ServiceStatus> status = xqwatcher.Status();
+      if (status.ok() && status->active_state == "RUNNING") break;
+      ASSERT_LT(absl::Now(), deadline) << ReadFileOrDie(*dir_ + "/supervisord.log");
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+
+    auto ca = ::opsagent::testing::TestCertificateAuthority::Create(*dir_, "main");
+    ASSERT_TRUE(ca.ok());
+    ::opsagent::testing::CertificateSpec agent_spec{"ip-10-7-0-78", {}, {"ip-10-7-0-78"}, {"127.0.0.1"}};
+    agent_spec.server = true;
+    auto agent_cert = (*ca)->Issue("agent", agent_spec);
+    auto oncall = (*ca)->Issue("oncall", {"alice", {"oncall"}});
+    auto viewer = (*ca)->Issue("viewer", {"victor", {"viewer"}});
+    const int port = ::opsagent::testing::PickFreePort();
+    auto agent = AgentProcess::Start(*dir_, absl::StrCat(
+        "listen_address: \"127.0.0.1:", port, "\"\n",
+        "tls { certificate: \"", agent_cert->certificate, "\" private_key: \"", agent_cert->private_key,
+        "\" ca_certificate: \"", (*ca)->certificate_path(), "\" }\n",
+        "hostname: \"ip-10-7-0-78\"\nroles: \"xqwatcher\"\n",
+        "inspection_roots: \"", *dir_, "/edx/var\"\n",
+        "truncatable_logs: \"", *log_dir_, "/*.log\"\n",
+        "authorization { roles: \"oncall\" operations: \"*\" }\n",
+        "authorization { roles: \"viewer\" operations: [\"info\", \"memory\", \"filesystems\", \"disk_usage\"] }\n",
+        "supervisor { config: \"", conf, "\" }\n",
+        "restartable { name: \"xqwatcher\" manager: SUPERVISOR_PROGRAM settle_seconds: 1 }\n",
+        "restartable { name: \"flaky\" manager: SUPERVISOR_PROGRAM settle_seconds: 1 }\n"));
+    ASSERT_TRUE(agent.ok()) << agent.status();
+    agent_ = agent->release();
+    oncall_ = new OpsctlRunner(*dir_, "alice", oncall->certificate, oncall->private_key, (*ca)->certificate_path(),
+                               "ip-10-7-0-78", port);
+    viewer_ = new OpsctlRunner(*dir_, "victor", viewer->certificate, viewer->private_key, (*ca)->certificate_path(),
+                               "ip-10-7-0-78", port);
+  }
+
+  static void TearDownTestSuite() {
+    delete agent_;
+    agent_ = nullptr;
+    if (supervisord_ != nullptr) {
+      supervisord_->Signal(SIGTERM);  // supervisord stops its programs
+      if (!supervisord_->Wait(absl::Seconds(20)).ok()) supervisord_->Signal(SIGKILL);
+    }
+    delete supervisord_;
+    supervisord_ = nullptr;
+    if (socket_ != nullptr) fs::remove_all(fs::path(*socket_).parent_path());
+  }
+
+  static uint64_t Size(const std::string& path) { return fs::file_size(path); }
+
+  static std::string* dir_;
+  static std::string* log_dir_;
+  static std::string* log_;
+  static std::string* socket_;
+  static Subprocess* supervisord_;
+  static AgentProcess* agent_;
+  static OpsctlRunner* oncall_;
+  static OpsctlRunner* viewer_;
+};
+
+std::string* XqwatcherRunbookTest::dir_;
+std::string* XqwatcherRunbookTest::log_dir_;
+std::string* XqwatcherRunbookTest::log_;
+std::string* XqwatcherRunbookTest::socket_;
+Subprocess* XqwatcherRunbookTest::supervisord_;
+AgentProcess* XqwatcherRunbookTest::agent_;
+OpsctlRunner* XqwatcherRunbookTest::oncall_;
+OpsctlRunner* XqwatcherRunbookTest::viewer_;
+
+TEST_F(XqwatcherRunbookTest, DiagnoseTruncateAndVerifyWhileTheWriterRuns) {
+  // Diagnosis: the largest file under /edx/var is the xqwatcher log.
+  CommandResult du = oncall_->Run({"du", "ip-10-7-0-78", *dir_ + "/edx/var", "--incident", "INC-9"});
+  ASSERT_EQ(du.exit_code, 0) << du.stderr_text;
+  const size_t files = du.stdout_text.find("largest files:\n");
+  ASSERT_NE(files, std::string::npos) << du.stdout_text;
+  const std::string first = du.stdout_text.substr(files + 15, du.stdout_text.find('\n', files + 15) - files - 15);
+  EXPECT_THAT(first, ::testing::StartsWith("8.")) << first;  // 8 MiB and growing
+  EXPECT_THAT(first, ::testing::EndsWith("\t" + *log_)) << first;
+
+  // A dry run says what would happen and changes nothing.
+  const uint64_t before = Size(*log_);
+  CommandResult dry = oncall_->Run({"truncate", "ip-10-7-0-78", *log_, "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.stderr_text;
+  EXPECT_THAT(dry.stdout_text, HasSubstr("DRY RUN: would truncate " + *log_));
+  EXPECT_THAT(dry.stdout_text, HasSubstr("held open by log_writer"));
+  EXPECT_GE(Size(*log_), before);
+
+  // Mitigation: truncate in place, keeping the last 4 KiB.
+  CommandResult cut = oncall_->Run({"truncate", "ip-10-7-0-78", *log_, "--keep-tail", "4K", "--yes", "--incident",
+                                    "INC-9", "--reason", "DiskUsageWarning xqwatcher", "--output", "json"});
+  ASSERT_EQ(cut.exit_code, 0) << cut.stderr_text;
+  const google::protobuf::Value json = ParseJson(cut.stdout_text);
+  const auto& result = JsonField(json, "result");
+  EXPECT_EQ(JsonField(result, "size_after_bytes").string_value(), "4096");
+  EXPECT_GE(std::stoull(JsonField(result, "file_freed_bytes").string_value()), 8u << 20);
+
+  // The writer carries on into the same file, now small.
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_GT(Size(*log_), 4096u);
+  EXPECT_LT(Size(*log_), 1u << 20);
+  CommandResult status = RunCommand({"/usr/bin/supervisorctl", "-c", *dir_ + "/supervisord.conf", "status", "xqwatcher"},
+                                    absl::Seconds(20)).value();
+  EXPECT_THAT(status.stdout_text, HasSubstr("RUNNING"));
+
+  std::vector<AuditRecord> rows = oncall_->AuditRows();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[2].intent.operation, "truncate_log");
+  EXPECT_TRUE(rows[2].intent.mutating);
+  EXPECT_EQ(rows[2].intent.incident, "INC-9");
+  EXPECT_EQ(rows[2].outcome, AuditOutcome::kOk);
+  EXPECT_TRUE(rows[1].intent.dry_run);
+}
+
+TEST_F(XqwatcherRunbookTest, DeletedLogHeldOpenIsShownAndARestartFreesIt) {
+  // What the runbook did: rm the log. The space stays held by the writer.
+  const std::string old_log = *log_dir_ + "/old.log";
+  fs::rename(*log_, old_log);
+  std::ofstream(*log_);  // a fresh file for the restarted writer
+  fs::remove(old_log);
+  CommandResult held = oncall_->Run({"open-deleted", "ip-10-7-0-78"});
+  ASSERT_EQ(held.exit_code, 0) << held.stderr_text;
+  EXPECT_THAT(held.stdout_text, HasSubstr(old_log));
+  EXPECT_THAT(held.stdout_text, HasSubstr("log_writer"));
+
+  CommandResult restart = oncall_->Run({"restart", "ip-10-7-0-78", "xqwatcher", "--yes"});
+  ASSERT_EQ(restart.exit_code, 0) << restart.stdout_text << restart.stderr_text;
+  EXPECT_THAT(restart.stdout_text, HasSubstr("attempt 1: ok, RUNNING/RUNNING"));
+  CommandResult after = oncall_->Run({"open-deleted", "ip-10-7-0-78"});
+  EXPECT_THAT(after.stdout_text, Not(HasSubstr(old_log)));
+}
+
+TEST_F(XqwatcherRunbookTest, RetriesAProgramThatFailsItsFirstStart) {
+  WriteFileOrDie(*dir_ + "/FAILONCE", "");
+  CommandResult r = oncall_->Run({"restart", "ip-10-7-0-78", "flaky", "--yes", "--retries", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
+  EXPECT_THAT(r.stdout_text, HasSubstr("attempt 1: FAILED"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("attempt 2: ok"));
+}
+
+TEST_F(XqwatcherRunbookTest, ReadOnlyCertificateCannotChangeAnything) {
+  const uint64_t before = Size(*log_);
+  CommandResult r = viewer_->Run({"truncate", "ip-10-7-0-78", *log_, "--yes"});
+  EXPECT_EQ(r.exit_code, 3) << r.stderr_text;
+  EXPECT_THAT(r.stderr_text, HasSubstr("victor (viewer) is not allowed to call truncate_log"));
+  EXPECT_GE(Size(*log_), before);
+  EXPECT_THAT(agent_->Log(), HasSubstr("denied truncate_log by victor (viewer)"));
+  EXPECT_EQ(viewer_->AuditRows().back().outcome, AuditOutcome::kDenied);
+  CommandResult restart = viewer_->Run({"restart", "ip-10-7-0-78", "xqwatcher", "--yes"});
+  EXPECT_EQ(restart.exit_code, 3);
+}
+
+TEST_F(XqwatcherRunbookTest, ChangesNeedYesWhenNotOnATerminal) {
+  const size_t rows = oncall_->AuditRows().size();
+  CommandResult r = oncall_->Run({"truncate", "ip-10-7-0-78", *log_});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.stderr_text, HasSubstr("pass --yes"));
+  EXPECT_EQ(oncall_->AuditRows().size(), rows);  // nothing sent, nothing recorded
+}
+
+TEST_F(XqwatcherRunbookTest, PathsOutsideTheAllowListAreRefused) {
+  std::ofstream(*dir_ + "/edx/var/other.log") << "keep me";
+  fs::create_symlink(*dir_ + "/edx/var/other.log", *log_dir_ + "/link.log");
+  for (const std::string& path : {*dir_ + "/edx/var/other.log", *log_dir_ + "/link.log", *log_dir_ + "/../other.log",
+                                  std::string("/etc/passwd")}) {
+    CommandResult r = oncall_->Run({"truncate", "ip-10-7-0-78", path, "--yes"});
+    EXPECT_NE(r.exit_code, 0) << path;
+    EXPECT_EQ(ReadFileOrDie(*dir_ + "/edx/var/other.log"), "keep me") << path;
+  }
+}
+
+}  // namespace
+}  // namespace opsagent
