@@ -60,6 +60,8 @@ class SystemdRestartTest : public ::testing::Test {
     WriteFileOrDie(units + "/healthy.service", unit_head + "ExecStart=" + flaky + "\n");
     WriteFileOrDie(units + "/flaky.service", unit_head + "ExecStart=" + flaky + " " + *dir_ + "/FAILONCE\n");
     WriteFileOrDie(units + "/broken.service", unit_head + "Type=exec\nExecStart=/bin/false\n");
+    WriteFileOrDie(units + "/salt-master.service", unit_head + "ExecStart=" + flaky + "\n");
+    WriteFileOrDie(units + "/hungry.service", unit_head + "ExecStart=" + flaky + "\n");
     WriteFileOrDie(units + "/opsagent.service",
                    unit_head + "Type=notify\nExecStart=" + Absolute("agent/opsagent") + " --config " + *dir_ +
                        "/agent.textproto\nStandardError=append:" + *dir_ + "/agent.log\n");
@@ -71,7 +73,12 @@ class SystemdRestartTest : public ::testing::Test {
                                 "restartable { name: \"healthy.service\" manager: SYSTEMD_UNIT settle_seconds: 1 }\n",
                                 "restartable { name: \"flaky.service\" manager: SYSTEMD_UNIT settle_seconds: 1 }\n",
                                 "restartable { name: \"broken.service\" manager: SYSTEMD_UNIT settle_seconds: 1 "
-                                "max_attempts: 3 backoff_seconds: 1 }\n"));
+                                "max_attempts: 3 backoff_seconds: 1 }\n",
+                                // Like salt-master: restart, wait, then memory available must clear a bar.
+                                "restartable { name: \"salt-master.service\" manager: SYSTEMD_UNIT settle_seconds: 1 "
+                                "min_available_memory_bytes: 1048576 post_check_wait_seconds: 1 }\n",
+                                "restartable { name: \"hungry.service\" manager: SYSTEMD_UNIT settle_seconds: 1 "
+                                "max_attempts: 1 min_available_memory_bytes: 1125899906842624 post_check_wait_seconds: 1 }\n"));
     auto launcher = Subprocess::Start({{"tests/testing/systemd_namespace", units, "test.target"},
                                        std::nullopt,
                                        *dir_ + "/init.pid",
@@ -160,6 +167,18 @@ TEST_F(SystemdRestartTest, GivesUpOnAUnitThatNeverComesUpWithTheLastState) {
   EXPECT_THAT(r.stderr_text, HasSubstr("FAILED to restart broken.service"));
   EXPECT_THAT(r.stderr_text, HasSubstr("#3 "));
   EXPECT_THAT(r.stderr_text, HasSubstr("failed"));
+  EXPECT_EQ(opsctl_->AuditRows().back().outcome, AuditOutcome::kError);
+}
+
+TEST_F(SystemdRestartTest, ChecksMemoryAvailableAfterTheRestart) {
+  CommandResult ok = opsctl_->Run({"restart", "localhost", "salt-master.service", "--yes"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.stdout_text << ok.stderr_text;
+  EXPECT_THAT(ok.stdout_text, HasSubstr("check memory available >= 1.0M after 1s: passed (available "));
+  // A bar no host clears: restarted, but the check fails, and so does the command.
+  CommandResult hungry = opsctl_->Run({"restart", "localhost", "hungry.service", "--yes"});
+  EXPECT_EQ(hungry.exit_code, 1) << hungry.stdout_text;
+  EXPECT_THAT(hungry.stderr_text, HasSubstr("check memory available >= 1.0P after 1s: FAILED"));
+  EXPECT_EQ(Show("hungry.service", "ActiveState"), "active");
   EXPECT_EQ(opsctl_->AuditRows().back().outcome, AuditOutcome::kError);
 }
 

@@ -61,7 +61,8 @@ class XqwatcherRunbookTest : public ::testing::Test {
         "[supervisorctl]\nserverurl=unix://", *socket_, "\n",
         "[program:xqwatcher]\ncommand=", Absolute("tests/testing/log_writer"), " ", *log_, "\nstartsecs=1\n",
         "[program:flaky]\ncommand=", Absolute("tests/testing/flaky_service"), " ", *dir_,
-        "/FAILONCE\nstartsecs=1\nstartretries=0\nautorestart=false\n"));
+        "/FAILONCE\nstartsecs=1\nstartretries=0\nautorestart=false\n",
+        "[program:slow]\ncommand=", Absolute("tests/testing/flaky_service"), "\nstartsecs=0\n"));
     auto supervisord = Subprocess::Start({{"/usr/bin/supervisord", "-n", "-c", conf}});
     ASSERT_TRUE(supervisord.ok()) << supervisord.status();
     supervisord_ = new Subprocess(*std::move(supervisord));
@@ -93,7 +94,8 @@ class XqwatcherRunbookTest : public ::testing::Test {
         "authorization { roles: \"viewer\" operations: [\"info\", \"memory\", \"filesystems\", \"disk_usage\"] }\n",
         "supervisor { config: \"", conf, "\" }\n",
         "restartable { name: \"xqwatcher\" manager: SUPERVISOR_PROGRAM settle_seconds: 1 }\n",
-        "restartable { name: \"flaky\" manager: SUPERVISOR_PROGRAM settle_seconds: 1 }\n"));
+        "restartable { name: \"flaky\" manager: SUPERVISOR_PROGRAM settle_seconds: 1 }\n",
+        "restartable { name: \"slow\" manager: SUPERVISOR_PROGRAM settle_seconds: 30 }\n"));
     ASSERT_TRUE(agent.ok()) << agent.status();
     agent_ = agent->release();
     oncall_ = new OpsctlRunner(*dir_, "alice", oncall->certificate, oncall->private_key, (*ca)->certificate_path(),
@@ -234,6 +236,29 @@ TEST_F(XqwatcherRunbookTest, PathsOutsideTheAllowListAreRefused) {
     EXPECT_NE(r.exit_code, 0) << path;
     EXPECT_EQ(ReadFileOrDie(*dir_ + "/edx/var/other.log"), "keep me") << path;
   }
+}
+
+// Runs last: it kills the agent.
+TEST_F(XqwatcherRunbookTest, AgentKilledMidRestartIsRecordedAsUnknownNeverSuccess) {
+  absl::StatusOr<Subprocess> opsctl = Subprocess::Start(
+      {{::opsagent::testing::BinaryPath("controller/opsctl"), "--config", oncall_->config_path(), "restart",
+        "ip-10-7-0-78", "slow", "--yes"},
+       std::nullopt, *dir_ + "/killed.out", *dir_ + "/killed.err"});
+  ASSERT_TRUE(opsctl.ok());
+  // The agent is in the 30-second settle period of the restart when it dies.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (agent_->Log().find("start restart_service") == std::string::npos && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  absl::SleepFor(absl::Seconds(2));
+  agent_->process().Signal(SIGKILL);
+  absl::StatusOr<int> code = opsctl->Wait(absl::Seconds(30));
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 6) << ReadFileOrDie(*dir_ + "/killed.err");
+  std::vector<AuditRecord> rows = oncall_->AuditRows();
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows.back().intent.operation, "restart_service");
+  EXPECT_EQ(rows.back().outcome, AuditOutcome::kUnknown);
 }
 
 }  // namespace
