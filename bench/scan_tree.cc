@@ -20,11 +20,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   const absl::Time start = absl::Now();
-  absl::StatusOr<opsagent::DiskUsageSummary> summary = opsagent::ScanDiskUsage(fd, argv[1], {});
+  absl::StatusOr<opsagent::DiskUsageSummary> summary =
+      opsagent::ScanDiskUsage(fd, argv[1], {});
   const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
   close(fd);
   if (!summary.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(summary.status().message()).c_str());
+    std::fprintf(stderr, "%s\n",
+                 std::string(summary.status().message()).c_str());
     return 1;
   }
   std::printf("%llu bytes, %llu files, %llu directories in %.1f ms\n",

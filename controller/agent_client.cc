@@ -61,15 +61,18 @@ absl::StatusOr<v1::FilesystemsReply> AgentClient::ListFilesystems(
   return Finish(status, reply);
 }
 
-absl::StatusOr<v1::OpenDeletedReply> AgentClient::ListOpenDeletedFiles(const v1::OpenDeletedRequest& request) {
+absl::StatusOr<v1::OpenDeletedReply> AgentClient::ListOpenDeletedFiles(
+    const v1::OpenDeletedRequest& request) {
   grpc::ClientContext context;
   Prepare(&context);
   v1::OpenDeletedReply reply;
-  const grpc::Status status = stub_->ListOpenDeletedFiles(&context, request, &reply);
+  const grpc::Status status =
+      stub_->ListOpenDeletedFiles(&context, request, &reply);
   return Finish(status, reply);
 }
 
-absl::StatusOr<v1::TruncateLogReply> AgentClient::TruncateLog(const v1::TruncateLogRequest& request) {
+absl::StatusOr<v1::TruncateLogReply> AgentClient::TruncateLog(
+    const v1::TruncateLogRequest& request) {
   grpc::ClientContext context;
   Prepare(&context);
   v1::TruncateLogReply reply;
@@ -77,7 +80,8 @@ absl::StatusOr<v1::TruncateLogReply> AgentClient::TruncateLog(const v1::Truncate
   return Finish(status, reply);
 }
 
-absl::StatusOr<v1::RestartServiceReply> AgentClient::RestartService(const v1::RestartServiceRequest& request) {
+absl::StatusOr<v1::RestartServiceReply> AgentClient::RestartService(
+    const v1::RestartServiceRequest& request) {
   grpc::ClientContext context;
   Prepare(&context);
   v1::RestartServiceReply reply;

@@ -24,9 +24,12 @@ class AgentClient {
   absl::StatusOr<v1::MemoryReply> GetMemory(const v1::MemoryRequest& request);
   absl::StatusOr<v1::FilesystemsReply> ListFilesystems(
       const v1::FilesystemsRequest& request);
-  absl::StatusOr<v1::OpenDeletedReply> ListOpenDeletedFiles(const v1::OpenDeletedRequest& request);
-  absl::StatusOr<v1::TruncateLogReply> TruncateLog(const v1::TruncateLogRequest& request);
-  absl::StatusOr<v1::RestartServiceReply> RestartService(const v1::RestartServiceRequest& request);
+  absl::StatusOr<v1::OpenDeletedReply> ListOpenDeletedFiles(
+      const v1::OpenDeletedRequest& request);
+  absl::StatusOr<v1::TruncateLogReply> TruncateLog(
+      const v1::TruncateLogRequest& request);
+  absl::StatusOr<v1::RestartServiceReply> RestartService(
+      const v1::RestartServiceRequest& request);
   // Streams the scan; `on_progress` sees each progress event.
   absl::StatusOr<v1::DiskUsageResult> ScanDiskUsage(
       const v1::DiskUsageRequest& request,

@@ -16,7 +16,8 @@ namespace {
 
 std::vector<Command> AllCommands() {
   std::vector<Command> commands;
-  for (auto group : {InventoryCommands, InspectionCommands, ChangeCommands, AuditCommands}) {
+  for (auto group :
+       {InventoryCommands, InspectionCommands, ChangeCommands, AuditCommands}) {
     for (Command& command : group()) commands.push_back(std::move(command));
   }
   return commands;

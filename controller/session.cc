@@ -108,9 +108,8 @@ absl::StatusOr<std::unique_ptr<AgentClient>> Session::Connect(
     const v1::Host& host) {
   absl::StatusOr<const v1::OperatorConfig*> cfg = config();
   if (!cfg.ok()) return cfg.status();
-  const absl::Duration timeout =
-      timeout_.value_or(std::max(absl::Seconds((*cfg)->timeout_seconds()),
-                                 minimum_timeout_));
+  const absl::Duration timeout = timeout_.value_or(
+      std::max(absl::Seconds((*cfg)->timeout_seconds()), minimum_timeout_));
   return AgentClient::Connect(
       {(*cfg)->certificate(), (*cfg)->private_key(), (*cfg)->ca_certificate()},
       host, timeout);

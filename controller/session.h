@@ -41,7 +41,9 @@ class Session {
   void set_dry_run(bool dry_run) { context_.dry_run = dry_run; }
   // Commands that wait on the host (restarts) need longer than one call's
   // default; an explicit --timeout still wins.
-  void set_minimum_timeout(absl::Duration timeout) { minimum_timeout_ = timeout; }
+  void set_minimum_timeout(absl::Duration timeout) {
+    minimum_timeout_ = timeout;
+  }
   // The message of a failed call, with what opsctl can diagnose locally
   // added (an expired operator certificate, an untrusted agent).
   std::string Explain(const absl::Status& status, const v1::Host& host);

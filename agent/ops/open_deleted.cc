@@ -6,14 +6,18 @@
 
 namespace opsagent {
 
-const OperationSpec kOpenDeletedOperation = {"open_deleted", OperationKind::kReadOnly, false,
-                                             "deleted files still held open (lsof +L1)"};
+const OperationSpec kOpenDeletedOperation = {
+    "open_deleted", OperationKind::kReadOnly, false,
+    "deleted files still held open (lsof +L1)"};
 
-absl::Status RunOpenDeleted(const OperationContext& /*context*/, const v1::OpenDeletedRequest& /*request*/,
+absl::Status RunOpenDeleted(const OperationContext& /*context*/,
+                            const v1::OpenDeletedRequest& /*request*/,
                             v1::OpenDeletedReply* reply) {
   std::vector<OpenDeletedFile> files = FindOpenDeletedFiles();
   std::sort(files.begin(), files.end(),
-            [](const OpenDeletedFile& a, const OpenDeletedFile& b) { return a.disk_bytes > b.disk_bytes; });
+            [](const OpenDeletedFile& a, const OpenDeletedFile& b) {
+              return a.disk_bytes > b.disk_bytes;
+            });
   uint64_t total = 0;
   for (const OpenDeletedFile& file : files) {
     v1::OpenDeletedFile* out = reply->add_files();

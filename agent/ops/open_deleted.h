@@ -10,7 +10,8 @@ namespace opsagent {
 // "open_deleted": files deleted but still held open (`lsof +L1`), largest
 // first: space only a restart of the holder (or truncation) gives back.
 extern const OperationSpec kOpenDeletedOperation;
-absl::Status RunOpenDeleted(const OperationContext& context, const v1::OpenDeletedRequest& request,
+absl::Status RunOpenDeleted(const OperationContext& context,
+                            const v1::OpenDeletedRequest& request,
                             v1::OpenDeletedReply* reply);
 
 }  // namespace opsagent

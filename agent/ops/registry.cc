@@ -12,12 +12,8 @@ namespace opsagent {
 
 absl::Span<const OperationSpec* const> AllOperations() {
   static const OperationSpec* const kOperations[] = {
-      &kInfoOperation,
-      &kMemoryOperation,
-      &kFilesystemsOperation,
-      &kDiskUsageOperation,
-      &kOpenDeletedOperation,
-      &kTruncateLogOperation,
+      &kInfoOperation,           &kMemoryOperation,      &kFilesystemsOperation,
+      &kDiskUsageOperation,      &kOpenDeletedOperation, &kTruncateLogOperation,
       &kRestartServiceOperation,
   };
   return kOperations;

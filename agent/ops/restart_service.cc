@@ -23,21 +23,25 @@ void CopyState(const ServiceStatus& from, v1::ServiceState* to) {
 }
 
 std::string StateText(const v1::ServiceState& s) {
-  std::string text = s.active_state() == s.sub_state() ? s.active_state() : absl::StrCat(s.active_state(), "/", s.sub_state());
+  std::string text = s.active_state() == s.sub_state()
+                         ? s.active_state()
+                         : absl::StrCat(s.active_state(), "/", s.sub_state());
   if (s.main_pid() > 0) absl::StrAppend(&text, " pid ", s.main_pid());
   return text;
 }
 
-absl::StatusOr<std::unique_ptr<ServiceController>> MakeController(const v1::AgentConfig& config,
-                                                                  const v1::RestartableService& service) {
+absl::StatusOr<std::unique_ptr<ServiceController>> MakeController(
+    const v1::AgentConfig& config, const v1::RestartableService& service) {
   if (service.manager() == v1::SUPERVISOR_PROGRAM) {
-    const std::string ctl = config.supervisor().supervisorctl().empty() ? "/usr/bin/supervisorctl"
-                                                                        : config.supervisor().supervisorctl();
-    return std::unique_ptr<ServiceController>(
-        new SupervisorProgramController(ctl, config.supervisor().config(), service.name()));
+    const std::string ctl = config.supervisor().supervisorctl().empty()
+                                ? "/usr/bin/supervisorctl"
+                                : config.supervisor().supervisorctl();
+    return std::unique_ptr<ServiceController>(new SupervisorProgramController(
+        ctl, config.supervisor().config(), service.name()));
   }
   absl::StatusOr<std::unique_ptr<SystemdUnitController>> unit =
-      SystemdUnitController::Connect(config.systemd().bus_address(), service.name());
+      SystemdUnitController::Connect(config.systemd().bus_address(),
+                                     service.name());
   if (!unit.ok()) return unit.status();
   return std::unique_ptr<ServiceController>(std::move(*unit));
 }
@@ -54,7 +58,8 @@ bool Wait(const OperationContext& context, absl::Duration duration) {
 }
 
 // One restart and the settle period after it.
-v1::RestartAttempt Attempt(const OperationContext& context, ServiceController& service, absl::Duration settle,
+v1::RestartAttempt Attempt(const OperationContext& context,
+                           ServiceController& service, absl::Duration settle,
                            uint32_t number) {
   v1::RestartAttempt attempt;
   attempt.set_number(number);
@@ -70,7 +75,9 @@ v1::RestartAttempt Attempt(const OperationContext& context, ServiceController& s
         restarted = status.status();
       } else if (!service.IsUp(*status)) {
         restarted = absl::FailedPreconditionError(absl::StrCat(
-            "came up but left it after ", absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(100))),
+            "came up but left it after ",
+            absl::FormatDuration(
+                absl::Trunc(absl::Now() - start, absl::Milliseconds(100))),
             " (now ", status->active_state, "/", status->sub_state, ")"));
       }
     }
@@ -87,9 +94,11 @@ v1::RestartAttempt Attempt(const OperationContext& context, ServiceController& s
 
 const OperationSpec kRestartServiceOperation = {
     "restart_service", OperationKind::kMutating, false,
-    "restart an allow-listed systemd unit or supervisord program, with retry and verification"};
+    "restart an allow-listed systemd unit or supervisord program, with retry "
+    "and verification"};
 
-absl::Status RunRestartService(const OperationContext& context, const v1::RestartServiceRequest& request,
+absl::Status RunRestartService(const OperationContext& context,
+                               const v1::RestartServiceRequest& request,
                                v1::RestartServiceReply* reply) {
   const v1::AgentConfig& config = context.agent.config;
   const v1::RestartableService* service = nullptr;
@@ -98,63 +107,85 @@ absl::Status RunRestartService(const OperationContext& context, const v1::Restar
     names.push_back(candidate.name());
     if (candidate.name() == request.name()) service = &candidate;
   }
-  const std::string own_unit = config.systemd().own_unit().empty() ? "opsagent.service" : config.systemd().own_unit();
+  const std::string own_unit = config.systemd().own_unit().empty()
+                                   ? "opsagent.service"
+                                   : config.systemd().own_unit();
   if (request.name() == own_unit) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "the agent does not restart itself (", own_unit, "): it could not report or verify the outcome"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("the agent does not restart itself (", own_unit,
+                     "): it could not report or verify the outcome"));
   }
   if (service == nullptr) {
-    return absl::PermissionDeniedError(absl::StrCat("\"", request.name(), "\" is not restartable on this host (restartable: [",
-                                                    absl::StrJoin(names, ", "), "])"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("\"", request.name(),
+                     "\" is not restartable on this host (restartable: [",
+                     absl::StrJoin(names, ", "), "])"));
   }
   const uint32_t max_attempts = service->max_attempts();
   if (request.max_attempts() > max_attempts) {
     return absl::InvalidArgumentError(
-        absl::StrCat("max_attempts ", request.max_attempts(), " is above this service's limit of ", max_attempts));
+        absl::StrCat("max_attempts ", request.max_attempts(),
+                     " is above this service's limit of ", max_attempts));
   }
-  const uint32_t attempts = request.max_attempts() == 0 ? max_attempts : request.max_attempts();
+  const uint32_t attempts =
+      request.max_attempts() == 0 ? max_attempts : request.max_attempts();
 
   absl::StatusOr<std::unique_ptr<TargetLocks::Lease>> lease =
-      context.locks->Acquire(absl::StrCat("service:", service->name()), context.caller.ToString(), "restart_service");
+      context.locks->Acquire(absl::StrCat("service:", service->name()),
+                             context.caller.ToString(), "restart_service");
   if (!lease.ok()) return lease.status();
-  absl::StatusOr<std::unique_ptr<ServiceController>> controller = MakeController(config, *service);
+  absl::StatusOr<std::unique_ptr<ServiceController>> controller =
+      MakeController(config, *service);
   if (!controller.ok()) return controller.status();
   absl::StatusOr<ServiceStatus> before = (*controller)->Status();
   if (!before.ok()) return before.status();
   if (before->main_pid == getpid()) {
-    return absl::PermissionDeniedError(absl::StrCat(service->name(), " is the agent itself; refusing to restart it"));
+    return absl::PermissionDeniedError(absl::StrCat(
+        service->name(), " is the agent itself; refusing to restart it"));
   }
 
   reply->set_name(service->name());
-  reply->set_manager(service->manager() == v1::SUPERVISOR_PROGRAM ? v1::SUPERVISOR : v1::SYSTEMD);
+  reply->set_manager(service->manager() == v1::SUPERVISOR_PROGRAM
+                         ? v1::SUPERVISOR
+                         : v1::SYSTEMD);
   reply->set_dry_run(context.dry_run);
   CopyState(*before, reply->mutable_before());
   if (context.dry_run) {
-    reply->set_summary(absl::StrCat("would restart ", service->name(), " (now ", StateText(reply->before()), "), up to ",
-                                    attempts, " attempts, each verified for ", service->settle_seconds(), "s"));
+    reply->set_summary(absl::StrCat("would restart ", service->name(), " (now ",
+                                    StateText(reply->before()), "), up to ",
+                                    attempts, " attempts, each verified for ",
+                                    service->settle_seconds(), "s"));
     return absl::OkStatus();
   }
 
   absl::Duration backoff = absl::Seconds(service->backoff_seconds());
   for (uint32_t n = 1; n <= attempts; ++n) {
     v1::RestartAttempt* attempt = reply->add_attempts();
-    *attempt = Attempt(context, **controller, absl::Seconds(service->settle_seconds()), n);
+    *attempt = Attempt(context, **controller,
+                       absl::Seconds(service->settle_seconds()), n);
     if (attempt->succeeded() || n == attempts || !Wait(context, backoff)) break;
     backoff *= 2;
   }
-  if (absl::StatusOr<ServiceStatus> after = (*controller)->Status(); after.ok()) CopyState(*after, reply->mutable_after());
-  const bool restarted = !reply->attempts().empty() && reply->attempts().rbegin()->succeeded();
+  if (absl::StatusOr<ServiceStatus> after = (*controller)->Status(); after.ok())
+    CopyState(*after, reply->mutable_after());
+  const bool restarted =
+      !reply->attempts().empty() && reply->attempts().rbegin()->succeeded();
 
   bool checks_passed = true;
   if (restarted && service->min_available_memory_bytes() > 0) {
     v1::PostCheckResult* check = reply->add_post_checks();
-    check->set_description(absl::StrCat("memory available >= ", FormatHumanSize(service->min_available_memory_bytes()),
-                                        " after ", service->post_check_wait_seconds(), "s"));
+    check->set_description(
+        absl::StrCat("memory available >= ",
+                     FormatHumanSize(service->min_available_memory_bytes()),
+                     " after ", service->post_check_wait_seconds(), "s"));
     if (!Wait(context, absl::Seconds(service->post_check_wait_seconds()))) {
       check->set_detail("not checked: the call's deadline came first");
-    } else if (absl::StatusOr<MemoryUsage> memory = ReadMeminfo(); memory.ok()) {
-      check->set_passed(memory->available >= service->min_available_memory_bytes());
-      check->set_detail(absl::StrCat("available ", FormatHumanSize(memory->available), " of ",
+    } else if (absl::StatusOr<MemoryUsage> memory = ReadMeminfo();
+               memory.ok()) {
+      check->set_passed(memory->available >=
+                        service->min_available_memory_bytes());
+      check->set_detail(absl::StrCat("available ",
+                                     FormatHumanSize(memory->available), " of ",
                                      FormatHumanSize(memory->total)));
     } else {
       check->set_detail(std::string(memory.status().message()));
@@ -165,19 +196,23 @@ absl::Status RunRestartService(const OperationContext& context, const v1::Restar
 
   std::vector<std::string> tries;
   for (const v1::RestartAttempt& a : reply->attempts()) {
-    tries.push_back(absl::StrCat("#", a.number(), " ", a.succeeded() ? "ok" : a.error(), " (", StateText(a.state()),
-                                 ", ", a.elapsed_ms(), " ms)"));
+    tries.push_back(
+        absl::StrCat("#", a.number(), " ", a.succeeded() ? "ok" : a.error(),
+                     " (", StateText(a.state()), ", ", a.elapsed_ms(), " ms)"));
   }
-  reply->set_summary(absl::StrCat(reply->succeeded() ? "restarted " : "FAILED to restart ", service->name(), ": ",
-                                  absl::StrJoin(tries, "; "), "; before ", StateText(reply->before()), ", after ",
-                                  StateText(reply->after())));
+  reply->set_summary(absl::StrCat(
+      reply->succeeded() ? "restarted " : "FAILED to restart ", service->name(),
+      ": ", absl::StrJoin(tries, "; "), "; before ", StateText(reply->before()),
+      ", after ", StateText(reply->after())));
   for (const v1::PostCheckResult& check : reply->post_checks()) {
-    absl::StrAppend(reply->mutable_summary(), "; check ", check.description(), ": ", check.passed() ? "passed" : "FAILED",
-                    " (", check.detail(), ")");
+    absl::StrAppend(reply->mutable_summary(), "; check ", check.description(),
+                    ": ", check.passed() ? "passed" : "FAILED", " (",
+                    check.detail(), ")");
   }
   // A failure is an error status (so it is audited as one), carrying the
   // whole story; the reply is not delivered with an error.
-  if (!reply->succeeded()) return absl::FailedPreconditionError(reply->summary());
+  if (!reply->succeeded())
+    return absl::FailedPreconditionError(reply->summary());
   return absl::OkStatus();
 }
 

@@ -11,7 +11,8 @@ namespace opsagent {
 // program, retrying with backoff until it stays up for the settle period,
 // then runs the configured post-checks (e.g. memory available).
 extern const OperationSpec kRestartServiceOperation;
-absl::Status RunRestartService(const OperationContext& context, const v1::RestartServiceRequest& request,
+absl::Status RunRestartService(const OperationContext& context,
+                               const v1::RestartServiceRequest& request,
                                v1::RestartServiceReply* reply);
 
 }  // namespace opsagent

@@ -16,16 +16,19 @@ namespace {
 std::string HoldersText(const v1::TruncateLogReply& reply) {
   if (reply.holders().empty()) return "held open by no process";
   std::vector<std::string> names;
-  for (const v1::FileHolder& h : reply.holders()) names.push_back(absl::StrCat(h.process_name(), " (pid ", h.pid(), ")"));
+  for (const v1::FileHolder& h : reply.holders())
+    names.push_back(absl::StrCat(h.process_name(), " (pid ", h.pid(), ")"));
   return absl::StrCat("held open by ", absl::StrJoin(names, ", "));
 }
 
 }  // namespace
 
-const OperationSpec kTruncateLogOperation = {"truncate_log", OperationKind::kMutating, false,
-                                             "truncate an allow-listed log file in place (keeps the inode)"};
+const OperationSpec kTruncateLogOperation = {
+    "truncate_log", OperationKind::kMutating, false,
+    "truncate an allow-listed log file in place (keeps the inode)"};
 
-absl::StatusOr<ConfinedPath> MatchTruncatableLog(const std::string& path, const std::vector<std::string>& patterns) {
+absl::StatusOr<ConfinedPath> MatchTruncatableLog(
+    const std::string& path, const std::vector<std::string>& patterns) {
   absl::Status last = absl::OkStatus();
   for (const std::string& pattern : patterns) {
     const size_t slash = pattern.rfind('/');
@@ -34,34 +37,44 @@ absl::StatusOr<ConfinedPath> MatchTruncatableLog(const std::string& path, const 
     absl::StatusOr<ConfinedPath> confined = ConfinePath(path, {dir});
     if (!confined.ok()) {
       // Malformed text is reported as such, whatever the patterns.
-      if (confined.status().code() == absl::StatusCode::kInvalidArgument) return confined.status();
+      if (confined.status().code() == absl::StatusCode::kInvalidArgument)
+        return confined.status();
       continue;
     }
-    if (confined->relative.empty() || confined->relative.find('/') != std::string::npos) continue;
-    if (fnmatch(name_glob.c_str(), confined->relative.c_str(), FNM_PERIOD) == 0) return confined;
+    if (confined->relative.empty() ||
+        confined->relative.find('/') != std::string::npos)
+      continue;
+    if (fnmatch(name_glob.c_str(), confined->relative.c_str(), FNM_PERIOD) == 0)
+      return confined;
   }
-  return absl::PermissionDeniedError(absl::StrCat("path ", path, " is not an allow-listed log (truncatable_logs: [",
-                                                  absl::StrJoin(patterns, ", "), "])"));
+  return absl::PermissionDeniedError(absl::StrCat(
+      "path ", path, " is not an allow-listed log (truncatable_logs: [",
+      absl::StrJoin(patterns, ", "), "])"));
 }
 
-absl::Status RunTruncateLog(const OperationContext& context, const v1::TruncateLogRequest& request,
+absl::Status RunTruncateLog(const OperationContext& context,
+                            const v1::TruncateLogRequest& request,
                             v1::TruncateLogReply* reply) {
   if (request.keep_tail_bytes() > kMaxKeepTailBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("keep_tail_bytes may be at most ", FormatHumanSize(kMaxKeepTailBytes)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "keep_tail_bytes may be at most ", FormatHumanSize(kMaxKeepTailBytes)));
   }
   const auto& patterns = context.agent.config.truncatable_logs();
-  absl::StatusOr<ConfinedPath> path =
-      MatchTruncatableLog(request.path(), std::vector<std::string>(patterns.begin(), patterns.end()));
+  absl::StatusOr<ConfinedPath> path = MatchTruncatableLog(
+      request.path(),
+      std::vector<std::string>(patterns.begin(), patterns.end()));
   if (!path.ok()) return path.status();
   absl::StatusOr<std::unique_ptr<TargetLocks::Lease>> lease =
-      context.locks->Acquire(absl::StrCat("file:", path->full), context.caller.ToString(), "truncate_log");
+      context.locks->Acquire(absl::StrCat("file:", path->full),
+                             context.caller.ToString(), "truncate_log");
   if (!lease.ok()) return lease.status();
   absl::StatusOr<CheckedLog> log = OpenLogForTruncation(*path);
   if (!log.ok()) return log.status();
 
   reply->set_path(path->full);
   reply->set_dry_run(context.dry_run);
-  for (const OpenFileHolder& holder : FindFileHolders(log->st.st_dev, log->st.st_ino)) {
+  for (const OpenFileHolder& holder :
+       FindFileHolders(log->st.st_dev, log->st.st_ino)) {
     if (holder.pid == getpid()) continue;  // the agent's own descriptor
     v1::FileHolder* out = reply->add_holders();
     out->set_pid(holder.pid);
@@ -74,9 +87,10 @@ absl::Status RunTruncateLog(const OperationContext& context, const v1::TruncateL
     const uint64_t allocated = static_cast<uint64_t>(log->st.st_blocks) * 512;
     reply->set_size_after_bytes(keep);
     reply->set_file_freed_bytes(allocated > keep ? allocated - keep : 0);
-    reply->set_summary(absl::StrCat("would truncate ", path->full, " from ", FormatHumanSize(size), " to ",
-                                    FormatHumanSize(keep), ", freeing about ",
-                                    FormatHumanSize(reply->file_freed_bytes()), "; ", HoldersText(*reply)));
+    reply->set_summary(absl::StrCat(
+        "would truncate ", path->full, " from ", FormatHumanSize(size), " to ",
+        FormatHumanSize(keep), ", freeing about ",
+        FormatHumanSize(reply->file_freed_bytes()), "; ", HoldersText(*reply)));
     return absl::OkStatus();
   }
   absl::StatusOr<TruncationResult> result = TruncateCheckedLog(*log, keep);
@@ -84,9 +98,10 @@ absl::Status RunTruncateLog(const OperationContext& context, const v1::TruncateL
   reply->set_size_after_bytes(result->size_after);
   reply->set_file_freed_bytes(result->file_freed_bytes);
   reply->set_filesystem_freed_bytes(result->filesystem_freed_bytes);
-  reply->set_summary(absl::StrCat("truncated ", path->full, " from ", FormatHumanSize(result->size_before), " to ",
-                                  FormatHumanSize(result->size_after), "; the file gave back ",
-                                  FormatHumanSize(result->file_freed_bytes), "; ", HoldersText(*reply)));
+  reply->set_summary(absl::StrCat(
+      "truncated ", path->full, " from ", FormatHumanSize(result->size_before),
+      " to ", FormatHumanSize(result->size_after), "; the file gave back ",
+      FormatHumanSize(result->file_freed_bytes), "; ", HoldersText(*reply)));
   return absl::OkStatus();
 }
 

@@ -15,12 +15,14 @@ namespace opsagent {
 // place, through the descriptor that was checked, and reports the space
 // freed and who holds the file open. Never unlinks.
 extern const OperationSpec kTruncateLogOperation;
-absl::Status RunTruncateLog(const OperationContext& context, const v1::TruncateLogRequest& request,
+absl::Status RunTruncateLog(const OperationContext& context,
+                            const v1::TruncateLogRequest& request,
                             v1::TruncateLogReply* reply);
 
 // The path, confined to the directory of the first pattern whose file-name
 // glob it matches; PERMISSION_DENIED listing the patterns otherwise.
-absl::StatusOr<ConfinedPath> MatchTruncatableLog(const std::string& path, const std::vector<std::string>& patterns);
+absl::StatusOr<ConfinedPath> MatchTruncatableLog(
+    const std::string& path, const std::vector<std::string>& patterns);
 
 }  // namespace opsagent
 

@@ -88,15 +88,23 @@ absl::Status CheckRule(int index, const v1::AuthorizationRule& rule) {
 absl::Status CheckLogPattern(int index, const std::string& pattern) {
   const std::string field = absl::StrCat("truncatable_logs[", index, "]");
   const size_t slash = pattern.rfind('/');
-  if (pattern.empty() || pattern.front() != '/' || slash == std::string::npos || slash + 1 == pattern.size()) {
-    return FieldError(field, absl::StrCat("\"", pattern, "\" is not an absolute DIR/GLOB pattern"));
+  if (pattern.empty() || pattern.front() != '/' || slash == std::string::npos ||
+      slash + 1 == pattern.size()) {
+    return FieldError(
+        field,
+        absl::StrCat("\"", pattern, "\" is not an absolute DIR/GLOB pattern"));
   }
   const std::string dir = slash == 0 ? "/" : pattern.substr(0, slash);
   if (dir.find_first_of("*?[") != std::string::npos) {
-    return FieldError(field, absl::StrCat("\"", pattern, "\": wildcards are allowed in the file name only"));
+    return FieldError(
+        field, absl::StrCat("\"", pattern,
+                            "\": wildcards are allowed in the file name only"));
   }
   if (absl::Status status = CheckRoot(index, dir); !status.ok()) {
-    return FieldError(field, absl::StrCat("directory ", status.message().substr(status.message().find(": ") + 2)));
+    return FieldError(
+        field,
+        absl::StrCat("directory ",
+                     status.message().substr(status.message().find(": ") + 2)));
   }
   return absl::OkStatus();
 }
@@ -104,32 +112,49 @@ absl::Status CheckLogPattern(int index, const std::string& pattern) {
 bool IsServiceName(const std::string& name) {
   if (name.empty() || name.size() > 256 || name.front() == '-') return false;
   for (char c : name) {
-    if (!absl::ascii_isalnum(c) && c != '-' && c != '_' && c != '.' && c != '@' && c != ':') return false;
+    if (!absl::ascii_isalnum(c) && c != '-' && c != '_' && c != '.' &&
+        c != '@' && c != ':')
+      return false;
   }
   return true;
 }
 
-absl::Status CheckRestartable(int index, v1::RestartableService& service, const v1::AgentConfig& config) {
+absl::Status CheckRestartable(int index, v1::RestartableService& service,
+                              const v1::AgentConfig& config) {
   const std::string field = absl::StrCat("restartable[", index, "]");
   if (!IsServiceName(service.name())) {
-    return FieldError(field, absl::StrCat("name \"", service.name(),
-                                          "\" is not a unit or program name (letters, digits, - _ . @ :)"));
+    return FieldError(
+        field,
+        absl::StrCat(
+            "name \"", service.name(),
+            "\" is not a unit or program name (letters, digits, - _ . @ :)"));
   }
   if (service.manager() == v1::SERVICE_MANAGER_KIND_UNSPECIFIED) {
-    return FieldError(field, "manager is required (SYSTEMD_UNIT or SUPERVISOR_PROGRAM)");
+    return FieldError(
+        field, "manager is required (SYSTEMD_UNIT or SUPERVISOR_PROGRAM)");
   }
-  if (service.manager() == v1::SYSTEMD_UNIT && service.name().find('.') == std::string::npos) {
-    return FieldError(field, absl::StrCat("give the full unit name (\"", service.name(), ".service\")"));
+  if (service.manager() == v1::SYSTEMD_UNIT &&
+      service.name().find('.') == std::string::npos) {
+    return FieldError(field, absl::StrCat("give the full unit name (\"",
+                                          service.name(), ".service\")"));
   }
-  const std::string own = config.systemd().own_unit().empty() ? "opsagent.service" : config.systemd().own_unit();
+  const std::string own = config.systemd().own_unit().empty()
+                              ? "opsagent.service"
+                              : config.systemd().own_unit();
   if (service.manager() == v1::SYSTEMD_UNIT && service.name() == own) {
-    return FieldError(field, absl::StrCat(own, " is the agent itself and cannot be restartable"));
+    return FieldError(
+        field,
+        absl::StrCat(own, " is the agent itself and cannot be restartable"));
   }
-  if (service.manager() == v1::SUPERVISOR_PROGRAM && config.supervisor().config().empty()) {
-    return FieldError(field, "supervisord programs need supervisor.config (the supervisord.conf to talk through)");
+  if (service.manager() == v1::SUPERVISOR_PROGRAM &&
+      config.supervisor().config().empty()) {
+    return FieldError(field,
+                      "supervisord programs need supervisor.config (the "
+                      "supervisord.conf to talk through)");
   }
   if (service.max_attempts() == 0) service.set_max_attempts(3);
-  if (service.max_attempts() > 10) return FieldError(field, "max_attempts may be at most 10");
+  if (service.max_attempts() > 10)
+    return FieldError(field, "max_attempts may be at most 10");
   if (service.settle_seconds() == 0) service.set_settle_seconds(3);
   if (service.backoff_seconds() == 0) service.set_backoff_seconds(1);
   return absl::OkStatus();
@@ -174,13 +199,20 @@ absl::StatusOr<v1::AgentConfig> FinalizeAgentConfig(v1::AgentConfig config) {
       return status;
   }
   for (int i = 0; i < config.truncatable_logs_size(); ++i) {
-    if (absl::Status status = CheckLogPattern(i, config.truncatable_logs(i)); !status.ok()) return status;
+    if (absl::Status status = CheckLogPattern(i, config.truncatable_logs(i));
+        !status.ok())
+      return status;
   }
   absl::flat_hash_set<std::string> services;
   for (int i = 0; i < config.restartable_size(); ++i) {
-    if (absl::Status status = CheckRestartable(i, *config.mutable_restartable(i), config); !status.ok()) return status;
+    if (absl::Status status =
+            CheckRestartable(i, *config.mutable_restartable(i), config);
+        !status.ok())
+      return status;
     if (!services.insert(config.restartable(i).name()).second) {
-      return FieldError(absl::StrCat("restartable[", i, "]"), absl::StrCat(config.restartable(i).name(), " is listed twice"));
+      return FieldError(
+          absl::StrCat("restartable[", i, "]"),
+          absl::StrCat(config.restartable(i).name(), " is listed twice"));
     }
   }
   v1::Limits* limits = config.mutable_limits();

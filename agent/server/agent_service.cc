@@ -101,21 +101,27 @@ grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
   }
   const bool mutating = op.kind == OperationKind::kMutating;
   if (mutating && meta.request_id().empty()) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        absl::StrCat(op.name, " changes the host and needs a request_id (for safe retries)")));
+    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        op.name,
+        " changes the host and needs a request_id (for safe retries)")));
   }
   if (mutating) {
     std::optional<absl::StatusOr<RequestJournal::Outcome>> earlier =
-        journal_.Claim(meta.request_id(), std::string(op.name), caller->ToString());
+        journal_.Claim(meta.request_id(), std::string(op.name),
+                       caller->ToString());
     if (earlier.has_value()) {
       if (!earlier->ok()) {
-        spdlog::warn("refused {} by {} request={}: {}", op.name, caller->ToString(), meta.request_id(),
+        spdlog::warn("refused {} by {} request={}: {}", op.name,
+                     caller->ToString(), meta.request_id(),
                      earlier->status().message());
         return ToGrpcStatus(earlier->status());
       }
-      spdlog::info("replayed {} by {} request={}: returning the first outcome, not acting again", op.name,
-                   caller->ToString(), meta.request_id());
-      if (reply != nullptr) reply->ParseFromString((*earlier)->serialized_reply);
+      spdlog::info(
+          "replayed {} by {} request={}: returning the first outcome, not "
+          "acting again",
+          op.name, caller->ToString(), meta.request_id());
+      if (reply != nullptr)
+        reply->ParseFromString((*earlier)->serialized_reply);
       return ToGrpcStatus((*earlier)->status);
     }
   }
@@ -140,8 +146,9 @@ grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
   absl::Status status = body(op_context);
   if (op.heavy) ReleaseScanSlot();
   if (mutating) {
-    journal_.Finish(meta.request_id(),
-                    {status, reply != nullptr ? reply->SerializeAsString() : ""});
+    journal_.Finish(
+        meta.request_id(),
+        {status, reply != nullptr ? reply->SerializeAsString() : ""});
   }
   const int64_t ms = absl::ToInt64Milliseconds(absl::Now() - start);
   if (status.ok()) {
@@ -193,24 +200,31 @@ grpc::Status AgentService::ScanDiskUsage(
                   });
 }
 
-grpc::Status AgentService::ListOpenDeletedFiles(grpc::ServerContext* context,
-                                                const v1::OpenDeletedRequest* request,
-                                                v1::OpenDeletedReply* reply) {
+grpc::Status AgentService::ListOpenDeletedFiles(
+    grpc::ServerContext* context, const v1::OpenDeletedRequest* request,
+    v1::OpenDeletedReply* reply) {
   return Dispatch(context, kOpenDeletedOperation, request->meta(), reply,
-                  [&](const OperationContext& op) { return RunOpenDeleted(op, *request, reply); });
+                  [&](const OperationContext& op) {
+                    return RunOpenDeleted(op, *request, reply);
+                  });
 }
 
-grpc::Status AgentService::TruncateLog(grpc::ServerContext* context, const v1::TruncateLogRequest* request,
+grpc::Status AgentService::TruncateLog(grpc::ServerContext* context,
+                                       const v1::TruncateLogRequest* request,
                                        v1::TruncateLogReply* reply) {
   return Dispatch(context, kTruncateLogOperation, request->meta(), reply,
-                  [&](const OperationContext& op) { return RunTruncateLog(op, *request, reply); });
+                  [&](const OperationContext& op) {
+                    return RunTruncateLog(op, *request, reply);
+                  });
 }
 
-grpc::Status AgentService::RestartService(grpc::ServerContext* context,
-                                          const v1::RestartServiceRequest* request,
-                                          v1::RestartServiceReply* reply) {
+grpc::Status AgentService::RestartService(
+    grpc::ServerContext* context, const v1::RestartServiceRequest* request,
+    v1::RestartServiceReply* reply) {
   return Dispatch(context, kRestartServiceOperation, request->meta(), reply,
-                  [&](const OperationContext& op) { return RunRestartService(op, *request, reply); });
+                  [&](const OperationContext& op) {
+                    return RunRestartService(op, *request, reply);
+                  });
 }
 
 }  // namespace opsagent

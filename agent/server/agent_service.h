@@ -49,7 +49,8 @@ class AgentService final : public v1::OpsAgent::Service {
   // `reply` is the unary reply (null for streams); a mutating operation's
   // reply is kept in the request journal and returned again to a retry.
   grpc::Status Dispatch(grpc::ServerContext* context, const OperationSpec& op,
-                        const v1::RequestMeta& meta, google::protobuf::Message* reply, const Body& body);
+                        const v1::RequestMeta& meta,
+                        google::protobuf::Message* reply, const Body& body);
   bool TryAcquireScanSlot();
   void ReleaseScanSlot();
 

@@ -4,16 +4,17 @@
 
 namespace opsagent {
 
-std::optional<absl::StatusOr<RequestJournal::Outcome>> RequestJournal::Claim(const std::string& request_id,
-                                                                             const std::string& operation,
-                                                                             const std::string& caller) {
+std::optional<absl::StatusOr<RequestJournal::Outcome>> RequestJournal::Claim(
+    const std::string& request_id, const std::string& operation,
+    const std::string& caller) {
   absl::MutexLock lock(&mutex_);
   auto it = entries_.find(request_id);
   if (it == entries_.end()) {
     entries_[request_id] = Entry{operation, caller, std::nullopt};
     order_.push_back(request_id);
     // Forget the oldest finished requests beyond capacity; running ones stay.
-    for (size_t scanned = 0; entries_.size() > capacity_ && scanned < order_.size(); ++scanned) {
+    for (size_t scanned = 0;
+         entries_.size() > capacity_ && scanned < order_.size(); ++scanned) {
       const std::string oldest = order_.front();
       order_.pop_front();
       auto old = entries_.find(oldest);
@@ -28,11 +29,13 @@ std::optional<absl::StatusOr<RequestJournal::Outcome>> RequestJournal::Claim(con
   const Entry& entry = it->second;
   if (entry.caller != caller || entry.operation != operation) {
     return absl::StatusOr<Outcome>(absl::AlreadyExistsError(
-        absl::StrCat("request id ", request_id, " was already used for another call; use a new id")));
+        absl::StrCat("request id ", request_id,
+                     " was already used for another call; use a new id")));
   }
   if (!entry.outcome) {
-    return absl::StatusOr<Outcome>(absl::AbortedError(
-        absl::StrCat("request ", request_id, " is still running; its outcome will be returned to a later retry")));
+    return absl::StatusOr<Outcome>(absl::AbortedError(absl::StrCat(
+        "request ", request_id,
+        " is still running; its outcome will be returned to a later retry")));
   }
   return absl::StatusOr<Outcome>(*entry.outcome);
 }

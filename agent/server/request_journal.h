@@ -29,7 +29,8 @@ class RequestJournal {
   // Claims `request_id` for a first run: returns nullopt, and the caller must
   // call Finish. Otherwise returns the earlier outcome, or an error when the
   // id is still running or belongs to another caller or operation.
-  std::optional<absl::StatusOr<Outcome>> Claim(const std::string& request_id, const std::string& operation,
+  std::optional<absl::StatusOr<Outcome>> Claim(const std::string& request_id,
+                                               const std::string& operation,
                                                const std::string& caller);
 
   void Finish(const std::string& request_id, Outcome outcome);

@@ -25,14 +25,16 @@ class TargetLocks {
 
    private:
     friend class TargetLocks;
-    Lease(TargetLocks* locks, std::string target) : locks_(locks), target_(std::move(target)) {}
+    Lease(TargetLocks* locks, std::string target)
+        : locks_(locks), target_(std::move(target)) {}
     TargetLocks* locks_;
     std::string target_;
   };
 
   // ABORTED "restart_service of unit:x is in progress since T by alice" if
   // another operation holds `target`.
-  absl::StatusOr<std::unique_ptr<Lease>> Acquire(const std::string& target, const std::string& holder,
+  absl::StatusOr<std::unique_ptr<Lease>> Acquire(const std::string& target,
+                                                 const std::string& holder,
                                                  const std::string& operation);
 
  private:

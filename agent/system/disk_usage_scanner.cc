@@ -136,7 +136,8 @@ class Scanner {
       }
       if (++entries_ % kCheckEvery == 0 && ShouldStop()) return;
       if (entries_ > options_.max_entries) {
-        Stop(absl::StrCat("entry budget of ", options_.max_entries, " reached"));
+        Stop(
+            absl::StrCat("entry budget of ", options_.max_entries, " reached"));
         return;
       }
       StatJob& entry = frame.chunk[frame.next++];
@@ -150,18 +151,24 @@ class Scanner {
     frame.chunk.clear();
     frame.next = 0;
     // No point reading past the entry budget.
-    const uint64_t budget_left = options_.max_entries > entries_ ? options_.max_entries - entries_ : 0;
-    const size_t limit = static_cast<size_t>(std::min<uint64_t>(kChunk, budget_left) + 1);
+    const uint64_t budget_left =
+        options_.max_entries > entries_ ? options_.max_entries - entries_ : 0;
+    const size_t limit =
+        static_cast<size_t>(std::min<uint64_t>(kChunk, budget_left) + 1);
     while (!frame.exhausted && frame.chunk.size() < limit) {
       errno = 0;
       dirent* entry = readdir(frame.dir.get());
       if (entry == nullptr) {
-        if (errno != 0) NoteError(absl::StrCat("reading ", frame.path, ": ", std::strerror(errno)));
+        if (errno != 0)
+          NoteError(
+              absl::StrCat("reading ", frame.path, ": ", std::strerror(errno)));
         frame.exhausted = true;
         break;
       }
       const char* name = entry->d_name;
-      if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+      if (name[0] == '.' &&
+          (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+        continue;
       StatJob& job = frame.chunk.emplace_back();
       job.name = name;
       job.d_type = entry->d_type;
@@ -173,18 +180,22 @@ class Scanner {
 
   void VisitEntry(Frame& parent, const StatJob& entry) {
     const int parent_fd = dirfd(parent.dir.get());
-    if (entry.d_type == DT_DIR || (entry.error == 0 && S_ISDIR(entry.st.st_mode))) {
+    if (entry.d_type == DT_DIR ||
+        (entry.error == 0 && S_ISDIR(entry.st.st_mode))) {
       // Open first and stat the descriptor: the directory cannot be swapped
       // for a symlink between the check and the open.
-      int fd = openat(parent_fd, entry.name.c_str(),
-                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+      int fd =
+          openat(parent_fd, entry.name.c_str(),
+                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
       if (fd < 0 && errno == EPERM) {
-        fd = openat(parent_fd, entry.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        fd = openat(parent_fd, entry.name.c_str(),
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       }
       if (fd < 0) {
         if (errno != ENOENT) {  // removed meanwhile: not an error
           ++summary_.skipped_entries;
-          NoteError(absl::StrCat(parent.path, "/", entry.name, ": ", std::strerror(errno)));
+          NoteError(absl::StrCat(parent.path, "/", entry.name, ": ",
+                                 std::strerror(errno)));
         }
         return;
       }
@@ -194,19 +205,24 @@ class Scanner {
     if (entry.error != 0) {
       if (entry.error != ENOENT) {
         ++summary_.skipped_entries;
-        NoteError(absl::StrCat(parent.path, "/", entry.name, ": ", std::strerror(entry.error)));
+        NoteError(absl::StrCat(parent.path, "/", entry.name, ": ",
+                               std::strerror(entry.error)));
       }
       return;
     }
     const struct stat& st = entry.st;
     ++summary_.files;
-    if (st.st_nlink > 1 && !seen_links_.insert({st.st_dev, st.st_ino}).second) return;
+    if (st.st_nlink > 1 && !seen_links_.insert({st.st_dev, st.st_ino}).second)
+      return;
     const uint64_t disk = DiskBytes(st);
-    const uint64_t apparent = S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? st.st_size : 0;
+    const uint64_t apparent =
+        S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? st.st_size : 0;
     parent.disk_bytes += disk;
     parent.apparent_bytes += apparent;
     disk_scanned_ += disk;
-    if (files_.WouldKeep(disk)) files_.Offer({absl::StrCat(parent.path, "/", entry.name), disk, apparent});
+    if (files_.WouldKeep(disk))
+      files_.Offer(
+          {absl::StrCat(parent.path, "/", entry.name), disk, apparent});
   }
 
   void EnterDirectory(Frame& parent, int fd, const std::string& name) {

@@ -39,7 +39,8 @@ inline constexpr uint64_t kMaxKeepTailBytes = 64ull << 20;
 // Truncates the log in place, keeping its last `keep_tail_bytes` (moved to
 // the start of the file). Writers that opened the file with O_APPEND, as
 // loggers do, carry on at the new end; the file is never unlinked.
-absl::StatusOr<TruncationResult> TruncateCheckedLog(CheckedLog& log, uint64_t keep_tail_bytes);
+absl::StatusOr<TruncationResult> TruncateCheckedLog(CheckedLog& log,
+                                                    uint64_t keep_tail_bytes);
 
 }  // namespace opsagent
 

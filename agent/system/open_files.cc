@@ -21,15 +21,19 @@ struct DirCloser {
 };
 
 std::string ProcessName(const std::string& proc_root, pid_t pid) {
-  absl::StatusOr<std::string> comm = ReadProcFile(absl::StrCat(proc_root, "/", pid, "/comm"));
-  return comm.ok() ? std::string(absl::StripTrailingAsciiWhitespace(*comm)) : "";
+  absl::StatusOr<std::string> comm =
+      ReadProcFile(absl::StrCat(proc_root, "/", pid, "/comm"));
+  return comm.ok() ? std::string(absl::StripTrailingAsciiWhitespace(*comm))
+                   : "";
 }
 
 // Calls `visit` for every open descriptor of every process, with what stat()
 // through /proc/PID/fd/N says about the file it refers to. Processes and
 // descriptors that vanish meanwhile are skipped.
-void ForEachOpenFile(const std::string& proc_root,
-                     const std::function<void(pid_t, int, const std::string& fd_path, const struct stat&)>& visit) {
+void ForEachOpenFile(
+    const std::string& proc_root,
+    const std::function<void(pid_t, int, const std::string& fd_path,
+                             const struct stat&)>& visit) {
   std::unique_ptr<DIR, DirCloser> proc(opendir(proc_root.c_str()));
   if (!proc) return;
   while (dirent* process = readdir(proc.get())) {
@@ -51,9 +55,11 @@ void ForEachOpenFile(const std::string& proc_root,
 
 }  // namespace
 
-std::vector<OpenFileHolder> FindFileHolders(dev_t device, ino_t inode, const std::string& proc_root) {
+std::vector<OpenFileHolder> FindFileHolders(dev_t device, ino_t inode,
+                                            const std::string& proc_root) {
   std::vector<OpenFileHolder> holders;
-  ForEachOpenFile(proc_root, [&](pid_t pid, int, const std::string&, const struct stat& st) {
+  ForEachOpenFile(proc_root, [&](pid_t pid, int, const std::string&,
+                                 const struct stat& st) {
     if (st.st_dev != device || st.st_ino != inode) return;
     if (!holders.empty() && holders.back().pid == pid) return;
     holders.push_back({pid, ProcessName(proc_root, pid)});
@@ -61,9 +67,11 @@ std::vector<OpenFileHolder> FindFileHolders(dev_t device, ino_t inode, const std
   return holders;
 }
 
-std::vector<OpenDeletedFile> FindOpenDeletedFiles(const std::string& proc_root) {
+std::vector<OpenDeletedFile> FindOpenDeletedFiles(
+    const std::string& proc_root) {
   std::vector<OpenDeletedFile> files;
-  ForEachOpenFile(proc_root, [&](pid_t pid, int fd, const std::string& fd_path, const struct stat& st) {
+  ForEachOpenFile(proc_root, [&](pid_t pid, int fd, const std::string& fd_path,
+                                 const struct stat& st) {
     if (!S_ISREG(st.st_mode) || st.st_nlink != 0) return;
     char target[4096];
     ssize_t n = readlink(fd_path.c_str(), target, sizeof(target) - 1);
@@ -71,11 +79,13 @@ std::vector<OpenDeletedFile> FindOpenDeletedFiles(const std::string& proc_root) 
     absl::string_view path(target, n);
     absl::ConsumeSuffix(&path, " (deleted)");
     // memfd and anonymous shared memory are not space on a filesystem.
-    if (absl::StartsWith(path, "/memfd:") || absl::StartsWith(path, "/dev/shm/") ||
+    if (absl::StartsWith(path, "/memfd:") ||
+        absl::StartsWith(path, "/dev/shm/") ||
         absl::StartsWith(path, "/SYSV")) {
       return;
     }
-    files.push_back({pid, ProcessName(proc_root, pid), fd, std::string(path), static_cast<uint64_t>(st.st_size),
+    files.push_back({pid, ProcessName(proc_root, pid), fd, std::string(path),
+                     static_cast<uint64_t>(st.st_size),
                      static_cast<uint64_t>(st.st_blocks) * 512});
   });
   return files;

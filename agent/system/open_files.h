@@ -29,11 +29,13 @@ struct OpenDeletedFile {
 
 // Processes with an open descriptor on the file (dev, ino), from
 // /proc/*/fd. Each process is listed once.
-std::vector<OpenFileHolder> FindFileHolders(dev_t device, ino_t inode, const std::string& proc_root = "/proc");
+std::vector<OpenFileHolder> FindFileHolders(
+    dev_t device, ino_t inode, const std::string& proc_root = "/proc");
 
 // Every open descriptor on a deleted regular file. A file open in several
 // descriptors or processes is listed for each.
-std::vector<OpenDeletedFile> FindOpenDeletedFiles(const std::string& proc_root = "/proc");
+std::vector<OpenDeletedFile> FindOpenDeletedFiles(
+    const std::string& proc_root = "/proc");
 
 }  // namespace opsagent
 

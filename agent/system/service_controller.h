@@ -10,8 +10,10 @@ namespace opsagent {
 
 // A service's state as its manager reports it.
 struct ServiceStatus {
-  std::string active_state;  // systemd ActiveState ("active"); supervisord state ("RUNNING")
-  std::string sub_state;     // systemd SubState ("running"); supervisord: same as active_state
+  std::string active_state;  // systemd ActiveState ("active"); supervisord
+                             // state ("RUNNING")
+  std::string sub_state;  // systemd SubState ("running"); supervisord: same as
+                          // active_state
   int main_pid = 0;
 };
 

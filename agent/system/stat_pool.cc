@@ -16,7 +16,8 @@ constexpr size_t kSlice = 32;
 }  // namespace
 
 StatPool::StatPool(int threads) {
-  for (int i = 1; i < threads; ++i) helpers_.emplace_back([this] { HelperLoop(); });
+  for (int i = 1; i < threads; ++i)
+    helpers_.emplace_back([this] { HelperLoop(); });
 }
 
 StatPool::~StatPool() {
@@ -27,11 +28,15 @@ StatPool::~StatPool() {
   for (std::thread& helper : helpers_) helper.join();
 }
 
-void StatPool::StatRange(int dir_fd, std::vector<StatJob>& jobs, size_t begin, size_t end) {
+void StatPool::StatRange(int dir_fd, std::vector<StatJob>& jobs, size_t begin,
+                         size_t end) {
   for (size_t i = begin; i < end; ++i) {
     StatJob& job = jobs[i];
     if (!job.needs_stat) continue;
-    job.error = fstatat(dir_fd, job.name.c_str(), &job.st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+    job.error =
+        fstatat(dir_fd, job.name.c_str(), &job.st, AT_SYMLINK_NOFOLLOW) == 0
+            ? 0
+            : errno;
   }
 }
 

@@ -12,7 +12,8 @@
 
 namespace opsagent {
 
-// One directory entry to be examined with fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW).
+// One directory entry to be examined with fstatat(dirfd, name,
+// AT_SYMLINK_NOFOLLOW).
 struct StatJob {
   std::string name;
   unsigned char d_type = 0;
@@ -38,7 +39,8 @@ class StatPool {
 
  private:
   void HelperLoop();
-  static void StatRange(int dir_fd, std::vector<StatJob>& jobs, size_t begin, size_t end);
+  static void StatRange(int dir_fd, std::vector<StatJob>& jobs, size_t begin,
+                        size_t end);
 
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;

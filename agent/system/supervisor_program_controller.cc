@@ -11,9 +11,12 @@
 
 namespace opsagent {
 
-absl::StatusOr<ServiceStatus> ParseSupervisorStatus(absl::string_view program, absl::string_view output) {
-  for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {
-    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+absl::StatusOr<ServiceStatus> ParseSupervisorStatus(absl::string_view program,
+                                                    absl::string_view output) {
+  for (absl::string_view line :
+       absl::StrSplit(output, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line, ' ', absl::SkipEmpty());
     if (fields.size() < 2 || fields[0] != program) continue;
     ServiceStatus status;
     status.active_state = std::string(fields[1]);
@@ -26,13 +29,15 @@ absl::StatusOr<ServiceStatus> ParseSupervisorStatus(absl::string_view program, a
     }
     return status;
   }
-  return absl::NotFoundError(absl::StrCat("supervisord does not report program ", program, ": ",
-                                          absl::StripTrailingAsciiWhitespace(output)));
+  return absl::NotFoundError(
+      absl::StrCat("supervisord does not report program ", program, ": ",
+                   absl::StripTrailingAsciiWhitespace(output)));
 }
 
 absl::StatusOr<ServiceStatus> SupervisorProgramController::Status() {
   absl::StatusOr<CommandResult> run =
-      RunCommand({supervisorctl_, "-c", config_, "status", program_}, absl::Seconds(30), 64 << 10);
+      RunCommand({supervisorctl_, "-c", config_, "status", program_},
+                 absl::Seconds(30), 64 << 10);
   if (!run.ok()) return run.status();
   // supervisorctl exits non-zero for programs that are not running; the
   // state is in the output either way.
@@ -40,17 +45,19 @@ absl::StatusOr<ServiceStatus> SupervisorProgramController::Status() {
 }
 
 absl::Status SupervisorProgramController::Restart(absl::Time deadline) {
-  const absl::Duration timeout = std::max(deadline - absl::Now(), absl::Seconds(1));
-  absl::StatusOr<CommandResult> run =
-      RunCommand({supervisorctl_, "-c", config_, "restart", program_}, timeout, 64 << 10);
+  const absl::Duration timeout =
+      std::max(deadline - absl::Now(), absl::Seconds(1));
+  absl::StatusOr<CommandResult> run = RunCommand(
+      {supervisorctl_, "-c", config_, "restart", program_}, timeout, 64 << 10);
   if (!run.ok()) return run.status();
   absl::StatusOr<ServiceStatus> status = Status();
   if (!status.ok()) return status.status();
   if (run->exit_code != 0 || !IsUp(*status)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "supervisorctl restart ", program_, " exited ", run->exit_code, " (",
-        absl::StripTrailingAsciiWhitespace(absl::StrCat(run->stdout_text, run->stderr_text)), "); now ",
-        status->active_state));
+        absl::StripTrailingAsciiWhitespace(
+            absl::StrCat(run->stdout_text, run->stderr_text)),
+        "); now ", status->active_state));
   }
   return absl::OkStatus();
 }

@@ -13,12 +13,17 @@ namespace opsagent {
 // (`supervisorctl -c CONFIG restart PROGRAM`, `... status PROGRAM`).
 class SupervisorProgramController final : public ServiceController {
  public:
-  SupervisorProgramController(std::string supervisorctl, std::string config, std::string program)
-      : supervisorctl_(std::move(supervisorctl)), config_(std::move(config)), program_(std::move(program)) {}
+  SupervisorProgramController(std::string supervisorctl, std::string config,
+                              std::string program)
+      : supervisorctl_(std::move(supervisorctl)),
+        config_(std::move(config)),
+        program_(std::move(program)) {}
 
   absl::StatusOr<ServiceStatus> Status() override;
   absl::Status Restart(absl::Time deadline) override;
-  bool IsUp(const ServiceStatus& status) const override { return status.active_state == "RUNNING"; }
+  bool IsUp(const ServiceStatus& status) const override {
+    return status.active_state == "RUNNING";
+  }
 
  private:
   std::string supervisorctl_;
@@ -28,7 +33,8 @@ class SupervisorProgramController final : public ServiceController {
 
 // Parses one line of `supervisorctl status PROGRAM`:
 // "xqwatcher                        RUNNING   pid 1234, uptime 0:01:02".
-absl::StatusOr<ServiceStatus> ParseSupervisorStatus(absl::string_view program, absl::string_view output);
+absl::StatusOr<ServiceStatus> ParseSupervisorStatus(absl::string_view program,
+                                                    absl::string_view output);
 
 }  // namespace opsagent
 

@@ -16,16 +16,19 @@ namespace opsagent {
 class SystemdUnitController final : public ServiceController {
  public:
   // Connects to systemd at `bus_address` ("" = unix:path=/run/systemd/private).
-  static absl::StatusOr<std::unique_ptr<SystemdUnitController>> Connect(const std::string& bus_address,
-                                                                        const std::string& unit);
+  static absl::StatusOr<std::unique_ptr<SystemdUnitController>> Connect(
+      const std::string& bus_address, const std::string& unit);
   ~SystemdUnitController() override;
 
   absl::StatusOr<ServiceStatus> Status() override;
   absl::Status Restart(absl::Time deadline) override;
-  bool IsUp(const ServiceStatus& status) const override { return status.active_state == "active"; }
+  bool IsUp(const ServiceStatus& status) const override {
+    return status.active_state == "active";
+  }
 
  private:
-  SystemdUnitController(sd_bus* bus, std::string unit) : bus_(bus), unit_(std::move(unit)) {}
+  SystemdUnitController(sd_bus* bus, std::string unit)
+      : bus_(bus), unit_(std::move(unit)) {}
 
   absl::StatusOr<std::string> UnitPath();
   absl::StatusOr<uint32_t> PendingJob(const std::string& unit_path);

@@ -12,7 +12,9 @@ namespace opsagent {
 absl::Status ConfirmChange(const std::string& question, bool assume_yes) {
   if (assume_yes) return absl::OkStatus();
   if (!isatty(STDIN_FILENO)) {
-    return absl::FailedPreconditionError("this command changes the host; pass --yes to confirm when not on a terminal");
+    return absl::FailedPreconditionError(
+        "this command changes the host; pass --yes to confirm when not on a "
+        "terminal");
   }
   std::fprintf(stderr, "%s [y/N] ", question.c_str());
   std::fflush(stderr);

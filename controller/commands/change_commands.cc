@@ -14,8 +14,10 @@
 namespace opsagent {
 namespace {
 
-const FlagSpec kYes = {"yes", "", "do not ask for confirmation (required when not on a terminal)"};
-const FlagSpec kDryRun = {"dry-run", "", "report exactly what would happen; change nothing"};
+const FlagSpec kYes = {
+    "yes", "", "do not ask for confirmation (required when not on a terminal)"};
+const FlagSpec kDryRun = {"dry-run", "",
+                          "report exactly what would happen; change nothing"};
 
 int Refuse(const absl::Status& status, int code) {
   std::fprintf(stderr, "opsctl: %s\n", std::string(status.message()).c_str());
@@ -35,12 +37,18 @@ int RunTruncate(Session& session, const ParsedArgs& args) {
   session.set_dry_run(dry_run);
   if (!dry_run) {
     absl::Status confirmed = ConfirmChange(
-        absl::StrCat("Truncate ", path, " on ", host, keep > 0 ? absl::StrCat(" (keeping the last ", FormatHumanSize(keep), ")") : "", "?"),
+        absl::StrCat("Truncate ", path, " on ", host,
+                     keep > 0 ? absl::StrCat(" (keeping the last ",
+                                             FormatHumanSize(keep), ")")
+                              : "",
+                     "?"),
         args.Has("yes"));
     if (!confirmed.ok()) return Refuse(confirmed, kExitUsage);
   }
   ActionSpec spec{"truncate_log",
-                  absl::StrCat("{\"path\":", JsonString(path), ",\"keep_tail_bytes\":", keep, "}"), true};
+                  absl::StrCat("{\"path\":", JsonString(path),
+                               ",\"keep_tail_bytes\":", keep, "}"),
+                  true};
   return CallHost<v1::TruncateLogReply>(
       session, host, spec,
       [&](AgentClient& client, const v1::RequestMeta& meta) {
@@ -52,10 +60,12 @@ int RunTruncate(Session& session, const ParsedArgs& args) {
       },
       [](const v1::TruncateLogReply& r) { return r.summary(); },
       [](const v1::TruncateLogReply& r) {
-        std::printf("%s%s\n", r.dry_run() ? "DRY RUN: " : "", r.summary().c_str());
+        std::printf("%s%s\n", r.dry_run() ? "DRY RUN: " : "",
+                    r.summary().c_str());
         if (!r.dry_run()) {
           std::printf("size %s -> %s; file freed %s; filesystem gained %s\n",
-                      FormatHumanSize(r.size_before_bytes()).c_str(), FormatHumanSize(r.size_after_bytes()).c_str(),
+                      FormatHumanSize(r.size_before_bytes()).c_str(),
+                      FormatHumanSize(r.size_after_bytes()).c_str(),
                       FormatHumanSize(r.file_freed_bytes()).c_str(),
                       FormatHumanSize(r.filesystem_freed_bytes()).c_str());
         }
@@ -66,17 +76,24 @@ int RunRestart(Session& session, const ParsedArgs& args) {
   const std::string host = args.positional()[0];
   const std::string name = args.positional()[1];
   uint32_t retries = 0;
-  if (args.Has("retries") && (!absl::SimpleAtoi(args.Get("retries"), &retries) || retries == 0 || retries > 10)) {
-    return Refuse(absl::InvalidArgumentError("--retries takes a number of attempts from 1 to 10"), kExitUsage);
+  if (args.Has("retries") &&
+      (!absl::SimpleAtoi(args.Get("retries"), &retries) || retries == 0 ||
+       retries > 10)) {
+    return Refuse(absl::InvalidArgumentError(
+                      "--retries takes a number of attempts from 1 to 10"),
+                  kExitUsage);
   }
   const bool dry_run = args.Has("dry-run");
   session.set_dry_run(dry_run);
   session.set_minimum_timeout(absl::Minutes(5));
   if (!dry_run) {
-    absl::Status confirmed = ConfirmChange(absl::StrCat("Restart ", name, " on ", host, "?"), args.Has("yes"));
+    absl::Status confirmed = ConfirmChange(
+        absl::StrCat("Restart ", name, " on ", host, "?"), args.Has("yes"));
     if (!confirmed.ok()) return Refuse(confirmed, kExitUsage);
   }
-  ActionSpec spec{"restart_service", absl::StrCat("{\"name\":", JsonString(name), ",\"max_attempts\":", retries, "}"),
+  ActionSpec spec{"restart_service",
+                  absl::StrCat("{\"name\":", JsonString(name),
+                               ",\"max_attempts\":", retries, "}"),
                   true};
   return CallHost<v1::RestartServiceReply>(
       session, host, spec,
@@ -94,15 +111,21 @@ int RunRestart(Session& session, const ParsedArgs& args) {
           return;
         }
         for (const v1::RestartAttempt& a : r.attempts()) {
-          std::printf("attempt %u: %s, %s/%s pid %d, %lld ms%s%s\n", a.number(), a.succeeded() ? "ok" : "FAILED",
-                      a.state().active_state().c_str(), a.state().sub_state().c_str(), a.state().main_pid(),
-                      static_cast<long long>(a.elapsed_ms()), a.error().empty() ? "" : ": ", a.error().c_str());
+          std::printf("attempt %u: %s, %s/%s pid %d, %lld ms%s%s\n", a.number(),
+                      a.succeeded() ? "ok" : "FAILED",
+                      a.state().active_state().c_str(),
+                      a.state().sub_state().c_str(), a.state().main_pid(),
+                      static_cast<long long>(a.elapsed_ms()),
+                      a.error().empty() ? "" : ": ", a.error().c_str());
         }
         for (const v1::PostCheckResult& c : r.post_checks()) {
-          std::printf("check %s: %s (%s)\n", c.description().c_str(), c.passed() ? "passed" : "FAILED", c.detail().c_str());
+          std::printf("check %s: %s (%s)\n", c.description().c_str(),
+                      c.passed() ? "passed" : "FAILED", c.detail().c_str());
         }
-        std::printf("%s: pid %d -> %d, now %s/%s\n", r.name().c_str(), r.before().main_pid(), r.after().main_pid(),
-                    r.after().active_state().c_str(), r.after().sub_state().c_str());
+        std::printf("%s: pid %d -> %d, now %s/%s\n", r.name().c_str(),
+                    r.before().main_pid(), r.after().main_pid(),
+                    r.after().active_state().c_str(),
+                    r.after().sub_state().c_str());
       });
 }
 
@@ -110,29 +133,52 @@ int RunRestart(Session& session, const ParsedArgs& args) {
 
 std::vector<Command> ChangeCommands() {
   return {
-      {"truncate", "HOST PATH", "truncate an allow-listed log in place, freeing its space at once",
-       "Empties PATH (or keeps its last --keep-tail bytes) through the descriptor the\n"
+      {"truncate",
+       "HOST PATH",
+       "truncate an allow-listed log in place, freeing its space at once",
+       "Empties PATH (or keeps its last --keep-tail bytes) through the "
+       "descriptor the\n"
        "agent checked: a regular file with one name, matching the agent's\n"
-       "truncatable_logs, reached without following symlinks. The file is never\n"
-       "deleted, so a process writing to it frees the space now, not at its next\n"
+       "truncatable_logs, reached without following symlinks. The file is "
+       "never\n"
+       "deleted, so a process writing to it frees the space now, not at its "
+       "next\n"
        "restart. Reports the space freed and who holds the file open.\n\n"
        "Examples:\n"
-       "  opsctl truncate ip-10-7-0-78 /edx/var/log/xqwatcher/xqwatcher.log --dry-run\n"
-       "  opsctl truncate ip-10-7-0-78 /edx/var/log/xqwatcher/xqwatcher.log --keep-tail 10M \\\n"
+       "  opsctl truncate ip-10-7-0-78 /edx/var/log/xqwatcher/xqwatcher.log "
+       "--dry-run\n"
+       "  opsctl truncate ip-10-7-0-78 /edx/var/log/xqwatcher/xqwatcher.log "
+       "--keep-tail 10M \\\n"
        "      --incident INC-42 --reason \"DiskUsageWarning xqwatcher\"\n",
-       {{"keep-tail", "SIZE", "keep the last SIZE of the log (e.g. 10M; at most 64M)"}, kDryRun, kYes},
-       2, 2, RunTruncate},
-      {"restart", "HOST NAME", "restart an allow-listed systemd unit or supervisord program, verified",
-       "Restarts NAME through systemd (D-Bus) or supervisord, then checks that it stays\n"
-       "up for the settle period; a failed attempt is retried with backoff (the\n"
-       "runbook's \"restart it twice\"). Configured post-checks, such as memory\n"
-       "available after restarting salt-master, run last. Waits up to 5 minutes\n"
+       {{"keep-tail", "SIZE",
+         "keep the last SIZE of the log (e.g. 10M; at most 64M)"},
+        kDryRun,
+        kYes},
+       2,
+       2,
+       RunTruncate},
+      {"restart",
+       "HOST NAME",
+       "restart an allow-listed systemd unit or supervisord program, verified",
+       "Restarts NAME through systemd (D-Bus) or supervisord, then checks that "
+       "it stays\n"
+       "up for the settle period; a failed attempt is retried with backoff "
+       "(the\n"
+       "runbook's \"restart it twice\"). Configured post-checks, such as "
+       "memory\n"
+       "available after restarting salt-master, run last. Waits up to 5 "
+       "minutes\n"
        "unless --timeout says otherwise.\n\n"
        "Examples:\n"
        "  opsctl restart salt-qa salt-master.service --incident INC-42\n"
        "  opsctl restart ip-10-7-0-78 supervisor.service --retries 3 --yes\n",
-       {{"retries", "N", "attempts at most (default: the agent's setting for NAME)"}, kDryRun, kYes},
-       2, 2, RunRestart},
+       {{"retries", "N",
+         "attempts at most (default: the agent's setting for NAME)"},
+        kDryRun,
+        kYes},
+       2,
+       2,
+       RunRestart},
   };
 }
 

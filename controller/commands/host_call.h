@@ -55,8 +55,8 @@ int CallHost(Session& session, const std::string& host_name,
         // A change that could not be delivered is retried with the same
         // request id: the agent's request journal returns the first
         // outcome to a repeat instead of acting twice.
-        for (int retry = 0; spec.mutating && retry < 2 &&
-                            absl::IsUnavailable(reply.status());
+        for (int retry = 0;
+             spec.mutating && retry < 2 && absl::IsUnavailable(reply.status());
              ++retry) {
           absl::SleepFor(absl::Seconds(1));
           reply = call(**client, meta);

@@ -156,6 +156,7 @@ int RunDf(Session& session, const ParsedArgs& args) {
             fullest = fs.mount_point();
           }
         }
+        if (r.filesystems().empty()) return std::string("no filesystems");
         return absl::StrCat(r.filesystems_size(), " filesystems; fullest ",
                             fullest, " ", fullest_percent, "%");
       },
@@ -285,9 +286,10 @@ int RunOpenDeleted(Session& session, const ParsedArgs& args) {
                         f.process_name(), absl::StrCat(f.fd()), f.path()});
         }
         std::printf("%s", table.Render().c_str());
-        std::printf("\n%s held by processes in deleted files; restarting the "
-                    "holder (or truncating before deleting) frees it\n",
-                    FormatHumanSize(r.total_disk_bytes()).c_str());
+        std::printf(
+            "\n%s held by processes in deleted files; restarting the "
+            "holder (or truncating before deleting) frees it\n",
+            FormatHumanSize(r.total_disk_bytes()).c_str());
       });
 }
 
@@ -347,13 +349,20 @@ std::vector<Command> InspectionCommands() {
        2,
        2,
        RunDu},
-      {"open-deleted", "HOST",
-       "deleted files still held open (like `lsof +L1`): space only a restart frees",
-       "Lists files whose name was deleted while a process keeps them open, largest\n"
-       "first. Their space is not free until the process closes them: this is why\n"
+      {"open-deleted",
+       "HOST",
+       "deleted files still held open (like `lsof +L1`): space only a restart "
+       "frees",
+       "Lists files whose name was deleted while a process keeps them open, "
+       "largest\n"
+       "first. Their space is not free until the process closes them: this is "
+       "why\n"
        "deleting xqwatcher.log needed a supervisor restart.\n\n"
        "Example:\n  opsctl open-deleted ip-10-7-0-78\n",
-       {}, 1, 1, RunOpenDeleted},
+       {},
+       1,
+       1,
+       RunOpenDeleted},
   };
 }
 

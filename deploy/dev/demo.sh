@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end on one machine: installs dependencies, builds,
 # makes a development PKI, starts a local opsagent with mutual TLS, diagnoses
-# it with opsctl (info, mem, df, du) and shows the SQLite audit log.
+# it with opsctl (info, mem, df, du), mitigates (truncates the big log) and
+# shows the SQLite audit log.
 # Everything it writes is under .opsagent-dev/ in the repository.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,11 +16,12 @@ dev=$(pwd)/.opsagent-dev
 # A small tree with a big log, like the xqwatcher host's /edx/var.
 data=$dev/edx/var
 mkdir -p "$data/log/xqwatcher" "$data/log/supervisor" "$data/supervisor"
-[ -f "$data/log/xqwatcher/xqwatcher.log" ] || head -c 64M /dev/urandom >"$data/log/xqwatcher/xqwatcher.log"
+head -c 64M /dev/urandom >"$data/log/xqwatcher/xqwatcher.log"
 [ -f "$data/log/supervisor/supervisord.log" ] || head -c 4M /dev/urandom >"$data/log/supervisor/supervisord.log"
 
 echo "== development PKI and configuration in $dev"
 local_env_setup "$dev" "${OPSAGENT_DEMO_PORT:-9443}" "$data"
+echo "truncatable_logs: \"$data/log/xqwatcher/*.log\"" >>"$dev/agent.textproto"
 echo "== starting opsagent on 127.0.0.1:$port (log: $dev/agent.log)"
 local_env_start_agent
 trap 'kill $agent_pid 2>/dev/null; wait $agent_pid 2>/dev/null || true' EXIT
@@ -32,6 +34,11 @@ run df localhost --incident DEMO-1
 run du localhost "$data" --top 5 --incident DEMO-1 --reason "DiskUsageWarning xqwatcher drill"
 echo; echo "\$ opsctl du localhost /etc --incident DEMO-1    # outside the inspection roots: refused"
 "$opsctl_bin" du localhost /etc --incident DEMO-1 || echo "(exit code $?)"
+# Mitigation: truncate the big log in place (dry run first), then check again.
+run truncate localhost "$data/log/xqwatcher/xqwatcher.log" --dry-run --incident DEMO-1
+run truncate localhost "$data/log/xqwatcher/xqwatcher.log" --keep-tail 1M --yes --incident DEMO-1 \
+  --reason "DiskUsageWarning xqwatcher drill"
+run du localhost "$data" --top 3 --incident DEMO-1
 run audit --incident DEMO-1
 echo
 echo "Audit database: $dev/audit.db"

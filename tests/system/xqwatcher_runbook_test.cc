@@ -53,54 +53,75 @@ class XqwatcherRunbookTest : public ::testing::Test {
     const std::string conf = *dir_ + "/supervisord.conf";
     // A unix socket path must fit in 108 bytes; Bazel's TEST_TMPDIR may not.
     char socket_dir[] = "/tmp/opsagent-sv-XXXXXX";
-    socket_ = new std::string(absl::StrCat(mkdtemp(socket_dir), "/supervisor.sock"));
-    WriteFileOrDie(conf, absl::StrCat(
-        "[unix_http_server]\nfile=", *socket_, "\n",
-        "[supervisord]\nlogfile=", *dir_, "/supervisord.log\npidfile=", *dir_, "/supervisord.pid\nnodaemon=true\n",
-        "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
-        "[supervisorctl]\nserverurl=unix://", *socket_, "\n",
-        "[program:xqwatcher]\ncommand=", Absolute("tests/testing/log_writer"), " ", *log_, "\nstartsecs=1\n",
-        "[program:flaky]\ncommand=", Absolute("tests/testing/flaky_service"), " ", *dir_,
-        "/FAILONCE\nstartsecs=1\nstartretries=0\nautorestart=false\n",
-        "[program:slow]\ncommand=", Absolute("tests/testing/flaky_service"), "\nstartsecs=0\n"));
-    auto supervisord = Subprocess::Start({{"/usr/bin/supervisord", "-n", "-c", conf}});
+    socket_ =
+        new std::string(absl::StrCat(mkdtemp(socket_dir), "/supervisor.sock"));
+    WriteFileOrDie(
+        conf,
+        absl::StrCat(
+            "[unix_http_server]\nfile=", *socket_, "\n",
+            "[supervisord]\nlogfile=", *dir_, "/supervisord.log\npidfile=",
+            *dir_, "/supervisord.pid\nnodaemon=true\n",
+            "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = "
+            "supervisor.rpcinterface:make_main_rpcinterface\n",
+            "[supervisorctl]\nserverurl=unix://", *socket_, "\n",
+            "[program:xqwatcher]\ncommand=",
+            Absolute("tests/testing/log_writer"), " ", *log_, "\nstartsecs=1\n",
+            "[program:flaky]\ncommand=",
+            Absolute("tests/testing/flaky_service"), " ", *dir_,
+            "/FAILONCE\nstartsecs=1\nstartretries=0\nautorestart=false\n",
+            "[program:slow]\ncommand=", Absolute("tests/testing/flaky_service"),
+            "\nstartsecs=0\n"));
+    auto supervisord =
+        Subprocess::Start({{"/usr/bin/supervisord", "-n", "-c", conf}});
     ASSERT_TRUE(supervisord.ok()) << supervisord.status();
     supervisord_ = new Subprocess(*std::move(supervisord));
-    SupervisorProgramController xqwatcher("/usr/bin/supervisorctl", conf, "xqwatcher");
+    SupervisorProgramController xqwatcher("/usr/bin/supervisorctl", conf,
+                                          "xqwatcher");
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
     for (;;) {
       absl::StatusOr<ServiceStatus> status = xqwatcher.Status();
       if (status.ok() && status->active_state == "RUNNING") break;
-      ASSERT_LT(absl::Now(), deadline) << ReadFileOrDie(*dir_ + "/supervisord.log");
+      ASSERT_LT(absl::Now(), deadline)
+          << ReadFileOrDie(*dir_ + "/supervisord.log");
       absl::SleepFor(absl::Milliseconds(100));
     }
 
-    auto ca = ::opsagent::testing::TestCertificateAuthority::Create(*dir_, "main");
+    auto ca =
+        ::opsagent::testing::TestCertificateAuthority::Create(*dir_, "main");
     ASSERT_TRUE(ca.ok());
-    ::opsagent::testing::CertificateSpec agent_spec{"ip-10-7-0-78", {}, {"ip-10-7-0-78"}, {"127.0.0.1"}};
+    ::opsagent::testing::CertificateSpec agent_spec{
+        "ip-10-7-0-78", {}, {"ip-10-7-0-78"}, {"127.0.0.1"}};
     agent_spec.server = true;
     auto agent_cert = (*ca)->Issue("agent", agent_spec);
     auto oncall = (*ca)->Issue("oncall", {"alice", {"oncall"}});
     auto viewer = (*ca)->Issue("viewer", {"victor", {"viewer"}});
     const int port = ::opsagent::testing::PickFreePort();
-    auto agent = AgentProcess::Start(*dir_, absl::StrCat(
-        "listen_address: \"127.0.0.1:", port, "\"\n",
-        "tls { certificate: \"", agent_cert->certificate, "\" private_key: \"", agent_cert->private_key,
-        "\" ca_certificate: \"", (*ca)->certificate_path(), "\" }\n",
-        "hostname: \"ip-10-7-0-78\"\nroles: \"xqwatcher\"\n",
-        "inspection_roots: \"", *dir_, "/edx/var\"\n",
-        "truncatable_logs: \"", *log_dir_, "/*.log\"\n",
-        "authorization { roles: \"oncall\" operations: \"*\" }\n",
-        "authorization { roles: \"viewer\" operations: [\"info\", \"memory\", \"filesystems\", \"disk_usage\"] }\n",
-        "supervisor { config: \"", conf, "\" }\n",
-        "restartable { name: \"xqwatcher\" manager: SUPERVISOR_PROGRAM settle_seconds: 1 }\n",
-        "restartable { name: \"flaky\" manager: SUPERVISOR_PROGRAM settle_seconds: 1 }\n",
-        "restartable { name: \"slow\" manager: SUPERVISOR_PROGRAM settle_seconds: 30 }\n"));
+    auto agent = AgentProcess::Start(
+        *dir_, absl::StrCat(
+                   "listen_address: \"127.0.0.1:", port, "\"\n",
+                   "tls { certificate: \"", agent_cert->certificate,
+                   "\" private_key: \"", agent_cert->private_key,
+                   "\" ca_certificate: \"", (*ca)->certificate_path(), "\" }\n",
+                   "hostname: \"ip-10-7-0-78\"\nroles: \"xqwatcher\"\n",
+                   "inspection_roots: \"", *dir_, "/edx/var\"\n",
+                   "truncatable_logs: \"", *log_dir_, "/*.log\"\n",
+                   "authorization { roles: \"oncall\" operations: \"*\" }\n",
+                   "authorization { roles: \"viewer\" operations: [\"info\", "
+                   "\"memory\", \"filesystems\", \"disk_usage\"] }\n",
+                   "supervisor { config: \"", conf, "\" }\n",
+                   "restartable { name: \"xqwatcher\" manager: "
+                   "SUPERVISOR_PROGRAM settle_seconds: 1 }\n",
+                   "restartable { name: \"flaky\" manager: SUPERVISOR_PROGRAM "
+                   "settle_seconds: 1 }\n",
+                   "restartable { name: \"slow\" manager: SUPERVISOR_PROGRAM "
+                   "settle_seconds: 30 }\n"));
     ASSERT_TRUE(agent.ok()) << agent.status();
     agent_ = agent->release();
-    oncall_ = new OpsctlRunner(*dir_, "alice", oncall->certificate, oncall->private_key, (*ca)->certificate_path(),
+    oncall_ = new OpsctlRunner(*dir_, "alice", oncall->certificate,
+                               oncall->private_key, (*ca)->certificate_path(),
                                "ip-10-7-0-78", port);
-    viewer_ = new OpsctlRunner(*dir_, "victor", viewer->certificate, viewer->private_key, (*ca)->certificate_path(),
+    viewer_ = new OpsctlRunner(*dir_, "victor", viewer->certificate,
+                               viewer->private_key, (*ca)->certificate_path(),
                                "ip-10-7-0-78", port);
   }
 
@@ -109,7 +130,8 @@ class XqwatcherRunbookTest : public ::testing::Test {
     agent_ = nullptr;
     if (supervisord_ != nullptr) {
       supervisord_->Signal(SIGTERM);  // supervisord stops its programs
-      if (!supervisord_->Wait(absl::Seconds(20)).ok()) supervisord_->Signal(SIGKILL);
+      if (!supervisord_->Wait(absl::Seconds(20)).ok())
+        supervisord_->Signal(SIGKILL);
     }
     delete supervisord_;
     supervisord_ = nullptr;
@@ -139,37 +161,47 @@ OpsctlRunner* XqwatcherRunbookTest::viewer_;
 
 TEST_F(XqwatcherRunbookTest, DiagnoseTruncateAndVerifyWhileTheWriterRuns) {
   // Diagnosis: the largest file under /edx/var is the xqwatcher log.
-  CommandResult du = oncall_->Run({"du", "ip-10-7-0-78", *dir_ + "/edx/var", "--incident", "INC-9"});
+  CommandResult du = oncall_->Run(
+      {"du", "ip-10-7-0-78", *dir_ + "/edx/var", "--incident", "INC-9"});
   ASSERT_EQ(du.exit_code, 0) << du.stderr_text;
   const size_t files = du.stdout_text.find("largest files:\n");
   ASSERT_NE(files, std::string::npos) << du.stdout_text;
-  const std::string first = du.stdout_text.substr(files + 15, du.stdout_text.find('\n', files + 15) - files - 15);
-  EXPECT_THAT(first, ::testing::StartsWith("8.")) << first;  // 8 MiB and growing
+  const std::string first = du.stdout_text.substr(
+      files + 15, du.stdout_text.find('\n', files + 15) - files - 15);
+  EXPECT_THAT(first, ::testing::StartsWith("8."))
+      << first;  // 8 MiB and growing
   EXPECT_THAT(first, ::testing::EndsWith("\t" + *log_)) << first;
 
   // A dry run says what would happen and changes nothing.
   const uint64_t before = Size(*log_);
-  CommandResult dry = oncall_->Run({"truncate", "ip-10-7-0-78", *log_, "--dry-run"});
+  CommandResult dry =
+      oncall_->Run({"truncate", "ip-10-7-0-78", *log_, "--dry-run"});
   ASSERT_EQ(dry.exit_code, 0) << dry.stderr_text;
   EXPECT_THAT(dry.stdout_text, HasSubstr("DRY RUN: would truncate " + *log_));
   EXPECT_THAT(dry.stdout_text, HasSubstr("held open by log_writer"));
   EXPECT_GE(Size(*log_), before);
 
   // Mitigation: truncate in place, keeping the last 4 KiB.
-  CommandResult cut = oncall_->Run({"truncate", "ip-10-7-0-78", *log_, "--keep-tail", "4K", "--yes", "--incident",
-                                    "INC-9", "--reason", "DiskUsageWarning xqwatcher", "--output", "json"});
+  CommandResult cut =
+      oncall_->Run({"truncate", "ip-10-7-0-78", *log_, "--keep-tail", "4K",
+                    "--yes", "--incident", "INC-9", "--reason",
+                    "DiskUsageWarning xqwatcher", "--output", "json"});
   ASSERT_EQ(cut.exit_code, 0) << cut.stderr_text;
   const google::protobuf::Value json = ParseJson(cut.stdout_text);
   const auto& result = JsonField(json, "result");
   EXPECT_EQ(JsonField(result, "size_after_bytes").string_value(), "4096");
-  EXPECT_GE(std::stoull(JsonField(result, "file_freed_bytes").string_value()), 8u << 20);
+  EXPECT_GE(std::stoull(JsonField(result, "file_freed_bytes").string_value()),
+            8u << 20);
 
   // The writer carries on into the same file, now small.
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_GT(Size(*log_), 4096u);
   EXPECT_LT(Size(*log_), 1u << 20);
-  CommandResult status = RunCommand({"/usr/bin/supervisorctl", "-c", *dir_ + "/supervisord.conf", "status", "xqwatcher"},
-                                    absl::Seconds(20)).value();
+  CommandResult status =
+      RunCommand({"/usr/bin/supervisorctl", "-c", *dir_ + "/supervisord.conf",
+                  "status", "xqwatcher"},
+                 absl::Seconds(20))
+          .value();
   EXPECT_THAT(status.stdout_text, HasSubstr("RUNNING"));
 
   std::vector<AuditRecord> rows = oncall_->AuditRows();
@@ -192,7 +224,8 @@ TEST_F(XqwatcherRunbookTest, DeletedLogHeldOpenIsShownAndARestartFreesIt) {
   EXPECT_THAT(held.stdout_text, HasSubstr(old_log));
   EXPECT_THAT(held.stdout_text, HasSubstr("log_writer"));
 
-  CommandResult restart = oncall_->Run({"restart", "ip-10-7-0-78", "xqwatcher", "--yes"});
+  CommandResult restart =
+      oncall_->Run({"restart", "ip-10-7-0-78", "xqwatcher", "--yes"});
   ASSERT_EQ(restart.exit_code, 0) << restart.stdout_text << restart.stderr_text;
   EXPECT_THAT(restart.stdout_text, HasSubstr("attempt 1: ok, RUNNING/RUNNING"));
   CommandResult after = oncall_->Run({"open-deleted", "ip-10-7-0-78"});
@@ -201,7 +234,8 @@ TEST_F(XqwatcherRunbookTest, DeletedLogHeldOpenIsShownAndARestartFreesIt) {
 
 TEST_F(XqwatcherRunbookTest, RetriesAProgramThatFailsItsFirstStart) {
   WriteFileOrDie(*dir_ + "/FAILONCE", "");
-  CommandResult r = oncall_->Run({"restart", "ip-10-7-0-78", "flaky", "--yes", "--retries", "3"});
+  CommandResult r = oncall_->Run(
+      {"restart", "ip-10-7-0-78", "flaky", "--yes", "--retries", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
   EXPECT_THAT(r.stdout_text, HasSubstr("attempt 1: FAILED"));
   EXPECT_THAT(r.stdout_text, HasSubstr("attempt 2: ok"));
@@ -211,11 +245,14 @@ TEST_F(XqwatcherRunbookTest, ReadOnlyCertificateCannotChangeAnything) {
   const uint64_t before = Size(*log_);
   CommandResult r = viewer_->Run({"truncate", "ip-10-7-0-78", *log_, "--yes"});
   EXPECT_EQ(r.exit_code, 3) << r.stderr_text;
-  EXPECT_THAT(r.stderr_text, HasSubstr("victor (viewer) is not allowed to call truncate_log"));
+  EXPECT_THAT(r.stderr_text,
+              HasSubstr("victor (viewer) is not allowed to call truncate_log"));
   EXPECT_GE(Size(*log_), before);
-  EXPECT_THAT(agent_->Log(), HasSubstr("denied truncate_log by victor (viewer)"));
+  EXPECT_THAT(agent_->Log(),
+              HasSubstr("denied truncate_log by victor (viewer)"));
   EXPECT_EQ(viewer_->AuditRows().back().outcome, AuditOutcome::kDenied);
-  CommandResult restart = viewer_->Run({"restart", "ip-10-7-0-78", "xqwatcher", "--yes"});
+  CommandResult restart =
+      viewer_->Run({"restart", "ip-10-7-0-78", "xqwatcher", "--yes"});
   EXPECT_EQ(restart.exit_code, 3);
 }
 
@@ -224,14 +261,16 @@ TEST_F(XqwatcherRunbookTest, ChangesNeedYesWhenNotOnATerminal) {
   CommandResult r = oncall_->Run({"truncate", "ip-10-7-0-78", *log_});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.stderr_text, HasSubstr("pass --yes"));
-  EXPECT_EQ(oncall_->AuditRows().size(), rows);  // nothing sent, nothing recorded
+  EXPECT_EQ(oncall_->AuditRows().size(),
+            rows);  // nothing sent, nothing recorded
 }
 
 TEST_F(XqwatcherRunbookTest, PathsOutsideTheAllowListAreRefused) {
   std::ofstream(*dir_ + "/edx/var/other.log") << "keep me";
   fs::create_symlink(*dir_ + "/edx/var/other.log", *log_dir_ + "/link.log");
-  for (const std::string& path : {*dir_ + "/edx/var/other.log", *log_dir_ + "/link.log", *log_dir_ + "/../other.log",
-                                  std::string("/etc/passwd")}) {
+  for (const std::string& path :
+       {*dir_ + "/edx/var/other.log", *log_dir_ + "/link.log",
+        *log_dir_ + "/../other.log", std::string("/etc/passwd")}) {
     CommandResult r = oncall_->Run({"truncate", "ip-10-7-0-78", path, "--yes"});
     EXPECT_NE(r.exit_code, 0) << path;
     EXPECT_EQ(ReadFileOrDie(*dir_ + "/edx/var/other.log"), "keep me") << path;
@@ -239,15 +278,19 @@ TEST_F(XqwatcherRunbookTest, PathsOutsideTheAllowListAreRefused) {
 }
 
 // Runs last: it kills the agent.
-TEST_F(XqwatcherRunbookTest, AgentKilledMidRestartIsRecordedAsUnknownNeverSuccess) {
+TEST_F(XqwatcherRunbookTest,
+       AgentKilledMidRestartIsRecordedAsUnknownNeverSuccess) {
   absl::StatusOr<Subprocess> opsctl = Subprocess::Start(
-      {{::opsagent::testing::BinaryPath("controller/opsctl"), "--config", oncall_->config_path(), "restart",
-        "ip-10-7-0-78", "slow", "--yes"},
-       std::nullopt, *dir_ + "/killed.out", *dir_ + "/killed.err"});
+      {{::opsagent::testing::BinaryPath("controller/opsctl"), "--config",
+        oncall_->config_path(), "restart", "ip-10-7-0-78", "slow", "--yes"},
+       std::nullopt,
+       *dir_ + "/killed.out",
+       *dir_ + "/killed.err"});
   ASSERT_TRUE(opsctl.ok());
   // The agent is in the 30-second settle period of the restart when it dies.
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (agent_->Log().find("start restart_service") == std::string::npos && absl::Now() < deadline) {
+  while (agent_->Log().find("start restart_service") == std::string::npos &&
+         absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   absl::SleepFor(absl::Seconds(2));

@@ -9,7 +9,8 @@
 
 int main(int argc, char** argv) {
   if (argc == 2 && unlink(argv[1]) == 0) {
-    std::fprintf(stderr, "flaky_service: %s was present; failing this start\n", argv[1]);
+    std::fprintf(stderr, "flaky_service: %s was present; failing this start\n",
+                 argv[1]);
     return 1;
   }
   for (;;) pause();

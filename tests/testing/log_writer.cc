@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
     std::perror(argv[1]);
     return 1;
   }
-  const char line[] = "2026-11-25 xqueue_watcher: polled queue, 0 submissions\n";
+  const char line[] =
+      "2026-11-25 xqueue_watcher: polled queue, 0 submissions\n";
   for (;;) {
     if (write(fd, line, std::strlen(line)) < 0) return 1;
     usleep(10000);

@@ -6,30 +6,40 @@
 
 namespace opsagent::testing {
 
-OpsctlRunner::OpsctlRunner(const std::string& dir, const std::string& name, const std::string& certificate,
-                           const std::string& private_key, const std::string& ca_certificate,
+OpsctlRunner::OpsctlRunner(const std::string& dir, const std::string& name,
+                           const std::string& certificate,
+                           const std::string& private_key,
+                           const std::string& ca_certificate,
                            const std::string& host, int port) {
   const std::string base = absl::StrCat(dir, "/", name);
   config_path_ = base + ".opsctl";
   audit_path_ = base + ".audit.db";
-  WriteFileOrDie(base + ".inventory", absl::StrCat("host { name: \"", host, "\" address: \"127.0.0.1:", port,
-                                                   "\" environment: \"test\" }\n"));
-  WriteFileOrDie(config_path_,
-                 absl::StrCat("certificate: \"", certificate, "\"\nprivate_key: \"", private_key,
-                              "\"\nca_certificate: \"", ca_certificate, "\"\ninventory: \"", base,
-                              ".inventory\"\naudit_database: \"", audit_path_, "\"\ntimeout_seconds: 30\n"));
+  WriteFileOrDie(
+      base + ".inventory",
+      absl::StrCat("host { name: \"", host, "\" address: \"127.0.0.1:", port,
+                   "\" environment: \"test\" }\n"));
+  WriteFileOrDie(
+      config_path_,
+      absl::StrCat("certificate: \"", certificate, "\"\nprivate_key: \"",
+                   private_key, "\"\nca_certificate: \"", ca_certificate,
+                   "\"\ninventory: \"", base,
+                   ".inventory\"\naudit_database: \"", audit_path_,
+                   "\"\ntimeout_seconds: 30\n"));
 }
 
 CommandResult OpsctlRunner::Run(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {BinaryPath("controller/opsctl"), "--config", config_path_};
+  std::vector<std::string> argv = {BinaryPath("controller/opsctl"), "--config",
+                                   config_path_};
   argv.insert(argv.end(), args.begin(), args.end());
   absl::StatusOr<CommandResult> result = RunCommand(argv, absl::Seconds(120));
-  if (!result.ok()) return CommandResult{-1, "", std::string(result.status().message())};
+  if (!result.ok())
+    return CommandResult{-1, "", std::string(result.status().message())};
   return *result;
 }
 
 std::vector<AuditRecord> OpsctlRunner::AuditRows() const {
-  absl::StatusOr<std::unique_ptr<AuditStore>> store = AuditStore::Open(audit_path_);
+  absl::StatusOr<std::unique_ptr<AuditStore>> store =
+      AuditStore::Open(audit_path_);
   if (!store.ok()) return {};
   AuditFilter all;
   all.limit = 100000;
@@ -39,12 +49,15 @@ std::vector<AuditRecord> OpsctlRunner::AuditRows() const {
 
 google::protobuf::Value ParseJson(const std::string& text) {
   google::protobuf::Value value;
-  if (!google::protobuf::util::JsonStringToMessage(text, &value).ok()) value.set_string_value("<not JSON>");
+  if (!google::protobuf::util::JsonStringToMessage(text, &value).ok())
+    value.set_string_value("<not JSON>");
   return value;
 }
 
-const google::protobuf::Value& JsonField(const google::protobuf::Value& object, const std::string& name) {
-  static const google::protobuf::Value* const kMissing = new google::protobuf::Value();
+const google::protobuf::Value& JsonField(const google::protobuf::Value& object,
+                                         const std::string& name) {
+  static const google::protobuf::Value* const kMissing =
+      new google::protobuf::Value();
   auto it = object.struct_value().fields().find(name);
   return it == object.struct_value().fields().end() ? *kMissing : it->second;
 }

@@ -14,8 +14,9 @@ namespace opsagent::testing {
 // own operator config, inventory and audit database under `dir`.
 class OpsctlRunner {
  public:
-  OpsctlRunner(const std::string& dir, const std::string& name, const std::string& certificate,
-               const std::string& private_key, const std::string& ca_certificate, const std::string& host,
+  OpsctlRunner(const std::string& dir, const std::string& name,
+               const std::string& certificate, const std::string& private_key,
+               const std::string& ca_certificate, const std::string& host,
                int port);
 
   // opsctl ARGS...; a failure to run at all is reported as exit code -1.
@@ -34,7 +35,8 @@ class OpsctlRunner {
 // Parses JSON (as opsctl --output json prints it).
 google::protobuf::Value ParseJson(const std::string& text);
 // object[name], or a null value when missing.
-const google::protobuf::Value& JsonField(const google::protobuf::Value& object, const std::string& name);
+const google::protobuf::Value& JsonField(const google::protobuf::Value& object,
+                                         const std::string& name);
 
 }  // namespace opsagent::testing
 

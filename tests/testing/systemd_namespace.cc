@@ -34,15 +34,17 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-      mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0 ||
+      mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            nullptr) != 0 ||
       mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") != 0) {
     std::perror("mount");
     return 1;
   }
   setenv("SYSTEMD_UNIT_PATH", (std::string(argv[1]) + ":").c_str(), 1);
   const std::string unit = std::string("--unit=") + argv[2];
-  execl("/lib/systemd/systemd", "/lib/systemd/systemd", "--system", unit.c_str(), "--log-target=console",
-        "--show-status=no", static_cast<char*>(nullptr));
+  execl("/lib/systemd/systemd", "/lib/systemd/systemd", "--system",
+        unit.c_str(), "--log-target=console", "--show-status=no",
+        static_cast<char*>(nullptr));
   std::perror("exec /lib/systemd/systemd");
   return 1;
 }

@@ -34,7 +34,9 @@ class LogTruncatorTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(base_); }
 
-  static void Write(const std::string& path, size_t bytes) { std::ofstream(path) << std::string(bytes, 'x'); }
+  static void Write(const std::string& path, size_t bytes) {
+    std::ofstream(path) << std::string(bytes, 'x');
+  }
   static uint64_t Size(const std::string& path) { return fs::file_size(path); }
 
   absl::StatusOr<ConfinedPath> Match(const std::string& path) {
@@ -62,7 +64,8 @@ class LogTruncatorTest : public ::testing::Test {
 TEST_F(LogTruncatorTest, OnlyAllowListedNamesInTheirDirectoryMatch) {
   EXPECT_TRUE(Match(dir_ + "/xqwatcher.log").ok());
   ExpectRefused(dir_ + "/xqwatcher.txt", "not an allow-listed log");
-  ExpectRefused(dir_ + "/.hidden.log", "not an allow-listed log");  // * does not match a leading dot
+  ExpectRefused(dir_ + "/.hidden.log",
+                "not an allow-listed log");  // * does not match a leading dot
   ExpectRefused(dir_ + "/sub/deeper.log", "not an allow-listed log");
   ExpectRefused(base_ + "/victim", "not an allow-listed log");
   ExpectRefused(dir_ + "/../../victim", "contains \"..\"");
@@ -81,12 +84,15 @@ TEST_F(LogTruncatorTest, RefusesSymlinksFifosDevicesDirectoriesAndHardLinks) {
   if (mknod((dir_ + "/null.log").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0) {
     ExpectRefused(dir_ + "/null.log", "is a device file");
   } else {
-    GTEST_LOG_(INFO) << "mknod not permitted here; device-file case not exercised";
+    GTEST_LOG_(INFO)
+        << "mknod not permitted here; device-file case not exercised";
   }
 }
 
-TEST_F(LogTruncatorTest, TruncatesTheCheckedFileEvenIfThePathIsSwappedForASymlink) {
-  absl::StatusOr<CheckedLog> log = OpenLogForTruncation(*Match(dir_ + "/xqwatcher.log"));
+TEST_F(LogTruncatorTest,
+       TruncatesTheCheckedFileEvenIfThePathIsSwappedForASymlink) {
+  absl::StatusOr<CheckedLog> log =
+      OpenLogForTruncation(*Match(dir_ + "/xqwatcher.log"));
   ASSERT_TRUE(log.ok()) << log.status();
   // An attacker swaps the checked path for a symlink to another file.
   fs::rename(dir_ + "/xqwatcher.log", dir_ + "/moved.log");
@@ -99,21 +105,24 @@ TEST_F(LogTruncatorTest, TruncatesTheCheckedFileEvenIfThePathIsSwappedForASymlin
 
 TEST_F(LogTruncatorTest, KeepsTheTail) {
   std::ofstream(dir_ + "/tail.log") << std::string(10000, 'a') << "THE-END";
-  absl::StatusOr<CheckedLog> log = OpenLogForTruncation(*Match(dir_ + "/tail.log"));
+  absl::StatusOr<CheckedLog> log =
+      OpenLogForTruncation(*Match(dir_ + "/tail.log"));
   ASSERT_TRUE(log.ok());
   absl::StatusOr<TruncationResult> result = TruncateCheckedLog(*log, 10);
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->size_before, 10007u);
   EXPECT_EQ(result->size_after, 10u);
   std::ifstream in(dir_ + "/tail.log");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
   EXPECT_EQ(text, "aaaTHE-END");
   EXPECT_FALSE(TruncateCheckedLog(*log, kMaxKeepTailBytes + 1).ok());
 }
 
 TEST_F(LogTruncatorTest, FreesSpaceAtOnceWhileARealWriterKeepsWriting) {
   const std::string path = dir_ + "/xqwatcher.log";
-  absl::StatusOr<Subprocess> writer = Subprocess::Start({{"tests/testing/log_writer", path}});
+  absl::StatusOr<Subprocess> writer =
+      Subprocess::Start({{"tests/testing/log_writer", path}});
   ASSERT_TRUE(writer.ok()) << writer.status();
   absl::SleepFor(absl::Milliseconds(100));
   const uint64_t before = Size(path);
@@ -126,7 +135,7 @@ TEST_F(LogTruncatorTest, FreesSpaceAtOnceWhileARealWriterKeepsWriting) {
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_EQ(kill(writer->pid(), 0), 0);  // still running
   const uint64_t after = Size(path);
-  EXPECT_GT(after, 0u);       // it kept writing, at the new end (O_APPEND)
+  EXPECT_GT(after, 0u);         // it kept writing, at the new end (O_APPEND)
   EXPECT_LT(after, 64u << 10);  // no hole where the old data was
   struct stat st;
   stat(path.c_str(), &st);

@@ -13,24 +13,34 @@ using ::testing::HasSubstr;
 
 TEST(TargetLocksTest, SecondOperationOnATargetIsRefusedWithWhoAndSince) {
   TargetLocks locks;
-  auto first = locks.Acquire("file:/edx/var/log/x.log", "alice (oncall)", "truncate_log");
+  auto first = locks.Acquire("file:/edx/var/log/x.log", "alice (oncall)",
+                             "truncate_log");
   ASSERT_TRUE(first.ok());
-  auto second = locks.Acquire("file:/edx/var/log/x.log", "bob (oncall)", "truncate_log");
+  auto second =
+      locks.Acquire("file:/edx/var/log/x.log", "bob (oncall)", "truncate_log");
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kAborted);
-  EXPECT_THAT(second.status().message(), HasSubstr("truncate_log of file:/edx/var/log/x.log is in progress since"));
+  EXPECT_THAT(
+      second.status().message(),
+      HasSubstr(
+          "truncate_log of file:/edx/var/log/x.log is in progress since"));
   EXPECT_THAT(second.status().message(), HasSubstr("by alice (oncall)"));
-  EXPECT_TRUE(locks.Acquire("service:salt-master.service", "bob", "restart_service").ok());  // other targets are free
+  EXPECT_TRUE(
+      locks.Acquire("service:salt-master.service", "bob", "restart_service")
+          .ok());  // other targets are free
   first->reset();  // released
-  EXPECT_TRUE(locks.Acquire("file:/edx/var/log/x.log", "bob", "truncate_log").ok());
+  EXPECT_TRUE(
+      locks.Acquire("file:/edx/var/log/x.log", "bob", "truncate_log").ok());
 }
 
 TEST(RequestJournalTest, RetryGetsTheFirstOutcome) {
   RequestJournal journal;
-  EXPECT_FALSE(journal.Claim("r1", "truncate_log", "alice").has_value());  // first time: act
+  EXPECT_FALSE(journal.Claim("r1", "truncate_log", "alice")
+                   .has_value());  // first time: act
   auto running = journal.Claim("r1", "truncate_log", "alice");
   ASSERT_TRUE(running.has_value());
-  EXPECT_EQ(running->status().code(), absl::StatusCode::kAborted);  // still running
+  EXPECT_EQ(running->status().code(),
+            absl::StatusCode::kAborted);  // still running
   journal.Finish("r1", {absl::OkStatus(), "reply-bytes"});
   auto replay = journal.Claim("r1", "truncate_log", "alice");
   ASSERT_TRUE(replay.has_value() && replay->ok());
@@ -54,7 +64,8 @@ TEST(RequestJournalTest, ForgetsOldestFinishedEntriesBeyondCapacity) {
     journal.Claim(id, "op", "x");
     journal.Finish(id, {absl::OkStatus(), id});
   }
-  EXPECT_FALSE(journal.Claim("a", "op", "x").has_value());  // forgotten: treated as new
+  EXPECT_FALSE(
+      journal.Claim("a", "op", "x").has_value());  // forgotten: treated as new
   EXPECT_TRUE(journal.Claim("c", "op", "x").has_value());
 }
 

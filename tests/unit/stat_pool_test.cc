@@ -26,7 +26,8 @@ TEST(StatPoolTest, ParallelResultsEqualSerialOnes) {
   jobs.back().needs_stat = false;
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   StatPool pool(4);
-  for (int round = 0; round < 3; ++round) {  // the pool is reused across batches
+  for (int round = 0; round < 3;
+       ++round) {  // the pool is reused across batches
     for (StatJob& job : jobs) job.st = {};
     pool.StatAll(fd, jobs);
     for (int i = 0; i < 1000; ++i) {
