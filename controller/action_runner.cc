@@ -38,8 +38,8 @@ std::string NewRequestId() {
       b[12], b[13], b[14], b[15]);
 }
 
-absl::StatusOr<v1::RequestMeta> ActionRunner::Begin(const v1::Host& host,
-                                                    const ActionSpec& spec) {
+absl::StatusOr<ActionRunner::Pending> ActionRunner::Begin(
+    const v1::Host& host, const ActionSpec& spec) {
   v1::RequestMeta meta;
   meta.set_request_id(NewRequestId());
   meta.set_reason(context_.reason);
@@ -67,11 +67,10 @@ absl::StatusOr<v1::RequestMeta> ActionRunner::Begin(const v1::Host& host,
         absl::StrCat("nothing was sent: the audit log cannot record it (",
                      row.status().message(), ")"));
   }
-  pending_row_ = *row;
-  return meta;
+  return Pending{*row, std::move(meta)};
 }
 
-absl::Status ActionRunner::Finish(AuditOutcome outcome,
+absl::Status ActionRunner::Finish(int64_t row, AuditOutcome outcome,
                                   const absl::Status& status,
                                   const std::string& summary) {
   AuditResult result;
@@ -82,7 +81,7 @@ absl::Status ActionRunner::Finish(AuditOutcome outcome,
     result.message = std::string(status.message());
   }
   result.summary = summary;
-  return audit_->RecordResult(pending_row_, result);
+  return audit_->RecordResult(row, result);
 }
 
 }  // namespace opsagent

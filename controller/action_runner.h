@@ -55,7 +55,8 @@ AuditOutcome ClassifyOutcome(const absl::Status& status, bool mutating);
 std::string NewRequestId();
 
 // Runs operations with an audit intent written before sending and the outcome
-// written after, so the audit log holds every action opsctl ever sent.
+// written after, so the audit log holds every action opsctl ever sent. Safe
+// to use from several threads at once (a fan-out).
 class ActionRunner {
  public:
   ActionRunner(AuditStore* audit, OperatorIdentity who, ActionContext context)
@@ -67,14 +68,14 @@ class ActionRunner {
       const std::function<absl::StatusOr<Reply>(const v1::RequestMeta&)>& call,
       const std::function<std::string(const Reply&)>& summarize) {
     ActionReport<Reply> report;
-    absl::StatusOr<v1::RequestMeta> meta = Begin(host, spec);
-    if (!meta.ok()) {
-      report.status = meta.status();
+    absl::StatusOr<Pending> pending = Begin(host, spec);
+    if (!pending.ok()) {
+      report.status = pending.status();
       return report;
     }
     report.sent = true;
-    report.request_id = meta->request_id();
-    absl::StatusOr<Reply> reply = call(*meta);
+    report.request_id = pending->meta.request_id();
+    absl::StatusOr<Reply> reply = call(pending->meta);
     report.status = reply.status();
     report.outcome = ClassifyOutcome(reply.status(), spec.mutating);
     std::string summary;
@@ -82,7 +83,8 @@ class ActionRunner {
       summary = summarize(*reply);
       report.reply = *std::move(reply);
     }
-    absl::Status recorded = Finish(report.outcome, report.status, summary);
+    absl::Status recorded =
+        Finish(pending->row, report.outcome, report.status, summary);
     if (!recorded.ok() && report.status.ok()) report.status = recorded;
     return report;
   }
@@ -90,15 +92,18 @@ class ActionRunner {
   const OperatorIdentity& who() const { return who_; }
 
  private:
-  absl::StatusOr<v1::RequestMeta> Begin(const v1::Host& host,
-                                        const ActionSpec& spec);
-  absl::Status Finish(AuditOutcome outcome, const absl::Status& status,
-                      const std::string& summary);
+  // An action whose intent is recorded: its audit row and what to send.
+  struct Pending {
+    int64_t row;
+    v1::RequestMeta meta;
+  };
+  absl::StatusOr<Pending> Begin(const v1::Host& host, const ActionSpec& spec);
+  absl::Status Finish(int64_t row, AuditOutcome outcome,
+                      const absl::Status& status, const std::string& summary);
 
   AuditStore* audit_;
   OperatorIdentity who_;
   ActionContext context_;
-  int64_t pending_row_ = 0;
 };
 
 }  // namespace opsagent

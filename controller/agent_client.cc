@@ -14,20 +14,26 @@ absl::StatusOr<Reply> Finish(const grpc::Status& status, Reply& reply) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<AgentClient>> AgentClient::Connect(
-    const TlsFiles& tls, const v1::Host& host, absl::Duration timeout) {
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
-      MakeChannelCredentials(tls);
-  if (!credentials.ok()) return credentials.status();
+std::unique_ptr<AgentClient> AgentClient::Connect(
+    std::shared_ptr<grpc::ChannelCredentials> credentials, const v1::Host& host,
+    absl::Duration timeout) {
   grpc::ChannelArguments args;
   // Verify the agent's certificate against the inventory name, whatever
   // address the host is reached at.
   args.SetSslTargetNameOverride(host.name());
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(host.address(), *credentials, args);
+      grpc::CreateCustomChannel(host.address(), credentials, args);
   return std::unique_ptr<AgentClient>(
       new AgentClient(v1::OpsAgent::NewStub(channel), timeout));
+}
+
+absl::StatusOr<std::unique_ptr<AgentClient>> AgentClient::Connect(
+    const TlsFiles& tls, const v1::Host& host, absl::Duration timeout) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      MakeChannelCredentials(tls);
+  if (!credentials.ok()) return credentials.status();
+  return Connect(*std::move(credentials), host, timeout);
 }
 
 void AgentClient::Prepare(grpc::ClientContext* context) const {

@@ -17,6 +17,10 @@ namespace opsagent {
 // agent certificate presented by the wrong host is refused.
 class AgentClient {
  public:
+  // `credentials` may be shared by the clients of many hosts.
+  static std::unique_ptr<AgentClient> Connect(
+      std::shared_ptr<grpc::ChannelCredentials> credentials,
+      const v1::Host& host, absl::Duration timeout);
   static absl::StatusOr<std::unique_ptr<AgentClient>> Connect(
       const TlsFiles& tls, const v1::Host& host, absl::Duration timeout);
 

@@ -127,13 +127,13 @@ int Main(int argc, char** argv) {
         command->name.c_str(), command->arguments.c_str());
     return kExitUsage;
   }
-  absl::StatusOr<Session> session = Session::FromArgs(*parsed);
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::FromArgs(*parsed);
   if (!session.ok()) {
     std::fprintf(stderr, "opsctl: %s\n",
                  std::string(session.status().message()).c_str());
     return kExitUsage;
   }
-  return command->run(*session, *parsed);
+  return command->run(**session, *parsed);
 }
 
 }  // namespace

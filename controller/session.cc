@@ -38,13 +38,19 @@ const std::vector<FlagSpec>& Session::GlobalFlags() {
        "why you are doing this; recorded in the audit log and by the agent"},
       {"incident", "ID", "incident or ticket id; recorded with every action"},
       {"timeout", "SECONDS", "per-call deadline (default from config, 30)"},
+      {"concurrency", "N",
+       "hosts worked on at once when a target names several (default 20)"},
+      {"max-failures", "N",
+       "stop starting hosts after N have failed (default: never stop)"},
       {"help", "", "show help"},
   };
   return *kFlags;
 }
 
-absl::StatusOr<Session> Session::FromArgs(const ParsedArgs& args) {
-  Session session;
+absl::StatusOr<std::unique_ptr<Session>> Session::FromArgs(
+    const ParsedArgs& args) {
+  std::unique_ptr<Session> owned(new Session());
+  Session& session = *owned;
   session.config_path_ = OperatorConfigPath(args.Get("config"));
   const std::string output = args.Get("output", "table");
   if (output == "table") {
@@ -59,6 +65,15 @@ absl::StatusOr<Session> Session::FromArgs(const ParsedArgs& args) {
   }
   session.context_.reason = args.Get("reason");
   session.context_.incident = args.Get("incident");
+  for (auto [flag, out, min] :
+       {std::tuple{"concurrency", &session.fan_out_.concurrency, 1},
+        {"max-failures", &session.fan_out_.max_failures, 0}}) {
+    if (args.Has(flag) && (!absl::SimpleAtoi(args.Get(flag), out) ||
+                           *out < min || *out > 10000)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, " takes a number from ", min, " to 10000"));
+    }
+  }
   if (args.Has("timeout")) {
     int seconds;
     if (!absl::SimpleAtoi(args.Get("timeout"), &seconds) || seconds <= 0 ||
@@ -68,7 +83,12 @@ absl::StatusOr<Session> Session::FromArgs(const ParsedArgs& args) {
     }
     session.timeout_ = absl::Seconds(seconds);
   }
-  return session;
+  return owned;
+}
+
+const std::string& Session::StartRun() {
+  if (context_.run_id.empty()) context_.run_id = NewRequestId();
+  return context_.run_id;
 }
 
 absl::StatusOr<const v1::OperatorConfig*> Session::config() {
@@ -110,9 +130,19 @@ absl::StatusOr<std::unique_ptr<AgentClient>> Session::Connect(
   if (!cfg.ok()) return cfg.status();
   const absl::Duration timeout = timeout_.value_or(
       std::max(absl::Seconds((*cfg)->timeout_seconds()), minimum_timeout_));
-  return AgentClient::Connect(
-      {(*cfg)->certificate(), (*cfg)->private_key(), (*cfg)->ca_certificate()},
-      host, timeout);
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  {
+    absl::MutexLock lock(&credentials_mutex_);
+    if (credentials_ == nullptr) {
+      absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> made =
+          MakeChannelCredentials({(*cfg)->certificate(), (*cfg)->private_key(),
+                                  (*cfg)->ca_certificate()});
+      if (!made.ok()) return made.status();
+      credentials_ = *std::move(made);
+    }
+    credentials = credentials_;
+  }
+  return AgentClient::Connect(std::move(credentials), host, timeout);
 }
 
 absl::StatusOr<ActionRunner> Session::Runner() {

@@ -6,10 +6,12 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "controller/action_runner.h"
 #include "controller/agent_client.h"
 #include "controller/audit/audit_store.h"
 #include "controller/cli/command_line.h"
+#include "controller/fan_out.h"
 #include "controller/inventory.h"
 #include "opsagent/v1/controller_config.pb.h"
 
@@ -24,7 +26,8 @@ class Session {
  public:
   // Reads the global flags (--config, --output, --reason, --incident,
   // --timeout) from `args`.
-  static absl::StatusOr<Session> FromArgs(const ParsedArgs& args);
+  static absl::StatusOr<std::unique_ptr<Session>> FromArgs(
+      const ParsedArgs& args);
 
   // The global flags every subcommand accepts.
   static const std::vector<FlagSpec>& GlobalFlags();
@@ -37,6 +40,10 @@ class Session {
   absl::StatusOr<ActionRunner> Runner();
 
   OutputFormat output() const { return output_; }
+  const FanOutOptions& fan_out() const { return fan_out_; }
+  // Gives this invocation a run id (once) so that its actions on many
+  // hosts are grouped in the audit log; returns it.
+  const std::string& StartRun();
   // For commands that change something: whether to only report.
   void set_dry_run(bool dry_run) { context_.dry_run = dry_run; }
   // Commands that wait on the host (restarts) need longer than one call's
@@ -55,10 +62,15 @@ class Session {
   OutputFormat output_ = OutputFormat::kTable;
   ActionContext context_;
   std::optional<absl::Duration> timeout_;
+  FanOutOptions fan_out_;
   absl::Duration minimum_timeout_ = absl::ZeroDuration();
   std::optional<v1::OperatorConfig> config_;
   std::optional<Inventory> inventory_;
   std::unique_ptr<AuditStore> audit_;
+  absl::Mutex credentials_mutex_;
+  // Built once and shared by every host's connection.
+  std::shared_ptr<grpc::ChannelCredentials> credentials_
+      ABSL_GUARDED_BY(credentials_mutex_);
 };
 
 }  // namespace opsagent

@@ -32,38 +32,41 @@ absl::StatusOr<std::vector<ProcessRss>> LargestProcessesByRss(
         absl::StrCat("cannot list ", proc_root, ": ", std::strerror(errno)));
   }
   const uint64_t page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  // Every process's RSS first (one small read each); names and owners only
+  // for the few that make the list.
   std::vector<ProcessRss> processes;
   while (dirent* entry = readdir(dir.get())) {
     int pid;
     if (!absl::SimpleAtoi(entry->d_name, &pid)) continue;
-    const std::string base = absl::StrCat(proc_root, "/", entry->d_name);
-    absl::StatusOr<std::string> statm = ReadProcFile(base + "/statm");
-    absl::StatusOr<std::string> comm = ReadProcFile(base + "/comm");
-    if (!statm.ok() || !comm.ok()) continue;  // exited meanwhile
+    absl::StatusOr<std::string> statm =
+        ReadProcFile(absl::StrCat(proc_root, "/", entry->d_name, "/statm"));
+    if (!statm.ok()) continue;  // exited meanwhile
     std::vector<absl::string_view> fields =
         absl::StrSplit(*statm, ' ', absl::SkipEmpty());
     uint64_t resident_pages;
     if (fields.size() < 2 || !absl::SimpleAtoi(fields[1], &resident_pages))
       continue;
-    struct stat st;
-    if (stat(base.c_str(), &st) != 0) continue;
     ProcessRss process;
     process.pid = pid;
-    process.name = std::string(absl::StripTrailingAsciiWhitespace(*comm));
     process.rss_bytes = resident_pages * page_size;
-    process.uid = st.st_uid;
     processes.push_back(std::move(process));
   }
   auto larger = [](const ProcessRss& a, const ProcessRss& b) {
     return a.rss_bytes != b.rss_bytes ? a.rss_bytes > b.rss_bytes
                                       : a.pid < b.pid;
   };
-  if (processes.size() > limit) {
-    std::partial_sort(processes.begin(), processes.begin() + limit,
-                      processes.end(), larger);
-    processes.resize(limit);
-  } else {
-    std::sort(processes.begin(), processes.end(), larger);
+  const size_t keep = std::min(limit, processes.size());
+  std::partial_sort(processes.begin(), processes.begin() + keep,
+                    processes.end(), larger);
+  processes.resize(keep);
+  for (ProcessRss& process : processes) {
+    const std::string base = absl::StrCat(proc_root, "/", process.pid);
+    absl::StatusOr<std::string> comm = ReadProcFile(base + "/comm");
+    process.name = comm.ok()
+                       ? std::string(absl::StripTrailingAsciiWhitespace(*comm))
+                       : "?";
+    struct stat st;
+    if (stat(base.c_str(), &st) == 0) process.uid = st.st_uid;
   }
   return processes;
 }

@@ -1,103 +1,230 @@
 #ifndef OPSAGENT_CONTROLLER_COMMANDS_HOST_CALL_H_
 #define OPSAGENT_CONTROLLER_COMMANDS_HOST_CALL_H_
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "controller/action_runner.h"
 #include "controller/exit_codes.h"
+#include "controller/fan_out.h"
 #include "controller/output/json.h"
 #include "controller/session.h"
+#include "controller/target_set.h"
 
 namespace opsagent {
 
-// Runs one audited operation on one inventory host and prints the outcome:
-// `print` for people, or a JSON envelope {host, operation, request_id,
-// outcome, result | error} with --output json. Returns the exit code.
+// How a command talks to one host and shows the answer.
 template <typename Reply>
-int CallHost(Session& session, const std::string& host_name,
-             const ActionSpec& spec,
-             const std::function<absl::StatusOr<Reply>(
-                 AgentClient&, const v1::RequestMeta&)>& call,
-             const std::function<std::string(const Reply&)>& summarize,
-             const std::function<void(const Reply&)>& print) {
-  absl::StatusOr<const Inventory*> inventory = session.inventory();
-  if (!inventory.ok()) {
-    std::fprintf(stderr, "opsctl: %s\n",
-                 std::string(inventory.status().message()).c_str());
-    return kExitUsage;
-  }
-  absl::StatusOr<v1::Host> host = (*inventory)->Find(host_name);
-  if (!host.ok()) {
-    std::fprintf(stderr, "opsctl: %s\n",
-                 std::string(host.status().message()).c_str());
-    return kExitUsage;
-  }
-  absl::StatusOr<std::unique_ptr<AgentClient>> client = session.Connect(*host);
+struct HostCall {
+  std::function<absl::StatusOr<Reply>(AgentClient&, const v1::RequestMeta&)>
+      call;
+  std::function<std::string(const Reply&)>
+      summarize;                            // one line, for the audit log
+  std::function<void(const Reply&)> print;  // for people
+};
+
+namespace host_call_internal {
+
+inline void PrintError(const std::string& message) {
+  std::fprintf(stderr, "opsctl: %s\n", message.c_str());
+}
+
+// One audited call to one host. A change that could not be delivered is
+// retried with the same request id: the agent's request journal returns the
+// first outcome to a repeat instead of acting twice.
+template <typename Reply>
+ActionReport<Reply> CallOne(Session& session, ActionRunner& runner,
+                            const v1::Host& host, const ActionSpec& spec,
+                            const HostCall<Reply>& how) {
+  absl::StatusOr<std::unique_ptr<AgentClient>> client = session.Connect(host);
   if (!client.ok()) {
-    std::fprintf(stderr, "opsctl: %s\n",
-                 std::string(client.status().message()).c_str());
-    return kExitUsage;
+    ActionReport<Reply> report;
+    report.status = client.status();
+    return report;
   }
-  absl::StatusOr<ActionRunner> runner = session.Runner();
-  if (!runner.ok()) {
-    std::fprintf(stderr, "opsctl: %s\n",
-                 std::string(runner.status().message()).c_str());
-    return kExitAuditUnavailable;
-  }
-  ActionReport<Reply> report = runner->Run<Reply>(
-      *host, spec,
+  return runner.Run<Reply>(
+      host, spec,
       [&](const v1::RequestMeta& meta) -> absl::StatusOr<Reply> {
-        absl::StatusOr<Reply> reply = call(**client, meta);
-        // A change that could not be delivered is retried with the same
-        // request id: the agent's request journal returns the first
-        // outcome to a repeat instead of acting twice.
+        absl::StatusOr<Reply> reply = how.call(**client, meta);
         for (int retry = 0;
              spec.mutating && retry < 2 && absl::IsUnavailable(reply.status());
              ++retry) {
           absl::SleepFor(absl::Seconds(1));
-          reply = call(**client, meta);
+          reply = how.call(**client, meta);
         }
         if (reply.ok()) return reply;
         return absl::Status(reply.status().code(),
-                            session.Explain(reply.status(), *host));
+                            session.Explain(reply.status(), host));
       },
-      summarize);
-  if (!report.sent) {
-    std::fprintf(stderr, "opsctl: %s\n",
-                 std::string(report.status.message()).c_str());
+      how.summarize);
+}
+
+template <typename Reply>
+std::string JsonEnvelope(const v1::Host& host, const ActionSpec& spec,
+                         const ActionReport<Reply>& report) {
+  std::string json = absl::StrCat(
+      "{\"host\":", JsonString(host.name()),
+      ",\"operation\":", JsonString(spec.operation),
+      ",\"request_id\":", JsonString(report.request_id),
+      ",\"outcome\":", JsonString(AuditOutcomeName(report.outcome)));
+  if (report.reply) {
+    absl::StrAppend(&json, ",\"result\":", ProtoToJson(*report.reply));
+  } else {
+    absl::StrAppend(&json, ",\"error\":{\"code\":",
+                    JsonString(absl::StatusCodeToString(report.status.code())),
+                    ",\"message\":", JsonString(report.status.message()), "}");
+  }
+  return json + "}";
+}
+
+// Prints one host's result; `header` introduces it in a fan-out.
+template <typename Reply>
+void Show(Session& session, const v1::Host& host, const ActionSpec& spec,
+          const ActionReport<Reply>& report, const HostCall<Reply>& how,
+          bool header) {
+  if (session.output() == OutputFormat::kJson) {
+    std::printf("%s\n", JsonEnvelope(host, spec, report).c_str());
+  } else {
+    if (header)
+      std::printf("=== %s: %s\n", host.name().c_str(),
+                  std::string(AuditOutcomeName(report.outcome)).c_str());
+    if (report.reply) {
+      how.print(*report.reply);
+    } else {
+      PrintError(absl::StrCat(host.name(), ": ", report.status.message()));
+    }
+  }
+  if (report.reply && !report.status.ok())
+    PrintError(absl::StrCat("warning: ", report.status.message()));
+  std::fflush(stdout);
+}
+
+}  // namespace host_call_internal
+
+// Runs one audited operation on the hosts `target` selects (a host name, a
+// glob, role:NAME, env:NAME; see SelectHosts) and prints each outcome: for
+// people, or one JSON object per host with --output json. Several hosts are
+// worked on concurrently (--concurrency), results are printed as they
+// arrive, and the actions share one run id in the audit log. Returns the
+// exit code.
+template <typename Reply>
+int CallHost(Session& session, const std::string& target,
+             const ActionSpec& spec, const HostCall<Reply>& how) {
+  using namespace host_call_internal;
+  absl::StatusOr<const Inventory*> inventory = session.inventory();
+  if (!inventory.ok()) {
+    PrintError(std::string(inventory.status().message()));
+    return kExitUsage;
+  }
+  absl::StatusOr<std::vector<v1::Host>> hosts =
+      SelectHosts(**inventory, target);
+  if (!hosts.ok()) {
+    PrintError(std::string(hosts.status().message()));
+    return kExitUsage;
+  }
+  // Local problems (unreadable certificate files) are the same for every host.
+  if (absl::StatusOr<std::unique_ptr<AgentClient>> probe =
+          session.Connect(hosts->front());
+      !probe.ok()) {
+    PrintError(std::string(probe.status().message()));
+    return kExitUsage;
+  }
+  const bool single = hosts->size() == 1 && hosts->front().name() == target;
+  if (!single) session.StartRun();
+  absl::StatusOr<ActionRunner> runner = session.Runner();
+  if (!runner.ok()) {
+    PrintError(std::string(runner.status().message()));
     return kExitAuditUnavailable;
   }
-  if (session.output() == OutputFormat::kJson) {
-    std::string json = absl::StrCat(
-        "{\"host\":", JsonString(host->name()),
-        ",\"operation\":", JsonString(spec.operation),
-        ",\"request_id\":", JsonString(report.request_id),
-        ",\"outcome\":", JsonString(AuditOutcomeName(report.outcome)));
-    if (report.reply) {
-      absl::StrAppend(&json, ",\"result\":", ProtoToJson(*report.reply));
-    } else {
-      absl::StrAppend(
-          &json, ",\"error\":{\"code\":",
-          JsonString(absl::StatusCodeToString(report.status.code())),
-          ",\"message\":", JsonString(report.status.message()), "}");
+  if (single) {
+    ActionReport<Reply> report =
+        CallOne(session, *runner, hosts->front(), spec, how);
+    if (!report.sent) {
+      PrintError(std::string(report.status.message()));
+      return kExitAuditUnavailable;
     }
-    std::printf("%s}\n", json.c_str());
-  } else if (report.reply) {
-    print(*report.reply);
-  } else {
-    std::fprintf(stderr, "opsctl: %s: %s\n", host->name().c_str(),
-                 std::string(report.status.message()).c_str());
+    Show(session, hosts->front(), spec, report, how, /*header=*/false);
+    return ExitCodeFor(report.outcome);
   }
-  if (report.reply &&
-      !report.status.ok()) {  // ran, but the outcome was not recorded
-    std::fprintf(stderr, "opsctl: warning: %s\n",
-                 std::string(report.status.message()).c_str());
+
+  const bool progress =
+      isatty(STDERR_FILENO) && session.output() == OutputFormat::kTable;
+  std::vector<std::optional<ActionReport<Reply>>> reports(hosts->size());
+  bool audit_failed = false;
+  const absl::Time start = absl::Now();
+  FanOutSummary summary = RunFanOut(
+      *hosts, session.fan_out(),
+      [&](const v1::Host& host) {
+        const size_t i = &host - hosts->data();
+        reports[i] = CallOne(session, *runner, host, spec, how);
+        return reports[i]->sent ? reports[i]->outcome : AuditOutcome::kPending;
+      },
+      [&](const v1::Host& host, AuditOutcome, const FanOutSummary& so_far) {
+        const ActionReport<Reply>& report = *reports[&host - hosts->data()];
+        if (progress) std::fprintf(stderr, "\r\033[K");
+        if (!report.sent) {
+          audit_failed = true;
+          PrintError(absl::StrCat(host.name(), ": ", report.status.message()));
+        } else {
+          Show(session, host, spec, report, how, /*header=*/true);
+        }
+        if (progress) {
+          std::fprintf(stderr, "[%d/%zu] %d ok, %d failed",
+                       so_far.ok + so_far.failed(), hosts->size(), so_far.ok,
+                       so_far.failed());
+        }
+      });
+  if (progress) std::fprintf(stderr, "\r\033[K");
+  std::string failed_hosts;
+  for (size_t i = 0; i < hosts->size(); ++i) {
+    if (reports[i] && reports[i]->outcome != AuditOutcome::kOk) {
+      absl::StrAppend(&failed_hosts, failed_hosts.empty() ? "" : ", ",
+                      (*hosts)[i].name(), " (",
+                      AuditOutcomeName(reports[i]->outcome), ")");
+    }
   }
-  return ExitCodeFor(report.outcome);
+  std::fprintf(
+      stderr,
+      "%zu hosts in %lld ms: %d ok, %d error, %d denied, %d unreachable, %d "
+      "unknown%s; run %s\n",
+      hosts->size(),
+      static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - start)),
+      summary.ok, summary.error, summary.denied, summary.unreachable,
+      summary.unknown,
+      summary.not_started > 0
+          ? absl::StrCat(", ", summary.not_started,
+                         " not started (error budget spent)")
+                .c_str()
+          : "",
+      session.StartRun().c_str());
+  if (!failed_hosts.empty())
+    std::fprintf(stderr, "not ok: %s\n", failed_hosts.c_str());
+  if (audit_failed) return kExitAuditUnavailable;
+  if (summary.failed() == 0 && summary.not_started == 0) return kExitOk;
+  if (summary.unknown > 0) return kExitUnknown;
+  if (summary.denied == summary.failed()) return kExitDenied;
+  if (summary.unreachable == summary.failed()) return kExitUnreachable;
+  return kExitOperationFailed;
+}
+
+// The same, with the three parts of HostCall given one by one.
+template <typename Reply>
+int CallHost(
+    Session& session, const std::string& target, const ActionSpec& spec,
+    std::function<absl::StatusOr<Reply>(AgentClient&, const v1::RequestMeta&)>
+        call,
+    std::function<std::string(const Reply&)> summarize,
+    std::function<void(const Reply&)> print) {
+  return CallHost<Reply>(
+      session, target, spec,
+      HostCall<Reply>{std::move(call), std::move(summarize), std::move(print)});
 }
 
 }  // namespace opsagent

@@ -7,7 +7,7 @@
 #
 # Usage:
 #   make-dev-pki.sh DIR ca
-#   make-dev-pki.sh DIR agent HOSTNAME [IP ...]
+#   make-dev-pki.sh DIR agent HOSTNAME [IP ...]   (HOSTNAME may be *.DOMAIN)
 #   make-dev-pki.sh DIR operator NAME ROLE [ROLE ...]
 set -euo pipefail
 
@@ -53,7 +53,7 @@ case "$kind" in
     for ip in "$@"; do san="$san,IP:$ip"; done
     ext=$(mktemp)
     printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=%s\n' "$san" >"$ext"
-    sign "agent-$host" "/O=opsagent/CN=$host" "$ext"
+    sign "agent-${host//\*/wildcard}" "/O=opsagent/CN=$host" "$ext"
     ;;
   operator)
     [ $# -ge 2 ] || usage

@@ -14,6 +14,7 @@ OpsctlRunner::OpsctlRunner(const std::string& dir, const std::string& name,
   const std::string base = absl::StrCat(dir, "/", name);
   config_path_ = base + ".opsctl";
   audit_path_ = base + ".audit.db";
+  inventory_path_ = base + ".inventory";
   WriteFileOrDie(
       base + ".inventory",
       absl::StrCat("host { name: \"", host, "\" address: \"127.0.0.1:", port,
@@ -25,6 +26,10 @@ OpsctlRunner::OpsctlRunner(const std::string& dir, const std::string& name,
                    "\"\ninventory: \"", base,
                    ".inventory\"\naudit_database: \"", audit_path_,
                    "\"\ntimeout_seconds: 30\n"));
+}
+
+void OpsctlRunner::WriteInventory(const std::string& text) const {
+  WriteFileOrDie(inventory_path_, text);
 }
 
 CommandResult OpsctlRunner::Run(const std::vector<std::string>& args) const {

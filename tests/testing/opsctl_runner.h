@@ -25,10 +25,14 @@ class OpsctlRunner {
   // Every row of this operator's audit database, oldest first.
   std::vector<AuditRecord> AuditRows() const;
 
+  // Replaces the inventory (Protobuf text) with several hosts.
+  void WriteInventory(const std::string& text) const;
+
   const std::string& config_path() const { return config_path_; }
 
  private:
   std::string config_path_;
+  std::string inventory_path_;
   std::string audit_path_;
 };
 

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Fan-out benchmark: `opsctl mem` across N real agents on loopback (distinct
+# ports) against the same fan-out with ssh (xargs -P, one ssh per host, to an
+# OpenSSH server on loopback), in one run. Prints a Markdown table row.
+#   bench/fanout_vs_ssh.sh [N]    (default 200; needs root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-200}
+work=${BENCH_DIR:-/tmp/opsagent-bench}/fanout
+mkdir -p "$work"
+targets="//agent:opsagent //controller:opsctl"
+bazel build -c opt $targets >/dev/null 2>&1 || bazel build -c opt $targets
+agent_bin=$(pwd)/bazel-bin/agent/opsagent
+opsctl_bin=$(pwd)/bazel-bin/controller/opsctl
+
+pki=$work/pki
+bash deploy/pki/make-dev-pki.sh "$pki" ca >/dev/null
+[ -f "$pki/agent-wildcard.bench.test.crt" ] || bash deploy/pki/make-dev-pki.sh "$pki" agent '*.bench.test' >/dev/null
+[ -f "$pki/operator-bench.crt" ] || bash deploy/pki/make-dev-pki.sh "$pki" operator bench oncall >/dev/null
+
+: >"$work/inventory.textproto"
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT
+base_port=${BENCH_BASE_PORT:-21000}
+for i in $(seq 1 "$n"); do
+  name=$(printf 'a%03d.bench.test' "$i")
+  port=$((base_port + i))
+  cat >"$work/agent-$i.textproto" <<CONF
+listen_address: "127.0.0.1:$port"
+tls { certificate: "$pki/agent-wildcard.bench.test.crt" private_key: "$pki/agent-wildcard.bench.test.key" ca_certificate: "$pki/ca.crt" }
+hostname: "$name"
+authorization { roles: "oncall" operations: "*" }
+CONF
+  echo "host { name: \"$name\" address: \"127.0.0.1:$port\" roles: \"bench\" environment: \"bench\" }" >>"$work/inventory.textproto"
+  "$agent_bin" --config "$work/agent-$i.textproto" 2>"$work/agent-$i.log" &
+  pids+=($!)
+done
+cat >"$work/opsctl.textproto" <<CONF
+certificate: "pki/operator-bench.crt"
+private_key: "pki/operator-bench.key"
+ca_certificate: "pki/ca.crt"
+inventory: "inventory.textproto"
+audit_database: "audit.db"
+CONF
+export OPSCTL_CONFIG=$work/opsctl.textproto
+for i in $(seq 1 "$n"); do
+  until grep -q serving "$work/agent-$i.log"; do sleep 0.05; done
+done
+
+ssh_dir=$work/ssh
+mkdir -p "$ssh_dir" /run/sshd
+[ -f "$ssh_dir/host_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$ssh_dir/host_key"
+[ -f "$ssh_dir/user_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$ssh_dir/user_key"
+cp "$ssh_dir/user_key.pub" "$ssh_dir/authorized_keys"
+ssh_port=${BENCH_SSH_PORT:-2223}
+cat >"$ssh_dir/sshd_config" <<CONF
+Port $ssh_port
+ListenAddress 127.0.0.1
+HostKey $ssh_dir/host_key
+AuthorizedKeysFile $ssh_dir/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+MaxStartups $((n + 50))
+PidFile $ssh_dir/sshd.pid
+CONF
+/usr/sbin/sshd -f "$ssh_dir/sshd_config" -D -E "$ssh_dir/sshd.log" &
+pids+=($!)
+sleep 0.5
+seq 1 "$n" >"$work/hosts.txt"
+cat >"$work/ssh-one" <<SH
+#!/bin/sh
+exec ssh -p $ssh_port -i $ssh_dir/user_key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR root@127.0.0.1 free -h
+SH
+chmod +x "$work/ssh-one"
+
+runs=${BENCH_RUNS:-5}
+hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/fanout.json" \
+  -n "opsctl mem role:bench ($n agents)" "$opsctl_bin mem role:bench --concurrency $n --output json" \
+  -n "ssh free -h x $n (xargs -P 50)" "xargs -a $work/hosts.txt -P 50 -I{} $work/ssh-one" >/dev/null
+ok=$("$opsctl_bin" mem role:bench --concurrency "$n" --output json 2>/dev/null | grep -c '"outcome":"ok"')
+python3 - "$work/fanout.json" "$n" "$ok" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+ours, ssh = r[0], r[1]
+print(f"| `opsctl mem` on {sys.argv[2]} agents ({sys.argv[3]} ok) vs ssh `free -h` to {sys.argv[2]} hosts (xargs -P 50) "
+      f"| {ours['mean']*1000:.0f} ms ± {ours['stddev']*1000:.0f} | {ssh['mean']*1000:.0f} ms ± {ssh['stddev']*1000:.0f} "
+      f"| {ours['mean']/ssh['mean']:.3f} ({ssh['mean']/ours['mean']:.1f}x faster) | < 1 s, ≥ 5x |")
+PY

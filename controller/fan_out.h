@@ -1,0 +1,42 @@
+#ifndef OPSAGENT_CONTROLLER_FAN_OUT_H_
+#define OPSAGENT_CONTROLLER_FAN_OUT_H_
+
+#include <functional>
+#include <vector>
+
+#include "controller/audit/audit_record.h"
+#include "opsagent/v1/controller_config.pb.h"
+
+namespace opsagent {
+
+struct FanOutOptions {
+  // Hosts worked on at once.
+  int concurrency = 20;
+  // Stop starting hosts after this many failed ones; 0 means never stop.
+  int max_failures = 0;
+};
+
+// How many hosts ended how.
+struct FanOutSummary {
+  int ok = 0;
+  int error = 0;
+  int denied = 0;
+  int unreachable = 0;
+  int unknown = 0;
+  int not_started = 0;  // skipped once the error budget was spent
+  int failed() const { return error + denied + unreachable + unknown; }
+};
+
+// Runs `task` for every host, at most `concurrency` at a time, and calls
+// `on_done` with each host's outcome as it finishes (never two at once, so
+// it may print). Once `max_failures` hosts have failed, no further host is
+// started; those not started are counted, not run.
+FanOutSummary RunFanOut(
+    const std::vector<v1::Host>& hosts, const FanOutOptions& options,
+    const std::function<AuditOutcome(const v1::Host&)>& task,
+    const std::function<void(const v1::Host&, AuditOutcome,
+                             const FanOutSummary&)>& on_done);
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_CONTROLLER_FAN_OUT_H_

@@ -1,0 +1,60 @@
+#include "controller/fan_out.h"
+
+#include <atomic>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+namespace opsagent {
+namespace {
+
+std::vector<v1::Host> Hosts(int n) {
+  std::vector<v1::Host> hosts(n);
+  for (int i = 0; i < n; ++i) hosts[i].set_name(absl::StrCat("h", i));
+  return hosts;
+}
+
+TEST(FanOutTest, RunsEveryHostWithinTheConcurrencyLimit) {
+  std::atomic<int> running{0}, peak{0};
+  std::set<std::string> done;
+  FanOutSummary summary = RunFanOut(
+      Hosts(40), {5, 0},
+      [&](const v1::Host& host) {
+        int now = ++running;
+        int old = peak.load();
+        while (now > old && !peak.compare_exchange_weak(old, now)) {
+        }
+        absl::SleepFor(absl::Milliseconds(5));
+        --running;
+        return host.name() == "h7" ? AuditOutcome::kUnreachable
+                                   : AuditOutcome::kOk;
+      },
+      [&](const v1::Host& host, AuditOutcome, const FanOutSummary&) {
+        done.insert(host.name());
+      });
+  EXPECT_EQ(done.size(), 40u);
+  EXPECT_LE(peak.load(), 5);
+  EXPECT_GE(peak.load(), 2);  // it did run in parallel
+  EXPECT_EQ(summary.ok, 39);
+  EXPECT_EQ(summary.unreachable, 1);
+  EXPECT_EQ(summary.not_started, 0);
+}
+
+TEST(FanOutTest, StopsStartingHostsWhenTheErrorBudgetIsSpent) {
+  std::atomic<int> started{0};
+  FanOutSummary summary = RunFanOut(
+      Hosts(100), {1, 3},
+      [&](const v1::Host&) {
+        ++started;
+        return AuditOutcome::kError;
+      },
+      [](const v1::Host&, AuditOutcome, const FanOutSummary&) {});
+  EXPECT_EQ(started.load(), 3);
+  EXPECT_EQ(summary.error, 3);
+  EXPECT_EQ(summary.not_started, 97);
+}
+
+}  // namespace
+}  // namespace opsagent
