@@ -136,7 +136,8 @@ void Subprocess::Signal(int signal) {
 
 absl::StatusOr<CommandResult> RunCommand(
     const std::vector<std::string>& argv, absl::Duration timeout,
-    size_t max_output_bytes, std::optional<std::vector<std::string>> env) {
+    size_t max_output_bytes, std::optional<std::vector<std::string>> env,
+    const std::function<void(OutputStream, absl::string_view)>& on_output) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0)
     return absl::InternalError("pipe2 failed");
@@ -183,7 +184,11 @@ absl::StatusOr<CommandResult> RunCommand(
       }
       const size_t room =
           max_output_bytes - std::min(max_output_bytes, sinks[i]->size());
-      sinks[i]->append(buffer, std::min(room, static_cast<size_t>(n)));
+      const size_t kept = std::min(room, static_cast<size_t>(n));
+      sinks[i]->append(buffer, kept);
+      if (on_output && kept > 0)
+        on_output(i == 0 ? OutputStream::kStdout : OutputStream::kStderr,
+                  {buffer, kept});
       if (static_cast<size_t>(n) > room) result.output_truncated = true;
     }
   }

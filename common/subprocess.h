@@ -3,11 +3,13 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace opsagent {
@@ -61,12 +63,18 @@ struct CommandResult {
 };
 
 // Runs a program to completion, capturing at most `max_output_bytes` of each
-// of stdout and stderr. At `timeout` the program is killed and
+// of stdout and stderr, and handing each captured chunk to `on_output` as it
+// arrives, if given. At `timeout` the program is killed and
 // DEADLINE_EXCEEDED returned.
+// Which output a chunk came from.
+enum class OutputStream { kStdout, kStderr };
+
 absl::StatusOr<CommandResult> RunCommand(
     const std::vector<std::string>& argv, absl::Duration timeout,
     size_t max_output_bytes = 1 << 20,
-    std::optional<std::vector<std::string>> env = std::nullopt);
+    std::optional<std::vector<std::string>> env = std::nullopt,
+    const std::function<void(OutputStream, absl::string_view)>& on_output =
+        nullptr);
 
 }  // namespace opsagent
 

@@ -1,5 +1,7 @@
 #include "controller/agent_client.h"
 
+#include <optional>
+
 #include "common/grpc_status.h"
 #include "grpcpp/create_channel.h"
 
@@ -117,6 +119,26 @@ absl::StatusOr<v1::DiskUsageResult> AgentClient::ScanDiskUsage(
   if (!have_result)
     return absl::DataLossError("the agent ended the scan without a result");
   return result;
+}
+
+absl::StatusOr<v1::CommandResult> AgentClient::RunCommand(
+    const v1::RunCommandRequest& request,
+    const std::function<void(const v1::CommandOutput&)>& on_output) {
+  grpc::ClientContext context;
+  Prepare(&context);
+  std::unique_ptr<grpc::ClientReader<v1::RunCommandEvent>> reader =
+      stub_->RunCommand(&context, request);
+  v1::RunCommandEvent event;
+  std::optional<v1::CommandResult> result;
+  while (reader->Read(&event)) {
+    if (event.has_output() && on_output) on_output(event.output());
+    if (event.has_result()) result = std::move(*event.mutable_result());
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (!result)
+    return absl::DataLossError("the agent ended the command without a result");
+  return *std::move(result);
 }
 
 }  // namespace opsagent

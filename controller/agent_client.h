@@ -34,6 +34,10 @@ class AgentClient {
       const v1::TruncateLogRequest& request);
   absl::StatusOr<v1::RestartServiceReply> RestartService(
       const v1::RestartServiceRequest& request);
+  // Streams the command's output to `on_output` as it arrives.
+  absl::StatusOr<v1::CommandResult> RunCommand(
+      const v1::RunCommandRequest& request,
+      const std::function<void(const v1::CommandOutput&)>& on_output);
   // Streams the scan; `on_progress` sees each progress event.
   absl::StatusOr<v1::DiskUsageResult> ScanDiskUsage(
       const v1::DiskUsageRequest& request,

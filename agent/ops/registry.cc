@@ -6,6 +6,7 @@
 #include "agent/ops/memory.h"
 #include "agent/ops/open_deleted.h"
 #include "agent/ops/restart_service.h"
+#include "agent/ops/run_command.h"
 #include "agent/ops/truncate_log.h"
 
 namespace opsagent {
@@ -14,7 +15,7 @@ absl::Span<const OperationSpec* const> AllOperations() {
   static const OperationSpec* const kOperations[] = {
       &kInfoOperation,           &kMemoryOperation,      &kFilesystemsOperation,
       &kDiskUsageOperation,      &kOpenDeletedOperation, &kTruncateLogOperation,
-      &kRestartServiceOperation,
+      &kRestartServiceOperation, &kRunCommandOperation,
   };
   return kOperations;
 }

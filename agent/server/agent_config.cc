@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "agent/ops/command_template.h"
 #include "agent/ops/registry.h"
 #include "common/text_proto_file.h"
 #include "common/tls/credentials.h"
@@ -213,6 +214,20 @@ absl::StatusOr<v1::AgentConfig> FinalizeAgentConfig(v1::AgentConfig config) {
       return FieldError(
           absl::StrCat("restartable[", i, "]"),
           absl::StrCat(config.restartable(i).name(), " is listed twice"));
+    }
+  }
+  absl::flat_hash_set<std::string> commands;
+  for (int i = 0; i < config.command_size(); ++i) {
+    if (absl::StatusOr<std::unique_ptr<CommandTemplate>> compiled =
+            CommandTemplate::Compile(config.command(i));
+        !compiled.ok()) {
+      return FieldError(absl::StrCat("command[", i, "]"),
+                        compiled.status().message());
+    }
+    if (!commands.insert(config.command(i).name()).second) {
+      return FieldError(
+          absl::StrCat("command[", i, "]"),
+          absl::StrCat(config.command(i).name(), " is declared twice"));
     }
   }
   v1::Limits* limits = config.mutable_limits();

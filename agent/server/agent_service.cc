@@ -10,6 +10,7 @@
 #include "agent/ops/memory.h"
 #include "agent/ops/open_deleted.h"
 #include "agent/ops/restart_service.h"
+#include "agent/ops/run_command.h"
 #include "agent/ops/truncate_log.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
@@ -225,6 +226,29 @@ grpc::Status AgentService::RestartService(
                   [&](const OperationContext& op) {
                     return RunRestartService(op, *request, reply);
                   });
+}
+
+grpc::Status AgentService::RunCommand(
+    grpc::ServerContext* context, const v1::RunCommandRequest* request,
+    grpc::ServerWriter<v1::RunCommandEvent>* writer) {
+  v1::CommandResult result;
+  grpc::Status status =
+      Dispatch(context, kRunCommandOperation, request->meta(), &result,
+               [&](const OperationContext& op) {
+                 return RunVettedCommand(
+                     op, *request,
+                     [writer](const v1::RunCommandEvent& event) {
+                       return writer->Write(event);
+                     },
+                     &result);
+               });
+  // Sent last, also when a retried request id replays the first outcome.
+  if (status.ok()) {
+    v1::RunCommandEvent final;
+    *final.mutable_result() = result;
+    writer->Write(final);
+  }
+  return status;
 }
 
 }  // namespace opsagent

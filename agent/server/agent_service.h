@@ -42,6 +42,9 @@ class AgentService final : public v1::OpsAgent::Service {
   grpc::Status RestartService(grpc::ServerContext* context,
                               const v1::RestartServiceRequest* request,
                               v1::RestartServiceReply* reply) override;
+  grpc::Status RunCommand(
+      grpc::ServerContext* context, const v1::RunCommandRequest* request,
+      grpc::ServerWriter<v1::RunCommandEvent>* writer) override;
 
  private:
   using Body = std::function<absl::Status(const OperationContext&)>;

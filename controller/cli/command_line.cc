@@ -11,7 +11,12 @@ namespace opsagent {
 std::string ParsedArgs::Get(const std::string& flag,
                             const std::string& fallback) const {
   auto it = values_.find(flag);
-  return it == values_.end() ? fallback : it->second;
+  return it == values_.end() ? fallback : it->second.back();
+}
+
+std::vector<std::string> ParsedArgs::GetAll(const std::string& flag) const {
+  auto it = values_.find(flag);
+  return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
@@ -25,7 +30,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
       break;
     }
     if (arg == "-h") {
-      parsed.values_["help"] = "true";
+      parsed.values_["help"].push_back("true");
       continue;
     }
     if (!absl::StartsWith(arg, "--")) {
@@ -59,7 +64,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
       }
       value = args[++i];
     }
-    parsed.values_[name] = value;
+    parsed.values_[name].push_back(value);
   }
   return parsed;
 }

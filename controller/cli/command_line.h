@@ -20,14 +20,17 @@ struct FlagSpec {
 class ParsedArgs {
  public:
   bool Has(const std::string& flag) const { return values_.count(flag) > 0; }
+  // The last value given for `flag`.
   std::string Get(const std::string& flag,
                   const std::string& fallback = "") const;
+  // Every value given for a repeatable flag, in order.
+  std::vector<std::string> GetAll(const std::string& flag) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:
   friend absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>&,
                                               const std::vector<FlagSpec>&);
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> values_;
   std::vector<std::string> positional_;
 };
 

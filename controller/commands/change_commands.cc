@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/human_size.h"
 #include "controller/cli/confirmation.h"
 #include "controller/commands/command.h"
@@ -129,6 +130,71 @@ int RunRestart(Session& session, const ParsedArgs& args) {
       });
 }
 
+int RunExec(Session& session, const ParsedArgs& args) {
+  const std::string host = args.positional()[0];
+  const std::string name = args.positional()[1];
+  v1::RunCommandRequest request;
+  request.set_name(name);
+  std::string params_json;
+  for (const std::string& param : args.GetAll("param")) {
+    const size_t eq = param.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Refuse(absl::InvalidArgumentError(
+                        absl::StrCat("--param ", param, ": use NAME=VALUE")),
+                    kExitUsage);
+    }
+    (*request.mutable_params())[param.substr(0, eq)] = param.substr(eq + 1);
+    absl::StrAppend(&params_json, params_json.empty() ? "" : ",",
+                    JsonString(param.substr(0, eq)), ":",
+                    JsonString(param.substr(eq + 1)));
+  }
+  const bool dry_run = args.Has("dry-run");
+  session.set_dry_run(dry_run);
+  session.set_minimum_timeout(absl::Minutes(10));
+  if (!dry_run) {
+    absl::Status confirmed = ConfirmChange(
+        absl::StrCat("Run ", name, " on ", host, "?"), args.Has("yes"));
+    if (!confirmed.ok()) return Refuse(confirmed, kExitUsage);
+  }
+  const bool stream = session.output() == OutputFormat::kTable;
+  ActionSpec spec{"run_command",
+                  absl::StrCat("{\"name\":", JsonString(name), ",\"params\":{",
+                               params_json, "}}"),
+                  true};
+  return CallHost<v1::CommandResult>(
+      session, host, spec,
+      [&](AgentClient& client, const v1::RequestMeta& meta) {
+        v1::RunCommandRequest call = request;
+        *call.mutable_meta() = meta;
+        return client.RunCommand(call, [stream](const v1::CommandOutput& out) {
+          if (!stream) return;
+          std::FILE* to =
+              out.stream() == v1::CommandOutput::STDERR ? stderr : stdout;
+          std::fwrite(out.data().data(), 1, out.data().size(), to);
+          std::fflush(to);
+        });
+      },
+      [](const v1::CommandResult& r) {
+        // The output's tail is kept in the audit log (bounded by the agent).
+        return absl::StrCat(
+            r.dry_run() ? "would run: " : "ran: ", absl::StrJoin(r.argv(), " "),
+            "; exit ", r.exit_code(),
+            r.output_tail().empty() ? "" : "; output tail:\n", r.output_tail());
+      },
+      [](const v1::CommandResult& r) {
+        if (r.dry_run()) {
+          std::printf("DRY RUN: would run: %s\n",
+                      absl::StrJoin(r.argv(), " ").c_str());
+          return;
+        }
+        std::fprintf(stderr, "[exit %d in %lld ms%s]\n", r.exit_code(),
+                     static_cast<long long>(r.elapsed_ms()),
+                     r.output_truncated()
+                         ? ", output truncated at the command's limit"
+                         : "");
+      });
+}
+
 }  // namespace
 
 std::vector<Command> ChangeCommands() {
@@ -179,6 +245,29 @@ std::vector<Command> ChangeCommands() {
        2,
        2,
        RunRestart},
+      {"exec",
+       "HOST COMMAND",
+       "run a command the agent declares, with validated parameters",
+       "Runs COMMAND from the agent's configuration: a fixed argv template "
+       "whose\n"
+       "parameters are checked by their validators (enum, regex, integer "
+       "range,\n"
+       "course id) before anything runs. No shell is involved. Output streams "
+       "back\n"
+       "as it is produced; its tail is kept in the audit log.\n\n"
+       "Examples:\n"
+       "  opsctl exec salt-production salt-state --param "
+       "target='reddit-production*' \\\n"
+       "      --param states=reddit.config --incident INC-7\n"
+       "  opsctl exec ovs-1 add-hls-video --param "
+       "course=course-v1:xPRO+DECA_Boeing+SPOC_R0 --dry-run\n",
+       {{"param", "NAME=VALUE",
+         "a parameter value (repeat for each parameter)"},
+        kDryRun,
+        kYes},
+       2,
+       2,
+       RunExec},
   };
 }
 

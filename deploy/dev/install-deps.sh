@@ -5,7 +5,7 @@ packages=(
   bazel-bootstrap g++ pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libfmt-dev libsqlite3-dev libssl-dev libsystemd-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libre2-dev
   openssl sqlite3 clang-format
   systemd supervisor
 )

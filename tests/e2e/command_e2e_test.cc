@@ -1,0 +1,156 @@
+// Vetted commands end to end: the real agent runs declared commands with
+// validated parameters; opsctl streams output and audits the tail.
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/agent_process.h"
+#include "tests/testing/opsctl_runner.h"
+#include "tests/testing/test_pki.h"
+
+namespace opsagent {
+namespace {
+
+using ::opsagent::testing::AgentProcess;
+using ::opsagent::testing::OpsctlRunner;
+using ::testing::HasSubstr;
+
+class CommandE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(std::getenv("TEST_TMPDIR"));
+    auto ca =
+        ::opsagent::testing::TestCertificateAuthority::Create(*dir_, "main");
+    ::opsagent::testing::CertificateSpec spec{
+        "salt-production", {}, {"salt-production"}, {"127.0.0.1"}};
+    spec.server = true;
+    auto cert = (*ca)->Issue("agent", spec);
+    auto oncall = (*ca)->Issue("oncall", {"alice", {"oncall"}});
+    const int port = ::opsagent::testing::PickFreePort();
+    auto agent = AgentProcess::Start(
+        *dir_,
+        absl::StrCat(
+            "listen_address: \"127.0.0.1:", port, "\"\ntls { certificate: \"",
+            cert->certificate, "\" private_key: \"", cert->private_key,
+            "\" ca_certificate: \"", (*ca)->certificate_path(), "\" }\n",
+            "authorization { roles: \"oncall\" operations: \"*\" }\n",
+            R"(command {
+             name: "salt-state"
+             argv: ["/bin/echo", "salt", "{target}", "state.sls", "{states}"]
+             params { name: "target" type: REGEX pattern: "[A-Za-z0-9*._-]+" }
+             params { name: "states" type: ENUM values: ["reddit.config", "reddit.config,pgbouncer"] }
+           }
+           command {
+             name: "mark"
+             argv: ["/usr/bin/touch", ")",
+            *dir_, R"(/{name}.marker"]
+             params { name: "name" type: REGEX pattern: "[a-z]+" }
+           }
+           command { name: "slow" argv: ["/bin/sleep", "{seconds}"] timeout_seconds: 1
+                     params { name: "seconds" type: INTEGER min: 1 max: 60 } }
+           command { name: "fails" argv: ["/bin/ls", "/nonexistent"] }
+           command { name: "admins-only" argv: ["/bin/true"] roles: "admin" }
+        )"));
+    ASSERT_TRUE(agent.ok()) << agent.status();
+    agent_ = agent->release();
+    opsctl_ = new OpsctlRunner(*dir_, "alice", oncall->certificate,
+                               oncall->private_key, (*ca)->certificate_path(),
+                               "salt-production", port);
+  }
+  static void TearDownTestSuite() {
+    delete agent_;
+    agent_ = nullptr;
+  }
+  static bool Exists(const std::string& path) {
+    return access(path.c_str(), F_OK) == 0;
+  }
+
+  static std::string* dir_;
+  static AgentProcess* agent_;
+  static OpsctlRunner* opsctl_;
+};
+
+std::string* CommandE2eTest::dir_;
+AgentProcess* CommandE2eTest::agent_;
+OpsctlRunner* CommandE2eTest::opsctl_;
+
+TEST_F(CommandE2eTest, RunsTheTemplateWithValidatedValuesAndAuditsTheOutput) {
+  CommandResult r = opsctl_->Run({"exec", "salt-production", "salt-state",
+                                  "--param", "target=reddit-production*",
+                                  "--param", "states=reddit.config,pgbouncer",
+                                  "--yes", "--incident", "INC-3"});
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(r.stdout_text,
+            "salt reddit-production* state.sls reddit.config,pgbouncer\n");
+  EXPECT_THAT(r.stderr_text, HasSubstr("[exit 0 in"));
+  AuditRecord row = opsctl_->AuditRows().back();
+  EXPECT_EQ(row.outcome, AuditOutcome::kOk);
+  EXPECT_TRUE(row.intent.mutating);
+  EXPECT_THAT(row.intent.parameters_json,
+              HasSubstr("\"target\":\"reddit-production*\""));
+  EXPECT_THAT(row.result->summary,
+              HasSubstr("output tail:\nsalt reddit-production* state.sls"));
+}
+
+TEST_F(CommandE2eTest, BadParametersAreRefusedAndNothingRuns) {
+  for (const std::vector<std::string>& params :
+       std::vector<std::vector<std::string>>{
+           {"--param", "name=x; touch evil"},
+           {"--param", "name=--help"},
+           {"--param", "name=ok", "--param", "extra=1"},
+           {}}) {
+    std::vector<std::string> args = {"exec", "salt-production", "mark",
+                                     "--yes"};
+    args.insert(args.end(), params.begin(), params.end());
+    CommandResult r = opsctl_->Run(args);
+    EXPECT_EQ(r.exit_code, 1) << r.stderr_text;
+    EXPECT_THAT(r.stderr_text, HasSubstr("parameter"));
+  }
+  EXPECT_FALSE(Exists(*dir_ + "/x; touch evil.marker"));
+  EXPECT_FALSE(Exists(*dir_ + "/ok.marker"));
+  CommandResult dry = opsctl_->Run(
+      {"exec", "salt-production", "mark", "--param", "name=ok", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.stderr_text;
+  EXPECT_THAT(dry.stdout_text, HasSubstr("DRY RUN: would run: /usr/bin/touch " +
+                                         *dir_ + "/ok.marker"));
+  EXPECT_FALSE(Exists(*dir_ + "/ok.marker"));
+  ASSERT_EQ(opsctl_
+                ->Run({"exec", "salt-production", "mark", "--param", "name=ok",
+                       "--yes"})
+                .exit_code,
+            0);
+  EXPECT_TRUE(Exists(*dir_ + "/ok.marker"));
+}
+
+TEST_F(CommandE2eTest, FailuresTimeoutsAndRolesAreReported) {
+  CommandResult fails =
+      opsctl_->Run({"exec", "salt-production", "fails", "--yes"});
+  EXPECT_EQ(fails.exit_code, 1);
+  EXPECT_THAT(fails.stderr_text,
+              HasSubstr("No such file or directory"));  // streamed stderr
+  EXPECT_THAT(fails.stderr_text, HasSubstr("fails exited with status 2"));
+  CommandResult slow = opsctl_->Run(
+      {"exec", "salt-production", "slow", "--param", "seconds=30", "--yes"});
+  EXPECT_EQ(slow.exit_code, 1);
+  EXPECT_THAT(slow.stderr_text,
+              HasSubstr("ran past its limit of 1s and was killed"));
+  CommandResult role =
+      opsctl_->Run({"exec", "salt-production", "admins-only", "--yes"});
+  EXPECT_EQ(role.exit_code, 3);
+  EXPECT_THAT(role.stderr_text,
+              HasSubstr("may not run admins-only (roles: admin)"));
+  CommandResult unknown =
+      opsctl_->Run({"exec", "salt-production", "bash", "--yes"});
+  EXPECT_EQ(unknown.exit_code, 3);
+  EXPECT_THAT(unknown.stderr_text,
+              HasSubstr("\"bash\" is not a command of this host"));
+}
+
+}  // namespace
+}  // namespace opsagent
