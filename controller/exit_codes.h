@@ -17,6 +17,8 @@ inline constexpr int kExitAuditUnavailable =
     5;  // not sent: the audit log cannot record it
 inline constexpr int kExitUnknown =
     6;  // sent, outcome unknown (connection lost)
+// Ran, but a check (--min-available, --fail-above) failed.
+inline constexpr int kExitCheckFailed = 7;
 
 inline int ExitCodeFor(AuditOutcome outcome) {
   switch (outcome) {

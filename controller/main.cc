@@ -14,15 +14,6 @@
 namespace opsagent {
 namespace {
 
-std::vector<Command> AllCommands() {
-  std::vector<Command> commands;
-  for (auto group :
-       {InventoryCommands, InspectionCommands, ChangeCommands, AuditCommands}) {
-    for (Command& command : group()) commands.push_back(std::move(command));
-  }
-  return commands;
-}
-
 void PrintUsage(const std::vector<Command>& commands) {
   std::printf(
       "opsctl %s: run vetted operations on opsagent hosts, with every action "
@@ -40,7 +31,8 @@ void PrintUsage(const std::vector<Command>& commands) {
       "denied,\n"
       "            4 agent unreachable, 5 audit log unavailable (nothing "
       "sent),\n"
-      "            6 outcome unknown (connection lost after sending).\n\n"
+      "            6 outcome unknown (connection lost after sending),\n"
+      "            7 a check failed (--min-available, --fail-above).\n\n"
       "Run `opsctl COMMAND --help` for a command's details and examples.\n");
 }
 

@@ -63,6 +63,8 @@ absl::StatusOr<v1::OperatorConfig> LoadOperatorConfig(const std::string& path) {
   }
   config.set_audit_database(Resolve(dir, config.audit_database()));
   if (config.timeout_seconds() == 0) config.set_timeout_seconds(30);
+  if (config.runbooks().empty()) config.set_runbooks("runbooks");
+  config.set_runbooks(Resolve(dir, config.runbooks()));
   return config;
 }
 

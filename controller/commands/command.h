@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "controller/cli/command_line.h"
 #include "controller/session.h"
 
@@ -23,11 +24,25 @@ struct Command {
   std::function<int(Session&, const ParsedArgs&)> run;
 };
 
+// Every opsctl command, in the order --help lists them.
+std::vector<Command> AllCommands();
+
+// The command called `name` with `args` (what follows the name) parsed
+// against its flags and the global ones, arguments counted. For running an
+// opsctl invocation stored as data (a runbook step).
+struct ParsedCommand {
+  Command command;
+  ParsedArgs args;
+};
+absl::StatusOr<ParsedCommand> ParseCommand(
+    const std::vector<std::string>& argv);
+
 // Each returns the commands of one file in commands/.
 std::vector<Command> InspectionCommands();  // info, mem, df, du, open-deleted
 std::vector<Command> InventoryCommands();   // hosts
 std::vector<Command> AuditCommands();       // audit
-std::vector<Command> ChangeCommands();      // truncate, restart
+std::vector<Command> ChangeCommands();      // truncate, restart, exec
+std::vector<Command> RunbookCommands();     // runbook, triage
 
 }  // namespace opsagent
 

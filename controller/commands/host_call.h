@@ -28,6 +28,9 @@ struct HostCall {
   std::function<std::string(const Reply&)>
       summarize;                            // one line, for the audit log
   std::function<void(const Reply&)> print;  // for people
+  // Optional: a condition the result must meet (e.g. --fail-above 90); a
+  // failure is reported and gives exit code 7.
+  std::function<absl::Status(const Reply&)> check = nullptr;
 };
 
 namespace host_call_internal {
@@ -151,6 +154,13 @@ int CallHost(Session& session, const std::string& target,
       return kExitAuditUnavailable;
     }
     Show(session, hosts->front(), spec, report, how, /*header=*/false);
+    if (report.reply && how.check) {
+      if (absl::Status checked = how.check(*report.reply); !checked.ok()) {
+        PrintError(absl::StrCat(hosts->front().name(),
+                                ": CHECK FAILED: ", checked.message()));
+        return kExitCheckFailed;
+      }
+    }
     return ExitCodeFor(report.outcome);
   }
 
@@ -158,6 +168,7 @@ int CallHost(Session& session, const std::string& target,
       isatty(STDERR_FILENO) && session.output() == OutputFormat::kTable;
   std::vector<std::optional<ActionReport<Reply>>> reports(hosts->size());
   bool audit_failed = false;
+  int checks_failed = 0;
   const absl::Time start = absl::Now();
   FanOutSummary summary = RunFanOut(
       *hosts, session.fan_out(),
@@ -174,6 +185,14 @@ int CallHost(Session& session, const std::string& target,
           PrintError(absl::StrCat(host.name(), ": ", report.status.message()));
         } else {
           Show(session, host, spec, report, how, /*header=*/true);
+          if (report.reply && how.check) {
+            if (absl::Status checked = how.check(*report.reply);
+                !checked.ok()) {
+              ++checks_failed;
+              PrintError(absl::StrCat(host.name(),
+                                      ": CHECK FAILED: ", checked.message()));
+            }
+          }
         }
         if (progress) {
           std::fprintf(stderr, "[%d/%zu] %d ok, %d failed",
@@ -207,24 +226,26 @@ int CallHost(Session& session, const std::string& target,
   if (!failed_hosts.empty())
     std::fprintf(stderr, "not ok: %s\n", failed_hosts.c_str());
   if (audit_failed) return kExitAuditUnavailable;
-  if (summary.failed() == 0 && summary.not_started == 0) return kExitOk;
+  if (summary.failed() == 0 && summary.not_started == 0)
+    return checks_failed > 0 ? kExitCheckFailed : kExitOk;
   if (summary.unknown > 0) return kExitUnknown;
   if (summary.denied == summary.failed()) return kExitDenied;
   if (summary.unreachable == summary.failed()) return kExitUnreachable;
   return kExitOperationFailed;
 }
 
-// The same, with the three parts of HostCall given one by one.
+// The same, with the parts of HostCall given one by one.
 template <typename Reply>
 int CallHost(
     Session& session, const std::string& target, const ActionSpec& spec,
     std::function<absl::StatusOr<Reply>(AgentClient&, const v1::RequestMeta&)>
         call,
     std::function<std::string(const Reply&)> summarize,
-    std::function<void(const Reply&)> print) {
-  return CallHost<Reply>(
-      session, target, spec,
-      HostCall<Reply>{std::move(call), std::move(summarize), std::move(print)});
+    std::function<void(const Reply&)> print,
+    std::function<absl::Status(const Reply&)> check = nullptr) {
+  return CallHost<Reply>(session, target, spec,
+                         HostCall<Reply>{std::move(call), std::move(summarize),
+                                         std::move(print), std::move(check)});
 }
 
 }  // namespace opsagent

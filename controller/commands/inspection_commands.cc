@@ -87,6 +87,12 @@ int RunInfo(Session& session, const ParsedArgs& args) {
 int RunMem(Session& session, const ParsedArgs& args) {
   absl::StatusOr<uint32_t> top = TopN(args, "top");
   if (!top.ok()) return UsageError(top.status());
+  uint64_t min_available = 0;
+  if (args.Has("min-available")) {
+    absl::StatusOr<uint64_t> parsed = ParseHumanSize(args.Get("min-available"));
+    if (!parsed.ok()) return UsageError(parsed.status());
+    min_available = *parsed;
+  }
   return CallHost<v1::MemoryReply>(
       session, args.positional()[0],
       {"memory", absl::StrCat("{\"top_processes\":", *top, "}")},
@@ -127,11 +133,26 @@ int RunMem(Session& session, const ParsedArgs& args) {
                             FormatHumanSize(p.rss_bytes()), p.name()});
         }
         std::printf("%s", processes.Render().c_str());
+      },
+      [&](const v1::MemoryReply& r) -> absl::Status {
+        if (min_available == 0 || r.available_bytes() >= min_available)
+          return absl::OkStatus();
+        return absl::FailedPreconditionError(
+            absl::StrCat("available ", FormatHumanSize(r.available_bytes()),
+                         " is below ", FormatHumanSize(min_available)));
       });
 }
 
 int RunDf(Session& session, const ParsedArgs& args) {
   const bool all = args.Has("all");
+  int fail_above = 100;
+  if (args.Has("fail-above") &&
+      (!absl::SimpleAtoi(args.Get("fail-above"), &fail_above) ||
+       fail_above < 0 || fail_above > 100)) {
+    return UsageError(absl::InvalidArgumentError(
+        "--fail-above takes a percentage from 0 to 100"));
+  }
+  const std::string mount = args.Get("mount");
   return CallHost<v1::FilesystemsReply>(
       session, args.positional()[0],
       {"filesystems",
@@ -184,6 +205,23 @@ int RunDf(Session& session, const ParsedArgs& args) {
           }
         }
         std::printf("%s", table.Render().c_str());
+      },
+      [&](const v1::FilesystemsReply& r) -> absl::Status {
+        if (!args.Has("fail-above")) return absl::OkStatus();
+        for (const v1::Filesystem& fs : r.filesystems()) {
+          const uint64_t total = fs.used_bytes() + fs.available_bytes();
+          const int percent =
+              total == 0 ? 0
+                         : static_cast<int>(
+                               std::ceil(100.0 * fs.used_bytes() / total));
+          if (percent > fail_above &&
+              (mount.empty() || fs.mount_point() == mount)) {
+            return absl::FailedPreconditionError(
+                absl::StrCat(fs.mount_point(), " is ", percent,
+                             "% full, above ", fail_above, "%"));
+          }
+        }
+        return absl::OkStatus();
       });
 }
 
@@ -313,7 +351,9 @@ std::vector<Command> InspectionCommands() {
        "resident\n"
        "memory, so that a leaking salt-master is visible at once.\n\n"
        "Example:\n  opsctl mem salt-qa --incident INC-42\n",
-       {{"top", "N", "how many processes to list (default 10)"}},
+       {{"top", "N", "how many processes to list (default 10)"},
+        {"min-available", "SIZE",
+         "exit 7 if memory available is below SIZE (e.g. 1G)"}},
        1,
        1,
        RunMem},
@@ -327,7 +367,11 @@ std::vector<Command> InspectionCommands() {
        "Example:\n  opsctl df xqwatcher-1\n",
        {{"all", "",
          "include tmpfs, squashfs, loop devices and pseudo filesystems"},
-        {"inodes", "", "show inode counts instead of sizes (like df -i)"}},
+        {"inodes", "", "show inode counts instead of sizes (like df -i)"},
+        {"fail-above", "PERCENT",
+         "exit 7 if a filesystem is fuller than PERCENT"},
+        {"mount", "PATH",
+         "with --fail-above: check only the filesystem mounted at PATH"}},
        1,
        1,
        RunDf},

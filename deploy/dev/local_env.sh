@@ -35,6 +35,7 @@ private_key: "pki/operator-oncall.key"
 ca_certificate: "pki/ca.crt"
 inventory: "inventory.textproto"
 audit_database: "audit.db"
+runbooks: "$repo/runbooks"
 CONF
   export OPSCTL_CONFIG=$dev/opsctl.textproto
 }

@@ -277,6 +277,105 @@ TEST_F(XqwatcherRunbookTest, PathsOutsideTheAllowListAreRefused) {
   }
 }
 
+// The runbook entry as the repository has it, with this test's paths.
+void WriteTestRunbook(const std::string& dir, const std::string& root,
+                      const std::string& log) {
+  fs::create_directories(dir + "/runbooks");
+  WriteFileOrDie(dir + "/runbooks/xqwatcher.textproto",
+                 absl::StrCat(R"(
+    entry {
+      id: "xqwatcher-disk"
+      product: "XQueueWatcher"
+      alert: "DiskUsageWarning xqwatcher"
+      target: "{host}"
+      diagnosis { title: "Filesystems" opsctl: ["df", "{target}"] }
+      diagnosis { title: "Largest under the root" opsctl: ["du", "{target}", ")",
+                              root, R"(", "--top", "3"] }
+      diagnosis { title: "Deleted but open" opsctl: ["open-deleted", "{target}"] }
+      mitigation { title: "Truncate the log" opsctl: ["truncate", "{target}", ")",
+                              log, R"(", "--keep-tail", "1K"] }
+      mitigation { title: "Restart xqwatcher" opsctl: ["restart", "{target}", "xqwatcher", "--retries", "2"] }
+      verification { title: "Memory is fine" opsctl: ["mem", "{target}", "--min-available", "1M"] }
+    }
+    entry {
+      id: "impossible-check"
+      alert: "NeverHappens"
+      diagnosis { title: "Filesystems" opsctl: ["df", "{target}"] }
+      verification { title: "No host has a petabyte free" opsctl: ["mem", "{target}", "--min-available", "1000T"] }
+      verification { title: "Never reached" opsctl: ["df", "{target}"] }
+    }
+  )"));
+}
+
+TEST_F(XqwatcherRunbookTest,
+       RunbookRunDiagnosesMitigatesAndVerifiesUnderOneRunId) {
+  WriteTestRunbook(*dir_, *dir_ + "/edx/var", *log_);
+  const size_t rows_before = oncall_->AuditRows().size();
+  CommandResult r =
+      oncall_->Run({"runbook", "run", "xqwatcher-disk", "--host",
+                    "ip-10-7-0-78", "--yes", "--incident", "INC-12"});
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
+  EXPECT_THAT(r.stdout_text, HasSubstr("--- diagnosis 1/3: Filesystems"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("$ opsctl truncate ip-10-7-0-78 " +
+                                       *log_ + " --keep-tail 1K"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("runbook xqwatcher-disk: 6 steps done"));
+  std::vector<AuditRecord> rows = oncall_->AuditRows();
+  ASSERT_EQ(rows.size(), rows_before + 6);
+  const std::string run = rows.back().intent.run_id;
+  ASSERT_FALSE(run.empty());
+  std::vector<std::string> operations;
+  for (size_t i = rows_before; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].intent.run_id, run);
+    EXPECT_EQ(rows[i].intent.incident, "INC-12");
+    EXPECT_EQ(rows[i].outcome, AuditOutcome::kOk);
+    operations.push_back(rows[i].intent.operation);
+  }
+  EXPECT_EQ(operations, (std::vector<std::string>{
+                            "filesystems", "disk_usage", "open_deleted",
+                            "truncate_log", "restart_service", "memory"}));
+  EXPECT_LT(Size(*log_), 64u << 10);
+}
+
+TEST_F(XqwatcherRunbookTest, RunbookRunStopsAtTheFirstFailedCheck) {
+  WriteTestRunbook(*dir_, *dir_ + "/edx/var", *log_);
+  CommandResult r = oncall_->Run(
+      {"runbook", "run", "impossible-check", "--target", "ip-10-7-0-78"});
+  EXPECT_EQ(r.exit_code, 7) << r.stdout_text << r.stderr_text;
+  EXPECT_THAT(r.stderr_text, HasSubstr("CHECK FAILED: available"));
+  EXPECT_THAT(r.stderr_text,
+              HasSubstr("stopped: verification step 1 (No host has a petabyte "
+                        "free) exited 7; 1 steps done"));
+  EXPECT_THAT(r.stdout_text, Not(HasSubstr("Never reached")));
+}
+
+TEST_F(XqwatcherRunbookTest, TriageFindsTheEntryAndRunsItsDiagnosis) {
+  WriteTestRunbook(*dir_, *dir_ + "/edx/var", *log_);
+  CommandResult r =
+      oncall_->Run({"triage",
+                    "[Prometheus]: [FIRING:1] DiskUsageWarning mitx-production "
+                    "(xqwatcher filesystem /dev/root ext4 ip-10-7-0-78 "
+                    "integrations/linux_hos",
+                    "--run"});
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
+  EXPECT_THAT(r.stdout_text,
+              HasSubstr("alert: DiskUsageWarning xqwatcher  host ip-10-7-0-78  "
+                        "environment production"));
+  EXPECT_THAT(r.stdout_text,
+              HasSubstr("inventory: ip-10-7-0-78 at 127.0.0.1:"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("runbook entry: xqwatcher-disk"));
+  EXPECT_THAT(
+      r.stdout_text,
+      HasSubstr("runbook xqwatcher-disk: 3 steps done"));  // diagnosis only
+  EXPECT_THAT(r.stdout_text, Not(HasSubstr("$ opsctl truncate")));
+  CommandResult unknown = oncall_->Run(
+      {"triage",
+       "[FIRING:1] DiskUsageWarning mitx-production (forum filesystem)"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.stdout_text,
+              HasSubstr("no runbook entry for \"DiskUsageWarning forum\"; "
+                        "nearest: xqwatcher-disk"));
+}
+
 // Runs last: it kills the agent.
 TEST_F(XqwatcherRunbookTest,
        AgentKilledMidRestartIsRecordedAsUnknownNeverSuccess) {

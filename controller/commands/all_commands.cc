@@ -1,0 +1,38 @@
+#include "absl/strings/str_cat.h"
+#include "controller/commands/command.h"
+
+namespace opsagent {
+
+std::vector<Command> AllCommands() {
+  std::vector<Command> commands;
+  for (auto group : {InventoryCommands, InspectionCommands, ChangeCommands,
+                     RunbookCommands, AuditCommands}) {
+    for (Command& command : group()) commands.push_back(std::move(command));
+  }
+  return commands;
+}
+
+absl::StatusOr<ParsedCommand> ParseCommand(
+    const std::vector<std::string>& argv) {
+  if (argv.empty()) return absl::InvalidArgumentError("no command");
+  for (Command& command : AllCommands()) {
+    if (command.name != argv[0]) continue;
+    std::vector<FlagSpec> flags = Session::GlobalFlags();
+    flags.insert(flags.end(), command.flags.begin(), command.flags.end());
+    absl::StatusOr<ParsedArgs> args =
+        ParseArgs({argv.begin() + 1, argv.end()}, flags);
+    if (!args.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("opsctl ", argv[0], ": ", args.status().message()));
+    const size_t n = args->positional().size();
+    if (n < command.min_args || n > command.max_args) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("opsctl ", argv[0], " takes ", command.arguments));
+    }
+    return ParsedCommand{std::move(command), *std::move(args)};
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown command \"", argv[0], "\""));
+}
+
+}  // namespace opsagent

@@ -1,0 +1,403 @@
+// Runbook commands: runbook (list, show, run, import) and triage.
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "controller/cli/confirmation.h"
+#include "controller/commands/command.h"
+#include "controller/exit_codes.h"
+#include "controller/output/json.h"
+#include "controller/output/table.h"
+#include "controller/runbook/alert_triage.h"
+#include "controller/runbook/markdown_import.h"
+#include "controller/runbook/runbook_library.h"
+#include "controller/target_set.h"
+#include "google/protobuf/text_format.h"
+
+namespace opsagent {
+namespace {
+
+int Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "opsctl: %s\n", message.c_str());
+  return code;
+}
+
+// Commands that change a host are the ones that take --yes.
+bool ChangesHost(const Command& command) {
+  for (const FlagSpec& flag : command.flags) {
+    if (flag.name == "yes") return true;
+  }
+  return false;
+}
+
+absl::Status ValidateStep(const std::vector<std::string>& args) {
+  if (args.empty()) return absl::InvalidArgumentError("empty opsctl step");
+  if (args[0] == "runbook" || args[0] == "triage") {
+    return absl::InvalidArgumentError("a step cannot run runbooks or triage");
+  }
+  for (const std::string& arg : args) {
+    for (const char* own :
+         {"--config", "--output", "--incident", "--reason", "--yes"}) {
+      if (arg.rfind(own, 0) == 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(own, " is set by the run, not by a step"));
+      }
+    }
+  }
+  return ParseCommand(args).status();
+}
+
+absl::StatusOr<RunbookLibrary> LoadLibrary(Session& session) {
+  absl::StatusOr<const v1::OperatorConfig*> config = session.config();
+  if (!config.ok()) return config.status();
+  return RunbookLibrary::Load((*config)->runbooks(), ValidateStep);
+}
+
+std::string StepText(const v1::RunbookStep& step) {
+  return step.manual().empty()
+             ? absl::StrCat("opsctl ", absl::StrJoin(step.opsctl(), " "))
+             : "(guided) " + step.title();
+}
+
+void PrintEntry(const v1::RunbookEntry& entry) {
+  std::printf("%s: %s (%s)\n", entry.id().c_str(), entry.alert().c_str(),
+              entry.product().c_str());
+  if (!entry.summary().empty()) std::printf("  %s\n", entry.summary().c_str());
+  if (!entry.target().empty())
+    std::printf("  default target: %s\n", entry.target().c_str());
+  for (auto [phase, steps] : {std::pair{"diagnosis", &entry.diagnosis()},
+                              {"mitigation", &entry.mitigation()},
+                              {"verification", &entry.verification()}}) {
+    for (int i = 0; i < steps->size(); ++i) {
+      const v1::RunbookStep& step = (*steps)[i];
+      std::printf("  %-12s %d. %s\n     %s\n", phase, i + 1,
+                  step.title().c_str(), StepText(step).c_str());
+    }
+  }
+}
+
+// Records a guided step's confirmation in the audit log.
+absl::Status RecordGuidedStep(Session& session, const v1::RunbookEntry& entry,
+                              const v1::RunbookStep& step, bool confirmed) {
+  absl::StatusOr<ActionRunner> runner = session.Runner();
+  if (!runner.ok()) return runner.status();
+  absl::StatusOr<AuditStore*> audit = session.audit();
+  if (!audit.ok()) return audit.status();
+  AuditIntent intent;
+  intent.request_id = NewRequestId();
+  intent.run_id = session.StartRun();
+  intent.started_at_ms = absl::ToUnixMillis(absl::Now());
+  intent.os_user = runner->who().os_user;
+  intent.cert_identity = runner->who().cert_identity;
+  intent.host = "-";
+  intent.address = "-";
+  intent.operation = "guided_step";
+  intent.parameters_json =
+      absl::StrCat("{\"entry\":", JsonString(entry.id()),
+                   ",\"step\":", JsonString(step.title()), "}");
+  absl::StatusOr<int64_t> row = (*audit)->RecordIntent(intent);
+  if (!row.ok()) return row.status();
+  AuditResult result;
+  result.outcome = confirmed ? AuditOutcome::kOk : AuditOutcome::kError;
+  result.finished_at_ms = absl::ToUnixMillis(absl::Now());
+  result.summary = confirmed ? "operator confirmed the step was done"
+                             : "operator did not confirm the step";
+  return (*audit)->RecordResult(*row, result);
+}
+
+// Runs an entry's phases in order, checking each step before the next.
+int RunEntry(Session& session, const v1::RunbookEntry& entry,
+             const RunbookVars& vars, bool assume_yes, bool diagnosis_only) {
+  const std::string target = vars.at("target");
+  const std::string& run = session.StartRun();
+  std::printf("runbook %s: %s, target %s, run %s\n", entry.id().c_str(),
+              entry.alert().c_str(), target.empty() ? "(none)" : target.c_str(),
+              run.c_str());
+  std::vector<std::pair<
+      const char*, const google::protobuf::RepeatedPtrField<v1::RunbookStep>*>>
+      phases = {{"diagnosis", &entry.diagnosis()}};
+  if (!diagnosis_only) {
+    phases.push_back({"mitigation", &entry.mitigation()});
+    phases.push_back({"verification", &entry.verification()});
+  }
+  int done = 0;
+  for (auto [phase, steps] : phases) {
+    for (int i = 0; i < steps->size(); ++i) {
+      const v1::RunbookStep& step = (*steps)[i];
+      std::printf("\n--- %s %d/%d: %s\n", phase, i + 1, steps->size(),
+                  step.title().c_str());
+      std::fflush(stdout);
+      if (!step.manual().empty()) {
+        std::printf("%s\n", step.manual().c_str());
+        std::fflush(stdout);
+        const bool confirmed = ConfirmChange("Done?", assume_yes).ok();
+        if (absl::Status recorded =
+                RecordGuidedStep(session, entry, step, confirmed);
+            !recorded.ok()) {
+          return Fail(kExitAuditUnavailable, std::string(recorded.message()));
+        }
+        if (!confirmed) {
+          return Fail(kExitOperationFailed,
+                      absl::StrCat("stopped at ", phase, " step ", i + 1,
+                                   ": not confirmed; ", done,
+                                   " steps done; run ", run));
+        }
+        ++done;
+        continue;
+      }
+      std::vector<std::string> args = ExpandStep(step, vars);
+      for (const std::string& arg : args) {
+        if (arg.find('{') != std::string::npos &&
+            arg.find('}') != std::string::npos) {
+          return Fail(
+              kExitUsage,
+              absl::StrCat("step argument \"", arg,
+                           "\" has a placeholder with no value (give --var)"));
+        }
+      }
+      absl::StatusOr<ParsedCommand> parsed = ParseCommand(args);
+      if (!parsed.ok())
+        return Fail(kExitUsage, std::string(parsed.status().message()));
+      std::printf("$ opsctl %s\n", absl::StrJoin(args, " ").c_str());
+      std::fflush(stdout);
+      if (ChangesHost(parsed->command)) {
+        absl::Status confirmed = ConfirmChange(
+            absl::StrCat("Run `opsctl ", absl::StrJoin(args, " "), "`?"),
+            assume_yes);
+        if (!confirmed.ok()) {
+          return Fail(kExitOperationFailed,
+                      absl::StrCat("stopped before ", phase, " step ", i + 1,
+                                   ": ", confirmed.message(), "; ", done,
+                                   " steps done; run ", run));
+        }
+        args.push_back("--yes");
+        parsed = ParseCommand(args);
+      }
+      const int code = parsed->command.run(session, parsed->args);
+      std::fflush(stdout);
+      if (code != kExitOk) {
+        return Fail(
+            code,
+            absl::StrCat("stopped: ", phase, " step ", i + 1, " (",
+                         step.title(), ") exited ", code, "; ", done,
+                         " steps done; see `opsctl audit --run ", run, "`"));
+      }
+      ++done;
+    }
+  }
+  std::printf(
+      "\nrunbook %s: %d steps done; `opsctl audit --run %s` shows the "
+      "timeline\n",
+      entry.id().c_str(), done, run.c_str());
+  return kExitOk;
+}
+
+int RunRunbook(Session& session, const ParsedArgs& args) {
+  const std::string action = args.positional()[0];
+  if (action == "import") {
+    if (args.positional().size() != 2)
+      return Fail(kExitUsage, "usage: opsctl runbook import FILE.md");
+    std::ifstream in(args.positional()[1]);
+    if (!in)
+      return Fail(kExitUsage,
+                  absl::StrCat("cannot read ", args.positional()[1]));
+    std::stringstream text;
+    text << in.rdbuf();
+    absl::StatusOr<v1::Runbook> runbook = ImportRunbookMarkdown(text.str());
+    if (!runbook.ok())
+      return Fail(kExitUsage, absl::StrCat(args.positional()[1], ": ",
+                                           runbook.status().message()));
+    std::string out;
+    google::protobuf::TextFormat::PrintToString(*runbook, &out);
+    std::printf(
+        "# Generated by `opsctl runbook import %s`: guided steps from the "
+        "document.\n"
+        "# Replace steps with opsctl ones where the agent can do the work.\n%s",
+        args.positional()[1].c_str(), out.c_str());
+    return kExitOk;
+  }
+  absl::StatusOr<RunbookLibrary> library = LoadLibrary(session);
+  if (!library.ok())
+    return Fail(kExitUsage, std::string(library.status().message()));
+  if (action == "list") {
+    TextTable table({"ID", "PRODUCT", "ALERT", "STEPS", "GUIDED"}, {3, 4});
+    for (const v1::RunbookEntry& entry : library->entries()) {
+      int steps = 0, guided = 0;
+      for (const auto* phase :
+           {&entry.diagnosis(), &entry.mitigation(), &entry.verification()}) {
+        for (const v1::RunbookStep& step : *phase) {
+          ++steps;
+          guided += !step.manual().empty();
+        }
+      }
+      table.AddRow({entry.id(), entry.product(), entry.alert(),
+                    absl::StrCat(steps), absl::StrCat(guided)});
+    }
+    std::printf("%s", table.Render().c_str());
+    return kExitOk;
+  }
+  if (args.positional().size() != 2)
+    return Fail(kExitUsage,
+                absl::StrCat("usage: opsctl runbook ", action, " ID"));
+  const v1::RunbookEntry* entry = library->Find(args.positional()[1]);
+  if (entry == nullptr) {
+    return Fail(kExitUsage,
+                absl::StrCat("no runbook entry \"", args.positional()[1],
+                             "\" (see `opsctl runbook list`)"));
+  }
+  if (action == "show") {
+    PrintEntry(*entry);
+    return kExitOk;
+  }
+  if (action == "run") {
+    const std::string host = args.Get("host");
+    const std::string environment = args.Get("environment");
+    RunbookVars vars = {{"host", host}, {"environment", environment}};
+    for (const std::string& var : args.GetAll("var")) {
+      const size_t eq = var.find('=');
+      if (eq == std::string::npos || eq == 0)
+        return Fail(kExitUsage,
+                    absl::StrCat("--var ", var, ": use NAME=VALUE"));
+      vars[var.substr(0, eq)] = var.substr(eq + 1);
+    }
+    // The target itself may use {host} and {environment}.
+    v1::RunbookStep holder;
+    holder.add_opsctl(args.Get("target", entry->target()));
+    vars["target"] = ExpandStep(holder, vars)[0];
+    if (vars["target"].find('{') != std::string::npos) {
+      return Fail(
+          kExitUsage,
+          absl::StrCat("target \"", vars["target"],
+                       "\" needs --host/--environment (or give --target)"));
+    }
+    return RunEntry(session, *entry, vars, args.Has("yes"),
+                    args.Has("diagnosis-only"));
+  }
+  return Fail(kExitUsage, absl::StrCat("unknown action \"", action,
+                                       "\": use list, show, run or import"));
+}
+
+int RunTriage(Session& session, const ParsedArgs& args) {
+  std::vector<Alert> alerts = ParseAlerts(args.positional()[0]);
+  if (alerts.empty()) return Fail(kExitUsage, "no alert text given");
+  absl::StatusOr<RunbookLibrary> library = LoadLibrary(session);
+  if (!library.ok())
+    return Fail(kExitUsage, std::string(library.status().message()));
+  absl::StatusOr<const Inventory*> inventory = session.inventory();
+  int code = kExitOk;
+  for (const Alert& alert : alerts) {
+    std::vector<EntryMatch> ranked = RankEntries(alert, library->entries());
+    const bool matched = !ranked.empty() && ranked[0].score >= 1.0;
+    std::printf("alert: %s", alert.boiled.c_str());
+    if (!alert.host.empty()) std::printf("  host %s", alert.host.c_str());
+    if (!alert.environment.empty())
+      std::printf("  environment %s", alert.environment.c_str());
+    std::printf("\n");
+    if (!alert.host.empty() && inventory.ok()) {
+      absl::StatusOr<v1::Host> host = (*inventory)->Find(alert.host);
+      std::printf("  %s\n", host.ok()
+                                ? absl::StrCat("inventory: ", host->name(),
+                                               " at ", host->address())
+                                      .c_str()
+                                : "not in the inventory");
+    }
+    if (!matched) {
+      std::vector<std::string> nearest;
+      for (size_t i = 0; i < ranked.size() && i < 3 && ranked[i].score > 0;
+           ++i) {
+        nearest.push_back(
+            absl::StrFormat("%s (%s, %.0f%%)", ranked[i].entry->id(),
+                            ranked[i].entry->alert(), 100 * ranked[i].score));
+      }
+      std::printf("  no runbook entry for \"%s\"%s\n", alert.boiled.c_str(),
+                  nearest.empty() ? ""
+                                  : absl::StrCat("; nearest: ",
+                                                 absl::StrJoin(nearest, ", "))
+                                        .c_str());
+      code = kExitOperationFailed;
+      continue;
+    }
+    std::printf("  runbook entry: ");
+    PrintEntry(*ranked[0].entry);
+    if (args.Has("run")) {
+      RunbookVars vars = {{"host", alert.host},
+                          {"environment", alert.environment}};
+      v1::RunbookStep holder;
+      holder.add_opsctl(args.Get("target", ranked[0].entry->target().empty()
+                                               ? "{host}"
+                                               : ranked[0].entry->target()));
+      vars["target"] = ExpandStep(holder, vars)[0];
+      const int ran = RunEntry(session, *ranked[0].entry, vars, args.Has("yes"),
+                               /*diagnosis_only=*/true);
+      if (ran != kExitOk) code = ran;
+    }
+  }
+  return code;
+}
+
+}  // namespace
+
+std::vector<Command> RunbookCommands() {
+  return {
+      {"runbook",
+       "ACTION [ID|FILE]",
+       "runbook procedures: list, show ID, run ID, import FILE.md",
+       "Procedures from the team's on-call document, kept as data in the "
+       "runbooks\n"
+       "directory (operator config `runbooks`; schema "
+       "proto/opsagent/v1/runbook.proto).\n"
+       "`run` does the diagnosis steps at once, asks before each mitigation "
+       "step (or\n"
+       "--yes), checks each step before the next, stops at the first failure, "
+       "and\n"
+       "records every step under one run id. `import` turns the on-call "
+       "markdown\n"
+       "document into entries with guided steps, to be refined by hand.\n\n"
+       "Examples:\n"
+       "  opsctl runbook list\n"
+       "  opsctl runbook show xqwatcher-disk\n"
+       "  opsctl runbook run xqwatcher-disk --host ip-10-7-0-78 --incident "
+       "INC-42\n"
+       "  opsctl runbook import oncall.md > runbooks/imported.textproto\n",
+       {{"target", "TARGET", "hosts to run on (default: the entry's target)"},
+        {"host", "HOST", "fills {host} in the entry's target and steps"},
+        {"environment", "ENV", "fills {environment}"},
+        {"var", "NAME=VALUE",
+         "fills {NAME} in steps (repeatable), e.g. --var course=course-v1:..."},
+        {"diagnosis-only", "", "run only the diagnosis steps"},
+        {"yes", "", "do not ask before mitigation steps"}},
+       1,
+       2,
+       RunRunbook},
+      {"triage",
+       "\"ALERT TEXT\"",
+       "boil a pasted alert down, find its runbook entry and host",
+       "Reads alert text as pasted from Prometheus or Slack (several FIRING "
+       "alerts at\n"
+       "once are fine), boils each down the way the on-call document's style "
+       "guide\n"
+       "asks (\"DiskUsageWarning xqwatcher\"), finds the host in the inventory "
+       "and the\n"
+       "matching runbook entry, and shows it. --run also runs its diagnosis.\n"
+       "Unknown alerts say so and list the nearest entries.\n\n"
+       "Example:\n"
+       "  opsctl triage '[Prometheus]: [FIRING:1] DiskUsageWarning "
+       "mitx-production (xqwatcher filesystem \\\n"
+       "      /dev/root ext4 ip-10-7-0-78 integrations/linux_hos' --run\n",
+       {{"run", "", "run the matched entry's diagnosis steps"},
+        {"target", "TARGET",
+         "hosts to run on (default: the entry's target, else the alert's "
+         "host)"},
+        {"yes", "", "answer yes to guided-step confirmations"}},
+       1,
+       1,
+       RunTriage},
+  };
+}
+
+}  // namespace opsagent

@@ -1,0 +1,132 @@
+#include "controller/runbook/runbook_library.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/text_proto_file.h"
+
+namespace opsagent {
+namespace {
+
+bool IsId(const std::string& id) {
+  return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
+    return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-';
+  });
+}
+
+absl::Status CheckSteps(
+    const std::string& where, const char* phase,
+    const google::protobuf::RepeatedPtrField<v1::RunbookStep>& steps,
+    const StepValidator& validate) {
+  for (int i = 0; i < steps.size(); ++i) {
+    const v1::RunbookStep& step = steps[i];
+    const std::string what = absl::StrCat(where, " ", phase, "[", i, "]");
+    if (step.opsctl().empty() == step.manual().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, ": give either opsctl arguments or manual instructions"));
+    }
+    if (step.opsctl().empty()) continue;
+    const std::vector<std::string> args =
+        ExpandStep(step, {{"target", "example"},
+                          {"host", "example"},
+                          {"environment", "example"}});
+    if (absl::Status status = validate(args); !status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, ": ", status.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<std::string> ExpandStep(const v1::RunbookStep& step,
+                                    const RunbookVars& vars) {
+  std::vector<std::pair<std::string, std::string>> replacements;
+  for (const auto& [name, value] : vars)
+    replacements.emplace_back(absl::StrCat("{", name, "}"), value);
+  std::vector<std::string> args;
+  for (const std::string& arg : step.opsctl())
+    args.push_back(absl::StrReplaceAll(arg, replacements));
+  return args;
+}
+
+absl::StatusOr<RunbookLibrary> RunbookLibrary::FromProto(
+    const v1::Runbook& runbook, const std::string& origin,
+    const StepValidator& validate) {
+  std::set<std::string> ids;
+  std::vector<v1::RunbookEntry> entries;
+  for (const v1::RunbookEntry& entry : runbook.entry()) {
+    const std::string where = absl::StrCat(origin, ": entry ", entry.id());
+    if (!IsId(entry.id())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(origin, ": entry id \"", entry.id(),
+                       "\" must be lower-case letters, digits and -"));
+    }
+    if (!ids.insert(entry.id()).second)
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " is defined twice"));
+    if (entry.alert().empty())
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": alert is required"));
+    for (auto [phase, steps] : {std::pair{"diagnosis", &entry.diagnosis()},
+                                {"mitigation", &entry.mitigation()},
+                                {"verification", &entry.verification()}}) {
+      if (absl::Status status = CheckSteps(where, phase, *steps, validate);
+          !status.ok())
+        return status;
+    }
+    entries.push_back(entry);
+  }
+  return RunbookLibrary(std::move(entries));
+}
+
+absl::StatusOr<RunbookLibrary> RunbookLibrary::Load(
+    const std::string& directory, const StepValidator& validate) {
+  DIR* dir = opendir(directory.c_str());
+  if (dir == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("no runbooks directory at ", directory,
+                     " (set `runbooks` in the operator config)"));
+  }
+  std::vector<std::string> files;
+  while (dirent* entry = readdir(dir)) {
+    if (absl::EndsWith(entry->d_name, ".textproto"))
+      files.push_back(entry->d_name);
+  }
+  closedir(dir);
+  std::sort(files.begin(), files.end());
+  v1::Runbook all;
+  std::set<std::string> seen;
+  for (const std::string& file : files) {
+    const std::string path = absl::StrCat(directory, "/", file);
+    v1::Runbook one;
+    if (absl::Status status = LoadTextProtoFile(path, &one); !status.ok())
+      return status;
+    absl::StatusOr<RunbookLibrary> checked = FromProto(one, path, validate);
+    if (!checked.ok()) return checked.status();
+    for (const v1::RunbookEntry& entry : one.entry()) {
+      if (!seen.insert(entry.id()).second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ": entry ", entry.id(), " is also defined in another file"));
+      }
+      *all.add_entry() = entry;
+    }
+  }
+  return FromProto(all, directory, validate);
+}
+
+const v1::RunbookEntry* RunbookLibrary::Find(absl::string_view id) const {
+  for (const v1::RunbookEntry& entry : entries_) {
+    if (entry.id() == id) return &entry;
+  }
+  return nullptr;
+}
+
+}  // namespace opsagent
