@@ -5,6 +5,7 @@
 #   bench/fanout_vs_ssh.sh [N]    (default 200; needs root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/loopback_sshd.sh
 n=${1:-200}
 work=${BENCH_DIR:-/tmp/opsagent-bench}/fanout
 mkdir -p "$work"
@@ -48,32 +49,12 @@ for i in $(seq 1 "$n"); do
   until grep -q serving "$work/agent-$i.log"; do sleep 0.05; done
 done
 
-ssh_dir=$work/ssh
-mkdir -p "$ssh_dir" /run/sshd
-[ -f "$ssh_dir/host_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$ssh_dir/host_key"
-[ -f "$ssh_dir/user_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$ssh_dir/user_key"
-cp "$ssh_dir/user_key.pub" "$ssh_dir/authorized_keys"
-ssh_port=${BENCH_SSH_PORT:-2223}
-cat >"$ssh_dir/sshd_config" <<CONF
-Port $ssh_port
-ListenAddress 127.0.0.1
-HostKey $ssh_dir/host_key
-AuthorizedKeysFile $ssh_dir/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-MaxStartups $((n + 50))
-PidFile $ssh_dir/sshd.pid
-CONF
-/usr/sbin/sshd -f "$ssh_dir/sshd_config" -D -E "$ssh_dir/sshd.log" &
-pids+=($!)
-sleep 0.5
+start_loopback_sshd "$work/ssh" "${BENCH_SSH_PORT:-2223}" $((n + 50))
+pids+=("$sshd_pid")
 seq 1 "$n" >"$work/hosts.txt"
 cat >"$work/ssh-one" <<SH
 #!/bin/sh
-exec ssh -p $ssh_port -i $ssh_dir/user_key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR root@127.0.0.1 free -h
+exec $ssh_cmd free -h
 SH
 chmod +x "$work/ssh-one"
 

@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/dev/local_env.sh
+source bench/loopback_sshd.sh
 
 export DEBIAN_FRONTEND=noninteractive
 bash deploy/dev/install-deps.sh
@@ -48,28 +49,8 @@ local_env_start_agent
 rss_start=$(awk '/VmRSS/{print $2}' /proc/$agent_pid/status)
 
 # --- sshd on loopback with key auth
-ssh_dir=$work/ssh
-mkdir -p "$ssh_dir" /run/sshd
-[ -f "$ssh_dir/host_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$ssh_dir/host_key"
-[ -f "$ssh_dir/user_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$ssh_dir/user_key"
-cp "$ssh_dir/user_key.pub" "$ssh_dir/authorized_keys"
-cat >"$ssh_dir/sshd_config" <<CONF
-Port ${BENCH_SSH_PORT:-2222}
-ListenAddress 127.0.0.1
-HostKey $ssh_dir/host_key
-AuthorizedKeysFile $ssh_dir/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PidFile $ssh_dir/sshd.pid
-CONF
-/usr/sbin/sshd -f "$ssh_dir/sshd_config" -D -E "$ssh_dir/sshd.log" &
-sshd_pid=$!
+start_loopback_sshd "$work/ssh" "${BENCH_SSH_PORT:-2222}"
 trap 'kill $agent_pid $sshd_pid 2>/dev/null; wait 2>/dev/null || true' EXIT
-sleep 0.5
-ssh_cmd="ssh -p ${BENCH_SSH_PORT:-2222} -i $ssh_dir/user_key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR root@127.0.0.1"
 $ssh_cmd free -h >/dev/null
 
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/mem.json" \

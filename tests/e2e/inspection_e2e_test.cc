@@ -26,6 +26,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/testing/agent_process.h"
+#include "tests/testing/opsctl_runner.h"
 #include "tests/testing/test_pki.h"
 
 namespace opsagent {
@@ -34,24 +35,13 @@ namespace {
 using ::opsagent::testing::AgentProcess;
 using ::opsagent::testing::CertificateFiles;
 using ::opsagent::testing::CertificateSpec;
+using ::opsagent::testing::JsonField;
+using ::opsagent::testing::OpsctlRunner;
+using ::opsagent::testing::ParseJson;
 using ::opsagent::testing::TestCertificateAuthority;
 using ::opsagent::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-google::protobuf::Value ParseJson(const std::string& text) {
-  google::protobuf::Value value;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &value).ok())
-      << text;
-  return value;
-}
-
-const google::protobuf::Value& Field(const google::protobuf::Value& object,
-                                     const std::string& name) {
-  static const google::protobuf::Value kMissing;
-  auto it = object.struct_value().fields().find(name);
-  return it == object.struct_value().fields().end() ? kMissing : it->second;
-}
 
 uint64_t JsonUint(const google::protobuf::Value& value) {
   // Protobuf's JSON mapping prints 64-bit integers as strings.
@@ -139,48 +129,24 @@ class InspectionE2eTest : public ::testing::Test {
     agent_ = nullptr;
   }
 
-  // Writes an opsctl config for `who` with its own audit database; returns its
-  // path.
-  std::string OperatorConfig(const std::string& who,
-                             const std::string& inventory_host = "localhost",
-                             const std::string& audit_db = "") {
+  // opsctl as `who` against this agent, with its own audit database (or
+  // `audit_db`) and an inventory naming the agent `inventory_host`.
+  OpsctlRunner& Operator(const std::string& who,
+                         const std::string& inventory_host = "localhost",
+                         const std::string& audit_db = "") {
     const std::string name =
         ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    const std::string base = absl::StrCat(*dir_, "/", name, "-", who);
-    WriteFileOrDie(
-        base + ".inventory",
-        absl::StrCat("host { name: \"", inventory_host,
-                     "\" address: \"127.0.0.1:", port_,
-                     "\" roles: \"xqwatcher\" environment: \"test\" }\n"));
     const CertificateFiles& cert = operators_->at(who);
-    audit_db_ = audit_db.empty() ? base + ".audit.db" : audit_db;
-    WriteFileOrDie(
-        base + ".opsctl",
-        absl::StrCat("certificate: \"", cert.certificate, "\"\nprivate_key: \"",
-                     cert.private_key, "\"\nca_certificate: \"",
-                     ca_->certificate_path(), "\"\ninventory: \"", base,
-                     ".inventory\"\naudit_database: \"", audit_db_,
-                     "\"\ntimeout_seconds: 10\n"));
-    return base + ".opsctl";
+    runners_.push_back(std::make_unique<OpsctlRunner>(
+        *dir_, absl::StrCat(name, "-", who), cert.certificate, cert.private_key,
+        ca_->certificate_path(), inventory_host, port_, audit_db));
+    return *runners_.back();
   }
 
-  CommandResult Opsctl(const std::string& config,
-                       std::vector<std::string> args) {
-    std::vector<std::string> argv = {"controller/opsctl", "--config", config};
-    argv.insert(argv.end(), args.begin(), args.end());
-    absl::StatusOr<CommandResult> result = RunCommand(argv, absl::Seconds(60));
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : CommandResult{-1};
-  }
+  // The audit rows of the operator used last.
+  std::vector<AuditRecord> AuditRows() { return runners_.back()->AuditRows(); }
 
-  std::vector<AuditRecord> AuditRows() {
-    auto store = AuditStore::Open(audit_db_);
-    EXPECT_TRUE(store.ok()) << store.status();
-    auto rows = (*store)->Query({});
-    EXPECT_TRUE(rows.ok()) << rows.status();
-    return rows.ok() ? *rows : std::vector<AuditRecord>{};
-  }
-
+  std::vector<std::unique_ptr<OpsctlRunner>> runners_;
   static std::string* dir_;
   static std::string* root_;
   static std::string* rogue_ca_path_;
@@ -189,7 +155,6 @@ class InspectionE2eTest : public ::testing::Test {
   static std::map<std::string, CertificateFiles>* operators_;
   static AgentProcess* agent_;
   static int port_;
-  std::string audit_db_;
 };
 
 std::string* InspectionE2eTest::dir_;
@@ -202,40 +167,40 @@ AgentProcess* InspectionE2eTest::agent_;
 int InspectionE2eTest::port_;
 
 TEST_F(InspectionE2eTest, InfoNamesHostRolesAndWhatTheCallerMayDo) {
-  CommandResult r = Opsctl(OperatorConfig("viewer"),
-                           {"info", "localhost", "--output", "json"});
+  CommandResult r =
+      Operator("viewer").Run({"info", "localhost", "--output", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   google::protobuf::Value json = ParseJson(r.stdout_text);
-  EXPECT_EQ(Field(json, "outcome").string_value(), "ok");
-  const auto& result = Field(json, "result");
-  EXPECT_EQ(Field(result, "hostname").string_value(), "localhost");
-  EXPECT_EQ(Field(result, "caller_identity").string_value(), "victor");
-  const auto& ops = Field(result, "caller_operations").list_value().values();
+  EXPECT_EQ(JsonField(json, "outcome").string_value(), "ok");
+  const auto& result = JsonField(json, "result");
+  EXPECT_EQ(JsonField(result, "hostname").string_value(), "localhost");
+  EXPECT_EQ(JsonField(result, "caller_identity").string_value(), "victor");
+  const auto& ops =
+      JsonField(result, "caller_operations").list_value().values();
   ASSERT_EQ(ops.size(), 2);
   EXPECT_EQ(ops[0].string_value(), "info");
   EXPECT_EQ(ops[1].string_value(), "memory");
   // The certificate the test issued expires in 24 hours.
   const int64_t expiry = static_cast<int64_t>(
-      JsonUint(Field(result, "certificate_not_after_unix")));
+      JsonUint(JsonField(result, "certificate_not_after_unix")));
   EXPECT_NEAR(expiry, absl::ToUnixSeconds(absl::Now() + absl::Hours(24)), 120);
 }
 
 TEST_F(InspectionE2eTest, MemShowsFreeColumnsFromThisHostsMeminfo) {
-  CommandResult json_run =
-      Opsctl(OperatorConfig("oncall"),
-             {"mem", "localhost", "--top", "3", "--output", "json"});
+  CommandResult json_run = Operator("oncall").Run(
+      {"mem", "localhost", "--top", "3", "--output", "json"});
   ASSERT_EQ(json_run.exit_code, 0) << json_run.stderr_text;
   const google::protobuf::Value json = ParseJson(json_run.stdout_text);
-  const auto& result = Field(json, "result");
+  const auto& result = JsonField(json, "result");
   absl::StatusOr<MemoryUsage> local = ReadMeminfo();
   ASSERT_TRUE(local.ok());
-  EXPECT_EQ(JsonUint(Field(result, "total_bytes")), local->total);
-  EXPECT_EQ(JsonUint(Field(result, "used_bytes")) +
-                JsonUint(Field(result, "available_bytes")),
+  EXPECT_EQ(JsonUint(JsonField(result, "total_bytes")), local->total);
+  EXPECT_EQ(JsonUint(JsonField(result, "used_bytes")) +
+                JsonUint(JsonField(result, "available_bytes")),
             local->total);
-  EXPECT_EQ(Field(result, "top_processes").list_value().values_size(), 3);
+  EXPECT_EQ(JsonField(result, "top_processes").list_value().values_size(), 3);
 
-  CommandResult human = Opsctl(OperatorConfig("oncall"), {"mem", "localhost"});
+  CommandResult human = Operator("oncall").Run({"mem", "localhost"});
   ASSERT_EQ(human.exit_code, 0) << human.stderr_text;
   EXPECT_THAT(human.stdout_text,
               HasSubstr("              total        used        free      "
@@ -250,40 +215,39 @@ TEST_F(InspectionE2eTest, MemShowsFreeColumnsFromThisHostsMeminfo) {
 }
 
 TEST_F(InspectionE2eTest, DfHidesNoiseUnlessAllIsGiven) {
-  const std::string config = OperatorConfig("oncall");
-  CommandResult plain = Opsctl(config, {"df", "localhost", "--output", "json"});
+  OpsctlRunner& ops = Operator("oncall");
+  CommandResult plain = ops.Run({"df", "localhost", "--output", "json"});
   ASSERT_EQ(plain.exit_code, 0) << plain.stderr_text;
   const google::protobuf::Value json = ParseJson(plain.stdout_text);
   const auto& filesystems =
-      Field(Field(json, "result"), "filesystems").list_value();
+      JsonField(JsonField(json, "result"), "filesystems").list_value();
   ASSERT_GT(filesystems.values_size(), 0);
   for (const auto& fs : filesystems.values()) {
-    const std::string type = Field(fs, "fs_type").string_value();
+    const std::string type = JsonField(fs, "fs_type").string_value();
     EXPECT_THAT(type, Not(::testing::AnyOf("proc", "sysfs", "tmpfs", "squashfs",
                                            "devtmpfs")))
         << type;
-    EXPECT_GT(JsonUint(Field(fs, "size_bytes")), 0u);
+    EXPECT_GT(JsonUint(JsonField(fs, "size_bytes")), 0u);
   }
-  CommandResult all =
-      Opsctl(config, {"df", "localhost", "--all", "--output", "json"});
+  CommandResult all = ops.Run({"df", "localhost", "--all", "--output", "json"});
   ASSERT_EQ(all.exit_code, 0);
   EXPECT_THAT(all.stdout_text, HasSubstr("\"fs_type\":\"proc\""));
-  CommandResult human = Opsctl(config, {"df", "localhost"});
+  CommandResult human = ops.Run({"df", "localhost"});
   EXPECT_THAT(human.stdout_text, HasSubstr("Filesystem"));
   EXPECT_THAT(human.stdout_text, HasSubstr("Use% Mounted on"));
 }
 
 TEST_F(InspectionE2eTest, DuMatchesGnuDuOnAGeneratedTree) {
-  CommandResult r = Opsctl(OperatorConfig("oncall"),
-                           {"du", "localhost", *root_, "--output", "json"});
+  CommandResult r =
+      Operator("oncall").Run({"du", "localhost", *root_, "--output", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   const google::protobuf::Value json = ParseJson(r.stdout_text);
-  const auto& result = Field(json, "result");
+  const auto& result = JsonField(json, "result");
   std::map<std::string, uint64_t> ours;
   for (const auto& dir :
-       Field(result, "largest_directories").list_value().values()) {
-    ours[Field(dir, "path").string_value()] =
-        JsonUint(Field(dir, "disk_bytes"));
+       JsonField(result, "largest_directories").list_value().values()) {
+    ours[JsonField(dir, "path").string_value()] =
+        JsonUint(JsonField(dir, "disk_bytes"));
   }
   // GNU du, one line per directory, in bytes of disk usage.
   absl::StatusOr<CommandResult> du =
@@ -302,24 +266,24 @@ TEST_F(InspectionE2eTest, DuMatchesGnuDuOnAGeneratedTree) {
   EXPECT_EQ(
       compared,
       5);  // the root and its four directories; the symlink is not followed
-  const auto& files = Field(result, "largest_files").list_value().values();
+  const auto& files = JsonField(result, "largest_files").list_value().values();
   ASSERT_GE(files.size(), 2);
-  EXPECT_EQ(Field(files[0], "path").string_value(),
+  EXPECT_EQ(JsonField(files[0], "path").string_value(),
             *root_ + "/log/xqwatcher/xqwatcher.log");
-  EXPECT_EQ(JsonUint(Field(files[0], "apparent_bytes")), 3u << 20);
-  EXPECT_FALSE(Field(result, "incomplete").bool_value());
+  EXPECT_EQ(JsonUint(JsonField(files[0], "apparent_bytes")), 3u << 20);
+  EXPECT_FALSE(JsonField(result, "incomplete").bool_value());
 }
 
 TEST_F(InspectionE2eTest, DuStopsAtTheEntryBudgetAndSaysSo) {
-  CommandResult r = Opsctl(OperatorConfig("oncall"),
-                           {"du", "localhost", *root_, "--max-entries", "3"});
+  CommandResult r =
+      Operator("oncall").Run({"du", "localhost", *root_, "--max-entries", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_THAT(r.stdout_text,
               HasSubstr("INCOMPLETE: entry budget of 3 reached"));
 }
 
 TEST_F(InspectionE2eTest, DuRefusesPathsOutsideTheRootsAndSymlinks) {
-  const std::string config = OperatorConfig("oncall");
+  OpsctlRunner& ops = Operator("oncall");
   struct Case {
     std::string path;
     std::string error;
@@ -332,7 +296,7 @@ TEST_F(InspectionE2eTest, DuRefusesPathsOutsideTheRootsAndSymlinks) {
            {"log", "not absolute"},
            {*root_ + "/missing", "does not exist"},
        }) {
-    CommandResult r = Opsctl(config, {"du", "localhost", c.path});
+    CommandResult r = ops.Run({"du", "localhost", c.path});
     EXPECT_NE(r.exit_code, 0) << c.path;
     EXPECT_THAT(r.stderr_text, HasSubstr(c.error)) << c.path;
     EXPECT_EQ(r.stdout_text, "") << c.path;
@@ -357,9 +321,8 @@ TEST_F(InspectionE2eTest, CertificatesTheAgentDoesNotTrustAreRefused) {
                          {"expired", "expired at"},
                          {"not_yet_valid", "not valid until"}}) {
     const std::string before = agent_->Log();
-    CommandResult r =
-        Opsctl(OperatorConfig(c.who),
-               {"du", "localhost", *root_, "--reason", "probe " + c.who});
+    CommandResult r = Operator(c.who).Run(
+        {"du", "localhost", *root_, "--reason", "probe " + c.who});
     EXPECT_EQ(r.exit_code, 4) << c.who << ": " << r.stderr_text;
     EXPECT_THAT(r.stderr_text, HasSubstr(c.hint)) << c.who;
     std::vector<AuditRecord> rows = AuditRows();
@@ -406,7 +369,7 @@ TEST_F(InspectionE2eTest, ClientWithoutCertificateIsRefused) {
 TEST_F(InspectionE2eTest, IdentityWithoutAGrantIsDeniedAndLogged) {
   for (const std::string who : {"viewer", "stranger"}) {
     const std::string before = agent_->Log();
-    CommandResult r = Opsctl(OperatorConfig(who), {"du", "localhost", *root_});
+    CommandResult r = Operator(who).Run({"du", "localhost", *root_});
     EXPECT_EQ(r.exit_code, 3) << who << ": " << r.stderr_text;
     EXPECT_THAT(r.stderr_text, HasSubstr("is not allowed to call disk_usage"));
     const std::string log = agent_->Log().substr(before.size());
@@ -422,8 +385,7 @@ TEST_F(InspectionE2eTest, IdentityWithoutAGrantIsDeniedAndLogged) {
 TEST_F(InspectionE2eTest, AgentCertificateForAnotherHostIsRefused) {
   // The inventory says salt-qa lives at this address, but the agent there
   // presents a certificate for "localhost".
-  CommandResult r =
-      Opsctl(OperatorConfig("oncall", "salt-qa"), {"mem", "salt-qa"});
+  CommandResult r = Operator("oncall", "salt-qa").Run({"mem", "salt-qa"});
   EXPECT_EQ(r.exit_code, 4) << r.stderr_text;
   std::vector<AuditRecord> rows = AuditRows();
   ASSERT_EQ(rows.size(), 1u);
@@ -436,9 +398,8 @@ TEST_F(InspectionE2eTest, NothingIsSentWhenTheAuditLogCannotRecord) {
   const std::string blocker = *dir_ + "/not-a-directory";
   WriteFileOrDie(blocker, "");
   const std::string before = agent_->Log();
-  CommandResult r =
-      Opsctl(OperatorConfig("oncall", "localhost", blocker + "/audit.db"),
-             {"mem", "localhost"});
+  CommandResult r = Operator("oncall", "localhost", blocker + "/audit.db")
+                        .Run({"mem", "localhost"});
   EXPECT_EQ(r.exit_code, 5) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("nothing was sent"));
   EXPECT_THAT(agent_->Log().substr(before.size()),
@@ -446,57 +407,54 @@ TEST_F(InspectionE2eTest, NothingIsSentWhenTheAuditLogCannotRecord) {
 }
 
 TEST_F(InspectionE2eTest, AuditQueriesFilterByOperationOutcomeAndIncident) {
-  const std::string config = OperatorConfig("oncall");
+  OpsctlRunner& ops = Operator("oncall");
+  ASSERT_EQ(ops.Run({"mem", "localhost", "--incident", "INC-7"}).exit_code, 0);
+  ASSERT_EQ(ops.Run({"df", "localhost", "--incident", "INC-7"}).exit_code, 0);
   ASSERT_EQ(
-      Opsctl(config, {"mem", "localhost", "--incident", "INC-7"}).exit_code, 0);
-  ASSERT_EQ(
-      Opsctl(config, {"df", "localhost", "--incident", "INC-7"}).exit_code, 0);
-  ASSERT_EQ(Opsctl(config, {"du", "localhost", "/etc", "--incident", "INC-7"})
-                .exit_code,
-            3);
-  ASSERT_EQ(Opsctl(config, {"mem", "localhost"}).exit_code, 0);
+      ops.Run({"du", "localhost", "/etc", "--incident", "INC-7"}).exit_code, 3);
+  ASSERT_EQ(ops.Run({"mem", "localhost"}).exit_code, 0);
 
   CommandResult by_incident =
-      Opsctl(config, {"audit", "--incident", "INC-7", "--output", "json"});
+      ops.Run({"audit", "--incident", "INC-7", "--output", "json"});
   ASSERT_EQ(by_incident.exit_code, 0) << by_incident.stderr_text;
   EXPECT_EQ(ParseJson(by_incident.stdout_text).list_value().values_size(), 3);
   CommandResult memory =
-      Opsctl(config, {"audit", "--operation", "memory", "--output", "json"});
+      ops.Run({"audit", "--operation", "memory", "--output", "json"});
   EXPECT_EQ(ParseJson(memory.stdout_text).list_value().values_size(), 2);
   CommandResult denied =
-      Opsctl(config, {"audit", "--outcome", "denied", "--output", "json"});
+      ops.Run({"audit", "--outcome", "denied", "--output", "json"});
   const google::protobuf::Value denied_json = ParseJson(denied.stdout_text);
   const auto& rows = denied_json.list_value().values();
   ASSERT_EQ(rows.size(), 1);
-  EXPECT_EQ(Field(rows[0], "operation").string_value(), "disk_usage");
-  EXPECT_EQ(Field(Field(rows[0], "parameters"), "path").string_value(), "/etc");
-  CommandResult csv =
-      Opsctl(config, {"audit", "--since", "1h", "--output", "csv"});
+  EXPECT_EQ(JsonField(rows[0], "operation").string_value(), "disk_usage");
+  EXPECT_EQ(JsonField(JsonField(rows[0], "parameters"), "path").string_value(),
+            "/etc");
+  CommandResult csv = ops.Run({"audit", "--since", "1h", "--output", "csv"});
   EXPECT_EQ(std::count(csv.stdout_text.begin(), csv.stdout_text.end(), '\n'),
             5);  // header + 4 rows
   CommandResult future =
-      Opsctl(config, {"audit", "--since", "2999-01-01", "--output", "json"});
+      ops.Run({"audit", "--since", "2999-01-01", "--output", "json"});
   EXPECT_EQ(ParseJson(future.stdout_text).list_value().values_size(), 0);
-  CommandResult bad = Opsctl(config, {"audit", "--since", "yesterday"});
+  CommandResult bad = ops.Run({"audit", "--since", "yesterday"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.stderr_text, HasSubstr("--since"));
 }
 
 TEST_F(InspectionE2eTest, UsageErrorsExitWithTwoAndExplain) {
-  const std::string config = OperatorConfig("oncall");
-  CommandResult unknown_host = Opsctl(config, {"mem", "localhos"});
+  OpsctlRunner& ops = Operator("oncall");
+  CommandResult unknown_host = ops.Run({"mem", "localhos"});
   EXPECT_EQ(unknown_host.exit_code, 2);
   EXPECT_THAT(unknown_host.stderr_text, HasSubstr("did you mean localhost?"));
-  CommandResult unknown_flag = Opsctl(config, {"mem", "localhost", "--bogus"});
+  CommandResult unknown_flag = ops.Run({"mem", "localhost", "--bogus"});
   EXPECT_EQ(unknown_flag.exit_code, 2);
   EXPECT_THAT(unknown_flag.stderr_text, HasSubstr("unknown flag --bogus"));
-  CommandResult missing_arg = Opsctl(config, {"du", "localhost"});
+  CommandResult missing_arg = ops.Run({"du", "localhost"});
   EXPECT_EQ(missing_arg.exit_code, 2);
-  CommandResult help = Opsctl(config, {"du", "--help"});
+  CommandResult help = ops.Run({"du", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.stdout_text, HasSubstr("Example:"));
   // Nothing was sent for any of these, so nothing was audited.
-  EXPECT_EQ(access(audit_db_.c_str(), F_OK), -1);
+  EXPECT_EQ(access(ops.audit_path().c_str(), F_OK), -1);
 }
 
 TEST_F(InspectionE2eTest, AgentRefusesToStartOnBadConfigAndNamesTheField) {

@@ -25,6 +25,7 @@
 namespace opsagent {
 namespace {
 
+using ::opsagent::testing::AbsolutePath;
 using ::opsagent::testing::JsonField;
 using ::opsagent::testing::OpsctlRunner;
 using ::opsagent::testing::ParseJson;
@@ -32,16 +33,11 @@ using ::opsagent::testing::ReadFileOrDie;
 using ::opsagent::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
 
-std::string Absolute(const std::string& path) {
-  char resolved[PATH_MAX];
-  return realpath(path.c_str(), resolved) ? resolved : path;
-}
-
 class SystemdRestartTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (geteuid() != 0) GTEST_SKIP() << "needs root for namespaces";
-    dir_ = new std::string(Absolute(std::getenv("TEST_TMPDIR")));
+    dir_ = new std::string(AbsolutePath(std::getenv("TEST_TMPDIR")));
     const std::string units = *dir_ + "/units";
     mkdir(units.c_str(), 0755);
     auto ca =
@@ -55,7 +51,7 @@ class SystemdRestartTest : public ::testing::Test {
     ASSERT_TRUE(agent_cert.ok() && oncall.ok());
     port_ = ::opsagent::testing::PickFreePort();
 
-    const std::string flaky = Absolute("tests/testing/flaky_service");
+    const std::string flaky = AbsolutePath("tests/testing/flaky_service");
     const std::string unit_head = "[Unit]\nDefaultDependencies=no\n[Service]\n";
     WriteFileOrDie(units + "/test.target",
                    "[Unit]\nDefaultDependencies=no\nWants=healthy.service "
@@ -72,7 +68,7 @@ class SystemdRestartTest : public ::testing::Test {
                    unit_head + "ExecStart=" + flaky + "\n");
     WriteFileOrDie(
         units + "/opsagent.service",
-        unit_head + "Type=notify\nExecStart=" + Absolute("agent/opsagent") +
+        unit_head + "Type=notify\nExecStart=" + AbsolutePath("agent/opsagent") +
             " --config " + *dir_ +
             "/agent.textproto\nStandardError=append:" + *dir_ + "/agent.log\n");
     WriteFileOrDie(

@@ -26,6 +26,7 @@ namespace opsagent {
 namespace {
 
 namespace fs = std::filesystem;
+using ::opsagent::testing::AbsolutePath;
 using ::opsagent::testing::AgentProcess;
 using ::opsagent::testing::JsonField;
 using ::opsagent::testing::OpsctlRunner;
@@ -35,15 +36,10 @@ using ::opsagent::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string Absolute(const std::string& path) {
-  char resolved[PATH_MAX];
-  return realpath(path.c_str(), resolved) ? resolved : path;
-}
-
 class XqwatcherRunbookTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(Absolute(std::getenv("TEST_TMPDIR")));
+    dir_ = new std::string(AbsolutePath(std::getenv("TEST_TMPDIR")));
     log_dir_ = new std::string(*dir_ + "/edx/var/log/xqwatcher");
     fs::create_directories(*log_dir_);
     log_ = new std::string(*log_dir_ + "/xqwatcher.log");
@@ -65,12 +61,12 @@ class XqwatcherRunbookTest : public ::testing::Test {
             "supervisor.rpcinterface:make_main_rpcinterface\n",
             "[supervisorctl]\nserverurl=unix://", *socket_, "\n",
             "[program:xqwatcher]\ncommand=",
-            Absolute("tests/testing/log_writer"), " ", *log_, "\nstartsecs=1\n",
-            "[program:flaky]\ncommand=",
-            Absolute("tests/testing/flaky_service"), " ", *dir_,
+            AbsolutePath("tests/testing/log_writer"), " ", *log_,
+            "\nstartsecs=1\n", "[program:flaky]\ncommand=",
+            AbsolutePath("tests/testing/flaky_service"), " ", *dir_,
             "/FAILONCE\nstartsecs=1\nstartretries=0\nautorestart=false\n",
-            "[program:slow]\ncommand=", Absolute("tests/testing/flaky_service"),
-            "\nstartsecs=0\n"));
+            "[program:slow]\ncommand=",
+            AbsolutePath("tests/testing/flaky_service"), "\nstartsecs=0\n"));
     auto supervisord =
         Subprocess::Start({{"/usr/bin/supervisord", "-n", "-c", conf}});
     ASSERT_TRUE(supervisord.ok()) << supervisord.status();

@@ -1,6 +1,7 @@
 #include "tests/testing/agent_process.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -40,6 +41,11 @@ void WriteFileOrDie(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::trunc);
   out << content;
   if (!out) std::abort();
+}
+
+std::string AbsolutePath(const std::string& path) {
+  char resolved[PATH_MAX];
+  return realpath(path.c_str(), resolved) != nullptr ? resolved : path;
 }
 
 std::string BinaryPath(const std::string& workspace_relative) {

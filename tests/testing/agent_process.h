@@ -37,6 +37,10 @@ class AgentProcess {
   std::string log_path_;
 };
 
+// `path` made absolute with symlinks resolved (for unit files and configs
+// read by processes with another working directory); unchanged if missing.
+std::string AbsolutePath(const std::string& path);
+
 // Path of a binary built by this workspace, e.g. "agent/opsagent".
 std::string BinaryPath(const std::string& workspace_relative);
 

@@ -10,10 +10,11 @@ OpsctlRunner::OpsctlRunner(const std::string& dir, const std::string& name,
                            const std::string& certificate,
                            const std::string& private_key,
                            const std::string& ca_certificate,
-                           const std::string& host, int port) {
+                           const std::string& host, int port,
+                           const std::string& audit_path) {
   const std::string base = absl::StrCat(dir, "/", name);
   config_path_ = base + ".opsctl";
-  audit_path_ = base + ".audit.db";
+  audit_path_ = audit_path.empty() ? base + ".audit.db" : audit_path;
   inventory_path_ = base + ".inventory";
   WriteFileOrDie(
       base + ".inventory",

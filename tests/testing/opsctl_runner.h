@@ -17,7 +17,7 @@ class OpsctlRunner {
   OpsctlRunner(const std::string& dir, const std::string& name,
                const std::string& certificate, const std::string& private_key,
                const std::string& ca_certificate, const std::string& host,
-               int port);
+               int port, const std::string& audit_path = "");
 
   // opsctl ARGS...; a failure to run at all is reported as exit code -1.
   CommandResult Run(const std::vector<std::string>& args) const;
@@ -29,6 +29,7 @@ class OpsctlRunner {
   void WriteInventory(const std::string& text) const;
 
   const std::string& config_path() const { return config_path_; }
+  const std::string& audit_path() const { return audit_path_; }
 
  private:
   std::string config_path_;
