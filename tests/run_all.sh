@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Runs every test (bazel test //...) on a Debian 12 machine, installing what
-# is needed first, and ends with one line "N passed, N failed" counting
-# individual test cases across all test targets.
+# Runs every test on a Debian 12 machine, installing what is needed first:
+# `bazel test //...`, then the same suite built with AddressSanitizer and
+# UBSan (--config=asan; skip with OPSAGENT_SKIP_ASAN=1). Ends with one line
+# "N passed, N failed" counting individual test cases of both passes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash deploy/dev/install-deps.sh || exit 1
-bazel test //... "$@"
-status=$?
+status=0
+bazel test //... "$@" || status=$?
+if [ "${OPSAGENT_SKIP_ASAN:-0}" != 1 ]; then
+  echo "== the same tests under AddressSanitizer + UBSan"
+  bazel test --config=asan //... "$@" || status=$?
+fi
 
 passed=0 failed=0
 while IFS= read -r xml; do
@@ -22,7 +27,7 @@ while IFS= read -r xml; do
   bad=$(( ${failures:-0} + ${errors:-0} ))
   passed=$((passed + ${tests:-0} - bad))
   failed=$((failed + bad))
-done < <(find -L bazel-testlogs/ -name test.xml 2>/dev/null)
+done < <(find -L bazel-out/k8-fastbuild/testlogs bazel-out/k8-fastbuildasan/testlogs -name test.xml 2>/dev/null)
 
 # A target that failed without reporting a failing case (timeout, crash).
 if [ $status -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi

@@ -126,6 +126,12 @@ class InspectionE2eTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     delete agent_;
+    delete operators_;
+    delete agent_cert_;
+    delete ca_;
+    delete rogue_ca_path_;
+    delete root_;
+    delete dir_;
     agent_ = nullptr;
   }
 
