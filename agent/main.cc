@@ -3,8 +3,10 @@
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
+#include <atomic>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -85,11 +87,26 @@ int main(int argc, char** argv) {
                opsagent::kVersion, agent.config.listen_address(),
                agent.config.hostname(), (*server)->port());
   sd_notify(0, "READY=1");
+  // Under WatchdogSec=, tell systemd at twice the required rate that the
+  // server loop is alive; systemd restarts the agent if it stops.
+  std::atomic<bool> stopping{false};
+  std::thread watchdog;
+  uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
+    watchdog = std::thread([&stopping, watchdog_usec] {
+      while (!stopping.load()) {
+        sd_notify(0, "WATCHDOG=1");
+        absl::SleepFor(absl::Microseconds(watchdog_usec / 2));
+      }
+    });
+  }
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   spdlog::info("received signal {}; stopping", signal_number);
   sd_notify(0, "STOPPING=1");
   (*server)->Shutdown(absl::Seconds(10));
+  stopping.store(true);
+  if (watchdog.joinable()) watchdog.join();
   return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/subprocess.h"
@@ -66,11 +67,20 @@ class SystemdRestartTest : public ::testing::Test {
                    unit_head + "ExecStart=" + flaky + "\n");
     WriteFileOrDie(units + "/hungry.service",
                    unit_head + "ExecStart=" + flaky + "\n");
-    WriteFileOrDie(
-        units + "/opsagent.service",
-        unit_head + "Type=notify\nExecStart=" + AbsolutePath("agent/opsagent") +
-            " --config " + *dir_ +
-            "/agent.textproto\nStandardError=append:" + *dir_ + "/agent.log\n");
+    // The agent runs under the hardened unit that ships in deploy/, with
+    // only its paths changed: the restarts below prove the hardening leaves
+    // what the agent needs.
+    std::string unit = ReadFileOrDie("deploy/systemd/opsagent.service");
+    unit = absl::StrReplaceAll(
+        unit, {{"/usr/sbin/opsagent", AbsolutePath("agent/opsagent")},
+               {"/etc/opsagent/agent.textproto", *dir_ + "/agent.textproto"},
+               {"After=network-online.target\nWants=network-online.target\n",
+                "DefaultDependencies=no\n"}});
+    unit = absl::StrReplaceAll(
+        unit, {{"[Install]", absl::StrCat("StandardError=append:", *dir_,
+                                          "/agent.log\n\n[Install]")}});
+    ASSERT_THAT(unit, ::testing::HasSubstr("CapabilityBoundingSet="));
+    WriteFileOrDie(units + "/opsagent.service", unit);
     WriteFileOrDie(
         *dir_ + "/agent.textproto",
         absl::StrCat("listen_address: \"127.0.0.1:", port_, "\"\n",
