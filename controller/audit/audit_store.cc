@@ -2,16 +2,20 @@
 
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "controller/audit/audit_chain.h"
 
 namespace opsagent {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 10000;
 
 constexpr char kSchema[] = R"sql(
@@ -46,6 +50,17 @@ CREATE INDEX IF NOT EXISTS actions_by_operation ON actions (operation, started_a
 CREATE INDEX IF NOT EXISTS actions_by_outcome   ON actions (outcome, started_at_ms);
 CREATE INDEX IF NOT EXISTS actions_by_incident  ON actions (incident, started_at_ms) WHERE incident != '';
 CREATE INDEX IF NOT EXISTS actions_by_run       ON actions (run_id, started_at_ms) WHERE run_id != '';
+-- Schema 2: the hash chain (see audit_chain.h) and its start.
+CREATE TABLE IF NOT EXISTS audit_chain (
+  seq       INTEGER PRIMARY KEY,
+  action_id INTEGER NOT NULL,
+  event     TEXT    NOT NULL CHECK (event IN ('intent', 'outcome')),
+  digest    TEXT    NOT NULL,
+  prev_hash TEXT    NOT NULL,
+  hash      TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO audit_meta VALUES ('chain_start', (SELECT coalesce(max(id), 0) FROM actions));
 )sql";
 
 // A prepared statement, finalized on destruction.
@@ -90,6 +105,25 @@ class Statement {
   int status_;
 };
 
+// SQLite reports a full disk as "disk I/O error" or "database or disk is
+// full"; say plainly what on-call needs to fix.
+absl::Status WithSpaceHint(absl::Status status, const std::string& path) {
+  if (status.ok()) return status;
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos
+                              ? "."
+                              : (slash == 0 ? "/" : path.substr(0, slash));
+  struct statvfs vfs;
+  if (statvfs(dir.c_str(), &vfs) == 0 &&
+      vfs.f_bavail * vfs.f_frsize < (64u << 10)) {
+    return absl::Status(
+        status.code(),
+        absl::StrCat(status.message(), "; the filesystem holding it is full (",
+                     dir, ")"));
+  }
+  return status;
+}
+
 absl::Status MakeParentDirectory(const std::string& path) {
   size_t slash = path.rfind('/');
   if (slash == std::string::npos || slash == 0) return absl::OkStatus();
@@ -126,15 +160,36 @@ absl::StatusOr<std::unique_ptr<AuditStore>> AuditStore::Open(
   }
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   sqlite3_extended_result_codes(db, 1);
+  // Several opsctl processes may open a new database at once. SQLite can
+  // answer BUSY for the switch to WAL or the schema set-up without waiting
+  // on its busy handler, so those steps are retried until the busy timeout.
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(kBusyTimeoutMs);
+  for (;;) {
+    absl::Status status = store->Initialize(path);
+    if (status.ok()) break;
+    const int code = sqlite3_errcode(db) & 0xff;
+    if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) ||
+        absl::Now() >= deadline) {
+      return WithSpaceHint(status, path);
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return store;
+}
+
+absl::Status AuditStore::Initialize(const std::string& path) {
   for (const char* pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
         "PRAGMA foreign_keys=ON"}) {
-    if (absl::Status status = store->Exec(pragma); !status.ok()) return status;
+    if (absl::Status status = Exec(pragma); !status.ok()) return status;
   }
-  Statement version(db, "PRAGMA user_version");
-  if (!version.status().ok() || version.Step() != SQLITE_ROW)
-    return version.Error("reading the schema version");
-  const int64_t current = version.Int(0);
+  int64_t current;
+  {  // finished before any write transaction starts
+    Statement version(db_, "PRAGMA user_version");
+    if (!version.status().ok() || version.Step() != SQLITE_ROW)
+      return version.Error("reading the schema version");
+    current = version.Int(0);
+  }
   if (current > kSchemaVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat("audit log ", path, " has schema version ", current,
@@ -142,20 +197,19 @@ absl::StatusOr<std::unique_ptr<AuditStore>> AuditStore::Open(
                      "); upgrade opsctl"));
   }
   if (current < kSchemaVersion) {
-    if (absl::Status status = store->Exec("BEGIN IMMEDIATE"); !status.ok())
+    if (absl::Status status = Exec("BEGIN IMMEDIATE"); !status.ok())
       return status;
-    absl::Status status = store->Exec(kSchema);
+    absl::Status status = Exec(kSchema);
     if (status.ok())
-      status = store->Exec(
-          absl::StrCat("PRAGMA user_version=", kSchemaVersion).c_str());
+      status =
+          Exec(absl::StrCat("PRAGMA user_version=", kSchemaVersion).c_str());
     if (!status.ok()) {
-      store->Exec("ROLLBACK").IgnoreError();
+      Exec("ROLLBACK").IgnoreError();
       return status;
     }
-    if (absl::Status commit = store->Exec("COMMIT"); !commit.ok())
-      return commit;
+    if (absl::Status commit = Exec("COMMIT"); !commit.ok()) return commit;
   }
-  return store;
+  return absl::OkStatus();
 }
 
 AuditStore::~AuditStore() { sqlite3_close_v2(db_); }
@@ -190,10 +244,19 @@ absl::StatusOr<int64_t> AuditStore::RecordIntent(const AuditIntent& intent) {
   insert.Bind(11, intent.incident);
   insert.Bind(12, int64_t{intent.dry_run});
   insert.Bind(13, int64_t{intent.mutating});
-  // A single INSERT is its own transaction; with synchronous=FULL it is on
-  // disk when Step returns.
-  if (insert.Step() != SQLITE_DONE) return insert.Error("recording the intent");
-  return sqlite3_last_insert_rowid(db_);
+  // The row and its chain event commit together; with synchronous=FULL
+  // they are on disk when this returns.
+  absl::MutexLock lock(&write_mutex_);
+  int64_t id = 0;
+  absl::Status status =
+      InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) {
+        if (insert.Step() != SQLITE_DONE)
+          return insert.Error("recording the intent");
+        id = sqlite3_last_insert_rowid(db_);
+        return AppendChain(id, "intent", CanonicalIntent(id, intent));
+      });
+  if (!status.ok()) return WithSpaceHint(status, path_);
+  return id;
 }
 
 absl::Status AuditStore::RecordResult(int64_t id, const AuditResult& result) {
@@ -208,13 +271,129 @@ absl::Status AuditStore::RecordResult(int64_t id, const AuditResult& result) {
   update.Bind(4, result.error_code);
   update.Bind(5, result.message);
   update.Bind(6, result.summary);
-  if (update.Step() != SQLITE_DONE)
-    return update.Error("recording the outcome");
-  if (sqlite3_changes(db_) != 1) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "audit log: row ", id, " is missing or already has an outcome"));
-  }
+  absl::MutexLock lock(&write_mutex_);
+  return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) {
+    if (update.Step() != SQLITE_DONE)
+      return update.Error("recording the outcome");
+    if (sqlite3_changes(db_) != 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "audit log: row ", id, " is missing or already has an outcome"));
+    }
+    return AppendChain(id, "outcome", CanonicalOutcome(id, result));
+  });
+}
+
+absl::Status AuditStore::InTransaction(
+    const std::function<absl::Status()>& body) {
+  if (absl::Status status = Exec("BEGIN IMMEDIATE"); !status.ok())
+    return status;
+  absl::Status status = body();
+  if (status.ok()) status = Exec("COMMIT");
+  if (!status.ok()) Exec("ROLLBACK").IgnoreError();
+  return status;
+}
+
+absl::Status AuditStore::AppendChain(int64_t id, const char* event,
+                                     const std::string& canonical) {
+  Statement last(db_, "SELECT hash FROM audit_chain ORDER BY seq DESC LIMIT 1");
+  if (!last.status().ok()) return last.status();
+  const int rc = last.Step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return last.Error("reading the chain");
+  const std::string previous = rc == SQLITE_ROW ? last.Text(0) : GenesisHash();
+  const std::string digest = Sha256Hex(canonical);
+  Statement append(db_,
+                   "INSERT INTO audit_chain (action_id, event, digest, "
+                   "prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!append.status().ok()) return append.status();
+  append.Bind(1, id);
+  append.Bind(2, std::string(event));
+  append.Bind(3, digest);
+  append.Bind(4, previous);
+  append.Bind(5, ChainHash(previous, digest));
+  if (append.Step() != SQLITE_DONE) return append.Error("extending the chain");
   return absl::OkStatus();
+}
+
+absl::StatusOr<AuditRecord> AuditStore::LoadRecord(int64_t id) {
+  AuditFilter filter;
+  filter.id = id;
+  absl::StatusOr<std::vector<AuditRecord>> rows = Query(filter);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return absl::NotFoundError(absl::StrCat("row ", id));
+  return rows->front();
+}
+
+absl::StatusOr<std::string> AuditStore::Verify() {
+  Statement meta(db_,
+                 "SELECT CAST(value AS INTEGER) FROM audit_meta WHERE key = "
+                 "'chain_start'");
+  if (!meta.status().ok()) return meta.status();
+  const int64_t chain_start = meta.Step() == SQLITE_ROW ? meta.Int(0) : 0;
+  Statement chain(db_,
+                  "SELECT seq, action_id, event, digest, prev_hash, hash FROM "
+                  "audit_chain ORDER BY seq");
+  if (!chain.status().ok()) return chain.status();
+  std::string previous = GenesisHash();
+  int64_t events = 0;
+  std::map<int64_t, int>
+      seen;  // action id -> events seen (1 intent, 2 with outcome)
+  int rc;
+  while ((rc = chain.Step()) == SQLITE_ROW) {
+    const int64_t seq = chain.Int(0), id = chain.Int(1);
+    const std::string event = chain.Text(2), digest = chain.Text(3),
+                      prev_hash = chain.Text(4), hash = chain.Text(5);
+    if (prev_hash != previous) {
+      return absl::DataLossError(
+          absl::StrCat("chain event ", seq, " (row ", id, " ", event,
+                       ") does not follow the one before it: events were "
+                       "deleted or reordered"));
+    }
+    if (hash != ChainHash(prev_hash, digest)) {
+      return absl::DataLossError(absl::StrCat("chain event ", seq, " (row ", id,
+                                              " ", event, ") was altered"));
+    }
+    absl::StatusOr<AuditRecord> record = LoadRecord(id);
+    if (!record.ok()) {
+      return absl::DataLossError(absl::StrCat("row ", id, " was deleted (its ",
+                                              event, " is in the chain)"));
+    }
+    std::string canonical;
+    if (event == "intent") {
+      canonical = CanonicalIntent(id, record->intent);
+    } else if (record->result.has_value()) {
+      canonical = CanonicalOutcome(id, *record->result);
+    }
+    if (Sha256Hex(canonical) != digest) {
+      return absl::DataLossError(
+          absl::StrCat("row ", id, " was edited: its ", event,
+                       " no longer matches what was recorded"));
+    }
+    ++seen[id];
+    previous = hash;
+    ++events;
+  }
+  if (rc != SQLITE_DONE) return chain.Error("reading the chain");
+  // Rows the chain does not know: inserted or completed behind opsctl's back.
+  Statement rows(db_,
+                 "SELECT id, outcome FROM actions WHERE id > ?1 ORDER BY id");
+  if (!rows.status().ok()) return rows.status();
+  rows.Bind(1, chain_start);
+  while ((rc = rows.Step()) == SQLITE_ROW) {
+    const int64_t id = rows.Int(0);
+    const int expected = rows.Text(1) == "pending" ? 1 : 2;
+    if (seen[id] != expected) {
+      return absl::DataLossError(absl::StrCat(
+          "row ", id, " was ", seen[id] == 0 ? "inserted" : "changed",
+          " outside opsctl: the chain has ", seen[id], " of its ", expected,
+          " events"));
+    }
+  }
+  if (rc != SQLITE_DONE) return rows.Error("reading the rows");
+  return absl::StrCat(
+      events, " events verified",
+      chain_start > 0 ? absl::StrCat(" (rows after ", chain_start, ")") : "",
+      "; head ", previous);
 }
 
 absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
@@ -229,6 +408,7 @@ absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
   if (filter.outcome) absl::StrAppend(&where, " AND outcome = ?6");
   if (!filter.incident.empty()) absl::StrAppend(&where, " AND incident = ?7");
   if (!filter.run_id.empty()) absl::StrAppend(&where, " AND run_id = ?8");
+  if (filter.id) absl::StrAppend(&where, " AND id = ?10");
   Statement select(
       db_,
       absl::StrCat("SELECT * FROM (SELECT id, request_id, run_id, "
@@ -250,6 +430,7 @@ absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
   select.Bind(7, filter.incident);
   select.Bind(8, filter.run_id);
   select.Bind(9, int64_t{filter.limit});
+  if (filter.id) select.Bind(10, *filter.id);
 
   std::vector<AuditRecord> records;
   int rc;

@@ -2,12 +2,14 @@
 #define OPSAGENT_CONTROLLER_AUDIT_AUDIT_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "controller/audit/audit_record.h"
 
 struct sqlite3;
@@ -24,6 +26,7 @@ struct AuditFilter {
   std::optional<AuditOutcome> outcome;
   std::string incident;
   std::string run_id;
+  std::optional<int64_t> id;  // one row
   int limit = 100;
 };
 
@@ -45,6 +48,12 @@ class AuditStore {
   // Completes the row written by RecordIntent.
   absl::Status RecordResult(int64_t id, const AuditResult& result);
 
+  // Checks the hash chain against the rows. OK with a summary ("N events
+  // verified; head HASH"), or DATA_LOSS naming the first row that was
+  // edited, deleted or reordered. Rows from before the chain existed (a
+  // database upgraded from schema 1) are not covered.
+  absl::StatusOr<std::string> Verify();
+
   // Rows matching `filter`, oldest first (the newest `filter.limit`).
   absl::StatusOr<std::vector<AuditRecord>> Query(const AuditFilter& filter);
 
@@ -54,7 +63,20 @@ class AuditStore {
   AuditStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
 
   absl::Status Exec(const char* sql);
+  // WAL, synchronous=FULL, and the schema created or upgraded.
+  absl::Status Initialize(const std::string& path);
+  // Runs `body` in one BEGIN IMMEDIATE transaction (rolled back on error).
+  absl::Status InTransaction(const std::function<absl::Status()>& body)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
+  // Appends a chain event covering `canonical` for row `id`.
+  absl::Status AppendChain(int64_t id, const char* event,
+                           const std::string& canonical)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
+  absl::StatusOr<AuditRecord> LoadRecord(int64_t id);
 
+  // One connection is shared by a fan-out's threads; its transactions must
+  // not interleave.
+  absl::Mutex write_mutex_;
   sqlite3* db_;
   std::string path_;
 };

@@ -88,7 +88,30 @@ std::string RecordJson(const AuditRecord& r) {
   return json + "}";
 }
 
+int RunVerify(Session& session) {
+  absl::StatusOr<AuditStore*> store = session.audit();
+  if (!store.ok()) {
+    std::fprintf(stderr, "opsctl: %s\n",
+                 std::string(store.status().message()).c_str());
+    return kExitAuditUnavailable;
+  }
+  absl::StatusOr<std::string> verified = (*store)->Verify();
+  if (!verified.ok()) {
+    std::printf("TAMPERED: audit log %s: %s\n", (*store)->path().c_str(),
+                std::string(verified.status().message()).c_str());
+    return kExitOperationFailed;
+  }
+  std::printf("audit log %s: %s\n", (*store)->path().c_str(),
+              verified->c_str());
+  return kExitOk;
+}
+
 int RunAudit(Session& session, const ParsedArgs& args) {
+  if (!args.positional().empty()) {
+    if (args.positional()[0] == "verify") return RunVerify(session);
+    std::fprintf(stderr, "opsctl: audit takes no argument but \"verify\"\n");
+    return kExitUsage;
+  }
   AuditFilter filter;
   for (auto [flag, out] :
        {std::pair{"since", &filter.since_ms}, {"until", &filter.until_ms}}) {
@@ -194,7 +217,7 @@ int RunAudit(Session& session, const ParsedArgs& args) {
 
 std::vector<Command> AuditCommands() {
   return {{"audit",
-           "",
+           "[verify]",
            "query the audit log: who did what, where, when, and how it went",
            "Every action opsctl sends is recorded before it is sent (outcome "
            "\"pending\")\n"
@@ -204,7 +227,9 @@ std::vector<Command> AuditCommands() {
            "Examples:\n"
            "  opsctl audit --since 24h --host xqwatcher-1\n"
            "  opsctl audit --incident INC-42 --output csv > inc-42.csv\n"
-           "  opsctl audit --outcome denied --output json\n\n"
+           "  opsctl audit --outcome denied --output json\n"
+           "  opsctl audit verify      # check the hash chain: edited, deleted "
+           "or reordered rows\n\n"
            "The global --incident ID filters by incident here.\n",
            {{"since", "WHEN",
              "only actions at or after WHEN (24h, 7d, 2026-11-25T14:00)"},
@@ -219,7 +244,7 @@ std::vector<Command> AuditCommands() {
             {"run", "ID", "only actions of one runbook run or fan-out"},
             {"limit", "N", "at most the newest N rows (default 100)"}},
            0,
-           0,
+           1,
            RunAudit}};
 }
 

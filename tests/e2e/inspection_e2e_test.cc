@@ -441,6 +441,9 @@ TEST_F(InspectionE2eTest, AuditQueriesFilterByOperationOutcomeAndIncident) {
   CommandResult future =
       ops.Run({"audit", "--since", "2999-01-01", "--output", "json"});
   EXPECT_EQ(ParseJson(future.stdout_text).list_value().values_size(), 0);
+  CommandResult verify = ops.Run({"audit", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.stdout_text;
+  EXPECT_THAT(verify.stdout_text, HasSubstr("8 events verified; head "));
   CommandResult bad = ops.Run({"audit", "--since", "yesterday"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.stderr_text, HasSubstr("--since"));

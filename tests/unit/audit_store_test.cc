@@ -199,3 +199,110 @@ TEST(AuditStoreTest, UnusableLocationsAreClearErrors) {
 
 }  // namespace
 }  // namespace opsagent
+
+namespace opsagent {
+namespace {
+
+// Tampering with the audit database behind opsctl's back, with sqlite3 as an
+// attacker would, must be reported by Verify, naming the row.
+class AuditChainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ =
+        TempDb(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    auto store = AuditStore::Open(path_);
+    ASSERT_TRUE(store.ok());
+    for (int i = 1; i <= 5; ++i) {
+      auto id = (*store)->RecordIntent(
+          Intent(absl::StrCat("r", i), "xq-1", "truncate_log", i * 1000));
+      ASSERT_TRUE(id.ok());
+      if (i != 5)
+        ASSERT_TRUE((*store)
+                        ->RecordResult(*id, {AuditOutcome::kOk, i * 1000 + 10,
+                                             "", "", "freed 8.2G"})
+                        .ok());
+    }
+  }
+
+  void Tamper(const std::string& sql) {
+    sqlite3* db;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error),
+              SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_close(db);
+  }
+
+  absl::StatusOr<std::string> Verify() {
+    return (*AuditStore::Open(path_))->Verify();
+  }
+
+  std::string path_;
+};
+
+TEST_F(AuditChainTest, AnUntouchedLogVerifies) {
+  absl::StatusOr<std::string> verified = Verify();
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_THAT(*verified,
+              HasSubstr("9 events verified; head "));  // 5 intents, 4 outcomes
+}
+
+TEST_F(AuditChainTest, AnEditedRowIsNamed) {
+  Tamper("UPDATE actions SET os_user = 'someone-else' WHERE request_id = 'r3'");
+  absl::StatusOr<std::string> verified = Verify();
+  ASSERT_FALSE(verified.ok());
+  EXPECT_EQ(verified.status().message(),
+            "row 3 was edited: its intent no longer matches what was recorded");
+}
+
+TEST_F(AuditChainTest, AnEditedOutcomeIsNamed) {
+  Tamper("UPDATE actions SET outcome = 'error' WHERE id = 2");
+  EXPECT_EQ(
+      Verify().status().message(),
+      "row 2 was edited: its outcome no longer matches what was recorded");
+}
+
+TEST_F(AuditChainTest, ADeletedRowIsNamed) {
+  Tamper("DELETE FROM actions WHERE id = 4");
+  EXPECT_EQ(Verify().status().message(),
+            "row 4 was deleted (its intent is in the chain)");
+}
+
+TEST_F(AuditChainTest, DeletingRowAndChainEventsTogetherBreaksTheChain) {
+  Tamper(
+      "DELETE FROM actions WHERE id = 2; DELETE FROM audit_chain WHERE "
+      "action_id = 2");
+  EXPECT_THAT(Verify().status().message(),
+              HasSubstr("events were deleted or reordered"));
+}
+
+TEST_F(AuditChainTest, ReorderedEventsBreakTheChain) {
+  Tamper(
+      "UPDATE audit_chain SET seq = -seq WHERE seq IN (3, 4); UPDATE "
+      "audit_chain SET seq = 4 WHERE seq = -3; "
+      "UPDATE audit_chain SET seq = 3 WHERE seq = -4");
+  EXPECT_THAT(Verify().status().message(),
+              HasSubstr("does not follow the one before it"));
+}
+
+TEST_F(AuditChainTest, RowsInsertedOrCompletedBehindOpsctlAreNamed) {
+  Tamper(
+      "INSERT INTO actions (request_id, started_at_ms, os_user, cert_identity, "
+      "host, address, operation) "
+      "VALUES ('forged', 1, 'x', 'x', 'h', 'a', 'memory')");
+  EXPECT_EQ(
+      Verify().status().message(),
+      "row 6 was inserted outside opsctl: the chain has 0 of its 1 events");
+}
+
+TEST_F(AuditChainTest, APendingRowMarkedDoneBehindOpsctlIsNamed) {
+  Tamper(
+      "UPDATE actions SET outcome = 'ok', finished_at_ms = 6000 WHERE id = 5");
+  EXPECT_EQ(
+      Verify().status().message(),
+      "row 5 was changed outside opsctl: the chain has 1 of its 2 events");
+}
+
+}  // namespace
+}  // namespace opsagent

@@ -1,0 +1,57 @@
+#include "controller/audit/audit_chain.h"
+
+#include <openssl/sha.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace opsagent {
+namespace {
+
+void Field(std::string* out, absl::string_view value) {
+  absl::StrAppend(out, value.size(), ":", value, ";");
+}
+void Field(std::string* out, int64_t value) { Field(out, absl::StrCat(value)); }
+
+}  // namespace
+
+std::string CanonicalIntent(int64_t id, const AuditIntent& i) {
+  std::string out = "intent;";
+  Field(&out, id);
+  for (const std::string* text :
+       {&i.request_id, &i.run_id, &i.os_user, &i.cert_identity, &i.host,
+        &i.address, &i.operation, &i.parameters_json, &i.reason, &i.incident}) {
+    Field(&out, *text);
+  }
+  Field(&out, i.started_at_ms);
+  Field(&out, int64_t{i.dry_run});
+  Field(&out, int64_t{i.mutating});
+  return out;
+}
+
+std::string CanonicalOutcome(int64_t id, const AuditResult& r) {
+  std::string out = "outcome;";
+  Field(&out, id);
+  Field(&out, AuditOutcomeName(r.outcome));
+  Field(&out, r.finished_at_ms);
+  Field(&out, r.error_code);
+  Field(&out, r.message);
+  Field(&out, r.summary);
+  return out;
+}
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+         digest);
+  std::string hex;
+  for (unsigned char byte : digest) absl::StrAppendFormat(&hex, "%02x", byte);
+  return hex;
+}
+
+std::string ChainHash(const std::string& previous_hash,
+                      const std::string& digest) {
+  return Sha256Hex(absl::StrCat(previous_hash, digest));
+}
+
+}  // namespace opsagent

@@ -1,0 +1,38 @@
+#ifndef OPSAGENT_CONTROLLER_AUDIT_AUDIT_CHAIN_H_
+#define OPSAGENT_CONTROLLER_AUDIT_AUDIT_CHAIN_H_
+
+#include <cstdint>
+#include <string>
+
+#include "controller/audit/audit_record.h"
+
+namespace opsagent {
+
+// The hash chain that makes the audit log tamper-evident: every intent and
+// every outcome appends an event whose hash covers the previous event's hash
+// and a digest of the row's content at that moment (in the spirit of
+// CloudTrail's digest files). Editing, deleting or reordering rows breaks it.
+
+// What an intent event covers: every intent column, length-prefixed so that
+// no two rows serialize alike.
+std::string CanonicalIntent(int64_t id, const AuditIntent& intent);
+
+// What an outcome event covers.
+std::string CanonicalOutcome(int64_t id, const AuditResult& result);
+
+// Lower-case hex SHA-256.
+std::string Sha256Hex(const std::string& data);
+
+// The hash of an event: SHA-256 of the previous hash and the digest.
+std::string ChainHash(const std::string& previous_hash,
+                      const std::string& digest);
+
+// The "previous hash" of the first event.
+inline const std::string& GenesisHash() {
+  static const std::string* const kGenesis = new std::string(64, '0');
+  return *kGenesis;
+}
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_CONTROLLER_AUDIT_AUDIT_CHAIN_H_

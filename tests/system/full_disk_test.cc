@@ -1,0 +1,85 @@
+// A full disk under the audit log: opsctl must refuse to act, say why, and
+// send nothing. The filesystem is a small tmpfs mounted in this test's own
+// mount namespace (needs root), filled until it is full.
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/agent_process.h"
+#include "tests/testing/opsctl_runner.h"
+#include "tests/testing/test_pki.h"
+
+namespace opsagent {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(FullDiskTest, OpsctlRefusesToActUnrecordedWhenTheAuditDiskIsFull) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+  ASSERT_EQ(unshare(CLONE_NEWNS), 0);
+  ASSERT_EQ(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0);
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  const std::string small = dir + "/small";
+  mkdir(small.c_str(), 0700);
+  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=256k"), 0);
+
+  auto ca = ::opsagent::testing::TestCertificateAuthority::Create(dir, "main");
+  ::opsagent::testing::CertificateSpec spec{
+      "localhost", {}, {"localhost"}, {"127.0.0.1"}};
+  spec.server = true;
+  auto cert = (*ca)->Issue("agent", spec);
+  auto oncall = (*ca)->Issue("oncall", {"alice", {"oncall"}});
+  const int port = ::opsagent::testing::PickFreePort();
+  auto agent = ::opsagent::testing::AgentProcess::Start(
+      dir,
+      absl::StrCat("listen_address: \"127.0.0.1:", port,
+                   "\"\ntls { certificate: \"", cert->certificate,
+                   "\" private_key: \"", cert->private_key,
+                   "\" ca_certificate: \"", (*ca)->certificate_path(), "\" }\n",
+                   "authorization { roles: \"oncall\" operations: \"*\" }\n"));
+  ASSERT_TRUE(agent.ok()) << agent.status();
+  ::opsagent::testing::OpsctlRunner opsctl(
+      dir, "alice", oncall->certificate, oncall->private_key,
+      (*ca)->certificate_path(), "localhost", port, small + "/audit.db");
+  CommandResult first = opsctl.Run({"mem", "localhost"});
+  ASSERT_EQ(first.exit_code, 0)
+      << first.stderr_text;  // the database exists and works
+
+  // Fill the filesystem to the last byte.
+  int fd = open((small + "/filler").c_str(), O_WRONLY | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  const std::string block(4096, 'x');
+  while (write(fd, block.data(), block.size()) > 0) {
+  }
+  while (write(fd, "x", 1) > 0) {
+  }
+  close(fd);
+
+  const std::string before = (*agent)->Log();
+  CommandResult refused = opsctl.Run({"mem", "localhost"});
+  EXPECT_EQ(refused.exit_code, 5) << refused.stdout_text << refused.stderr_text;
+  EXPECT_THAT(refused.stderr_text, HasSubstr("nothing was sent"));
+  EXPECT_THAT(refused.stderr_text, HasSubstr("full"));
+  EXPECT_THAT((*agent)->Log().substr(before.size()),
+              Not(HasSubstr("start memory")));
+
+  // Space again: opsctl works, and the log is whole.
+  unlink((small + "/filler").c_str());
+  EXPECT_EQ(opsctl.Run({"mem", "localhost"}).exit_code, 0);
+  CommandResult verify = opsctl.Run({"audit", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.stdout_text;
+  umount(small.c_str());
+}
+
+}  // namespace
+}  // namespace opsagent

@@ -1,0 +1,40 @@
+// Writes N audited actions (intent, then outcome) into an audit database, as
+// one opsctl process would: used to prove several processes writing at once
+// lose no row.
+//   audit_writer DATABASE WRITER_NAME N
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "controller/audit/audit_store.h"
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: audit_writer DATABASE WRITER_NAME N\n");
+    return 2;
+  }
+  auto store = opsagent::AuditStore::Open(argv[1]);
+  if (!store.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(store.status().message()).c_str());
+    return 1;
+  }
+  const int n = std::atoi(argv[3]);
+  for (int i = 0; i < n; ++i) {
+    opsagent::AuditIntent intent;
+    intent.request_id = absl::StrCat(argv[2], "-", i);
+    intent.started_at_ms = i;
+    intent.os_user = argv[2];
+    intent.host = "h";
+    intent.operation = "memory";
+    absl::StatusOr<int64_t> id = (*store)->RecordIntent(intent);
+    if (!id.ok() ||
+        !(*store)
+             ->RecordResult(*id, {opsagent::AuditOutcome::kOk, i + 1})
+             .ok()) {
+      std::fprintf(stderr, "write %d failed\n", i);
+      return 1;
+    }
+  }
+  return 0;
+}
