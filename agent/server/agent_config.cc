@@ -179,6 +179,14 @@ absl::StatusOr<v1::AgentConfig> FinalizeAgentConfig(v1::AgentConfig config) {
       !status.ok()) {
     return FieldError("tls", status.message());
   }
+  if (!tls.crl_directory().empty()) {
+    struct stat st;
+    if (stat(tls.crl_directory().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return FieldError(
+          "tls.crl_directory",
+          absl::StrCat(tls.crl_directory(), " is not a directory"));
+    }
+  }
   if (config.tls().refresh_interval_seconds() == 0)
     config.mutable_tls()->set_refresh_interval_seconds(60);
   if (config.hostname().empty()) {

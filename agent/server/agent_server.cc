@@ -20,7 +20,8 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials({tls.certificate(), tls.private_key(),
                              tls.ca_certificate(),
-                             static_cast<int>(tls.refresh_interval_seconds())});
+                             static_cast<int>(tls.refresh_interval_seconds()),
+                             tls.crl_directory()});
   if (!credentials.ok()) return credentials.status();
 
   auto service = std::make_unique<AgentService>(agent);

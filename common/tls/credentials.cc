@@ -79,6 +79,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
   options.watch_identity_key_cert_pairs();
   options.set_cert_request_type(
       GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  if (!files.crl_directory.empty())
+    options.set_crl_directory(files.crl_directory);
   return grpc::experimental::TlsServerCredentials(options);
 }
 

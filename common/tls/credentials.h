@@ -16,6 +16,8 @@ struct TlsFiles {
   std::string private_key;
   std::string ca_certificate;  // the peer must chain to this bundle
   int refresh_interval_seconds = 60;
+  // Server only: hashed CRL files every client certificate is checked against.
+  std::string crl_directory;
 };
 
 // Server credentials that require a client certificate chaining to the CA and

@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
 namespace opsagent::testing {
@@ -154,6 +155,49 @@ absl::StatusOr<CertificateFiles> TestCertificateAuthority::Issue(
   EVP_PKEY_free(key);
   if (!status.ok()) return status;
   return files;
+}
+
+absl::StatusOr<std::string> TestCertificateAuthority::WriteCrl(
+    const std::string& directory,
+    const std::vector<std::string>& revoked_certificates) {
+  X509_CRL* crl = X509_CRL_new();
+  X509_CRL_set_version(crl, 1);
+  X509_CRL_set_issuer_name(crl, X509_get_subject_name(keys_->certificate));
+  ASN1_TIME* now = X509_gmtime_adj(nullptr, -3600);
+  ASN1_TIME* next = X509_gmtime_adj(nullptr, 24 * 3600);
+  X509_CRL_set1_lastUpdate(crl, now);
+  X509_CRL_set1_nextUpdate(crl, next);
+  for (const std::string& path : revoked_certificates) {
+    FILE* file = std::fopen(path.c_str(), "r");
+    X509* cert =
+        file ? PEM_read_X509(file, nullptr, nullptr, nullptr) : nullptr;
+    if (file) std::fclose(file);
+    if (cert == nullptr) {
+      X509_CRL_free(crl);
+      return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+    }
+    X509_REVOKED* revoked = X509_REVOKED_new();
+    X509_REVOKED_set_serialNumber(revoked, X509_get_serialNumber(cert));
+    X509_REVOKED_set_revocationDate(revoked, now);
+    X509_CRL_add0_revoked(crl, revoked);
+    X509_free(cert);
+  }
+  ASN1_TIME_free(now);
+  ASN1_TIME_free(next);
+  X509_CRL_sort(crl);
+  X509_CRL_sign(crl, keys_->key, EVP_sha256());
+  const std::string path = absl::StrCat(
+      directory, "/",
+      absl::StrFormat(
+          "%08lx", X509_NAME_hash_ex(X509_get_subject_name(keys_->certificate),
+                                     nullptr, nullptr, nullptr)),
+      ".r0");
+  FILE* out = std::fopen(path.c_str(), "w");
+  const bool ok = out != nullptr && PEM_write_X509_CRL(out, crl);
+  if (out) std::fclose(out);
+  X509_CRL_free(crl);
+  if (!ok) return absl::InternalError(absl::StrCat("cannot write ", path));
+  return path;
 }
 
 }  // namespace opsagent::testing

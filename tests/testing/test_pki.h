@@ -41,6 +41,13 @@ class TestCertificateAuthority {
   absl::StatusOr<CertificateFiles> Issue(const std::string& name,
                                          const CertificateSpec& spec);
 
+  // Writes this CA's revocation list, listing the given certificate files,
+  // into `directory` as <issuer hash>.r0 (the name gRPC's CRL directory
+  // lookup expects). Returns its path.
+  absl::StatusOr<std::string> WriteCrl(
+      const std::string& directory,
+      const std::vector<std::string>& revoked_certificates);
+
   const std::string& certificate_path() const { return certificate_path_; }
 
  private:
