@@ -23,10 +23,13 @@ namespace fs = std::filesystem;
 
 TEST(RotationE2eTest, NewFilesAreUsedWithoutRestartAndTheOldCaIsRefused) {
   const std::string dir = std::getenv("TEST_TMPDIR");
-  ::opsagent::testing::CertificateSpec agent_spec{"localhost", {}, {"localhost"}, {"127.0.0.1"}};
+  ::opsagent::testing::CertificateSpec agent_spec{
+      "localhost", {}, {"localhost"}, {"127.0.0.1"}};
   agent_spec.server = true;
-  auto old_ca = ::opsagent::testing::TestCertificateAuthority::Create(dir, "old");
-  auto new_ca = ::opsagent::testing::TestCertificateAuthority::Create(dir, "new");
+  auto old_ca =
+      ::opsagent::testing::TestCertificateAuthority::Create(dir, "old");
+  auto new_ca =
+      ::opsagent::testing::TestCertificateAuthority::Create(dir, "new");
   auto old_agent = (*old_ca)->Issue("old-agent", agent_spec);
   auto new_agent = (*new_ca)->Issue("new-agent", agent_spec);
   auto old_operator = (*old_ca)->Issue("old-operator", {"alice", {"oncall"}});
@@ -38,35 +41,44 @@ TEST(RotationE2eTest, NewFilesAreUsedWithoutRestartAndTheOldCaIsRefused) {
   fs::copy_file(old_agent->private_key, live + "/agent.key");
   fs::copy_file((*old_ca)->certificate_path(), live + "/ca.crt");
   const int port = ::opsagent::testing::PickFreePort();
-  auto agent = ::opsagent::testing::AgentProcess::Start(dir, absl::StrCat(
-      "listen_address: \"127.0.0.1:", port, "\"\ntls { certificate: \"", live, "/agent.crt\" private_key: \"", live,
-      "/agent.key\" ca_certificate: \"", live, "/ca.crt\" refresh_interval_seconds: 1 }\n",
-      "authorization { roles: \"oncall\" operations: \"*\" }\n"));
+  auto agent = ::opsagent::testing::AgentProcess::Start(
+      dir,
+      absl::StrCat("listen_address: \"127.0.0.1:", port,
+                   "\"\ntls { certificate: \"", live,
+                   "/agent.crt\" private_key: \"", live,
+                   "/agent.key\" ca_certificate: \"", live,
+                   "/ca.crt\" refresh_interval_seconds: 1 }\n",
+                   "authorization { roles: \"oncall\" operations: \"*\" }\n"));
   ASSERT_TRUE(agent.ok()) << agent.status();
   const pid_t agent_pid = (*agent)->process().pid();
 
-  ::opsagent::testing::OpsctlRunner old_side(dir, "old", old_operator->certificate, old_operator->private_key,
-                                             (*old_ca)->certificate_path(), "localhost", port);
-  ::opsagent::testing::OpsctlRunner new_side(dir, "new", new_operator->certificate, new_operator->private_key,
-                                             (*new_ca)->certificate_path(), "localhost", port);
+  ::opsagent::testing::OpsctlRunner old_side(
+      dir, "old", old_operator->certificate, old_operator->private_key,
+      (*old_ca)->certificate_path(), "localhost", port);
+  ::opsagent::testing::OpsctlRunner new_side(
+      dir, "new", new_operator->certificate, new_operator->private_key,
+      (*new_ca)->certificate_path(), "localhost", port);
   ASSERT_EQ(old_side.Run({"info", "localhost"}).exit_code, 0);
   EXPECT_EQ(new_side.Run({"info", "localhost"}).exit_code, 4);  // not yet
 
   // Rotate: write new files beside and rename them over the old ones.
-  for (auto [from, to] : {std::pair{new_agent->certificate, live + "/agent.crt"},
-                          {new_agent->private_key, live + "/agent.key"},
-                          {(*new_ca)->certificate_path(), live + "/ca.crt"}}) {
+  for (auto [from, to] :
+       {std::pair{new_agent->certificate, live + "/agent.crt"},
+        {new_agent->private_key, live + "/agent.key"},
+        {(*new_ca)->certificate_path(), live + "/ca.crt"}}) {
     fs::copy_file(from, to + ".tmp");
     fs::rename(to + ".tmp", to);
   }
   const absl::Time deadline = absl::Now() + absl::Seconds(15);
   int code = -1;
-  while (absl::Now() < deadline && (code = new_side.Run({"info", "localhost"}).exit_code) != 0) {
+  while (absl::Now() < deadline &&
+         (code = new_side.Run({"info", "localhost"}).exit_code) != 0) {
     absl::SleepFor(absl::Milliseconds(250));
   }
   EXPECT_EQ(code, 0) << "the agent never picked up the new files";
-  EXPECT_EQ(old_side.Run({"info", "localhost"}).exit_code, 4);  // the old CA is refused now
-  EXPECT_EQ((*agent)->process().pid(), agent_pid);               // same process: no restart
+  EXPECT_EQ(old_side.Run({"info", "localhost"}).exit_code,
+            4);                                     // the old CA is refused now
+  EXPECT_EQ((*agent)->process().pid(), agent_pid);  // same process: no restart
   EXPECT_EQ(kill(agent_pid, 0), 0);
 }
 

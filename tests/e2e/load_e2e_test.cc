@@ -1,0 +1,134 @@
+// Load: 1,000 inspection calls from 200 connections at once against one real
+// agent. Every call ends either ok or with a clear RESOURCE_EXHAUSTED (the
+// agent bounds its threads); afterwards the agent's descriptors are back to
+// where they were and its memory stays bounded.
+
+#include <dirent.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "agent/system/proc_file.h"
+#include "common/tls/credentials.h"
+#include "controller/agent_client.h"
+#include "gtest/gtest.h"
+#include "tests/testing/agent_process.h"
+#include "tests/testing/test_pki.h"
+
+namespace opsagent {
+namespace {
+
+int OpenDescriptors(pid_t pid) {
+  int count = 0;
+  DIR* dir = opendir(absl::StrCat("/proc/", pid, "/fd").c_str());
+  while (dir != nullptr && readdir(dir) != nullptr) ++count;
+  if (dir != nullptr) closedir(dir);
+  return count - 2;  // . and ..
+}
+
+uint64_t RssKib(pid_t pid) {
+  absl::StatusOr<std::string> status =
+      ReadProcFile(absl::StrCat("/proc/", pid, "/status"));
+  for (absl::string_view line : absl::StrSplit(status.value_or(""), '\n')) {
+    if (absl::ConsumePrefix(&line, "VmRSS:")) {
+      uint64_t kib = 0;
+      absl::SimpleAtoi(
+          absl::StripSuffix(absl::StripAsciiWhitespace(line), " kB"), &kib);
+      return kib;
+    }
+  }
+  return 0;
+}
+
+TEST(LoadE2eTest, AThousandConcurrentCallsLeaveNoDescriptorsAndBoundedMemory) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  auto ca = ::opsagent::testing::TestCertificateAuthority::Create(dir, "main");
+  ::opsagent::testing::CertificateSpec spec{
+      "localhost", {}, {"localhost"}, {"127.0.0.1"}};
+  spec.server = true;
+  auto cert = (*ca)->Issue("agent", spec);
+  auto oncall = (*ca)->Issue("oncall", {"alice", {"oncall"}});
+  const int port = ::opsagent::testing::PickFreePort();
+  auto agent = ::opsagent::testing::AgentProcess::Start(
+      dir,
+      absl::StrCat("listen_address: \"127.0.0.1:", port,
+                   "\"\ntls { certificate: \"", cert->certificate,
+                   "\" private_key: \"", cert->private_key,
+                   "\" ca_certificate: \"", (*ca)->certificate_path(), "\" }\n",
+                   "authorization { roles: \"oncall\" operations: \"*\" }\n"));
+  ASSERT_TRUE(agent.ok()) << agent.status();
+  const pid_t pid = (*agent)->process().pid();
+  v1::Host host;
+  host.set_name("localhost");
+  host.set_address(absl::StrCat("127.0.0.1:", port));
+  auto credentials = MakeChannelCredentials(
+      {oncall->certificate, oncall->private_key, (*ca)->certificate_path()});
+  ASSERT_TRUE(credentials.ok());
+  // Warm up, then take the baseline.
+  ASSERT_TRUE(AgentClient::Connect(*credentials, host, absl::Seconds(10))
+                  ->GetInfo({})
+                  .ok());
+  absl::SleepFor(absl::Milliseconds(200));
+  const int fds_before = OpenDescriptors(pid);
+  const uint64_t rss_before = RssKib(pid);
+
+  constexpr int kConnections = 200, kCallsEach = 5;
+  std::atomic<int> ok{0}, exhausted{0}, other{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < kConnections; ++c) {
+    callers.emplace_back([&, c] {
+      std::unique_ptr<AgentClient> client =
+          AgentClient::Connect(*credentials, host, absl::Seconds(60));
+      for (int i = 0; i < kCallsEach; ++i) {
+        v1::MemoryRequest request;
+        request.mutable_meta()->set_request_id(
+            absl::StrCat("load-", c, "-", i));
+        absl::Status status = client->GetMemory(request).status();
+        if (status.ok()) {
+          ++ok;
+        } else if (absl::IsResourceExhausted(status)) {
+          ++exhausted;
+        } else {
+          ++other;
+          ADD_FAILURE() << status;
+        }
+      }
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(ok + exhausted, kConnections * kCallsEach);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(ok.load(), kConnections * kCallsEach / 2);
+  RecordProperty("calls_ok", ok.load());
+  RecordProperty("calls_resource_exhausted", exhausted.load());
+
+  // Connections closed: descriptors return to the baseline.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  int fds_after = OpenDescriptors(pid);
+  while (fds_after > fds_before + 2 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+    fds_after = OpenDescriptors(pid);
+  }
+  EXPECT_LE(fds_after, fds_before + 2) << "before " << fds_before;
+  const uint64_t rss_after = RssKib(pid);
+  EXPECT_LT(rss_after, 96u * 1024) << "before " << rss_before << " KiB";
+  std::printf(
+      "calls: %d ok, %d resource-exhausted; agent fds %d -> %d; RSS %llu -> "
+      "%llu KiB\n",
+      ok.load(), exhausted.load(), fds_before, fds_after,
+      static_cast<unsigned long long>(rss_before),
+      static_cast<unsigned long long>(rss_after));
+  // Still serving.
+  EXPECT_TRUE(AgentClient::Connect(*credentials, host, absl::Seconds(10))
+                  ->GetInfo({})
+                  .ok());
+}
+
+}  // namespace
+}  // namespace opsagent
