@@ -10,14 +10,11 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/agent_process.h"
-#include "tests/testing/opsctl_runner.h"
-#include "tests/testing/test_pki.h"
+#include "tests/testing/test_agent.h"
 
 namespace opsagent {
 namespace {
 
-using ::opsagent::testing::AgentProcess;
 using ::opsagent::testing::OpsctlRunner;
 using ::testing::HasSubstr;
 
@@ -25,22 +22,10 @@ class CommandE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(std::getenv("TEST_TMPDIR"));
-    auto ca =
-        ::opsagent::testing::TestCertificateAuthority::Create(*dir_, "main");
-    ::opsagent::testing::CertificateSpec spec{
-        "salt-production", {}, {"salt-production"}, {"127.0.0.1"}};
-    spec.server = true;
-    auto cert = (*ca)->Issue("agent", spec);
-    auto oncall = (*ca)->Issue("oncall", {"alice", {"oncall"}});
-    const int port = ::opsagent::testing::PickFreePort();
-    auto agent = AgentProcess::Start(
-        *dir_,
-        absl::StrCat(
-            "listen_address: \"127.0.0.1:", port, "\"\ntls { certificate: \"",
-            cert->certificate, "\" private_key: \"", cert->private_key,
-            "\" ca_certificate: \"", (*ca)->certificate_path(), "\" }\n",
-            "authorization { roles: \"oncall\" operations: \"*\" }\n",
-            R"(command {
+    auto agent =
+        ::opsagent::testing::TestAgent::Start(*dir_, "salt-production",
+                                              absl::StrCat(
+                                                  R"(command {
              name: "salt-state"
              argv: ["/bin/echo", "salt", "{target}", "state.sls", "{states}"]
              params { name: "target" type: REGEX pattern: "[A-Za-z0-9*._-]+" }
@@ -49,7 +34,7 @@ class CommandE2eTest : public ::testing::Test {
            command {
              name: "mark"
              argv: ["/usr/bin/touch", ")",
-            *dir_, R"(/{name}.marker"]
+                                                  *dir_, R"(/{name}.marker"]
              params { name: "name" type: REGEX pattern: "[a-z]+" }
            }
            command { name: "slow" argv: ["/bin/sleep", "{seconds}"] timeout_seconds: 1
@@ -59,9 +44,7 @@ class CommandE2eTest : public ::testing::Test {
         )"));
     ASSERT_TRUE(agent.ok()) << agent.status();
     agent_ = agent->release();
-    opsctl_ = new OpsctlRunner(*dir_, "alice", oncall->certificate,
-                               oncall->private_key, (*ca)->certificate_path(),
-                               "salt-production", port);
+    opsctl_ = agent_->Oncall("alice").release();
   }
   static void TearDownTestSuite() {
     delete agent_;
@@ -72,12 +55,12 @@ class CommandE2eTest : public ::testing::Test {
   }
 
   static std::string* dir_;
-  static AgentProcess* agent_;
+  static ::opsagent::testing::TestAgent* agent_;
   static OpsctlRunner* opsctl_;
 };
 
 std::string* CommandE2eTest::dir_;
-AgentProcess* CommandE2eTest::agent_;
+::opsagent::testing::TestAgent* CommandE2eTest::agent_;
 OpsctlRunner* CommandE2eTest::opsctl_;
 
 TEST_F(CommandE2eTest, RunsTheTemplateWithValidatedValuesAndAuditsTheOutput) {

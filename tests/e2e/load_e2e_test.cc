@@ -18,8 +18,7 @@
 #include "common/tls/credentials.h"
 #include "controller/agent_client.h"
 #include "gtest/gtest.h"
-#include "tests/testing/agent_process.h"
-#include "tests/testing/test_pki.h"
+#include "tests/testing/test_agent.h"
 
 namespace opsagent {
 namespace {
@@ -48,27 +47,16 @@ uint64_t RssKib(pid_t pid) {
 
 TEST(LoadE2eTest, AThousandConcurrentCallsLeaveNoDescriptorsAndBoundedMemory) {
   const std::string dir = std::getenv("TEST_TMPDIR");
-  auto ca = ::opsagent::testing::TestCertificateAuthority::Create(dir, "main");
-  ::opsagent::testing::CertificateSpec spec{
-      "localhost", {}, {"localhost"}, {"127.0.0.1"}};
-  spec.server = true;
-  auto cert = (*ca)->Issue("agent", spec);
-  auto oncall = (*ca)->Issue("oncall", {"alice", {"oncall"}});
-  const int port = ::opsagent::testing::PickFreePort();
-  auto agent = ::opsagent::testing::AgentProcess::Start(
-      dir,
-      absl::StrCat("listen_address: \"127.0.0.1:", port,
-                   "\"\ntls { certificate: \"", cert->certificate,
-                   "\" private_key: \"", cert->private_key,
-                   "\" ca_certificate: \"", (*ca)->certificate_path(), "\" }\n",
-                   "authorization { roles: \"oncall\" operations: \"*\" }\n"));
+  auto agent = ::opsagent::testing::TestAgent::Start(dir, "localhost");
   ASSERT_TRUE(agent.ok()) << agent.status();
-  const pid_t pid = (*agent)->process().pid();
+  const pid_t pid = (*agent)->process->process().pid();
+  const int port = (*agent)->port;
   v1::Host host;
   host.set_name("localhost");
   host.set_address(absl::StrCat("127.0.0.1:", port));
-  auto credentials = MakeChannelCredentials(
-      {oncall->certificate, oncall->private_key, (*ca)->certificate_path()});
+  auto credentials = MakeChannelCredentials({(*agent)->oncall.certificate,
+                                             (*agent)->oncall.private_key,
+                                             (*agent)->ca->certificate_path()});
   ASSERT_TRUE(credentials.ok());
   // Warm up, then take the baseline.
   ASSERT_TRUE(AgentClient::Connect(*credentials, host, absl::Seconds(10))

@@ -14,9 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/agent_process.h"
-#include "tests/testing/opsctl_runner.h"
-#include "tests/testing/test_pki.h"
+#include "tests/testing/test_agent.h"
 
 namespace opsagent {
 namespace {
@@ -33,24 +31,11 @@ TEST(FullDiskTest, OpsctlRefusesToActUnrecordedWhenTheAuditDiskIsFull) {
   mkdir(small.c_str(), 0700);
   ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=256k"), 0);
 
-  auto ca = ::opsagent::testing::TestCertificateAuthority::Create(dir, "main");
-  ::opsagent::testing::CertificateSpec spec{
-      "localhost", {}, {"localhost"}, {"127.0.0.1"}};
-  spec.server = true;
-  auto cert = (*ca)->Issue("agent", spec);
-  auto oncall = (*ca)->Issue("oncall", {"alice", {"oncall"}});
-  const int port = ::opsagent::testing::PickFreePort();
-  auto agent = ::opsagent::testing::AgentProcess::Start(
-      dir,
-      absl::StrCat("listen_address: \"127.0.0.1:", port,
-                   "\"\ntls { certificate: \"", cert->certificate,
-                   "\" private_key: \"", cert->private_key,
-                   "\" ca_certificate: \"", (*ca)->certificate_path(), "\" }\n",
-                   "authorization { roles: \"oncall\" operations: \"*\" }\n"));
+  auto agent = ::opsagent::testing::TestAgent::Start(dir, "localhost");
   ASSERT_TRUE(agent.ok()) << agent.status();
-  ::opsagent::testing::OpsctlRunner opsctl(
-      dir, "alice", oncall->certificate, oncall->private_key,
-      (*ca)->certificate_path(), "localhost", port, small + "/audit.db");
+  std::unique_ptr<::opsagent::testing::OpsctlRunner> runner =
+      (*agent)->Oncall("alice", small + "/audit.db");
+  const ::opsagent::testing::OpsctlRunner& opsctl = *runner;
   CommandResult first = opsctl.Run({"mem", "localhost"});
   ASSERT_EQ(first.exit_code, 0)
       << first.stderr_text;  // the database exists and works
@@ -65,12 +50,12 @@ TEST(FullDiskTest, OpsctlRefusesToActUnrecordedWhenTheAuditDiskIsFull) {
   }
   close(fd);
 
-  const std::string before = (*agent)->Log();
+  const std::string before = (*agent)->process->Log();
   CommandResult refused = opsctl.Run({"mem", "localhost"});
   EXPECT_EQ(refused.exit_code, 5) << refused.stdout_text << refused.stderr_text;
   EXPECT_THAT(refused.stderr_text, HasSubstr("nothing was sent"));
   EXPECT_THAT(refused.stderr_text, HasSubstr("full"));
-  EXPECT_THAT((*agent)->Log().substr(before.size()),
+  EXPECT_THAT((*agent)->process->Log().substr(before.size()),
               Not(HasSubstr("start memory")));
 
   // Space again: opsctl works, and the log is whole.

@@ -1,0 +1,47 @@
+#include "tests/testing/test_agent.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace opsagent::testing {
+
+absl::StatusOr<std::unique_ptr<TestAgent>> TestAgent::Start(
+    const std::string& dir, const std::string& host_name,
+    const std::string& extra_config) {
+  auto agent = std::make_unique<TestAgent>();
+  agent->dir = dir;
+  agent->host_name = host_name;
+  absl::StatusOr<std::unique_ptr<TestCertificateAuthority>> ca =
+      TestCertificateAuthority::Create(dir, "main");
+  if (!ca.ok()) return ca.status();
+  agent->ca = *std::move(ca);
+  CertificateSpec spec{host_name, {}, {host_name}, {"127.0.0.1"}};
+  spec.server = true;
+  absl::StatusOr<CertificateFiles> cert = agent->ca->Issue("agent", spec);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<CertificateFiles> oncall =
+      agent->ca->Issue("oncall", {"alice", {"oncall"}});
+  if (!oncall.ok()) return oncall.status();
+  agent->oncall = *oncall;
+  agent->port = PickFreePort();
+  absl::StatusOr<std::unique_ptr<AgentProcess>> process = AgentProcess::Start(
+      dir,
+      absl::StrCat("listen_address: \"127.0.0.1:", agent->port,
+                   "\"\ntls { certificate: \"", cert->certificate,
+                   "\" private_key: \"", cert->private_key,
+                   "\" ca_certificate: \"", agent->ca->certificate_path(),
+                   "\" }\nhostname: \"", host_name, "\"\n",
+                   "authorization { roles: \"oncall\" operations: \"*\" }\n",
+                   extra_config));
+  if (!process.ok()) return process.status();
+  agent->process = *std::move(process);
+  return agent;
+}
+
+std::unique_ptr<OpsctlRunner> TestAgent::Oncall(
+    const std::string& name, const std::string& audit_path) const {
+  return std::make_unique<OpsctlRunner>(
+      dir, name, oncall.certificate, oncall.private_key, ca->certificate_path(),
+      host_name, port, audit_path);
+}
+
+}  // namespace opsagent::testing

@@ -1,0 +1,39 @@
+#ifndef OPSAGENT_TESTS_TESTING_TEST_AGENT_H_
+#define OPSAGENT_TESTS_TESTING_TEST_AGENT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "tests/testing/agent_process.h"
+#include "tests/testing/opsctl_runner.h"
+#include "tests/testing/test_pki.h"
+
+namespace opsagent::testing {
+
+// The usual end-to-end set-up: a test CA, an agent certificate for
+// `host_name` (DNS SAN and 127.0.0.1), an operator "alice" with role oncall,
+// and the real opsagent on a free loopback port granting oncall everything.
+struct TestAgent {
+  // `extra_config` is appended to the agent configuration (commands,
+  // allow-lists, ...).
+  static absl::StatusOr<std::unique_ptr<TestAgent>> Start(
+      const std::string& dir, const std::string& host_name,
+      const std::string& extra_config = "");
+
+  // opsctl as alice against this agent, with files under `dir` named `name`;
+  // `audit_path` overrides where its audit database lives.
+  std::unique_ptr<OpsctlRunner> Oncall(
+      const std::string& name, const std::string& audit_path = "") const;
+
+  std::string dir;
+  std::string host_name;
+  int port = 0;
+  std::unique_ptr<TestCertificateAuthority> ca;
+  CertificateFiles oncall;
+  std::unique_ptr<AgentProcess> process;
+};
+
+}  // namespace opsagent::testing
+
+#endif  // OPSAGENT_TESTS_TESTING_TEST_AGENT_H_
