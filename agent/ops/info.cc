@@ -38,7 +38,7 @@ absl::Status RunInfo(const OperationContext& context,
   reply->set_caller_identity(context.caller.name);
   for (const std::string& role : context.caller.roles)
     reply->add_caller_roles(role);
-  for (const std::string& op : context.caller_operations)
+  for (const std::string& op : context.caller_operations())
     reply->add_caller_operations(op);
   return absl::OkStatus();
 }

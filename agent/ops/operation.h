@@ -39,8 +39,9 @@ class TargetLocks;
 struct OperationContext {
   const AgentEnvironment& agent;
   PeerIdentity caller;
-  // Operations the caller may invoke (for GetInfo's self-description).
-  std::vector<std::string> caller_operations;
+  // Operations the caller may invoke (for GetInfo's self-description);
+  // computed only when asked.
+  std::function<std::vector<std::string>()> caller_operations;
   absl::Time deadline;
   // True once the client has gone away or the deadline passed.
   std::function<bool()> cancelled;

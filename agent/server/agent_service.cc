@@ -136,7 +136,9 @@ grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
   }
   OperationContext op_context{agent_,
                               *caller,
-                              authorizer_.AllowedOperations(*caller),
+                              [this, identity = *caller] {
+                                return authorizer_.AllowedOperations(identity);
+                              },
                               absl::FromChrono(context->deadline()),
                               [context] { return context->IsCancelled(); },
                               meta.dry_run(),
