@@ -1,7 +1,19 @@
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "controller/commands/command.h"
 
 namespace opsagent {
+
+void PrintError(absl::string_view message) {
+  std::fprintf(stderr, "opsctl: %.*s\n", static_cast<int>(message.size()),
+               message.data());
+}
+
+int CommandFailed(int exit_code, absl::string_view message) {
+  PrintError(message);
+  return exit_code;
+}
 
 std::vector<Command> AllCommands() {
   std::vector<Command> commands;

@@ -91,9 +91,7 @@ std::string RecordJson(const AuditRecord& r) {
 int RunVerify(Session& session) {
   absl::StatusOr<AuditStore*> store = session.audit();
   if (!store.ok()) {
-    std::fprintf(stderr, "opsctl: %s\n",
-                 std::string(store.status().message()).c_str());
-    return kExitAuditUnavailable;
+    return CommandFailed(kExitAuditUnavailable, store.status().message());
   }
   absl::StatusOr<std::string> verified = (*store)->Verify();
   if (!verified.ok()) {
@@ -109,8 +107,7 @@ int RunVerify(Session& session) {
 int RunAudit(Session& session, const ParsedArgs& args) {
   if (!args.positional().empty()) {
     if (args.positional()[0] == "verify") return RunVerify(session);
-    std::fprintf(stderr, "opsctl: audit takes no argument but \"verify\"\n");
-    return kExitUsage;
+    return CommandFailed(kExitUsage, "audit takes no argument but \"verify\"");
   }
   AuditFilter filter;
   for (auto [flag, out] :
@@ -118,9 +115,7 @@ int RunAudit(Session& session, const ParsedArgs& args) {
     if (!args.Has(flag)) continue;
     absl::StatusOr<int64_t> ms = ParseTimeFlag(flag, args.Get(flag));
     if (!ms.ok()) {
-      std::fprintf(stderr, "opsctl: %s\n",
-                   std::string(ms.status().message()).c_str());
-      return kExitUsage;
+      return CommandFailed(kExitUsage, ms.status().message());
     }
     *out = *ms;
   }
@@ -141,20 +136,15 @@ int RunAudit(Session& session, const ParsedArgs& args) {
   if (args.Has("limit") &&
       (!absl::SimpleAtoi(args.Get("limit"), &filter.limit) ||
        filter.limit <= 0)) {
-    std::fprintf(stderr, "opsctl: --limit takes a positive number\n");
-    return kExitUsage;
+    return CommandFailed(kExitUsage, "--limit takes a positive number");
   }
   absl::StatusOr<AuditStore*> store = session.audit();
   if (!store.ok()) {
-    std::fprintf(stderr, "opsctl: %s\n",
-                 std::string(store.status().message()).c_str());
-    return kExitAuditUnavailable;
+    return CommandFailed(kExitAuditUnavailable, store.status().message());
   }
   absl::StatusOr<std::vector<AuditRecord>> records = (*store)->Query(filter);
   if (!records.ok()) {
-    std::fprintf(stderr, "opsctl: %s\n",
-                 std::string(records.status().message()).c_str());
-    return kExitAuditUnavailable;
+    return CommandFailed(kExitAuditUnavailable, records.status().message());
   }
   if (session.output() == OutputFormat::kJson) {
     std::vector<std::string> rows;

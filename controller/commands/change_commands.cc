@@ -20,18 +20,14 @@ const FlagSpec kYes = {
 const FlagSpec kDryRun = {"dry-run", "",
                           "report exactly what would happen; change nothing"};
 
-int Refuse(const absl::Status& status, int code) {
-  std::fprintf(stderr, "opsctl: %s\n", std::string(status.message()).c_str());
-  return code;
-}
-
 int RunTruncate(Session& session, const ParsedArgs& args) {
   const std::string host = args.positional()[0];
   const std::string path = args.positional()[1];
   uint64_t keep = 0;
   if (args.Has("keep-tail")) {
     absl::StatusOr<uint64_t> parsed = ParseHumanSize(args.Get("keep-tail"));
-    if (!parsed.ok()) return Refuse(parsed.status(), kExitUsage);
+    if (!parsed.ok())
+      return CommandFailed(kExitUsage, (parsed.status()).message());
     keep = *parsed;
   }
   const bool dry_run = args.Has("dry-run");
@@ -44,7 +40,8 @@ int RunTruncate(Session& session, const ParsedArgs& args) {
                               : "",
                      "?"),
         args.Has("yes"));
-    if (!confirmed.ok()) return Refuse(confirmed, kExitUsage);
+    if (!confirmed.ok())
+      return CommandFailed(kExitUsage, (confirmed).message());
   }
   ActionSpec spec{"truncate_log",
                   absl::StrCat("{\"path\":", JsonString(path),
@@ -80,9 +77,10 @@ int RunRestart(Session& session, const ParsedArgs& args) {
   if (args.Has("retries") &&
       (!absl::SimpleAtoi(args.Get("retries"), &retries) || retries == 0 ||
        retries > 10)) {
-    return Refuse(absl::InvalidArgumentError(
-                      "--retries takes a number of attempts from 1 to 10"),
-                  kExitUsage);
+    return CommandFailed(
+        kExitUsage, (absl::InvalidArgumentError(
+                         "--retries takes a number of attempts from 1 to 10"))
+                        .message());
   }
   const bool dry_run = args.Has("dry-run");
   session.set_dry_run(dry_run);
@@ -90,7 +88,8 @@ int RunRestart(Session& session, const ParsedArgs& args) {
   if (!dry_run) {
     absl::Status confirmed = ConfirmChange(
         absl::StrCat("Restart ", name, " on ", host, "?"), args.Has("yes"));
-    if (!confirmed.ok()) return Refuse(confirmed, kExitUsage);
+    if (!confirmed.ok())
+      return CommandFailed(kExitUsage, (confirmed).message());
   }
   ActionSpec spec{"restart_service",
                   absl::StrCat("{\"name\":", JsonString(name),
@@ -139,9 +138,10 @@ int RunExec(Session& session, const ParsedArgs& args) {
   for (const std::string& param : args.GetAll("param")) {
     const size_t eq = param.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return Refuse(absl::InvalidArgumentError(
-                        absl::StrCat("--param ", param, ": use NAME=VALUE")),
-                    kExitUsage);
+      return CommandFailed(
+          kExitUsage, (absl::InvalidArgumentError(
+                           absl::StrCat("--param ", param, ": use NAME=VALUE")))
+                          .message());
     }
     (*request.mutable_params())[param.substr(0, eq)] = param.substr(eq + 1);
     absl::StrAppend(&params_json, params_json.empty() ? "" : ",",
@@ -154,7 +154,8 @@ int RunExec(Session& session, const ParsedArgs& args) {
   if (!dry_run) {
     absl::Status confirmed = ConfirmChange(
         absl::StrCat("Run ", name, " on ", host, "?"), args.Has("yes"));
-    if (!confirmed.ok()) return Refuse(confirmed, kExitUsage);
+    if (!confirmed.ok())
+      return CommandFailed(kExitUsage, (confirmed).message());
   }
   const bool stream = session.output() == OutputFormat::kTable;
   ActionSpec spec{"run_command",

@@ -24,6 +24,12 @@ struct Command {
   std::function<int(Session&, const ParsedArgs&)> run;
 };
 
+// "opsctl: MESSAGE" on stderr.
+void PrintError(absl::string_view message);
+
+// PrintError, then `exit_code`: how a command stops with an error.
+int CommandFailed(int exit_code, absl::string_view message);
+
 // Every opsctl command, in the order --help lists them.
 std::vector<Command> AllCommands();
 

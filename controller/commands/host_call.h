@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "controller/action_runner.h"
+#include "controller/commands/command.h"
 #include "controller/exit_codes.h"
 #include "controller/fan_out.h"
 #include "controller/output/json.h"
@@ -34,10 +35,6 @@ struct HostCall {
 };
 
 namespace host_call_internal {
-
-inline void PrintError(const std::string& message) {
-  std::fprintf(stderr, "opsctl: %s\n", message.c_str());
-}
 
 // One audited call to one host. A change that could not be delivered is
 // retried with the same request id: the agent's request journal returns the
@@ -123,35 +120,30 @@ int CallHost(Session& session, const std::string& target,
   using namespace host_call_internal;
   absl::StatusOr<const Inventory*> inventory = session.inventory();
   if (!inventory.ok()) {
-    PrintError(std::string(inventory.status().message()));
-    return kExitUsage;
+    return CommandFailed(kExitUsage, inventory.status().message());
   }
   absl::StatusOr<std::vector<v1::Host>> hosts =
       SelectHosts(**inventory, target);
   if (!hosts.ok()) {
-    PrintError(std::string(hosts.status().message()));
-    return kExitUsage;
+    return CommandFailed(kExitUsage, hosts.status().message());
   }
   // Local problems (unreadable certificate files) are the same for every host.
   if (absl::StatusOr<std::unique_ptr<AgentClient>> probe =
           session.Connect(hosts->front());
       !probe.ok()) {
-    PrintError(std::string(probe.status().message()));
-    return kExitUsage;
+    return CommandFailed(kExitUsage, probe.status().message());
   }
   const bool single = hosts->size() == 1 && hosts->front().name() == target;
   if (!single) session.StartRun();
   absl::StatusOr<ActionRunner> runner = session.Runner();
   if (!runner.ok()) {
-    PrintError(std::string(runner.status().message()));
-    return kExitAuditUnavailable;
+    return CommandFailed(kExitAuditUnavailable, runner.status().message());
   }
   if (single) {
     ActionReport<Reply> report =
         CallOne(session, *runner, hosts->front(), spec, how);
     if (!report.sent) {
-      PrintError(std::string(report.status.message()));
-      return kExitAuditUnavailable;
+      return CommandFailed(kExitAuditUnavailable, report.status.message());
     }
     Show(session, hosts->front(), spec, report, how, /*header=*/false);
     if (report.reply && how.check) {

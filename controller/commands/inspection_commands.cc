@@ -39,11 +39,6 @@ absl::StatusOr<uint32_t> TopN(const ParsedArgs& args, const std::string& flag) {
   return n;
 }
 
-int UsageError(const absl::Status& status) {
-  std::fprintf(stderr, "opsctl: %s\n", std::string(status.message()).c_str());
-  return kExitUsage;
-}
-
 int RunInfo(Session& session, const ParsedArgs& args) {
   return CallHost<v1::InfoReply>(
       session, args.positional()[0], {"info"},
@@ -86,11 +81,12 @@ int RunInfo(Session& session, const ParsedArgs& args) {
 
 int RunMem(Session& session, const ParsedArgs& args) {
   absl::StatusOr<uint32_t> top = TopN(args, "top");
-  if (!top.ok()) return UsageError(top.status());
+  if (!top.ok()) return CommandFailed(kExitUsage, (top.status()).message());
   uint64_t min_available = 0;
   if (args.Has("min-available")) {
     absl::StatusOr<uint64_t> parsed = ParseHumanSize(args.Get("min-available"));
-    if (!parsed.ok()) return UsageError(parsed.status());
+    if (!parsed.ok())
+      return CommandFailed(kExitUsage, (parsed.status()).message());
     min_available = *parsed;
   }
   return CallHost<v1::MemoryReply>(
@@ -149,8 +145,10 @@ int RunDf(Session& session, const ParsedArgs& args) {
   if (args.Has("fail-above") &&
       (!absl::SimpleAtoi(args.Get("fail-above"), &fail_above) ||
        fail_above < 0 || fail_above > 100)) {
-    return UsageError(absl::InvalidArgumentError(
-        "--fail-above takes a percentage from 0 to 100"));
+    return CommandFailed(kExitUsage,
+                         (absl::InvalidArgumentError(
+                              "--fail-above takes a percentage from 0 to 100"))
+                             .message());
   }
   const std::string mount = args.Get("mount");
   return CallHost<v1::FilesystemsReply>(
@@ -227,13 +225,15 @@ int RunDf(Session& session, const ParsedArgs& args) {
 
 int RunDu(Session& session, const ParsedArgs& args) {
   absl::StatusOr<uint32_t> top = TopN(args, "top");
-  if (!top.ok()) return UsageError(top.status());
+  if (!top.ok()) return CommandFailed(kExitUsage, (top.status()).message());
   uint64_t max_entries = 0;
   if (args.Has("max-entries") &&
       (!absl::SimpleAtoi(args.Get("max-entries"), &max_entries) ||
        max_entries == 0)) {
-    return UsageError(
-        absl::InvalidArgumentError("--max-entries takes a positive number"));
+    return CommandFailed(
+        kExitUsage,
+        (absl::InvalidArgumentError("--max-entries takes a positive number"))
+            .message());
   }
   const std::string path = args.positional()[1];
   const bool show_progress =

@@ -15,9 +15,7 @@ namespace {
 int RunHosts(Session& session, const ParsedArgs& /*args*/) {
   absl::StatusOr<const Inventory*> inventory = session.inventory();
   if (!inventory.ok()) {
-    std::fprintf(stderr, "opsctl: %s\n",
-                 std::string(inventory.status().message()).c_str());
-    return kExitUsage;
+    return CommandFailed(kExitUsage, inventory.status().message());
   }
   if (session.output() == OutputFormat::kJson) {
     std::vector<std::string> hosts;

@@ -22,11 +22,6 @@
 namespace opsagent {
 namespace {
 
-int Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "opsctl: %s\n", message.c_str());
-  return code;
-}
-
 // Commands that change a host are the ones that take --yes.
 bool ChangesHost(const Command& command) {
   for (const FlagSpec& flag : command.flags) {
@@ -139,13 +134,14 @@ int RunEntry(Session& session, const v1::RunbookEntry& entry,
         if (absl::Status recorded =
                 RecordGuidedStep(session, entry, step, confirmed);
             !recorded.ok()) {
-          return Fail(kExitAuditUnavailable, std::string(recorded.message()));
+          return CommandFailed(kExitAuditUnavailable,
+                               std::string(recorded.message()));
         }
         if (!confirmed) {
-          return Fail(kExitOperationFailed,
-                      absl::StrCat("stopped at ", phase, " step ", i + 1,
-                                   ": not confirmed; ", done,
-                                   " steps done; run ", run));
+          return CommandFailed(kExitOperationFailed,
+                               absl::StrCat("stopped at ", phase, " step ",
+                                            i + 1, ": not confirmed; ", done,
+                                            " steps done; run ", run));
         }
         ++done;
         continue;
@@ -154,7 +150,7 @@ int RunEntry(Session& session, const v1::RunbookEntry& entry,
       for (const std::string& arg : args) {
         if (arg.find('{') != std::string::npos &&
             arg.find('}') != std::string::npos) {
-          return Fail(
+          return CommandFailed(
               kExitUsage,
               absl::StrCat("step argument \"", arg,
                            "\" has a placeholder with no value (give --var)"));
@@ -162,7 +158,8 @@ int RunEntry(Session& session, const v1::RunbookEntry& entry,
       }
       absl::StatusOr<ParsedCommand> parsed = ParseCommand(args);
       if (!parsed.ok())
-        return Fail(kExitUsage, std::string(parsed.status().message()));
+        return CommandFailed(kExitUsage,
+                             std::string(parsed.status().message()));
       std::printf("$ opsctl %s\n", absl::StrJoin(args, " ").c_str());
       std::fflush(stdout);
       if (ChangesHost(parsed->command)) {
@@ -170,10 +167,11 @@ int RunEntry(Session& session, const v1::RunbookEntry& entry,
             absl::StrCat("Run `opsctl ", absl::StrJoin(args, " "), "`?"),
             assume_yes);
         if (!confirmed.ok()) {
-          return Fail(kExitOperationFailed,
-                      absl::StrCat("stopped before ", phase, " step ", i + 1,
-                                   ": ", confirmed.message(), "; ", done,
-                                   " steps done; run ", run));
+          return CommandFailed(
+              kExitOperationFailed,
+              absl::StrCat("stopped before ", phase, " step ", i + 1, ": ",
+                           confirmed.message(), "; ", done, " steps done; run ",
+                           run));
         }
         args.push_back("--yes");
         parsed = ParseCommand(args);
@@ -181,7 +179,7 @@ int RunEntry(Session& session, const v1::RunbookEntry& entry,
       const int code = parsed->command.run(session, parsed->args);
       std::fflush(stdout);
       if (code != kExitOk) {
-        return Fail(
+        return CommandFailed(
             code,
             absl::StrCat("stopped: ", phase, " step ", i + 1, " (",
                          step.title(), ") exited ", code, "; ", done,
@@ -201,17 +199,18 @@ int RunRunbook(Session& session, const ParsedArgs& args) {
   const std::string action = args.positional()[0];
   if (action == "import") {
     if (args.positional().size() != 2)
-      return Fail(kExitUsage, "usage: opsctl runbook import FILE.md");
+      return CommandFailed(kExitUsage, "usage: opsctl runbook import FILE.md");
     std::ifstream in(args.positional()[1]);
     if (!in)
-      return Fail(kExitUsage,
-                  absl::StrCat("cannot read ", args.positional()[1]));
+      return CommandFailed(kExitUsage,
+                           absl::StrCat("cannot read ", args.positional()[1]));
     std::stringstream text;
     text << in.rdbuf();
     absl::StatusOr<v1::Runbook> runbook = ImportRunbookMarkdown(text.str());
     if (!runbook.ok())
-      return Fail(kExitUsage, absl::StrCat(args.positional()[1], ": ",
-                                           runbook.status().message()));
+      return CommandFailed(
+          kExitUsage,
+          absl::StrCat(args.positional()[1], ": ", runbook.status().message()));
     std::string out;
     google::protobuf::TextFormat::PrintToString(*runbook, &out);
     std::printf(
@@ -223,7 +222,7 @@ int RunRunbook(Session& session, const ParsedArgs& args) {
   }
   absl::StatusOr<RunbookLibrary> library = LoadLibrary(session);
   if (!library.ok())
-    return Fail(kExitUsage, std::string(library.status().message()));
+    return CommandFailed(kExitUsage, std::string(library.status().message()));
   if (action == "list") {
     TextTable table({"ID", "PRODUCT", "ALERT", "STEPS", "GUIDED"}, {3, 4});
     for (const v1::RunbookEntry& entry : library->entries()) {
@@ -242,13 +241,13 @@ int RunRunbook(Session& session, const ParsedArgs& args) {
     return kExitOk;
   }
   if (args.positional().size() != 2)
-    return Fail(kExitUsage,
-                absl::StrCat("usage: opsctl runbook ", action, " ID"));
+    return CommandFailed(kExitUsage,
+                         absl::StrCat("usage: opsctl runbook ", action, " ID"));
   const v1::RunbookEntry* entry = library->Find(args.positional()[1]);
   if (entry == nullptr) {
-    return Fail(kExitUsage,
-                absl::StrCat("no runbook entry \"", args.positional()[1],
-                             "\" (see `opsctl runbook list`)"));
+    return CommandFailed(
+        kExitUsage, absl::StrCat("no runbook entry \"", args.positional()[1],
+                                 "\" (see `opsctl runbook list`)"));
   }
   if (action == "show") {
     PrintEntry(*entry);
@@ -261,8 +260,8 @@ int RunRunbook(Session& session, const ParsedArgs& args) {
     for (const std::string& var : args.GetAll("var")) {
       const size_t eq = var.find('=');
       if (eq == std::string::npos || eq == 0)
-        return Fail(kExitUsage,
-                    absl::StrCat("--var ", var, ": use NAME=VALUE"));
+        return CommandFailed(kExitUsage,
+                             absl::StrCat("--var ", var, ": use NAME=VALUE"));
       vars[var.substr(0, eq)] = var.substr(eq + 1);
     }
     // The target itself may use {host} and {environment}.
@@ -270,7 +269,7 @@ int RunRunbook(Session& session, const ParsedArgs& args) {
     holder.add_opsctl(args.Get("target", entry->target()));
     vars["target"] = ExpandStep(holder, vars)[0];
     if (vars["target"].find('{') != std::string::npos) {
-      return Fail(
+      return CommandFailed(
           kExitUsage,
           absl::StrCat("target \"", vars["target"],
                        "\" needs --host/--environment (or give --target)"));
@@ -278,16 +277,17 @@ int RunRunbook(Session& session, const ParsedArgs& args) {
     return RunEntry(session, *entry, vars, args.Has("yes"),
                     args.Has("diagnosis-only"));
   }
-  return Fail(kExitUsage, absl::StrCat("unknown action \"", action,
-                                       "\": use list, show, run or import"));
+  return CommandFailed(kExitUsage,
+                       absl::StrCat("unknown action \"", action,
+                                    "\": use list, show, run or import"));
 }
 
 int RunTriage(Session& session, const ParsedArgs& args) {
   std::vector<Alert> alerts = ParseAlerts(args.positional()[0]);
-  if (alerts.empty()) return Fail(kExitUsage, "no alert text given");
+  if (alerts.empty()) return CommandFailed(kExitUsage, "no alert text given");
   absl::StatusOr<RunbookLibrary> library = LoadLibrary(session);
   if (!library.ok())
-    return Fail(kExitUsage, std::string(library.status().message()));
+    return CommandFailed(kExitUsage, std::string(library.status().message()));
   absl::StatusOr<const Inventory*> inventory = session.inventory();
   int code = kExitOk;
   for (const Alert& alert : alerts) {
