@@ -42,7 +42,10 @@ absl::StatusOr<std::vector<MountEntry>> ParseMountinfo(absl::string_view text) {
     std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
     size_t separator = 6;
     while (separator < fields.size() && fields[separator] != "-") ++separator;
-    if (fields.size() < 10 || separator + 3 > fields.size()) {
+    // Fields are separated by exactly one space and never empty; a mount
+    // point is absolute.
+    if (fields.size() < 10 || separator + 3 > fields.size() ||
+        !absl::StartsWith(fields[4], "/") || fields[separator + 1].empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "mountinfo line ", line_number, " is malformed: \"", line, "\""));
     }

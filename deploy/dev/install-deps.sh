@@ -6,7 +6,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libfmt-dev libsqlite3-dev libssl-dev libsystemd-dev
   libgtest-dev libgmock-dev libre2-dev
-  openssl sqlite3 clang-format
+  openssl sqlite3 clang-format clang-14 libclang-rt-14-dev
   systemd supervisor
 )
 missing=()

@@ -56,5 +56,16 @@ TEST(MountinfoTest, MalformedLinesAreErrors) {
           .ok());
 }
 
+// Found by mountinfo_fuzzer: a doubled space made an empty mount point that
+// was accepted and would have been passed to statvfs.
+TEST(MountinfoTest, EmptyFieldsAreErrors) {
+  EXPECT_FALSE(
+      ParseMountinfo("36 35 98:0 /mnt1  /mnt rw - ext3 /dev/root rw\n").ok());
+  EXPECT_FALSE(
+      ParseMountinfo("36 35 98:0 /mnt1 /mnt rw -  ext3 /dev/root rw\n").ok());
+  EXPECT_TRUE(
+      ParseMountinfo("36 35 98:0 /mnt1 /mnt rw - ext3 /dev/root rw\n").ok());
+}
+
 }  // namespace
 }  // namespace opsagent
