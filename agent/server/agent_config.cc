@@ -194,6 +194,9 @@ absl::StatusOr<v1::AgentConfig> FinalizeAgentConfig(v1::AgentConfig config) {
     gethostname(name, sizeof(name) - 1);
     config.set_hostname(name);
   }
+  if (!config.journal_path().empty() && config.journal_path().front() != '/')
+    return FieldError("journal_path", absl::StrCat("\"", config.journal_path(),
+                                                   "\" is not absolute"));
   for (int i = 0; i < config.inspection_roots_size(); ++i) {
     if (absl::Status status = CheckRoot(i, config.inspection_roots(i));
         !status.ok())

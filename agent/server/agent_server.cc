@@ -4,6 +4,7 @@
 #include "common/tls/credentials.h"
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/server_builder.h"
+#include "spdlog/spdlog.h"
 
 namespace opsagent {
 namespace {
@@ -24,7 +25,16 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
                              tls.crl_directory()});
   if (!credentials.ok()) return credentials.status();
 
-  auto service = std::make_unique<AgentService>(agent);
+  std::unique_ptr<ActionJournal> journal;
+  if (!agent.config.journal_path().empty()) {
+    absl::StatusOr<std::unique_ptr<ActionJournal>> opened =
+        ActionJournal::Open(agent.config.journal_path());
+    if (!opened.ok()) return opened.status();
+    journal = *std::move(opened);
+    spdlog::info("agent journal {}: {} earlier records",
+                 agent.config.journal_path(), journal->history().size());
+  }
+  auto service = std::make_unique<AgentService>(agent, std::move(journal));
   grpc::ResourceQuota quota("opsagent");
   quota.SetMaxThreads(kMaxThreads);
   int port = 0;

@@ -56,11 +56,58 @@ absl::Status CheckMeta(const v1::RequestMeta& meta) {
 
 }  // namespace
 
-AgentService::AgentService(const AgentEnvironment& agent)
+AgentService::AgentService(const AgentEnvironment& agent,
+                           std::unique_ptr<ActionJournal> journal)
     : agent_(agent),
       authorizer_(std::vector<v1::AuthorizationRule>(
           agent.config.authorization().begin(),
-          agent.config.authorization().end())) {}
+          agent.config.authorization().end())),
+      action_journal_(std::move(journal)) {
+  if (action_journal_ != nullptr) journal_.Restore(action_journal_->history());
+}
+
+absl::Status AgentService::JournalStart(
+    const OperationSpec& op, const google::protobuf::Message& request,
+    const v1::RequestMeta& meta, const std::string& caller) {
+  if (action_journal_ == nullptr) return absl::OkStatus();
+  v1::JournalRecord record;
+  record.set_event(v1::JournalRecord::STARTED);
+  record.set_request_id(meta.request_id());
+  record.set_operation(std::string(op.name));
+  record.set_caller(caller);
+  record.set_incident(meta.incident());
+  record.set_reason(meta.reason());
+  record.set_dry_run(meta.dry_run());
+  record.set_run_id(meta.run_id());
+  record.mutable_request()->PackFrom(request);
+  absl::Status status = action_journal_->Append(std::move(record));
+  if (!status.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to act unrecorded: ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
+void AgentService::JournalFinish(const OperationSpec& op,
+                                 const v1::RequestMeta& meta,
+                                 const std::string& caller,
+                                 const absl::Status& status,
+                                 const std::string& serialized_reply) {
+  if (action_journal_ == nullptr) return;
+  v1::JournalRecord record;
+  record.set_event(v1::JournalRecord::FINISHED);
+  record.set_request_id(meta.request_id());
+  record.set_operation(std::string(op.name));
+  record.set_caller(caller);
+  record.set_status_code(static_cast<int>(status.code()));
+  record.set_status_message(std::string(status.message()));
+  record.set_reply(serialized_reply);
+  if (absl::Status written = action_journal_->Append(std::move(record));
+      !written.ok()) {
+    spdlog::error("{} request={} finished but is not in the journal: {}",
+                  op.name, meta.request_id(), written.message());
+  }
+}
 
 bool AgentService::TryAcquireScanSlot() {
   absl::MutexLock lock(&mutex_);
@@ -77,6 +124,7 @@ void AgentService::ReleaseScanSlot() {
 
 grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
                                     const OperationSpec& op,
+                                    const google::protobuf::Message& request,
                                     const v1::RequestMeta& meta,
                                     google::protobuf::Message* reply,
                                     const Body& body) {
@@ -134,6 +182,17 @@ grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
                  meta.request_id(), busy.message());
     return ToGrpcStatus(busy);
   }
+  if (mutating) {
+    if (absl::Status status =
+            JournalStart(op, request, meta, caller->ToString());
+        !status.ok()) {
+      spdlog::error("refused {} by {} request={}: {}", op.name,
+                    caller->ToString(), meta.request_id(), status.message());
+      journal_.Finish(meta.request_id(), {status, ""});
+      if (op.heavy) ReleaseScanSlot();
+      return ToGrpcStatus(status);
+    }
+  }
   OperationContext op_context{agent_,
                               *caller,
                               [this, identity = *caller] {
@@ -149,9 +208,10 @@ grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
   absl::Status status = body(op_context);
   if (op.heavy) ReleaseScanSlot();
   if (mutating) {
-    journal_.Finish(
-        meta.request_id(),
-        {status, reply != nullptr ? reply->SerializeAsString() : ""});
+    const std::string serialized_reply =
+        reply != nullptr ? reply->SerializeAsString() : "";
+    JournalFinish(op, meta, caller->ToString(), status, serialized_reply);
+    journal_.Finish(meta.request_id(), {status, serialized_reply});
   }
   const int64_t ms = absl::ToInt64Milliseconds(absl::Now() - start);
   if (status.ok()) {
@@ -168,14 +228,14 @@ grpc::Status AgentService::GetInfo(grpc::ServerContext* context,
                                    const v1::InfoRequest* request,
                                    v1::InfoReply* reply) {
   return Dispatch(
-      context, kInfoOperation, request->meta(), reply,
+      context, kInfoOperation, *request, request->meta(), reply,
       [&](const OperationContext& op) { return RunInfo(op, *request, reply); });
 }
 
 grpc::Status AgentService::GetMemory(grpc::ServerContext* context,
                                      const v1::MemoryRequest* request,
                                      v1::MemoryReply* reply) {
-  return Dispatch(context, kMemoryOperation, request->meta(), reply,
+  return Dispatch(context, kMemoryOperation, *request, request->meta(), reply,
                   [&](const OperationContext& op) {
                     return RunMemory(op, *request, reply);
                   });
@@ -184,8 +244,8 @@ grpc::Status AgentService::GetMemory(grpc::ServerContext* context,
 grpc::Status AgentService::ListFilesystems(
     grpc::ServerContext* context, const v1::FilesystemsRequest* request,
     v1::FilesystemsReply* reply) {
-  return Dispatch(context, kFilesystemsOperation, request->meta(), reply,
-                  [&](const OperationContext& op) {
+  return Dispatch(context, kFilesystemsOperation, *request, request->meta(),
+                  reply, [&](const OperationContext& op) {
                     return RunFilesystems(op, *request, reply);
                   });
 }
@@ -193,8 +253,8 @@ grpc::Status AgentService::ListFilesystems(
 grpc::Status AgentService::ScanDiskUsage(
     grpc::ServerContext* context, const v1::DiskUsageRequest* request,
     grpc::ServerWriter<v1::DiskUsageEvent>* writer) {
-  return Dispatch(context, kDiskUsageOperation, request->meta(), nullptr,
-                  [&](const OperationContext& op) {
+  return Dispatch(context, kDiskUsageOperation, *request, request->meta(),
+                  nullptr, [&](const OperationContext& op) {
                     return RunDiskUsage(
                         op, *request,
                         [writer](const v1::DiskUsageEvent& event) {
@@ -206,8 +266,8 @@ grpc::Status AgentService::ScanDiskUsage(
 grpc::Status AgentService::ListOpenDeletedFiles(
     grpc::ServerContext* context, const v1::OpenDeletedRequest* request,
     v1::OpenDeletedReply* reply) {
-  return Dispatch(context, kOpenDeletedOperation, request->meta(), reply,
-                  [&](const OperationContext& op) {
+  return Dispatch(context, kOpenDeletedOperation, *request, request->meta(),
+                  reply, [&](const OperationContext& op) {
                     return RunOpenDeleted(op, *request, reply);
                   });
 }
@@ -215,8 +275,8 @@ grpc::Status AgentService::ListOpenDeletedFiles(
 grpc::Status AgentService::TruncateLog(grpc::ServerContext* context,
                                        const v1::TruncateLogRequest* request,
                                        v1::TruncateLogReply* reply) {
-  return Dispatch(context, kTruncateLogOperation, request->meta(), reply,
-                  [&](const OperationContext& op) {
+  return Dispatch(context, kTruncateLogOperation, *request, request->meta(),
+                  reply, [&](const OperationContext& op) {
                     return RunTruncateLog(op, *request, reply);
                   });
 }
@@ -224,8 +284,8 @@ grpc::Status AgentService::TruncateLog(grpc::ServerContext* context,
 grpc::Status AgentService::RestartService(
     grpc::ServerContext* context, const v1::RestartServiceRequest* request,
     v1::RestartServiceReply* reply) {
-  return Dispatch(context, kRestartServiceOperation, request->meta(), reply,
-                  [&](const OperationContext& op) {
+  return Dispatch(context, kRestartServiceOperation, *request, request->meta(),
+                  reply, [&](const OperationContext& op) {
                     return RunRestartService(op, *request, reply);
                   });
 }
@@ -235,8 +295,8 @@ grpc::Status AgentService::RunCommand(
     grpc::ServerWriter<v1::RunCommandEvent>* writer) {
   v1::CommandResult result;
   grpc::Status status =
-      Dispatch(context, kRunCommandOperation, request->meta(), &result,
-               [&](const OperationContext& op) {
+      Dispatch(context, kRunCommandOperation, *request, request->meta(),
+               &result, [&](const OperationContext& op) {
                  return RunVettedCommand(
                      op, *request,
                      [writer](const v1::RunCommandEvent& event) {

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/ops/operation.h"
+#include "agent/server/action_journal.h"
 #include "agent/server/authorizer.h"
 #include "agent/server/request_journal.h"
 #include "agent/server/target_locks.h"
@@ -19,7 +20,10 @@ namespace opsagent {
 // concurrency limits, logging of every call and denial, and status mapping.
 class AgentService final : public v1::OpsAgent::Service {
  public:
-  explicit AgentService(const AgentEnvironment& agent);
+  // `journal` (may be null) records every change before it acts; the
+  // request journal is restored from its history.
+  AgentService(const AgentEnvironment& agent,
+               std::unique_ptr<ActionJournal> journal);
 
   grpc::Status GetInfo(grpc::ServerContext* context,
                        const v1::InfoRequest* request,
@@ -52,8 +56,17 @@ class AgentService final : public v1::OpsAgent::Service {
   // `reply` is the unary reply (null for streams); a mutating operation's
   // reply is kept in the request journal and returned again to a retry.
   grpc::Status Dispatch(grpc::ServerContext* context, const OperationSpec& op,
+                        const google::protobuf::Message& request,
                         const v1::RequestMeta& meta,
                         google::protobuf::Message* reply, const Body& body);
+  // Journals a change before it acts; an error means it must not act.
+  absl::Status JournalStart(const OperationSpec& op,
+                            const google::protobuf::Message& request,
+                            const v1::RequestMeta& meta,
+                            const std::string& caller);
+  void JournalFinish(const OperationSpec& op, const v1::RequestMeta& meta,
+                     const std::string& caller, const absl::Status& status,
+                     const std::string& serialized_reply);
   bool TryAcquireScanSlot();
   void ReleaseScanSlot();
 
@@ -61,6 +74,7 @@ class AgentService final : public v1::OpsAgent::Service {
   const Authorizer authorizer_;
   TargetLocks locks_;
   RequestJournal journal_;
+  const std::unique_ptr<ActionJournal> action_journal_;
   absl::Mutex mutex_;
   uint32_t running_scans_ ABSL_GUARDED_BY(mutex_) = 0;
 };

@@ -46,4 +46,39 @@ void RequestJournal::Finish(const std::string& request_id, Outcome outcome) {
   if (it != entries_.end()) it->second.outcome = std::move(outcome);
 }
 
+void RequestJournal::Restore(const std::vector<v1::JournalRecord>& history) {
+  absl::MutexLock lock(&mutex_);
+  absl::flat_hash_map<std::string, std::string> started_at;
+  for (const v1::JournalRecord& record : history) {
+    if (record.event() == v1::JournalRecord::STARTED) {
+      if (!entries_.contains(record.request_id()))
+        order_.push_back(record.request_id());
+      entries_[record.request_id()] =
+          Entry{record.operation(), record.caller(), std::nullopt};
+      started_at[record.request_id()] = record.time();
+    } else if (record.event() == v1::JournalRecord::FINISHED) {
+      auto it = entries_.find(record.request_id());
+      if (it == entries_.end()) continue;
+      it->second.outcome = Outcome{
+          absl::Status(static_cast<absl::StatusCode>(record.status_code()),
+                       record.status_message()),
+          record.reply()};
+    }
+  }
+  for (auto& [request_id, entry] : entries_) {
+    if (entry.outcome.has_value()) continue;
+    entry.outcome = Outcome{
+        absl::UnknownError(absl::StrCat(
+            entry.operation, " request ", request_id, " started at ",
+            started_at[request_id],
+            " but the agent stopped before it finished; it was not run "
+            "again. Check the host before acting again with a new request.")),
+        ""};
+  }
+  while (entries_.size() > capacity_ && !order_.empty()) {
+    entries_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
 }  // namespace opsagent

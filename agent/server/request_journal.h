@@ -4,11 +4,13 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "opsagent/v1/journal.pb.h"
 
 namespace opsagent {
 
@@ -34,6 +36,11 @@ class RequestJournal {
                                                const std::string& caller);
 
   void Finish(const std::string& request_id, Outcome outcome);
+
+  // Rebuilds the journal from the agent's action journal after a restart.
+  // A request that started but never finished gets an UNKNOWN outcome: it is
+  // not run again, and a retry is told to check the host.
+  void Restore(const std::vector<v1::JournalRecord>& history);
 
  private:
   struct Entry {

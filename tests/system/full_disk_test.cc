@@ -66,5 +66,47 @@ TEST(FullDiskTest, OpsctlRefusesToActUnrecordedWhenTheAuditDiskIsFull) {
   umount(small.c_str());
 }
 
+// The agent's side of the same rule: with its journal's filesystem full, a
+// change is refused before it acts and the file it names is untouched.
+TEST(FullDiskTest, AgentRefusesAChangeItCannotJournal) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+  ASSERT_EQ(unshare(CLONE_NEWNS), 0);
+  ASSERT_EQ(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0);
+  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/agent";
+  mkdir(dir.c_str(), 0700);
+  const std::string small = dir + "/journal";
+  mkdir(small.c_str(), 0700);
+  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k"), 0);
+  const std::string log = dir + "/app.log";
+  ::opsagent::testing::WriteFileOrDie(log, std::string(10000, 'x'));
+  auto agent = ::opsagent::testing::TestAgent::Start(
+      dir, "localhost",
+      absl::StrCat("journal_path: \"", small, "/journal.jsonl\"\n",
+                   "truncatable_logs: \"", dir, "/*.log\"\n"));
+  ASSERT_TRUE(agent.ok()) << agent.status();
+
+  int fd = open((small + "/filler").c_str(), O_WRONLY | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  const std::string block(4096, 'x');
+  while (write(fd, block.data(), block.size()) > 0) {
+  }
+  while (write(fd, "x", 1) > 0) {
+  }
+  close(fd);
+
+  CommandResult refused =
+      (*agent)->Oncall("alice")->Run({"truncate", "localhost", log, "--yes"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.stderr_text, HasSubstr("refusing to act unrecorded"));
+  EXPECT_EQ(::opsagent::testing::ReadFileOrDie(log).size(), 10000u);
+
+  unlink((small + "/filler").c_str());
+  CommandResult works =
+      (*agent)->Oncall("alice")->Run({"truncate", "localhost", log, "--yes"});
+  EXPECT_EQ(works.exit_code, 0) << works.stderr_text;
+  EXPECT_EQ(::opsagent::testing::ReadFileOrDie(log), "");
+  umount(small.c_str());
+}
+
 }  // namespace
 }  // namespace opsagent

@@ -1,5 +1,7 @@
 #include "tests/testing/test_agent.h"
 
+#include <csignal>
+
 #include "absl/strings/str_cat.h"
 
 namespace opsagent::testing {
@@ -23,18 +25,40 @@ absl::StatusOr<std::unique_ptr<TestAgent>> TestAgent::Start(
   if (!oncall.ok()) return oncall.status();
   agent->oncall = *oncall;
   agent->port = PickFreePort();
-  absl::StatusOr<std::unique_ptr<AgentProcess>> process = AgentProcess::Start(
-      dir,
-      absl::StrCat("listen_address: \"127.0.0.1:", agent->port,
-                   "\"\ntls { certificate: \"", cert->certificate,
-                   "\" private_key: \"", cert->private_key,
-                   "\" ca_certificate: \"", agent->ca->certificate_path(),
-                   "\" }\nhostname: \"", host_name, "\"\n",
-                   "authorization { roles: \"oncall\" operations: \"*\" }\n",
-                   extra_config));
+  agent->config_text = absl::StrCat(
+      "listen_address: \"127.0.0.1:", agent->port, "\"\ntls { certificate: \"",
+      cert->certificate, "\" private_key: \"", cert->private_key,
+      "\" ca_certificate: \"", agent->ca->certificate_path(),
+      "\" }\nhostname: \"", host_name, "\"\n",
+      "authorization { roles: \"oncall\" operations: \"*\" }\n", extra_config);
+  absl::StatusOr<std::unique_ptr<AgentProcess>> process =
+      AgentProcess::Start(dir, agent->config_text);
   if (!process.ok()) return process.status();
   agent->process = *std::move(process);
   return agent;
+}
+
+absl::StatusOr<std::unique_ptr<AgentClient>> TestAgent::Client(
+    absl::Duration timeout) const {
+  v1::Host host;
+  host.set_name(host_name);
+  host.set_address(absl::StrCat("127.0.0.1:", port));
+  return AgentClient::Connect(
+      {oncall.certificate, oncall.private_key, ca->certificate_path()}, host,
+      timeout);
+}
+
+absl::Status TestAgent::Restart() {
+  process->process().Signal(SIGKILL);
+  if (absl::StatusOr<int> exited = process->process().Wait(absl::Seconds(10));
+      !exited.ok()) {
+    return exited.status();
+  }
+  absl::StatusOr<std::unique_ptr<AgentProcess>> restarted =
+      AgentProcess::Start(dir, config_text);
+  if (!restarted.ok()) return restarted.status();
+  process = *std::move(restarted);
+  return absl::OkStatus();
 }
 
 std::unique_ptr<OpsctlRunner> TestAgent::Oncall(

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "controller/agent_client.h"
 #include "tests/testing/agent_process.h"
 #include "tests/testing/opsctl_runner.h"
 #include "tests/testing/test_pki.h"
@@ -26,7 +28,17 @@ struct TestAgent {
   std::unique_ptr<OpsctlRunner> Oncall(
       const std::string& name, const std::string& audit_path = "") const;
 
+  // A direct gRPC client authenticated as alice, for calls that need a
+  // chosen request id.
+  absl::StatusOr<std::unique_ptr<AgentClient>> Client(
+      absl::Duration timeout = absl::Seconds(30)) const;
+
+  // Kills the agent with SIGKILL (as a crash would) and starts it again with
+  // the same configuration on the same port.
+  absl::Status Restart();
+
   std::string dir;
+  std::string config_text;
   std::string host_name;
   int port = 0;
   std::unique_ptr<TestCertificateAuthority> ca;

@@ -1,0 +1,44 @@
+#ifndef OPSAGENT_AGENT_SERVER_ACTION_JOURNAL_H_
+#define OPSAGENT_AGENT_SERVER_ACTION_JOURNAL_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "opsagent/v1/journal.pb.h"
+
+namespace opsagent {
+
+// The agent's own append-only record of the changes it was asked to make:
+// one JSON line per JournalRecord, appended with O_APPEND and synced to disk
+// before Append returns. Opened once at start-up, when the records already
+// in the file are read back (a line torn by a crash is skipped and logged).
+class ActionJournal {
+ public:
+  static absl::StatusOr<std::unique_ptr<ActionJournal>> Open(
+      const std::string& path);
+  ~ActionJournal();
+
+  // Stamps `record` with the current time and appends it durably.
+  absl::Status Append(v1::JournalRecord record);
+
+  // The records that were in the file when it was opened, oldest first.
+  const std::vector<v1::JournalRecord>& history() const { return history_; }
+
+ private:
+  ActionJournal(std::string path, int fd,
+                std::vector<v1::JournalRecord> history)
+      : path_(std::move(path)), fd_(fd), history_(std::move(history)) {}
+
+  const std::string path_;
+  absl::Mutex mutex_;
+  const int fd_;
+  std::vector<v1::JournalRecord> history_;
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_AGENT_SERVER_ACTION_JOURNAL_H_
