@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -74,6 +75,7 @@ class SectionBuilder {
 
 absl::StatusOr<v1::Runbook> ImportRunbookMarkdown(absl::string_view markdown) {
   v1::Runbook runbook;
+  absl::flat_hash_set<std::string> ids;
   std::string product;
   bool in_products = false, in_code = false, heading_run = false;
   v1::RunbookEntry* entry = nullptr;
@@ -119,11 +121,21 @@ absl::StatusOr<v1::Runbook> ImportRunbookMarkdown(absl::string_view markdown) {
                                         "also: ", heading));
         continue;
       }
+      std::string id = Slug(absl::StrCat(product, " ", heading));
+      if (id.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("line ", line_number,
+                         ": the product and alert heading have no letters or "
+                         "digits to name the entry"));
+      }
+      // Two entries with the same name stay apart: the second is "-2", ...
+      for (int n = 2; !ids.insert(id).second; ++n)
+        id = absl::StrCat(Slug(absl::StrCat(product, " ", heading)), "-", n);
       section.Switch(nullptr);
       entry = runbook.add_entry();
       entry->set_product(product);
       entry->set_alert(heading);
-      entry->set_id(Slug(absl::StrCat(product, " ", heading)));
+      entry->set_id(id);
       heading_run = true;
       continue;
     }

@@ -164,5 +164,22 @@ TEST(MarkdownImportTest, DocumentsWithoutProductsAreRefused) {
           .ok());
 }
 
+// Found by runbook_markdown_fuzzer: a heading without letters or digits gave
+// an entry with an empty id, which no command line could name.
+TEST(MarkdownImportTest, EveryEntryGetsAUsableDistinctId) {
+  absl::StatusOr<v1::Runbook> nameless =
+      ImportRunbookMarkdown("# Products\n## !!\n### ??\ntext\n");
+  ASSERT_FALSE(nameless.ok());
+  EXPECT_EQ(nameless.status().message(),
+            "line 3: the product and alert heading have no letters or digits "
+            "to name the entry");
+  absl::StatusOr<v1::Runbook> twice = ImportRunbookMarkdown(
+      "# Products\n## Salt\n### Memory\na\n\n### Memory\nb\n");
+  ASSERT_TRUE(twice.ok()) << twice.status();
+  ASSERT_EQ(twice->entry_size(), 2);
+  EXPECT_EQ(twice->entry(0).id(), "salt-memory");
+  EXPECT_EQ(twice->entry(1).id(), "salt-memory-2");
+}
+
 }  // namespace
 }  // namespace opsagent
