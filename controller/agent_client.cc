@@ -2,15 +2,31 @@
 
 #include <optional>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/grpc_status.h"
 #include "grpcpp/create_channel.h"
 
 namespace opsagent {
 namespace {
 
+// The call's status for the operator: a missed deadline says how long was
+// waited and what it can mean, instead of gRPC's bare "Deadline Exceeded".
+absl::Status CallStatus(const grpc::Status& status, absl::Duration timeout) {
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "deadline exceeded: no complete answer within ",
+        absl::FormatDuration(timeout),
+        " (the host may be cut off or overloaded, or the operation needs a "
+        "longer --timeout)"));
+  }
+  return FromGrpcStatus(status);
+}
+
 template <typename Reply>
-absl::StatusOr<Reply> Finish(const grpc::Status& status, Reply& reply) {
-  if (!status.ok()) return FromGrpcStatus(status);
+absl::StatusOr<Reply> Finish(const grpc::Status& status, Reply& reply,
+                             absl::Duration timeout) {
+  if (!status.ok()) return CallStatus(status, timeout);
   return std::move(reply);
 }
 
@@ -48,7 +64,7 @@ absl::StatusOr<v1::InfoReply> AgentClient::GetInfo(
   Prepare(&context);
   v1::InfoReply reply;
   const grpc::Status status = stub_->GetInfo(&context, request, &reply);
-  return Finish(status, reply);
+  return Finish(status, reply, timeout_);
 }
 
 absl::StatusOr<v1::MemoryReply> AgentClient::GetMemory(
@@ -57,7 +73,7 @@ absl::StatusOr<v1::MemoryReply> AgentClient::GetMemory(
   Prepare(&context);
   v1::MemoryReply reply;
   const grpc::Status status = stub_->GetMemory(&context, request, &reply);
-  return Finish(status, reply);
+  return Finish(status, reply, timeout_);
 }
 
 absl::StatusOr<v1::FilesystemsReply> AgentClient::ListFilesystems(
@@ -66,7 +82,7 @@ absl::StatusOr<v1::FilesystemsReply> AgentClient::ListFilesystems(
   Prepare(&context);
   v1::FilesystemsReply reply;
   const grpc::Status status = stub_->ListFilesystems(&context, request, &reply);
-  return Finish(status, reply);
+  return Finish(status, reply, timeout_);
 }
 
 absl::StatusOr<v1::OpenDeletedReply> AgentClient::ListOpenDeletedFiles(
@@ -76,7 +92,7 @@ absl::StatusOr<v1::OpenDeletedReply> AgentClient::ListOpenDeletedFiles(
   v1::OpenDeletedReply reply;
   const grpc::Status status =
       stub_->ListOpenDeletedFiles(&context, request, &reply);
-  return Finish(status, reply);
+  return Finish(status, reply, timeout_);
 }
 
 absl::StatusOr<v1::TruncateLogReply> AgentClient::TruncateLog(
@@ -85,7 +101,7 @@ absl::StatusOr<v1::TruncateLogReply> AgentClient::TruncateLog(
   Prepare(&context);
   v1::TruncateLogReply reply;
   const grpc::Status status = stub_->TruncateLog(&context, request, &reply);
-  return Finish(status, reply);
+  return Finish(status, reply, timeout_);
 }
 
 absl::StatusOr<v1::RestartServiceReply> AgentClient::RestartService(
@@ -94,7 +110,7 @@ absl::StatusOr<v1::RestartServiceReply> AgentClient::RestartService(
   Prepare(&context);
   v1::RestartServiceReply reply;
   const grpc::Status status = stub_->RestartService(&context, request, &reply);
-  return Finish(status, reply);
+  return Finish(status, reply, timeout_);
 }
 
 absl::StatusOr<v1::DiskUsageResult> AgentClient::ScanDiskUsage(
@@ -115,7 +131,7 @@ absl::StatusOr<v1::DiskUsageResult> AgentClient::ScanDiskUsage(
     }
   }
   grpc::Status status = reader->Finish();
-  if (!status.ok()) return FromGrpcStatus(status);
+  if (!status.ok()) return CallStatus(status, timeout_);
   if (!have_result)
     return absl::DataLossError("the agent ended the scan without a result");
   return result;
@@ -135,7 +151,7 @@ absl::StatusOr<v1::CommandResult> AgentClient::RunCommand(
     if (event.has_result()) result = std::move(*event.mutable_result());
   }
   grpc::Status status = reader->Finish();
-  if (!status.ok()) return FromGrpcStatus(status);
+  if (!status.ok()) return CallStatus(status, timeout_);
   if (!result)
     return absl::DataLossError("the agent ended the command without a result");
   return *std::move(result);

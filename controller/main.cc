@@ -2,6 +2,7 @@
 // hosts over mutual TLS and records every action in a SQLite audit log.
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "common/version.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
+#include "grpc/support/log.h"
 
 namespace opsagent {
 namespace {
@@ -65,6 +67,11 @@ std::vector<std::string> CommandFirst(std::vector<std::string> args) {
 }
 
 int Main(int argc, char** argv) {
+  // gRPC's own log lines ("cancel_check_peer error: ...") say nothing an
+  // operator can act on; every failure reaches them as a call status. Set
+  // GRPC_VERBOSITY to see them anyway.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr)
+    gpr_set_log_function([](gpr_log_func_args*) {});
   const std::vector<Command> commands = AllCommands();
   std::vector<std::string> args = CommandFirst({argv + 1, argv + argc});
   if (args.empty() || args[0] == "--help" || args[0] == "-h" ||

@@ -1,10 +1,20 @@
 // Fan-out over real agents: three opsagent processes on loopback, each with
-// its own certificate name, plus an inventory host where nothing listens.
+// its own certificate name, plus an inventory host where nothing listens and
+// one cut off from the network: a listener that completes TCP handshakes and
+// then never answers, as a host behind a partition that drops every packet
+// of an established connection looks to opsctl. (A socket stands in for the
+// network here; the controller sees the same silent connection.)
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdlib>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/agent_process.h"
@@ -19,6 +29,7 @@ using ::opsagent::testing::JsonField;
 using ::opsagent::testing::OpsctlRunner;
 using ::opsagent::testing::ParseJson;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class FanOutE2eTest : public ::testing::Test {
  protected:
@@ -58,6 +69,20 @@ class FanOutE2eTest : public ::testing::Test {
                       i < 2 ? "reddit" : "salt-master",
                       "\" environment: \"production\" }\n");
     }
+    silent_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    ASSERT_EQ(bind(silent_, reinterpret_cast<sockaddr*>(&address), length), 0);
+    ASSERT_EQ(listen(silent_, 64), 0);
+    ASSERT_EQ(
+        getsockname(silent_, reinterpret_cast<sockaddr*>(&address), &length),
+        0);
+    absl::StrAppend(&inventory,
+                    "host { name: \"cut-staging-1\" address: \"127.0.0.1:",
+                    ntohs(address.sin_port),
+                    "\" roles: \"reddit\" environment: \"staging\" }\n");
     opsctl_ = std::make_unique<OpsctlRunner>(
         dir, ::testing::UnitTest::GetInstance()->current_test_info()->name(),
         oncall->certificate, oncall->private_key, (*ca)->certificate_path(),
@@ -65,8 +90,11 @@ class FanOutE2eTest : public ::testing::Test {
     opsctl_->WriteInventory(inventory);
   }
 
+  void TearDown() override { close(silent_); }
+
   std::vector<std::unique_ptr<AgentProcess>> agents_;
   std::unique_ptr<OpsctlRunner> opsctl_;
+  int silent_ = -1;  // the cut-off host: accepts, never answers
 };
 
 TEST_F(FanOutE2eTest, GlobReachesEveryMatchingHostAndReportsTheDeadOne) {
@@ -120,6 +148,63 @@ TEST_F(FanOutE2eTest, ErrorBudgetStopsStartingHosts) {
               HasSubstr("0 ok, 0 error, 0 denied, 1 unreachable, 0 unknown, 2 "
                         "not started (error budget spent)"));
   EXPECT_EQ(opsctl_->AuditRows().size(), 1u);  // the others were never sent
+}
+
+TEST_F(FanOutE2eTest, AHostCutOffMidFanOutMissesItsDeadlineAndOthersFinish) {
+  const absl::Time start = absl::Now();
+  CommandResult r = opsctl_->Run(
+      {"mem", "reddit-production-1,reddit-production-2,cut-staging-1",
+       "--timeout", "2"});
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(r.exit_code, 1) << r.stderr_text;
+  EXPECT_THAT(r.stdout_text, HasSubstr("=== reddit-production-1: ok\n"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("=== reddit-production-2: ok\n"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("=== cut-staging-1: error\n"));
+  EXPECT_THAT(r.stderr_text,
+              HasSubstr("cut-staging-1: deadline exceeded: no complete answer "
+                        "within 2s"));
+  EXPECT_THAT(r.stderr_text, HasSubstr("2 ok, 1 error, 0 denied"));
+  EXPECT_THAT(r.stderr_text, Not(HasSubstr("cancel_check_peer")));
+  EXPECT_LT(took, absl::Seconds(10));  // bounded by the deadline, not hung
+}
+
+TEST_F(FanOutE2eTest, AControllerKilledMidFanOutLeavesItsIntentsOnRecord) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  absl::StatusOr<Subprocess> opsctl = opsctl_->Start(
+      {"mem", "reddit-production-1,reddit-production-2,cut-staging-1",
+       "--timeout", "60", "--incident", "INC-9"},
+      dir + "/killed.out", dir + "/killed.err");
+  ASSERT_TRUE(opsctl.ok()) << opsctl.status();
+  // Kill it once the two live hosts answered and only the cut one is open.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  auto finished = [this] {
+    int ok = 0;
+    for (const AuditRecord& row : opsctl_->AuditRows())
+      ok += row.outcome == AuditOutcome::kOk;
+    return ok;
+  };
+  while (finished() < 2 && absl::Now() < give_up)
+    absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_EQ(finished(), 2);
+  opsctl->Signal(SIGKILL);
+  ASSERT_EQ(*opsctl->Wait(absl::Seconds(10)), 128 + SIGKILL);
+
+  std::vector<AuditRecord> rows = opsctl_->AuditRows();
+  ASSERT_EQ(rows.size(), 3u);
+  int pending = 0;
+  for (const AuditRecord& row : rows) {
+    EXPECT_EQ(row.intent.incident, "INC-9");
+    EXPECT_EQ(row.intent.run_id, rows[0].intent.run_id);
+    if (row.outcome == AuditOutcome::kPending) {
+      ++pending;
+      EXPECT_EQ(row.intent.host, "cut-staging-1");
+    }
+  }
+  EXPECT_EQ(pending, 1);
+  CommandResult listed = opsctl_->Run({"audit", "--incident", "INC-9"});
+  EXPECT_THAT(listed.stdout_text, HasSubstr("pending"));
+  CommandResult verify = opsctl_->Run({"audit", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.stdout_text << verify.stderr_text;
 }
 
 }  // namespace

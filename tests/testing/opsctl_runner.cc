@@ -43,6 +43,17 @@ CommandResult OpsctlRunner::Run(const std::vector<std::string>& args) const {
   return *result;
 }
 
+absl::StatusOr<Subprocess> OpsctlRunner::Start(
+    const std::vector<std::string>& args, const std::string& stdout_path,
+    const std::string& stderr_path) const {
+  SubprocessOptions options;
+  options.argv = {BinaryPath("controller/opsctl"), "--config", config_path_};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  options.stdout_path = stdout_path;
+  options.stderr_path = stderr_path;
+  return Subprocess::Start(options);
+}
+
 std::vector<AuditRecord> OpsctlRunner::AuditRows() const {
   absl::StatusOr<std::unique_ptr<AuditStore>> store =
       AuditStore::Open(audit_path_);

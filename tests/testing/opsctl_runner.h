@@ -21,6 +21,10 @@ class OpsctlRunner {
 
   // opsctl ARGS...; a failure to run at all is reported as exit code -1.
   CommandResult Run(const std::vector<std::string>& args) const;
+  // Starts opsctl without waiting; its output goes to the given files.
+  absl::StatusOr<Subprocess> Start(const std::vector<std::string>& args,
+                                   const std::string& stdout_path,
+                                   const std::string& stderr_path) const;
 
   // Every row of this operator's audit database, oldest first.
   std::vector<AuditRecord> AuditRows() const;
