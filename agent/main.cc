@@ -11,6 +11,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "agent/ops/registry.h"
 #include "agent/server/agent_config.h"
@@ -46,11 +48,29 @@ int ListOperations() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  // --help lists this file's flags, not those of every linked library.
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "agent/main.cc");
+  };
+  usage.version_string = [] {
+    return std::string("opsagent ") + opsagent::kVersion + "\n";
+  };
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
-      "Serves vetted host operations (memory, filesystems, disk usage, ...) to "
-      "opsctl over "
-      "mutual TLS.\n\nUsage: opsagent [--config=FILE] [--check_config] "
-      "[--list_operations]");
+      "serves vetted host operations to opsctl over mutual TLS.\n\n"
+      "Usage: opsagent [--config=FILE] [--check_config] [--list_operations]\n"
+      "\n"
+      "Operations: memory, filesystems, disk usage under inspection_roots,\n"
+      "processes holding deleted files, truncation of truncatable_logs,\n"
+      "restart of restartable units and programs, and the configured vetted\n"
+      "commands. Nothing else runs: no shell, deny by default, identities\n"
+      "from verified client certificates only.\n\n"
+      "Normally started by systemd (opsagent.service, Type=notify with a\n"
+      "watchdog). Check a configuration before reloading it:\n"
+      "  opsagent --config /etc/opsagent/agent.textproto --check_config\n\n"
+      "Exit codes: 0 stopped cleanly, 2 configuration refused (the message\n"
+      "names the field), 3 could not serve (address, certificates, journal).");
   absl::ParseCommandLine(argc, argv);
   opsagent::InitLogging("opsagent", absl::GetFlag(FLAGS_verbose));
   if (absl::GetFlag(FLAGS_list_operations)) return ListOperations();
