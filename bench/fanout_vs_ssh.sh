@@ -3,6 +3,9 @@
 # ports) against the same fan-out with ssh (xargs -P, one ssh per host, to an
 # OpenSSH server on loopback), in one run. Prints a Markdown table row.
 #   bench/fanout_vs_ssh.sh [N]    (default 200; needs root)
+# BENCH_SPLIT_CORES=1 runs the agents (and sshd) on CPU 1 and the client side
+# (opsctl, xargs + ssh) on CPU 0, as when the hosts are other machines: the
+# client no longer competes with 200 servers for the same cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/loopback_sshd.sh
@@ -23,6 +26,10 @@ bash deploy/pki/make-dev-pki.sh "$pki" ca >/dev/null
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT
+server_cpu=() client_cpu=()
+if [ "${BENCH_SPLIT_CORES:-0}" = 1 ]; then
+  server_cpu=(taskset -c 1) client_cpu=(taskset -c 0)
+fi
 base_port=${BENCH_BASE_PORT:-21000}
 for i in $(seq 1 "$n"); do
   name=$(printf 'a%03d.bench.test' "$i")
@@ -34,7 +41,7 @@ hostname: "$name"
 authorization { roles: "oncall" operations: "*" }
 CONF
   echo "host { name: \"$name\" address: \"127.0.0.1:$port\" roles: \"bench\" environment: \"bench\" }" >>"$work/inventory.textproto"
-  "$agent_bin" --config "$work/agent-$i.textproto" 2>"$work/agent-$i.log" &
+  "${server_cpu[@]}" "$agent_bin" --config "$work/agent-$i.textproto" 2>"$work/agent-$i.log" &
   pids+=($!)
 done
 cat >"$work/opsctl.textproto" <<CONF
@@ -51,6 +58,7 @@ done
 
 start_loopback_sshd "$work/ssh" "${BENCH_SSH_PORT:-2223}" $((n + 50))
 pids+=("$sshd_pid")
+if [ ${#server_cpu[@]} -gt 0 ]; then taskset -a -p -c 1 "$sshd_pid" >/dev/null; fi
 seq 1 "$n" >"$work/hosts.txt"
 cat >"$work/ssh-one" <<SH
 #!/bin/sh
@@ -60,8 +68,8 @@ chmod +x "$work/ssh-one"
 
 runs=${BENCH_RUNS:-5}
 hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/fanout.json" \
-  -n "opsctl mem role:bench ($n agents)" "$opsctl_bin mem role:bench --concurrency $n --output json" \
-  -n "ssh free -h x $n (xargs -P 50)" "xargs -a $work/hosts.txt -P 50 -I{} $work/ssh-one" >/dev/null
+  -n "opsctl mem role:bench ($n agents)" "${client_cpu[*]} $opsctl_bin mem role:bench --concurrency $n --output json" \
+  -n "ssh free -h x $n (xargs -P 50)" "${client_cpu[*]} xargs -a $work/hosts.txt -P 50 -I{} $work/ssh-one" >/dev/null
 ok=$("$opsctl_bin" mem role:bench --concurrency "$n" --output json 2>/dev/null | grep -c '"outcome":"ok"')
 python3 - "$work/fanout.json" "$n" "$ok" <<'PY'
 import json, sys

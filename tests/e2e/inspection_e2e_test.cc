@@ -372,6 +372,35 @@ TEST_F(InspectionE2eTest, ClientWithoutCertificateIsRefused) {
               Not(HasSubstr("start memory")));
 }
 
+TEST_F(InspectionE2eTest, OversizedRequestsAreRefusedBeforeTheService) {
+  const std::string before = agent_->Log();
+  v1::Host host;
+  host.set_name("localhost");
+  host.set_address(absl::StrCat("127.0.0.1:", port_));
+  const CertificateFiles& oncall = operators_->at("oncall");
+  auto client = AgentClient::Connect(
+      {oncall.certificate, oncall.private_key, ca_->certificate_path()}, host,
+      absl::Seconds(10));
+  ASSERT_TRUE(client.ok()) << client.status();
+  v1::DiskUsageRequest request;
+  request.mutable_meta()->set_request_id("oversized-1");
+  request.set_path(*root_ + "/" + std::string(100 * 1024, 'a'));
+  auto refused = (*client)->ScanDiskUsage(request, nullptr);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted)
+      << refused.status();
+  EXPECT_THAT(agent_->Log().substr(before.size()),
+              Not(HasSubstr("oversized-1")));  // never reached the service
+  // Just under the limit reaches validation, which names the problem.
+  request.set_path(*root_ + "/" + std::string(60 * 1024, 'a'));
+  auto invalid = (*client)->ScanDiskUsage(request, nullptr);
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_EQ(invalid.status().code(), absl::StatusCode::kInvalidArgument)
+      << invalid.status();
+  EXPECT_THAT(invalid.status().message(),
+              HasSubstr("path is longer than 4096 bytes"));
+}
+
 TEST_F(InspectionE2eTest, IdentityWithoutAGrantIsDeniedAndLogged) {
   for (const std::string who : {"viewer", "stranger"}) {
     const std::string before = agent_->Log();
