@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/tls/certificate_info.h"
+#include "common/tls/session_resumption.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 
@@ -74,6 +75,9 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
         "the agent needs a certificate and private key");
   }
   if (absl::Status status = CheckTlsFiles(files); !status.ok()) return status;
+  if (absl::Status status = DisableTlsSessionResumption(); !status.ok()) {
+    return status;
+  }
   grpc::experimental::TlsServerCredentialsOptions options(MakeProvider(files));
   options.watch_root_certs();
   options.watch_identity_key_cert_pairs();

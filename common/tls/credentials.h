@@ -22,6 +22,8 @@ struct TlsFiles {
 
 // Server credentials that require a client certificate chaining to the CA and
 // re-read all three files when they change (no restart needed to rotate).
+// Turns TLS session resumption off for the process, so that every connection
+// is checked against the current certificates and CRLs.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TlsFiles& files);
 
