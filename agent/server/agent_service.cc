@@ -131,7 +131,7 @@ grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
   const absl::Time start = absl::Now();
   const std::string peer = context->peer();
   absl::StatusOr<PeerIdentity> caller =
-      PeerIdentityFromAuthContext(*context->auth_context());
+      identities_.Read(*context->auth_context());
   if (!caller.ok()) {
     spdlog::warn("denied {} from {}: {}", op.name, peer,
                  caller.status().message());

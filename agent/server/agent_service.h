@@ -10,6 +10,7 @@
 #include "agent/server/authorizer.h"
 #include "agent/server/request_journal.h"
 #include "agent/server/target_locks.h"
+#include "common/tls/peer_identity.h"
 #include "opsagent/v1/agent.grpc.pb.h"
 
 namespace opsagent {
@@ -71,6 +72,7 @@ class AgentService final : public v1::OpsAgent::Service {
   void ReleaseScanSlot();
 
   const AgentEnvironment& agent_;
+  PeerIdentityReader identities_;
   const Authorizer authorizer_;
   TargetLocks locks_;
   RequestJournal journal_;

@@ -12,7 +12,7 @@ std::string PeerIdentity::ToString() const {
   return absl::StrCat(name, " (", absl::StrJoin(roles, ","), ")");
 }
 
-absl::StatusOr<PeerIdentity> PeerIdentityFromAuthContext(
+absl::StatusOr<PeerIdentity> PeerIdentityReader::Read(
     const grpc::AuthContext& context) {
   if (!context.IsPeerAuthenticated()) {
     return absl::UnauthenticatedError(
@@ -24,8 +24,17 @@ absl::StatusOr<PeerIdentity> PeerIdentityFromAuthContext(
     return absl::UnauthenticatedError(
         "the caller's certificate is not available");
   }
-  absl::StatusOr<CertificateInfo> cert = ParseCertificatePem(
-      absl::string_view(pem.front().data(), pem.front().size()));
+  return FromPem(absl::string_view(pem.front().data(), pem.front().size()));
+}
+
+absl::StatusOr<PeerIdentity> PeerIdentityReader::FromPem(
+    absl::string_view pem) {
+  {
+    absl::MutexLock lock(&mutex_);
+    auto known = known_.find(std::string(pem));
+    if (known != known_.end()) return known->second;
+  }
+  absl::StatusOr<CertificateInfo> cert = ParseCertificatePem(pem);
   if (!cert.ok()) {
     return absl::UnauthenticatedError(absl::StrCat(
         "the caller's certificate cannot be read: ", cert.status().message()));
@@ -34,7 +43,11 @@ absl::StatusOr<PeerIdentity> PeerIdentityFromAuthContext(
     return absl::UnauthenticatedError(
         "the caller's certificate has no common name");
   }
-  return PeerIdentity{cert->common_name, cert->organizational_units};
+  PeerIdentity identity{cert->common_name, cert->organizational_units};
+  absl::MutexLock lock(&mutex_);
+  if (known_.size() >= capacity_) known_.clear();
+  known_.emplace(std::string(pem), identity);
+  return identity;
 }
 
 }  // namespace opsagent
