@@ -247,6 +247,11 @@ TEST_F(SystemdRestartTest, RefusesUnitsNotAllowListedAndTheAgentItself) {
   CommandResult injection = opsctl_->Run(
       {"restart", "localhost", "healthy.service; reboot", "--yes"});
   EXPECT_EQ(injection.exit_code, 3);
+  // A name that would be an option to systemctl or supervisorctl.
+  CommandResult option =
+      opsctl_->Run({"restart", "--yes", "--", "localhost", "--help"});
+  EXPECT_EQ(option.exit_code, 3) << option.stderr_text;
+  EXPECT_THAT(option.stderr_text, HasSubstr("not restartable on this host"));
   EXPECT_EQ(Show("opsagent.service", "MainPID"), agent_pid);
 }
 
