@@ -67,7 +67,7 @@ SH
 chmod +x "$work/ssh-one"
 
 runs=${BENCH_RUNS:-5}
-hyperfine ${BENCH_HYPERFINE_FLAGS:-} -N --warmup 1 --runs "$runs" --export-json "$work/fanout.json" \
+hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/fanout.json" \
   -n "opsctl mem role:bench ($n agents)" "${client_cpu[*]} $opsctl_bin mem role:bench --concurrency $n --output json" \
   -n "ssh free -h x $n (xargs -P 50)" "${client_cpu[*]} xargs -a $work/hosts.txt -P 50 -I{} $work/ssh-one" >/dev/null
 ok=$("$opsctl_bin" mem role:bench --concurrency "$n" --output json 2>/dev/null | grep -c '"outcome":"ok"')

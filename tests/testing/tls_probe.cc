@@ -84,8 +84,8 @@ absl::StatusOr<TlsProbe::Handshake> TlsProbe::Connect(int port) {
   } else {
     handshake.resumed = SSL_session_reused(ssl) == 1;
     // TLS 1.3 tickets, and a refusal of the client certificate, follow the
-    // handshake; reading processes them and then times out, since a gRPC
-    // server waits for the client to speak first.
+    // handshake; reading processes them, up to the server's first HTTP/2
+    // bytes or the receive timeout, whichever comes first.
     char byte;
     const int read = SSL_read(ssl, &byte, 1);
     const int error = SSL_get_error(ssl, read);
