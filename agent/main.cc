@@ -3,10 +3,9 @@
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
-#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
-#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -17,6 +16,8 @@
 #include "agent/ops/registry.h"
 #include "agent/server/agent_config.h"
 #include "agent/server/agent_server.h"
+#include "agent/server/liveness_probe.h"
+#include "agent/server/watchdog.h"
 #include "common/logging.h"
 #include "common/version.h"
 #include "spdlog/spdlog.h"
@@ -70,16 +71,17 @@ int main(int argc, char** argv) {
       "watchdog). Check a configuration before reloading it:\n"
       "  opsagent --config /etc/opsagent/agent.textproto --check_config\n\n"
       "Exit codes: 0 stopped cleanly, 2 configuration refused (the message\n"
-      "names the field), 3 could not serve (address, certificates, journal).");
+      "names the field), 3 could not serve (address, certificates, journal)\n"
+      "or stopped answering (the watchdog's probe failed three times).");
   absl::ParseCommandLine(argc, argv);
   opsagent::InitLogging("opsagent", absl::GetFlag(FLAGS_verbose));
   if (absl::GetFlag(FLAGS_list_operations)) return ListOperations();
 
   const std::string config_path = absl::GetFlag(FLAGS_config);
-  absl::StatusOr<opsagent::v1::AgentConfig> config =
+  absl::StatusOr<opsagent::AgentEnvironment> loaded =
       opsagent::LoadAgentConfig(config_path);
-  if (!config.ok()) {
-    spdlog::error("refusing to start: {}", config.status().message());
+  if (!loaded.ok()) {
+    spdlog::error("refusing to start: {}", loaded.status().message());
     return kExitConfig;
   }
   if (absl::GetFlag(FLAGS_check_config)) {
@@ -95,8 +97,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  opsagent::AgentEnvironment agent{*std::move(config), absl::Now(),
-                                   opsagent::kVersion};
+  opsagent::AgentEnvironment agent = *std::move(loaded);
+  agent.started_at = absl::Now();
+  agent.version = opsagent::kVersion;
   absl::StatusOr<std::unique_ptr<opsagent::AgentServer>> server =
       opsagent::AgentServer::Start(agent);
   if (!server.ok()) {
@@ -106,27 +109,38 @@ int main(int argc, char** argv) {
   spdlog::info("opsagent {} serving {} as {} on port {} (mutual TLS)",
                opsagent::kVersion, agent.config.listen_address(),
                agent.config.hostname(), (*server)->port());
-  sd_notify(0, "READY=1");
-  // Under WatchdogSec=, tell systemd at twice the required rate that the
-  // server loop is alive; systemd restarts the agent if it stops.
-  std::atomic<bool> stopping{false};
-  std::thread watchdog;
+  absl::StatusOr<std::unique_ptr<opsagent::LivenessProbe>> probe =
+      opsagent::LivenessProbe::Create(agent.config.listen_address(),
+                                      (*server)->port(),
+                                      (*server)->tls_files());
+  if (!probe.ok()) {
+    spdlog::error("refusing to start: {}", probe.status().message());
+    return kExitServe;
+  }
+  // Under WatchdogSec=, systemd hears from the agent only after each proof
+  // that it answers, at twice the required rate.
+  opsagent::Watchdog::Options watchdog_options;
+  watchdog_options.interval =
+      absl::Seconds(agent.config.limits().liveness_probe_seconds());
   uint64_t watchdog_usec = 0;
   if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
-    watchdog = std::thread([&stopping, watchdog_usec] {
-      while (!stopping.load()) {
-        sd_notify(0, "WATCHDOG=1");
-        absl::SleepFor(absl::Microseconds(watchdog_usec / 2));
-      }
-    });
+    watchdog_options.interval = absl::Microseconds(watchdog_usec / 2);
+    watchdog_options.notify_systemd = true;
   }
+  sd_notify(0, "READY=1");
+  opsagent::Watchdog watchdog(
+      *std::move(probe), watchdog_options, [](const absl::Status& status) {
+        spdlog::error(
+            "the agent no longer accepts and answers connections ({}); "
+            "exiting so that it is restarted",
+            status.message());
+        std::_Exit(kExitServe);
+      });
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   spdlog::info("received signal {}; stopping", signal_number);
   sd_notify(0, "STOPPING=1");
   (*server)->Shutdown(absl::Seconds(10));
-  stopping.store(true);
-  if (watchdog.joinable()) watchdog.join();
   return 0;
 }

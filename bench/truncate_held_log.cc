@@ -63,8 +63,11 @@ double Measure(const std::string& dir, const std::string& writer_binary,
              .ok())
       return -1;
   } else {
+    absl::StatusOr<opsagent::AllowedDirectory> root =
+        opsagent::AllowedDirectory::Pin(dir);
+    if (!root.ok()) return -1;
     absl::StatusOr<opsagent::ConfinedPath> confined =
-        opsagent::ConfinePath(path, {dir});
+        opsagent::ConfinePath(path, {*root});
     absl::StatusOr<opsagent::CheckedLog> log =
         opsagent::OpenLogForTruncation(*confined);
     if (!log.ok() || !opsagent::TruncateCheckedLog(*log, 0).ok()) return -1;

@@ -18,7 +18,9 @@ struct fmt::formatter<absl::string_view> : fmt::formatter<fmt::string_view> {
 namespace opsagent {
 
 // Sends spdlog's default logger to stderr, one line per event, without
-// timestamps when running under journald (which adds its own).
+// timestamps when running under journald (which adds its own). Every
+// message is passed through TerminalSafe first, so text from callers and
+// hosts cannot break a line or reach the reader's terminal raw.
 void InitLogging(absl::string_view program, bool verbose);
 
 }  // namespace opsagent

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -33,9 +34,12 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
 }
 
 // Spawns with the given file actions; `argv` and `env` are validated here.
+// The child gets only descriptors 0, 1 and 2, whatever this process holds
+// without O_CLOEXEC; with `new_group` it leads a process group of its own.
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
                             const std::optional<std::vector<std::string>>& env,
-                            posix_spawn_file_actions_t* actions) {
+                            posix_spawn_file_actions_t* actions,
+                            bool new_group = false) {
   if (argv.empty() || argv[0].empty())
     return absl::InvalidArgumentError("no program to run");
   for (const std::string& arg : argv) {
@@ -53,8 +57,13 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setsigdefault(&attributes, &all);
-  posix_spawnattr_setflags(&attributes,
-                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (new_group) {
+    posix_spawnattr_setpgroup(&attributes, 0);
+    flags |= POSIX_SPAWN_SETPGROUP;
+  }
+  posix_spawnattr_setflags(&attributes, flags);
+  posix_spawn_file_actions_addclosefrom_np(actions, STDERR_FILENO + 1);
   pid_t pid;
   int error = posix_spawn(&pid, argv[0].c_str(), actions, &attributes,
                           c_argv.data(), env ? c_env.data() : environ);
@@ -89,22 +98,37 @@ absl::StatusOr<Subprocess> Subprocess::Start(const SubprocessOptions& options) {
 }
 
 Subprocess::Subprocess(Subprocess&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)) {}
+    : pid_(std::exchange(other.pid_, -1)), group_(other.group_) {}
 
 Subprocess& Subprocess::operator=(Subprocess&& other) noexcept {
   if (this != &other) {
+    if (group_) KillGroup();
     Signal(SIGKILL);
     Wait(absl::Seconds(10)).IgnoreError();
     pid_ = std::exchange(other.pid_, -1);
+    group_ = other.group_;
   }
   return *this;
 }
 
 Subprocess::~Subprocess() {
   if (pid_ > 0) {
+    if (group_) KillGroup();
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
+}
+
+bool Subprocess::Exited() const {
+  if (pid_ <= 0) return true;
+  siginfo_t info = {};
+  // WNOWAIT: the child stays a zombie, so its pid is not reused yet.
+  return waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid_;
+}
+
+void Subprocess::KillGroup() {
+  if (pid_ > 0 && group_) kill(-pid_, SIGKILL);
 }
 
 absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
@@ -152,7 +176,9 @@ absl::StatusOr<CommandResult> RunCommand(
                                    O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  absl::StatusOr<pid_t> pid = Spawn(argv, env, &actions);
+  absl::StatusOr<pid_t> pid =
+      Spawn(argv, env ? *env : MinimalEnvironment(), &actions,
+            /*new_group=*/true);
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -161,24 +187,45 @@ absl::StatusOr<CommandResult> RunCommand(
     close(err_pipe[0]);
     return pid.status();
   }
-  Subprocess child(*pid);  // killed and reaped on every early return
+  // Whatever happens below, nothing the command started outlives it: the
+  // whole process group is killed before the child is reaped (its pid, and
+  // so the group's id, cannot be reused while it is a zombie).
+  Subprocess child(*pid, /*group=*/true);
 
   CommandResult result;
   std::string* sinks[2] = {&result.stdout_text, &result.stderr_text};
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   int open_pipes = 2;
   const absl::Time deadline = absl::Now() + timeout;
-  while (open_pipes > 0) {
-    const int64_t wait_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
-    if (wait_ms <= 0) break;
-    if (poll(fds, 2, static_cast<int>(wait_ms)) < 0 && errno != EINTR) break;
+  absl::Time drain_until = absl::InfiniteFuture();
+  bool timed_out = false;
+  for (;;) {
+    if (drain_until == absl::InfiniteFuture() && child.Exited()) {
+      // The command is done. Anything it left behind in its group (a
+      // background job holding the pipes) is killed, and what is still in
+      // the pipes is read for a moment longer.
+      child.KillGroup();
+      drain_until = absl::Now() + absl::Seconds(1);
+    }
+    const absl::Time now = absl::Now();
+    if (open_pipes == 0 && drain_until != absl::InfiniteFuture()) break;
+    if (now >= drain_until) break;
+    if (now >= deadline) {
+      timed_out = true;
+      break;
+    }
+    const absl::Time wake =
+        std::min({deadline, drain_until, now + absl::Milliseconds(50)});
+    const int wait_ms = static_cast<int>(
+        std::max<int64_t>(1, absl::ToInt64Milliseconds(wake - now)));
+    if (poll(fds, 2, wait_ms) < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       char buffer[16384];
       ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
       if (n <= 0) {
         close(fds[i].fd);
-        fds[i].fd = -1;
+        fds[i].fd = -1;  // poll ignores negative descriptors
         --open_pipes;
         continue;
       }
@@ -195,15 +242,22 @@ absl::StatusOr<CommandResult> RunCommand(
   for (pollfd& fd : fds) {
     if (fd.fd >= 0) close(fd.fd);
   }
-  absl::StatusOr<int> code =
-      child.Wait(std::max(deadline - absl::Now(), absl::ZeroDuration()));
-  if (!code.ok()) {
-    return absl::DeadlineExceededError(
-        absl::StrCat(argv[0], " did not finish within ",
-                     absl::FormatDuration(timeout), "; killed"));
+  if (timed_out) {
+    child.KillGroup();
+    return absl::DeadlineExceededError(absl::StrCat(
+        argv[0], " did not finish within ", absl::FormatDuration(timeout),
+        "; it and every process it started were killed"));
   }
+  absl::StatusOr<int> code = child.Wait(absl::Seconds(10));
+  if (!code.ok()) return code.status();
   result.exit_code = *code;
   return result;
+}
+
+const std::vector<std::string>& MinimalEnvironment() {
+  static const auto* environment = new std::vector<std::string>{
+      "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"};
+  return *environment;
 }
 
 }  // namespace opsagent

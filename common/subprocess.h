@@ -19,7 +19,8 @@ namespace opsagent {
 // element reaches it as one argument, whatever it contains.
 struct SubprocessOptions {
   std::vector<std::string> argv;
-  // The environment; unset means inherit this process's.
+  // The environment; unset means inherit this process's (for tests and
+  // benchmarks starting servers; the agent's children use RunCommand).
   std::optional<std::vector<std::string>> env;
   // Where stdout and stderr go; empty means /dev/null. Files are created or
   // appended to. stdin is always /dev/null.
@@ -33,8 +34,10 @@ class Subprocess {
  public:
   static absl::StatusOr<Subprocess> Start(const SubprocessOptions& options);
 
-  // Takes ownership of an already started child process.
-  explicit Subprocess(pid_t pid) : pid_(pid) {}
+  // Takes ownership of an already started child process; with `group`, it
+  // leads a process group whose other members die with it.
+  explicit Subprocess(pid_t pid, bool group = false)
+      : pid_(pid), group_(group) {}
 
   Subprocess(Subprocess&& other) noexcept;
   Subprocess& operator=(Subprocess&& other) noexcept;
@@ -50,8 +53,15 @@ class Subprocess {
   // Sends `signal` if the process is still running.
   void Signal(int signal);
 
+  // Whether the process has ended (it is not reaped: Wait does that).
+  bool Exited() const;
+
+  // SIGKILL to every process of its group, if it leads one.
+  void KillGroup();
+
  private:
   pid_t pid_ = -1;
+  bool group_ = false;
 };
 
 // The result of a program run to completion.
@@ -62,12 +72,21 @@ struct CommandResult {
   bool output_truncated = false;  // more than max_output_bytes was written
 };
 
-// Runs a program to completion, capturing at most `max_output_bytes` of each
-// of stdout and stderr, and handing each captured chunk to `on_output` as it
-// arrives, if given. At `timeout` the program is killed and
-// DEADLINE_EXCEEDED returned.
 // Which output a chunk came from.
 enum class OutputStream { kStdout, kStderr };
+
+// The environment a program run by RunCommand gets unless told otherwise:
+// PATH=/usr/sbin:/usr/bin:/sbin:/bin and LANG=C.UTF-8, nothing inherited.
+const std::vector<std::string>& MinimalEnvironment();
+
+// Runs a program to completion, capturing at most `max_output_bytes` of each
+// of stdout and stderr, and handing each captured chunk to `on_output` as it
+// arrives, if given. The program starts with descriptors 0-2 only, the
+// environment `env` (MinimalEnvironment() if unset, never this process's),
+// and in a process group of its own. Nothing it starts outlives it: when it
+// exits, the rest of its group is killed and the output still in the pipes
+// read; at `timeout` the whole group is killed and DEADLINE_EXCEEDED
+// returned. (A process that leaves the group with setsid() escapes this.)
 
 absl::StatusOr<CommandResult> RunCommand(
     const std::vector<std::string>& argv, absl::Duration timeout,

@@ -1,6 +1,9 @@
 #ifndef OPSAGENT_COMMON_UTF8_H_
 #define OPSAGENT_COMMON_UTF8_H_
 
+#include <cstddef>
+#include <cstdint>
+
 #include "absl/strings/string_view.h"
 
 namespace opsagent {
@@ -9,6 +12,16 @@ namespace opsagent {
 // code points above U+10FFFF). Untrusted text is checked before it is logged,
 // stored or used as a path.
 bool IsValidUtf8(absl::string_view text);
+
+// The well-formed UTF-8 sequence starting at text[i]: its length (1 to 4)
+// and the code point it encodes, or length 0 when the bytes there are not
+// well-formed (a lone continuation byte, an overlong form, a truncated
+// sequence, ...).
+struct Utf8Sequence {
+  size_t length = 0;
+  uint32_t code_point = 0;
+};
+Utf8Sequence DecodeUtf8At(absl::string_view text, size_t i);
 
 }  // namespace opsagent
 

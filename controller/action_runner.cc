@@ -52,6 +52,8 @@ absl::StatusOr<ActionRunner::Pending> ActionRunner::Begin(
   intent.run_id = context_.run_id;
   intent.started_at_ms = absl::ToUnixMillis(absl::Now());
   intent.os_user = who_.os_user;
+  intent.os_uid = who_.os_uid;
+  intent.sudo_user = who_.sudo_user;
   intent.cert_identity = who_.cert_identity;
   intent.host = host.name();
   intent.address = host.address();

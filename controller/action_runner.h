@@ -14,11 +14,15 @@
 
 namespace opsagent {
 
-// Who is acting: the local OS user (the sudo caller, if any) and the identity
-// in the operator certificate.
+// Who is acting: the identity in the operator certificate, and the local OS
+// user opsctl really runs as (getuid, which a caller cannot choose). Under
+// sudo that is root; SUDO_USER names who ran sudo, but any caller can set
+// it, so it is kept apart as a claim.
 struct OperatorIdentity {
   std::string os_user;
   std::string cert_identity;
+  int64_t os_uid = -1;
+  std::string sudo_user;
 };
 
 // What the operator said about this run of opsctl.

@@ -11,6 +11,7 @@
 #include "common/version.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
+#include "controller/output/terminal.h"
 #include "grpc/support/log.h"
 
 namespace opsagent {
@@ -67,6 +68,7 @@ std::vector<std::string> CommandFirst(std::vector<std::string> args) {
 }
 
 int Main(int argc, char** argv) {
+  GuardStandardStreams();
   // gRPC's own log lines ("cancel_check_peer error: ...") say nothing an
   // operator can act on; every failure reaches them as a call status. Set
   // GRPC_VERBOSITY to see them anyway.

@@ -1,9 +1,13 @@
 #include "controller/operator_config.h"
 
+#include <limits.h>
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "common/text_proto_file.h"
+#include "common/trusted_path.h"
 
 namespace opsagent {
 namespace {
@@ -30,8 +34,21 @@ std::string OperatorConfigPath(const std::string& flag_path) {
                       "/opsctl/config.textproto");
 }
 
-absl::StatusOr<v1::OperatorConfig> LoadOperatorConfig(const std::string& path) {
+absl::StatusOr<v1::OperatorConfig> LoadOperatorConfig(
+    const std::string& given_path) {
+  std::string path = given_path;
+  if (!path.empty() && path.front() != '/') {
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)) != nullptr)
+      path = absl::StrCat(cwd, "/", path);
+  }
   v1::OperatorConfig config;
+  // It names the CA that decides which hosts are genuine: nobody else may be
+  // able to change it.
+  if (absl::Status status = CheckTrustedPath(path, TrustedKind::kFile);
+      !status.ok() && !absl::IsNotFound(status)) {
+    return status;
+  }
   if (absl::Status status = LoadTextProtoFile(path, &config); !status.ok()) {
     if (absl::IsNotFound(status)) {
       return absl::NotFoundError(absl::StrCat(

@@ -10,20 +10,27 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/tls/certificate_info.h"
+#include "common/trusted_path.h"
 #include "controller/operator_config.h"
 
 namespace opsagent {
 namespace {
 
-std::string OsUser() {
-  // Under sudo, the person is SUDO_USER; the effective user is root.
+// The real user, from the kernel; SUDO_USER only as a claim.
+OperatorIdentity LocalUser() {
+  OperatorIdentity who;
+  const uid_t uid = getuid();
+  who.os_uid = uid;
+  if (passwd* entry = getpwuid(uid); entry != nullptr) {
+    who.os_user = entry->pw_name;
+  } else {
+    who.os_user = absl::StrCat("uid:", uid);
+  }
   if (const char* sudo_user = std::getenv("SUDO_USER");
       sudo_user != nullptr && *sudo_user) {
-    return sudo_user;
+    who.sudo_user = sudo_user;
   }
-  if (passwd* entry = getpwuid(geteuid()); entry != nullptr)
-    return entry->pw_name;
-  return absl::StrCat("uid:", geteuid());
+  return who;
 }
 
 }  // namespace
@@ -105,6 +112,11 @@ absl::StatusOr<const Inventory*> Session::inventory() {
   if (!inventory_) {
     absl::StatusOr<const v1::OperatorConfig*> cfg = config();
     if (!cfg.ok()) return cfg.status();
+    // Host names and addresses: what opsctl connects to.
+    if (absl::Status status =
+            CheckTrustedPath((*cfg)->inventory(), TrustedKind::kFile);
+        !status.ok() && !absl::IsNotFound(status))
+      return status;
     absl::StatusOr<Inventory> loaded = Inventory::Load((*cfg)->inventory());
     if (!loaded.ok()) return loaded.status();
     inventory_ = *std::move(loaded);
@@ -152,7 +164,7 @@ absl::StatusOr<ActionRunner> Session::Runner() {
         absl::StrCat("nothing was sent: the audit log cannot be opened (",
                      store.status().message(), ")"));
   }
-  OperatorIdentity who{OsUser(), ""};
+  OperatorIdentity who = LocalUser();
   absl::StatusOr<CertificateInfo> cert =
       ReadCertificateFile((*config_).certificate());
   if (cert.ok()) who.cert_identity = cert->common_name;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/system/confined_path.h"
 #include "agent/system/disk_usage_scanner.h"
+#include "common/host_text.h"
 
 namespace opsagent {
 namespace {
@@ -16,7 +17,7 @@ void CopyPathSizes(const std::vector<PathSize>& from,
                    google::protobuf::RepeatedPtrField<v1::PathUsage>* to) {
   for (const PathSize& entry : from) {
     v1::PathUsage* out = to->Add();
-    out->set_path(entry.path);
+    out->set_path(EscapeHostBytes(entry.path));
     out->set_disk_bytes(entry.disk_bytes);
     out->set_apparent_bytes(entry.apparent_bytes);
   }
@@ -40,9 +41,8 @@ absl::Status RunDiskUsage(
                        limits.max_top_n()));
     }
   }
-  const std::vector<std::string> roots(config.inspection_roots().begin(),
-                                       config.inspection_roots().end());
-  absl::StatusOr<ConfinedPath> path = ConfinePath(request.path(), roots);
+  absl::StatusOr<ConfinedPath> path =
+      ConfinePath(request.path(), context.agent.inspection_roots);
   if (!path.ok()) return path.status();
   absl::StatusOr<UniqueFd> directory =
       OpenConfined(*path, O_RDONLY | O_DIRECTORY);
@@ -76,7 +76,7 @@ absl::Status RunDiskUsage(
 
   v1::DiskUsageEvent event;
   v1::DiskUsageResult* result = event.mutable_result();
-  result->set_path(path->full);
+  result->set_path(EscapeHostBytes(path->full));
   result->set_disk_bytes(summary->disk_bytes);
   result->set_apparent_bytes(summary->apparent_bytes);
   result->set_files(summary->files);

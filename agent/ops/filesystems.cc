@@ -4,6 +4,7 @@
 
 #include "agent/system/mountinfo.h"
 #include "agent/system/proc_file.h"
+#include "common/host_text.h"
 
 namespace opsagent {
 
@@ -28,9 +29,9 @@ absl::Status RunFilesystems(const OperationContext& /*context*/,
     if (vfs.f_blocks == 0 && !request.include_all()) continue;
     const uint64_t unit = vfs.f_frsize;
     v1::Filesystem* fs = reply->add_filesystems();
-    fs->set_source(mount.source);
-    fs->set_mount_point(mount.mount_point);
-    fs->set_fs_type(mount.fs_type);
+    fs->set_source(EscapeHostBytes(mount.source));
+    fs->set_mount_point(EscapeHostBytes(mount.mount_point));
+    fs->set_fs_type(EscapeHostBytes(mount.fs_type));
     fs->set_size_bytes(vfs.f_blocks * unit);
     fs->set_used_bytes((vfs.f_blocks - vfs.f_bfree) * unit);
     fs->set_available_bytes(vfs.f_bavail * unit);

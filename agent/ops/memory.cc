@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/system/meminfo.h"
 #include "agent/system/process_table.h"
+#include "common/host_text.h"
 
 namespace opsagent {
 
@@ -40,7 +41,7 @@ absl::Status RunMemory(const OperationContext& context,
   for (const ProcessRss& process : *processes) {
     v1::ProcessMemory* out = reply->add_top_processes();
     out->set_pid(process.pid);
-    out->set_name(process.name);
+    out->set_name(EscapeHostBytes(process.name));
     out->set_rss_bytes(process.rss_bytes);
     out->set_uid(process.uid);
   }

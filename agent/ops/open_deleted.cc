@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "agent/system/open_files.h"
+#include "common/host_text.h"
 
 namespace opsagent {
 
@@ -22,9 +23,9 @@ absl::Status RunOpenDeleted(const OperationContext& /*context*/,
   for (const OpenDeletedFile& file : files) {
     v1::OpenDeletedFile* out = reply->add_files();
     out->set_pid(file.pid);
-    out->set_process_name(file.process_name);
+    out->set_process_name(EscapeHostBytes(file.process_name));
     out->set_fd(file.fd);
-    out->set_path(file.path);
+    out->set_path(EscapeHostBytes(file.path));
     out->set_size_bytes(file.size_bytes);
     out->set_disk_bytes(file.disk_bytes);
     total += file.disk_bytes;

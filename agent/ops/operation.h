@@ -7,6 +7,8 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "agent/system/allowed_directory.h"
+#include "agent/system/log_allow_list.h"
 #include "common/tls/peer_identity.h"
 #include "opsagent/v1/agent_config.pb.h"
 
@@ -25,10 +27,15 @@ struct OperationSpec {
   absl::string_view summary;
 };
 
-// What every operation may consult: the validated agent configuration and
-// facts about the running agent.
+// What every operation may consult: the validated agent configuration (its
+// defaults filled in), what it names parsed once, and facts about the
+// running agent.
 struct AgentEnvironment {
   v1::AgentConfig config;
+  // config.inspection_roots, pinned at load.
+  std::vector<AllowedDirectory> inspection_roots;
+  // config.truncatable_logs, parsed and pinned at load.
+  LogAllowList truncatable_logs;
   absl::Time started_at;
   std::string version;
 };

@@ -8,7 +8,9 @@
 #include "absl/time/clock.h"
 #include "agent/ops/command_template.h"
 #include "agent/server/target_locks.h"
+#include "common/host_text.h"
 #include "common/subprocess.h"
+#include "common/trusted_path.h"
 
 namespace opsagent {
 namespace {
@@ -67,6 +69,11 @@ absl::Status RunVettedCommand(
       context.locks->Acquire(absl::StrCat("command:", command->name()),
                              context.caller.ToString(), "run_command");
   if (!lease.ok()) return lease.status();
+  // Checked at load and again now: the program runs as the agent.
+  if (absl::Status trusted = CheckTrustedPath((*argv)[0], TrustedKind::kFile);
+      !trusted.ok())
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to run ", command->name(), ": ", trusted.message()));
   std::vector<std::string> env(command->env().begin(), command->env().end());
   if (env.empty()) env.push_back(kDefaultPath);
   const absl::Duration timeout = absl::Seconds(
@@ -90,8 +97,9 @@ absl::Status RunVettedCommand(
           tail.erase(0, tail.size() - kTailBytes);
       });
   result->set_elapsed_ms(absl::ToInt64Milliseconds(absl::Now() - start));
-  result->set_output_tail(
-      tail.size() > kTailBytes ? tail.substr(tail.size() - kTailBytes) : tail);
+  result->set_output_tail(EscapeHostBytes(
+      tail.size() > kTailBytes ? tail.substr(tail.size() - kTailBytes) : tail,
+      LineBreaks::kKeep));
   if (!run.ok()) {
     if (absl::IsDeadlineExceeded(run.status())) {
       result->set_timed_out(true);

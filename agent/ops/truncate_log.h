@@ -19,11 +19,6 @@ absl::Status RunTruncateLog(const OperationContext& context,
                             const v1::TruncateLogRequest& request,
                             v1::TruncateLogReply* reply);
 
-// The path, confined to the directory of the first pattern whose file-name
-// glob it matches; PERMISSION_DENIED listing the patterns otherwise.
-absl::StatusOr<ConfinedPath> MatchTruncatableLog(
-    const std::string& path, const std::vector<std::string>& patterns);
-
 }  // namespace opsagent
 
 #endif  // OPSAGENT_AGENT_OPS_TRUNCATE_LOG_H_

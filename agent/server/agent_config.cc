@@ -14,7 +14,9 @@
 #include "agent/ops/command_template.h"
 #include "agent/ops/registry.h"
 #include "common/text_proto_file.h"
+#include "common/tls/certificate_info.h"
 #include "common/tls/credentials.h"
+#include "common/trusted_path.h"
 
 namespace opsagent {
 namespace {
@@ -34,34 +36,6 @@ absl::Status CheckListenAddress(const std::string& address) {
       port > 65535) {
     return FieldError("listen_address",
                       absl::StrCat("\"", address, "\" is not HOST:PORT"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckRoot(int index, const std::string& root) {
-  const std::string field = absl::StrCat("inspection_roots[", index, "]");
-  if (root.empty() || root.front() != '/')
-    return FieldError(field, absl::StrCat("\"", root, "\" is not absolute"));
-  if (root != "/" &&
-      (absl::EndsWith(root, "/") || absl::StrContains(root, "//"))) {
-    return FieldError(field, absl::StrCat("\"", root, "\" is not normalized"));
-  }
-  for (absl::string_view part : absl::StrSplit(root, '/', absl::SkipEmpty())) {
-    if (part == "." || part == "..")
-      return FieldError(field, absl::StrCat("\"", root, "\" contains ", part));
-  }
-  char resolved[PATH_MAX];
-  if (realpath(root.c_str(), resolved) == nullptr) {
-    return FieldError(field, absl::StrCat(root, " does not exist"));
-  }
-  if (root != resolved) {
-    return FieldError(
-        field, absl::StrCat(root, " passes through a symlink (it is ", resolved,
-                            "); configure the real path"));
-  }
-  struct stat st;
-  if (stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return FieldError(field, absl::StrCat(root, " is not a directory"));
   }
   return absl::OkStatus();
 }
@@ -86,26 +60,77 @@ absl::Status CheckRule(int index, const v1::AuthorizationRule& rule) {
   return absl::OkStatus();
 }
 
-absl::Status CheckLogPattern(int index, const std::string& pattern) {
-  const std::string field = absl::StrCat("truncatable_logs[", index, "]");
-  const size_t slash = pattern.rfind('/');
-  if (pattern.empty() || pattern.front() != '/' || slash == std::string::npos ||
-      slash + 1 == pattern.size()) {
-    return FieldError(
-        field,
-        absl::StrCat("\"", pattern, "\" is not an absolute DIR/GLOB pattern"));
+// The agent's own files must not be truncatable: on-call could otherwise
+// empty the agent's journal of what it did, its configuration or its keys.
+absl::Status CheckOwnFilesNotTruncatable(const v1::AgentConfig& config,
+                                         const LogAllowList& logs,
+                                         const std::string& config_path) {
+  const std::pair<const char*, const std::string*> own[] = {
+      {"journal_path", &config.journal_path()},
+      {"tls.certificate", &config.tls().certificate()},
+      {"tls.private_key", &config.tls().private_key()},
+      {"tls.ca_certificate", &config.tls().ca_certificate()},
+      {"the configuration file", &config_path}};
+  for (const auto& [field, path] : own) {
+    if (!path->empty() && logs.Covers(*path)) {
+      return FieldError("truncatable_logs",
+                        absl::StrCat("a pattern covers ", *path, " (", field,
+                                     "): the agent's own files can never be "
+                                     "truncatable"));
+    }
   }
-  const std::string dir = slash == 0 ? "/" : pattern.substr(0, slash);
-  if (dir.find_first_of("*?[") != std::string::npos) {
-    return FieldError(
-        field, absl::StrCat("\"", pattern,
-                            "\": wildcards are allowed in the file name only"));
+  const std::string& crl_directory = config.tls().crl_directory();
+  if (!crl_directory.empty()) {
+    for (const std::string& pattern : logs.patterns()) {
+      if (pattern.substr(0, pattern.rfind('/')) == crl_directory) {
+        return FieldError(
+            "truncatable_logs",
+            absl::StrCat(pattern, " lies in tls.crl_directory ", crl_directory,
+                         ": the agent's own files can never be truncatable"));
+      }
+    }
   }
-  if (absl::Status status = CheckRoot(index, dir); !status.ok()) {
+  return absl::OkStatus();
+}
+
+// The agent's certificate must be usable both ways: opsctl requires
+// serverAuth and a DNS name; the watchdog's probe (and the dial-out to a
+// controller) present it as a client.
+absl::Status CheckOwnCertificate(const std::string& path) {
+  absl::StatusOr<CertificateInfo> cert = ReadCertificateFile(path);
+  if (!cert.ok()) return FieldError("tls.certificate", cert.status().message());
+  if (!cert->server_auth || !cert->client_auth) {
     return FieldError(
-        field,
-        absl::StrCat("directory ",
-                     status.message().substr(status.message().find(": ") + 2)));
+        "tls.certificate",
+        absl::StrCat(path,
+                     " must have the extended key usages serverAuth and "
+                     "clientAuth (make-dev-pki.sh agent issues both)"));
+  }
+  if (cert->dns_names.empty()) {
+    return FieldError("tls.certificate",
+                      absl::StrCat(path,
+                                   " has no DNS subjectAltName: opsctl accepts "
+                                   "a host only by its DNS name"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckJournalPath(const std::string& path) {
+  if (path.empty()) return absl::OkStatus();
+  if (path.front() != '/')
+    return FieldError("journal_path",
+                      absl::StrCat("\"", path, "\" is not absolute"));
+  const std::string directory =
+      path.substr(0, std::max<size_t>(1, path.rfind('/')));
+  if (absl::Status status =
+          CheckTrustedPath(directory, TrustedKind::kDirectory);
+      !status.ok())
+    return FieldError("journal_path", status.message());
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0) {
+    if (absl::Status status = CheckTrustedPath(path, TrustedKind::kFile);
+        !status.ok())
+      return FieldError("journal_path", status.message());
   }
   return absl::OkStatus();
 }
@@ -163,7 +188,9 @@ absl::Status CheckRestartable(int index, v1::RestartableService& service,
 
 }  // namespace
 
-absl::StatusOr<v1::AgentConfig> FinalizeAgentConfig(v1::AgentConfig config) {
+absl::StatusOr<AgentEnvironment> CompileAgentConfig(
+    v1::AgentConfig config, const std::string& config_path) {
+  AgentEnvironment agent;
   if (absl::Status status = CheckListenAddress(config.listen_address());
       !status.ok())
     return status;
@@ -179,12 +206,14 @@ absl::StatusOr<v1::AgentConfig> FinalizeAgentConfig(v1::AgentConfig config) {
       !status.ok()) {
     return FieldError("tls", status.message());
   }
+  if (absl::Status status = CheckOwnCertificate(tls.certificate());
+      !status.ok())
+    return status;
   if (!tls.crl_directory().empty()) {
-    struct stat st;
-    if (stat(tls.crl_directory().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return FieldError(
-          "tls.crl_directory",
-          absl::StrCat(tls.crl_directory(), " is not a directory"));
+    if (absl::Status status =
+            CheckTrustedPath(tls.crl_directory(), TrustedKind::kDirectory);
+        !status.ok()) {
+      return FieldError("tls.crl_directory", status.message());
     }
   }
   if (config.tls().refresh_interval_seconds() == 0)
@@ -194,13 +223,17 @@ absl::StatusOr<v1::AgentConfig> FinalizeAgentConfig(v1::AgentConfig config) {
     gethostname(name, sizeof(name) - 1);
     config.set_hostname(name);
   }
-  if (!config.journal_path().empty() && config.journal_path().front() != '/')
-    return FieldError("journal_path", absl::StrCat("\"", config.journal_path(),
-                                                   "\" is not absolute"));
+  if (absl::Status status = CheckJournalPath(config.journal_path());
+      !status.ok())
+    return status;
   for (int i = 0; i < config.inspection_roots_size(); ++i) {
-    if (absl::Status status = CheckRoot(i, config.inspection_roots(i));
-        !status.ok())
-      return status;
+    absl::StatusOr<AllowedDirectory> root =
+        AllowedDirectory::Pin(config.inspection_roots(i));
+    if (!root.ok()) {
+      return FieldError(absl::StrCat("inspection_roots[", i, "]"),
+                        root.status().message());
+    }
+    agent.inspection_roots.push_back(*std::move(root));
   }
   if (config.authorization().empty()) {
     return FieldError("authorization", "no rules: every call would be denied");
@@ -210,11 +243,18 @@ absl::StatusOr<v1::AgentConfig> FinalizeAgentConfig(v1::AgentConfig config) {
         !status.ok())
       return status;
   }
-  for (int i = 0; i < config.truncatable_logs_size(); ++i) {
-    if (absl::Status status = CheckLogPattern(i, config.truncatable_logs(i));
-        !status.ok())
-      return status;
+  absl::StatusOr<LogAllowList> logs =
+      LogAllowList::Parse(std::vector<std::string>(
+          config.truncatable_logs().begin(), config.truncatable_logs().end()));
+  if (!logs.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config field ", logs.status().message()));
   }
+  agent.truncatable_logs = *std::move(logs);
+  if (absl::Status status = CheckOwnFilesNotTruncatable(
+          config, agent.truncatable_logs, config_path);
+      !status.ok())
+    return status;
   absl::flat_hash_set<std::string> services;
   for (int i = 0; i < config.restartable_size(); ++i) {
     if (absl::Status status =
@@ -227,8 +267,28 @@ absl::StatusOr<v1::AgentConfig> FinalizeAgentConfig(v1::AgentConfig config) {
           absl::StrCat(config.restartable(i).name(), " is listed twice"));
     }
   }
+  for (const auto& [field, path] :
+       {std::pair{"supervisor.supervisorctl",
+                  config.supervisor().supervisorctl().empty()
+                      ? std::string("/usr/bin/supervisorctl")
+                      : config.supervisor().supervisorctl()},
+        {"supervisor.config", config.supervisor().config()}}) {
+    if (path.empty() || config.restartable().empty()) continue;
+    if (absl::Status status = CheckTrustedPath(path, TrustedKind::kFile);
+        !status.ok())
+      return FieldError(field, status.message());
+  }
   absl::flat_hash_set<std::string> commands;
   for (int i = 0; i < config.command_size(); ++i) {
+    if (config.command(i).argv_size() > 0 &&
+        !config.command(i).argv(0).empty() &&
+        config.command(i).argv(0).front() == '/') {
+      if (absl::Status status =
+              CheckTrustedPath(config.command(i).argv(0), TrustedKind::kFile);
+          !status.ok())
+        return FieldError(absl::StrCat("command[", i, "].argv[0]"),
+                          status.message());
+    }
     if (absl::StatusOr<std::unique_ptr<CommandTemplate>> compiled =
             CommandTemplate::Compile(config.command(i));
         !compiled.ok()) {
@@ -246,20 +306,35 @@ absl::StatusOr<v1::AgentConfig> FinalizeAgentConfig(v1::AgentConfig config) {
   if (limits->max_scan_seconds() == 0) limits->set_max_scan_seconds(300);
   if (limits->max_top_n() == 0) limits->set_max_top_n(100);
   if (limits->max_concurrent_scans() == 0) limits->set_max_concurrent_scans(2);
-  return config;
+  if (limits->max_connections() == 0) limits->set_max_connections(256);
+  if (limits->max_connections_per_peer() == 0)
+    limits->set_max_connections_per_peer(32);
+  if (limits->max_connections_per_peer() > limits->max_connections()) {
+    return FieldError("limits.max_connections_per_peer",
+                      "may not exceed limits.max_connections");
+  }
+  if (limits->handshake_timeout_seconds() == 0)
+    limits->set_handshake_timeout_seconds(10);
+  if (limits->liveness_probe_seconds() == 0)
+    limits->set_liveness_probe_seconds(10);
+  agent.config = std::move(config);
+  return agent;
 }
 
-absl::StatusOr<v1::AgentConfig> LoadAgentConfig(const std::string& path) {
+absl::StatusOr<AgentEnvironment> LoadAgentConfig(const std::string& path) {
+  if (absl::Status status = CheckTrustedPath(path, TrustedKind::kFile);
+      !status.ok())
+    return status;
   v1::AgentConfig config;
   if (absl::Status status = LoadTextProtoFile(path, &config); !status.ok())
     return status;
-  absl::StatusOr<v1::AgentConfig> finalized =
-      FinalizeAgentConfig(std::move(config));
-  if (!finalized.ok()) {
-    return absl::Status(finalized.status().code(),
-                        absl::StrCat(path, ": ", finalized.status().message()));
+  absl::StatusOr<AgentEnvironment> compiled =
+      CompileAgentConfig(std::move(config), path);
+  if (!compiled.ok()) {
+    return absl::Status(compiled.status().code(),
+                        absl::StrCat(path, ": ", compiled.status().message()));
   }
-  return finalized;
+  return compiled;
 }
 
 }  // namespace opsagent

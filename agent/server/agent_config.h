@@ -4,17 +4,22 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "agent/ops/operation.h"
 #include "opsagent/v1/agent_config.pb.h"
 
 namespace opsagent {
 
-// Reads the agent configuration (Protobuf text format), fills defaults and
-// validates it. Errors name the field and say what is wrong, so that a bad
+// Reads the agent configuration (Protobuf text format) from a trusted file
+// (CheckTrustedPath), fills defaults, validates it and pins the directories
+// it names. Errors name the field and say what is wrong, so that a bad
 // configuration stops the agent at start-up with an actionable message.
-absl::StatusOr<v1::AgentConfig> LoadAgentConfig(const std::string& path);
+// The environment's started_at and version are left for the caller.
+absl::StatusOr<AgentEnvironment> LoadAgentConfig(const std::string& path);
 
-// Fills defaults into a parsed configuration and validates it.
-absl::StatusOr<v1::AgentConfig> FinalizeAgentConfig(v1::AgentConfig config);
+// The same for a parsed configuration; `path` (may be empty) is the file it
+// came from, which truncatable_logs must not cover either.
+absl::StatusOr<AgentEnvironment> CompileAgentConfig(
+    v1::AgentConfig config, const std::string& path = "");
 
 }  // namespace opsagent
 

@@ -1,6 +1,8 @@
 #include "agent/server/agent_server.h"
 
 #include "absl/strings/str_cat.h"
+#include "agent/server/connection_guard.h"
+#include "agent/system/descriptor_limit.h"
 #include "common/tls/credentials.h"
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/server_builder.h"
@@ -12,17 +14,41 @@ namespace {
 // Requests are small; this bounds what an attacker can make the agent buffer.
 constexpr int kMaxReceiveBytes = 64 * 1024;
 constexpr int kMaxThreads = 32;
+// Descriptors the agent needs besides connections: journal, scans (one per
+// directory level and stat thread), children's pipes, TLS files.
+constexpr uint64_t kDescriptorsBesidesConnections = 512;
+// An authenticated connection that carries no call for this long is closed.
+constexpr int kMaxIdleMs = 2 * 60 * 1000;
+
+// Answers grpc.health.v1 Check on the same thread pool as the operations.
+class HealthService final : public grpc::health::v1::Health::Service {
+ public:
+  grpc::Status Check(grpc::ServerContext*,
+                     const grpc::health::v1::HealthCheckRequest*,
+                     grpc::health::v1::HealthCheckResponse* response) override {
+    response->set_status(grpc::health::v1::HealthCheckResponse::SERVING);
+    return grpc::Status::OK;
+  }
+};
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
     const AgentEnvironment& agent) {
   const v1::TlsConfig& tls = agent.config.tls();
+  const v1::Limits& limits = agent.config.limits();
+  absl::StatusOr<uint64_t> descriptors = RaiseDescriptorLimit(
+      2 * uint64_t{limits.max_connections()} + kDescriptorsBesidesConnections);
+  if (!descriptors.ok()) return descriptors.status();
+
+  std::unique_ptr<AgentServer> server(new AgentServer());
+  absl::StatusOr<std::unique_ptr<ServerTrust>> trust = ServerTrust::Create(
+      {tls.certificate(), tls.private_key(), tls.ca_certificate(),
+       static_cast<int>(tls.refresh_interval_seconds()), tls.crl_directory()});
+  if (!trust.ok()) return trust.status();
+  server->trust_ = *std::move(trust);
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-      MakeServerCredentials({tls.certificate(), tls.private_key(),
-                             tls.ca_certificate(),
-                             static_cast<int>(tls.refresh_interval_seconds()),
-                             tls.crl_directory()});
+      MakeServerCredentials(*server->trust_);
   if (!credentials.ok()) return credentials.status();
 
   std::unique_ptr<ActionJournal> journal;
@@ -34,23 +60,36 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
     spdlog::info("agent journal {}: {} earlier records",
                  agent.config.journal_path(), journal->history().size());
   }
-  auto service = std::make_unique<AgentService>(agent, std::move(journal));
+  server->service_ = std::make_unique<AgentService>(agent, std::move(journal));
+  server->health_ = std::make_unique<HealthService>();
+
+  ConfigureConnectionGuard(
+      {limits.max_connections(), limits.max_connections_per_peer()});
   grpc::ResourceQuota quota("opsagent");
   quota.SetMaxThreads(kMaxThreads);
-  int port = 0;
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(agent.config.listen_address(), *credentials, &port);
+  builder.AddListeningPort(agent.config.listen_address(), *credentials,
+                           &server->port_);
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   builder.SetResourceQuota(quota);
-  builder.RegisterService(service.get());
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
+  builder.AddChannelArgument(
+      GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+      static_cast<int>(limits.handshake_timeout_seconds()) * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, kMaxIdleMs);
+  builder.RegisterService(server->service_.get());
+  builder.RegisterService(server->health_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", agent.config.listen_address(),
                      " (address in use, or not an address of this host?)"));
   }
-  return std::unique_ptr<AgentServer>(
-      new AgentServer(std::move(service), std::move(server), port));
+  spdlog::info(
+      "connections: at most {} at once, {} per peer, {} s to finish the TLS "
+      "handshake; descriptor limit {}",
+      limits.max_connections(), limits.max_connections_per_peer(),
+      limits.handshake_timeout_seconds(), *descriptors);
+  return server;
 }
 
 void AgentServer::Shutdown(absl::Duration grace) {

@@ -6,12 +6,15 @@
 #include "absl/status/statusor.h"
 #include "agent/ops/operation.h"
 #include "agent/server/agent_service.h"
+#include "common/tls/server_trust.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/server.h"
 
 namespace opsagent {
 
 // A running agent: the gRPC server on the configured address, mutual TLS
-// only, serving AgentService.
+// only, serving AgentService and the standard health check, behind the
+// connection guard, with its TLS files checked by ServerTrust.
 class AgentServer {
  public:
   // Starts serving. The returned server keeps `agent` by reference.
@@ -22,15 +25,17 @@ class AgentServer {
   void Shutdown(absl::Duration grace);
   void Wait() { server_->Wait(); }
   int port() const { return port_; }
+  // The checked copies of the agent's own TLS files (for its probe).
+  const TlsFiles& tls_files() const { return trust_->staged(); }
 
  private:
-  AgentServer(std::unique_ptr<AgentService> service,
-              std::unique_ptr<grpc::Server> server, int port)
-      : service_(std::move(service)), server_(std::move(server)), port_(port) {}
+  AgentServer() = default;
 
+  std::unique_ptr<ServerTrust> trust_;
   std::unique_ptr<AgentService> service_;
+  std::unique_ptr<grpc::health::v1::Health::Service> health_;
   std::unique_ptr<grpc::Server> server_;
-  int port_;
+  int port_ = 0;
 };
 
 }  // namespace opsagent

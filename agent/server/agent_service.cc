@@ -12,6 +12,7 @@
 #include "agent/ops/restart_service.h"
 #include "agent/ops/run_command.h"
 #include "agent/ops/truncate_log.h"
+#include "agent/server/printable_reply.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/tls/peer_identity.h"
@@ -68,7 +69,8 @@ AgentService::AgentService(const AgentEnvironment& agent,
 
 absl::Status AgentService::JournalStart(
     const OperationSpec& op, const google::protobuf::Message& request,
-    const v1::RequestMeta& meta, const std::string& caller) {
+    const v1::RequestMeta& meta, const std::string& caller,
+    const std::string& digest) {
   if (action_journal_ == nullptr) return absl::OkStatus();
   v1::JournalRecord record;
   record.set_event(v1::JournalRecord::STARTED);
@@ -80,6 +82,7 @@ absl::Status AgentService::JournalStart(
   record.set_dry_run(meta.dry_run());
   record.set_run_id(meta.run_id());
   record.mutable_request()->PackFrom(request);
+  record.set_request_digest(digest);
   absl::Status status = action_journal_->Append(std::move(record));
   if (!status.ok()) {
     return absl::FailedPreconditionError(
@@ -154,10 +157,12 @@ grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
         op.name,
         " changes the host and needs a request_id (for safe retries)")));
   }
+  const std::string digest =
+      mutating ? RequestJournal::Digest(request) : std::string();
   if (mutating) {
     std::optional<absl::StatusOr<RequestJournal::Outcome>> earlier =
         journal_.Claim(meta.request_id(), std::string(op.name),
-                       caller->ToString());
+                       caller->ToString(), digest);
     if (earlier.has_value()) {
       if (!earlier->ok()) {
         spdlog::warn("refused {} by {} request={}: {}", op.name,
@@ -184,7 +189,7 @@ grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
   }
   if (mutating) {
     if (absl::Status status =
-            JournalStart(op, request, meta, caller->ToString());
+            JournalStart(op, request, meta, caller->ToString(), digest);
         !status.ok()) {
       spdlog::error("refused {} by {} request={}: {}", op.name,
                     caller->ToString(), meta.request_id(), status.message());
@@ -205,7 +210,11 @@ grpc::Status AgentService::Dispatch(grpc::ServerContext* context,
   spdlog::info("start {} by {} request={} incident=\"{}\" reason=\"{}\"{}",
                op.name, caller->ToString(), meta.request_id(), meta.incident(),
                meta.reason(), mutating && meta.dry_run() ? " (dry run)" : "");
-  absl::Status status = body(op_context);
+  absl::Status status = MakePrintable(body(op_context));
+  if (reply != nullptr && MakeStringsPrintable(reply) > 0) {
+    spdlog::warn("{} request={}: the reply held unprintable text; escaped",
+                 op.name, meta.request_id());
+  }
   if (op.heavy) ReleaseScanSlot();
   if (mutating) {
     const std::string serialized_reply =
@@ -255,11 +264,11 @@ grpc::Status AgentService::ScanDiskUsage(
     grpc::ServerWriter<v1::DiskUsageEvent>* writer) {
   return Dispatch(context, kDiskUsageOperation, *request, request->meta(),
                   nullptr, [&](const OperationContext& op) {
-                    return RunDiskUsage(
-                        op, *request,
-                        [writer](const v1::DiskUsageEvent& event) {
-                          return writer->Write(event);
-                        });
+                    return RunDiskUsage(op, *request,
+                                        [writer](v1::DiskUsageEvent event) {
+                                          MakeStringsPrintable(&event);
+                                          return writer->Write(event);
+                                        });
                   });
 }
 
@@ -299,7 +308,8 @@ grpc::Status AgentService::RunCommand(
                &result, [&](const OperationContext& op) {
                  return RunVettedCommand(
                      op, *request,
-                     [writer](const v1::RunCommandEvent& event) {
+                     [writer](v1::RunCommandEvent event) {
+                       MakeStringsPrintable(&event);
                        return writer->Write(event);
                      },
                      &result);

@@ -64,7 +64,8 @@ class AgentService final : public v1::OpsAgent::Service {
   absl::Status JournalStart(const OperationSpec& op,
                             const google::protobuf::Message& request,
                             const v1::RequestMeta& meta,
-                            const std::string& caller);
+                            const std::string& caller,
+                            const std::string& digest);
   void JournalFinish(const OperationSpec& op, const v1::RequestMeta& meta,
                      const std::string& caller, const absl::Status& status,
                      const std::string& serialized_reply);

@@ -1,16 +1,36 @@
 #include "agent/server/request_journal.h"
 
+#include <openssl/sha.h>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace opsagent {
 
+std::string RequestJournal::Digest(const google::protobuf::Message& request) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    request.SerializeToCodedStream(&coded);
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+         digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
 std::optional<absl::StatusOr<RequestJournal::Outcome>> RequestJournal::Claim(
     const std::string& request_id, const std::string& operation,
-    const std::string& caller) {
+    const std::string& caller, const std::string& digest) {
   absl::MutexLock lock(&mutex_);
   auto it = entries_.find(request_id);
   if (it == entries_.end()) {
-    entries_[request_id] = Entry{operation, caller, std::nullopt};
+    entries_[request_id] = Entry{operation, caller, digest, std::nullopt};
     order_.push_back(request_id);
     // Forget the oldest finished requests beyond capacity; running ones stay.
     for (size_t scanned = 0;
@@ -31,6 +51,13 @@ std::optional<absl::StatusOr<RequestJournal::Outcome>> RequestJournal::Claim(
     return absl::StatusOr<Outcome>(absl::AlreadyExistsError(
         absl::StrCat("request id ", request_id,
                      " was already used for another call; use a new id")));
+  }
+  if (!entry.digest.empty() && entry.digest != digest) {
+    return absl::StatusOr<Outcome>(absl::AlreadyExistsError(absl::StrCat(
+        "request id ", request_id,
+        " was already used for a different request (other parameters); a "
+        "retry must repeat the request exactly, a new request needs a new "
+        "id")));
   }
   if (!entry.outcome) {
     return absl::StatusOr<Outcome>(absl::AbortedError(absl::StrCat(
@@ -54,7 +81,8 @@ void RequestJournal::Restore(const std::vector<v1::JournalRecord>& history) {
       if (!entries_.contains(record.request_id()))
         order_.push_back(record.request_id());
       entries_[record.request_id()] =
-          Entry{record.operation(), record.caller(), std::nullopt};
+          Entry{record.operation(), record.caller(), record.request_digest(),
+                std::nullopt};
       started_at[record.request_id()] = record.time();
     } else if (record.event() == v1::JournalRecord::FINISHED) {
       auto it = entries_.find(record.request_id());

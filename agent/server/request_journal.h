@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "google/protobuf/message.h"
 #include "opsagent/v1/journal.pb.h"
 
 namespace opsagent {
@@ -30,10 +31,16 @@ class RequestJournal {
 
   // Claims `request_id` for a first run: returns nullopt, and the caller must
   // call Finish. Otherwise returns the earlier outcome, or an error when the
-  // id is still running or belongs to another caller or operation.
+  // id is still running, belongs to another caller or operation, or came
+  // with a different request (`digest`, see Digest): a retry must be the
+  // same request, or it would silently get another request's outcome.
   std::optional<absl::StatusOr<Outcome>> Claim(const std::string& request_id,
                                                const std::string& operation,
-                                               const std::string& caller);
+                                               const std::string& caller,
+                                               const std::string& digest);
+
+  // SHA-256 (hex) of the request's deterministic serialization.
+  static std::string Digest(const google::protobuf::Message& request);
 
   void Finish(const std::string& request_id, Outcome outcome);
 
@@ -46,6 +53,7 @@ class RequestJournal {
   struct Entry {
     std::string operation;
     std::string caller;
+    std::string digest;              // empty: unknown (an old journal)
     std::optional<Outcome> outcome;  // unset while running
   };
 

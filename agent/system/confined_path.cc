@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/host_text.h"
 #include "common/utf8.h"
 
 namespace opsagent {
@@ -25,27 +26,28 @@ bool IsUnder(absl::string_view path, absl::string_view root) {
 }
 
 absl::Status OpenError(const ConfinedPath& path, int error) {
+  const std::string shown = EscapeHostBytes(path.full);
   switch (error) {
     case ELOOP:
       return absl::PermissionDeniedError(
-          absl::StrCat(path.full,
+          absl::StrCat(shown,
                        " is or passes through a symbolic link; symlinks are "
                        "never followed"));
     case EXDEV:
       return absl::PermissionDeniedError(absl::StrCat(
-          path.full, " resolves outside its allowed root ", path.root));
+          shown, " resolves outside its allowed root ", path.root.path()));
     case ENOENT:
-      return absl::NotFoundError(absl::StrCat(path.full, " does not exist"));
+      return absl::NotFoundError(absl::StrCat(shown, " does not exist"));
     case ENOTDIR:
       return absl::FailedPreconditionError(
-          absl::StrCat(path.full, ": a component is not a directory"));
+          absl::StrCat(shown, ": a component is not a directory"));
     case EACCES:
     case EPERM:
       return absl::PermissionDeniedError(
-          absl::StrCat(path.full, ": permission denied"));
+          absl::StrCat(shown, ": permission denied"));
     default:
       return absl::UnavailableError(
-          absl::StrCat("cannot open ", path.full, ": ", std::strerror(error)));
+          absl::StrCat("cannot open ", shown, ": ", std::strerror(error)));
   }
 }
 
@@ -75,54 +77,58 @@ absl::StatusOr<UniqueFd> OpenComponentWise(int root_fd,
 }  // namespace
 
 absl::StatusOr<ConfinedPath> ConfinePath(
-    absl::string_view path, const std::vector<std::string>& roots) {
+    absl::string_view text, const std::vector<AllowedDirectory>& roots) {
+  std::vector<std::string> root_paths;
+  for (const AllowedDirectory& root : roots) root_paths.push_back(root.path());
   const std::string roots_text =
-      absl::StrCat("[", absl::StrJoin(roots, ", "), "]");
-  if (path.empty()) return absl::InvalidArgumentError("path is empty");
+      absl::StrCat("[", absl::StrJoin(root_paths, ", "), "]");
+  if (text.empty()) return absl::InvalidArgumentError("path is empty");
+  if (!IsValidUtf8(text))
+    return absl::InvalidArgumentError("path is not valid UTF-8");
+  absl::StatusOr<std::string> decoded = UnescapeHostBytes(text);
+  if (!decoded.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("path: ", decoded.status().message()));
+  }
+  const std::string& path = *decoded;
   if (path.size() > PATH_MAX) {
     return absl::InvalidArgumentError(
         absl::StrCat("path is longer than ", PATH_MAX, " bytes"));
   }
-  if (path.find('\0') != absl::string_view::npos) {
+  if (path.find('\0') != std::string::npos) {
     return absl::InvalidArgumentError("path contains a NUL byte");
   }
-  if (!IsValidUtf8(path))
-    return absl::InvalidArgumentError("path is not valid UTF-8");
   if (path.front() != '/') {
     return absl::InvalidArgumentError(
-        absl::StrCat("path \"", path, "\" is not absolute"));
+        absl::StrCat("path \"", text, "\" is not absolute"));
   }
   std::vector<absl::string_view> parts =
       absl::StrSplit(path, '/', absl::SkipEmpty());
   for (absl::string_view part : parts) {
     if (part == "." || part == "..") {
       return absl::InvalidArgumentError(absl::StrCat(
-          "path \"", path, "\" contains \"", part, "\"; give the plain path"));
+          "path \"", text, "\" contains \"", part, "\"; give the plain path"));
     }
   }
   std::string normalized = absl::StrCat("/", absl::StrJoin(parts, "/"));
-  for (const std::string& root : roots) {
-    if (!IsUnder(normalized, root)) continue;
-    ConfinedPath confined;
-    confined.root = root;
-    confined.full = normalized;
-    confined.relative =
-        normalized == root
+  for (const AllowedDirectory& root : roots) {
+    if (!IsUnder(normalized, root.path())) continue;
+    std::string relative =
+        normalized == root.path()
             ? ""
-            : normalized.substr(root == "/" ? 1 : root.size() + 1);
-    return confined;
+            : normalized.substr(root.path() == "/" ? 1
+                                                   : root.path().size() + 1);
+    return ConfinedPath{root, std::move(relative), std::move(normalized)};
   }
-  return absl::PermissionDeniedError(absl::StrCat(
-      "path ", normalized, " is outside the allowed roots ", roots_text));
+  return absl::PermissionDeniedError(
+      absl::StrCat("path ", EscapeHostBytes(normalized),
+                   " is outside the allowed roots ", roots_text));
 }
 
 absl::StatusOr<UniqueFd> OpenConfined(const ConfinedPath& path, int flags) {
-  UniqueFd root(open(path.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root.valid()) {
-    return absl::UnavailableError(
-        absl::StrCat("allowed root ", path.root,
-                     " cannot be opened: ", std::strerror(errno)));
-  }
+  absl::StatusOr<UniqueFd> opened = path.root.Open();
+  if (!opened.ok()) return opened.status();
+  UniqueFd root = *std::move(opened);
   open_how how = {};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "agent/system/stat_pool.h"
+#include "common/host_text.h"
 
 namespace opsagent {
 namespace {
@@ -285,7 +286,7 @@ class Scanner {
 
   void NoteError(std::string error) {
     if (summary_.errors.size() < kMaxErrors)
-      summary_.errors.push_back(std::move(error));
+      summary_.errors.push_back(EscapeHostBytes(error));
   }
 
   const DiskUsageScanOptions& options_;

@@ -1,8 +1,10 @@
 #include "agent/system/open_files.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <functional>
 #include <memory>
 
@@ -10,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "agent/system/proc_file.h"
 
@@ -53,16 +56,36 @@ void ForEachOpenFile(
   }
 }
 
+// Whether /proc/PID/fdinfo/FD says the descriptor writes without O_APPEND.
+bool WritesWithoutAppend(const std::string& proc_root, pid_t pid, int fd) {
+  absl::StatusOr<std::string> info =
+      ReadProcFile(absl::StrCat(proc_root, "/", pid, "/fdinfo/", fd));
+  if (!info.ok()) return false;
+  for (absl::string_view line : absl::StrSplit(*info, '\n')) {
+    if (!absl::ConsumePrefix(&line, "flags:")) continue;
+    const std::string octal(absl::StripAsciiWhitespace(line));
+    char* end = nullptr;
+    const unsigned long flags = std::strtoul(octal.c_str(), &end, 8);
+    if (octal.empty() || *end != '\0') return false;
+    return (flags & O_ACCMODE) != O_RDONLY && (flags & O_APPEND) == 0;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<OpenFileHolder> FindFileHolders(dev_t device, ino_t inode,
                                             const std::string& proc_root) {
   std::vector<OpenFileHolder> holders;
-  ForEachOpenFile(proc_root, [&](pid_t pid, int, const std::string&,
+  ForEachOpenFile(proc_root, [&](pid_t pid, int fd, const std::string&,
                                  const struct stat& st) {
     if (st.st_dev != device || st.st_ino != inode) return;
-    if (!holders.empty() && holders.back().pid == pid) return;
-    holders.push_back({pid, ProcessName(proc_root, pid)});
+    const bool no_append = WritesWithoutAppend(proc_root, pid, fd);
+    if (!holders.empty() && holders.back().pid == pid) {
+      holders.back().writes_without_append |= no_append;
+      return;
+    }
+    holders.push_back({pid, ProcessName(proc_root, pid), no_append});
   });
   return holders;
 }

@@ -13,7 +13,11 @@ namespace opsagent {
 // A process holding a file open.
 struct OpenFileHolder {
   pid_t pid = 0;
-  std::string process_name;  // /proc/PID/comm
+  std::string process_name;  // /proc/PID/comm, raw
+  // It has the file open for writing without O_APPEND (/proc/PID/fdinfo):
+  // its offset stays where it was, so after a truncation its next write
+  // makes the file sparse up to the old size.
+  bool writes_without_append = false;
 };
 
 // A file whose last name was removed while a process still holds it open:

@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/host_text.h"
 #include "common/subprocess.h"
 
 namespace opsagent {
@@ -19,7 +20,7 @@ absl::StatusOr<ServiceStatus> ParseSupervisorStatus(absl::string_view program,
         absl::StrSplit(line, ' ', absl::SkipEmpty());
     if (fields.size() < 2 || fields[0] != program) continue;
     ServiceStatus status;
-    status.active_state = std::string(fields[1]);
+    status.active_state = EscapeHostBytes(fields[1]);
     status.sub_state = status.active_state;
     if (fields.size() >= 4 && fields[2] == "pid") {
       absl::string_view pid = fields[3];
@@ -29,9 +30,9 @@ absl::StatusOr<ServiceStatus> ParseSupervisorStatus(absl::string_view program,
     }
     return status;
   }
-  return absl::NotFoundError(
-      absl::StrCat("supervisord does not report program ", program, ": ",
-                   absl::StripTrailingAsciiWhitespace(output)));
+  return absl::NotFoundError(absl::StrCat(
+      "supervisord does not report program ", program, ": ",
+      EscapeHostBytes(absl::StripTrailingAsciiWhitespace(output))));
 }
 
 absl::StatusOr<ServiceStatus> SupervisorProgramController::Status() {
@@ -55,8 +56,8 @@ absl::Status SupervisorProgramController::Restart(absl::Time deadline) {
   if (run->exit_code != 0 || !IsUp(*status)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "supervisorctl restart ", program_, " exited ", run->exit_code, " (",
-        absl::StripTrailingAsciiWhitespace(
-            absl::StrCat(run->stdout_text, run->stderr_text)),
+        EscapeHostBytes(absl::StripTrailingAsciiWhitespace(
+            absl::StrCat(run->stdout_text, run->stderr_text))),
         "); now ", status->active_state));
   }
   return absl::OkStatus();

@@ -29,10 +29,11 @@ struct GeneralNamesDeleter {
   void operator()(GENERAL_NAMES* n) const { GENERAL_NAMES_free(n); }
 };
 
-std::string Asn1String(const ASN1_STRING* value) {
+absl::StatusOr<std::string> Asn1String(const ASN1_STRING* value) {
   unsigned char* utf8 = nullptr;
   int length = ASN1_STRING_to_UTF8(&utf8, value);
-  if (length < 0) return "";
+  if (length < 0)
+    return absl::InvalidArgumentError("a name in it is not valid text");
   std::string text(reinterpret_cast<char*>(utf8), length);
   OPENSSL_free(utf8);
   return text;
@@ -44,12 +45,15 @@ absl::Time Asn1Time(const ASN1_TIME* value) {
   return absl::FromTimeT(timegm(&parts));
 }
 
-std::vector<std::string> SubjectEntries(X509_NAME* name, int nid) {
+absl::StatusOr<std::vector<std::string>> SubjectEntries(X509_NAME* name,
+                                                        int nid) {
   std::vector<std::string> values;
   for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0;
        i = X509_NAME_get_index_by_NID(name, nid, i)) {
-    values.push_back(
-        Asn1String(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))));
+    absl::StatusOr<std::string> value =
+        Asn1String(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+    if (!value.ok()) return value.status();
+    values.push_back(*std::move(value));
   }
   return values;
 }
@@ -79,10 +83,18 @@ absl::StatusOr<CertificateInfo> ParseCertificatePem(absl::string_view pem) {
 
   CertificateInfo info;
   X509_NAME* subject = X509_get_subject_name(cert.get());
-  std::vector<std::string> cns = SubjectEntries(subject, NID_commonName);
-  if (!cns.empty()) info.common_name = cns.front();
-  info.organizational_units =
+  absl::StatusOr<std::vector<std::string>> cns =
+      SubjectEntries(subject, NID_commonName);
+  if (!cns.ok()) return cns.status();
+  if (!cns->empty()) info.common_name = cns->front();
+  absl::StatusOr<std::vector<std::string>> ous =
       SubjectEntries(subject, NID_organizationalUnitName);
+  if (!ous.ok()) return ous.status();
+  info.organizational_units = *std::move(ous);
+  const uint32_t usage = X509_get_extended_key_usage(cert.get());
+  info.has_extended_key_usage = usage != UINT32_MAX;
+  info.server_auth = info.has_extended_key_usage && (usage & XKU_SSL_SERVER);
+  info.client_auth = info.has_extended_key_usage && (usage & XKU_SSL_CLIENT);
   info.not_before = Asn1Time(X509_get0_notBefore(cert.get()));
   info.not_after = Asn1Time(X509_get0_notAfter(cert.get()));
 
@@ -91,8 +103,11 @@ absl::StatusOr<CertificateInfo> ParseCertificatePem(absl::string_view pem) {
           cert.get(), NID_subject_alt_name, nullptr, nullptr)));
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
-    if (name->type == GEN_DNS)
-      info.dns_names.push_back(Asn1String(name->d.dNSName));
+    if (name->type == GEN_DNS) {
+      absl::StatusOr<std::string> dns = Asn1String(name->d.dNSName);
+      if (!dns.ok()) return dns.status();
+      info.dns_names.push_back(*std::move(dns));
+    }
     if (name->type == GEN_IPADD)
       info.ip_addresses.push_back(IpAddressText(name->d.iPAddress));
   }

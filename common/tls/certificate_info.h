@@ -21,9 +21,16 @@ struct CertificateInfo {
   std::vector<std::string> ip_addresses;
   absl::Time not_before;
   absl::Time not_after;
+  // Extended key usage. Without the extension a certificate may be used for
+  // anything (RFC 5280); opsagent requires it: serverAuth for agents and the
+  // controller, clientAuth for operators.
+  bool has_extended_key_usage = false;
+  bool server_auth = false;
+  bool client_auth = false;
 };
 
-// Parses the first certificate of a PEM text.
+// Parses the first certificate of a PEM text. Fails when a name in it cannot
+// be read as UTF-8.
 absl::StatusOr<CertificateInfo> ParseCertificatePem(absl::string_view pem);
 
 // Reads and parses the first certificate of a PEM file.

@@ -8,8 +8,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/tls/certificate_info.h"
+#include "common/tls/host_certificate.h"
+#include "common/tls/server_trust.h"
 #include "common/tls/session_resumption.h"
+#include "common/trusted_path.h"
 #include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
 #include "grpcpp/security/tls_credentials_options.h"
 
 namespace opsagent {
@@ -27,6 +31,31 @@ std::shared_ptr<FileWatcherCertificateProvider> MakeProvider(
       files.private_key, files.certificate, files.ca_certificate,
       files.refresh_interval_seconds);
 }
+
+// Verifies, after gRPC's chain check, that the peer is the host the channel
+// targets (the inventory name, set as the TLS target name).
+class HostCertificateVerifier
+    : public grpc::experimental::ExternalCertificateVerifier {
+ public:
+  bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)>,
+              grpc::Status* sync_status) override {
+    const grpc::string_ref pem = request->peer_cert();
+    const grpc::string_ref target = request->target_name();
+    absl::StatusOr<CertificateInfo> cert =
+        ParseCertificatePem(absl::string_view(pem.data(), pem.size()));
+    absl::Status status =
+        cert.ok() ? CheckHostCertificate(
+                        *cert, absl::string_view(target.data(), target.size()))
+                  : cert.status();
+    *sync_status = status.ok() ? grpc::Status::OK
+                               : grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                              std::string(status.message()));
+    return true;
+  }
+  void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest*) override {
+  }
+};
 
 absl::Status CheckPrivateKey(const std::string& path) {
   FILE* file = std::fopen(path.c_str(), "r");
@@ -50,6 +79,14 @@ absl::Status CheckTlsFiles(const TlsFiles& files) {
   if (files.ca_certificate.empty()) {
     return absl::InvalidArgumentError("no CA certificate file is configured");
   }
+  for (const auto& [path, kind] :
+       {std::pair{&files.ca_certificate, TrustedKind::kFile},
+        {&files.certificate, TrustedKind::kFile},
+        {&files.private_key, TrustedKind::kSecretFile}}) {
+    if (path->empty()) continue;
+    if (absl::Status status = CheckTrustedPath(*path, kind); !status.ok())
+      return status;
+  }
   if (absl::StatusOr<CertificateInfo> ca =
           ReadCertificateFile(files.ca_certificate);
       !ca.ok()) {
@@ -69,22 +106,17 @@ absl::Status CheckTlsFiles(const TlsFiles& files) {
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const TlsFiles& files) {
-  if (files.certificate.empty()) {
-    return absl::InvalidArgumentError(
-        "the agent needs a certificate and private key");
-  }
-  if (absl::Status status = CheckTlsFiles(files); !status.ok()) return status;
+    const ServerTrust& trust) {
   if (absl::Status status = DisableTlsSessionResumption(); !status.ok()) {
     return status;
   }
-  grpc::experimental::TlsServerCredentialsOptions options(MakeProvider(files));
+  grpc::experimental::TlsServerCredentialsOptions options(
+      MakeProvider(trust.staged()));
   options.watch_root_certs();
   options.watch_identity_key_cert_pairs();
   options.set_cert_request_type(
       GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  if (!files.crl_directory.empty())
-    options.set_crl_directory(files.crl_directory);
+  options.set_certificate_verifier(trust.verifier());
   return grpc::experimental::TlsServerCredentials(options);
 }
 
@@ -96,6 +128,9 @@ MakeChannelCredentials(const TlsFiles& files) {
   options.watch_root_certs();
   if (!files.certificate.empty()) options.watch_identity_key_cert_pairs();
   options.set_verify_server_certs(true);
+  options.set_certificate_verifier(
+      grpc::experimental::ExternalCertificateVerifier::Create<
+          HostCertificateVerifier>());
   return grpc::experimental::TlsCredentials(options);
 }
 

@@ -16,24 +16,30 @@ struct TlsFiles {
   std::string private_key;
   std::string ca_certificate;  // the peer must chain to this bundle
   int refresh_interval_seconds = 60;
-  // Server only: hashed CRL files every client certificate is checked against.
+  // Server only: CRL files every client certificate is checked against.
   std::string crl_directory;
 };
 
-// Server credentials that require a client certificate chaining to the CA and
-// re-read all three files when they change (no restart needed to rotate).
-// Turns TLS session resumption off for the process, so that every connection
-// is checked against the current certificates and CRLs.
+class ServerTrust;
+
+// Server credentials that require a client certificate chaining to the CA,
+// read `trust`'s staged copies of the files as they change (no restart to
+// rotate) and check each client with `trust`'s verifier (revocation). Turns
+// TLS session resumption off for the process, so that every connection is
+// checked against the current certificates and CRLs. `trust` must outlive
+// the server.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const TlsFiles& files);
+    const ServerTrust& trust);
 
 // Client credentials that present the operator certificate and verify the
-// agent's certificate against the CA, including its host name.
+// peer's: it must chain to the CA and be a host certificate for the name the
+// channel targets (CheckHostCertificate: serverAuth, a matching DNS SAN).
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
 MakeChannelCredentials(const TlsFiles& files);
 
-// Checks that the files exist and hold a certificate, a key and a CA bundle,
-// so that a misconfiguration is reported at start-up, not at the first call.
+// Checks that the files exist, are trusted (CheckTrustedPath: nobody else
+// can change them) and hold a certificate, a key and a CA bundle, so that a
+// misconfiguration is reported at start-up, not at the first call.
 absl::Status CheckTlsFiles(const TlsFiles& files);
 
 }  // namespace opsagent

@@ -2,10 +2,37 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/host_text.h"
 #include "common/tls/certificate_info.h"
 #include "grpc/grpc_security_constants.h"
 
 namespace opsagent {
+namespace {
+
+constexpr size_t kMaxNameBytes = 256;
+
+// A name that is logged, stored in journals and matched against rules must
+// be plain text: a CN holding a newline would forge a line in the log.
+absl::Status CheckName(absl::string_view what, absl::string_view name) {
+  if (name.empty()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("the caller's certificate has an empty ", what));
+  }
+  if (name.size() > kMaxNameBytes) {
+    return absl::UnauthenticatedError(absl::StrCat("the caller's certificate ",
+                                                   what, " is longer than ",
+                                                   kMaxNameBytes, " bytes"));
+  }
+  if (!IsPrintableText(name)) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the caller's certificate ", what, " \"", TerminalSafe(name),
+        "\" holds control characters or bytes that are not UTF-8; it is not "
+        "accepted as an identity"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 std::string PeerIdentity::ToString() const {
   if (roles.empty()) return name;
@@ -42,6 +69,27 @@ absl::StatusOr<PeerIdentity> PeerIdentityReader::FromPem(
   if (cert->common_name.empty()) {
     return absl::UnauthenticatedError(
         "the caller's certificate has no common name");
+  }
+  if (absl::Status status = CheckName("common name", cert->common_name);
+      !status.ok())
+    return status;
+  for (const std::string& role : cert->organizational_units) {
+    if (absl::Status status = CheckName("OU (role)", role); !status.ok())
+      return status;
+  }
+  // Operators and hosts are told apart by what their certificates are for,
+  // so that an operator named like a host cannot pass as that host and a
+  // host certificate cannot act as an operator.
+  if (!cert->client_auth || cert->server_auth) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the certificate of \"", cert->common_name,
+        "\" is not an operator certificate: it must have the extended key "
+        "usage clientAuth and not serverAuth (",
+        !cert->has_extended_key_usage ? "it has no extended key usage"
+        : cert->server_auth           ? "it has serverAuth: a host or server "
+                                        "certificate"
+                                      : "it lacks clientAuth",
+        ")"));
   }
   PeerIdentity identity{cert->common_name, cert->organizational_units};
   absl::MutexLock lock(&mutex_);

@@ -13,7 +13,9 @@
 namespace opsagent {
 
 // The verified caller of an RPC: the CN and OU values of the client
-// certificate that the TLS handshake checked against the CA.
+// certificate that the TLS handshake checked against the CA. Only operator
+// certificates name callers: extended key usage clientAuth and not
+// serverAuth, CN and OU values of plain printable text.
 struct PeerIdentity {
   std::string name;                // certificate CN
   std::vector<std::string> roles;  // certificate OU values

@@ -26,6 +26,10 @@ std::string CanonicalIntent(int64_t id, const AuditIntent& i) {
   Field(&out, i.started_at_ms);
   Field(&out, int64_t{i.dry_run});
   Field(&out, int64_t{i.mutating});
+  if (i.os_uid >= 0) {
+    Field(&out, i.os_uid);
+    Field(&out, i.sudo_user);
+  }
   return out;
 }
 
@@ -47,6 +51,14 @@ std::string Sha256Hex(const std::string& data) {
   std::string hex;
   for (unsigned char byte : digest) absl::StrAppendFormat(&hex, "%02x", byte);
   return hex;
+}
+
+std::string GenesisHash(int64_t chain_start) {
+  // A database created with the chain starts at row 0 and keeps the form
+  // older databases were chained with.
+  if (chain_start == 0) return std::string(64, '0');
+  return Sha256Hex(
+      absl::StrCat("opsagent audit chain after row ", chain_start));
 }
 
 std::string ChainHash(const std::string& previous_hash,

@@ -14,7 +14,8 @@ namespace opsagent {
 // CloudTrail's digest files). Editing, deleting or reordering rows breaks it.
 
 // What an intent event covers: every intent column, length-prefixed so that
-// no two rows serialize alike.
+// no two rows serialize alike. (Rows from before schema 3, without os_uid,
+// keep the form they were chained with.)
 std::string CanonicalIntent(int64_t id, const AuditIntent& intent);
 
 // What an outcome event covers.
@@ -27,11 +28,10 @@ std::string Sha256Hex(const std::string& data);
 std::string ChainHash(const std::string& previous_hash,
                       const std::string& digest);
 
-// The "previous hash" of the first event.
-inline const std::string& GenesisHash() {
-  static const std::string* const kGenesis = new std::string(64, '0');
-  return *kGenesis;
-}
+// The "previous hash" of the first event. It binds where the chain starts
+// (audit_meta.chain_start: rows up to it predate the chain), so moving that
+// mark breaks the link to the first event.
+std::string GenesisHash(int64_t chain_start);
 
 }  // namespace opsagent
 

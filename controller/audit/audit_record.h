@@ -29,7 +29,12 @@ struct AuditIntent {
   std::string request_id;
   std::string run_id;
   int64_t started_at_ms = 0;  // Unix milliseconds
+  // The real user opsctl ran as (getuid), by name and number; -1 for rows
+  // written before schema 3, which recorded only a name.
   std::string os_user;
+  int64_t os_uid = -1;
+  // SUDO_USER, which any caller can set: a claim, recorded as such.
+  std::string sudo_user;
   std::string cert_identity;
   std::string host;
   std::string address;

@@ -15,7 +15,7 @@
 namespace opsagent {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr int kBusyTimeoutMs = 10000;
 
 constexpr char kSchema[] = R"sql(
@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS actions (
   finished_at_ms INTEGER,
   duration_ms    INTEGER,
   os_user        TEXT    NOT NULL,
+  os_uid         INTEGER,
+  sudo_user      TEXT    NOT NULL DEFAULT '',
   cert_identity  TEXT    NOT NULL,
   host           TEXT    NOT NULL,
   address        TEXT    NOT NULL,
@@ -61,6 +63,12 @@ CREATE TABLE IF NOT EXISTS audit_chain (
 );
 CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT OR IGNORE INTO audit_meta VALUES ('chain_start', (SELECT coalesce(max(id), 0) FROM actions));
+)sql";
+
+// Schema 3 (from 1 or 2): the real uid, and SUDO_USER kept apart as a claim.
+constexpr char kAddUserColumns[] = R"sql(
+ALTER TABLE actions ADD COLUMN os_uid INTEGER;
+ALTER TABLE actions ADD COLUMN sudo_user TEXT NOT NULL DEFAULT '';
 )sql";
 
 // A prepared statement, finalized on destruction.
@@ -200,6 +208,8 @@ absl::Status AuditStore::Initialize(const std::string& path) {
     if (absl::Status status = Exec("BEGIN IMMEDIATE"); !status.ok())
       return status;
     absl::Status status = Exec(kSchema);
+    if (status.ok() && current > 0 && current < 3)
+      status = Exec(kAddUserColumns);
     if (status.ok())
       status =
           Exec(absl::StrCat("PRAGMA user_version=", kSchemaVersion).c_str());
@@ -228,8 +238,9 @@ absl::Status AuditStore::Exec(const char* sql) {
 absl::StatusOr<int64_t> AuditStore::RecordIntent(const AuditIntent& intent) {
   Statement insert(db_, R"sql(
       INSERT INTO actions (request_id, run_id, started_at_ms, os_user, cert_identity, host, address,
-                           operation, parameters, reason, incident, dry_run, mutating)
-      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13))sql");
+                           operation, parameters, reason, incident, dry_run, mutating,
+                           os_uid, sudo_user)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15))sql");
   if (!insert.status().ok()) return insert.status();
   insert.Bind(1, intent.request_id);
   insert.Bind(2, intent.run_id);
@@ -244,6 +255,8 @@ absl::StatusOr<int64_t> AuditStore::RecordIntent(const AuditIntent& intent) {
   insert.Bind(11, intent.incident);
   insert.Bind(12, int64_t{intent.dry_run});
   insert.Bind(13, int64_t{intent.mutating});
+  if (intent.os_uid >= 0) insert.Bind(14, intent.os_uid);
+  insert.Bind(15, intent.sudo_user);
   // The row and its chain event commit together; with synchronous=FULL
   // they are on disk when this returns.
   absl::MutexLock lock(&write_mutex_);
@@ -300,7 +313,14 @@ absl::Status AuditStore::AppendChain(int64_t id, const char* event,
   const int rc = last.Step();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return last.Error("reading the chain");
-  const std::string previous = rc == SQLITE_ROW ? last.Text(0) : GenesisHash();
+  std::string previous;
+  if (rc == SQLITE_ROW) {
+    previous = last.Text(0);
+  } else {
+    absl::StatusOr<int64_t> start = ChainStart();
+    if (!start.ok()) return start.status();
+    previous = GenesisHash(*start);
+  }
   const std::string digest = Sha256Hex(canonical);
   Statement append(db_,
                    "INSERT INTO audit_chain (action_id, event, digest, "
@@ -324,18 +344,36 @@ absl::StatusOr<AuditRecord> AuditStore::LoadRecord(int64_t id) {
   return rows->front();
 }
 
-absl::StatusOr<std::string> AuditStore::Verify() {
+absl::StatusOr<int64_t> AuditStore::ChainStart() {
   Statement meta(db_,
                  "SELECT CAST(value AS INTEGER) FROM audit_meta WHERE key = "
                  "'chain_start'");
   if (!meta.status().ok()) return meta.status();
-  const int64_t chain_start = meta.Step() == SQLITE_ROW ? meta.Int(0) : 0;
+  return meta.Step() == SQLITE_ROW ? meta.Int(0) : 0;
+}
+
+absl::StatusOr<std::string> AuditStore::Verify(const VerifyOptions& options) {
+  absl::StatusOr<int64_t> start = ChainStart();
+  if (!start.ok()) return start.status();
+  const int64_t chain_start = *start;
+  if (chain_start != options.accept_unchained) {
+    return absl::DataLossError(absl::StrCat(
+        "rows 1 to ", chain_start,
+        " are not covered by the hash chain (audit_meta.chain_start = ",
+        chain_start,
+        "). That is right only for rows written before the chain existed "
+        "(schema 1); if you know this log was upgraded with exactly that "
+        "many rows, verify with --accept-unchained ",
+        chain_start, ". Otherwise the chain was cut and rows up to ",
+        chain_start, " may have been edited"));
+  }
   Statement chain(db_,
                   "SELECT seq, action_id, event, digest, prev_hash, hash FROM "
                   "audit_chain ORDER BY seq");
   if (!chain.status().ok()) return chain.status();
-  std::string previous = GenesisHash();
+  std::string previous = GenesisHash(chain_start);
   int64_t events = 0;
+  int64_t pinned_at = -1;
   std::map<int64_t, int>
       seen;  // action id -> events seen (1 intent, 2 with outcome)
   int rc;
@@ -344,10 +382,11 @@ absl::StatusOr<std::string> AuditStore::Verify() {
     const std::string event = chain.Text(2), digest = chain.Text(3),
                       prev_hash = chain.Text(4), hash = chain.Text(5);
     if (prev_hash != previous) {
-      return absl::DataLossError(
-          absl::StrCat("chain event ", seq, " (row ", id, " ", event,
-                       ") does not follow the one before it: events were "
-                       "deleted or reordered"));
+      return absl::DataLossError(absl::StrCat(
+          "chain event ", seq, " (row ", id, " ", event, ") does not follow ",
+          events == 0 ? "the start of the chain: the start was moved or the "
+                        "first events deleted"
+                      : "the one before it: events were deleted or reordered"));
     }
     if (hash != ChainHash(prev_hash, digest)) {
       return absl::DataLossError(absl::StrCat("chain event ", seq, " (row ", id,
@@ -372,6 +411,7 @@ absl::StatusOr<std::string> AuditStore::Verify() {
     ++seen[id];
     previous = hash;
     ++events;
+    if (hash == options.expect_head) pinned_at = seq;
   }
   if (rc != SQLITE_DONE) return chain.Error("reading the chain");
   // Rows the chain does not know: inserted or completed behind opsctl's back.
@@ -390,10 +430,24 @@ absl::StatusOr<std::string> AuditStore::Verify() {
     }
   }
   if (rc != SQLITE_DONE) return rows.Error("reading the rows");
+  if (!options.expect_head.empty() && pinned_at < 0) {
+    return absl::DataLossError(absl::StrCat(
+        "the pinned head ", options.expect_head,
+        " is not in the chain: events up to it were deleted or rewritten "
+        "(the chain now ends at ",
+        previous, " after ", events, " events)"));
+  }
   return absl::StrCat(
       events, " events verified",
       chain_start > 0 ? absl::StrCat(" (rows after ", chain_start, ")") : "",
-      "; head ", previous);
+      pinned_at >= 0 ? absl::StrCat("; the pinned head is event ", pinned_at,
+                                    ", ", events - pinned_at, " event(s) since")
+                     : "",
+      "; head ", previous,
+      options.expect_head.empty()
+          ? " (keep it elsewhere and verify with --expect-head to detect "
+            "rows deleted from the end)"
+          : "");
 }
 
 absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
@@ -403,7 +457,9 @@ absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
   if (filter.until_ms) absl::StrAppend(&where, " AND started_at_ms < ?2");
   if (!filter.host.empty()) absl::StrAppend(&where, " AND host = ?3");
   if (!filter.operator_name.empty())
-    absl::StrAppend(&where, " AND (os_user = ?4 OR cert_identity = ?4)");
+    absl::StrAppend(&where,
+                    " AND (os_user = ?4 OR cert_identity = ?4 OR "
+                    "sudo_user = ?4)");
   if (!filter.operation.empty()) absl::StrAppend(&where, " AND operation = ?5");
   if (filter.outcome) absl::StrAppend(&where, " AND outcome = ?6");
   if (!filter.incident.empty()) absl::StrAppend(&where, " AND incident = ?7");
@@ -415,7 +471,8 @@ absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
                    "started_at_ms, os_user, cert_identity, host, "
                    "address, operation, parameters, reason, incident, dry_run, "
                    "mutating, outcome, finished_at_ms, "
-                   "error_code, message, result_summary FROM actions WHERE ",
+                   "error_code, message, result_summary, os_uid, sudo_user "
+                   "FROM actions WHERE ",
                    where,
                    " ORDER BY started_at_ms DESC, id DESC LIMIT ?9) ORDER BY "
                    "started_at_ms, id"));
@@ -451,6 +508,8 @@ absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
     intent.incident = select.Text(11);
     intent.dry_run = select.Int(12) != 0;
     intent.mutating = select.Int(13) != 0;
+    intent.os_uid = select.IsNull(19) ? -1 : select.Int(19);
+    intent.sudo_user = select.Text(20);
     record.outcome =
         ParseAuditOutcome(select.Text(14)).value_or(AuditOutcome::kUnknown);
     if (!select.IsNull(15)) {

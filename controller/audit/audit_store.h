@@ -30,6 +30,16 @@ struct AuditFilter {
   int limit = 100;
 };
 
+// What `audit verify` checks beyond the chain itself.
+struct VerifyOptions {
+  // A head printed by an earlier verify and kept elsewhere: it must still be
+  // in the chain, or rows were deleted from the end (or rewritten).
+  std::string expect_head;
+  // Rows before the chain (a database upgraded from schema 1) are accepted
+  // only when the operator states how many there were.
+  int64_t accept_unchained = 0;
+};
+
 // The controller's audit log: one SQLite database (WAL, synchronous=FULL)
 // holding a row per action, written as an intent before the action is sent
 // and completed with its outcome after. Safe for several opsctl processes at
@@ -50,9 +60,9 @@ class AuditStore {
 
   // Checks the hash chain against the rows. OK with a summary ("N events
   // verified; head HASH"), or DATA_LOSS naming the first row that was
-  // edited, deleted or reordered. Rows from before the chain existed (a
-  // database upgraded from schema 1) are not covered.
-  absl::StatusOr<std::string> Verify();
+  // edited, deleted, inserted or reordered, a chain whose start was moved,
+  // rows the chain does not cover, or a pinned head that is gone.
+  absl::StatusOr<std::string> Verify(const VerifyOptions& options = {});
 
   // Rows matching `filter`, oldest first (the newest `filter.limit`).
   absl::StatusOr<std::vector<AuditRecord>> Query(const AuditFilter& filter);
@@ -73,6 +83,8 @@ class AuditStore {
                            const std::string& canonical)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
   absl::StatusOr<AuditRecord> LoadRecord(int64_t id);
+  // audit_meta.chain_start: rows up to it predate the chain.
+  absl::StatusOr<int64_t> ChainStart();
 
   // One connection is shared by a fan-out's threads; its transactions must
   // not interleave.

@@ -2,12 +2,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/commands/command.h"
+#include "controller/output/terminal.h"
 
 namespace opsagent {
 
 void PrintError(absl::string_view message) {
-  std::fprintf(stderr, "opsctl: %.*s\n", static_cast<int>(message.size()),
-               message.data());
+  std::fprintf(stderr, "opsctl: %s\n", Shown(message).c_str());
 }
 
 int CommandFailed(int exit_code, absl::string_view message) {

@@ -6,8 +6,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "common/host_text.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
 #include "controller/output/json.h"
@@ -50,14 +50,13 @@ std::string FormatMillis(int64_t ms) {
 }
 
 std::string Operator(const AuditIntent& intent) {
-  return intent.cert_identity.empty() || intent.cert_identity == intent.os_user
-             ? intent.os_user
-             : absl::StrCat(intent.os_user, "/", intent.cert_identity);
-}
-
-std::string CsvField(const std::string& value) {
-  if (value.find_first_of(",\"\n") == std::string::npos) return value;
-  return absl::StrCat("\"", absl::StrReplaceAll(value, {{"\"", "\"\""}}), "\"");
+  std::string who =
+      intent.cert_identity.empty() || intent.cert_identity == intent.os_user
+          ? intent.os_user
+          : absl::StrCat(intent.os_user, "/", intent.cert_identity);
+  if (!intent.sudo_user.empty())
+    absl::StrAppend(&who, " (sudo claims ", intent.sudo_user, ")");
+  return who;
 }
 
 std::string RecordJson(const AuditRecord& r) {
@@ -67,6 +66,8 @@ std::string RecordJson(const AuditRecord& r) {
       ",\"run_id\":", JsonString(i.run_id),
       ",\"started_at\":", JsonString(FormatMillis(i.started_at_ms)),
       ",\"os_user\":", JsonString(i.os_user),
+      ",\"os_uid\":", i.os_uid >= 0 ? absl::StrCat(i.os_uid) : "null",
+      ",\"sudo_user_claimed\":", JsonString(i.sudo_user),
       ",\"cert_identity\":", JsonString(i.cert_identity),
       ",\"host\":", JsonString(i.host), ",\"address\":", JsonString(i.address),
       ",\"operation\":", JsonString(i.operation),
@@ -88,12 +89,21 @@ std::string RecordJson(const AuditRecord& r) {
   return json + "}";
 }
 
-int RunVerify(Session& session) {
+int RunVerify(Session& session, const ParsedArgs& args) {
+  VerifyOptions options;
+  options.expect_head = args.Get("expect-head");
+  if (args.Has("accept-unchained") &&
+      !absl::SimpleAtoi(args.Get("accept-unchained"),
+                        &options.accept_unchained)) {
+    return CommandFailed(kExitUsage,
+                         "--accept-unchained takes the number of rows from "
+                         "before the chain");
+  }
   absl::StatusOr<AuditStore*> store = session.audit();
   if (!store.ok()) {
     return CommandFailed(kExitAuditUnavailable, store.status().message());
   }
-  absl::StatusOr<std::string> verified = (*store)->Verify();
+  absl::StatusOr<std::string> verified = (*store)->Verify(options);
   if (!verified.ok()) {
     std::printf("TAMPERED: audit log %s: %s\n", (*store)->path().c_str(),
                 std::string(verified.status().message()).c_str());
@@ -106,7 +116,7 @@ int RunVerify(Session& session) {
 
 int RunAudit(Session& session, const ParsedArgs& args) {
   if (!args.positional().empty()) {
-    if (args.positional()[0] == "verify") return RunVerify(session);
+    if (args.positional()[0] == "verify") return RunVerify(session, args);
     return CommandFailed(kExitUsage, "audit takes no argument but \"verify\"");
   }
   AuditFilter filter;
@@ -154,7 +164,8 @@ int RunAudit(Session& session, const ParsedArgs& args) {
   }
   if (session.output() == OutputFormat::kCsv) {
     std::printf(
-        "id,started_at,outcome,os_user,cert_identity,host,operation,parameters,"
+        "id,started_at,outcome,os_user,os_uid,sudo_user_claimed,cert_identity,"
+        "host,operation,parameters,"
         "incident,reason,"
         "duration_ms,error_code,message,summary,request_id,run_id\n");
     for (const AuditRecord& r : *records) {
@@ -164,6 +175,8 @@ int RunAudit(Session& session, const ParsedArgs& args) {
           FormatMillis(i.started_at_ms),
           std::string(AuditOutcomeName(r.outcome)),
           i.os_user,
+          i.os_uid >= 0 ? absl::StrCat(i.os_uid) : "",
+          i.sudo_user,
           i.cert_identity,
           i.host,
           i.operation,
@@ -219,7 +232,14 @@ std::vector<Command> AuditCommands() {
            "  opsctl audit --incident INC-42 --output csv > inc-42.csv\n"
            "  opsctl audit --outcome denied --output json\n"
            "  opsctl audit verify      # check the hash chain: edited, deleted "
-           "or reordered rows\n\n"
+           "or reordered rows\n"
+           "  opsctl audit verify --expect-head HASH   # and that the head "
+           "printed\n"
+           "                           # earlier (kept elsewhere) is still "
+           "there\n\n"
+           "OPERATOR shows the real OS user and the certificate identity; "
+           "SUDO_USER,\n"
+           "which any caller can set, is shown as a claim.\n\n"
            "The global --incident ID filters by incident here.\n",
            {{"since", "WHEN",
              "only actions at or after WHEN (24h, 7d, 2026-11-25T14:00)"},
@@ -232,7 +252,13 @@ std::vector<Command> AuditCommands() {
             {"outcome", "OUTCOME",
              "ok, error, denied, unreachable, unknown or pending"},
             {"run", "ID", "only actions of one runbook run or fan-out"},
-            {"limit", "N", "at most the newest N rows (default 100)"}},
+            {"limit", "N", "at most the newest N rows (default 100)"},
+            {"expect-head", "HASH",
+             "verify: a head printed by an earlier verify must still be in "
+             "the chain"},
+            {"accept-unchained", "N",
+             "verify: accept N rows from before the chain (a log upgraded "
+             "from schema 1)"}},
            0,
            1,
            RunAudit}};

@@ -11,6 +11,7 @@
 #include "controller/cli/confirmation.h"
 #include "controller/commands/command.h"
 #include "controller/commands/host_call.h"
+#include "controller/output/terminal.h"
 
 namespace opsagent {
 namespace {
@@ -59,13 +60,18 @@ int RunTruncate(Session& session, const ParsedArgs& args) {
       [](const v1::TruncateLogReply& r) { return r.summary(); },
       [](const v1::TruncateLogReply& r) {
         std::printf("%s%s\n", r.dry_run() ? "DRY RUN: " : "",
-                    r.summary().c_str());
+                    Shown(r.summary()).c_str());
+        for (const std::string& warning : r.warnings())
+          std::printf("WARNING: %s\n", Shown(warning).c_str());
         if (!r.dry_run()) {
-          std::printf("size %s -> %s; file freed %s; filesystem gained %s\n",
-                      FormatHumanSize(r.size_before_bytes()).c_str(),
-                      FormatHumanSize(r.size_after_bytes()).c_str(),
-                      FormatHumanSize(r.file_freed_bytes()).c_str(),
-                      FormatHumanSize(r.filesystem_freed_bytes()).c_str());
+          std::printf(
+              "size %s -> %s (%s on disk); file freed %s; filesystem gained "
+              "%s\n",
+              FormatHumanSize(r.size_before_bytes()).c_str(),
+              FormatHumanSize(r.size_after_bytes()).c_str(),
+              FormatHumanSize(r.allocated_after_bytes()).c_str(),
+              FormatHumanSize(r.file_freed_bytes()).c_str(),
+              FormatHumanSize(r.filesystem_freed_bytes()).c_str());
         }
       });
 }
@@ -107,25 +113,27 @@ int RunRestart(Session& session, const ParsedArgs& args) {
       [](const v1::RestartServiceReply& r) { return r.summary(); },
       [](const v1::RestartServiceReply& r) {
         if (r.dry_run()) {
-          std::printf("DRY RUN: %s\n", r.summary().c_str());
+          std::printf("DRY RUN: %s\n", Shown(r.summary()).c_str());
           return;
         }
         for (const v1::RestartAttempt& a : r.attempts()) {
           std::printf("attempt %u: %s, %s/%s pid %d, %lld ms%s%s\n", a.number(),
                       a.succeeded() ? "ok" : "FAILED",
-                      a.state().active_state().c_str(),
-                      a.state().sub_state().c_str(), a.state().main_pid(),
+                      Shown(a.state().active_state()).c_str(),
+                      Shown(a.state().sub_state()).c_str(),
+                      a.state().main_pid(),
                       static_cast<long long>(a.elapsed_ms()),
-                      a.error().empty() ? "" : ": ", a.error().c_str());
+                      a.error().empty() ? "" : ": ", Shown(a.error()).c_str());
         }
         for (const v1::PostCheckResult& c : r.post_checks()) {
-          std::printf("check %s: %s (%s)\n", c.description().c_str(),
-                      c.passed() ? "passed" : "FAILED", c.detail().c_str());
+          std::printf("check %s: %s (%s)\n", Shown(c.description()).c_str(),
+                      c.passed() ? "passed" : "FAILED",
+                      Shown(c.detail()).c_str());
         }
-        std::printf("%s: pid %d -> %d, now %s/%s\n", r.name().c_str(),
+        std::printf("%s: pid %d -> %d, now %s/%s\n", Shown(r.name()).c_str(),
                     r.before().main_pid(), r.after().main_pid(),
-                    r.after().active_state().c_str(),
-                    r.after().sub_state().c_str());
+                    Shown(r.after().active_state()).c_str(),
+                    Shown(r.after().sub_state()).c_str());
       });
 }
 
@@ -185,7 +193,7 @@ int RunExec(Session& session, const ParsedArgs& args) {
       [](const v1::CommandResult& r) {
         if (r.dry_run()) {
           std::printf("DRY RUN: would run: %s\n",
-                      absl::StrJoin(r.argv(), " ").c_str());
+                      Shown(absl::StrJoin(r.argv(), " ")).c_str());
           return;
         }
         std::fprintf(stderr, "[exit %d in %lld ms%s]\n", r.exit_code(),
@@ -210,7 +218,17 @@ std::vector<Command> ChangeCommands() {
        "never\n"
        "deleted, so a process writing to it frees the space now, not at its "
        "next\n"
-       "restart. Reports the space freed and who holds the file open.\n\n"
+       "restart. Reports the space freed and who holds the file open, and "
+       "warns\n"
+       "about holders that write without O_APPEND (the file then grows back "
+       "sparse\n"
+       "to its old apparent size). With --keep-tail, at least SIZE is kept: "
+       "ext4 and\n"
+       "XFS cut the head out in whole blocks (up to one block, 4 KiB, more), "
+       "other\n"
+       "filesystems get the tail copied back after the file is emptied, so a "
+       "full\n"
+       "disk never leaves a half-overwritten file.\n\n"
        "Examples:\n"
        "  opsctl truncate ip-10-7-0-78 /edx/var/log/xqwatcher/xqwatcher.log "
        "--dry-run\n"
@@ -218,7 +236,7 @@ std::vector<Command> ChangeCommands() {
        "--keep-tail 10M \\\n"
        "      --incident INC-42 --reason \"DiskUsageWarning xqwatcher\"\n",
        {{"keep-tail", "SIZE",
-         "keep the last SIZE of the log (e.g. 10M; at most 64M)"},
+         "keep (at least) the last SIZE of the log (e.g. 10M; at most 64M)"},
         kDryRun,
         kYes},
        2,

@@ -16,6 +16,7 @@
 #include "controller/exit_codes.h"
 #include "controller/fan_out.h"
 #include "controller/output/json.h"
+#include "controller/output/terminal.h"
 #include "controller/session.h"
 #include "controller/target_set.h"
 
@@ -93,7 +94,7 @@ void Show(Session& session, const v1::Host& host, const ActionSpec& spec,
     std::printf("%s\n", JsonEnvelope(host, spec, report).c_str());
   } else {
     if (header)
-      std::printf("=== %s: %s\n", host.name().c_str(),
+      std::printf("=== %s: %s\n", Shown(host.name()).c_str(),
                   std::string(AuditOutcomeName(report.outcome)).c_str());
     if (report.reply) {
       how.print(*report.reply);
@@ -171,7 +172,7 @@ int CallHost(Session& session, const std::string& target,
       },
       [&](const v1::Host& host, AuditOutcome, const FanOutSummary& so_far) {
         const ActionReport<Reply>& report = *reports[&host - hosts->data()];
-        if (progress) std::fprintf(stderr, "\r\033[K");
+        if (progress) ClearProgress();
         if (!report.sent) {
           audit_failed = true;
           PrintError(absl::StrCat(host.name(), ": ", report.status.message()));
@@ -187,12 +188,12 @@ int CallHost(Session& session, const std::string& target,
           }
         }
         if (progress) {
-          std::fprintf(stderr, "[%d/%zu] %d ok, %d failed",
-                       so_far.ok + so_far.failed(), hosts->size(), so_far.ok,
-                       so_far.failed());
+          ShowProgress(absl::StrCat("[", so_far.ok + so_far.failed(), "/",
+                                    hosts->size(), "] ", so_far.ok, " ok, ",
+                                    so_far.failed(), " failed"));
         }
       });
-  if (progress) std::fprintf(stderr, "\r\033[K");
+  if (progress) ClearProgress();
   std::string failed_hosts;
   for (size_t i = 0; i < hosts->size(); ++i) {
     if (reports[i] && reports[i]->outcome != AuditOutcome::kOk) {

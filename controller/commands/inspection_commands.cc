@@ -14,6 +14,7 @@
 #include "controller/commands/command.h"
 #include "controller/commands/host_call.h"
 #include "controller/output/table.h"
+#include "controller/output/terminal.h"
 
 namespace opsagent {
 namespace {
@@ -54,15 +55,17 @@ int RunInfo(Session& session, const ParsedArgs& args) {
       [](const v1::InfoReply& r) {
         const absl::Time expiry =
             absl::FromUnixSeconds(r.certificate_not_after_unix());
-        std::printf("host:              %s\n", r.hostname().c_str());
+        std::printf("host:              %s\n", Shown(r.hostname()).c_str());
         std::printf("roles:             %s\n",
-                    absl::StrJoin(r.roles(), ", ").c_str());
-        std::printf("agent version:     %s\n", r.agent_version().c_str());
+                    Shown(absl::StrJoin(r.roles(), ", ")).c_str());
+        std::printf("agent version:     %s\n",
+                    Shown(r.agent_version()).c_str());
         std::printf("agent uptime:      %s\n",
                     Duration(r.agent_uptime_seconds()).c_str());
         std::printf("host uptime:       %s\n",
                     Duration(r.host_uptime_seconds()).c_str());
-        std::printf("kernel:            %s\n", r.kernel_release().c_str());
+        std::printf("kernel:            %s\n",
+                    Shown(r.kernel_release()).c_str());
         std::printf(
             "certificate until: %s (%s left)\n",
             absl::FormatTime(absl::RFC3339_sec, expiry, absl::UTCTimeZone())
@@ -71,11 +74,12 @@ int RunInfo(Session& session, const ParsedArgs& args) {
                 absl::Floor(expiry - absl::Now(), absl::Hours(1)))
                 .c_str());
         std::printf("inspection roots:  %s\n",
-                    absl::StrJoin(r.inspection_roots(), " ").c_str());
-        std::printf("you are:           %s (%s)\n", r.caller_identity().c_str(),
-                    absl::StrJoin(r.caller_roles(), ", ").c_str());
+                    Shown(absl::StrJoin(r.inspection_roots(), " ")).c_str());
+        std::printf("you are:           %s (%s)\n",
+                    Shown(r.caller_identity()).c_str(),
+                    Shown(absl::StrJoin(r.caller_roles(), ", ")).c_str());
         std::printf("you may call:      %s\n",
-                    absl::StrJoin(r.caller_operations(), ", ").c_str());
+                    Shown(absl::StrJoin(r.caller_operations(), ", ")).c_str());
       });
 }
 
@@ -252,14 +256,12 @@ int RunDu(Session& session, const ParsedArgs& args) {
         auto result =
             client.ScanDiskUsage(request, [&](const v1::DiskUsageProgress& p) {
               if (show_progress) {
-                std::fprintf(
-                    stderr, "\rscanning %s: %llu entries, %s so far ",
-                    path.c_str(),
-                    static_cast<unsigned long long>(p.entries_scanned()),
-                    FormatHumanSize(p.disk_bytes_scanned()).c_str());
+                ShowProgress(absl::StrCat(
+                    "scanning ", path, ": ", p.entries_scanned(), " entries, ",
+                    FormatHumanSize(p.disk_bytes_scanned()), " so far "));
               }
             });
-        if (show_progress) std::fprintf(stderr, "\r\033[K");
+        if (show_progress) ClearProgress();
         return result;
       },
       [](const v1::DiskUsageResult& r) {
@@ -278,12 +280,12 @@ int RunDu(Session& session, const ParsedArgs& args) {
       [](const v1::DiskUsageResult& r) {
         for (const v1::PathUsage& dir : r.largest_directories()) {
           std::printf("%s\t%s\n", FormatHumanSize(dir.disk_bytes()).c_str(),
-                      dir.path().c_str());
+                      Shown(dir.path()).c_str());
         }
         std::printf("\nlargest files:\n");
         for (const v1::PathUsage& file : r.largest_files()) {
           std::printf("%s\t%s\n", FormatHumanSize(file.disk_bytes()).c_str(),
-                      file.path().c_str());
+                      Shown(file.path()).c_str());
         }
         std::printf(
             "\n%s in %llu files and %llu directories, scanned in %lld ms\n",
@@ -297,10 +299,10 @@ int RunDu(Session& session, const ParsedArgs& args) {
               static_cast<unsigned long long>(r.skipped_entries()));
         }
         for (const std::string& error : r.errors())
-          std::printf("  %s\n", error.c_str());
+          std::printf("  %s\n", Shown(error).c_str());
         if (r.incomplete())
           std::printf("INCOMPLETE: %s; figures cover only what was scanned\n",
-                      r.incomplete_reason().c_str());
+                      Shown(r.incomplete_reason()).c_str());
       });
 }
 

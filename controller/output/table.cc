@@ -2,7 +2,14 @@
 
 #include <algorithm>
 
+#include "controller/output/terminal.h"
+
 namespace opsagent {
+
+void TextTable::AddRow(std::vector<std::string> row) {
+  for (std::string& cell : row) cell = Shown(cell);
+  rows_.push_back(std::move(row));
+}
 
 std::string TextTable::Render() const {
   std::vector<size_t> widths(header_.size(), 0);

@@ -15,7 +15,8 @@ class TextTable {
                      std::set<size_t> right_aligned = {})
       : header_(std::move(header)), right_aligned_(std::move(right_aligned)) {}
 
-  void AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  // Cells are shown with Shown(): a cell is one line, whatever it holds.
+  void AddRow(std::vector<std::string> row);
   std::string Render() const;
 
  private:

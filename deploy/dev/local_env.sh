@@ -10,7 +10,13 @@ local_env_setup() {
   agent_bin=$repo/bazel-bin/agent/opsagent
   opsctl_bin=$repo/bazel-bin/controller/opsctl
   local pki=$dev/pki
+  # Owner-only, whatever the caller's umask: the agent and opsctl refuse
+  # configurations and trust files that others could change.
+  local saved_umask
+  saved_umask=$(umask)
+  umask 077
   mkdir -p "$dev"
+  chmod go-w "$dev"
   bash "$repo/deploy/pki/make-dev-pki.sh" "$pki" ca >/dev/null
   [ -f "$pki/agent-localhost.crt" ] || bash "$repo/deploy/pki/make-dev-pki.sh" "$pki" agent localhost 127.0.0.1 >/dev/null
   [ -f "$pki/operator-oncall.crt" ] || bash "$repo/deploy/pki/make-dev-pki.sh" "$pki" operator oncall oncall >/dev/null
@@ -37,6 +43,7 @@ inventory: "inventory.textproto"
 audit_database: "audit.db"
 runbooks: "$repo/runbooks"
 CONF
+  umask "$saved_umask"
   export OPSCTL_CONFIG=$dev/opsctl.textproto
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes a development PKI for opsagent with openssl: a CA, agent certificates
-# (SAN = host name and address) and operator certificates (CN = operator,
-# OU = role). For development and tests only; production certificates come
+# (SAN = host name and address; serverAuth and clientAuth) and operator
+# certificates (CN = operator, OU = role; clientAuth only). For development and tests only; production certificates come
 # from your real CA. Private keys are written with mode 0600 and never belong
 # in the repository.
 #
@@ -15,8 +15,11 @@ usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 2 ] || usage
 dir=$1 kind=$2
 shift 2
-mkdir -p "$dir"
+# Everything is created owner-only, whatever the caller's umask: opsagent
+# refuses trust files (and directories on their way) that others can write.
 umask 077
+mkdir -p "$dir"
+chmod go-w "$dir"
 
 days=825
 ca_key="$dir/ca.key" ca_crt="$dir/ca.crt"
@@ -52,7 +55,9 @@ case "$kind" in
     san="DNS:$host"
     for ip in "$@"; do san="$san,IP:$ip"; done
     ext=$(mktemp)
-    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=%s\n' "$san" >"$ext"
+    # serverAuth for opsctl; clientAuth for the agent's own liveness probe and
+    # for dialling the controller.
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=%s\n' "$san" >"$ext"
     sign "agent-${host//\*/wildcard}" "/O=opsagent/CN=$host" "$ext"
     ;;
   operator)

@@ -167,8 +167,8 @@ TEST_F(AgentJournalE2eTest, AnAgentThatCannotOpenItsJournalDoesNotStart) {
       dir_ + "/logs", "localhost",
       absl::StrCat("journal_path: \"", dir_, "/missing/journal.jsonl\"\n"));
   ASSERT_FALSE(broken.ok());
-  EXPECT_THAT(broken.status().message(), HasSubstr("agent journal"));
-  EXPECT_THAT(broken.status().message(), HasSubstr("missing/journal.jsonl"));
+  EXPECT_THAT(broken.status().message(), HasSubstr("journal_path"));
+  EXPECT_THAT(broken.status().message(), HasSubstr("missing"));
 }
 
 }  // namespace

@@ -520,7 +520,7 @@ TEST_F(InspectionE2eTest, AgentRefusesToStartOnBadConfigAndNamesTheField) {
             "inspection_roots[0]: \"var/log\" is not absolute"},
            {"listen_address: \"127.0.0.1:1\"\n" + tls + grant +
                 "inspection_roots: \"" + *root_ + "/log/escape\"",
-            "passes through a symlink"},
+            "passes through a symbolic link"},
            {"listen_adress: \"127.0.0.1:1\"",
             "no field named \"listen_adress\""},
        }) {

@@ -50,8 +50,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     config.mutable_tls()->set_private_key(tls.private_key());
     config.mutable_tls()->set_ca_certificate(tls.ca_certificate());
   }
-  auto finalized = opsagent::FinalizeAgentConfig(std::move(config));
-  if (!finalized.ok()) return 0;
-  if (finalized->listen_address().empty()) abort();
+  auto compiled = opsagent::CompileAgentConfig(std::move(config));
+  if (!compiled.ok()) return 0;
+  if (compiled->config.listen_address().empty()) abort();
+  // Every root is pinned, every truncatable pattern parsed.
+  if (compiled->inspection_roots.size() !=
+          static_cast<size_t>(compiled->config.inspection_roots_size()) ||
+      compiled->truncatable_logs.patterns().size() !=
+          static_cast<size_t>(compiled->config.truncatable_logs_size()))
+    abort();
   return 0;
 }

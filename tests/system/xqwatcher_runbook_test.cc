@@ -187,7 +187,12 @@ TEST_F(XqwatcherRunbookTest, DiagnoseTruncateAndVerifyWhileTheWriterRuns) {
   ASSERT_EQ(cut.exit_code, 0) << cut.stderr_text;
   const google::protobuf::Value json = ParseJson(cut.stdout_text);
   const auto& result = JsonField(json, "result");
-  EXPECT_EQ(JsonField(result, "size_after_bytes").string_value(), "4096");
+  // At least the 4 KiB asked for; where the filesystem cuts the head out in
+  // place (ext4, XFS) up to one block more.
+  const uint64_t kept =
+      std::stoull(JsonField(result, "size_after_bytes").string_value());
+  EXPECT_GE(kept, 4096u);
+  EXPECT_LT(kept, 4096u + 4096u);
   EXPECT_GE(std::stoull(JsonField(result, "file_freed_bytes").string_value()),
             8u << 20);
 

@@ -1,10 +1,13 @@
 #include "tests/testing/test_pki.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -26,9 +29,12 @@ struct TestCertificateAuthority::Keys {
 namespace {
 
 absl::Status WritePem(const std::string& path, EVP_PKEY* key, X509* cert) {
-  FILE* file = std::fopen(path.c_str(), "w");
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                      key ? 0600 : 0644);
+  FILE* file = fd >= 0 ? fdopen(fd, "w") : nullptr;
   if (file == nullptr)
     return absl::InternalError(absl::StrCat("cannot write ", path));
+  fchmod(fd, key ? 0600 : 0644);
   bool ok = key ? PEM_write_PrivateKey(file, key, nullptr, nullptr, 0, nullptr,
                                        nullptr)
                 : PEM_write_X509(file, cert);
@@ -90,10 +96,10 @@ absl::StatusOr<X509*> MakeCertificate(EVP_PKEY* key,
         cert, signer, NID_key_usage,
         ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
   }
-  if (status.ok() && !ca) {
-    status = AddExtension(cert, signer, NID_ext_key_usage,
-                          spec.server ? "serverAuth" : "clientAuth");
-  }
+  const std::string usage = spec.extended_key_usage.value_or(
+      spec.server ? "serverAuth,clientAuth" : "clientAuth");
+  if (status.ok() && !ca && !usage.empty())
+    status = AddExtension(cert, signer, NID_ext_key_usage, usage);
   std::vector<std::string> sans;
   for (const std::string& dns : spec.dns_names)
     sans.push_back(absl::StrCat("DNS:", dns));
@@ -159,12 +165,14 @@ absl::StatusOr<CertificateFiles> TestCertificateAuthority::Issue(
 
 absl::StatusOr<std::string> TestCertificateAuthority::WriteCrl(
     const std::string& directory,
-    const std::vector<std::string>& revoked_certificates) {
+    const std::vector<std::string>& revoked_certificates,
+    absl::Duration next_update_from_now) {
   X509_CRL* crl = X509_CRL_new();
   X509_CRL_set_version(crl, 1);
   X509_CRL_set_issuer_name(crl, X509_get_subject_name(keys_->certificate));
   ASN1_TIME* now = X509_gmtime_adj(nullptr, -3600);
-  ASN1_TIME* next = X509_gmtime_adj(nullptr, 24 * 3600);
+  ASN1_TIME* next =
+      X509_gmtime_adj(nullptr, absl::ToInt64Seconds(next_update_from_now));
   X509_CRL_set1_lastUpdate(crl, now);
   X509_CRL_set1_nextUpdate(crl, next);
   for (const std::string& path : revoked_certificates) {
@@ -192,9 +200,12 @@ absl::StatusOr<std::string> TestCertificateAuthority::WriteCrl(
           "%08lx", X509_NAME_hash_ex(X509_get_subject_name(keys_->certificate),
                                      nullptr, nullptr, nullptr)),
       ".r0");
-  FILE* out = std::fopen(path.c_str(), "w");
-  const bool ok = out != nullptr && PEM_write_X509_CRL(out, crl);
+  // Written beside and renamed over, as a CRL distribution job would.
+  const std::string temporary = path + ".new";
+  FILE* out = std::fopen(temporary.c_str(), "w");
+  bool ok = out != nullptr && PEM_write_X509_CRL(out, crl);
   if (out) std::fclose(out);
+  ok = ok && rename(temporary.c_str(), path.c_str()) == 0;
   X509_CRL_free(crl);
   if (!ok) return absl::InternalError(absl::StrCat("cannot write ", path));
   return path;

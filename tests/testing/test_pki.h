@@ -2,6 +2,7 @@
 #define OPSAGENT_TESTS_TESTING_TEST_PKI_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,16 @@ struct CertificateSpec {
   std::vector<std::string> ip_addresses;
   absl::Duration not_before_from_now = -absl::Hours(1);
   absl::Duration not_after_from_now = absl::Hours(24);
-  bool server = false;  // serverAuth instead of clientAuth
+  // An agent's certificate: serverAuth and clientAuth (it serves opsctl and
+  // dials the controller), instead of an operator's clientAuth alone.
+  bool server = false;
+  // Overrides the extended key usage ("serverAuth", ...; "" leaves the
+  // extension out), for certificates opsagent must refuse.
+  std::optional<std::string> extended_key_usage;
 };
 
-// PEM files of one issued certificate.
+// PEM files of one issued certificate. Keys are written 0600, certificates
+// 0644, as opsagent requires of trust files.
 struct CertificateFiles {
   std::string certificate;
   std::string private_key;
@@ -42,11 +49,14 @@ class TestCertificateAuthority {
                                          const CertificateSpec& spec);
 
   // Writes this CA's revocation list, listing the given certificate files,
-  // into `directory` as <issuer hash>.r0 (the name gRPC's CRL directory
-  // lookup expects). Returns its path.
+  // into `directory` as <issuer hash>.r0 (the name `openssl rehash` gives),
+  // replacing what is there. The CRL was issued an hour ago and its
+  // nextUpdate is `next_update_from_now` away (negative: already expired).
+  // Returns its path.
   absl::StatusOr<std::string> WriteCrl(
       const std::string& directory,
-      const std::vector<std::string>& revoked_certificates);
+      const std::vector<std::string>& revoked_certificates,
+      absl::Duration next_update_from_now = absl::Hours(24));
 
   const std::string& certificate_path() const { return certificate_path_; }
 

@@ -43,7 +43,9 @@ class ConfinedPathTest : public ::testing::Test {
   }
 
   absl::StatusOr<ConfinedPath> Confine(const std::string& path) {
-    return ConfinePath(path, {root_});
+    absl::StatusOr<AllowedDirectory> root = AllowedDirectory::Pin(root_);
+    if (!root.ok()) return root.status();
+    return ConfinePath(path, {*root});
   }
 
   std::string base_;
@@ -78,6 +80,9 @@ TEST_F(ConfinedPathTest, RejectsBadTextBeforeTouchingTheFilesystem) {
            {"/etc/passwd", "outside the allowed roots [" + root_ + "]"},
            {root_ + "x",
             "outside the allowed roots"},  // a sibling sharing the prefix
+           {root_ + "/\\x2e\\x2e/secret", "contains \"..\""},  // escaped ..
+           {root_ + "/a\\x00b", "NUL byte"},
+           {root_ + "/back\\slash", "starts no escape"},
        }) {
     absl::StatusOr<ConfinedPath> confined = Confine(c.path);
     ASSERT_FALSE(confined.ok()) << c.path;
@@ -95,6 +100,38 @@ TEST_F(ConfinedPathTest, NeverFollowsSymlinksEvenInsideTheRoot) {
     ASSERT_FALSE(fd.ok()) << link;
     EXPECT_THAT(fd.status().message(), HasSubstr("symbolic link")) << link;
   }
+}
+
+TEST_F(ConfinedPathTest, NamesThatAreNotUtf8AreReachedAsOpsctlShowsThem) {
+  // A name any local user can make, which is not UTF-8 and so cannot travel
+  // in a request as it is: opsctl shows it escaped, and that text opens it.
+  const std::string raw = root_ + "/xqwatcher/bad\xff\x1b]0;x\x07.log";
+  close(open(raw.c_str(), O_CREAT | O_WRONLY, 0644));
+  absl::StatusOr<ConfinedPath> confined =
+      Confine(root_ + "/xqwatcher/bad\\xff\\x1b]0;x\\x07.log");
+  ASSERT_TRUE(confined.ok()) << confined.status();
+  EXPECT_EQ(confined->full, raw);
+  EXPECT_TRUE(OpenConfined(*confined, O_RDONLY).ok());
+  unlink(raw.c_str());
+}
+
+TEST_F(ConfinedPathTest, ARootReplacedAfterItWasPinnedIsRefused) {
+  absl::StatusOr<ConfinedPath> file =
+      Confine(root_ + "/xqwatcher/xqwatcher.log");
+  ASSERT_TRUE(file.ok());
+  ASSERT_EQ(rename(root_.c_str(), (root_ + ".real").c_str()), 0);
+  ASSERT_EQ(symlink((root_ + ".real").c_str(), root_.c_str()), 0);
+  absl::StatusOr<UniqueFd> fd = OpenConfined(*file, O_RDONLY);
+  EXPECT_EQ(fd.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(fd.status().message(), HasSubstr("symbolic link"));
+  unlink(root_.c_str());
+  ASSERT_EQ(mkdir(root_.c_str(), 0755), 0);  // same name, another inode
+  fd = OpenConfined(*file, O_RDONLY);
+  EXPECT_EQ(fd.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(fd.status().message(), HasSubstr("was replaced"));
+  rmdir(root_.c_str());
+  ASSERT_EQ(rename((root_ + ".real").c_str(), root_.c_str()), 0);
+  EXPECT_TRUE(OpenConfined(*file, O_RDONLY).ok());  // the pinned one again
 }
 
 TEST_F(ConfinedPathTest, MissingPathsSaySo) {

@@ -8,10 +8,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "agent/ops/truncate_log.h"
+#include "agent/system/log_allow_list.h"
 #include "common/subprocess.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -40,7 +41,9 @@ class LogTruncatorTest : public ::testing::Test {
   static uint64_t Size(const std::string& path) { return fs::file_size(path); }
 
   absl::StatusOr<ConfinedPath> Match(const std::string& path) {
-    return MatchTruncatableLog(path, {dir_ + "/*.log"});
+    absl::StatusOr<LogAllowList> logs = LogAllowList::Parse({dir_ + "/*.log"});
+    if (!logs.ok()) return logs.status();
+    return logs->Match(path);
   }
 
   // Everything that must be refused, with nothing changed.
@@ -103,20 +106,122 @@ TEST_F(LogTruncatorTest,
   EXPECT_EQ(Size(dir_ + "/moved.log"), 0u);   // the inode that was checked
 }
 
-TEST_F(LogTruncatorTest, KeepsTheTail) {
-  std::ofstream(dir_ + "/tail.log") << std::string(10000, 'a') << "THE-END";
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+}
+
+TEST_F(LogTruncatorTest, KeepsTheTailExactlyOrToWholeBlocks) {
+  std::string content;
+  for (int i = 0; i < 20000; ++i) absl::StrAppend(&content, i % 10);
+  content += "THE-END";
+  std::ofstream(dir_ + "/tail.log") << content;
   absl::StatusOr<CheckedLog> log =
       OpenLogForTruncation(*Match(dir_ + "/tail.log"));
   ASSERT_TRUE(log.ok());
   absl::StatusOr<TruncationResult> result = TruncateCheckedLog(*log, 10);
-  ASSERT_TRUE(result.ok());
-  EXPECT_EQ(result->size_before, 10007u);
-  EXPECT_EQ(result->size_after, 10u);
-  std::ifstream in(dir_ + "/tail.log");
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  EXPECT_EQ(text, "aaaTHE-END");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->size_before, content.size());
+  const std::string text = ReadAll(dir_ + "/tail.log");
+  EXPECT_EQ(text.size(), result->size_after);
+  // Whatever the method, what is left is the end of the file, unchanged.
+  EXPECT_EQ(text, content.substr(content.size() - text.size()));
+  if (result->tail_method == "collapse") {
+    // The head was cut out in whole blocks: at most one block more is kept.
+    EXPECT_GE(text.size(), 10u);
+    EXPECT_LT(text.size(), 10u + 4096u);
+  } else {
+    EXPECT_EQ(result->tail_method, "copy");
+    EXPECT_EQ(text, "0-THE-END");
+  }
   EXPECT_FALSE(TruncateCheckedLog(*log, kMaxKeepTailBytes + 1).ok());
+}
+
+TEST_F(LogTruncatorTest, KeepingTheTailOfASparseFileReportsWhatItReallyHolds) {
+  // A file whose head is a hole: nothing is allocated where the tail would
+  // be copied to, which used to allocate blocks and report "gave back 0B".
+  const std::string path = dir_ + "/sparse.log";
+  {
+    std::ofstream out(path);
+    out.seekp(8 << 20);
+    out << std::string(64 << 10, 'z');
+  }
+  absl::StatusOr<CheckedLog> log = OpenLogForTruncation(*Match(path));
+  ASSERT_TRUE(log.ok());
+  absl::StatusOr<TruncationResult> result = TruncateCheckedLog(*log, 4096);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->size_before, (8u << 20) + (64u << 10));
+  EXPECT_LE(result->allocated_before, 128u << 10);  // only the data is on disk
+  const std::string text = ReadAll(path);
+  EXPECT_EQ(text, std::string(text.size(), 'z'));
+  EXPECT_GE(text.size(), 4096u);
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_blocks) * 512, result->allocated_after);
+  EXPECT_EQ(result->file_freed_bytes,
+            result->allocated_before - result->allocated_after);
+}
+
+TEST_F(LogTruncatorTest,
+       ADirectoryReplacedAfterLoadingIsRefusedAndNothingChanges) {
+  absl::StatusOr<LogAllowList> logs = LogAllowList::Parse({dir_ + "/*.log"});
+  ASSERT_TRUE(logs.ok()) << logs.status();
+  // Another tree with a log of the same name, which the attack aims at.
+  const std::string elsewhere = base_ + "/elsewhere";
+  fs::create_directories(elsewhere);
+  Write(elsewhere + "/xqwatcher.log", 4096);
+  struct Swap {
+    std::string how;
+    std::function<void()> make;
+  };
+  for (const Swap& swap : std::vector<Swap>{
+           {"replaced by a symlink",
+            [&] {
+              fs::rename(dir_, dir_ + ".real");
+              fs::create_directory_symlink(elsewhere, dir_);
+            }},
+           {"replaced by another directory",
+            [&] {
+              fs::rename(dir_, dir_ + ".real");
+              fs::create_directory(dir_);
+              fs::copy_file(elsewhere + "/xqwatcher.log",
+                            dir_ + "/xqwatcher.log");
+            }},
+           {"a parent replaced by a symlink",
+            [&] {
+              fs::rename(base_ + "/log", base_ + "/log.real");
+              fs::create_directories(base_ + "/fake/xqwatcher");
+              fs::copy_file(elsewhere + "/xqwatcher.log",
+                            base_ + "/fake/xqwatcher/xqwatcher.log");
+              fs::create_directory_symlink(base_ + "/fake", base_ + "/log");
+            }},
+       }) {
+    swap.make();
+    absl::StatusOr<ConfinedPath> matched = logs->Match(dir_ + "/xqwatcher.log");
+    ASSERT_TRUE(matched.ok()) << swap.how;  // the text is still allowed
+    absl::StatusOr<CheckedLog> log = OpenLogForTruncation(*matched);
+    ASSERT_FALSE(log.ok()) << swap.how;
+    EXPECT_EQ(log.status().code(), absl::StatusCode::kPermissionDenied)
+        << swap.how;
+    EXPECT_THAT(log.status().message(), HasSubstr("allowed directory"))
+        << swap.how;
+    EXPECT_EQ(Size(elsewhere + "/xqwatcher.log"), 4096u) << swap.how;
+    // Put the real tree back for the next swap.
+    if (fs::is_symlink(base_ + "/log")) {
+      fs::remove(base_ + "/log");
+      fs::remove_all(base_ + "/fake");
+      fs::rename(base_ + "/log.real", base_ + "/log");
+    } else {
+      fs::remove_all(dir_);
+      fs::rename(dir_ + ".real", dir_);
+    }
+    EXPECT_EQ(Size(dir_ + "/xqwatcher.log"), 1u << 20) << swap.how;
+  }
+  // The original directory, back in place, is served again.
+  absl::StatusOr<CheckedLog> log =
+      OpenLogForTruncation(*logs->Match(dir_ + "/xqwatcher.log"));
+  EXPECT_TRUE(log.ok()) << log.status();
 }
 
 TEST_F(LogTruncatorTest, FreesSpaceAtOnceWhileARealWriterKeepsWriting) {

@@ -5,6 +5,7 @@
 #include "agent/server/target_locks.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "opsagent/v1/agent.pb.h"
 
 namespace opsagent {
 namespace {
@@ -35,38 +36,69 @@ TEST(TargetLocksTest, SecondOperationOnATargetIsRefusedWithWhoAndSince) {
 
 TEST(RequestJournalTest, RetryGetsTheFirstOutcome) {
   RequestJournal journal;
-  EXPECT_FALSE(journal.Claim("r1", "truncate_log", "alice")
+  EXPECT_FALSE(journal.Claim("r1", "truncate_log", "alice", "d1")
                    .has_value());  // first time: act
-  auto running = journal.Claim("r1", "truncate_log", "alice");
+  auto running = journal.Claim("r1", "truncate_log", "alice", "d1");
   ASSERT_TRUE(running.has_value());
   EXPECT_EQ(running->status().code(),
             absl::StatusCode::kAborted);  // still running
   journal.Finish("r1", {absl::OkStatus(), "reply-bytes"});
-  auto replay = journal.Claim("r1", "truncate_log", "alice");
+  auto replay = journal.Claim("r1", "truncate_log", "alice", "d1");
   ASSERT_TRUE(replay.has_value() && replay->ok());
   EXPECT_EQ((*replay)->serialized_reply, "reply-bytes");
 }
 
 TEST(RequestJournalTest, AnotherCallerCannotReuseARequestId) {
   RequestJournal journal;
-  journal.Claim("r1", "truncate_log", "alice");
+  journal.Claim("r1", "truncate_log", "alice", "d1");
   journal.Finish("r1", {absl::OkStatus(), "secret"});
-  auto stolen = journal.Claim("r1", "truncate_log", "mallory");
+  auto stolen = journal.Claim("r1", "truncate_log", "mallory", "d1");
   ASSERT_TRUE(stolen.has_value());
   EXPECT_EQ(stolen->status().code(), absl::StatusCode::kAlreadyExists);
-  auto other_op = journal.Claim("r1", "restart_service", "alice");
+  auto other_op = journal.Claim("r1", "restart_service", "alice", "d1");
   EXPECT_EQ(other_op->status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST(RequestJournalTest, TheSameCallerCannotReuseAnIdForADifferentRequest) {
+  RequestJournal journal;
+  journal.Claim("r1", "truncate_log", "alice", "digest-of-request-1");
+  journal.Finish("r1", {absl::OkStatus(), "first"});
+  auto other_body =
+      journal.Claim("r1", "truncate_log", "alice", "digest-of-request-2");
+  ASSERT_TRUE(other_body.has_value());
+  EXPECT_EQ(other_body->status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(other_body->status().message(),
+              HasSubstr("was already used for a different request"));
+  auto same =
+      journal.Claim("r1", "truncate_log", "alice", "digest-of-request-1");
+  ASSERT_TRUE(same.has_value() && same->ok());
+  EXPECT_EQ((*same)->serialized_reply, "first");
+}
+
+TEST(RequestJournalTest, DigestsTellRequestsApartAndIgnoreMapOrder) {
+  v1::TruncateLogRequest a, b;
+  a.set_path("/edx/var/log/xqwatcher/xqwatcher.log");
+  b = a;
+  EXPECT_EQ(RequestJournal::Digest(a), RequestJournal::Digest(b));
+  b.set_path("/edx/var/log/xqwatcher/other.log");
+  EXPECT_NE(RequestJournal::Digest(a), RequestJournal::Digest(b));
+  v1::RunCommandRequest c, d;
+  (*c.mutable_params())["course"] = "course-v1:MITx+6.00x+2T2024";
+  (*c.mutable_params())["verbose"] = "1";
+  (*d.mutable_params())["verbose"] = "1";
+  (*d.mutable_params())["course"] = "course-v1:MITx+6.00x+2T2024";
+  EXPECT_EQ(RequestJournal::Digest(c), RequestJournal::Digest(d));
 }
 
 TEST(RequestJournalTest, ForgetsOldestFinishedEntriesBeyondCapacity) {
   RequestJournal journal(2);
   for (const char* id : {"a", "b", "c"}) {
-    journal.Claim(id, "op", "x");
+    journal.Claim(id, "op", "x", "d1");
     journal.Finish(id, {absl::OkStatus(), id});
   }
-  EXPECT_FALSE(
-      journal.Claim("a", "op", "x").has_value());  // forgotten: treated as new
-  EXPECT_TRUE(journal.Claim("c", "op", "x").has_value());
+  EXPECT_FALSE(journal.Claim("a", "op", "x", "d1")
+                   .has_value());  // forgotten: treated as new
+  EXPECT_TRUE(journal.Claim("c", "op", "x", "d1").has_value());
 }
 
 }  // namespace

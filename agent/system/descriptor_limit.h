@@ -1,0 +1,18 @@
+#ifndef OPSAGENT_AGENT_SYSTEM_DESCRIPTOR_LIMIT_H_
+#define OPSAGENT_AGENT_SYSTEM_DESCRIPTOR_LIMIT_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+
+namespace opsagent {
+
+// Sets this process's soft limit on open descriptors (RLIMIT_NOFILE) to its
+// hard limit, which the unit sets deliberately (LimitNOFILE=), and checks
+// that it leaves room for `needed` descriptors. Returns the limit in effect;
+// fails, naming LimitNOFILE, when the hard limit is too low.
+absl::StatusOr<uint64_t> RaiseDescriptorLimit(uint64_t needed);
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_AGENT_SYSTEM_DESCRIPTOR_LIMIT_H_

@@ -1,0 +1,214 @@
+#include "common/tls/chain_verifier.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+
+namespace opsagent {
+namespace {
+
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct CrlFree {
+  void operator()(X509_CRL* c) const { X509_CRL_free(c); }
+};
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct StackFree {
+  void operator()(STACK_OF(X509) * s) const { sk_X509_pop_free(s, X509_free); }
+};
+struct ContextFree {
+  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+using CrlPtr = std::unique_ptr<X509_CRL, CrlFree>;
+
+std::unique_ptr<BIO, BioFree> MemoryBio(absl::string_view text) {
+  return std::unique_ptr<BIO, BioFree>(
+      BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+std::vector<X509Ptr> ReadCertificates(absl::string_view pem) {
+  std::vector<X509Ptr> out;
+  auto bio = MemoryBio(pem);
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr))
+    out.emplace_back(cert);
+  ERR_clear_error();  // the end of the text reads as an error
+  return out;
+}
+
+std::vector<CrlPtr> ReadCrls(absl::string_view content) {
+  std::vector<CrlPtr> out;
+  auto bio = MemoryBio(content);
+  while (X509_CRL* crl =
+             PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr))
+    out.emplace_back(crl);
+  ERR_clear_error();
+  if (out.empty()) {
+    const unsigned char* der =
+        reinterpret_cast<const unsigned char*>(content.data());
+    if (X509_CRL* crl =
+            d2i_X509_CRL(nullptr, &der, static_cast<long>(content.size())))
+      out.emplace_back(crl);
+    ERR_clear_error();
+  }
+  return out;
+}
+
+std::string NameText(const X509_NAME* name) {
+  char buffer[256];
+  X509_NAME_oneline(name, buffer, sizeof(buffer));
+  return buffer;
+}
+
+absl::Time Asn1TimeToAbsl(const ASN1_TIME* time) {
+  struct tm parts = {};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1)
+    return absl::InfinitePast();
+  return absl::FromTimeT(timegm(&parts));
+}
+
+}  // namespace
+
+struct ChainVerifier::Store {
+  X509_STORE* store = X509_STORE_new();
+  ~Store() { X509_STORE_free(store); }
+};
+
+ChainVerifier::~ChainVerifier() = default;
+
+absl::StatusOr<std::unique_ptr<ChainVerifier>> ChainVerifier::Build(
+    absl::string_view ca_bundle_pem,
+    const std::vector<std::pair<std::string, std::string>>& crl_files,
+    bool crls_required, std::vector<std::string>* problems) {
+  std::vector<X509Ptr> cas = ReadCertificates(ca_bundle_pem);
+  if (cas.empty())
+    return absl::InvalidArgumentError("the CA bundle holds no certificate");
+  std::unique_ptr<ChainVerifier> verifier(new ChainVerifier());
+  verifier->crls_required_ = crls_required;
+  verifier->store_ = std::make_unique<Store>();
+  for (const X509Ptr& ca : cas)
+    X509_STORE_add_cert(verifier->store_->store, ca.get());
+
+  // The newest CRL each CA has signed, by position in `cas`.
+  std::vector<const X509_CRL*> newest(cas.size(), nullptr);
+  std::vector<CrlPtr> kept;
+  for (const auto& [file, content] : crl_files) {
+    std::vector<CrlPtr> crls = ReadCrls(content);
+    if (crls.empty()) {
+      problems->push_back(absl::StrCat(file, " holds no CRL; ignored"));
+      continue;
+    }
+    for (CrlPtr& crl : crls) {
+      size_t issuer = cas.size();
+      for (size_t i = 0; i < cas.size(); ++i) {
+        if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()),
+                          X509_get_subject_name(cas[i].get())) == 0 &&
+            X509_CRL_verify(crl.get(), X509_get0_pubkey(cas[i].get())) == 1) {
+          issuer = i;
+          break;
+        }
+      }
+      ERR_clear_error();
+      if (issuer == cas.size()) {
+        problems->push_back(absl::StrCat(
+            file, ": a CRL of ", NameText(X509_CRL_get_issuer(crl.get())),
+            " that no CA of the bundle signed; ignored"));
+        continue;
+      }
+      if (newest[issuer] == nullptr ||
+          ASN1_TIME_compare(X509_CRL_get0_lastUpdate(crl.get()),
+                            X509_CRL_get0_lastUpdate(newest[issuer])) > 0) {
+        newest[issuer] = crl.get();
+      }
+      X509_STORE_add_crl(verifier->store_->store, crl.get());
+      kept.push_back(std::move(crl));
+    }
+  }
+  const absl::Time now = absl::Now();
+  for (size_t i = 0; i < cas.size(); ++i) {
+    const std::string name = NameText(X509_get_subject_name(cas[i].get()));
+    if (!crls_required) {
+      verifier->description_.push_back(
+          absl::StrCat("CA ", name, ": revocation not checked"));
+      continue;
+    }
+    const X509_CRL* crl = newest[i];
+    if (crl == nullptr) {
+      verifier->description_.push_back(absl::StrCat(
+          "CA ", name, ": NO CRL, so none of its clients are served"));
+      continue;
+    }
+    const absl::Time next = Asn1TimeToAbsl(X509_CRL_get0_nextUpdate(crl));
+    const STACK_OF(X509_REVOKED)* revoked =
+        X509_CRL_get_REVOKED(const_cast<X509_CRL*>(crl));
+    verifier->description_.push_back(absl::StrCat(
+        "CA ", name, ": CRL with ", revoked ? sk_X509_REVOKED_num(revoked) : 0,
+        " revoked, next update ", absl::FormatTime(next),
+        next <= now ? " (EXPIRED, so none of its clients are served)" : ""));
+  }
+  return verifier;
+}
+
+absl::Status ChainVerifier::Verify(absl::string_view leaf_pem,
+                                   absl::string_view chain_pem) const {
+  std::vector<X509Ptr> leaf = ReadCertificates(leaf_pem);
+  if (leaf.empty())
+    return absl::UnauthenticatedError("the peer sent no certificate");
+  std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
+  for (X509Ptr& cert : ReadCertificates(chain_pem)) {
+    if (X509_cmp(cert.get(), leaf.front().get()) == 0) continue;
+    sk_X509_push(untrusted.get(), cert.release());
+  }
+  std::unique_ptr<X509_STORE_CTX, ContextFree> context(X509_STORE_CTX_new());
+  if (!context ||
+      X509_STORE_CTX_init(context.get(), store_->store, leaf.front().get(),
+                          untrusted.get()) != 1) {
+    return absl::InternalError("cannot set up certificate verification");
+  }
+  X509_STORE_CTX_set_purpose(context.get(), X509_PURPOSE_SSL_CLIENT);
+  if (crls_required_) {
+    X509_STORE_CTX_set_flags(context.get(),
+                             X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+  }
+  if (X509_verify_cert(context.get()) == 1) return absl::OkStatus();
+  const int error = X509_STORE_CTX_get_error(context.get());
+  X509* failing = X509_STORE_CTX_get_current_cert(context.get());
+  const std::string subject =
+      failing ? NameText(X509_get_subject_name(failing)) : "?";
+  const std::string issuer =
+      failing ? NameText(X509_get_issuer_name(failing)) : "?";
+  ERR_clear_error();
+  switch (error) {
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+      return absl::UnauthenticatedError(
+          absl::StrCat("no CRL of ", issuer, " is available to check ", subject,
+                       " against, so it is refused (revocation fails closed)"));
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+      return absl::UnauthenticatedError(absl::StrCat(
+          "the CRL of ", issuer,
+          " is past its nextUpdate; until a current one is installed its "
+          "clients are refused (",
+          subject, "; revocation fails closed)"));
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+      return absl::UnauthenticatedError(
+          absl::StrCat("the CRL of ", issuer, " is not valid yet (", subject,
+                       "; revocation fails closed)"));
+    case X509_V_ERR_CERT_REVOKED:
+      return absl::UnauthenticatedError(
+          absl::StrCat(subject, " is revoked by its CA's CRL"));
+    default:
+      return absl::UnauthenticatedError(
+          absl::StrCat(subject, ": ", X509_verify_cert_error_string(error)));
+  }
+}
+
+}  // namespace opsagent

@@ -1,0 +1,56 @@
+#ifndef OPSAGENT_COMMON_TLS_CHAIN_VERIFIER_H_
+#define OPSAGENT_COMMON_TLS_CHAIN_VERIFIER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace opsagent {
+
+// Verifies a client's certificate chain against a CA bundle and the
+// revocation lists of the CAs that issued it, with OpenSSL's own chain and
+// CRL checks (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL).
+//
+// Revocation fails closed: when CRLs are required, a certificate is refused
+// unless the CA that issued it (and each intermediate's issuer) has a CRL
+// here that is signed by it and current (thisUpdate <= now < nextUpdate). A
+// missing, unreadable or expired CRL refuses every client of that CA. gRPC's
+// own CRL directory support does neither: it serves everyone when the CRL is
+// missing and never re-reads a CRL file it has loaded once.
+//
+// Immutable once built, so one instance may be used from any thread; rebuild
+// it to take new files into account.
+class ChainVerifier {
+ public:
+  // `ca_bundle_pem` holds the trusted CA certificates; each of `crl_files`
+  // is the content of one CRL file (PEM, possibly several CRLs, or DER).
+  // Files that hold no CRL, or CRLs of CAs outside the bundle, are reported
+  // in `problems` and ignored.
+  static absl::StatusOr<std::unique_ptr<ChainVerifier>> Build(
+      absl::string_view ca_bundle_pem,
+      const std::vector<std::pair<std::string, std::string>>& crl_files,
+      bool crls_required, std::vector<std::string>* problems);
+  ~ChainVerifier();
+
+  // `leaf_pem` is the client's certificate, `chain_pem` what else it sent
+  // (may repeat the leaf). Errors say why in words an operator can act on.
+  absl::Status Verify(absl::string_view leaf_pem,
+                      absl::string_view chain_pem) const;
+
+  // One line per CA of the bundle: its name and its CRL's state, for the log.
+  const std::vector<std::string>& description() const { return description_; }
+
+ private:
+  ChainVerifier() = default;
+  struct Store;
+  std::unique_ptr<Store> store_;
+  bool crls_required_ = false;
+  std::vector<std::string> description_;
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_COMMON_TLS_CHAIN_VERIFIER_H_

@@ -1,0 +1,74 @@
+#ifndef OPSAGENT_COMMON_TLS_SERVER_TRUST_H_
+#define OPSAGENT_COMMON_TLS_SERVER_TRUST_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/tls/chain_verifier.h"
+#include "common/tls/credentials.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
+
+namespace opsagent {
+
+// The TLS files a server trusts (its certificate and key, the CA bundle its
+// clients must chain to, the CRL directory), checked before every use.
+//
+// At start and then every refresh interval, each configured file must pass
+// CheckTrustedPath (nobody but root and this user may change it, nor any
+// directory on its way) and parse. What passes is copied into a private
+// staging directory, which is what gRPC's certificate watcher reads, and the
+// revocation check is rebuilt from it; what fails is refused and logged, and
+// the last good copy stays in use. So an unprivileged user who can write
+// ca.crt cannot slip their own CA into the running server, and a CRL written
+// over <hash>.r0 applies to new connections within one interval.
+//
+// Thread-safe. The refresh thread stops and the staging directory is removed
+// when the ServerTrust is destroyed; the verifier it handed out then keeps
+// the last state.
+class ServerTrust {
+ public:
+  // Fails (naming the file and why) unless every file passes now.
+  static absl::StatusOr<std::unique_ptr<ServerTrust>> Create(
+      const TlsFiles& files);
+  ~ServerTrust();
+
+  // The staged copies, for the certificate watcher.
+  const TlsFiles& staged() const { return staged_; }
+
+  // Verifies each client at the handshake, after gRPC's own chain check:
+  // against the trusted CA bundle and, with a CRL directory, revocation that
+  // fails closed. The server's own certificate is exempt from revocation
+  // only, so that its liveness probe works while a CRL is missing.
+  std::shared_ptr<grpc::experimental::CertificateVerifier> verifier() const {
+    return verifier_;
+  }
+
+  // One check of every file; the refresh thread calls it each interval.
+  // Returns the first refusal, if any (it is also logged).
+  absl::Status Refresh();
+
+  struct State;  // shared with the verifier
+
+ private:
+  ServerTrust() = default;
+
+  TlsFiles configured_;
+  TlsFiles staged_;
+  std::string staging_directory_;
+  std::shared_ptr<State> state_;
+  std::shared_ptr<grpc::experimental::CertificateVerifier> verifier_;
+  absl::Mutex refresh_mutex_;
+  std::string last_problem_ ABSL_GUARDED_BY(refresh_mutex_);
+  std::string crl_fingerprint_ ABSL_GUARDED_BY(refresh_mutex_);
+  absl::Notification stop_;
+  std::thread refresher_;
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_COMMON_TLS_SERVER_TRUST_H_

@@ -1,0 +1,121 @@
+#include "common/trusted_path.h"
+
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+
+namespace opsagent {
+namespace {
+
+constexpr int kMaxSymlinks = 16;
+
+std::string ModeText(mode_t mode) {
+  return absl::StrFormat("%04o", mode & 07777);
+}
+
+absl::Status Untrusted(const std::string& path, absl::string_view why,
+                       absl::string_view fix) {
+  return absl::PermissionDeniedError(
+      absl::StrCat(path, " ", why, ", so it cannot be trusted; ", fix));
+}
+
+bool OwnedByUs(const struct stat& st) {
+  return st.st_uid == 0 || st.st_uid == geteuid();
+}
+
+absl::Status CheckOwnerAndMode(const std::string& path, const struct stat& st,
+                               bool last, TrustedKind kind) {
+  if (!OwnedByUs(st)) {
+    return Untrusted(
+        path, absl::StrCat("is owned by uid ", st.st_uid),
+        absl::StrCat("make it owned by root (chown root ", path, ")"));
+  }
+  if (S_ISLNK(st.st_mode)) return absl::OkStatus();  // links have no mode
+  const bool directory = S_ISDIR(st.st_mode);
+  if (last && kind == TrustedKind::kDirectory && !directory)
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is not a directory"));
+  if (last && kind != TrustedKind::kDirectory && !S_ISREG(st.st_mode))
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is not a regular file"));
+  const bool sticky_root =
+      directory && (st.st_mode & S_ISVTX) && st.st_uid == 0;
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !sticky_root) {
+    return Untrusted(
+        path,
+        absl::StrCat("is writable by ",
+                     (st.st_mode & S_IWOTH) ? "others" : "its group", " (mode ",
+                     ModeText(st.st_mode), ")"),
+        absl::StrCat("chmod go-w ", path));
+  }
+  if (last && kind == TrustedKind::kSecretFile && (st.st_mode & S_IROTH)) {
+    return Untrusted(path,
+                     absl::StrCat("is a private key readable by others (mode ",
+                                  ModeText(st.st_mode), ")"),
+                     absl::StrCat("chmod o-r ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Check(const std::string& path, TrustedKind kind, int depth) {
+  if (path.empty() || path.front() != '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", path, "\" is not an absolute path"));
+  }
+  if (depth > kMaxSymlinks) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": too many symbolic links"));
+  }
+  std::vector<std::string> parts = absl::StrSplit(path, '/', absl::SkipEmpty());
+  std::string current = "/";
+  struct stat st;
+  if (lstat("/", &st) != 0 || !OwnedByUs(st) ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return Untrusted("/", "is writable by others or not root's",
+                     "fix the root directory");
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const bool last = i + 1 == parts.size();
+    const std::string parent = current;
+    current = current == "/" ? "/" + parts[i] : current + "/" + parts[i];
+    if (lstat(current.c_str(), &st) != 0) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot read ", path, ": ",
+                       current == path ? "" : absl::StrCat(current, ": "),
+                       std::strerror(errno)));
+    }
+    if (absl::Status status = CheckOwnerAndMode(current, st, last, kind);
+        !status.ok())
+      return status;
+    if (S_ISLNK(st.st_mode)) {
+      char target[PATH_MAX];
+      const ssize_t n = readlink(current.c_str(), target, sizeof(target) - 1);
+      if (n < 0) {
+        return absl::NotFoundError(absl::StrCat(
+            "cannot read the link ", current, ": ", std::strerror(errno)));
+      }
+      std::string resolved(target, n);
+      if (resolved.front() != '/') resolved = parent + "/" + resolved;
+      for (size_t k = i + 1; k < parts.size(); ++k)
+        absl::StrAppend(&resolved, "/", parts[k]);
+      return Check(resolved, kind, depth + 1);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckTrustedPath(const std::string& path, TrustedKind kind) {
+  return Check(path, kind, 0);
+}
+
+}  // namespace opsagent

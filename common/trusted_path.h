@@ -1,0 +1,28 @@
+#ifndef OPSAGENT_COMMON_TRUSTED_PATH_H_
+#define OPSAGENT_COMMON_TRUSTED_PATH_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace opsagent {
+
+// What a trusted path holds, which decides how tight its mode must be.
+enum class TrustedKind {
+  kFile,        // a CA bundle, certificate, CRL, configuration, executable
+  kSecretFile,  // a private key: also not readable by others
+  kDirectory,   // a CRL directory, the directory of a journal
+};
+
+// Checks, as sshd's StrictModes does, that nobody but root and this process's
+// user can change what `path` holds: the path itself and every directory on
+// the way to it (symbolic links included, and then their targets) must be
+// owned by root or the effective user and not writable by group or others.
+// A directory that is writable by others but sticky and owned by root (/tmp)
+// passes, since only its owners may rename what is in it. Errors name the
+// offending path, its owner and mode, and the fix ("chmod go-w ...").
+absl::Status CheckTrustedPath(const std::string& path, TrustedKind kind);
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_COMMON_TRUSTED_PATH_H_

@@ -1,0 +1,72 @@
+#include "controller/output/terminal.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "common/host_text.h"
+
+namespace opsagent {
+namespace {
+
+struct GuardedStream {
+  int fd;
+  TerminalEscaper escaper;
+};
+
+bool WriteAll(int fd, absl::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(n);
+  }
+  return true;
+}
+
+ssize_t GuardedWrite(void* cookie, const char* data, size_t size) {
+  auto* stream = static_cast<GuardedStream*>(cookie);
+  if (!WriteAll(stream->fd, stream->escaper.Feed({data, size}))) return -1;
+  return static_cast<ssize_t>(size);
+}
+
+int GuardedClose(void* cookie) {
+  auto* stream = static_cast<GuardedStream*>(cookie);
+  return WriteAll(stream->fd, stream->escaper.Flush()) ? 0 : -1;
+}
+
+FILE* Guard(int fd, int buffering) {
+  static constexpr cookie_io_functions_t kFunctions = {nullptr, GuardedWrite,
+                                                       nullptr, GuardedClose};
+  FILE* stream = fopencookie(new GuardedStream{fd, {}}, "w", kFunctions);
+  if (stream != nullptr) setvbuf(stream, nullptr, buffering, BUFSIZ);
+  return stream;
+}
+
+}  // namespace
+
+std::string Shown(absl::string_view host_text) {
+  return TerminalSafe(host_text, LineBreaks::kEscape);
+}
+
+void GuardStandardStreams() {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  // glibc's stdout and stderr are plain variables, meant to be reassigned.
+  if (FILE* out = Guard(STDOUT_FILENO, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF))
+    stdout = out;
+  if (FILE* err = Guard(STDERR_FILENO, _IONBF)) stderr = err;
+}
+
+void ShowProgress(absl::string_view text) {
+  std::fflush(stderr);
+  WriteAll(STDERR_FILENO, "\r\033[K" + Shown(text));
+}
+
+void ClearProgress() {
+  std::fflush(stderr);
+  WriteAll(STDERR_FILENO, "\r\033[K");
+}
+
+}  // namespace opsagent
