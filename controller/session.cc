@@ -186,6 +186,12 @@ std::string Session::Explain(const absl::Status& status, const v1::Host& host) {
     absl::StrAppend(&text, "; your operator certificate is not valid until ",
                     absl::FormatTime(absl::RFC3339_sec, cert->not_before,
                                      absl::UTCTimeZone()));
+  } else if (absl::StrContains(status.message(), "reset by peer")) {
+    absl::StrAppend(&text,
+                    "; the agent reset the connection: it may be at its "
+                    "connection limits (limits.max_connections, a flood of "
+                    "connections?), or refusing your certificate; try again "
+                    "shortly and check the agent's log");
   } else if (absl::StrContains(status.message(), "ssl") ||
              absl::StrContains(status.message(), "SSL") ||
              absl::StrContains(status.message(), "handshake") ||

@@ -159,7 +159,6 @@ extern "C" int __wrap_accept4(int listener, struct sockaddr* address,
       if (dropped >= 0) {
         opsagent::Reset(dropped);
         ++guard.stats.refused_no_descriptor;
-        guard.stats.last_refusal = absl::Now();
         opsagent::NoteRefusal(guard, "no descriptor left", "?");
       }
       guard.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

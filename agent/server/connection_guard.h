@@ -42,7 +42,8 @@ struct ConnectionGuardStats {
   uint64_t refused_over_limit = 0;  // reset: too many in total or from a peer
   uint64_t refused_no_descriptor = 0;  // reset: EMFILE/ENFILE
   // When a connection was last reset over the limits: the listener was
-  // alive and accepting then, however busy.
+  // alive and accepting then, however busy. (Resets for want of a
+  // descriptor do not count: then nobody can be served.)
   absl::Time last_refusal = absl::InfinitePast();
 };
 ConnectionGuardStats GetConnectionGuardStats();

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "controller/agent_client.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
@@ -27,6 +28,7 @@ using ::opsagent::testing::ReadFileOrDie;
 using ::opsagent::testing::TestAgent;
 using ::opsagent::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class AgentJournalE2eTest : public ::testing::Test {
  protected:
@@ -123,11 +125,68 @@ TEST_F(AgentJournalE2eTest, ARetryAfterTheAgentRestartedDoesNotActAgain) {
   EXPECT_THAT(agent_->process->Log(), HasSubstr("2 earlier records"));
   EXPECT_THAT(agent_->process->Log(), HasSubstr("replayed truncate_log"));
 
-  // Another caller's id stays refused, a new id acts.
+  // A new id acts.
   request.mutable_meta()->set_request_id("journal-retry-2");
   auto fresh = (*client)->TruncateLog(request);
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   EXPECT_EQ(ReadFileOrDie(log), "");
+}
+
+// A request id names one request of one caller, across restarts: another
+// operator presenting it, or the same operator with other parameters, is
+// refused, and nothing is done or journaled for either.
+TEST_F(AgentJournalE2eTest, ARequestIdCannotBeReusedByAnotherCallerOrRequest) {
+  const std::string log = dir_ + "/logs/app.log";
+  const std::string other = dir_ + "/logs/other.log";
+  WriteFileOrDie(log, std::string(5000, 'x'));
+  WriteFileOrDie(other, std::string(7000, 'y'));
+  v1::TruncateLogRequest request;
+  request.mutable_meta()->set_request_id("reused-1");
+  request.set_path(log);
+  {
+    auto alice = agent_->Client();
+    ASSERT_TRUE(alice.ok());
+    ASSERT_TRUE((*alice)->TruncateLog(request).ok());
+  }
+  ASSERT_TRUE(agent_->Restart().ok());
+  const size_t records = Records().size();
+  struct stat before;
+  ASSERT_EQ(stat(other.c_str(), &before), 0);
+
+  auto bob_files = agent_->ca->Issue("bob", {"bob", {"oncall"}});
+  ASSERT_TRUE(bob_files.ok());
+  v1::Host host;
+  host.set_name("localhost");
+  host.set_address(absl::StrCat("127.0.0.1:", agent_->port));
+  auto bob =
+      AgentClient::Connect({bob_files->certificate, bob_files->private_key,
+                            agent_->ca->certificate_path()},
+                           host, absl::Seconds(30));
+  ASSERT_TRUE(bob.ok());
+  v1::TruncateLogRequest stolen = request;
+  stolen.set_path(other);
+  auto by_bob = (*bob)->TruncateLog(stolen);
+  EXPECT_EQ(by_bob.status().code(), absl::StatusCode::kAlreadyExists)
+      << by_bob.status();
+  EXPECT_THAT(by_bob.status().message(), HasSubstr("another call"));
+
+  auto alice = agent_->Client();
+  ASSERT_TRUE(alice.ok());
+  v1::TruncateLogRequest changed = request;
+  changed.set_path(other);
+  auto by_alice = (*alice)->TruncateLog(changed);
+  EXPECT_EQ(by_alice.status().code(), absl::StatusCode::kAlreadyExists)
+      << by_alice.status();
+  EXPECT_THAT(by_alice.status().message(), HasSubstr("a different request"));
+
+  // Nothing changed: the other file, its inode, and the journal.
+  struct stat after;
+  ASSERT_EQ(stat(other.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(ReadFileOrDie(other), std::string(7000, 'y'));
+  EXPECT_EQ(Records().size(), records);
+  EXPECT_THAT(agent_->process->Log(),
+              Not(HasSubstr("start truncate_log by bob")));
 }
 
 TEST_F(AgentJournalE2eTest, AChangeCutByACrashIsUnknownNotRepeated) {

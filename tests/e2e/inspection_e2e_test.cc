@@ -427,6 +427,28 @@ TEST_F(InspectionE2eTest, AgentCertificateForAnotherHostIsRefused) {
   EXPECT_EQ(rows[0].outcome, AuditOutcome::kUnreachable);
 }
 
+// The audit row names the user opsctl really runs as (getuid); SUDO_USER,
+// which any caller can set, is recorded and shown only as a claim.
+TEST_F(InspectionE2eTest, TheAuditRecordsTheRealUserAndSudoUserAsAClaim) {
+  OpsctlRunner& ops = Operator("oncall");
+  CommandResult r = ops.Run({"mem", "localhost"}, {"SUDO_USER=ceo"});
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  std::vector<AuditRecord> rows = ops.AuditRows();
+  ASSERT_FALSE(rows.empty());
+  const AuditIntent& intent = rows.back().intent;
+  EXPECT_EQ(intent.os_uid, static_cast<int64_t>(getuid()));
+  EXPECT_NE(intent.os_user, "ceo");
+  EXPECT_EQ(intent.sudo_user, "ceo");
+  CommandResult table = ops.Run({"audit"});
+  EXPECT_THAT(table.stdout_text,
+              HasSubstr(intent.os_user + "/" + intent.cert_identity +
+                        " (sudo claims ceo)"));
+  CommandResult json = ops.Run({"audit", "--output", "json"});
+  EXPECT_THAT(json.stdout_text, HasSubstr("\"sudo_user_claimed\":\"ceo\""));
+  EXPECT_THAT(json.stdout_text,
+              HasSubstr(absl::StrCat("\"os_uid\":", getuid())));
+}
+
 TEST_F(InspectionE2eTest, NothingIsSentWhenTheAuditLogCannotRecord) {
   // The audit database's directory is a regular file: the intent cannot be
   // written.

@@ -108,5 +108,52 @@ TEST(FullDiskTest, AgentRefusesAChangeItCannotJournal) {
   umount(small.c_str());
 }
 
+// Keeping a log's tail on a full disk: the head of a sparse log has no
+// blocks to copy the tail into, so copying it there used to fail half-way
+// and leave the head half-overwritten. The space is now freed first (or the
+// head cut out in place), so the tail is kept whole even with no free byte.
+TEST(FullDiskTest, KeepingTheTailOnAFullDiskKeepsItWhole) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+  ASSERT_EQ(unshare(CLONE_NEWNS), 0);
+  ASSERT_EQ(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0);
+  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/tail";
+  mkdir(dir.c_str(), 0700);
+  const std::string small = dir + "/logs";
+  mkdir(small.c_str(), 0700);
+  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=256k"), 0);
+  // 1 MiB of hole, then 64 KiB of log lines.
+  const std::string log = small + "/app.log";
+  std::string tail;
+  for (int i = 0; tail.size() < (64u << 10); ++i)
+    absl::StrAppend(&tail, "line ", i, " of the log\n");
+  {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(pwrite(fd, tail.data(), tail.size(), 1 << 20),
+              static_cast<ssize_t>(tail.size()));
+    close(fd);
+  }
+  auto agent = ::opsagent::testing::TestAgent::Start(
+      dir, "localhost",
+      absl::StrCat("truncatable_logs: \"", small, "/*.log\"\n"));
+  ASSERT_TRUE(agent.ok()) << agent.status();
+  int fd = open((small + "/filler").c_str(), O_WRONLY | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  const std::string block(4096, 'x');
+  while (write(fd, block.data(), block.size()) > 0) {
+  }
+  while (write(fd, "x", 1) > 0) {
+  }
+  close(fd);
+
+  CommandResult kept = (*agent)->Oncall("alice")->Run(
+      {"truncate", "localhost", log, "--keep-tail", "32K", "--yes"});
+  ASSERT_EQ(kept.exit_code, 0) << kept.stdout_text << kept.stderr_text;
+  const std::string after = ::opsagent::testing::ReadFileOrDie(log);
+  EXPECT_GE(after.size(), 32u << 10);
+  EXPECT_EQ(after, tail.substr(tail.size() - after.size()));
+  umount(small.c_str());
+}
+
 }  // namespace
 }  // namespace opsagent

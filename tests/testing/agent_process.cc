@@ -14,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
+extern char** environ;
+
 namespace opsagent::testing {
 
 int PickFreePort() {
@@ -28,6 +30,12 @@ int PickFreePort() {
   }
   close(fd);
   return ntohs(address.sin_port);
+}
+
+std::vector<std::string> InheritedEnvironment() {
+  std::vector<std::string> env;
+  for (char** var = environ; *var != nullptr; ++var) env.emplace_back(*var);
+  return env;
 }
 
 std::string ReadFileOrDie(const std::string& path) {

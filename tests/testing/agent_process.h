@@ -14,6 +14,10 @@ namespace opsagent::testing {
 int PickFreePort();
 
 std::string ReadFileOrDie(const std::string& path);
+
+// This process's environment, for children that should see what an
+// operator's shell would give them (RunCommand gives a minimal one).
+std::vector<std::string> InheritedEnvironment();
 void WriteFileOrDie(const std::string& path, const std::string& content);
 
 // The real opsagent binary (from the test's runfiles) running with a given

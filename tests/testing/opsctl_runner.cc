@@ -33,11 +33,16 @@ void OpsctlRunner::WriteInventory(const std::string& text) const {
   WriteFileOrDie(inventory_path_, text);
 }
 
-CommandResult OpsctlRunner::Run(const std::vector<std::string>& args) const {
+CommandResult OpsctlRunner::Run(
+    const std::vector<std::string>& args,
+    const std::vector<std::string>& extra_env) const {
   std::vector<std::string> argv = {BinaryPath("controller/opsctl"), "--config",
                                    config_path_};
   argv.insert(argv.end(), args.begin(), args.end());
-  absl::StatusOr<CommandResult> result = RunCommand(argv, absl::Seconds(120));
+  std::vector<std::string> env = InheritedEnvironment();
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
+  absl::StatusOr<CommandResult> result =
+      RunCommand(argv, absl::Seconds(120), 1 << 20, env);
   if (!result.ok())
     return CommandResult{-1, "", std::string(result.status().message())};
   return *result;

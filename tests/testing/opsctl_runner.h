@@ -20,7 +20,9 @@ class OpsctlRunner {
                int port, const std::string& audit_path = "");
 
   // opsctl ARGS...; a failure to run at all is reported as exit code -1.
-  CommandResult Run(const std::vector<std::string>& args) const;
+  // It sees this process's environment plus `extra_env` ("NAME=VALUE").
+  CommandResult Run(const std::vector<std::string>& args,
+                    const std::vector<std::string>& extra_env = {}) const;
   // Starts opsctl without waiting; its output goes to the given files.
   absl::StatusOr<Subprocess> Start(const std::vector<std::string>& args,
                                    const std::string& stdout_path,

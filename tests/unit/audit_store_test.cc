@@ -234,8 +234,16 @@ class AuditChainTest : public ::testing::Test {
     sqlite3_close(db);
   }
 
-  absl::StatusOr<std::string> Verify() {
-    return (*AuditStore::Open(path_))->Verify();
+  absl::StatusOr<std::string> Verify(const VerifyOptions& options = {}) {
+    return (*AuditStore::Open(path_))->Verify(options);
+  }
+
+  // The head as `audit verify` prints it.
+  std::string Head() {
+    absl::StatusOr<std::string> verified = Verify();
+    EXPECT_TRUE(verified.ok());
+    return verified.ok() ? verified->substr(verified->find("; head ") + 7, 64)
+                         : "";
   }
 
   std::string path_;
@@ -294,6 +302,46 @@ TEST_F(AuditChainTest, RowsInsertedOrCompletedBehindOpsctlAreNamed) {
   EXPECT_EQ(
       Verify().status().message(),
       "row 6 was inserted outside opsctl: the chain has 0 of its 1 events");
+}
+
+// The attack of the outside run: drop every chain event and move the start
+// of the chain past the last row, then edit freely.
+TEST_F(AuditChainTest, MovingTheStartOfTheChainPastTheRowsIsDetected) {
+  Tamper(
+      "DELETE FROM audit_chain; UPDATE audit_meta SET value = '5' WHERE key "
+      "= 'chain_start'; UPDATE actions SET host = 'elsewhere' WHERE id = 3");
+  absl::StatusOr<std::string> verified = Verify();
+  ASSERT_FALSE(verified.ok());
+  EXPECT_THAT(verified.status().message(),
+              HasSubstr("rows 1 to 5 are not covered by the hash chain"));
+}
+
+TEST_F(AuditChainTest, MovingTheStartOfTheChainBreaksItsFirstLink) {
+  // Even with the moved start accepted, the events left over no longer
+  // follow from it.
+  Tamper("UPDATE audit_meta SET value = '2' WHERE key = 'chain_start'");
+  VerifyOptions accept_two;
+  accept_two.accept_unchained = 2;
+  EXPECT_THAT(Verify(accept_two).status().message(),
+              HasSubstr("does not follow the start of the chain"));
+}
+
+TEST_F(AuditChainTest, RowsDeletedFromTheEndAreCaughtByAPinnedHead) {
+  const std::string head = Head();
+  VerifyOptions pinned;
+  pinned.expect_head = head;
+  absl::StatusOr<std::string> verified = Verify(pinned);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_THAT(*verified,
+              HasSubstr("the pinned head is event 9, 0 event(s) since"));
+  // Cutting the newest rows and their events leaves a consistent chain...
+  Tamper(
+      "DELETE FROM actions WHERE id >= 4; DELETE FROM audit_chain WHERE "
+      "action_id >= 4");
+  EXPECT_TRUE(Verify().ok());
+  // ...that no longer holds the head kept elsewhere.
+  EXPECT_THAT(Verify(pinned).status().message(),
+              HasSubstr("the pinned head " + head + " is not in the chain"));
 }
 
 TEST_F(AuditChainTest, APendingRowMarkedDoneBehindOpsctlIsNamed) {

@@ -1,0 +1,74 @@
+#include "tests/testing/connection_flood.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace opsagent::testing {
+namespace {
+
+// A TLS 1.2 record header announcing a ClientHello, and its first bytes.
+constexpr unsigned char kPartialClientHello[] = {0x16, 0x03, 0x01, 0x02, 0x00,
+                                                 0x01, 0x00, 0x01, 0xfc, 0x03};
+
+void RaiseDescriptorLimit(rlim_t needed) {
+  rlimit limit;
+  getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur >= needed) return;
+  limit.rlim_cur = std::min<rlim_t>(needed, limit.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+}  // namespace
+
+ConnectionFlood::ConnectionFlood(int port, int sources, int per_source,
+                                 Kind kind) {
+  RaiseDescriptorLimit(static_cast<rlim_t>(sources) * per_source + 256);
+  for (int source = 0; source < sources; ++source) {
+    sockaddr_in from = {};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl((127u << 24) | (1u << 8) * (1 + source / 250) |
+                                 (1 + source % 250));  // 127.0.N.M
+    sockaddr_in to = {};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < per_source; ++i) {
+      const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) return;
+      if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
+          connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+        close(fd);
+        continue;
+      }
+      if (kind == Kind::kPartialHandshake)
+        send(fd, kPartialClientHello, sizeof(kPartialClientHello),
+             MSG_NOSIGNAL);
+      sockets_.push_back(fd);
+    }
+  }
+}
+
+ConnectionFlood::~ConnectionFlood() { End(); }
+
+int ConnectionFlood::ClosedByServer() const {
+  int closed = 0;
+  for (int fd : sockets_) {
+    char byte;
+    const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    // n > 0: the server spoke (a TLS alert before it closes, say), still open.
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) ++closed;
+  }
+  return closed;
+}
+
+void ConnectionFlood::End() {
+  for (int fd : sockets_) close(fd);
+  sockets_.clear();
+}
+
+}  // namespace opsagent::testing
