@@ -3,48 +3,53 @@
 # `bazel test //...`, then the same suite built with AddressSanitizer and
 # UBSan (--config=asan; skip with OPSAGENT_SKIP_ASAN=1), then every fuzzer
 # for OPSAGENT_FUZZ_SECONDS each (default 20; skip with OPSAGENT_SKIP_FUZZ=1).
-# Ends with one line "N passed, N failed" counting individual test cases of
-# both passes plus one per fuzzer run.
+#
+# Ends with one line "N passed, N failed, N skipped", counted from this run
+# only (tests/count_results.sh reads each pass's own Build Event Protocol
+# file, never test reports left by earlier runs): individual test cases of
+# each pass that ran, plus one per fuzzer. A target that did not build or
+# crashed counts as failed; so does every case of a suite whose set-up
+# failed. With OPSAGENT_CI=1 (.ci/run sets it) a skipped case is a failure
+# unless its reason is listed in tests/allowed_skips.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash deploy/dev/install-deps.sh || exit 1
-status=0
-bazel test //... "$@" || status=$?
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+status=0 passed=0 failed=0 skipped=0
+
+# The test targets a pass must report on (manual ones are never run).
+bazel query --noshow_progress 'tests(//...) except attr(tags, manual, //...)' \
+  >"$work/expected" 2>/dev/null || status=1
+
+run_pass() {  # NAME [BAZEL FLAGS...]
+  local name=$1
+  shift
+  bazel test //... --build_event_json_file="$work/$name.json" "$@" || status=1
+  bash tests/count_results.sh "$work/$name.json" "$work/expected" >"$work/$name.counts"
+  grep -v '^counts ' "$work/$name.counts"
+  local p f s c
+  read -r _ p f s c < <(grep '^counts ' "$work/$name.counts")
+  echo "== $name: ${p:-0} passed, ${f:-1} failed, ${s:-0} skipped (${c:-0} targets cached from an earlier run with the same inputs)"
+  passed=$((passed + ${p:-0})) failed=$((failed + ${f:-1})) skipped=$((skipped + ${s:-0}))
+}
+
+run_pass tests "$@"
 if [ "${OPSAGENT_SKIP_ASAN:-0}" != 1 ]; then
   echo "== the same tests under AddressSanitizer + UBSan"
-  bazel test --config=asan //... "$@" || status=$?
+  run_pass asan --config=asan "$@"
 fi
-
-passed=0 failed=0
 if [ "${OPSAGENT_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== every fuzzer for ${OPSAGENT_FUZZ_SECONDS:=20} s (libFuzzer, ASan, UBSan)"
-  fuzz_log=$(mktemp)
-  bash tests/fuzz/run_fuzzers.sh "$OPSAGENT_FUZZ_SECONDS" 2>&1 | tee "$fuzz_log" |
-    grep -v '^INFO\|^Loading\|^Analyzing'
+  bash tests/fuzz/run_fuzzers.sh "$OPSAGENT_FUZZ_SECONDS" >"$work/fuzz.log" 2>&1
+  grep -v '^INFO\|^Loading\|^Analyzing' "$work/fuzz.log"
   read -r fuzz_passed fuzz_failed < <(sed -n \
-    's/^fuzzers: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$fuzz_log")
-  rm -f "$fuzz_log"
+    's/^fuzzers: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$work/fuzz.log")
   if [ -z "${fuzz_passed:-}" ]; then fuzz_passed=0 fuzz_failed=1; fi
-  passed=$((passed + fuzz_passed))
-  failed=$((failed + fuzz_failed))
-  [ "$fuzz_failed" -eq 0 ] || status=1
+  passed=$((passed + fuzz_passed)) failed=$((failed + fuzz_failed))
 fi
-while IFS= read -r xml; do
-  line=$(grep -o '<testsuites [^>]*>' "$xml" | head -n 1)
-  if [ -z "$line" ]; then  # the test binary died before writing its report
-    failed=$((failed + 1))
-    continue
-  fi
-  tests=$(sed -n 's/.* tests="\([0-9]*\)".*/\1/p' <<<"$line")
-  failures=$(sed -n 's/.* failures="\([0-9]*\)".*/\1/p' <<<"$line")
-  errors=$(sed -n 's/.* errors="\([0-9]*\)".*/\1/p' <<<"$line")
-  bad=$(( ${failures:-0} + ${errors:-0} ))
-  passed=$((passed + ${tests:-0} - bad))
-  failed=$((failed + bad))
-done < <(find -L bazel-out/k8-fastbuild/testlogs bazel-out/k8-fastbuildasan/testlogs -name test.xml 2>/dev/null)
 
-# A target that failed without reporting a failing case (timeout, crash).
-if [ $status -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi
-echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] || status=1
+echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -47,6 +47,13 @@ absl::StatusOr<CheckedLog> OpenLogForTruncation(const ConfinedPath& path) {
                                                EscapeHostBytes(path.full), ": ",
                                                std::strerror(errno)));
   }
+  if (S_ISLNK(st.st_mode)) {
+    // Refused like every symlink on the way to a path (OpenConfined).
+    return absl::PermissionDeniedError(absl::StrCat(
+        EscapeHostBytes(path.full),
+        " is a symbolic link; symlinks are never followed; nothing was "
+        "changed"));
+  }
   if (!S_ISREG(st.st_mode)) return Refuse(path.full, FileKind(st.st_mode));
   if (st.st_nlink != 1) {
     return Refuse(

@@ -36,10 +36,12 @@ int GuardedClose(void* cookie) {
   return WriteAll(stream->fd, stream->escaper.Flush()) ? 0 : -1;
 }
 
-FILE* Guard(int fd, int buffering) {
+// `state` lives as long as the process: the stream is flushed at exit,
+// after static destructors have run.
+FILE* Guard(GuardedStream* state, int buffering) {
   static constexpr cookie_io_functions_t kFunctions = {nullptr, GuardedWrite,
                                                        nullptr, GuardedClose};
-  FILE* stream = fopencookie(new GuardedStream{fd, {}}, "w", kFunctions);
+  FILE* stream = fopencookie(state, "w", kFunctions);
   if (stream != nullptr) setvbuf(stream, nullptr, buffering, BUFSIZ);
   return stream;
 }
@@ -54,9 +56,11 @@ void GuardStandardStreams() {
   std::fflush(stdout);
   std::fflush(stderr);
   // glibc's stdout and stderr are plain variables, meant to be reassigned.
-  if (FILE* out = Guard(STDOUT_FILENO, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF))
+  static GuardedStream* const out_state = new GuardedStream{STDOUT_FILENO, {}};
+  static GuardedStream* const err_state = new GuardedStream{STDERR_FILENO, {}};
+  if (FILE* out = Guard(out_state, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF))
     stdout = out;
-  if (FILE* err = Guard(STDERR_FILENO, _IONBF)) stderr = err;
+  if (FILE* err = Guard(err_state, _IONBF)) stderr = err;
 }
 
 void ShowProgress(absl::string_view text) {

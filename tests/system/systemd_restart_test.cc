@@ -3,17 +3,12 @@
 // opsagent runs inside it as a Type=notify service, and the real opsctl
 // drives it over mutual TLS. Needs root (namespaces, mounts).
 
-#include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <fstream>
-
-#include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
-#include "absl/strings/strip.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/subprocess.h"
 #include "controller/agent_client.h"
@@ -21,7 +16,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/agent_process.h"
 #include "tests/testing/opsctl_runner.h"
-#include "tests/testing/test_pki.h"
+#include "tests/testing/systemd_agent.h"
 
 namespace opsagent {
 namespace {
@@ -31,142 +26,101 @@ using ::opsagent::testing::JsonField;
 using ::opsagent::testing::OpsctlRunner;
 using ::opsagent::testing::ParseJson;
 using ::opsagent::testing::ReadFileOrDie;
+using ::opsagent::testing::SystemdAgent;
 using ::opsagent::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Journal lines (JSON, zero fields omitted): each change that finished did
+// so with a non-zero status, and at least one did.
+bool EveryChangeFailed(const std::string& journal_lines) {
+  int finished = 0;
+  for (absl::string_view line : absl::StrSplit(journal_lines, '\n')) {
+    if (!absl::StrContains(line, "\"event\":\"FINISHED\"")) continue;
+    ++finished;
+    if (!absl::StrContains(line, "\"statusCode\":")) return false;
+  }
+  return finished > 0;
+}
 
 class SystemdRestartTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root for namespaces";
-    dir_ = new std::string(AbsolutePath(std::getenv("TEST_TMPDIR")));
-    const std::string units = *dir_ + "/units";
-    mkdir(units.c_str(), 0755);
-    auto ca =
-        ::opsagent::testing::TestCertificateAuthority::Create(*dir_, "main");
-    ASSERT_TRUE(ca.ok());
-    ::opsagent::testing::CertificateSpec agent_spec{
-        "localhost", {}, {"localhost"}, {"127.0.0.1"}};
-    agent_spec.server = true;
-    auto agent_cert = (*ca)->Issue("agent", agent_spec);
-    auto oncall = (*ca)->Issue("oncall", {"alice", {"oncall"}});
-    ASSERT_TRUE(agent_cert.ok() && oncall.ok());
-    port_ = ::opsagent::testing::PickFreePort();
-
+    SystemdAgent::Options options;
+    options.dir = std::getenv("TEST_TMPDIR");
     const std::string flaky = AbsolutePath("tests/testing/flaky_service");
     const std::string unit_head = "[Unit]\nDefaultDependencies=no\n[Service]\n";
-    WriteFileOrDie(units + "/test.target",
-                   "[Unit]\nDefaultDependencies=no\nWants=healthy.service "
-                   "flaky.service opsagent.service\n");
-    WriteFileOrDie(units + "/healthy.service",
-                   unit_head + "ExecStart=" + flaky + "\n");
-    WriteFileOrDie(units + "/flaky.service", unit_head + "ExecStart=" + flaky +
-                                                 " " + *dir_ + "/FAILONCE\n");
-    WriteFileOrDie(units + "/broken.service",
-                   unit_head + "Type=exec\nExecStart=/bin/false\n");
-    WriteFileOrDie(units + "/salt-master.service",
-                   unit_head + "ExecStart=" + flaky + "\n");
-    WriteFileOrDie(units + "/hungry.service",
-                   unit_head + "ExecStart=" + flaky + "\n");
-    // The agent runs under the hardened unit that ships in deploy/, with
-    // only its paths changed: the restarts below prove the hardening leaves
-    // what the agent needs.
-    std::string unit = ReadFileOrDie("deploy/systemd/opsagent.service");
-    unit = absl::StrReplaceAll(
-        unit, {{"/usr/sbin/opsagent", AbsolutePath("agent/opsagent")},
-               {"/etc/opsagent/agent.textproto", *dir_ + "/agent.textproto"},
-               {"After=network-online.target\nWants=network-online.target\n",
-                "DefaultDependencies=no\n"}});
-    unit = absl::StrReplaceAll(
-        unit, {{"[Install]",
-                absl::StrCat(
-                    "StandardError=append:", *dir_, "/agent.log\n",
-                    // In the ASan+UBSan pass: LeakSanitizer cannot stop
-                    // threads under the unit's system call filter;
-                    // memory errors are still caught.
-                    "Environment=ASAN_OPTIONS=detect_leaks=0\n\n[Install]")}});
-    ASSERT_THAT(unit, ::testing::HasSubstr("CapabilityBoundingSet="));
-    WriteFileOrDie(units + "/opsagent.service", unit);
-    WriteFileOrDie(
-        *dir_ + "/agent.textproto",
-        absl::StrCat("listen_address: \"127.0.0.1:", port_, "\"\n",
-                     "tls { certificate: \"", agent_cert->certificate,
-                     "\" private_key: \"", agent_cert->private_key,
-                     "\" ca_certificate: \"", (*ca)->certificate_path(),
-                     "\" }\n", "hostname: \"localhost\"\n",
-                     "authorization { roles: \"oncall\" operations: \"*\" }\n",
-                     "restartable { name: \"healthy.service\" manager: "
-                     "SYSTEMD_UNIT settle_seconds: 1 }\n",
-                     "restartable { name: \"flaky.service\" manager: "
-                     "SYSTEMD_UNIT settle_seconds: 1 }\n",
-                     "restartable { name: \"broken.service\" manager: "
-                     "SYSTEMD_UNIT settle_seconds: 1 "
-                     "max_attempts: 3 backoff_seconds: 1 }\n",
-                     // Like salt-master: restart, wait, then memory available
-                     // must clear a bar.
-                     "restartable { name: \"salt-master.service\" manager: "
-                     "SYSTEMD_UNIT settle_seconds: 1 "
-                     "min_available_memory_bytes: 1048576 "
-                     "post_check_wait_seconds: 1 }\n",
-                     "restartable { name: \"hungry.service\" manager: "
-                     "SYSTEMD_UNIT settle_seconds: 1 "
-                     "max_attempts: 1 min_available_memory_bytes: "
-                     "1125899906842624 post_check_wait_seconds: 1 }\n"));
-    auto launcher = Subprocess::Start(
-        {{"tests/testing/systemd_namespace", units, "test.target"},
-         std::nullopt,
-         *dir_ + "/init.pid",
-         *dir_ + "/systemd.log"});
-    ASSERT_TRUE(launcher.ok()) << launcher.status();
-    launcher_ = new Subprocess(*std::move(launcher));
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (init_pid_ == 0 && absl::Now() < deadline) {
-      absl::SimpleAtoi(
-          absl::StripAsciiWhitespace(ReadFileOrDie(*dir_ + "/init.pid")),
-          &init_pid_);
-      absl::SleepFor(absl::Milliseconds(20));
+    options.units = {
+        {"healthy.service", unit_head + "ExecStart=" + flaky + "\n"},
+        {"flaky.service", unit_head + "ExecStart=" + flaky + " " +
+                              AbsolutePath(options.dir) + "/FAILONCE\n"},
+        {"broken.service", unit_head + "Type=exec\nExecStart=/bin/false\n"},
+        {"salt-master.service", unit_head + "ExecStart=" + flaky + "\n"},
+        {"hungry.service", unit_head + "ExecStart=" + flaky + "\n"},
+    };
+    // The agent journals every change in the test's directory, which the
+    // hardened unit must then let it write.
+    options.unit_overrides = absl::StrCat(
+        "ReadWritePaths=", AbsolutePath(options.dir), "\n");
+    options.agent_config = absl::StrCat(
+        "journal_path: \"", AbsolutePath(options.dir), "/journal.jsonl\"\n",
+        "restartable { name: \"healthy.service\" manager: "
+        "SYSTEMD_UNIT settle_seconds: 1 }\n",
+        "restartable { name: \"flaky.service\" manager: "
+        "SYSTEMD_UNIT settle_seconds: 1 }\n",
+        "restartable { name: \"broken.service\" manager: "
+        "SYSTEMD_UNIT settle_seconds: 1 "
+        "max_attempts: 3 backoff_seconds: 1 }\n",
+        // Like salt-master: restart, wait, then memory available must clear
+        // a bar.
+        "restartable { name: \"salt-master.service\" manager: "
+        "SYSTEMD_UNIT settle_seconds: 1 "
+        "min_available_memory_bytes: 1048576 "
+        "post_check_wait_seconds: 1 }\n",
+        "restartable { name: \"hungry.service\" manager: "
+        "SYSTEMD_UNIT settle_seconds: 1 "
+        "max_attempts: 1 min_available_memory_bytes: "
+        "1125899906842624 post_check_wait_seconds: 1 }\n");
+    absl::StatusOr<std::unique_ptr<SystemdAgent>> agent =
+        SystemdAgent::Start(options);
+    if (!agent.ok()) {
+      *start_error_ = std::string(agent.status().message());
+      return;
     }
-    ASSERT_GT(init_pid_, 0) << ReadFileOrDie(*dir_ + "/systemd.log");
-    opsctl_ = new OpsctlRunner(*dir_, "alice", oncall->certificate,
-                               oncall->private_key, (*ca)->certificate_path(),
-                               "localhost", port_);
-    while (absl::Now() < deadline &&
-           opsctl_->Run({"info", "localhost"}).exit_code != 0) {
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    ASSERT_EQ(opsctl_->Run({"info", "localhost"}).exit_code, 0)
-        << ReadFileOrDie(*dir_ + "/systemd.log")
-        << ReadFileOrDie(*dir_ + "/agent.log");
+    agent_ = agent->release();
+    dir_ = new std::string(agent_->dir());
+    opsctl_ = &agent_->oncall();
+    port_ = agent_->port();
   }
 
   static void TearDownTestSuite() {
-    if (init_pid_ > 0)
-      kill(init_pid_, SIGKILL);  // ends everything in the namespace
-    delete launcher_;
-    launcher_ = nullptr;
+    delete agent_;
+    agent_ = nullptr;
+  }
+
+  // Every case needs the fixture: without it (not root, no systemd), each
+  // is skipped with the reason instead of failing or crashing.
+  void SetUp() override {
+    if (agent_ == nullptr) GTEST_SKIP() << *start_error_;
   }
 
   // What systemctl inside the namespace says about `unit`.
   static std::string Show(const std::string& unit,
                           const std::string& property) {
-    absl::StatusOr<CommandResult> r = RunCommand(
-        {"/usr/bin/nsenter", "-t", std::to_string(init_pid_), "-m", "-p",
-         "/bin/systemctl", "show", "-p", property, "--value", unit},
-        absl::Seconds(10));
-    return r.ok() ? std::string(absl::StripAsciiWhitespace(r->stdout_text))
-                  : "";
+    return agent_->Show(unit, property);
   }
 
+  static SystemdAgent* agent_;
+  static std::string* start_error_;
   static std::string* dir_;
-  static Subprocess* launcher_;
   static OpsctlRunner* opsctl_;
-  static int init_pid_;
   static int port_;
 };
 
+SystemdAgent* SystemdRestartTest::agent_ = nullptr;
+std::string* SystemdRestartTest::start_error_ = new std::string;
 std::string* SystemdRestartTest::dir_;
-Subprocess* SystemdRestartTest::launcher_;
 OpsctlRunner* SystemdRestartTest::opsctl_;
-int SystemdRestartTest::init_pid_ = 0;
 int SystemdRestartTest::port_;
 
 TEST_F(SystemdRestartTest, AgentRunsAsANotifyService) {
@@ -236,6 +190,9 @@ TEST_F(SystemdRestartTest, ChecksMemoryAvailableAfterTheRestart) {
 
 TEST_F(SystemdRestartTest, RefusesUnitsNotAllowListedAndTheAgentItself) {
   const std::string agent_pid = Show("opsagent.service", "MainPID");
+  const std::string healthy_pid = Show("healthy.service", "MainPID");
+  const std::string healthy_restarts = Show("healthy.service", "NRestarts");
+  const std::string journal = ReadFileOrDie(*dir_ + "/journal.jsonl");
   CommandResult self =
       opsctl_->Run({"restart", "localhost", "opsagent.service", "--yes"});
   EXPECT_EQ(self.exit_code, 3);
@@ -252,7 +209,16 @@ TEST_F(SystemdRestartTest, RefusesUnitsNotAllowListedAndTheAgentItself) {
       opsctl_->Run({"restart", "--yes", "--", "localhost", "--help"});
   EXPECT_EQ(option.exit_code, 3) << option.stderr_text;
   EXPECT_THAT(option.stderr_text, HasSubstr("not restartable on this host"));
+  // Nothing was restarted, least of all healthy.service, whose name the
+  // injection begins with; the journal shows each attempt refused.
   EXPECT_EQ(Show("opsagent.service", "MainPID"), agent_pid);
+  EXPECT_EQ(Show("healthy.service", "MainPID"), healthy_pid);
+  EXPECT_EQ(Show("healthy.service", "NRestarts"), healthy_restarts);
+  EXPECT_EQ(Show("healthy.service", "ActiveState"), "active");
+  const std::string added =
+      ReadFileOrDie(*dir_ + "/journal.jsonl").substr(journal.size());
+  EXPECT_THAT(added, HasSubstr("healthy.service; reboot"));
+  EXPECT_TRUE(EveryChangeFailed(added)) << added;
 }
 
 TEST_F(SystemdRestartTest, DryRunChangesNothing) {
@@ -266,13 +232,13 @@ TEST_F(SystemdRestartTest, DryRunChangesNothing) {
 }
 
 TEST_F(SystemdRestartTest, ARetriedRequestIdActsOnce) {
-  auto ca_path = *dir_ + "/main-ca.crt";
   v1::Host host;
   host.set_name("localhost");
   host.set_address(absl::StrCat("127.0.0.1:", port_));
   auto client = AgentClient::Connect(
-      {*dir_ + "/oncall.crt", *dir_ + "/oncall.key", ca_path}, host,
-      absl::Seconds(60));
+      {agent_->oncall_files().certificate, agent_->oncall_files().private_key,
+       agent_->ca().certificate_path()},
+      host, absl::Seconds(60));
   ASSERT_TRUE(client.ok());
   v1::RestartServiceRequest request;
   request.mutable_meta()->set_request_id("retry-test-1");
@@ -285,8 +251,7 @@ TEST_F(SystemdRestartTest, ARetriedRequestIdActsOnce) {
   EXPECT_EQ(Show("healthy.service", "MainPID"),
             pid_after_first);  // not restarted again
   EXPECT_EQ(second->after().main_pid(), first->after().main_pid());
-  EXPECT_THAT(ReadFileOrDie(*dir_ + "/agent.log"),
-              HasSubstr("replayed restart_service"));
+  EXPECT_THAT(agent_->AgentLog(), HasSubstr("replayed restart_service"));
 }
 
 }  // namespace

@@ -101,6 +101,7 @@ class XqwatcherRunbookTest : public ::testing::Test {
                    "\" private_key: \"", agent_cert->private_key,
                    "\" ca_certificate: \"", (*ca)->certificate_path(), "\" }\n",
                    "hostname: \"ip-10-7-0-78\"\nroles: \"xqwatcher\"\n",
+                   "journal_path: \"", *dir_, "/journal.jsonl\"\n",
                    "inspection_roots: \"", *dir_, "/edx/var\"\n",
                    "truncatable_logs: \"", *log_dir_, "/*.log\"\n",
                    "authorization { roles: \"oncall\" operations: \"*\" }\n",
@@ -137,6 +138,19 @@ class XqwatcherRunbookTest : public ::testing::Test {
   }
 
   static uint64_t Size(const std::string& path) { return fs::file_size(path); }
+  static ino_t Inode(const std::string& path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+  }
+  // The xqwatcher program's pid, as supervisord reports it.
+  static int ProgramPid(const std::string& program) {
+    SupervisorProgramController controller(
+        "/usr/bin/supervisorctl", *dir_ + "/supervisord.conf", program);
+    absl::StatusOr<ServiceStatus> status = controller.Status();
+    return status.ok() ? status->main_pid : -1;
+  }
+  // The agent journal's lines: every change it was asked to make.
+  static std::string Journal() { return ReadFileOrDie(*dir_ + "/journal.jsonl"); }
 
   static std::string* dir_;
   static std::string* log_dir_;
@@ -245,18 +259,34 @@ TEST_F(XqwatcherRunbookTest, RetriesAProgramThatFailsItsFirstStart) {
 }
 
 TEST_F(XqwatcherRunbookTest, ReadOnlyCertificateCannotChangeAnything) {
-  const uint64_t before = Size(*log_);
+  const uint64_t size = Size(*log_);
+  const ino_t inode = Inode(*log_);
+  const int pid = ProgramPid("xqwatcher");
+  ASSERT_GT(pid, 0);
+  const std::string journal = Journal();
+  const std::string log_before = agent_->Log();
+
   CommandResult r = viewer_->Run({"truncate", "ip-10-7-0-78", *log_, "--yes"});
   EXPECT_EQ(r.exit_code, 3) << r.stderr_text;
   EXPECT_THAT(r.stderr_text,
               HasSubstr("victor (viewer) is not allowed to call truncate_log"));
-  EXPECT_GE(Size(*log_), before);
-  EXPECT_THAT(agent_->Log(),
-              HasSubstr("denied truncate_log by victor (viewer)"));
   EXPECT_EQ(viewer_->AuditRows().back().outcome, AuditOutcome::kDenied);
   CommandResult restart =
       viewer_->Run({"restart", "ip-10-7-0-78", "xqwatcher", "--yes"});
-  EXPECT_EQ(restart.exit_code, 3);
+  EXPECT_EQ(restart.exit_code, 3) << restart.stderr_text;
+  EXPECT_EQ(viewer_->AuditRows().back().outcome, AuditOutcome::kDenied);
+
+  // Nothing changed: the log is the same file and only grew (its writer
+  // appends), the program is the same process, the agent journaled nothing
+  // and started nothing.
+  EXPECT_EQ(Inode(*log_), inode);
+  EXPECT_GE(Size(*log_), size);
+  EXPECT_EQ(ProgramPid("xqwatcher"), pid);
+  EXPECT_EQ(Journal(), journal);
+  const std::string log = agent_->Log().substr(log_before.size());
+  EXPECT_THAT(log, HasSubstr("denied truncate_log by victor (viewer)"));
+  EXPECT_THAT(log, HasSubstr("denied restart_service by victor (viewer)"));
+  EXPECT_THAT(log, Not(HasSubstr("start ")));
 }
 
 TEST_F(XqwatcherRunbookTest, ChangesNeedYesWhenNotOnATerminal) {
@@ -269,14 +299,41 @@ TEST_F(XqwatcherRunbookTest, ChangesNeedYesWhenNotOnATerminal) {
 }
 
 TEST_F(XqwatcherRunbookTest, PathsOutsideTheAllowListAreRefused) {
-  std::ofstream(*dir_ + "/edx/var/other.log") << "keep me";
-  fs::create_symlink(*dir_ + "/edx/var/other.log", *log_dir_ + "/link.log");
-  for (const std::string& path :
-       {*dir_ + "/edx/var/other.log", *log_dir_ + "/link.log",
-        *log_dir_ + "/../other.log", std::string("/etc/passwd")}) {
-    CommandResult r = oncall_->Run({"truncate", "ip-10-7-0-78", path, "--yes"});
-    EXPECT_NE(r.exit_code, 0) << path;
-    EXPECT_EQ(ReadFileOrDie(*dir_ + "/edx/var/other.log"), "keep me") << path;
+  const std::string other = *dir_ + "/edx/var/other.log";
+  std::ofstream(other) << "keep me";
+  fs::create_symlink(other, *log_dir_ + "/link.log");
+  // The test runs as root, outside any sandbox: /etc/passwd is the real one.
+  const std::string passwd = ReadFileOrDie("/etc/passwd");
+  const ino_t passwd_inode = Inode("/etc/passwd");
+  const ino_t other_inode = Inode(other);
+  struct Attempt {
+    std::string path;
+    int exit_code;
+    std::string why;
+  };
+  for (const Attempt& attempt : std::vector<Attempt>{
+           {other, 3, "is not an allow-listed log"},
+           {*log_dir_ + "/link.log", 3, "symbolic link"},
+           // Malformed for the agent: an error, not a denial.
+           {*log_dir_ + "/../other.log", 1, "contains \"..\""},
+           {"/etc/passwd", 3, "is not an allow-listed log"},
+       }) {
+    SCOPED_TRACE(attempt.path);
+    const std::string journal = Journal();
+    CommandResult r =
+        oncall_->Run({"truncate", "ip-10-7-0-78", attempt.path, "--yes"});
+    EXPECT_EQ(r.exit_code, attempt.exit_code) << r.stderr_text;
+    EXPECT_THAT(r.stderr_text, HasSubstr(attempt.why));
+    EXPECT_EQ(ReadFileOrDie(other), "keep me");
+    EXPECT_EQ(Inode(other), other_inode);
+    EXPECT_EQ(ReadFileOrDie("/etc/passwd"), passwd);
+    EXPECT_EQ(Inode("/etc/passwd"), passwd_inode);
+    // The journal shows the attempt refused (a status code; zero fields are
+    // left out of its JSON), never done.
+    const std::string added = Journal().substr(journal.size());
+    EXPECT_THAT(added, HasSubstr("\"event\":\"FINISHED\""));
+    EXPECT_THAT(added.substr(added.find("\"event\":\"FINISHED\"")),
+                HasSubstr("\"statusCode\":"));
   }
 }
 

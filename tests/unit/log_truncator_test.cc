@@ -75,7 +75,7 @@ TEST_F(LogTruncatorTest, OnlyAllowListedNamesInTheirDirectoryMatch) {
   ExpectRefused("xqwatcher.log", "not absolute");
 }
 
-TEST_F(LogTruncatorTest, RefusesSymlinksFifosDevicesDirectoriesAndHardLinks) {
+TEST_F(LogTruncatorTest, RefusesSymlinksFifosDirectoriesAndHardLinks) {
   fs::create_symlink(base_ + "/victim", dir_ + "/link.log");
   ExpectRefused(dir_ + "/link.log", "symbolic link");
   mkfifo((dir_ + "/fifo.log").c_str(), 0644);
@@ -84,12 +84,14 @@ TEST_F(LogTruncatorTest, RefusesSymlinksFifosDevicesDirectoriesAndHardLinks) {
   ExpectRefused(dir_ + "/dir.log", "is a directory");
   fs::create_hard_link(base_ + "/victim", dir_ + "/hard.log");
   ExpectRefused(dir_ + "/hard.log", "has 2 hard links");
-  if (mknod((dir_ + "/null.log").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0) {
-    ExpectRefused(dir_ + "/null.log", "is a device file");
-  } else {
-    GTEST_LOG_(INFO)
-        << "mknod not permitted here; device-file case not exercised";
-  }
+}
+
+TEST_F(LogTruncatorTest, RefusesDeviceFilesWithoutOpeningThem) {
+  // The target runs outside the sandbox, as root in CI, so mknod works; a
+  // skip here is counted (and is a failure in CI), never silent.
+  if (mknod((dir_ + "/null.log").c_str(), S_IFCHR | 0666, makedev(1, 3)) != 0)
+    GTEST_SKIP() << "mknod not permitted: needs root outside a sandbox";
+  ExpectRefused(dir_ + "/null.log", "is a device file");
 }
 
 TEST_F(LogTruncatorTest,
