@@ -47,6 +47,8 @@ class ServerTrust {
   std::shared_ptr<grpc::experimental::CertificateVerifier> verifier() const {
     return verifier_;
   }
+  // Whether a CRL directory is configured (the verifier has work to do).
+  bool checks_revocation() const { return !configured_.crl_directory.empty(); }
 
   // One check of every file; the refresh thread calls it each interval.
   // Returns the first refusal, if any (it is also logged).
