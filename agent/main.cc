@@ -13,12 +13,12 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
-#include "agent/ops/registry.h"
 #include "agent/server/agent_config.h"
 #include "agent/server/agent_server.h"
 #include "agent/server/liveness_probe.h"
 #include "agent/server/watchdog.h"
 #include "common/logging.h"
+#include "common/operation_catalog.h"
 #include "common/version.h"
 #include "spdlog/spdlog.h"
 
@@ -37,11 +37,9 @@ constexpr int kExitConfig = 2;
 constexpr int kExitServe = 3;
 
 int ListOperations() {
-  for (const opsagent::OperationSpec* op : opsagent::AllOperations()) {
-    std::printf("%-16s %-9s %s\n", std::string(op->name).c_str(),
-                op->kind == opsagent::OperationKind::kMutating ? "mutating"
-                                                               : "read-only",
-                std::string(op->summary).c_str());
+  for (const opsagent::OperationInfo* op : opsagent::AllOperations()) {
+    std::printf("%-16s %-9s %s\n", op->name.c_str(),
+                op->mutating ? "mutating" : "read-only", op->summary.c_str());
   }
   return 0;
 }

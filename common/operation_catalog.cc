@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/json_util.h"
-#include "opsagent/v1/agent.grpc.pb.h"
 #include "opsagent/v1/operation.pb.h"
 
 namespace opsagent {
@@ -40,7 +39,8 @@ const Catalog& TheCatalog() {
   static const Catalog* catalog = [] {
     auto* built = new Catalog();
     const google::protobuf::ServiceDescriptor* service =
-        v1::OpsAgent::descriptor();
+        v1::RequestMeta::descriptor()->file()->FindServiceByName("OpsAgent");
+    if (service == nullptr) Invalid("no service OpsAgent");
     for (int i = 0; i < service->method_count(); ++i) {
       const google::protobuf::MethodDescriptor* method = service->method(i);
       if (!method->options().HasExtension(v1::operation))
@@ -92,14 +92,14 @@ std::unique_ptr<Message> OperationInfo::NewReply() const {
 }
 
 const v1::RequestMeta& OperationInfo::Meta(const Message& request) {
-  return static_cast<const v1::RequestMeta&>(request.GetReflection()->GetMessage(
-      request, MetaField(request.GetDescriptor())));
+  return static_cast<const v1::RequestMeta&>(
+      request.GetReflection()->GetMessage(request,
+                                          MetaField(request.GetDescriptor())));
 }
 
 v1::RequestMeta* OperationInfo::MutableMeta(Message* request) {
-  return static_cast<v1::RequestMeta*>(
-      request->GetReflection()->MutableMessage(
-          request, MetaField(request->GetDescriptor())));
+  return static_cast<v1::RequestMeta*>(request->GetReflection()->MutableMessage(
+      request, MetaField(request->GetDescriptor())));
 }
 
 bool OperationInfo::IsFinal(const Message& event) const {
@@ -107,6 +107,13 @@ bool OperationInfo::IsFinal(const Message& event) const {
   const FieldDescriptor* result =
       event.GetDescriptor()->FindFieldByName("result");
   return result != nullptr && event.GetReflection()->HasField(event, result);
+}
+
+const Message& OperationInfo::ResultOf(const Message& final) const {
+  if (!streaming) return final;
+  const FieldDescriptor* result =
+      final.GetDescriptor()->FindFieldByName("result");
+  return final.GetReflection()->GetMessage(final, result);
 }
 
 absl::Span<const OperationInfo* const> AllOperations() {

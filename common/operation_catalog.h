@@ -37,6 +37,9 @@ struct OperationInfo {
   // For a streaming operation: whether `event` is its final one (its
   // `result` field is set). Always true for a unary reply.
   bool IsFinal(const google::protobuf::Message& event) const;
+  // What the operation answered: the reply, or a final event's `result`.
+  const google::protobuf::Message& ResultOf(
+      const google::protobuf::Message& final) const;
 };
 
 // Every operation of the OpsAgent service, read from its descriptor once.

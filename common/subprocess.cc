@@ -158,7 +158,7 @@ void Subprocess::Signal(int signal) {
   if (pid_ > 0) kill(pid_, signal);
 }
 
-absl::StatusOr<CommandResult> RunCommand(
+absl::StatusOr<ProgramResult> RunProgram(
     const std::vector<std::string>& argv, absl::Duration timeout,
     size_t max_output_bytes, std::optional<std::vector<std::string>> env,
     const std::function<void(OutputStream, absl::string_view)>& on_output) {
@@ -192,7 +192,7 @@ absl::StatusOr<CommandResult> RunCommand(
   // so the group's id, cannot be reused while it is a zombie).
   Subprocess child(*pid, /*group=*/true);
 
-  CommandResult result;
+  ProgramResult result;
   std::string* sinks[2] = {&result.stdout_text, &result.stderr_text};
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   int open_pipes = 2;

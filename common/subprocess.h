@@ -20,7 +20,7 @@ namespace opsagent {
 struct SubprocessOptions {
   std::vector<std::string> argv;
   // The environment; unset means inherit this process's (for tests and
-  // benchmarks starting servers; the agent's children use RunCommand).
+  // benchmarks starting servers; the agent's children use RunProgram).
   std::optional<std::vector<std::string>> env;
   // Where stdout and stderr go; empty means /dev/null. Files are created or
   // appended to. stdin is always /dev/null.
@@ -65,7 +65,7 @@ class Subprocess {
 };
 
 // The result of a program run to completion.
-struct CommandResult {
+struct ProgramResult {
   int exit_code = 0;  // or 128 + signal
   std::string stdout_text;
   std::string stderr_text;
@@ -75,7 +75,7 @@ struct CommandResult {
 // Which output a chunk came from.
 enum class OutputStream { kStdout, kStderr };
 
-// The environment a program run by RunCommand gets unless told otherwise:
+// The environment a program run by RunProgram gets unless told otherwise:
 // PATH=/usr/sbin:/usr/bin:/sbin:/bin and LANG=C.UTF-8, nothing inherited.
 const std::vector<std::string>& MinimalEnvironment();
 
@@ -88,7 +88,7 @@ const std::vector<std::string>& MinimalEnvironment();
 // read; at `timeout` the whole group is killed and DEADLINE_EXCEEDED
 // returned. (A process that leaves the group with setsid() escapes this.)
 
-absl::StatusOr<CommandResult> RunCommand(
+absl::StatusOr<ProgramResult> RunProgram(
     const std::vector<std::string>& argv, absl::Duration timeout,
     size_t max_output_bytes = 1 << 20,
     std::optional<std::vector<std::string>> env = std::nullopt,

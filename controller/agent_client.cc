@@ -1,11 +1,14 @@
 #include "controller/agent_client.h"
 
-#include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
+#include "absl/time/clock.h"
 #include "common/grpc_status.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/support/byte_buffer.h"
 
 namespace opsagent {
 namespace {
@@ -23,11 +26,23 @@ absl::Status CallStatus(const grpc::Status& status, absl::Duration timeout) {
   return FromGrpcStatus(status);
 }
 
-template <typename Reply>
-absl::StatusOr<Reply> Finish(const grpc::Status& status, Reply& reply,
-                             absl::Duration timeout) {
-  if (!status.ok()) return CallStatus(status, timeout);
-  return std::move(reply);
+bool Parse(const grpc::ByteBuffer& buffer, google::protobuf::Message* out) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) return false;
+  std::string bytes;
+  for (const grpc::Slice& slice : slices)
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  return out->ParseFromString(bytes);
+}
+
+// Waits for the completion of the operation tagged `tag`.
+bool Await(grpc::CompletionQueue& queue, void* tag) {
+  void* got = nullptr;
+  bool ok = false;
+  while (queue.Next(&got, &ok)) {
+    if (got == tag) return ok;
+  }
+  return false;
 }
 
 }  // namespace
@@ -40,10 +55,8 @@ std::unique_ptr<AgentClient> AgentClient::Connect(
   // address the host is reached at.
   args.SetSslTargetNameOverride(host.name());
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(host.address(), credentials, args);
-  return std::unique_ptr<AgentClient>(
-      new AgentClient(v1::OpsAgent::NewStub(channel), timeout));
+  return std::unique_ptr<AgentClient>(new AgentClient(
+      grpc::CreateCustomChannel(host.address(), credentials, args), timeout));
 }
 
 absl::StatusOr<std::unique_ptr<AgentClient>> AgentClient::Connect(
@@ -54,107 +67,62 @@ absl::StatusOr<std::unique_ptr<AgentClient>> AgentClient::Connect(
   return Connect(*std::move(credentials), host, timeout);
 }
 
-void AgentClient::Prepare(grpc::ClientContext* context) const {
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
-}
-
-absl::StatusOr<v1::InfoReply> AgentClient::GetInfo(
-    const v1::InfoRequest& request) {
+OperationResult AgentClient::Call(
+    const OperationInfo& op, const google::protobuf::Message& request,
+    const std::function<void(const google::protobuf::Message&)>& on_event) {
   grpc::ClientContext context;
-  Prepare(&context);
-  v1::InfoReply reply;
-  const grpc::Status status = stub_->GetInfo(&context, request, &reply);
-  return Finish(status, reply, timeout_);
-}
-
-absl::StatusOr<v1::MemoryReply> AgentClient::GetMemory(
-    const v1::MemoryRequest& request) {
-  grpc::ClientContext context;
-  Prepare(&context);
-  v1::MemoryReply reply;
-  const grpc::Status status = stub_->GetMemory(&context, request, &reply);
-  return Finish(status, reply, timeout_);
-}
-
-absl::StatusOr<v1::FilesystemsReply> AgentClient::ListFilesystems(
-    const v1::FilesystemsRequest& request) {
-  grpc::ClientContext context;
-  Prepare(&context);
-  v1::FilesystemsReply reply;
-  const grpc::Status status = stub_->ListFilesystems(&context, request, &reply);
-  return Finish(status, reply, timeout_);
-}
-
-absl::StatusOr<v1::OpenDeletedReply> AgentClient::ListOpenDeletedFiles(
-    const v1::OpenDeletedRequest& request) {
-  grpc::ClientContext context;
-  Prepare(&context);
-  v1::OpenDeletedReply reply;
-  const grpc::Status status =
-      stub_->ListOpenDeletedFiles(&context, request, &reply);
-  return Finish(status, reply, timeout_);
-}
-
-absl::StatusOr<v1::TruncateLogReply> AgentClient::TruncateLog(
-    const v1::TruncateLogRequest& request) {
-  grpc::ClientContext context;
-  Prepare(&context);
-  v1::TruncateLogReply reply;
-  const grpc::Status status = stub_->TruncateLog(&context, request, &reply);
-  return Finish(status, reply, timeout_);
-}
-
-absl::StatusOr<v1::RestartServiceReply> AgentClient::RestartService(
-    const v1::RestartServiceRequest& request) {
-  grpc::ClientContext context;
-  Prepare(&context);
-  v1::RestartServiceReply reply;
-  const grpc::Status status = stub_->RestartService(&context, request, &reply);
-  return Finish(status, reply, timeout_);
-}
-
-absl::StatusOr<v1::DiskUsageResult> AgentClient::ScanDiskUsage(
-    const v1::DiskUsageRequest& request,
-    const std::function<void(const v1::DiskUsageProgress&)>& on_progress) {
-  grpc::ClientContext context;
-  Prepare(&context);
-  std::unique_ptr<grpc::ClientReader<v1::DiskUsageEvent>> reader =
-      stub_->ScanDiskUsage(&context, request);
-  v1::DiskUsageEvent event;
-  v1::DiskUsageResult result;
-  bool have_result = false;
-  while (reader->Read(&event)) {
-    if (event.has_progress() && on_progress) on_progress(event.progress());
-    if (event.has_result()) {
-      result = std::move(*event.mutable_result());
-      have_result = true;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  grpc::CompletionQueue queue;
+  grpc::GenericStub stub(channel_);
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
+      stub.PrepareCall(&context, op.path, &queue);
+  int started, written, closed, read, finished;
+  call->StartCall(&started);
+  bool ok = Await(queue, &started);
+  grpc::Slice slice(request.SerializeAsString());
+  grpc::ByteBuffer out(&slice, 1);
+  if (ok) {
+    call->Write(out, &written);
+    ok = Await(queue, &written);
+  }
+  if (ok) {
+    call->WritesDone(&closed);
+    ok = Await(queue, &closed);
+  }
+  OperationResult result;
+  bool malformed = false;
+  for (grpc::ByteBuffer in; ok;) {
+    call->Read(&in, &read);
+    if (!Await(queue, &read)) break;
+    std::unique_ptr<google::protobuf::Message> message = op.NewReply();
+    if (!Parse(in, message.get())) {
+      malformed = true;
+      continue;
     }
+    if (op.streaming && on_event) on_event(*message);
+    if (op.IsFinal(*message)) result.final = std::move(message);
   }
-  grpc::Status status = reader->Finish();
-  if (!status.ok()) return CallStatus(status, timeout_);
-  if (!have_result)
-    return absl::DataLossError("the agent ended the scan without a result");
+  grpc::Status status;
+  call->Finish(&status, &finished);
+  Await(queue, &finished);
+  queue.Shutdown();
+  for (void* tag; queue.Next(&tag, &ok);) {
+  }
+  result.status = CallStatus(status, timeout_);
+  if (!status.ok() && result.final == nullptr) {
+    std::unique_ptr<google::protobuf::Message> data = op.NewReply();
+    if (DataOfFailure(status, data.get())) result.final = std::move(data);
+  }
+  if (result.status.ok() && malformed) {
+    result.status = absl::DataLossError(
+        absl::StrCat("the agent sent a message that is not a ",
+                     op.method->output_type()->full_name()));
+  } else if (result.status.ok() && result.final == nullptr) {
+    result.status = absl::DataLossError(
+        absl::StrCat("the agent ended ", op.name, " without ",
+                     op.streaming ? "a result" : "a reply"));
+  }
   return result;
-}
-
-absl::StatusOr<v1::CommandResult> AgentClient::RunCommand(
-    const v1::RunCommandRequest& request,
-    const std::function<void(const v1::CommandOutput&)>& on_output) {
-  grpc::ClientContext context;
-  Prepare(&context);
-  std::unique_ptr<grpc::ClientReader<v1::RunCommandEvent>> reader =
-      stub_->RunCommand(&context, request);
-  v1::RunCommandEvent event;
-  std::optional<v1::CommandResult> result;
-  while (reader->Read(&event)) {
-    if (event.has_output() && on_output) on_output(event.output());
-    if (event.has_result()) result = std::move(*event.mutable_result());
-  }
-  grpc::Status status = reader->Finish();
-  if (!status.ok()) return CallStatus(status, timeout_);
-  if (!result)
-    return absl::DataLossError("the agent ended the command without a result");
-  return *std::move(result);
 }
 
 }  // namespace opsagent

@@ -6,15 +6,25 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/operation_catalog.h"
 #include "common/tls/credentials.h"
-#include "opsagent/v1/agent.grpc.pb.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/channel.h"
 #include "opsagent/v1/controller_config.pb.h"
 
 namespace opsagent {
 
+// How one operation ended on one host: its status, and its final message
+// (the reply, or a stream's last event), which a failure carries too when
+// the operation had something to show (a failed restart's attempts).
+struct OperationResult {
+  absl::Status status;
+  std::unique_ptr<google::protobuf::Message> final;
+};
+
 // A mutual-TLS connection to one host's agent. The agent's certificate must
-// chain to the operator's CA and name the inventory host (DNS SAN), so an
-// agent certificate presented by the wrong host is refused.
+// chain to the operator's CA and be a host certificate for the inventory
+// name (serverAuth, DNS SAN), so one presented by the wrong host is refused.
 class AgentClient {
  public:
   // `credentials` may be shared by the clients of many hosts.
@@ -24,32 +34,29 @@ class AgentClient {
   static absl::StatusOr<std::unique_ptr<AgentClient>> Connect(
       const TlsFiles& tls, const v1::Host& host, absl::Duration timeout);
 
-  absl::StatusOr<v1::InfoReply> GetInfo(const v1::InfoRequest& request);
-  absl::StatusOr<v1::MemoryReply> GetMemory(const v1::MemoryRequest& request);
-  absl::StatusOr<v1::FilesystemsReply> ListFilesystems(
-      const v1::FilesystemsRequest& request);
-  absl::StatusOr<v1::OpenDeletedReply> ListOpenDeletedFiles(
-      const v1::OpenDeletedRequest& request);
-  absl::StatusOr<v1::TruncateLogReply> TruncateLog(
-      const v1::TruncateLogRequest& request);
-  absl::StatusOr<v1::RestartServiceReply> RestartService(
-      const v1::RestartServiceRequest& request);
-  // Streams the command's output to `on_output` as it arrives.
-  absl::StatusOr<v1::CommandResult> RunCommand(
-      const v1::RunCommandRequest& request,
-      const std::function<void(const v1::CommandOutput&)>& on_output);
-  // Streams the scan; `on_progress` sees each progress event.
-  absl::StatusOr<v1::DiskUsageResult> ScanDiskUsage(
-      const v1::DiskUsageRequest& request,
-      const std::function<void(const v1::DiskUsageProgress&)>& on_progress);
+  // Calls any declared operation with its request; a stream's events reach
+  // `on_event` as they arrive (may be null). The one way opsctl talks to an
+  // agent: nothing here knows one operation from another.
+  OperationResult Call(
+      const OperationInfo& op, const google::protobuf::Message& request,
+      const std::function<void(const google::protobuf::Message&)>& on_event =
+          nullptr);
+
+  // The typed form, for tests and tools: the reply, or a stream's final
+  // event (its other events are dropped).
+  template <typename Final>
+  absl::StatusOr<Final> Call(absl::string_view operation,
+                             const google::protobuf::Message& request) {
+    OperationResult result = Call(*FindOperation(operation), request);
+    if (!result.status.ok()) return result.status;
+    return static_cast<const Final&>(*result.final);
+  }
 
  private:
-  AgentClient(std::unique_ptr<v1::OpsAgent::Stub> stub, absl::Duration timeout)
-      : stub_(std::move(stub)), timeout_(timeout) {}
+  AgentClient(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
+      : channel_(std::move(channel)), timeout_(timeout) {}
 
-  void Prepare(grpc::ClientContext* context) const;
-
-  std::unique_ptr<v1::OpsAgent::Stub> stub_;
+  std::shared_ptr<grpc::Channel> channel_;
   absl::Duration timeout_;
 };
 

@@ -8,10 +8,10 @@
 namespace opsagent {
 
 FanOutSummary RunFanOut(
-    const std::vector<v1::Host>& hosts, const FanOutOptions& options,
-    const std::function<AuditOutcome(const v1::Host&)>& task,
-    const std::function<void(const v1::Host&, AuditOutcome,
-                             const FanOutSummary&)>& on_done) {
+    size_t count, const FanOutOptions& options,
+    const std::function<AuditOutcome(size_t index)>& task,
+    const std::function<void(size_t index, AuditOutcome, const FanOutSummary&)>&
+        on_done) {
   absl::Mutex mutex;
   size_t next = 0;
   FanOutSummary summary;
@@ -20,13 +20,13 @@ FanOutSummary RunFanOut(
   };
   auto worker = [&] {
     for (;;) {
-      const v1::Host* host;
+      size_t index;
       {
         absl::MutexLock lock(&mutex);
-        if (next >= hosts.size() || budget_spent()) return;
-        host = &hosts[next++];
+        if (next >= count || budget_spent()) return;
+        index = next++;
       }
-      const AuditOutcome outcome = task(*host);
+      const AuditOutcome outcome = task(index);
       absl::MutexLock lock(&mutex);
       switch (outcome) {
         case AuditOutcome::kOk:
@@ -46,15 +46,15 @@ FanOutSummary RunFanOut(
           ++summary.error;
           break;
       }
-      on_done(*host, outcome, summary);
+      on_done(index, outcome, summary);
     }
   };
-  const int threads = std::max(
-      1, std::min<int>(options.concurrency, static_cast<int>(hosts.size())));
+  const int threads =
+      std::max(1, std::min<int>(options.concurrency, static_cast<int>(count)));
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
   for (std::thread& t : pool) t.join();
-  summary.not_started = static_cast<int>(hosts.size() - next);
+  summary.not_started = static_cast<int>(count - next);
   return summary;
 }
 

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "controller/audit/audit_record.h"
-#include "opsagent/v1/controller_config.pb.h"
 
 namespace opsagent {
 
@@ -27,15 +26,16 @@ struct FanOutSummary {
   int failed() const { return error + denied + unreachable + unknown; }
 };
 
-// Runs `task` for every host, at most `concurrency` at a time, and calls
-// `on_done` with each host's outcome as it finishes (never two at once, so
-// it may print). Once `max_failures` hosts have failed, no further host is
-// started; those not started are counted, not run.
+// Runs `task` for each of `count` items (hosts, by index), at most
+// `concurrency` at a time, and calls `on_done` with each one's outcome as it
+// finishes (never two at once, so it may print). Once `max_failures` have
+// failed, no further one is started; those not started are counted, not
+// run.
 FanOutSummary RunFanOut(
-    const std::vector<v1::Host>& hosts, const FanOutOptions& options,
-    const std::function<AuditOutcome(const v1::Host&)>& task,
-    const std::function<void(const v1::Host&, AuditOutcome,
-                             const FanOutSummary&)>& on_done);
+    size_t count, const FanOutOptions& options,
+    const std::function<AuditOutcome(size_t index)>& task,
+    const std::function<void(size_t index, AuditOutcome, const FanOutSummary&)>&
+        on_done);
 
 }  // namespace opsagent
 

@@ -28,7 +28,7 @@ void PrintUsage(const std::vector<Command>& commands) {
                 c.summary.c_str());
   }
   std::printf("\nGlobal flags (any command):\n%s",
-              FlagHelp(Session::GlobalFlags()).c_str());
+              FlagHelp(Invocation::GlobalFlags()).c_str());
   std::printf(
       "\nExit codes: 0 ok, 1 operation failed, 2 usage or config error, 3 "
       "denied,\n"
@@ -44,7 +44,8 @@ void PrintCommandHelp(const Command& c) {
               c.arguments.c_str(), c.summary.c_str(),
               c.details.empty() ? "" : absl::StrCat("\n", c.details).c_str());
   if (!c.flags.empty()) std::printf("\nFlags:\n%s", FlagHelp(c.flags).c_str());
-  std::printf("\nGlobal flags:\n%s", FlagHelp(Session::GlobalFlags()).c_str());
+  std::printf("\nGlobal flags:\n%s",
+              FlagHelp(Invocation::GlobalFlags()).c_str());
 }
 
 // Moves the command name to the front: global flags may come before it
@@ -59,7 +60,7 @@ std::vector<std::string> CommandFirst(std::vector<std::string> args) {
       break;
     }
     if (arg.find('=') != std::string::npos) continue;
-    for (const FlagSpec& flag : Session::GlobalFlags()) {
+    for (const FlagSpec& flag : Invocation::GlobalFlags()) {
       if (arg == "--" + flag.name && !flag.value_name.empty())
         ++i;  // skip its value
     }
@@ -93,48 +94,25 @@ int Main(int argc, char** argv) {
     std::printf("opsctl %s\n", kVersion);
     return kExitOk;
   }
-  const Command* command = nullptr;
-  for (const Command& c : commands) {
-    if (c.name == args[0]) command = &c;
-  }
-  if (command == nullptr) {
-    std::fprintf(
-        stderr,
-        "opsctl: unknown command \"%s\"; run `opsctl --help` for the list\n",
-        args[0].c_str());
-    return kExitUsage;
-  }
-  std::vector<FlagSpec> flags = Session::GlobalFlags();
-  flags.insert(flags.end(), command->flags.begin(), command->flags.end());
-  absl::StatusOr<ParsedArgs> parsed =
-      ParseArgs({args.begin() + 1, args.end()}, flags);
+  absl::StatusOr<ParsedCommand> parsed = ParseCommand(args);
   if (!parsed.ok()) {
-    std::fprintf(stderr, "opsctl %s: %s\n", command->name.c_str(),
+    std::fprintf(stderr, "%s%s\n",
+                 absl::IsNotFound(parsed.status()) ? "opsctl: " : "",
                  std::string(parsed.status().message()).c_str());
     return kExitUsage;
   }
-  if (parsed->Has("help")) {
-    PrintCommandHelp(*command);
+  if (parsed->args.Has("help")) {
+    PrintCommandHelp(parsed->command);
     return kExitOk;
   }
-  const size_t n = parsed->positional().size();
-  if (n < command->min_args || n > command->max_args) {
-    std::fprintf(
-        stderr,
-        "opsctl %s: expected arguments: %s\nusage: opsctl %s %s [FLAGS] (see "
-        "--help)\n",
-        command->name.c_str(),
-        command->arguments.empty() ? "none" : command->arguments.c_str(),
-        command->name.c_str(), command->arguments.c_str());
-    return kExitUsage;
-  }
-  absl::StatusOr<std::unique_ptr<Session>> session = Session::FromArgs(*parsed);
-  if (!session.ok()) {
+  absl::StatusOr<std::unique_ptr<Invocation>> invocation =
+      Invocation::FromArgs(parsed->args);
+  if (!invocation.ok()) {
     std::fprintf(stderr, "opsctl: %s\n",
-                 std::string(session.status().message()).c_str());
+                 std::string(invocation.status().message()).c_str());
     return kExitUsage;
   }
-  return command->run(**session, *parsed);
+  return parsed->command.run(**invocation, parsed->args);
 }
 
 }  // namespace

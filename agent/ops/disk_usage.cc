@@ -1,14 +1,15 @@
-#include "agent/ops/disk_usage.h"
-
 #include <fcntl.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "agent/ops/operation.h"
+#include "agent/ops/registry.h"
 #include "agent/system/confined_path.h"
 #include "agent/system/disk_usage_scanner.h"
 #include "common/host_text.h"
+#include "opsagent/v1/agent.pb.h"
 
 namespace opsagent {
 namespace {
@@ -22,12 +23,6 @@ void CopyPathSizes(const std::vector<PathSize>& from,
     out->set_apparent_bytes(entry.apparent_bytes);
   }
 }
-
-}  // namespace
-
-const OperationSpec kDiskUsageOperation = {
-    "disk_usage", OperationKind::kReadOnly, true,
-    "largest directories and files under an allowed root"};
 
 absl::Status RunDiskUsage(
     const OperationContext& context, const v1::DiskUsageRequest& request,
@@ -94,5 +89,9 @@ absl::Status RunDiskUsage(
         "the caller went away before the result was sent");
   return absl::OkStatus();
 }
+
+}  // namespace
+
+OPSAGENT_OPERATION(ScanDiskUsage, RunDiskUsage);
 
 }  // namespace opsagent

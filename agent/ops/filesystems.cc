@@ -1,16 +1,14 @@
-#include "agent/ops/filesystems.h"
-
 #include <sys/statvfs.h>
 
+#include "agent/ops/operation.h"
+#include "agent/ops/registry.h"
 #include "agent/system/mountinfo.h"
 #include "agent/system/proc_file.h"
 #include "common/host_text.h"
+#include "opsagent/v1/agent.pb.h"
 
 namespace opsagent {
-
-const OperationSpec kFilesystemsOperation = {
-    "filesystems", OperationKind::kReadOnly, false,
-    "what df -h shows (sizes and inodes per mount)"};
+namespace {
 
 absl::Status RunFilesystems(const OperationContext& /*context*/,
                             const v1::FilesystemsRequest& request,
@@ -42,5 +40,9 @@ absl::Status RunFilesystems(const OperationContext& /*context*/,
   }
   return absl::OkStatus();
 }
+
+}  // namespace
+
+OPSAGENT_OPERATION(ListFilesystems, RunFilesystems);
 
 }  // namespace opsagent

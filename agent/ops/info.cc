@@ -1,17 +1,15 @@
-#include "agent/ops/info.h"
-
 #include <sys/utsname.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "agent/ops/operation.h"
+#include "agent/ops/registry.h"
 #include "agent/system/proc_file.h"
 #include "common/tls/certificate_info.h"
+#include "opsagent/v1/agent.pb.h"
 
 namespace opsagent {
-
-const OperationSpec kInfoOperation = {
-    "info", OperationKind::kReadOnly, false,
-    "agent version, host, roles, uptime, certificate expiry"};
+namespace {
 
 absl::Status RunInfo(const OperationContext& context,
                      const v1::InfoRequest& /*request*/, v1::InfoReply* reply) {
@@ -42,5 +40,9 @@ absl::Status RunInfo(const OperationContext& context,
     reply->add_caller_operations(op);
   return absl::OkStatus();
 }
+
+}  // namespace
+
+OPSAGENT_OPERATION(GetInfo, RunInfo);
 
 }  // namespace opsagent

@@ -1,17 +1,15 @@
-#include "agent/ops/memory.h"
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "agent/ops/operation.h"
+#include "agent/ops/registry.h"
 #include "agent/system/meminfo.h"
 #include "agent/system/process_table.h"
 #include "common/host_text.h"
+#include "opsagent/v1/agent.pb.h"
 
 namespace opsagent {
-
-const OperationSpec kMemoryOperation = {
-    "memory", OperationKind::kReadOnly, false,
-    "what free -h shows, and the largest processes by RSS"};
+namespace {
 
 absl::Status RunMemory(const OperationContext& context,
                        const v1::MemoryRequest& request,
@@ -47,5 +45,9 @@ absl::Status RunMemory(const OperationContext& context,
   }
   return absl::OkStatus();
 }
+
+}  // namespace
+
+OPSAGENT_OPERATION(GetMemory, RunMemory);
 
 }  // namespace opsagent

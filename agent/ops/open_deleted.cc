@@ -1,15 +1,13 @@
-#include "agent/ops/open_deleted.h"
-
 #include <algorithm>
 
+#include "agent/ops/operation.h"
+#include "agent/ops/registry.h"
 #include "agent/system/open_files.h"
 #include "common/host_text.h"
+#include "opsagent/v1/agent.pb.h"
 
 namespace opsagent {
-
-const OperationSpec kOpenDeletedOperation = {
-    "open_deleted", OperationKind::kReadOnly, false,
-    "deleted files still held open (lsof +L1)"};
+namespace {
 
 absl::Status RunOpenDeleted(const OperationContext& /*context*/,
                             const v1::OpenDeletedRequest& /*request*/,
@@ -33,5 +31,9 @@ absl::Status RunOpenDeleted(const OperationContext& /*context*/,
   reply->set_total_disk_bytes(total);
   return absl::OkStatus();
 }
+
+}  // namespace
+
+OPSAGENT_OPERATION(ListOpenDeletedFiles, RunOpenDeleted);
 
 }  // namespace opsagent

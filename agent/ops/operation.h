@@ -14,19 +14,6 @@
 
 namespace opsagent {
 
-enum class OperationKind { kReadOnly, kMutating };
-
-// Describes a vetted operation once: the name used in authorization rules and
-// logs, whether it changes the host, and whether it is a heavy scan that
-// counts against limits.max_concurrent_scans. The service does validation,
-// authorization, limits and logging around every operation from this.
-struct OperationSpec {
-  absl::string_view name;
-  OperationKind kind;
-  bool heavy;
-  absl::string_view summary;
-};
-
 // What every operation may consult: the validated agent configuration (its
 // defaults filled in), what it names parsed once, and facts about the
 // running agent.
@@ -42,7 +29,10 @@ struct AgentEnvironment {
 
 class TargetLocks;
 
-// One call of an operation: who asked, and when to give up.
+// One call of an operation, as the call gate hands it over: who asked (from
+// a verified certificate), what they may do, and when to give up. What the
+// operation is (its name, whether it changes the host) is declared on its
+// RPC in agent.proto, not here.
 struct OperationContext {
   const AgentEnvironment& agent;
   PeerIdentity caller;

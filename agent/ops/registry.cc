@@ -1,30 +1,47 @@
 #include "agent/ops/registry.h"
 
-#include "agent/ops/disk_usage.h"
-#include "agent/ops/filesystems.h"
-#include "agent/ops/info.h"
-#include "agent/ops/memory.h"
-#include "agent/ops/open_deleted.h"
-#include "agent/ops/restart_service.h"
-#include "agent/ops/run_command.h"
-#include "agent/ops/truncate_log.h"
+#include <map>
+#include <string>
+
+#include "absl/strings/str_cat.h"
 
 namespace opsagent {
+namespace {
 
-absl::Span<const OperationSpec* const> AllOperations() {
-  static const OperationSpec* const kOperations[] = {
-      &kInfoOperation,           &kMemoryOperation,      &kFilesystemsOperation,
-      &kDiskUsageOperation,      &kOpenDeletedOperation, &kTruncateLogOperation,
-      &kRestartServiceOperation, &kRunCommandOperation,
-  };
-  return kOperations;
+std::map<std::string, OperationHandler>& Handlers() {
+  static auto* handlers = new std::map<std::string, OperationHandler>();
+  return *handlers;
 }
 
-const OperationSpec* FindOperation(absl::string_view name) {
-  for (const OperationSpec* op : AllOperations()) {
-    if (op->name == name) return op;
+}  // namespace
+
+bool RegisterOperationHandler(absl::string_view method,
+                              OperationHandler handler) {
+  return Handlers().emplace(std::string(method), std::move(handler)).second;
+}
+
+const OperationHandler* FindOperationHandler(const OperationInfo& op) {
+  auto it = Handlers().find(op.method->name());
+  return it == Handlers().end() ? nullptr : &it->second;
+}
+
+absl::Status CheckOperationHandlers() {
+  for (const OperationInfo* op : AllOperations()) {
+    if (FindOperationHandler(*op) == nullptr) {
+      return absl::InternalError(absl::StrCat("operation ", op->name, " (",
+                                              op->path, ") has no handler"));
+    }
   }
-  return nullptr;
+  for (const auto& [method, handler] : Handlers()) {
+    bool declared = false;
+    for (const OperationInfo* op : AllOperations())
+      declared |= op->method->name() == method;
+    if (!declared) {
+      return absl::InternalError(
+          absl::StrCat("handler for ", method, " serves no declared RPC"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace opsagent

@@ -1,5 +1,3 @@
-#include "agent/ops/restart_service.h"
-
 #include <unistd.h>
 
 #include <memory>
@@ -7,11 +5,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "agent/server/target_locks.h"
+#include "agent/ops/operation.h"
+#include "agent/ops/registry.h"
+#include "agent/ops/target_locks.h"
 #include "agent/system/meminfo.h"
 #include "agent/system/supervisor_program_controller.h"
 #include "agent/system/systemd_unit_controller.h"
 #include "common/human_size.h"
+#include "opsagent/v1/agent.pb.h"
 
 namespace opsagent {
 namespace {
@@ -89,13 +90,6 @@ v1::RestartAttempt Attempt(const OperationContext& context,
   attempt.set_elapsed_ms(absl::ToInt64Milliseconds(absl::Now() - start));
   return attempt;
 }
-
-}  // namespace
-
-const OperationSpec kRestartServiceOperation = {
-    "restart_service", OperationKind::kMutating, false,
-    "restart an allow-listed systemd unit or supervisord program, with retry "
-    "and verification"};
 
 absl::Status RunRestartService(const OperationContext& context,
                                const v1::RestartServiceRequest& request,
@@ -215,5 +209,9 @@ absl::Status RunRestartService(const OperationContext& context,
     return absl::FailedPreconditionError(reply->summary());
   return absl::OkStatus();
 }
+
+}  // namespace
+
+OPSAGENT_OPERATION(RestartService, RunRestartService);
 
 }  // namespace opsagent

@@ -1,5 +1,3 @@
-#include "agent/ops/run_command.h"
-
 #include <algorithm>
 #include <map>
 
@@ -7,10 +5,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "agent/ops/command_template.h"
-#include "agent/server/target_locks.h"
+#include "agent/ops/operation.h"
+#include "agent/ops/registry.h"
+#include "agent/ops/target_locks.h"
 #include "common/host_text.h"
 #include "common/subprocess.h"
 #include "common/trusted_path.h"
+#include "opsagent/v1/agent.pb.h"
 
 namespace opsagent {
 namespace {
@@ -27,16 +28,12 @@ bool HasAnyRole(const PeerIdentity& caller,
       });
 }
 
-}  // namespace
-
-const OperationSpec kRunCommandOperation = {
-    "run_command", OperationKind::kMutating, false,
-    "run an operator-declared command with validated parameters"};
-
-absl::Status RunVettedCommand(
-    const OperationContext& context, const v1::RunCommandRequest& request,
-    const std::function<bool(const v1::RunCommandEvent&)>& emit,
-    v1::CommandResult* result) {
+// Runs the command, streaming its output through `emit`, and fills
+// `result`: the argv, exit code, timing, output tail.
+absl::Status Run(const OperationContext& context,
+                 const v1::RunCommandRequest& request,
+                 const std::function<bool(const v1::RunCommandEvent&)>& emit,
+                 v1::CommandResult* result) {
   const v1::VettedCommand* command = nullptr;
   std::vector<std::string> names;
   for (const v1::VettedCommand& candidate : context.agent.config.command()) {
@@ -83,7 +80,7 @@ absl::Status RunVettedCommand(
                                 : command->max_output_bytes();
   std::string tail;
   const absl::Time start = absl::Now();
-  absl::StatusOr<CommandResult> run = RunCommand(
+  absl::StatusOr<ProgramResult> run = RunProgram(
       *argv, std::min(timeout, context.deadline - absl::Now()), max_output, env,
       [&](OutputStream stream, absl::string_view data) {
         v1::RunCommandEvent event;
@@ -120,5 +117,20 @@ absl::Status RunVettedCommand(
   }
   return absl::OkStatus();
 }
+
+// The output as it comes, then the result as the last event, also when the
+// command failed: its exit code and output tail are what on-call needs.
+absl::Status RunVettedCommand(
+    const OperationContext& context, const v1::RunCommandRequest& request,
+    const std::function<bool(const v1::RunCommandEvent&)>& emit) {
+  v1::RunCommandEvent last;
+  absl::Status status = Run(context, request, emit, last.mutable_result());
+  if (status.ok() || !last.result().argv().empty()) emit(last);
+  return status;
+}
+
+}  // namespace
+
+OPSAGENT_OPERATION(RunCommand, RunVettedCommand);
 
 }  // namespace opsagent

@@ -1,15 +1,16 @@
-#include "agent/ops/truncate_log.h"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "agent/server/target_locks.h"
+#include "agent/ops/operation.h"
+#include "agent/ops/registry.h"
+#include "agent/ops/target_locks.h"
 #include "agent/system/log_truncator.h"
 #include "agent/system/open_files.h"
 #include "common/host_text.h"
 #include "common/human_size.h"
+#include "opsagent/v1/agent.pb.h"
 
 namespace opsagent {
 namespace {
@@ -54,12 +55,6 @@ void AddHolderWarnings(v1::TruncateLogReply* reply, uint64_t size_before) {
         "reopens the log or is restarted"));
   }
 }
-
-}  // namespace
-
-const OperationSpec kTruncateLogOperation = {
-    "truncate_log", OperationKind::kMutating, false,
-    "truncate an allow-listed log file in place (keeps the inode)"};
 
 absl::Status RunTruncateLog(const OperationContext& context,
                             const v1::TruncateLogRequest& request,
@@ -133,5 +128,9 @@ absl::Status RunTruncateLog(const OperationContext& context,
       HoldersText(*reply)));
   return absl::OkStatus();
 }
+
+}  // namespace
+
+OPSAGENT_OPERATION(TruncateLog, RunTruncateLog);
 
 }  // namespace opsagent

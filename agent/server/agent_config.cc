@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agent/ops/command_template.h"
-#include "agent/ops/registry.h"
+#include "common/operation_catalog.h"
 #include "common/text_proto_file.h"
 #include "common/tls/certificate_info.h"
 #include "common/tls/credentials.h"
@@ -51,7 +51,7 @@ absl::Status CheckRule(int index, const v1::AuthorizationRule& rule) {
   for (const std::string& op : rule.operations()) {
     if (op != "*" && FindOperation(op) == nullptr) {
       std::string known;
-      for (const OperationSpec* spec : AllOperations())
+      for (const OperationInfo* spec : AllOperations())
         absl::StrAppend(&known, known.empty() ? "" : ", ", spec->name);
       return FieldError(field, absl::StrCat("unknown operation \"", op,
                                             "\" (known: ", known, ", *)"));

@@ -4,7 +4,6 @@
 #include "agent/server/connection_guard.h"
 #include "agent/system/descriptor_limit.h"
 #include "common/tls/credentials.h"
-#include "grpcpp/resource_quota.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
 
@@ -13,23 +12,13 @@ namespace {
 
 // Requests are small; this bounds what an attacker can make the agent buffer.
 constexpr int kMaxReceiveBytes = 64 * 1024;
-constexpr int kMaxThreads = 32;
+// Calls running at once; more are refused at once (RESOURCE_EXHAUSTED).
+constexpr int kMaxCalls = 32;
 // Descriptors the agent needs besides connections: journal, scans (one per
 // directory level and stat thread), children's pipes, TLS files.
 constexpr uint64_t kDescriptorsBesidesConnections = 512;
 // An authenticated connection that carries no call for this long is closed.
 constexpr int kMaxIdleMs = 2 * 60 * 1000;
-
-// Answers grpc.health.v1 Check on the same thread pool as the operations.
-class HealthService final : public grpc::health::v1::Health::Service {
- public:
-  grpc::Status Check(grpc::ServerContext*,
-                     const grpc::health::v1::HealthCheckRequest*,
-                     grpc::health::v1::HealthCheckResponse* response) override {
-    response->set_status(grpc::health::v1::HealthCheckResponse::SERVING);
-    return grpc::Status::OK;
-  }
-};
 
 }  // namespace
 
@@ -60,24 +49,23 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
     spdlog::info("agent journal {}: {} earlier records",
                  agent.config.journal_path(), journal->history().size());
   }
-  server->service_ = std::make_unique<AgentService>(agent, std::move(journal));
-  server->health_ = std::make_unique<HealthService>();
+  if (absl::Status status = CheckOperationHandlers(); !status.ok())
+    return status;
+  server->gate_ = std::make_unique<CallGate>(agent, std::move(journal));
+  server->service_ =
+      std::make_unique<OperationService>(server->gate_.get(), kMaxCalls);
 
   ConfigureConnectionGuard(
       {limits.max_connections(), limits.max_connections_per_peer()});
-  grpc::ResourceQuota quota("opsagent");
-  quota.SetMaxThreads(kMaxThreads);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(agent.config.listen_address(), *credentials,
                            &server->port_);
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
-  builder.SetResourceQuota(quota);
   builder.AddChannelArgument(
       GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
       static_cast<int>(limits.handshake_timeout_seconds()) * 1000);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, kMaxIdleMs);
-  builder.RegisterService(server->service_.get());
-  builder.RegisterService(server->health_.get());
+  builder.RegisterCallbackGenericService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(

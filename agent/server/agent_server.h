@@ -5,16 +5,17 @@
 
 #include "absl/status/statusor.h"
 #include "agent/ops/operation.h"
-#include "agent/server/agent_service.h"
+#include "agent/server/call_gate.h"
+#include "agent/server/operation_service.h"
 #include "common/tls/server_trust.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/server.h"
 
 namespace opsagent {
 
-// A running agent: the gRPC server on the configured address, mutual TLS
-// only, serving AgentService and the standard health check, behind the
-// connection guard, with its TLS files checked by ServerTrust.
+// A running agent: the call gate every operation goes through, and the gRPC
+// server on the configured address (mutual TLS only, behind the connection
+// guard, its TLS files checked by ServerTrust) serving every operation and
+// the standard health check through it.
 class AgentServer {
  public:
   // Starts serving. The returned server keeps `agent` by reference.
@@ -32,8 +33,8 @@ class AgentServer {
   AgentServer() = default;
 
   std::unique_ptr<ServerTrust> trust_;
-  std::unique_ptr<AgentService> service_;
-  std::unique_ptr<grpc::health::v1::Health::Service> health_;
+  std::unique_ptr<CallGate> gate_;
+  std::unique_ptr<OperationService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

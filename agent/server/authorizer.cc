@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "agent/ops/registry.h"
+#include "common/operation_catalog.h"
 
 namespace opsagent {
 namespace {
@@ -45,7 +45,7 @@ absl::Status Authorizer::Authorize(const PeerIdentity& caller,
 std::vector<std::string> Authorizer::AllowedOperations(
     const PeerIdentity& caller) const {
   std::vector<std::string> allowed;
-  for (const OperationSpec* op : AllOperations()) {
+  for (const OperationInfo* op : AllOperations()) {
     if (Allows(caller, op->name)) allowed.emplace_back(op->name);
   }
   return allowed;

@@ -36,8 +36,8 @@ absl::StatusOr<ServiceStatus> ParseSupervisorStatus(absl::string_view program,
 }
 
 absl::StatusOr<ServiceStatus> SupervisorProgramController::Status() {
-  absl::StatusOr<CommandResult> run =
-      RunCommand({supervisorctl_, "-c", config_, "status", program_},
+  absl::StatusOr<ProgramResult> run =
+      RunProgram({supervisorctl_, "-c", config_, "status", program_},
                  absl::Seconds(30), 64 << 10);
   if (!run.ok()) return run.status();
   // supervisorctl exits non-zero for programs that are not running; the
@@ -48,7 +48,7 @@ absl::StatusOr<ServiceStatus> SupervisorProgramController::Status() {
 absl::Status SupervisorProgramController::Restart(absl::Time deadline) {
   const absl::Duration timeout =
       std::max(deadline - absl::Now(), absl::Seconds(1));
-  absl::StatusOr<CommandResult> run = RunCommand(
+  absl::StatusOr<ProgramResult> run = RunProgram(
       {supervisorctl_, "-c", config_, "restart", program_}, timeout, 64 << 10);
   if (!run.ok()) return run.status();
   absl::StatusOr<ServiceStatus> status = Status();

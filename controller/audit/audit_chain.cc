@@ -41,6 +41,8 @@ std::string CanonicalOutcome(int64_t id, const AuditResult& r) {
   Field(&out, r.error_code);
   Field(&out, r.message);
   Field(&out, r.summary);
+  // Outcomes recorded before schema 4 had no result; they keep their form.
+  if (!r.result_json.empty()) Field(&out, r.result_json);
   return out;
 }
 

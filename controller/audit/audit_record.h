@@ -53,6 +53,9 @@ struct AuditResult {
   std::string error_code;  // gRPC code name, e.g. PERMISSION_DENIED
   std::string message;     // error text for people
   std::string summary;     // one line describing the result
+  // The result itself (the reply, or a stream's final event; a failure's
+  // too) in Protobuf's JSON mapping: a failed restart's every attempt.
+  std::string result_json;
 };
 
 // One row of the audit log.

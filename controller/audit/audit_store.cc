@@ -15,7 +15,7 @@
 namespace opsagent {
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr int kBusyTimeoutMs = 10000;
 
 constexpr char kSchema[] = R"sql(
@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS actions (
                  CHECK (outcome IN ('pending','ok','error','denied','unreachable','unknown')),
   error_code     TEXT    NOT NULL DEFAULT '',
   message        TEXT    NOT NULL DEFAULT '',
-  result_summary TEXT    NOT NULL DEFAULT ''
+  result_summary TEXT    NOT NULL DEFAULT '',
+  result_json    TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS actions_by_time      ON actions (started_at_ms);
 CREATE INDEX IF NOT EXISTS actions_by_host      ON actions (host, started_at_ms);
@@ -69,6 +70,11 @@ INSERT OR IGNORE INTO audit_meta VALUES ('chain_start', (SELECT coalesce(max(id)
 constexpr char kAddUserColumns[] = R"sql(
 ALTER TABLE actions ADD COLUMN os_uid INTEGER;
 ALTER TABLE actions ADD COLUMN sudo_user TEXT NOT NULL DEFAULT '';
+)sql";
+
+// Schema 4 (from 1 to 3): the structured result, a failure's included.
+constexpr char kAddResultColumn[] = R"sql(
+ALTER TABLE actions ADD COLUMN result_json TEXT NOT NULL DEFAULT '';
 )sql";
 
 // A prepared statement, finalized on destruction.
@@ -275,7 +281,7 @@ absl::StatusOr<int64_t> AuditStore::RecordIntent(const AuditIntent& intent) {
 absl::Status AuditStore::RecordResult(int64_t id, const AuditResult& result) {
   Statement update(db_, R"sql(
       UPDATE actions SET outcome = ?2, finished_at_ms = ?3, duration_ms = ?3 - started_at_ms,
-                         error_code = ?4, message = ?5, result_summary = ?6
+                         error_code = ?4, message = ?5, result_summary = ?6, result_json = ?7
       WHERE id = ?1 AND outcome = 'pending')sql");
   if (!update.status().ok()) return update.status();
   update.Bind(1, id);
@@ -284,6 +290,7 @@ absl::Status AuditStore::RecordResult(int64_t id, const AuditResult& result) {
   update.Bind(4, result.error_code);
   update.Bind(5, result.message);
   update.Bind(6, result.summary);
+  update.Bind(7, result.result_json);
   absl::MutexLock lock(&write_mutex_);
   return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) {
     if (update.Step() != SQLITE_DONE)
@@ -471,8 +478,8 @@ absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
                    "started_at_ms, os_user, cert_identity, host, "
                    "address, operation, parameters, reason, incident, dry_run, "
                    "mutating, outcome, finished_at_ms, "
-                   "error_code, message, result_summary, os_uid, sudo_user "
-                   "FROM actions WHERE ",
+                   "error_code, message, result_summary, os_uid, sudo_user, "
+                   "result_json FROM actions WHERE ",
                    where,
                    " ORDER BY started_at_ms DESC, id DESC LIMIT ?9) ORDER BY "
                    "started_at_ms, id"));
@@ -514,8 +521,8 @@ absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
         ParseAuditOutcome(select.Text(14)).value_or(AuditOutcome::kUnknown);
     if (!select.IsNull(15)) {
       record.result =
-          AuditResult{record.outcome, select.Int(15), select.Text(16),
-                      select.Text(17), select.Text(18)};
+          AuditResult{record.outcome,  select.Int(15),  select.Text(16),
+                      select.Text(17), select.Text(18), select.Text(21)};
     }
     records.push_back(std::move(record));
   }

@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "common/operation_catalog.h"
 #include "controller/commands/command.h"
 #include "controller/output/terminal.h"
 
@@ -8,6 +9,11 @@ namespace opsagent {
 
 void PrintError(absl::string_view message) {
   std::fprintf(stderr, "opsctl: %s\n", Shown(message).c_str());
+}
+
+bool ChangesHost(const Command& command) {
+  const OperationInfo* op = FindOperation(command.operation);
+  return op != nullptr && op->mutating;
 }
 
 int CommandFailed(int exit_code, absl::string_view message) {
@@ -29,7 +35,7 @@ absl::StatusOr<ParsedCommand> ParseCommand(
   if (argv.empty()) return absl::InvalidArgumentError("no command");
   for (Command& command : AllCommands()) {
     if (command.name != argv[0]) continue;
-    std::vector<FlagSpec> flags = Session::GlobalFlags();
+    std::vector<FlagSpec> flags = Invocation::GlobalFlags();
     flags.insert(flags.end(), command.flags.begin(), command.flags.end());
     absl::StatusOr<ParsedArgs> args =
         ParseArgs({argv.begin() + 1, argv.end()}, flags);
@@ -37,14 +43,18 @@ absl::StatusOr<ParsedCommand> ParseCommand(
       return absl::InvalidArgumentError(
           absl::StrCat("opsctl ", argv[0], ": ", args.status().message()));
     const size_t n = args->positional().size();
-    if (n < command.min_args || n > command.max_args) {
+    // --help is answered whatever the arguments.
+    if (!args->Has("help") && (n < command.min_args || n > command.max_args)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("opsctl ", argv[0], " takes ", command.arguments));
+          absl::StrCat("opsctl ", argv[0], ": expected arguments: ",
+                       command.arguments.empty() ? "none" : command.arguments,
+                       "\nusage: opsctl ", argv[0], " ", command.arguments,
+                       " [FLAGS] (see --help)"));
     }
     return ParsedCommand{std::move(command), *std::move(args)};
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown command \"", argv[0], "\""));
+  return absl::NotFoundError(absl::StrCat(
+      "unknown command \"", argv[0], "\"; run `opsctl --help` for the list"));
 }
 
 }  // namespace opsagent

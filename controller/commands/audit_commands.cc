@@ -89,7 +89,7 @@ std::string RecordJson(const AuditRecord& r) {
   return json + "}";
 }
 
-int RunVerify(Session& session, const ParsedArgs& args) {
+int RunVerify(Invocation& invocation, const ParsedArgs& args) {
   VerifyOptions options;
   options.expect_head = args.Get("expect-head");
   if (args.Has("accept-unchained") &&
@@ -99,7 +99,7 @@ int RunVerify(Session& session, const ParsedArgs& args) {
                          "--accept-unchained takes the number of rows from "
                          "before the chain");
   }
-  absl::StatusOr<AuditStore*> store = session.audit();
+  absl::StatusOr<AuditStore*> store = invocation.audit();
   if (!store.ok()) {
     return CommandFailed(kExitAuditUnavailable, store.status().message());
   }
@@ -114,9 +114,9 @@ int RunVerify(Session& session, const ParsedArgs& args) {
   return kExitOk;
 }
 
-int RunAudit(Session& session, const ParsedArgs& args) {
+int RunAudit(Invocation& invocation, const ParsedArgs& args) {
   if (!args.positional().empty()) {
-    if (args.positional()[0] == "verify") return RunVerify(session, args);
+    if (args.positional()[0] == "verify") return RunVerify(invocation, args);
     return CommandFailed(kExitUsage, "audit takes no argument but \"verify\"");
   }
   AuditFilter filter;
@@ -148,7 +148,7 @@ int RunAudit(Session& session, const ParsedArgs& args) {
        filter.limit <= 0)) {
     return CommandFailed(kExitUsage, "--limit takes a positive number");
   }
-  absl::StatusOr<AuditStore*> store = session.audit();
+  absl::StatusOr<AuditStore*> store = invocation.audit();
   if (!store.ok()) {
     return CommandFailed(kExitAuditUnavailable, store.status().message());
   }
@@ -156,13 +156,13 @@ int RunAudit(Session& session, const ParsedArgs& args) {
   if (!records.ok()) {
     return CommandFailed(kExitAuditUnavailable, records.status().message());
   }
-  if (session.output() == OutputFormat::kJson) {
+  if (invocation.output() == OutputFormat::kJson) {
     std::vector<std::string> rows;
     for (const AuditRecord& r : *records) rows.push_back(RecordJson(r));
     std::printf("[%s]\n", absl::StrJoin(rows, ",\n").c_str());
     return kExitOk;
   }
-  if (session.output() == OutputFormat::kCsv) {
+  if (invocation.output() == OutputFormat::kCsv) {
     std::printf(
         "id,started_at,outcome,os_user,os_uid,sudo_user_claimed,cert_identity,"
         "host,operation,parameters,"

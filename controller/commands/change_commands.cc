@@ -1,6 +1,8 @@
-// Commands that change a host: truncate, restart. Each asks for confirmation
-// on a terminal (or needs --yes), supports --dry-run, and is audited as a
-// mutating action.
+// Commands that change a host: truncate, restart, exec. Each asks for
+// confirmation on a terminal (or needs --yes), supports --dry-run, and shows
+// what its operation did: a failed restart's every attempt, a failed
+// command's exit code. Truncation and restart are summarized in the audit
+// log by the agent's own summary line.
 
 #include <cstdio>
 
@@ -8,10 +10,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/human_size.h"
+#include "common/operation_catalog.h"
 #include "controller/cli/confirmation.h"
 #include "controller/commands/command.h"
-#include "controller/commands/host_call.h"
+#include "controller/commands/run_operation.h"
+#include "controller/exit_codes.h"
 #include "controller/output/terminal.h"
+#include "controller/result_summary.h"
 
 namespace opsagent {
 namespace {
@@ -21,188 +26,161 @@ const FlagSpec kYes = {
 const FlagSpec kDryRun = {"dry-run", "",
                           "report exactly what would happen; change nothing"};
 
-int RunTruncate(Session& session, const ParsedArgs& args) {
+// Asks before a change (or needs --yes), unless it is a dry run.
+absl::Status Confirm(const ParsedArgs& args, const std::string& question) {
+  if (args.Has("dry-run")) return absl::OkStatus();
+  return ConfirmChange(question, args.Has("yes"));
+}
+
+void PrintTruncation(const v1::TruncateLogReply& r) {
+  std::printf("%s%s\n", r.dry_run() ? "DRY RUN: " : "",
+              Shown(r.summary()).c_str());
+  for (const std::string& warning : r.warnings())
+    std::printf("WARNING: %s\n", Shown(warning).c_str());
+  if (!r.dry_run()) {
+    std::printf(
+        "size %s -> %s (%s on disk); file freed %s; filesystem gained %s\n",
+        FormatHumanSize(r.size_before_bytes()).c_str(),
+        FormatHumanSize(r.size_after_bytes()).c_str(),
+        FormatHumanSize(r.allocated_after_bytes()).c_str(),
+        FormatHumanSize(r.file_freed_bytes()).c_str(),
+        FormatHumanSize(r.filesystem_freed_bytes()).c_str());
+  }
+}
+
+int RunTruncate(Invocation& invocation, const ParsedArgs& args) {
   const std::string host = args.positional()[0];
-  const std::string path = args.positional()[1];
-  uint64_t keep = 0;
+  auto request = std::make_shared<v1::TruncateLogRequest>();
+  request->set_path(args.positional()[1]);
   if (args.Has("keep-tail")) {
     absl::StatusOr<uint64_t> parsed = ParseHumanSize(args.Get("keep-tail"));
     if (!parsed.ok())
-      return CommandFailed(kExitUsage, (parsed.status()).message());
-    keep = *parsed;
+      return CommandFailed(kExitUsage, parsed.status().message());
+    request->set_keep_tail_bytes(*parsed);
   }
-  const bool dry_run = args.Has("dry-run");
-  session.set_dry_run(dry_run);
-  if (!dry_run) {
-    absl::Status confirmed = ConfirmChange(
-        absl::StrCat("Truncate ", path, " on ", host,
-                     keep > 0 ? absl::StrCat(" (keeping the last ",
-                                             FormatHumanSize(keep), ")")
-                              : "",
-                     "?"),
-        args.Has("yes"));
-    if (!confirmed.ok())
-      return CommandFailed(kExitUsage, (confirmed).message());
-  }
-  ActionSpec spec{"truncate_log",
-                  absl::StrCat("{\"path\":", JsonString(path),
-                               ",\"keep_tail_bytes\":", keep, "}"),
-                  true};
-  return CallHost<v1::TruncateLogReply>(
-      session, host, spec,
-      [&](AgentClient& client, const v1::RequestMeta& meta) {
-        v1::TruncateLogRequest request;
-        *request.mutable_meta() = meta;
-        request.set_path(path);
-        request.set_keep_tail_bytes(keep);
-        return client.TruncateLog(request);
-      },
-      [](const v1::TruncateLogReply& r) { return r.summary(); },
-      [](const v1::TruncateLogReply& r) {
-        std::printf("%s%s\n", r.dry_run() ? "DRY RUN: " : "",
-                    Shown(r.summary()).c_str());
-        for (const std::string& warning : r.warnings())
-          std::printf("WARNING: %s\n", Shown(warning).c_str());
-        if (!r.dry_run()) {
-          std::printf(
-              "size %s -> %s (%s on disk); file freed %s; filesystem gained "
-              "%s\n",
-              FormatHumanSize(r.size_before_bytes()).c_str(),
-              FormatHumanSize(r.size_after_bytes()).c_str(),
-              FormatHumanSize(r.allocated_after_bytes()).c_str(),
-              FormatHumanSize(r.file_freed_bytes()).c_str(),
-              FormatHumanSize(r.filesystem_freed_bytes()).c_str());
-        }
-      });
+  const uint64_t keep = request->keep_tail_bytes();
+  if (absl::Status confirmed = Confirm(
+          args, absl::StrCat("Truncate ", request->path(), " on ", host,
+                             keep > 0 ? absl::StrCat(" (keeping the last ",
+                                                     FormatHumanSize(keep), ")")
+                                      : "",
+                             "?"));
+      !confirmed.ok())
+    return CommandFailed(kExitUsage, confirmed.message());
+  return RunOperation(
+      invocation, host,
+      {FindOperation("truncate_log"), request, args.Has("dry-run")},
+      Present(&PrintTruncation));
 }
 
-int RunRestart(Session& session, const ParsedArgs& args) {
+// Every attempt with its state, the checks, and where the service ended:
+// shown for a failed restart too, which is when it matters.
+void PrintRestart(const v1::RestartServiceReply& r) {
+  if (r.dry_run()) {
+    std::printf("DRY RUN: %s\n", Shown(r.summary()).c_str());
+    return;
+  }
+  for (const v1::RestartAttempt& a : r.attempts()) {
+    std::printf("attempt %u: %s, %s/%s pid %d, %lld ms%s%s\n", a.number(),
+                a.succeeded() ? "ok" : "FAILED",
+                Shown(a.state().active_state()).c_str(),
+                Shown(a.state().sub_state()).c_str(), a.state().main_pid(),
+                static_cast<long long>(a.elapsed_ms()),
+                a.error().empty() ? "" : ": ", Shown(a.error()).c_str());
+  }
+  for (const v1::PostCheckResult& c : r.post_checks()) {
+    std::printf("check %s: %s (%s)\n", Shown(c.description()).c_str(),
+                c.passed() ? "passed" : "FAILED", Shown(c.detail()).c_str());
+  }
+  std::printf("%s: pid %d -> %d, now %s/%s\n", Shown(r.name()).c_str(),
+              r.before().main_pid(), r.after().main_pid(),
+              Shown(r.after().active_state()).c_str(),
+              Shown(r.after().sub_state()).c_str());
+}
+
+int RunRestart(Invocation& invocation, const ParsedArgs& args) {
   const std::string host = args.positional()[0];
-  const std::string name = args.positional()[1];
+  auto request = std::make_shared<v1::RestartServiceRequest>();
+  request->set_name(args.positional()[1]);
   uint32_t retries = 0;
   if (args.Has("retries") &&
       (!absl::SimpleAtoi(args.Get("retries"), &retries) || retries == 0 ||
        retries > 10)) {
-    return CommandFailed(
-        kExitUsage, (absl::InvalidArgumentError(
-                         "--retries takes a number of attempts from 1 to 10"))
-                        .message());
+    return CommandFailed(kExitUsage,
+                         "--retries takes a number of attempts from 1 to 10");
   }
-  const bool dry_run = args.Has("dry-run");
-  session.set_dry_run(dry_run);
-  session.set_minimum_timeout(absl::Minutes(5));
-  if (!dry_run) {
-    absl::Status confirmed = ConfirmChange(
-        absl::StrCat("Restart ", name, " on ", host, "?"), args.Has("yes"));
-    if (!confirmed.ok())
-      return CommandFailed(kExitUsage, (confirmed).message());
-  }
-  ActionSpec spec{"restart_service",
-                  absl::StrCat("{\"name\":", JsonString(name),
-                               ",\"max_attempts\":", retries, "}"),
-                  true};
-  return CallHost<v1::RestartServiceReply>(
-      session, host, spec,
-      [&](AgentClient& client, const v1::RequestMeta& meta) {
-        v1::RestartServiceRequest request;
-        *request.mutable_meta() = meta;
-        request.set_name(name);
-        request.set_max_attempts(retries);
-        return client.RestartService(request);
-      },
-      [](const v1::RestartServiceReply& r) { return r.summary(); },
-      [](const v1::RestartServiceReply& r) {
-        if (r.dry_run()) {
-          std::printf("DRY RUN: %s\n", Shown(r.summary()).c_str());
-          return;
-        }
-        for (const v1::RestartAttempt& a : r.attempts()) {
-          std::printf("attempt %u: %s, %s/%s pid %d, %lld ms%s%s\n", a.number(),
-                      a.succeeded() ? "ok" : "FAILED",
-                      Shown(a.state().active_state()).c_str(),
-                      Shown(a.state().sub_state()).c_str(),
-                      a.state().main_pid(),
-                      static_cast<long long>(a.elapsed_ms()),
-                      a.error().empty() ? "" : ": ", Shown(a.error()).c_str());
-        }
-        for (const v1::PostCheckResult& c : r.post_checks()) {
-          std::printf("check %s: %s (%s)\n", Shown(c.description()).c_str(),
-                      c.passed() ? "passed" : "FAILED",
-                      Shown(c.detail()).c_str());
-        }
-        std::printf("%s: pid %d -> %d, now %s/%s\n", Shown(r.name()).c_str(),
-                    r.before().main_pid(), r.after().main_pid(),
-                    Shown(r.after().active_state()).c_str(),
-                    Shown(r.after().sub_state()).c_str());
-      });
+  request->set_max_attempts(retries);
+  if (absl::Status confirmed = Confirm(
+          args, absl::StrCat("Restart ", request->name(), " on ", host, "?"));
+      !confirmed.ok())
+    return CommandFailed(kExitUsage, confirmed.message());
+  return RunOperation(invocation, host,
+                      {FindOperation("restart_service"), request,
+                       args.Has("dry-run"), absl::Minutes(5)},
+                      Present(&PrintRestart));
 }
 
-int RunExec(Session& session, const ParsedArgs& args) {
+// The result of a command: its exit code and timing (its output streamed
+// already; a failed one's tail is in the result too, and in the audit log).
+void PrintCommandResult(const v1::RunCommandEvent& event) {
+  const v1::CommandResult& r = event.result();
+  if (r.dry_run()) {
+    std::printf("DRY RUN: would run: %s\n",
+                Shown(absl::StrJoin(r.argv(), " ")).c_str());
+    return;
+  }
+  std::fprintf(
+      stderr, "[%s %d in %lld ms%s]\n",
+      r.timed_out() ? "killed at its timeout, exit" : "exit", r.exit_code(),
+      static_cast<long long>(r.elapsed_ms()),
+      r.output_truncated() ? ", output truncated at the command's limit" : "");
+}
+
+std::string CommandSummary(const v1::RunCommandEvent& event) {
+  const v1::CommandResult& r = event.result();
+  // The output's tail is kept in the audit log (bounded by the agent).
+  return absl::StrCat(
+      r.dry_run() ? "would run: " : "ran: ", absl::StrJoin(r.argv(), " "),
+      "; exit ", r.exit_code(),
+      r.output_tail().empty() ? "" : "; output tail:\n", r.output_tail());
+}
+
+int RunExec(Invocation& invocation, const ParsedArgs& args) {
   const std::string host = args.positional()[0];
-  const std::string name = args.positional()[1];
-  v1::RunCommandRequest request;
-  request.set_name(name);
-  std::string params_json;
+  auto request = std::make_shared<v1::RunCommandRequest>();
+  request->set_name(args.positional()[1]);
   for (const std::string& param : args.GetAll("param")) {
     const size_t eq = param.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return CommandFailed(
-          kExitUsage, (absl::InvalidArgumentError(
-                           absl::StrCat("--param ", param, ": use NAME=VALUE")))
-                          .message());
+      return CommandFailed(kExitUsage,
+                           absl::StrCat("--param ", param, ": use NAME=VALUE"));
     }
-    (*request.mutable_params())[param.substr(0, eq)] = param.substr(eq + 1);
-    absl::StrAppend(&params_json, params_json.empty() ? "" : ",",
-                    JsonString(param.substr(0, eq)), ":",
-                    JsonString(param.substr(eq + 1)));
+    (*request->mutable_params())[param.substr(0, eq)] = param.substr(eq + 1);
   }
-  const bool dry_run = args.Has("dry-run");
-  session.set_dry_run(dry_run);
-  session.set_minimum_timeout(absl::Minutes(10));
-  if (!dry_run) {
-    absl::Status confirmed = ConfirmChange(
-        absl::StrCat("Run ", name, " on ", host, "?"), args.Has("yes"));
-    if (!confirmed.ok())
-      return CommandFailed(kExitUsage, (confirmed).message());
-  }
-  const bool stream = session.output() == OutputFormat::kTable;
-  ActionSpec spec{"run_command",
-                  absl::StrCat("{\"name\":", JsonString(name), ",\"params\":{",
-                               params_json, "}}"),
-                  true};
-  return CallHost<v1::CommandResult>(
-      session, host, spec,
-      [&](AgentClient& client, const v1::RequestMeta& meta) {
-        v1::RunCommandRequest call = request;
-        *call.mutable_meta() = meta;
-        return client.RunCommand(call, [stream](const v1::CommandOutput& out) {
-          if (!stream) return;
-          std::FILE* to =
-              out.stream() == v1::CommandOutput::STDERR ? stderr : stdout;
-          std::fwrite(out.data().data(), 1, out.data().size(), to);
-          std::fflush(to);
-        });
-      },
-      [](const v1::CommandResult& r) {
-        // The output's tail is kept in the audit log (bounded by the agent).
-        return absl::StrCat(
-            r.dry_run() ? "would run: " : "ran: ", absl::StrJoin(r.argv(), " "),
-            "; exit ", r.exit_code(),
-            r.output_tail().empty() ? "" : "; output tail:\n", r.output_tail());
-      },
-      [](const v1::CommandResult& r) {
-        if (r.dry_run()) {
-          std::printf("DRY RUN: would run: %s\n",
-                      Shown(absl::StrJoin(r.argv(), " ")).c_str());
-          return;
-        }
-        std::fprintf(stderr, "[exit %d in %lld ms%s]\n", r.exit_code(),
-                     static_cast<long long>(r.elapsed_ms()),
-                     r.output_truncated()
-                         ? ", output truncated at the command's limit"
-                         : "");
-      });
+  if (absl::Status confirmed = Confirm(
+          args, absl::StrCat("Run ", request->name(), " on ", host, "?"));
+      !confirmed.ok())
+    return CommandFailed(kExitUsage, confirmed.message());
+  Presentation presentation = Present(&PrintCommandResult);
+  presentation.on_event = [](const google::protobuf::Message& m) {
+    const auto& event = static_cast<const v1::RunCommandEvent&>(m);
+    if (!event.has_output()) return;
+    std::FILE* to =
+        event.output().stream() == v1::CommandOutput::STDERR ? stderr : stdout;
+    std::fwrite(event.output().data().data(), 1, event.output().data().size(),
+                to);
+    std::fflush(to);
+  };
+  return RunOperation(invocation, host,
+                      {FindOperation("run_command"), request,
+                       args.Has("dry-run"), absl::Minutes(10)},
+                      presentation);
 }
+
+const bool kSummaries[] = {
+    RegisterResultSummaryOf<v1::RunCommandEvent>("run_command",
+                                                 &CommandSummary),
+};
 
 }  // namespace
 
@@ -241,7 +219,8 @@ std::vector<Command> ChangeCommands() {
         kYes},
        2,
        2,
-       RunTruncate},
+       RunTruncate,
+       "truncate_log"},
       {"restart",
        "HOST NAME",
        "restart an allow-listed systemd unit or supervisord program, verified",
@@ -263,7 +242,8 @@ std::vector<Command> ChangeCommands() {
         kYes},
        2,
        2,
-       RunRestart},
+       RunRestart,
+       "restart_service"},
       {"exec",
        "HOST COMMAND",
        "run a command the agent declares, with validated parameters",
@@ -286,7 +266,8 @@ std::vector<Command> ChangeCommands() {
         kYes},
        2,
        2,
-       RunExec},
+       RunExec,
+       "run_command"},
   };
 }
 

@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "controller/cli/command_line.h"
-#include "controller/session.h"
+#include "controller/invocation.h"
 
 namespace opsagent {
 
@@ -21,8 +21,15 @@ struct Command {
   std::vector<FlagSpec> flags;
   size_t min_args = 0;
   size_t max_args = 0;
-  std::function<int(Session&, const ParsedArgs&)> run;
+  std::function<int(Invocation&, const ParsedArgs&)> run;
+  // The operation it runs, as agent.proto declares it ("memory"); empty for
+  // commands that run none (hosts, audit, runbook). Whether a runbook step
+  // changes the host is read from that declaration.
+  std::string operation;
 };
+
+// Whether `command` runs an operation that changes the host.
+bool ChangesHost(const Command& command);
 
 // "opsctl: MESSAGE" on stderr.
 void PrintError(absl::string_view message);

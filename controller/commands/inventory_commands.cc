@@ -12,12 +12,12 @@
 namespace opsagent {
 namespace {
 
-int RunHosts(Session& session, const ParsedArgs& /*args*/) {
-  absl::StatusOr<const Inventory*> inventory = session.inventory();
+int RunHosts(Invocation& invocation, const ParsedArgs& /*args*/) {
+  absl::StatusOr<const Inventory*> inventory = invocation.inventory();
   if (!inventory.ok()) {
     return CommandFailed(kExitUsage, inventory.status().message());
   }
-  if (session.output() == OutputFormat::kJson) {
+  if (invocation.output() == OutputFormat::kJson) {
     std::vector<std::string> hosts;
     for (const v1::Host& host : (*inventory)->hosts())
       hosts.push_back(ProtoToJson(host));

@@ -22,14 +22,6 @@
 namespace opsagent {
 namespace {
 
-// Commands that change a host are the ones that take --yes.
-bool ChangesHost(const Command& command) {
-  for (const FlagSpec& flag : command.flags) {
-    if (flag.name == "yes") return true;
-  }
-  return false;
-}
-
 absl::Status ValidateStep(const std::vector<std::string>& args) {
   if (args.empty()) return absl::InvalidArgumentError("empty opsctl step");
   if (args[0] == "runbook" || args[0] == "triage") {
@@ -47,8 +39,8 @@ absl::Status ValidateStep(const std::vector<std::string>& args) {
   return ParseCommand(args).status();
 }
 
-absl::StatusOr<RunbookLibrary> LoadLibrary(Session& session) {
-  absl::StatusOr<const v1::OperatorConfig*> config = session.config();
+absl::StatusOr<RunbookLibrary> LoadLibrary(Invocation& invocation) {
+  absl::StatusOr<const v1::OperatorConfig*> config = invocation.config();
   if (!config.ok()) return config.status();
   return RunbookLibrary::Load((*config)->runbooks(), ValidateStep);
 }
@@ -77,18 +69,21 @@ void PrintEntry(const v1::RunbookEntry& entry) {
 }
 
 // Records a guided step's confirmation in the audit log.
-absl::Status RecordGuidedStep(Session& session, const v1::RunbookEntry& entry,
+absl::Status RecordGuidedStep(Invocation& invocation,
+                              const v1::RunbookEntry& entry,
                               const v1::RunbookStep& step, bool confirmed) {
-  absl::StatusOr<ActionRunner> runner = session.Runner();
-  if (!runner.ok()) return runner.status();
-  absl::StatusOr<AuditStore*> audit = session.audit();
+  absl::StatusOr<AuditingCaller> caller = invocation.Caller();
+  if (!caller.ok()) return caller.status();
+  absl::StatusOr<AuditStore*> audit = invocation.audit();
   if (!audit.ok()) return audit.status();
   AuditIntent intent;
   intent.request_id = NewRequestId();
-  intent.run_id = session.StartRun();
+  intent.run_id = invocation.EnsureRunId();
   intent.started_at_ms = absl::ToUnixMillis(absl::Now());
-  intent.os_user = runner->who().os_user;
-  intent.cert_identity = runner->who().cert_identity;
+  intent.os_user = caller->who().os_user;
+  intent.os_uid = caller->who().os_uid;
+  intent.sudo_user = caller->who().sudo_user;
+  intent.cert_identity = caller->who().cert_identity;
   intent.host = "-";
   intent.address = "-";
   intent.operation = "guided_step";
@@ -106,10 +101,10 @@ absl::Status RecordGuidedStep(Session& session, const v1::RunbookEntry& entry,
 }
 
 // Runs an entry's phases in order, checking each step before the next.
-int RunEntry(Session& session, const v1::RunbookEntry& entry,
+int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
              const RunbookVars& vars, bool assume_yes, bool diagnosis_only) {
   const std::string target = vars.at("target");
-  const std::string& run = session.StartRun();
+  const std::string& run = invocation.EnsureRunId();
   std::printf("runbook %s: %s, target %s, run %s\n", entry.id().c_str(),
               entry.alert().c_str(), target.empty() ? "(none)" : target.c_str(),
               run.c_str());
@@ -132,7 +127,7 @@ int RunEntry(Session& session, const v1::RunbookEntry& entry,
         std::fflush(stdout);
         const bool confirmed = ConfirmChange("Done?", assume_yes).ok();
         if (absl::Status recorded =
-                RecordGuidedStep(session, entry, step, confirmed);
+                RecordGuidedStep(invocation, entry, step, confirmed);
             !recorded.ok()) {
           return CommandFailed(kExitAuditUnavailable,
                                std::string(recorded.message()));
@@ -176,7 +171,7 @@ int RunEntry(Session& session, const v1::RunbookEntry& entry,
         args.push_back("--yes");
         parsed = ParseCommand(args);
       }
-      const int code = parsed->command.run(session, parsed->args);
+      const int code = parsed->command.run(invocation, parsed->args);
       std::fflush(stdout);
       if (code != kExitOk) {
         return CommandFailed(
@@ -195,7 +190,7 @@ int RunEntry(Session& session, const v1::RunbookEntry& entry,
   return kExitOk;
 }
 
-int RunRunbook(Session& session, const ParsedArgs& args) {
+int RunRunbook(Invocation& invocation, const ParsedArgs& args) {
   const std::string action = args.positional()[0];
   if (action == "import") {
     if (args.positional().size() != 2)
@@ -220,7 +215,7 @@ int RunRunbook(Session& session, const ParsedArgs& args) {
         args.positional()[1].c_str(), out.c_str());
     return kExitOk;
   }
-  absl::StatusOr<RunbookLibrary> library = LoadLibrary(session);
+  absl::StatusOr<RunbookLibrary> library = LoadLibrary(invocation);
   if (!library.ok())
     return CommandFailed(kExitUsage, std::string(library.status().message()));
   if (action == "list") {
@@ -274,7 +269,7 @@ int RunRunbook(Session& session, const ParsedArgs& args) {
           absl::StrCat("target \"", vars["target"],
                        "\" needs --host/--environment (or give --target)"));
     }
-    return RunEntry(session, *entry, vars, args.Has("yes"),
+    return RunEntry(invocation, *entry, vars, args.Has("yes"),
                     args.Has("diagnosis-only"));
   }
   return CommandFailed(kExitUsage,
@@ -282,13 +277,13 @@ int RunRunbook(Session& session, const ParsedArgs& args) {
                                     "\": use list, show, run or import"));
 }
 
-int RunTriage(Session& session, const ParsedArgs& args) {
+int RunTriage(Invocation& invocation, const ParsedArgs& args) {
   std::vector<Alert> alerts = ParseAlerts(args.positional()[0]);
   if (alerts.empty()) return CommandFailed(kExitUsage, "no alert text given");
-  absl::StatusOr<RunbookLibrary> library = LoadLibrary(session);
+  absl::StatusOr<RunbookLibrary> library = LoadLibrary(invocation);
   if (!library.ok())
     return CommandFailed(kExitUsage, std::string(library.status().message()));
-  absl::StatusOr<const Inventory*> inventory = session.inventory();
+  absl::StatusOr<const Inventory*> inventory = invocation.inventory();
   int code = kExitOk;
   for (const Alert& alert : alerts) {
     std::vector<EntryMatch> ranked = RankEntries(alert, library->entries());
@@ -332,8 +327,9 @@ int RunTriage(Session& session, const ParsedArgs& args) {
                                                ? "{host}"
                                                : ranked[0].entry->target()));
       vars["target"] = ExpandStep(holder, vars)[0];
-      const int ran = RunEntry(session, *ranked[0].entry, vars, args.Has("yes"),
-                               /*diagnosis_only=*/true);
+      const int ran =
+          RunEntry(invocation, *ranked[0].entry, vars, args.Has("yes"),
+                   /*diagnosis_only=*/true);
       if (ran != kExitOk) code = ran;
     }
   }

@@ -27,16 +27,16 @@ class DebianPackageTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     out_ = new std::string(absl::StrCat(std::getenv("TEST_TMPDIR"), "/debs"));
-    CommandResult built =
+    ProgramResult built =
         Run({"/bin/bash", "deploy/debian/build-debs.sh", *out_,
              BinaryPath("agent/opsagent"), BinaryPath("controller/opsctl")});
     ASSERT_EQ(built.exit_code, 0) << built.stdout_text << built.stderr_text;
   }
 
-  static CommandResult Run(const std::vector<std::string>& argv) {
-    absl::StatusOr<CommandResult> result = RunCommand(argv, absl::Minutes(2));
+  static ProgramResult Run(const std::vector<std::string>& argv) {
+    absl::StatusOr<ProgramResult> result = RunProgram(argv, absl::Minutes(2));
     return result.ok() ? *result
-                       : CommandResult{-1, "", result.status().ToString()};
+                       : ProgramResult{-1, "", result.status().ToString()};
   }
   static std::string Deb(const std::string& name) {
     return absl::StrCat(*out_, "/", name, "_0.1.0_amd64.deb");
@@ -95,7 +95,7 @@ TEST_F(DebianPackageTest,
 
   // The installed binary checks the shipped configuration and says what is
   // missing: the certificates the operator has yet to install.
-  CommandResult check =
+  ProgramResult check =
       Run({root + "/usr/sbin/opsagent", "--config",
            root + "/etc/opsagent/agent.textproto", "--check_config"});
   EXPECT_EQ(check.exit_code, 2);

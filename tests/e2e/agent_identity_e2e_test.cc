@@ -86,7 +86,7 @@ TEST(AgentIdentityE2eTest, OnlyAHostCertificateForTheHostIsAccepted) {
     ASSERT_NE(server, nullptr);
     OpsctlRunner opsctl(dir, "alice", alice->certificate, alice->private_key,
                         (*ca)->certificate_path(), "localhost", port);
-    CommandResult r = opsctl.Run({"info", "localhost"});
+    ProgramResult r = opsctl.Run({"info", "localhost"});
     EXPECT_EQ(r.exit_code, 4) << r.stderr_text;
     EXPECT_THAT(r.stderr_text, HasSubstr(c.refused_because));
     server->Shutdown();

@@ -70,7 +70,7 @@ class AgentJournalE2eTest : public ::testing::Test {
 TEST_F(AgentJournalE2eTest, EveryChangeIsJournaledBeforeAndAfter) {
   const std::string log = dir_ + "/logs/app.log";
   WriteFileOrDie(log, std::string(100000, 'x'));
-  CommandResult r = agent_->Oncall("alice")->Run(
+  ProgramResult r = agent_->Oncall("alice")->Run(
       {"truncate", "localhost", log, "--yes", "--incident", "INC-7", "--reason",
        "disk alert"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
@@ -109,7 +109,7 @@ TEST_F(AgentJournalE2eTest, ARetryAfterTheAgentRestartedDoesNotActAgain) {
   {
     auto client = agent_->Client();
     ASSERT_TRUE(client.ok()) << client.status();
-    auto first = (*client)->TruncateLog(request);
+    auto first = (*client)->Call<v1::TruncateLogReply>("truncate_log", request);
     ASSERT_TRUE(first.ok()) << first.status();
     EXPECT_EQ(first->size_before_bytes(), 5000u);
   }
@@ -118,7 +118,7 @@ TEST_F(AgentJournalE2eTest, ARetryAfterTheAgentRestartedDoesNotActAgain) {
   ASSERT_TRUE(agent_->Restart().ok());
   auto client = agent_->Client();
   ASSERT_TRUE(client.ok()) << client.status();
-  auto retried = (*client)->TruncateLog(request);
+  auto retried = (*client)->Call<v1::TruncateLogReply>("truncate_log", request);
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_EQ(retried->size_before_bytes(), 5000u);  // the first outcome
   EXPECT_EQ(ReadFileOrDie(log), "written after the truncation\n");
@@ -127,7 +127,7 @@ TEST_F(AgentJournalE2eTest, ARetryAfterTheAgentRestartedDoesNotActAgain) {
 
   // A new id acts.
   request.mutable_meta()->set_request_id("journal-retry-2");
-  auto fresh = (*client)->TruncateLog(request);
+  auto fresh = (*client)->Call<v1::TruncateLogReply>("truncate_log", request);
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   EXPECT_EQ(ReadFileOrDie(log), "");
 }
@@ -146,7 +146,8 @@ TEST_F(AgentJournalE2eTest, ARequestIdCannotBeReusedByAnotherCallerOrRequest) {
   {
     auto alice = agent_->Client();
     ASSERT_TRUE(alice.ok());
-    ASSERT_TRUE((*alice)->TruncateLog(request).ok());
+    ASSERT_TRUE(
+        (*alice)->Call<v1::TruncateLogReply>("truncate_log", request).ok());
   }
   ASSERT_TRUE(agent_->Restart().ok());
   const size_t records = Records().size();
@@ -165,7 +166,7 @@ TEST_F(AgentJournalE2eTest, ARequestIdCannotBeReusedByAnotherCallerOrRequest) {
   ASSERT_TRUE(bob.ok());
   v1::TruncateLogRequest stolen = request;
   stolen.set_path(other);
-  auto by_bob = (*bob)->TruncateLog(stolen);
+  auto by_bob = (*bob)->Call<v1::TruncateLogReply>("truncate_log", stolen);
   EXPECT_EQ(by_bob.status().code(), absl::StatusCode::kAlreadyExists)
       << by_bob.status();
   EXPECT_THAT(by_bob.status().message(), HasSubstr("another call"));
@@ -174,7 +175,7 @@ TEST_F(AgentJournalE2eTest, ARequestIdCannotBeReusedByAnotherCallerOrRequest) {
   ASSERT_TRUE(alice.ok());
   v1::TruncateLogRequest changed = request;
   changed.set_path(other);
-  auto by_alice = (*alice)->TruncateLog(changed);
+  auto by_alice = (*alice)->Call<v1::TruncateLogReply>("truncate_log", changed);
   EXPECT_EQ(by_alice.status().code(), absl::StatusCode::kAlreadyExists)
       << by_alice.status();
   EXPECT_THAT(by_alice.status().message(), HasSubstr("a different request"));
@@ -196,7 +197,7 @@ TEST_F(AgentJournalE2eTest, AChangeCutByACrashIsUnknownNotRepeated) {
   std::thread caller([&] {
     auto client = agent_->Client();
     ASSERT_TRUE(client.ok());
-    auto cut = (*client)->RunCommand(request, [](const v1::CommandOutput&) {});
+    auto cut = (*client)->Call<v1::RunCommandEvent>("run_command", request);
     EXPECT_FALSE(cut.ok());  // the agent died under it
   });
   // Crash the agent once the change is on record as started.
@@ -209,8 +210,7 @@ TEST_F(AgentJournalE2eTest, AChangeCutByACrashIsUnknownNotRepeated) {
 
   auto client = agent_->Client();
   ASSERT_TRUE(client.ok()) << client.status();
-  auto retried =
-      (*client)->RunCommand(request, [](const v1::CommandOutput&) {});
+  auto retried = (*client)->Call<v1::RunCommandEvent>("run_command", request);
   ASSERT_FALSE(retried.ok());
   EXPECT_EQ(retried.status().code(), absl::StatusCode::kUnknown)
       << retried.status();

@@ -76,7 +76,7 @@ TEST(AgentRestartE2eTest, AScanCutByAnAgentRestartFailsClearlyAndThenWorks) {
   EXPECT_NE(rows[0].outcome, AuditOutcome::kPending);
 
   // The restarted agent answers the same scan in full.
-  CommandResult again =
+  ProgramResult again =
       opsctl->Run({"du", "localhost", tree, "--output", "json"});
   ASSERT_EQ(again.exit_code, 0) << again.stderr_text;
   EXPECT_THAT(again.stdout_text, HasSubstr("\"files\":\"90000\""));

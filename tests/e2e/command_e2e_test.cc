@@ -64,7 +64,7 @@ std::string* CommandE2eTest::dir_;
 OpsctlRunner* CommandE2eTest::opsctl_;
 
 TEST_F(CommandE2eTest, RunsTheTemplateWithValidatedValuesAndAuditsTheOutput) {
-  CommandResult r = opsctl_->Run({"exec", "salt-production", "salt-state",
+  ProgramResult r = opsctl_->Run({"exec", "salt-production", "salt-state",
                                   "--param", "target=reddit-production*",
                                   "--param", "states=reddit.config,pgbouncer",
                                   "--yes", "--incident", "INC-3"});
@@ -91,13 +91,13 @@ TEST_F(CommandE2eTest, BadParametersAreRefusedAndNothingRuns) {
     std::vector<std::string> args = {"exec", "salt-production", "mark",
                                      "--yes"};
     args.insert(args.end(), params.begin(), params.end());
-    CommandResult r = opsctl_->Run(args);
+    ProgramResult r = opsctl_->Run(args);
     EXPECT_EQ(r.exit_code, 1) << r.stderr_text;
     EXPECT_THAT(r.stderr_text, HasSubstr("parameter"));
   }
   EXPECT_FALSE(Exists(*dir_ + "/x; touch evil.marker"));
   EXPECT_FALSE(Exists(*dir_ + "/ok.marker"));
-  CommandResult dry = opsctl_->Run(
+  ProgramResult dry = opsctl_->Run(
       {"exec", "salt-production", "mark", "--param", "name=ok", "--dry-run"});
   ASSERT_EQ(dry.exit_code, 0) << dry.stderr_text;
   EXPECT_THAT(dry.stdout_text, HasSubstr("DRY RUN: would run: /usr/bin/touch " +
@@ -112,23 +112,23 @@ TEST_F(CommandE2eTest, BadParametersAreRefusedAndNothingRuns) {
 }
 
 TEST_F(CommandE2eTest, FailuresTimeoutsAndRolesAreReported) {
-  CommandResult fails =
+  ProgramResult fails =
       opsctl_->Run({"exec", "salt-production", "fails", "--yes"});
   EXPECT_EQ(fails.exit_code, 1);
   EXPECT_THAT(fails.stderr_text,
               HasSubstr("No such file or directory"));  // streamed stderr
   EXPECT_THAT(fails.stderr_text, HasSubstr("fails exited with status 2"));
-  CommandResult slow = opsctl_->Run(
+  ProgramResult slow = opsctl_->Run(
       {"exec", "salt-production", "slow", "--param", "seconds=30", "--yes"});
   EXPECT_EQ(slow.exit_code, 1);
   EXPECT_THAT(slow.stderr_text,
               HasSubstr("ran past its limit of 1s and was killed"));
-  CommandResult role =
+  ProgramResult role =
       opsctl_->Run({"exec", "salt-production", "admins-only", "--yes"});
   EXPECT_EQ(role.exit_code, 3);
   EXPECT_THAT(role.stderr_text,
               HasSubstr("may not run admins-only (roles: admin)"));
-  CommandResult unknown =
+  ProgramResult unknown =
       opsctl_->Run({"exec", "salt-production", "bash", "--yes"});
   EXPECT_EQ(unknown.exit_code, 3);
   EXPECT_THAT(unknown.stderr_text,

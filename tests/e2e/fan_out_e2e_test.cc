@@ -98,7 +98,7 @@ class FanOutE2eTest : public ::testing::Test {
 };
 
 TEST_F(FanOutE2eTest, GlobReachesEveryMatchingHostAndReportsTheDeadOne) {
-  CommandResult r =
+  ProgramResult r =
       opsctl_->Run({"mem", "reddit-production*", "--incident", "INC-5"});
   EXPECT_EQ(r.exit_code, 4)
       << r.stderr_text;  // every failure was "unreachable"
@@ -119,13 +119,13 @@ TEST_F(FanOutE2eTest, GlobReachesEveryMatchingHostAndReportsTheDeadOne) {
   const std::string run = rows[0].intent.run_id;
   EXPECT_FALSE(run.empty());
   for (const AuditRecord& row : rows) EXPECT_EQ(row.intent.run_id, run);
-  CommandResult timeline =
+  ProgramResult timeline =
       opsctl_->Run({"audit", "--run", run, "--output", "json"});
   EXPECT_EQ(ParseJson(timeline.stdout_text).list_value().values_size(), 3);
 }
 
 TEST_F(FanOutE2eTest, RolesAndEnvironmentsCombineAndJsonIsOneObjectPerHost) {
-  CommandResult r = opsctl_->Run(
+  ProgramResult r = opsctl_->Run(
       {"info", "role:salt-master,env:production", "--output", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_EQ(std::count(r.stdout_text.begin(), r.stdout_text.end(), '\n'), 1);
@@ -133,7 +133,7 @@ TEST_F(FanOutE2eTest, RolesAndEnvironmentsCombineAndJsonIsOneObjectPerHost) {
   EXPECT_EQ(JsonField(json, "host").string_value(), "salt-production");
   EXPECT_EQ(JsonField(JsonField(json, "result"), "hostname").string_value(),
             "salt-production");
-  CommandResult all =
+  ProgramResult all =
       opsctl_->Run({"info", "env:production", "--output", "json"});
   EXPECT_EQ(std::count(all.stdout_text.begin(), all.stdout_text.end(), '\n'),
             4);
@@ -141,7 +141,7 @@ TEST_F(FanOutE2eTest, RolesAndEnvironmentsCombineAndJsonIsOneObjectPerHost) {
 
 TEST_F(FanOutE2eTest, ErrorBudgetStopsStartingHosts) {
   // One host at a time; the first (the dead one) spends the budget of one.
-  CommandResult r = opsctl_->Run(
+  ProgramResult r = opsctl_->Run(
       {"mem", "reddit*", "--concurrency", "1", "--max-failures", "1"});
   EXPECT_EQ(r.exit_code, 4) << r.stderr_text;
   EXPECT_THAT(r.stderr_text,
@@ -152,7 +152,7 @@ TEST_F(FanOutE2eTest, ErrorBudgetStopsStartingHosts) {
 
 TEST_F(FanOutE2eTest, AHostCutOffMidFanOutMissesItsDeadlineAndOthersFinish) {
   const absl::Time start = absl::Now();
-  CommandResult r = opsctl_->Run(
+  ProgramResult r = opsctl_->Run(
       {"mem", "reddit-production-1,reddit-production-2,cut-staging-1",
        "--timeout", "2"});
   const absl::Duration took = absl::Now() - start;
@@ -201,9 +201,9 @@ TEST_F(FanOutE2eTest, AControllerKilledMidFanOutLeavesItsIntentsOnRecord) {
     }
   }
   EXPECT_EQ(pending, 1);
-  CommandResult listed = opsctl_->Run({"audit", "--incident", "INC-9"});
+  ProgramResult listed = opsctl_->Run({"audit", "--incident", "INC-9"});
   EXPECT_THAT(listed.stdout_text, HasSubstr("pending"));
-  CommandResult verify = opsctl_->Run({"audit", "verify"});
+  ProgramResult verify = opsctl_->Run({"audit", "verify"});
   EXPECT_EQ(verify.exit_code, 0) << verify.stdout_text << verify.stderr_text;
 }
 

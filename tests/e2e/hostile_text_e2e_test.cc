@@ -82,13 +82,13 @@ class HostileTextE2eTest : public ::testing::Test {
 };
 
 TEST_F(HostileTextE2eTest, EveryCommandServesTheHostAndShowsNamesEscaped) {
-  CommandResult du = oncall_->Run({"du", "localhost", root_});
+  ProgramResult du = oncall_->Run({"du", "localhost", root_});
   ASSERT_EQ(du.exit_code, 0) << du.stderr_text;
   EXPECT_THAT(du.stdout_text, HasSubstr(kShownName));
   EXPECT_THAT(du.stdout_text, HasSubstr("new\\x0aline.log"));
   ExpectInert(du.stdout_text + du.stderr_text, "du");
 
-  CommandResult du_json =
+  ProgramResult du_json =
       oncall_->Run({"du", "localhost", root_, "--output", "json"});
   ASSERT_EQ(du_json.exit_code, 0) << du_json.stderr_text;
   ExpectInert(du_json.stdout_text, "du --output json");
@@ -100,18 +100,18 @@ TEST_F(HostileTextE2eTest, EveryCommandServesTheHostAndShowsNamesEscaped) {
   EXPECT_EQ(JsonField(files.values(0), "path").string_value(),
             root_ + "/log/" + kShownName);
 
-  CommandResult mem = oncall_->Run({"mem", "localhost", "--top", "100"});
+  ProgramResult mem = oncall_->Run({"mem", "localhost", "--top", "100"});
   ASSERT_EQ(mem.exit_code, 0) << mem.stderr_text;
   ExpectInert(mem.stdout_text + mem.stderr_text, "mem");
 
-  CommandResult held = oncall_->Run({"open-deleted", "localhost"});
+  ProgramResult held = oncall_->Run({"open-deleted", "localhost"});
   ASSERT_EQ(held.exit_code, 0) << held.stderr_text;
   EXPECT_THAT(held.stdout_text, HasSubstr("\\x1b]0;pw\\x07\\xfe"));
   EXPECT_THAT(held.stdout_text, HasSubstr(root_ + "/held.log"));
   ExpectInert(held.stdout_text + held.stderr_text, "open-deleted");
 
   // The name opsctl showed is the name to act on.
-  CommandResult cut =
+  ProgramResult cut =
       oncall_->Run({"truncate", "localhost", root_ + "/log/" + kShownName,
                     "--yes", "--reason", "=HYPERLINK(\"http://evil\")"});
   ASSERT_EQ(cut.exit_code, 0) << cut.stderr_text;
@@ -119,16 +119,16 @@ TEST_F(HostileTextE2eTest, EveryCommandServesTheHostAndShowsNamesEscaped) {
   ExpectInert(cut.stdout_text + cut.stderr_text, "truncate");
 
   // A vetted command's own output reaches the terminal escaped too.
-  CommandResult banner = oncall_->Run({"exec", "localhost", "banner", "--yes"});
+  ProgramResult banner = oncall_->Run({"exec", "localhost", "banner", "--yes"});
   ASSERT_EQ(banner.exit_code, 0) << banner.stderr_text;
   EXPECT_THAT(banner.stdout_text, HasSubstr("\\x1b]0;owned\\x07\\x1b[2Kdone"));
   ExpectInert(banner.stdout_text + banner.stderr_text, "exec");
 
-  CommandResult audit = oncall_->Run({"audit"});
+  ProgramResult audit = oncall_->Run({"audit"});
   ASSERT_EQ(audit.exit_code, 0) << audit.stderr_text;
   EXPECT_THAT(audit.stdout_text, HasSubstr("\\xff"));
   ExpectInert(audit.stdout_text, "audit");
-  CommandResult csv = oncall_->Run({"audit", "--output", "csv"});
+  ProgramResult csv = oncall_->Run({"audit", "--output", "csv"});
   ASSERT_EQ(csv.exit_code, 0) << csv.stderr_text;
   ExpectInert(csv.stdout_text, "audit --output csv");
   EXPECT_THAT(csv.stdout_text,
@@ -149,7 +149,7 @@ TEST_F(HostileTextE2eTest, ACertificateNameWithControlCharactersIsNoIdentity) {
   OpsctlRunner eve(dir_, "eve", forged->certificate, forged->private_key,
                    agent_->ca->certificate_path(), "localhost", agent_->port);
   const std::string before = agent_->process->Log();
-  CommandResult refused = eve.Run({"mem", "localhost"});
+  ProgramResult refused = eve.Run({"mem", "localhost"});
   EXPECT_EQ(refused.exit_code, 3) << refused.stderr_text;
   const std::string log = agent_->process->Log().substr(before.size());
   EXPECT_THAT(log, HasSubstr("holds control characters"));

@@ -18,9 +18,9 @@
 #include "absl/strings/str_split.h"
 #include "agent/system/meminfo.h"
 #include "common/subprocess.h"
-#include "controller/action_runner.h"
 #include "controller/agent_client.h"
 #include "controller/audit/audit_store.h"
+#include "controller/auditing_caller.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -173,7 +173,7 @@ AgentProcess* InspectionE2eTest::agent_;
 int InspectionE2eTest::port_;
 
 TEST_F(InspectionE2eTest, InfoNamesHostRolesAndWhatTheCallerMayDo) {
-  CommandResult r =
+  ProgramResult r =
       Operator("viewer").Run({"info", "localhost", "--output", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   google::protobuf::Value json = ParseJson(r.stdout_text);
@@ -193,7 +193,7 @@ TEST_F(InspectionE2eTest, InfoNamesHostRolesAndWhatTheCallerMayDo) {
 }
 
 TEST_F(InspectionE2eTest, MemShowsFreeColumnsFromThisHostsMeminfo) {
-  CommandResult json_run = Operator("oncall").Run(
+  ProgramResult json_run = Operator("oncall").Run(
       {"mem", "localhost", "--top", "3", "--output", "json"});
   ASSERT_EQ(json_run.exit_code, 0) << json_run.stderr_text;
   const google::protobuf::Value json = ParseJson(json_run.stdout_text);
@@ -206,7 +206,7 @@ TEST_F(InspectionE2eTest, MemShowsFreeColumnsFromThisHostsMeminfo) {
             local->total);
   EXPECT_EQ(JsonField(result, "top_processes").list_value().values_size(), 3);
 
-  CommandResult human = Operator("oncall").Run({"mem", "localhost"});
+  ProgramResult human = Operator("oncall").Run({"mem", "localhost"});
   ASSERT_EQ(human.exit_code, 0) << human.stderr_text;
   EXPECT_THAT(human.stdout_text,
               HasSubstr("              total        used        free      "
@@ -222,7 +222,7 @@ TEST_F(InspectionE2eTest, MemShowsFreeColumnsFromThisHostsMeminfo) {
 
 TEST_F(InspectionE2eTest, DfHidesNoiseUnlessAllIsGiven) {
   OpsctlRunner& ops = Operator("oncall");
-  CommandResult plain = ops.Run({"df", "localhost", "--output", "json"});
+  ProgramResult plain = ops.Run({"df", "localhost", "--output", "json"});
   ASSERT_EQ(plain.exit_code, 0) << plain.stderr_text;
   const google::protobuf::Value json = ParseJson(plain.stdout_text);
   const auto& filesystems =
@@ -235,16 +235,16 @@ TEST_F(InspectionE2eTest, DfHidesNoiseUnlessAllIsGiven) {
         << type;
     EXPECT_GT(JsonUint(JsonField(fs, "size_bytes")), 0u);
   }
-  CommandResult all = ops.Run({"df", "localhost", "--all", "--output", "json"});
+  ProgramResult all = ops.Run({"df", "localhost", "--all", "--output", "json"});
   ASSERT_EQ(all.exit_code, 0);
   EXPECT_THAT(all.stdout_text, HasSubstr("\"fs_type\":\"proc\""));
-  CommandResult human = ops.Run({"df", "localhost"});
+  ProgramResult human = ops.Run({"df", "localhost"});
   EXPECT_THAT(human.stdout_text, HasSubstr("Filesystem"));
   EXPECT_THAT(human.stdout_text, HasSubstr("Use% Mounted on"));
 }
 
 TEST_F(InspectionE2eTest, DuMatchesGnuDuOnAGeneratedTree) {
-  CommandResult r =
+  ProgramResult r =
       Operator("oncall").Run({"du", "localhost", *root_, "--output", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   const google::protobuf::Value json = ParseJson(r.stdout_text);
@@ -256,8 +256,8 @@ TEST_F(InspectionE2eTest, DuMatchesGnuDuOnAGeneratedTree) {
         JsonUint(JsonField(dir, "disk_bytes"));
   }
   // GNU du, one line per directory, in bytes of disk usage.
-  absl::StatusOr<CommandResult> du =
-      RunCommand({"/usr/bin/du", "-x", "-B1", *root_}, absl::Seconds(30));
+  absl::StatusOr<ProgramResult> du =
+      RunProgram({"/usr/bin/du", "-x", "-B1", *root_}, absl::Seconds(30));
   ASSERT_TRUE(du.ok() && du->exit_code == 0);
   int compared = 0;
   for (absl::string_view line :
@@ -281,7 +281,7 @@ TEST_F(InspectionE2eTest, DuMatchesGnuDuOnAGeneratedTree) {
 }
 
 TEST_F(InspectionE2eTest, DuStopsAtTheEntryBudgetAndSaysSo) {
-  CommandResult r =
+  ProgramResult r =
       Operator("oncall").Run({"du", "localhost", *root_, "--max-entries", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_THAT(r.stdout_text,
@@ -302,7 +302,7 @@ TEST_F(InspectionE2eTest, DuRefusesPathsOutsideTheRootsAndSymlinks) {
            {"log", "not absolute"},
            {*root_ + "/missing", "does not exist"},
        }) {
-    CommandResult r = ops.Run({"du", "localhost", c.path});
+    ProgramResult r = ops.Run({"du", "localhost", c.path});
     EXPECT_NE(r.exit_code, 0) << c.path;
     EXPECT_THAT(r.stderr_text, HasSubstr(c.error)) << c.path;
     EXPECT_EQ(r.stdout_text, "") << c.path;
@@ -327,7 +327,7 @@ TEST_F(InspectionE2eTest, CertificatesTheAgentDoesNotTrustAreRefused) {
                          {"expired", "expired at"},
                          {"not_yet_valid", "not valid until"}}) {
     const std::string before = agent_->Log();
-    CommandResult r = Operator(c.who).Run(
+    ProgramResult r = Operator(c.who).Run(
         {"du", "localhost", *root_, "--reason", "probe " + c.who});
     EXPECT_EQ(r.exit_code, 4) << c.who << ": " << r.stderr_text;
     EXPECT_THAT(r.stderr_text, HasSubstr(c.hint)) << c.who;
@@ -351,16 +351,13 @@ TEST_F(InspectionE2eTest, ClientWithoutCertificateIsRefused) {
   ASSERT_TRUE(client.ok()) << client.status();
   auto store = AuditStore::Open(absl::StrCat(*dir_, "/no-cert.audit.db"));
   ASSERT_TRUE(store.ok());
-  ActionRunner runner(store->get(), {"tester", ""},
-                      {"no certificate probe", "", "", false});
-  auto report = runner.Run<v1::MemoryReply>(
-      host, {"memory"},
-      [&](const v1::RequestMeta& meta) {
-        v1::MemoryRequest request;
-        *request.mutable_meta() = meta;
-        return (*client)->GetMemory(request);
-      },
-      [](const v1::MemoryReply&) { return std::string("unexpected"); });
+  AuditingCaller caller(store->get(), {"tester", ""},
+                        {"no certificate probe", "", ""});
+  auto report = caller.Call(
+      host, {FindOperation("memory"), std::make_shared<v1::MemoryRequest>()},
+      [&](const google::protobuf::Message& request) {
+        return (*client)->Call(*FindOperation("memory"), request);
+      });
   EXPECT_EQ(report.status.code(), absl::StatusCode::kUnavailable)
       << report.status;
   EXPECT_EQ(report.outcome, AuditOutcome::kUnreachable);
@@ -385,7 +382,7 @@ TEST_F(InspectionE2eTest, OversizedRequestsAreRefusedBeforeTheService) {
   v1::DiskUsageRequest request;
   request.mutable_meta()->set_request_id("oversized-1");
   request.set_path(*root_ + "/" + std::string(100 * 1024, 'a'));
-  auto refused = (*client)->ScanDiskUsage(request, nullptr);
+  auto refused = (*client)->Call<v1::DiskUsageEvent>("disk_usage", request);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted)
       << refused.status();
@@ -393,7 +390,7 @@ TEST_F(InspectionE2eTest, OversizedRequestsAreRefusedBeforeTheService) {
               Not(HasSubstr("oversized-1")));  // never reached the service
   // Just under the limit reaches validation, which names the problem.
   request.set_path(*root_ + "/" + std::string(60 * 1024, 'a'));
-  auto invalid = (*client)->ScanDiskUsage(request, nullptr);
+  auto invalid = (*client)->Call<v1::DiskUsageEvent>("disk_usage", request);
   ASSERT_FALSE(invalid.ok());
   EXPECT_EQ(invalid.status().code(), absl::StatusCode::kInvalidArgument)
       << invalid.status();
@@ -404,7 +401,7 @@ TEST_F(InspectionE2eTest, OversizedRequestsAreRefusedBeforeTheService) {
 TEST_F(InspectionE2eTest, IdentityWithoutAGrantIsDeniedAndLogged) {
   for (const std::string who : {"viewer", "stranger"}) {
     const std::string before = agent_->Log();
-    CommandResult r = Operator(who).Run({"du", "localhost", *root_});
+    ProgramResult r = Operator(who).Run({"du", "localhost", *root_});
     EXPECT_EQ(r.exit_code, 3) << who << ": " << r.stderr_text;
     EXPECT_THAT(r.stderr_text, HasSubstr("is not allowed to call disk_usage"));
     const std::string log = agent_->Log().substr(before.size());
@@ -420,7 +417,7 @@ TEST_F(InspectionE2eTest, IdentityWithoutAGrantIsDeniedAndLogged) {
 TEST_F(InspectionE2eTest, AgentCertificateForAnotherHostIsRefused) {
   // The inventory says salt-qa lives at this address, but the agent there
   // presents a certificate for "localhost".
-  CommandResult r = Operator("oncall", "salt-qa").Run({"mem", "salt-qa"});
+  ProgramResult r = Operator("oncall", "salt-qa").Run({"mem", "salt-qa"});
   EXPECT_EQ(r.exit_code, 4) << r.stderr_text;
   std::vector<AuditRecord> rows = AuditRows();
   ASSERT_EQ(rows.size(), 1u);
@@ -431,7 +428,7 @@ TEST_F(InspectionE2eTest, AgentCertificateForAnotherHostIsRefused) {
 // which any caller can set, is recorded and shown only as a claim.
 TEST_F(InspectionE2eTest, TheAuditRecordsTheRealUserAndSudoUserAsAClaim) {
   OpsctlRunner& ops = Operator("oncall");
-  CommandResult r = ops.Run({"mem", "localhost"}, {"SUDO_USER=ceo"});
+  ProgramResult r = ops.Run({"mem", "localhost"}, {"SUDO_USER=ceo"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   std::vector<AuditRecord> rows = ops.AuditRows();
   ASSERT_FALSE(rows.empty());
@@ -439,11 +436,11 @@ TEST_F(InspectionE2eTest, TheAuditRecordsTheRealUserAndSudoUserAsAClaim) {
   EXPECT_EQ(intent.os_uid, static_cast<int64_t>(getuid()));
   EXPECT_NE(intent.os_user, "ceo");
   EXPECT_EQ(intent.sudo_user, "ceo");
-  CommandResult table = ops.Run({"audit"});
+  ProgramResult table = ops.Run({"audit"});
   EXPECT_THAT(table.stdout_text,
               HasSubstr(intent.os_user + "/" + intent.cert_identity +
                         " (sudo claims ceo)"));
-  CommandResult json = ops.Run({"audit", "--output", "json"});
+  ProgramResult json = ops.Run({"audit", "--output", "json"});
   EXPECT_THAT(json.stdout_text, HasSubstr("\"sudo_user_claimed\":\"ceo\""));
   EXPECT_THAT(json.stdout_text,
               HasSubstr(absl::StrCat("\"os_uid\":", getuid())));
@@ -455,7 +452,7 @@ TEST_F(InspectionE2eTest, NothingIsSentWhenTheAuditLogCannotRecord) {
   const std::string blocker = *dir_ + "/not-a-directory";
   WriteFileOrDie(blocker, "");
   const std::string before = agent_->Log();
-  CommandResult r = Operator("oncall", "localhost", blocker + "/audit.db")
+  ProgramResult r = Operator("oncall", "localhost", blocker + "/audit.db")
                         .Run({"mem", "localhost"});
   EXPECT_EQ(r.exit_code, 5) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("nothing was sent"));
@@ -471,14 +468,14 @@ TEST_F(InspectionE2eTest, AuditQueriesFilterByOperationOutcomeAndIncident) {
       ops.Run({"du", "localhost", "/etc", "--incident", "INC-7"}).exit_code, 3);
   ASSERT_EQ(ops.Run({"mem", "localhost"}).exit_code, 0);
 
-  CommandResult by_incident =
+  ProgramResult by_incident =
       ops.Run({"audit", "--incident", "INC-7", "--output", "json"});
   ASSERT_EQ(by_incident.exit_code, 0) << by_incident.stderr_text;
   EXPECT_EQ(ParseJson(by_incident.stdout_text).list_value().values_size(), 3);
-  CommandResult memory =
+  ProgramResult memory =
       ops.Run({"audit", "--operation", "memory", "--output", "json"});
   EXPECT_EQ(ParseJson(memory.stdout_text).list_value().values_size(), 2);
-  CommandResult denied =
+  ProgramResult denied =
       ops.Run({"audit", "--outcome", "denied", "--output", "json"});
   const google::protobuf::Value denied_json = ParseJson(denied.stdout_text);
   const auto& rows = denied_json.list_value().values();
@@ -486,31 +483,31 @@ TEST_F(InspectionE2eTest, AuditQueriesFilterByOperationOutcomeAndIncident) {
   EXPECT_EQ(JsonField(rows[0], "operation").string_value(), "disk_usage");
   EXPECT_EQ(JsonField(JsonField(rows[0], "parameters"), "path").string_value(),
             "/etc");
-  CommandResult csv = ops.Run({"audit", "--since", "1h", "--output", "csv"});
+  ProgramResult csv = ops.Run({"audit", "--since", "1h", "--output", "csv"});
   EXPECT_EQ(std::count(csv.stdout_text.begin(), csv.stdout_text.end(), '\n'),
             5);  // header + 4 rows
-  CommandResult future =
+  ProgramResult future =
       ops.Run({"audit", "--since", "2999-01-01", "--output", "json"});
   EXPECT_EQ(ParseJson(future.stdout_text).list_value().values_size(), 0);
-  CommandResult verify = ops.Run({"audit", "verify"});
+  ProgramResult verify = ops.Run({"audit", "verify"});
   EXPECT_EQ(verify.exit_code, 0) << verify.stdout_text;
   EXPECT_THAT(verify.stdout_text, HasSubstr("8 events verified; head "));
-  CommandResult bad = ops.Run({"audit", "--since", "yesterday"});
+  ProgramResult bad = ops.Run({"audit", "--since", "yesterday"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.stderr_text, HasSubstr("--since"));
 }
 
 TEST_F(InspectionE2eTest, UsageErrorsExitWithTwoAndExplain) {
   OpsctlRunner& ops = Operator("oncall");
-  CommandResult unknown_host = ops.Run({"mem", "localhos"});
+  ProgramResult unknown_host = ops.Run({"mem", "localhos"});
   EXPECT_EQ(unknown_host.exit_code, 2);
   EXPECT_THAT(unknown_host.stderr_text, HasSubstr("did you mean localhost?"));
-  CommandResult unknown_flag = ops.Run({"mem", "localhost", "--bogus"});
+  ProgramResult unknown_flag = ops.Run({"mem", "localhost", "--bogus"});
   EXPECT_EQ(unknown_flag.exit_code, 2);
   EXPECT_THAT(unknown_flag.stderr_text, HasSubstr("unknown flag --bogus"));
-  CommandResult missing_arg = ops.Run({"du", "localhost"});
+  ProgramResult missing_arg = ops.Run({"du", "localhost"});
   EXPECT_EQ(missing_arg.exit_code, 2);
-  CommandResult help = ops.Run({"du", "--help"});
+  ProgramResult help = ops.Run({"du", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.stdout_text, HasSubstr("Example:"));
   // Nothing was sent for any of these, so nothing was audited.
@@ -548,8 +545,8 @@ TEST_F(InspectionE2eTest, AgentRefusesToStartOnBadConfigAndNamesTheField) {
        }) {
     const std::string path = *dir_ + "/bad.textproto";
     WriteFileOrDie(path, c.config);
-    absl::StatusOr<CommandResult> r =
-        RunCommand({"agent/opsagent", "--config", path}, absl::Seconds(20));
+    absl::StatusOr<ProgramResult> r =
+        RunProgram({"agent/opsagent", "--config", path}, absl::Seconds(20));
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->exit_code, 2) << c.config;
     EXPECT_THAT(r->stderr_text, HasSubstr(c.error)) << c.config;

@@ -17,12 +17,12 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "agent/system/proc_file.h"
-#include "common/tls/credentials.h"
 #include "common/grpc_status.h"
+#include "common/tls/credentials.h"
 #include "controller/agent_client.h"
 #include "grpcpp/create_channel.h"
-#include "opsagent/v1/agent.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "opsagent/v1/agent.grpc.pb.h"
 #include "tests/testing/test_agent.h"
 
 namespace opsagent {
@@ -68,7 +68,7 @@ TEST(LoadE2eTest, AThousandConcurrentCallsLeaveNoDescriptorsAndBoundedMemory) {
   ASSERT_TRUE(credentials.ok());
   // Warm up, then take the baseline.
   ASSERT_TRUE(AgentClient::Connect(*credentials, host, absl::Seconds(10))
-                  ->GetInfo({})
+                  ->Call<v1::InfoReply>("info", v1::InfoRequest())
                   .ok());
   absl::SleepFor(absl::Milliseconds(200));
   const int fds_before = OpenDescriptors(pid);
@@ -98,7 +98,8 @@ TEST(LoadE2eTest, AThousandConcurrentCallsLeaveNoDescriptorsAndBoundedMemory) {
         request.mutable_meta()->set_request_id(
             absl::StrCat("load-", c, "-", i));
         grpc::ClientContext context;
-        context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+        context.set_deadline(
+            absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
         const absl::Status status =
             FromGrpcStatus(stub->GetMemory(&context, request, &reply));
         if (status.ok()) {
@@ -151,7 +152,7 @@ TEST(LoadE2eTest, AThousandConcurrentCallsLeaveNoDescriptorsAndBoundedMemory) {
       static_cast<unsigned long long>(rss_after));
   // Still serving.
   EXPECT_TRUE(AgentClient::Connect(*credentials, host, absl::Seconds(10))
-                  ->GetInfo({})
+                  ->Call<v1::InfoReply>("info", v1::InfoRequest())
                   .ok());
 }
 

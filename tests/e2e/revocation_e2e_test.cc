@@ -120,12 +120,12 @@ TEST(RevocationE2eTest, RevokedOperatorCertificateIsRefused) {
   ASSERT_NE(agent, nullptr);
 
   OpsctlRunner good = agent->Opsctl("alice", agent->alice);
-  CommandResult ok = good.Run({"info", "localhost"});
+  ProgramResult ok = good.Run({"info", "localhost"});
   EXPECT_EQ(ok.exit_code, 0) << ok.stderr_text;
 
   OpsctlRunner revoked = agent->Opsctl("mallory", mallory);
   const std::string before = agent->process->Log();
-  CommandResult refused = revoked.Run({"mem", "localhost"});
+  ProgramResult refused = revoked.Run({"mem", "localhost"});
   EXPECT_EQ(refused.exit_code, 4) << refused.stderr_text;
   EXPECT_EQ(revoked.AuditRows().back().outcome, AuditOutcome::kUnreachable);
   const std::string log = agent->process->Log().substr(before.size());
@@ -172,7 +172,7 @@ TEST(RevocationE2eTest, ACaWithoutACurrentCrlServesNobodyAndTheLogSaysWhy) {
     auto agent = RevokingAgent::Start(dir, c.crls);
     ASSERT_NE(agent, nullptr);
     OpsctlRunner alice = agent->Opsctl("alice", agent->alice);
-    CommandResult refused = alice.Run({"mem", "localhost"});
+    ProgramResult refused = alice.Run({"mem", "localhost"});
     EXPECT_EQ(refused.exit_code, 4) << refused.stderr_text;
     const std::string log = agent->process->Log();
     EXPECT_THAT(log, HasSubstr(c.logged));

@@ -50,7 +50,7 @@ TEST_F(TruncateE2eTest, AWriterWithoutAppendIsNamedAndWhatItMeansSaid) {
   ASSERT_TRUE(writer.ok());
   absl::SleepFor(absl::Milliseconds(100));
 
-  CommandResult cut =
+  ProgramResult cut =
       (*agent)->Oncall("alice")->Run({"truncate", "localhost", log, "--yes"});
   ASSERT_EQ(cut.exit_code, 0) << cut.stderr_text;
   EXPECT_THAT(cut.stdout_text,
@@ -69,7 +69,7 @@ TEST_F(TruncateE2eTest, AWriterWithoutAppendIsNamedAndWhatItMeansSaid) {
   EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, 256u << 10);
 
   // In JSON, for scripts: the holder is flagged.
-  CommandResult json = (*agent)->Oncall("alice")->Run(
+  ProgramResult json = (*agent)->Oncall("alice")->Run(
       {"truncate", "localhost", log, "--dry-run", "--output", "json"});
   ASSERT_EQ(json.exit_code, 0) << json.stderr_text;
   const google::protobuf::Value reply = ParseJson(json.stdout_text);
@@ -90,7 +90,7 @@ TEST_F(TruncateE2eTest, AnAppendingWriterGetsNoWarning) {
   auto writer = Subprocess::Start({{"tests/testing/log_writer", log}});
   ASSERT_TRUE(writer.ok());
   absl::SleepFor(absl::Milliseconds(100));
-  CommandResult cut =
+  ProgramResult cut =
       (*agent)->Oncall("alice")->Run({"truncate", "localhost", log, "--yes"});
   ASSERT_EQ(cut.exit_code, 0) << cut.stderr_text;
   EXPECT_THAT(cut.stdout_text, HasSubstr("held open by log_writer"));

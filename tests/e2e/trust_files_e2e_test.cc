@@ -68,13 +68,13 @@ class TrustFilesE2eTest : public ::testing::Test {
         "authorization { roles: \"oncall\" operations: \"*\" }\n");
   }
 
-  CommandResult CheckConfig() const {
-    absl::StatusOr<CommandResult> run =
-        RunCommand({"agent/opsagent", "--config", dir_ + "/agent.textproto",
+  ProgramResult CheckConfig() const {
+    absl::StatusOr<ProgramResult> run =
+        RunProgram({"agent/opsagent", "--config", dir_ + "/agent.textproto",
                     "--check_config"},
                    absl::Seconds(30));
     EXPECT_TRUE(run.ok()) << run.status();
-    return run.ok() ? *run : CommandResult{-1};
+    return run.ok() ? *run : ProgramResult{-1};
   }
 
   std::string dir_;
@@ -112,7 +112,7 @@ TEST_F(TrustFilesE2eTest, TheAgentRefusesToStartOnTrustFilesOthersCanChange) {
     struct stat st;
     ASSERT_EQ(stat(c.path.c_str(), &st), 0) << c.path;
     ASSERT_EQ(chmod(c.path.c_str(), c.loose), 0);
-    CommandResult check = CheckConfig();
+    ProgramResult check = CheckConfig();
     ASSERT_EQ(chmod(c.path.c_str(), st.st_mode & 07777), 0);
     EXPECT_EQ(check.exit_code, 2) << check.stderr_text;
     EXPECT_THAT(check.stderr_text, HasSubstr(c.path));
@@ -121,7 +121,7 @@ TEST_F(TrustFilesE2eTest, TheAgentRefusesToStartOnTrustFilesOthersCanChange) {
   }
   // With every mode tight again, the same configuration is fine.
   WriteFileOrDie(dir_ + "/agent.textproto", Config());
-  CommandResult check = CheckConfig();
+  ProgramResult check = CheckConfig();
   EXPECT_EQ(check.exit_code, 0) << check.stderr_text;
 }
 
@@ -151,7 +151,7 @@ TEST_F(TrustFilesE2eTest, ACaBundleOthersCanWriteIsNotReloadedWhileRunning) {
   OpsctlRunner as_mallory(dir_, "mallory", mallory->certificate,
                           mallory->private_key, (*evil_ca)->certificate_path(),
                           "localhost", port_);
-  CommandResult refused = as_mallory.Run({"mem", "localhost"});
+  ProgramResult refused = as_mallory.Run({"mem", "localhost"});
   EXPECT_EQ(refused.exit_code, 4) << refused.stderr_text;
   const std::string log = (*agent)->Log();
   EXPECT_THAT(log, HasSubstr("refusing a TLS file"));

@@ -36,7 +36,7 @@ TEST(FullDiskTest, OpsctlRefusesToActUnrecordedWhenTheAuditDiskIsFull) {
   std::unique_ptr<::opsagent::testing::OpsctlRunner> runner =
       (*agent)->Oncall("alice", small + "/audit.db");
   const ::opsagent::testing::OpsctlRunner& opsctl = *runner;
-  CommandResult first = opsctl.Run({"mem", "localhost"});
+  ProgramResult first = opsctl.Run({"mem", "localhost"});
   ASSERT_EQ(first.exit_code, 0)
       << first.stderr_text;  // the database exists and works
 
@@ -51,7 +51,7 @@ TEST(FullDiskTest, OpsctlRefusesToActUnrecordedWhenTheAuditDiskIsFull) {
   close(fd);
 
   const std::string before = (*agent)->process->Log();
-  CommandResult refused = opsctl.Run({"mem", "localhost"});
+  ProgramResult refused = opsctl.Run({"mem", "localhost"});
   EXPECT_EQ(refused.exit_code, 5) << refused.stdout_text << refused.stderr_text;
   EXPECT_THAT(refused.stderr_text, HasSubstr("nothing was sent"));
   EXPECT_THAT(refused.stderr_text, HasSubstr("full"));
@@ -61,7 +61,7 @@ TEST(FullDiskTest, OpsctlRefusesToActUnrecordedWhenTheAuditDiskIsFull) {
   // Space again: opsctl works, and the log is whole.
   unlink((small + "/filler").c_str());
   EXPECT_EQ(opsctl.Run({"mem", "localhost"}).exit_code, 0);
-  CommandResult verify = opsctl.Run({"audit", "verify"});
+  ProgramResult verify = opsctl.Run({"audit", "verify"});
   EXPECT_EQ(verify.exit_code, 0) << verify.stdout_text;
   umount(small.c_str());
 }
@@ -94,14 +94,14 @@ TEST(FullDiskTest, AgentRefusesAChangeItCannotJournal) {
   }
   close(fd);
 
-  CommandResult refused =
+  ProgramResult refused =
       (*agent)->Oncall("alice")->Run({"truncate", "localhost", log, "--yes"});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_THAT(refused.stderr_text, HasSubstr("refusing to act unrecorded"));
   EXPECT_EQ(::opsagent::testing::ReadFileOrDie(log).size(), 10000u);
 
   unlink((small + "/filler").c_str());
-  CommandResult works =
+  ProgramResult works =
       (*agent)->Oncall("alice")->Run({"truncate", "localhost", log, "--yes"});
   EXPECT_EQ(works.exit_code, 0) << works.stderr_text;
   EXPECT_EQ(::opsagent::testing::ReadFileOrDie(log), "");
@@ -146,7 +146,7 @@ TEST(FullDiskTest, KeepingTheTailOnAFullDiskKeepsItWhole) {
   }
   close(fd);
 
-  CommandResult kept = (*agent)->Oncall("alice")->Run(
+  ProgramResult kept = (*agent)->Oncall("alice")->Run(
       {"truncate", "localhost", log, "--keep-tail", "32K", "--yes"});
   ASSERT_EQ(kept.exit_code, 0) << kept.stdout_text << kept.stderr_text;
   const std::string after = ::opsagent::testing::ReadFileOrDie(log);

@@ -60,8 +60,8 @@ class SystemdRestartTest : public ::testing::Test {
     };
     // The agent journals every change in the test's directory, which the
     // hardened unit must then let it write.
-    options.unit_overrides = absl::StrCat(
-        "ReadWritePaths=", AbsolutePath(options.dir), "\n");
+    options.unit_overrides =
+        absl::StrCat("ReadWritePaths=", AbsolutePath(options.dir), "\n");
     options.agent_config = absl::StrCat(
         "journal_path: \"", AbsolutePath(options.dir), "/journal.jsonl\"\n",
         "restartable { name: \"healthy.service\" manager: "
@@ -130,7 +130,7 @@ TEST_F(SystemdRestartTest, AgentRunsAsANotifyService) {
 
 TEST_F(SystemdRestartTest, RestartsAHealthyUnitAndReportsTheNewMainPid) {
   const std::string pid_before = Show("healthy.service", "MainPID");
-  CommandResult r = opsctl_->Run(
+  ProgramResult r = opsctl_->Run(
       {"restart", "localhost", "healthy.service", "--yes", "--output", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
   const google::protobuf::Value json = ParseJson(r.stdout_text);
@@ -152,7 +152,7 @@ TEST_F(SystemdRestartTest, RestartsAHealthyUnitAndReportsTheNewMainPid) {
 
 TEST_F(SystemdRestartTest, RetriesAUnitThatFailsItsFirstStart) {
   WriteFileOrDie(*dir_ + "/FAILONCE", "");
-  CommandResult r =
+  ProgramResult r =
       opsctl_->Run({"restart", "localhost", "flaky.service", "--yes"});
   ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
   EXPECT_THAT(r.stdout_text, HasSubstr("attempt 1: FAILED"));
@@ -161,7 +161,7 @@ TEST_F(SystemdRestartTest, RetriesAUnitThatFailsItsFirstStart) {
 }
 
 TEST_F(SystemdRestartTest, GivesUpOnAUnitThatNeverComesUpWithTheLastState) {
-  CommandResult r =
+  ProgramResult r =
       opsctl_->Run({"restart", "localhost", "broken.service", "--yes"});
   EXPECT_EQ(r.exit_code, 1) << r.stdout_text << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("FAILED to restart broken.service"));
@@ -171,7 +171,7 @@ TEST_F(SystemdRestartTest, GivesUpOnAUnitThatNeverComesUpWithTheLastState) {
 }
 
 TEST_F(SystemdRestartTest, ChecksMemoryAvailableAfterTheRestart) {
-  CommandResult ok =
+  ProgramResult ok =
       opsctl_->Run({"restart", "localhost", "salt-master.service", "--yes"});
   ASSERT_EQ(ok.exit_code, 0) << ok.stdout_text << ok.stderr_text;
   EXPECT_THAT(
@@ -179,7 +179,7 @@ TEST_F(SystemdRestartTest, ChecksMemoryAvailableAfterTheRestart) {
       HasSubstr("check memory available >= 1.0M after 1s: passed (available "));
   // A bar no host clears: restarted, but the check fails, and so does the
   // command.
-  CommandResult hungry =
+  ProgramResult hungry =
       opsctl_->Run({"restart", "localhost", "hungry.service", "--yes"});
   EXPECT_EQ(hungry.exit_code, 1) << hungry.stdout_text;
   EXPECT_THAT(hungry.stderr_text,
@@ -193,19 +193,19 @@ TEST_F(SystemdRestartTest, RefusesUnitsNotAllowListedAndTheAgentItself) {
   const std::string healthy_pid = Show("healthy.service", "MainPID");
   const std::string healthy_restarts = Show("healthy.service", "NRestarts");
   const std::string journal = ReadFileOrDie(*dir_ + "/journal.jsonl");
-  CommandResult self =
+  ProgramResult self =
       opsctl_->Run({"restart", "localhost", "opsagent.service", "--yes"});
   EXPECT_EQ(self.exit_code, 3);
   EXPECT_THAT(self.stderr_text, HasSubstr("does not restart itself"));
-  CommandResult other =
+  ProgramResult other =
       opsctl_->Run({"restart", "localhost", "ssh.service", "--yes"});
   EXPECT_EQ(other.exit_code, 3);
   EXPECT_THAT(other.stderr_text, HasSubstr("not restartable on this host"));
-  CommandResult injection = opsctl_->Run(
+  ProgramResult injection = opsctl_->Run(
       {"restart", "localhost", "healthy.service; reboot", "--yes"});
   EXPECT_EQ(injection.exit_code, 3);
   // A name that would be an option to systemctl or supervisorctl.
-  CommandResult option =
+  ProgramResult option =
       opsctl_->Run({"restart", "--yes", "--", "localhost", "--help"});
   EXPECT_EQ(option.exit_code, 3) << option.stderr_text;
   EXPECT_THAT(option.stderr_text, HasSubstr("not restartable on this host"));
@@ -223,7 +223,7 @@ TEST_F(SystemdRestartTest, RefusesUnitsNotAllowListedAndTheAgentItself) {
 
 TEST_F(SystemdRestartTest, DryRunChangesNothing) {
   const std::string pid_before = Show("healthy.service", "MainPID");
-  CommandResult r =
+  ProgramResult r =
       opsctl_->Run({"restart", "localhost", "healthy.service", "--dry-run"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_THAT(r.stdout_text,
@@ -243,10 +243,12 @@ TEST_F(SystemdRestartTest, ARetriedRequestIdActsOnce) {
   v1::RestartServiceRequest request;
   request.mutable_meta()->set_request_id("retry-test-1");
   request.set_name("healthy.service");
-  auto first = (*client)->RestartService(request);
+  auto first =
+      (*client)->Call<v1::RestartServiceReply>("restart_service", request);
   ASSERT_TRUE(first.ok()) << first.status();
   const std::string pid_after_first = Show("healthy.service", "MainPID");
-  auto second = (*client)->RestartService(request);  // as after a timeout
+  auto second = (*client)->Call<v1::RestartServiceReply>(
+      "restart_service", request);  // as after a timeout
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(Show("healthy.service", "MainPID"),
             pid_after_first);  // not restarted again

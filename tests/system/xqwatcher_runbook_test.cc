@@ -150,7 +150,9 @@ class XqwatcherRunbookTest : public ::testing::Test {
     return status.ok() ? status->main_pid : -1;
   }
   // The agent journal's lines: every change it was asked to make.
-  static std::string Journal() { return ReadFileOrDie(*dir_ + "/journal.jsonl"); }
+  static std::string Journal() {
+    return ReadFileOrDie(*dir_ + "/journal.jsonl");
+  }
 
   static std::string* dir_;
   static std::string* log_dir_;
@@ -173,7 +175,7 @@ OpsctlRunner* XqwatcherRunbookTest::viewer_;
 
 TEST_F(XqwatcherRunbookTest, DiagnoseTruncateAndVerifyWhileTheWriterRuns) {
   // Diagnosis: the largest file under /edx/var is the xqwatcher log.
-  CommandResult du = oncall_->Run(
+  ProgramResult du = oncall_->Run(
       {"du", "ip-10-7-0-78", *dir_ + "/edx/var", "--incident", "INC-9"});
   ASSERT_EQ(du.exit_code, 0) << du.stderr_text;
   const size_t files = du.stdout_text.find("largest files:\n");
@@ -186,7 +188,7 @@ TEST_F(XqwatcherRunbookTest, DiagnoseTruncateAndVerifyWhileTheWriterRuns) {
 
   // A dry run says what would happen and changes nothing.
   const uint64_t before = Size(*log_);
-  CommandResult dry =
+  ProgramResult dry =
       oncall_->Run({"truncate", "ip-10-7-0-78", *log_, "--dry-run"});
   ASSERT_EQ(dry.exit_code, 0) << dry.stderr_text;
   EXPECT_THAT(dry.stdout_text, HasSubstr("DRY RUN: would truncate " + *log_));
@@ -194,7 +196,7 @@ TEST_F(XqwatcherRunbookTest, DiagnoseTruncateAndVerifyWhileTheWriterRuns) {
   EXPECT_GE(Size(*log_), before);
 
   // Mitigation: truncate in place, keeping the last 4 KiB.
-  CommandResult cut =
+  ProgramResult cut =
       oncall_->Run({"truncate", "ip-10-7-0-78", *log_, "--keep-tail", "4K",
                     "--yes", "--incident", "INC-9", "--reason",
                     "DiskUsageWarning xqwatcher", "--output", "json"});
@@ -214,8 +216,8 @@ TEST_F(XqwatcherRunbookTest, DiagnoseTruncateAndVerifyWhileTheWriterRuns) {
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_GT(Size(*log_), 4096u);
   EXPECT_LT(Size(*log_), 1u << 20);
-  CommandResult status =
-      RunCommand({"/usr/bin/supervisorctl", "-c", *dir_ + "/supervisord.conf",
+  ProgramResult status =
+      RunProgram({"/usr/bin/supervisorctl", "-c", *dir_ + "/supervisord.conf",
                   "status", "xqwatcher"},
                  absl::Seconds(20))
           .value();
@@ -236,22 +238,22 @@ TEST_F(XqwatcherRunbookTest, DeletedLogHeldOpenIsShownAndARestartFreesIt) {
   fs::rename(*log_, old_log);
   std::ofstream(*log_);  // a fresh file for the restarted writer
   fs::remove(old_log);
-  CommandResult held = oncall_->Run({"open-deleted", "ip-10-7-0-78"});
+  ProgramResult held = oncall_->Run({"open-deleted", "ip-10-7-0-78"});
   ASSERT_EQ(held.exit_code, 0) << held.stderr_text;
   EXPECT_THAT(held.stdout_text, HasSubstr(old_log));
   EXPECT_THAT(held.stdout_text, HasSubstr("log_writer"));
 
-  CommandResult restart =
+  ProgramResult restart =
       oncall_->Run({"restart", "ip-10-7-0-78", "xqwatcher", "--yes"});
   ASSERT_EQ(restart.exit_code, 0) << restart.stdout_text << restart.stderr_text;
   EXPECT_THAT(restart.stdout_text, HasSubstr("attempt 1: ok, RUNNING/RUNNING"));
-  CommandResult after = oncall_->Run({"open-deleted", "ip-10-7-0-78"});
+  ProgramResult after = oncall_->Run({"open-deleted", "ip-10-7-0-78"});
   EXPECT_THAT(after.stdout_text, Not(HasSubstr(old_log)));
 }
 
 TEST_F(XqwatcherRunbookTest, RetriesAProgramThatFailsItsFirstStart) {
   WriteFileOrDie(*dir_ + "/FAILONCE", "");
-  CommandResult r = oncall_->Run(
+  ProgramResult r = oncall_->Run(
       {"restart", "ip-10-7-0-78", "flaky", "--yes", "--retries", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
   EXPECT_THAT(r.stdout_text, HasSubstr("attempt 1: FAILED"));
@@ -266,12 +268,12 @@ TEST_F(XqwatcherRunbookTest, ReadOnlyCertificateCannotChangeAnything) {
   const std::string journal = Journal();
   const std::string log_before = agent_->Log();
 
-  CommandResult r = viewer_->Run({"truncate", "ip-10-7-0-78", *log_, "--yes"});
+  ProgramResult r = viewer_->Run({"truncate", "ip-10-7-0-78", *log_, "--yes"});
   EXPECT_EQ(r.exit_code, 3) << r.stderr_text;
   EXPECT_THAT(r.stderr_text,
               HasSubstr("victor (viewer) is not allowed to call truncate_log"));
   EXPECT_EQ(viewer_->AuditRows().back().outcome, AuditOutcome::kDenied);
-  CommandResult restart =
+  ProgramResult restart =
       viewer_->Run({"restart", "ip-10-7-0-78", "xqwatcher", "--yes"});
   EXPECT_EQ(restart.exit_code, 3) << restart.stderr_text;
   EXPECT_EQ(viewer_->AuditRows().back().outcome, AuditOutcome::kDenied);
@@ -291,7 +293,7 @@ TEST_F(XqwatcherRunbookTest, ReadOnlyCertificateCannotChangeAnything) {
 
 TEST_F(XqwatcherRunbookTest, ChangesNeedYesWhenNotOnATerminal) {
   const size_t rows = oncall_->AuditRows().size();
-  CommandResult r = oncall_->Run({"truncate", "ip-10-7-0-78", *log_});
+  ProgramResult r = oncall_->Run({"truncate", "ip-10-7-0-78", *log_});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.stderr_text, HasSubstr("pass --yes"));
   EXPECT_EQ(oncall_->AuditRows().size(),
@@ -320,7 +322,7 @@ TEST_F(XqwatcherRunbookTest, PathsOutsideTheAllowListAreRefused) {
        }) {
     SCOPED_TRACE(attempt.path);
     const std::string journal = Journal();
-    CommandResult r =
+    ProgramResult r =
         oncall_->Run({"truncate", "ip-10-7-0-78", attempt.path, "--yes"});
     EXPECT_EQ(r.exit_code, attempt.exit_code) << r.stderr_text;
     EXPECT_THAT(r.stderr_text, HasSubstr(attempt.why));
@@ -371,7 +373,7 @@ TEST_F(XqwatcherRunbookTest,
        RunbookRunDiagnosesMitigatesAndVerifiesUnderOneRunId) {
   WriteTestRunbook(*dir_, *dir_ + "/edx/var", *log_);
   const size_t rows_before = oncall_->AuditRows().size();
-  CommandResult r =
+  ProgramResult r =
       oncall_->Run({"runbook", "run", "xqwatcher-disk", "--host",
                     "ip-10-7-0-78", "--yes", "--incident", "INC-12"});
   ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
@@ -398,7 +400,7 @@ TEST_F(XqwatcherRunbookTest,
 
 TEST_F(XqwatcherRunbookTest, RunbookRunStopsAtTheFirstFailedCheck) {
   WriteTestRunbook(*dir_, *dir_ + "/edx/var", *log_);
-  CommandResult r = oncall_->Run(
+  ProgramResult r = oncall_->Run(
       {"runbook", "run", "impossible-check", "--target", "ip-10-7-0-78"});
   EXPECT_EQ(r.exit_code, 7) << r.stdout_text << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("CHECK FAILED: available"));
@@ -410,7 +412,7 @@ TEST_F(XqwatcherRunbookTest, RunbookRunStopsAtTheFirstFailedCheck) {
 
 TEST_F(XqwatcherRunbookTest, TriageFindsTheEntryAndRunsItsDiagnosis) {
   WriteTestRunbook(*dir_, *dir_ + "/edx/var", *log_);
-  CommandResult r =
+  ProgramResult r =
       oncall_->Run({"triage",
                     "[Prometheus]: [FIRING:1] DiskUsageWarning mitx-production "
                     "(xqwatcher filesystem /dev/root ext4 ip-10-7-0-78 "
@@ -427,7 +429,7 @@ TEST_F(XqwatcherRunbookTest, TriageFindsTheEntryAndRunsItsDiagnosis) {
       r.stdout_text,
       HasSubstr("runbook xqwatcher-disk: 3 steps done"));  // diagnosis only
   EXPECT_THAT(r.stdout_text, Not(HasSubstr("$ opsctl truncate")));
-  CommandResult unknown = oncall_->Run(
+  ProgramResult unknown = oncall_->Run(
       {"triage",
        "[FIRING:1] DiskUsageWarning mitx-production (forum filesystem)"});
   EXPECT_EQ(unknown.exit_code, 1);

@@ -16,7 +16,7 @@ int PickFreePort();
 std::string ReadFileOrDie(const std::string& path);
 
 // This process's environment, for children that should see what an
-// operator's shell would give them (RunCommand gives a minimal one).
+// operator's shell would give them (RunProgram gives a minimal one).
 std::vector<std::string> InheritedEnvironment();
 void WriteFileOrDie(const std::string& path, const std::string& content);
 

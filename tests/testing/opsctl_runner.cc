@@ -33,7 +33,7 @@ void OpsctlRunner::WriteInventory(const std::string& text) const {
   WriteFileOrDie(inventory_path_, text);
 }
 
-CommandResult OpsctlRunner::Run(
+ProgramResult OpsctlRunner::Run(
     const std::vector<std::string>& args,
     const std::vector<std::string>& extra_env) const {
   std::vector<std::string> argv = {BinaryPath("controller/opsctl"), "--config",
@@ -41,10 +41,10 @@ CommandResult OpsctlRunner::Run(
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<std::string> env = InheritedEnvironment();
   env.insert(env.end(), extra_env.begin(), extra_env.end());
-  absl::StatusOr<CommandResult> result =
-      RunCommand(argv, absl::Seconds(120), 1 << 20, env);
+  absl::StatusOr<ProgramResult> result =
+      RunProgram(argv, absl::Seconds(120), 1 << 20, env);
   if (!result.ok())
-    return CommandResult{-1, "", std::string(result.status().message())};
+    return ProgramResult{-1, "", std::string(result.status().message())};
   return *result;
 }
 

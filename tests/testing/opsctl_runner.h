@@ -21,7 +21,7 @@ class OpsctlRunner {
 
   // opsctl ARGS...; a failure to run at all is reported as exit code -1.
   // It sees this process's environment plus `extra_env` ("NAME=VALUE").
-  CommandResult Run(const std::vector<std::string>& args,
+  ProgramResult Run(const std::vector<std::string>& args,
                     const std::vector<std::string>& extra_env = {}) const;
   // Starts opsctl without waiting; its output goes to the given files.
   absl::StatusOr<Subprocess> Start(const std::vector<std::string>& args,

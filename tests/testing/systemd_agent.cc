@@ -117,17 +117,17 @@ SystemdAgent::~SystemdAgent() {
   if (init_pid_ > 0) kill(init_pid_, SIGKILL);  // ends everything inside
 }
 
-absl::StatusOr<CommandResult> SystemdAgent::RunInside(
+absl::StatusOr<ProgramResult> SystemdAgent::RunInside(
     const std::vector<std::string>& argv) const {
   std::vector<std::string> command = {"/usr/bin/nsenter", "-t",
                                       std::to_string(init_pid_), "-m", "-p"};
   command.insert(command.end(), argv.begin(), argv.end());
-  return RunCommand(command, absl::Seconds(30));
+  return RunProgram(command, absl::Seconds(30));
 }
 
 std::string SystemdAgent::Show(const std::string& unit,
                                const std::string& property) const {
-  absl::StatusOr<CommandResult> r =
+  absl::StatusOr<ProgramResult> r =
       RunInside({"/bin/systemctl", "show", "-p", property, "--value", unit});
   return r.ok() ? std::string(absl::StripAsciiWhitespace(r->stdout_text)) : "";
 }

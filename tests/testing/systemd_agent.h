@@ -39,7 +39,7 @@ class SystemdAgent {
   // `systemctl show -p PROPERTY --value UNIT` inside the namespace.
   std::string Show(const std::string& unit, const std::string& property) const;
   // Runs a program inside the namespace (its mounts and PIDs).
-  absl::StatusOr<CommandResult> RunInside(
+  absl::StatusOr<ProgramResult> RunInside(
       const std::vector<std::string>& argv) const;
   // What the agent wrote to stderr, across restarts.
   std::string AgentLog() const;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "opsagent/v1/controller_config.pb.h"
 
 namespace opsagent {
 namespace {
@@ -19,9 +20,11 @@ std::vector<v1::Host> Hosts(int n) {
 TEST(FanOutTest, RunsEveryHostWithinTheConcurrencyLimit) {
   std::atomic<int> running{0}, peak{0};
   std::set<std::string> done;
+  const std::vector<v1::Host> hosts = Hosts(40);
   FanOutSummary summary = RunFanOut(
-      Hosts(40), {5, 0},
-      [&](const v1::Host& host) {
+      hosts.size(), {5, 0},
+      [&](size_t i) {
+        const v1::Host& host = hosts[i];
         int now = ++running;
         int old = peak.load();
         while (now > old && !peak.compare_exchange_weak(old, now)) {
@@ -31,7 +34,8 @@ TEST(FanOutTest, RunsEveryHostWithinTheConcurrencyLimit) {
         return host.name() == "h7" ? AuditOutcome::kUnreachable
                                    : AuditOutcome::kOk;
       },
-      [&](const v1::Host& host, AuditOutcome, const FanOutSummary&) {
+      [&](size_t i, AuditOutcome, const FanOutSummary&) {
+        const v1::Host& host = hosts[i];
         done.insert(host.name());
       });
   EXPECT_EQ(done.size(), 40u);
@@ -45,12 +49,12 @@ TEST(FanOutTest, RunsEveryHostWithinTheConcurrencyLimit) {
 TEST(FanOutTest, StopsStartingHostsWhenTheErrorBudgetIsSpent) {
   std::atomic<int> started{0};
   FanOutSummary summary = RunFanOut(
-      Hosts(100), {1, 3},
-      [&](const v1::Host&) {
+      100, {1, 3},
+      [&](size_t) {
         ++started;
         return AuditOutcome::kError;
       },
-      [](const v1::Host&, AuditOutcome, const FanOutSummary&) {});
+      [](size_t, AuditOutcome, const FanOutSummary&) {});
   EXPECT_EQ(started.load(), 3);
   EXPECT_EQ(summary.error, 3);
   EXPECT_EQ(summary.not_started, 97);

@@ -1,8 +1,8 @@
 // The guards around every mutating operation: one operation per target, and
 // a retried request id answered from the journal instead of acting twice.
 
-#include "agent/server/request_journal.h"
-#include "agent/server/target_locks.h"
+#include "agent/ops/target_locks.h"
+#include "agent/server/retry_cache.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "opsagent/v1/agent.pb.h"
@@ -34,8 +34,8 @@ TEST(TargetLocksTest, SecondOperationOnATargetIsRefusedWithWhoAndSince) {
       locks.Acquire("file:/edx/var/log/x.log", "bob", "truncate_log").ok());
 }
 
-TEST(RequestJournalTest, RetryGetsTheFirstOutcome) {
-  RequestJournal journal;
+TEST(RetryCacheTest, RetryGetsTheFirstOutcome) {
+  RetryCache journal;
   EXPECT_FALSE(journal.Claim("r1", "truncate_log", "alice", "d1")
                    .has_value());  // first time: act
   auto running = journal.Claim("r1", "truncate_log", "alice", "d1");
@@ -48,8 +48,8 @@ TEST(RequestJournalTest, RetryGetsTheFirstOutcome) {
   EXPECT_EQ((*replay)->serialized_reply, "reply-bytes");
 }
 
-TEST(RequestJournalTest, AnotherCallerCannotReuseARequestId) {
-  RequestJournal journal;
+TEST(RetryCacheTest, AnotherCallerCannotReuseARequestId) {
+  RetryCache journal;
   journal.Claim("r1", "truncate_log", "alice", "d1");
   journal.Finish("r1", {absl::OkStatus(), "secret"});
   auto stolen = journal.Claim("r1", "truncate_log", "mallory", "d1");
@@ -59,8 +59,8 @@ TEST(RequestJournalTest, AnotherCallerCannotReuseARequestId) {
   EXPECT_EQ(other_op->status().code(), absl::StatusCode::kAlreadyExists);
 }
 
-TEST(RequestJournalTest, TheSameCallerCannotReuseAnIdForADifferentRequest) {
-  RequestJournal journal;
+TEST(RetryCacheTest, TheSameCallerCannotReuseAnIdForADifferentRequest) {
+  RetryCache journal;
   journal.Claim("r1", "truncate_log", "alice", "digest-of-request-1");
   journal.Finish("r1", {absl::OkStatus(), "first"});
   auto other_body =
@@ -75,23 +75,23 @@ TEST(RequestJournalTest, TheSameCallerCannotReuseAnIdForADifferentRequest) {
   EXPECT_EQ((*same)->serialized_reply, "first");
 }
 
-TEST(RequestJournalTest, DigestsTellRequestsApartAndIgnoreMapOrder) {
+TEST(RetryCacheTest, DigestsTellRequestsApartAndIgnoreMapOrder) {
   v1::TruncateLogRequest a, b;
   a.set_path("/edx/var/log/xqwatcher/xqwatcher.log");
   b = a;
-  EXPECT_EQ(RequestJournal::Digest(a), RequestJournal::Digest(b));
+  EXPECT_EQ(RetryCache::Digest(a), RetryCache::Digest(b));
   b.set_path("/edx/var/log/xqwatcher/other.log");
-  EXPECT_NE(RequestJournal::Digest(a), RequestJournal::Digest(b));
+  EXPECT_NE(RetryCache::Digest(a), RetryCache::Digest(b));
   v1::RunCommandRequest c, d;
   (*c.mutable_params())["course"] = "course-v1:MITx+6.00x+2T2024";
   (*c.mutable_params())["verbose"] = "1";
   (*d.mutable_params())["verbose"] = "1";
   (*d.mutable_params())["course"] = "course-v1:MITx+6.00x+2T2024";
-  EXPECT_EQ(RequestJournal::Digest(c), RequestJournal::Digest(d));
+  EXPECT_EQ(RetryCache::Digest(c), RetryCache::Digest(d));
 }
 
-TEST(RequestJournalTest, ForgetsOldestFinishedEntriesBeyondCapacity) {
-  RequestJournal journal(2);
+TEST(RetryCacheTest, ForgetsOldestFinishedEntriesBeyondCapacity) {
+  RetryCache journal(2);
   for (const char* id : {"a", "b", "c"}) {
     journal.Claim(id, "op", "x", "d1");
     journal.Finish(id, {absl::OkStatus(), id});

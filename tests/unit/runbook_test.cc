@@ -114,7 +114,7 @@ TEST(RunbookLibraryTest, InvalidProceduresAreRefusedAtLoad) {
           {R"(entry { id: "a" alert: "x" diagnosis { opsctl: ["df", "{target}", "--bogus"] } })",
            "unknown flag"},
           {R"(entry { id: "a" alert: "x" diagnosis { opsctl: ["du", "{target}"] } })",
-           "takes HOST PATH"},
+           "expected arguments: HOST PATH"},
       }) {
     v1::Runbook runbook;
     ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(c.text, &runbook))

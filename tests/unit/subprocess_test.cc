@@ -40,7 +40,7 @@ pid_t FirstNumber(const std::string& text) {
 }
 
 TEST(SubprocessTest, ArgumentsReachTheProgramVerbatimWithoutAShell) {
-  absl::StatusOr<CommandResult> r = RunCommand(
+  absl::StatusOr<ProgramResult> r = RunProgram(
       {"/bin/echo", "salt-master; reboot", "$(id)", "*"}, absl::Seconds(10));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->exit_code, 0);
@@ -48,8 +48,8 @@ TEST(SubprocessTest, ArgumentsReachTheProgramVerbatimWithoutAShell) {
 }
 
 TEST(SubprocessTest, ReportsExitCodesAndStderr) {
-  absl::StatusOr<CommandResult> r =
-      RunCommand({"/bin/ls", "/does/not/exist"}, absl::Seconds(10));
+  absl::StatusOr<ProgramResult> r =
+      RunProgram({"/bin/ls", "/does/not/exist"}, absl::Seconds(10));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->exit_code, 2);
   EXPECT_NE(r->stderr_text.find("No such file"), std::string::npos);
@@ -57,14 +57,14 @@ TEST(SubprocessTest, ReportsExitCodesAndStderr) {
 
 TEST(SubprocessTest, KillsProgramsThatOutstayTheirTimeout) {
   const absl::Time start = absl::Now();
-  absl::StatusOr<CommandResult> r =
-      RunCommand({"/bin/sleep", "30"}, absl::Milliseconds(200));
+  absl::StatusOr<ProgramResult> r =
+      RunProgram({"/bin/sleep", "30"}, absl::Milliseconds(200));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
 TEST(SubprocessTest, CapsCapturedOutput) {
-  absl::StatusOr<CommandResult> r = RunCommand(
+  absl::StatusOr<ProgramResult> r = RunProgram(
       {"/usr/bin/head", "-c", "100000", "/dev/zero"}, absl::Seconds(10), 1000);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->stdout_text.size(), 1000u);
@@ -72,10 +72,10 @@ TEST(SubprocessTest, CapsCapturedOutput) {
 }
 
 TEST(SubprocessTest, RefusesWhatCannotBeRun) {
-  EXPECT_FALSE(RunCommand({}, absl::Seconds(1)).ok());
-  EXPECT_FALSE(RunCommand({"/no/such/program"}, absl::Seconds(1)).ok());
+  EXPECT_FALSE(RunProgram({}, absl::Seconds(1)).ok());
+  EXPECT_FALSE(RunProgram({"/no/such/program"}, absl::Seconds(1)).ok());
   EXPECT_FALSE(
-      RunCommand({"/bin/echo", std::string("a\0b", 3)}, absl::Seconds(1)).ok());
+      RunProgram({"/bin/echo", std::string("a\0b", 3)}, absl::Seconds(1)).ok());
 }
 
 TEST(SubprocessTest, DestroyingARunningProcessKillsIt) {
@@ -100,7 +100,7 @@ namespace {
 // call must still end when sh does, and the job must not outlive it.
 TEST(SubprocessTest, WhatTheCommandLeftRunningIsKilledWhenItExits) {
   const absl::Time start = absl::Now();
-  absl::StatusOr<CommandResult> r = RunCommand(
+  absl::StatusOr<ProgramResult> r = RunProgram(
       {"/bin/sh", "-c", "sleep 300 & echo background $!"}, absl::Seconds(60));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
@@ -114,7 +114,7 @@ TEST(SubprocessTest, WhatTheCommandLeftRunningIsKilledWhenItExits) {
 TEST(SubprocessTest, ATimeoutKillsEveryProcessTheCommandStarted) {
   const std::string marker =
       std::string(std::getenv("TEST_TMPDIR")) + "/background.pid";
-  absl::StatusOr<CommandResult> r = RunCommand(
+  absl::StatusOr<ProgramResult> r = RunProgram(
       {"/bin/sh", "-c", "sleep 300 & echo $! > " + marker + "; sleep 300"},
       absl::Milliseconds(500));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
@@ -134,14 +134,14 @@ TEST(SubprocessTest, ChildrenGetAFixedEnvironmentAndOnlyStandardDescriptors) {
   const int leaked = dup2(opened, 100);  // dup2: no O_CLOEXEC
   close(opened);
   ASSERT_EQ(leaked, 100);
-  absl::StatusOr<CommandResult> env =
-      RunCommand({"/usr/bin/env"}, absl::Seconds(10));
+  absl::StatusOr<ProgramResult> env =
+      RunProgram({"/usr/bin/env"}, absl::Seconds(10));
   ASSERT_TRUE(env.ok());
   EXPECT_THAT(env->stdout_text, Not(HasSubstr("hunter2")));
   EXPECT_EQ(env->stdout_text,
             "PATH=/usr/sbin:/usr/bin:/sbin:/bin\nLANG=C.UTF-8\n");
-  absl::StatusOr<CommandResult> fds =
-      RunCommand({"/bin/ls", "/proc/self/fd"}, absl::Seconds(10));
+  absl::StatusOr<ProgramResult> fds =
+      RunProgram({"/bin/ls", "/proc/self/fd"}, absl::Seconds(10));
   ASSERT_TRUE(fds.ok());
   // ls itself holds one more, for the directory it lists.
   std::vector<std::string> open_fds = absl::StrSplit(

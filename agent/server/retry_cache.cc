@@ -1,4 +1,4 @@
-#include "agent/server/request_journal.h"
+#include "agent/server/retry_cache.h"
 
 #include <openssl/sha.h>
 
@@ -9,7 +9,7 @@
 
 namespace opsagent {
 
-std::string RequestJournal::Digest(const google::protobuf::Message& request) {
+std::string RetryCache::Digest(const google::protobuf::Message& request) {
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);
@@ -24,7 +24,7 @@ std::string RequestJournal::Digest(const google::protobuf::Message& request) {
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
-std::optional<absl::StatusOr<RequestJournal::Outcome>> RequestJournal::Claim(
+std::optional<absl::StatusOr<RetryCache::Outcome>> RetryCache::Claim(
     const std::string& request_id, const std::string& operation,
     const std::string& caller, const std::string& digest) {
   absl::MutexLock lock(&mutex_);
@@ -67,13 +67,13 @@ std::optional<absl::StatusOr<RequestJournal::Outcome>> RequestJournal::Claim(
   return absl::StatusOr<Outcome>(*entry.outcome);
 }
 
-void RequestJournal::Finish(const std::string& request_id, Outcome outcome) {
+void RetryCache::Finish(const std::string& request_id, Outcome outcome) {
   absl::MutexLock lock(&mutex_);
   auto it = entries_.find(request_id);
   if (it != entries_.end()) it->second.outcome = std::move(outcome);
 }
 
-void RequestJournal::Restore(const std::vector<v1::JournalRecord>& history) {
+void RetryCache::Restore(const std::vector<v1::JournalRecord>& history) {
   absl::MutexLock lock(&mutex_);
   absl::flat_hash_map<std::string, std::string> started_at;
   for (const v1::JournalRecord& record : history) {

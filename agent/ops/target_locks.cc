@@ -1,4 +1,4 @@
-#include "agent/server/target_locks.h"
+#include "agent/ops/target_locks.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"

@@ -1,5 +1,5 @@
-#ifndef OPSAGENT_AGENT_SERVER_TARGET_LOCKS_H_
-#define OPSAGENT_AGENT_SERVER_TARGET_LOCKS_H_
+#ifndef OPSAGENT_AGENT_OPS_TARGET_LOCKS_H_
+#define OPSAGENT_AGENT_OPS_TARGET_LOCKS_H_
 
 #include <memory>
 #include <string>
@@ -51,4 +51,4 @@ class TargetLocks {
 
 }  // namespace opsagent
 
-#endif  // OPSAGENT_AGENT_SERVER_TARGET_LOCKS_H_
+#endif  // OPSAGENT_AGENT_OPS_TARGET_LOCKS_H_

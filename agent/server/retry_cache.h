@@ -1,5 +1,5 @@
-#ifndef OPSAGENT_AGENT_SERVER_REQUEST_JOURNAL_H_
-#define OPSAGENT_AGENT_SERVER_REQUEST_JOURNAL_H_
+#ifndef OPSAGENT_AGENT_SERVER_RETRY_CACHE_H_
+#define OPSAGENT_AGENT_SERVER_RETRY_CACHE_H_
 
 #include <deque>
 #include <optional>
@@ -19,9 +19,9 @@ namespace opsagent {
 // client retrying after a timeout gets the first outcome instead of the
 // operation running twice. Bounded: the oldest finished entries are
 // forgotten first.
-class RequestJournal {
+class RetryCache {
  public:
-  explicit RequestJournal(size_t capacity = 10000) : capacity_(capacity) {}
+  explicit RetryCache(size_t capacity = 10000) : capacity_(capacity) {}
 
   // What a retry gets back.
   struct Outcome {
@@ -65,4 +65,4 @@ class RequestJournal {
 
 }  // namespace opsagent
 
-#endif  // OPSAGENT_AGENT_SERVER_REQUEST_JOURNAL_H_
+#endif  // OPSAGENT_AGENT_SERVER_RETRY_CACHE_H_

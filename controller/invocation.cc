@@ -1,4 +1,4 @@
-#include "controller/session.h"
+#include "controller/invocation.h"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -35,7 +35,7 @@ OperatorIdentity LocalUser() {
 
 }  // namespace
 
-const std::vector<FlagSpec>& Session::GlobalFlags() {
+const std::vector<FlagSpec>& Invocation::GlobalFlags() {
   static const auto* const kFlags = new std::vector<FlagSpec>{
       {"config", "FILE",
        "operator config (default $OPSCTL_CONFIG, "
@@ -54,27 +54,27 @@ const std::vector<FlagSpec>& Session::GlobalFlags() {
   return *kFlags;
 }
 
-absl::StatusOr<std::unique_ptr<Session>> Session::FromArgs(
+absl::StatusOr<std::unique_ptr<Invocation>> Invocation::FromArgs(
     const ParsedArgs& args) {
-  std::unique_ptr<Session> owned(new Session());
-  Session& session = *owned;
-  session.config_path_ = OperatorConfigPath(args.Get("config"));
+  std::unique_ptr<Invocation> owned(new Invocation());
+  Invocation& invocation = *owned;
+  invocation.config_path_ = OperatorConfigPath(args.Get("config"));
   const std::string output = args.Get("output", "table");
   if (output == "table") {
-    session.output_ = OutputFormat::kTable;
+    invocation.output_ = OutputFormat::kTable;
   } else if (output == "json") {
-    session.output_ = OutputFormat::kJson;
+    invocation.output_ = OutputFormat::kJson;
   } else if (output == "csv") {
-    session.output_ = OutputFormat::kCsv;
+    invocation.output_ = OutputFormat::kCsv;
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("--output ", output, ": use table, json or csv"));
   }
-  session.context_.reason = args.Get("reason");
-  session.context_.incident = args.Get("incident");
+  invocation.context_.reason = args.Get("reason");
+  invocation.context_.incident = args.Get("incident");
   for (auto [flag, out, min] :
-       {std::tuple{"concurrency", &session.fan_out_.concurrency, 1},
-        {"max-failures", &session.fan_out_.max_failures, 0}}) {
+       {std::tuple{"concurrency", &invocation.fan_out_.concurrency, 1},
+        {"max-failures", &invocation.fan_out_.max_failures, 0}}) {
     if (args.Has(flag) && (!absl::SimpleAtoi(args.Get(flag), out) ||
                            *out < min || *out > 10000)) {
       return absl::InvalidArgumentError(
@@ -88,17 +88,17 @@ absl::StatusOr<std::unique_ptr<Session>> Session::FromArgs(
       return absl::InvalidArgumentError(
           "--timeout takes whole seconds between 1 and 86400");
     }
-    session.timeout_ = absl::Seconds(seconds);
+    invocation.timeout_ = absl::Seconds(seconds);
   }
   return owned;
 }
 
-const std::string& Session::StartRun() {
+const std::string& Invocation::EnsureRunId() {
   if (context_.run_id.empty()) context_.run_id = NewRequestId();
   return context_.run_id;
 }
 
-absl::StatusOr<const v1::OperatorConfig*> Session::config() {
+absl::StatusOr<const v1::OperatorConfig*> Invocation::config() {
   if (!config_) {
     absl::StatusOr<v1::OperatorConfig> loaded =
         LoadOperatorConfig(config_path_);
@@ -108,7 +108,7 @@ absl::StatusOr<const v1::OperatorConfig*> Session::config() {
   return &*config_;
 }
 
-absl::StatusOr<const Inventory*> Session::inventory() {
+absl::StatusOr<const Inventory*> Invocation::inventory() {
   if (!inventory_) {
     absl::StatusOr<const v1::OperatorConfig*> cfg = config();
     if (!cfg.ok()) return cfg.status();
@@ -124,7 +124,7 @@ absl::StatusOr<const Inventory*> Session::inventory() {
   return &*inventory_;
 }
 
-absl::StatusOr<AuditStore*> Session::audit() {
+absl::StatusOr<AuditStore*> Invocation::audit() {
   if (!audit_) {
     absl::StatusOr<const v1::OperatorConfig*> cfg = config();
     if (!cfg.ok()) return cfg.status();
@@ -136,28 +136,34 @@ absl::StatusOr<AuditStore*> Session::audit() {
   return audit_.get();
 }
 
-absl::StatusOr<std::unique_ptr<AgentClient>> Session::Connect(
-    const v1::Host& host) {
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
+Invocation::credentials() {
+  absl::StatusOr<const v1::OperatorConfig*> cfg = config();
+  if (!cfg.ok()) return cfg.status();
+  absl::MutexLock lock(&credentials_mutex_);
+  if (credentials_ == nullptr) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> made =
+        MakeChannelCredentials({(*cfg)->certificate(), (*cfg)->private_key(),
+                                (*cfg)->ca_certificate()});
+    if (!made.ok()) return made.status();
+    credentials_ = *std::move(made);
+  }
+  return credentials_;
+}
+
+absl::StatusOr<std::unique_ptr<AgentClient>> Invocation::Connect(
+    const v1::Host& host, absl::Duration minimum_timeout) {
   absl::StatusOr<const v1::OperatorConfig*> cfg = config();
   if (!cfg.ok()) return cfg.status();
   const absl::Duration timeout = timeout_.value_or(
-      std::max(absl::Seconds((*cfg)->timeout_seconds()), minimum_timeout_));
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
-  {
-    absl::MutexLock lock(&credentials_mutex_);
-    if (credentials_ == nullptr) {
-      absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> made =
-          MakeChannelCredentials({(*cfg)->certificate(), (*cfg)->private_key(),
-                                  (*cfg)->ca_certificate()});
-      if (!made.ok()) return made.status();
-      credentials_ = *std::move(made);
-    }
-    credentials = credentials_;
-  }
-  return AgentClient::Connect(std::move(credentials), host, timeout);
+      std::max(absl::Seconds((*cfg)->timeout_seconds()), minimum_timeout));
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> shared =
+      credentials();
+  if (!shared.ok()) return shared.status();
+  return AgentClient::Connect(*std::move(shared), host, timeout);
 }
 
-absl::StatusOr<ActionRunner> Session::Runner() {
+absl::StatusOr<AuditingCaller> Invocation::Caller() {
   absl::StatusOr<AuditStore*> store = audit();
   if (!store.ok()) {
     return absl::FailedPreconditionError(
@@ -168,10 +174,11 @@ absl::StatusOr<ActionRunner> Session::Runner() {
   absl::StatusOr<CertificateInfo> cert =
       ReadCertificateFile((*config_).certificate());
   if (cert.ok()) who.cert_identity = cert->common_name;
-  return ActionRunner(*store, who, context_);
+  return AuditingCaller(*store, who, context_);
 }
 
-std::string Session::Explain(const absl::Status& status, const v1::Host& host) {
+std::string Invocation::Explain(const absl::Status& status,
+                                const v1::Host& host) {
   std::string text(status.message());
   if (status.code() != absl::StatusCode::kUnavailable || !config_) return text;
   absl::StatusOr<CertificateInfo> cert =

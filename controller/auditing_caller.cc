@@ -1,9 +1,12 @@
-#include "controller/action_runner.h"
+#include "controller/auditing_caller.h"
 
 #include <openssl/rand.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "controller/output/json.h"
+#include "controller/result_summary.h"
 
 namespace opsagent {
 
@@ -38,17 +41,22 @@ std::string NewRequestId() {
       b[12], b[13], b[14], b[15]);
 }
 
-absl::StatusOr<ActionRunner::Pending> ActionRunner::Begin(
-    const v1::Host& host, const ActionSpec& spec) {
-  v1::RequestMeta meta;
-  meta.set_request_id(NewRequestId());
-  meta.set_reason(context_.reason);
-  meta.set_incident(context_.incident);
-  meta.set_run_id(context_.run_id);
-  meta.set_dry_run(context_.dry_run);
+AuditedResult AuditingCaller::Call(
+    const v1::Host& host, const OperationCall& call,
+    const std::function<OperationResult(const google::protobuf::Message&)>&
+        send) {
+  const OperationInfo& op = *call.op;
+  std::unique_ptr<google::protobuf::Message> request(call.request->New());
+  request->CopyFrom(*call.request);
+  v1::RequestMeta* meta = OperationInfo::MutableMeta(request.get());
+  meta->set_request_id(NewRequestId());
+  meta->set_reason(context_.reason);
+  meta->set_incident(context_.incident);
+  meta->set_run_id(context_.run_id);
+  meta->set_dry_run(call.dry_run);
 
   AuditIntent intent;
-  intent.request_id = meta.request_id();
+  intent.request_id = meta->request_id();
   intent.run_id = context_.run_id;
   intent.started_at_ms = absl::ToUnixMillis(absl::Now());
   intent.os_user = who_.os_user;
@@ -57,33 +65,43 @@ absl::StatusOr<ActionRunner::Pending> ActionRunner::Begin(
   intent.cert_identity = who_.cert_identity;
   intent.host = host.name();
   intent.address = host.address();
-  intent.operation = spec.operation;
-  intent.parameters_json = spec.parameters_json;
+  intent.operation = op.name;
+  intent.parameters_json = ParametersJson(*request);
   intent.reason = context_.reason;
   intent.incident = context_.incident;
-  intent.dry_run = context_.dry_run;
-  intent.mutating = spec.mutating;
+  intent.dry_run = call.dry_run;
+  intent.mutating = op.mutating;
+  AuditedResult audited;
+  audited.request_id = meta->request_id();
   absl::StatusOr<int64_t> row = audit_->RecordIntent(intent);
   if (!row.ok()) {
-    return absl::FailedPreconditionError(
+    audited.status = absl::FailedPreconditionError(
         absl::StrCat("nothing was sent: the audit log cannot record it (",
                      row.status().message(), ")"));
+    return audited;
   }
-  return Pending{*row, std::move(meta)};
-}
+  audited.sent = true;
+  OperationResult result = send(*request);
+  audited.status = result.status;
+  audited.outcome = ClassifyOutcome(result.status, op.mutating);
+  audited.final = std::move(result.final);
 
-absl::Status ActionRunner::Finish(int64_t row, AuditOutcome outcome,
-                                  const absl::Status& status,
-                                  const std::string& summary) {
-  AuditResult result;
-  result.outcome = outcome;
-  result.finished_at_ms = absl::ToUnixMillis(absl::Now());
-  if (!status.ok()) {
-    result.error_code = absl::StatusCodeToString(status.code());
-    result.message = std::string(status.message());
+  AuditResult outcome;
+  outcome.outcome = audited.outcome;
+  outcome.finished_at_ms = absl::ToUnixMillis(absl::Now());
+  if (!audited.status.ok()) {
+    outcome.error_code = absl::StatusCodeToString(audited.status.code());
+    outcome.message = std::string(audited.status.message());
   }
-  result.summary = summary;
-  return audit_->RecordResult(row, result);
+  if (audited.final != nullptr) {
+    outcome.summary = SummarizeResult(op, *audited.final);
+    outcome.result_json = ProtoToJson(op.ResultOf(*audited.final));
+  }
+  if (absl::Status recorded = audit_->RecordResult(*row, outcome);
+      !recorded.ok() && audited.status.ok()) {
+    audited.status = recorded;
+  }
+  return audited;
 }
 
 }  // namespace opsagent

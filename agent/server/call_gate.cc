@@ -1,0 +1,231 @@
+#include "agent/server/call_gate.h"
+
+#include <optional>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/server/printable_reply.h"
+#include "common/logging.h"
+#include "common/utf8.h"
+#include "spdlog/spdlog.h"
+
+namespace opsagent {
+namespace {
+
+constexpr size_t kMaxRequestIdBytes = 128;
+constexpr size_t kMaxReasonBytes = 1024;
+
+absl::Status CheckText(absl::string_view field, absl::string_view value,
+                       size_t max_bytes) {
+  if (value.size() > max_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is longer than ", max_bytes, " bytes"));
+  }
+  if (!IsValidUtf8(value))
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is not valid UTF-8"));
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " contains a control character"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckMeta(const v1::RequestMeta& meta) {
+  for (auto [field, value, max] :
+       {std::tuple{"request_id", &meta.request_id(), kMaxRequestIdBytes},
+        {"reason", &meta.reason(), kMaxReasonBytes},
+        {"incident", &meta.incident(), kMaxRequestIdBytes},
+        {"run_id", &meta.run_id(), kMaxRequestIdBytes}}) {
+    if (absl::Status status = CheckText(field, *value, max); !status.ok())
+      return status;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+CallGate::CallGate(const AgentEnvironment& agent,
+                   std::unique_ptr<ActionJournal> journal)
+    : agent_(agent),
+      authorizer_(std::vector<v1::AuthorizationRule>(
+          agent.config.authorization().begin(),
+          agent.config.authorization().end())),
+      journal_(std::move(journal)) {
+  if (journal_ != nullptr) retries_.Restore(journal_->history());
+}
+
+absl::Status CallGate::JournalStart(const Call& call,
+                                    const google::protobuf::Message& request,
+                                    const v1::RequestMeta& meta,
+                                    const std::string& digest) {
+  if (journal_ == nullptr) return absl::OkStatus();
+  v1::JournalRecord record;
+  record.set_event(v1::JournalRecord::STARTED);
+  record.set_request_id(meta.request_id());
+  record.set_operation(call.operation->name);
+  record.set_caller(call.caller.ToString());
+  record.set_incident(meta.incident());
+  record.set_reason(meta.reason());
+  record.set_dry_run(meta.dry_run());
+  record.set_run_id(meta.run_id());
+  record.mutable_request()->PackFrom(request);
+  record.set_request_digest(digest);
+  absl::Status status = journal_->Append(std::move(record));
+  if (!status.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to act unrecorded: ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
+void CallGate::JournalFinish(const Call& call, const v1::RequestMeta& meta,
+                             const CallResult& result) {
+  if (journal_ == nullptr) return;
+  v1::JournalRecord record;
+  record.set_event(v1::JournalRecord::FINISHED);
+  record.set_request_id(meta.request_id());
+  record.set_operation(call.operation->name);
+  record.set_caller(call.caller.ToString());
+  record.set_status_code(static_cast<int>(result.status.code()));
+  record.set_status_message(std::string(result.status.message()));
+  record.set_reply(result.final_message);
+  if (absl::Status written = journal_->Append(std::move(record));
+      !written.ok()) {
+    spdlog::error("{} request={} finished but is not in the journal: {}",
+                  call.operation->name, meta.request_id(), written.message());
+  }
+}
+
+bool CallGate::TryAcquireScanSlot() {
+  absl::MutexLock lock(&mutex_);
+  if (running_scans_ >= agent_.config.limits().max_concurrent_scans())
+    return false;
+  ++running_scans_;
+  return true;
+}
+
+void CallGate::ReleaseScanSlot() {
+  absl::MutexLock lock(&mutex_);
+  --running_scans_;
+}
+
+CallResult CallGate::Run(const Call& call, const Emit& emit) {
+  const OperationInfo& op = *call.operation;
+  const absl::Time start = absl::Now();
+  const std::string who = call.caller.ToString();
+  auto refused = [&](absl::string_view verb, absl::Status status,
+                     absl::string_view request_id) {
+    spdlog::warn("{} {} by {} from {} request={}: {}", verb, op.name, who,
+                 call.peer, request_id, status.message());
+    return CallResult{MakePrintable(status), ""};
+  };
+
+  std::unique_ptr<google::protobuf::Message> request = op.NewRequest();
+  if (!request->ParseFromString(call.request)) {
+    return refused("rejected",
+                   absl::InvalidArgumentError(
+                       absl::StrCat("the request is not a valid ",
+                                    request->GetDescriptor()->full_name())),
+                   "");
+  }
+  const v1::RequestMeta& meta = OperationInfo::Meta(*request);
+  if (absl::Status status = CheckMeta(meta); !status.ok())
+    return refused("rejected", status, "");
+  if (absl::Status status = authorizer_.Authorize(call.caller, op.name);
+      !status.ok())
+    return refused("denied", status, meta.request_id());
+  if (op.mutating && meta.request_id().empty()) {
+    return refused(
+        "rejected",
+        absl::InvalidArgumentError(absl::StrCat(
+            op.name,
+            " changes the host and needs a request_id (for safe retries)")),
+        "");
+  }
+  const std::string digest = op.mutating ? RetryCache::Digest(*request) : "";
+  if (op.mutating) {
+    std::optional<absl::StatusOr<RetryCache::Outcome>> earlier =
+        retries_.Claim(meta.request_id(), op.name, who, digest);
+    if (earlier.has_value()) {
+      if (!earlier->ok())
+        return refused("refused", earlier->status(), meta.request_id());
+      spdlog::info(
+          "replayed {} by {} request={}: returning the first outcome, not "
+          "acting again",
+          op.name, who, meta.request_id());
+      const RetryCache::Outcome& outcome = **earlier;
+      if (!outcome.serialized_reply.empty()) {
+        std::unique_ptr<google::protobuf::Message> reply = op.NewReply();
+        if (reply->ParseFromString(outcome.serialized_reply)) emit(*reply);
+      }
+      return CallResult{outcome.status, outcome.serialized_reply};
+    }
+  }
+  if (op.heavy && !TryAcquireScanSlot()) {
+    return refused(
+        "refused",
+        absl::ResourceExhaustedError(absl::StrCat(
+            agent_.config.limits().max_concurrent_scans(),
+            " scans are already running on this agent; try again shortly")),
+        meta.request_id());
+  }
+  if (op.mutating) {
+    if (absl::Status status = JournalStart(call, *request, meta, digest);
+        !status.ok()) {
+      retries_.Finish(meta.request_id(), {status, ""});
+      if (op.heavy) ReleaseScanSlot();
+      spdlog::error("refused {} by {} request={}: {}", op.name, who,
+                    meta.request_id(), status.message());
+      return CallResult{status, ""};
+    }
+  }
+
+  const OperationHandler* handler = FindOperationHandler(op);
+  OperationContext context{agent_,
+                           call.caller,
+                           [this, caller = call.caller] {
+                             return authorizer_.AllowedOperations(caller);
+                           },
+                           call.deadline,
+                           call.cancelled,
+                           meta.dry_run(),
+                           &locks_};
+  spdlog::info("start {} by {} request={} incident=\"{}\" reason=\"{}\"{}",
+               op.name, who, meta.request_id(), meta.incident(), meta.reason(),
+               op.mutating && meta.dry_run() ? " (dry run)" : "");
+  CallResult result;
+  int escaped = 0;
+  result.status = MakePrintable((*handler)(
+      context, *request, [&](const google::protobuf::Message& event) {
+        std::unique_ptr<google::protobuf::Message> shown(event.New());
+        shown->CopyFrom(event);
+        escaped += MakeStringsPrintable(shown.get());
+        if (op.IsFinal(*shown))
+          result.final_message = shown->SerializeAsString();
+        return emit(*shown);
+      }));
+  if (escaped > 0) {
+    spdlog::warn("{} request={}: {} field(s) held unprintable text; escaped",
+                 op.name, meta.request_id(), escaped);
+  }
+  if (op.heavy) ReleaseScanSlot();
+  if (op.mutating) {
+    JournalFinish(call, meta, result);
+    retries_.Finish(meta.request_id(), {result.status, result.final_message});
+  }
+  const int64_t ms = absl::ToInt64Milliseconds(absl::Now() - start);
+  if (result.status.ok()) {
+    spdlog::info("done {} by {} request={} ok in {} ms", op.name, who,
+                 meta.request_id(), ms);
+  } else {
+    spdlog::warn("done {} by {} request={} failed in {} ms: {}", op.name, who,
+                 meta.request_id(), ms, result.status.ToString());
+  }
+  return result;
+}
+
+}  // namespace opsagent

@@ -1,0 +1,83 @@
+#ifndef OPSAGENT_AGENT_SERVER_CALL_GATE_H_
+#define OPSAGENT_AGENT_SERVER_CALL_GATE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "agent/ops/operation.h"
+#include "agent/ops/registry.h"
+#include "agent/ops/target_locks.h"
+#include "agent/server/action_journal.h"
+#include "agent/server/authorizer.h"
+#include "agent/server/retry_cache.h"
+#include "common/operation_catalog.h"
+#include "common/tls/peer_identity.h"
+
+namespace opsagent {
+
+// A call as it reaches the gate, from whichever front (the agent's own
+// listener, or a controller relaying it): who asks, from where, and the
+// request as it came over the wire.
+struct Call {
+  const OperationInfo* operation = nullptr;
+  PeerIdentity caller;  // from a verified certificate
+  std::string peer;     // for the log: "ipv4:10.0.0.5:51234"
+  std::string request;  // serialized request message
+  absl::Time deadline = absl::InfiniteFuture();
+  std::function<bool()> cancelled = [] { return false; };
+};
+
+// How a call ended: its status, and its last message (the reply, or a
+// stream's final event), which is also what a failure carries.
+struct CallResult {
+  absl::Status status;
+  std::string final_message;  // serialized; empty when there is none
+};
+
+// The one place every operation goes through, whatever front it came in
+// by, doing what each needs in this order: parse and validate the request
+// (lengths, UTF-8, control characters in its meta), deny-by-default
+// authorization, for changes a request id claimed in the retry cache (a
+// retry gets the first outcome, another caller or another request with the
+// same id is refused), the heavy-scan limit, the agent journal before and
+// after a change, and a log line for every call and refusal. Output the
+// operation emits goes to `emit` as it comes (escaped to printable text if
+// an operation let host bytes through). Thread-safe.
+class CallGate {
+ public:
+  // `journal` (may be null) records every change before it acts; the retry
+  // cache is restored from its history.
+  CallGate(const AgentEnvironment& agent,
+           std::unique_ptr<ActionJournal> journal);
+
+  CallResult Run(const Call& call, const Emit& emit);
+
+  const Authorizer& authorizer() const { return authorizer_; }
+
+ private:
+  // Journals a change before it acts; an error means it must not act.
+  absl::Status JournalStart(const Call& call,
+                            const google::protobuf::Message& request,
+                            const v1::RequestMeta& meta,
+                            const std::string& digest);
+  void JournalFinish(const Call& call, const v1::RequestMeta& meta,
+                     const CallResult& result);
+  bool TryAcquireScanSlot();
+  void ReleaseScanSlot();
+
+  const AgentEnvironment& agent_;
+  const Authorizer authorizer_;
+  TargetLocks locks_;
+  RetryCache retries_;
+  const std::unique_ptr<ActionJournal> journal_;
+  absl::Mutex mutex_;
+  uint32_t running_scans_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_AGENT_SERVER_CALL_GATE_H_

@@ -1,0 +1,151 @@
+#include "controller/commands/run_operation.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "controller/commands/command.h"
+#include "controller/direct_runner.h"
+#include "controller/exit_codes.h"
+#include "controller/output/json.h"
+#include "controller/output/terminal.h"
+#include "controller/target_set.h"
+
+namespace opsagent {
+namespace {
+
+// One host's outcome for programs: the result (also a failure's, when it
+// carried one) and the error.
+std::string JsonEnvelope(const v1::Host& host, const OperationInfo& op,
+                         const AuditedResult& result) {
+  std::string json = absl::StrCat(
+      "{\"host\":", JsonString(host.name()),
+      ",\"operation\":", JsonString(op.name),
+      ",\"request_id\":", JsonString(result.request_id),
+      ",\"outcome\":", JsonString(AuditOutcomeName(result.outcome)));
+  if (result.final != nullptr)
+    absl::StrAppend(&json,
+                    ",\"result\":", ProtoToJson(op.ResultOf(*result.final)));
+  if (!result.status.ok()) {
+    absl::StrAppend(&json, ",\"error\":{\"code\":",
+                    JsonString(absl::StatusCodeToString(result.status.code())),
+                    ",\"message\":", JsonString(result.status.message()), "}");
+  }
+  return json + "}";
+}
+
+// What the process exits with, from how the hosts ended.
+int ExitCode(const FanOutSummary& summary, bool audit_failed,
+             int checks_failed) {
+  if (audit_failed) return kExitAuditUnavailable;
+  if (summary.failed() == 0 && summary.not_started == 0)
+    return checks_failed > 0 ? kExitCheckFailed : kExitOk;
+  if (summary.unknown > 0) return kExitUnknown;
+  if (summary.denied == summary.failed()) return kExitDenied;
+  if (summary.unreachable == summary.failed()) return kExitUnreachable;
+  return kExitOperationFailed;
+}
+
+}  // namespace
+
+int RunOperation(Invocation& invocation, const std::string& target,
+                 const OperationCall& call, const Presentation& presentation) {
+  absl::StatusOr<const Inventory*> inventory = invocation.inventory();
+  if (!inventory.ok())
+    return CommandFailed(kExitUsage, inventory.status().message());
+  absl::StatusOr<std::vector<v1::Host>> hosts =
+      SelectHosts(**inventory, target);
+  if (!hosts.ok()) return CommandFailed(kExitUsage, hosts.status().message());
+  // Local problems (unreadable certificate files) are the same for every
+  // host: said once, before anything is sent.
+  if (absl::Status local = invocation.credentials().status(); !local.ok())
+    return CommandFailed(kExitUsage, local.message());
+  const bool single = hosts->size() == 1 && hosts->front().name() == target;
+  if (!single) invocation.EnsureRunId();
+  absl::StatusOr<AuditingCaller> caller = invocation.Caller();
+  if (!caller.ok())
+    return CommandFailed(kExitAuditUnavailable, caller.status().message());
+
+  const bool json = invocation.output() == OutputFormat::kJson;
+  const bool progress = !single && !json && isatty(STDERR_FILENO);
+  absl::Mutex events;
+  bool audit_failed = false;
+  int checks_failed = 0;
+  size_t finished = 0;
+  std::vector<std::string> not_ok;
+  const absl::Time start = absl::Now();
+  DirectRunner runner(invocation, *caller);
+  FanOutSummary summary = runner.Run(
+      *hosts, call,
+      [&](size_t, const google::protobuf::Message& event) {
+        if (json || !presentation.on_event) return;
+        absl::MutexLock lock(&events);
+        presentation.on_event(event);
+      },
+      [&](size_t i, AuditedResult& result) {
+        const v1::Host& host = (*hosts)[i];
+        if (progress) ClearProgress();
+        if (!result.sent) {
+          audit_failed = true;
+          PrintError(absl::StrCat(host.name(), ": ", result.status.message()));
+        } else if (json) {
+          std::printf("%s\n", JsonEnvelope(host, *call.op, result).c_str());
+        } else {
+          if (!single) {
+            std::printf("=== %s: %s\n", Shown(host.name()).c_str(),
+                        std::string(AuditOutcomeName(result.outcome)).c_str());
+          }
+          if (result.final != nullptr) presentation.print(*result.final);
+          if (!result.status.ok())
+            PrintError(
+                absl::StrCat(host.name(), ": ", result.status.message()));
+        }
+        if (result.status.ok() && result.final != nullptr &&
+            presentation.check) {
+          if (absl::Status checked = presentation.check(*result.final);
+              !checked.ok()) {
+            ++checks_failed;
+            PrintError(absl::StrCat(host.name(),
+                                    ": CHECK FAILED: ", checked.message()));
+          }
+        }
+        if (result.sent && result.outcome != AuditOutcome::kOk) {
+          not_ok.push_back(absl::StrCat(host.name(), " (",
+                                        AuditOutcomeName(result.outcome), ")"));
+        }
+        std::fflush(stdout);
+        ++finished;
+        if (progress) {
+          ShowProgress(absl::StrCat("[", finished, "/", hosts->size(), "] ",
+                                    finished - not_ok.size(), " ok, ",
+                                    not_ok.size(), " failed"));
+        }
+      });
+  if (progress) ClearProgress();
+  if (!single) {
+    std::fprintf(
+        stderr,
+        "%zu hosts in %lld ms: %d ok, %d error, %d denied, %d unreachable, %d "
+        "unknown%s; run %s\n",
+        hosts->size(),
+        static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - start)),
+        summary.ok, summary.error, summary.denied, summary.unreachable,
+        summary.unknown,
+        summary.not_started > 0
+            ? absl::StrCat(", ", summary.not_started,
+                           " not started (error budget spent)")
+                  .c_str()
+            : "",
+        invocation.run_id().c_str());
+    if (!not_ok.empty())
+      std::fprintf(stderr, "not ok: %s\n", absl::StrJoin(not_ok, ", ").c_str());
+  }
+  return ExitCode(summary, audit_failed, checks_failed);
+}
+
+}  // namespace opsagent
