@@ -5,23 +5,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "agent/ops/managed_service.h"
 #include "agent/ops/operation.h"
 #include "agent/ops/registry.h"
 #include "agent/ops/target_locks.h"
 #include "agent/system/meminfo.h"
-#include "agent/system/supervisor_program_controller.h"
-#include "agent/system/systemd_unit_controller.h"
 #include "common/human_size.h"
 #include "opsagent/v1/agent.pb.h"
 
 namespace opsagent {
 namespace {
 
-void CopyState(const ServiceStatus& from, v1::ServiceState* to) {
-  to->set_active_state(from.active_state);
-  to->set_sub_state(from.sub_state);
-  to->set_main_pid(from.main_pid);
-}
+// Log lines a failed restart carries.
+constexpr size_t kFailureLogLines = 20;
 
 std::string StateText(const v1::ServiceState& s) {
   std::string text = s.active_state() == s.sub_state()
@@ -29,22 +25,6 @@ std::string StateText(const v1::ServiceState& s) {
                          : absl::StrCat(s.active_state(), "/", s.sub_state());
   if (s.main_pid() > 0) absl::StrAppend(&text, " pid ", s.main_pid());
   return text;
-}
-
-absl::StatusOr<std::unique_ptr<ServiceController>> MakeController(
-    const v1::AgentConfig& config, const v1::RestartableService& service) {
-  if (service.manager() == v1::SUPERVISOR_PROGRAM) {
-    const std::string ctl = config.supervisor().supervisorctl().empty()
-                                ? "/usr/bin/supervisorctl"
-                                : config.supervisor().supervisorctl();
-    return std::unique_ptr<ServiceController>(new SupervisorProgramController(
-        ctl, config.supervisor().config(), service.name()));
-  }
-  absl::StatusOr<std::unique_ptr<SystemdUnitController>> unit =
-      SystemdUnitController::Connect(config.systemd().bus_address(),
-                                     service.name());
-  if (!unit.ok()) return unit.status();
-  return std::unique_ptr<ServiceController>(std::move(*unit));
 }
 
 // Sleeps up to `duration`, waking early if the call is cancelled or the
@@ -84,7 +64,7 @@ v1::RestartAttempt Attempt(const OperationContext& context,
     }
   }
   absl::StatusOr<ServiceStatus> status = service.Status();
-  if (status.ok()) CopyState(*status, attempt.mutable_state());
+  if (status.ok()) CopyServiceState(*status, attempt.mutable_state());
   attempt.set_succeeded(restarted.ok());
   if (!restarted.ok()) attempt.set_error(std::string(restarted.message()));
   attempt.set_elapsed_ms(absl::ToInt64Milliseconds(absl::Now() - start));
@@ -95,12 +75,6 @@ absl::Status RunRestartService(const OperationContext& context,
                                const v1::RestartServiceRequest& request,
                                v1::RestartServiceReply* reply) {
   const v1::AgentConfig& config = context.agent.config;
-  const v1::RestartableService* service = nullptr;
-  std::vector<std::string> names;
-  for (const v1::RestartableService& candidate : config.restartable()) {
-    names.push_back(candidate.name());
-    if (candidate.name() == request.name()) service = &candidate;
-  }
   const std::string own_unit = config.systemd().own_unit().empty()
                                    ? "opsagent.service"
                                    : config.systemd().own_unit();
@@ -109,12 +83,10 @@ absl::Status RunRestartService(const OperationContext& context,
         absl::StrCat("the agent does not restart itself (", own_unit,
                      "): it could not report or verify the outcome"));
   }
-  if (service == nullptr) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("\"", request.name(),
-                     "\" is not restartable on this host (restartable: [",
-                     absl::StrJoin(names, ", "), "])"));
-  }
+  absl::StatusOr<const v1::RestartableService*> found =
+      FindManagedService(config, request.name());
+  if (!found.ok()) return found.status();
+  const v1::RestartableService* service = *found;
   const uint32_t max_attempts = service->max_attempts();
   if (request.max_attempts() > max_attempts) {
     return absl::InvalidArgumentError(
@@ -129,7 +101,7 @@ absl::Status RunRestartService(const OperationContext& context,
                              context.caller.ToString(), "restart_service");
   if (!lease.ok()) return lease.status();
   absl::StatusOr<std::unique_ptr<ServiceController>> controller =
-      MakeController(config, *service);
+      OpenServiceController(config, *service);
   if (!controller.ok()) return controller.status();
   absl::StatusOr<ServiceStatus> before = (*controller)->Status();
   if (!before.ok()) return before.status();
@@ -139,11 +111,9 @@ absl::Status RunRestartService(const OperationContext& context,
   }
 
   reply->set_name(service->name());
-  reply->set_manager(service->manager() == v1::SUPERVISOR_PROGRAM
-                         ? v1::SUPERVISOR
-                         : v1::SYSTEMD);
+  reply->set_manager(ManagerOf(*service));
   reply->set_dry_run(context.dry_run);
-  CopyState(*before, reply->mutable_before());
+  CopyServiceState(*before, reply->mutable_before());
   if (context.dry_run) {
     reply->set_summary(absl::StrCat("would restart ", service->name(), " (now ",
                                     StateText(reply->before()), "), up to ",
@@ -161,7 +131,7 @@ absl::Status RunRestartService(const OperationContext& context,
     backoff *= 2;
   }
   if (absl::StatusOr<ServiceStatus> after = (*controller)->Status(); after.ok())
-    CopyState(*after, reply->mutable_after());
+    CopyServiceState(*after, reply->mutable_after());
   const bool restarted =
       !reply->attempts().empty() && reply->attempts().rbegin()->succeeded();
 
@@ -203,10 +173,19 @@ absl::Status RunRestartService(const OperationContext& context,
                     ": ", check.passed() ? "passed" : "FAILED", " (",
                     check.detail(), ")");
   }
-  // A failure is an error status (so it is audited as one), carrying the
-  // whole story; the reply is not delivered with an error.
-  if (!reply->succeeded())
+  if (!reply->succeeded()) {
+    // Why it would not stay up is in what it logged.
+    if (absl::StatusOr<std::vector<ServiceLogLine>> log =
+            (*controller)->RecentLog(kFailureLogLines);
+        log.ok()) {
+      CopyLogLines(*log, reply->mutable_recent_log());
+    } else {
+      reply->add_recent_log()->set_text(absl::StrCat(
+          "(its log could not be read: ", log.status().message(), ")"));
+    }
+    // An error status, so it is audited as one; the reply travels with it.
     return absl::FailedPreconditionError(reply->summary());
+  }
   return absl::OkStatus();
 }
 

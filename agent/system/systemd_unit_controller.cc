@@ -7,6 +7,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "agent/system/unit_journal.h"
+#include "common/host_text.h"
 
 namespace opsagent {
 namespace {
@@ -91,12 +93,17 @@ absl::StatusOr<uint32_t> SystemdUnitController::PendingJob(
 absl::StatusOr<ServiceStatus> SystemdUnitController::Status() {
   absl::StatusOr<std::string> path = UnitPath();
   if (!path.ok()) return path.status();
+  return StatusAt(*path);
+}
+
+absl::StatusOr<ServiceStatus> SystemdUnitController::StatusAt(
+    const std::string& unit_path) {
   ServiceStatus status;
   for (auto [name, out] : {std::pair{"ActiveState", &status.active_state},
                            {"SubState", &status.sub_state}}) {
     BusCall call;
     char* value = nullptr;
-    int rc = sd_bus_get_property_string(bus_, kDestination, path->c_str(),
+    int rc = sd_bus_get_property_string(bus_, kDestination, unit_path.c_str(),
                                         kUnit, name, &call.error, &value);
     if (rc < 0)
       return absl::UnavailableError(absl::StrCat(
@@ -107,12 +114,71 @@ absl::StatusOr<ServiceStatus> SystemdUnitController::Status() {
   if (absl::EndsWith(unit_, ".service")) {
     BusCall call;
     uint32_t pid = 0;
-    if (sd_bus_get_property_trivial(bus_, kDestination, path->c_str(), kService,
-                                    "MainPID", &call.error, 'u', &pid) >= 0) {
+    if (sd_bus_get_property_trivial(bus_, kDestination, unit_path.c_str(),
+                                    kService, "MainPID", &call.error, 'u',
+                                    &pid) >= 0) {
       status.main_pid = static_cast<int>(pid);
     }
   }
   return status;
+}
+
+std::optional<uint64_t> SystemdUnitController::Property(
+    const std::string& unit_path, const char* interface, const char* name,
+    char type) {
+  BusCall call;
+  if (type == 'u') {
+    uint32_t value = 0;
+    if (sd_bus_get_property_trivial(bus_, kDestination, unit_path.c_str(),
+                                    interface, name, &call.error, 'u',
+                                    &value) < 0)
+      return std::nullopt;
+    return value;
+  }
+  uint64_t value = 0;
+  if (sd_bus_get_property_trivial(bus_, kDestination, unit_path.c_str(),
+                                  interface, name, &call.error, 't',
+                                  &value) < 0 ||
+      value == UINT64_MAX)  // systemd's "not known" (no accounting)
+    return std::nullopt;
+  return value;
+}
+
+absl::StatusOr<ServiceDetails> SystemdUnitController::Details() {
+  absl::StatusOr<std::string> path = UnitPath();
+  if (!path.ok()) return path.status();
+  ServiceDetails details;
+  absl::StatusOr<ServiceStatus> status = StatusAt(*path);
+  if (!status.ok()) return status.status();
+  details.status = *std::move(status);
+  // The timestamp systemctl status calls "since" for each state.
+  const std::string& state = details.status.active_state;
+  const char* since = state == "active"         ? "ActiveEnterTimestamp"
+                      : state == "activating"   ? "InactiveExitTimestamp"
+                      : state == "deactivating" ? "ActiveExitTimestamp"
+                                                : "InactiveEnterTimestamp";
+  if (std::optional<uint64_t> usec = Property(*path, kUnit, since, 't');
+      usec.has_value() && *usec > 0)
+    details.since = absl::FromUnixMicros(static_cast<int64_t>(*usec));
+  if (absl::EndsWith(unit_, ".service")) {
+    BusCall call;
+    char* result = nullptr;
+    if (sd_bus_get_property_string(bus_, kDestination, path->c_str(), kService,
+                                   "Result", &call.error, &result) >= 0) {
+      details.result = EscapeHostBytes(result);
+      free(result);
+    }
+    details.memory_bytes = Property(*path, kService, "MemoryCurrent", 't');
+    details.tasks = Property(*path, kService, "TasksCurrent", 't');
+    if (std::optional<uint64_t> n = Property(*path, kService, "NRestarts", 'u'))
+      details.restarts = static_cast<uint32_t>(*n);
+  }
+  return details;
+}
+
+absl::StatusOr<std::vector<ServiceLogLine>> SystemdUnitController::RecentLog(
+    size_t lines) {
+  return ReadUnitJournal(unit_, lines);
 }
 
 absl::Status SystemdUnitController::Restart(absl::Time deadline) {

@@ -2,7 +2,9 @@
 #define OPSAGENT_AGENT_SYSTEM_SYSTEMD_UNIT_CONTROLLER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "agent/system/service_controller.h"
@@ -21,6 +23,8 @@ class SystemdUnitController final : public ServiceController {
   ~SystemdUnitController() override;
 
   absl::StatusOr<ServiceStatus> Status() override;
+  absl::StatusOr<ServiceDetails> Details() override;
+  absl::StatusOr<std::vector<ServiceLogLine>> RecentLog(size_t lines) override;
   absl::Status Restart(absl::Time deadline) override;
   bool IsUp(const ServiceStatus& status) const override {
     return status.active_state == "active";
@@ -32,6 +36,11 @@ class SystemdUnitController final : public ServiceController {
 
   absl::StatusOr<std::string> UnitPath();
   absl::StatusOr<uint32_t> PendingJob(const std::string& unit_path);
+  absl::StatusOr<ServiceStatus> StatusAt(const std::string& unit_path);
+  // A numeric property, or nullopt when systemd does not report it.
+  std::optional<uint64_t> Property(const std::string& unit_path,
+                                   const char* interface, const char* name,
+                                   char type);
 
   sd_bus* bus_;
   std::string unit_;

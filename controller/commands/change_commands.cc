@@ -15,6 +15,7 @@
 #include "controller/commands/command.h"
 #include "controller/commands/run_operation.h"
 #include "controller/exit_codes.h"
+#include "controller/output/service_log.h"
 #include "controller/output/terminal.h"
 #include "controller/result_summary.h"
 
@@ -96,6 +97,11 @@ void PrintRestart(const v1::RestartServiceReply& r) {
               r.before().main_pid(), r.after().main_pid(),
               Shown(r.after().active_state()).c_str(),
               Shown(r.after().sub_state()).c_str());
+  if (!r.recent_log().empty()) {
+    std::printf("last %d log lines of %s:\n%s", r.recent_log_size(),
+                Shown(r.name()).c_str(),
+                FormatServiceLog(r.recent_log(), "  ").c_str());
+  }
 }
 
 int RunRestart(Invocation& invocation, const ParsedArgs& args) {

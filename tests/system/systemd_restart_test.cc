@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -43,6 +44,9 @@ bool EveryChangeFailed(const std::string& journal_lines) {
   return finished > 0;
 }
 
+constexpr char kBrokenReason[] =
+    "broken: cannot read /etc/broken/broken.conf: No such file or directory";
+
 class SystemdRestartTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -54,7 +58,9 @@ class SystemdRestartTest : public ::testing::Test {
         {"healthy.service", unit_head + "ExecStart=" + flaky + "\n"},
         {"flaky.service", unit_head + "ExecStart=" + flaky + " " +
                               AbsolutePath(options.dir) + "/FAILONCE\n"},
-        {"broken.service", unit_head + "Type=exec\nExecStart=/bin/false\n"},
+        // Never stays up, and says why on stderr, into the journal.
+        {"broken.service", unit_head + "Type=exec\nExecStart=" + flaky +
+                               " --fail \"" + kBrokenReason + "\"\n"},
         {"salt-master.service", unit_head + "ExecStart=" + flaky + "\n"},
         {"hungry.service", unit_head + "ExecStart=" + flaky + "\n"},
     };
@@ -161,13 +167,64 @@ TEST_F(SystemdRestartTest, RetriesAUnitThatFailsItsFirstStart) {
 }
 
 TEST_F(SystemdRestartTest, GivesUpOnAUnitThatNeverComesUpWithTheLastState) {
+  // For people: every attempt with its state, where it ended, and the
+  // unit's own journal lines saying why.
   ProgramResult r =
       opsctl_->Run({"restart", "localhost", "broken.service", "--yes"});
   EXPECT_EQ(r.exit_code, 1) << r.stdout_text << r.stderr_text;
+  for (const char* attempt :
+       {"attempt 1: FAILED", "attempt 2: FAILED", "attempt 3: FAILED"}) {
+    EXPECT_THAT(r.stdout_text, HasSubstr(attempt)) << r.stdout_text;
+  }
+  EXPECT_THAT(r.stdout_text, Not(HasSubstr("attempt 4")));
+  EXPECT_THAT(r.stdout_text,
+              HasSubstr("broken.service: pid 0 -> 0, now failed/failed"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("log lines of broken.service:"));
+  EXPECT_THAT(r.stdout_text, HasSubstr(kBrokenReason));
   EXPECT_THAT(r.stderr_text, HasSubstr("FAILED to restart broken.service"));
-  EXPECT_THAT(r.stderr_text, HasSubstr("#3 "));
-  EXPECT_THAT(r.stderr_text, HasSubstr("failed"));
-  EXPECT_EQ(opsctl_->AuditRows().back().outcome, AuditOutcome::kError);
+  const AuditRecord table_row = opsctl_->AuditRows().back();
+  EXPECT_EQ(table_row.outcome, AuditOutcome::kError);
+  ASSERT_TRUE(table_row.result.has_value());
+  EXPECT_THAT(table_row.result->result_json, HasSubstr("\"attempts\""));
+  EXPECT_THAT(table_row.result->result_json, HasSubstr(kBrokenReason));
+
+  // For programs: the same, structured, with the error beside it.
+  ProgramResult j = opsctl_->Run(
+      {"restart", "localhost", "broken.service", "--yes", "--output", "json"});
+  EXPECT_EQ(j.exit_code, 1) << j.stdout_text << j.stderr_text;
+  const google::protobuf::Value json = ParseJson(j.stdout_text);
+  EXPECT_EQ(JsonField(json, "outcome").string_value(), "error");
+  EXPECT_EQ(JsonField(JsonField(json, "error"), "code").string_value(),
+            "FAILED_PRECONDITION");
+  const auto& result = JsonField(json, "result");
+  EXPECT_FALSE(JsonField(result, "succeeded").bool_value());
+  const auto& attempts = JsonField(result, "attempts").list_value();
+  ASSERT_EQ(attempts.values_size(), 3);
+  for (const google::protobuf::Value& attempt : attempts.values()) {
+    EXPECT_FALSE(JsonField(attempt, "succeeded").bool_value());
+    EXPECT_FALSE(JsonField(attempt, "error").string_value().empty());
+    EXPECT_EQ(
+        JsonField(JsonField(attempt, "state"), "active_state").string_value(),
+        "failed");
+  }
+  EXPECT_EQ(
+      JsonField(JsonField(result, "after"), "active_state").string_value(),
+      "failed");
+  bool said_why = false;
+  for (const google::protobuf::Value& line :
+       JsonField(result, "recent_log").list_value().values()) {
+    if (JsonField(line, "text").string_value() == kBrokenReason) {
+      said_why = true;
+      EXPECT_THAT(JsonField(line, "source").string_value(),
+                  HasSubstr("flaky_service["));
+      int64_t micros = 0;  // int64 is a string in Protobuf's JSON
+      EXPECT_TRUE(absl::SimpleAtoi(
+          JsonField(line, "time_unix_micros").string_value(), &micros));
+      EXPECT_GT(micros, 0);
+    }
+  }
+  EXPECT_TRUE(said_why) << j.stdout_text;
+  EXPECT_EQ(Show("broken.service", "ActiveState"), "failed");
 }
 
 TEST_F(SystemdRestartTest, ChecksMemoryAvailableAfterTheRestart) {

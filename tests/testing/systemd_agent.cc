@@ -42,7 +42,11 @@ absl::StatusOr<std::unique_ptr<SystemdAgent>> SystemdAgent::Start(
   // it again at the same address.
   agent->port_ = PickFreePort();
 
-  std::vector<std::string> wanted = {"opsagent.service"};
+  // journald too, as on a real host: units' output goes to the journal,
+  // where the agent reads it (service_status, a failed restart).
+  std::vector<std::string> wanted = {"systemd-journald.socket",
+                                     "systemd-journald.service",
+                                     "opsagent.service"};
   for (const auto& [name, text] : options.units) {
     WriteFileOrDie(units + "/" + name, text);
     wanted.push_back(name);

@@ -16,9 +16,10 @@ namespace opsagent::testing {
 // The real opsagent as a service of Debian's systemd, which runs as PID 1 of
 // a private PID and mount namespace (systemd_namespace), under the hardened
 // unit shipped in deploy/systemd/opsagent.service with only its paths
-// changed. Comes with a test CA, an agent certificate for "localhost" and an
-// operator "alice" (role oncall, granted everything). Needs root. Everything
-// in the namespace is killed when the SystemdAgent is destroyed.
+// changed, and with journald running beside it. Comes with a test CA, an agent
+// certificate for "localhost" and an operator "alice" (role oncall, granted
+// everything). Needs root. Everything in the namespace is killed when the
+// SystemdAgent is destroyed.
 class SystemdAgent {
  public:
   struct Options {

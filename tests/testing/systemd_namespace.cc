@@ -2,9 +2,12 @@
 // tests that need the real service manager without touching the host's:
 //   systemd_namespace UNIT_DIR TARGET
 // The namespace gets its own /proc and a tmpfs on /run (so systemd's
-// private socket is the namespace's own). Units come from UNIT_DIR only
-// (SYSTEMD_UNIT_PATH). Killing this process's child (the namespace's PID 1)
-// with SIGKILL ends everything inside.
+// private socket is the namespace's own, and so is journald's runtime
+// journal under /run/log/journal), and a tmpfs over /var/log/journal, so
+// nothing it logs lands in the host's journal. Units come from UNIT_DIR and
+// then systemd's own unit directories (SYSTEMD_UNIT_PATH ending in ":").
+// Killing this process's child (the namespace's PID 1) with SIGKILL ends
+// everything inside.
 
 #include <sched.h>
 #include <sys/mount.h>
@@ -38,6 +41,12 @@ int main(int argc, char** argv) {
             nullptr) != 0 ||
       mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") != 0) {
     std::perror("mount");
+    return 1;
+  }
+  if (access("/var/log/journal", F_OK) == 0 &&
+      mount("tmpfs", "/var/log/journal", "tmpfs", MS_NOSUID | MS_NODEV,
+            "mode=755") != 0) {
+    std::perror("mount /var/log/journal");
     return 1;
   }
   setenv("SYSTEMD_UNIT_PATH", (std::string(argv[1]) + ":").c_str(), 1);
