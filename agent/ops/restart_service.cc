@@ -11,6 +11,7 @@
 #include "agent/ops/target_locks.h"
 #include "agent/system/meminfo.h"
 #include "common/human_size.h"
+#include "common/status_macros.h"
 #include "opsagent/v1/agent.pb.h"
 
 namespace opsagent {
@@ -83,10 +84,8 @@ absl::Status RunRestartService(const OperationContext& context,
         absl::StrCat("the agent does not restart itself (", own_unit,
                      "): it could not report or verify the outcome"));
   }
-  absl::StatusOr<const v1::RestartableService*> found =
-      FindManagedService(config, request.name());
-  if (!found.ok()) return found.status();
-  const v1::RestartableService* service = *found;
+  ASSIGN_OR_RETURN(const v1::RestartableService* service,
+                   FindManagedService(config, request.name()));
   const uint32_t max_attempts = service->max_attempts();
   if (request.max_attempts() > max_attempts) {
     return absl::InvalidArgumentError(
@@ -96,16 +95,14 @@ absl::Status RunRestartService(const OperationContext& context,
   const uint32_t attempts =
       request.max_attempts() == 0 ? max_attempts : request.max_attempts();
 
-  absl::StatusOr<std::unique_ptr<TargetLocks::Lease>> lease =
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<TargetLocks::Lease> lease,
       context.locks->Acquire(absl::StrCat("service:", service->name()),
-                             context.caller.ToString(), "restart_service");
-  if (!lease.ok()) return lease.status();
-  absl::StatusOr<std::unique_ptr<ServiceController>> controller =
-      OpenServiceController(config, *service);
-  if (!controller.ok()) return controller.status();
-  absl::StatusOr<ServiceStatus> before = (*controller)->Status();
-  if (!before.ok()) return before.status();
-  if (before->main_pid == getpid()) {
+                             context.caller.ToString(), "restart_service"));
+  ASSIGN_OR_RETURN(std::unique_ptr<ServiceController> controller,
+                   OpenServiceController(config, *service));
+  ASSIGN_OR_RETURN(ServiceStatus before, controller->Status());
+  if (before.main_pid == getpid()) {
     return absl::PermissionDeniedError(absl::StrCat(
         service->name(), " is the agent itself; refusing to restart it"));
   }
@@ -113,7 +110,7 @@ absl::Status RunRestartService(const OperationContext& context,
   reply->set_name(service->name());
   reply->set_manager(ManagerOf(*service));
   reply->set_dry_run(context.dry_run);
-  CopyServiceState(*before, reply->mutable_before());
+  CopyServiceState(before, reply->mutable_before());
   if (context.dry_run) {
     reply->set_summary(absl::StrCat("would restart ", service->name(), " (now ",
                                     StateText(reply->before()), "), up to ",
@@ -125,12 +122,12 @@ absl::Status RunRestartService(const OperationContext& context,
   absl::Duration backoff = absl::Seconds(service->backoff_seconds());
   for (uint32_t n = 1; n <= attempts; ++n) {
     v1::RestartAttempt* attempt = reply->add_attempts();
-    *attempt = Attempt(context, **controller,
+    *attempt = Attempt(context, *controller,
                        absl::Seconds(service->settle_seconds()), n);
     if (attempt->succeeded() || n == attempts || !Wait(context, backoff)) break;
     backoff *= 2;
   }
-  if (absl::StatusOr<ServiceStatus> after = (*controller)->Status(); after.ok())
+  if (absl::StatusOr<ServiceStatus> after = controller->Status(); after.ok())
     CopyServiceState(*after, reply->mutable_after());
   const bool restarted =
       !reply->attempts().empty() && reply->attempts().rbegin()->succeeded();
@@ -176,7 +173,7 @@ absl::Status RunRestartService(const OperationContext& context,
   if (!reply->succeeded()) {
     // Why it would not stay up is in what it logged.
     if (absl::StatusOr<std::vector<ServiceLogLine>> log =
-            (*controller)->RecentLog(kFailureLogLines);
+            controller->RecentLog(kFailureLogLines);
         log.ok()) {
       CopyLogLines(*log, reply->mutable_recent_log());
     } else {
