@@ -51,7 +51,7 @@ absl::StatusOr<ParsedCommand> ParseCommand(
     const std::vector<std::string>& argv);
 
 // Each returns the commands of one file in commands/.
-std::vector<Command> InspectionCommands();  // info, mem, df, du, open-deleted
+std::vector<Command> InspectionCommands();  // read-only: info, mem, df, du...
 std::vector<Command> InventoryCommands();   // hosts
 std::vector<Command> AuditCommands();       // audit
 std::vector<Command> ChangeCommands();      // truncate, restart, exec

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/system/supervisor_program_controller.h"
@@ -258,6 +260,50 @@ TEST_F(XqwatcherRunbookTest, RetriesAProgramThatFailsItsFirstStart) {
   ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
   EXPECT_THAT(r.stdout_text, HasSubstr("attempt 1: FAILED"));
   EXPECT_THAT(r.stdout_text, HasSubstr("attempt 2: ok"));
+
+  // Then what on-call checks next: its state through supervisord, and the
+  // line its failed start left in its stderr log.
+  ProgramResult status =
+      oncall_->Run({"status", "ip-10-7-0-78", "flaky", "--output", "json"});
+  ASSERT_EQ(status.exit_code, 0) << status.stdout_text << status.stderr_text;
+  const google::protobuf::Value json = ParseJson(status.stdout_text);
+  const auto& result = JsonField(json, "result");
+  EXPECT_EQ(JsonField(result, "manager").string_value(), "SUPERVISOR");
+  EXPECT_TRUE(JsonField(result, "up").bool_value());
+  const auto& state = JsonField(result, "state");
+  EXPECT_EQ(JsonField(state, "active_state").string_value(), "RUNNING");
+  absl::StatusOr<ServiceStatus> real =
+      SupervisorProgramController("/usr/bin/supervisorctl",
+                                  *dir_ + "/supervisord.conf", "flaky")
+          .Status();
+  ASSERT_TRUE(real.ok());
+  EXPECT_EQ(JsonField(state, "main_pid").number_value(), real->main_pid);
+  // supervisord says "uptime 0:00:02"; since is now minus that.
+  int64_t since_ms = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(
+      JsonField(result, "since_unix_ms").string_value(), &since_ms));
+  EXPECT_LE(absl::Now() - absl::FromUnixMillis(since_ms), absl::Seconds(60));
+  // supervisord knows no cgroup or restart count: absent, not zero.
+  EXPECT_EQ(JsonField(result, "memory_bytes").kind_case(),
+            google::protobuf::Value::KIND_NOT_SET);
+  EXPECT_EQ(JsonField(result, "restarts").kind_case(),
+            google::protobuf::Value::KIND_NOT_SET);
+  bool said_why = false;
+  for (const auto& line :
+       JsonField(result, "recent_log").list_value().values()) {
+    if (absl::StrContains(JsonField(line, "text").string_value(),
+                          "was present; failing this start")) {
+      said_why = true;
+      EXPECT_EQ(JsonField(line, "source").string_value(), "stderr");
+    }
+  }
+  EXPECT_TRUE(said_why) << status.stdout_text;
+  ProgramResult table = oncall_->Run({"status", "ip-10-7-0-78", "flaky"});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_THAT(table.stdout_text, HasSubstr("● flaky (supervisord)"));
+  EXPECT_THAT(table.stdout_text,
+              HasSubstr(absl::StrCat("Main PID: ", real->main_pid)));
+  EXPECT_THAT(table.stdout_text, HasSubstr("stderr: flaky_service: "));
 }
 
 TEST_F(XqwatcherRunbookTest, ReadOnlyCertificateCannotChangeAnything) {
