@@ -85,6 +85,9 @@ std::string RecordJson(const AuditRecord& r) {
         ",\"error_code\":", JsonString(r.result->error_code),
         ",\"message\":", JsonString(r.result->message),
         ",\"summary\":", JsonString(r.result->summary));
+    // The structured result (a failed restart's attempts and log lines).
+    if (!r.result->result_json.empty())
+      absl::StrAppend(&json, ",\"result\":", r.result->result_json);
   }
   return json + "}";
 }

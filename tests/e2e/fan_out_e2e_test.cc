@@ -39,7 +39,8 @@ class FanOutE2eTest : public ::testing::Test {
         ::opsagent::testing::TestCertificateAuthority::Create(dir, "fleet");
     ASSERT_TRUE(ca.ok());
     auto oncall = (*ca)->Issue("oncall", {"alice", {"oncall"}});
-    // The dead host comes first in inventory order.
+    // The dead host comes first in inventory order: a port nothing listens
+    // on.
     std::string inventory = absl::StrCat(
         "host { name: \"reddit-production-3\" address: \"127.0.0.1:",
         ::opsagent::testing::PickFreePort(),
@@ -51,18 +52,18 @@ class FanOutE2eTest : public ::testing::Test {
           names[i], {}, {names[i]}, {"127.0.0.1"}};
       spec.server = true;
       auto cert = (*ca)->Issue(names[i], spec);
-      const int port = ::opsagent::testing::PickFreePort();
       const std::string agent_dir = absl::StrCat(dir, "/", names[i]);
       mkdir(agent_dir.c_str(), 0755);
       auto agent = AgentProcess::Start(
           agent_dir,
           absl::StrCat(
-              "listen_address: \"127.0.0.1:", port, "\"\ntls { certificate: \"",
+              "listen_address: \"127.0.0.1:0\"\ntls { certificate: \"",
               cert->certificate, "\" private_key: \"", cert->private_key,
               "\" ca_certificate: \"", (*ca)->certificate_path(),
               "\" }\nhostname: \"", names[i],
               "\"\nauthorization { roles: \"oncall\" operations: \"*\" }\n"));
       ASSERT_TRUE(agent.ok()) << agent.status();
+      const int port = (*agent)->port();
       agents_.push_back(*std::move(agent));
       absl::StrAppend(&inventory, "host { name: \"", names[i],
                       "\" address: \"127.0.0.1:", port, "\" roles: \"",

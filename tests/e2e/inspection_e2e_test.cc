@@ -27,6 +27,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/agent_process.h"
 #include "tests/testing/opsctl_runner.h"
+#include "tests/testing/test_agent.h"
 #include "tests/testing/test_pki.h"
 
 namespace opsagent {
@@ -38,6 +39,7 @@ using ::opsagent::testing::CertificateSpec;
 using ::opsagent::testing::JsonField;
 using ::opsagent::testing::OpsctlRunner;
 using ::opsagent::testing::ParseJson;
+using ::opsagent::testing::TestAgent;
 using ::opsagent::testing::TestCertificateAuthority;
 using ::opsagent::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
@@ -64,30 +66,8 @@ class InspectionE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(std::getenv("TEST_TMPDIR"));
-    auto ca = TestCertificateAuthority::Create(*dir_, "main");
-    ASSERT_TRUE(ca.ok()) << ca.status();
     auto rogue = TestCertificateAuthority::Create(*dir_, "rogue");
     ASSERT_TRUE(rogue.ok()) << rogue.status();
-    ca_ = ca->release();
-    CertificateSpec agent{"localhost", {}, {"localhost"}, {"127.0.0.1"}};
-    agent.server = true;
-    agent_cert_ = new CertificateFiles(*ca_->Issue("agent", agent));
-    operators_ = new std::map<std::string, CertificateFiles>();
-    (*operators_)["oncall"] = *ca_->Issue("oncall", {"alice", {"oncall"}});
-    (*operators_)["viewer"] = *ca_->Issue("viewer", {"victor", {"viewer"}});
-    (*operators_)["stranger"] =
-        *ca_->Issue("stranger", {"mallory", {"nobody"}});
-    CertificateSpec expired{"alice-old", {"oncall"}};
-    expired.not_before_from_now = -absl::Hours(48);
-    expired.not_after_from_now = -absl::Hours(24);
-    (*operators_)["expired"] = *ca_->Issue("expired", expired);
-    CertificateSpec early{"alice-new", {"oncall"}};
-    early.not_before_from_now = absl::Hours(24);
-    early.not_after_from_now = absl::Hours(48);
-    (*operators_)["not_yet_valid"] = *ca_->Issue("not_yet_valid", early);
-    (*operators_)["rogue"] = *(*rogue)->Issue("rogue", {"alice", {"oncall"}});
-    rogue_ca_path_ = new std::string((*rogue)->certificate_path());
-
     // The tree du is checked against: known files, a hard link, a symlink
     // pointing out of the root.
     mkdir((*dir_ + "/edx").c_str(), 0755);
@@ -104,31 +84,38 @@ class InspectionE2eTest : public ::testing::Test {
          (*root_ + "/log/hardlink.log").c_str());
     symlink("/etc", (*root_ + "/log/escape").c_str());
 
-    port_ = ::opsagent::testing::PickFreePort();
-    auto agent_process = AgentProcess::Start(
-        *dir_, absl::StrCat(R"(
-      listen_address: "127.0.0.1:)",
-                            port_, R"("
-      tls { certificate: ")",
-                            agent_cert_->certificate, R"(" private_key: ")",
-                            agent_cert_->private_key, R"(" ca_certificate: ")",
-                            ca_->certificate_path(), R"(" }
-      hostname: "localhost"
-      roles: "xqwatcher"
-      inspection_roots: ")",
-                            *root_, R"("
-      authorization { roles: "oncall" operations: "*" }
-      authorization { roles: "viewer" operations: ["info", "memory"] }
-    )"));
-    ASSERT_TRUE(agent_process.ok()) << agent_process.status();
-    agent_ = agent_process->release();
+    TestAgent::Options options;
+    options.dir = *dir_;
+    options.extra_config = absl::StrCat(
+        "roles: \"xqwatcher\"\ninspection_roots: \"", *root_, "\"\n",
+        "authorization { roles: \"viewer\" operations: [\"info\", "
+        "\"memory\"] }\n");
+    auto agent = TestAgent::Start(options);
+    ASSERT_TRUE(agent.ok()) << agent.status();
+    test_agent_ = agent->release();
+    ca_ = test_agent_->ca.get();
+    agent_ = test_agent_->process.get();
+    port_ = test_agent_->port;
+    operators_ = new std::map<std::string, CertificateFiles>();
+    (*operators_)["oncall"] = test_agent_->oncall;
+    (*operators_)["viewer"] = *ca_->Issue("viewer", {"victor", {"viewer"}});
+    (*operators_)["stranger"] =
+        *ca_->Issue("stranger", {"mallory", {"nobody"}});
+    CertificateSpec expired{"alice-old", {"oncall"}};
+    expired.not_before_from_now = -absl::Hours(48);
+    expired.not_after_from_now = -absl::Hours(24);
+    (*operators_)["expired"] = *ca_->Issue("expired", expired);
+    CertificateSpec early{"alice-new", {"oncall"}};
+    early.not_before_from_now = absl::Hours(24);
+    early.not_after_from_now = absl::Hours(48);
+    (*operators_)["not_yet_valid"] = *ca_->Issue("not_yet_valid", early);
+    (*operators_)["rogue"] = *(*rogue)->Issue("rogue", {"alice", {"oncall"}});
+    rogue_ca_path_ = new std::string((*rogue)->certificate_path());
   }
 
   static void TearDownTestSuite() {
-    delete agent_;
+    delete test_agent_;
     delete operators_;
-    delete agent_cert_;
-    delete ca_;
     delete rogue_ca_path_;
     delete root_;
     delete dir_;
@@ -156,8 +143,8 @@ class InspectionE2eTest : public ::testing::Test {
   static std::string* dir_;
   static std::string* root_;
   static std::string* rogue_ca_path_;
+  static TestAgent* test_agent_;
   static TestCertificateAuthority* ca_;
-  static CertificateFiles* agent_cert_;
   static std::map<std::string, CertificateFiles>* operators_;
   static AgentProcess* agent_;
   static int port_;
@@ -166,8 +153,8 @@ class InspectionE2eTest : public ::testing::Test {
 std::string* InspectionE2eTest::dir_;
 std::string* InspectionE2eTest::root_;
 std::string* InspectionE2eTest::rogue_ca_path_;
+TestAgent* InspectionE2eTest::test_agent_;
 TestCertificateAuthority* InspectionE2eTest::ca_;
-CertificateFiles* InspectionE2eTest::agent_cert_;
 std::map<std::string, CertificateFiles>* InspectionE2eTest::operators_;
 AgentProcess* InspectionE2eTest::agent_;
 int InspectionE2eTest::port_;
@@ -519,10 +506,10 @@ TEST_F(InspectionE2eTest, AgentRefusesToStartOnBadConfigAndNamesTheField) {
     std::string config;
     std::string error;
   };
-  const std::string tls =
-      absl::StrCat("tls { certificate: \"", agent_cert_->certificate,
-                   "\" private_key: \"", agent_cert_->private_key,
-                   "\" ca_certificate: \"", ca_->certificate_path(), "\" }\n");
+  const std::string tls = absl::StrCat(
+      "tls { certificate: \"", test_agent_->certificate.certificate,
+      "\" private_key: \"", test_agent_->certificate.private_key,
+      "\" ca_certificate: \"", ca_->certificate_path(), "\" }\n");
   const std::string grant =
       "authorization { roles: \"oncall\" operations: \"*\" }\n";
   for (const Case& c : std::vector<Case>{

@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/agent_process.h"
 #include "tests/testing/opsctl_runner.h"
+#include "tests/testing/test_agent.h"
 #include "tests/testing/test_pki.h"
 #include "tests/testing/tls_probe.h"
 
@@ -27,64 +28,60 @@ namespace {
 namespace fs = std::filesystem;
 using ::opsagent::testing::AgentProcess;
 using ::opsagent::testing::OpsctlRunner;
+using ::opsagent::testing::TestAgent;
 using ::opsagent::testing::TestCertificateAuthority;
 using ::opsagent::testing::TlsProbe;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// A test CA and an agent for "localhost" that checks client certificates
-// against the CRLs in DIR/crl, re-read every second, granting oncall
-// everything. `prepare_crls` fills the CRL directory before the agent
-// starts (by default: a current CRL revoking nobody).
+// A TestAgent for "localhost" that checks client certificates against the
+// CRLs in DIR/crl, re-read every second. `prepare_crls` fills the CRL
+// directory before the agent starts (by default: a current CRL revoking
+// nobody).
 struct RevokingAgent {
   static std::unique_ptr<RevokingAgent> Start(
       const std::string& dir,
       const std::function<void(RevokingAgent&)>& prepare_crls = nullptr) {
     auto agent = std::make_unique<RevokingAgent>();
     agent->dir = dir;
-    auto ca = TestCertificateAuthority::Create(dir, "main");
-    EXPECT_TRUE(ca.ok()) << ca.status();
-    if (!ca.ok()) return nullptr;
-    agent->ca = *std::move(ca);
-    ::opsagent::testing::CertificateSpec spec{
-        "localhost", {}, {"localhost"}, {"127.0.0.1"}};
-    spec.server = true;
-    auto cert = agent->ca->Issue("agent", spec);
-    auto alice = agent->ca->Issue("alice", {"alice", {"oncall"}});
-    EXPECT_TRUE(cert.ok() && alice.ok());
-    agent->alice = *alice;
     agent->crls = dir + "/crl";
     mkdir(agent->crls.c_str(), 0755);
-    if (prepare_crls) {
-      prepare_crls(*agent);
-    } else {
-      agent->Revoke({});
-    }
-    agent->port = ::opsagent::testing::PickFreePort();
-    auto process = AgentProcess::Start(
-        dir,
-        absl::StrCat(
-            "listen_address: \"127.0.0.1:", agent->port,
-            "\"\ntls { certificate: \"", cert->certificate,
-            "\" private_key: \"", cert->private_key, "\" ca_certificate: \"",
-            agent->ca->certificate_path(), "\" crl_directory: \"", agent->crls,
-            "\" refresh_interval_seconds: 1 }\n"
-            "authorization { roles: \"oncall\" operations: \"*\" }\n"));
-    EXPECT_TRUE(process.ok()) << process.status();
-    if (!process.ok()) return nullptr;
-    agent->process = *std::move(process);
+    TestAgent::Options options;
+    options.dir = dir;
+    options.tls_config = absl::StrCat("crl_directory: \"", agent->crls,
+                                      "\" refresh_interval_seconds: 1");
+    options.before_start = [&](TestAgent& started) {
+      agent->base_ = &started;
+      if (prepare_crls) {
+        prepare_crls(*agent);
+      } else {
+        agent->Revoke({});
+      }
+    };
+    absl::StatusOr<std::unique_ptr<TestAgent>> started =
+        TestAgent::Start(options);
+    EXPECT_TRUE(started.ok()) << started.status();
+    if (!started.ok()) return nullptr;
+    agent->owned_ = *std::move(started);
     return agent;
   }
 
+  TestCertificateAuthority* ca() const { return base_->ca.get(); }
+  const ::opsagent::testing::CertificateFiles& alice() const {
+    return base_->oncall;
+  }
+  int port() const { return base_->port; }
+  AgentProcess* process() const { return base_->process.get(); }
+
   // Writes a current CRL revoking `certificate_files` (and nothing else).
   void Revoke(const std::vector<std::string>& certificate_files) {
-    ASSERT_TRUE(ca->WriteCrl(crls, certificate_files).ok());
+    ASSERT_TRUE(ca()->WriteCrl(crls, certificate_files).ok());
   }
 
   OpsctlRunner Opsctl(const std::string& name,
                       const ::opsagent::testing::CertificateFiles& files) {
     return OpsctlRunner(dir, name, files.certificate, files.private_key,
-                        ca->certificate_path(), "localhost", port);
+                        ca()->certificate_path(), "localhost", port());
   }
 
   // Runs `opsctl info` as the operator until `served` is what happens, for
@@ -100,11 +97,11 @@ struct RevokingAgent {
   }
 
   std::string dir;
-  std::unique_ptr<TestCertificateAuthority> ca;
-  ::opsagent::testing::CertificateFiles alice;
   std::string crls;
-  int port = 0;
-  std::unique_ptr<AgentProcess> process;
+
+ private:
+  TestAgent* base_ = nullptr;  // set before the agent starts
+  std::unique_ptr<TestAgent> owned_;
 };
 
 TEST(RevocationE2eTest, RevokedOperatorCertificateIsRefused) {
@@ -112,23 +109,23 @@ TEST(RevocationE2eTest, RevokedOperatorCertificateIsRefused) {
   std::unique_ptr<TestCertificateAuthority> ca_for_mallory;
   ::opsagent::testing::CertificateFiles mallory;
   auto agent = RevokingAgent::Start(dir, [&](RevokingAgent& agent) {
-    auto issued = agent.ca->Issue("mallory", {"mallory", {"oncall"}});
+    auto issued = agent.ca()->Issue("mallory", {"mallory", {"oncall"}});
     ASSERT_TRUE(issued.ok());
     mallory = *issued;  // laptop stolen: revoked
     agent.Revoke({mallory.certificate});
   });
   ASSERT_NE(agent, nullptr);
 
-  OpsctlRunner good = agent->Opsctl("alice", agent->alice);
+  OpsctlRunner good = agent->Opsctl("alice", agent->alice());
   ProgramResult ok = good.Run({"info", "localhost"});
   EXPECT_EQ(ok.exit_code, 0) << ok.stderr_text;
 
   OpsctlRunner revoked = agent->Opsctl("mallory", mallory);
-  const std::string before = agent->process->Log();
+  const std::string before = agent->process()->Log();
   ProgramResult refused = revoked.Run({"mem", "localhost"});
   EXPECT_EQ(refused.exit_code, 4) << refused.stderr_text;
   EXPECT_EQ(revoked.AuditRows().back().outcome, AuditOutcome::kUnreachable);
-  const std::string log = agent->process->Log().substr(before.size());
+  const std::string log = agent->process()->Log().substr(before.size());
   EXPECT_THAT(log, Not(HasSubstr("start memory")));
   EXPECT_THAT(log, HasSubstr("revoked by its CA's CRL"));
 }
@@ -152,7 +149,7 @@ TEST(RevocationE2eTest, ACaWithoutACurrentCrlServesNobodyAndTheLogSaysWhy) {
       {"a CRL past its nextUpdate",
        [](RevokingAgent& agent) {
          ASSERT_TRUE(
-             agent.ca->WriteCrl(agent.crls, {}, -absl::Minutes(5)).ok());
+             agent.ca()->WriteCrl(agent.crls, {}, -absl::Minutes(5)).ok());
        },
        "past its nextUpdate"},
       {"a CRL of another CA",
@@ -171,10 +168,10 @@ TEST(RevocationE2eTest, ACaWithoutACurrentCrlServesNobodyAndTheLogSaysWhy) {
     fs::create_directories(dir + "/other");
     auto agent = RevokingAgent::Start(dir, c.crls);
     ASSERT_NE(agent, nullptr);
-    OpsctlRunner alice = agent->Opsctl("alice", agent->alice);
+    OpsctlRunner alice = agent->Opsctl("alice", agent->alice());
     ProgramResult refused = alice.Run({"mem", "localhost"});
     EXPECT_EQ(refused.exit_code, 4) << refused.stderr_text;
-    const std::string log = agent->process->Log();
+    const std::string log = agent->process()->Log();
     EXPECT_THAT(log, HasSubstr(c.logged));
     EXPECT_THAT(log, HasSubstr("revocation fails closed"));
     EXPECT_THAT(log, Not(HasSubstr("start memory")));
@@ -187,11 +184,11 @@ TEST(RevocationE2eTest, ACrlDirectoryRemovedWhileRunningRefusesEveryone) {
   const std::string dir = std::getenv("TEST_TMPDIR");
   auto agent = RevokingAgent::Start(dir);
   ASSERT_NE(agent, nullptr);
-  OpsctlRunner alice = agent->Opsctl("alice", agent->alice);
+  OpsctlRunner alice = agent->Opsctl("alice", agent->alice());
   EXPECT_EQ(alice.Run({"info", "localhost"}).exit_code, 0);
   fs::remove_all(agent->crls);
   EXPECT_TRUE(agent->Eventually(alice, /*served=*/false));
-  EXPECT_THAT(agent->process->Log(), HasSubstr("every client is refused"));
+  EXPECT_THAT(agent->process()->Log(), HasSubstr("every client is refused"));
   mkdir(agent->crls.c_str(), 0755);
   agent->Revoke({});
   EXPECT_TRUE(agent->Eventually(alice, /*served=*/true));
@@ -205,12 +202,12 @@ TEST(RevocationE2eTest,
   const std::string dir = std::getenv("TEST_TMPDIR");
   auto agent = RevokingAgent::Start(dir);
   ASSERT_NE(agent, nullptr);
-  auto mallory = agent->ca->Issue("mallory", {"mallory", {"oncall"}});
-  auto bob = agent->ca->Issue("bob", {"bob", {"oncall"}});
+  auto mallory = agent->ca()->Issue("mallory", {"mallory", {"oncall"}});
+  auto bob = agent->ca()->Issue("bob", {"bob", {"oncall"}});
   ASSERT_TRUE(mallory.ok() && bob.ok());
   OpsctlRunner as_mallory = agent->Opsctl("mallory", *mallory);
   OpsctlRunner as_bob = agent->Opsctl("bob", *bob);
-  OpsctlRunner as_alice = agent->Opsctl("alice", agent->alice);
+  OpsctlRunner as_alice = agent->Opsctl("alice", agent->alice());
   EXPECT_EQ(as_mallory.Run({"info", "localhost"}).exit_code, 0);
   EXPECT_EQ(as_bob.Run({"info", "localhost"}).exit_code, 0);
 
@@ -222,8 +219,8 @@ TEST(RevocationE2eTest,
   // Overwritten in place (same inode), which OpenSSL's directory lookup
   // never notices once it has cached the first version.
   fs::create_directories(dir + "/staging");
-  auto path = agent->ca->WriteCrl(dir + "/staging",
-                                  {mallory->certificate, bob->certificate});
+  auto path = agent->ca()->WriteCrl(dir + "/staging",
+                                    {mallory->certificate, bob->certificate});
   ASSERT_TRUE(path.ok()) << path.status();
   const std::string target =
       agent->crls + "/" + fs::path(*path).filename().string();
@@ -249,17 +246,17 @@ TEST(RevocationE2eTest, ASessionSavedBeforeRevocationCannotBeResumed) {
     mkdir(dir.c_str(), 0755);
     auto agent = RevokingAgent::Start(dir);
     ASSERT_NE(agent, nullptr);
-    auto mallory = agent->ca->Issue("mallory", {"mallory", {"oncall"}});
+    auto mallory = agent->ca()->Issue("mallory", {"mallory", {"oncall"}});
     auto probe = TlsProbe::Create(mallory->certificate, mallory->private_key,
-                                  agent->ca->certificate_path(), version);
+                                  agent->ca()->certificate_path(), version);
     ASSERT_TRUE(probe.ok()) << probe.status();
-    auto before = (*probe)->Connect(agent->port);
+    auto before = (*probe)->Connect(agent->port());
     ASSERT_TRUE(before.ok()) << before.status();
     EXPECT_FALSE(before->refused);
 
     agent->Revoke({mallory->certificate});
     absl::SleepFor(absl::Seconds(2));  // past the refresh interval
-    auto after = (*probe)->Connect(agent->port);
+    auto after = (*probe)->Connect(agent->port());
     ASSERT_TRUE(after.ok()) << after.status();
     EXPECT_FALSE(after->resumed);
     EXPECT_TRUE(after->refused);

@@ -40,16 +40,15 @@ TEST(RotationE2eTest, NewFilesAreUsedWithoutRestartAndTheOldCaIsRefused) {
   fs::copy_file(old_agent->certificate, live + "/agent.crt");
   fs::copy_file(old_agent->private_key, live + "/agent.key");
   fs::copy_file((*old_ca)->certificate_path(), live + "/ca.crt");
-  const int port = ::opsagent::testing::PickFreePort();
   auto agent = ::opsagent::testing::AgentProcess::Start(
       dir,
-      absl::StrCat("listen_address: \"127.0.0.1:", port,
-                   "\"\ntls { certificate: \"", live,
-                   "/agent.crt\" private_key: \"", live,
+      absl::StrCat("listen_address: \"127.0.0.1:0", "\"\ntls { certificate: \"",
+                   live, "/agent.crt\" private_key: \"", live,
                    "/agent.key\" ca_certificate: \"", live,
                    "/ca.crt\" refresh_interval_seconds: 1 }\n",
                    "authorization { roles: \"oncall\" operations: \"*\" }\n"));
   ASSERT_TRUE(agent.ok()) << agent.status();
+  const int port = (*agent)->port();
   const pid_t agent_pid = (*agent)->process().pid();
 
   ::opsagent::testing::OpsctlRunner old_side(

@@ -54,7 +54,6 @@ class TrustFilesE2eTest : public ::testing::Test {
     fs::create_directories(dir_ + "/state");
     fs::copy_file("/bin/true", dir_ + "/state/tool",
                   fs::copy_options::overwrite_existing);
-    port_ = ::opsagent::testing::PickFreePort();
   }
 
   std::string Config() const {
@@ -126,8 +125,9 @@ TEST_F(TrustFilesE2eTest, TheAgentRefusesToStartOnTrustFilesOthersCanChange) {
 }
 
 TEST_F(TrustFilesE2eTest, ACaBundleOthersCanWriteIsNotReloadedWhileRunning) {
-  auto agent = AgentProcess::Start(dir_, Config());
+  auto agent = AgentProcess::Start(dir_, Config());  // on port 0
   ASSERT_TRUE(agent.ok()) << agent.status();
+  port_ = (*agent)->port();
   // opsctl keeps its own copy of the CA (it would refuse the loose one too).
   fs::copy_file(ca_->certificate_path(), dir_ + "/opsctl-ca.crt");
   OpsctlRunner alice(dir_, "alice", alice_.certificate, alice_.private_key,

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/subprocess.h"
 #include "controller/agent_client.h"
@@ -187,6 +188,23 @@ TEST_F(SystemdRestartTest, GivesUpOnAUnitThatNeverComesUpWithTheLastState) {
   ASSERT_TRUE(table_row.result.has_value());
   EXPECT_THAT(table_row.result->result_json, HasSubstr("\"attempts\""));
   EXPECT_THAT(table_row.result->result_json, HasSubstr(kBrokenReason));
+  // And `opsctl audit` shows it to whoever asks after the incident.
+  ProgramResult audit = opsctl_->Run(
+      {"audit", "--operation", "restart_service", "--output", "json"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.stderr_text;
+  // One JSON array, still valid with the results embedded in it.
+  const google::protobuf::Value audited = ParseJson(audit.stdout_text);
+  ASSERT_GT(audited.list_value().values_size(), 0) << audit.stdout_text;
+  const google::protobuf::Value& last = *audited.list_value().values().rbegin();
+  EXPECT_EQ(JsonField(last, "outcome").string_value(), "error");
+  const auto& audited_result = JsonField(last, "result");
+  EXPECT_EQ(JsonField(audited_result, "attempts").list_value().values_size(),
+            3);
+  EXPECT_THAT(
+      JsonField(JsonField(audited_result, "recent_log").list_value().values(0),
+                "text")
+          .string_value(),
+      Not(""));
 
   // For programs: the same, structured, with the error beside it.
   ProgramResult j = opsctl_->Run(

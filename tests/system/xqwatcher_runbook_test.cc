@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/agent_process.h"
 #include "tests/testing/opsctl_runner.h"
+#include "tests/testing/test_agent.h"
 #include "tests/testing/test_pki.h"
 
 extern char** environ;
@@ -86,48 +87,40 @@ class XqwatcherRunbookTest : public ::testing::Test {
       absl::SleepFor(absl::Milliseconds(100));
     }
 
-    auto ca =
-        ::opsagent::testing::TestCertificateAuthority::Create(*dir_, "main");
-    ASSERT_TRUE(ca.ok());
-    ::opsagent::testing::CertificateSpec agent_spec{
-        "ip-10-7-0-78", {}, {"ip-10-7-0-78"}, {"127.0.0.1"}};
-    agent_spec.server = true;
-    auto agent_cert = (*ca)->Issue("agent", agent_spec);
-    auto oncall = (*ca)->Issue("oncall", {"alice", {"oncall"}});
-    auto viewer = (*ca)->Issue("viewer", {"victor", {"viewer"}});
-    const int port = ::opsagent::testing::PickFreePort();
-    auto agent = AgentProcess::Start(
-        *dir_, absl::StrCat(
-                   "listen_address: \"127.0.0.1:", port, "\"\n",
-                   "tls { certificate: \"", agent_cert->certificate,
-                   "\" private_key: \"", agent_cert->private_key,
-                   "\" ca_certificate: \"", (*ca)->certificate_path(), "\" }\n",
-                   "hostname: \"ip-10-7-0-78\"\nroles: \"xqwatcher\"\n",
-                   "journal_path: \"", *dir_, "/journal.jsonl\"\n",
-                   "inspection_roots: \"", *dir_, "/edx/var\"\n",
-                   "truncatable_logs: \"", *log_dir_, "/*.log\"\n",
-                   "authorization { roles: \"oncall\" operations: \"*\" }\n",
-                   "authorization { roles: \"viewer\" operations: [\"info\", "
-                   "\"memory\", \"filesystems\", \"disk_usage\"] }\n",
-                   "supervisor { config: \"", conf, "\" }\n",
-                   "restartable { name: \"xqwatcher\" manager: "
-                   "SUPERVISOR_PROGRAM settle_seconds: 1 }\n",
-                   "restartable { name: \"flaky\" manager: SUPERVISOR_PROGRAM "
-                   "settle_seconds: 1 }\n",
-                   "restartable { name: \"slow\" manager: SUPERVISOR_PROGRAM "
-                   "settle_seconds: 30 }\n"));
+    ::opsagent::testing::TestAgent::Options options;
+    options.dir = *dir_;
+    options.host_name = "ip-10-7-0-78";
+    options.extra_config = absl::StrCat(
+        "roles: \"xqwatcher\"\n", "journal_path: \"", *dir_,
+        "/journal.jsonl\"\n", "inspection_roots: \"", *dir_, "/edx/var\"\n",
+        "truncatable_logs: \"", *log_dir_, "/*.log\"\n",
+        "authorization { roles: \"viewer\" operations: [\"info\", "
+        "\"memory\", \"filesystems\", \"disk_usage\"] }\n",
+        "supervisor { config: \"", conf, "\" }\n",
+        "restartable { name: \"xqwatcher\" manager: "
+        "SUPERVISOR_PROGRAM settle_seconds: 1 }\n",
+        "restartable { name: \"flaky\" manager: SUPERVISOR_PROGRAM "
+        "settle_seconds: 1 }\n",
+        "restartable { name: \"slow\" manager: SUPERVISOR_PROGRAM "
+        "settle_seconds: 30 }\n");
+    auto agent = ::opsagent::testing::TestAgent::Start(options);
     ASSERT_TRUE(agent.ok()) << agent.status();
-    agent_ = agent->release();
-    oncall_ = new OpsctlRunner(*dir_, "alice", oncall->certificate,
-                               oncall->private_key, (*ca)->certificate_path(),
-                               "ip-10-7-0-78", port);
+    test_agent_ = agent->release();
+    agent_ = test_agent_->process.get();
+    const int port = test_agent_->port;
+    const std::string ca = test_agent_->ca->certificate_path();
+    const auto& oncall = test_agent_->oncall;
+    auto viewer = test_agent_->ca->Issue("viewer", {"victor", {"viewer"}});
+    ASSERT_TRUE(viewer.ok()) << viewer.status();
+    oncall_ = new OpsctlRunner(*dir_, "alice", oncall.certificate,
+                               oncall.private_key, ca, "ip-10-7-0-78", port);
     viewer_ = new OpsctlRunner(*dir_, "victor", viewer->certificate,
-                               viewer->private_key, (*ca)->certificate_path(),
-                               "ip-10-7-0-78", port);
+                               viewer->private_key, ca, "ip-10-7-0-78", port);
   }
 
   static void TearDownTestSuite() {
-    delete agent_;
+    delete test_agent_;
+    test_agent_ = nullptr;
     agent_ = nullptr;
     if (supervisord_ != nullptr) {
       supervisord_->Signal(SIGTERM);  // supervisord stops its programs
@@ -161,6 +154,7 @@ class XqwatcherRunbookTest : public ::testing::Test {
   static std::string* log_;
   static std::string* socket_;
   static Subprocess* supervisord_;
+  static ::opsagent::testing::TestAgent* test_agent_;
   static AgentProcess* agent_;
   static OpsctlRunner* oncall_;
   static OpsctlRunner* viewer_;
@@ -171,6 +165,7 @@ std::string* XqwatcherRunbookTest::log_dir_;
 std::string* XqwatcherRunbookTest::log_;
 std::string* XqwatcherRunbookTest::socket_;
 Subprocess* XqwatcherRunbookTest::supervisord_;
+::opsagent::testing::TestAgent* XqwatcherRunbookTest::test_agent_;
 AgentProcess* XqwatcherRunbookTest::agent_;
 OpsctlRunner* XqwatcherRunbookTest::oncall_;
 OpsctlRunner* XqwatcherRunbookTest::viewer_;

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -77,7 +78,18 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Start(
       new AgentProcess(*std::move(process), log));
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (absl::Now() < deadline) {
-    if (absl::StrContains(agent->Log(), "serving")) return agent;
+    // "opsagent 0.x serving HOST as ... on port 40123 (mutual TLS)": the
+    // port it bound, also when configured with port 0.
+    const std::string text = agent->Log();
+    if (size_t at = text.find(" on port ");
+        at != std::string::npos && absl::StrContains(text, "serving")) {
+      absl::string_view rest = absl::string_view(text).substr(at + 9);
+      rest = rest.substr(0, rest.find(' '));
+      if (!absl::SimpleAtoi(rest, &agent->port_))
+        return absl::InternalError(
+            absl::StrCat("opsagent logged no port it serves on:\n", text));
+      return agent;
+    }
     absl::StatusOr<int> exited = agent->process_.Wait(absl::ZeroDuration());
     if (exited.ok()) {
       return absl::FailedPreconditionError(

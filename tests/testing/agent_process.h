@@ -10,7 +10,9 @@
 
 namespace opsagent::testing {
 
-// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
+// A free TCP port on 127.0.0.1 (bound and released), for an agent that
+// systemd restarts and that must come back on the same port; an agent
+// started by AgentProcess listens on port 0 and reports its port instead.
 int PickFreePort();
 
 std::string ReadFileOrDie(const std::string& path);
@@ -25,13 +27,16 @@ void WriteFileOrDie(const std::string& path, const std::string& content);
 class AgentProcess {
  public:
   // Writes `config_text` to DIR/agent.textproto, starts the agent and waits
-  // until it logs that it is serving.
+  // until it logs that it is serving, and on which port (listen on port 0
+  // and ask port() instead of picking one).
   static absl::StatusOr<std::unique_ptr<AgentProcess>> Start(
       const std::string& dir, const std::string& config_text);
 
   // Everything the agent has logged so far.
   std::string Log() const { return ReadFileOrDie(log_path_); }
   Subprocess& process() { return process_; }
+  // The port the agent bound, from its log.
+  int port() const { return port_; }
 
  private:
   AgentProcess(Subprocess process, std::string log_path)
@@ -39,6 +44,7 @@ class AgentProcess {
 
   Subprocess process_;
   std::string log_path_;
+  int port_ = 0;
 };
 
 // `path` made absolute with symlinks resolved (for unit files and configs

@@ -7,8 +7,9 @@
 namespace opsagent::testing {
 
 absl::StatusOr<std::unique_ptr<TestAgent>> TestAgent::Start(
-    const std::string& dir, const std::string& host_name,
-    const std::string& extra_config) {
+    const Options& options) {
+  const std::string& dir = options.dir;
+  const std::string& host_name = options.host_name;
   auto agent = std::make_unique<TestAgent>();
   agent->dir = dir;
   agent->host_name = host_name;
@@ -20,21 +21,28 @@ absl::StatusOr<std::unique_ptr<TestAgent>> TestAgent::Start(
   spec.server = true;
   absl::StatusOr<CertificateFiles> cert = agent->ca->Issue("agent", spec);
   if (!cert.ok()) return cert.status();
+  agent->certificate = *cert;
   absl::StatusOr<CertificateFiles> oncall =
       agent->ca->Issue("oncall", {"alice", {"oncall"}});
   if (!oncall.ok()) return oncall.status();
   agent->oncall = *oncall;
-  agent->port = PickFreePort();
-  agent->config_text = absl::StrCat(
-      "listen_address: \"127.0.0.1:", agent->port, "\"\ntls { certificate: \"",
-      cert->certificate, "\" private_key: \"", cert->private_key,
-      "\" ca_certificate: \"", agent->ca->certificate_path(),
-      "\" }\nhostname: \"", host_name, "\"\n",
-      "authorization { roles: \"oncall\" operations: \"*\" }\n", extra_config);
+  if (options.before_start) options.before_start(*agent);
+  auto config = [&](int port) {
+    return absl::StrCat(
+        "listen_address: \"127.0.0.1:", port, "\"\ntls { certificate: \"",
+        cert->certificate, "\" private_key: \"", cert->private_key,
+        "\" ca_certificate: \"", agent->ca->certificate_path(), "\" ",
+        options.tls_config, " }\nhostname: \"", host_name, "\"\n",
+        "authorization { roles: \"oncall\" operations: \"*\" }\n",
+        options.extra_config);
+  };
   absl::StatusOr<std::unique_ptr<AgentProcess>> process =
-      AgentProcess::Start(dir, agent->config_text);
+      AgentProcess::Start(dir, config(0));
   if (!process.ok()) return process.status();
   agent->process = *std::move(process);
+  agent->port = agent->process->port();
+  // A restart comes back on the same port.
+  agent->config_text = config(agent->port);
   return agent;
 }
 

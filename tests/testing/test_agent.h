@@ -1,6 +1,7 @@
 #ifndef OPSAGENT_TESTS_TESTING_TEST_AGENT_H_
 #define OPSAGENT_TESTS_TESTING_TEST_AGENT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -15,13 +16,28 @@ namespace opsagent::testing {
 
 // The usual end-to-end set-up: a test CA, an agent certificate for
 // `host_name` (DNS SAN and 127.0.0.1), an operator "alice" with role oncall,
-// and the real opsagent on a free loopback port granting oncall everything.
+// and the real opsagent on loopback (port 0: it reports the port it bound)
+// granting oncall everything.
 struct TestAgent {
-  // `extra_config` is appended to the agent configuration (commands,
-  // allow-lists, ...).
+  struct Options {
+    std::string dir;
+    std::string host_name = "localhost";
+    // Appended to the agent configuration (commands, allow-lists, more
+    // authorization rules, ...).
+    std::string extra_config;
+    // Added inside its `tls { }` block (crl_directory, refresh interval).
+    std::string tls_config;
+    // Runs once the PKI exists and before the agent starts (to write CRLs,
+    // issue more certificates).
+    std::function<void(TestAgent&)> before_start;
+  };
+  static absl::StatusOr<std::unique_ptr<TestAgent>> Start(
+      const Options& options);
   static absl::StatusOr<std::unique_ptr<TestAgent>> Start(
       const std::string& dir, const std::string& host_name,
-      const std::string& extra_config = "");
+      const std::string& extra_config = "") {
+    return Start(Options{dir, host_name, extra_config});
+  }
 
   // opsctl as alice against this agent, with files under `dir` named `name`;
   // `audit_path` overrides where its audit database lives.
@@ -38,10 +54,12 @@ struct TestAgent {
   absl::Status Restart();
 
   std::string dir;
+  // The configuration it runs with, its port filled in once bound.
   std::string config_text;
   std::string host_name;
   int port = 0;
   std::unique_ptr<TestCertificateAuthority> ca;
+  CertificateFiles certificate;  // the agent's own
   CertificateFiles oncall;
   std::unique_ptr<AgentProcess> process;
 };
