@@ -200,11 +200,9 @@ TEST_F(SystemdRestartTest, GivesUpOnAUnitThatNeverComesUpWithTheLastState) {
   const auto& audited_result = JsonField(last, "result");
   EXPECT_EQ(JsonField(audited_result, "attempts").list_value().values_size(),
             3);
-  EXPECT_THAT(
-      JsonField(JsonField(audited_result, "recent_log").list_value().values(0),
-                "text")
-          .string_value(),
-      Not(""));
+  EXPECT_GT(JsonField(audited_result, "recent_log").list_value().values_size(),
+            0);
+  EXPECT_THAT(audit.stdout_text, HasSubstr(kBrokenReason));
 
   // For programs: the same, structured, with the error beside it.
   ProgramResult j = opsctl_->Run(
