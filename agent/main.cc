@@ -104,16 +104,24 @@ int main(int argc, char** argv) {
     spdlog::error("refusing to start: {}", server.status().message());
     return kExitServe;
   }
-  spdlog::info("opsagent {} serving {} as {} on port {} (mutual TLS)",
-               opsagent::kVersion, agent.config.listen_address(),
-               agent.config.hostname(), (*server)->port());
-  absl::StatusOr<std::unique_ptr<opsagent::LivenessProbe>> probe =
-      opsagent::LivenessProbe::Create(agent.config.listen_address(),
-                                      (*server)->port(),
-                                      (*server)->tls_files());
-  if (!probe.ok()) {
-    spdlog::error("refusing to start: {}", probe.status().message());
-    return kExitServe;
+  const opsagent::ControllerLink* link = (*server)->link();
+  std::unique_ptr<opsagent::LivenessProbe> probe;
+  if ((*server)->port() != 0) {
+    spdlog::info("opsagent {} serving {} as {} on port {} (mutual TLS)",
+                 opsagent::kVersion, agent.config.listen_address(),
+                 agent.config.hostname(), (*server)->port());
+    absl::StatusOr<std::unique_ptr<opsagent::LivenessProbe>> created =
+        opsagent::LivenessProbe::Create(agent.config.listen_address(),
+                                        (*server)->port(),
+                                        (*server)->tls_files());
+    if (!created.ok()) {
+      spdlog::error("refusing to start: {}", created.status().message());
+      return kExitServe;
+    }
+    probe = *std::move(created);
+  } else {
+    spdlog::info("opsagent {} serving as {} over its controller link only",
+                 opsagent::kVersion, agent.config.hostname());
   }
   // Under WatchdogSec=, systemd hears from the agent only after each proof
   // that it answers, at twice the required rate.
@@ -126,8 +134,18 @@ int main(int argc, char** argv) {
     watchdog_options.notify_systemd = true;
   }
   sd_notify(0, "READY=1");
+  // Alive means: the listener accepts and answers a new connection, and the
+  // controller link's thread keeps working (whether or not the controller
+  // is up).
   opsagent::Watchdog watchdog(
-      *std::move(probe), watchdog_options, [](const absl::Status& status) {
+      [&probe, link](absl::Duration timeout) {
+        if (probe != nullptr) {
+          if (absl::Status checked = probe->Check(timeout); !checked.ok())
+            return checked;
+        }
+        return link != nullptr ? link->CheckAlive(timeout) : absl::OkStatus();
+      },
+      watchdog_options, [](const absl::Status& status) {
         spdlog::error(
             "the agent no longer accepts and answers connections ({}); "
             "exiting so that it is restarted",

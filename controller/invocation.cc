@@ -49,6 +49,9 @@ const std::vector<FlagSpec>& Invocation::GlobalFlags() {
        "hosts worked on at once when a target names several (default 20)"},
       {"max-failures", "N",
        "stop starting hosts after N have failed (default: never stop)"},
+      {"direct", "",
+       "break-glass: talk to the agents directly and audit locally, not "
+       "through the controller (when it is down)"},
       {"help", "", "show help"},
   };
   return *kFlags;
@@ -59,6 +62,7 @@ absl::StatusOr<std::unique_ptr<Invocation>> Invocation::FromArgs(
   std::unique_ptr<Invocation> owned(new Invocation());
   Invocation& invocation = *owned;
   invocation.config_path_ = OperatorConfigPath(args.Get("config"));
+  invocation.direct_ = args.Has("direct");
   const std::string output = args.Get("output", "table");
   if (output == "table") {
     invocation.output_ = OutputFormat::kTable;
@@ -151,12 +155,45 @@ Invocation::credentials() {
   return credentials_;
 }
 
+absl::Duration Invocation::CallTimeout(absl::Duration minimum) {
+  absl::StatusOr<const v1::OperatorConfig*> cfg = config();
+  const absl::Duration configured =
+      cfg.ok() ? absl::Seconds((*cfg)->timeout_seconds()) : absl::Seconds(30);
+  return timeout_.value_or(std::max(configured, minimum));
+}
+
+bool Invocation::via_controller() {
+  absl::StatusOr<const v1::OperatorConfig*> cfg = config();
+  return !direct_ && cfg.ok() && !(*cfg)->controller().empty();
+}
+
+absl::StatusOr<ControllerClient*> Invocation::controller() {
+  if (controller_ == nullptr) {
+    absl::StatusOr<const v1::OperatorConfig*> cfg = config();
+    if (!cfg.ok()) return cfg.status();
+    absl::StatusOr<std::unique_ptr<ControllerClient>> client =
+        ControllerClient::Connect(**cfg);
+    if (!client.ok()) return client.status();
+    controller_ = *std::move(client);
+  }
+  return controller_.get();
+}
+
+OperatorIdentity Invocation::who() {
+  OperatorIdentity who = LocalUser();
+  if (absl::StatusOr<const v1::OperatorConfig*> cfg = config(); cfg.ok()) {
+    absl::StatusOr<CertificateInfo> cert =
+        ReadCertificateFile((*cfg)->certificate());
+    if (cert.ok()) who.cert_identity = cert->common_name;
+  }
+  return who;
+}
+
 absl::StatusOr<std::unique_ptr<AgentClient>> Invocation::Connect(
     const v1::Host& host, absl::Duration minimum_timeout) {
   absl::StatusOr<const v1::OperatorConfig*> cfg = config();
   if (!cfg.ok()) return cfg.status();
-  const absl::Duration timeout = timeout_.value_or(
-      std::max(absl::Seconds((*cfg)->timeout_seconds()), minimum_timeout));
+  const absl::Duration timeout = CallTimeout(minimum_timeout);
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> shared =
       credentials();
   if (!shared.ok()) return shared.status();
@@ -170,11 +207,7 @@ absl::StatusOr<AuditingCaller> Invocation::Caller() {
         absl::StrCat("nothing was sent: the audit log cannot be opened (",
                      store.status().message(), ")"));
   }
-  OperatorIdentity who = LocalUser();
-  absl::StatusOr<CertificateInfo> cert =
-      ReadCertificateFile((*config_).certificate());
-  if (cert.ok()) who.cert_identity = cert->common_name;
-  return AuditingCaller(*store, who, context_);
+  return AuditingCaller(*store, who(), context_);
 }
 
 std::string Invocation::Explain(const absl::Status& status,

@@ -11,6 +11,7 @@
 #include "controller/audit/audit_store.h"
 #include "controller/auditing_caller.h"
 #include "controller/cli/command_line.h"
+#include "controller/controller_client.h"
 #include "controller/fan_out.h"
 #include "controller/inventory.h"
 #include "opsagent/v1/controller_config.pb.h"
@@ -27,7 +28,7 @@ enum class OutputFormat { kTable, kJson, kCsv };
 class Invocation {
  public:
   // Reads the global flags (--config, --output, --reason, --incident,
-  // --timeout, --concurrency, --max-failures) from `args`.
+  // --timeout, --concurrency, --max-failures, --direct) from `args`.
   static absl::StatusOr<std::unique_ptr<Invocation>> FromArgs(
       const ParsedArgs& args);
 
@@ -47,6 +48,20 @@ class Invocation {
   // Audits calls into this invocation's log, as this operator.
   absl::StatusOr<AuditingCaller> Caller();
 
+  // Whether commands go through the team's controller: one is configured
+  // and --direct (break-glass) was not given.
+  bool via_controller();
+  // The controller's client, connected on first use.
+  absl::StatusOr<ControllerClient*> controller();
+  // Who runs opsctl (the OS user, a sudo claim, the certificate's CN).
+  OperatorIdentity who();
+  const RunContext& context() const { return context_; }
+  // The deadline of one call that needs at least `minimum` (--timeout wins).
+  absl::Duration CallTimeout(absl::Duration minimum);
+  // The run id the controller chose, kept for the rest of this invocation
+  // (a runbook's later steps).
+  void SetRunId(const std::string& run_id) { context_.run_id = run_id; }
+
   OutputFormat output() const { return output_; }
   const FanOutOptions& fan_out() const { return fan_out_; }
   // Gives this invocation a run id, once, so that its actions on many hosts
@@ -61,6 +76,7 @@ class Invocation {
   Invocation() = default;
 
   std::string config_path_;
+  bool direct_ = false;
   OutputFormat output_ = OutputFormat::kTable;
   RunContext context_;
   std::optional<absl::Duration> timeout_;
@@ -68,6 +84,7 @@ class Invocation {
   std::optional<v1::OperatorConfig> config_;
   std::optional<Inventory> inventory_;
   std::unique_ptr<AuditStore> audit_;
+  std::unique_ptr<ControllerClient> controller_;
   absl::Mutex credentials_mutex_;
   std::shared_ptr<grpc::ChannelCredentials> credentials_
       ABSL_GUARDED_BY(credentials_mutex_);

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/text_proto_file.h"
 #include "common/trusted_path.h"
@@ -80,6 +81,18 @@ absl::StatusOr<v1::OperatorConfig> LoadOperatorConfig(
   }
   config.set_audit_database(Resolve(dir, config.audit_database()));
   if (config.timeout_seconds() == 0) config.set_timeout_seconds(30);
+  if (!config.controller().empty()) {
+    const size_t colon = config.controller().rfind(':');
+    int port = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(config.controller().substr(colon + 1), &port) ||
+        port <= 0 || port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": controller \"", config.controller(), "\" is not HOST:PORT"));
+    }
+    if (config.controller_name().empty())
+      config.set_controller_name(config.controller().substr(0, colon));
+  }
   if (config.runbooks().empty()) config.set_runbooks("runbooks");
   config.set_runbooks(Resolve(dir, config.runbooks()));
   return config;

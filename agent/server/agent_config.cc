@@ -26,17 +26,50 @@ absl::Status FieldError(absl::string_view field, absl::string_view problem) {
       absl::StrCat("config field ", field, ": ", problem));
 }
 
-absl::Status CheckListenAddress(const std::string& address) {
-  if (address.empty())
-    return FieldError("listen_address", "is required (e.g. \"0.0.0.0:9443\")");
+absl::Status CheckAddress(const std::string& field, const std::string& address,
+                          int min_port) {
   size_t colon = address.rfind(':');
   int port;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < min_port ||
       port > 65535) {
-    return FieldError("listen_address",
+    return FieldError(field,
                       absl::StrCat("\"", address, "\" is not HOST:PORT"));
   }
+  return absl::OkStatus();
+}
+
+// The listener, the controller link, or both: an agent nobody can reach
+// serves nothing.
+absl::Status CheckEndpoints(const v1::AgentConfig& config) {
+  const v1::ControllerLink& link = config.controller();
+  if (config.listen_address().empty() && link.address().empty()) {
+    return FieldError("listen_address",
+                      "is required (e.g. \"0.0.0.0:9443\") unless a "
+                      "controller is configured");
+  }
+  if (!config.listen_address().empty()) {
+    if (absl::Status status =
+            CheckAddress("listen_address", config.listen_address(), 0);
+        !status.ok())
+      return status;
+  }
+  if (link.address().empty()) {
+    if (!link.name().empty())
+      return FieldError("controller.address", "is required");
+    return absl::OkStatus();
+  }
+  if (absl::Status status =
+          CheckAddress("controller.address", link.address(), 1);
+      !status.ok())
+    return status;
+  if (link.name().empty()) {
+    return FieldError("controller.name",
+                      "is required: the DNS name the controller's "
+                      "certificate carries");
+  }
+  if (link.max_backoff_seconds() > 3600)
+    return FieldError("controller.max_backoff_seconds", "may be at most 3600");
   return absl::OkStatus();
 }
 
@@ -191,9 +224,10 @@ absl::Status CheckRestartable(int index, v1::RestartableService& service,
 absl::StatusOr<AgentEnvironment> CompileAgentConfig(
     v1::AgentConfig config, const std::string& config_path) {
   AgentEnvironment agent;
-  if (absl::Status status = CheckListenAddress(config.listen_address());
-      !status.ok())
-    return status;
+  if (absl::Status status = CheckEndpoints(config); !status.ok()) return status;
+  if (!config.controller().address().empty() &&
+      config.controller().max_backoff_seconds() == 0)
+    config.mutable_controller()->set_max_backoff_seconds(30);
   const v1::TlsConfig& tls = config.tls();
   if (tls.certificate().empty())
     return FieldError("tls.certificate", "is required");

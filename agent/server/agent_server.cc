@@ -27,7 +27,8 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   const v1::TlsConfig& tls = agent.config.tls();
   const v1::Limits& limits = agent.config.limits();
   absl::StatusOr<uint64_t> descriptors = RaiseDescriptorLimit(
-      2 * uint64_t{limits.max_connections()} + kDescriptorsBesidesConnections);
+      2 * uint64_t{limits.max_connections()} + kDescriptorsBesidesConnections,
+      "limits.max_connections (opsagent.service sets LimitNOFILE=16384)");
   if (!descriptors.ok()) return descriptors.status();
 
   std::unique_ptr<AgentServer> server(new AgentServer());
@@ -52,8 +53,26 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   if (absl::Status status = CheckOperationHandlers(); !status.ok())
     return status;
   server->gate_ = std::make_unique<CallGate>(agent, std::move(journal));
-  server->service_ =
-      std::make_unique<OperationService>(server->gate_.get(), kMaxCalls);
+  const bool has_controller = !agent.config.controller().address().empty();
+  if (has_controller) {
+    absl::StatusOr<std::unique_ptr<ControllerLink>> link =
+        ControllerLink::Start(agent, *server->trust_, server->gate_.get());
+    if (!link.ok()) return link.status();
+    server->link_ = *std::move(link);
+    spdlog::info("linking to the controller {} at {}",
+                 agent.config.controller().name(),
+                 agent.config.controller().address());
+  }
+  if (agent.config.listen_address().empty()) {
+    spdlog::info(
+        "no listener (listen_address is empty): operations come "
+        "over the controller link only");
+    return server;
+  }
+  // With a controller, the listener is the break-glass path: every call it
+  // serves is journaled, read-only ones too.
+  server->service_ = std::make_unique<OperationService>(
+      server->gate_.get(), kMaxCalls, /*journal_every_call=*/has_controller);
 
   ConfigureConnectionGuard(
       {limits.max_connections(), limits.max_connections_per_peer()});
@@ -65,6 +84,8 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
       GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
       static_cast<int>(limits.handshake_timeout_seconds()) * 1000);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, kMaxIdleMs);
+  // Nobody else may listen on the agent's port beside it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterCallbackGenericService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
@@ -81,8 +102,11 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
 }
 
 void AgentServer::Shutdown(absl::Duration grace) {
-  server_->Shutdown(std::chrono::system_clock::now() +
-                    absl::ToChronoSeconds(grace));
+  link_.reset();
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      absl::ToChronoSeconds(grace));
+  }
 }
 
 }  // namespace opsagent

@@ -6,16 +6,18 @@
 #include "absl/status/statusor.h"
 #include "agent/ops/operation.h"
 #include "agent/server/call_gate.h"
+#include "agent/server/controller_link.h"
 #include "agent/server/operation_service.h"
 #include "common/tls/server_trust.h"
 #include "grpcpp/server.h"
 
 namespace opsagent {
 
-// A running agent: the call gate every operation goes through, and the gRPC
+// A running agent: the call gate every operation goes through, the gRPC
 // server on the configured address (mutual TLS only, behind the connection
 // guard, its TLS files checked by ServerTrust) serving every operation and
-// the standard health check through it.
+// the standard health check through it, and the link to the controller
+// that relays operations to the same gate. Either may be absent, not both.
 class AgentServer {
  public:
   // Starts serving. The returned server keeps `agent` by reference.
@@ -24,8 +26,10 @@ class AgentServer {
 
   // Stops accepting calls and waits up to `grace` for running ones.
   void Shutdown(absl::Duration grace);
-  void Wait() { server_->Wait(); }
+  // The listener's port; 0 when it has none (controller link only).
   int port() const { return port_; }
+  // Null without a controller.
+  const ControllerLink* link() const { return link_.get(); }
   // The checked copies of the agent's own TLS files (for its probe).
   const TlsFiles& tls_files() const { return trust_->staged(); }
 
@@ -36,6 +40,7 @@ class AgentServer {
   std::unique_ptr<CallGate> gate_;
   std::unique_ptr<OperationService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ControllerLink> link_;
   int port_ = 0;
 };
 

@@ -74,6 +74,7 @@ absl::Status CallGate::JournalStart(const Call& call,
   record.set_run_id(meta.run_id());
   record.mutable_request()->PackFrom(request);
   record.set_request_digest(digest);
+  record.set_via(call.via);
   absl::Status status = journal_->Append(std::move(record));
   if (!status.ok()) {
     return absl::FailedPreconditionError(
@@ -93,6 +94,7 @@ void CallGate::JournalFinish(const Call& call, const v1::RequestMeta& meta,
   record.set_status_code(static_cast<int>(result.status.code()));
   record.set_status_message(std::string(result.status.message()));
   record.set_reply(result.final_message);
+  record.set_via(call.via);
   if (absl::Status written = journal_->Append(std::move(record));
       !written.ok()) {
     spdlog::error("{} request={} finished but is not in the journal: {}",
@@ -173,10 +175,11 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
             " scans are already running on this agent; try again shortly")),
         meta.request_id());
   }
-  if (op.mutating) {
+  const bool journaled = op.mutating || call.journal_read_only;
+  if (journaled) {
     if (absl::Status status = JournalStart(call, *request, meta, digest);
         !status.ok()) {
-      retries_.Finish(meta.request_id(), {status, ""});
+      if (op.mutating) retries_.Finish(meta.request_id(), {status, ""});
       if (op.heavy) ReleaseScanSlot();
       spdlog::error("refused {} by {} request={}: {}", op.name, who,
                     meta.request_id(), status.message());
@@ -194,9 +197,10 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
                            call.cancelled,
                            meta.dry_run(),
                            &locks_};
-  spdlog::info("start {} by {} request={} incident=\"{}\" reason=\"{}\"{}",
-               op.name, who, meta.request_id(), meta.incident(), meta.reason(),
-               op.mutating && meta.dry_run() ? " (dry run)" : "");
+  spdlog::info(
+      "start {} by {} via {} request={} incident=\"{}\" reason=\"{}\"{}",
+      op.name, who, call.via, meta.request_id(), meta.incident(), meta.reason(),
+      op.mutating && meta.dry_run() ? " (dry run)" : "");
   CallResult result;
   int escaped = 0;
   result.status = MakePrintable((*handler)(
@@ -213,10 +217,9 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
                  op.name, meta.request_id(), escaped);
   }
   if (op.heavy) ReleaseScanSlot();
-  if (op.mutating) {
-    JournalFinish(call, meta, result);
+  if (journaled) JournalFinish(call, meta, result);
+  if (op.mutating)
     retries_.Finish(meta.request_id(), {result.status, result.final_message});
-  }
   const int64_t ms = absl::ToInt64Milliseconds(absl::Now() - start);
   if (result.status.ok()) {
     spdlog::info("done {} by {} request={} ok in {} ms", op.name, who,

@@ -26,6 +26,11 @@ struct Call {
   const OperationInfo* operation = nullptr;
   PeerIdentity caller;  // from a verified certificate
   std::string peer;     // for the log: "ipv4:10.0.0.5:51234"
+  // For the journal: "direct" or "controller NAME".
+  std::string via = "direct";
+  // Journal it even if it changes nothing (a break-glass call while a
+  // controller is configured, so the two witnesses can be compared).
+  bool journal_read_only = false;
   std::string request;  // serialized request message
   absl::Time deadline = absl::InfiniteFuture();
   std::function<bool()> cancelled = [] { return false; };

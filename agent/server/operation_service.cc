@@ -112,6 +112,8 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
     call.operation = op;
     call.caller = *std::move(caller);
     call.peer = context_->peer();
+    call.via = "direct";
+    call.journal_read_only = service_->journal_every_call();
     call.request = ToString(request_);
     call.deadline = absl::FromChrono(context_->deadline());
     call.cancelled = [this] {
@@ -147,8 +149,11 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
 
 }  // namespace
 
-OperationService::OperationService(CallGate* gate, int max_calls)
-    : gate_(gate), max_calls_(max_calls) {}
+OperationService::OperationService(CallGate* gate, int max_calls,
+                                   bool journal_every_call)
+    : gate_(gate),
+      max_calls_(max_calls),
+      journal_every_call_(journal_every_call) {}
 
 OperationService::~OperationService() {
   // Calls still running hold pointers to the gate and to this service.

@@ -21,7 +21,9 @@ namespace opsagent {
 // calls.
 class OperationService final : public grpc::CallbackGenericService {
  public:
-  OperationService(CallGate* gate, int max_calls);
+  // With `journal_every_call`, read-only calls are journaled too (the
+  // break-glass listener of an agent that has a controller).
+  OperationService(CallGate* gate, int max_calls, bool journal_every_call);
   ~OperationService() override;
 
   grpc::ServerGenericBidiReactor* CreateReactor(
@@ -31,11 +33,13 @@ class OperationService final : public grpc::CallbackGenericService {
   bool TryStartCall();
   void EndCall();
   CallGate* gate() { return gate_; }
+  bool journal_every_call() const { return journal_every_call_; }
   PeerIdentityReader& identities() { return identities_; }
 
  private:
   CallGate* const gate_;
   const int max_calls_;
+  const bool journal_every_call_;
   PeerIdentityReader identities_;
   absl::Mutex mutex_;
   int running_ ABSL_GUARDED_BY(mutex_) = 0;

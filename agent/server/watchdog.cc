@@ -9,7 +9,7 @@
 
 namespace opsagent {
 
-Watchdog::Watchdog(std::unique_ptr<LivenessProbe> probe, Options options,
+Watchdog::Watchdog(Probe probe, Options options,
                    std::function<void(const absl::Status&)> on_dead)
     : probe_(std::move(probe)),
       options_(options),
@@ -27,7 +27,7 @@ void Watchdog::Run() {
   const absl::Duration timeout = std::min(options_.interval, absl::Seconds(5));
   do {
     const absl::Time started = absl::Now();
-    absl::Status probed = probe_->Check(timeout);
+    absl::Status probed = probe_(timeout);
     const bool listener_busy =
         GetConnectionGuardStats().last_refusal >= previous;
     previous = started;

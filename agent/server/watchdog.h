@@ -8,7 +8,6 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "agent/server/liveness_probe.h"
 
 namespace opsagent {
 
@@ -27,14 +26,16 @@ class Watchdog {
     int max_failures = 3;
     bool notify_systemd = false;
   };
-  Watchdog(std::unique_ptr<LivenessProbe> probe, Options options,
+  // `probe` proves the agent serves, giving up after its timeout.
+  using Probe = std::function<absl::Status(absl::Duration timeout)>;
+  Watchdog(Probe probe, Options options,
            std::function<void(const absl::Status&)> on_dead);
   ~Watchdog();  // stops the thread
 
  private:
   void Run();
 
-  std::unique_ptr<LivenessProbe> probe_;
+  Probe probe_;
   const Options options_;
   std::function<void(const absl::Status&)> on_dead_;
   absl::Notification stop_;

@@ -9,7 +9,8 @@
 
 namespace opsagent {
 
-absl::StatusOr<uint64_t> RaiseDescriptorLimit(uint64_t needed) {
+absl::StatusOr<uint64_t> RaiseDescriptorLimit(uint64_t needed,
+                                              absl::string_view needed_for) {
   rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
     return absl::InternalError(
@@ -24,12 +25,9 @@ absl::StatusOr<uint64_t> RaiseDescriptorLimit(uint64_t needed) {
   }
   if (limit.rlim_cur < needed) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "the descriptor limit is ", limit.rlim_cur,
-        " but limits."
-        "max_connections needs at least ",
-        needed,
-        "; raise LimitNOFILE= in the unit (opsagent.service sets 16384) or "
-        "lower limits.max_connections"));
+        "the descriptor limit is ", limit.rlim_cur, " but ", needed_for,
+        " needs at least ", needed,
+        "; raise LimitNOFILE= in the unit, or lower ", needed_for));
   }
   return static_cast<uint64_t>(limit.rlim_cur);
 }

@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -37,6 +38,9 @@ std::shared_ptr<FileWatcherCertificateProvider> MakeProvider(
 class HostCertificateVerifier
     : public grpc::experimental::ExternalCertificateVerifier {
  public:
+  explicit HostCertificateVerifier(std::string required_role)
+      : required_role_(std::move(required_role)) {}
+
   bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)>,
               grpc::Status* sync_status) override {
@@ -48,6 +52,15 @@ class HostCertificateVerifier
         cert.ok() ? CheckHostCertificate(
                         *cert, absl::string_view(target.data(), target.size()))
                   : cert.status();
+    if (status.ok() && !required_role_.empty() &&
+        std::find(cert->organizational_units.begin(),
+                  cert->organizational_units.end(),
+                  required_role_) == cert->organizational_units.end()) {
+      status = absl::UnauthenticatedError(absl::StrCat(
+          "the certificate of ", cert->common_name,
+          " does not name the role \"", required_role_,
+          "\" (an OU): it is not a ", required_role_, " certificate"));
+    }
     *sync_status = status.ok() ? grpc::Status::OK
                                : grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                                               std::string(status.message()));
@@ -55,6 +68,9 @@ class HostCertificateVerifier
   }
   void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest*) override {
   }
+
+ private:
+  const std::string required_role_;
 };
 
 absl::Status CheckPrivateKey(const std::string& path) {
@@ -125,7 +141,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
-MakeChannelCredentials(const TlsFiles& files) {
+MakeChannelCredentials(const TlsFiles& files, absl::string_view required_role) {
   if (absl::Status status = CheckTlsFiles(files); !status.ok()) return status;
   grpc::experimental::TlsChannelCredentialsOptions options;
   options.set_certificate_provider(MakeProvider(files));
@@ -134,7 +150,7 @@ MakeChannelCredentials(const TlsFiles& files) {
   options.set_verify_server_certs(true);
   options.set_certificate_verifier(
       grpc::experimental::ExternalCertificateVerifier::Create<
-          HostCertificateVerifier>());
+          HostCertificateVerifier>(std::string(required_role)));
   return grpc::experimental::TlsCredentials(options);
 }
 

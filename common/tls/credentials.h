@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 
@@ -33,9 +34,12 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 
 // Client credentials that present the operator certificate and verify the
 // peer's: it must chain to the CA and be a host certificate for the name the
-// channel targets (CheckHostCertificate: serverAuth, a matching DNS SAN).
+// channel targets (CheckHostCertificate: serverAuth, a matching DNS SAN),
+// and, when `required_role` is set, name that role (an OU): "controller" for
+// opsctld, which no agent or operator certificate names.
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
-MakeChannelCredentials(const TlsFiles& files);
+MakeChannelCredentials(const TlsFiles& files,
+                       absl::string_view required_role = "");
 
 // Checks that the files exist, are trusted (CheckTrustedPath: nobody else
 // can change them) and hold a certificate, a key and a CA bundle, so that a

@@ -225,6 +225,17 @@ absl::StatusOr<std::unique_ptr<ServerTrust>> ServerTrust::Create(
   return trust;
 }
 
+absl::Status ServerTrust::VerifyCertificate(absl::string_view pem) const {
+  std::shared_ptr<const ChainVerifier> verifier;
+  {
+    absl::MutexLock lock(&state_->mutex);
+    verifier = state_->chain;
+  }
+  if (verifier == nullptr)
+    return absl::UnavailableError("no CA bundle has passed its checks yet");
+  return verifier->Verify(pem, pem);
+}
+
 ServerTrust::~ServerTrust() {
   stop_.Notify();
   if (refresher_.joinable()) refresher_.join();

@@ -241,7 +241,7 @@ absl::Status AuditStore::Exec(const char* sql) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> AuditStore::RecordIntent(const AuditIntent& intent) {
+absl::StatusOr<int64_t> AuditStore::InsertIntent(const AuditIntent& intent) {
   Statement insert(db_, R"sql(
       INSERT INTO actions (request_id, run_id, started_at_ms, os_user, cert_identity, host, address,
                            operation, parameters, reason, incident, dry_run, mutating,
@@ -263,22 +263,16 @@ absl::StatusOr<int64_t> AuditStore::RecordIntent(const AuditIntent& intent) {
   insert.Bind(13, int64_t{intent.mutating});
   if (intent.os_uid >= 0) insert.Bind(14, intent.os_uid);
   insert.Bind(15, intent.sudo_user);
-  // The row and its chain event commit together; with synchronous=FULL
-  // they are on disk when this returns.
-  absl::MutexLock lock(&write_mutex_);
-  int64_t id = 0;
-  absl::Status status =
-      InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) {
-        if (insert.Step() != SQLITE_DONE)
-          return insert.Error("recording the intent");
-        id = sqlite3_last_insert_rowid(db_);
-        return AppendChain(id, "intent", CanonicalIntent(id, intent));
-      });
-  if (!status.ok()) return WithSpaceHint(status, path_);
+  if (insert.Step() != SQLITE_DONE) return insert.Error("recording the intent");
+  const int64_t id = sqlite3_last_insert_rowid(db_);
+  if (absl::Status chained =
+          AppendChain(id, "intent", CanonicalIntent(id, intent));
+      !chained.ok())
+    return chained;
   return id;
 }
 
-absl::Status AuditStore::RecordResult(int64_t id, const AuditResult& result) {
+absl::Status AuditStore::UpdateResult(int64_t id, const AuditResult& result) {
   Statement update(db_, R"sql(
       UPDATE actions SET outcome = ?2, finished_at_ms = ?3, duration_ms = ?3 - started_at_ms,
                          error_code = ?4, message = ?5, result_summary = ?6, result_json = ?7
@@ -291,16 +285,47 @@ absl::Status AuditStore::RecordResult(int64_t id, const AuditResult& result) {
   update.Bind(5, result.message);
   update.Bind(6, result.summary);
   update.Bind(7, result.result_json);
+  if (update.Step() != SQLITE_DONE)
+    return update.Error("recording the outcome");
+  if (sqlite3_changes(db_) != 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit log: row ", id, " is missing or already has an outcome"));
+  }
+  return AppendChain(id, "outcome", CanonicalOutcome(id, result));
+}
+
+absl::StatusOr<int64_t> AuditStore::RecordIntent(const AuditIntent& intent) {
+  absl::StatusOr<std::vector<int64_t>> ids = Commit({intent}, {});
+  if (!ids.ok()) return ids.status();
+  return ids->front();
+}
+
+absl::Status AuditStore::RecordResult(int64_t id, const AuditResult& result) {
+  return Commit({}, {{id, result}}).status();
+}
+
+absl::StatusOr<std::vector<int64_t>> AuditStore::Commit(
+    const std::vector<AuditIntent>& intents,
+    const std::vector<std::pair<int64_t, AuditResult>>& results) {
+  std::vector<int64_t> ids;
+  // The rows and their chain events commit together; with
+  // synchronous=FULL they are on disk when this returns.
   absl::MutexLock lock(&write_mutex_);
-  return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) {
-    if (update.Step() != SQLITE_DONE)
-      return update.Error("recording the outcome");
-    if (sqlite3_changes(db_) != 1) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "audit log: row ", id, " is missing or already has an outcome"));
-    }
-    return AppendChain(id, "outcome", CanonicalOutcome(id, result));
-  });
+  absl::Status status =
+      InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) {
+        for (const auto& [id, result] : results) {
+          if (absl::Status updated = UpdateResult(id, result); !updated.ok())
+            return updated;
+        }
+        for (const AuditIntent& intent : intents) {
+          absl::StatusOr<int64_t> id = InsertIntent(intent);
+          if (!id.ok()) return id.status();
+          ids.push_back(*id);
+        }
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return WithSpaceHint(status, path_);
+  return ids;
 }
 
 absl::Status AuditStore::InTransaction(

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -58,6 +59,13 @@ class AuditStore {
   // Completes the row written by RecordIntent.
   absl::Status RecordResult(int64_t id, const AuditResult& result);
 
+  // Both at once, in one transaction (one sync to disk), for a fan-out
+  // through the controller: completes `results`, then records `intents`,
+  // returning their row ids in order. Nothing is written if any fails.
+  absl::StatusOr<std::vector<int64_t>> Commit(
+      const std::vector<AuditIntent>& intents,
+      const std::vector<std::pair<int64_t, AuditResult>>& results);
+
   // Checks the hash chain against the rows. OK with a summary ("N events
   // verified; head HASH"), or DATA_LOSS naming the first row that was
   // edited, deleted, inserted or reordered, a chain whose start was moved,
@@ -77,6 +85,10 @@ class AuditStore {
   absl::Status Initialize(const std::string& path);
   // Runs `body` in one BEGIN IMMEDIATE transaction (rolled back on error).
   absl::Status InTransaction(const std::function<absl::Status()>& body)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
+  absl::StatusOr<int64_t> InsertIntent(const AuditIntent& intent)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
+  absl::Status UpdateResult(int64_t id, const AuditResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
   // Appends a chain event covering `canonical` for row `id`.
   absl::Status AppendChain(int64_t id, const char* event,

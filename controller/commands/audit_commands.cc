@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/host_text.h"
+#include "controller/audit/audit_entry.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
 #include "controller/output/json.h"
@@ -102,6 +103,25 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
                          "--accept-unchained takes the number of rows from "
                          "before the chain");
   }
+  if (invocation.via_controller()) {
+    absl::StatusOr<ControllerClient*> client = invocation.controller();
+    if (!client.ok())
+      return CommandFailed(kExitUsage, client.status().message());
+    v1::VerifyAuditRequest request;
+    request.set_expect_head(options.expect_head);
+    request.set_accept_unchained(options.accept_unchained);
+    absl::StatusOr<v1::VerifyAuditReply> reply =
+        (*client)->VerifyAudit(request, absl::Minutes(10));
+    if (!reply.ok())
+      return CommandFailed(absl::IsPermissionDenied(reply.status())
+                               ? kExitDenied
+                               : kExitAuditUnavailable,
+                           reply.status().message());
+    std::printf("%saudit log of the controller %s: %s\n",
+                reply->ok() ? "" : "TAMPERED: ", (*client)->address().c_str(),
+                reply->report().c_str());
+    return reply->ok() ? kExitOk : kExitOperationFailed;
+  }
   absl::StatusOr<AuditStore*> store = invocation.audit();
   if (!store.ok()) {
     return CommandFailed(kExitAuditUnavailable, store.status().message());
@@ -115,6 +135,29 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
   std::printf("audit log %s: %s\n", (*store)->path().c_str(),
               verified->c_str());
   return kExitOk;
+}
+
+// The team's log through the controller, or the local one (--direct, or no
+// controller configured).
+absl::StatusOr<std::vector<AuditRecord>> Query(Invocation& invocation,
+                                               const AuditFilter& filter) {
+  if (!invocation.via_controller()) {
+    absl::StatusOr<AuditStore*> store = invocation.audit();
+    if (!store.ok()) return store.status();
+    return (*store)->Query(filter);
+  }
+  absl::StatusOr<ControllerClient*> client = invocation.controller();
+  if (!client.ok()) return client.status();
+  absl::StatusOr<v1::AuditQueryReply> reply =
+      (*client)->QueryAudit(ToAuditQuery(filter), absl::Minutes(1));
+  if (!reply.ok()) return reply.status();
+  std::vector<AuditRecord> records;
+  for (const v1::AuditEntry& entry : reply->entries()) {
+    absl::StatusOr<AuditRecord> record = FromAuditEntry(entry);
+    if (!record.ok()) return record.status();
+    records.push_back(*std::move(record));
+  }
+  return records;
 }
 
 int RunAudit(Invocation& invocation, const ParsedArgs& args) {
@@ -151,13 +194,12 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
        filter.limit <= 0)) {
     return CommandFailed(kExitUsage, "--limit takes a positive number");
   }
-  absl::StatusOr<AuditStore*> store = invocation.audit();
-  if (!store.ok()) {
-    return CommandFailed(kExitAuditUnavailable, store.status().message());
-  }
-  absl::StatusOr<std::vector<AuditRecord>> records = (*store)->Query(filter);
+  absl::StatusOr<std::vector<AuditRecord>> records = Query(invocation, filter);
   if (!records.ok()) {
-    return CommandFailed(kExitAuditUnavailable, records.status().message());
+    return CommandFailed(absl::IsPermissionDenied(records.status())
+                             ? kExitDenied
+                             : kExitAuditUnavailable,
+                         records.status().message());
   }
   if (invocation.output() == OutputFormat::kJson) {
     std::vector<std::string> rows;
@@ -225,7 +267,7 @@ std::vector<Command> AuditCommands() {
   return {{"audit",
            "[verify]",
            "query the audit log: who did what, where, when, and how it went",
-           "Every action opsctl sends is recorded before it is sent (outcome "
+           "Every action is recorded before it is sent (outcome "
            "\"pending\")\n"
            "and completed after (ok, error, denied, unreachable, unknown). A "
            "row left\n"
@@ -240,6 +282,10 @@ std::vector<Command> AuditCommands() {
            "printed\n"
            "                           # earlier (kept elsewhere) is still "
            "there\n\n"
+           "With a controller configured this is the team's log, kept by the "
+           "controller;\n"
+           "with --direct (or none configured) it is this operator's local "
+           "one.\n\n"
            "OPERATOR shows the real OS user and the certificate identity; "
            "SUDO_USER,\n"
            "which any caller can set, is shown as a claim.\n\n"

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
 #include "controller/output/json.h"
@@ -12,7 +13,56 @@
 namespace opsagent {
 namespace {
 
+std::string Ago(int64_t unix_ms) {
+  if (unix_ms == 0) return "never";
+  const absl::Duration ago = absl::Trunc(
+      absl::Now() - absl::FromUnixMillis(unix_ms), absl::Seconds(1));
+  return ago < absl::Seconds(1)
+             ? "now"
+             : absl::StrCat(absl::FormatDuration(ago), " ago");
+}
+
+// The controller's live inventory: each host's link, when it was last
+// heard from, its agent's version.
+int RunLiveHosts(Invocation& invocation) {
+  absl::StatusOr<ControllerClient*> client = invocation.controller();
+  if (!client.ok()) return CommandFailed(kExitUsage, client.status().message());
+  absl::StatusOr<v1::ListHostsReply> reply =
+      (*client)->ListHosts(absl::Seconds(30));
+  if (!reply.ok()) {
+    return CommandFailed(absl::IsPermissionDenied(reply.status())
+                             ? kExitDenied
+                             : kExitUnreachable,
+                         reply.status().message());
+  }
+  if (invocation.output() == OutputFormat::kJson) {
+    std::vector<std::string> hosts;
+    for (const v1::HostState& host : reply->hosts())
+      hosts.push_back(ProtoToJson(host));
+    std::printf("[%s]\n", absl::StrJoin(hosts, ",").c_str());
+    return kExitOk;
+  }
+  TextTable table({"HOST", "STATE", "LAST SEEN", "VERSION", "ENVIRONMENT",
+                   "ROLES", "ADDRESS"});
+  int connected = 0;
+  for (const v1::HostState& host : reply->hosts()) {
+    connected += host.connected() ? 1 : 0;
+    table.AddRow({host.name(),
+                  host.connected()      ? "connected"
+                  : host.in_inventory() ? "disconnected"
+                                        : "gone",
+                  Ago(host.last_seen_unix_ms()), host.agent_version(),
+                  host.environment(), absl::StrJoin(host.roles(), ","),
+                  host.address()});
+  }
+  std::printf("%s", table.Render().c_str());
+  std::fprintf(stderr, "%d of %d hosts connected to the controller %s\n",
+               connected, reply->hosts_size(), (*client)->address().c_str());
+  return kExitOk;
+}
+
 int RunHosts(Invocation& invocation, const ParsedArgs& /*args*/) {
+  if (invocation.via_controller()) return RunLiveHosts(invocation);
   absl::StatusOr<const Inventory*> inventory = invocation.inventory();
   if (!inventory.ok()) {
     return CommandFailed(kExitUsage, inventory.status().message());
@@ -39,11 +89,16 @@ std::vector<Command> InventoryCommands() {
   return {
       {"hosts",
        "",
-       "list the inventory: host names, agent addresses, environments, roles",
-       "Lists the hosts opsctl knows from the inventory file named in the "
-       "operator\n"
-       "config. A host's name must match the DNS name in its agent "
-       "certificate.\n\n"
+       "list the hosts: connected or not, last seen, version, roles",
+       "Through the controller: every host its static inventory lists or "
+       "that is\n"
+       "connected now, with its link's state (connected, disconnected), "
+       "when it was\n"
+       "last heard from and its agent's version. With --direct (or no "
+       "controller):\n"
+       "the hosts of the local inventory file. A host's name must match the "
+       "DNS name\n"
+       "in its agent certificate.\n\n"
        "Example:\n  opsctl hosts --output json\n",
        {},
        0,

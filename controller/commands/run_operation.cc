@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "controller/commands/command.h"
+#include "controller/controller_runner.h"
 #include "controller/direct_runner.h"
 #include "controller/exit_codes.h"
 #include "controller/output/json.h"
@@ -21,11 +23,10 @@ namespace {
 
 // One host's outcome for programs: the result (also a failure's, when it
 // carried one) and the error.
-std::string JsonEnvelope(const v1::Host& host, const OperationInfo& op,
+std::string JsonEnvelope(const std::string& host, const OperationInfo& op,
                          const AuditedResult& result) {
   std::string json = absl::StrCat(
-      "{\"host\":", JsonString(host.name()),
-      ",\"operation\":", JsonString(op.name),
+      "{\"host\":", JsonString(host), ",\"operation\":", JsonString(op.name),
       ",\"request_id\":", JsonString(result.request_id),
       ",\"outcome\":", JsonString(AuditOutcomeName(result.outcome)));
   if (result.final != nullptr)
@@ -55,84 +56,123 @@ int ExitCode(const FanOutSummary& summary, bool audit_failed,
 
 int RunOperation(Invocation& invocation, const std::string& target,
                  const OperationCall& call, const Presentation& presentation) {
-  absl::StatusOr<const Inventory*> inventory = invocation.inventory();
-  if (!inventory.ok())
-    return CommandFailed(kExitUsage, inventory.status().message());
-  absl::StatusOr<std::vector<v1::Host>> hosts =
-      SelectHosts(**inventory, target);
-  if (!hosts.ok()) return CommandFailed(kExitUsage, hosts.status().message());
+  const bool controlled = invocation.via_controller();
+  // Directly, hosts come from the local inventory; through the controller,
+  // from its live one, with the run's first message.
+  std::vector<std::string> names;
+  std::vector<v1::Host> hosts;
+  std::optional<AuditingCaller> caller;
+  if (!controlled) {
+    absl::StatusOr<const Inventory*> inventory = invocation.inventory();
+    if (!inventory.ok())
+      return CommandFailed(kExitUsage, inventory.status().message());
+    absl::StatusOr<std::vector<v1::Host>> selected =
+        SelectHosts(**inventory, target);
+    if (!selected.ok())
+      return CommandFailed(kExitUsage, selected.status().message());
+    hosts = *std::move(selected);
+    for (const v1::Host& host : hosts) names.push_back(host.name());
+  }
   // Local problems (unreadable certificate files) are the same for every
   // host: said once, before anything is sent.
   if (absl::Status local = invocation.credentials().status(); !local.ok())
     return CommandFailed(kExitUsage, local.message());
-  const bool single = hosts->size() == 1 && hosts->front().name() == target;
-  if (!single) invocation.EnsureRunId();
-  absl::StatusOr<AuditingCaller> caller = invocation.Caller();
-  if (!caller.ok())
-    return CommandFailed(kExitAuditUnavailable, caller.status().message());
+  if (!controlled) {
+    if (names.size() > 1 || names.front() != target) invocation.EnsureRunId();
+    absl::StatusOr<AuditingCaller> made = invocation.Caller();
+    if (!made.ok())
+      return CommandFailed(kExitAuditUnavailable, made.status().message());
+    caller.emplace(*std::move(made));
+  }
 
   const bool json = invocation.output() == OutputFormat::kJson;
-  const bool progress = !single && !json && isatty(STDERR_FILENO);
+  bool single = false;
+  bool progress = false;
   absl::Mutex events;
   bool audit_failed = false;
   int checks_failed = 0;
   size_t finished = 0;
   std::vector<std::string> not_ok;
   const absl::Time start = absl::Now();
-  DirectRunner runner(invocation, *caller);
-  FanOutSummary summary = runner.Run(
-      *hosts, call,
-      [&](size_t, const google::protobuf::Message& event) {
-        if (json || !presentation.on_event) return;
-        absl::MutexLock lock(&events);
-        presentation.on_event(event);
-      },
-      [&](size_t i, AuditedResult& result) {
-        const v1::Host& host = (*hosts)[i];
-        if (progress) ClearProgress();
-        if (!result.sent) {
-          audit_failed = true;
-          PrintError(absl::StrCat(host.name(), ": ", result.status.message()));
-        } else if (json) {
-          std::printf("%s\n", JsonEnvelope(host, *call.op, result).c_str());
-        } else {
-          if (!single) {
-            std::printf("=== %s: %s\n", Shown(host.name()).c_str(),
-                        std::string(AuditOutcomeName(result.outcome)).c_str());
-          }
-          if (result.final != nullptr) presentation.print(*result.final);
-          if (!result.status.ok())
-            PrintError(
-                absl::StrCat(host.name(), ": ", result.status.message()));
-        }
-        if (result.status.ok() && result.final != nullptr &&
-            presentation.check) {
-          if (absl::Status checked = presentation.check(*result.final);
-              !checked.ok()) {
-            ++checks_failed;
-            PrintError(absl::StrCat(host.name(),
-                                    ": CHECK FAILED: ", checked.message()));
-          }
-        }
-        if (result.sent && result.outcome != AuditOutcome::kOk) {
-          not_ok.push_back(absl::StrCat(host.name(), " (",
-                                        AuditOutcomeName(result.outcome), ")"));
-        }
-        std::fflush(stdout);
-        ++finished;
-        if (progress) {
-          ShowProgress(absl::StrCat("[", finished, "/", hosts->size(), "] ",
-                                    finished - not_ok.size(), " ok, ",
-                                    not_ok.size(), " failed"));
-        }
-      });
+  auto on_hosts = [&](const std::vector<std::string>& selected) {
+    names = selected;
+    single = names.size() == 1 && names.front() == target;
+    progress = !single && !json && isatty(STDERR_FILENO);
+  };
+  auto on_event = [&](size_t, const google::protobuf::Message& event) {
+    if (json || !presentation.on_event) return;
+    absl::MutexLock lock(&events);
+    presentation.on_event(event);
+  };
+  auto on_result = [&](size_t i, AuditedResult& result) {
+    const std::string& host = names[i];
+    if (progress) ClearProgress();
+    if (!result.sent) {
+      audit_failed = true;
+      PrintError(absl::StrCat(host, ": ", result.status.message()));
+    } else if (json) {
+      std::printf("%s\n", JsonEnvelope(host, *call.op, result).c_str());
+    } else {
+      if (!single) {
+        std::printf("=== %s: %s\n", Shown(host).c_str(),
+                    std::string(AuditOutcomeName(result.outcome)).c_str());
+      }
+      if (result.final != nullptr) presentation.print(*result.final);
+      if (!result.status.ok())
+        PrintError(absl::StrCat(host, ": ", result.status.message()));
+    }
+    if (result.status.ok() && result.final != nullptr && presentation.check) {
+      if (absl::Status checked = presentation.check(*result.final);
+          !checked.ok()) {
+        ++checks_failed;
+        PrintError(absl::StrCat(host, ": CHECK FAILED: ", checked.message()));
+      }
+    }
+    if (result.sent && result.outcome != AuditOutcome::kOk) {
+      not_ok.push_back(
+          absl::StrCat(host, " (", AuditOutcomeName(result.outcome), ")"));
+    }
+    std::fflush(stdout);
+    ++finished;
+    if (progress) {
+      ShowProgress(absl::StrCat("[", finished, "/", names.size(), "] ",
+                                finished - not_ok.size(), " ok, ",
+                                not_ok.size(), " failed"));
+    }
+  };
+
+  FanOutSummary summary;
+  if (controlled) {
+    absl::StatusOr<ControllerClient*> client = invocation.controller();
+    if (!client.ok())
+      return CommandFailed(kExitUsage, client.status().message());
+    ControllerRunner runner(invocation, **client);
+    absl::StatusOr<FanOutSummary> ran =
+        runner.Run(target, call, on_hosts, on_event, on_result);
+    if (!ran.ok()) {
+      const absl::Status& status = ran.status();
+      const int code =
+          absl::IsNotFound(status) || absl::IsInvalidArgument(status)
+              ? kExitUsage
+          : absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status)
+              ? kExitDenied
+          : absl::IsFailedPrecondition(status) ? kExitAuditUnavailable
+                                               : kExitUnreachable;
+      return CommandFailed(code, status.message());
+    }
+    summary = *ran;
+  } else {
+    on_hosts(names);
+    DirectRunner runner(invocation, *caller);
+    summary = runner.Run(hosts, call, on_event, on_result);
+  }
   if (progress) ClearProgress();
   if (!single) {
     std::fprintf(
         stderr,
         "%zu hosts in %lld ms: %d ok, %d error, %d denied, %d unreachable, %d "
-        "unknown%s; run %s\n",
-        hosts->size(),
+        "unknown%s; run %s%s\n",
+        names.size(),
         static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - start)),
         summary.ok, summary.error, summary.denied, summary.unreachable,
         summary.unknown,
@@ -141,7 +181,8 @@ int RunOperation(Invocation& invocation, const std::string& target,
                            " not started (error budget spent)")
                   .c_str()
             : "",
-        invocation.run_id().c_str());
+        invocation.run_id().c_str(),
+        controlled ? " (through the controller)" : "");
     if (!not_ok.empty())
       std::fprintf(stderr, "not ok: %s\n", absl::StrJoin(not_ok, ", ").c_str());
   }

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Makes a development PKI for opsagent with openssl: a CA, agent certificates
-# (SAN = host name and address; serverAuth and clientAuth) and operator
-# certificates (CN = operator, OU = role; clientAuth only). For development and tests only; production certificates come
-# from your real CA. Private keys are written with mode 0600 and never belong
-# in the repository.
+# (SAN = host name and address; serverAuth and clientAuth), the controller's
+# (SAN = its name; serverAuth; OU = controller, which agents and opsctl
+# check) and operator certificates (CN = operator, OU = role; clientAuth
+# only). For development and tests only; production certificates come from
+# your real CA. Private keys are written with mode 0600 and never belong in
+# the repository.
 #
 # Usage:
 #   make-dev-pki.sh DIR ca
 #   make-dev-pki.sh DIR agent HOSTNAME [IP ...]   (HOSTNAME may be *.DOMAIN)
+#   make-dev-pki.sh DIR controller NAME [IP ...]
 #   make-dev-pki.sh DIR operator NAME ROLE [ROLE ...]
 set -euo pipefail
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 2 ] || usage
 dir=$1 kind=$2
 shift 2
@@ -59,6 +62,15 @@ case "$kind" in
     # for dialling the controller.
     printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=%s\n' "$san" >"$ext"
     sign "agent-${host//\*/wildcard}" "/O=opsagent/CN=$host" "$ext"
+    ;;
+  controller)
+    [ $# -ge 1 ] || usage
+    name=$1; shift
+    san="DNS:$name"
+    for ip in "$@"; do san="$san,IP:$ip"; done
+    ext=$(mktemp)
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=%s\n' "$san" >"$ext"
+    sign "controller-$name" "/O=opsagent/OU=controller/CN=$name" "$ext"
     ;;
   operator)
     [ $# -ge 2 ] || usage

@@ -79,8 +79,10 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Start(
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (absl::Now() < deadline) {
     // "opsagent 0.x serving HOST as ... on port 40123 (mutual TLS)": the
-    // port it bound, also when configured with port 0.
+    // port it bound, also when configured with port 0; an agent with only
+    // a controller link has none.
     const std::string text = agent->Log();
+    if (absl::StrContains(text, "over its controller link only")) return agent;
     if (size_t at = text.find(" on port ");
         at != std::string::npos && absl::StrContains(text, "serving")) {
       absl::string_view rest = absl::string_view(text).substr(at + 9);

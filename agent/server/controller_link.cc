@@ -1,0 +1,305 @@
+#include "agent/server/controller_link.h"
+
+#include <algorithm>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/logging.h"
+#include "common/operation_catalog.h"
+#include "common/tls/credentials.h"
+#include "grpcpp/create_channel.h"
+#include "spdlog/spdlog.h"
+
+namespace opsagent {
+namespace {
+
+// Relayed calls running at once; more are answered RESOURCE_EXHAUSTED.
+constexpr int kMaxRelayedCalls = 32;
+// Until the controller says otherwise (LinkAccepted).
+constexpr absl::Duration kDefaultHeartbeat = absl::Seconds(10);
+// A link that lasted this long resets the backoff.
+constexpr absl::Duration kStableLink = absl::Seconds(10);
+// Largest relayed message accepted (requests are small).
+constexpr int kMaxReceiveBytes = 64 * 1024;
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+// Uniform in [low, high].
+absl::Duration Jittered(absl::Duration low, absl::Duration high) {
+  static thread_local std::mt19937_64 random(std::random_device{}());
+  std::uniform_real_distribution<double> share(0.0, 1.0);
+  return low + (high - low) * share(random);
+}
+
+}  // namespace
+
+ControllerLink::ControllerLink(const AgentEnvironment& agent,
+                               const ServerTrust& trust, CallGate* gate)
+    : agent_(agent), trust_(trust), gate_(gate) {}
+
+absl::StatusOr<std::unique_ptr<ControllerLink>> ControllerLink::Start(
+    const AgentEnvironment& agent, const ServerTrust& trust, CallGate* gate) {
+  std::unique_ptr<ControllerLink> link(new ControllerLink(agent, trust, gate));
+  TlsFiles files = trust.staged();
+  files.crl_directory.clear();
+  // The peer must be the controller: a host certificate for its name that
+  // also carries the role "controller".
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      MakeChannelCredentials(files, "controller");
+  if (!credentials.ok()) return credentials.status();
+  link->credentials_ = *std::move(credentials);
+  link->last_progress_ms_ = NowMs();
+  ControllerLink* self = link.get();
+  link->thread_ = std::thread([self] { self->Run(); });
+  return link;
+}
+
+ControllerLink::~ControllerLink() {
+  stop_.Notify();
+  {
+    absl::MutexLock lock(&stream_mutex_);
+    if (context_ != nullptr) context_->TryCancel();
+  }
+  if (thread_.joinable()) thread_.join();
+  // Relayed calls still running see stop_ and end soon; they use this
+  // object, so wait for them.
+  absl::MutexLock lock(&calls_mutex_);
+  calls_mutex_.Await(absl::Condition(
+      +[](int* running) { return *running == 0; }, &running_));
+}
+
+absl::Status ControllerLink::CheckAlive(absl::Duration /*timeout*/) const {
+  const absl::Duration quiet =
+      absl::Milliseconds(NowMs() - last_progress_ms_.load());
+  if (quiet < absl::Seconds(45)) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("the controller link's thread made no progress for ",
+                   absl::FormatDuration(absl::Trunc(quiet, absl::Seconds(1)))));
+}
+
+void ControllerLink::Run() {
+  const v1::ControllerLink& config = agent_.config.controller();
+  const absl::Duration max_backoff =
+      absl::Seconds(std::max<uint32_t>(1, config.max_backoff_seconds()));
+  int failures = 0;
+  while (!stop_.HasBeenNotified()) {
+    const absl::Time started = absl::Now();
+    const bool accepted = Session();
+    connected_ = false;
+    if (stop_.HasBeenNotified()) break;
+    absl::Duration wait;
+    if (accepted && absl::Now() - started >= kStableLink) {
+      // It was up and went away (a controller restart): come back soon,
+      // but not all agents in the same instant.
+      failures = 0;
+      wait = Jittered(absl::ZeroDuration(), absl::Seconds(1));
+    } else {
+      const absl::Duration cap = std::min(
+          max_backoff, absl::Seconds(1) * (1 << std::min(failures, 10)));
+      ++failures;
+      wait = Jittered(cap / 2, cap);
+    }
+    const absl::Time until = absl::Now() + wait;
+    while (absl::Now() < until && !stop_.HasBeenNotified()) {
+      last_progress_ms_ = NowMs();
+      stop_.WaitForNotificationWithTimeout(
+          std::min(absl::Seconds(1), until - absl::Now()));
+    }
+  }
+}
+
+bool ControllerLink::Send(const v1::AgentMessage& message) {
+  absl::MutexLock lock(&write_mutex_);
+  return stream_ != nullptr && stream_->Write(message);
+}
+
+bool ControllerLink::Session() {
+  const v1::ControllerLink& config = agent_.config.controller();
+  grpc::ChannelArguments args;
+  // The controller's certificate must name `config.name`.
+  args.SetSslTargetNameOverride(config.name());
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  args.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  std::unique_ptr<v1::AgentLink::Stub> stub = v1::AgentLink::NewStub(
+      grpc::CreateCustomChannel(config.address(), credentials_, args));
+  grpc::ClientContext context;
+  {
+    absl::MutexLock lock(&stream_mutex_);
+    if (stop_.HasBeenNotified()) return false;
+    context_ = &context;
+  }
+  std::unique_ptr<
+      grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>>
+      stream = stub->Connect(&context);
+  {
+    absl::MutexLock lock(&write_mutex_);
+    stream_ = stream.get();
+  }
+  v1::AgentMessage hello;
+  v1::AgentHello* h = hello.mutable_hello();
+  h->set_hostname(agent_.config.hostname());
+  *h->mutable_roles() = agent_.config.roles();
+  h->set_environment(agent_.config.environment());
+  h->set_agent_version(agent_.version);
+  for (const OperationInfo* op : AllOperations()) h->add_operations(op->name);
+
+  bool accepted = false;
+  v1::ControllerMessage message;
+  absl::Duration heartbeat = kDefaultHeartbeat;
+  if (Send(hello) && stream->Read(&message) && message.has_accepted()) {
+    accepted = true;
+    if (message.accepted().heartbeat_seconds() > 0)
+      heartbeat = absl::Seconds(message.accepted().heartbeat_seconds());
+    connected_ = true;
+    last_progress_ms_ = NowMs();
+    spdlog::info("connected to the controller {} at {}", config.name(),
+                 config.address());
+  }
+
+  std::atomic<int64_t> last_heard_ms{NowMs()};
+  absl::Notification session_over;
+  std::thread beats;
+  if (accepted) {
+    beats = std::thread([&] {
+      while (!session_over.WaitForNotificationWithTimeout(heartbeat)) {
+        last_progress_ms_ = NowMs();
+        if (absl::Milliseconds(NowMs() - last_heard_ms.load()) >
+            3 * heartbeat) {
+          spdlog::warn("the controller {} sent nothing for {}; reconnecting",
+                       config.name(), absl::FormatDuration(3 * heartbeat));
+          context.TryCancel();
+          return;
+        }
+        v1::AgentMessage beat;
+        beat.mutable_heartbeat()->set_sent_unix_ms(NowMs());
+        Send(beat);
+      }
+    });
+    while (stream->Read(&message)) {
+      last_heard_ms = NowMs();
+      switch (message.kind_case()) {
+        case v1::ControllerMessage::kCall:
+          Serve(message.call());
+          break;
+        case v1::ControllerMessage::kCancel: {
+          absl::MutexLock lock(&calls_mutex_);
+          auto it = cancelled_.find(message.cancel().call_id());
+          if (it != cancelled_.end()) it->second->store(true);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+  session_over.Notify();
+  if (beats.joinable()) beats.join();
+  context.TryCancel();
+  {
+    absl::MutexLock lock(&write_mutex_);
+    stream_ = nullptr;
+  }
+  grpc::Status status = stream->Finish();
+  {
+    absl::MutexLock lock(&stream_mutex_);
+    context_ = nullptr;
+  }
+  if (stop_.HasBeenNotified()) return accepted;
+  if (accepted) {
+    spdlog::warn(
+        "the link to the controller {} ended: {}", config.name(),
+        status.ok() ? "closed by the controller" : status.error_message());
+  } else {
+    spdlog::warn(
+        "cannot link to the controller {} at {}: {}", config.name(),
+        config.address(),
+        status.ok() ? "it did not accept this agent" : status.error_message());
+  }
+  return accepted;
+}
+
+void ControllerLink::Serve(const v1::RelayedCall& relayed) {
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  {
+    absl::MutexLock lock(&calls_mutex_);
+    if (running_ >= kMaxRelayedCalls) {
+      v1::AgentMessage busy;
+      v1::RelayedResult* result = busy.mutable_result();
+      result->set_call_id(relayed.call_id());
+      result->mutable_status()->set_code(
+          static_cast<int>(absl::StatusCode::kResourceExhausted));
+      result->mutable_status()->set_message(
+          "the agent is serving as many calls as it runs at once; try again "
+          "shortly");
+      Send(busy);
+      return;
+    }
+    ++running_;
+    cancelled_[relayed.call_id()] = cancelled;
+  }
+  std::thread([this, relayed, cancelled] {
+    v1::AgentMessage reply;
+    v1::RelayedResult* result = reply.mutable_result();
+    result->set_call_id(relayed.call_id());
+    const std::string via =
+        absl::StrCat("controller ", agent_.config.controller().name());
+    absl::Status refused;
+    const OperationInfo* op = FindOperation(relayed.operation());
+    absl::StatusOr<PeerIdentity> caller = absl::UnknownError("");
+    if (op == nullptr) {
+      refused = absl::UnimplementedError(absl::StrCat(
+          "this agent has no operation \"", relayed.operation(), "\""));
+    } else if (relayed.target() != agent_.config.hostname()) {
+      refused = absl::PermissionDeniedError(
+          absl::StrCat("this call is for host \"", relayed.target(),
+                       "\"; this host is \"", agent_.config.hostname(), "\""));
+    } else if (absl::Status verified =
+                   trust_.VerifyCertificate(relayed.operator_certificate());
+               !verified.ok()) {
+      refused = absl::UnauthenticatedError(
+          absl::StrCat("the operator certificate of a relayed call is not "
+                       "accepted: ",
+                       verified.message()));
+    } else {
+      caller = identities_.FromPem(relayed.operator_certificate());
+      if (!caller.ok()) refused = caller.status();
+    }
+    if (!refused.ok()) {
+      spdlog::warn("refused a call relayed by {}: {}", via, refused.message());
+      result->mutable_status()->set_code(static_cast<int>(refused.code()));
+      result->mutable_status()->set_message(std::string(refused.message()));
+    } else {
+      Call call;
+      call.operation = op;
+      call.caller = *std::move(caller);
+      call.peer = via;
+      call.via = via;
+      call.request = relayed.request();
+      call.deadline = relayed.deadline_unix_ms() > 0
+                          ? absl::FromUnixMillis(relayed.deadline_unix_ms())
+                          : absl::Now() + absl::Seconds(30);
+      call.cancelled = [this, cancelled, deadline = call.deadline] {
+        return cancelled->load() || stop_.HasBeenNotified() ||
+               absl::Now() > deadline;
+      };
+      CallResult ran =
+          gate_->Run(call, [&](const google::protobuf::Message& message) {
+            if (!op->streaming || op->IsFinal(message)) return true;
+            v1::AgentMessage event;
+            event.mutable_event()->set_call_id(relayed.call_id());
+            event.mutable_event()->set_message(message.SerializeAsString());
+            return Send(event);
+          });
+      result->mutable_status()->set_code(static_cast<int>(ran.status.code()));
+      result->mutable_status()->set_message(std::string(ran.status.message()));
+      result->set_final_message(ran.final_message);
+    }
+    Send(reply);
+    absl::MutexLock lock(&calls_mutex_);
+    cancelled_.erase(relayed.call_id());
+    --running_;
+  }).detach();
+}
+
+}  // namespace opsagent

@@ -1,0 +1,86 @@
+#ifndef OPSAGENT_AGENT_SERVER_CONTROLLER_LINK_H_
+#define OPSAGENT_AGENT_SERVER_CONTROLLER_LINK_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "agent/ops/operation.h"
+#include "agent/server/call_gate.h"
+#include "common/tls/peer_identity.h"
+#include "common/tls/server_trust.h"
+#include "opsagent/v1/controller.grpc.pb.h"
+
+namespace opsagent {
+
+// The agent's link to its controller (opsctld). It dials out over mutual TLS
+// (no inbound port needed), checks that the peer is the controller (its
+// certificate names the configured controller name and the role
+// "controller"), says who it is, then runs each call the controller relays
+// through the same call gate as a direct call. The caller of a relayed call
+// is the operator whose certificate the call carries, verified against this
+// agent's own CA bundle and CRLs and read with the same rules as at a TLS
+// handshake; the controller's own identity grants nothing. A call meant for
+// another host is refused. Heartbeats go both ways; a controller silent for
+// three intervals is dropped. The link reconnects with exponential backoff
+// (1 s doubling to the configured maximum) and jitter, so that a fleet does
+// not reconnect in one wave. Runs on its own threads until destroyed.
+class ControllerLink {
+ public:
+  // `trust` (the agent's checked TLS files and chain verifier) and `gate`
+  // must outlive the link.
+  static absl::StatusOr<std::unique_ptr<ControllerLink>> Start(
+      const AgentEnvironment& agent, const ServerTrust& trust, CallGate* gate);
+  ~ControllerLink();
+
+  // Whether the link is up (the controller accepted this agent).
+  bool connected() const { return connected_.load(); }
+  // For the watchdog: OK while the link's thread keeps working (connected,
+  // or trying to connect), whether or not the controller is reachable.
+  absl::Status CheckAlive(absl::Duration timeout) const;
+
+ private:
+  ControllerLink(const AgentEnvironment& agent, const ServerTrust& trust,
+                 CallGate* gate);
+
+  void Run();
+  // One connection, from dialing to its end; true if it was accepted.
+  bool Session();
+  void Serve(const v1::RelayedCall& relayed);
+  // Writes one message on the current stream (serialized across threads).
+  bool Send(const v1::AgentMessage& message);
+
+  const AgentEnvironment& agent_;
+  const ServerTrust& trust_;
+  CallGate* const gate_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  PeerIdentityReader identities_;
+
+  absl::Notification stop_;
+  std::atomic<bool> connected_{false};
+  std::atomic<int64_t> last_progress_ms_{0};
+
+  absl::Mutex stream_mutex_;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(stream_mutex_) = nullptr;
+  grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>* stream_
+      ABSL_GUARDED_BY(stream_mutex_) = nullptr;
+  absl::Mutex write_mutex_;
+
+  absl::Mutex calls_mutex_;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<std::atomic<bool>>> cancelled_
+      ABSL_GUARDED_BY(calls_mutex_);
+  int running_ ABSL_GUARDED_BY(calls_mutex_) = 0;
+
+  std::thread thread_;
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_AGENT_SERVER_CONTROLLER_LINK_H_

@@ -1,0 +1,120 @@
+#include "controller/audit/audit_entry.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace opsagent {
+
+v1::AuditEntry ToAuditEntry(const AuditRecord& record) {
+  v1::AuditEntry entry;
+  const AuditIntent& i = record.intent;
+  entry.set_id(record.id);
+  entry.set_request_id(i.request_id);
+  entry.set_run_id(i.run_id);
+  entry.set_started_at_ms(i.started_at_ms);
+  entry.set_os_user(i.os_user);
+  entry.set_os_uid(i.os_uid);
+  entry.set_sudo_user(i.sudo_user);
+  entry.set_cert_identity(i.cert_identity);
+  entry.set_host(i.host);
+  entry.set_address(i.address);
+  entry.set_operation(i.operation);
+  entry.set_parameters_json(i.parameters_json);
+  entry.set_reason(i.reason);
+  entry.set_incident(i.incident);
+  entry.set_dry_run(i.dry_run);
+  entry.set_mutating(i.mutating);
+  entry.set_outcome(std::string(AuditOutcomeName(record.outcome)));
+  if (record.result.has_value()) {
+    const AuditResult& r = *record.result;
+    entry.set_finished(true);
+    entry.set_finished_at_ms(r.finished_at_ms);
+    entry.set_error_code(r.error_code);
+    entry.set_message(r.message);
+    entry.set_summary(r.summary);
+    entry.set_result_json(r.result_json);
+  }
+  return entry;
+}
+
+absl::StatusOr<AuditRecord> FromAuditEntry(const v1::AuditEntry& entry) {
+  AuditRecord record;
+  std::optional<AuditOutcome> outcome = ParseAuditOutcome(entry.outcome());
+  if (!outcome.has_value()) {
+    return absl::DataLossError(absl::StrCat("audit row ", entry.id(),
+                                            " has an unknown outcome \"",
+                                            entry.outcome(), "\""));
+  }
+  record.id = entry.id();
+  record.outcome = *outcome;
+  AuditIntent& i = record.intent;
+  i.request_id = entry.request_id();
+  i.run_id = entry.run_id();
+  i.started_at_ms = entry.started_at_ms();
+  i.os_user = entry.os_user();
+  i.os_uid = entry.os_uid();
+  i.sudo_user = entry.sudo_user();
+  i.cert_identity = entry.cert_identity();
+  i.host = entry.host();
+  i.address = entry.address();
+  i.operation = entry.operation();
+  i.parameters_json = entry.parameters_json();
+  i.reason = entry.reason();
+  i.incident = entry.incident();
+  i.dry_run = entry.dry_run();
+  i.mutating = entry.mutating();
+  if (entry.finished()) {
+    AuditResult r;
+    r.outcome = *outcome;
+    r.finished_at_ms = entry.finished_at_ms();
+    r.error_code = entry.error_code();
+    r.message = entry.message();
+    r.summary = entry.summary();
+    r.result_json = entry.result_json();
+    record.result = std::move(r);
+  }
+  return record;
+}
+
+v1::AuditQuery ToAuditQuery(const AuditFilter& filter) {
+  v1::AuditQuery query;
+  if (filter.since_ms) query.set_since_unix_ms(*filter.since_ms);
+  if (filter.until_ms) query.set_until_unix_ms(*filter.until_ms);
+  query.set_host(filter.host);
+  query.set_operator_name(filter.operator_name);
+  query.set_operation(filter.operation);
+  if (filter.outcome)
+    query.set_outcome(std::string(AuditOutcomeName(*filter.outcome)));
+  query.set_incident(filter.incident);
+  query.set_run_id(filter.run_id);
+  if (filter.id) query.set_id(*filter.id);
+  query.set_limit(filter.limit);
+  return query;
+}
+
+absl::StatusOr<AuditFilter> FromAuditQuery(const v1::AuditQuery& query) {
+  AuditFilter filter;
+  if (query.since_unix_ms() != 0) filter.since_ms = query.since_unix_ms();
+  if (query.until_unix_ms() != 0) filter.until_ms = query.until_unix_ms();
+  filter.host = query.host();
+  filter.operator_name = query.operator_name();
+  filter.operation = query.operation();
+  if (!query.outcome().empty()) {
+    filter.outcome = ParseAuditOutcome(query.outcome());
+    if (!filter.outcome.has_value())
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown outcome \"", query.outcome(), "\""));
+  }
+  filter.incident = query.incident();
+  filter.run_id = query.run_id();
+  if (query.id() != 0) filter.id = query.id();
+  // A reply stays a reply, not a dump of the whole log.
+  filter.limit =
+      query.limit() == 0
+          ? 100
+          : static_cast<int>(std::min<uint32_t>(query.limit(), 100000));
+  return filter;
+}
+
+}  // namespace opsagent

@@ -1,0 +1,171 @@
+// opsctld: the team's controller. Agents dial in and hold a link; operators'
+// opsctl run operations through it over those links; every action lands in
+// one audit log.
+
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "agent/system/descriptor_limit.h"
+#include "common/logging.h"
+#include "common/tls/credentials.h"
+#include "common/tls/server_trust.h"
+#include "common/version.h"
+#include "controller/audit/audit_store.h"
+#include "controller/inventory.h"
+#include "controller/server/agent_link_service.h"
+#include "controller/server/agent_registry.h"
+#include "controller/server/controller_service.h"
+#include "controller/server/opsctld_config.h"
+#include "grpcpp/server_builder.h"
+#include "spdlog/spdlog.h"
+
+ABSL_FLAG(std::string, config, "/etc/opsctld/opsctld.textproto",
+          "Controller configuration file (Protobuf text format, schema "
+          "proto/opsagent/v1/opsctld_config.proto).");
+ABSL_FLAG(bool, check_config, false,
+          "Validate the configuration, print the result and exit.");
+ABSL_FLAG(bool, verbose, false, "Log debug messages too.");
+
+namespace {
+
+constexpr int kExitConfig = 2;
+constexpr int kExitServe = 3;
+// Results of relayed calls (a du listing, a command's output tail) can be
+// larger than a request; this still bounds what a peer can make it buffer.
+constexpr int kMaxReceiveBytes = 4 << 20;
+constexpr int kHandshakeTimeoutMs = 10000;
+
+int Refuse(int code, absl::string_view why) {
+  spdlog::error("refusing to start: {}", why);
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "controller/opsctld_main.cc");
+  };
+  usage.version_string = [] {
+    return std::string("opsctld ") + opsagent::kVersion + "\n";
+  };
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      "the team's opsagent controller: agents dial in, opsctl runs through "
+      "it.\n\n"
+      "Usage: opsctld [--config=FILE] [--check_config]\n\n"
+      "Agents (configured with `controller { address name }`) hold one mutual\n"
+      "TLS link each; operators' opsctl (configured with `controller:`) run\n"
+      "operations on one host or many over those links, and every action is\n"
+      "recorded in one SQLite audit log before and after it runs. The\n"
+      "controller relays; each agent authorizes the operator itself.\n\n"
+      "Normally started by systemd (opsctld.service). Check a configuration:\n"
+      "  opsctld --config /etc/opsctld/opsctld.textproto --check_config\n\n"
+      "Exit codes: 0 stopped cleanly, 2 configuration refused (the message\n"
+      "names the field), 3 could not serve (address, certificates, audit "
+      "log).");
+  absl::ParseCommandLine(argc, argv);
+  opsagent::InitLogging("opsctld", absl::GetFlag(FLAGS_verbose));
+
+  const std::string path = absl::GetFlag(FLAGS_config);
+  absl::StatusOr<opsagent::v1::OpsctldConfig> config =
+      opsagent::LoadOpsctldConfig(path);
+  if (!config.ok()) return Refuse(kExitConfig, config.status().message());
+  opsagent::Inventory inventory = *opsagent::Inventory::FromProto({}, "none");
+  if (!config->inventory().empty()) {
+    absl::StatusOr<opsagent::Inventory> loaded =
+        opsagent::Inventory::Load(config->inventory());
+    if (!loaded.ok())
+      return Refuse(kExitConfig, absl::StrCat("config field inventory: ",
+                                              loaded.status().message()));
+    inventory = *std::move(loaded);
+  }
+  if (absl::GetFlag(FLAGS_check_config)) {
+    std::printf("%s: OK\n", path.c_str());
+    return 0;
+  }
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // One descriptor per agent link, and room for operators and the log.
+  absl::StatusOr<uint64_t> descriptors = opsagent::RaiseDescriptorLimit(
+      uint64_t{config->max_agents()} + 512,
+      "max_agents (opsctld.service sets LimitNOFILE=65536)");
+  if (!descriptors.ok())
+    return Refuse(kExitServe, descriptors.status().message());
+  absl::StatusOr<std::unique_ptr<opsagent::AuditStore>> audit =
+      opsagent::AuditStore::Open(config->audit_database());
+  if (!audit.ok()) return Refuse(kExitServe, audit.status().message());
+  absl::StatusOr<std::unique_ptr<opsagent::AuditStore>> reader =
+      opsagent::AuditStore::Open(config->audit_database());
+  if (!reader.ok()) return Refuse(kExitServe, reader.status().message());
+  const opsagent::v1::TlsConfig& tls = config->tls();
+  absl::StatusOr<std::unique_ptr<opsagent::ServerTrust>> trust =
+      opsagent::ServerTrust::Create(
+          {tls.certificate(), tls.private_key(), tls.ca_certificate(),
+           static_cast<int>(tls.refresh_interval_seconds()),
+           tls.crl_directory()});
+  if (!trust.ok()) return Refuse(kExitServe, trust.status().message());
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      opsagent::MakeServerCredentials(**trust);
+  if (!credentials.ok())
+    return Refuse(kExitServe, credentials.status().message());
+
+  const absl::Duration heartbeat = absl::Seconds(config->heartbeat_seconds());
+  auto registry = std::make_unique<opsagent::AgentRegistry>(
+      static_cast<int>(config->max_agents()), heartbeat);
+  opsagent::AgentLinkService links(registry.get(), heartbeat);
+  opsagent::ControllerService operators(*config, registry.get(),
+                                        std::move(inventory), audit->get(),
+                                        reader->get());
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config->listen_address(), *credentials, &port);
+  builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             kHandshakeTimeoutMs);
+  // A second controller on the same port would split the fleet between two
+  // audit logs: refuse to start instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.RegisterService(&links);
+  builder.RegisterService(&operators);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return Refuse(kExitServe,
+                  absl::StrCat("cannot listen on ", config->listen_address(),
+                               " (address in use, or not an address of this "
+                               "host?)"));
+  }
+  spdlog::info(
+      "opsctld {} serving {} on port {} (mutual TLS); audit log {}; up to {} "
+      "agents",
+      opsagent::kVersion, config->listen_address(), port,
+      config->audit_database(), config->max_agents());
+  sd_notify(0, "READY=1");
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received signal {}; stopping", signal_number);
+  sd_notify(0, "STOPPING=1");
+  // Links never end by themselves: close them now, so agents reconnect to
+  // whichever controller comes next, then give runs time to finish.
+  for (const std::shared_ptr<opsagent::AgentConnection>& link : registry->All())
+    link->Close("the controller is stopping");
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return 0;
+}

@@ -1,0 +1,261 @@
+#include "controller/server/controller_service.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/grpc_status.h"
+#include "common/logging.h"
+#include "common/operation_catalog.h"
+#include "controller/audit/audit_entry.h"
+#include "controller/server/relay_run.h"
+#include "grpc/grpc_security_constants.h"
+#include "spdlog/spdlog.h"
+
+namespace opsagent {
+namespace {
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+std::string PeerCertificate(const grpc::CallbackServerContext& context) {
+  std::vector<grpc::string_ref> pem =
+      context.auth_context()->FindPropertyValues(
+          GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  return pem.empty() ? "" : std::string(pem.front().data(), pem.front().size());
+}
+
+// One Run: the fan-out runs on a thread of its own and writes each event,
+// waiting for gRPC to take it (one write at a time).
+class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
+ public:
+  RunReactor(ControllerService* service, grpc::CallbackServerContext* context,
+             const v1::RunRequest* request)
+      : service_(service), context_(context), request_(*request) {
+    absl::StatusOr<PeerIdentity> caller = service->Authorize(*context, "run");
+    if (!caller.ok()) {
+      Finish(ToGrpc(caller.status()));
+      return;
+    }
+    caller_ = *std::move(caller);
+    service->Detach([this] { Serve(); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mutex_);
+    write_ok_ = ok;
+    writing_ = false;
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  bool Write(const v1::RunEvent& event) {
+    absl::MutexLock lock(&mutex_);
+    if (!write_ok_) return false;
+    buffer_ = event;
+    writing_ = true;
+    StartWrite(&buffer_);
+    mutex_.Await(absl::Condition(
+        +[](bool* writing) { return !*writing; }, &writing_));
+    return write_ok_;
+  }
+
+  void Serve() {
+    const v1::OpsctldConfig& config = service_->config();
+    const OperationInfo* op = FindOperation(request_.operation());
+    if (op == nullptr) {
+      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("no operation \"", request_.operation(),
+                                       "\" is declared")));
+      return;
+    }
+    RelaySpec spec;
+    spec.op = op;
+    spec.request = request_;
+    spec.operator_certificate = PeerCertificate(*context_);
+    spec.operator_identity = caller_.name;
+    spec.timeout = absl::Seconds(
+        request_.timeout_seconds() == 0 ? 30 : request_.timeout_seconds());
+    spec.concurrency = static_cast<int>(std::clamp<uint32_t>(
+        request_.concurrency() == 0 ? 20 : request_.concurrency(), 1,
+        config.max_concurrency()));
+    spdlog::info("run {} on \"{}\" by {} (incident \"{}\")", op->name,
+                 request_.target(), caller_.ToString(), request_.incident());
+    absl::Status status = RelayRun(
+        spec, *service_->registry(), service_->inventory(), *service_->audit(),
+        [this](const v1::RunEvent& event) { return Write(event); });
+    Finish(ToGrpc(status));
+  }
+
+  ControllerService* const service_;
+  grpc::CallbackServerContext* const context_;
+  const v1::RunRequest request_;
+  PeerIdentity caller_;
+  absl::Mutex mutex_;
+  v1::RunEvent buffer_ ABSL_GUARDED_BY(mutex_);
+  bool writing_ ABSL_GUARDED_BY(mutex_) = false;
+  bool write_ok_ ABSL_GUARDED_BY(mutex_) = true;
+};
+
+}  // namespace
+
+ControllerService::ControllerService(const v1::OpsctldConfig& config,
+                                     AgentRegistry* registry,
+                                     Inventory inventory, AuditStore* audit,
+                                     AuditStore* audit_reader)
+    : config_(config),
+      registry_(registry),
+      inventory_(std::move(inventory)),
+      audit_(audit),
+      audit_reader_(audit_reader),
+      access_(std::vector<v1::ControllerAccessRule>(config.access().begin(),
+                                                    config.access().end())) {}
+
+ControllerService::~ControllerService() {
+  absl::MutexLock lock(&mutex_);
+  mutex_.Await(absl::Condition(
+      +[](int* running) { return *running == 0; }, &detached_));
+}
+
+void ControllerService::Detach(std::function<void()> work) {
+  {
+    absl::MutexLock lock(&mutex_);
+    ++detached_;
+  }
+  std::thread([this, work = std::move(work)] {
+    work();
+    absl::MutexLock lock(&mutex_);
+    --detached_;
+  }).detach();
+}
+
+absl::StatusOr<PeerIdentity> ControllerService::Authorize(
+    const grpc::CallbackServerContext& context, absl::string_view permission) {
+  absl::StatusOr<PeerIdentity> caller =
+      identities_.Read(*context.auth_context());
+  if (!caller.ok()) {
+    spdlog::warn("refused a {} call from {}: {}", permission, context.peer(),
+                 caller.status().message());
+    return caller.status();
+  }
+  if (absl::Status allowed = access_.Check(*caller, permission);
+      !allowed.ok()) {
+    spdlog::warn("refused: {}", allowed.message());
+    return allowed;
+  }
+  return caller;
+}
+
+grpc::ServerWriteReactor<v1::RunEvent>* ControllerService::Run(
+    grpc::CallbackServerContext* context, const v1::RunRequest* request) {
+  return new RunReactor(this, context, request);
+}
+
+grpc::ServerUnaryReactor* ControllerService::ListHosts(
+    grpc::CallbackServerContext* context, const v1::ListHostsRequest*,
+    v1::ListHostsReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "hosts");
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  absl::flat_hash_set<std::string> listed;
+  for (const v1::Host& host : inventory_.hosts()) {
+    v1::HostState* state = reply->add_hosts();
+    state->set_name(host.name());
+    state->set_address(host.address());
+    *state->mutable_roles() = host.roles();
+    state->set_environment(host.environment());
+    state->set_in_inventory(true);
+    listed.insert(host.name());
+    if (std::shared_ptr<AgentConnection> link = registry_->Find(host.name())) {
+      const AgentConnection::Info& info = link->info();
+      state->set_connected(true);
+      state->set_address(info.address);
+      state->set_agent_version(info.version);
+      state->set_connected_since_unix_ms(
+          absl::ToUnixMillis(info.connected_since));
+      state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
+    } else if (std::optional<absl::Time> seen =
+                   registry_->LastSeen(host.name())) {
+      state->set_last_seen_unix_ms(absl::ToUnixMillis(*seen));
+    }
+  }
+  std::vector<std::shared_ptr<AgentConnection>> links = registry_->All();
+  std::sort(links.begin(), links.end(), [](const auto& a, const auto& b) {
+    return a->info().host < b->info().host;
+  });
+  for (const std::shared_ptr<AgentConnection>& link : links) {
+    const AgentConnection::Info& info = link->info();
+    if (listed.contains(info.host)) continue;
+    v1::HostState* state = reply->add_hosts();
+    state->set_name(info.host);
+    state->set_address(info.address);
+    for (const std::string& role : info.roles) state->add_roles(role);
+    state->set_environment(info.environment);
+    state->set_connected(true);
+    state->set_agent_version(info.version);
+    state->set_connected_since_unix_ms(
+        absl::ToUnixMillis(info.connected_since));
+    state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::QueryAudit(
+    grpc::CallbackServerContext* context, const v1::AuditQuery* request,
+    v1::AuditQueryReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "audit");
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<AuditFilter> filter = FromAuditQuery(*request);
+  if (!filter.ok()) {
+    reactor->Finish(ToGrpc(filter.status()));
+    return reactor;
+  }
+  Detach([this, reactor, reply, filter = *std::move(filter)] {
+    absl::StatusOr<std::vector<AuditRecord>> records =
+        audit_reader_->Query(filter);
+    if (!records.ok()) {
+      reactor->Finish(ToGrpc(records.status()));
+      return;
+    }
+    for (const AuditRecord& record : *records)
+      *reply->add_entries() = ToAuditEntry(record);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::VerifyAudit(
+    grpc::CallbackServerContext* context, const v1::VerifyAuditRequest* request,
+    v1::VerifyAuditReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "audit");
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  VerifyOptions options;
+  options.expect_head = request->expect_head();
+  options.accept_unchained = request->accept_unchained();
+  Detach([this, reactor, reply, options] {
+    absl::StatusOr<std::string> report = audit_reader_->Verify(options);
+    reply->set_ok(report.ok());
+    reply->set_report(report.ok() ? *report
+                                  : std::string(report.status().message()));
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+}  // namespace opsagent

@@ -1,0 +1,71 @@
+#ifndef OPSAGENT_CONTROLLER_SERVER_CONTROLLER_SERVICE_H_
+#define OPSAGENT_CONTROLLER_SERVER_CONTROLLER_SERVICE_H_
+
+#include <functional>
+
+#include "absl/synchronization/mutex.h"
+#include "common/tls/peer_identity.h"
+#include "controller/audit/audit_store.h"
+#include "controller/inventory.h"
+#include "controller/server/agent_registry.h"
+#include "controller/server/controller_access.h"
+#include "opsagent/v1/controller.grpc.pb.h"
+#include "opsagent/v1/opsctld_config.pb.h"
+
+namespace opsagent {
+
+// What operators' opsctl call on the controller: Run (a fan-out relayed
+// over the agents' links, RelayRun), ListHosts, QueryAudit and VerifyAudit.
+// Only operator certificates are served (clientAuth, not serverAuth: a host
+// certificate cannot act as an operator), and only what an access rule
+// grants them. Work that may take long (a run, a query or verification of
+// the log) runs on a thread of its own; destruction waits for it.
+class ControllerService final : public v1::Controller::CallbackService {
+ public:
+  // `audit` takes the writes; `audit_reader` (a second connection to the
+  // same database) the queries and verification, so that a long read does
+  // not hold up the writes.
+  ControllerService(const v1::OpsctldConfig& config, AgentRegistry* registry,
+                    Inventory inventory, AuditStore* audit,
+                    AuditStore* audit_reader);
+  ~ControllerService() override;
+
+  grpc::ServerWriteReactor<v1::RunEvent>* Run(
+      grpc::CallbackServerContext* context,
+      const v1::RunRequest* request) override;
+  grpc::ServerUnaryReactor* ListHosts(grpc::CallbackServerContext* context,
+                                      const v1::ListHostsRequest* request,
+                                      v1::ListHostsReply* reply) override;
+  grpc::ServerUnaryReactor* QueryAudit(grpc::CallbackServerContext* context,
+                                       const v1::AuditQuery* request,
+                                       v1::AuditQueryReply* reply) override;
+  grpc::ServerUnaryReactor* VerifyAudit(grpc::CallbackServerContext* context,
+                                        const v1::VerifyAuditRequest* request,
+                                        v1::VerifyAuditReply* reply) override;
+
+  // The operator calling, if allowed `permission`.
+  absl::StatusOr<PeerIdentity> Authorize(
+      const grpc::CallbackServerContext& context, absl::string_view permission);
+  // Runs `work` on a thread of its own, counted until it returns.
+  void Detach(std::function<void()> work);
+
+  const v1::OpsctldConfig& config() const { return config_; }
+  AgentRegistry* registry() { return registry_; }
+  const Inventory& inventory() const { return inventory_; }
+  AuditStore* audit() { return audit_; }
+
+ private:
+  const v1::OpsctldConfig config_;
+  AgentRegistry* const registry_;
+  const Inventory inventory_;
+  AuditStore* const audit_;
+  AuditStore* const audit_reader_;
+  const ControllerAccess access_;
+  PeerIdentityReader identities_;
+  absl::Mutex mutex_;
+  int detached_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_CONTROLLER_SERVER_CONTROLLER_SERVICE_H_

@@ -1,0 +1,122 @@
+#include "controller/server/opsctld_config.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/text_proto_file.h"
+#include "common/tls/certificate_info.h"
+#include "common/tls/credentials.h"
+#include "common/trusted_path.h"
+
+namespace opsagent {
+namespace {
+
+absl::Status FieldError(absl::string_view field, absl::string_view problem) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("config field ", field, ": ", problem));
+}
+
+constexpr const char* kPermissions[] = {"run", "hosts", "audit", "*"};
+
+}  // namespace
+
+absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
+    v1::OpsctldConfig config) {
+  const std::string& address = config.listen_address();
+  if (address.empty())
+    return FieldError("listen_address", "is required (e.g. \"0.0.0.0:7443\")");
+  const size_t colon = address.rfind(':');
+  int port;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535)
+    return FieldError("listen_address",
+                      absl::StrCat("\"", address, "\" is not HOST:PORT"));
+  const v1::TlsConfig& tls = config.tls();
+  for (const auto& [field, value] :
+       {std::pair{"tls.certificate", &tls.certificate()},
+        {"tls.private_key", &tls.private_key()},
+        {"tls.ca_certificate", &tls.ca_certificate()}}) {
+    if (value->empty()) return FieldError(field, "is required");
+  }
+  if (absl::Status status = CheckTlsFiles(
+          {tls.certificate(), tls.private_key(), tls.ca_certificate()});
+      !status.ok())
+    return FieldError("tls", status.message());
+  absl::StatusOr<CertificateInfo> own = ReadCertificateFile(tls.certificate());
+  if (!own.ok()) return FieldError("tls.certificate", own.status().message());
+  if (!own->server_auth || own->dns_names.empty() ||
+      std::find(own->organizational_units.begin(),
+                own->organizational_units.end(),
+                "controller") == own->organizational_units.end()) {
+    return FieldError(
+        "tls.certificate",
+        "must be a controller certificate: extended key usage serverAuth, a "
+        "DNS subjectAltName, and the role \"controller\" (OU=controller); "
+        "deploy/pki/make-dev-pki.sh DIR controller NAME makes one");
+  }
+  if (!tls.crl_directory().empty()) {
+    if (absl::Status status =
+            CheckTrustedPath(tls.crl_directory(), TrustedKind::kDirectory);
+        !status.ok())
+      return FieldError("tls.crl_directory", status.message());
+  }
+  if (tls.refresh_interval_seconds() == 0)
+    config.mutable_tls()->set_refresh_interval_seconds(60);
+  if (config.audit_database().empty())
+    return FieldError("audit_database",
+                      "is required (e.g. /var/lib/opsctld/audit.db)");
+  if (config.audit_database().front() != '/')
+    return FieldError("audit_database", "must be an absolute path");
+  if (!config.inventory().empty()) {
+    if (absl::Status status =
+            CheckTrustedPath(config.inventory(), TrustedKind::kFile);
+        !status.ok())
+      return FieldError("inventory", status.message());
+  }
+  if (config.access().empty())
+    return FieldError("access",
+                      "no rules: no operator could use the controller");
+  for (int i = 0; i < config.access_size(); ++i) {
+    const v1::ControllerAccessRule& rule = config.access(i);
+    const std::string field = absl::StrCat("access[", i, "]");
+    if (rule.identities().empty() && rule.roles().empty())
+      return FieldError(field,
+                        "names no identities and no roles, so it grants "
+                        "nothing");
+    if (rule.permissions().empty())
+      return FieldError(field, "names no permissions (run, hosts, audit, *)");
+    for (const std::string& permission : rule.permissions()) {
+      if (std::find(std::begin(kPermissions), std::end(kPermissions),
+                    permission) == std::end(kPermissions))
+        return FieldError(field,
+                          absl::StrCat("unknown permission \"", permission,
+                                       "\" (run, hosts, audit, *)"));
+    }
+  }
+  if (config.heartbeat_seconds() == 0) config.set_heartbeat_seconds(10);
+  if (config.heartbeat_seconds() > 300)
+    return FieldError("heartbeat_seconds", "may be at most 300");
+  if (config.max_agents() == 0) config.set_max_agents(10000);
+  if (config.max_concurrency() == 0) config.set_max_concurrency(1000);
+  return config;
+}
+
+absl::StatusOr<v1::OpsctldConfig> LoadOpsctldConfig(const std::string& path) {
+  if (absl::Status status = CheckTrustedPath(path, TrustedKind::kFile);
+      !status.ok())
+    return status;
+  v1::OpsctldConfig config;
+  if (absl::Status status = LoadTextProtoFile(path, &config); !status.ok())
+    return status;
+  absl::StatusOr<v1::OpsctldConfig> compiled =
+      CompileOpsctldConfig(std::move(config));
+  if (!compiled.ok()) {
+    return absl::Status(compiled.status().code(),
+                        absl::StrCat(path, ": ", compiled.status().message()));
+  }
+  return compiled;
+}
+
+}  // namespace opsagent

@@ -1,0 +1,22 @@
+#ifndef OPSAGENT_CONTROLLER_SERVER_OPSCTLD_CONFIG_H_
+#define OPSAGENT_CONTROLLER_SERVER_OPSCTLD_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "opsagent/v1/opsctld_config.pb.h"
+
+namespace opsagent {
+
+// Reads and validates opsctld's configuration (a file only root or its own
+// user may change), filling in defaults. Errors name the file and the field
+// ("opsctld.textproto: config field tls.certificate: is required").
+absl::StatusOr<v1::OpsctldConfig> LoadOpsctldConfig(const std::string& path);
+
+// The same checks on a configuration already parsed (for tests).
+absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
+    v1::OpsctldConfig config);
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_CONTROLLER_SERVER_OPSCTLD_CONFIG_H_

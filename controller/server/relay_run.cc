@@ -1,0 +1,336 @@
+#include "controller/server/relay_run.h"
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "controller/auditing_caller.h"
+#include "controller/output/json.h"
+#include "controller/result_summary.h"
+#include "controller/target_set.h"
+
+namespace opsagent {
+namespace {
+
+// What a link reports about one host's call, queued for the run's thread.
+struct Arrival {
+  size_t host = 0;
+  bool done = false;    // false: an event of a stream
+  bool reached = true;  // false: never sent (not connected)
+  absl::Status status;  // done only
+  std::string message;  // the event, or the final message
+};
+
+// One host's call as the run tracks it.
+struct HostCall {
+  int64_t row = 0;
+  std::string request_id;
+  std::string address;
+  std::string request;  // serialized, meta filled in
+};
+
+v1::RunEvent ResultEvent(size_t host, AuditOutcome outcome,
+                         const std::string& request_id,
+                         const absl::Status& status,
+                         const std::string& final_message) {
+  v1::RunEvent event;
+  v1::HostResult* result = event.mutable_result();
+  result->set_host(static_cast<uint32_t>(host));
+  result->set_outcome(std::string(AuditOutcomeName(outcome)));
+  result->set_request_id(request_id);
+  result->mutable_status()->set_code(static_cast<int>(status.code()));
+  result->mutable_status()->set_message(std::string(status.message()));
+  result->set_final_message(final_message);
+  return event;
+}
+
+void Count(AuditOutcome outcome, v1::RunFinished* summary) {
+  switch (outcome) {
+    case AuditOutcome::kOk:
+      summary->set_ok(summary->ok() + 1);
+      break;
+    case AuditOutcome::kDenied:
+      summary->set_denied(summary->denied() + 1);
+      break;
+    case AuditOutcome::kUnreachable:
+      summary->set_unreachable(summary->unreachable() + 1);
+      break;
+    case AuditOutcome::kError:
+      summary->set_error(summary->error() + 1);
+      break;
+    default:
+      summary->set_unknown(summary->unknown() + 1);
+      break;
+  }
+}
+
+// Peers as gRPC names them ("ipv4:10.0.0.5:40222") are shown without the
+// scheme.
+std::string ShownAddress(const std::string& peer) {
+  for (absl::string_view scheme : {"ipv4:", "ipv6:"}) {
+    if (absl::StartsWith(peer, scheme)) return peer.substr(scheme.size());
+  }
+  return peer;
+}
+
+}  // namespace
+
+Inventory LiveInventory(const AgentRegistry& registry,
+                        const Inventory& inventory) {
+  v1::Inventory live;
+  absl::flat_hash_set<std::string> listed;
+  for (const v1::Host& host : inventory.hosts()) {
+    *live.add_host() = host;
+    listed.insert(host.name());
+  }
+  std::vector<std::shared_ptr<AgentConnection>> links = registry.All();
+  std::sort(links.begin(), links.end(), [](const auto& a, const auto& b) {
+    return a->info().host < b->info().host;
+  });
+  for (const std::shared_ptr<AgentConnection>& link : links) {
+    const AgentConnection::Info& info = link->info();
+    if (listed.contains(info.host)) continue;
+    v1::Host* host = live.add_host();
+    host->set_name(info.host);
+    host->set_address(ShownAddress(info.address));
+    for (const std::string& role : info.roles) host->add_roles(role);
+    host->set_environment(info.environment);
+  }
+  absl::StatusOr<Inventory> built = Inventory::FromProto(live, "live");
+  return built.ok() ? *std::move(built) : inventory;
+}
+
+absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
+                      const Inventory& inventory, AuditStore& audit,
+                      const std::function<bool(const v1::RunEvent&)>& emit) {
+  const OperationInfo& op = *spec.op;
+  const v1::RunRequest& asked = spec.request;
+  std::unique_ptr<google::protobuf::Message> prototype = op.NewRequest();
+  if (!prototype->ParseFromString(asked.request())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the request is not a valid ",
+                     prototype->GetDescriptor()->full_name()));
+  }
+  absl::StatusOr<std::vector<v1::Host>> hosts =
+      SelectHosts(LiveInventory(registry, inventory), asked.target());
+  if (!hosts.ok()) return hosts.status();
+  const std::string run_id =
+      asked.run_id().empty() ? NewRequestId() : asked.run_id();
+
+  // An operator who went away (opsctl interrupted) gets no new hosts
+  // started; calls already sent still end and are audited.
+  bool operator_gone = false;
+  const auto send = [&](const v1::RunEvent& event) {
+    if (!operator_gone && !emit(event)) operator_gone = true;
+  };
+  v1::RunEvent started;
+  started.mutable_started()->set_run_id(run_id);
+  for (const v1::Host& host : *hosts)
+    started.mutable_started()->add_hosts(host.name());
+  send(started);
+
+  absl::Mutex mutex;
+  absl::CondVar arrived;
+  std::deque<Arrival> arrivals;
+  auto deliver = [&](Arrival arrival) {
+    absl::MutexLock lock(&mutex);
+    arrivals.push_back(std::move(arrival));
+    arrived.Signal();
+  };
+
+  std::vector<HostCall> calls(hosts->size());
+  v1::RunFinished summary;
+  size_t next = 0;
+  int running = 0;
+  int failed = 0;
+  bool audit_broken = false;
+  bool any_started = false;
+  std::vector<std::pair<int64_t, AuditResult>> outcomes;
+  std::vector<std::pair<size_t, v1::RunEvent>> reports;
+  const auto budget_spent = [&] {
+    return audit_broken || operator_gone ||
+           (asked.max_failures() > 0 &&
+            failed >= static_cast<int>(asked.max_failures()));
+  };
+
+  for (;;) {
+    // Hosts to start now, their intents committed with the outcomes that
+    // came in since the last commit.
+    std::vector<size_t> starting;
+    std::vector<AuditIntent> intents;
+    while (running + static_cast<int>(starting.size()) < spec.concurrency &&
+           next < hosts->size() && !budget_spent()) {
+      const size_t i = next++;
+      const v1::Host& host = (*hosts)[i];
+      std::unique_ptr<google::protobuf::Message> request(prototype->New());
+      request->CopyFrom(*prototype);
+      v1::RequestMeta* meta = OperationInfo::MutableMeta(request.get());
+      meta->set_request_id(NewRequestId());
+      meta->set_reason(asked.reason());
+      meta->set_incident(asked.incident());
+      meta->set_run_id(run_id);
+      meta->set_dry_run(asked.dry_run());
+      HostCall& call = calls[i];
+      call.request_id = meta->request_id();
+      call.address = host.address();
+      call.request = request->SerializeAsString();
+      AuditIntent intent;
+      intent.request_id = call.request_id;
+      intent.run_id = run_id;
+      intent.started_at_ms = absl::ToUnixMillis(absl::Now());
+      intent.os_user = asked.claims().os_user();
+      intent.os_uid = asked.claims().os_uid();
+      intent.sudo_user = asked.claims().sudo_user();
+      intent.cert_identity = spec.operator_identity;
+      intent.host = host.name();
+      intent.address = host.address();
+      intent.operation = op.name;
+      intent.parameters_json = ParametersJson(*request);
+      intent.reason = asked.reason();
+      intent.incident = asked.incident();
+      intent.dry_run = asked.dry_run();
+      intent.mutating = op.mutating;
+      intents.push_back(std::move(intent));
+      starting.push_back(i);
+    }
+    if (!intents.empty() || !outcomes.empty()) {
+      absl::StatusOr<std::vector<int64_t>> rows =
+          audit.Commit(intents, outcomes);
+      if (!rows.ok()) {
+        // Nothing new is sent; what ended is reported with the warning.
+        audit_broken = true;
+        const absl::Status unrecorded = absl::FailedPreconditionError(
+            absl::StrCat("nothing was sent: the audit log cannot record it (",
+                         rows.status().message(), ")"));
+        // Nothing had started: the whole run is refused, as opsctl's own
+        // audit refusal would be.
+        if (!any_started) return unrecorded;
+        for (size_t i : starting) {
+          v1::RunEvent event = ResultEvent(i, AuditOutcome::kPending,
+                                           calls[i].request_id, unrecorded, "");
+          send(event);
+        }
+        for (auto& [host, report] : reports) {
+          report.mutable_result()->mutable_status()->set_message(
+              absl::StrCat(report.result().status().message(),
+                           " (the audit log could not record this outcome: ",
+                           rows.status().message(), ")"));
+          send(report);
+        }
+        starting.clear();
+      } else {
+        for (size_t k = 0; k < starting.size(); ++k)
+          calls[starting[k]].row = (*rows)[k];
+        for (auto& [host, report] : reports) send(report);
+      }
+      outcomes.clear();
+      reports.clear();
+    }
+    if (!starting.empty()) any_started = true;
+    for (size_t i : starting) {
+      ++running;
+      const v1::Host& host = (*hosts)[i];
+      std::shared_ptr<AgentConnection> link = registry.Find(host.name());
+      if (link == nullptr) {
+        std::optional<absl::Time> seen = registry.LastSeen(host.name());
+        deliver(Arrival{
+            i, true, false,
+            absl::UnavailableError(absl::StrCat(
+                host.name(), " is not connected to the controller",
+                seen.has_value()
+                    ? absl::StrCat(" (last seen ",
+                                   absl::FormatTime(absl::RFC3339_sec, *seen,
+                                                    absl::UTCTimeZone()),
+                                   ")")
+                    : " (not seen since the controller started)")),
+            ""});
+        continue;
+      }
+      v1::RelayedCall relayed;
+      relayed.set_operation(op.name);
+      relayed.set_request(calls[i].request);
+      relayed.set_operator_certificate(spec.operator_certificate);
+      relayed.set_target(host.name());
+      AgentConnection::Relay relay;
+      if (op.streaming) {
+        relay.on_event = [&deliver, i](std::string message) {
+          deliver(
+              Arrival{i, false, true, absl::OkStatus(), std::move(message)});
+        };
+      }
+      relay.on_done = [&deliver, i](absl::Status status, std::string final) {
+        deliver(Arrival{i, true, true, std::move(status), std::move(final)});
+      };
+      link->Start(std::move(relayed), absl::Now() + spec.timeout,
+                  std::move(relay));
+    }
+    if (running == 0 && (next >= hosts->size() || budget_spent())) break;
+
+    std::deque<Arrival> batch;
+    {
+      absl::MutexLock lock(&mutex);
+      while (arrivals.empty()) arrived.Wait(&mutex);
+      batch.swap(arrivals);
+    }
+    for (Arrival& arrival : batch) {
+      if (!arrival.done) {
+        v1::RunEvent event;
+        event.mutable_event()->set_host(static_cast<uint32_t>(arrival.host));
+        event.mutable_event()->set_message(std::move(arrival.message));
+        send(event);
+        continue;
+      }
+      --running;
+      const AuditOutcome outcome =
+          arrival.reached ? ClassifyOutcome(arrival.status, op.mutating)
+                          : AuditOutcome::kUnreachable;
+      if (outcome != AuditOutcome::kOk) ++failed;
+      Count(outcome, &summary);
+      AuditResult result;
+      result.outcome = outcome;
+      result.finished_at_ms = absl::ToUnixMillis(absl::Now());
+      if (!arrival.status.ok()) {
+        result.error_code = absl::StatusCodeToString(arrival.status.code());
+        result.message = std::string(arrival.status.message());
+      }
+      if (!arrival.message.empty()) {
+        std::unique_ptr<google::protobuf::Message> final = op.NewReply();
+        if (final->ParseFromString(arrival.message)) {
+          result.summary = SummarizeResult(op, *final);
+          result.result_json = ProtoToJson(op.ResultOf(*final));
+        }
+      }
+      outcomes.emplace_back(calls[arrival.host].row, std::move(result));
+      reports.emplace_back(
+          arrival.host,
+          ResultEvent(arrival.host, outcome, calls[arrival.host].request_id,
+                      arrival.status, arrival.message));
+    }
+  }
+  // The last outcomes.
+  if (!outcomes.empty()) {
+    absl::StatusOr<std::vector<int64_t>> committed = audit.Commit({}, outcomes);
+    for (auto& [host, report] : reports) {
+      if (!committed.ok()) {
+        report.mutable_result()->mutable_status()->set_message(
+            absl::StrCat(report.result().status().message(),
+                         " (the audit log could not record this outcome: ",
+                         committed.status().message(), ")"));
+      }
+      send(report);
+    }
+  }
+  summary.set_not_started(static_cast<uint32_t>(hosts->size() - next));
+  v1::RunEvent finished;
+  *finished.mutable_finished() = summary;
+  send(finished);
+  return absl::OkStatus();
+}
+
+}  // namespace opsagent

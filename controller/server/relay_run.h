@@ -1,0 +1,51 @@
+#ifndef OPSAGENT_CONTROLLER_SERVER_RELAY_RUN_H_
+#define OPSAGENT_CONTROLLER_SERVER_RELAY_RUN_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/operation_catalog.h"
+#include "controller/audit/audit_store.h"
+#include "controller/inventory.h"
+#include "controller/server/agent_registry.h"
+#include "opsagent/v1/controller.pb.h"
+
+namespace opsagent {
+
+// What an operator asked the controller to run, with who they are from
+// their verified certificate.
+struct RelaySpec {
+  const OperationInfo* op = nullptr;
+  v1::RunRequest request;
+  std::string operator_certificate;  // PEM, relayed to each agent
+  std::string operator_identity;     // its CN
+  absl::Duration timeout = absl::Seconds(30);
+  int concurrency = 20;
+};
+
+// Runs one operation on the hosts `spec.request.target` selects from the
+// live inventory (the static inventory's hosts and every connected agent),
+// relaying it over each host's link, at most `concurrency` hosts at once,
+// without a thread per host. Every host's call is audited in the team's
+// log: its intent is committed before it is sent and its outcome after it
+// ends, both in group commits (one transaction for all that start or end
+// together), and a host's result is reported only once it is on disk. A
+// host not connected is `unreachable` and nothing is sent; one whose link
+// drops or deadline passes mid-call is `unknown` if the operation changes
+// the host, never `ok`. `emit` receives, on this thread, the selected
+// hosts, each event and result, and the summary. Returns an error only
+// when nothing could be started (bad target, audit log unusable).
+absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
+                      const Inventory& inventory, AuditStore& audit,
+                      const std::function<bool(const v1::RunEvent&)>& emit);
+
+// The hosts a target may select: `inventory`'s, plus connected agents it
+// does not list (with their roles and environment from their hellos).
+Inventory LiveInventory(const AgentRegistry& registry,
+                        const Inventory& inventory);
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_CONTROLLER_SERVER_RELAY_RUN_H_
