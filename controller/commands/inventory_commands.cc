@@ -48,9 +48,9 @@ int RunLiveHosts(Invocation& invocation) {
   for (const v1::HostState& host : reply->hosts()) {
     connected += host.connected() ? 1 : 0;
     table.AddRow({host.name(),
-                  host.connected()      ? "connected"
-                  : host.in_inventory() ? "disconnected"
-                                        : "gone",
+                  host.connected()                ? "connected"
+                  : host.last_seen_unix_ms() != 0 ? "disconnected"
+                                                  : "never connected",
                   Ago(host.last_seen_unix_ms()), host.agent_version(),
                   host.environment(), absl::StrJoin(host.roles(), ","),
                   host.address()});

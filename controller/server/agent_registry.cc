@@ -1,5 +1,7 @@
 #include "controller/server/agent_registry.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
@@ -49,7 +51,8 @@ void AgentRegistry::Remove(const AgentConnection* connection) {
   absl::MutexLock lock(&mutex_);
   auto it = links_.find(connection->info().host);
   if (it == links_.end() || it->second.get() != connection) return;
-  gone_[connection->info().host] = connection->last_seen();
+  gone_[connection->info().host] =
+      Gone{connection->info(), connection->last_seen()};
   links_.erase(it);
 }
 
@@ -68,12 +71,22 @@ std::vector<std::shared_ptr<AgentConnection>> AgentRegistry::All() const {
   return all;
 }
 
-std::optional<absl::Time> AgentRegistry::LastSeen(
+std::optional<AgentRegistry::Gone> AgentRegistry::FindGone(
     const std::string& host) const {
   absl::MutexLock lock(&mutex_);
   auto it = gone_.find(host);
   if (it == gone_.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<AgentRegistry::Gone> AgentRegistry::AllGone() const {
+  absl::MutexLock lock(&mutex_);
+  std::vector<Gone> all;
+  for (const auto& [host, gone] : gone_) all.push_back(gone);
+  std::sort(all.begin(), all.end(), [](const Gone& a, const Gone& b) {
+    return a.info.host < b.info.host;
+  });
+  return all;
 }
 
 size_t AgentRegistry::size() const {

@@ -33,8 +33,14 @@ class AgentRegistry {
 
   std::shared_ptr<AgentConnection> Find(const std::string& host) const;
   std::vector<std::shared_ptr<AgentConnection>> All() const;
-  // When a host that is no longer connected was last seen.
-  std::optional<absl::Time> LastSeen(const std::string& host) const;
+  // A host that was connected since the controller started and is not
+  // now: what its agent said of itself, and when it was last heard from.
+  struct Gone {
+    AgentConnection::Info info;
+    absl::Time last_seen;
+  };
+  std::optional<Gone> FindGone(const std::string& host) const;
+  std::vector<Gone> AllGone() const;
   size_t size() const;
 
  private:
@@ -45,7 +51,7 @@ class AgentRegistry {
   mutable absl::Mutex mutex_;
   absl::flat_hash_map<std::string, std::shared_ptr<AgentConnection>> links_
       ABSL_GUARDED_BY(mutex_);
-  absl::flat_hash_map<std::string, absl::Time> gone_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::string, Gone> gone_ ABSL_GUARDED_BY(mutex_);
   absl::Notification stop_;
   std::thread sweeper_;
 };

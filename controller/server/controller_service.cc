@@ -181,9 +181,10 @@ grpc::ServerUnaryReactor* ControllerService::ListHosts(
       state->set_connected_since_unix_ms(
           absl::ToUnixMillis(info.connected_since));
       state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
-    } else if (std::optional<absl::Time> seen =
-                   registry_->LastSeen(host.name())) {
-      state->set_last_seen_unix_ms(absl::ToUnixMillis(*seen));
+    } else if (std::optional<AgentRegistry::Gone> gone =
+                   registry_->FindGone(host.name())) {
+      state->set_last_seen_unix_ms(absl::ToUnixMillis(gone->last_seen));
+      state->set_agent_version(gone->info.version);
     }
   }
   std::vector<std::shared_ptr<AgentConnection>> links = registry_->All();
@@ -203,6 +204,17 @@ grpc::ServerUnaryReactor* ControllerService::ListHosts(
     state->set_connected_since_unix_ms(
         absl::ToUnixMillis(info.connected_since));
     state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
+  }
+  for (const AgentRegistry::Gone& gone : registry_->AllGone()) {
+    if (listed.contains(gone.info.host) || registry_->Find(gone.info.host))
+      continue;
+    v1::HostState* state = reply->add_hosts();
+    state->set_name(gone.info.host);
+    state->set_address(gone.info.address);
+    for (const std::string& role : gone.info.roles) state->add_roles(role);
+    state->set_environment(gone.info.environment);
+    state->set_agent_version(gone.info.version);
+    state->set_last_seen_unix_ms(absl::ToUnixMillis(gone.last_seen));
   }
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -93,9 +93,16 @@ Inventory LiveInventory(const AgentRegistry& registry,
   std::sort(links.begin(), links.end(), [](const auto& a, const auto& b) {
     return a->info().host < b->info().host;
   });
-  for (const std::shared_ptr<AgentConnection>& link : links) {
-    const AgentConnection::Info& info = link->info();
-    if (listed.contains(info.host)) continue;
+  std::vector<AgentConnection::Info> known;
+  for (const std::shared_ptr<AgentConnection>& link : links)
+    known.push_back(link->info());
+  // Hosts seen since the controller started but not connected now are
+  // still targets: a fan-out reports them unreachable instead of quietly
+  // skipping them.
+  for (const AgentRegistry::Gone& gone : registry.AllGone())
+    known.push_back(gone.info);
+  for (const AgentConnection::Info& info : known) {
+    if (!listed.insert(info.host).second) continue;
     v1::Host* host = live.add_host();
     host->set_name(info.host);
     host->set_address(ShownAddress(info.address));
@@ -238,7 +245,10 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
       const v1::Host& host = (*hosts)[i];
       std::shared_ptr<AgentConnection> link = registry.Find(host.name());
       if (link == nullptr) {
-        std::optional<absl::Time> seen = registry.LastSeen(host.name());
+        std::optional<AgentRegistry::Gone> gone =
+            registry.FindGone(host.name());
+        std::optional<absl::Time> seen;
+        if (gone.has_value()) seen = gone->last_seen;
         deliver(Arrival{
             i, true, false,
             absl::UnavailableError(absl::StrCat(

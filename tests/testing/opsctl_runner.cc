@@ -33,6 +33,10 @@ void OpsctlRunner::WriteInventory(const std::string& text) const {
   WriteFileOrDie(inventory_path_, text);
 }
 
+void OpsctlRunner::AppendConfig(const std::string& text) const {
+  WriteFileOrDie(config_path_, ReadFileOrDie(config_path_) + text);
+}
+
 ProgramResult OpsctlRunner::Run(
     const std::vector<std::string>& args,
     const std::vector<std::string>& extra_env) const {

@@ -33,6 +33,8 @@ class OpsctlRunner {
 
   // Replaces the inventory (Protobuf text) with several hosts.
   void WriteInventory(const std::string& text) const;
+  // Adds lines to the operator config (a controller to go through).
+  void AppendConfig(const std::string& text) const;
 
   const std::string& config_path() const { return config_path_; }
   const std::string& audit_path() const { return audit_path_; }

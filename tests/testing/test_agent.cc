@@ -13,26 +13,34 @@ absl::StatusOr<std::unique_ptr<TestAgent>> TestAgent::Start(
   auto agent = std::make_unique<TestAgent>();
   agent->dir = dir;
   agent->host_name = host_name;
-  absl::StatusOr<std::unique_ptr<TestCertificateAuthority>> ca =
-      TestCertificateAuthority::Create(dir, "main");
-  if (!ca.ok()) return ca.status();
-  agent->ca = *std::move(ca);
+  if (options.ca != nullptr) {
+    agent->ca = options.ca;
+  } else {
+    absl::StatusOr<std::unique_ptr<TestCertificateAuthority>> ca =
+        TestCertificateAuthority::Create(dir, "main");
+    if (!ca.ok()) return ca.status();
+    agent->ca = *std::move(ca);
+  }
   CertificateSpec spec{host_name, {}, {host_name}, {"127.0.0.1"}};
   spec.server = true;
-  absl::StatusOr<CertificateFiles> cert = agent->ca->Issue("agent", spec);
+  absl::StatusOr<CertificateFiles> cert =
+      agent->ca->Issue(absl::StrCat("agent-", host_name), spec);
   if (!cert.ok()) return cert.status();
   agent->certificate = *cert;
-  absl::StatusOr<CertificateFiles> oncall =
-      agent->ca->Issue("oncall", {"alice", {"oncall"}});
+  absl::StatusOr<CertificateFiles> oncall = agent->ca->Issue(
+      absl::StrCat("oncall-", host_name), {"alice", {"oncall"}});
   if (!oncall.ok()) return oncall.status();
   agent->oncall = *oncall;
   if (options.before_start) options.before_start(*agent);
   auto config = [&](int port) {
     return absl::StrCat(
-        "listen_address: \"127.0.0.1:", port, "\"\ntls { certificate: \"",
-        cert->certificate, "\" private_key: \"", cert->private_key,
-        "\" ca_certificate: \"", agent->ca->certificate_path(), "\" ",
-        options.tls_config, " }\nhostname: \"", host_name, "\"\n",
+        options.listener
+            ? absl::StrCat("listen_address: \"127.0.0.1:", port, "\"\n")
+            : "",
+        "tls { certificate: \"", cert->certificate, "\" private_key: \"",
+        cert->private_key, "\" ca_certificate: \"",
+        agent->ca->certificate_path(), "\" ", options.tls_config,
+        " }\nhostname: \"", host_name, "\"\n",
         "authorization { roles: \"oncall\" operations: \"*\" }\n",
         options.extra_config);
   };
@@ -57,11 +65,9 @@ absl::StatusOr<std::unique_ptr<AgentClient>> TestAgent::Client(
 }
 
 absl::Status TestAgent::Restart() {
+  // Already dead (a test killed it) is fine too.
   process->process().Signal(SIGKILL);
-  if (absl::StatusOr<int> exited = process->process().Wait(absl::Seconds(10));
-      !exited.ok()) {
-    return exited.status();
-  }
+  process->process().Wait(absl::Seconds(10)).IgnoreError();
   absl::StatusOr<std::unique_ptr<AgentProcess>> restarted =
       AgentProcess::Start(dir, config_text);
   if (!restarted.ok()) return restarted.status();

@@ -30,6 +30,11 @@ struct TestAgent {
     // Runs once the PKI exists and before the agent starts (to write CRLs,
     // issue more certificates).
     std::function<void(TestAgent&)> before_start;
+    // A CA shared with other agents, a controller and operators; by default
+    // the agent gets one of its own.
+    std::shared_ptr<TestCertificateAuthority> ca;
+    // False: no listener at all, only a controller link (in extra_config).
+    bool listener = true;
   };
   static absl::StatusOr<std::unique_ptr<TestAgent>> Start(
       const Options& options);
@@ -58,7 +63,7 @@ struct TestAgent {
   std::string config_text;
   std::string host_name;
   int port = 0;
-  std::unique_ptr<TestCertificateAuthority> ca;
+  std::shared_ptr<TestCertificateAuthority> ca;
   CertificateFiles certificate;  // the agent's own
   CertificateFiles oncall;
   std::unique_ptr<AgentProcess> process;

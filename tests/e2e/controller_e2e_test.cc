@@ -1,0 +1,587 @@
+// The central controller on real parts: the real opsctld, real agents that
+// dial in over real mutual TLS, real opsctl processes for several
+// operators, and the team's audit log in a real SQLite file. One CA signs
+// the controller, the agents and the operators, as in a deployment.
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/tls/credentials.h"
+#include "controller/audit/audit_store.h"
+#include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "gtest/gtest.h"
+#include "opsagent/v1/controller.grpc.pb.h"
+#include "opsagent/v1/journal.pb.h"
+#include "tests/testing/agent_process.h"
+#include "tests/testing/opsctl_runner.h"
+#include "tests/testing/test_agent.h"
+#include "tests/testing/test_controller.h"
+#include "tests/testing/test_pki.h"
+
+namespace opsagent {
+namespace {
+
+using ::opsagent::testing::CertificateFiles;
+using ::opsagent::testing::CertificateSpec;
+using ::opsagent::testing::JsonField;
+using ::opsagent::testing::OpsctlRunner;
+using ::opsagent::testing::ParseJson;
+using ::opsagent::testing::ReadFileOrDie;
+using ::opsagent::testing::TestAgent;
+using ::opsagent::testing::TestCertificateAuthority;
+using ::opsagent::testing::TestController;
+using ::opsagent::testing::WriteFileOrDie;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Waits until `condition` holds, for at most `timeout`.
+bool Eventually(const std::function<bool()>& condition,
+                absl::Duration timeout = absl::Seconds(20)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return condition();
+}
+
+// Every row of the team's audit log.
+std::vector<AuditRecord> TeamRows(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<AuditStore>> store = AuditStore::Open(path);
+  if (!store.ok()) return {};
+  AuditFilter all;
+  all.limit = 100000;
+  absl::StatusOr<std::vector<AuditRecord>> rows = (*store)->Query(all);
+  return rows.ok() ? *rows : std::vector<AuditRecord>{};
+}
+
+// The parsed lines of an agent's journal.
+std::vector<v1::JournalRecord> Journal(const std::string& path) {
+  std::vector<v1::JournalRecord> records;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFileOrDie(path), '\n', absl::SkipEmpty())) {
+    v1::JournalRecord record;
+    if (google::protobuf::util::JsonStringToMessage(std::string(line), &record)
+            .ok())
+      records.push_back(record);
+  }
+  return records;
+}
+
+// A fleet: one controller, agents that link to it, operators.
+class Fleet {
+ public:
+  explicit Fleet(const std::string& dir) : dir_(dir) {
+    mkdir(dir.c_str(), 0700);
+    auto ca = TestCertificateAuthority::Create(dir, "fleet");
+    EXPECT_TRUE(ca.ok()) << ca.status();
+    ca_ = std::shared_ptr<TestCertificateAuthority>(*std::move(ca));
+  }
+
+  absl::Status StartController(const std::string& extra = "") {
+    TestController::Options options;
+    options.dir = dir_;
+    options.ca = ca_.get();
+    options.extra_config = extra;
+    absl::StatusOr<std::unique_ptr<TestController>> started =
+        TestController::Start(options);
+    if (!started.ok()) return started.status();
+    controller_ = *std::move(started);
+    return absl::OkStatus();
+  }
+
+  // An agent for `host`, linked to the controller; waits until linked.
+  TestAgent* AddAgent(const std::string& host, const std::string& extra,
+                      bool listener = true, const std::string& tls = "") {
+    const std::string agent_dir = absl::StrCat(dir_, "/", host);
+    mkdir(agent_dir.c_str(), 0700);
+    TestAgent::Options options;
+    options.dir = agent_dir;
+    options.host_name = host;
+    options.ca = ca_;
+    options.listener = listener;
+    options.tls_config = tls;
+    options.extra_config =
+        absl::StrCat(controller_->AgentConfig(), "journal_path: \"", agent_dir,
+                     "/journal.jsonl\"\n", extra);
+    absl::StatusOr<std::unique_ptr<TestAgent>> agent =
+        TestAgent::Start(options);
+    EXPECT_TRUE(agent.ok()) << agent.status();
+    if (!agent.ok()) return nullptr;
+    agents_.push_back(*std::move(agent));
+    TestAgent* added = agents_.back().get();
+    EXPECT_TRUE(Eventually([&] {
+      return absl::StrContains(added->process->Log(),
+                               "connected to the controller");
+    })) << added->process->Log();
+    return added;
+  }
+
+  CertificateFiles Operator(const std::string& name,
+                            const std::vector<std::string>& roles) {
+    auto issued = ca_->Issue(absl::StrCat("operator-", name), {name, roles});
+    EXPECT_TRUE(issued.ok());
+    return *issued;
+  }
+
+  // opsctl as `files` through the controller (its inventory, for --direct,
+  // names `direct_host` at `direct_port`).
+  std::unique_ptr<OpsctlRunner> Opsctl(const std::string& name,
+                                       const CertificateFiles& files,
+                                       const std::string& direct_host = "web-1",
+                                       int direct_port = 1) {
+    auto runner = std::make_unique<OpsctlRunner>(
+        dir_, name, files.certificate, files.private_key,
+        ca_->certificate_path(), direct_host, direct_port);
+    runner->AppendConfig(controller_->OpsctlConfig());
+    return runner;
+  }
+
+  TestController& controller() { return *controller_; }
+  TestCertificateAuthority& ca() { return *ca_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  std::shared_ptr<TestCertificateAuthority> ca_;
+  std::unique_ptr<TestController> controller_;
+  std::vector<std::unique_ptr<TestAgent>> agents_;
+};
+
+class ControllerE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/fleet");
+    fleet_ = new Fleet(dir);
+    // A host the team expects, which never connects.
+    WriteFileOrDie(dir + "/expected.inventory",
+                   "host { name: \"web-3\" address: \"10.0.0.3:9443\" roles: "
+                   "\"web\" environment: \"production\" }\n");
+    chmod((dir + "/expected.inventory").c_str(), 0600);
+    // Viewers may relay through the controller; what they may do on a
+    // host is each agent's decision.
+    ASSERT_TRUE(fleet_
+                    ->StartController(absl::StrCat(
+                        "inventory: \"", dir, "/expected.inventory\"\n",
+                        "access { roles: \"viewer\" permissions: \"run\" }\n"))
+                    .ok());
+    // web-1 checks revocation: mallory is revoked there.
+    mallory_ = new CertificateFiles(fleet_->Operator("mallory", {"oncall"}));
+    const std::string crls = dir + "/crl";
+    mkdir(crls.c_str(), 0700);
+    ASSERT_TRUE(fleet_->ca().WriteCrl(crls, {mallory_->certificate}).ok());
+    logs_ = new std::string(dir + "/logs");
+    mkdir(logs_->c_str(), 0700);
+    std::ofstream(*logs_ + "/app.log") << std::string(1 << 20, 'x');
+    web1_ = fleet_->AddAgent(
+        "web-1",
+        absl::StrCat("roles: \"web\"\nenvironment: \"production\"\n",
+                     "truncatable_logs: \"", *logs_, "/*.log\"\n",
+                     "inspection_roots: \"", dir, "\"\n",
+                     "command { name: \"slow\" argv: \"/bin/sleep\" argv: "
+                     "\"2\" timeout_seconds: 10 }\n",
+                     "authorization { roles: \"viewer\" operations: "
+                     "[\"info\", \"memory\"] }\n"),
+        /*listener=*/true,
+        absl::StrCat("crl_directory: \"", crls,
+                     "\" refresh_interval_seconds: 1"));
+    // web-2 has no listener at all: the controller is its only way in.
+    web2_ = fleet_->AddAgent("web-2",
+                             "roles: \"web\"\nenvironment: \"production\"\n",
+                             /*listener=*/false);
+    ASSERT_NE(web1_, nullptr);
+    ASSERT_NE(web2_, nullptr);
+    alice_ = new CertificateFiles(fleet_->Operator("alice", {"oncall"}));
+    bob_ = new CertificateFiles(fleet_->Operator("bob", {"oncall"}));
+    victor_ = new CertificateFiles(fleet_->Operator("victor", {"viewer"}));
+  }
+
+  static void TearDownTestSuite() {
+    delete fleet_;
+    fleet_ = nullptr;
+  }
+
+  static Fleet* fleet_;
+  static TestAgent* web1_;
+  static TestAgent* web2_;
+  static CertificateFiles* alice_;
+  static CertificateFiles* bob_;
+  static CertificateFiles* mallory_;
+  static CertificateFiles* victor_;
+  static std::string* logs_;
+};
+
+Fleet* ControllerE2eTest::fleet_;
+TestAgent* ControllerE2eTest::web1_;
+TestAgent* ControllerE2eTest::web2_;
+CertificateFiles* ControllerE2eTest::alice_;
+CertificateFiles* ControllerE2eTest::bob_;
+CertificateFiles* ControllerE2eTest::mallory_;
+CertificateFiles* ControllerE2eTest::victor_;
+std::string* ControllerE2eTest::logs_;
+
+TEST_F(ControllerE2eTest, HostsShowsTheLiveInventory) {
+  auto alice = fleet_->Opsctl("hosts-alice", *alice_);
+  ProgramResult r = alice->Run({"hosts", "--output", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  const google::protobuf::Value hosts = ParseJson(r.stdout_text);
+  std::map<std::string, const google::protobuf::Value*> by_name;
+  for (const auto& host : hosts.list_value().values())
+    by_name[JsonField(host, "name").string_value()] = &host;
+  ASSERT_EQ(by_name.size(), 3u) << r.stdout_text;
+  EXPECT_TRUE(JsonField(*by_name["web-1"], "connected").bool_value());
+  EXPECT_TRUE(JsonField(*by_name["web-2"], "connected").bool_value());
+  EXPECT_FALSE(JsonField(*by_name["web-3"], "connected").bool_value());
+  EXPECT_TRUE(JsonField(*by_name["web-3"], "in_inventory").bool_value());
+  EXPECT_EQ(JsonField(*by_name["web-1"], "agent_version").string_value(),
+            "0.1.0");
+  ProgramResult table = alice->Run({"hosts"});
+  EXPECT_THAT(table.stdout_text, HasSubstr("never connected"));
+  EXPECT_THAT(table.stderr_text, HasSubstr("2 of 3 hosts connected"));
+}
+
+TEST_F(ControllerE2eTest, ReadOnlyAndMutatingOperationsGoThroughIt) {
+  auto alice = fleet_->Opsctl("ops-alice", *alice_);
+  ProgramResult mem = alice->Run({"mem", "web-2", "--incident", "INC-42"});
+  ASSERT_EQ(mem.exit_code, 0) << mem.stderr_text;
+  EXPECT_THAT(mem.stdout_text, HasSubstr("available"));
+  // Many hosts: one run, same output as directly.
+  ProgramResult all = alice->Run({"info", "role:web,env:production", "--output",
+                                  "json", "--incident", "INC-42"});
+  EXPECT_EQ(all.exit_code, 4) << all.stderr_text;  // web-3 is not connected
+  EXPECT_THAT(all.stdout_text, HasSubstr("\"host\":\"web-1\""));
+  EXPECT_THAT(all.stdout_text, HasSubstr("\"outcome\":\"unreachable\""));
+  EXPECT_THAT(all.stdout_text, HasSubstr("web-3 is not connected"));
+
+  const std::string log = *logs_ + "/app.log";
+  struct stat before;
+  ASSERT_EQ(stat(log.c_str(), &before), 0);
+  ProgramResult truncate =
+      alice->Run({"truncate", "web-1", log, "--yes", "--incident", "INC-42"});
+  ASSERT_EQ(truncate.exit_code, 0) << truncate.stderr_text;
+  struct stat after;
+  ASSERT_EQ(stat(log.c_str(), &after), 0);
+  EXPECT_EQ(after.st_size, 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+
+  // One answer to "what did the team do during INC-42", from the
+  // controller's log, naming alice from her certificate.
+  ProgramResult audit =
+      alice->Run({"audit", "--incident", "INC-42", "--output", "json"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.stderr_text;
+  const google::protobuf::Value rows = ParseJson(audit.stdout_text);
+  ASSERT_GE(rows.list_value().values_size(), 5) << audit.stdout_text;
+  bool truncate_row = false;
+  for (const auto& row : rows.list_value().values()) {
+    EXPECT_EQ(JsonField(row, "cert_identity").string_value(), "alice");
+    if (JsonField(row, "operation").string_value() == "truncate_log") {
+      truncate_row = true;
+      EXPECT_TRUE(JsonField(row, "mutating").bool_value());
+      EXPECT_EQ(JsonField(row, "outcome").string_value(), "ok");
+      EXPECT_EQ(JsonField(row, "host").string_value(), "web-1");
+    }
+  }
+  EXPECT_TRUE(truncate_row);
+  // Nothing in alice's local file: the team's log is the controller's.
+  EXPECT_TRUE(alice->AuditRows().empty());
+  // The agent's own witness: journaled as relayed, for alice.
+  bool journaled = false;
+  for (const v1::JournalRecord& record :
+       Journal(web1_->dir + "/journal.jsonl")) {
+    if (record.operation() == "truncate_log" &&
+        record.event() == v1::JournalRecord::FINISHED) {
+      journaled = true;
+      EXPECT_EQ(record.via(), "controller opsctld.test");
+      EXPECT_EQ(record.caller(), "alice (oncall)");
+      EXPECT_EQ(record.status_code(), 0);
+    }
+  }
+  EXPECT_TRUE(journaled);
+}
+
+TEST_F(ControllerE2eTest, TheAgentAuthorizesTheOperatorNotTheController) {
+  // The controller lets victor (a viewer) relay, but not list hosts.
+  auto victor = fleet_->Opsctl("authz-victor", *victor_);
+  ProgramResult hosts = victor->Run({"hosts"});
+  EXPECT_EQ(hosts.exit_code, 3);
+  EXPECT_THAT(hosts.stderr_text, HasSubstr("may not use the controller"));
+  ProgramResult read = victor->Run({"info", "web-1"});
+  EXPECT_EQ(read.exit_code, 0) << read.stderr_text;
+  EXPECT_THAT(read.stdout_text, HasSubstr("you are:           victor"));
+  // web-1 grants viewers reads only: the change is refused there, and the
+  // file is untouched.
+  const std::string log_file = *logs_ + "/app.log";
+  std::ofstream(log_file) << "keep me";
+  ProgramResult change = victor->Run({"truncate", "web-1", log_file, "--yes"});
+  EXPECT_EQ(change.exit_code, 3) << change.stderr_text;
+  EXPECT_THAT(change.stderr_text, HasSubstr("victor"));
+  EXPECT_EQ(ReadFileOrDie(log_file), "keep me");
+
+  // mallory is revoked by web-1's CRL. The controller checks no CRL and
+  // relays her call, but web-1 verifies her certificate itself.
+  auto mallory = fleet_->Opsctl("authz-mallory", *mallory_);
+  const std::string before = web1_->process->Log();
+  ProgramResult revoked = mallory->Run({"mem", "web-1"});
+  EXPECT_EQ(revoked.exit_code, 3) << revoked.stderr_text;
+  const std::string log = web1_->process->Log().substr(before.size());
+  EXPECT_THAT(log, HasSubstr("revoked"));
+  EXPECT_THAT(log, Not(HasSubstr("start memory by mallory")));
+  std::vector<AuditRecord> rows = TeamRows(fleet_->controller().audit_path());
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows.back().intent.cert_identity, "mallory");
+  EXPECT_EQ(rows.back().outcome, AuditOutcome::kDenied);
+}
+
+TEST_F(ControllerE2eTest, TwoOperatorsAtOnceAndTheLocksHoldAcrossThem) {
+  auto alice = fleet_->Opsctl("two-alice", *alice_);
+  auto bob = fleet_->Opsctl("two-bob", *bob_);
+  const std::string dir = fleet_->dir();
+  // Both run the same slow vetted command on web-1 at the same moment: one
+  // holds its lock, the other is told who holds it.
+  auto first = alice->Start({"exec", "web-1", "slow", "--yes"},
+                            dir + "/alice.out", dir + "/alice.err");
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(Eventually([&] {
+    return absl::StrContains(web1_->process->Log(),
+                             "start run_command by alice");
+  }));
+  ProgramResult second = bob->Run({"exec", "web-1", "slow", "--yes"});
+  EXPECT_EQ(second.exit_code, 1) << second.stderr_text;
+  EXPECT_THAT(second.stderr_text, HasSubstr("in progress"));
+  EXPECT_THAT(second.stderr_text, HasSubstr("alice"));
+  absl::StatusOr<int> first_exit = first->Wait(absl::Seconds(30));
+  ASSERT_TRUE(first_exit.ok());
+  EXPECT_EQ(*first_exit, 0) << ReadFileOrDie(dir + "/alice.err");
+  // Meanwhile reads by both went through at once.
+  std::thread reader([&] {
+    EXPECT_EQ(alice->Run({"mem", "web-2"}).exit_code, 0);
+  });
+  EXPECT_EQ(bob->Run({"mem", "web-2"}).exit_code, 0);
+  reader.join();
+  // Each row names its operator from the certificate.
+  int by_alice = 0, by_bob = 0;
+  for (const AuditRecord& row : TeamRows(fleet_->controller().audit_path())) {
+    if (row.intent.operation != "run_command") continue;
+    by_alice += row.intent.cert_identity == "alice";
+    by_bob += row.intent.cert_identity == "bob";
+    if (row.intent.cert_identity == "bob")
+      EXPECT_EQ(row.outcome, AuditOutcome::kError);
+  }
+  EXPECT_EQ(by_alice, 1);
+  EXPECT_EQ(by_bob, 1);
+}
+
+// A raw client of the controller's AgentLink, presenting `files`.
+std::unique_ptr<v1::AgentLink::Stub> LinkStub(Fleet& fleet,
+                                              const CertificateFiles& files) {
+  auto credentials = MakeChannelCredentials(
+      {files.certificate, files.private_key, fleet.ca().certificate_path()},
+      "controller");
+  EXPECT_TRUE(credentials.ok());
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("opsctld.test");
+  return v1::AgentLink::NewStub(grpc::CreateCustomChannel(
+      absl::StrCat("127.0.0.1:", fleet.controller().port()), *credentials,
+      args));
+}
+
+// Says hello as `hostname`; the status the controller ends the link with.
+grpc::Status Register(v1::AgentLink::Stub& stub, const std::string& hostname) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  auto stream = stub.Connect(&context);
+  v1::AgentMessage hello;
+  hello.mutable_hello()->set_hostname(hostname);
+  stream->Write(hello);
+  v1::ControllerMessage reply;
+  if (stream->Read(&reply) && reply.has_accepted()) {
+    context.TryCancel();
+    stream->Finish().IgnoreError();
+    return grpc::Status::OK;
+  }
+  return stream->Finish();
+}
+
+TEST_F(ControllerE2eTest, NoCertificateRegistersAsAHostItDoesNotCertify) {
+  CertificateSpec db{"db-1", {}, {"db-1"}, {"127.0.0.1"}};
+  db.server = true;
+  auto db_cert = fleet_->ca().Issue("db-1", db);
+  ASSERT_TRUE(db_cert.ok());
+  auto as_db = LinkStub(*fleet_, *db_cert);
+  // As web-1 (whose link it would hijack): refused, web-1 stays linked.
+  grpc::Status hijack = Register(*as_db, "web-1");
+  EXPECT_EQ(hijack.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(hijack.error_message(), HasSubstr("does not certify"));
+  // An operator certificate cannot be an agent at all.
+  auto as_alice = LinkStub(*fleet_, *alice_);
+  grpc::Status operator_link = Register(*as_alice, "alice");
+  EXPECT_EQ(operator_link.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(operator_link.error_message(),
+              HasSubstr("operator certificate cannot register"));
+  // Hello text is host text: control characters are refused.
+  grpc::ClientContext context;
+  auto stream = as_db->Connect(&context);
+  v1::AgentMessage hello;
+  hello.mutable_hello()->set_hostname("db-1");
+  hello.mutable_hello()->add_roles("web\x1b]0;owned\x07");
+  stream->Write(hello);
+  v1::ControllerMessage reply;
+  EXPECT_FALSE(stream->Read(&reply) && reply.has_accepted());
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // web-1 still answers through its own link.
+  auto alice = fleet_->Opsctl("hijack-alice", *alice_);
+  ProgramResult info = alice->Run({"info", "web-1"});
+  EXPECT_EQ(info.exit_code, 0) << info.stderr_text;
+  EXPECT_THAT(info.stdout_text, HasSubstr("host:              web-1"));
+}
+
+TEST_F(ControllerE2eTest, AHostCertificateCannotActAsAnOperator) {
+  // web-1's own certificate calling Controller.Run.
+  auto credentials = MakeChannelCredentials(
+      {web1_->certificate.certificate, web1_->certificate.private_key,
+       fleet_->ca().certificate_path()},
+      "controller");
+  ASSERT_TRUE(credentials.ok());
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("opsctld.test");
+  auto stub = v1::Controller::NewStub(grpc::CreateCustomChannel(
+      absl::StrCat("127.0.0.1:", fleet_->controller().port()), *credentials,
+      args));
+  grpc::ClientContext context;
+  v1::RunRequest request;
+  request.set_target("web-2");
+  request.set_operation("memory");
+  auto reader = stub->Run(&context, request);
+  v1::RunEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(status.error_message(), HasSubstr("not an operator certificate"));
+}
+
+// Each case its own controller and agents: they kill things.
+class ControllerFailureE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fleet_ = std::make_unique<Fleet>(absl::StrCat(
+        std::getenv("TEST_TMPDIR"), "/",
+        ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    ASSERT_TRUE(fleet_->StartController().ok());
+    for (const char* host : {"app-1", "app-2"}) {
+      TestAgent* agent = fleet_->AddAgent(
+          host,
+          "command { name: \"slow\" argv: \"/bin/sleep\" argv: \"3\" "
+          "timeout_seconds: 10 }\n");
+      ASSERT_NE(agent, nullptr);
+      agents_.push_back(agent);
+    }
+    alice_ = fleet_->Operator("alice", {"oncall"});
+  }
+
+  std::unique_ptr<Fleet> fleet_;
+  std::vector<TestAgent*> agents_;
+  CertificateFiles alice_;
+};
+
+TEST_F(ControllerFailureE2eTest, ControllerKilledMidFanOut) {
+  auto alice = fleet_->Opsctl("alice", alice_);
+  const std::string dir = fleet_->dir();
+  auto run = alice->Start({"exec", "app-*", "slow", "--yes"}, dir + "/run.out",
+                          dir + "/run.err");
+  ASSERT_TRUE(run.ok());
+  for (TestAgent* agent : agents_) {
+    ASSERT_TRUE(Eventually([&] {
+      return absl::StrContains(agent->process->Log(), "start run_command");
+    }));
+  }
+  fleet_->controller().Kill();
+  absl::StatusOr<int> exit = run->Wait(absl::Seconds(30));
+  ASSERT_TRUE(exit.ok());
+  // Changes whose outcome never came back are unknown, never ok.
+  EXPECT_EQ(*exit, 6) << ReadFileOrDie(dir + "/run.err");
+  EXPECT_THAT(ReadFileOrDie(dir + "/run.err"),
+              HasSubstr("the controller went away"));
+  // Their intents are on record, pending.
+  std::vector<AuditRecord> rows = TeamRows(fleet_->controller().audit_path());
+  ASSERT_EQ(rows.size(), 2u);
+  for (const AuditRecord& row : rows) {
+    EXPECT_EQ(row.outcome, AuditOutcome::kPending);
+    EXPECT_EQ(row.intent.operation, "run_command");
+    EXPECT_TRUE(row.intent.mutating);
+  }
+  // The agents reconnect when it returns.
+  ASSERT_TRUE(fleet_->controller().Restart().ok());
+  EXPECT_TRUE(Eventually([&] {
+    ProgramResult hosts = alice->Run({"hosts", "--output", "json"});
+    return hosts.exit_code == 0 &&
+           absl::StrContains(hosts.stdout_text, "\"name\":\"app-1\"") &&
+           absl::StrContains(hosts.stdout_text, "\"name\":\"app-2\"");
+  })) << fleet_->controller().Log();
+  EXPECT_EQ(alice->Run({"info", "app-*"}).exit_code, 0);
+}
+
+TEST_F(ControllerFailureE2eTest, AnAgentKilledShowsDisconnectedThenReconnects) {
+  auto alice = fleet_->Opsctl("alice", alice_);
+  TestAgent* app1 = agents_[0];
+  app1->process->process().Signal(SIGKILL);
+  ASSERT_TRUE(app1->process->process().Wait(absl::Seconds(10)).ok());
+  EXPECT_TRUE(Eventually([&] {
+    ProgramResult hosts = alice->Run({"hosts"});
+    for (absl::string_view line : absl::StrSplit(hosts.stdout_text, '\n')) {
+      if (absl::StartsWith(line, "app-1 "))
+        return absl::StrContains(line, "disconnected");
+    }
+    return false;
+  }));
+  ProgramResult gone = alice->Run({"mem", "app-1"});
+  EXPECT_NE(gone.exit_code, 0);
+  // A fan-out still names it, unreachable, and serves the rest.
+  ProgramResult mixed = alice->Run({"mem", "app-*", "--output", "json"});
+  EXPECT_EQ(mixed.exit_code, 4) << mixed.stderr_text;
+  EXPECT_THAT(mixed.stdout_text, HasSubstr("app-1 is not connected"));
+  EXPECT_THAT(mixed.stdout_text,
+              HasSubstr("\"host\":\"app-2\",\"operation\":\"memory\""));
+  ASSERT_TRUE(app1->Restart().ok());
+  EXPECT_TRUE(Eventually([&] {
+    return alice->Run({"mem", "app-1"}).exit_code == 0;
+  }));
+}
+
+TEST_F(ControllerFailureE2eTest,
+       DirectWorksWithTheControllerDownAndIsJournaled) {
+  TestAgent* app1 = agents_[0];
+  auto alice = fleet_->Opsctl("alice", alice_, "app-1", app1->port);
+  fleet_->controller().Kill();
+  ProgramResult through = alice->Run({"mem", "app-1"});
+  EXPECT_EQ(through.exit_code, 4);
+  EXPECT_THAT(through.stderr_text, HasSubstr("--direct"));
+  ProgramResult direct =
+      alice->Run({"--direct", "mem", "app-1", "--reason", "controller down"});
+  ASSERT_EQ(direct.exit_code, 0) << direct.stderr_text;
+  // Audited locally, and the agent's journal has the read too.
+  ASSERT_EQ(alice->AuditRows().size(), 1u);
+  bool journaled = false;
+  for (const v1::JournalRecord& record :
+       Journal(app1->dir + "/journal.jsonl")) {
+    if (record.event() == v1::JournalRecord::STARTED &&
+        record.operation() == "memory") {
+      journaled = true;
+      EXPECT_EQ(record.via(), "direct");
+      EXPECT_EQ(record.reason(), "controller down");
+      EXPECT_EQ(record.caller(), "alice (oncall)");
+    }
+  }
+  EXPECT_TRUE(journaled);
+}
+
+}  // namespace
+}  // namespace opsagent
