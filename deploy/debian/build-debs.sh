@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
-# Builds the Debian packages opsagent_VERSION_amd64.deb and
-# opsctl_VERSION_amd64.deb with dpkg-deb.
+# Builds the Debian packages opsagent_VERSION_amd64.deb,
+# opsctl_VERSION_amd64.deb and opsctld_VERSION_amd64.deb with dpkg-deb.
 #
-#   bash deploy/debian/build-debs.sh OUTDIR [OPSAGENT_BINARY OPSCTL_BINARY]
+#   bash deploy/debian/build-debs.sh OUTDIR [OPSAGENT_BINARY OPSCTL_BINARY OPSCTLD_BINARY]
 #
 # Without binaries it builds them with Bazel first. opsagent installs the
 # binary, the hardened systemd unit (not enabled: it needs certificates
 # first), a default configuration as a conffile, its man page and the docs.
 # opsctl installs the CLI, its man page (every command's --help) and example
-# configuration, inventory and runbooks.
+# configuration, inventory and runbooks. opsctld installs the controller, its
+# hardened unit (not enabled), a default configuration as a conffile and its
+# man page.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:?usage: build-debs.sh OUTDIR [OPSAGENT_BINARY OPSCTL_BINARY]}"
-if [ $# -ge 3 ]; then
-  opsagent_bin="$2" opsctl_bin="$3"
+if [ $# -ge 4 ]; then
+  opsagent_bin="$2" opsctl_bin="$3" opsctld_bin="$4"
 else
-  (cd "$root" && bazel build //agent:opsagent //controller:opsctl)
+  (cd "$root" && bazel build //agent:opsagent //controller:opsctl //controller:opsctld)
   opsagent_bin="$root/bazel-bin/agent/opsagent"
   opsctl_bin="$root/bazel-bin/controller/opsctl"
+  opsctld_bin="$root/bazel-bin/controller/opsctld"
 fi
 version="$("$opsagent_bin" --version | awk '{print $2}')"
 mkdir -p "$out"
@@ -119,5 +122,41 @@ control opsctl "$(depends_of "$opsctl_bin")" \
  every action before and after it runs in a tamper-evident SQLite audit log." \
   >"$pkg/DEBIAN/control"
 dpkg-deb --root-owner-group --build "$pkg" "$out/opsctl_${version}_amd64.deb" >/dev/null
+
+# --- opsctld
+pkg="$work/opsctld"
+install -D -m 0755 "$opsctld_bin" "$pkg/usr/sbin/opsctld"
+install -D -m 0644 "$root/deploy/systemd/opsctld.service" \
+  "$pkg/lib/systemd/system/opsctld.service"
+install -D -m 0640 "$root/deploy/examples/opsctld.textproto" \
+  "$pkg/etc/opsctld/opsctld.textproto"
+install -d -m 0700 "$pkg/etc/opsctld/tls"
+for doc in README.md docs/SECURITY.md docs/AUDIT.md; do
+  install -D -m 0644 "$root/$doc" "$pkg/usr/share/doc/opsctld/$(basename "$doc")"
+done
+"$pkg/usr/sbin/opsctld" --help >"$work/opsctld.help" 2>&1 || true
+install -d "$pkg/usr/share/man/man8"
+man_page opsctld 8 "the team's opsagent controller" \
+  "$work/opsctld.help" | gzip -9n >"$pkg/usr/share/man/man8/opsctld.8.gz"
+install -d "$pkg/DEBIAN"
+control opsctld "$(depends_of "$opsctld_bin"), systemd" \
+  "the team's controller for opsagent hosts
+ Agents dial in and hold one mutual-TLS link each; operators' opsctl run
+ operations on one host or many through it, and every action is recorded
+ in one tamper-evident SQLite audit log before and after it runs. It
+ relays; each agent verifies and authorizes the operator itself. Place
+ certificates in /etc/opsctld/tls, edit /etc/opsctld/opsctld.textproto,
+ then: systemctl enable --now opsctld" \
+  >"$pkg/DEBIAN/control"
+echo /etc/opsctld/opsctld.textproto >"$pkg/DEBIAN/conffiles"
+cat >"$pkg/DEBIAN/postinst" <<'POSTINST'
+#!/bin/sh
+set -e
+if [ "$1" = configure ] && [ -d /run/systemd/system ]; then
+  systemctl daemon-reload || true
+fi
+POSTINST
+chmod 0755 "$pkg/DEBIAN/postinst"
+dpkg-deb --root-owner-group --build "$pkg" "$out/opsctld_${version}_amd64.deb" >/dev/null
 
 ls "$out"/*.deb

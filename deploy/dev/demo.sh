@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The main job, end to end on one machine: installs dependencies, builds,
-# makes a development PKI, starts a local opsagent with mutual TLS, diagnoses
-# it with opsctl (info, mem, df, du), mitigates (truncates the big log) and
-# shows the SQLite audit log.
+# makes a development PKI, starts the controller (opsctld, with the team's
+# SQLite audit log) and a local opsagent that dials in to it over mutual
+# TLS, diagnoses the host with opsctl through the controller (hosts, info,
+# mem, df, du), mitigates (truncates the big log), shows the team's audit
+# log, then uses the break-glass path (--direct) as when the controller is
+# down.
 # Everything it writes is under .opsagent-dev/ in the repository.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,7 +13,7 @@ source deploy/dev/local_env.sh
 
 bash deploy/dev/install-deps.sh
 echo "== building"
-bazel build //agent:opsagent //controller:opsctl
+bazel build //agent:opsagent //controller:opsctl //controller:opsctld
 
 dev=$(pwd)/.opsagent-dev
 # A small tree with a big log, like the xqwatcher host's /edx/var.
@@ -22,9 +25,17 @@ head -c 64M /dev/urandom >"$data/log/xqwatcher/xqwatcher.log"
 echo "== development PKI and configuration in $dev"
 local_env_setup "$dev" "${OPSAGENT_DEMO_PORT:-9443}" "$data"
 echo "truncatable_logs: \"$data/log/xqwatcher/*.log\"" >>"$dev/agent.textproto"
-echo "== starting opsagent on 127.0.0.1:$port (log: $dev/agent.log)"
+controller_port=${OPSAGENT_DEMO_CONTROLLER_PORT:-7443}
+local_env_add_controller "$controller_port"
+echo "== starting opsctld on 127.0.0.1:$controller_port (log: $dev/opsctld.log)"
+local_env_start_controller
+echo "== starting opsagent on 127.0.0.1:$port, linking to the controller (log: $dev/agent.log)"
 local_env_start_agent
-trap 'kill $agent_pid 2>/dev/null; wait $agent_pid 2>/dev/null || true' EXIT
+trap 'kill $agent_pid $controller_pid 2>/dev/null; wait 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  grep -q "connected to the controller" "$dev/agent.log" && break
+  sleep 0.1
+done
 
 run() { echo; echo "\$ opsctl $*"; "$opsctl_bin" "$@"; }
 run hosts
@@ -40,6 +51,16 @@ run truncate localhost "$data/log/xqwatcher/xqwatcher.log" --keep-tail 1M --yes 
   --reason "DiskUsageWarning xqwatcher drill"
 run du localhost "$data" --top 3 --incident DEMO-1
 run audit --incident DEMO-1
+run audit verify
 echo
-echo "Audit database: $dev/audit.db"
+echo "== break-glass: the controller stops; opsctl --direct talks to the agent"
+kill "$controller_pid"; wait "$controller_pid" 2>/dev/null || true
+echo; echo "\$ opsctl mem localhost    # through the controller: it is down"
+"$opsctl_bin" mem localhost || echo "(exit code $?)"
+run --direct mem localhost --top 3 --incident DEMO-1 --reason "controller down"
+echo; echo "The agent's own journal has the direct call too:"
+grep '"via":"direct"' "$dev/agent-journal.jsonl" | tail -1
+echo
+echo "Team audit log (the controller's): $dev/team-audit.db"
+echo "Break-glass audit log (this operator's): $dev/audit.db"
 echo "Try: OPSCTL_CONFIG=$OPSCTL_CONFIG $opsctl_bin --help"

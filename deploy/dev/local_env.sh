@@ -1,14 +1,19 @@
 # Sourced by demo.sh and the benchmarks: a local opsagent with a development
-# PKI, its configuration and an opsctl configuration, all under $dev.
+# PKI, its configuration and an opsctl configuration, all under $dev, and
+# optionally the controller they go through.
 #   local_env_setup DEV PORT ROOT   writes PKI and configs; ROOT is the inspection root
+#   local_env_add_controller PORT   adds opsctld: the agent links to it, opsctl goes through it
+#   local_env_start_controller      starts opsctld, waits until it serves
 #   local_env_start_agent           starts opsagent, waits until it serves
-# Afterwards: $agent_bin, $opsctl_bin, $agent_pid, and OPSCTL_CONFIG exported.
+# Afterwards: $agent_bin, $opsctl_bin, $opsctld_bin, $agent_pid,
+# $controller_pid, and OPSCTL_CONFIG exported.
 
 local_env_setup() {
   dev=$1 port=$2 inspection_root=$3
   repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
   agent_bin=$repo/bazel-bin/agent/opsagent
   opsctl_bin=$repo/bazel-bin/controller/opsctl
+  opsctld_bin=$repo/bazel-bin/controller/opsctld
   local pki=$dev/pki
   # Owner-only, whatever the caller's umask: the agent and opsctl refuse
   # configurations and trust files that others could change.
@@ -58,5 +63,48 @@ local_env_start_agent() {
   done
   echo "opsagent did not start:" >&2
   cat "$dev/agent.log" >&2
+  return 1
+}
+
+local_env_add_controller() {
+  local controller_port=$1 pki=$dev/pki saved_umask
+  saved_umask=$(umask)
+  umask 077
+  [ -f "$pki/controller-opsctld.local.crt" ] ||
+    bash "$repo/deploy/pki/make-dev-pki.sh" "$pki" controller opsctld.local 127.0.0.1 >/dev/null
+  cat >"$dev/opsctld.textproto" <<CONF
+listen_address: "127.0.0.1:$controller_port"
+tls {
+  certificate: "$pki/controller-opsctld.local.crt"
+  private_key: "$pki/controller-opsctld.local.key"
+  ca_certificate: "$pki/ca.crt"
+}
+audit_database: "$dev/team-audit.db"
+inventory: "$dev/inventory.textproto"
+access { roles: "oncall" permissions: "*" }
+CONF
+  cat >>"$dev/agent.textproto" <<CONF
+environment: "dev"
+controller { address: "127.0.0.1:$controller_port" name: "opsctld.local" }
+journal_path: "$dev/agent-journal.jsonl"
+CONF
+  cat >>"$dev/opsctl.textproto" <<CONF
+controller: "127.0.0.1:$controller_port"
+controller_name: "opsctld.local"
+CONF
+  umask "$saved_umask"
+}
+
+local_env_start_controller() {
+  : >"$dev/opsctld.log"
+  "$opsctld_bin" --config "$dev/opsctld.textproto" 2>"$dev/opsctld.log" &
+  controller_pid=$!
+  for _ in $(seq 100); do
+    grep -q "serving" "$dev/opsctld.log" && return 0
+    kill -0 "$controller_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "opsctld did not start:" >&2
+  cat "$dev/opsctld.log" >&2
   return 1
 }

@@ -1,7 +1,7 @@
-// Builds the opsagent and opsctl Debian packages from the binaries under
-// test and checks what a host would get from `apt install ./opsagent_*.deb`:
-// metadata, file modes, the conffile, the unit, man pages, and that the
-// installed binary checks the shipped configuration.
+// Builds the opsagent, opsctl and opsctld Debian packages from the binaries
+// under test and checks what a host would get from `apt install
+// ./opsagent_*.deb`: metadata, file modes, the conffile, the unit, man pages,
+// and that the installed binary checks the shipped configuration.
 
 #include <sys/stat.h>
 
@@ -29,7 +29,8 @@ class DebianPackageTest : public ::testing::Test {
     out_ = new std::string(absl::StrCat(std::getenv("TEST_TMPDIR"), "/debs"));
     ProgramResult built =
         Run({"/bin/bash", "deploy/debian/build-debs.sh", *out_,
-             BinaryPath("agent/opsagent"), BinaryPath("controller/opsctl")});
+             BinaryPath("agent/opsagent"), BinaryPath("controller/opsctl"),
+             BinaryPath("controller/opsctld")});
     ASSERT_EQ(built.exit_code, 0) << built.stdout_text << built.stderr_text;
   }
 
@@ -121,6 +122,33 @@ TEST_F(DebianPackageTest, OpsctlPackageShipsTheCliItsManualAndExamples) {
   EXPECT_EQ(ReadFileOrDie(examples + "/runbooks/xqueuewatcher.textproto"),
             ReadFileOrDie("runbooks/xqueuewatcher.textproto"));
   EXPECT_NE(Mode(examples + "/inventory.textproto"), 0u);
+}
+
+TEST_F(DebianPackageTest, OpsctldPackageShipsTheControllerAndItsHardenedUnit) {
+  EXPECT_EQ(Field("opsctld", "Package"), "opsctld\n");
+  const std::string depends = Field("opsctld", "Depends");
+  EXPECT_THAT(depends, HasSubstr("libsqlite3-0"));
+  EXPECT_THAT(depends, HasSubstr("systemd"));
+  EXPECT_EQ(
+      Run({"/usr/bin/dpkg-deb", "-I", Deb("opsctld"), "conffiles"}).stdout_text,
+      "/etc/opsctld/opsctld.textproto\n");
+  const std::string root = Extract("opsctld");
+  EXPECT_EQ(Mode(root + "/usr/sbin/opsctld"), 0755);
+  EXPECT_EQ(Mode(root + "/etc/opsctld/opsctld.textproto"), 0640);
+  EXPECT_EQ(Mode(root + "/etc/opsctld/tls"), 0700);
+  const std::string unit =
+      ReadFileOrDie(root + "/lib/systemd/system/opsctld.service");
+  EXPECT_EQ(unit, ReadFileOrDie("deploy/systemd/opsctld.service"));
+  EXPECT_THAT(unit, HasSubstr("CapabilityBoundingSet=\n"));
+  EXPECT_THAT(unit, HasSubstr("StateDirectory=opsctld"));
+  EXPECT_THAT(Manual(root + "/usr/share/man/man8/opsctld.8.gz"),
+              HasSubstr("--check_config"));
+  // The shipped configuration is checked, and names what is missing.
+  ProgramResult check =
+      Run({root + "/usr/sbin/opsctld", "--config",
+           root + "/etc/opsctld/opsctld.textproto", "--check_config"});
+  EXPECT_EQ(check.exit_code, 2);
+  EXPECT_THAT(check.stderr_text, HasSubstr("config field tls"));
 }
 
 }  // namespace
