@@ -1,0 +1,308 @@
+// Simulates many agents in one process, for the controller's scale
+// benchmark (bench/controller_scale.sh): each simulated agent has its own
+// certificate (P-256, signed by the swarm's CA), its own channel and TLS
+// handshake, and holds one AgentLink stream to the real opsctld, as a real
+// agent does. It answers every relayed call at once with a canned reply
+// (info: its host name), sends heartbeats, and reconnects with the agent's
+// policy (1 s doubling to a cap, jittered; [0, 1 s) after a link that was
+// up) when the link drops.
+//
+// What it skips, so that the figures are the controller's: the agent's call
+// gate (certificate verification of the operator, authorization, journal),
+// the operation's work, and the agent's own TLS listener.
+//
+//   agent_swarm DIR N CONTROLLER_PORT
+// writes DIR/ca.crt, DIR/controller.{crt,key} ("opsctld.swarm",
+// OU=controller), DIR/operator.{crt,key} (alice, OU=oncall), then DIR/ready;
+// prints "connected K T" (K links up, T seconds since the last time it saw
+// none) each time the count changes, and runs until killed.
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "opsagent/v1/agent.pb.h"
+#include "opsagent/v1/controller.grpc.pb.h"
+#include "tests/testing/test_pki.h"
+
+namespace {
+
+using ::opsagent::testing::CertificateFiles;
+using ::opsagent::testing::CertificateSpec;
+using ::opsagent::testing::TestCertificateAuthority;
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::atomic<int> connected{0};
+
+class SimulatedAgent;
+
+// Reconnections due, by time (one thread).
+class Scheduler {
+ public:
+  void At(absl::Time when, SimulatedAgent* agent) {
+    absl::MutexLock lock(&mutex_);
+    due_.push_back({when, agent});
+  }
+  void Run();
+
+ private:
+  absl::Mutex mutex_;
+  std::vector<std::pair<absl::Time, SimulatedAgent*>> due_
+      ABSL_GUARDED_BY(mutex_);
+};
+
+Scheduler* scheduler = nullptr;
+
+// One agent: its identity, and its current link (a reactor).
+class SimulatedAgent {
+ public:
+  SimulatedAgent(std::string name, std::string target,
+                 std::shared_ptr<grpc::ChannelCredentials> credentials)
+      : name_(std::move(name)),
+        target_(std::move(target)),
+        credentials_(std::move(credentials)) {}
+
+  void Connect();
+  // The link ended after being up for `up` (zero: never accepted).
+  void Ended(absl::Duration up) {
+    absl::Duration wait;
+    if (up >= absl::Seconds(10)) {
+      failures_ = 0;
+      wait = Jitter(absl::ZeroDuration(), absl::Seconds(1));
+    } else {
+      const absl::Duration cap = std::min(
+          absl::Seconds(30), absl::Seconds(1) * (1 << std::min(failures_, 10)));
+      ++failures_;
+      wait = Jitter(cap / 2, cap);
+    }
+    scheduler->At(absl::Now() + wait, this);
+  }
+  const std::string& name() const { return name_; }
+
+ private:
+  static absl::Duration Jitter(absl::Duration low, absl::Duration high) {
+    static thread_local std::mt19937_64 random(std::random_device{}());
+    return low + (high - low) * std::uniform_real_distribution<>(0, 1)(random);
+  }
+
+  const std::string name_;
+  const std::string target_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  // The current link's channel and stub, replaced (and the old ones freed)
+  // on the scheduler's thread, never inside a gRPC callback.
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<opsagent::v1::AgentLink::Stub> stub_;
+  int failures_ = 0;
+};
+
+// One link of one agent.
+class Link final
+    : public grpc::ClientBidiReactor<opsagent::v1::AgentMessage,
+                                     opsagent::v1::ControllerMessage> {
+ public:
+  Link(SimulatedAgent* agent, opsagent::v1::AgentLink::Stub* stub)
+      : agent_(agent) {
+    stub->async()->Connect(&context_, this);
+    opsagent::v1::AgentMessage hello;
+    hello.mutable_hello()->set_hostname(agent->name());
+    hello.mutable_hello()->add_roles("swarm");
+    hello.mutable_hello()->set_environment("bench");
+    hello.mutable_hello()->set_agent_version("swarm");
+    Queue(std::move(hello));
+    StartRead(&in_);
+    StartCall();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    if (in_.has_accepted()) {
+      accepted_at_ = absl::Now();
+      ++connected;
+    } else if (in_.has_call()) {
+      opsagent::v1::InfoReply reply;
+      reply.set_hostname(agent_->name());
+      reply.set_agent_version("swarm");
+      opsagent::v1::AgentMessage result;
+      result.mutable_result()->set_call_id(in_.call().call_id());
+      result.mutable_result()->set_final_message(reply.SerializeAsString());
+      Queue(std::move(result));
+    } else if (in_.has_heartbeat()) {
+      opsagent::v1::AgentMessage beat;
+      beat.mutable_heartbeat()->set_sent_unix_ms(
+          absl::ToUnixMillis(absl::Now()));
+      Queue(std::move(beat));
+    }
+    StartRead(&in_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    const opsagent::v1::AgentMessage* next = nullptr;
+    {
+      absl::MutexLock lock(&mutex_);
+      queue_.erase(queue_.begin());
+      if (!ok) queue_.clear();
+      if (!queue_.empty()) {
+        next = &queue_.front();
+      } else {
+        writing_ = false;
+      }
+    }
+    if (next != nullptr) StartWrite(next);
+  }
+
+  void OnDone(const grpc::Status&) override {
+    absl::Duration up = absl::ZeroDuration();
+    if (accepted_at_ != absl::InfinitePast()) {
+      --connected;
+      up = absl::Now() - accepted_at_;
+    }
+    SimulatedAgent* agent = agent_;
+    delete this;
+    agent->Ended(up);
+  }
+
+ private:
+  void Queue(opsagent::v1::AgentMessage message) {
+    const opsagent::v1::AgentMessage* first;
+    {
+      absl::MutexLock lock(&mutex_);
+      queue_.push_back(std::move(message));
+      if (writing_) return;
+      writing_ = true;
+      first = &queue_.front();
+    }
+    StartWrite(first);
+  }
+
+  SimulatedAgent* const agent_;
+  grpc::ClientContext context_;
+  opsagent::v1::ControllerMessage in_;
+  absl::Time accepted_at_ = absl::InfinitePast();
+  absl::Mutex mutex_;
+  std::deque<opsagent::v1::AgentMessage> queue_ ABSL_GUARDED_BY(mutex_);
+  bool writing_ ABSL_GUARDED_BY(mutex_) = false;
+};
+
+void SimulatedAgent::Connect() {
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("opsctld.swarm");
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  // A fresh channel per link, as the agent makes one per session. The link
+  // deletes itself when it ends.
+  channel_ = grpc::CreateCustomChannel(target_, credentials_, args);
+  stub_ = opsagent::v1::AgentLink::NewStub(channel_);
+  new Link(this, stub_.get());
+}
+
+void Scheduler::Run() {
+  for (;;) {
+    std::vector<SimulatedAgent*> now;
+    {
+      absl::MutexLock lock(&mutex_);
+      const absl::Time t = absl::Now();
+      for (auto it = due_.begin(); it != due_.end();) {
+        if (it->first <= t) {
+          now.push_back(it->second);
+          it = due_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (SimulatedAgent* agent : now) agent->Connect();
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int count = 0, port = 0;
+  if (argc != 4 || !absl::SimpleAtoi(argv[2], &count) ||
+      !absl::SimpleAtoi(argv[3], &port)) {
+    std::fprintf(stderr, "usage: agent_swarm DIR N CONTROLLER_PORT\n");
+    return 2;
+  }
+  const std::string dir = argv[1];
+  auto ca = TestCertificateAuthority::Create(dir, "swarm");
+  if (!ca.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(ca.status().message()).c_str());
+    return 1;
+  }
+  CertificateSpec controller{
+      "opsctld.swarm", {"controller"}, {"opsctld.swarm"}, {"127.0.0.1"}};
+  controller.extended_key_usage = "serverAuth";
+  CertificateSpec operator_spec{"alice", {"oncall"}};
+  operator_spec.not_after_from_now = absl::Hours(24 * 7);
+  if (!(*ca)->Issue("controller", controller).ok() ||
+      !(*ca)->Issue("operator", operator_spec).ok())
+    return 1;
+  const std::string root = Read((*ca)->certificate_path());
+  std::vector<std::unique_ptr<SimulatedAgent>> agents;
+  const absl::Time minting = absl::Now();
+  for (int i = 0; i < count; ++i) {
+    const std::string name = absl::StrFormat("a%05d.swarm.test", i);
+    CertificateSpec spec{name, {}, {name}, {}};
+    spec.server = true;
+    spec.not_after_from_now = absl::Hours(24 * 7);
+    absl::StatusOr<CertificateFiles> cert =
+        (*ca)->Issue(absl::StrCat("agent-", i), spec);
+    if (!cert.ok()) return 1;
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = root;
+    tls.pem_cert_chain = Read(cert->certificate);
+    tls.pem_private_key = Read(cert->private_key);
+    unlink(cert->certificate.c_str());
+    unlink(cert->private_key.c_str());
+    agents.push_back(std::make_unique<SimulatedAgent>(
+        name, absl::StrCat("127.0.0.1:", port), grpc::SslCredentials(tls)));
+  }
+  std::fprintf(stderr, "minted %d agent certificates in %s\n", count,
+               absl::FormatDuration(absl::Now() - minting).c_str());
+  std::rename((*ca)->certificate_path().c_str(), (dir + "/ca.crt").c_str());
+  std::ofstream(dir + "/ready") << "ready\n";
+
+  scheduler = new Scheduler();
+  std::thread([] { scheduler->Run(); }).detach();
+  // Spread the first connections over a second, as a fleet booting would.
+  for (auto& agent : agents) {
+    scheduler->At(absl::Now() + absl::Milliseconds(std::rand() % 1000),
+                  agent.get());
+  }
+  int last = -1;
+  absl::Time since_none = absl::Now();
+  for (;;) {
+    const int now = connected.load();
+    if (now == 0) since_none = absl::Now();
+    if (now != last) {
+      std::printf("connected %d %.3f\n", now,
+                  absl::ToDoubleSeconds(absl::Now() - since_none));
+      std::fflush(stdout);
+      last = now;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+}
