@@ -14,8 +14,8 @@
 //   agent_swarm DIR N CONTROLLER_PORT
 // writes DIR/ca.crt, DIR/controller.{crt,key} ("opsctld.swarm",
 // OU=controller), DIR/operator.{crt,key} (alice, OU=oncall), then DIR/ready;
-// prints "connected K T" (K links up, T seconds since the last time it saw
-// none) each time the count changes, and runs until killed.
+// prints "connected K T" (K links up at Unix time T, in seconds) each time
+// the count changes, and runs until killed.
 
 #include <unistd.h>
 
@@ -293,13 +293,11 @@ int main(int argc, char** argv) {
                   agent.get());
   }
   int last = -1;
-  absl::Time since_none = absl::Now();
   for (;;) {
     const int now = connected.load();
-    if (now == 0) since_none = absl::Now();
     if (now != last) {
       std::printf("connected %d %.3f\n", now,
-                  absl::ToDoubleSeconds(absl::Now() - since_none));
+                  absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
       std::fflush(stdout);
       last = now;
     }

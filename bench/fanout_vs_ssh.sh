@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Fan-out benchmark: `opsctl mem` across N real agents on loopback (distinct
-# ports) against the same fan-out with ssh (xargs -P, one ssh per host, to an
-# OpenSSH server on loopback), in one run, at the same concurrency on both
-# sides, for each level in BENCH_CONCURRENCY (default "50 200"). Prints one
-# Markdown table row per level.
+# ports), three ways in one run at the same concurrency: through the
+# controller (opsctld, over the links the agents hold), directly
+# (`opsctl --direct`, a new mutual-TLS connection per host) and with ssh
+# (xargs -P, one ssh per host, to an OpenSSH server on loopback), for each
+# level in BENCH_CONCURRENCY (default "50 200"). Prints one Markdown table
+# row per level.
 #   bench/fanout_vs_ssh.sh [N]    (default 200; needs root)
 # All "hosts" are processes on this one machine: the agents, sshd and the
 # client share its cores, which a real fleet would not.
@@ -16,15 +18,17 @@ source bench/loopback_sshd.sh
 n=${1:-200}
 work=${BENCH_DIR:-/tmp/opsagent-bench}/fanout
 mkdir -p "$work"
-targets="//agent:opsagent //controller:opsctl"
+targets="//agent:opsagent //controller:opsctl //controller:opsctld"
 bazel build -c opt $targets >/dev/null 2>&1 || bazel build -c opt $targets
 agent_bin=$(pwd)/bazel-bin/agent/opsagent
 opsctl_bin=$(pwd)/bazel-bin/controller/opsctl
+opsctld_bin=$(pwd)/bazel-bin/controller/opsctld
 
 pki=$work/pki
 bash deploy/pki/make-dev-pki.sh "$pki" ca >/dev/null
 [ -f "$pki/agent-wildcard.bench.test.crt" ] || bash deploy/pki/make-dev-pki.sh "$pki" agent '*.bench.test' >/dev/null
 [ -f "$pki/operator-bench.crt" ] || bash deploy/pki/make-dev-pki.sh "$pki" operator bench oncall >/dev/null
+[ -f "$pki/controller-opsctld.bench.crt" ] || bash deploy/pki/make-dev-pki.sh "$pki" controller opsctld.bench >/dev/null
 
 : >"$work/inventory.textproto"
 pids=()
@@ -35,6 +39,18 @@ if [ "${BENCH_SPLIT_CORES:-0}" = 1 ]; then
   server_cpu=(taskset -c 1) client_cpu=(taskset -c 0)
 fi
 base_port=${BENCH_BASE_PORT:-21000}
+controller_port=$((base_port))
+rm -f "$work/team-audit.db"*
+cat >"$work/opsctld.textproto" <<CONF
+listen_address: "127.0.0.1:$controller_port"
+tls { certificate: "$pki/controller-opsctld.bench.crt" private_key: "$pki/controller-opsctld.bench.key" ca_certificate: "$pki/ca.crt" }
+audit_database: "$work/team-audit.db"
+access { roles: "oncall" permissions: "*" }
+CONF
+chmod 600 "$work/opsctld.textproto"
+"${server_cpu[@]}" "$opsctld_bin" --config "$work/opsctld.textproto" 2>"$work/opsctld.log" &
+pids+=($!)
+until grep -q serving "$work/opsctld.log"; do sleep 0.05; done
 for i in $(seq 1 "$n"); do
   name=$(printf 'a%03d.bench.test' "$i")
   port=$((base_port + i))
@@ -42,6 +58,9 @@ for i in $(seq 1 "$n"); do
 listen_address: "127.0.0.1:$port"
 tls { certificate: "$pki/agent-wildcard.bench.test.crt" private_key: "$pki/agent-wildcard.bench.test.key" ca_certificate: "$pki/ca.crt" }
 hostname: "$name"
+roles: "bench"
+environment: "bench"
+controller { address: "127.0.0.1:$controller_port" name: "opsctld.bench" }
 authorization { roles: "oncall" operations: "*" }
 # One agent per host probes itself every 10 s; 200 on one machine would
 # probe 20 times a second, a load no real host sees.
@@ -58,9 +77,14 @@ ca_certificate: "pki/ca.crt"
 inventory: "inventory.textproto"
 audit_database: "audit.db"
 CONF
-export OPSCTL_CONFIG=$work/opsctl.textproto
+cp "$work/opsctl.textproto" "$work/opsctl-controller.textproto"
+cat >>"$work/opsctl-controller.textproto" <<CONF
+controller: "127.0.0.1:$controller_port"
+controller_name: "opsctld.bench"
+CONF
+export OPSCTL_CONFIG=$work/opsctl-controller.textproto
 for i in $(seq 1 "$n"); do
-  until grep -q serving "$work/agent-$i.log"; do sleep 0.05; done
+  until grep -q "connected to the controller" "$work/agent-$i.log"; do sleep 0.05; done
 done
 
 levels=${BENCH_CONCURRENCY:-50 200}
@@ -79,16 +103,19 @@ chmod +x "$work/ssh-one"
 runs=${BENCH_RUNS:-3}
 for c in $levels; do
   hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/fanout-$c.json" \
-    -n "opsctl mem role:bench --concurrency $c" "${client_cpu[*]} $opsctl_bin mem role:bench --concurrency $c --output json" \
+    -n "opsctl mem role:bench through opsctld --concurrency $c" "${client_cpu[*]} $opsctl_bin mem role:bench --concurrency $c --output json" \
+    -n "opsctl --direct mem role:bench --concurrency $c" "${client_cpu[*]} $opsctl_bin --direct mem role:bench --concurrency $c --output json" \
     -n "ssh free -h x $n (xargs -P $c)" "${client_cpu[*]} xargs -a $work/hosts.txt -P $c -I{} $work/ssh-one" >/dev/null
   ok=$("$opsctl_bin" mem role:bench --concurrency "$c" --output json 2>/dev/null | grep -c '"outcome":"ok"')
-  python3 - "$work/fanout-$c.json" "$n" "$ok" "$c" <<'PY'
+  ok_direct=$("$opsctl_bin" --direct mem role:bench --concurrency "$c" --output json 2>/dev/null | grep -c '"outcome":"ok"')
+  python3 - "$work/fanout-$c.json" "$n" "$ok" "$ok_direct" "$c" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
-ours, ssh = r[0], r[1]
-n, ok, c = sys.argv[2], sys.argv[3], sys.argv[4]
-print(f"| `opsctl mem` on {n} agents ({ok} ok), --concurrency {c}, vs ssh `free -h` to {n} hosts, xargs -P {c} "
-      f"| {ours['mean']*1000:.0f} ms ± {ours['stddev']*1000:.0f} | {ssh['mean']*1000:.0f} ms ± {ssh['stddev']*1000:.0f} "
-      f"| {ours['mean']/ssh['mean']:.3f} ({ssh['mean']/ours['mean']:.1f}x faster) |")
+ctl, direct, ssh = r[0], r[1], r[2]
+n, ok, ok_direct, c = sys.argv[2:6]
+ms = lambda x: f"{x['mean']*1000:.0f} ms ± {x['stddev']*1000:.0f}"
+print(f"| `opsctl mem` on {n} agents, --concurrency {c} (xargs -P {c} for ssh) "
+      f"| {ms(ctl)} ({ok} ok) | {ms(direct)} ({ok_direct} ok) | {ms(ssh)} "
+      f"| {direct['mean']/ctl['mean']:.1f}x | {ssh['mean']/ctl['mean']:.1f}x |")
 PY
 done

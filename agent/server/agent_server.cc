@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/server/connection_guard.h"
 #include "agent/system/descriptor_limit.h"
+#include "common/listen_address.h"
 #include "common/tls/credentials.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
@@ -76,6 +77,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
 
   ConfigureConnectionGuard(
       {limits.max_connections(), limits.max_connections_per_peer()});
+  WaitUntilBindable(agent.config.listen_address(), absl::Seconds(30));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(agent.config.listen_address(), *credentials,
                            &server->port_);
