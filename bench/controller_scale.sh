@@ -78,8 +78,8 @@ start_controller() {
   until grep -q serving "$work/opsctld.log"; do sleep 0.05; done
 }
 
-wait_connected() {  # N
-  until grep -q "^connected $1 " "$work/swarm.out"; do sleep 0.2; done
+wait_connected() {  # N: until the swarm's latest count is N
+  until tail -1 "$work/swarm.out" | grep -q "^connected $1 "; do sleep 0.2; done
 }
 
 fan_out() {  # N RUNS
@@ -116,7 +116,7 @@ PY
 
 # Reconnection after a controller restart.
 kill -9 "$controller_pid"
-until grep -q "^connected 0 " "$work/swarm.out"; do sleep 0.05; done
+until tail -1 "$work/swarm.out" | grep -q "^connected 0 "; do sleep 0.05; done
 restart=$(date +%s.%N)
 start_controller
 wait_connected 1000

@@ -98,6 +98,11 @@ class Statement {
   }
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int Step() { return sqlite3_step(stmt_); }
+  // Ready to be bound and stepped again.
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
   absl::Status Error(absl::string_view doing) const {
     return absl::UnavailableError(
         absl::StrCat("audit log: ", doing, ": ", sqlite3_errmsg(db_)));
@@ -241,59 +246,6 @@ absl::Status AuditStore::Exec(const char* sql) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> AuditStore::InsertIntent(const AuditIntent& intent) {
-  Statement insert(db_, R"sql(
-      INSERT INTO actions (request_id, run_id, started_at_ms, os_user, cert_identity, host, address,
-                           operation, parameters, reason, incident, dry_run, mutating,
-                           os_uid, sudo_user)
-      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15))sql");
-  if (!insert.status().ok()) return insert.status();
-  insert.Bind(1, intent.request_id);
-  insert.Bind(2, intent.run_id);
-  insert.Bind(3, intent.started_at_ms);
-  insert.Bind(4, intent.os_user);
-  insert.Bind(5, intent.cert_identity);
-  insert.Bind(6, intent.host);
-  insert.Bind(7, intent.address);
-  insert.Bind(8, intent.operation);
-  insert.Bind(9, intent.parameters_json);
-  insert.Bind(10, intent.reason);
-  insert.Bind(11, intent.incident);
-  insert.Bind(12, int64_t{intent.dry_run});
-  insert.Bind(13, int64_t{intent.mutating});
-  if (intent.os_uid >= 0) insert.Bind(14, intent.os_uid);
-  insert.Bind(15, intent.sudo_user);
-  if (insert.Step() != SQLITE_DONE) return insert.Error("recording the intent");
-  const int64_t id = sqlite3_last_insert_rowid(db_);
-  if (absl::Status chained =
-          AppendChain(id, "intent", CanonicalIntent(id, intent));
-      !chained.ok())
-    return chained;
-  return id;
-}
-
-absl::Status AuditStore::UpdateResult(int64_t id, const AuditResult& result) {
-  Statement update(db_, R"sql(
-      UPDATE actions SET outcome = ?2, finished_at_ms = ?3, duration_ms = ?3 - started_at_ms,
-                         error_code = ?4, message = ?5, result_summary = ?6, result_json = ?7
-      WHERE id = ?1 AND outcome = 'pending')sql");
-  if (!update.status().ok()) return update.status();
-  update.Bind(1, id);
-  update.Bind(2, std::string(AuditOutcomeName(result.outcome)));
-  update.Bind(3, result.finished_at_ms);
-  update.Bind(4, result.error_code);
-  update.Bind(5, result.message);
-  update.Bind(6, result.summary);
-  update.Bind(7, result.result_json);
-  if (update.Step() != SQLITE_DONE)
-    return update.Error("recording the outcome");
-  if (sqlite3_changes(db_) != 1) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "audit log: row ", id, " is missing or already has an outcome"));
-  }
-  return AppendChain(id, "outcome", CanonicalOutcome(id, result));
-}
-
 absl::StatusOr<int64_t> AuditStore::RecordIntent(const AuditIntent& intent) {
   absl::StatusOr<std::vector<int64_t>> ids = Commit({intent}, {});
   if (!ids.ok()) return ids.status();
@@ -304,6 +256,115 @@ absl::Status AuditStore::RecordResult(int64_t id, const AuditResult& result) {
   return Commit({}, {{id, result}}).status();
 }
 
+// One transaction's writes: the statements are prepared once, and the
+// chain's head is read once and then carried, so that a fan-out's thousand
+// rows cost a thousand inserts, not a thousand of each lookup.
+class AuditStore::Batch {
+ public:
+  explicit Batch(AuditStore* store)
+      : store_(store),
+        insert_(store->db_, R"sql(
+      INSERT INTO actions (request_id, run_id, started_at_ms, os_user, cert_identity, host, address,
+                           operation, parameters, reason, incident, dry_run, mutating,
+                           os_uid, sudo_user)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15))sql"),
+        update_(store->db_, R"sql(
+      UPDATE actions SET outcome = ?2, finished_at_ms = ?3, duration_ms = ?3 - started_at_ms,
+                         error_code = ?4, message = ?5, result_summary = ?6, result_json = ?7
+      WHERE id = ?1 AND outcome = 'pending')sql"),
+        append_(store->db_,
+                "INSERT INTO audit_chain (action_id, event, digest, "
+                "prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)") {}
+
+  absl::Status Start() {
+    for (const Statement* statement : {&insert_, &update_, &append_}) {
+      if (absl::Status status = statement->status(); !status.ok())
+        return status;
+    }
+    Statement last(store_->db_,
+                   "SELECT hash FROM audit_chain ORDER BY seq DESC LIMIT 1");
+    if (!last.status().ok()) return last.status();
+    const int rc = last.Step();
+    if (rc == SQLITE_ROW) {
+      head_ = last.Text(0);
+      return absl::OkStatus();
+    }
+    if (rc != SQLITE_DONE) return last.Error("reading the chain");
+    absl::StatusOr<int64_t> start = store_->ChainStart();
+    if (!start.ok()) return start.status();
+    head_ = GenesisHash(*start);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<int64_t> Insert(const AuditIntent& intent) {
+    insert_.Reset();
+    insert_.Bind(1, intent.request_id);
+    insert_.Bind(2, intent.run_id);
+    insert_.Bind(3, intent.started_at_ms);
+    insert_.Bind(4, intent.os_user);
+    insert_.Bind(5, intent.cert_identity);
+    insert_.Bind(6, intent.host);
+    insert_.Bind(7, intent.address);
+    insert_.Bind(8, intent.operation);
+    insert_.Bind(9, intent.parameters_json);
+    insert_.Bind(10, intent.reason);
+    insert_.Bind(11, intent.incident);
+    insert_.Bind(12, int64_t{intent.dry_run});
+    insert_.Bind(13, int64_t{intent.mutating});
+    if (intent.os_uid >= 0) insert_.Bind(14, intent.os_uid);
+    insert_.Bind(15, intent.sudo_user);
+    if (insert_.Step() != SQLITE_DONE)
+      return insert_.Error("recording the intent");
+    const int64_t id = sqlite3_last_insert_rowid(store_->db_);
+    if (absl::Status chained = Chain(id, "intent", CanonicalIntent(id, intent));
+        !chained.ok())
+      return chained;
+    return id;
+  }
+
+  absl::Status Complete(int64_t id, const AuditResult& result) {
+    update_.Reset();
+    update_.Bind(1, id);
+    update_.Bind(2, std::string(AuditOutcomeName(result.outcome)));
+    update_.Bind(3, result.finished_at_ms);
+    update_.Bind(4, result.error_code);
+    update_.Bind(5, result.message);
+    update_.Bind(6, result.summary);
+    update_.Bind(7, result.result_json);
+    if (update_.Step() != SQLITE_DONE)
+      return update_.Error("recording the outcome");
+    if (sqlite3_changes(store_->db_) != 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "audit log: row ", id, " is missing or already has an outcome"));
+    }
+    return Chain(id, "outcome", CanonicalOutcome(id, result));
+  }
+
+ private:
+  // Appends a chain event covering `canonical` for row `id`.
+  absl::Status Chain(int64_t id, const char* event,
+                     const std::string& canonical) {
+    const std::string digest = Sha256Hex(canonical);
+    std::string hash = ChainHash(head_, digest);
+    append_.Reset();
+    append_.Bind(1, id);
+    append_.Bind(2, std::string(event));
+    append_.Bind(3, digest);
+    append_.Bind(4, head_);
+    append_.Bind(5, hash);
+    if (append_.Step() != SQLITE_DONE)
+      return append_.Error("extending the chain");
+    head_ = std::move(hash);
+    return absl::OkStatus();
+  }
+
+  AuditStore* const store_;
+  Statement insert_;
+  Statement update_;
+  Statement append_;
+  std::string head_;
+};
+
 absl::StatusOr<std::vector<int64_t>> AuditStore::Commit(
     const std::vector<AuditIntent>& intents,
     const std::vector<std::pair<int64_t, AuditResult>>& results) {
@@ -313,12 +374,15 @@ absl::StatusOr<std::vector<int64_t>> AuditStore::Commit(
   absl::MutexLock lock(&write_mutex_);
   absl::Status status =
       InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) {
+        Batch batch(this);
+        if (absl::Status started = batch.Start(); !started.ok()) return started;
         for (const auto& [id, result] : results) {
-          if (absl::Status updated = UpdateResult(id, result); !updated.ok())
-            return updated;
+          if (absl::Status completed = batch.Complete(id, result);
+              !completed.ok())
+            return completed;
         }
         for (const AuditIntent& intent : intents) {
-          absl::StatusOr<int64_t> id = InsertIntent(intent);
+          absl::StatusOr<int64_t> id = batch.Insert(intent);
           if (!id.ok()) return id.status();
           ids.push_back(*id);
         }
@@ -336,35 +400,6 @@ absl::Status AuditStore::InTransaction(
   if (status.ok()) status = Exec("COMMIT");
   if (!status.ok()) Exec("ROLLBACK").IgnoreError();
   return status;
-}
-
-absl::Status AuditStore::AppendChain(int64_t id, const char* event,
-                                     const std::string& canonical) {
-  Statement last(db_, "SELECT hash FROM audit_chain ORDER BY seq DESC LIMIT 1");
-  if (!last.status().ok()) return last.status();
-  const int rc = last.Step();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return last.Error("reading the chain");
-  std::string previous;
-  if (rc == SQLITE_ROW) {
-    previous = last.Text(0);
-  } else {
-    absl::StatusOr<int64_t> start = ChainStart();
-    if (!start.ok()) return start.status();
-    previous = GenesisHash(*start);
-  }
-  const std::string digest = Sha256Hex(canonical);
-  Statement append(db_,
-                   "INSERT INTO audit_chain (action_id, event, digest, "
-                   "prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)");
-  if (!append.status().ok()) return append.status();
-  append.Bind(1, id);
-  append.Bind(2, std::string(event));
-  append.Bind(3, digest);
-  append.Bind(4, previous);
-  append.Bind(5, ChainHash(previous, digest));
-  if (append.Step() != SQLITE_DONE) return append.Error("extending the chain");
-  return absl::OkStatus();
 }
 
 absl::StatusOr<AuditRecord> AuditStore::LoadRecord(int64_t id) {

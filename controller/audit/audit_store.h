@@ -86,14 +86,8 @@ class AuditStore {
   // Runs `body` in one BEGIN IMMEDIATE transaction (rolled back on error).
   absl::Status InTransaction(const std::function<absl::Status()>& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
-  absl::StatusOr<int64_t> InsertIntent(const AuditIntent& intent)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
-  absl::Status UpdateResult(int64_t id, const AuditResult& result)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
-  // Appends a chain event covering `canonical` for row `id`.
-  absl::Status AppendChain(int64_t id, const char* event,
-                           const std::string& canonical)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
+  // The writes of one Commit.
+  class Batch;
   absl::StatusOr<AuditRecord> LoadRecord(int64_t id);
   // audit_meta.chain_start: rows up to it predate the chain.
   absl::StatusOr<int64_t> ChainStart();
