@@ -86,8 +86,10 @@ class Statement {
   ~Statement() { sqlite3_finalize(stmt_); }
 
   absl::Status status() const {
-    return status_ == SQLITE_OK ? absl::OkStatus()
-                                : Error("preparing a statement");
+    if (status_ == SQLITE_OK) return absl::OkStatus();
+    return absl::UnavailableError(absl::StrCat(
+        "audit log: preparing a statement: ", sqlite3_errstr(status_), " (",
+        sqlite3_errmsg(db_), ")"));
   }
   void Bind(int index, const std::string& text) {
     sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
