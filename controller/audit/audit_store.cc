@@ -223,6 +223,8 @@ absl::Status AuditStore::Initialize(const std::string& path) {
     absl::Status status = Exec(kSchema);
     if (status.ok() && current > 0 && current < 3)
       status = Exec(kAddUserColumns);
+    if (status.ok() && current > 0 && current < 4)
+      status = Exec(kAddResultColumn);
     if (status.ok())
       status =
           Exec(absl::StrCat("PRAGMA user_version=", kSchemaVersion).c_str());

@@ -197,6 +197,60 @@ TEST(AuditStoreTest, UnusableLocationsAreClearErrors) {
               HasSubstr("newer than this opsctl understands"));
 }
 
+// Logs written by earlier releases are upgraded in place on open and then
+// record everything a current one does, the structured result included.
+TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
+  struct Earlier {
+    int version;
+    const char* downgrade;  // what that release's file lacked
+  };
+  for (const Earlier& earlier : {
+           Earlier{3, "ALTER TABLE actions DROP COLUMN result_json"},
+           Earlier{2,
+                   "ALTER TABLE actions DROP COLUMN result_json; "
+                   "ALTER TABLE actions DROP COLUMN os_uid; "
+                   "ALTER TABLE actions DROP COLUMN sudo_user"},
+       }) {
+    SCOPED_TRACE(absl::StrCat("schema ", earlier.version));
+    const std::string path = TempDb(absl::StrCat("schema", earlier.version));
+    {
+      auto store = AuditStore::Open(path);
+      ASSERT_TRUE(store.ok());
+      auto id = (*store)->RecordIntent(Intent("old", "xq-1", "memory", 1000));
+      ASSERT_TRUE(id.ok());
+      ASSERT_TRUE(
+          (*store)
+              ->RecordResult(*id, {AuditOutcome::kOk, 1010, "", "", "ok"})
+              .ok());
+    }
+    sqlite3* db;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const std::string downgrade = absl::StrCat(
+        earlier.downgrade, "; PRAGMA user_version=", earlier.version);
+    char* error = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, downgrade.c_str(), nullptr, nullptr, &error),
+              SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_close(db);
+
+    auto store = AuditStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto id = (*store)->RecordIntent(Intent("new", "xq-1", "restart", 2000));
+    ASSERT_TRUE(id.ok()) << id.status();
+    AuditResult failed{AuditOutcome::kError, 2010, "ABORTED", "still down",
+                       "3 attempts"};
+    failed.result_json = R"({"attempts":[{"state":"failed"}]})";
+    ASSERT_TRUE((*store)->RecordResult(*id, failed).ok());
+    AuditFilter filter;
+    filter.id = *id;
+    auto rows = (*store)->Query(filter);
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    ASSERT_EQ(rows->size(), 1u);
+    ASSERT_TRUE((*rows)[0].result.has_value());
+    EXPECT_EQ((*rows)[0].result->result_json, failed.result_json);
+  }
+}
+
 }  // namespace
 }  // namespace opsagent
 
