@@ -40,7 +40,7 @@ if [ "${BENCH_SPLIT_CORES:-0}" = 1 ]; then
 fi
 base_port=${BENCH_BASE_PORT:-21000}
 controller_port=$((base_port))
-rm -f "$work/team-audit.db"* "$work/audit.db"*
+rm -f "$work/team-audit.db"* "$work/audit.db"* "$work"/journal-*.jsonl
 cat >"$work/opsctld.textproto" <<CONF
 listen_address: "127.0.0.1:$controller_port"
 tls { certificate: "$pki/controller-opsctld.bench.crt" private_key: "$pki/controller-opsctld.bench.key" ca_certificate: "$pki/ca.crt" }
@@ -61,6 +61,7 @@ hostname: "$name"
 roles: "bench"
 environment: "bench"
 controller { address: "127.0.0.1:$controller_port" name: "opsctld.bench" }
+journal_path: "$work/journal-$i.jsonl"
 authorization { roles: "oncall" operations: "*" }
 # One agent per host probes itself every 10 s; 200 on one machine would
 # probe 20 times a second, a load no real host sees.

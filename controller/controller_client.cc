@@ -54,6 +54,18 @@ absl::Status ControllerClient::Run(
   return Explain(reader->Finish());
 }
 
+absl::StatusOr<v1::SelectHostsReply> ControllerClient::SelectHosts(
+    const std::string& target, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  v1::SelectHostsRequest request;
+  request.set_target(target);
+  v1::SelectHostsReply reply;
+  grpc::Status status = stub_->SelectHosts(&context, request, &reply);
+  if (!status.ok()) return Explain(status);
+  return reply;
+}
+
 absl::StatusOr<v1::ListHostsReply> ControllerClient::ListHosts(
     absl::Duration timeout) {
   grpc::ClientContext context;

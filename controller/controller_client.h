@@ -27,6 +27,8 @@ class ControllerClient {
   // run's (or the connection's).
   absl::Status Run(const v1::RunRequest& request,
                    const std::function<void(const v1::RunEvent&)>& on_event);
+  absl::StatusOr<v1::SelectHostsReply> SelectHosts(const std::string& target,
+                                                   absl::Duration timeout);
   absl::StatusOr<v1::ListHostsReply> ListHosts(absl::Duration timeout);
   absl::StatusOr<v1::AuditQueryReply> QueryAudit(const v1::AuditQuery& query,
                                                  absl::Duration timeout);

@@ -1,6 +1,9 @@
 #include "controller/controller_runner.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace opsagent {
 namespace {
@@ -35,48 +38,122 @@ absl::StatusOr<FanOutSummary> ControllerRunner::Run(
     const std::function<void(size_t, const google::protobuf::Message&)>&
         on_event,
     const std::function<void(size_t, AuditedResult&)>& on_result) {
+  absl::StatusOr<const v1::OperatorConfig*> config = invocation_.config();
+  if (!config.ok()) return config.status();
+  absl::StatusOr<std::unique_ptr<RequestSigner>> signer =
+      RequestSigner::FromFiles((*config)->certificate(),
+                               (*config)->private_key());
+  if (!signer.ok()) return signer.status();
+  absl::StatusOr<v1::SelectHostsReply> selected =
+      client_.SelectHosts(target, absl::Seconds(30));
+  if (!selected.ok()) return selected.status();
+  const std::vector<std::string> hosts(selected->hosts().begin(),
+                                       selected->hosts().end());
+  invocation_.EnsureRunId();
+  on_hosts(hosts);
+
+  // Waves of at most as many hosts as the controller starts at once: each
+  // wave's requests are signed as it is sent and all start at once, so
+  // none waits out its lifetime in the controller's queue.
+  size_t wave = std::max(1, invocation_.fan_out().concurrency);
+  if (selected->max_concurrency() > 0)
+    wave = std::min<size_t>(wave, selected->max_concurrency());
+  const int max_failures = invocation_.fan_out().max_failures;
+  FanOutSummary summary;
+  for (size_t first = 0; first < hosts.size(); first += wave) {
+    const size_t end = std::min(hosts.size(), first + wave);
+    if (max_failures > 0 && summary.failed() >= max_failures) {
+      summary.not_started += static_cast<int>(hosts.size() - first);
+      break;
+    }
+    absl::StatusOr<v1::RunRequest> request =
+        Sign(**signer, target, call, hosts, first, end,
+             max_failures > 0 ? max_failures - summary.failed() : 0);
+    if (!request.ok()) return request.status();
+    absl::Status sent =
+        RunWave(*request, call, first, on_event, on_result, &summary);
+    if (sent.ok()) continue;
+    // Nothing of the first wave ran: the run failed as a whole.
+    if (first == 0) return sent;
+    for (size_t i = first; i < hosts.size(); ++i) {
+      AuditedResult lost;
+      lost.sent = true;
+      lost.outcome = AuditOutcome::kUnreachable;
+      lost.status = absl::UnavailableError(
+          absl::StrCat("not sent: the controller refused the rest of the run (",
+                       sent.message(), ")"));
+      Count(lost.outcome, &summary);
+      on_result(i, lost);
+    }
+    break;
+  }
+  return summary;
+}
+
+absl::StatusOr<v1::RunRequest> ControllerRunner::Sign(
+    const RequestSigner& signer, const std::string& target,
+    const OperationCall& call, const std::vector<std::string>& hosts,
+    size_t first, size_t end, int max_failures) {
   const OperationInfo& op = *call.op;
   v1::RunRequest request;
   request.set_target(target);
   request.set_operation(op.name);
-  request.set_request(call.request->SerializeAsString());
-  request.set_reason(invocation_.context().reason);
-  request.set_incident(invocation_.context().incident);
-  request.set_run_id(invocation_.run_id());
-  request.set_dry_run(call.dry_run);
-  request.set_concurrency(invocation_.fan_out().concurrency);
-  request.set_max_failures(invocation_.fan_out().max_failures);
+  request.set_concurrency(static_cast<uint32_t>(end - first));
+  request.set_max_failures(static_cast<uint32_t>(max_failures));
   request.set_timeout_seconds(static_cast<uint32_t>(
       absl::ToInt64Seconds(invocation_.CallTimeout(call.minimum_timeout))));
   const OperatorIdentity who = invocation_.who();
   request.mutable_claims()->set_os_user(who.os_user);
   request.mutable_claims()->set_os_uid(who.os_uid);
   request.mutable_claims()->set_sudo_user(who.sudo_user);
+  const absl::Time now = absl::Now();
+  for (size_t i = first; i < end; ++i) {
+    std::unique_ptr<google::protobuf::Message> message(call.request->New());
+    message->CopyFrom(*call.request);
+    v1::RequestMeta* meta = OperationInfo::MutableMeta(message.get());
+    meta->set_request_id(NewRequestId());
+    meta->set_reason(invocation_.context().reason);
+    meta->set_incident(invocation_.context().incident);
+    meta->set_run_id(invocation_.run_id());
+    meta->set_dry_run(call.dry_run);
+    v1::RequestEnvelope envelope;
+    envelope.set_request_id(meta->request_id());
+    envelope.set_operation(op.name);
+    message->SerializeToString(envelope.mutable_request());
+    envelope.set_target_host(hosts[i]);
+    absl::StatusOr<v1::SignedRequest> signed_request =
+        signer.Sign(std::move(envelope), now);
+    if (!signed_request.ok()) return signed_request.status();
+    *request.add_requests() = *std::move(signed_request);
+  }
+  return request;
+}
 
-  std::vector<std::string> hosts;
-  std::vector<bool> ended;
+absl::Status ControllerRunner::RunWave(
+    const v1::RunRequest& request, const OperationCall& call, size_t first,
+    const std::function<void(size_t, const google::protobuf::Message&)>&
+        on_event,
+    const std::function<void(size_t, AuditedResult&)>& on_result,
+    FanOutSummary* summary) {
+  const OperationInfo& op = *call.op;
+  const size_t count = static_cast<size_t>(request.requests_size());
+  std::vector<bool> ended(count, false);
   bool started = false;
-  FanOutSummary summary;
   absl::Status status = client_.Run(request, [&](const v1::RunEvent& event) {
     switch (event.kind_case()) {
       case v1::RunEvent::kStarted:
         started = true;
-        hosts.assign(event.started().hosts().begin(),
-                     event.started().hosts().end());
-        ended.assign(hosts.size(), false);
-        invocation_.SetRunId(event.started().run_id());
-        on_hosts(hosts);
         break;
       case v1::RunEvent::kEvent: {
-        if (event.event().host() >= hosts.size()) break;
+        if (event.event().host() >= count) break;
         std::unique_ptr<google::protobuf::Message> message = op.NewReply();
         if (message->ParseFromString(event.event().message()))
-          on_event(event.event().host(), *message);
+          on_event(first + event.event().host(), *message);
         break;
       }
       case v1::RunEvent::kResult: {
         const v1::HostResult& r = event.result();
-        if (r.host() >= hosts.size() || ended[r.host()]) break;
+        if (r.host() >= count || ended[r.host()]) break;
         ended[r.host()] = true;
         AuditedResult result;
         std::optional<AuditOutcome> outcome = ParseAuditOutcome(r.outcome());
@@ -92,16 +169,16 @@ absl::StatusOr<FanOutSummary> ControllerRunner::Run(
           if (final->ParseFromString(r.final_message())) {
             // A stream's final event reaches on_event too, as it does
             // directly.
-            if (op.streaming) on_event(r.host(), *final);
+            if (op.streaming) on_event(first + r.host(), *final);
             result.final = std::move(final);
           }
         }
-        Count(result.outcome, &summary);
-        on_result(r.host(), result);
+        Count(result.outcome, summary);
+        on_result(first + r.host(), result);
         break;
       }
       case v1::RunEvent::kFinished:
-        summary.not_started = event.finished().not_started();
+        summary->not_started += event.finished().not_started();
         break;
       default:
         break;
@@ -110,7 +187,7 @@ absl::StatusOr<FanOutSummary> ControllerRunner::Run(
   if (!started) return status;
   if (!status.ok()) {
     // The controller went away mid-run: what did not come back is unknown.
-    for (size_t i = 0; i < hosts.size(); ++i) {
+    for (size_t i = 0; i < count; ++i) {
       if (ended[i]) continue;
       AuditedResult lost;
       lost.sent = true;
@@ -118,11 +195,11 @@ absl::StatusOr<FanOutSummary> ControllerRunner::Run(
       lost.status = absl::UnavailableError(absl::StrCat(
           "the controller went away before this host's result came back (",
           status.message(), "); its intent is in the controller's audit log"));
-      Count(lost.outcome, &summary);
-      on_result(i, lost);
+      Count(lost.outcome, summary);
+      on_result(first + i, lost);
     }
   }
-  return summary;
+  return absl::OkStatus();
 }
 
 }  // namespace opsagent

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/signing/signed_request.h"
 #include "controller/auditing_caller.h"
 #include "controller/controller_client.h"
 #include "controller/fan_out.h"
@@ -15,9 +16,14 @@
 namespace opsagent {
 
 // Runs one operation through the team's controller: the controller selects
-// the hosts from its live inventory, relays the call over their agents'
-// links and keeps the audit log; this maps its stream onto what a direct
-// run reports, so commands show the same either way. A host whose result
+// the hosts from its live inventory, this signs one request for each with
+// the operator's key (RequestSigner: the controller can relay them, not make
+// or change them), and the controller relays them over the agents' links
+// and keeps the audit log; this maps its stream onto what a direct run
+// reports, so commands show the same either way. Hosts go in waves of at
+// most the concurrency, each signed as it is sent, so that no request
+// outlives its minute waiting in a queue; a wave waits for the one before
+// it. A host whose result
 // never came (the controller went away mid-run) is `unknown`: its intent is
 // in the controller's log, and `opsctl audit --run` shows it once the
 // controller is back.
@@ -38,6 +44,22 @@ class ControllerRunner {
       const std::function<void(size_t, AuditedResult&)>& on_result);
 
  private:
+  // The run's requests for hosts [first, end), signed now.
+  absl::StatusOr<v1::RunRequest> Sign(const RequestSigner& signer,
+                                      const std::string& target,
+                                      const OperationCall& call,
+                                      const std::vector<std::string>& hosts,
+                                      size_t first, size_t end,
+                                      int max_failures);
+  // Sends one wave; its hosts are reported from index `first`. An error
+  // means nothing of it started.
+  absl::Status RunWave(
+      const v1::RunRequest& request, const OperationCall& call, size_t first,
+      const std::function<void(size_t, const google::protobuf::Message&)>&
+          on_event,
+      const std::function<void(size_t, AuditedResult&)>& on_result,
+      FanOutSummary* summary);
+
   Invocation& invocation_;
   ControllerClient& client_;
 };

@@ -58,9 +58,6 @@ class Invocation {
   const RunContext& context() const { return context_; }
   // The deadline of one call that needs at least `minimum` (--timeout wins).
   absl::Duration CallTimeout(absl::Duration minimum);
-  // The run id the controller chose, kept for the rest of this invocation
-  // (a runbook's later steps).
-  void SetRunId(const std::string& run_id) { context_.run_id = run_id; }
 
   OutputFormat output() const { return output_; }
   const FanOutOptions& fan_out() const { return fan_out_; }

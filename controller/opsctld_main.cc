@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "agent/server/connection_guard.h"
 #include "agent/system/descriptor_limit.h"
 #include "common/listen_address.h"
 #include "common/logging.h"
@@ -44,8 +45,9 @@ namespace {
 constexpr int kExitConfig = 2;
 constexpr int kExitServe = 3;
 // Results of relayed calls (a du listing, a command's output tail) can be
-// larger than a request; this still bounds what a peer can make it buffer.
-constexpr int kMaxReceiveBytes = 4 << 20;
+// large, and so can a run's signed requests (about 350 bytes a host: 16 MiB
+// is over 40,000 hosts); this still bounds what a peer can make it buffer.
+constexpr int kMaxReceiveBytes = 16 << 20;
 constexpr int kHandshakeTimeoutMs = 10000;
 constexpr int kMaxTlsFrameBytes = 4096;
 
@@ -141,6 +143,13 @@ int main(int argc, char** argv) {
   opsagent::ControllerService operators(*config, registry.get(),
                                         std::move(inventory), audit->get(),
                                         reader->get());
+  // gRPC 1.51 stops accepting for good when accept4 fails with EMFILE: a
+  // flood of plain TCP connections would shut every new agent and operator
+  // out with the process alive. The agent's guard sheds what is over the
+  // limit instead (docs/SECURITY.md); agents behind one NAT share an
+  // address, so the limit per peer is the total.
+  const size_t max_connections = size_t{config->max_agents()} + 256;
+  opsagent::ConfigureConnectionGuard({max_connections, max_connections});
   opsagent::WaitUntilBindable(config->listen_address(), absl::Seconds(60));
   grpc::ServerBuilder builder;
   int port = 0;

@@ -12,10 +12,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agent/ops/command_template.h"
+#include "common/host_text.h"
 #include "common/operation_catalog.h"
 #include "common/text_proto_file.h"
 #include "common/tls/certificate_info.h"
 #include "common/tls/credentials.h"
+#include "common/tls/host_certificate.h"
 #include "common/trusted_path.h"
 
 namespace opsagent {
@@ -67,6 +69,12 @@ absl::Status CheckEndpoints(const v1::AgentConfig& config) {
     return FieldError("controller.name",
                       "is required: the DNS name the controller's "
                       "certificate carries");
+  }
+  if (config.journal_path().empty()) {
+    return FieldError("journal_path",
+                      "is required with a controller: it keeps the signed "
+                      "requests already run, so that none can be replayed "
+                      "after a restart");
   }
   if (link.max_backoff_seconds() > 3600)
     return FieldError("controller.max_backoff_seconds", "may be at most 3600");
@@ -256,6 +264,20 @@ absl::StatusOr<AgentEnvironment> CompileAgentConfig(
     char name[HOST_NAME_MAX + 1] = {};
     gethostname(name, sizeof(name) - 1);
     config.set_hostname(name);
+  }
+  // What the agent says of itself reaches operators' screens and the
+  // controller's inventory.
+  if (!IsDnsHostName(config.hostname())) {
+    return FieldError("hostname",
+                      absl::StrCat("\"", TerminalSafe(config.hostname()),
+                                   "\" is not a DNS host name"));
+  }
+  if (!IsPrintableText(config.environment()))
+    return FieldError("environment", "is not printable text");
+  for (int i = 0; i < config.roles_size(); ++i) {
+    if (config.roles(i).empty() || !IsPrintableText(config.roles(i)))
+      return FieldError(absl::StrCat("roles[", i, "]"),
+                        "is empty or not printable text");
   }
   if (absl::Status status = CheckJournalPath(config.journal_path());
       !status.ok())

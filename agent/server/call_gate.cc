@@ -1,52 +1,15 @@
 #include "agent/server/call_gate.h"
 
 #include <optional>
-#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/server/printable_reply.h"
 #include "common/logging.h"
-#include "common/utf8.h"
+#include "common/request_meta.h"
 #include "spdlog/spdlog.h"
 
 namespace opsagent {
-namespace {
-
-constexpr size_t kMaxRequestIdBytes = 128;
-constexpr size_t kMaxReasonBytes = 1024;
-
-absl::Status CheckText(absl::string_view field, absl::string_view value,
-                       size_t max_bytes) {
-  if (value.size() > max_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " is longer than ", max_bytes, " bytes"));
-  }
-  if (!IsValidUtf8(value))
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " is not valid UTF-8"));
-  for (char c : value) {
-    if (static_cast<unsigned char>(c) < 0x20) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, " contains a control character"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckMeta(const v1::RequestMeta& meta) {
-  for (auto [field, value, max] :
-       {std::tuple{"request_id", &meta.request_id(), kMaxRequestIdBytes},
-        {"reason", &meta.reason(), kMaxReasonBytes},
-        {"incident", &meta.incident(), kMaxRequestIdBytes},
-        {"run_id", &meta.run_id(), kMaxRequestIdBytes}}) {
-    if (absl::Status status = CheckText(field, *value, max); !status.ok())
-      return status;
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 CallGate::CallGate(const AgentEnvironment& agent,
                    std::unique_ptr<ActionJournal> journal)
@@ -55,8 +18,22 @@ CallGate::CallGate(const AgentEnvironment& agent,
           agent.config.authorization().begin(),
           agent.config.authorization().end())),
       journal_(std::move(journal)) {
-  if (journal_ != nullptr) retries_.Restore(journal_->history());
+  if (journal_ != nullptr) {
+    retries_.Restore(journal_->history());
+    replays_.Restore(journal_->history(), absl::Now());
+  }
 }
+
+namespace {
+
+void SetSigned(const Call& call, v1::JournalRecord* record) {
+  if (!call.signed_request.has_value()) return;
+  record->set_nonce(call.signed_request->nonce);
+  record->set_expires_at_unix_ms(
+      absl::ToUnixMillis(call.signed_request->expires));
+}
+
+}  // namespace
 
 absl::Status CallGate::JournalStart(const Call& call,
                                     const google::protobuf::Message& request,
@@ -75,6 +52,7 @@ absl::Status CallGate::JournalStart(const Call& call,
   record.mutable_request()->PackFrom(request);
   record.set_request_digest(digest);
   record.set_via(call.via);
+  SetSigned(call, &record);
   absl::Status status = journal_->Append(std::move(record));
   if (!status.ok()) {
     return absl::FailedPreconditionError(
@@ -102,6 +80,36 @@ void CallGate::JournalFinish(const Call& call, const v1::RequestMeta& meta,
   }
 }
 
+void CallGate::JournalRefusal(const Call& call, absl::string_view operation,
+                              absl::string_view request_id,
+                              const absl::Status& why) {
+  if (journal_ == nullptr || !call.journal_read_only) return;
+  v1::JournalRecord record;
+  record.set_event(v1::JournalRecord::REFUSED);
+  record.set_request_id(std::string(request_id));
+  record.set_operation(std::string(operation));
+  record.set_caller(call.caller.ToString());
+  record.set_status_code(static_cast<int>(why.code()));
+  record.set_status_message(std::string(why.message()));
+  record.set_via(call.via);
+  SetSigned(call, &record);
+  if (absl::Status written = journal_->Append(std::move(record));
+      !written.ok()) {
+    spdlog::error("a refused {} request={} is not in the journal: {}",
+                  operation, request_id, written.message());
+  }
+}
+
+CallResult CallGate::Refuse(const Call& call, absl::string_view operation,
+                            absl::string_view request_id,
+                            const absl::Status& why) {
+  spdlog::warn("refused {} by {} via {} from {} request={}: {}", operation,
+               call.caller.ToString(), call.via, call.peer, request_id,
+               why.message());
+  JournalRefusal(call, operation, request_id, why);
+  return CallResult{MakePrintable(why), ""};
+}
+
 bool CallGate::TryAcquireScanSlot() {
   absl::MutexLock lock(&mutex_);
   if (running_scans_ >= agent_.config.limits().max_concurrent_scans())
@@ -123,6 +131,7 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
                      absl::string_view request_id) {
     spdlog::warn("{} {} by {} from {} request={}: {}", verb, op.name, who,
                  call.peer, request_id, status.message());
+    JournalRefusal(call, op.name, request_id, status);
     return CallResult{MakePrintable(status), ""};
   };
 
@@ -135,8 +144,26 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
                    "");
   }
   const v1::RequestMeta& meta = OperationInfo::Meta(*request);
-  if (absl::Status status = CheckMeta(meta); !status.ok())
+  if (absl::Status status = CheckRequestMeta(meta); !status.ok())
     return refused("rejected", status, "");
+  if (start >= call.deadline) {
+    // The caller (or the controller relaying for it) has given up and
+    // reported the call as timed out: it must not act now.
+    return refused("refused",
+                   absl::DeadlineExceededError(
+                       "the call's deadline passed before it could start; "
+                       "nothing was done"),
+                   meta.request_id());
+  }
+  if (call.signed_request.has_value() &&
+      !replays_.Claim(call.signed_request->nonce, call.signed_request->expires,
+                      start)) {
+    return refused("refused",
+                   absl::UnauthenticatedError(
+                       "this signed request was already received (replayed "
+                       "by the controller); it is not run again"),
+                   meta.request_id());
+  }
   if (absl::Status status = authorizer_.Authorize(call.caller, op.name);
       !status.ok())
     return refused("denied", status, meta.request_id());

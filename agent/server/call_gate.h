@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -13,6 +14,7 @@
 #include "agent/ops/target_locks.h"
 #include "agent/server/action_journal.h"
 #include "agent/server/authorizer.h"
+#include "agent/server/replay_cache.h"
 #include "agent/server/retry_cache.h"
 #include "common/operation_catalog.h"
 #include "common/tls/peer_identity.h"
@@ -32,6 +34,13 @@ struct Call {
   // controller is configured, so the two witnesses can be compared).
   bool journal_read_only = false;
   std::string request;  // serialized request message
+  // A relayed call's signed request (verified by its front): its nonce is
+  // claimed in the replay cache and journaled until it expires.
+  struct Signed {
+    std::string nonce;
+    absl::Time expires;
+  };
+  std::optional<Signed> signed_request;
   absl::Time deadline = absl::InfiniteFuture();
   std::function<bool()> cancelled = [] { return false; };
 };
@@ -48,18 +57,26 @@ struct CallResult {
 // (lengths, UTF-8, control characters in its meta), deny-by-default
 // authorization, for changes a request id claimed in the retry cache (a
 // retry gets the first outcome, another caller or another request with the
-// same id is refused), the heavy-scan limit, the agent journal before and
+// same id is refused), a signed request's nonce claimed in the replay cache
+// (a replay is refused), the heavy-scan limit, the agent journal before and
 // after a change, and a log line for every call and refusal. Output the
 // operation emits goes to `emit` as it comes (escaped to printable text if
 // an operation let host bytes through). Thread-safe.
 class CallGate {
  public:
   // `journal` (may be null) records every change before it acts; the retry
-  // cache is restored from its history.
+  // and replay caches are restored from its history.
   CallGate(const AgentEnvironment& agent,
            std::unique_ptr<ActionJournal> journal);
 
   CallResult Run(const Call& call, const Emit& emit);
+
+  // Logs and journals a call its front refused before it could reach Run
+  // (a relayed call with a bad signature, for another host, from an
+  // operator the agent does not accept): `operation` as named, `call` with
+  // what is known of the caller.
+  CallResult Refuse(const Call& call, absl::string_view operation,
+                    absl::string_view request_id, const absl::Status& why);
 
   const Authorizer& authorizer() const { return authorizer_; }
 
@@ -71,6 +88,8 @@ class CallGate {
                             const std::string& digest);
   void JournalFinish(const Call& call, const v1::RequestMeta& meta,
                      const CallResult& result);
+  void JournalRefusal(const Call& call, absl::string_view operation,
+                      absl::string_view request_id, const absl::Status& why);
   bool TryAcquireScanSlot();
   void ReleaseScanSlot();
 
@@ -78,6 +97,7 @@ class CallGate {
   const Authorizer authorizer_;
   TargetLocks locks_;
   RetryCache retries_;
+  ReplayCache replays_;
   const std::unique_ptr<ActionJournal> journal_;
   absl::Mutex mutex_;
   uint32_t running_scans_ ABSL_GUARDED_BY(mutex_) = 0;

@@ -7,7 +7,9 @@
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/operation_catalog.h"
+#include "common/signing/signed_request.h"
 #include "common/tls/credentials.h"
+#include "grpc/grpc_security_constants.h"
 #include "grpcpp/create_channel.h"
 #include "spdlog/spdlog.h"
 
@@ -109,6 +111,11 @@ void ControllerLink::Run() {
   }
 }
 
+absl::Status ControllerLink::CheckController(const std::string& pem) const {
+  if (pem.empty()) return absl::UnauthenticatedError("it sent no certificate");
+  return trust_.VerifyCertificate(pem, ChainVerifier::Purpose::kServer);
+}
+
 bool ControllerLink::Send(const v1::AgentMessage& message) {
   absl::MutexLock lock(&write_mutex_);
   return stream_ != nullptr && stream_->Write(message);
@@ -145,9 +152,26 @@ bool ControllerLink::Session() {
   for (const OperationInfo* op : AllOperations()) h->add_operations(op->name);
 
   bool accepted = false;
+  std::string controller_pem;
   v1::ControllerMessage message;
   absl::Duration heartbeat = kDefaultHeartbeat;
   if (Send(hello) && stream->Read(&message) && message.has_accepted()) {
+    // The handshake checked the controller's chain, name and role; its
+    // revocation is checked here, against this agent's CRLs, before any
+    // call is taken from it.
+    std::vector<grpc::string_ref> pem =
+        context.auth_context()->FindPropertyValues(
+            GRPC_X509_PEM_CERT_PROPERTY_NAME);
+    if (!pem.empty())
+      controller_pem.assign(pem.front().data(), pem.front().size());
+    absl::Status trusted = CheckController(controller_pem);
+    if (!trusted.ok()) {
+      spdlog::error("refusing the controller {} at {}: {}", config.name(),
+                    config.address(), trusted.message());
+      message.clear_kind();
+    }
+  }
+  if (message.has_accepted()) {
     accepted = true;
     if (message.accepted().heartbeat_seconds() > 0)
       heartbeat = absl::Seconds(message.accepted().heartbeat_seconds());
@@ -168,6 +192,14 @@ bool ControllerLink::Session() {
             3 * heartbeat) {
           spdlog::warn("the controller {} sent nothing for {}; reconnecting",
                        config.name(), absl::FormatDuration(3 * heartbeat));
+          context.TryCancel();
+          return;
+        }
+        // A CRL that revokes the controller cuts the link within a beat.
+        if (absl::Status trusted = CheckController(controller_pem);
+            !trusted.ok()) {
+          spdlog::error("dropping the link to the controller {}: {}",
+                        config.name(), trusted.message());
           context.TryCancel();
           return;
         }
@@ -219,6 +251,56 @@ bool ControllerLink::Session() {
   return accepted;
 }
 
+CallResult ControllerLink::Verify(const v1::RelayedCall& relayed, Call* call) {
+  // What the envelope claims, for the log and journal of a refusal (it is
+  // parsed again, and trusted, only once its signature checks out).
+  v1::RequestEnvelope claimed;
+  claimed.ParseFromString(relayed.signed_request().envelope());
+  const auto refuse = [&](absl::Status why) {
+    if (!claimed.nonce().empty()) {
+      call->signed_request = Call::Signed{
+          claimed.nonce(), absl::FromUnixMillis(claimed.expires_at_unix_ms())};
+    }
+    return gate_->Refuse(*call, claimed.operation(), claimed.request_id(), why);
+  };
+  if (absl::Status verified =
+          trust_.VerifyCertificate(relayed.operator_certificate());
+      !verified.ok()) {
+    return refuse(absl::UnauthenticatedError(
+        absl::StrCat("the operator certificate of a relayed call is not "
+                     "accepted: ",
+                     verified.message())));
+  }
+  absl::StatusOr<PeerIdentity> caller =
+      identities_.FromPem(relayed.operator_certificate());
+  if (!caller.ok()) return refuse(caller.status());
+  call->caller = *std::move(caller);
+  absl::StatusOr<v1::RequestEnvelope> envelope = OpenSignedRequest(
+      relayed.signed_request(), relayed.operator_certificate(), absl::Now());
+  if (!envelope.ok()) return refuse(envelope.status());
+  call->signed_request = Call::Signed{
+      envelope->nonce(), absl::FromUnixMillis(envelope->expires_at_unix_ms())};
+  if (envelope->target_host() != agent_.config.hostname()) {
+    return refuse(absl::PermissionDeniedError(
+        absl::StrCat("this call is for host \"", envelope->target_host(),
+                     "\"; this host is \"", agent_.config.hostname(), "\"")));
+  }
+  call->operation = FindOperation(envelope->operation());
+  if (call->operation == nullptr) {
+    return refuse(absl::UnimplementedError(absl::StrCat(
+        "this agent has no operation \"", envelope->operation(), "\"")));
+  }
+  std::unique_ptr<google::protobuf::Message> request =
+      call->operation->NewRequest();
+  if (!request->ParseFromString(envelope->request()) ||
+      OperationInfo::Meta(*request).request_id() != envelope->request_id()) {
+    return refuse(absl::InvalidArgumentError(
+        "the signed request's id is not the one in its request"));
+  }
+  call->request = envelope->request();
+  return CallResult{absl::OkStatus(), ""};
+}
+
 void ControllerLink::Serve(const v1::RelayedCall& relayed) {
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
   {
@@ -244,57 +326,31 @@ void ControllerLink::Serve(const v1::RelayedCall& relayed) {
     result->set_call_id(relayed.call_id());
     const std::string via =
         absl::StrCat("controller ", agent_.config.controller().name());
-    absl::Status refused;
-    const OperationInfo* op = FindOperation(relayed.operation());
-    absl::StatusOr<PeerIdentity> caller = absl::UnknownError("");
-    if (op == nullptr) {
-      refused = absl::UnimplementedError(absl::StrCat(
-          "this agent has no operation \"", relayed.operation(), "\""));
-    } else if (relayed.target() != agent_.config.hostname()) {
-      refused = absl::PermissionDeniedError(
-          absl::StrCat("this call is for host \"", relayed.target(),
-                       "\"; this host is \"", agent_.config.hostname(), "\""));
-    } else if (absl::Status verified =
-                   trust_.VerifyCertificate(relayed.operator_certificate());
-               !verified.ok()) {
-      refused = absl::UnauthenticatedError(
-          absl::StrCat("the operator certificate of a relayed call is not "
-                       "accepted: ",
-                       verified.message()));
-    } else {
-      caller = identities_.FromPem(relayed.operator_certificate());
-      if (!caller.ok()) refused = caller.status();
+    Call call;
+    call.peer = via;
+    call.via = via;
+    call.journal_read_only = true;
+    call.deadline = relayed.deadline_unix_ms() > 0
+                        ? absl::FromUnixMillis(relayed.deadline_unix_ms())
+                        : absl::Now() + absl::Seconds(30);
+    call.cancelled = [this, cancelled, deadline = call.deadline] {
+      return cancelled->load() || stop_.HasBeenNotified() ||
+             absl::Now() > deadline;
+    };
+    CallResult ran = Verify(relayed, &call);
+    if (ran.status.ok()) {
+      ran = gate_->Run(call, [&](const google::protobuf::Message& message) {
+        if (!call.operation->streaming || call.operation->IsFinal(message))
+          return true;
+        v1::AgentMessage event;
+        event.mutable_event()->set_call_id(relayed.call_id());
+        event.mutable_event()->set_message(message.SerializeAsString());
+        return Send(event);
+      });
     }
-    if (!refused.ok()) {
-      spdlog::warn("refused a call relayed by {}: {}", via, refused.message());
-      result->mutable_status()->set_code(static_cast<int>(refused.code()));
-      result->mutable_status()->set_message(std::string(refused.message()));
-    } else {
-      Call call;
-      call.operation = op;
-      call.caller = *std::move(caller);
-      call.peer = via;
-      call.via = via;
-      call.request = relayed.request();
-      call.deadline = relayed.deadline_unix_ms() > 0
-                          ? absl::FromUnixMillis(relayed.deadline_unix_ms())
-                          : absl::Now() + absl::Seconds(30);
-      call.cancelled = [this, cancelled, deadline = call.deadline] {
-        return cancelled->load() || stop_.HasBeenNotified() ||
-               absl::Now() > deadline;
-      };
-      CallResult ran =
-          gate_->Run(call, [&](const google::protobuf::Message& message) {
-            if (!op->streaming || op->IsFinal(message)) return true;
-            v1::AgentMessage event;
-            event.mutable_event()->set_call_id(relayed.call_id());
-            event.mutable_event()->set_message(message.SerializeAsString());
-            return Send(event);
-          });
-      result->mutable_status()->set_code(static_cast<int>(ran.status.code()));
-      result->mutable_status()->set_message(std::string(ran.status.message()));
-      result->set_final_message(ran.final_message);
-    }
+    result->mutable_status()->set_code(static_cast<int>(ran.status.code()));
+    result->mutable_status()->set_message(std::string(ran.status.message()));
+    result->set_final_message(ran.final_message);
     Send(reply);
     absl::MutexLock lock(&calls_mutex_);
     cancelled_.erase(relayed.call_id());

@@ -24,14 +24,18 @@ namespace opsagent {
 // (no inbound port needed), checks that the peer is the controller (its
 // certificate names the configured controller name and the role
 // "controller"), says who it is, then runs each call the controller relays
-// through the same call gate as a direct call. The caller of a relayed call
-// is the operator whose certificate the call carries, verified against this
-// agent's own CA bundle and CRLs and read with the same rules as at a TLS
-// handshake; the controller's own identity grants nothing. A call meant for
-// another host is refused. Heartbeats go both ways; a controller silent for
-// three intervals is dropped. The link reconnects with exponential backoff
-// (1 s doubling to the configured maximum) and jitter, so that a fleet does
-// not reconnect in one wave. Runs on its own threads until destroyed.
+// through the same call gate as a direct call. Each relayed call is a
+// request the operator signed for this host: its caller is the operator
+// whose certificate it carries, verified against this agent's own CA bundle
+// and CRLs and read with the same rules as at a TLS handshake, and whose key
+// must have signed it within the last minute; the controller's own identity
+// grants nothing. A call meant for another host, altered, expired or
+// replayed is refused, and journaled. Heartbeats go both ways; a controller
+// silent for three intervals is dropped, and so is one whose certificate this
+// agent's CRLs revoke (checked when it accepts the link and at every
+// heartbeat). The link reconnects with exponential backoff (1 s doubling to the
+// configured maximum) and jitter, so that a fleet does not reconnect in one
+// wave. Runs on its own threads until destroyed.
 class ControllerLink {
  public:
   // `trust` (the agent's checked TLS files and chain verifier) and `gate`
@@ -54,6 +58,14 @@ class ControllerLink {
   // One connection, from dialing to its end; true if it was accepted.
   bool Session();
   void Serve(const v1::RelayedCall& relayed);
+  // Checks a relayed call before it may reach the gate: the operator's
+  // certificate against this agent's trust, the request's signature by it,
+  // its lifetime, this host as its target and a declared operation; fills
+  // `call` in. A refusal is journaled and returned.
+  CallResult Verify(const v1::RelayedCall& relayed, Call* call);
+  // The controller's certificate (PEM, as its handshake presented it)
+  // against this agent's CA bundle and CRLs, as a server's.
+  absl::Status CheckController(const std::string& pem) const;
   // Writes one message on the current stream (serialized across threads).
   bool Send(const v1::AgentMessage& message);
 

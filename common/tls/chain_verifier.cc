@@ -159,7 +159,8 @@ absl::StatusOr<std::unique_ptr<ChainVerifier>> ChainVerifier::Build(
 }
 
 absl::Status ChainVerifier::Verify(absl::string_view leaf_pem,
-                                   absl::string_view chain_pem) const {
+                                   absl::string_view chain_pem,
+                                   Purpose purpose) const {
   std::vector<X509Ptr> leaf = ReadCertificates(leaf_pem);
   if (leaf.empty())
     return absl::UnauthenticatedError("the peer sent no certificate");
@@ -174,7 +175,9 @@ absl::Status ChainVerifier::Verify(absl::string_view leaf_pem,
                           untrusted.get()) != 1) {
     return absl::InternalError("cannot set up certificate verification");
   }
-  X509_STORE_CTX_set_purpose(context.get(), X509_PURPOSE_SSL_CLIENT);
+  X509_STORE_CTX_set_purpose(context.get(), purpose == Purpose::kServer
+                                                ? X509_PURPOSE_SSL_SERVER
+                                                : X509_PURPOSE_SSL_CLIENT);
   if (crls_required_) {
     X509_STORE_CTX_set_flags(context.get(),
                              X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);

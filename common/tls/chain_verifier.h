@@ -10,7 +10,7 @@
 
 namespace opsagent {
 
-// Verifies a client's certificate chain against a CA bundle and the
+// Verifies a peer's certificate chain against a CA bundle and the
 // revocation lists of the CAs that issued it, with OpenSSL's own chain and
 // CRL checks (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL).
 //
@@ -35,10 +35,14 @@ class ChainVerifier {
       bool crls_required, std::vector<std::string>* problems);
   ~ChainVerifier();
 
-  // `leaf_pem` is the client's certificate, `chain_pem` what else it sent
+  // What the certificate must be good for (its key usages): a client's,
+  // or a server's (the controller an agent dials).
+  enum class Purpose { kClient, kServer };
+
+  // `leaf_pem` is the peer's certificate, `chain_pem` what else it sent
   // (may repeat the leaf). Errors say why in words an operator can act on.
-  absl::Status Verify(absl::string_view leaf_pem,
-                      absl::string_view chain_pem) const;
+  absl::Status Verify(absl::string_view leaf_pem, absl::string_view chain_pem,
+                      Purpose purpose = Purpose::kClient) const;
 
   // One line per CA of the bundle: its name and its CRL's state, for the log.
   const std::vector<std::string>& description() const { return description_; }

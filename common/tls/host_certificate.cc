@@ -1,9 +1,11 @@
 #include "common/tls/host_certificate.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace opsagent {
 namespace {
@@ -18,8 +20,27 @@ bool DnsNameMatches(absl::string_view pattern, absl::string_view host) {
 
 }  // namespace
 
+bool IsDnsHostName(absl::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  for (absl::string_view label : absl::StrSplit(name, '.')) {
+    if (label.empty() || label.size() > 63 || label.front() == '-' ||
+        label.back() == '-')
+      return false;
+    for (char c : label) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-')
+        return false;
+    }
+  }
+  return true;
+}
+
 absl::Status CheckHostCertificate(const CertificateInfo& cert,
                                   absl::string_view host) {
+  if (!IsDnsHostName(host)) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("\"", absl::CHexEscape(host.substr(0, 64)),
+                     "\" is not a DNS host name"));
+  }
   if (!cert.server_auth) {
     return absl::UnauthenticatedError(absl::StrCat(
         "the certificate presented by ", host,

@@ -225,7 +225,8 @@ absl::StatusOr<std::unique_ptr<ServerTrust>> ServerTrust::Create(
   return trust;
 }
 
-absl::Status ServerTrust::VerifyCertificate(absl::string_view pem) const {
+absl::Status ServerTrust::VerifyCertificate(
+    absl::string_view pem, ChainVerifier::Purpose purpose) const {
   std::shared_ptr<const ChainVerifier> verifier;
   {
     absl::MutexLock lock(&state_->mutex);
@@ -233,7 +234,7 @@ absl::Status ServerTrust::VerifyCertificate(absl::string_view pem) const {
   }
   if (verifier == nullptr)
     return absl::UnavailableError("no CA bundle has passed its checks yet");
-  return verifier->Verify(pem, pem);
+  return verifier->Verify(pem, pem, purpose);
 }
 
 ServerTrust::~ServerTrust() {

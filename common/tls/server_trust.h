@@ -47,11 +47,15 @@ class ServerTrust {
   std::shared_ptr<grpc::experimental::CertificateVerifier> verifier() const {
     return verifier_;
   }
-  // Verifies a certificate that reached this server other than by a TLS
-  // handshake (an operator's, relayed by the controller) exactly as the
-  // handshake would: its chain to the trusted CA bundle, its validity, and
-  // with a CRL directory its revocation, failing closed.
-  absl::Status VerifyCertificate(absl::string_view pem) const;
+  // Verifies a certificate that reached this server other than by its own
+  // TLS handshake exactly as the handshake would: its chain to the trusted
+  // CA bundle, its validity, and with a CRL directory its revocation,
+  // failing closed. An operator's relayed by the controller (a client
+  // certificate), or the controller's own when the agent dialed it (a
+  // server certificate: revoking a controller must cut it off too).
+  absl::Status VerifyCertificate(
+      absl::string_view pem,
+      ChainVerifier::Purpose purpose = ChainVerifier::Purpose::kClient) const;
 
   // Whether a CRL directory is configured (the verifier has work to do).
   bool checks_revocation() const { return !configured_.crl_directory.empty(); }

@@ -1,15 +1,19 @@
 #include "controller/audit/audit_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/trusted_path.h"
 #include "controller/audit/audit_chain.h"
 
 namespace opsagent {
@@ -162,17 +166,59 @@ absl::Status MakeParentDirectory(const std::string& path) {
   return absl::OkStatus();
 }
 
+// The log is only as good as its file: nobody but root and this user may
+// change the directory it is in (or the path to it), it is not a symbolic
+// link, nobody else may write it, and a new one is created readable by its
+// owner only (SQLite gives its -wal and -shm files the same mode).
+absl::Status CheckLogFile(const std::string& path) {
+  const std::string absolute = std::filesystem::absolute(path).string();
+  const std::string dir = absolute.substr(0, absolute.rfind('/'));
+  if (absl::Status trusted =
+          CheckTrustedPath(dir.empty() ? "/" : dir, TrustedKind::kDirectory);
+      !trusted.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit log ", path, ": ", trusted.message()));
+  }
+  struct stat st;
+  if (lstat(absolute.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      return absl::UnavailableError(
+          absl::StrCat("audit log ", path, ": ", std::strerror(errno)));
+    }
+    const int fd =
+        open(absolute.c_str(),
+             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) {
+      return absl::UnavailableError(absl::StrCat(
+          "audit log ", path, " cannot be created: ", std::strerror(errno)));
+    }
+    if (fd >= 0) close(fd);
+    return absl::OkStatus();
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit log ", path, " is not a regular file (a symbolic link?)"));
+  }
+  if (absl::Status trusted = CheckTrustedPath(absolute, TrustedKind::kFile);
+      !trusted.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit log ", path, ": ", trusted.message()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AuditStore>> AuditStore::Open(
     const std::string& path) {
   if (absl::Status status = MakeParentDirectory(path); !status.ok())
     return status;
+  if (absl::Status status = CheckLogFile(path); !status.ok()) return status;
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-      nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                               SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+                           nullptr);
   std::unique_ptr<AuditStore> store(new AuditStore(db, path));
   if (rc != SQLITE_OK) {
     return absl::UnavailableError(absl::StrCat(

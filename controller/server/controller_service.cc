@@ -11,6 +11,7 @@
 #include "common/operation_catalog.h"
 #include "controller/audit/audit_entry.h"
 #include "controller/server/relay_run.h"
+#include "controller/target_set.h"
 #include "grpc/grpc_security_constants.h"
 #include "spdlog/spdlog.h"
 
@@ -83,8 +84,9 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
     spec.concurrency = static_cast<int>(std::clamp<uint32_t>(
         request_.concurrency() == 0 ? 20 : request_.concurrency(), 1,
         config.max_concurrency()));
-    spdlog::info("run {} on \"{}\" by {} (incident \"{}\")", op->name,
-                 request_.target(), caller_.ToString(), request_.incident());
+    spdlog::info("run {} on \"{}\" ({} hosts) by {}", op->name,
+                 request_.target(), request_.requests_size(),
+                 caller_.ToString());
     absl::Status status = RelayRun(
         spec, *service_->registry(), service_->inventory(), *service_->audit(),
         [this](const v1::RunEvent& event) { return Write(event); });
@@ -153,6 +155,27 @@ absl::StatusOr<PeerIdentity> ControllerService::Authorize(
 grpc::ServerWriteReactor<v1::RunEvent>* ControllerService::Run(
     grpc::CallbackServerContext* context, const v1::RunRequest* request) {
   return new RunReactor(this, context, request);
+}
+
+grpc::ServerUnaryReactor* ControllerService::SelectHosts(
+    grpc::CallbackServerContext* context, const v1::SelectHostsRequest* request,
+    v1::SelectHostsReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "run");
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<std::vector<v1::Host>> hosts = opsagent::SelectHosts(
+      LiveInventory(*registry_, inventory_), request->target());
+  if (!hosts.ok()) {
+    reactor->Finish(ToGrpc(hosts.status()));
+    return reactor;
+  }
+  for (const v1::Host& host : *hosts) reply->add_hosts(host.name());
+  reply->set_max_concurrency(config_.max_concurrency());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ControllerService::ListHosts(

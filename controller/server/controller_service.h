@@ -14,8 +14,9 @@
 
 namespace opsagent {
 
-// What operators' opsctl call on the controller: Run (a fan-out relayed
-// over the agents' links, RelayRun), ListHosts, QueryAudit and VerifyAudit.
+// What operators' opsctl call on the controller: SelectHosts and Run (a
+// fan-out of requests the operator signed, relayed over the agents' links,
+// RelayRun), ListHosts, QueryAudit and VerifyAudit.
 // Only operator certificates are served (clientAuth, not serverAuth: a host
 // certificate cannot act as an operator), and only what an access rule
 // grants them. Work that may take long (a run, a query or verification of
@@ -33,6 +34,9 @@ class ControllerService final : public v1::Controller::CallbackService {
   grpc::ServerWriteReactor<v1::RunEvent>* Run(
       grpc::CallbackServerContext* context,
       const v1::RunRequest* request) override;
+  grpc::ServerUnaryReactor* SelectHosts(grpc::CallbackServerContext* context,
+                                        const v1::SelectHostsRequest* request,
+                                        v1::SelectHostsReply* reply) override;
   grpc::ServerUnaryReactor* ListHosts(grpc::CallbackServerContext* context,
                                       const v1::ListHostsRequest* request,
                                       v1::ListHostsReply* reply) override;

@@ -10,10 +10,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/request_meta.h"
+#include "common/signing/signed_request.h"
 #include "controller/auditing_caller.h"
 #include "controller/output/json.h"
 #include "controller/result_summary.h"
-#include "controller/target_set.h"
 
 namespace opsagent {
 namespace {
@@ -29,11 +30,75 @@ struct Arrival {
 
 // One host's call as the run tracks it.
 struct HostCall {
+  std::string host;
+  std::string address;   // as the live inventory has it, if it does
+  v1::RequestMeta meta;  // from the signed request
+  std::string parameters_json;
   int64_t row = 0;
-  std::string request_id;
-  std::string address;
-  std::string request;  // serialized, meta filled in
 };
+
+// The calls of a run, one per signed request, checked for what the
+// controller must know to audit and route them: each names this operation
+// and the certificate the run was asked with, a host not named twice, a
+// request of the operation's type whose id is the envelope's, and one run
+// id for all. Signatures, lifetimes and the caller's rights are the agents'
+// to check: the controller is not trusted with them.
+absl::StatusOr<std::vector<HostCall>> PlanCalls(
+    const OperationInfo& op, const v1::RunRequest& asked,
+    const std::string& operator_certificate) {
+  for (auto [field, value] :
+       {std::pair{"claims.os_user", &asked.claims().os_user()},
+        {"claims.sudo_user", &asked.claims().sudo_user()}}) {
+    if (absl::Status text = CheckCallerText(field, *value, 256); !text.ok())
+      return text;
+  }
+  if (asked.requests().empty()) {
+    return absl::InvalidArgumentError(
+        "the run carries no signed requests (is opsctl older than the "
+        "controller?)");
+  }
+  absl::StatusOr<std::string> certificate =
+      CertificateSha256(operator_certificate);
+  if (!certificate.ok()) return certificate.status();
+  std::vector<HostCall> calls;
+  absl::flat_hash_set<std::string> hosts;
+  for (int i = 0; i < asked.requests_size(); ++i) {
+    const auto bad = [i](absl::string_view why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("signed request ", i, ": ", why));
+    };
+    v1::RequestEnvelope envelope;
+    if (!envelope.ParseFromString(asked.requests(i).envelope()))
+      return bad("not an envelope");
+    if (envelope.operation() != op.name)
+      return bad(absl::StrCat("is for \"", envelope.operation(), "\", not \"",
+                              op.name, "\""));
+    if (envelope.operator_certificate_sha256() != *certificate)
+      return bad("is not signed for the certificate calling");
+    if (envelope.target_host().empty() ||
+        !hosts.insert(envelope.target_host()).second)
+      return bad("names no host, or one already named");
+    std::unique_ptr<google::protobuf::Message> request = op.NewRequest();
+    if (!request->ParseFromString(envelope.request()))
+      return bad(absl::StrCat("is not a valid ",
+                              request->GetDescriptor()->full_name()));
+    HostCall call;
+    call.host = envelope.target_host();
+    call.meta = OperationInfo::Meta(*request);
+    if (call.meta.request_id().empty() ||
+        call.meta.request_id() != envelope.request_id())
+      return bad("its request id is missing or not the envelope's");
+    if (call.meta.run_id().empty() ||
+        (!calls.empty() && call.meta.run_id() != calls.front().meta.run_id()))
+      return bad("has no run id, or not the run's");
+    // Nothing reaches the team's log that an agent would refuse to record.
+    if (absl::Status text = CheckRequestMeta(call.meta); !text.ok())
+      return bad(text.message());
+    call.parameters_json = ParametersJson(*request);
+    calls.push_back(std::move(call));
+  }
+  return calls;
+}
 
 v1::RunEvent ResultEvent(size_t host, AuditOutcome outcome,
                          const std::string& request_id,
@@ -118,18 +183,16 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
                       const std::function<bool(const v1::RunEvent&)>& emit) {
   const OperationInfo& op = *spec.op;
   const v1::RunRequest& asked = spec.request;
-  std::unique_ptr<google::protobuf::Message> prototype = op.NewRequest();
-  if (!prototype->ParseFromString(asked.request())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the request is not a valid ",
-                     prototype->GetDescriptor()->full_name()));
+  absl::StatusOr<std::vector<HostCall>> planned =
+      PlanCalls(op, asked, spec.operator_certificate);
+  if (!planned.ok()) return planned.status();
+  std::vector<HostCall>& calls = *planned;
+  const std::string& run_id = calls.front().meta.run_id();
+  const Inventory live = LiveInventory(registry, inventory);
+  for (HostCall& call : calls) {
+    if (absl::StatusOr<v1::Host> host = live.Find(call.host); host.ok())
+      call.address = host->address();
   }
-  absl::StatusOr<std::vector<v1::Host>> hosts =
-      SelectHosts(LiveInventory(registry, inventory), asked.target());
-  if (!hosts.ok()) return hosts.status();
-  const std::string run_id =
-      asked.run_id().empty() ? NewRequestId() : asked.run_id();
-
   // An operator who went away (opsctl interrupted) gets no new hosts
   // started; calls already sent still end and are audited.
   bool operator_gone = false;
@@ -138,8 +201,8 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   };
   v1::RunEvent started;
   started.mutable_started()->set_run_id(run_id);
-  for (const v1::Host& host : *hosts)
-    started.mutable_started()->add_hosts(host.name());
+  for (const HostCall& call : calls)
+    started.mutable_started()->add_hosts(call.host);
   send(started);
 
   absl::Mutex mutex;
@@ -151,7 +214,6 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
     arrived.Signal();
   };
 
-  std::vector<HostCall> calls(hosts->size());
   v1::RunFinished summary;
   size_t next = 0;
   int running = 0;
@@ -172,36 +234,24 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
     std::vector<size_t> starting;
     std::vector<AuditIntent> intents;
     while (running + static_cast<int>(starting.size()) < spec.concurrency &&
-           next < hosts->size() && !budget_spent()) {
+           next < calls.size() && !budget_spent()) {
       const size_t i = next++;
-      const v1::Host& host = (*hosts)[i];
-      std::unique_ptr<google::protobuf::Message> request(prototype->New());
-      request->CopyFrom(*prototype);
-      v1::RequestMeta* meta = OperationInfo::MutableMeta(request.get());
-      meta->set_request_id(NewRequestId());
-      meta->set_reason(asked.reason());
-      meta->set_incident(asked.incident());
-      meta->set_run_id(run_id);
-      meta->set_dry_run(asked.dry_run());
-      HostCall& call = calls[i];
-      call.request_id = meta->request_id();
-      call.address = host.address();
-      call.request = request->SerializeAsString();
+      const HostCall& call = calls[i];
       AuditIntent intent;
-      intent.request_id = call.request_id;
+      intent.request_id = call.meta.request_id();
       intent.run_id = run_id;
       intent.started_at_ms = absl::ToUnixMillis(absl::Now());
       intent.os_user = asked.claims().os_user();
       intent.os_uid = asked.claims().os_uid();
       intent.sudo_user = asked.claims().sudo_user();
       intent.cert_identity = spec.operator_identity;
-      intent.host = host.name();
-      intent.address = host.address();
+      intent.host = call.host;
+      intent.address = call.address;
       intent.operation = op.name;
-      intent.parameters_json = ParametersJson(*request);
-      intent.reason = asked.reason();
-      intent.incident = asked.incident();
-      intent.dry_run = asked.dry_run();
+      intent.parameters_json = call.parameters_json;
+      intent.reason = call.meta.reason();
+      intent.incident = call.meta.incident();
+      intent.dry_run = call.meta.dry_run();
       intent.mutating = op.mutating;
       intents.push_back(std::move(intent));
       starting.push_back(i);
@@ -219,8 +269,9 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
         // audit refusal would be.
         if (!any_started) return unrecorded;
         for (size_t i : starting) {
-          v1::RunEvent event = ResultEvent(i, AuditOutcome::kPending,
-                                           calls[i].request_id, unrecorded, "");
+          v1::RunEvent event =
+              ResultEvent(i, AuditOutcome::kPending, calls[i].meta.request_id(),
+                          unrecorded, "");
           send(event);
         }
         for (auto& [host, report] : reports) {
@@ -242,17 +293,16 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
     if (!starting.empty()) any_started = true;
     for (size_t i : starting) {
       ++running;
-      const v1::Host& host = (*hosts)[i];
-      std::shared_ptr<AgentConnection> link = registry.Find(host.name());
+      const std::string& host = calls[i].host;
+      std::shared_ptr<AgentConnection> link = registry.Find(host);
       if (link == nullptr) {
-        std::optional<AgentRegistry::Gone> gone =
-            registry.FindGone(host.name());
+        std::optional<AgentRegistry::Gone> gone = registry.FindGone(host);
         std::optional<absl::Time> seen;
         if (gone.has_value()) seen = gone->last_seen;
         deliver(Arrival{
             i, true, false,
             absl::UnavailableError(absl::StrCat(
-                host.name(), " is not connected to the controller",
+                host, " is not connected to the controller",
                 seen.has_value()
                     ? absl::StrCat(" (last seen ",
                                    absl::FormatTime(absl::RFC3339_sec, *seen,
@@ -263,10 +313,8 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
         continue;
       }
       v1::RelayedCall relayed;
-      relayed.set_operation(op.name);
-      relayed.set_request(calls[i].request);
       relayed.set_operator_certificate(spec.operator_certificate);
-      relayed.set_target(host.name());
+      *relayed.mutable_signed_request() = asked.requests(static_cast<int>(i));
       AgentConnection::Relay relay;
       if (op.streaming) {
         relay.on_event = [&deliver, i](std::string message) {
@@ -280,7 +328,7 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
       link->Start(std::move(relayed), absl::Now() + spec.timeout,
                   std::move(relay));
     }
-    if (running == 0 && (next >= hosts->size() || budget_spent())) break;
+    if (running == 0 && (next >= calls.size() || budget_spent())) break;
 
     std::deque<Arrival> batch;
     {
@@ -317,10 +365,10 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
         }
       }
       outcomes.emplace_back(calls[arrival.host].row, std::move(result));
-      reports.emplace_back(
-          arrival.host,
-          ResultEvent(arrival.host, outcome, calls[arrival.host].request_id,
-                      arrival.status, arrival.message));
+      reports.emplace_back(arrival.host,
+                           ResultEvent(arrival.host, outcome,
+                                       calls[arrival.host].meta.request_id(),
+                                       arrival.status, arrival.message));
     }
   }
   // The last outcomes.
@@ -336,7 +384,7 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
       send(report);
     }
   }
-  summary.set_not_started(static_cast<uint32_t>(hosts->size() - next));
+  summary.set_not_started(static_cast<uint32_t>(calls.size() - next));
   v1::RunEvent finished;
   *finished.mutable_finished() = summary;
   send(finished);

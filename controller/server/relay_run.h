@@ -25,10 +25,10 @@ struct RelaySpec {
   int concurrency = 20;
 };
 
-// Runs one operation on the hosts `spec.request.target` selects from the
-// live inventory (the static inventory's hosts and every connected agent),
-// relaying it over each host's link, at most `concurrency` hosts at once,
-// without a thread per host. Every host's call is audited in the team's
+// Runs one operation on the hosts `spec.request`'s signed requests are for
+// (opsctl signs one for each host SelectHosts chose from the live inventory),
+// relaying each unchanged over its host's link, at most `concurrency` hosts at
+// once, without a thread per host. Every host's call is audited in the team's
 // log: its intent is committed before it is sent and its outcome after it
 // ends, both in group commits (one transaction for all that start or end
 // together), and a host's result is reported only once it is on disk. A
@@ -36,7 +36,7 @@ struct RelaySpec {
 // drops or deadline passes mid-call is `unknown` if the operation changes
 // the host, never `ok`. `emit` receives, on this thread, the selected
 // hosts, each event and result, and the summary. Returns an error only
-// when nothing could be started (bad target, audit log unusable).
+// when nothing could be started (a malformed run, audit log unusable).
 absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
                       const Inventory& inventory, AuditStore& audit,
                       const std::function<bool(const v1::RunEvent&)>& emit);

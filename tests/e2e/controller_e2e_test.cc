@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -22,6 +23,7 @@
 #include "opsagent/v1/controller.grpc.pb.h"
 #include "opsagent/v1/journal.pb.h"
 #include "tests/testing/agent_process.h"
+#include "tests/testing/connection_flood.h"
 #include "tests/testing/opsctl_runner.h"
 #include "tests/testing/test_agent.h"
 #include "tests/testing/test_controller.h"
@@ -32,6 +34,7 @@ namespace {
 
 using ::opsagent::testing::CertificateFiles;
 using ::opsagent::testing::CertificateSpec;
+using ::opsagent::testing::ConnectionFlood;
 using ::opsagent::testing::JsonField;
 using ::opsagent::testing::OpsctlRunner;
 using ::opsagent::testing::ParseJson;
@@ -101,7 +104,8 @@ class Fleet {
 
   // An agent for `host`, linked to the controller; waits until linked.
   TestAgent* AddAgent(const std::string& host, const std::string& extra,
-                      bool listener = true, const std::string& tls = "") {
+                      bool listener = true, const std::string& tls = "",
+                      bool wait_linked = true) {
     const std::string agent_dir = absl::StrCat(dir_, "/", host);
     mkdir(agent_dir.c_str(), 0700);
     TestAgent::Options options;
@@ -119,6 +123,7 @@ class Fleet {
     if (!agent.ok()) return nullptr;
     agents_.push_back(*std::move(agent));
     TestAgent* added = agents_.back().get();
+    if (!wait_linked) return added;
     EXPECT_TRUE(Eventually([&] {
       return absl::StrContains(added->process->Log(),
                                "connected to the controller");
@@ -581,6 +586,74 @@ TEST_F(ControllerFailureE2eTest,
     }
   }
   EXPECT_TRUE(journaled);
+}
+
+// gRPC 1.51 stops accepting for good once accept4 fails with EMFILE; a
+// plain TCP flood past the controller's descriptor limit (max_agents + 512)
+// must not do that to opsctld. Its connection guard holds connections to
+// max_agents + 256, resets the rest, and serves again when the flood ends.
+TEST(ControllerFloodE2eTest, AConnectionFloodLeavesTheControllerServing) {
+  Fleet fleet(absl::StrCat(std::getenv("TEST_TMPDIR"), "/flood"));
+  ASSERT_TRUE(fleet.StartController("max_agents: 20\n").ok());
+  ASSERT_NE(fleet.AddAgent("web-1", ""), nullptr);
+  auto alice = fleet.Opsctl("flood-alice", fleet.Operator("alice", {"oncall"}));
+  {
+    ConnectionFlood flood(fleet.controller().port(), /*sources=*/10,
+                          /*per_source=*/200, ConnectionFlood::Kind::kIdle);
+    EXPECT_GT(flood.opened(), 600);  // past the descriptor limit
+    // Reset at once, not held until the 10 s handshake deadline...
+    EXPECT_TRUE(Eventually([&] { return flood.ClosedByServer() >= 1700; },
+                           absl::Seconds(3)))
+        << flood.ClosedByServer() << " of " << flood.opened() << " reset";
+    // ... and what is held stays under the limit (20 + 256 connections).
+    const std::string fds =
+        absl::StrCat("/proc/", fleet.controller().pid(), "/fd");
+    const auto held = std::distance(std::filesystem::directory_iterator(fds),
+                                    std::filesystem::directory_iterator());
+    EXPECT_LT(held, 20 + 256 + 64);
+  }
+  // The held link never dropped, and new callers get in.
+  EXPECT_TRUE(Eventually([&] {
+    ProgramResult info = alice->Run({"info", "web-1"});
+    return info.exit_code == 0;
+  }));
+  EXPECT_THAT(fleet.controller().Log(), Not(HasSubstr("Failed accept4")));
+}
+
+// Revoking the controller's certificate cuts it off: an agent that checks
+// revocation refuses to take calls from it when it links, and drops a link
+// it holds at the next heartbeat once a CRL revokes it.
+TEST(ControllerRevocationE2eTest, ARevokedControllerIsRefusedAndDropped) {
+  Fleet fleet(absl::StrCat(std::getenv("TEST_TMPDIR"), "/revoked"));
+  ASSERT_TRUE(fleet.StartController().ok());  // heartbeats every second
+  const std::string crls = fleet.dir() + "/crl";
+  mkdir(crls.c_str(), 0700);
+  const std::string controller = fleet.controller().certificate().certificate;
+  ASSERT_TRUE(fleet.ca().WriteCrl(crls, {controller}).ok());
+  TestAgent* agent = fleet.AddAgent(
+      "web-1", "", /*listener=*/true,
+      absl::StrCat("crl_directory: \"", crls, "\" refresh_interval_seconds: 1"),
+      /*wait_linked=*/false);
+  ASSERT_NE(agent, nullptr);
+  EXPECT_TRUE(Eventually([&] {
+    return absl::StrContains(agent->process->Log(),
+                             "refusing the controller opsctld.test");
+  })) << agent->process->Log();
+  EXPECT_THAT(agent->process->Log(),
+              Not(HasSubstr("connected to the controller")));
+
+  // Not revoked any more: it links.
+  ASSERT_TRUE(fleet.ca().WriteCrl(crls, {}).ok());
+  EXPECT_TRUE(Eventually([&] {
+    return absl::StrContains(agent->process->Log(),
+                             "connected to the controller");
+  })) << agent->process->Log();
+  // Revoked while linked: dropped at a heartbeat.
+  ASSERT_TRUE(fleet.ca().WriteCrl(crls, {controller}).ok());
+  EXPECT_TRUE(Eventually([&] {
+    return absl::StrContains(agent->process->Log(),
+                             "dropping the link to the controller");
+  })) << agent->process->Log();
 }
 
 }  // namespace

@@ -38,6 +38,7 @@ class TestController {
   absl::Status Restart();
 
   int port() const { return port_; }
+  pid_t pid() const { return process_ == nullptr ? -1 : process_->pid(); }
   const std::string& audit_path() const { return audit_path_; }
   std::string Log() const;
   const CertificateFiles& certificate() const { return certificate_; }

@@ -1,6 +1,7 @@
 #include "controller/audit/audit_store.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -195,6 +196,38 @@ TEST(AuditStoreTest, UnusableLocationsAreClearErrors) {
   ASSERT_FALSE(future.ok());
   EXPECT_THAT(future.status().message(),
               HasSubstr("newer than this opsctl understands"));
+}
+
+// Anyone who could swap or write the log's file could rewrite history:
+// such locations are refused, and a new log is readable by its owner only.
+TEST(AuditStoreTest, UntrustedLocationsAreRefused) {
+  const std::string base = absl::StrCat(std::getenv("TEST_TMPDIR"), "/trust");
+  mkdir(base.c_str(), 0755);
+  const std::string open_dir = base + "/world-writable";
+  mkdir(open_dir.c_str(), 0777);
+  chmod(open_dir.c_str(), 0777);
+  auto in_open_dir = AuditStore::Open(open_dir + "/team.db");
+  ASSERT_FALSE(in_open_dir.ok());
+  EXPECT_THAT(in_open_dir.status().message(), HasSubstr("writable by others"));
+  EXPECT_NE(access((open_dir + "/team.db").c_str(), F_OK), 0);
+
+  const std::string target = base + "/elsewhere.db";
+  const std::string link = base + "/link.db";
+  ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0);
+  auto through_link = AuditStore::Open(link);
+  ASSERT_FALSE(through_link.ok());
+  EXPECT_THAT(through_link.status().message(), HasSubstr("symbolic link"));
+  EXPECT_NE(access(target.c_str(), F_OK), 0);
+
+  const std::string shared = base + "/shared.db";
+  ASSERT_TRUE(AuditStore::Open(shared).ok());
+  struct stat st;
+  ASSERT_EQ(stat(shared.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  chmod(shared.c_str(), 0666);
+  auto writable = AuditStore::Open(shared);
+  ASSERT_FALSE(writable.ok());
+  EXPECT_THAT(writable.status().message(), HasSubstr("writable"));
 }
 
 // Logs written by earlier releases are upgraded in place on open and then

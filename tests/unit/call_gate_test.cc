@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "opsagent/v1/agent.pb.h"
@@ -168,6 +169,39 @@ TEST_F(CallGateTest, RefusesMalformedRequestsAndMeta) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(info_calls, 0);
   EXPECT_EQ(truncate_calls, 0);
+}
+
+TEST_F(CallGateTest, ACallWhoseDeadlinePassedDoesNotAct) {
+  // A controller that held a call back until its operator gave up.
+  Call late = MakeCall("truncate_log", Truncate("late-1", "/x"));
+  late.deadline = absl::Now() - absl::Seconds(1);
+  CallResult refused = Run(late);
+  EXPECT_EQ(refused.status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(truncate_calls, 0);
+  EXPECT_EQ(ReadFile(*journal_path), "");
+}
+
+TEST_F(CallGateTest, ASignedRequestRunsOnceAndItsRefusalIsJournaled) {
+  Call call = MakeCall("truncate_log", Truncate("signed-1", "/x"));
+  call.via = "controller opsctld.test";
+  call.journal_read_only = true;
+  call.signed_request =
+      Call::Signed{"nonce-1", absl::Now() + absl::Seconds(60)};
+  ASSERT_TRUE(Run(call).status.ok());
+  // The same signed request again, with a new request id even: the nonce
+  // is what was signed once.
+  call.request = Truncate("signed-2", "/x").SerializeAsString();
+  CallResult replayed = Run(call);
+  EXPECT_EQ(replayed.status.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(replayed.status.message(), HasSubstr("already received"));
+  EXPECT_EQ(truncate_calls, 1);
+  // A new gate on the same journal (the agent restarted) still knows it.
+  gate_ = NewGate();
+  EXPECT_THAT(Run(call).status.message(), HasSubstr("already received"));
+  EXPECT_EQ(truncate_calls, 1);
+  const std::string journal = ReadFile(*journal_path);
+  EXPECT_THAT(journal, HasSubstr("\"event\":\"REFUSED\""));
+  EXPECT_THAT(journal, HasSubstr("\"nonce\""));
 }
 
 TEST_F(CallGateTest, AChangeNeedsARequestIdAndIsJournaledBeforeItActs) {

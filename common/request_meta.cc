@@ -1,0 +1,46 @@
+#include "common/request_meta.h"
+
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "common/utf8.h"
+
+namespace opsagent {
+namespace {
+
+constexpr size_t kMaxIdBytes = 128;
+constexpr size_t kMaxReasonBytes = 1024;
+
+}  // namespace
+
+absl::Status CheckCallerText(absl::string_view field, absl::string_view value,
+                             size_t max_bytes) {
+  if (value.size() > max_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is longer than ", max_bytes, " bytes"));
+  }
+  if (!IsValidUtf8(value))
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is not valid UTF-8"));
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " contains a control character"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRequestMeta(const v1::RequestMeta& meta) {
+  for (auto [field, value, max] :
+       {std::tuple{"request_id", &meta.request_id(), kMaxIdBytes},
+        {"reason", &meta.reason(), kMaxReasonBytes},
+        {"incident", &meta.incident(), kMaxIdBytes},
+        {"run_id", &meta.run_id(), kMaxIdBytes}}) {
+    if (absl::Status status = CheckCallerText(field, *value, max); !status.ok())
+      return status;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace opsagent
