@@ -31,7 +31,7 @@ struct Arrival {
 // One host's call as the run tracks it.
 struct HostCall {
   std::string host;
-  std::string address;   // as the live inventory has it, if it does
+  std::string address;   // its link's peer, or the static inventory's
   v1::RequestMeta meta;  // from the signed request
   std::string parameters_json;
   int64_t row = 0;
@@ -188,10 +188,13 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   if (!planned.ok()) return planned.status();
   std::vector<HostCall>& calls = *planned;
   const std::string& run_id = calls.front().meta.run_id();
-  const Inventory live = LiveInventory(registry, inventory);
   for (HostCall& call : calls) {
-    if (absl::StatusOr<v1::Host> host = live.Find(call.host); host.ok())
-      call.address = host->address();
+    if (std::shared_ptr<AgentConnection> link = registry.Find(call.host)) {
+      call.address = ShownAddress(link->info().address);
+    } else if (absl::StatusOr<v1::Host> listed = inventory.Find(call.host);
+               listed.ok()) {
+      call.address = listed->address();
+    }
   }
   // An operator who went away (opsctl interrupted) gets no new hosts
   // started; calls already sent still end and are audited.
