@@ -9,6 +9,9 @@
 #   bench/fanout_vs_ssh.sh [N]    (default 200; needs root)
 # All "hosts" are processes on this one machine: the agents, sshd and the
 # client share its cores, which a real fleet would not.
+# BENCH_BIN_DIR=DIR takes opsagent, opsctl and opsctld from DIR/agent and
+# DIR/controller instead of building them; BENCH_FLEET_ONLY=1 only starts
+# the controller and agents and keeps them up (bench/fanout_ab.sh).
 # BENCH_SPLIT_CORES=1 runs the agents (and sshd) on CPU 1 and the client side
 # (opsctl, xargs + ssh) on CPU 0, as when the hosts are other machines: the
 # client no longer competes with 200 servers for the same cores.
@@ -18,11 +21,15 @@ source bench/loopback_sshd.sh
 n=${1:-200}
 work=${BENCH_DIR:-/tmp/opsagent-bench}/fanout
 mkdir -p "$work"
-targets="//agent:opsagent //controller:opsctl //controller:opsctld"
-bazel build -c opt $targets >/dev/null 2>&1 || bazel build -c opt $targets
-agent_bin=$(pwd)/bazel-bin/agent/opsagent
-opsctl_bin=$(pwd)/bazel-bin/controller/opsctl
-opsctld_bin=$(pwd)/bazel-bin/controller/opsctld
+bin=${BENCH_BIN_DIR:-}
+if [ -z "$bin" ]; then
+  targets="//agent:opsagent //controller:opsctl //controller:opsctld"
+  bazel build -c opt $targets >/dev/null 2>&1 || bazel build -c opt $targets
+  bin=$(pwd)/bazel-bin
+fi
+agent_bin=$bin/agent/opsagent
+opsctl_bin=$bin/controller/opsctl
+opsctld_bin=$bin/controller/opsctld
 
 pki=$work/pki
 bash deploy/pki/make-dev-pki.sh "$pki" ca >/dev/null
@@ -87,6 +94,12 @@ export OPSCTL_CONFIG=$work/opsctl-controller.textproto
 for i in $(seq 1 "$n"); do
   until grep -q "connected to the controller" "$work/agent-$i.log"; do sleep 0.05; done
 done
+
+if [ "${BENCH_FLEET_ONLY:-0}" = 1 ]; then
+  # bench/fanout_ab.sh: the fleet stays up until this script is killed.
+  echo "fleet ready: $OPSCTL_CONFIG"
+  while sleep 3600; do :; done
+fi
 
 levels=${BENCH_CONCURRENCY:-50 200}
 max_level=0

@@ -1,6 +1,7 @@
 #include "agent/server/action_journal.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -51,6 +52,17 @@ absl::StatusOr<std::unique_ptr<ActionJournal>> ActionJournal::Open(
       open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
            0600);
   if (fd < 0) return ErrnoError("cannot open for appending", path);
+  // Its directory passed the trust checks, but one that is sticky and
+  // shared (/tmp) would let another user create the file first.
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "agent journal ", path,
+        " is not a regular file owned by this user and writable by it "
+        "alone; refusing to use it"));
+  }
   // A crash in the middle of a write leaves a line without its newline; end
   // it so that the next record starts on a line of its own.
   off_t size = lseek(fd, 0, SEEK_END);
@@ -73,7 +85,8 @@ absl::StatusOr<std::unique_ptr<ActionJournal>> ActionJournal::Open(
 
 ActionJournal::~ActionJournal() { close(fd_); }
 
-absl::Status ActionJournal::Append(v1::JournalRecord record) {
+absl::Status ActionJournal::Append(v1::JournalRecord record,
+                                   Durability durability) {
   record.set_time(
       absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone()));
   std::string line;
@@ -93,7 +106,8 @@ absl::Status ActionJournal::Append(v1::JournalRecord record) {
     errno = write_errno;
     return ErrnoError("cannot append", path_);
   }
-  if (fdatasync(fd_) != 0) return ErrnoError("cannot sync", path_);
+  if (durability == Durability::kSynced && fdatasync(fd_) != 0)
+    return ErrnoError("cannot sync", path_);
   return absl::OkStatus();
 }
 

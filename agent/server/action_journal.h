@@ -13,17 +13,25 @@
 namespace opsagent {
 
 // The agent's own append-only record of the changes it was asked to make:
-// one JSON line per JournalRecord, appended with O_APPEND and synced to disk
-// before Append returns. Opened once at start-up, when the records already
-// in the file are read back (a line torn by a crash is skipped and logged).
+// one JSON line per JournalRecord, appended with O_APPEND (and for changes
+// synced to disk) before Append returns. Opened once at start-up, when the
+// records already in the file are read back (a line torn by a crash is skipped
+// and logged).
 class ActionJournal {
  public:
   static absl::StatusOr<std::unique_ptr<ActionJournal>> Open(
       const std::string& path);
   ~ActionJournal();
 
-  // Stamps `record` with the current time and appends it durably.
-  absl::Status Append(v1::JournalRecord record);
+  // kSynced: on disk before Append returns (a change's records). kWritten:
+  // in the file, which outlives the agent's process but not a power loss
+  // (records of reads and refusals: a signed request is dead a minute after
+  // it was issued, less than a host takes to boot).
+  enum class Durability { kSynced, kWritten };
+
+  // Stamps `record` with the current time and appends it.
+  absl::Status Append(v1::JournalRecord record,
+                      Durability durability = Durability::kSynced);
 
   // The records that were in the file when it was opened, oldest first.
   const std::vector<v1::JournalRecord>& history() const { return history_; }

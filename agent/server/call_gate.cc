@@ -1,6 +1,8 @@
 #include "agent/server/call_gate.h"
 
+#include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -10,6 +12,15 @@
 #include "spdlog/spdlog.h"
 
 namespace opsagent {
+namespace {
+
+// Refusals journaled at most: see JournalRefusal.
+constexpr double kRefusalsPerSecond = 10;
+constexpr double kRefusalBurst = 100;
+// What a refused call claims (its request id, operation) is kept to this.
+constexpr size_t kMaxClaimedBytes = 128;
+
+}  // namespace
 
 CallGate::CallGate(const AgentEnvironment& agent,
                    std::unique_ptr<ActionJournal> journal)
@@ -25,6 +36,13 @@ CallGate::CallGate(const AgentEnvironment& agent,
 }
 
 namespace {
+
+// Changes are synced before they act; reads are only written (see
+// ActionJournal::Durability).
+ActionJournal::Durability Durability(const Call& call) {
+  return call.operation->mutating ? ActionJournal::Durability::kSynced
+                                  : ActionJournal::Durability::kWritten;
+}
 
 void SetSigned(const Call& call, v1::JournalRecord* record) {
   if (!call.signed_request.has_value()) return;
@@ -53,7 +71,7 @@ absl::Status CallGate::JournalStart(const Call& call,
   record.set_request_digest(digest);
   record.set_via(call.via);
   SetSigned(call, &record);
-  absl::Status status = journal_->Append(std::move(record));
+  absl::Status status = journal_->Append(std::move(record), Durability(call));
   if (!status.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("refusing to act unrecorded: ", status.message()));
@@ -73,7 +91,8 @@ void CallGate::JournalFinish(const Call& call, const v1::RequestMeta& meta,
   record.set_status_message(std::string(result.status.message()));
   record.set_reply(result.final_message);
   record.set_via(call.via);
-  if (absl::Status written = journal_->Append(std::move(record));
+  if (absl::Status written =
+          journal_->Append(std::move(record), Durability(call));
       !written.ok()) {
     spdlog::error("{} request={} finished but is not in the journal: {}",
                   call.operation->name, meta.request_id(), written.message());
@@ -84,16 +103,42 @@ void CallGate::JournalRefusal(const Call& call, absl::string_view operation,
                               absl::string_view request_id,
                               const absl::Status& why) {
   if (journal_ == nullptr || !call.journal_read_only) return;
+  // A controller can send refusals as fast as it likes: they are journaled
+  // at most kRefusalsPerSecond a second (a burst of kRefusalBurst), each
+  // with what it claims cut short, and the rest are counted in the next.
+  uint64_t unjournaled = 0;
+  {
+    absl::MutexLock lock(&mutex_);
+    const absl::Time now = absl::Now();
+    refusal_tokens_ = std::min<double>(
+        kRefusalBurst,
+        refusal_tokens_ +
+            absl::ToDoubleSeconds(now - refusal_refill_) * kRefusalsPerSecond);
+    refusal_refill_ = now;
+    if (refusal_tokens_ < 1) {
+      ++unjournaled_refusals_;
+      return;
+    }
+    refusal_tokens_ -= 1;
+    unjournaled = std::exchange(unjournaled_refusals_, 0);
+  }
   v1::JournalRecord record;
   record.set_event(v1::JournalRecord::REFUSED);
-  record.set_request_id(std::string(request_id));
-  record.set_operation(std::string(operation));
+  record.set_request_id(std::string(request_id.substr(0, kMaxClaimedBytes)));
+  record.set_operation(std::string(operation.substr(0, kMaxClaimedBytes)));
   record.set_caller(call.caller.ToString());
   record.set_status_code(static_cast<int>(why.code()));
-  record.set_status_message(std::string(why.message()));
+  std::string message(why.message().substr(0, 4 * kMaxClaimedBytes));
+  if (unjournaled > 0) {
+    absl::StrAppend(&message, " (", unjournaled,
+                    " earlier refusals were not journaled: more than ",
+                    kRefusalsPerSecond, " a second)");
+  }
+  record.set_status_message(std::move(message));
   record.set_via(call.via);
   SetSigned(call, &record);
-  if (absl::Status written = journal_->Append(std::move(record));
+  if (absl::Status written = journal_->Append(
+          std::move(record), ActionJournal::Durability::kWritten);
       !written.ok()) {
     spdlog::error("a refused {} request={} is not in the journal: {}",
                   operation, request_id, written.message());

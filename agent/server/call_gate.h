@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/ops/operation.h"
 #include "agent/ops/registry.h"
@@ -71,7 +72,8 @@ class CallGate {
 
   CallResult Run(const Call& call, const Emit& emit);
 
-  // Logs and journals a call its front refused before it could reach Run
+  // Logs and journals (at a bounded rate, see JournalRefusal) a call its
+  // front refused before it could reach Run
   // (a relayed call with a bad signature, for another host, from an
   // operator the agent does not accept): `operation` as named, `call` with
   // what is known of the caller.
@@ -101,6 +103,9 @@ class CallGate {
   const std::unique_ptr<ActionJournal> journal_;
   absl::Mutex mutex_;
   uint32_t running_scans_ ABSL_GUARDED_BY(mutex_) = 0;
+  double refusal_tokens_ ABSL_GUARDED_BY(mutex_) = 100;  // a full burst
+  absl::Time refusal_refill_ ABSL_GUARDED_BY(mutex_) = absl::Now();
+  uint64_t unjournaled_refusals_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace opsagent

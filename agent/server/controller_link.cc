@@ -252,15 +252,12 @@ bool ControllerLink::Session() {
 }
 
 CallResult ControllerLink::Verify(const v1::RelayedCall& relayed, Call* call) {
-  // What the envelope claims, for the log and journal of a refusal (it is
-  // parsed again, and trusted, only once its signature checks out).
+  // What the envelope claims, for the log and journal of a refusal. Only
+  // once its signature checks out is any of it trusted: its nonce is
+  // journaled (and so restored into the replay cache) only then.
   v1::RequestEnvelope claimed;
   claimed.ParseFromString(relayed.signed_request().envelope());
   const auto refuse = [&](absl::Status why) {
-    if (!claimed.nonce().empty()) {
-      call->signed_request = Call::Signed{
-          claimed.nonce(), absl::FromUnixMillis(claimed.expires_at_unix_ms())};
-    }
     return gate_->Refuse(*call, claimed.operation(), claimed.request_id(), why);
   };
   if (absl::Status verified =

@@ -18,7 +18,9 @@ namespace opsagent {
 // reopen the window. Thread-safe.
 class ReplayCache {
  public:
-  // Takes the nonces of the journal's relayed calls that have not expired.
+  // Takes the nonces of the journal's relayed calls that have not expired
+  // (each for its longest recorded life, and never beyond the longest a
+  // signed request can live from `now`).
   void Restore(const std::vector<v1::JournalRecord>& history, absl::Time now);
 
   // Records `nonce` until `expires`; false if it was seen before.

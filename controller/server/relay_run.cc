@@ -10,8 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/host_text.h"
 #include "common/request_meta.h"
 #include "common/signing/signed_request.h"
+#include "common/tls/host_certificate.h"
 #include "controller/auditing_caller.h"
 #include "controller/output/json.h"
 #include "controller/result_summary.h"
@@ -75,9 +77,9 @@ absl::StatusOr<std::vector<HostCall>> PlanCalls(
                               op.name, "\""));
     if (envelope.operator_certificate_sha256() != *certificate)
       return bad("is not signed for the certificate calling");
-    if (envelope.target_host().empty() ||
+    if (!IsDnsHostName(envelope.target_host()) ||
         !hosts.insert(envelope.target_host()).second)
-      return bad("names no host, or one already named");
+      return bad("names no host name, or one already named");
     std::unique_ptr<google::protobuf::Message> request = op.NewRequest();
     if (!request->ParseFromString(envelope.request()))
       return bad(absl::StrCat("is not a valid ",
@@ -188,12 +190,22 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   if (!planned.ok()) return planned.status();
   std::vector<HostCall>& calls = *planned;
   const std::string& run_id = calls.front().meta.run_id();
+  // Only hosts the controller knows (linked now, seen since it started, or
+  // in the static inventory) get a row in the team's log.
   for (HostCall& call : calls) {
     if (std::shared_ptr<AgentConnection> link = registry.Find(call.host)) {
       call.address = ShownAddress(link->info().address);
     } else if (absl::StatusOr<v1::Host> listed = inventory.Find(call.host);
                listed.ok()) {
       call.address = listed->address();
+    } else if (std::optional<AgentRegistry::Gone> gone =
+                   registry.FindGone(call.host);
+               gone.has_value()) {
+      call.address = ShownAddress(gone->info.address);
+    } else {
+      return absl::NotFoundError(
+          absl::StrCat("no host \"", TerminalSafe(call.host.substr(0, 253)),
+                       "\" is known to the controller"));
     }
   }
   // An operator who went away (opsctl interrupted) gets no new hosts

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/signing/signed_request.h"
 #include "common/tls/credentials.h"
 #include "controller/audit/audit_store.h"
 #include "gmock/gmock.h"
@@ -471,6 +472,50 @@ TEST_F(ControllerE2eTest, AHostCertificateCannotActAsAnOperator) {
   grpc::Status status = reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_THAT(status.error_message(), HasSubstr("not an operator certificate"));
+}
+
+// An operator's run may only name hosts the controller knows, by DNS
+// names: nothing else gets a row in the team's log.
+TEST_F(ControllerE2eTest, ARunForHostsTheControllerDoesNotKnowIsRefused) {
+  auto credentials =
+      MakeChannelCredentials({alice_->certificate, alice_->private_key,
+                              fleet_->ca().certificate_path()},
+                             "controller");
+  ASSERT_TRUE(credentials.ok());
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("opsctld.test");
+  auto stub = v1::Controller::NewStub(grpc::CreateCustomChannel(
+      absl::StrCat("127.0.0.1:", fleet_->controller().port()), *credentials,
+      args));
+  auto signer =
+      RequestSigner::FromFiles(alice_->certificate, alice_->private_key);
+  ASSERT_TRUE(signer.ok());
+  const size_t rows_before = TeamRows(fleet_->controller().audit_path()).size();
+  for (const auto& [host, code] :
+       {std::pair{std::string("ghost-1"), grpc::StatusCode::NOT_FOUND},
+        {std::string("evil\x1b[2J\rhost"),
+         grpc::StatusCode::INVALID_ARGUMENT}}) {
+    v1::InfoRequest info;
+    info.mutable_meta()->set_request_id(absl::StrCat("unknown-", host.size()));
+    info.mutable_meta()->set_run_id("run-unknown");
+    v1::RequestEnvelope envelope;
+    envelope.set_request_id(info.meta().request_id());
+    envelope.set_operation("info");
+    info.SerializeToString(envelope.mutable_request());
+    envelope.set_target_host(host);
+    auto signed_request = (*signer)->Sign(envelope, absl::Now());
+    ASSERT_TRUE(signed_request.ok());
+    v1::RunRequest request;
+    request.set_operation("info");
+    *request.add_requests() = *signed_request;
+    grpc::ClientContext context;
+    auto reader = stub->Run(&context, request);
+    v1::RunEvent event;
+    EXPECT_FALSE(reader->Read(&event));
+    grpc::Status status = reader->Finish();
+    EXPECT_EQ(status.error_code(), code) << status.error_message();
+  }
+  EXPECT_EQ(TeamRows(fleet_->controller().audit_path()).size(), rows_before);
 }
 
 // Each case its own controller and agents: they kill things.

@@ -417,16 +417,29 @@ TEST_F(MaliciousControllerE2eTest, ASignedRequestReplayedNowAndAfterRestart) {
                                  "already received");
   EXPECT_EQ(ReadFileOrDie(*logs_ + "/replayed.log"), "second");
 
-  // And once more after the agent restarted, within the minute.
+  // A forged copy with the same nonce and a life of two seconds is refused,
+  // and must not shorten what the agent remembers of the nonce.
+  v1::RelayedCall forged = call;
+  v1::RequestEnvelope envelope = Envelope(forged);
+  envelope.set_expires_at_unix_ms(
+      absl::ToUnixMillis(absl::Now() + absl::Seconds(2)));
+  SetEnvelope(envelope, &forged);
+  ExpectRefusedAndNothingChanged(fake_->Relay(forged),
+                                 absl::StatusCode::kUnauthenticated,
+                                 "altered after signing");
+
+  // And once more after the agent restarted, within the minute, after the
+  // forged expiry.
   const int links = fake_->links();
   ASSERT_TRUE(agent_->Restart().ok());
   WaitForLink(links + 1);
+  absl::SleepFor(absl::Seconds(3));
   std::optional<v1::RelayedResult> restarted = fake_->Relay(call);
   ExpectRefusedAndNothingChanged(restarted, absl::StatusCode::kUnauthenticated,
                                  "already received");
   EXPECT_EQ(ReadFileOrDie(*logs_ + "/replayed.log"), "second");
   EXPECT_EQ(Journaled(v1::JournalRecord::STARTED, "replay-1"), 1);
-  EXPECT_EQ(Journaled(v1::JournalRecord::REFUSED, "replay-1"), 2);
+  EXPECT_EQ(Journaled(v1::JournalRecord::REFUSED, "replay-1"), 3);
 }
 
 TEST_F(MaliciousControllerE2eTest, AnOperatorFromAnotherCaIsRefused) {

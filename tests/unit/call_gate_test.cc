@@ -6,6 +6,7 @@
 
 #include "agent/server/call_gate.h"
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -202,6 +203,29 @@ TEST_F(CallGateTest, ASignedRequestRunsOnceAndItsRefusalIsJournaled) {
   const std::string journal = ReadFile(*journal_path);
   EXPECT_THAT(journal, HasSubstr("\"event\":\"REFUSED\""));
   EXPECT_THAT(journal, HasSubstr("\"nonce\""));
+}
+
+TEST_F(CallGateTest, RefusalsAreJournaledAtABoundedRateAndSize) {
+  // A controller sending forgeries as fast as it can.
+  Call forged = MakeCall("info", v1::InfoRequest());
+  forged.via = "controller opsctld.test";
+  forged.journal_read_only = true;
+  const std::string claimed(60000, 'x');
+  for (int i = 0; i < 1000; ++i) {
+    gate_->Refuse(forged, claimed, claimed,
+                  absl::UnauthenticatedError("the request is not signed"));
+  }
+  const std::string journal = ReadFile(*journal_path);
+  const int lines =
+      static_cast<int>(std::count(journal.begin(), journal.end(), '\n'));
+  EXPECT_GE(lines, 100);
+  EXPECT_LE(lines, 110);
+  EXPECT_LT(journal.size(), 110u * 1024);
+  absl::SleepFor(absl::Milliseconds(200));
+  gate_->Refuse(forged, "info", "after",
+                absl::UnauthenticatedError("the request is not signed"));
+  EXPECT_THAT(ReadFile(*journal_path),
+              HasSubstr("earlier refusals were not journaled"));
 }
 
 TEST_F(CallGateTest, AChangeNeedsARequestIdAndIsJournaledBeforeItActs) {
