@@ -20,7 +20,9 @@ namespace opsagent {
 namespace {
 
 constexpr int kSchemaVersion = 4;
-constexpr int kBusyTimeoutMs = 10000;
+// Writers wait this long for one another (several operators' opsctl on one
+// log, a loaded machine) before a write is refused.
+constexpr int kBusyTimeoutMs = 30000;
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS actions (

@@ -9,6 +9,7 @@
 #include "controller/audit/audit_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/agent_process.h"
 
 namespace opsagent {
 namespace {
@@ -32,7 +33,9 @@ TEST(AuditDurabilityTest,
   for (Subprocess& writer : writers) {
     absl::StatusOr<int> code = writer.Wait(absl::Seconds(120));
     ASSERT_TRUE(code.ok());
-    EXPECT_EQ(*code, 0);
+    EXPECT_EQ(*code, 0) << testing::ReadFileOrDie(
+        absl::StrCat(std::getenv("TEST_TMPDIR"), "/writer",
+                     &writer - writers.data(), ".err"));
   }
   auto store = AuditStore::Open(db);
   ASSERT_TRUE(store.ok());

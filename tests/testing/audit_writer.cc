@@ -28,11 +28,13 @@ int main(int argc, char** argv) {
     intent.host = "h";
     intent.operation = "memory";
     absl::StatusOr<int64_t> id = (*store)->RecordIntent(intent);
-    if (!id.ok() ||
-        !(*store)
-             ->RecordResult(*id, {opsagent::AuditOutcome::kOk, i + 1})
-             .ok()) {
-      std::fprintf(stderr, "write %d failed\n", i);
+    absl::Status status =
+        id.ok()
+            ? (*store)->RecordResult(*id, {opsagent::AuditOutcome::kOk, i + 1})
+            : id.status();
+    if (!status.ok()) {
+      std::fprintf(stderr, "write %d failed: %s\n", i,
+                   std::string(status.message()).c_str());
       return 1;
     }
   }
