@@ -9,10 +9,6 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "agent/server/agent_config.h"
 #include "agent/server/agent_server.h"
@@ -20,6 +16,7 @@
 #include "agent/server/watchdog.h"
 #include "common/logging.h"
 #include "common/operation_catalog.h"
+#include "common/process_setup.h"
 #include "common/version.h"
 #include "spdlog/spdlog.h"
 
@@ -48,16 +45,8 @@ int ListOperations() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::FlagsUsageConfig usage;
-  // --help lists this file's flags, not those of every linked library.
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "agent/main.cc");
-  };
-  usage.version_string = [] {
-    return std::string("opsagent ") + opsagent::kVersion + "\n";
-  };
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
+  opsagent::SetDaemonUsage(
+      "opsagent", "agent/main.cc",
       "serves vetted host operations to opsctl over mutual TLS.\n\n"
       "Usage: opsagent [--config=FILE] [--check_config] [--list_operations]\n"
       "\n"
@@ -73,10 +62,7 @@ int main(int argc, char** argv) {
       "names the field), 3 could not serve (address, certificates, journal)\n"
       "or stopped answering (the watchdog's probe failed three times).");
   absl::ParseCommandLine(argc, argv);
-  // Abseil's mutex deadlock detection (on in Debian's build) keeps a graph
-  // of every mutex; with a mutex per link it took a fifth of the
-  // controller's CPU in a fan-out. It is a debugging aid: off.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  opsagent::DisableMutexDeadlockDetection();
   opsagent::InitLogging("opsagent", absl::GetFlag(FLAGS_verbose));
   if (absl::GetFlag(FLAGS_list_operations)) return ListOperations();
 
@@ -94,11 +80,7 @@ int main(int argc, char** argv) {
 
   // Termination signals are taken synchronously below, so block them before
   // gRPC starts its threads.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = opsagent::BlockTerminationSignals();
 
   opsagent::AgentEnvironment agent = *std::move(loaded);
   agent.started_at = absl::Now();

@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
+#include "common/process_setup.h"
 #include "common/version.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
@@ -71,9 +71,7 @@ std::vector<std::string> CommandFirst(std::vector<std::string> args) {
 
 int Main(int argc, char** argv) {
   GuardStandardStreams();
-  // A debugging aid of Abseil's (on in Debian's build) that costs on every
-  // mutex: off, as in the agent and the controller.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  DisableMutexDeadlockDetection();
   // gRPC's own log lines ("cancel_check_peer error: ...") say nothing an
   // operator can act on; every failure reaches them as a call status. Set
   // GRPC_VERBOSITY to see them anyway.

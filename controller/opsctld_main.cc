@@ -11,16 +11,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "agent/server/connection_guard.h"
 #include "agent/system/descriptor_limit.h"
 #include "common/listen_address.h"
 #include "common/logging.h"
+#include "common/process_setup.h"
 #include "common/tls/credentials.h"
 #include "common/tls/server_trust.h"
 #include "common/version.h"
@@ -59,15 +56,8 @@ int Refuse(int code, absl::string_view why) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "controller/opsctld_main.cc");
-  };
-  usage.version_string = [] {
-    return std::string("opsctld ") + opsagent::kVersion + "\n";
-  };
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
+  opsagent::SetDaemonUsage(
+      "opsctld", "controller/opsctld_main.cc",
       "the team's opsagent controller: agents dial in, opsctl runs through "
       "it.\n\n"
       "Usage: opsctld [--config=FILE] [--check_config]\n\n"
@@ -82,10 +72,7 @@ int main(int argc, char** argv) {
       "names the field), 3 could not serve (address, certificates, audit "
       "log).");
   absl::ParseCommandLine(argc, argv);
-  // Abseil's mutex deadlock detection (on in Debian's build) keeps a graph
-  // of every mutex; with a mutex per link it took a fifth of the
-  // controller's CPU in a fan-out. It is a debugging aid: off.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  opsagent::DisableMutexDeadlockDetection();
   opsagent::InitLogging("opsctld", absl::GetFlag(FLAGS_verbose));
 
   const std::string path = absl::GetFlag(FLAGS_config);
@@ -106,11 +93,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = opsagent::BlockTerminationSignals();
 
   // One descriptor per agent link, and room for operators and the log.
   absl::StatusOr<uint64_t> descriptors = opsagent::RaiseDescriptorLimit(

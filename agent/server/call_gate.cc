@@ -148,7 +148,14 @@ void CallGate::JournalRefusal(const Call& call, absl::string_view operation,
 CallResult CallGate::Refuse(const Call& call, absl::string_view operation,
                             absl::string_view request_id,
                             const absl::Status& why) {
-  spdlog::warn("refused {} by {} via {} from {} request={}: {}", operation,
+  return Refused(call, "refused", operation, request_id, why);
+}
+
+CallResult CallGate::Refused(const Call& call, absl::string_view verb,
+                             absl::string_view operation,
+                             absl::string_view request_id,
+                             const absl::Status& why) {
+  spdlog::warn("{} {} by {} via {} from {} request={}: {}", verb, operation,
                call.caller.ToString(), call.via, call.peer, request_id,
                why.message());
   JournalRefusal(call, operation, request_id, why);
@@ -172,12 +179,9 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
   const OperationInfo& op = *call.operation;
   const absl::Time start = absl::Now();
   const std::string who = call.caller.ToString();
-  auto refused = [&](absl::string_view verb, absl::Status status,
+  auto refused = [&](absl::string_view verb, const absl::Status& status,
                      absl::string_view request_id) {
-    spdlog::warn("{} {} by {} from {} request={}: {}", verb, op.name, who,
-                 call.peer, request_id, status.message());
-    JournalRefusal(call, op.name, request_id, status);
-    return CallResult{MakePrintable(status), ""};
+    return Refused(call, verb, op.name, request_id, status);
   };
 
   std::unique_ptr<google::protobuf::Message> request = op.NewRequest();

@@ -92,6 +92,10 @@ class CallGate {
                      const CallResult& result);
   void JournalRefusal(const Call& call, absl::string_view operation,
                       absl::string_view request_id, const absl::Status& why);
+  // Logs (as `verb`: rejected, denied, refused) and journals a refusal.
+  CallResult Refused(const Call& call, absl::string_view verb,
+                     absl::string_view operation, absl::string_view request_id,
+                     const absl::Status& why);
   bool TryAcquireScanSlot();
   void ReleaseScanSlot();
 

@@ -386,18 +386,24 @@ TEST_F(ControllerE2eTest, TwoOperatorsAtOnceAndTheLocksHoldAcrossThem) {
   EXPECT_EQ(by_bob, 1);
 }
 
-// A raw client of the controller's AgentLink, presenting `files`.
-std::unique_ptr<v1::AgentLink::Stub> LinkStub(Fleet& fleet,
-                                              const CertificateFiles& files) {
+// A raw channel to the controller, presenting `files`.
+std::shared_ptr<grpc::Channel> ControllerChannel(
+    Fleet& fleet, const CertificateFiles& files) {
   auto credentials = MakeChannelCredentials(
       {files.certificate, files.private_key, fleet.ca().certificate_path()},
       "controller");
   EXPECT_TRUE(credentials.ok());
   grpc::ChannelArguments args;
   args.SetSslTargetNameOverride("opsctld.test");
-  return v1::AgentLink::NewStub(grpc::CreateCustomChannel(
+  return grpc::CreateCustomChannel(
       absl::StrCat("127.0.0.1:", fleet.controller().port()), *credentials,
-      args));
+      args);
+}
+
+// A raw client of the controller's AgentLink, presenting `files`.
+std::unique_ptr<v1::AgentLink::Stub> LinkStub(Fleet& fleet,
+                                              const CertificateFiles& files) {
+  return v1::AgentLink::NewStub(ControllerChannel(fleet, files));
 }
 
 // Says hello as `hostname`; the status the controller ends the link with.
@@ -452,16 +458,8 @@ TEST_F(ControllerE2eTest, NoCertificateRegistersAsAHostItDoesNotCertify) {
 
 TEST_F(ControllerE2eTest, AHostCertificateCannotActAsAnOperator) {
   // web-1's own certificate calling Controller.Run.
-  auto credentials = MakeChannelCredentials(
-      {web1_->certificate.certificate, web1_->certificate.private_key,
-       fleet_->ca().certificate_path()},
-      "controller");
-  ASSERT_TRUE(credentials.ok());
-  grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride("opsctld.test");
-  auto stub = v1::Controller::NewStub(grpc::CreateCustomChannel(
-      absl::StrCat("127.0.0.1:", fleet_->controller().port()), *credentials,
-      args));
+  auto stub =
+      v1::Controller::NewStub(ControllerChannel(*fleet_, web1_->certificate));
   grpc::ClientContext context;
   v1::RunRequest request;
   request.set_target("web-2");
@@ -477,16 +475,7 @@ TEST_F(ControllerE2eTest, AHostCertificateCannotActAsAnOperator) {
 // An operator's run may only name hosts the controller knows, by DNS
 // names: nothing else gets a row in the team's log.
 TEST_F(ControllerE2eTest, ARunForHostsTheControllerDoesNotKnowIsRefused) {
-  auto credentials =
-      MakeChannelCredentials({alice_->certificate, alice_->private_key,
-                              fleet_->ca().certificate_path()},
-                             "controller");
-  ASSERT_TRUE(credentials.ok());
-  grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride("opsctld.test");
-  auto stub = v1::Controller::NewStub(grpc::CreateCustomChannel(
-      absl::StrCat("127.0.0.1:", fleet_->controller().port()), *credentials,
-      args));
+  auto stub = v1::Controller::NewStub(ControllerChannel(*fleet_, *alice_));
   auto signer =
       RequestSigner::FromFiles(alice_->certificate, alice_->private_key);
   ASSERT_TRUE(signer.ok());

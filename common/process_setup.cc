@@ -1,0 +1,43 @@
+#include "common/process_setup.h"
+
+#include <pthread.h>
+
+#include <string>
+
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/version.h"
+
+namespace opsagent {
+
+void SetDaemonUsage(absl::string_view program, absl::string_view main_file,
+                    absl::string_view usage) {
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags =
+      [main_file = std::string(main_file)](absl::string_view file) {
+        return absl::EndsWith(file, main_file);
+      };
+  config.version_string = [program = std::string(program)] {
+    return absl::StrCat(program, " ", kVersion, "\n");
+  };
+  absl::SetFlagsUsageConfig(config);
+  absl::SetProgramUsageMessage(usage);
+}
+
+void DisableMutexDeadlockDetection() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
+
+sigset_t BlockTerminationSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+}  // namespace opsagent
