@@ -2,10 +2,13 @@
 // chained, as opsctld writes them), in transactions of 10,000, for the
 // audit query and verification benchmarks. Every row names one of 200
 // hosts, 5 operators and 8 operations; one row in 1,000 belongs to an
-// incident ("INC-<k>", 20 rows each).
-//   fill_audit DATABASE N
+// incident ("INC-<k>", 20 rows each). With KEY (an Ed25519 private key),
+// a checkpoint is signed every 1,000 chain events, as opsctld does by
+// default.
+//   fill_audit DATABASE N [KEY]
 
 #include <cstdio>
+#include <memory>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -16,9 +19,19 @@
 
 int main(int argc, char** argv) {
   int64_t n = 0;
-  if (argc != 3 || !absl::SimpleAtoi(argv[2], &n)) {
-    std::fprintf(stderr, "usage: fill_audit DATABASE N\n");
+  if ((argc != 3 && argc != 4) || !absl::SimpleAtoi(argv[2], &n)) {
+    std::fprintf(stderr, "usage: fill_audit DATABASE N [KEY]\n");
     return 2;
+  }
+  std::unique_ptr<opsagent::CheckpointSigner> signer;
+  if (argc == 4) {
+    auto loaded = opsagent::CheckpointSigner::FromKeyFile(argv[3]);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "%s\n",
+                   std::string(loaded.status().message()).c_str());
+      return 1;
+    }
+    signer = *std::move(loaded);
   }
   auto store = opsagent::AuditStore::Open(argv[1]);
   if (!store.ok()) {
@@ -29,7 +42,8 @@ int main(int argc, char** argv) {
       "memory",       "filesystems",     "disk_usage",     "info",
       "truncate_log", "restart_service", "service_status", "run_command"};
   const int64_t start_ms = absl::ToUnixMillis(absl::Now()) - n * 1000;
-  constexpr int64_t kBatch = 10000;
+  // 500 rows are 1,000 chain events: one checkpoint each with a key.
+  const int64_t kBatch = signer ? 500 : 10000;
   for (int64_t done = 0; done < n; done += kBatch) {
     std::vector<opsagent::AuditIntent> intents;
     for (int64_t i = done; i < std::min(n, done + kBatch); ++i) {
@@ -68,6 +82,14 @@ int main(int argc, char** argv) {
         !status.ok()) {
       std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());
       return 1;
+    }
+    if (signer) {
+      absl::Status status =
+          (*store)->SignCheckpoint(*signer, absl::Now()).status();
+      if (!status.ok()) {
+        std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());
+        return 1;
+      }
     }
   }
   return 0;

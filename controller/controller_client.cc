@@ -96,4 +96,14 @@ absl::StatusOr<v1::VerifyAuditReply> ControllerClient::VerifyAudit(
   return reply;
 }
 
+absl::StatusOr<v1::ExportAuditReply> ControllerClient::ExportAudit(
+    const v1::ExportAuditRequest& request, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  v1::ExportAuditReply reply;
+  grpc::Status status = stub_->ExportAudit(&context, request, &reply);
+  if (!status.ok()) return Explain(status);
+  return reply;
+}
+
 }  // namespace opsagent

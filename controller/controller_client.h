@@ -34,6 +34,8 @@ class ControllerClient {
                                                  absl::Duration timeout);
   absl::StatusOr<v1::VerifyAuditReply> VerifyAudit(
       const v1::VerifyAuditRequest& request, absl::Duration timeout);
+  absl::StatusOr<v1::ExportAuditReply> ExportAudit(
+      const v1::ExportAuditRequest& request, absl::Duration timeout);
 
   const std::string& address() const { return address_; }
 

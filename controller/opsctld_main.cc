@@ -25,6 +25,7 @@
 #include "controller/inventory.h"
 #include "controller/server/agent_link_service.h"
 #include "controller/server/agent_registry.h"
+#include "controller/server/audit_checkpointer.h"
 #include "controller/server/controller_service.h"
 #include "controller/server/opsctld_config.h"
 #include "grpcpp/server_builder.h"
@@ -107,6 +108,19 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<opsagent::AuditStore>> reader =
       opsagent::AuditStore::Open(config->audit_database());
   if (!reader.ok()) return Refuse(kExitServe, reader.status().message());
+  std::unique_ptr<opsagent::AuditCheckpointer> checkpoints;
+  if (config->has_audit_checkpoints()) {
+    absl::StatusOr<std::unique_ptr<opsagent::AuditCheckpointer>> started =
+        opsagent::AuditCheckpointer::Start(config->audit_checkpoints(),
+                                           audit->get());
+    if (!started.ok()) return Refuse(kExitServe, started.status().message());
+    checkpoints = *std::move(started);
+  } else {
+    spdlog::warn(
+        "audit checkpoints are off (no audit_checkpoints in the "
+        "configuration): rows cut off the end of the audit log are detected "
+        "only against a head kept elsewhere");
+  }
   const opsagent::v1::TlsConfig& tls = config->tls();
   absl::StatusOr<std::unique_ptr<opsagent::ServerTrust>> trust =
       opsagent::ServerTrust::Create(
@@ -125,7 +139,7 @@ int main(int argc, char** argv) {
   opsagent::AgentLinkService links(registry.get(), heartbeat);
   opsagent::ControllerService operators(*config, registry.get(),
                                         std::move(inventory), audit->get(),
-                                        reader->get());
+                                        reader->get(), checkpoints.get());
   // gRPC 1.51 stops accepting for good when accept4 fails with EMFILE: a
   // flood of plain TCP connections would shut every new agent and operator
   // out with the process alive. The agent's guard sheds what is over the
@@ -172,5 +186,6 @@ int main(int argc, char** argv) {
   for (const std::shared_ptr<opsagent::AgentConnection>& link : registry->All())
     link->Close("the controller is stopping");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  checkpoints.reset();  // signs what the last runs wrote
   return 0;
 }

@@ -117,4 +117,56 @@ absl::StatusOr<AuditFilter> FromAuditQuery(const v1::AuditQuery& query) {
   return filter;
 }
 
+v1::AuditCheckpoint ToProto(const AuditCheckpoint& c) {
+  v1::AuditCheckpoint proto;
+  proto.set_number(c.number);
+  proto.set_first_seq(c.first_seq);
+  proto.set_last_seq(c.last_seq);
+  proto.set_head_hash(c.head_hash);
+  proto.set_previous_signature(c.previous_signature);
+  proto.set_signed_at_ms(c.signed_at_ms);
+  proto.set_key_id(c.key_id);
+  proto.set_signature(c.signature);
+  return proto;
+}
+
+AuditCheckpoint FromProto(const v1::AuditCheckpoint& p) {
+  return {p.number(),    p.first_seq(),          p.last_seq(),
+          p.head_hash(), p.previous_signature(), p.signed_at_ms(),
+          p.key_id(),    p.signature()};
+}
+
+v1::ExportAuditItem ToExportItem(const AuditExportItem& item) {
+  v1::ExportAuditItem proto;
+  proto.set_cursor(item.cursor.ToString());
+  if (item.checkpoint) {
+    *proto.mutable_checkpoint() = ToProto(*item.checkpoint);
+    return proto;
+  }
+  proto.set_seq(item.seq);
+  proto.set_event(item.event);
+  proto.set_hash(item.hash);
+  *proto.mutable_entry() = ToAuditEntry(item.record);
+  return proto;
+}
+
+absl::StatusOr<AuditExportItem> FromExportItem(
+    const v1::ExportAuditItem& proto) {
+  absl::StatusOr<AuditCursor> cursor = AuditCursor::Parse(proto.cursor());
+  if (!cursor.ok()) return cursor.status();
+  AuditExportItem item;
+  item.cursor = *cursor;
+  if (proto.has_checkpoint()) {
+    item.checkpoint = FromProto(proto.checkpoint());
+    return item;
+  }
+  absl::StatusOr<AuditRecord> record = FromAuditEntry(proto.entry());
+  if (!record.ok()) return record.status();
+  item.seq = proto.seq();
+  item.event = proto.event();
+  item.hash = proto.hash();
+  item.record = *std::move(record);
+  return item;
+}
+
 }  // namespace opsagent

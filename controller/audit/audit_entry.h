@@ -18,6 +18,15 @@ absl::StatusOr<AuditRecord> FromAuditEntry(const v1::AuditEntry& entry);
 v1::AuditQuery ToAuditQuery(const AuditFilter& filter);
 absl::StatusOr<AuditFilter> FromAuditQuery(const v1::AuditQuery& query);
 
+// A checkpoint as it travels.
+v1::AuditCheckpoint ToProto(const AuditCheckpoint& checkpoint);
+AuditCheckpoint FromProto(const v1::AuditCheckpoint& checkpoint);
+
+// An export line as it travels, and back; a bad cursor or outcome is an
+// error.
+v1::ExportAuditItem ToExportItem(const AuditExportItem& item);
+absl::StatusOr<AuditExportItem> FromExportItem(const v1::ExportAuditItem& item);
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_CONTROLLER_AUDIT_AUDIT_ENTRY_H_

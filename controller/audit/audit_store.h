@@ -11,6 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "controller/audit/audit_checkpoint.h"
 #include "controller/audit/audit_record.h"
 
 struct sqlite3;
@@ -39,6 +41,40 @@ struct VerifyOptions {
   // Rows before the chain (a database upgraded from schema 1) are accepted
   // only when the operator states how many there were.
   int64_t accept_unchained = 0;
+  // The controller's checkpoint key. A log that holds checkpoints is not
+  // verified without it.
+  const CheckpointVerifier* checkpoint_key = nullptr;
+  // Checkpoints exported outside the database (opsctld's export file, a
+  // SIEM's copy): each must be in the database as it was exported, so a
+  // database swapped for an older copy, or cut at the end together with its
+  // checkpoints, is caught.
+  std::vector<AuditCheckpoint> exported;
+  // With checkpoints signed every N seconds, the oldest event no checkpoint
+  // covers may be at most this old; older means the newest checkpoints were
+  // deleted. Zero: not checked.
+  absl::Duration max_unsigned_age = absl::ZeroDuration();
+};
+
+// Where `opsctl audit export` resumes: after chain event `seq` and
+// checkpoint `checkpoint`. Written "SEQ.CHECKPOINT"; "" is the start.
+struct AuditCursor {
+  int64_t seq = 0;
+  int64_t checkpoint = 0;
+
+  std::string ToString() const;
+  static absl::StatusOr<AuditCursor> Parse(absl::string_view text);
+};
+
+// One line of the export: a chain event with its row (for an intent, the
+// row as the intent recorded it), or a checkpoint, which follows the event
+// it signs.
+struct AuditExportItem {
+  AuditCursor cursor;  // to resume after this item
+  std::optional<AuditCheckpoint> checkpoint;
+  int64_t seq = 0;
+  std::string event;  // "intent" or "outcome"
+  std::string hash;
+  AuditRecord record;
 };
 
 // The controller's audit log: one SQLite database (WAL, synchronous=FULL)
@@ -70,7 +106,32 @@ class AuditStore {
   // verified; head HASH"), or DATA_LOSS naming the first row that was
   // edited, deleted, inserted or reordered, a chain whose start was moved,
   // rows the chain does not cover, or a pinned head that is gone.
+  // With checkpoints: also DATA_LOSS for a checkpoint deleted, forged or
+  // out of order, events a checkpoint signed that were rewritten or cut off
+  // the end, an exported checkpoint the database lacks or differs from, and
+  // an unsigned tail older than `max_unsigned_age`.
   absl::StatusOr<std::string> Verify(const VerifyOptions& options = {});
+
+  // Signs the chain's head if events were appended since the last
+  // checkpoint, after re-checking those events; returns the new checkpoint,
+  // or nothing if there was nothing to sign.
+  absl::StatusOr<std::optional<AuditCheckpoint>> SignCheckpoint(
+      const CheckpointSigner& signer, absl::Time now);
+
+  // How many chain events no checkpoint covers yet, and the newest
+  // checkpoint (if any).
+  struct CheckpointState {
+    int64_t unsigned_events = 0;
+    std::optional<AuditCheckpoint> last;
+  };
+  absl::StatusOr<CheckpointState> GetCheckpointState();
+
+  // The checkpoints numbered above `after`, in order.
+  absl::StatusOr<std::vector<AuditCheckpoint>> Checkpoints(int64_t after = 0);
+
+  // Up to `limit` events and checkpoints after `cursor`, in order.
+  absl::StatusOr<std::vector<AuditExportItem>> Export(const AuditCursor& after,
+                                                      int limit);
 
   // Rows matching `filter`, oldest first (the newest `filter.limit`).
   absl::StatusOr<std::vector<AuditRecord>> Query(const AuditFilter& filter);
@@ -88,7 +149,6 @@ class AuditStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
   // The writes of one Commit.
   class Batch;
-  absl::StatusOr<AuditRecord> LoadRecord(int64_t id);
   // audit_meta.chain_start: rows up to it predate the chain.
   absl::StatusOr<int64_t> ChainStart();
 

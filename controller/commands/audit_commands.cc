@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "common/host_text.h"
 #include "controller/audit/audit_entry.h"
+#include "controller/audit/checkpoint_file.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
 #include "controller/output/json.h"
@@ -103,13 +104,37 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
                          "--accept-unchained takes the number of rows from "
                          "before the chain");
   }
-  if (invocation.via_controller()) {
+  if (args.Has("checkpoints")) {
+    absl::StatusOr<std::vector<AuditCheckpoint>> exported =
+        ReadCheckpointFile(args.Get("checkpoints"));
+    if (!exported.ok())
+      return CommandFailed(kExitUsage, exported.status().message());
+    options.exported = *std::move(exported);
+  }
+  std::unique_ptr<CheckpointVerifier> key;
+  if (args.Has("checkpoint-key")) {
+    absl::StatusOr<std::unique_ptr<CheckpointVerifier>> loaded =
+        CheckpointVerifier::FromFile(args.Get("checkpoint-key"));
+    if (!loaded.ok())
+      return CommandFailed(kExitUsage, loaded.status().message());
+    key = *std::move(loaded);
+    options.checkpoint_key = key.get();
+  }
+  if (invocation.via_controller() && !args.Has("database")) {
+    if (key != nullptr) {
+      return CommandFailed(kExitUsage,
+                           "--checkpoint-key is for a copy of the log "
+                           "(--database FILE); the controller checks with its "
+                           "own key");
+    }
     absl::StatusOr<ControllerClient*> client = invocation.controller();
     if (!client.ok())
       return CommandFailed(kExitUsage, client.status().message());
     v1::VerifyAuditRequest request;
     request.set_expect_head(options.expect_head);
     request.set_accept_unchained(options.accept_unchained);
+    for (const AuditCheckpoint& copy : options.exported)
+      *request.add_exported() = ToProto(copy);
     absl::StatusOr<v1::VerifyAuditReply> reply =
         (*client)->VerifyAudit(request, absl::Minutes(10));
     if (!reply.ok())
@@ -122,19 +147,108 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
                 reply->report().c_str());
     return reply->ok() ? kExitOk : kExitOperationFailed;
   }
-  absl::StatusOr<AuditStore*> store = invocation.audit();
-  if (!store.ok()) {
-    return CommandFailed(kExitAuditUnavailable, store.status().message());
+  std::unique_ptr<AuditStore> copy;
+  AuditStore* store = nullptr;
+  if (args.Has("database")) {
+    absl::StatusOr<std::unique_ptr<AuditStore>> opened =
+        AuditStore::Open(args.Get("database"));
+    if (!opened.ok())
+      return CommandFailed(kExitAuditUnavailable, opened.status().message());
+    copy = *std::move(opened);
+    store = copy.get();
+  } else {
+    absl::StatusOr<AuditStore*> own = invocation.audit();
+    if (!own.ok())
+      return CommandFailed(kExitAuditUnavailable, own.status().message());
+    store = *own;
   }
-  absl::StatusOr<std::string> verified = (*store)->Verify(options);
+  absl::StatusOr<std::string> verified = store->Verify(options);
+  if (absl::IsFailedPrecondition(verified.status()))
+    return CommandFailed(kExitUsage, verified.status().message());
   if (!verified.ok()) {
-    std::printf("TAMPERED: audit log %s: %s\n", (*store)->path().c_str(),
+    std::printf("TAMPERED: audit log %s: %s\n", store->path().c_str(),
                 std::string(verified.status().message()).c_str());
     return kExitOperationFailed;
   }
-  std::printf("audit log %s: %s\n", (*store)->path().c_str(),
-              verified->c_str());
+  std::printf("audit log %s: %s\n", store->path().c_str(), verified->c_str());
   return kExitOk;
+}
+
+// One export line: a checkpoint, or a chain event with its row.
+std::string ExportLine(const AuditExportItem& item) {
+  if (item.checkpoint) {
+    return absl::StrCat("{\"cursor\":", JsonString(item.cursor.ToString()),
+                        ",\"checkpoint\":", CheckpointJson(*item.checkpoint),
+                        "}");
+  }
+  return absl::StrCat("{\"cursor\":", JsonString(item.cursor.ToString()),
+                      ",\"seq\":", item.seq,
+                      ",\"event\":", JsonString(item.event),
+                      ",\"hash\":", JsonString(item.hash),
+                      ",\"record\":", RecordJson(item.record), "}");
+}
+
+// Items after `after`, from the controller or the local log.
+absl::StatusOr<std::vector<AuditExportItem>> ExportPage(
+    Invocation& invocation, const AuditCursor& after, int limit) {
+  if (!invocation.via_controller()) {
+    absl::StatusOr<AuditStore*> store = invocation.audit();
+    if (!store.ok()) return store.status();
+    return (*store)->Export(after, limit);
+  }
+  absl::StatusOr<ControllerClient*> client = invocation.controller();
+  if (!client.ok()) return client.status();
+  v1::ExportAuditRequest request;
+  request.set_after(after.ToString());
+  request.set_limit(limit);
+  absl::StatusOr<v1::ExportAuditReply> reply =
+      (*client)->ExportAudit(request, absl::Minutes(1));
+  if (!reply.ok()) return reply.status();
+  std::vector<AuditExportItem> items;
+  for (const v1::ExportAuditItem& proto : reply->items()) {
+    absl::StatusOr<AuditExportItem> item = FromExportItem(proto);
+    if (!item.ok()) return item.status();
+    items.push_back(*std::move(item));
+  }
+  return items;
+}
+
+int RunExport(Invocation& invocation, const ParsedArgs& args) {
+  absl::StatusOr<AuditCursor> cursor = AuditCursor::Parse(args.Get("after"));
+  if (!cursor.ok()) return CommandFailed(kExitUsage, cursor.status().message());
+  int64_t remaining = -1;
+  if (args.Has("limit") &&
+      (!absl::SimpleAtoi(args.Get("limit"), &remaining) || remaining <= 0)) {
+    return CommandFailed(kExitUsage, "--limit takes a positive number");
+  }
+  const bool follow = args.Has("follow");
+  constexpr int kPage = 1000;
+  for (;;) {
+    const int page =
+        remaining < 0 ? kPage
+                      : static_cast<int>(std::min<int64_t>(remaining, kPage));
+    absl::StatusOr<std::vector<AuditExportItem>> items =
+        ExportPage(invocation, *cursor, page);
+    if (!items.ok()) {
+      return CommandFailed(
+          absl::IsPermissionDenied(items.status())  ? kExitDenied
+          : absl::IsInvalidArgument(items.status()) ? kExitUsage
+                                                    : kExitAuditUnavailable,
+          items.status().message());
+    }
+    for (const AuditExportItem& item : *items) {
+      std::printf("%s\n", ExportLine(item).c_str());
+      *cursor = item.cursor;
+    }
+    // A reader that went away (a closed pipe) ends the export.
+    if (std::fflush(stdout) != 0) return kExitOk;
+    if (remaining > 0) remaining -= static_cast<int64_t>(items->size());
+    if (remaining == 0) return kExitOk;
+    if (static_cast<int>(items->size()) < page) {
+      if (!follow) return kExitOk;
+      absl::SleepFor(absl::Seconds(2));
+    }
+  }
 }
 
 // The team's log through the controller, or the local one (--direct, or no
@@ -163,7 +277,10 @@ absl::StatusOr<std::vector<AuditRecord>> Query(Invocation& invocation,
 int RunAudit(Invocation& invocation, const ParsedArgs& args) {
   if (!args.positional().empty()) {
     if (args.positional()[0] == "verify") return RunVerify(invocation, args);
-    return CommandFailed(kExitUsage, "audit takes no argument but \"verify\"");
+    if (args.positional()[0] == "export") return RunExport(invocation, args);
+    return CommandFailed(kExitUsage,
+                         "audit takes no argument but \"verify\" or "
+                         "\"export\"");
   }
   AuditFilter filter;
   for (auto [flag, out] :
@@ -264,53 +381,87 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
 }  // namespace
 
 std::vector<Command> AuditCommands() {
-  return {{"audit",
-           "[verify]",
-           "query the audit log: who did what, where, when, and how it went",
-           "Every action is recorded before it is sent (outcome "
-           "\"pending\")\n"
-           "and completed after (ok, error, denied, unreachable, unknown). A "
-           "row left\n"
-           "pending means opsctl died before learning the outcome.\n\n"
-           "Examples:\n"
-           "  opsctl audit --since 24h --host xqwatcher-1\n"
-           "  opsctl audit --incident INC-42 --output csv > inc-42.csv\n"
-           "  opsctl audit --outcome denied --output json\n"
-           "  opsctl audit verify      # check the hash chain: edited, deleted "
-           "or reordered rows\n"
-           "  opsctl audit verify --expect-head HASH   # and that the head "
-           "printed\n"
-           "                           # earlier (kept elsewhere) is still "
-           "there\n\n"
-           "With a controller configured this is the team's log, kept by the "
-           "controller;\n"
-           "with --direct (or none configured) it is this operator's local "
-           "one.\n\n"
-           "OPERATOR shows the real OS user and the certificate identity; "
-           "SUDO_USER,\n"
-           "which any caller can set, is shown as a claim.\n\n"
-           "The global --incident ID filters by incident here.\n",
-           {{"since", "WHEN",
-             "only actions at or after WHEN (24h, 7d, 2026-11-25T14:00)"},
-            {"until", "WHEN", "only actions before WHEN"},
-            {"host", "HOST", "only actions on HOST"},
-            {"operator", "NAME",
-             "only actions by NAME (OS user or certificate identity)"},
-            {"operation", "OP",
-             "only this operation (memory, filesystems, disk_usage, info)"},
-            {"outcome", "OUTCOME",
-             "ok, error, denied, unreachable, unknown or pending"},
-            {"run", "ID", "only actions of one runbook run or fan-out"},
-            {"limit", "N", "at most the newest N rows (default 100)"},
-            {"expect-head", "HASH",
-             "verify: a head printed by an earlier verify must still be in "
-             "the chain"},
-            {"accept-unchained", "N",
-             "verify: accept N rows from before the chain (a log upgraded "
-             "from schema 1)"}},
-           0,
-           1,
-           RunAudit}};
+  return {
+      {"audit",
+       "[verify|export]",
+       "query the audit log: who did what, where, when, and how it went",
+       "Every action is recorded before it is sent (outcome "
+       "\"pending\")\n"
+       "and completed after (ok, error, denied, unreachable, unknown). A "
+       "row left\n"
+       "pending means opsctl died before learning the outcome.\n\n"
+       "Examples:\n"
+       "  opsctl audit --since 24h --host xqwatcher-1\n"
+       "  opsctl audit --incident INC-42 --output csv > inc-42.csv\n"
+       "  opsctl audit --outcome denied --output json\n"
+       "  opsctl audit verify      # check the hash chain: edited, deleted "
+       "or reordered rows\n"
+       "  opsctl audit verify --expect-head HASH   # and that the head "
+       "printed\n"
+       "                           # earlier (kept elsewhere) is still "
+       "there\n"
+       "  opsctl audit verify --checkpoints siem-copy.jsonl  # and that the "
+       "log holds\n"
+       "                           # every checkpoint exported (an older "
+       "copy does not)\n"
+       "  opsctl audit verify --database copy.db --checkpoint-key "
+       "checkpoint.pub\n"
+       "                           # a copy of the log, offline, with "
+       "opsctld's public key\n"
+       "  opsctl audit export --after 1234.5 --follow  # JSON lines for a "
+       "SIEM; each line's\n"
+       "                           # \"cursor\" is where to resume\n\n"
+       "The controller signs the chain's head every N events or M minutes "
+       "(audit\n"
+       "checkpoints, Ed25519, a key kept apart from the database) and "
+       "exports each\n"
+       "checkpoint; verify checks the signatures, that no checkpoint is "
+       "missing, and\n"
+       "that no signed event was rewritten or cut off the end.\n\n"
+       "With a controller configured this is the team's log, kept by the "
+       "controller;\n"
+       "with --direct (or none configured) it is this operator's local "
+       "one.\n\n"
+       "OPERATOR shows the real OS user and the certificate identity; "
+       "SUDO_USER,\n"
+       "which any caller can set, is shown as a claim.\n\n"
+       "The global --incident ID filters by incident here.\n",
+       {{"since", "WHEN",
+         "only actions at or after WHEN (24h, 7d, 2026-11-25T14:00)"},
+        {"until", "WHEN", "only actions before WHEN"},
+        {"host", "HOST", "only actions on HOST"},
+        {"operator", "NAME",
+         "only actions by NAME (OS user or certificate identity)"},
+        {"operation", "OP",
+         "only this operation (memory, filesystems, disk_usage, info)"},
+        {"outcome", "OUTCOME",
+         "ok, error, denied, unreachable, unknown or pending"},
+        {"run", "ID", "only actions of one runbook run or fan-out"},
+        {"limit", "N",
+         "at most the newest N rows (default 100); export: at most N "
+         "lines"},
+        {"expect-head", "HASH",
+         "verify: a head printed by an earlier verify must still be in "
+         "the chain"},
+        {"accept-unchained", "N",
+         "verify: accept N rows from before the chain (a log upgraded "
+         "from schema 1)"},
+        {"checkpoints", "FILE",
+         "verify: checkpoints kept outside the log (opsctld's export "
+         "file, or `audit export` output); the log must hold each"},
+        {"checkpoint-key", "FILE",
+         "verify --database: opsctld's checkpoint public key (PEM)"},
+        {"database", "FILE",
+         "verify: a copy of an audit log instead of the controller's"},
+        {"after", "CURSOR",
+         "export: start after this cursor (SEQ.CHECKPOINT, from the last "
+         "line read); default the start"},
+        {"follow", "",
+         "export: keep waiting for new events (every 2 s) until "
+         "interrupted"}},
+       0,
+       1,
+       RunAudit}};
 }
 
 }  // namespace opsagent

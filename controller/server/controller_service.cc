@@ -18,6 +18,10 @@
 namespace opsagent {
 namespace {
 
+// Export pages: what one call returns unless asked, and at most.
+constexpr int kDefaultExportItems = 1000;
+constexpr uint32_t kMaxExportItems = 10000;
+
 grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                       std::string(status.message()));
@@ -108,12 +112,14 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
 ControllerService::ControllerService(const v1::OpsctldConfig& config,
                                      AgentRegistry* registry,
                                      Inventory inventory, AuditStore* audit,
-                                     AuditStore* audit_reader)
+                                     AuditStore* audit_reader,
+                                     const AuditCheckpointer* checkpoints)
     : config_(config),
       registry_(registry),
       inventory_(std::move(inventory)),
       audit_(audit),
       audit_reader_(audit_reader),
+      checkpoints_(checkpoints),
       access_(std::vector<v1::ControllerAccessRule>(config.access().begin(),
                                                     config.access().end())) {}
 
@@ -283,11 +289,59 @@ grpc::ServerUnaryReactor* ControllerService::VerifyAudit(
   VerifyOptions options;
   options.expect_head = request->expect_head();
   options.accept_unchained = request->accept_unchained();
-  Detach([this, reactor, reply, options] {
+  for (const v1::AuditCheckpoint& copy : request->exported())
+    options.exported.push_back(FromProto(copy));
+  Detach([this, reactor, reply, options]() mutable {
+    if (checkpoints_ != nullptr) {
+      options.checkpoint_key = &checkpoints_->verifier();
+      options.max_unsigned_age = checkpoints_->max_unsigned_age();
+      absl::StatusOr<std::vector<AuditCheckpoint>> exported =
+          checkpoints_->Exported();
+      if (!exported.ok()) {
+        reply->set_ok(false);
+        reply->set_report(std::string(exported.status().message()));
+        reactor->Finish(grpc::Status::OK);
+        return;
+      }
+      options.exported.insert(options.exported.end(), exported->begin(),
+                              exported->end());
+    }
     absl::StatusOr<std::string> report = audit_reader_->Verify(options);
     reply->set_ok(report.ok());
     reply->set_report(report.ok() ? *report
                                   : std::string(report.status().message()));
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::ExportAudit(
+    grpc::CallbackServerContext* context, const v1::ExportAuditRequest* request,
+    v1::ExportAuditReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "audit");
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<AuditCursor> after = AuditCursor::Parse(request->after());
+  if (!after.ok()) {
+    reactor->Finish(ToGrpc(after.status()));
+    return reactor;
+  }
+  const int limit = request->limit() == 0
+                        ? kDefaultExportItems
+                        : static_cast<int>(std::min<uint32_t>(request->limit(),
+                                                              kMaxExportItems));
+  Detach([this, reactor, reply, after = *after, limit] {
+    absl::StatusOr<std::vector<AuditExportItem>> items =
+        audit_reader_->Export(after, limit);
+    if (!items.ok()) {
+      reactor->Finish(ToGrpc(items.status()));
+      return;
+    }
+    for (const AuditExportItem& item : *items)
+      *reply->add_items() = ToExportItem(item);
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;

@@ -8,6 +8,7 @@
 #include "controller/audit/audit_store.h"
 #include "controller/inventory.h"
 #include "controller/server/agent_registry.h"
+#include "controller/server/audit_checkpointer.h"
 #include "controller/server/controller_access.h"
 #include "opsagent/v1/controller.grpc.pb.h"
 #include "opsagent/v1/opsctld_config.pb.h"
@@ -16,7 +17,7 @@ namespace opsagent {
 
 // What operators' opsctl call on the controller: SelectHosts and Run (a
 // fan-out of requests the operator signed, relayed over the agents' links,
-// RelayRun), ListHosts, QueryAudit and VerifyAudit.
+// RelayRun), ListHosts, QueryAudit, VerifyAudit and ExportAudit.
 // Only operator certificates are served (clientAuth, not serverAuth: a host
 // certificate cannot act as an operator), and only what an access rule
 // grants them. Work that may take long (a run, a query or verification of
@@ -25,10 +26,12 @@ class ControllerService final : public v1::Controller::CallbackService {
  public:
   // `audit` takes the writes; `audit_reader` (a second connection to the
   // same database) the queries and verification, so that a long read does
-  // not hold up the writes.
+  // not hold up the writes. `checkpoints` (null when off) signs the log's
+  // checkpoints, and verification checks them with its key.
   ControllerService(const v1::OpsctldConfig& config, AgentRegistry* registry,
                     Inventory inventory, AuditStore* audit,
-                    AuditStore* audit_reader);
+                    AuditStore* audit_reader,
+                    const AuditCheckpointer* checkpoints);
   ~ControllerService() override;
 
   grpc::ServerWriteReactor<v1::RunEvent>* Run(
@@ -46,6 +49,9 @@ class ControllerService final : public v1::Controller::CallbackService {
   grpc::ServerUnaryReactor* VerifyAudit(grpc::CallbackServerContext* context,
                                         const v1::VerifyAuditRequest* request,
                                         v1::VerifyAuditReply* reply) override;
+  grpc::ServerUnaryReactor* ExportAudit(grpc::CallbackServerContext* context,
+                                        const v1::ExportAuditRequest* request,
+                                        v1::ExportAuditReply* reply) override;
 
   // The operator calling, if allowed `permission`.
   absl::StatusOr<PeerIdentity> Authorize(
@@ -64,6 +70,7 @@ class ControllerService final : public v1::Controller::CallbackService {
   const Inventory inventory_;
   AuditStore* const audit_;
   AuditStore* const audit_reader_;
+  const AuditCheckpointer* const checkpoints_;
   const ControllerAccess access_;
   PeerIdentityReader identities_;
   absl::Mutex mutex_;

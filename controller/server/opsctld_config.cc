@@ -95,6 +95,37 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
                                        "\" (run, hosts, audit, *)"));
     }
   }
+  if (config.has_audit_checkpoints()) {
+    v1::AuditCheckpointConfig& checkpoints =
+        *config.mutable_audit_checkpoints();
+    const std::string database_dir = config.audit_database().substr(
+        0, config.audit_database().rfind('/') + 1);
+    for (const auto& [field, value] :
+         {std::pair{"audit_checkpoints.key_file", &checkpoints.key_file()},
+          {"audit_checkpoints.export_file", &checkpoints.export_file()}}) {
+      if (value->empty()) {
+        if (std::string(field) == "audit_checkpoints.key_file")
+          return FieldError(field, "is required");
+        continue;
+      }
+      if (value->front() != '/')
+        return FieldError(field, "must be an absolute path");
+      if (value->rfind('/') + 1 == database_dir.size() &&
+          value->compare(0, database_dir.size(), database_dir) == 0) {
+        return FieldError(
+            field, absl::StrCat("must not be in the audit database's "
+                                "directory ",
+                                database_dir,
+                                ": whoever can change or copy the database "
+                                "there must not get this too"));
+      }
+    }
+    if (checkpoints.export_file().empty() && !checkpoints.syslog())
+      return FieldError("audit_checkpoints",
+                        "exports nowhere: set export_file, syslog, or both");
+    if (checkpoints.every_events() == 0) checkpoints.set_every_events(1000);
+    if (checkpoints.every_seconds() == 0) checkpoints.set_every_seconds(300);
+  }
   if (config.heartbeat_seconds() == 0) config.set_heartbeat_seconds(10);
   if (config.heartbeat_seconds() > 300)
     return FieldError("heartbeat_seconds", "may be at most 300");

@@ -52,9 +52,14 @@ run truncate localhost "$data/log/xqwatcher/xqwatcher.log" --keep-tail 1M --yes 
 run du localhost "$data" --top 3 --incident DEMO-1
 run audit --incident DEMO-1
 run audit verify
+echo; echo "\$ opsctl audit export --limit 2    # JSON lines for a SIEM; resume with --after CURSOR"
+"$opsctl_bin" audit export --limit 2 | cut -c1-160
 echo
-echo "== break-glass: the controller stops; opsctl --direct talks to the agent"
+echo "== break-glass: the controller stops (signing the log's tail); opsctl --direct talks to the agent"
 kill "$controller_pid"; wait "$controller_pid" 2>/dev/null || true
+echo; echo "\$ opsctl audit verify --database team-audit.db --checkpoint-key audit-checkpoint.pub --checkpoints audit-checkpoints.jsonl"
+"$opsctl_bin" audit verify --database "$dev/team-audit.db" --checkpoint-key "$dev/pki/audit-checkpoint.pub" \
+  --checkpoints "$dev/checkpoints/audit-checkpoints.jsonl"
 echo; echo "\$ opsctl mem localhost    # through the controller: it is down"
 "$opsctl_bin" mem localhost || echo "(exit code $?)"
 run --direct mem localhost --top 3 --incident DEMO-1 --reason "controller down"

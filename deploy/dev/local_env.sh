@@ -72,6 +72,12 @@ local_env_add_controller() {
   umask 077
   [ -f "$pki/controller-opsctld.local.crt" ] ||
     bash "$repo/deploy/pki/make-dev-pki.sh" "$pki" controller opsctld.local 127.0.0.1 >/dev/null
+  # The audit checkpoint key: apart from the database, readable by opsctld
+  # alone; its public half is what verifies a copy of the log.
+  [ -f "$pki/audit-checkpoint.key" ] ||
+    openssl genpkey -algorithm ed25519 -out "$pki/audit-checkpoint.key"
+  openssl pkey -in "$pki/audit-checkpoint.key" -pubout -out "$pki/audit-checkpoint.pub"
+  mkdir -p "$dev/checkpoints"
   cat >"$dev/opsctld.textproto" <<CONF
 listen_address: "127.0.0.1:$controller_port"
 tls {
@@ -82,6 +88,12 @@ tls {
 audit_database: "$dev/team-audit.db"
 inventory: "$dev/inventory.textproto"
 access { roles: "oncall" permissions: "*" }
+audit_checkpoints {
+  key_file: "$pki/audit-checkpoint.key"
+  every_events: 1000
+  every_seconds: 60
+  export_file: "$dev/checkpoints/audit-checkpoints.jsonl"
+}
 CONF
   cat >>"$dev/agent.textproto" <<CONF
 environment: "dev"

@@ -211,4 +211,29 @@ absl::StatusOr<std::string> TestCertificateAuthority::WriteCrl(
   return path;
 }
 
+absl::Status WriteEd25519Key(const std::string& path,
+                             const std::string& public_path) {
+  EVP_PKEY* key = nullptr;
+  EVP_PKEY_CTX* context = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
+  const bool made = context != nullptr && EVP_PKEY_keygen_init(context) == 1 &&
+                    EVP_PKEY_keygen(context, &key) == 1;
+  EVP_PKEY_CTX_free(context);
+  if (!made) return absl::InternalError("cannot make an Ed25519 key");
+  unlink(path.c_str());
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  FILE* file = fd >= 0 ? fdopen(fd, "w") : nullptr;
+  bool written =
+      file != nullptr && PEM_write_PrivateKey(file, key, nullptr, nullptr, 0,
+                                              nullptr, nullptr) == 1;
+  if (file != nullptr) std::fclose(file);
+  if (written && !public_path.empty()) {
+    FILE* public_file = std::fopen(public_path.c_str(), "w");
+    written = public_file != nullptr && PEM_write_PUBKEY(public_file, key) == 1;
+    if (public_file != nullptr) std::fclose(public_file);
+  }
+  EVP_PKEY_free(key);
+  if (!written) return absl::InternalError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
 }  // namespace opsagent::testing

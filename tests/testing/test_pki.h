@@ -69,6 +69,11 @@ class TestCertificateAuthority {
   std::unique_ptr<Keys> keys_;
 };
 
+// Writes a fresh Ed25519 private key (PEM, mode 0600) to `path` and its
+// public half to `public_path` if given: an audit checkpoint key.
+absl::Status WriteEd25519Key(const std::string& path,
+                             const std::string& public_path = "");
+
 }  // namespace opsagent::testing
 
 #endif  // OPSAGENT_TESTS_TESTING_TEST_PKI_H_

@@ -1,0 +1,203 @@
+#include "controller/server/audit_checkpointer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/trusted_path.h"
+#include "controller/audit/checkpoint_file.h"
+#include "spdlog/spdlog.h"
+
+namespace opsagent {
+namespace {
+
+constexpr absl::Duration kPollInterval = absl::Seconds(1);
+constexpr absl::Duration kUnsignedGrace = absl::Minutes(1);
+
+// The export file's directory must be one only root or opsctld can change,
+// and the file itself not a link nor writable by others.
+absl::StatusOr<int> OpenExportFile(const std::string& path) {
+  const std::string dir = path.substr(0, path.rfind('/'));
+  if (absl::Status trusted =
+          CheckTrustedPath(dir.empty() ? "/" : dir, TrustedKind::kDirectory);
+      !trusted.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit_checkpoints.export_file ", path, ": ", trusted.message()));
+  }
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+           0640);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit_checkpoints.export_file ", path, ": ",
+                     std::strerror(errno), errno == ELOOP ? " (a link)" : ""));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      (st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & 022) != 0) {
+    close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit_checkpoints.export_file ", path,
+        " must be a regular file owned by opsctld's user (or root) that "
+        "nobody else can write"));
+  }
+  return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AuditCheckpointer>> AuditCheckpointer::Start(
+    const v1::AuditCheckpointConfig& config, AuditStore* store) {
+  absl::StatusOr<std::unique_ptr<CheckpointSigner>> signer =
+      CheckpointSigner::FromKeyFile(config.key_file());
+  if (!signer.ok()) return signer.status();
+  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier =
+      CheckpointVerifier::FromPem((*signer)->public_key_pem());
+  if (!verifier.ok()) return verifier.status();
+  std::unique_ptr<AuditCheckpointer> checkpointer(new AuditCheckpointer(
+      config, store, *std::move(signer), *std::move(verifier)));
+  if (!config.export_file().empty()) {
+    absl::StatusOr<int> fd = OpenExportFile(config.export_file());
+    if (!fd.ok()) return fd.status();
+    checkpointer->export_fd_ = *fd;
+  }
+  if (config.syslog()) openlog("opsctld", LOG_PID, LOG_AUTHPRIV);
+  if (absl::Status status = checkpointer->CatchUp(); !status.ok())
+    return status;
+  if (absl::Status status = checkpointer->SignAndExport(); !status.ok())
+    return status;
+  checkpointer->thread_ = std::thread([c = checkpointer.get()] { c->Loop(); });
+  return checkpointer;
+}
+
+AuditCheckpointer::AuditCheckpointer(
+    const v1::AuditCheckpointConfig& config, AuditStore* store,
+    std::unique_ptr<CheckpointSigner> signer,
+    std::unique_ptr<CheckpointVerifier> verifier)
+    : config_(config),
+      store_(store),
+      signer_(std::move(signer)),
+      verifier_(std::move(verifier)),
+      last_signed_(absl::Now()) {}
+
+AuditCheckpointer::~AuditCheckpointer() {
+  if (thread_.joinable()) {
+    {
+      absl::MutexLock lock(&mutex_);
+      stopping_ = true;
+    }
+    thread_.join();
+    if (absl::Status status = SignAndExport(); !status.ok())
+      spdlog::error("audit checkpoint at stop: {}",
+                    std::string(status.message()));
+  }
+  if (export_fd_ >= 0) close(export_fd_);
+}
+
+absl::Duration AuditCheckpointer::max_unsigned_age() const {
+  return absl::Seconds(config_.every_seconds()) + kUnsignedGrace;
+}
+
+absl::StatusOr<std::vector<AuditCheckpoint>> AuditCheckpointer::Exported()
+    const {
+  if (config_.export_file().empty()) return std::vector<AuditCheckpoint>{};
+  return ReadCheckpointFile(config_.export_file());
+}
+
+absl::Status AuditCheckpointer::CatchUp() {
+  absl::StatusOr<std::vector<AuditCheckpoint>> exported = Exported();
+  if (!exported.ok()) return exported.status();
+  absl::StatusOr<std::vector<AuditCheckpoint>> stored = store_->Checkpoints();
+  if (!stored.ok()) return stored.status();
+  for (const AuditCheckpoint& copy : *exported) {
+    if (copy.number < 1 || copy.number > static_cast<int64_t>(stored->size()) ||
+        (*stored)[copy.number - 1] != copy) {
+      return absl::DataLossError(absl::StrCat(
+          "the audit log ", store_->path(), " does not hold checkpoint ",
+          copy.number, " as ", config_.export_file(),
+          " exported it (signed at ",
+          absl::FormatTime(absl::FromUnixMillis(copy.signed_at_ms)),
+          "): the database was swapped for an older copy, or rows and "
+          "checkpoints were cut off its end. Keep the database for the "
+          "investigation; restoring a backup on purpose means moving the "
+          "export file aside too"));
+    }
+  }
+  const int64_t exported_to = exported->empty() ? 0 : exported->back().number;
+  for (const AuditCheckpoint& checkpoint : *stored) {
+    if (checkpoint.number <= exported_to) continue;
+    if (absl::Status status = Export(checkpoint); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuditCheckpointer::SignAndExport() {
+  absl::StatusOr<std::optional<AuditCheckpoint>> checkpoint =
+      store_->SignCheckpoint(*signer_, absl::Now());
+  if (!checkpoint.ok()) return checkpoint.status();
+  {
+    absl::MutexLock lock(&mutex_);
+    last_signed_ = absl::Now();
+  }
+  if (!checkpoint->has_value()) return absl::OkStatus();
+  spdlog::info("audit checkpoint {} signs events {} to {}",
+               (*checkpoint)->number, (*checkpoint)->first_seq,
+               (*checkpoint)->last_seq);
+  return Export(**checkpoint);
+}
+
+absl::Status AuditCheckpointer::Export(const AuditCheckpoint& checkpoint) {
+  const std::string line = CheckpointJson(checkpoint);
+  if (config_.syslog()) syslog(LOG_INFO, "audit checkpoint %s", line.c_str());
+  if (export_fd_ < 0) return absl::OkStatus();
+  const std::string with_newline = line + "\n";
+  // One write of a line this short to an O_APPEND file is not interleaved.
+  if (write(export_fd_, with_newline.data(), with_newline.size()) !=
+          static_cast<ssize_t>(with_newline.size()) ||
+      fsync(export_fd_) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot append checkpoint ", checkpoint.number, " to ",
+                     config_.export_file(), ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+void AuditCheckpointer::Loop() {
+  for (;;) {
+    absl::Time last_signed;
+    {
+      absl::MutexLock lock(&mutex_);
+      if (mutex_.AwaitWithTimeout(absl::Condition(&stopping_), kPollInterval))
+        return;
+      last_signed = last_signed_;
+    }
+    absl::StatusOr<AuditStore::CheckpointState> state =
+        store_->GetCheckpointState();
+    absl::Status status = state.status();
+    if (state.ok() && state->unsigned_events > 0 &&
+        (state->unsigned_events >= config_.every_events() ||
+         absl::Now() - last_signed >= absl::Seconds(config_.every_seconds()))) {
+      status = SignAndExport();
+      if (!status.ok()) {
+        // Retried at the next interval, not every second.
+        absl::MutexLock lock(&mutex_);
+        last_signed_ = absl::Now();
+      }
+    }
+    absl::MutexLock lock(&mutex_);
+    const std::string error = status.ok() ? "" : std::string(status.message());
+    if (error != last_error_) {
+      if (!error.empty()) spdlog::error("audit checkpoint: {}", error);
+      if (error.empty()) spdlog::info("audit checkpoints signed again");
+      last_error_ = error;
+    }
+  }
+}
+
+}  // namespace opsagent

@@ -1,0 +1,417 @@
+// Signed audit checkpoints against an attacker who can write the audit
+// database (with sqlite3, knowing the chain's scheme) but cannot read the
+// controller's checkpoint key: a rewritten chain, rows cut off the end, a
+// deleted checkpoint and an older copy of the database must all be caught.
+
+#include "controller/audit/audit_checkpoint.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "controller/audit/audit_chain.h"
+#include "controller/audit/audit_store.h"
+#include "controller/audit/checkpoint_file.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/test_pki.h"
+
+namespace opsagent {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string TempPath(const std::string& name) {
+  std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
+  unlink(path.c_str());
+  return path;
+}
+
+std::string WriteEd25519Key(const std::string& name) {
+  const std::string path = TempPath(name);
+  EXPECT_TRUE(testing::WriteEd25519Key(path).ok());
+  return path;
+}
+
+AuditIntent Intent(int i) {
+  AuditIntent intent;
+  intent.request_id = absl::StrCat("r", i);
+  intent.started_at_ms = absl::ToUnixMillis(absl::Now());
+  intent.os_user = "alice";
+  intent.cert_identity = "alice";
+  intent.host = "xq-1";
+  intent.address = "xq-1:9443";
+  intent.operation = "truncate_log";
+  intent.parameters_json = "{\"path\":\"/var/log/xq.log\"}";
+  intent.mutating = true;
+  return intent;
+}
+
+class AuditCheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string name =
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    path_ = TempPath(name + ".db");
+    auto signer = CheckpointSigner::FromKeyFile(WriteEd25519Key(name + ".key"));
+    ASSERT_TRUE(signer.ok()) << signer.status();
+    signer_ = *std::move(signer);
+    auto verifier = CheckpointVerifier::FromPem(signer_->public_key_pem());
+    ASSERT_TRUE(verifier.ok());
+    verifier_ = *std::move(verifier);
+    auto store = AuditStore::Open(path_);
+    ASSERT_TRUE(store.ok());
+    store_ = *std::move(store);
+  }
+
+  // Rows `from` to `to`, each intent and outcome: two chain events a row.
+  void AddRows(int from, int to) {
+    for (int i = from; i <= to; ++i) {
+      auto id = store_->RecordIntent(Intent(i));
+      ASSERT_TRUE(id.ok()) << id.status();
+      ASSERT_TRUE(store_
+                      ->RecordResult(*id, {AuditOutcome::kOk,
+                                           absl::ToUnixMillis(absl::Now()), "",
+                                           "", "truncated 8.2G"})
+                      .ok());
+    }
+  }
+
+  AuditCheckpoint Sign() {
+    auto checkpoint = store_->SignCheckpoint(*signer_, absl::Now());
+    EXPECT_TRUE(checkpoint.ok()) << checkpoint.status();
+    EXPECT_TRUE(checkpoint.ok() && checkpoint->has_value());
+    exported_.push_back(**checkpoint);
+    return **checkpoint;
+  }
+
+  void Tamper(const std::string& sql, const std::string& path = "") {
+    sqlite3* db;
+    ASSERT_EQ(sqlite3_open((path.empty() ? path_ : path).c_str(), &db),
+              SQLITE_OK);
+    char* error = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error),
+              SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_close(db);
+  }
+
+  // What an attacker who knows the scheme does after editing rows: recompute
+  // every digest and hash so that the chain verifies again.
+  void RecomputeChain() {
+    AuditFilter all;
+    all.limit = 1 << 20;
+    auto records = store_->Query(all);
+    ASSERT_TRUE(records.ok());
+    std::map<int64_t, AuditRecord> by_id;
+    for (const AuditRecord& r : *records) by_id[r.id] = r;
+    sqlite3* db;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* events;
+    sqlite3_prepare_v2(db,
+                       "SELECT seq, action_id, event FROM audit_chain ORDER "
+                       "BY seq",
+                       -1, &events, nullptr);
+    std::string previous = GenesisHash(0);
+    std::string sql;
+    while (sqlite3_step(events) == SQLITE_ROW) {
+      const int64_t seq = sqlite3_column_int64(events, 0);
+      const int64_t id = sqlite3_column_int64(events, 1);
+      const std::string event =
+          reinterpret_cast<const char*>(sqlite3_column_text(events, 2));
+      const AuditRecord& r = by_id[id];
+      const std::string digest =
+          Sha256Hex(event == "intent" ? CanonicalIntent(id, r.intent)
+                                      : CanonicalOutcome(id, *r.result));
+      const std::string hash = ChainHash(previous, digest);
+      absl::StrAppend(&sql, "UPDATE audit_chain SET digest = '", digest,
+                      "', prev_hash = '", previous, "', hash = '", hash,
+                      "' WHERE seq = ", seq, ";");
+      previous = hash;
+    }
+    sqlite3_finalize(events);
+    sqlite3_close(db);
+    Tamper(sql);
+  }
+
+  absl::StatusOr<std::string> Verify(bool with_exported = false,
+                                     const std::string& path = "") {
+    VerifyOptions options;
+    options.checkpoint_key = verifier_.get();
+    if (with_exported) options.exported = exported_;
+    auto store = AuditStore::Open(path.empty() ? path_ : path);
+    if (!store.ok()) return store.status();
+    return (*store)->Verify(options);
+  }
+
+  std::string path_;
+  std::unique_ptr<CheckpointSigner> signer_;
+  std::unique_ptr<CheckpointVerifier> verifier_;
+  std::unique_ptr<AuditStore> store_;
+  std::vector<AuditCheckpoint> exported_;
+};
+
+TEST_F(AuditCheckpointTest, SignedLogVerifies) {
+  AddRows(1, 3);
+  const AuditCheckpoint first = Sign();
+  EXPECT_EQ(first.number, 1);
+  EXPECT_EQ(first.first_seq, 1);
+  EXPECT_EQ(first.last_seq, 6);
+  EXPECT_EQ(first.previous_signature, "");
+  AddRows(4, 4);
+  const AuditCheckpoint second = Sign();
+  EXPECT_EQ(second.first_seq, 7);
+  EXPECT_EQ(second.previous_signature, first.signature);
+  // Nothing new: nothing to sign.
+  auto none = store_->SignCheckpoint(*signer_, absl::Now());
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  AddRows(5, 5);
+  absl::StatusOr<std::string> verified = Verify(/*with_exported=*/true);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_THAT(*verified,
+              HasSubstr(absl::StrCat("10 events verified; 2 checkpoint(s) "
+                                     "signed by key ",
+                                     signer_->key_id(), " verified")));
+  EXPECT_THAT(*verified, HasSubstr("signs events to 8, 2 event(s) since"));
+  EXPECT_THAT(*verified, HasSubstr("2 exported checkpoint(s) match"));
+}
+
+TEST_F(AuditCheckpointTest, EditedRowWithTheChainRecomputedIsCaught) {
+  AddRows(1, 4);
+  Sign();
+  Tamper("UPDATE actions SET os_user = 'mallory' WHERE id = 2");
+  RecomputeChain();
+  // The chain alone no longer shows it: the attack is real...
+  VerifyOptions chain_only;
+  chain_only.checkpoint_key = verifier_.get();
+  Tamper(
+      "CREATE TABLE saved AS SELECT * FROM audit_checkpoints; DELETE FROM "
+      "audit_checkpoints");
+  EXPECT_TRUE((*AuditStore::Open(path_))->Verify(chain_only).ok());
+  Tamper("INSERT INTO audit_checkpoints SELECT * FROM saved");
+  // ...and the signed checkpoint catches it.
+  EXPECT_THAT(Verify().status().message(),
+              HasSubstr("events up to 8 no longer end in the head that "
+                        "checkpoint 1 signed"));
+}
+
+TEST_F(AuditCheckpointTest, RowsDeletedAtTheTailAreCaught) {
+  AddRows(1, 5);
+  Sign();
+  Tamper(
+      "DELETE FROM actions WHERE id >= 4; DELETE FROM audit_chain WHERE "
+      "action_id >= 4");
+  EXPECT_THAT(Verify().status().message(),
+              HasSubstr("events 7 to 10 were deleted from the end: checkpoint "
+                        "1 signed them"));
+}
+
+TEST_F(AuditCheckpointTest, ADeletedCheckpointIsCaught) {
+  for (int i = 1; i <= 3; ++i) {
+    AddRows(i, i);
+    Sign();
+  }
+  Tamper("DELETE FROM audit_checkpoints WHERE number = 2");
+  EXPECT_THAT(Verify().status().message(),
+              HasSubstr("checkpoint 2 deleted: the checkpoints jump from 1 "
+                        "to 3"));
+}
+
+TEST_F(AuditCheckpointTest, TheNewestCheckpointDeletedIsCaughtByItsCopy) {
+  for (int i = 1; i <= 3; ++i) {
+    AddRows(i, i);
+    Sign();
+  }
+  // The newest checkpoint and the rows it signed, cut off together: what is
+  // left is consistent in itself...
+  Tamper(
+      "DELETE FROM audit_checkpoints WHERE number = 3; DELETE FROM actions "
+      "WHERE id = 3; DELETE FROM audit_chain WHERE action_id = 3");
+  EXPECT_TRUE(Verify().ok());
+  // ...but not with the checkpoints exported outside the database.
+  EXPECT_THAT(Verify(/*with_exported=*/true).status().message(),
+              HasSubstr("checkpoint 3 (signed "));
+  EXPECT_THAT(Verify(/*with_exported=*/true).status().message(),
+              HasSubstr("was exported but the database ends at checkpoint 2"));
+}
+
+TEST_F(AuditCheckpointTest, TheNewestCheckpointDeletedIsCaughtByItsAge) {
+  AddRows(1, 2);
+  Sign();
+  AddRows(3, 3);
+  VerifyOptions options;
+  options.checkpoint_key = verifier_.get();
+  options.max_unsigned_age = absl::Milliseconds(200);
+  EXPECT_TRUE(store_->Verify(options).ok());
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_THAT(store_->Verify(options).status().message(),
+              HasSubstr("event 5, recorded "));
+  EXPECT_THAT(store_->Verify(options).status().message(),
+              HasSubstr("is in no checkpoint"));
+}
+
+TEST_F(AuditCheckpointTest, AnOlderCopyOfTheDatabaseIsCaught) {
+  AddRows(1, 2);
+  Sign();
+  const std::string older = TempPath("older.db");
+  Tamper(absl::StrCat("VACUUM INTO '", older, "'"));
+  AddRows(3, 4);
+  Sign();
+  EXPECT_TRUE(Verify(/*with_exported=*/true).ok());
+  // The older copy is consistent, signatures and all...
+  EXPECT_TRUE(Verify(false, older).ok());
+  // ...but lacks a checkpoint that was exported.
+  EXPECT_THAT(Verify(/*with_exported=*/true, older).status().message(),
+              HasSubstr("swapped for an older copy"));
+}
+
+TEST_F(AuditCheckpointTest, ForgedOrAlteredCheckpointsAreRefused) {
+  AddRows(1, 2);
+  Sign();
+  // Signed with another key, as an attacker without the controller's key
+  // would have to.
+  auto other = CheckpointSigner::FromKeyFile(WriteEd25519Key("other.key"));
+  ASSERT_TRUE(other.ok());
+  Tamper("DELETE FROM audit_checkpoints");
+  auto forged = store_->SignCheckpoint(**other, absl::Now());
+  ASSERT_TRUE(forged.ok() && forged->has_value());
+  EXPECT_THAT(Verify().status().message(),
+              HasSubstr("names key " + (*other)->key_id()));
+  // Passing it off under the real key's id.
+  Tamper(absl::StrCat("UPDATE audit_checkpoints SET key_id = '",
+                      signer_->key_id(), "'"));
+  EXPECT_THAT(Verify().status().message(),
+              HasSubstr("checkpoint 1 is not signed by the key given: forged "
+                        "or altered"));
+  // The real one with one field changed.
+  Tamper("DELETE FROM audit_checkpoints");
+  const AuditCheckpoint real =
+      *store_->SignCheckpoint(*signer_, absl::Now()).value();
+  Tamper("UPDATE audit_checkpoints SET signed_at_ms = signed_at_ms + 1");
+  EXPECT_THAT(Verify().status().message(),
+              HasSubstr("is not signed by the key given"));
+  EXPECT_TRUE(verifier_->Check(real).ok());
+}
+
+TEST_F(AuditCheckpointTest, ALogWithCheckpointsIsNotVerifiedWithoutTheKey) {
+  AddRows(1, 1);
+  Sign();
+  absl::StatusOr<std::string> verified = store_->Verify({});
+  EXPECT_TRUE(absl::IsFailedPrecondition(verified.status()));
+  EXPECT_THAT(verified.status().message(),
+              HasSubstr("give the controller's checkpoint key"));
+}
+
+TEST_F(AuditCheckpointTest, AnEditedUnsignedRowIsNotSigned) {
+  AddRows(1, 2);
+  Sign();
+  AddRows(3, 3);
+  Tamper("UPDATE actions SET host = 'elsewhere' WHERE id = 3");
+  auto refused = store_->SignCheckpoint(*signer_, absl::Now());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("refusing to sign audit checkpoint 2: row 3 was "
+                        "edited"));
+  auto state = store_->GetCheckpointState();
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->last->number, 1);  // nothing was signed
+  EXPECT_EQ(state->unsigned_events, 2);
+}
+
+TEST_F(AuditCheckpointTest, ExportResumesAtItsCursorWithCheckpointsInPlace) {
+  AddRows(1, 2);
+  Sign();  // events 1-4
+  AddRows(3, 3);
+  // Read in pages of 2, as a SIEM following the log would.
+  std::vector<std::string> lines;
+  AuditCursor cursor;
+  auto read_all = [&] {
+    for (;;) {
+      auto items = store_->Export(cursor, 2);
+      ASSERT_TRUE(items.ok()) << items.status();
+      for (const AuditExportItem& item : *items) {
+        lines.push_back(
+            item.checkpoint
+                ? absl::StrCat("checkpoint ", item.checkpoint->number)
+                : absl::StrCat(item.seq, " ", item.event, " row ",
+                               item.record.id));
+        cursor = item.cursor;
+      }
+      if (items->size() < 2) return;
+    }
+  };
+  read_all();
+  EXPECT_THAT(lines, ::testing::ElementsAre("1 intent row 1", "2 outcome row 1",
+                                            "3 intent row 2", "4 outcome row 2",
+                                            "checkpoint 1", "5 intent row 3",
+                                            "6 outcome row 3"));
+  EXPECT_EQ(cursor.ToString(), "6.1");
+  // A checkpoint signed after its events were read comes on the next read.
+  Sign();
+  AddRows(4, 4);
+  lines.clear();
+  read_all();
+  EXPECT_THAT(lines, ::testing::ElementsAre("checkpoint 2", "7 intent row 4",
+                                            "8 outcome row 4"));
+  // The intent line is the row as its intent recorded it.
+  auto intent = store_->Export(AuditCursor::Parse("6.2").value(), 1);
+  ASSERT_TRUE(intent.ok());
+  EXPECT_EQ((*intent)[0].record.outcome, AuditOutcome::kPending);
+  EXPECT_FALSE((*intent)[0].record.result.has_value());
+  EXPECT_FALSE(AuditCursor::Parse("6").ok());
+  EXPECT_FALSE(AuditCursor::Parse("-1.0").ok());
+  EXPECT_FALSE(AuditCursor::Parse("x.y").ok());
+}
+
+TEST_F(AuditCheckpointTest, CheckpointLinesRoundTrip) {
+  AddRows(1, 1);
+  const AuditCheckpoint checkpoint = Sign();
+  const std::string line = CheckpointJson(checkpoint);
+  auto parsed = ParseCheckpointLines(
+      absl::StrCat(line, "\n\n{\"cursor\":\"2.1\",\"checkpoint\":", line,
+                   "}\n{\"cursor\":\"3.1\",\"seq\":3,\"event\":\"intent\","
+                   "\"record\":{\"id\":2}}\n"));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->size(), 2u);
+  EXPECT_TRUE((*parsed)[0] == checkpoint);
+  EXPECT_TRUE((*parsed)[1] == checkpoint);
+  EXPECT_THAT(
+      ParseCheckpointLines("{\"number\":1}\nnot json\n").status().message(),
+      HasSubstr("line 2 is neither"));
+}
+
+TEST(CheckpointKeyTest, KeysOthersCouldReadOrThatAreNotEd25519AreRefused) {
+  const std::string key = WriteEd25519Key("readable.key");
+  chmod(key.c_str(), 0640);
+  EXPECT_THAT(CheckpointSigner::FromKeyFile(key).status().message(),
+              HasSubstr("readable by it alone"));
+  chmod(key.c_str(), 0604);
+  EXPECT_THAT(CheckpointSigner::FromKeyFile(key).status().message(),
+              HasSubstr("readable by others"));
+  chmod(key.c_str(), 0600);
+  const std::string link = TempPath("link.key");
+  ASSERT_EQ(symlink(key.c_str(), link.c_str()), 0);
+  EXPECT_FALSE(CheckpointSigner::FromKeyFile(link).ok());
+  const std::string rsa = TempPath("rsa.key");
+  EVP_PKEY* pkey = EVP_RSA_gen(2048);
+  FILE* file = std::fopen(rsa.c_str(), "w");
+  PEM_write_PrivateKey(file, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(file);
+  EVP_PKEY_free(pkey);
+  chmod(rsa.c_str(), 0600);
+  EXPECT_THAT(CheckpointSigner::FromKeyFile(rsa).status().message(),
+              HasSubstr("is not a PEM Ed25519 private key"));
+  EXPECT_TRUE(CheckpointSigner::FromKeyFile(key).ok());
+}
+
+}  // namespace
+}  // namespace opsagent
