@@ -52,6 +52,12 @@ struct AuditedResult {
   absl::Status status;
   std::unique_ptr<google::protobuf::Message> final;  // may be set on failure
   std::string request_id;
+  // Through the controller: the final message as the agent sent it, and
+  // the agent's signature over it (common/signing/result_signature.h);
+  // empty when no agent answered, and for direct calls.
+  std::string signed_final_message;
+  std::string agent_result_sha256;
+  std::string agent_signature;
 };
 
 // The audit outcome for a call that ended with `status`. A mutating call that

@@ -164,6 +164,9 @@ absl::Status ControllerRunner::RunWave(
             absl::Status(static_cast<absl::StatusCode>(r.status().code()),
                          r.status().message());
         result.request_id = r.request_id();
+        result.signed_final_message = r.final_message();
+        result.agent_result_sha256 = r.signature().result_sha256();
+        result.agent_signature = r.signature().signature();
         if (!r.final_message().empty()) {
           std::unique_ptr<google::protobuf::Message> final = op.NewReply();
           if (final->ParseFromString(r.final_message())) {

@@ -5,12 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/system/allowed_directory.h"
 #include "agent/system/log_allow_list.h"
 #include "common/tls/peer_identity.h"
 #include "opsagent/v1/agent_config.pb.h"
+#include "opsagent/v1/journal.pb.h"
 
 namespace opsagent {
 
@@ -46,6 +48,11 @@ struct OperationContext {
   bool dry_run = false;
   // Mutating operations take their target ("file:/x", "unit:y") here first.
   TargetLocks* locks = nullptr;
+  // The agent's journal from a time on (see ActionJournal::ReadSince); an
+  // error when the agent keeps none.
+  std::function<absl::StatusOr<std::vector<v1::JournalRecord>>(
+      absl::Time since, size_t limit, bool* truncated)>
+      read_journal;
 };
 
 }  // namespace opsagent

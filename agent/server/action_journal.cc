@@ -85,6 +85,25 @@ absl::StatusOr<std::unique_ptr<ActionJournal>> ActionJournal::Open(
 
 ActionJournal::~ActionJournal() { close(fd_); }
 
+std::vector<v1::JournalRecord> ActionJournal::ReadSince(absl::Time since,
+                                                        size_t limit,
+                                                        bool* truncated) const {
+  std::vector<v1::JournalRecord> records;
+  for (v1::JournalRecord& record : ReadHistory(path_)) {
+    absl::Time at;
+    std::string error;
+    if (absl::ParseTime(absl::RFC3339_full, record.time(), &at, &error) &&
+        at < since)
+      continue;
+    record.clear_request();
+    record.clear_reply();
+    records.push_back(std::move(record));
+  }
+  *truncated = records.size() > limit;
+  if (*truncated) records.erase(records.begin(), records.end() - limit);
+  return records;
+}
+
 absl::Status ActionJournal::Append(v1::JournalRecord record,
                                    Durability durability) {
   record.set_time(

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "opsagent/v1/journal.pb.h"
 
 namespace opsagent {
@@ -35,6 +36,12 @@ class ActionJournal {
 
   // The records that were in the file when it was opened, oldest first.
   const std::vector<v1::JournalRecord>& history() const { return history_; }
+
+  // The records in the file now from `since` on, oldest first, without
+  // their requests and replies; at most the newest `limit` (`truncated`
+  // says whether older ones were left out). Reads the file again.
+  std::vector<v1::JournalRecord> ReadSince(absl::Time since, size_t limit,
+                                           bool* truncated) const;
 
  private:
   ActionJournal(std::string path, int fd,

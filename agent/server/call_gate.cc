@@ -9,6 +9,7 @@
 #include "agent/server/printable_reply.h"
 #include "common/logging.h"
 #include "common/request_meta.h"
+#include "common/signing/result_signature.h"
 #include "spdlog/spdlog.h"
 
 namespace opsagent {
@@ -91,6 +92,9 @@ void CallGate::JournalFinish(const Call& call, const v1::RequestMeta& meta,
   record.set_status_message(std::string(result.status.message()));
   record.set_reply(result.final_message);
   record.set_via(call.via);
+  record.set_result_sha256(ResultSha256(
+      agent_.config.hostname(), meta.request_id(),
+      static_cast<int>(result.status.code()), result.final_message));
   if (absl::Status written =
           journal_->Append(std::move(record), Durability(call));
       !written.ok()) {
@@ -264,15 +268,25 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
   }
 
   const OperationHandler* handler = FindOperationHandler(op);
-  OperationContext context{agent_,
-                           call.caller,
-                           [this, caller = call.caller] {
-                             return authorizer_.AllowedOperations(caller);
-                           },
-                           call.deadline,
-                           call.cancelled,
-                           meta.dry_run(),
-                           &locks_};
+  OperationContext context{
+      agent_,
+      call.caller,
+      [this, caller = call.caller] {
+        return authorizer_.AllowedOperations(caller);
+      },
+      call.deadline,
+      call.cancelled,
+      meta.dry_run(),
+      &locks_,
+      [this](absl::Time since, size_t limit, bool* truncated)
+          -> absl::StatusOr<std::vector<v1::JournalRecord>> {
+        if (journal_ == nullptr) {
+          return absl::FailedPreconditionError(
+              "this agent keeps no journal "
+              "(journal_path is not set)");
+        }
+        return journal_->ReadSince(since, limit, truncated);
+      }};
   spdlog::info(
       "start {} by {} via {} request={} incident=\"{}\" reason=\"{}\"{}",
       op.name, who, call.via, meta.request_id(), meta.incident(), meta.reason(),

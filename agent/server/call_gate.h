@@ -35,6 +35,9 @@ struct Call {
   // controller is configured, so the two witnesses can be compared).
   bool journal_read_only = false;
   std::string request;  // serialized request message
+  // The request id a relayed call's signed request names (its result is
+  // signed with it); empty until known.
+  std::string request_id;
   // A relayed call's signed request (verified by its front): its nonce is
   // claimed in the replay cache and journaled until it expires.
   struct Signed {

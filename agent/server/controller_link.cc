@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/operation_catalog.h"
+#include "common/signing/result_signature.h"
 #include "common/signing/signed_request.h"
 #include "common/tls/credentials.h"
 #include "grpc/grpc_security_constants.h"
@@ -295,6 +296,7 @@ CallResult ControllerLink::Verify(const v1::RelayedCall& relayed, Call* call) {
         "the signed request's id is not the one in its request"));
   }
   call->request = envelope->request();
+  call->request_id = envelope->request_id();
   return CallResult{absl::OkStatus(), ""};
 }
 
@@ -348,6 +350,20 @@ void ControllerLink::Serve(const v1::RelayedCall& relayed) {
     result->mutable_status()->set_code(static_cast<int>(ran.status.code()));
     result->mutable_status()->set_message(std::string(ran.status.message()));
     result->set_final_message(ran.final_message);
+    // Signed with this host's key, so that the controller cannot change
+    // what it relays back without it showing (the journal has the digest).
+    const std::string digest =
+        ResultSha256(agent_.config.hostname(), call.request_id,
+                     static_cast<int>(ran.status.code()), ran.final_message);
+    absl::StatusOr<std::string> signature =
+        SignResult(agent_.config.tls().private_key(), digest);
+    if (signature.ok()) {
+      result->mutable_signature()->set_result_sha256(digest);
+      result->mutable_signature()->set_signature(*std::move(signature));
+    } else {
+      spdlog::error("result of request={} sent unsigned: {}", call.request_id,
+                    signature.status().message());
+    }
     Send(reply);
     absl::MutexLock lock(&calls_mutex_);
     cancelled_.erase(relayed.call_id());

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/signing/evp_key.h"
 
 namespace opsagent {
 namespace {
@@ -18,15 +19,7 @@ constexpr size_t kNonceBytes = 16;
 struct X509Deleter {
   void operator()(X509* x) const { X509_free(x); }
 };
-struct KeyDeleter {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct DigestContextDeleter {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
 using UniqueX509 = std::unique_ptr<X509, X509Deleter>;
-using UniqueKey = std::unique_ptr<EVP_PKEY, KeyDeleter>;
-using UniqueDigestContext = std::unique_ptr<EVP_MD_CTX, DigestContextDeleter>;
 
 UniqueX509 ParseCertificate(absl::string_view pem) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
@@ -46,13 +39,6 @@ std::string DerSha256(X509* cert) {
   return std::string(reinterpret_cast<char*>(digest), sizeof(digest));
 }
 
-// Ed25519 and Ed448 sign the message itself; every other key a SHA-256.
-const EVP_MD* DigestFor(EVP_PKEY* key) {
-  const int type = EVP_PKEY_get_base_id(key);
-  return type == EVP_PKEY_ED25519 || type == EVP_PKEY_ED448 ? nullptr
-                                                            : EVP_sha256();
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RequestSigner>> RequestSigner::FromFiles(
@@ -69,27 +55,16 @@ absl::StatusOr<std::unique_ptr<RequestSigner>> RequestSigner::FromFiles(
     return absl::FailedPreconditionError(absl::StrCat(
         certificate_path, " is not a PEM certificate; cannot sign requests"));
   }
-  BIO* key_file = BIO_new_file(key_path.c_str(), "r");
-  if (key_file == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot read the operator's private key ", key_path,
-                     " to sign requests"));
-  }
-  UniqueKey key(PEM_read_bio_PrivateKey(key_file, nullptr, nullptr, nullptr));
-  BIO_free(key_file);
-  if (key == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(key_path,
-                     " is not a PEM private key (an encrypted key "
-                     "is not supported); cannot sign requests"));
-  }
-  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+  absl::StatusOr<UniqueEvpKey> key =
+      ReadPrivateKeyFile(key_path, "sign requests");
+  if (!key.ok()) return key.status();
+  if (X509_check_private_key(cert.get(), key->get()) != 1) {
     return absl::FailedPreconditionError(
         absl::StrCat("the private key ", key_path,
                      " does not belong to the certificate ", certificate_path));
   }
   return std::unique_ptr<RequestSigner>(
-      new RequestSigner(key.release(), DerSha256(cert.get())));
+      new RequestSigner(key->release(), DerSha256(cert.get())));
 }
 
 RequestSigner::~RequestSigner() { EVP_PKEY_free(key_); }
@@ -107,27 +82,11 @@ absl::StatusOr<v1::SignedRequest> RequestSigner::Sign(
   envelope.set_nonce(reinterpret_cast<char*>(nonce), sizeof(nonce));
   v1::SignedRequest signed_request;
   envelope.SerializeToString(signed_request.mutable_envelope());
-  const std::string& bytes = signed_request.envelope();
-
-  UniqueDigestContext context(EVP_MD_CTX_new());
-  size_t length = 0;
-  if (context == nullptr ||
-      EVP_DigestSignInit(context.get(), nullptr, DigestFor(key_), nullptr,
-                         key_) != 1 ||
-      EVP_DigestSign(context.get(), nullptr, &length,
-                     reinterpret_cast<const unsigned char*>(bytes.data()),
-                     bytes.size()) != 1) {
+  absl::StatusOr<std::string> signature =
+      SignBytes(key_, signed_request.envelope());
+  if (!signature.ok())
     return absl::InternalError("cannot sign with the operator's key");
-  }
-  std::string signature(length, '\0');
-  if (EVP_DigestSign(
-          context.get(), reinterpret_cast<unsigned char*>(signature.data()),
-          &length, reinterpret_cast<const unsigned char*>(bytes.data()),
-          bytes.size()) != 1) {
-    return absl::InternalError("cannot sign with the operator's key");
-  }
-  signature.resize(length);
-  signed_request.set_signature(std::move(signature));
+  signed_request.set_signature(*std::move(signature));
   return signed_request;
 }
 
@@ -153,18 +112,8 @@ absl::StatusOr<v1::RequestEnvelope> OpenSignedRequest(
     return absl::UnauthenticatedError(
         "the request was signed for another operator certificate");
   }
-  EVP_PKEY* key = X509_get0_pubkey(cert.get());
-  UniqueDigestContext context(EVP_MD_CTX_new());
-  const std::string& bytes = signed_request.envelope();
-  const std::string& signature = signed_request.signature();
-  if (key == nullptr || context == nullptr ||
-      EVP_DigestVerifyInit(context.get(), nullptr, DigestFor(key), nullptr,
-                           key) != 1 ||
-      EVP_DigestVerify(context.get(),
-                       reinterpret_cast<const unsigned char*>(signature.data()),
-                       signature.size(),
-                       reinterpret_cast<const unsigned char*>(bytes.data()),
-                       bytes.size()) != 1) {
+  if (!VerifyBytes(X509_get0_pubkey(cert.get()), signed_request.envelope(),
+                   signed_request.signature())) {
     return absl::UnauthenticatedError(
         "the request's signature is not the operator's (forged or altered "
         "after signing)");

@@ -43,6 +43,11 @@ std::string CanonicalOutcome(int64_t id, const AuditResult& r) {
   Field(&out, r.summary);
   // Outcomes recorded before schema 4 had no result; they keep their form.
   if (!r.result_json.empty()) Field(&out, r.result_json);
+  // Nor had outcomes before schema 6 the agent's signature.
+  if (!r.agent_result_sha256.empty()) {
+    Field(&out, r.agent_result_sha256);
+    Field(&out, r.agent_signature);
+  }
   return out;
 }
 

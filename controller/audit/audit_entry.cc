@@ -34,6 +34,8 @@ v1::AuditEntry ToAuditEntry(const AuditRecord& record) {
     entry.set_message(r.message);
     entry.set_summary(r.summary);
     entry.set_result_json(r.result_json);
+    entry.set_agent_result_sha256(r.agent_result_sha256);
+    entry.set_agent_signature(r.agent_signature);
   }
   return entry;
 }
@@ -72,6 +74,8 @@ absl::StatusOr<AuditRecord> FromAuditEntry(const v1::AuditEntry& entry) {
     r.message = entry.message();
     r.summary = entry.summary();
     r.result_json = entry.result_json();
+    r.agent_result_sha256 = entry.agent_result_sha256();
+    r.agent_signature = entry.agent_signature();
     record.result = std::move(r);
   }
   return record;

@@ -56,6 +56,11 @@ struct AuditResult {
   // The result itself (the reply, or a stream's final event; a failure's
   // too) in Protobuf's JSON mapping: a failed restart's every attempt.
   std::string result_json;
+  // What the agent signed over its answer (common/signing/
+  // result_signature.h): the digest, and the signature in hex. Empty when
+  // no agent answered, or the call was direct.
+  std::string agent_result_sha256;
+  std::string agent_signature;
 };
 
 // One row of the audit log.

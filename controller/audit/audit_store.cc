@@ -22,7 +22,7 @@
 namespace opsagent {
 namespace {
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 // Writers wait this long for one another (several operators' opsctl on one
 // log, a loaded machine) before a write is refused.
 constexpr int kBusyTimeoutMs = 30000;
@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS actions (
   error_code     TEXT    NOT NULL DEFAULT '',
   message        TEXT    NOT NULL DEFAULT '',
   result_summary TEXT    NOT NULL DEFAULT '',
-  result_json    TEXT    NOT NULL DEFAULT ''
+  result_json    TEXT    NOT NULL DEFAULT '',
+  agent_result_sha256 TEXT NOT NULL DEFAULT '',
+  agent_signature     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS actions_by_time      ON actions (started_at_ms);
 CREATE INDEX IF NOT EXISTS actions_by_host      ON actions (host, started_at_ms);
@@ -93,7 +95,7 @@ constexpr char kRecordColumns[] =
     "a.cert_identity, a.host, a.address, a.operation, a.parameters, "
     "a.reason, a.incident, a.dry_run, a.mutating, a.outcome, "
     "a.finished_at_ms, a.error_code, a.message, a.result_summary, a.os_uid, "
-    "a.sudo_user, a.result_json";
+    "a.sudo_user, a.result_json, a.agent_result_sha256, a.agent_signature";
 
 // A chain event and its row (joined), from `?1` on, in order.
 constexpr char kEventQuery[] =
@@ -115,6 +117,12 @@ ALTER TABLE actions ADD COLUMN sudo_user TEXT NOT NULL DEFAULT '';
 // Schema 4 (from 1 to 3): the structured result, a failure's included.
 constexpr char kAddResultColumn[] = R"sql(
 ALTER TABLE actions ADD COLUMN result_json TEXT NOT NULL DEFAULT '';
+)sql";
+
+// Schema 6 (from 1 to 5): what the agent signed over its answer.
+constexpr char kAddSignatureColumns[] = R"sql(
+ALTER TABLE actions ADD COLUMN agent_result_sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE actions ADD COLUMN agent_signature TEXT NOT NULL DEFAULT '';
 )sql";
 
 // A prepared statement, finalized on destruction.
@@ -316,6 +324,8 @@ absl::Status AuditStore::Initialize(const std::string& path) {
       status = Exec(kAddUserColumns);
     if (status.ok() && current > 0 && current < 4)
       status = Exec(kAddResultColumn);
+    if (status.ok() && current > 0 && current < 6)
+      status = Exec(kAddSignatureColumns);
     if (status.ok())
       status =
           Exec(absl::StrCat("PRAGMA user_version=", kSchemaVersion).c_str());
@@ -365,7 +375,8 @@ class AuditStore::Batch {
       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15))sql"),
         update_(store->db_, R"sql(
       UPDATE actions SET outcome = ?2, finished_at_ms = ?3, duration_ms = ?3 - started_at_ms,
-                         error_code = ?4, message = ?5, result_summary = ?6, result_json = ?7
+                         error_code = ?4, message = ?5, result_summary = ?6, result_json = ?7,
+                         agent_result_sha256 = ?8, agent_signature = ?9
       WHERE id = ?1 AND outcome = 'pending')sql"),
         append_(store->db_,
                 "INSERT INTO audit_chain (action_id, event, digest, "
@@ -426,6 +437,8 @@ class AuditStore::Batch {
     update_.Bind(5, result.message);
     update_.Bind(6, result.summary);
     update_.Bind(7, result.result_json);
+    update_.Bind(8, result.agent_result_sha256);
+    update_.Bind(9, result.agent_signature);
     if (update_.Step() != SQLITE_DONE)
       return update_.Error("recording the outcome");
     if (sqlite3_changes(store_->db_) != 1) {
@@ -537,8 +550,8 @@ AuditRecord ReadRecord(const Statement& row, int first,
     intent.sudo_user = text(20);
   }
   if ((parts & kOutcomePart) && !row.IsNull(first + 15)) {
-    record.result = AuditResult{record.outcome, number(15), text(16),
-                                text(17),       text(18),   text(21)};
+    record.result = AuditResult{record.outcome, number(15), text(16), text(17),
+                                text(18),       text(21),   text(22), text(23)};
   }
   return record;
 }

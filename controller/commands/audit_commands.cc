@@ -10,6 +10,8 @@
 #include "common/host_text.h"
 #include "controller/audit/audit_entry.h"
 #include "controller/audit/checkpoint_file.h"
+#include "controller/commands/audit_query.h"
+#include "controller/commands/audit_reconcile.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
 #include "controller/output/json.h"
@@ -17,34 +19,6 @@
 
 namespace opsagent {
 namespace {
-
-// "90m", "24h", "7d" (before now), or a UTC date/time "2026-11-25",
-// "2026-11-25T14:00", "2026-11-25T14:00:00Z".
-absl::StatusOr<int64_t> ParseTimeFlag(const std::string& flag,
-                                      const std::string& text) {
-  if (!text.empty() && absl::ascii_isdigit(text.front()) &&
-      text.find('-') == std::string::npos) {
-    int64_t days;
-    absl::Duration ago;
-    if (text.back() == 'd' &&
-        absl::SimpleAtoi(text.substr(0, text.size() - 1), &days)) {
-      return absl::ToUnixMillis(absl::Now() - absl::Hours(24 * days));
-    }
-    if (absl::ParseDuration(text, &ago))
-      return absl::ToUnixMillis(absl::Now() - ago);
-  }
-  for (const char* format : {"%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
-                             "%Y-%m-%dT%H:%M:%S%Ez", "%Y-%m-%d %H:%M"}) {
-    absl::Time time;
-    std::string error;
-    if (absl::ParseTime(format, text, absl::UTCTimeZone(), &time, &error))
-      return absl::ToUnixMillis(time);
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--", flag, " \"", text,
-                   "\": use a duration before now (90m, 24h, 7d) or a UTC time "
-                   "(2026-11-25T14:00)"));
-}
 
 std::string FormatMillis(int64_t ms) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms),
@@ -251,36 +225,15 @@ int RunExport(Invocation& invocation, const ParsedArgs& args) {
   }
 }
 
-// The team's log through the controller, or the local one (--direct, or no
-// controller configured).
-absl::StatusOr<std::vector<AuditRecord>> Query(Invocation& invocation,
-                                               const AuditFilter& filter) {
-  if (!invocation.via_controller()) {
-    absl::StatusOr<AuditStore*> store = invocation.audit();
-    if (!store.ok()) return store.status();
-    return (*store)->Query(filter);
-  }
-  absl::StatusOr<ControllerClient*> client = invocation.controller();
-  if (!client.ok()) return client.status();
-  absl::StatusOr<v1::AuditQueryReply> reply =
-      (*client)->QueryAudit(ToAuditQuery(filter), absl::Minutes(1));
-  if (!reply.ok()) return reply.status();
-  std::vector<AuditRecord> records;
-  for (const v1::AuditEntry& entry : reply->entries()) {
-    absl::StatusOr<AuditRecord> record = FromAuditEntry(entry);
-    if (!record.ok()) return record.status();
-    records.push_back(*std::move(record));
-  }
-  return records;
-}
-
 int RunAudit(Invocation& invocation, const ParsedArgs& args) {
   if (!args.positional().empty()) {
     if (args.positional()[0] == "verify") return RunVerify(invocation, args);
     if (args.positional()[0] == "export") return RunExport(invocation, args);
+    if (args.positional()[0] == "reconcile")
+      return RunAuditReconcile(invocation, args);
     return CommandFailed(kExitUsage,
-                         "audit takes no argument but \"verify\" or "
-                         "\"export\"");
+                         "audit takes no argument but \"verify\", "
+                         "\"export\" or \"reconcile\"");
   }
   AuditFilter filter;
   for (auto [flag, out] :
@@ -311,7 +264,8 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
        filter.limit <= 0)) {
     return CommandFailed(kExitUsage, "--limit takes a positive number");
   }
-  absl::StatusOr<std::vector<AuditRecord>> records = Query(invocation, filter);
+  absl::StatusOr<std::vector<AuditRecord>> records =
+      QueryAuditLog(invocation, filter);
   if (!records.ok()) {
     return CommandFailed(absl::IsPermissionDenied(records.status())
                              ? kExitDenied
@@ -410,7 +364,29 @@ std::vector<Command> AuditCommands() {
        "opsctld's public key\n"
        "  opsctl audit export --after 1234.5 --follow  # JSON lines for a "
        "SIEM; each line's\n"
-       "                           # \"cursor\" is where to resume\n\n"
+       "                           # \"cursor\" is where to resume\n"
+       "  opsctl audit reconcile --since 24h [--host TARGET]\n"
+       "                           # the team log against every agent's own "
+       "journal,\n"
+       "                           # read through the controller, signed by "
+       "each host\n\n"
+       "reconcile reports, call by call (exit 7 for any but unlogged_read):\n"
+       "  unlogged_change   the agent changed the host on a --direct call; no "
+       "row\n"
+       "  missing_row       the controller relayed a call the agent ran; its "
+       "row is gone\n"
+       "  unlogged_refusal  the agent refused a relayed call the log does not "
+       "know\n"
+       "                    (forged or replayed by the controller)\n"
+       "  not_run           the log says it reached the agent; the agent has "
+       "no record\n"
+       "  outcome_differs   the outcomes disagree (or the log says unknown and "
+       "the\n"
+       "                    agent knows how it ended)\n"
+       "  result_differs    the answer the log recorded is not the one the "
+       "agent signed\n"
+       "  unlogged_read     a --direct read the log has no row for (listed "
+       "only)\n\n"
        "The controller signs the chain's head every N events or M minutes "
        "(audit\n"
        "checkpoints, Ed25519, a key kept apart from the database) and "

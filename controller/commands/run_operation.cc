@@ -54,8 +54,14 @@ int ExitCode(const FanOutSummary& summary, bool audit_failed,
 
 }  // namespace
 
-int RunOperation(Invocation& invocation, const std::string& target,
-                 const OperationCall& call, const Presentation& presentation) {
+int RunOnHosts(
+    Invocation& invocation, const std::string& target,
+    const OperationCall& call,
+    const std::function<void(const std::vector<std::string>&)>& on_hosts,
+    const std::function<void(size_t, const google::protobuf::Message&)>&
+        on_event,
+    const std::function<void(size_t, AuditedResult&)>& on_result,
+    FanOutSummary* summary) {
   const bool controlled = invocation.via_controller();
   // Directly, hosts come from the local inventory; through the controller,
   // from its live one, with the run's first message.
@@ -85,6 +91,37 @@ int RunOperation(Invocation& invocation, const std::string& target,
     caller.emplace(*std::move(made));
   }
 
+  if (controlled) {
+    absl::StatusOr<ControllerClient*> client = invocation.controller();
+    if (!client.ok())
+      return CommandFailed(kExitUsage, client.status().message());
+    ControllerRunner runner(invocation, **client);
+    absl::StatusOr<FanOutSummary> ran =
+        runner.Run(target, call, on_hosts, on_event, on_result);
+    if (!ran.ok()) {
+      const absl::Status& status = ran.status();
+      const int code =
+          absl::IsNotFound(status) || absl::IsInvalidArgument(status)
+              ? kExitUsage
+          : absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status)
+              ? kExitDenied
+          : absl::IsFailedPrecondition(status) ? kExitAuditUnavailable
+                                               : kExitUnreachable;
+      return CommandFailed(code, status.message());
+    }
+    *summary = *ran;
+  } else {
+    on_hosts(names);
+    DirectRunner runner(invocation, *caller);
+    *summary = runner.Run(hosts, call, on_event, on_result);
+  }
+  return kExitOk;
+}
+
+int RunOperation(Invocation& invocation, const std::string& target,
+                 const OperationCall& call, const Presentation& presentation) {
+  const bool controlled = invocation.via_controller();
+  std::vector<std::string> names;
   const bool json = invocation.output() == OutputFormat::kJson;
   bool single = false;
   bool progress = false;
@@ -142,30 +179,10 @@ int RunOperation(Invocation& invocation, const std::string& target,
   };
 
   FanOutSummary summary;
-  if (controlled) {
-    absl::StatusOr<ControllerClient*> client = invocation.controller();
-    if (!client.ok())
-      return CommandFailed(kExitUsage, client.status().message());
-    ControllerRunner runner(invocation, **client);
-    absl::StatusOr<FanOutSummary> ran =
-        runner.Run(target, call, on_hosts, on_event, on_result);
-    if (!ran.ok()) {
-      const absl::Status& status = ran.status();
-      const int code =
-          absl::IsNotFound(status) || absl::IsInvalidArgument(status)
-              ? kExitUsage
-          : absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status)
-              ? kExitDenied
-          : absl::IsFailedPrecondition(status) ? kExitAuditUnavailable
-                                               : kExitUnreachable;
-      return CommandFailed(code, status.message());
-    }
-    summary = *ran;
-  } else {
-    on_hosts(names);
-    DirectRunner runner(invocation, *caller);
-    summary = runner.Run(hosts, call, on_event, on_result);
-  }
+  if (const int failed = RunOnHosts(invocation, target, call, on_hosts,
+                                    on_event, on_result, &summary);
+      failed != kExitOk)
+    return failed;
   if (progress) ClearProgress();
   if (!single) {
     std::fprintf(

@@ -3,9 +3,11 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "controller/auditing_caller.h"
+#include "controller/fan_out.h"
 #include "controller/invocation.h"
 #include "google/protobuf/message.h"
 
@@ -55,6 +57,19 @@ Presentation Present(void (*print)(const Final&),
 // log. Returns the exit code.
 int RunOperation(Invocation& invocation, const std::string& target,
                  const OperationCall& call, const Presentation& presentation);
+
+// The same run without showing anything, for a command that works on the
+// results itself (audit reconcile): `on_hosts` gets the selected hosts,
+// then `on_event` and `on_result` each host's events and outcome by index.
+// Returns kExitOk, or the exit code of an error it printed (nothing ran).
+int RunOnHosts(
+    Invocation& invocation, const std::string& target,
+    const OperationCall& call,
+    const std::function<void(const std::vector<std::string>&)>& on_hosts,
+    const std::function<void(size_t, const google::protobuf::Message&)>&
+        on_event,
+    const std::function<void(size_t, AuditedResult&)>& on_result,
+    FanOutSummary* summary);
 
 }  // namespace opsagent
 

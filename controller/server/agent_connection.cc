@@ -36,7 +36,7 @@ void AgentConnection::Start(v1::RelayedCall call, absl::Time deadline,
       }
     }
   }
-  if (!refused.ok()) relay.on_done(refused, "");
+  if (!refused.ok()) relay.on_done(refused, "", {});
 }
 
 void AgentConnection::OnEvent(const v1::RelayedEvent& event) {
@@ -64,7 +64,7 @@ void AgentConnection::OnResult(const v1::RelayedResult& result) {
   relay.on_done(
       absl::Status(static_cast<absl::StatusCode>(result.status().code()),
                    result.status().message()),
-      result.final_message());
+      result.final_message(), result.signature());
 }
 
 void AgentConnection::OnHeard() {
@@ -84,7 +84,7 @@ void AgentConnection::OnClosed() {
         absl::UnavailableError(absl::StrCat(
             "the link to ", info_.host,
             " was lost before its result came back; it may have acted")),
-        "");
+        "", {});
   }
 }
 
@@ -109,7 +109,7 @@ void AgentConnection::ExpireCalls(absl::Time now) {
                       "no result from ", info_.host,
                       " by the deadline; it was asked to stop, and may have "
                       "acted")),
-                  "");
+                  "", {});
   }
 }
 

@@ -38,7 +38,11 @@ class AgentConnection {
 
   struct Relay {
     std::function<void(std::string message)> on_event;
-    std::function<void(absl::Status status, std::string final_message)> on_done;
+    // `signature` is the agent's over its result (unset when no agent
+    // answered).
+    std::function<void(absl::Status status, std::string final_message,
+                       v1::ResultSignature signature)>
+        on_done;
   };
 
   AgentConnection(Info info, Sender send, Closer close);

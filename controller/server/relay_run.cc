@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -24,10 +25,11 @@ namespace {
 // What a link reports about one host's call, queued for the run's thread.
 struct Arrival {
   size_t host = 0;
-  bool done = false;    // false: an event of a stream
-  bool reached = true;  // false: never sent (not connected)
-  absl::Status status;  // done only
-  std::string message;  // the event, or the final message
+  bool done = false;              // false: an event of a stream
+  bool reached = true;            // false: never sent (not connected)
+  absl::Status status;            // done only
+  std::string message;            // the event, or the final message
+  v1::ResultSignature signature;  // the agent's, done only
 };
 
 // One host's call as the run tracks it.
@@ -105,7 +107,8 @@ absl::StatusOr<std::vector<HostCall>> PlanCalls(
 v1::RunEvent ResultEvent(size_t host, AuditOutcome outcome,
                          const std::string& request_id,
                          const absl::Status& status,
-                         const std::string& final_message) {
+                         const std::string& final_message,
+                         const v1::ResultSignature& signature) {
   v1::RunEvent event;
   v1::HostResult* result = event.mutable_result();
   result->set_host(static_cast<uint32_t>(host));
@@ -114,6 +117,8 @@ v1::RunEvent ResultEvent(size_t host, AuditOutcome outcome,
   result->mutable_status()->set_code(static_cast<int>(status.code()));
   result->mutable_status()->set_message(std::string(status.message()));
   result->set_final_message(final_message);
+  if (!signature.result_sha256().empty())
+    *result->mutable_signature() = signature;
   return event;
 }
 
@@ -286,7 +291,7 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
         for (size_t i : starting) {
           v1::RunEvent event =
               ResultEvent(i, AuditOutcome::kPending, calls[i].meta.request_id(),
-                          unrecorded, "");
+                          unrecorded, "", {});
           send(event);
         }
         for (auto& [host, report] : reports) {
@@ -337,8 +342,10 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
               Arrival{i, false, true, absl::OkStatus(), std::move(message)});
         };
       }
-      relay.on_done = [&deliver, i](absl::Status status, std::string final) {
-        deliver(Arrival{i, true, true, std::move(status), std::move(final)});
+      relay.on_done = [&deliver, i](absl::Status status, std::string final,
+                                    v1::ResultSignature signature) {
+        deliver(Arrival{i, true, true, std::move(status), std::move(final),
+                        std::move(signature)});
       };
       link->Start(std::move(relayed), absl::Now() + spec.timeout,
                   std::move(relay));
@@ -379,11 +386,15 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
           result.result_json = ProtoToJson(op.ResultOf(*final));
         }
       }
+      result.agent_result_sha256 = arrival.signature.result_sha256();
+      result.agent_signature =
+          absl::BytesToHexString(arrival.signature.signature());
       outcomes.emplace_back(calls[arrival.host].row, std::move(result));
-      reports.emplace_back(arrival.host,
-                           ResultEvent(arrival.host, outcome,
-                                       calls[arrival.host].meta.request_id(),
-                                       arrival.status, arrival.message));
+      reports.emplace_back(
+          arrival.host,
+          ResultEvent(arrival.host, outcome,
+                      calls[arrival.host].meta.request_id(), arrival.status,
+                      arrival.message, arrival.signature));
     }
   }
   // The last outcomes.

@@ -237,7 +237,12 @@ TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
     int version;
     const char* downgrade;  // what that release's file lacked
   };
+  // Schema 6 added the agent's result signature.
+  const std::string before6 =
+      "ALTER TABLE actions DROP COLUMN agent_result_sha256; "
+      "ALTER TABLE actions DROP COLUMN agent_signature; ";
   for (const Earlier& earlier : {
+           Earlier{5, ""},
            Earlier{3, "ALTER TABLE actions DROP COLUMN result_json"},
            Earlier{2,
                    "ALTER TABLE actions DROP COLUMN result_json; "
@@ -258,8 +263,9 @@ TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
     }
     sqlite3* db;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    const std::string downgrade = absl::StrCat(
-        earlier.downgrade, "; PRAGMA user_version=", earlier.version);
+    const std::string downgrade =
+        absl::StrCat(before6, earlier.downgrade,
+                     "; PRAGMA user_version=", earlier.version);
     char* error = nullptr;
     ASSERT_EQ(sqlite3_exec(db, downgrade.c_str(), nullptr, nullptr, &error),
               SQLITE_OK)
@@ -273,6 +279,8 @@ TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
     AuditResult failed{AuditOutcome::kError, 2010, "ABORTED", "still down",
                        "3 attempts"};
     failed.result_json = R"({"attempts":[{"state":"failed"}]})";
+    failed.agent_result_sha256 = std::string(64, 'f');
+    failed.agent_signature = "00ff";
     ASSERT_TRUE((*store)->RecordResult(*id, failed).ok());
     AuditFilter filter;
     filter.id = *id;
@@ -281,6 +289,8 @@ TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
     ASSERT_EQ(rows->size(), 1u);
     ASSERT_TRUE((*rows)[0].result.has_value());
     EXPECT_EQ((*rows)[0].result->result_json, failed.result_json);
+    EXPECT_EQ((*rows)[0].result->agent_signature, "00ff");
+    EXPECT_TRUE((*store)->Verify().ok());
   }
 }
 

@@ -1,8 +1,12 @@
-// The controller's signed audit checkpoints on real parts: the real opsctld
-// signing its real SQLite log with a real Ed25519 key file and exporting to
-// a real file, a real agent, real opsctl. An attacker with the database
-// file but not the key swaps it for an older copy: opsctld refuses to
-// start, and an offline verify of the copy names it.
+// The team's audit log on real parts: the real opsctld signing its real
+// SQLite log with a real Ed25519 key file and exporting to a real file, a
+// real agent keeping its own journal, real opsctl.
+// - Checkpoints: an attacker with the database file but not the key swaps
+//   it for an older copy: opsctld refuses to start, and an offline verify
+//   of the copy names it.
+// - Reconcile: the two witnesses compared after a break-glass change and an
+//   attacker's edits to the team log (a row deleted, an outcome changed, a
+//   result changed, a row made up), each reported as what it is.
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -54,7 +58,7 @@ std::string CursorOf(const std::string& line) {
   return line.substr(at, line.find('"', at) - at);
 }
 
-class AuditCheckpointE2eTest : public ::testing::Test {
+class TeamAuditE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = absl::StrCat(
@@ -87,9 +91,12 @@ class AuditCheckpointE2eTest : public ::testing::Test {
     mkdir(agent.dir.c_str(), 0700);
     agent.host_name = "web-1";
     agent.ca = ca_;
-    agent.extra_config =
-        absl::StrCat(controller_->AgentConfig(), "journal_path: \"", agent.dir,
-                     "/journal.jsonl\"\n");
+    logs_ = dir_ + "/logs";
+    mkdir(logs_.c_str(), 0700);
+    testing::WriteFileOrDie(logs_ + "/app.log", std::string(1 << 20, 'x'));
+    agent.extra_config = absl::StrCat(
+        controller_->AgentConfig(), "journal_path: \"", agent.dir,
+        "/journal.jsonl\"\n", "truncatable_logs: \"", logs_, "/*.log\"\n");
     auto started = TestAgent::Start(agent);
     ASSERT_TRUE(started.ok()) << started.status();
     agent_ = *std::move(started);
@@ -103,6 +110,29 @@ class AuditCheckpointE2eTest : public ::testing::Test {
         dir_, "alice", alice->certificate, alice->private_key,
         ca_->certificate_path(), "web-1", 1);
     alice_->AppendConfig(controller_->OpsctlConfig());
+    // The same operator's break-glass path to the agent's own listener.
+    alice_direct_ = std::make_unique<OpsctlRunner>(
+        dir_, "alice-direct", alice->certificate, alice->private_key,
+        ca_->certificate_path(), "web-1", agent_->port);
+  }
+
+  // The one row of the team log with `request_id`, changed with sqlite3 as
+  // an attacker with the file would.
+  void TamperTeamLog(const std::string& sql) {
+    sqlite3* db;
+    ASSERT_EQ(sqlite3_open(controller_->audit_path().c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error),
+              SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_close(db);
+  }
+
+  // The request id opsctl --output json reported for a call.
+  std::string RequestId(const std::string& json) {
+    const size_t at = json.find("\"request_id\":\"");
+    if (at == std::string::npos) return "";
+    return json.substr(at + 14, json.find('"', at + 14) - at - 14);
   }
 
   std::string export_file() const { return export_dir_ + "/checkpoints.jsonl"; }
@@ -124,9 +154,11 @@ class AuditCheckpointE2eTest : public ::testing::Test {
   std::unique_ptr<TestController> controller_;
   std::unique_ptr<TestAgent> agent_;
   std::unique_ptr<OpsctlRunner> alice_;
+  std::unique_ptr<OpsctlRunner> alice_direct_;
+  std::string logs_;
 };
 
-TEST_F(AuditCheckpointE2eTest, SignsExportsAndVerifiesThroughTheController) {
+TEST_F(TeamAuditE2eTest, SignsExportsAndVerifiesThroughTheController) {
   Calls(3);
   ASSERT_TRUE(Eventually([&] { return ExportedCheckpoints() >= 1; }))
       << controller_->Log();
@@ -163,7 +195,7 @@ TEST_F(AuditCheckpointE2eTest, SignsExportsAndVerifiesThroughTheController) {
   EXPECT_EQ(with_copy.exit_code, 0) << with_copy.stdout_text;
 }
 
-TEST_F(AuditCheckpointE2eTest, AnOlderCopyOfTheDatabaseIsRefusedAndNamed) {
+TEST_F(TeamAuditE2eTest, AnOlderCopyOfTheDatabaseIsRefusedAndNamed) {
   Calls(2);
   ASSERT_TRUE(Eventually([&] { return ExportedCheckpoints() >= 1; }));
   // The attacker keeps a copy of the log as it is now...
@@ -201,6 +233,74 @@ TEST_F(AuditCheckpointE2eTest, AnOlderCopyOfTheDatabaseIsRefusedAndNamed) {
   ProgramResult keyless = alice_->Run({"audit", "verify", "--database", older});
   EXPECT_EQ(keyless.exit_code, 2);
   EXPECT_THAT(keyless.stderr_text, HasSubstr("--checkpoint-key"));
+}
+
+TEST_F(TeamAuditE2eTest, ReconcileNamesEachDifferenceBetweenTheWitnesses) {
+  auto run = [&](OpsctlRunner& opsctl, std::vector<std::string> args) {
+    args.push_back("--output");
+    args.push_back("json");
+    ProgramResult r = opsctl.Run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
+    return RequestId(r.stdout_text);
+  };
+  const std::string log = logs_ + "/app.log";
+  const std::string kept = run(*alice_, {"info", "web-1"});
+  const std::string truncated =
+      run(*alice_, {"truncate", "web-1", log, "--yes"});
+  const std::string edited = run(*alice_, {"mem", "web-1"});
+  const std::string changed = run(*alice_, {"df", "web-1"});
+  const std::string deleted = run(*alice_, {"info", "web-1"});
+  // Nothing tampered yet: the witnesses agree.
+  ProgramResult clean = alice_->Run({"audit", "reconcile", "--since", "10m"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.stdout_text << clean.stderr_text;
+  EXPECT_THAT(clean.stderr_text, HasSubstr("reconciled 1 host(s)"));
+  EXPECT_THAT(clean.stderr_text, HasSubstr("5 call(s) agree, 0 discrepancies"));
+
+  // A break-glass change, straight to the agent.
+  ASSERT_EQ(alice_direct_->Run({"--direct", "truncate", "web-1", log, "--yes"})
+                .exit_code,
+            0);
+  // And an attacker with the team log's file: a row deleted, an outcome
+  // rewritten, the recorded answer changed, a row no agent ran.
+  TamperTeamLog(absl::StrCat(
+      "DELETE FROM actions WHERE request_id = '", deleted, "';",
+      "UPDATE actions SET outcome = 'error' WHERE request_id = '", edited,
+      "';",
+      "UPDATE actions SET agent_result_sha256 = '", std::string(64, 'a'),
+      "' WHERE request_id = '", changed, "';",
+      "INSERT INTO actions (request_id, started_at_ms, os_user, "
+      "cert_identity, host, address, operation, outcome, finished_at_ms) "
+      "VALUES ('made-up', ",
+      absl::ToUnixMillis(absl::Now()),
+      ", 'alice', 'alice', 'web-1', 'x', 'restart_service', 'ok', ",
+      absl::ToUnixMillis(absl::Now()), ")"));
+
+  ProgramResult found = alice_->Run(
+      {"audit", "reconcile", "--since", "10m", "--host", "web-1", "--output",
+       "json"});
+  EXPECT_EQ(found.exit_code, 7) << found.stderr_text;
+  const std::string& out = found.stdout_text;
+  auto finding = [&](const std::string& kind, const std::string& request) {
+    return absl::StrContains(
+        out, absl::StrCat("{\"kind\":\"", kind, "\",\"host\":\"web-1\""))
+        && absl::StrContains(out, absl::StrCat("\"request_id\":\"", request,
+                                               "\""));
+  };
+  EXPECT_TRUE(finding("missing_row", deleted)) << out;
+  EXPECT_TRUE(finding("outcome_differs", edited)) << out;
+  EXPECT_TRUE(finding("result_differs", changed)) << out;
+  EXPECT_TRUE(finding("not_run", "made-up")) << out;
+  EXPECT_THAT(out, HasSubstr("\"kind\":\"unlogged_change\""));
+  EXPECT_THAT(out, HasSubstr("via direct"));
+  // What was not touched still agrees.
+  EXPECT_THAT(out, Not(HasSubstr(kept)));
+  EXPECT_THAT(out, Not(HasSubstr(truncated)));
+  EXPECT_THAT(found.stderr_text,
+              HasSubstr("3 call(s) agree, 5 discrepancies (1 unlogged_change, "
+                        "1 missing_row, 1 not_run, 1 outcome_differs, 1 "
+                        "result_differs)"));
+  // Break-glass cannot reconcile: the team log is the controller's.
+  EXPECT_EQ(alice_->Run({"--direct", "audit", "reconcile"}).exit_code, 2);
 }
 
 TEST(AuditCheckpointConfigE2eTest, AKeyOthersCanReadIsRefusedAtStart) {

@@ -1,0 +1,227 @@
+#include "controller/audit/reconcile.h"
+
+#include <map>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/operation_catalog.h"
+#include "common/signing/result_signature.h"
+
+namespace opsagent {
+namespace {
+
+// What the journal says about one request id.
+struct JournalCall {
+  const v1::JournalRecord* started = nullptr;
+  const v1::JournalRecord* finished = nullptr;
+  const v1::JournalRecord* refused = nullptr;
+
+  const v1::JournalRecord& any() const {
+    return started ? *started : finished ? *finished : *refused;
+  }
+};
+
+int64_t TimeMs(const v1::JournalRecord& record) {
+  absl::Time at;
+  std::string error;
+  return absl::ParseTime(absl::RFC3339_full, record.time(), &at, &error)
+             ? absl::ToUnixMillis(at)
+             : 0;
+}
+
+std::string FormatMs(int64_t ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(ms),
+                          absl::UTCTimeZone());
+}
+
+std::string CodeName(int code) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
+
+}  // namespace
+
+absl::string_view FindingName(FindingKind kind) {
+  switch (kind) {
+    case FindingKind::kUnloggedChange:
+      return "unlogged_change";
+    case FindingKind::kMissingRow:
+      return "missing_row";
+    case FindingKind::kUnloggedRefusal:
+      return "unlogged_refusal";
+    case FindingKind::kNotRun:
+      return "not_run";
+    case FindingKind::kOutcomeDiffers:
+      return "outcome_differs";
+    case FindingKind::kResultDiffers:
+      return "result_differs";
+    case FindingKind::kUnloggedRead:
+      return "unlogged_read";
+  }
+  return "unknown";
+}
+
+HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
+                             const std::vector<AuditRecord>& rows,
+                             const std::vector<v1::JournalRecord>& journal,
+                             absl::string_view own_request_id,
+                             absl::string_view certificate_pem) {
+  std::map<std::string, JournalCall> calls;
+  for (const v1::JournalRecord& record : journal) {
+    if (record.request_id().empty() || record.request_id() == own_request_id)
+      continue;
+    switch (record.event()) {
+      case v1::JournalRecord::STARTED:
+        calls[record.request_id()].started = &record;
+        break;
+      case v1::JournalRecord::FINISHED:
+        calls[record.request_id()].finished = &record;
+        break;
+      case v1::JournalRecord::REFUSED:
+        calls[record.request_id()].refused = &record;
+        break;
+      default:
+        break;
+    }
+  }
+  // The journal covers from its first record on (older ones may have been
+  // left out of a long one).
+  const int64_t journal_from =
+      journal.empty() ? since_ms : std::max(since_ms, TimeMs(journal.front()));
+
+  HostReconciliation out;
+  auto add = [&](FindingKind kind, std::string time, std::string request_id,
+                 std::string operation, std::string detail) {
+    out.findings.push_back({kind, host, std::move(time), std::move(request_id),
+                            std::move(operation), std::move(detail)});
+  };
+  std::map<std::string, const AuditRecord*> logged;
+  for (const AuditRecord& row : rows) {
+    if (row.intent.request_id == own_request_id) continue;
+    logged[row.intent.request_id] = &row;
+    const AuditIntent& intent = row.intent;
+    const auto found = calls.find(intent.request_id);
+    const bool in_window = intent.started_at_ms >= journal_from;
+    if (found == calls.end()) {
+      // Never sent, or refused at the agent (whose refusals are journaled
+      // at a bounded rate): nothing to expect.
+      if (!in_window || row.outcome == AuditOutcome::kUnreachable ||
+          row.outcome == AuditOutcome::kDenied)
+        continue;
+      add(FindingKind::kNotRun, FormatMs(intent.started_at_ms),
+          intent.request_id, intent.operation,
+          absl::StrCat("the team log says ", AuditOutcomeName(row.outcome),
+                       "; ", host, " has no record of it",
+                       row.outcome == AuditOutcome::kUnknown ||
+                               row.outcome == AuditOutcome::kPending
+                           ? " (it did not run)"
+                           : " (a row the controller made up?)"));
+      continue;
+    }
+    const JournalCall& call = found->second;
+    if (call.refused != nullptr && call.finished == nullptr) {
+      if (row.outcome == AuditOutcome::kOk) {
+        add(FindingKind::kOutcomeDiffers, FormatMs(intent.started_at_ms),
+            intent.request_id, intent.operation,
+            absl::StrCat("the team log says ok; ", host,
+                         " refused it: ", call.refused->status_message()));
+      } else {
+        ++out.matched;
+      }
+      continue;
+    }
+    if (call.finished == nullptr) {
+      // Started, never finished: the agent died mid-call.
+      if (row.outcome == AuditOutcome::kOk) {
+        add(FindingKind::kOutcomeDiffers, FormatMs(intent.started_at_ms),
+            intent.request_id, intent.operation,
+            absl::StrCat("the team log says ok; ", host,
+                         " started it and has no outcome"));
+      } else {
+        ++out.matched;
+      }
+      continue;
+    }
+    const int code = call.finished->status_code();
+    const bool agent_ok = code == 0;
+    const bool agrees = (row.outcome == AuditOutcome::kOk && agent_ok) ||
+                        ((row.outcome == AuditOutcome::kError ||
+                          row.outcome == AuditOutcome::kDenied) &&
+                         !agent_ok);
+    if (!agrees) {
+      add(FindingKind::kOutcomeDiffers, FormatMs(intent.started_at_ms),
+          intent.request_id, intent.operation,
+          absl::StrCat(
+              "the team log says ", AuditOutcomeName(row.outcome), "; ", host,
+              " finished it ", agent_ok ? std::string("ok") : CodeName(code),
+              agent_ok ? ""
+                       : absl::StrCat(": ", call.finished->status_message())));
+      continue;
+    }
+    if (row.result.has_value() && !row.result->agent_result_sha256.empty()) {
+      const AuditResult& result = *row.result;
+      if (!call.finished->result_sha256().empty() &&
+          result.agent_result_sha256 != call.finished->result_sha256()) {
+        add(FindingKind::kResultDiffers, FormatMs(intent.started_at_ms),
+            intent.request_id, intent.operation,
+            absl::StrCat("the answer the team log recorded is not the one ",
+                         host, " journaled (digest ",
+                         result.agent_result_sha256.substr(0, 12), " vs ",
+                         call.finished->result_sha256().substr(0, 12), ")"));
+        continue;
+      }
+      if (!certificate_pem.empty()) {
+        absl::Status signature =
+            VerifyResult(certificate_pem, result.agent_result_sha256,
+                         absl::HexStringToBytes(result.agent_signature));
+        if (!signature.ok()) {
+          add(FindingKind::kResultDiffers, FormatMs(intent.started_at_ms),
+              intent.request_id, intent.operation,
+              absl::StrCat("the team log's record of the answer is not signed "
+                           "by ",
+                           host, ": ", signature.message()));
+          continue;
+        }
+      }
+    }
+    ++out.matched;
+  }
+  // What the agent did that the team log does not know.
+  for (const auto& [request_id, call] : calls) {
+    if (logged.count(request_id) > 0) continue;
+    const v1::JournalRecord& record = call.any();
+    if (TimeMs(record) < since_ms) continue;
+    const OperationInfo* op = FindOperation(record.operation());
+    const bool change = op == nullptr || op->mutating;
+    const std::string via =
+        record.via().empty() ? std::string("direct") : record.via();
+    if (call.started == nullptr && call.finished == nullptr) {
+      add(FindingKind::kUnloggedRefusal, record.time(), request_id,
+          record.operation(),
+          absl::StrCat(
+              host, " refused a call via ", via, " from ", record.caller(),
+              " that the team log has no row for: ", record.status_message()));
+      continue;
+    }
+    const std::string ended = call.finished == nullptr
+                                  ? std::string("no outcome")
+                              : call.finished->status_code() == 0
+                                  ? std::string("ok")
+                                  : CodeName(call.finished->status_code());
+    const bool relayed = absl::StartsWith(via, "controller");
+    add(relayed  ? FindingKind::kMissingRow
+        : change ? FindingKind::kUnloggedChange
+                 : FindingKind::kUnloggedRead,
+        record.time(), request_id, record.operation(),
+        absl::StrCat(change ? "changed the host" : "read", " for ",
+                     record.caller(), " via ", via, " (", ended,
+                     "); the team log has no row",
+                     relayed ? ": the controller relayed it, so its row was "
+                               "deleted"
+                             : " (a break-glass call)"));
+  }
+  return out;
+}
+
+}  // namespace opsagent
