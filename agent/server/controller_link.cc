@@ -39,7 +39,10 @@ absl::Duration Jittered(absl::Duration low, absl::Duration high) {
 
 ControllerLink::ControllerLink(const AgentEnvironment& agent,
                                const ServerTrust& trust, CallGate* gate)
-    : agent_(agent), trust_(trust), gate_(gate) {}
+    : agent_(agent),
+      trust_(trust),
+      gate_(gate),
+      result_signer_(agent.config.tls().private_key()) {}
 
 absl::StatusOr<std::unique_ptr<ControllerLink>> ControllerLink::Start(
     const AgentEnvironment& agent, const ServerTrust& trust, CallGate* gate) {
@@ -355,8 +358,7 @@ void ControllerLink::Serve(const v1::RelayedCall& relayed) {
     const std::string digest =
         ResultSha256(agent_.config.hostname(), call.request_id,
                      static_cast<int>(ran.status.code()), ran.final_message);
-    absl::StatusOr<std::string> signature =
-        SignResult(agent_.config.tls().private_key(), digest);
+    absl::StatusOr<std::string> signature = result_signer_.Sign(digest);
     if (signature.ok()) {
       result->mutable_signature()->set_result_sha256(digest);
       result->mutable_signature()->set_signature(*std::move(signature));

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "agent/ops/operation.h"
 #include "agent/server/call_gate.h"
+#include "common/signing/result_signature.h"
 #include "common/tls/peer_identity.h"
 #include "common/tls/server_trust.h"
 #include "opsagent/v1/controller.grpc.pb.h"
@@ -74,6 +75,8 @@ class ControllerLink {
   CallGate* const gate_;
   std::shared_ptr<grpc::ChannelCredentials> credentials_;
   PeerIdentityReader identities_;
+  // Signs what this agent answers, with its host key.
+  ResultSigner result_signer_;
 
   absl::Notification stop_;
   std::atomic<bool> connected_{false};

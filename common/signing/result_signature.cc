@@ -3,6 +3,10 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -39,12 +43,26 @@ std::string ResultSha256(absl::string_view host, absl::string_view request_id,
       absl::string_view(reinterpret_cast<char*>(digest), sizeof(digest)));
 }
 
-absl::StatusOr<std::string> SignResult(const std::string& key_path,
-                                       absl::string_view result_sha256) {
-  absl::StatusOr<UniqueEvpKey> key =
-      ReadPrivateKeyFile(key_path, "sign results");
-  if (!key.ok()) return key.status();
-  return SignBytes(key->get(), SignedText(result_sha256));
+absl::StatusOr<std::string> ResultSigner::Sign(
+    absl::string_view result_sha256) {
+  struct stat st;
+  if (stat(key_path_.c_str(), &st) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read the private key ", key_path_,
+                     " to sign results: ", std::strerror(errno)));
+  }
+  const auto identity = std::make_tuple(
+      st.st_ino, st.st_size,
+      int64_t{st.st_ctim.tv_sec} * 1000000000 + st.st_ctim.tv_nsec);
+  absl::MutexLock lock(&mutex_);
+  if (key_ == nullptr || identity != identity_) {
+    absl::StatusOr<UniqueEvpKey> key =
+        ReadPrivateKeyFile(key_path_, "sign results");
+    if (!key.ok()) return key.status();
+    key_ = *std::move(key);
+    identity_ = identity;
+  }
+  return SignBytes(key_.get(), SignedText(result_sha256));
 }
 
 absl::Status VerifyResult(absl::string_view certificate_pem,

@@ -35,7 +35,7 @@ absl::StatusOr<int64_t> ParseTimeFlag(const std::string& flag,
 }
 
 absl::StatusOr<std::vector<AuditRecord>> QueryAuditLog(
-    Invocation& invocation, const AuditFilter& filter) {
+    Invocation& invocation, const AuditFilter& filter, bool without_results) {
   if (!invocation.via_controller()) {
     absl::StatusOr<AuditStore*> store = invocation.audit();
     if (!store.ok()) return store.status();
@@ -43,8 +43,10 @@ absl::StatusOr<std::vector<AuditRecord>> QueryAuditLog(
   }
   absl::StatusOr<ControllerClient*> client = invocation.controller();
   if (!client.ok()) return client.status();
+  v1::AuditQuery query = ToAuditQuery(filter);
+  query.set_omit_result_json(without_results);
   absl::StatusOr<v1::AuditQueryReply> reply =
-      (*client)->QueryAudit(ToAuditQuery(filter), absl::Minutes(1));
+      (*client)->QueryAudit(query, absl::Minutes(1));
   if (!reply.ok()) return reply.status();
   std::vector<AuditRecord> records;
   for (const v1::AuditEntry& entry : reply->entries()) {

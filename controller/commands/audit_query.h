@@ -22,8 +22,11 @@ absl::StatusOr<int64_t> ParseTimeFlag(const std::string& flag,
 
 // The team's log through the controller, or the local one (--direct, or no
 // controller configured).
+// `without_results` leaves each row's result_json out (much less to carry
+// for many rows).
 absl::StatusOr<std::vector<AuditRecord>> QueryAuditLog(
-    Invocation& invocation, const AuditFilter& filter);
+    Invocation& invocation, const AuditFilter& filter,
+    bool without_results = false);
 
 }  // namespace opsagent
 

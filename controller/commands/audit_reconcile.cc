@@ -148,7 +148,7 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
     filter.since_ms = *since - kMarginMs;
     filter.limit = kMaxRowsPerHost;
     absl::StatusOr<std::vector<AuditRecord>> rows =
-        QueryAuditLog(invocation, filter);
+        QueryAuditLog(invocation, filter, /*without_results=*/true);
     if (!rows.ok())
       return CommandFailed(kExitAuditUnavailable, rows.status().message());
     std::vector<v1::JournalRecord> records(journal->records().begin(),

@@ -21,6 +21,8 @@ namespace {
 // Export pages: what one call returns unless asked, and at most.
 constexpr int kDefaultExportItems = 1000;
 constexpr uint32_t kMaxExportItems = 10000;
+// Replies stay well under what opsctl takes (64 MiB).
+constexpr size_t kMaxReplyBytes = 8 << 20;
 
 grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
@@ -263,15 +265,19 @@ grpc::ServerUnaryReactor* ControllerService::QueryAudit(
     reactor->Finish(ToGrpc(filter.status()));
     return reactor;
   }
-  Detach([this, reactor, reply, filter = *std::move(filter)] {
+  Detach([this, reactor, reply, filter = *std::move(filter),
+          omit_results = request->omit_result_json()] {
     absl::StatusOr<std::vector<AuditRecord>> records =
         audit_reader_->Query(filter);
     if (!records.ok()) {
       reactor->Finish(ToGrpc(records.status()));
       return;
     }
-    for (const AuditRecord& record : *records)
-      *reply->add_entries() = ToAuditEntry(record);
+    for (const AuditRecord& record : *records) {
+      v1::AuditEntry* entry = reply->add_entries();
+      *entry = ToAuditEntry(record);
+      if (omit_results) entry->clear_result_json();
+    }
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
@@ -340,8 +346,13 @@ grpc::ServerUnaryReactor* ControllerService::ExportAudit(
       reactor->Finish(ToGrpc(items.status()));
       return;
     }
-    for (const AuditExportItem& item : *items)
-      *reply->add_items() = ToExportItem(item);
+    size_t bytes = 0;
+    for (const AuditExportItem& item : *items) {
+      v1::ExportAuditItem* added = reply->add_items();
+      *added = ToExportItem(item);
+      bytes += added->ByteSizeLong();
+      if (bytes > kMaxReplyBytes) break;  // the rest from its cursor
+    }
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;

@@ -148,7 +148,8 @@ class ResultSignatureTest : public ::testing::Test {
 
 TEST_F(ResultSignatureTest, OnlyTheHostsKeyOverTheSameAnswerVerifies) {
   const std::string digest = ResultSha256("web-1", "r1", 0, "reply bytes");
-  auto signature = SignResult(web1_.private_key, digest);
+  ResultSigner web1_signer(web1_.private_key);
+  auto signature = web1_signer.Sign(digest);
   ASSERT_TRUE(signature.ok()) << signature.status();
   const std::string cert = testing::ReadFileOrDie(web1_.certificate);
   EXPECT_TRUE(VerifyResult(cert, digest, *signature).ok());
@@ -162,7 +163,8 @@ TEST_F(ResultSignatureTest, OnlyTheHostsKeyOverTheSameAnswerVerifies) {
     EXPECT_FALSE(VerifyResult(cert, other, *signature).ok());
   }
   // Another host's key, or no signature at all.
-  auto theirs = SignResult(web2_.private_key, digest);
+  ResultSigner web2_signer(web2_.private_key);
+  auto theirs = web2_signer.Sign(digest);
   ASSERT_TRUE(theirs.ok());
   EXPECT_FALSE(VerifyResult(cert, digest, *theirs).ok());
   EXPECT_FALSE(VerifyResult(cert, digest, "").ok());
