@@ -28,7 +28,8 @@ std::string ResultSha256(absl::string_view host, absl::string_view request_id,
 // parsing a PEM key costs more than signing. Thread-safe.
 class ResultSigner {
  public:
-  explicit ResultSigner(std::string key_path) : key_path_(std::move(key_path)) {}
+  explicit ResultSigner(std::string key_path)
+      : key_path_(std::move(key_path)) {}
 
   absl::StatusOr<std::string> Sign(absl::string_view result_sha256)
       ABSL_LOCKS_EXCLUDED(mutex_);

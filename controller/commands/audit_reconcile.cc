@@ -136,8 +136,9 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
         CheckedJournal(host, results[i], **ca);
     if (!journal.ok()) {
       ++unread;
-      PrintError(absl::StrCat(Shown(host),
-                              ": not compared: ", journal.status().message()));
+      // The message may be the agent's own: shown escaped.
+      PrintError(absl::StrCat(
+          Shown(host), ": not compared: ", Shown(journal.status().message())));
       host_json.push_back(absl::StrCat(
           "{\"host\":", JsonString(host), ",\"compared\":false,\"error\":",
           JsonString(journal.status().message()), "}"));
