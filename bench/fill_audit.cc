@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
       "memory",       "filesystems",     "disk_usage",     "info",
       "truncate_log", "restart_service", "service_status", "run_command"};
   const int64_t start_ms = absl::ToUnixMillis(absl::Now()) - n * 1000;
+  std::optional<opsagent::AuditCheckpoint> last;
   // 500 rows are 1,000 chain events: one checkpoint each with a key.
   const int64_t kBatch = signer ? 500 : 10000;
   for (int64_t done = 0; done < n; done += kBatch) {
@@ -84,12 +86,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (signer) {
-      absl::Status status =
-          (*store)->SignCheckpoint(*signer, absl::Now()).status();
-      if (!status.ok()) {
-        std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());
+      auto signed_now = (*store)->SignCheckpoint(*signer, absl::Now(), last);
+      if (!signed_now.ok()) {
+        std::fprintf(stderr, "%s\n",
+                     std::string(signed_now.status().message()).c_str());
         return 1;
       }
+      if (signed_now->has_value()) last = **signed_now;
     }
   }
   return 0;

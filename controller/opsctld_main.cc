@@ -90,6 +90,15 @@ int main(int argc, char** argv) {
     inventory = *std::move(loaded);
   }
   if (absl::GetFlag(FLAGS_check_config)) {
+    if (config->has_audit_checkpoints()) {
+      absl::StatusOr<std::unique_ptr<opsagent::CheckpointSigner>> key =
+          opsagent::CheckpointSigner::FromKeyFile(
+              config->audit_checkpoints().key_file());
+      if (!key.ok())
+        return Refuse(kExitConfig, absl::StrCat("config field "
+                                                "audit_checkpoints.key_file: ",
+                                                key.status().message()));
+    }
     std::printf("%s: OK\n", path.c_str());
     return 0;
   }

@@ -95,7 +95,6 @@ std::vector<v1::JournalRecord> ActionJournal::ReadSince(absl::Time since,
     if (absl::ParseTime(absl::RFC3339_full, record.time(), &at, &error) &&
         at < since)
       continue;
-    record.clear_request();
     record.clear_reply();
     records.push_back(std::move(record));
   }

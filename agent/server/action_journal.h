@@ -38,7 +38,7 @@ class ActionJournal {
   const std::vector<v1::JournalRecord>& history() const { return history_; }
 
   // The records in the file now from `since` on, oldest first, without
-  // their requests and replies; at most the newest `limit` (`truncated`
+  // their replies; at most the newest `limit` (`truncated`
   // says whether older ones were left out). Reads the file again.
   std::vector<v1::JournalRecord> ReadSince(absl::Time since, size_t limit,
                                            bool* truncated) const;

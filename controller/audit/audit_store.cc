@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
@@ -103,6 +104,10 @@ constexpr char kEventQuery[] =
     "a.id IS NOT NULL, %s FROM audit_chain c LEFT JOIN actions a ON a.id = "
     "c.action_id WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2";
 constexpr int kEventColumnCount = 7;
+
+// How far an unsigned event's time may stray from when it could have been
+// recorded (a group commit's wait, clocks).
+constexpr int64_t kDatingSlackMs = 60 * 1000;
 
 constexpr char kCheckpointColumns[] =
     "number, first_seq, last_seq, head_hash, previous_signature, "
@@ -743,13 +748,25 @@ absl::StatusOr<AuditStore::CheckpointState> AuditStore::GetCheckpointState() {
 }
 
 absl::StatusOr<std::optional<AuditCheckpoint>> AuditStore::SignCheckpoint(
-    const CheckpointSigner& signer, absl::Time now) {
+    const CheckpointSigner& signer, absl::Time now,
+    const std::optional<AuditCheckpoint>& signed_last) {
   std::optional<AuditCheckpoint> signed_checkpoint;
   absl::MutexLock lock(&write_mutex_);
   absl::Status status = InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(
                                           write_mutex_) -> absl::Status {
     absl::StatusOr<CheckpointState> state = GetCheckpointState();
     if (!state.ok()) return state.status();
+    if (state->last.has_value() != signed_last.has_value() ||
+        (state->last.has_value() && *state->last != *signed_last)) {
+      return absl::DataLossError(absl::StrCat(
+          "refusing to sign: the audit log's newest checkpoint is ",
+          state->last ? absl::StrCat("number ", state->last->number)
+                      : std::string("missing"),
+          ", not the one signed last (",
+          signed_last ? absl::StrCat("number ", signed_last->number)
+                      : std::string("none"),
+          "): checkpoints were deleted or replaced in the database"));
+    }
     if (state->unsigned_events == 0) return absl::OkStatus();
     absl::StatusOr<int64_t> chain_start = ChainStart();
     if (!chain_start.ok()) return chain_start.status();
@@ -937,12 +954,31 @@ absl::StatusOr<std::string> AuditStore::Verify(const VerifyOptions& options) {
                      " signed them at ", FormatTime(c.signed_at_ms)));
   }
   // Rows the chain does not know: inserted or completed behind opsctl's back.
+  // Also counted, for the indexes below: all rows, and those the partial
+  // indexes hold.
+  int64_t row_count = 0, with_incident = 0, with_run = 0;
+  {
+    Statement unchained(db,
+                        "SELECT count(*), total(incident != ''), "
+                        "total(run_id != '') FROM actions WHERE id <= ?1");
+    if (!unchained.status().ok()) return unchained.status();
+    unchained.Bind(1, chain_start);
+    if (unchained.Step() != SQLITE_ROW)
+      return unchained.Error("reading the rows");
+    row_count = unchained.Int(0);
+    with_incident = unchained.Int(1);
+    with_run = unchained.Int(2);
+  }
   Statement rows(db,
-                 "SELECT id, outcome FROM actions WHERE id > ?1 ORDER BY id");
+                 "SELECT id, outcome, incident != '', run_id != '' FROM "
+                 "actions WHERE id > ?1 ORDER BY id");
   if (!rows.status().ok()) return rows.status();
   rows.Bind(1, chain_start);
   while ((rc = rows.Step()) == SQLITE_ROW) {
     const int64_t id = rows.Int(0);
+    ++row_count;
+    with_incident += rows.Int(2);
+    with_run += rows.Int(3);
     const int expected = rows.Text(1) == "pending" ? 1 : 2;
     const int count = seen.Count(id);
     if (count != expected) {
@@ -953,6 +989,38 @@ absl::StatusOr<std::string> AuditStore::Verify(const VerifyOptions& options) {
     }
   }
   if (rc != SQLITE_DONE) return rows.Error("reading the rows");
+  // `opsctl audit` finds rows through the indexes: one that lacks rows (an
+  // index rebuilt as a partial one behind SQLite's back) hides them from
+  // every query while the table and the chain are intact.
+  for (const auto& [index, where, expected] :
+       std::vector<std::tuple<const char*, const char*, int64_t>>{
+           {"actions_by_time", "started_at_ms IS NOT NULL", row_count},
+           {"actions_by_host", "host IS NOT NULL", row_count},
+           {"actions_by_user", "os_user IS NOT NULL", row_count},
+           {"actions_by_identity", "cert_identity IS NOT NULL", row_count},
+           {"actions_by_operation", "operation IS NOT NULL", row_count},
+           {"actions_by_outcome", "outcome IS NOT NULL", row_count},
+           {"actions_by_incident", "incident != ''", with_incident},
+           {"actions_by_run", "run_id != ''", with_run}}) {
+    Statement count(db, absl::StrCat("SELECT count(*) FROM actions INDEXED BY ",
+                                     index, " WHERE ", where));
+    if (!count.status().ok()) {
+      return absl::DataLossError(
+          absl::StrCat("the index ", index,
+                       " is missing or changed: ", count.status().message()));
+    }
+    if (count.Step() != SQLITE_ROW) return count.Error("reading an index");
+    if (count.Int(0) != expected) {
+      return absl::DataLossError(absl::StrCat(
+          "the index ", index, " holds ", count.Int(0),
+          " rows where the table "
+          "has ",
+          expected,
+          ": rows are hidden from queries (the database's indexes were "
+          "tampered with; sqlite3 FILE REINDEX restores them once the "
+          "investigation has a copy)"));
+    }
+  }
   if (!options.expect_head.empty() && pinned_at < 0) {
     return absl::DataLossError(absl::StrCat(
         "the pinned head ", options.expect_head,
@@ -963,6 +1031,25 @@ absl::StatusOr<std::string> AuditStore::Verify(const VerifyOptions& options) {
   const int64_t signed_to =
       checkpoints.empty() ? 0 : checkpoints.back().last_seq;
   const int64_t unsigned_events = last_seq - signed_to;
+  // Events no checkpoint covers were appended after the newest one was
+  // signed, and not in the future: a tail dated otherwise was edited (to
+  // look fresh, or to pass for older rows whose checkpoint was deleted).
+  if (key != nullptr && unsigned_events > 0) {
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+    if (!checkpoints.empty() &&
+        first_unsigned_ms + kDatingSlackMs < checkpoints.back().signed_at_ms) {
+      return absl::DataLossError(absl::StrCat(
+          "event ", signed_to + 1, ", recorded ", FormatTime(first_unsigned_ms),
+          ", is in no checkpoint although it is dated before the newest one (",
+          FormatTime(checkpoints.back().signed_at_ms),
+          "): back-dated, or the checkpoint that signed it was deleted"));
+    }
+    if (first_unsigned_ms > now_ms + kDatingSlackMs) {
+      return absl::DataLossError(
+          absl::StrCat("event ", signed_to + 1, " is dated in the future (",
+                       FormatTime(first_unsigned_ms), "): edited"));
+    }
+  }
   if (options.max_unsigned_age > absl::ZeroDuration() && unsigned_events > 0 &&
       absl::Now() - absl::FromUnixMillis(first_unsigned_ms) >
           options.max_unsigned_age) {
@@ -988,6 +1075,9 @@ absl::StatusOr<std::string> AuditStore::Verify(const VerifyOptions& options) {
                       " exported checkpoint(s) match");
   } else if (key == nullptr) {
     absl::StrAppend(&report, "; no signed checkpoints");
+  } else {
+    absl::StrAppend(&report, "; no checkpoint signed yet, ", unsigned_events,
+                    " event(s) unsigned");
   }
   absl::StrAppend(
       &report,
@@ -996,7 +1086,7 @@ absl::StatusOr<std::string> AuditStore::Verify(const VerifyOptions& options) {
                          last_seq - pinned_at, " event(s) since")
           : "",
       "; head ", previous,
-      options.expect_head.empty() && checkpoints.empty()
+      options.expect_head.empty() && key == nullptr
           ? " (keep it elsewhere and verify with --expect-head to detect "
             "rows deleted from the end)"
           : "");

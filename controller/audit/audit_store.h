@@ -114,9 +114,14 @@ class AuditStore {
 
   // Signs the chain's head if events were appended since the last
   // checkpoint, after re-checking those events; returns the new checkpoint,
-  // or nothing if there was nothing to sign.
+  // or nothing if there was nothing to sign. `signed_last` is the
+  // checkpoint the signer itself signed (or exported) last: the database's
+  // newest must be that one, or nothing is signed (whoever writes the file
+  // could otherwise delete checkpoints, rewrite the rows and have them
+  // signed again under the same numbers).
   absl::StatusOr<std::optional<AuditCheckpoint>> SignCheckpoint(
-      const CheckpointSigner& signer, absl::Time now);
+      const CheckpointSigner& signer, absl::Time now,
+      const std::optional<AuditCheckpoint>& signed_last);
 
   // How many chain events no checkpoint covers yet, and the newest
   // checkpoint (if any).

@@ -40,6 +40,43 @@ std::string CodeName(int code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
+// What of the row's intent differs from the request the agent journaled
+// (who, which operation, why, with what parameters); empty if nothing.
+std::string RequestDifference(const AuditIntent& intent,
+                              const v1::JournalRecord& started) {
+  auto differs = [](absl::string_view what, absl::string_view logged,
+                    absl::string_view received) {
+    return absl::StrCat(what, ": the team log says \"", logged,
+                        "\", the agent received \"", received, "\"");
+  };
+  if (started.operation() != intent.operation)
+    return differs("operation", intent.operation, started.operation());
+  // The journal names the caller "CN (roles)".
+  const std::string& caller = started.caller();
+  if (caller != intent.cert_identity &&
+      !absl::StartsWith(caller, absl::StrCat(intent.cert_identity, " (")))
+    return differs("operator", intent.cert_identity, caller);
+  if (started.incident() != intent.incident)
+    return differs("incident", intent.incident, started.incident());
+  if (started.reason() != intent.reason)
+    return differs("reason", intent.reason, started.reason());
+  if (started.run_id() != intent.run_id)
+    return differs("run", intent.run_id, started.run_id());
+  if (started.dry_run() != intent.dry_run)
+    return differs("dry run", intent.dry_run ? "yes" : "no",
+                   started.dry_run() ? "yes" : "no");
+  const OperationInfo* op = FindOperation(started.operation());
+  if (op != nullptr && started.has_request()) {
+    std::unique_ptr<google::protobuf::Message> request = op->NewRequest();
+    if (started.request().UnpackTo(request.get())) {
+      const std::string received = ParametersJson(*request);
+      if (received != intent.parameters_json)
+        return differs("parameters", intent.parameters_json, received);
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 absl::string_view FindingName(FindingKind kind) {
@@ -54,6 +91,8 @@ absl::string_view FindingName(FindingKind kind) {
       return "not_run";
     case FindingKind::kOutcomeDiffers:
       return "outcome_differs";
+    case FindingKind::kRequestDiffers:
+      return "request_differs";
     case FindingKind::kResultDiffers:
       return "result_differs";
     case FindingKind::kUnloggedRead:
@@ -120,6 +159,14 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
       continue;
     }
     const JournalCall& call = found->second;
+    if (call.started != nullptr) {
+      if (std::string difference = RequestDifference(intent, *call.started);
+          !difference.empty()) {
+        add(FindingKind::kRequestDiffers, FormatMs(intent.started_at_ms),
+            intent.request_id, intent.operation, std::move(difference));
+        continue;
+      }
+    }
     if (call.refused != nullptr && call.finished == nullptr) {
       if (row.outcome == AuditOutcome::kOk) {
         add(FindingKind::kOutcomeDiffers, FormatMs(intent.started_at_ms),

@@ -31,6 +31,9 @@ enum class FindingKind {
   // Both have it; the outcomes disagree (or the log says unknown or
   // pending, and the agent knows how it ended).
   kOutcomeDiffers,
+  // Both have it; who asked, why, or with what parameters differs between
+  // the team log and what the agent received.
+  kRequestDiffers,
   // The answer the team log recorded is not the one the agent journaled,
   // or not signed by the host.
   kResultDiffers,

@@ -84,6 +84,12 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
     if (!exported.ok())
       return CommandFailed(kExitUsage, exported.status().message());
     options.exported = *std::move(exported);
+    if (options.exported.empty()) {
+      return CommandFailed(kExitUsage,
+                           absl::StrCat(args.Get("checkpoints"),
+                                        " holds no checkpoint: it proves "
+                                        "nothing"));
+    }
   }
   std::unique_ptr<CheckpointVerifier> key;
   if (args.Has("checkpoint-key")) {
@@ -93,6 +99,15 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
       return CommandFailed(kExitUsage, loaded.status().message());
     key = *std::move(loaded);
     options.checkpoint_key = key.get();
+    // opsctld signs at least every 300 s by default; a minute's slack.
+    options.max_unsigned_age = absl::Minutes(6);
+  }
+  if (args.Has("max-unsigned-age") &&
+      !absl::ParseDuration(args.Get("max-unsigned-age"),
+                           &options.max_unsigned_age)) {
+    return CommandFailed(kExitUsage,
+                         "--max-unsigned-age takes a duration (6m, 1h; 0 "
+                         "turns the check off)");
   }
   if (invocation.via_controller() && !args.Has("database")) {
     if (key != nullptr) {
@@ -427,6 +442,9 @@ std::vector<Command> AuditCommands() {
          "file, or `audit export` output); the log must hold each"},
         {"checkpoint-key", "FILE",
          "verify --database: opsctld's checkpoint public key (PEM)"},
+        {"max-unsigned-age", "DURATION",
+         "verify --database: the oldest event no checkpoint covers may be "
+         "this old (default 6m: opsctld's every_seconds and a minute)"},
         {"database", "FILE",
          "verify: a copy of an audit log instead of the controller's"},
         {"after", "CURSOR",

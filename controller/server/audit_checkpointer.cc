@@ -30,8 +30,10 @@ absl::StatusOr<int> OpenExportFile(const std::string& path) {
     return absl::FailedPreconditionError(absl::StrCat(
         "audit_checkpoints.export_file ", path, ": ", trusted.message()));
   }
+  // O_NONBLOCK: a FIFO planted at the path must not hold up the start.
   const int fd =
-      open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+      open(path.c_str(),
+           O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
            0640);
   if (fd < 0) {
     return absl::FailedPreconditionError(
@@ -47,6 +49,7 @@ absl::StatusOr<int> OpenExportFile(const std::string& path) {
         " must be a regular file owned by opsctld's user (or root) that "
         "nobody else can write"));
   }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
 
@@ -134,13 +137,17 @@ absl::Status AuditCheckpointer::CatchUp() {
     if (checkpoint.number <= exported_to) continue;
     if (absl::Status status = Export(checkpoint); !status.ok()) return status;
   }
+  absl::MutexLock lock(&sign_mutex_);
+  if (!stored->empty()) signed_last_ = stored->back();
   return absl::OkStatus();
 }
 
 absl::Status AuditCheckpointer::SignAndExport() {
+  absl::MutexLock sign_lock(&sign_mutex_);
   absl::StatusOr<std::optional<AuditCheckpoint>> checkpoint =
-      store_->SignCheckpoint(*signer_, absl::Now());
+      store_->SignCheckpoint(*signer_, absl::Now(), signed_last_);
   if (!checkpoint.ok()) return checkpoint.status();
+  if (checkpoint->has_value()) signed_last_ = **checkpoint;
   {
     absl::MutexLock lock(&mutex_);
     last_signed_ = absl::Now();

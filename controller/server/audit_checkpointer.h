@@ -2,6 +2,7 @@
 #define OPSAGENT_CONTROLLER_SERVER_AUDIT_CHECKPOINTER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +58,10 @@ class AuditCheckpointer {
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   absl::Time last_signed_ ABSL_GUARDED_BY(mutex_);
   std::string last_error_ ABSL_GUARDED_BY(mutex_);
+  // The checkpoint this controller signed or exported last: the database's
+  // newest must stay that one.
+  std::optional<AuditCheckpoint> signed_last_ ABSL_GUARDED_BY(sign_mutex_);
+  absl::Mutex sign_mutex_;
   std::thread thread_;
 };
 

@@ -1,6 +1,9 @@
 #include "controller/server/opsctld_config.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <filesystem>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +21,20 @@ absl::Status FieldError(absl::string_view field, absl::string_view problem) {
 }
 
 constexpr const char* kPermissions[] = {"run", "hosts", "audit", "*"};
+
+// Whether two files' directories are one: the same directory by device and
+// inode when both exist (whatever `..` or links name them), else the same
+// path once `.` and `..` are resolved.
+bool InSameDirectory(const std::string& a, const std::string& b) {
+  const std::filesystem::path dir_a =
+      std::filesystem::path(a).parent_path().lexically_normal();
+  const std::filesystem::path dir_b =
+      std::filesystem::path(b).parent_path().lexically_normal();
+  struct stat st_a, st_b;
+  if (stat(dir_a.c_str(), &st_a) == 0 && stat(dir_b.c_str(), &st_b) == 0)
+    return st_a.st_dev == st_b.st_dev && st_a.st_ino == st_b.st_ino;
+  return dir_a == dir_b;
+}
 
 }  // namespace
 
@@ -110,8 +127,7 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
       }
       if (value->front() != '/')
         return FieldError(field, "must be an absolute path");
-      if (value->rfind('/') + 1 == database_dir.size() &&
-          value->compare(0, database_dir.size(), database_dir) == 0) {
+      if (InSameDirectory(*value, config.audit_database())) {
         return FieldError(
             field, absl::StrCat("must not be in the audit database's "
                                 "directory ",

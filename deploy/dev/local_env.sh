@@ -90,8 +90,8 @@ inventory: "$dev/inventory.textproto"
 access { roles: "oncall" permissions: "*" }
 audit_checkpoints {
   key_file: "$pki/audit-checkpoint.key"
-  every_events: 1000
-  every_seconds: 60
+  every_events: 8
+  every_seconds: 10
   export_file: "$dev/checkpoints/audit-checkpoints.jsonl"
 }
 CONF

@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -229,6 +230,12 @@ TEST_F(TeamAuditE2eTest, AnOlderCopyOfTheDatabaseIsRefusedAndNamed) {
   EXPECT_EQ(offline.exit_code, 1) << offline.stdout_text << offline.stderr_text;
   EXPECT_THAT(offline.stdout_text, HasSubstr("TAMPERED"));
   EXPECT_THAT(offline.stdout_text, HasSubstr("swapped for an older copy"));
+  // A checkpoint "file" that never ends is refused, not read forever.
+  ProgramResult endless =
+      alice_->Run({"audit", "verify", "--database", older, "--checkpoint-key",
+                   keys_ + "/checkpoint.pub", "--checkpoints", "/dev/zero"});
+  EXPECT_EQ(endless.exit_code, 2);
+  EXPECT_THAT(endless.stderr_text, HasSubstr("is not a regular file"));
   // Without the key a log with checkpoints is not called intact.
   ProgramResult keyless = alice_->Run({"audit", "verify", "--database", older});
   EXPECT_EQ(keyless.exit_code, 2);
@@ -264,8 +271,7 @@ TEST_F(TeamAuditE2eTest, ReconcileNamesEachDifferenceBetweenTheWitnesses) {
   // rewritten, the recorded answer changed, a row no agent ran.
   TamperTeamLog(absl::StrCat(
       "DELETE FROM actions WHERE request_id = '", deleted, "';",
-      "UPDATE actions SET outcome = 'error' WHERE request_id = '", edited,
-      "';",
+      "UPDATE actions SET outcome = 'error' WHERE request_id = '", edited, "';",
       "UPDATE actions SET agent_result_sha256 = '", std::string(64, 'a'),
       "' WHERE request_id = '", changed, "';",
       "INSERT INTO actions (request_id, started_at_ms, os_user, "
@@ -275,16 +281,15 @@ TEST_F(TeamAuditE2eTest, ReconcileNamesEachDifferenceBetweenTheWitnesses) {
       ", 'alice', 'alice', 'web-1', 'x', 'restart_service', 'ok', ",
       absl::ToUnixMillis(absl::Now()), ")"));
 
-  ProgramResult found = alice_->Run(
-      {"audit", "reconcile", "--since", "10m", "--host", "web-1", "--output",
-       "json"});
+  ProgramResult found = alice_->Run({"audit", "reconcile", "--since", "10m",
+                                     "--host", "web-1", "--output", "json"});
   EXPECT_EQ(found.exit_code, 7) << found.stderr_text;
   const std::string& out = found.stdout_text;
   auto finding = [&](const std::string& kind, const std::string& request) {
-    return absl::StrContains(
-        out, absl::StrCat("{\"kind\":\"", kind, "\",\"host\":\"web-1\""))
-        && absl::StrContains(out, absl::StrCat("\"request_id\":\"", request,
-                                               "\""));
+    return absl::StrContains(out, absl::StrCat("{\"kind\":\"", kind,
+                                               "\",\"host\":\"web-1\"")) &&
+           absl::StrContains(out,
+                             absl::StrCat("\"request_id\":\"", request, "\""));
   };
   EXPECT_TRUE(finding("missing_row", deleted)) << out;
   EXPECT_TRUE(finding("outcome_differs", edited)) << out;
@@ -326,6 +331,29 @@ TEST(AuditCheckpointConfigE2eTest, AKeyOthersCanReadIsRefusedAtStart) {
   ASSERT_FALSE(controller.ok());
   EXPECT_THAT(controller.status().message(),
               HasSubstr("must not be in the audit database's directory"));
+  // Nor beside it by another name: `..`, or a link to its directory.
+  ASSERT_TRUE(testing::WriteEd25519Key(dir + "/k.pem").ok());
+  ASSERT_EQ(symlink(dir.c_str(), (dir + "/keys/db-dir").c_str()), 0);
+  for (const std::string& other :
+       {dir + "/keys/../k.pem", dir + "/keys/db-dir/k.pem"}) {
+    options.extra_config = absl::StrCat("audit_checkpoints { key_file: \"",
+                                        other, "\" syslog: true }\n");
+    controller = TestController::Start(options);
+    ASSERT_FALSE(controller.ok()) << other;
+    EXPECT_THAT(controller.status().message(),
+                HasSubstr("must not be in the audit database's directory"));
+  }
+  // A FIFO planted as the export file is refused at once, not waited on.
+  chmod((dir + "/keys/k.pem").c_str(), 0600);
+  ASSERT_EQ(mkfifo((dir + "/keys/export.jsonl").c_str(), 0600), 0);
+  options.extra_config = absl::StrCat("audit_checkpoints { key_file: \"", dir,
+                                      "/keys/k.pem\" export_file: \"", dir,
+                                      "/keys/export.jsonl\" }\n");
+  const absl::Time start = absl::Now();
+  controller = TestController::Start(options);
+  ASSERT_FALSE(controller.ok());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_THAT(controller.status().message(), HasSubstr("export_file"));
 }
 
 }  // namespace

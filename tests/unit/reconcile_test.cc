@@ -5,13 +5,16 @@
 #include "controller/audit/reconcile.h"
 
 #include <cstdlib>
+#include <functional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/operation_catalog.h"
 #include "common/signing/result_signature.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "opsagent/v1/agent.pb.h"
 #include "tests/testing/agent_process.h"
 #include "tests/testing/test_pki.h"
 
@@ -49,6 +52,7 @@ AuditRecord Row(const std::string& id, const std::string& operation,
   row.intent.request_id = id;
   row.intent.operation = operation;
   row.intent.host = "web-1";
+  row.intent.cert_identity = "alice";
   row.intent.started_at_ms = at_ms;
   row.outcome = outcome;
   if (outcome != AuditOutcome::kPending)
@@ -111,6 +115,47 @@ TEST(ReconcileTest, AnUnknownOutcomeTheAgentKnowsIsReported) {
   EXPECT_EQ(out.findings[0].kind, FindingKind::kOutcomeDiffers);
   EXPECT_THAT(out.findings[0].detail,
               HasSubstr("the team log says unknown; web-1 finished it ok"));
+}
+
+TEST(ReconcileTest, WhoWhyAndWhatAreComparedWithWhatTheAgentReceived) {
+  v1::JournalRecord started =
+      Record(v1::JournalRecord::STARTED, "t", "truncate_log", kSince + 100);
+  started.set_caller("oncall (oncall)");
+  started.set_reason("disk full");
+  started.set_incident("INC-9");
+  v1::TruncateLogRequest request;
+  request.set_path("/var/log/app.log");
+  started.mutable_request()->PackFrom(request);
+  std::vector<v1::JournalRecord> journal = {
+      started,
+      Record(v1::JournalRecord::FINISHED, "t", "truncate_log", kSince + 200)};
+  AuditRecord row = Row("t", "truncate_log", AuditOutcome::kOk, kSince + 90);
+  row.intent.cert_identity = "oncall";
+  row.intent.reason = "disk full";
+  row.intent.incident = "INC-9";
+  row.intent.parameters_json = ParametersJson(request);
+  EXPECT_THAT(Reconcile("web-1", kSince, {row}, journal, "", "").findings,
+              IsEmpty());
+  // Another operator framed, another reason, other parameters: each named.
+  for (auto [edit, said] :
+       std::vector<std::pair<std::function<void(AuditIntent&)>, std::string>>{
+           {[](AuditIntent& i) { i.cert_identity = "alice"; },
+            "operator: the team log says \"alice\""},
+           {[](AuditIntent& i) { i.reason = "routine cleanup"; },
+            "reason: the team log says \"routine cleanup\""},
+           {[](AuditIntent& i) { i.incident = "INC-1"; }, "incident"},
+           {[](AuditIntent& i) {
+              i.parameters_json = "{\"path\":\"/var/log/other.log\"}";
+            },
+            "parameters"}}) {
+    AuditRecord edited = row;
+    edit(edited.intent);
+    HostReconciliation out =
+        Reconcile("web-1", kSince, {edited}, journal, "", "");
+    ASSERT_EQ(out.findings.size(), 1u) << said;
+    EXPECT_EQ(out.findings[0].kind, FindingKind::kRequestDiffers);
+    EXPECT_THAT(out.findings[0].detail, HasSubstr(said));
+  }
 }
 
 TEST(ReconcileTest, RowsOlderThanTheJournalReadAreNotCalledMissing) {
