@@ -51,6 +51,12 @@ run truncate localhost "$data/log/xqwatcher/xqwatcher.log" --keep-tail 1M --yes 
   --reason "DiskUsageWarning xqwatcher drill"
 run du localhost "$data" --top 3 --incident DEMO-1
 run audit --incident DEMO-1
+# opsctld signs the log's head every 8 events here (deploy/dev/local_env.sh):
+# give it a moment for the first checkpoint.
+for _ in $(seq 50); do
+  [ -s "$dev/checkpoints/audit-checkpoints.jsonl" ] && break
+  sleep 0.2
+done
 run audit verify
 echo; echo "\$ opsctl audit export --limit 2    # JSON lines for a SIEM; resume with --after CURSOR"
 "$opsctl_bin" audit export --limit 2 | cut -c1-160
