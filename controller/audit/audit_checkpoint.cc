@@ -7,11 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/regular_file.h"
 #include "common/trusted_path.h"
 #include "controller/audit/audit_chain.h"
 
@@ -63,39 +61,22 @@ absl::StatusOr<std::string> ReadKeyFile(const std::string& path) {
     return absl::FailedPreconditionError(
         absl::StrCat("audit checkpoint key ", trusted.message()));
   }
-  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "audit checkpoint key ", path, ": ", std::strerror(errno)));
+  absl::StatusOr<std::string> pem = ReadRegularFile(
+      path, kMaxKeyFileBytes, O_NOFOLLOW, [&](const struct stat& st) {
+        // Nobody but the controller may read it: a key others can read
+        // signs for them too.
+        if (st.st_uid == geteuid() && (st.st_mode & 077) == 0)
+          return absl::OkStatus();
+        return absl::FailedPreconditionError(absl::StrCat(
+            path,
+            " must be owned by the controller's user and readable by it "
+            "alone (chown; chmod 600 ",
+            path, ")"));
+      });
+  if (!pem.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit checkpoint key ", pem.status().message()));
   }
-  struct stat st;
-  std::string pem;
-  absl::Status status;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    status = absl::FailedPreconditionError(
-        absl::StrCat("audit checkpoint key ", path, " is not a regular file"));
-  } else if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-    // Nobody but the controller may read it: a key others can read signs
-    // for them too.
-    status = absl::FailedPreconditionError(absl::StrCat(
-        "audit checkpoint key ", path,
-        " must be owned by the controller's user and readable by it alone "
-        "(chown; chmod 600 ",
-        path, ")"));
-  } else if (st.st_size > static_cast<off_t>(kMaxKeyFileBytes)) {
-    status = absl::FailedPreconditionError(
-        absl::StrCat("audit checkpoint key ", path, " is too large for a key"));
-  } else {
-    pem.resize(st.st_size);
-    ssize_t got = 0;
-    size_t done = 0;
-    while (done < pem.size() &&
-           (got = read(fd, pem.data() + done, pem.size() - done)) > 0)
-      done += got;
-    pem.resize(done);
-  }
-  close(fd);
-  if (!status.ok()) return status;
   return pem;
 }
 
@@ -177,18 +158,12 @@ absl::StatusOr<std::unique_ptr<CheckpointVerifier>> CheckpointVerifier::FromPem(
 
 absl::StatusOr<std::unique_ptr<CheckpointVerifier>>
 CheckpointVerifier::FromFile(const std::string& path) {
-  UniqueBio bio(BIO_new_file(path.c_str(), "r"));
-  if (bio == nullptr) {
+  absl::StatusOr<std::string> pem = ReadRegularFile(path, kMaxKeyFileBytes);
+  if (!pem.ok()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("cannot read the checkpoint key ", path));
+        absl::StrCat("checkpoint key: ", pem.status().message()));
   }
-  char buffer[4096];
-  std::string pem;
-  int got;
-  while ((got = BIO_read(bio.get(), buffer, sizeof(buffer))) > 0 &&
-         pem.size() < kMaxKeyFileBytes)
-    pem.append(buffer, got);
-  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier = FromPem(pem);
+  absl::StatusOr<std::unique_ptr<CheckpointVerifier>> verifier = FromPem(*pem);
   if (!verifier.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("checkpoint key ", path, ": ", verifier.status().message(),

@@ -1,16 +1,10 @@
 #include "controller/audit/checkpoint_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "common/regular_file.h"
 #include "controller/audit/audit_entry.h"
 #include "controller/output/json.h"
 #include "google/protobuf/util/json_util.h"
@@ -74,35 +68,13 @@ absl::StatusOr<std::vector<AuditCheckpoint>> ParseCheckpointLines(
 
 absl::StatusOr<std::vector<AuditCheckpoint>> ReadCheckpointFile(
     const std::string& path) {
-  // Not a FIFO or a device to block on or read forever: a regular file of
-  // bounded size.
-  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot read the checkpoint file ", path, ": ", std::strerror(errno)));
+  absl::StatusOr<std::string> content = ReadRegularFile(path, kMaxFileBytes);
+  if (!content.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("checkpoint file: ", content.status().message()));
   }
-  struct stat st;
-  std::string content;
-  absl::Status status;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    status = absl::FailedPreconditionError(
-        absl::StrCat("checkpoint file ", path, " is not a regular file"));
-  } else if (static_cast<size_t>(st.st_size) > kMaxFileBytes) {
-    status = absl::FailedPreconditionError(
-        absl::StrCat("checkpoint file ", path, " is over 256 MiB"));
-  } else {
-    content.resize(st.st_size);
-    size_t done = 0;
-    ssize_t got;
-    while (done < content.size() &&
-           (got = read(fd, content.data() + done, content.size() - done)) > 0)
-      done += got;
-    content.resize(done);
-  }
-  close(fd);
-  if (!status.ok()) return status;
   absl::StatusOr<std::vector<AuditCheckpoint>> checkpoints =
-      ParseCheckpointLines(content);
+      ParseCheckpointLines(*content);
   if (!checkpoints.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": ", checkpoints.status().message()));

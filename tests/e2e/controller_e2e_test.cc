@@ -36,6 +36,7 @@ namespace {
 using ::opsagent::testing::CertificateFiles;
 using ::opsagent::testing::CertificateSpec;
 using ::opsagent::testing::ConnectionFlood;
+using ::opsagent::testing::Eventually;
 using ::opsagent::testing::JsonField;
 using ::opsagent::testing::OpsctlRunner;
 using ::opsagent::testing::ParseJson;
@@ -46,17 +47,6 @@ using ::opsagent::testing::TestController;
 using ::opsagent::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// Waits until `condition` holds, for at most `timeout`.
-bool Eventually(const std::function<bool()>& condition,
-                absl::Duration timeout = absl::Seconds(20)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return condition();
-}
 
 // Every row of the team's audit log.
 std::vector<AuditRecord> TeamRows(const std::string& path) {

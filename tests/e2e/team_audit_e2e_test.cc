@@ -8,7 +8,6 @@
 //   attacker's edits to the team log (a row deleted, an outcome changed, a
 //   result changed, a row made up), each reported as what it is.
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/agent_process.h"
 #include "tests/testing/opsctl_runner.h"
+#include "tests/testing/sqlite_file.h"
 #include "tests/testing/test_agent.h"
 #include "tests/testing/test_controller.h"
 #include "tests/testing/test_pki.h"
@@ -31,6 +31,7 @@ namespace opsagent {
 namespace {
 
 using ::opsagent::testing::CertificateFiles;
+using ::opsagent::testing::Eventually;
 using ::opsagent::testing::OpsctlRunner;
 using ::opsagent::testing::ReadFileOrDie;
 using ::opsagent::testing::TestAgent;
@@ -38,16 +39,6 @@ using ::opsagent::testing::TestCertificateAuthority;
 using ::opsagent::testing::TestController;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-bool Eventually(const std::function<bool()>& condition,
-                absl::Duration timeout = absl::Seconds(20)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return condition();
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   return absl::StrSplit(text, '\n', absl::SkipEmpty());
@@ -117,16 +108,10 @@ class TeamAuditE2eTest : public ::testing::Test {
         ca_->certificate_path(), "web-1", agent_->port);
   }
 
-  // The one row of the team log with `request_id`, changed with sqlite3 as
-  // an attacker with the file would.
+  // The team log changed with sqlite3, as an attacker with the file would.
   void TamperTeamLog(const std::string& sql) {
-    sqlite3* db;
-    ASSERT_EQ(sqlite3_open(controller_->audit_path().c_str(), &db), SQLITE_OK);
-    char* error = nullptr;
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error),
-              SQLITE_OK)
-        << (error ? error : "");
-    sqlite3_close(db);
+    absl::Status done = testing::ExecSqlite(controller_->audit_path(), sql);
+    ASSERT_TRUE(done.ok()) << done;
   }
 
   // The request id opsctl --output json reported for a call.
@@ -201,12 +186,7 @@ TEST_F(TeamAuditE2eTest, AnOlderCopyOfTheDatabaseIsRefusedAndNamed) {
   ASSERT_TRUE(Eventually([&] { return ExportedCheckpoints() >= 1; }));
   // The attacker keeps a copy of the log as it is now...
   const std::string older = dir_ + "/older.db";
-  sqlite3* db;
-  ASSERT_EQ(sqlite3_open(controller_->audit_path().c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, ("VACUUM INTO '" + older + "'").c_str(), nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  TamperTeamLog("VACUUM INTO '" + older + "'");
   // ...the team works on (a truncation it would rather hide)...
   const size_t before = ExportedCheckpoints();
   Calls(3);

@@ -39,6 +39,16 @@ std::vector<std::string> InheritedEnvironment() {
   return env;
 }
 
+bool Eventually(const std::function<bool()>& condition,
+                absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return condition();
+}
+
 std::string ReadFileOrDie(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;

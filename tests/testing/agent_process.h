@@ -1,11 +1,13 @@
 #ifndef OPSAGENT_TESTS_TESTING_AGENT_PROCESS_H_
 #define OPSAGENT_TESTS_TESTING_AGENT_PROCESS_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/subprocess.h"
 
 namespace opsagent::testing {
@@ -16,6 +18,11 @@ namespace opsagent::testing {
 int PickFreePort();
 
 std::string ReadFileOrDie(const std::string& path);
+
+// Waits until `condition` holds, checking every 100 ms for at most
+// `timeout`; whether it did.
+bool Eventually(const std::function<bool()>& condition,
+                absl::Duration timeout = absl::Seconds(20));
 
 // This process's environment, for children that should see what an
 // operator's shell would give them (RunProgram gives a minimal one).

@@ -22,6 +22,7 @@
 #include "controller/audit/checkpoint_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/sqlite_file.h"
 #include "tests/testing/test_pki.h"
 
 namespace opsagent {
@@ -99,15 +100,9 @@ class AuditCheckpointTest : public ::testing::Test {
     return exported_.back();
   }
 
-  void Tamper(const std::string& sql, const std::string& path = "") {
-    sqlite3* db;
-    ASSERT_EQ(sqlite3_open((path.empty() ? path_ : path).c_str(), &db),
-              SQLITE_OK);
-    char* error = nullptr;
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error),
-              SQLITE_OK)
-        << (error ? error : "");
-    sqlite3_close(db);
+  void Tamper(const std::string& sql) {
+    absl::Status done = testing::ExecSqlite(path_, sql);
+    ASSERT_TRUE(done.ok()) << done;
   }
 
   // What an attacker who knows the scheme does after editing rows: recompute

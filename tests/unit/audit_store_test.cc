@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/sqlite_file.h"
 
 namespace opsagent {
 namespace {
@@ -261,16 +262,10 @@ TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
               ->RecordResult(*id, {AuditOutcome::kOk, 1010, "", "", "ok"})
               .ok());
     }
-    sqlite3* db;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    const std::string downgrade =
-        absl::StrCat(before6, earlier.downgrade,
-                     "; PRAGMA user_version=", earlier.version);
-    char* error = nullptr;
-    ASSERT_EQ(sqlite3_exec(db, downgrade.c_str(), nullptr, nullptr, &error),
-              SQLITE_OK)
-        << (error ? error : "");
-    sqlite3_close(db);
+    const absl::Status downgraded = testing::ExecSqlite(
+        path, absl::StrCat(before6, earlier.downgrade,
+                           "; PRAGMA user_version=", earlier.version));
+    ASSERT_TRUE(downgraded.ok()) << downgraded;
 
     auto store = AuditStore::Open(path);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -322,13 +317,8 @@ class AuditChainTest : public ::testing::Test {
   }
 
   void Tamper(const std::string& sql) {
-    sqlite3* db;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    char* error = nullptr;
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error),
-              SQLITE_OK)
-        << (error ? error : "");
-    sqlite3_close(db);
+    absl::Status done = testing::ExecSqlite(path_, sql);
+    ASSERT_TRUE(done.ok()) << done;
   }
 
   absl::StatusOr<std::string> Verify(const VerifyOptions& options = {}) {
