@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/trusted_path.h"
 
 namespace opsagent {
 
@@ -44,6 +45,25 @@ absl::StatusOr<std::string> ReadRegularFile(
   close(fd);
   if (!status.ok()) return status;
   return content;
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path,
+                                           size_t max_bytes) {
+  if (absl::Status trusted = CheckTrustedPath(path, TrustedKind::kSecretFile);
+      !trusted.ok())
+    return trusted;
+  return ReadRegularFile(
+      path, max_bytes, O_NOFOLLOW, [&](const struct stat& st) {
+        // Nobody but this process may read it: a secret others can read serves
+        // them too.
+        if (st.st_uid == geteuid() && (st.st_mode & 077) == 0)
+          return absl::OkStatus();
+        return absl::FailedPreconditionError(absl::StrCat(
+            path,
+            " must be owned by this program's user and readable by it alone "
+            "(chown; chmod 600 ",
+            path, ")"));
+      });
 }
 
 }  // namespace opsagent

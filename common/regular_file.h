@@ -20,6 +20,13 @@ absl::StatusOr<std::string> ReadRegularFile(
     const std::string& path, size_t max_bytes, int extra_open_flags = 0,
     const std::function<absl::Status(const struct stat&)>& check = nullptr);
 
+// Reads a secret (a key, a token) of at most `max_bytes`: its path must pass
+// CheckTrustedPath as a secret file, it is opened without following a
+// symbolic link, and it must be owned by this process's user and readable
+// by it alone. Errors name the path and the fix.
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path,
+                                           size_t max_bytes);
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_COMMON_REGULAR_FILE_H_

@@ -106,4 +106,26 @@ absl::StatusOr<v1::ExportAuditReply> ControllerClient::ExportAudit(
   return reply;
 }
 
+absl::StatusOr<v1::ListIncidentsReply> ControllerClient::ListIncidents(
+    const v1::ListIncidentsRequest& request, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  v1::ListIncidentsReply reply;
+  grpc::Status status = stub_->ListIncidents(&context, request, &reply);
+  if (!status.ok()) return Explain(status);
+  return reply;
+}
+
+absl::StatusOr<v1::Incident> ControllerClient::GetIncident(
+    const std::string& id, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  v1::GetIncidentRequest request;
+  request.set_id(id);
+  v1::Incident reply;
+  grpc::Status status = stub_->GetIncident(&context, request, &reply);
+  if (!status.ok()) return Explain(status);
+  return reply;
+}
+
 }  // namespace opsagent

@@ -36,6 +36,10 @@ class ControllerClient {
       const v1::VerifyAuditRequest& request, absl::Duration timeout);
   absl::StatusOr<v1::ExportAuditReply> ExportAudit(
       const v1::ExportAuditRequest& request, absl::Duration timeout);
+  absl::StatusOr<v1::ListIncidentsReply> ListIncidents(
+      const v1::ListIncidentsRequest& request, absl::Duration timeout);
+  absl::StatusOr<v1::Incident> GetIncident(const std::string& id,
+                                           absl::Duration timeout);
 
   const std::string& address() const { return address_; }
 

@@ -40,7 +40,9 @@ const std::vector<FlagSpec>& Invocation::GlobalFlags() {
       {"config", "FILE",
        "operator config (default $OPSCTL_CONFIG, "
        "~/.config/opsctl/config.textproto)"},
-      {"output", "FORMAT", "table (default), json or csv (audit only)"},
+      {"output", "FORMAT",
+       "table (default), json, csv (audit only) or markdown (incident show "
+       "only)"},
       {"reason", "TEXT",
        "why you are doing this; recorded in the audit log and by the agent"},
       {"incident", "ID", "incident or ticket id; recorded with every action"},
@@ -70,9 +72,11 @@ absl::StatusOr<std::unique_ptr<Invocation>> Invocation::FromArgs(
     invocation.output_ = OutputFormat::kJson;
   } else if (output == "csv") {
     invocation.output_ = OutputFormat::kCsv;
+  } else if (output == "markdown") {
+    invocation.output_ = OutputFormat::kMarkdown;
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--output ", output, ": use table, json or csv"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--output ", output, ": use table, json, csv or markdown"));
   }
   invocation.context_.reason = args.Get("reason");
   invocation.context_.incident = args.Get("incident");

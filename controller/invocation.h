@@ -18,7 +18,9 @@
 
 namespace opsagent {
 
-enum class OutputFormat { kTable, kJson, kCsv };
+// How a command prints: CSV is for `audit`, Markdown for `incident show`;
+// other commands print a table for both.
+enum class OutputFormat { kTable, kJson, kCsv, kMarkdown };
 
 // One run of opsctl: its global options, and the operator config, inventory,
 // audit log and TLS credentials, each loaded on first use so that commands

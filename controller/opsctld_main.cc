@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -17,17 +18,23 @@
 #include "agent/system/descriptor_limit.h"
 #include "common/listen_address.h"
 #include "common/logging.h"
+#include "common/metrics/metrics_endpoint.h"
 #include "common/process_setup.h"
 #include "common/tls/credentials.h"
 #include "common/tls/server_trust.h"
 #include "common/version.h"
+#include "controller/alerts/alert_intake.h"
+#include "controller/alerts/auto_diagnosis.h"
+#include "controller/alerts/incident_store.h"
 #include "controller/audit/audit_store.h"
+#include "controller/commands/command.h"
 #include "controller/inventory.h"
 #include "controller/server/agent_link_service.h"
 #include "controller/server/agent_registry.h"
 #include "controller/server/audit_checkpointer.h"
 #include "controller/server/controller_service.h"
 #include "controller/server/opsctld_config.h"
+#include "controller/server/relay_run.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
 
@@ -89,6 +96,16 @@ int main(int argc, char** argv) {
                                               loaded.status().message()));
     inventory = *std::move(loaded);
   }
+  std::optional<opsagent::RunbookLibrary> runbooks;
+  if (config->has_alert_intake()) {
+    absl::StatusOr<opsagent::RunbookLibrary> loaded =
+        opsagent::LoadRunbooks(config->alert_intake().runbooks());
+    if (!loaded.ok())
+      return Refuse(kExitConfig, absl::StrCat("config field alert_intake."
+                                              "runbooks: ",
+                                              loaded.status().message()));
+    runbooks = *std::move(loaded);
+  }
   if (absl::GetFlag(FLAGS_check_config)) {
     if (config->has_audit_checkpoints()) {
       absl::StatusOr<std::unique_ptr<opsagent::CheckpointSigner>> key =
@@ -142,13 +159,40 @@ int main(int argc, char** argv) {
   if (!credentials.ok())
     return Refuse(kExitServe, credentials.status().message());
 
+  std::unique_ptr<opsagent::IncidentStore> incidents;
+  if (config->has_alert_intake()) {
+    absl::StatusOr<std::unique_ptr<opsagent::IncidentStore>> opened =
+        opsagent::IncidentStore::Open(config->audit_database());
+    if (!opened.ok()) return Refuse(kExitServe, opened.status().message());
+    incidents = *std::move(opened);
+  }
+
   const absl::Duration heartbeat = absl::Seconds(config->heartbeat_seconds());
   auto registry = std::make_unique<opsagent::AgentRegistry>(
       static_cast<int>(config->max_agents()), heartbeat);
+  opsagent::MetricRegistry metrics;
+  opsagent::RelayMetrics relay_metrics(metrics);
+  metrics.AddGauge("opsagent_controller_connected_agents",
+                   "Agents holding a link to this controller now.",
+                   [&registry] { return registry->All().size(); });
   opsagent::AgentLinkService links(registry.get(), heartbeat);
-  opsagent::ControllerService operators(*config, registry.get(),
-                                        std::move(inventory), audit->get(),
-                                        reader->get(), checkpoints.get());
+  opsagent::ControllerService operators(
+      *config, registry.get(), std::move(inventory), audit->get(),
+      reader->get(), checkpoints.get(), incidents.get(), &relay_metrics);
+  std::unique_ptr<opsagent::AutoDiagnosis> diagnosis;
+  std::unique_ptr<opsagent::AlertIntake> intake;
+  if (config->has_alert_intake()) {
+    if (config->alert_intake().has_automation()) {
+      diagnosis = std::make_unique<opsagent::AutoDiagnosis>(
+          config->alert_intake().automation(), incidents.get(), metrics);
+    }
+    intake = std::make_unique<opsagent::AlertIntake>(
+        *std::move(runbooks),
+        [&registry, &operators] {
+          return opsagent::LiveInventory(*registry, operators.inventory());
+        },
+        incidents.get(), diagnosis.get(), metrics);
+  }
   // gRPC 1.51 stops accepting for good when accept4 fails with EMFILE: a
   // flood of plain TCP connections would shut every new agent and operator
   // out with the process alive. The agent's guard sheds what is over the
@@ -184,6 +228,31 @@ int main(int argc, char** argv) {
       "agents",
       opsagent::kVersion, config->listen_address(), port,
       config->audit_database(), config->max_agents());
+  std::unique_ptr<opsagent::HttpListener> intake_listener;
+  if (intake != nullptr) {
+    absl::StatusOr<std::unique_ptr<opsagent::HttpListener>> serving =
+        opsagent::AlertIntake::Serve(config->alert_intake(), intake.get());
+    if (!serving.ok()) return Refuse(kExitServe, serving.status().message());
+    intake_listener = *std::move(serving);
+    spdlog::info(
+        "alert intake: POST https://{}/v1/alerts (port {}); "
+        "automatic diagnosis {}",
+        config->alert_intake().listen_address(), intake_listener->port(),
+        diagnosis ? "on" : "off");
+    if (diagnosis != nullptr) {
+      if (absl::Status resumed = diagnosis->Resume(); !resumed.ok())
+        spdlog::error("alert intake: {}", std::string(resumed.message()));
+    }
+  }
+  std::unique_ptr<opsagent::HttpListener> metrics_listener;
+  if (!config->metrics_listen_address().empty()) {
+    absl::StatusOr<std::unique_ptr<opsagent::HttpListener>> serving =
+        opsagent::ServeMetrics(config->metrics_listen_address(), metrics);
+    if (!serving.ok()) return Refuse(kExitServe, serving.status().message());
+    metrics_listener = *std::move(serving);
+    spdlog::info("metrics: GET http://{}/metrics (port {})",
+                 config->metrics_listen_address(), metrics_listener->port());
+  }
   sd_notify(0, "READY=1");
 
   int signal_number = 0;
@@ -192,6 +261,10 @@ int main(int argc, char** argv) {
   sd_notify(0, "STOPPING=1");
   // Links never end by themselves: close them now, so agents reconnect to
   // whichever controller comes next, then give runs time to finish.
+  // No new alerts; diagnoses running finish (they run through this
+  // server) and queued ones stay pending for the next start.
+  intake_listener.reset();
+  diagnosis.reset();
   for (const std::shared_ptr<opsagent::AgentConnection>& link : registry->All())
     link->Close("the controller is stopping");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));

@@ -51,6 +51,11 @@ absl::Status Run(const OperationContext& context,
         context.caller.ToString(), " may not run ", command->name(),
         " (roles: ", absl::StrJoin(command->roles(), ", "), ")"));
   }
+  if (context.caller.IsAutomation() && !command->read_only()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        context.caller.ToString(), " may not run ", command->name(),
+        ": the automation role runs only commands declared read_only"));
+  }
   absl::StatusOr<std::unique_ptr<CommandTemplate>> compiled =
       CommandTemplate::Compile(*command);
   if (!compiled.ok()) return compiled.status();

@@ -4,6 +4,7 @@
 #include "agent/server/connection_guard.h"
 #include "agent/system/descriptor_limit.h"
 #include "common/listen_address.h"
+#include "common/metrics/metrics_endpoint.h"
 #include "common/tls/credentials.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
@@ -54,6 +55,15 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   if (absl::Status status = CheckOperationHandlers(); !status.ok())
     return status;
   server->gate_ = std::make_unique<CallGate>(agent, std::move(journal));
+  if (!agent.config.metrics_listen_address().empty()) {
+    absl::StatusOr<std::unique_ptr<HttpListener>> metrics = ServeMetrics(
+        agent.config.metrics_listen_address(), server->gate_->metrics());
+    if (!metrics.ok()) return metrics.status();
+    server->metrics_ = *std::move(metrics);
+    spdlog::info("metrics: GET http://{}/metrics (port {})",
+                 agent.config.metrics_listen_address(),
+                 server->metrics_->port());
+  }
   const bool has_controller = !agent.config.controller().address().empty();
   if (has_controller) {
     absl::StatusOr<std::unique_ptr<ControllerLink>> link =

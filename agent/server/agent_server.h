@@ -8,6 +8,7 @@
 #include "agent/server/call_gate.h"
 #include "agent/server/controller_link.h"
 #include "agent/server/operation_service.h"
+#include "common/http/http_listener.h"
 #include "common/tls/server_trust.h"
 #include "grpcpp/server.h"
 
@@ -28,6 +29,8 @@ class AgentServer {
   void Shutdown(absl::Duration grace);
   // The listener's port; 0 when it has none (controller link only).
   int port() const { return port_; }
+  // The metrics listener's port; 0 when it has none.
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   // Null without a controller.
   const ControllerLink* link() const { return link_.get(); }
   // The checked copies of the agent's own TLS files (for its probe).
@@ -41,6 +44,7 @@ class AgentServer {
   std::unique_ptr<OperationService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<ControllerLink> link_;
+  std::unique_ptr<HttpListener> metrics_;  // reads gate_'s metrics
   int port_ = 0;
 };
 

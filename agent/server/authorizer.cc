@@ -26,6 +26,20 @@ bool Matches(const v1::AuthorizationRule& rule, const PeerIdentity& caller) {
 
 bool Authorizer::Allows(const PeerIdentity& caller,
                         absl::string_view operation) const {
+  if (caller.IsAutomation()) {
+    // Read-only whatever the rules say, and granted only by a rule naming
+    // the role: a certificate that also names "sre" gets nothing from the
+    // sre rules. run_command is checked again per command (read_only).
+    const OperationInfo* op = FindOperation(operation);
+    if (op == nullptr || (op->mutating && op->name != "run_command"))
+      return false;
+    return std::any_of(rules_.begin(), rules_.end(),
+                       [&](const v1::AuthorizationRule& rule) {
+                         return Contains(rule.roles(), kAutomationRole) &&
+                                (Contains(rule.operations(), "*") ||
+                                 Contains(rule.operations(), operation));
+                       });
+  }
   return std::any_of(rules_.begin(), rules_.end(),
                      [&](const v1::AuthorizationRule& rule) {
                        return Matches(rule, caller) &&

@@ -14,6 +14,10 @@ namespace opsagent {
 // Decides, deny by default, whether a verified caller may invoke an
 // operation, from the agent configuration's authorization rules. Debian's
 // gRPC 1.51 does not ship gRPC's authorization-policy provider, hence this.
+// A caller with the automation role (PeerIdentity::IsAutomation) is
+// read-only: it is refused every operation that changes the host (but
+// run_command, whose commands each declare read_only) and is granted only
+// by rules that name the role itself.
 class Authorizer {
  public:
   explicit Authorizer(std::vector<v1::AuthorizationRule> rules)

@@ -29,7 +29,17 @@ CallGate::CallGate(const AgentEnvironment& agent,
       authorizer_(std::vector<v1::AuthorizationRule>(
           agent.config.authorization().begin(),
           agent.config.authorization().end())),
-      journal_(std::move(journal)) {
+      journal_(std::move(journal)),
+      calls_(metrics_.AddCounter(
+          "opsagent_agent_requests_total",
+          "Calls of vetted operations, by operation and outcome (ok, error, "
+          "denied, rejected, refused).",
+          {"operation", "outcome"})),
+      durations_(metrics_.AddHistogram(
+          "opsagent_agent_request_duration_seconds",
+          "Time operations took, from the gate's checks to the result, by "
+          "operation.",
+          {"operation"})) {
   if (journal_ != nullptr) {
     retries_.Restore(journal_->history());
     replays_.Restore(journal_->history(), absl::Now());
@@ -162,6 +172,12 @@ CallResult CallGate::Refused(const Call& call, absl::string_view verb,
   spdlog::warn("{} {} by {} via {} from {} request={}: {}", verb, operation,
                call.caller.ToString(), call.via, call.peer, request_id,
                why.message());
+  // Only declared names label the counter: what a caller named may be
+  // anything.
+  calls_.Increment({FindOperation(operation) != nullptr
+                        ? std::string(operation)
+                        : std::string("unknown"),
+                    std::string(verb)});
   JournalRefusal(call, operation, request_id, why);
   return CallResult{MakePrintable(why), ""};
 }
@@ -311,6 +327,8 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
   if (op.mutating)
     retries_.Finish(meta.request_id(), {result.status, result.final_message});
   const int64_t ms = absl::ToInt64Milliseconds(absl::Now() - start);
+  calls_.Increment({std::string(op.name), result.status.ok() ? "ok" : "error"});
+  durations_.Observe({std::string(op.name)}, absl::Now() - start);
   if (result.status.ok()) {
     spdlog::info("done {} by {} request={} ok in {} ms", op.name, who,
                  meta.request_id(), ms);

@@ -17,6 +17,7 @@
 #include "agent/server/authorizer.h"
 #include "agent/server/replay_cache.h"
 #include "agent/server/retry_cache.h"
+#include "common/metrics/metrics.h"
 #include "common/operation_catalog.h"
 #include "common/tls/peer_identity.h"
 
@@ -84,6 +85,8 @@ class CallGate {
                     absl::string_view request_id, const absl::Status& why);
 
   const Authorizer& authorizer() const { return authorizer_; }
+  // Calls by operation and outcome, and their durations, for /metrics.
+  const MetricRegistry& metrics() const { return metrics_; }
 
  private:
   // Journals a change before it acts; an error means it must not act.
@@ -108,6 +111,9 @@ class CallGate {
   RetryCache retries_;
   ReplayCache replays_;
   const std::unique_ptr<ActionJournal> journal_;
+  MetricRegistry metrics_;
+  Counter& calls_;
+  Histogram& durations_;
   absl::Mutex mutex_;
   uint32_t running_scans_ ABSL_GUARDED_BY(mutex_) = 0;
   double refusal_tokens_ ABSL_GUARDED_BY(mutex_) = 100;  // a full burst

@@ -1,5 +1,7 @@
 #include "common/tls/peer_identity.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/host_text.h"
@@ -33,6 +35,10 @@ absl::Status CheckName(absl::string_view what, absl::string_view name) {
 }
 
 }  // namespace
+
+bool PeerIdentity::IsAutomation() const {
+  return std::find(roles.begin(), roles.end(), kAutomationRole) != roles.end();
+}
 
 std::string PeerIdentity::ToString() const {
   if (roles.empty()) return name;

@@ -21,7 +21,12 @@ struct PeerIdentity {
   std::vector<std::string> roles;  // certificate OU values
 
   std::string ToString() const;
+  // Whether its certificate names the controller's read-only "automation"
+  // role (docs/SECURITY.md): agents refuse it every change.
+  bool IsAutomation() const;
 };
+
+inline constexpr char kAutomationRole[] = "automation";
 
 // Reads callers' identities from the certificates their TLS handshakes
 // verified, parsing each distinct certificate once: with OpenSSL 3 parsing a

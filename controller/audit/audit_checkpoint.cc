@@ -53,26 +53,9 @@ std::string PublicKeyPem(EVP_PKEY* key) {
   return std::string(data, length);
 }
 
-// Reads the key file through a descriptor opened without following a
-// symbolic link, after checking who may read and change it.
+// Reads the key file, which must be the controller's alone.
 absl::StatusOr<std::string> ReadKeyFile(const std::string& path) {
-  if (absl::Status trusted = CheckTrustedPath(path, TrustedKind::kSecretFile);
-      !trusted.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("audit checkpoint key ", trusted.message()));
-  }
-  absl::StatusOr<std::string> pem = ReadRegularFile(
-      path, kMaxKeyFileBytes, O_NOFOLLOW, [&](const struct stat& st) {
-        // Nobody but the controller may read it: a key others can read
-        // signs for them too.
-        if (st.st_uid == geteuid() && (st.st_mode & 077) == 0)
-          return absl::OkStatus();
-        return absl::FailedPreconditionError(absl::StrCat(
-            path,
-            " must be owned by the controller's user and readable by it "
-            "alone (chown; chmod 600 ",
-            path, ")"));
-      });
+  absl::StatusOr<std::string> pem = ReadSecretFile(path, kMaxKeyFileBytes);
   if (!pem.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("audit checkpoint key ", pem.status().message()));

@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "common/trusted_path.h"
 #include "controller/audit/audit_chain.h"
+#include "controller/audit/sqlite_statement.h"
 
 namespace opsagent {
 namespace {
@@ -129,55 +130,6 @@ constexpr char kAddSignatureColumns[] = R"sql(
 ALTER TABLE actions ADD COLUMN agent_result_sha256 TEXT NOT NULL DEFAULT '';
 ALTER TABLE actions ADD COLUMN agent_signature TEXT NOT NULL DEFAULT '';
 )sql";
-
-// A prepared statement, finalized on destruction.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) : db_(db) {
-    status_ = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-
-  absl::Status status() const {
-    if (status_ == SQLITE_OK) return absl::OkStatus();
-    return absl::UnavailableError(absl::StrCat(
-        "audit log: preparing a statement: ", sqlite3_errstr(status_), " (",
-        sqlite3_errmsg(db_), ")"));
-  }
-  void Bind(int index, const std::string& text) {
-    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                      SQLITE_TRANSIENT);
-  }
-  void Bind(int index, int64_t value) {
-    sqlite3_bind_int64(stmt_, index, value);
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(stmt_); }
-  // Ready to be bound and stepped again.
-  void Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  absl::Status Error(absl::string_view doing) const {
-    return absl::UnavailableError(
-        absl::StrCat("audit log: ", doing, ": ", sqlite3_errmsg(db_)));
-  }
-  std::string Text(int column) const {
-    const unsigned char* text = sqlite3_column_text(stmt_, column);
-    return text ? std::string(reinterpret_cast<const char*>(text),
-                              sqlite3_column_bytes(stmt_, column))
-                : "";
-  }
-  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
-  bool IsNull(int column) const {
-    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int status_;
-};
 
 // audit_meta.chain_start: rows up to it predate the chain.
 absl::StatusOr<int64_t> ChainStartOf(sqlite3* db) {

@@ -24,7 +24,7 @@ int CommandFailed(int exit_code, absl::string_view message) {
 std::vector<Command> AllCommands() {
   std::vector<Command> commands;
   for (auto group : {InventoryCommands, InspectionCommands, ChangeCommands,
-                     RunbookCommands, AuditCommands}) {
+                     RunbookCommands, IncidentCommands, AuditCommands}) {
     for (Command& command : group()) commands.push_back(std::move(command));
   }
   return commands;

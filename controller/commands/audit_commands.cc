@@ -16,14 +16,10 @@
 #include "controller/exit_codes.h"
 #include "controller/output/json.h"
 #include "controller/output/table.h"
+#include "controller/output/timestamps.h"
 
 namespace opsagent {
 namespace {
-
-std::string FormatMillis(int64_t ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms),
-                          absl::UTCTimeZone());
-}
 
 std::string Operator(const AuditIntent& intent) {
   std::string who =
@@ -40,7 +36,7 @@ std::string RecordJson(const AuditRecord& r) {
   std::string json = absl::StrCat(
       "{\"id\":", r.id, ",\"request_id\":", JsonString(i.request_id),
       ",\"run_id\":", JsonString(i.run_id),
-      ",\"started_at\":", JsonString(FormatMillis(i.started_at_ms)),
+      ",\"started_at\":", JsonString(Rfc3339Millis(i.started_at_ms)),
       ",\"os_user\":", JsonString(i.os_user),
       ",\"os_uid\":", i.os_uid >= 0 ? absl::StrCat(i.os_uid) : "null",
       ",\"sudo_user_claimed\":", JsonString(i.sudo_user),
@@ -55,8 +51,8 @@ std::string RecordJson(const AuditRecord& r) {
       ",\"outcome\":", JsonString(AuditOutcomeName(r.outcome)));
   if (r.result) {
     absl::StrAppend(
-        &json,
-        ",\"finished_at\":", JsonString(FormatMillis(r.result->finished_at_ms)),
+        &json, ",\"finished_at\":",
+        JsonString(Rfc3339Millis(r.result->finished_at_ms)),
         ",\"duration_ms\":", r.result->finished_at_ms - i.started_at_ms,
         ",\"error_code\":", JsonString(r.result->error_code),
         ",\"message\":", JsonString(r.result->message),
@@ -303,7 +299,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
       const AuditIntent& i = r.intent;
       std::vector<std::string> fields = {
           absl::StrCat(r.id),
-          FormatMillis(i.started_at_ms),
+          Rfc3339Millis(i.started_at_ms),
           std::string(AuditOutcomeName(r.outcome)),
           i.os_user,
           i.os_uid >= 0 ? absl::StrCat(i.os_uid) : "",
@@ -335,7 +331,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
                                                           : r.result->message)
                              : "";
     std::replace(detail.begin(), detail.end(), '\n', ' ');
-    table.AddRow({FormatMillis(r.intent.started_at_ms),
+    table.AddRow({Rfc3339Millis(r.intent.started_at_ms),
                   std::string(AuditOutcomeName(r.outcome)), Operator(r.intent),
                   r.intent.host, r.intent.operation,
                   r.result ? absl::StrCat(r.result->finished_at_ms -

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "controller/cli/command_line.h"
 #include "controller/invocation.h"
+#include "controller/runbook/runbook_library.h"
 
 namespace opsagent {
 
@@ -50,12 +51,17 @@ struct ParsedCommand {
 absl::StatusOr<ParsedCommand> ParseCommand(
     const std::vector<std::string>& argv);
 
+// The runbook entries in `directory`, each opsctl step checked against the
+// commands above (and an automatic one to only read).
+absl::StatusOr<RunbookLibrary> LoadRunbooks(const std::string& directory);
+
 // Each returns the commands of one file in commands/.
 std::vector<Command> InspectionCommands();  // read-only: info, mem, df, du...
 std::vector<Command> InventoryCommands();   // hosts
 std::vector<Command> AuditCommands();       // audit
 std::vector<Command> ChangeCommands();      // truncate, restart, exec
 std::vector<Command> RunbookCommands();     // runbook, triage
+std::vector<Command> IncidentCommands();    // incidents, incident
 
 }  // namespace opsagent
 

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -22,7 +23,8 @@
 namespace opsagent {
 namespace {
 
-absl::Status ValidateStep(const std::vector<std::string>& args) {
+absl::Status ValidateStep(const std::vector<std::string>& args,
+                          bool automatic) {
   if (args.empty()) return absl::InvalidArgumentError("empty opsctl step");
   if (args[0] == "runbook" || args[0] == "triage") {
     return absl::InvalidArgumentError("a step cannot run runbooks or triage");
@@ -36,13 +38,23 @@ absl::Status ValidateStep(const std::vector<std::string>& args) {
       }
     }
   }
-  return ParseCommand(args).status();
+  absl::StatusOr<ParsedCommand> parsed = ParseCommand(args);
+  if (!parsed.ok()) return parsed.status();
+  // A vetted command may be a view (`salt ... test=True`): the agent, which
+  // holds its declaration, refuses the automation role any other.
+  if (automatic && ChangesHost(parsed->command) &&
+      parsed->command.operation != "run_command") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("an automatic step must only read, and `opsctl ", args[0],
+                     "` changes the host"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<RunbookLibrary> LoadLibrary(Invocation& invocation) {
   absl::StatusOr<const v1::OperatorConfig*> config = invocation.config();
   if (!config.ok()) return config.status();
-  return RunbookLibrary::Load((*config)->runbooks(), ValidateStep);
+  return LoadRunbooks((*config)->runbooks());
 }
 
 std::string StepText(const v1::RunbookStep& step) {
@@ -100,9 +112,17 @@ absl::Status RecordGuidedStep(Invocation& invocation,
   return (*audit)->RecordResult(*row, result);
 }
 
+// Which steps of an entry a run does.
+enum class StepSelection {
+  kAll,
+  kDiagnosis,
+  kAutomatic,  // the automatic diagnosis steps, as on alert arrival
+};
+
 // Runs an entry's phases in order, checking each step before the next.
 int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
-             const RunbookVars& vars, bool assume_yes, bool diagnosis_only) {
+             const RunbookVars& vars, bool assume_yes,
+             StepSelection selection) {
   const std::string target = vars.at("target");
   const std::string& run = invocation.EnsureRunId();
   std::printf("runbook %s: %s, target %s, run %s\n", entry.id().c_str(),
@@ -111,7 +131,7 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
   std::vector<std::pair<
       const char*, const google::protobuf::RepeatedPtrField<v1::RunbookStep>*>>
       phases = {{"diagnosis", &entry.diagnosis()}};
-  if (!diagnosis_only) {
+  if (selection == StepSelection::kAll) {
     phases.push_back({"mitigation", &entry.mitigation()});
     phases.push_back({"verification", &entry.verification()});
   }
@@ -119,6 +139,7 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
   for (auto [phase, steps] : phases) {
     for (int i = 0; i < steps->size(); ++i) {
       const v1::RunbookStep& step = (*steps)[i];
+      if (selection == StepSelection::kAutomatic && !step.automatic()) continue;
       std::printf("\n--- %s %d/%d: %s\n", phase, i + 1, steps->size(),
                   step.title().c_str());
       std::fflush(stdout);
@@ -157,7 +178,13 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
                              std::string(parsed.status().message()));
       std::printf("$ opsctl %s\n", absl::StrJoin(args, " ").c_str());
       std::fflush(stdout);
-      if (ChangesHost(parsed->command)) {
+      if (ChangesHost(parsed->command) &&
+          selection == StepSelection::kAutomatic) {
+        // Only a vetted command can be both (ValidateStep): the agent
+        // runs it for the automation role only if it is declared read-only.
+        args.push_back("--yes");
+        parsed = ParseCommand(args);
+      } else if (ChangesHost(parsed->command)) {
         absl::Status confirmed = ConfirmChange(
             absl::StrCat("Run `opsctl ", absl::StrJoin(args, " "), "`?"),
             assume_yes);
@@ -269,8 +296,14 @@ int RunRunbook(Invocation& invocation, const ParsedArgs& args) {
           absl::StrCat("target \"", vars["target"],
                        "\" needs --host/--environment (or give --target)"));
     }
+    if (args.Has("automatic") && args.Has("yes"))
+      return CommandFailed(kExitUsage,
+                           "--automatic runs only read-only steps and asks "
+                           "nothing: --yes does not apply");
     return RunEntry(invocation, *entry, vars, args.Has("yes"),
-                    args.Has("diagnosis-only"));
+                    args.Has("automatic")        ? StepSelection::kAutomatic
+                    : args.Has("diagnosis-only") ? StepSelection::kDiagnosis
+                                                 : StepSelection::kAll);
   }
   return CommandFailed(kExitUsage,
                        absl::StrCat("unknown action \"", action,
@@ -285,21 +318,32 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
     return CommandFailed(kExitUsage, std::string(library.status().message()));
   absl::StatusOr<const Inventory*> inventory = invocation.inventory();
   int code = kExitOk;
-  for (const Alert& alert : alerts) {
+  for (Alert& alert : alerts) {
+    std::optional<v1::Host> host;
+    if (!alert.host.empty() && inventory.ok()) {
+      absl::StatusOr<v1::Host> found = (*inventory)->Find(alert.host);
+      if (found.ok()) {
+        host = *found;
+        AddHostRoles({found->roles().begin(), found->roles().end()}, alert);
+      }
+    }
     std::vector<EntryMatch> ranked = RankEntries(alert, library->entries());
     const bool matched = !ranked.empty() && ranked[0].score >= 1.0;
     std::printf("alert: %s", alert.boiled.c_str());
     if (!alert.host.empty()) std::printf("  host %s", alert.host.c_str());
     if (!alert.environment.empty())
       std::printf("  environment %s", alert.environment.c_str());
+    if (!alert.mountpoint.empty())
+      std::printf("  mountpoint %s", alert.mountpoint.c_str());
     std::printf("\n");
     if (!alert.host.empty() && inventory.ok()) {
-      absl::StatusOr<v1::Host> host = (*inventory)->Find(alert.host);
-      std::printf("  %s\n", host.ok()
-                                ? absl::StrCat("inventory: ", host->name(),
-                                               " at ", host->address())
-                                      .c_str()
-                                : "not in the inventory");
+      std::printf("  %s\n",
+                  host.has_value()
+                      ? absl::StrCat("inventory: ", host->name(), " at ",
+                                     host->address(), " (roles ",
+                                     absl::StrJoin(host->roles(), ", "), ")")
+                            .c_str()
+                      : "not in the inventory");
     }
     if (!matched) {
       std::vector<std::string> nearest;
@@ -327,9 +371,8 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
                                                ? "{host}"
                                                : ranked[0].entry->target()));
       vars["target"] = ExpandStep(holder, vars)[0];
-      const int ran =
-          RunEntry(invocation, *ranked[0].entry, vars, args.Has("yes"),
-                   /*diagnosis_only=*/true);
+      const int ran = RunEntry(invocation, *ranked[0].entry, vars,
+                               args.Has("yes"), StepSelection::kDiagnosis);
       if (ran != kExitOk) code = ran;
     }
   }
@@ -337,6 +380,10 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
 }
 
 }  // namespace
+
+absl::StatusOr<RunbookLibrary> LoadRunbooks(const std::string& directory) {
+  return RunbookLibrary::Load(directory, ValidateStep);
+}
 
 std::vector<Command> RunbookCommands() {
   return {
@@ -366,6 +413,9 @@ std::vector<Command> RunbookCommands() {
         {"var", "NAME=VALUE",
          "fills {NAME} in steps (repeatable), e.g. --var course=course-v1:..."},
         {"diagnosis-only", "", "run only the diagnosis steps"},
+        {"automatic", "",
+         "run only the steps marked automatic (what opsctld runs when an "
+         "alert arrives)"},
         {"yes", "", "do not ask before mitigation steps"}},
        1,
        2,

@@ -25,22 +25,91 @@ std::vector<std::string> Words(absl::string_view text) {
   return words;
 }
 
+constexpr char kHostPattern[] = R"((ip-\d+-\d+-\d+-\d+))";
+// The team's descriptions: "Filesystem on /dev/root at HOST is 85.02%
+// full.", "Memory usage on HOST has been at 0.93 ...".
+constexpr char kDescribedHostPattern[] =
+    R"(\b(?:at|on) ([A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]) (?:is|has)\b)";
+
+// The host `text` names: an EC2-style name anywhere, else the one the
+// team's descriptions name.
+std::string HostIn(absl::string_view text) {
+  static const re2::RE2* const kHost = new re2::RE2(kHostPattern);
+  static const re2::RE2* const kDescribed = new re2::RE2(kDescribedHostPattern);
+  const re2::StringPiece piece(text.data(), text.size());
+  std::string host;
+  if (re2::RE2::PartialMatch(piece, *kHost, &host)) return host;
+  re2::RE2::PartialMatch(piece, *kDescribed, &host);
+  return host;
+}
+
+// "ip-10-7-0-78:9100" -> "ip-10-7-0-78"; an IPv6 address in brackets is
+// left alone.
+std::string WithoutPort(absl::string_view instance) {
+  const size_t colon = instance.rfind(':');
+  if (colon != absl::string_view::npos && instance.front() != '[' &&
+      instance.find(':') == colon)
+    instance = instance.substr(0, colon);
+  return std::string(instance);
+}
+
+std::string EnvironmentIn(absl::string_view text) {
+  for (const std::string& word : Words(text)) {
+    for (const char* env : kEnvironments) {
+      if (word == env) return env;
+    }
+  }
+  return "";
+}
+
+// Grafana's notification lists labels and annotations as " - NAME = VALUE"
+// lines, and the team's template adds "Description - TEXT".
+std::map<std::string, std::string> ListedFields(absl::string_view text) {
+  std::map<std::string, std::string> fields;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (absl::ConsumePrefix(&line, "- ")) {
+      const size_t eq = line.find(" = ");
+      if (eq != absl::string_view::npos)
+        fields[std::string(absl::StripAsciiWhitespace(line.substr(0, eq)))] =
+            std::string(absl::StripAsciiWhitespace(line.substr(eq + 3)));
+      continue;
+    }
+    const size_t dash = line.find(" - ");
+    if (dash != absl::string_view::npos && dash > 0 &&
+        line.substr(0, dash).find(' ') == absl::string_view::npos)
+      fields[absl::AsciiStrToLower(line.substr(0, dash))] =
+          std::string(absl::StripAsciiWhitespace(line.substr(dash + 3)));
+  }
+  return fields;
+}
+
 Alert ParseOne(absl::string_view text) {
   Alert alert;
   text = absl::StripAsciiWhitespace(text);
-  // "NAME GROUP (SUBJECT more words ..." — the part in parentheses may be cut
-  // off.
+  // Grafana's Slack title: "[FIRING:1] - DiskUsageWarning".
+  if (absl::ConsumePrefix(&text, "-"))
+    text = absl::StripLeadingAsciiWhitespace(text);
+  // "NAME GROUP (SUBJECT more words ...", on the first line; the part in
+  // parentheses may be cut off.
+  const absl::string_view title = text.substr(0, text.find('\n'));
   std::vector<absl::string_view> fields =
-      absl::StrSplit(text, absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
+      absl::StrSplit(title, absl::ByAnyChar(" \t"), absl::SkipEmpty());
   if (!fields.empty()) alert.name = std::string(fields[0]);
   if (fields.size() > 1 && fields[1].front() != '(')
     alert.group = std::string(fields[1]);
-  const size_t open = text.find('(');
+  const size_t open = title.find('(');
   if (open != absl::string_view::npos) {
     std::vector<absl::string_view> inside = absl::StrSplit(
-        text.substr(open + 1), absl::ByAnyChar(" )\t\n"), absl::SkipEmpty());
+        title.substr(open + 1), absl::ByAnyChar(" )\t"), absl::SkipEmpty());
     if (!inside.empty()) alert.subject = std::string(inside[0]);
   }
+  const std::map<std::string, std::string> listed = ListedFields(text);
+  const auto field = [&listed](const char* name) {
+    auto it = listed.find(name);
+    return it == listed.end() ? std::string() : it->second;
+  };
+  if (alert.subject.empty()) alert.subject = field("application");
   // The subject names the service ("xqwatcher"), unless it only names the
   // resource the alert is about ("memory"); then the group says more.
   static const std::set<std::string>* const kResourceWords =
@@ -53,18 +122,27 @@ Alert ParseOne(absl::string_view text) {
                      ? absl::StrCat(alert.name, alert.group.empty() ? "" : " ",
                                     alert.group)
                      : absl::StrCat(alert.name, " ", alert.subject);
-  static const re2::RE2* const kHost = new re2::RE2(R"((ip-\d+-\d+-\d+-\d+))");
-  std::string host;
-  if (re2::RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *kHost,
-                             &host))
-    alert.host = host;
-  for (const std::string& word : Words(alert.group)) {
-    for (const char* env : kEnvironments) {
-      if (word == env) alert.environment = env;
-    }
-  }
+  alert.host =
+      field("instance").empty() ? HostIn(text) : WithoutPort(field("instance"));
+  alert.environment = field("environment").empty() ? EnvironmentIn(alert.group)
+                                                   : field("environment");
+  alert.mountpoint = field("mountpoint");
+  alert.device = field("device");
   alert.tokens = Words(text);
   return alert;
+}
+
+// The alert name an entry's heading starts with, and the names it answers.
+bool AnswersAlertName(const v1::RunbookEntry& entry, absl::string_view name,
+                      absl::string_view heading_name) {
+  if (name.empty()) return false;
+  const std::string lower = absl::AsciiStrToLower(name);
+  for (const std::string& other : entry.alert_names()) {
+    if (absl::AsciiStrToLower(other) == lower) return true;
+  }
+  return absl::EndsWith(lower, "critical") &&
+         absl::StrCat(lower.substr(0, lower.size() - 8), "warning") ==
+             heading_name;
 }
 
 }  // namespace
@@ -112,7 +190,10 @@ std::vector<EntryMatch> RankEntries(
     }
     const std::vector<std::string> want = Words(heading);
     int found = 0;
-    for (const std::string& word : want) found += have.count(word);
+    for (size_t i = 0; i < want.size(); ++i) {
+      found += have.count(want[i]) > 0 ||
+               (i == 0 && AnswersAlertName(entry, alert.name, want[0]));
+    }
     ranked.push_back({&entry, want.empty()
                                   ? 0.0
                                   : static_cast<double>(found) / want.size()});
@@ -122,6 +203,42 @@ std::vector<EntryMatch> RankEntries(
                      return a.score > b.score;
                    });
   return ranked;
+}
+
+Alert AlertFromLabels(const std::map<std::string, std::string>& labels,
+                      const std::map<std::string, std::string>& annotations) {
+  const auto get = [](const std::map<std::string, std::string>& from,
+                      const char* name) {
+    auto it = from.find(name);
+    return it == from.end() ? std::string() : it->second;
+  };
+  Alert alert;
+  alert.name = get(labels, "alertname");
+  alert.subject = get(labels, "application");
+  if (alert.subject.empty()) alert.subject = get(labels, "service");
+  alert.boiled = alert.subject.empty()
+                     ? alert.name
+                     : absl::StrCat(alert.name, " ", alert.subject);
+  alert.environment = get(labels, "environment");
+  alert.mountpoint = get(labels, "mountpoint");
+  alert.device = get(labels, "device");
+  const std::string description = get(annotations, "description");
+  alert.host = get(labels, "instance").empty()
+                   ? HostIn(description)
+                   : WithoutPort(get(labels, "instance"));
+  for (const std::string& part :
+       {alert.name, get(labels, "application"), get(labels, "service")}) {
+    for (std::string& word : Words(part))
+      alert.tokens.push_back(std::move(word));
+  }
+  return alert;
+}
+
+void AddHostRoles(const std::vector<std::string>& roles, Alert& alert) {
+  for (const std::string& role : roles) {
+    for (std::string& word : Words(role))
+      alert.tokens.push_back(std::move(word));
+  }
 }
 
 }  // namespace opsagent

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -31,12 +32,19 @@ absl::Status CheckSteps(
       return absl::InvalidArgumentError(absl::StrCat(
           what, ": give either opsctl arguments or manual instructions"));
     }
+    if (step.automatic() &&
+        (std::string_view(phase) != "diagnosis" || step.opsctl().empty())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what,
+                       ": only diagnosis steps that run opsctl may be "
+                       "automatic (nothing else runs without a person)"));
+    }
     if (step.opsctl().empty()) continue;
     const std::vector<std::string> args =
         ExpandStep(step, {{"target", "example"},
                           {"host", "example"},
                           {"environment", "example"}});
-    if (absl::Status status = validate(args); !status.ok()) {
+    if (absl::Status status = validate(args, step.automatic()); !status.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat(what, ": ", status.message()));
     }

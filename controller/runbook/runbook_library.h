@@ -13,13 +13,14 @@
 namespace opsagent {
 
 // Checks an opsctl step (its arguments after "opsctl"): the command exists
-// and its flags and arguments parse.
-using StepValidator =
-    std::function<absl::Status(const std::vector<std::string>& opsctl_args)>;
+// and its flags and arguments parse, and an `automatic` one only reads.
+using StepValidator = std::function<absl::Status(
+    const std::vector<std::string>& opsctl_args, bool automatic)>;
 
 // The team's runbook procedures, loaded from Protobuf text files and
 // validated at load time: unique ids, an alert per entry, each step either
-// an opsctl invocation that parses or instructions for a person.
+// an opsctl invocation that parses or instructions for a person, and
+// `automatic` only on diagnosis steps that run opsctl.
 class RunbookLibrary {
  public:
   // Every *.textproto in `directory`, in file-name order.

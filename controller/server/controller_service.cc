@@ -80,6 +80,16 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
                                        "\" is declared")));
       return;
     }
+    // Agents refuse the automation role every change; the controller does
+    // not relay one either.
+    if (caller_.IsAutomation() && op->mutating && op->name != "run_command") {
+      Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          absl::StrCat(caller_.ToString(),
+                                       " has the read-only automation "
+                                       "role and may not run ",
+                                       op->name)));
+      return;
+    }
     RelaySpec spec;
     spec.op = op;
     spec.request = request_;
@@ -90,6 +100,7 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
     spec.concurrency = static_cast<int>(std::clamp<uint32_t>(
         request_.concurrency() == 0 ? 20 : request_.concurrency(), 1,
         config.max_concurrency()));
+    spec.metrics = service_->metrics();
     spdlog::info("run {} on \"{}\" ({} hosts) by {}", op->name,
                  request_.target(), request_.requests_size(),
                  caller_.ToString());
@@ -115,13 +126,17 @@ ControllerService::ControllerService(const v1::OpsctldConfig& config,
                                      AgentRegistry* registry,
                                      Inventory inventory, AuditStore* audit,
                                      AuditStore* audit_reader,
-                                     const AuditCheckpointer* checkpoints)
+                                     const AuditCheckpointer* checkpoints,
+                                     IncidentStore* incidents,
+                                     RelayMetrics* metrics)
     : config_(config),
       registry_(registry),
       inventory_(std::move(inventory)),
       audit_(audit),
       audit_reader_(audit_reader),
       checkpoints_(checkpoints),
+      incidents_(incidents),
+      metrics_(metrics),
       access_(std::vector<v1::ControllerAccessRule>(config.access().begin(),
                                                     config.access().end())) {}
 
@@ -355,6 +370,66 @@ grpc::ServerUnaryReactor* ControllerService::ExportAudit(
     }
     reactor->Finish(grpc::Status::OK);
   });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::ListIncidents(
+    grpc::CallbackServerContext* context,
+    const v1::ListIncidentsRequest* request, v1::ListIncidentsReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "incidents");
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  if (incidents_ == nullptr) {
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        "this controller receives no alerts (no alert_intake in opsctld's "
+        "configuration), so it has no incidents"));
+    return reactor;
+  }
+  const int limit = request->limit() == 0
+                        ? 100
+                        : static_cast<int>(std::min<uint32_t>(request->limit(),
+                                                              kMaxExportItems));
+  absl::StatusOr<std::vector<v1::Incident>> listed =
+      incidents_->List(request->include_resolved(), limit);
+  if (!listed.ok()) {
+    reactor->Finish(ToGrpc(listed.status()));
+    return reactor;
+  }
+  for (v1::Incident& incident : *listed) {
+    // A list shows whether diagnosis is ready, not its output.
+    incident.mutable_diagnosis()->clear_output();
+    *reply->add_incidents() = std::move(incident);
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::GetIncident(
+    grpc::CallbackServerContext* context, const v1::GetIncidentRequest* request,
+    v1::Incident* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "incidents");
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  if (incidents_ == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                 "this controller receives no alerts (no "
+                                 "alert_intake in opsctld's configuration)"));
+    return reactor;
+  }
+  absl::StatusOr<v1::Incident> incident = incidents_->Get(request->id());
+  if (!incident.ok()) {
+    reactor->Finish(ToGrpc(incident.status()));
+    return reactor;
+  }
+  *reply = *std::move(incident);
+  reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 

@@ -5,11 +5,13 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/tls/peer_identity.h"
+#include "controller/alerts/incident_store.h"
 #include "controller/audit/audit_store.h"
 #include "controller/inventory.h"
 #include "controller/server/agent_registry.h"
 #include "controller/server/audit_checkpointer.h"
 #include "controller/server/controller_access.h"
+#include "controller/server/relay_run.h"
 #include "opsagent/v1/controller.grpc.pb.h"
 #include "opsagent/v1/opsctld_config.pb.h"
 
@@ -17,7 +19,8 @@ namespace opsagent {
 
 // What operators' opsctl call on the controller: SelectHosts and Run (a
 // fan-out of requests the operator signed, relayed over the agents' links,
-// RelayRun), ListHosts, QueryAudit, VerifyAudit and ExportAudit.
+// RelayRun), ListHosts, QueryAudit, VerifyAudit and ExportAudit, and the
+// incidents alerts opened (ListIncidents, GetIncident).
 // Only operator certificates are served (clientAuth, not serverAuth: a host
 // certificate cannot act as an operator), and only what an access rule
 // grants them. Work that may take long (a run, a query or verification of
@@ -27,11 +30,14 @@ class ControllerService final : public v1::Controller::CallbackService {
   // `audit` takes the writes; `audit_reader` (a second connection to the
   // same database) the queries and verification, so that a long read does
   // not hold up the writes. `checkpoints` (null when off) signs the log's
-  // checkpoints, and verification checks them with its key.
+  // checkpoints, and verification checks them with its key. `incidents`
+  // (null when the alert intake is off) answers ListIncidents and
+  // GetIncident; `metrics` counts relayed calls.
   ControllerService(const v1::OpsctldConfig& config, AgentRegistry* registry,
                     Inventory inventory, AuditStore* audit,
                     AuditStore* audit_reader,
-                    const AuditCheckpointer* checkpoints);
+                    const AuditCheckpointer* checkpoints,
+                    IncidentStore* incidents, RelayMetrics* metrics);
   ~ControllerService() override;
 
   grpc::ServerWriteReactor<v1::RunEvent>* Run(
@@ -52,6 +58,13 @@ class ControllerService final : public v1::Controller::CallbackService {
   grpc::ServerUnaryReactor* ExportAudit(grpc::CallbackServerContext* context,
                                         const v1::ExportAuditRequest* request,
                                         v1::ExportAuditReply* reply) override;
+  grpc::ServerUnaryReactor* ListIncidents(
+      grpc::CallbackServerContext* context,
+      const v1::ListIncidentsRequest* request,
+      v1::ListIncidentsReply* reply) override;
+  grpc::ServerUnaryReactor* GetIncident(grpc::CallbackServerContext* context,
+                                        const v1::GetIncidentRequest* request,
+                                        v1::Incident* reply) override;
 
   // The operator calling, if allowed `permission`.
   absl::StatusOr<PeerIdentity> Authorize(
@@ -63,6 +76,7 @@ class ControllerService final : public v1::Controller::CallbackService {
   AgentRegistry* registry() { return registry_; }
   const Inventory& inventory() const { return inventory_; }
   AuditStore* audit() { return audit_; }
+  RelayMetrics* metrics() { return metrics_; }
 
  private:
   const v1::OpsctldConfig config_;
@@ -71,6 +85,8 @@ class ControllerService final : public v1::Controller::CallbackService {
   AuditStore* const audit_;
   AuditStore* const audit_reader_;
   const AuditCheckpointer* const checkpoints_;
+  IncidentStore* const incidents_;
+  RelayMetrics* const metrics_;
   const ControllerAccess access_;
   PeerIdentityReader identities_;
   absl::Mutex mutex_;

@@ -20,7 +20,8 @@ absl::Status FieldError(absl::string_view field, absl::string_view problem) {
       absl::StrCat("config field ", field, ": ", problem));
 }
 
-constexpr const char* kPermissions[] = {"run", "hosts", "audit", "*"};
+constexpr const char* kPermissions[] = {"run", "hosts", "audit", "incidents",
+                                        "*"};
 
 // Whether two files' directories are one: the same directory by device and
 // inode when both exist (whatever `..` or links name them), else the same
@@ -103,13 +104,14 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
                         "names no identities and no roles, so it grants "
                         "nothing");
     if (rule.permissions().empty())
-      return FieldError(field, "names no permissions (run, hosts, audit, *)");
+      return FieldError(
+          field, "names no permissions (run, hosts, audit, incidents, *)");
     for (const std::string& permission : rule.permissions()) {
       if (std::find(std::begin(kPermissions), std::end(kPermissions),
                     permission) == std::end(kPermissions))
         return FieldError(field,
                           absl::StrCat("unknown permission \"", permission,
-                                       "\" (run, hosts, audit, *)"));
+                                       "\" (run, hosts, audit, incidents, *)"));
     }
   }
   if (config.has_audit_checkpoints()) {
@@ -141,6 +143,41 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
                         "exports nowhere: set export_file, syslog, or both");
     if (checkpoints.every_events() == 0) checkpoints.set_every_events(1000);
     if (checkpoints.every_seconds() == 0) checkpoints.set_every_seconds(300);
+  }
+  if (config.has_alert_intake()) {
+    const v1::AlertIntakeConfig& intake = config.alert_intake();
+    for (const auto& [field, value] :
+         {std::pair{"alert_intake.listen_address", &intake.listen_address()},
+          {"alert_intake.certificate", &intake.certificate()},
+          {"alert_intake.private_key", &intake.private_key()},
+          {"alert_intake.runbooks", &intake.runbooks()}}) {
+      if (value->empty())
+        return FieldError(field, "is required (the intake serves HTTPS only)");
+    }
+    if (intake.bearer_token_file().empty() && intake.client_ca().empty())
+      return FieldError("alert_intake",
+                        "authenticates nobody: set bearer_token_file, "
+                        "client_ca, or both");
+    if (absl::Status status =
+            CheckTrustedPath(intake.runbooks(), TrustedKind::kDirectory);
+        !status.ok())
+      return FieldError("alert_intake.runbooks", status.message());
+    if (intake.has_automation()) {
+      const v1::AutomationConfig& automation = intake.automation();
+      if (automation.opsctl_config().empty())
+        return FieldError("alert_intake.automation.opsctl_config",
+                          "is required: opsctl's configuration with the "
+                          "automation identity's certificate and key");
+      for (const auto& [field, value] :
+           {std::pair{"alert_intake.automation.opsctl", &automation.opsctl()},
+            {"alert_intake.automation.opsctl_config",
+             &automation.opsctl_config()}}) {
+        if (value->empty()) continue;
+        if (absl::Status status = CheckTrustedPath(*value, TrustedKind::kFile);
+            !status.ok())
+          return FieldError(field, status.message());
+      }
+    }
   }
   if (config.heartbeat_seconds() == 0) config.set_heartbeat_seconds(10);
   if (config.heartbeat_seconds() > 300)

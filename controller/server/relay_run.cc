@@ -20,6 +20,21 @@
 #include "controller/result_summary.h"
 
 namespace opsagent {
+
+RelayMetrics::RelayMetrics(MetricRegistry& registry)
+    : requests(registry.AddCounter(
+          "opsagent_controller_requests_total",
+          "Calls relayed to agents, one per host, by operation and outcome.",
+          {"operation", "outcome"})),
+      duration(registry.AddHistogram(
+          "opsagent_controller_request_duration_seconds",
+          "Time from sending a relayed call to its result, by operation.",
+          {"operation"})),
+      audit_append_errors(registry.AddCounter(
+          "opsagent_controller_audit_append_errors_total",
+          "Audit log commits that failed (nothing more was sent in that "
+          "run).")) {}
+
 namespace {
 
 // What a link reports about one host's call, queued for the run's thread.
@@ -39,6 +54,7 @@ struct HostCall {
   v1::RequestMeta meta;  // from the signed request
   std::string parameters_json;
   int64_t row = 0;
+  absl::Time started;
 };
 
 // The calls of a run, one per signed request, checked for what the
@@ -282,6 +298,8 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
       if (!rows.ok()) {
         // Nothing new is sent; what ended is reported with the warning.
         audit_broken = true;
+        if (spec.metrics != nullptr)
+          spec.metrics->audit_append_errors.Increment();
         const absl::Status unrecorded = absl::FailedPreconditionError(
             absl::StrCat("nothing was sent: the audit log cannot record it (",
                          rows.status().message(), ")"));
@@ -313,6 +331,7 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
     if (!starting.empty()) any_started = true;
     for (size_t i : starting) {
       ++running;
+      calls[i].started = absl::Now();
       const std::string& host = calls[i].host;
       std::shared_ptr<AgentConnection> link = registry.Find(host);
       if (link == nullptr) {
@@ -372,6 +391,12 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
                           : AuditOutcome::kUnreachable;
       if (outcome != AuditOutcome::kOk) ++failed;
       Count(outcome, &summary);
+      if (spec.metrics != nullptr) {
+        spec.metrics->requests.Increment(
+            {std::string(op.name), std::string(AuditOutcomeName(outcome))});
+        spec.metrics->duration.Observe(
+            {std::string(op.name)}, absl::Now() - calls[arrival.host].started);
+      }
       AuditResult result;
       result.outcome = outcome;
       result.finished_at_ms = absl::ToUnixMillis(absl::Now());
@@ -400,6 +425,8 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   // The last outcomes.
   if (!outcomes.empty()) {
     absl::StatusOr<std::vector<int64_t>> committed = audit.Commit({}, outcomes);
+    if (!committed.ok() && spec.metrics != nullptr)
+      spec.metrics->audit_append_errors.Increment();
     for (auto& [host, report] : reports) {
       if (!committed.ok()) {
         report.mutable_result()->mutable_status()->set_message(

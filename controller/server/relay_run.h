@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/metrics/metrics.h"
 #include "common/operation_catalog.h"
 #include "controller/audit/audit_store.h"
 #include "controller/inventory.h"
@@ -13,6 +14,15 @@
 #include "opsagent/v1/controller.pb.h"
 
 namespace opsagent {
+
+// What RelayRun counts, for opsctld's /metrics: each host's call by
+// operation and outcome and its duration, and audit commits that failed.
+struct RelayMetrics {
+  explicit RelayMetrics(MetricRegistry& registry);
+  Counter& requests;
+  Histogram& duration;
+  Counter& audit_append_errors;
+};
 
 // What an operator asked the controller to run, with who they are from
 // their verified certificate.
@@ -23,6 +33,7 @@ struct RelaySpec {
   std::string operator_identity;     // its CN
   absl::Duration timeout = absl::Seconds(30);
   int concurrency = 20;
+  RelayMetrics* metrics = nullptr;  // not counted when null
 };
 
 // Runs one operation on the hosts `spec.request`'s signed requests are for

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The main job, end to end on one machine: installs dependencies, builds,
 # makes a development PKI, starts the controller (opsctld, with the team's
-# SQLite audit log) and a local opsagent that dials in to it over mutual
-# TLS, diagnoses the host with opsctl through the controller (hosts, info,
-# mem, df, du), mitigates (truncates the big log), shows the team's audit
-# log, then uses the break-glass path (--direct) as when the controller is
-# down.
+# SQLite audit log and its alert webhook) and a local opsagent that dials in
+# to it over mutual TLS. An Alertmanager notification (DiskUsageWarning on
+# the host) opens an incident and the controller diagnoses it by itself
+# (df, du) under its read-only automation role; on-call reads the incident,
+# mitigates through the controller (truncates the big log), the resolved
+# notification closes it, and its timeline prints as Markdown. Then the
+# team's audit log is verified and exported, and the break-glass path
+# (--direct) is used as when the controller is down.
 # Everything it writes is under .opsagent-dev/ in the repository.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,7 +29,15 @@ echo "== development PKI and configuration in $dev"
 local_env_setup "$dev" "${OPSAGENT_DEMO_PORT:-9443}" "$data"
 echo "truncatable_logs: \"$data/log/xqwatcher/*.log\"" >>"$dev/agent.textproto"
 controller_port=${OPSAGENT_DEMO_CONTROLLER_PORT:-7443}
+intake_port=${OPSAGENT_DEMO_INTAKE_PORT:-7444}
 local_env_add_controller "$controller_port"
+# The team's runbooks, with the xqwatcher host's /edx/var at this demo's tree.
+mkdir -p "$dev/runbooks"
+for book in runbooks/*.textproto; do
+  sed "s|/edx/var|$data|g" "$book" >"$dev/runbooks/$(basename "$book")"
+done
+local_env_add_alert_intake "$intake_port" "${OPSAGENT_DEMO_METRICS_PORT:-9465}" \
+  "${OPSAGENT_DEMO_AGENT_METRICS_PORT:-9464}" "$dev/runbooks"
 echo "== starting opsctld on 127.0.0.1:$controller_port (log: $dev/opsctld.log)"
 local_env_start_controller
 echo "== starting opsagent on 127.0.0.1:$port, linking to the controller (log: $dev/agent.log)"
@@ -38,19 +49,49 @@ for _ in $(seq 100); do
 done
 
 run() { echo; echo "\$ opsctl $*"; "$opsctl_bin" "$@"; }
+# What Alertmanager sends for the team's DiskUsageWarning rule.
+notify() {
+  local status=$1 ends=$2
+  cat >"$dev/notification.json" <<JSON
+{"version":"4","status":"$status","receiver":"opsctld","groupKey":"{}:{alertname=\"DiskUsageWarning\"}",
+ "groupLabels":{"alertname":"DiskUsageWarning"},"commonLabels":{"alertname":"DiskUsageWarning","instance":"localhost"},
+ "commonAnnotations":{},"externalURL":"http://alertmanager.local:9093",
+ "alerts":[{"status":"$status","labels":{"alertname":"DiskUsageWarning","instance":"localhost","device":"/dev/root",
+   "mountpoint":"/","environment":"dev","severity":"warning","job":"integrations/linux_host"},
+   "annotations":{"description":"Filesystem on /dev/root at localhost is 85.02% full."},
+   "startsAt":"$alert_start","endsAt":"$ends","generatorURL":"http://prometheus.local:9090/graph","fingerprint":"5f2c0d8e1a3b4c6d"}]}
+JSON
+  echo; echo "\$ curl -X POST https://127.0.0.1:$intake_port/v1/alerts  # Alertmanager's webhook, $status"
+  curl -sS --cacert "$dev/pki/ca.crt" -H "Authorization: Bearer $(cat "$dev/alert-token")" \
+    -H "Content-Type: application/json" --data-binary @"$dev/notification.json" \
+    "https://127.0.0.1:$intake_port/v1/alerts"
+  echo
+}
+alert_start=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+echo; echo "== an alert arrives: the controller opens an incident and diagnoses it by itself"
+notify firing "0001-01-01T00:00:00Z"
+for _ in $(seq 100); do
+  "$opsctl_bin" incidents | grep -q "ready\|failed" && break
+  sleep 0.2
+done
+run incidents
+run incident show INC-1
+echo; echo "== on-call mitigates with the incident's id, through the controller"
 run hosts
-run info localhost
-run mem localhost --top 5 --incident DEMO-1 --reason "MemoryUsageWarning drill"
-run df localhost --incident DEMO-1
-run du localhost "$data" --top 5 --incident DEMO-1 --reason "DiskUsageWarning xqwatcher drill"
-echo; echo "\$ opsctl du localhost /etc --incident DEMO-1    # outside the inspection roots: refused"
-"$opsctl_bin" du localhost /etc --incident DEMO-1 || echo "(exit code $?)"
-# Mitigation: truncate the big log in place (dry run first), then check again.
-run truncate localhost "$data/log/xqwatcher/xqwatcher.log" --dry-run --incident DEMO-1
-run truncate localhost "$data/log/xqwatcher/xqwatcher.log" --keep-tail 1M --yes --incident DEMO-1 \
-  --reason "DiskUsageWarning xqwatcher drill"
-run du localhost "$data" --top 3 --incident DEMO-1
-run audit --incident DEMO-1
+run truncate localhost "$data/log/xqwatcher/xqwatcher.log" --dry-run --incident INC-1
+run truncate localhost "$data/log/xqwatcher/xqwatcher.log" --keep-tail 1M --yes --incident INC-1 \
+  --reason "DiskUsageWarning xqwatcher"
+run du localhost "$data" --top 3 --incident INC-1
+echo; echo "\$ opsctl du localhost /etc --incident INC-1    # outside the inspection roots: refused"
+"$opsctl_bin" du localhost /etc --incident INC-1 || echo "(exit code $?)"
+notify resolved "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)"
+run incident show INC-1 --output markdown
+echo; echo "\$ opsctl triage '<a Grafana notification as Slack shows it>'"
+"$opsctl_bin" triage "[FIRING:1] - DiskUsageWarning
+Description - Filesystem on /dev/root at localhost is 85.02% full." || true
+echo; echo "\$ curl http://127.0.0.1:${OPSAGENT_DEMO_METRICS_PORT:-9465}/metrics | grep ^opsagent_controller_   # what Prometheus scrapes"
+curl -sS "http://127.0.0.1:${OPSAGENT_DEMO_METRICS_PORT:-9465}/metrics" | grep "^opsagent_controller_" | grep -v _bucket
+run audit --incident INC-1
 # opsctld signs the log's head every 8 events here (deploy/dev/local_env.sh):
 # give it a moment for the first checkpoint.
 for _ in $(seq 50); do
@@ -68,7 +109,7 @@ echo; echo "\$ opsctl audit verify --database team-audit.db --checkpoint-key aud
   --checkpoints "$dev/checkpoints/audit-checkpoints.jsonl"
 echo; echo "\$ opsctl mem localhost    # through the controller: it is down"
 "$opsctl_bin" mem localhost || echo "(exit code $?)"
-run --direct mem localhost --top 3 --incident DEMO-1 --reason "controller down"
+run --direct mem localhost --top 3 --incident INC-1 --reason "controller down"
 echo; echo "The agent's own journal has the direct call too:"
 grep '"via":"direct"' "$dev/agent-journal.jsonl" | tail -1
 echo

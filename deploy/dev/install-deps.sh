@@ -8,6 +8,8 @@ packages=(
   libgtest-dev libgmock-dev libre2-dev
   openssl sqlite3 clang-format clang-14 libclang-rt-14-dev
   systemd supervisor
+  libcpp-httplib-dev nlohmann-json3-dev curl
+  prometheus prometheus-alertmanager prometheus-node-exporter
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -4,6 +4,11 @@
 #   local_env_setup DEV PORT ROOT   writes PKI and configs; ROOT is the inspection root
 #   local_env_add_controller PORT   adds opsctld: the agent links to it, opsctl goes through it
 #   local_env_start_controller      starts opsctld, waits until it serves
+#   local_env_add_alert_intake PORT METRICS_PORT AGENT_METRICS_PORT RUNBOOKS
+#                                   adds opsctld's alert webhook (HTTPS, bearer
+#                                   token $dev/alert-token) with automatic
+#                                   diagnosis as the automation identity, and
+#                                   /metrics on opsctld and the agent
 #   local_env_start_agent           starts opsagent, waits until it serves
 # Afterwards: $agent_bin, $opsctl_bin, $opsctld_bin, $agent_pid,
 # $controller_pid, and OPSCTL_CONFIG exported.
@@ -103,6 +108,48 @@ CONF
   cat >>"$dev/opsctl.textproto" <<CONF
 controller: "127.0.0.1:$controller_port"
 controller_name: "opsctld.local"
+CONF
+  umask "$saved_umask"
+}
+
+local_env_add_alert_intake() {
+  local intake_port=$1 metrics_port=$2 agent_metrics_port=$3 runbooks=$4 pki=$dev/pki saved_umask
+  saved_umask=$(umask)
+  umask 077
+  # The controller's own identity for diagnosis: an operator certificate
+  # whose only role is the read-only "automation".
+  [ -f "$pki/operator-opsctld-automation.crt" ] ||
+    bash "$repo/deploy/pki/make-dev-pki.sh" "$pki" operator opsctld-automation automation >/dev/null
+  [ -f "$dev/alert-token" ] || openssl rand -hex 32 >"$dev/alert-token"
+  cat >"$dev/automation.textproto" <<CONF
+certificate: "pki/operator-opsctld-automation.crt"
+private_key: "pki/operator-opsctld-automation.key"
+ca_certificate: "pki/ca.crt"
+inventory: "inventory.textproto"
+audit_database: "automation-audit.db"
+runbooks: "$runbooks"
+controller: "$(sed -n 's/^controller: "\(.*\)"$/\1/p' "$dev/opsctl.textproto")"
+controller_name: "opsctld.local"
+CONF
+  cat >>"$dev/opsctld.textproto" <<CONF
+access { roles: "automation" permissions: ["run", "hosts"] }
+metrics_listen_address: "127.0.0.1:$metrics_port"
+alert_intake {
+  listen_address: "127.0.0.1:$intake_port"
+  certificate: "$pki/controller-opsctld.local.crt"
+  private_key: "$pki/controller-opsctld.local.key"
+  bearer_token_file: "$dev/alert-token"
+  runbooks: "$runbooks"
+  automation {
+    opsctl: "$opsctl_bin"
+    opsctl_config: "$dev/automation.textproto"
+    min_interval_seconds: 60
+  }
+}
+CONF
+  cat >>"$dev/agent.textproto" <<CONF
+authorization { roles: "automation" operations: ["info", "memory", "filesystems", "disk_usage", "open_deleted"] }
+metrics_listen_address: "127.0.0.1:$agent_metrics_port"
 CONF
   umask "$saved_umask"
 }

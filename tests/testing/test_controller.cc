@@ -40,8 +40,12 @@ TestController::~TestController() { Kill(); }
 absl::Status TestController::Launch() {
   const std::string config = dir_ + "/opsctld.textproto";
   const std::string log = dir_ + "/opsctld.log";
-  WriteFileOrDie(config, absl::StrReplaceAll(config_text_,
-                                             {{"PORT", absl::StrCat(port_)}}));
+  WriteFileOrDie(
+      config,
+      absl::StrReplaceAll(
+          config_text_, {{"127.0.0.1:PORT", absl::StrCat("127.0.0.1:", port_)},
+                         {"CONTROLLER_CERT", certificate_.certificate},
+                         {"CONTROLLER_KEY", certificate_.private_key}}));
   WriteFileOrDie(log, "");
   absl::StatusOr<Subprocess> process =
       Subprocess::Start({{BinaryPath("controller/opsctld"), "--config", config},
@@ -89,6 +93,26 @@ void TestController::Kill() {
 absl::Status TestController::Restart() {
   Kill();
   return Launch();
+}
+
+absl::StatusOr<int> TestController::LoggedPort(absl::string_view marker) const {
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    const std::string text = Log();
+    if (size_t at = absl::string_view(text).rfind(marker);
+        at != absl::string_view::npos) {
+      absl::string_view rest = absl::string_view(text).substr(at);
+      const size_t port = rest.find("(port ");
+      int value = 0;
+      if (port != absl::string_view::npos &&
+          absl::SimpleAtoi(
+              rest.substr(port + 6, rest.find(')', port) - port - 6), &value))
+        return value;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("opsctld logged no \"", marker, "\" port:\n", Log()));
 }
 
 std::string TestController::Log() const {

@@ -19,7 +19,8 @@ class TestController {
   struct Options {
     std::string dir;
     TestCertificateAuthority* ca = nullptr;
-    // Appended to opsctld's configuration (access rules, inventory).
+    // Appended to opsctld's configuration (access rules, inventory);
+    // CONTROLLER_CERT and CONTROLLER_KEY stand for its certificate's files.
     std::string extra_config;
     uint32_t heartbeat_seconds = 1;
   };
@@ -38,6 +39,9 @@ class TestController {
   absl::Status Restart();
 
   int port() const { return port_; }
+  // The port of a listener opsctld logs as "MARKER ... (port N)" ("alert
+  // intake:", "metrics:"), waiting for the line.
+  absl::StatusOr<int> LoggedPort(absl::string_view marker) const;
   pid_t pid() const { return process_ == nullptr ? -1 : process_->pid(); }
   const std::string& audit_path() const { return audit_path_; }
   std::string Log() const;

@@ -1,0 +1,191 @@
+#include "controller/alerts/alert_intake.h"
+
+#include <openssl/crypto.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/regular_file.h"
+#include "controller/runbook/alert_triage.h"
+#include "nlohmann/json.hpp"
+#include "spdlog/spdlog.h"
+
+namespace opsagent {
+namespace {
+
+constexpr size_t kMaxTokenBytes = 4096;
+constexpr size_t kDefaultMaxBody = 1 << 20;
+
+std::string ErrorJson(absl::string_view message) {
+  return nlohmann::json{{"error", std::string(message)}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool HasAutomaticStep(const v1::RunbookEntry& entry) {
+  for (const v1::RunbookStep& step : entry.diagnosis()) {
+    if (step.automatic()) return true;
+  }
+  return false;
+}
+
+// Whether the request carries `token` as "Authorization: Bearer TOKEN",
+// compared in constant time.
+bool HasBearerToken(const httplib::Request& request, const std::string& token) {
+  const std::string header = request.get_header_value("Authorization");
+  absl::string_view presented = header;
+  if (!absl::ConsumePrefix(&presented, "Bearer ")) return false;
+  return presented.size() == token.size() &&
+         CRYPTO_memcmp(presented.data(), token.data(), token.size()) == 0;
+}
+
+}  // namespace
+
+AlertIntake::AlertIntake(RunbookLibrary runbooks,
+                         std::function<Inventory()> live_inventory,
+                         IncidentStore* incidents, AutoDiagnosis* diagnosis,
+                         MetricRegistry& metrics)
+    : runbooks_(std::move(runbooks)),
+      live_inventory_(std::move(live_inventory)),
+      incidents_(incidents),
+      diagnosis_(diagnosis),
+      alerts_received_(metrics.AddCounter(
+          "opsagent_controller_alerts_received_total",
+          "Alerts received in webhook notifications, by sender and status.",
+          {"source", "status"})),
+      notifications_(metrics.AddCounter(
+          "opsagent_controller_alert_notifications_total",
+          "Webhook notifications, by HTTP status answered.", {"code"})) {}
+
+TriagedAlert AlertIntake::Triage(const ReceivedAlert& received,
+                                 const std::string& source,
+                                 const Inventory& inventory) const {
+  TriagedAlert triaged;
+  triaged.alert = received;
+  triaged.source = source;
+  Alert alert = AlertFromLabels(received.labels, received.annotations);
+  triaged.host = alert.host;
+  triaged.environment = alert.environment;
+  if (!alert.host.empty()) {
+    absl::StatusOr<v1::Host> host = inventory.Find(alert.host);
+    if (host.ok()) {
+      triaged.host_known = true;
+      AddHostRoles({host->roles().begin(), host->roles().end()}, alert);
+      if (triaged.environment.empty())
+        triaged.environment = host->environment();
+    }
+  }
+  for (const char* name : {"description", "summary", "message"}) {
+    auto it = received.annotations.find(name);
+    if (it != received.annotations.end() && !it->second.empty()) {
+      triaged.summary = it->second;
+      break;
+    }
+  }
+  const std::vector<EntryMatch> ranked =
+      RankEntries(alert, runbooks_.entries());
+  if (!ranked.empty() && ranked[0].score >= 1.0) {
+    triaged.entry = ranked[0].entry->id();
+  } else {
+    for (size_t i = 0; i < ranked.size() && i < 3 && ranked[i].score > 0; ++i)
+      triaged.nearest.push_back(ranked[i].entry->id());
+  }
+  if (diagnosis_ == nullptr) {
+    triaged.diagnosis = "disabled";
+  } else if (triaged.entry.empty() || !triaged.host_known ||
+             !HasAutomaticStep(*runbooks_.Find(triaged.entry))) {
+    triaged.diagnosis = "none";
+  } else {
+    triaged.diagnosis = "pending";
+  }
+  return triaged;
+}
+
+IntakeAnswer AlertIntake::Receive(absl::string_view body) {
+  const auto answer = [this](int status, std::string json) {
+    notifications_.Increment({absl::StrCat(status)});
+    return IntakeAnswer{status, std::move(json)};
+  };
+  absl::StatusOr<AlertNotification> notification = ParseAlertNotification(body);
+  if (!notification.ok()) {
+    spdlog::warn("alert intake: refused a notification: {}",
+                 std::string(notification.status().message()));
+    return answer(400, ErrorJson(notification.status().message()));
+  }
+  const Inventory inventory = live_inventory_();
+  std::vector<TriagedAlert> triaged;
+  for (const ReceivedAlert& alert : notification->alerts) {
+    alerts_received_.Increment({notification->source, alert.status});
+    triaged.push_back(Triage(alert, notification->source, inventory));
+  }
+  absl::StatusOr<IntakeResult> recorded =
+      incidents_->Record(triaged, absl::ToUnixMillis(absl::Now()));
+  if (!recorded.ok()) {
+    spdlog::error(
+        "alert intake: cannot record a notification (answered "
+        "503, the sender retries): {}",
+        std::string(recorded.status().message()));
+    return answer(503, ErrorJson(absl::StrCat("cannot record the alerts: ",
+                                              recorded.status().message())));
+  }
+  for (const std::string& id : recorded->opened) {
+    absl::StatusOr<v1::Incident> incident = incidents_->Get(id);
+    if (!incident.ok()) continue;
+    spdlog::info("incident {} opened: {} on {} (entry {}, diagnosis {})", id,
+                 incident->alertname(), incident->host(),
+                 incident->entry().empty() ? "none" : incident->entry(),
+                 incident->diagnosis().state());
+    if (diagnosis_ != nullptr && incident->diagnosis().state() == "pending")
+      diagnosis_->Enqueue(*incident);
+  }
+  for (const std::string& id : recorded->closed)
+    spdlog::info("incident {} resolved: its alerts are resolved", id);
+  nlohmann::json reply = {
+      {"opened", recorded->opened},     {"joined", recorded->joined},
+      {"repeated", recorded->repeated}, {"resolved", recorded->resolved},
+      {"closed", recorded->closed},     {"ignored", recorded->ignored}};
+  return answer(200, reply.dump());
+}
+
+absl::StatusOr<std::unique_ptr<HttpListener>> AlertIntake::Serve(
+    const v1::AlertIntakeConfig& config, AlertIntake* intake) {
+  std::string token;
+  if (!config.bearer_token_file().empty()) {
+    absl::StatusOr<std::string> read =
+        ReadSecretFile(config.bearer_token_file(), kMaxTokenBytes);
+    if (!read.ok())
+      return absl::FailedPreconditionError(absl::StrCat(
+          "alert_intake.bearer_token_file: ", read.status().message()));
+    token = std::string(absl::StripAsciiWhitespace(*read));
+    if (token.size() < 16)
+      return absl::FailedPreconditionError(
+          "alert_intake.bearer_token_file: the token must be at least 16 "
+          "characters (e.g. openssl rand -hex 32)");
+  }
+  HttpListenerOptions options;
+  options.address = config.listen_address();
+  options.certificate = config.certificate();
+  options.private_key = config.private_key();
+  options.client_ca = config.client_ca();
+  options.max_body_bytes =
+      config.max_body_bytes() == 0 ? kDefaultMaxBody : config.max_body_bytes();
+  return HttpListener::Start(options, [intake, token](httplib::Server& server) {
+    server.Post("/v1/alerts", [intake, token](const httplib::Request& request,
+                                              httplib::Response& response) {
+      if (!token.empty() && !HasBearerToken(request, token)) {
+        response.status = 401;
+        response.set_header("WWW-Authenticate", "Bearer");
+        response.set_content(
+            ErrorJson("a bearer token is required (Authorization: Bearer "
+                      "TOKEN, from alert_intake.bearer_token_file)"),
+            "application/json");
+        return;
+      }
+      IntakeAnswer answer = intake->Receive(request.body);
+      response.status = answer.status;
+      response.set_content(answer.body, "application/json");
+    });
+  });
+}
+
+}  // namespace opsagent

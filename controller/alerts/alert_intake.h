@@ -1,0 +1,63 @@
+#ifndef OPSAGENT_CONTROLLER_ALERTS_ALERT_INTAKE_H_
+#define OPSAGENT_CONTROLLER_ALERTS_ALERT_INTAKE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/http/http_listener.h"
+#include "common/metrics/metrics.h"
+#include "controller/alerts/auto_diagnosis.h"
+#include "controller/alerts/incident_store.h"
+#include "controller/inventory.h"
+#include "controller/runbook/runbook_library.h"
+#include "opsagent/v1/opsctld_config.pb.h"
+
+namespace opsagent {
+
+// An HTTP answer: status code and a JSON body.
+struct IntakeAnswer {
+  int status = 200;
+  std::string body;
+};
+
+// Turns alert notifications into incidents. Each alert is triaged from its
+// labels, not its text: `instance` (or the host its description names)
+// against the live inventory, then the alert name plus that host's roles
+// (and `application`/`service`) against the runbook entries. New incidents
+// whose entry has automatic steps are handed to `diagnosis` (null: off).
+// Thread-safe.
+class AlertIntake {
+ public:
+  AlertIntake(RunbookLibrary runbooks,
+              std::function<Inventory()> live_inventory,
+              IncidentStore* incidents, AutoDiagnosis* diagnosis,
+              MetricRegistry& metrics);
+
+  // Handles one webhook body: 400 for a body that is not a notification
+  // (saying why), 503 if the incidents cannot be stored (the sender retries;
+  // nothing was recorded), else 200 with what changed.
+  IntakeAnswer Receive(absl::string_view body);
+
+  // Serves POST /v1/alerts over HTTPS as `config` says, checking the bearer
+  // token (read from its file now) and/or the client certificate first.
+  static absl::StatusOr<std::unique_ptr<HttpListener>> Serve(
+      const v1::AlertIntakeConfig& config, AlertIntake* intake);
+
+ private:
+  TriagedAlert Triage(const ReceivedAlert& alert, const std::string& source,
+                      const Inventory& inventory) const;
+
+  const RunbookLibrary runbooks_;
+  const std::function<Inventory()> live_inventory_;
+  IncidentStore* const incidents_;
+  AutoDiagnosis* const diagnosis_;
+  Counter& alerts_received_;
+  Counter& notifications_;
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_CONTROLLER_ALERTS_ALERT_INTAKE_H_

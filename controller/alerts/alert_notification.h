@@ -1,0 +1,48 @@
+#ifndef OPSAGENT_CONTROLLER_ALERTS_ALERT_NOTIFICATION_H_
+#define OPSAGENT_CONTROLLER_ALERTS_ALERT_NOTIFICATION_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace opsagent {
+
+// One alert of a notification.
+struct ReceivedAlert {
+  std::string status;                         // "firing" or "resolved"
+  std::map<std::string, std::string> labels;  // alertname always present
+  std::map<std::string, std::string> annotations;
+  int64_t starts_at_ms = 0;
+  int64_t ends_at_ms = 0;  // 0: not given, or Alertmanager's zero time
+  // Alertmanager's and Grafana's hash of the labels; computed the same way
+  // from the labels when a sender gives none.
+  std::string fingerprint;
+  std::string generator_url;
+};
+
+// A webhook notification: Alertmanager's (`"version": "4"`) or Grafana's
+// (`"version": "1"`, which adds orgId, title, state, message, and per
+// alert values, silenceURL, dashboardURL; those extra fields are not kept).
+struct AlertNotification {
+  std::string source;  // "alertmanager" or "grafana"
+  std::string status;
+  std::string external_url;
+  std::vector<ReceivedAlert> alerts;
+};
+
+// Parses and checks a webhook body, which comes from the network: JSON of
+// at most 32 levels, 1 to 1,000 alerts, each with a status, an alertname
+// label and an RFC 3339 startsAt; label names are Prometheus names, and
+// every string is valid UTF-8 of at most 4 KiB (labels without control
+// characters). INVALID_ARGUMENT says what is wrong and where
+// ("alerts[2].startsAt: ...").
+absl::StatusOr<AlertNotification> ParseAlertNotification(
+    absl::string_view body);
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_CONTROLLER_ALERTS_ALERT_NOTIFICATION_H_

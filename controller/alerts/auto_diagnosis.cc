@@ -1,0 +1,168 @@
+#include "controller/alerts/auto_diagnosis.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/subprocess.h"
+#include "spdlog/spdlog.h"
+
+namespace opsagent {
+namespace {
+
+constexpr size_t kMaxOutputBytes = 256 << 10;
+
+template <typename T>
+T OrDefault(T value, T fallback) {
+  return value == 0 ? fallback : value;
+}
+
+}  // namespace
+
+AutoDiagnosis::AutoDiagnosis(const v1::AutomationConfig& config,
+                             IncidentStore* incidents, MetricRegistry& metrics)
+    : config_(config),
+      incidents_(incidents),
+      diagnoses_(metrics.AddCounter(
+          "opsagent_controller_diagnoses_total",
+          "Automatic diagnoses of incidents, by outcome (done, failed, "
+          "rate_limited).",
+          {"outcome"})) {
+  const uint32_t workers = OrDefault(config_.max_concurrent(), 2u);
+  for (uint32_t i = 0; i < workers; ++i)
+    workers_.emplace_back([this] { Work(); });
+}
+
+AutoDiagnosis::~AutoDiagnosis() {
+  {
+    absl::MutexLock lock(&mutex_);
+    stopping_ = true;
+  }
+  for (std::thread& worker : workers_) worker.join();
+}
+
+void AutoDiagnosis::Enqueue(const v1::Incident& incident) {
+  const absl::Duration interval =
+      absl::Seconds(OrDefault(config_.min_interval_seconds(), 300u));
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&mutex_);
+    auto last = last_by_host_.find(incident.host());
+    if (last == last_by_host_.end() || now - last->second >= interval) {
+      last_by_host_[incident.host()] = now;
+      queue_.push_back(incident);
+      return;
+    }
+  }
+  v1::IncidentDiagnosis limited;
+  limited.set_state("rate_limited");
+  limited.set_output(absl::StrCat(
+      "not run: ", incident.host(), " had an automatic diagnosis less than ",
+      absl::FormatDuration(interval),
+      " ago (automation.min_interval_seconds); run `opsctl runbook run ",
+      incident.entry(), " --host ", incident.host(), " --incident ",
+      incident.id(), " --diagnosis-only` to diagnose now"));
+  diagnoses_.Increment({"rate_limited"});
+  if (absl::Status stored = incidents_->SetDiagnosis(incident.id(), limited);
+      !stored.ok())
+    spdlog::error("incident {}: {}", incident.id(),
+                  std::string(stored.message()));
+}
+
+absl::Status AutoDiagnosis::Resume() {
+  absl::StatusOr<std::vector<v1::Incident>> unfinished =
+      incidents_->UnfinishedDiagnoses();
+  if (!unfinished.ok()) return unfinished.status();
+  for (const v1::Incident& incident : *unfinished) {
+    spdlog::info(
+        "incident {}: diagnosis {} when the controller stopped; "
+        "running it again",
+        incident.id(), incident.diagnosis().state());
+    Enqueue(incident);
+  }
+  return absl::OkStatus();
+}
+
+void AutoDiagnosis::Work() {
+  for (;;) {
+    v1::Incident incident;
+    {
+      absl::MutexLock lock(&mutex_);
+      mutex_.Await(absl::Condition(
+          +[](AutoDiagnosis* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
+            return self->stopping_ || !self->queue_.empty();
+          },
+          this));
+      if (stopping_) return;
+      incident = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    Diagnose(incident);
+  }
+}
+
+void AutoDiagnosis::Diagnose(const v1::Incident& incident) {
+  v1::IncidentDiagnosis diagnosis;
+  diagnosis.set_state("running");
+  diagnosis.set_started_at_ms(absl::ToUnixMillis(absl::Now()));
+  if (absl::Status stored = incidents_->SetDiagnosis(incident.id(), diagnosis);
+      !stored.ok()) {
+    spdlog::error("incident {}: {}", incident.id(),
+                  std::string(stored.message()));
+    return;
+  }
+  std::vector<std::string> argv = {
+      config_.opsctl().empty() ? "/usr/bin/opsctl" : config_.opsctl(),
+      "--config",
+      config_.opsctl_config(),
+      "--incident",
+      incident.id(),
+      "--reason",
+      absl::StrCat("automatic diagnosis of ", incident.alertname(), " on ",
+                   incident.host()),
+      "runbook",
+      "run",
+      incident.entry(),
+      "--automatic",
+      "--host",
+      incident.host(),
+      "--environment",
+      incident.environment(),
+      "--var",
+      absl::StrCat("mountpoint=",
+                   incident.mountpoint().empty() ? "/" : incident.mountpoint()),
+      "--var",
+      absl::StrCat("device=", incident.device())};
+  const absl::Duration timeout =
+      absl::Seconds(OrDefault(config_.timeout_seconds(), 120u));
+  spdlog::info("incident {}: automatic diagnosis ({}) on {}", incident.id(),
+               incident.entry(), incident.host());
+  absl::StatusOr<ProgramResult> ran =
+      RunProgram(argv, timeout, kMaxOutputBytes);
+  diagnosis.set_finished_at_ms(absl::ToUnixMillis(absl::Now()));
+  if (ran.ok()) {
+    diagnosis.set_exit_code(ran->exit_code);
+    diagnosis.set_state(ran->exit_code == 0 ? "done" : "failed");
+    diagnosis.set_output(absl::StrCat(
+        ran->stdout_text, ran->stderr_text,
+        ran->output_truncated ? "\n[output cut at 256 KiB]\n" : ""));
+  } else {
+    diagnosis.set_state("failed");
+    diagnosis.set_exit_code(-1);
+    diagnosis.set_output(std::string(ran.status().message()));
+  }
+  // The run id opsctl printed ("runbook ID: ..., run RUN") ties the output
+  // to the audit rows.
+  if (size_t at = diagnosis.output().find(", run "); at != std::string::npos) {
+    const size_t start = at + 6;
+    diagnosis.set_run_id(diagnosis.output().substr(
+        start, diagnosis.output().find('\n', start) - start));
+  }
+  diagnoses_.Increment({diagnosis.state()});
+  spdlog::info("incident {}: automatic diagnosis {} (exit {})", incident.id(),
+               diagnosis.state(), diagnosis.exit_code());
+  if (absl::Status stored = incidents_->SetDiagnosis(incident.id(), diagnosis);
+      !stored.ok())
+    spdlog::error("incident {}: {}", incident.id(),
+                  std::string(stored.message()));
+}
+
+}  // namespace opsagent

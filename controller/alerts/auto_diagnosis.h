@@ -1,0 +1,58 @@
+#ifndef OPSAGENT_CONTROLLER_ALERTS_AUTO_DIAGNOSIS_H_
+#define OPSAGENT_CONTROLLER_ALERTS_AUTO_DIAGNOSIS_H_
+
+#include <deque>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/metrics/metrics.h"
+#include "controller/alerts/incident_store.h"
+#include "opsagent/v1/opsctld_config.pb.h"
+
+namespace opsagent {
+
+// Runs an incident's automatic diagnosis as soon as the alert is in: the
+// runbook entry's `automatic` steps, by starting `opsctl runbook run ENTRY
+// --automatic --incident ID` (no shell; a fixed argv) as the controller's
+// automation identity, so the steps go through this controller, are signed,
+// authorized by each agent for the read-only `automation` role and audited
+// like any operator's, and join the incident's timeline. Its output is
+// stored with the incident. At most one diagnosis per host per
+// `min_interval_seconds` (later ones are marked "rate_limited"), at most
+// `max_concurrent` at once. Destruction waits for the diagnoses running
+// (each at most `timeout_seconds`); those still queued stay "pending", and
+// a controller killed mid-way leaves one "running": Resume runs both again
+// at the next start. Thread-safe.
+class AutoDiagnosis {
+ public:
+  AutoDiagnosis(const v1::AutomationConfig& config, IncidentStore* incidents,
+                MetricRegistry& metrics);
+  ~AutoDiagnosis();
+
+  // Queues the diagnosis of an incident whose state is "pending".
+  void Enqueue(const v1::Incident& incident);
+  // Queues those a stopped controller left pending or running.
+  absl::Status Resume();
+
+ private:
+  void Work();
+  void Diagnose(const v1::Incident& incident);
+
+  const v1::AutomationConfig config_;
+  IncidentStore* const incidents_;
+  Counter& diagnoses_;
+  absl::Mutex mutex_;
+  std::deque<v1::Incident> queue_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::string, absl::Time> last_by_host_
+      ABSL_GUARDED_BY(mutex_);
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_CONTROLLER_ALERTS_AUTO_DIAGNOSIS_H_

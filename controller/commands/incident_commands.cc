@@ -1,0 +1,326 @@
+// Incident commands: incidents (the open ones) and incident show ID.
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "common/host_text.h"
+#include "controller/audit/audit_entry.h"
+#include "controller/commands/audit_query.h"
+#include "controller/commands/command.h"
+#include "controller/exit_codes.h"
+#include "controller/output/json.h"
+#include "controller/output/table.h"
+#include "controller/output/timestamps.h"
+
+namespace opsagent {
+namespace {
+
+constexpr absl::Duration kTimeout = absl::Seconds(30);
+
+// Incidents live on the controller: there is no local copy to fall back on.
+absl::StatusOr<ControllerClient*> IncidentController(Invocation& invocation) {
+  if (!invocation.via_controller()) {
+    return absl::FailedPreconditionError(
+        "incidents are kept by the controller (opsctld's alert intake); "
+        "there is none with --direct or without `controller` in the "
+        "operator config");
+  }
+  return invocation.controller();
+}
+
+std::string DiagnosisText(const v1::IncidentDiagnosis& diagnosis) {
+  const std::string& state = diagnosis.state();
+  if (state == "done") return "ready";
+  if (state == "failed")
+    return absl::StrCat("failed (exit ", diagnosis.exit_code(), ")");
+  if (state == "none") return "none (no automatic steps)";
+  return state;
+}
+
+std::string Age(const v1::Incident& incident) {
+  const int64_t end = incident.status() == "resolved"
+                          ? incident.resolved_at_ms()
+                          : absl::ToUnixMillis(absl::Now());
+  return ShortDuration(absl::Milliseconds(end - incident.opened_at_ms()));
+}
+
+int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
+  absl::StatusOr<ControllerClient*> controller = IncidentController(invocation);
+  if (!controller.ok())
+    return CommandFailed(kExitUsage,
+                         std::string(controller.status().message()));
+  v1::ListIncidentsRequest request;
+  request.set_include_resolved(args.Has("all"));
+  absl::StatusOr<v1::ListIncidentsReply> reply =
+      (*controller)->ListIncidents(request, invocation.CallTimeout(kTimeout));
+  if (!reply.ok())
+    return CommandFailed(kExitUnreachable,
+                         std::string(reply.status().message()));
+  if (invocation.output() == OutputFormat::kJson) {
+    std::printf("%s\n", ProtoToJson(*reply).c_str());
+    return kExitOk;
+  }
+  TextTable table(
+      {"ID", "ALERT", "HOST", "ENTRY", "AGE", "STATUS", "DIAGNOSIS"});
+  for (const v1::Incident& incident : reply->incidents()) {
+    table.AddRow({incident.id(), TerminalSafe(incident.alertname()),
+                  TerminalSafe(incident.host()) +
+                      (incident.host_known() ? "" : " (unknown host)"),
+                  incident.entry().empty() ? "(none)" : incident.entry(),
+                  Age(incident), incident.status(),
+                  DiagnosisText(incident.diagnosis())});
+  }
+  if (reply->incidents().empty()) {
+    std::printf(args.Has("all") ? "no incidents\n" : "no open incidents\n");
+    return kExitOk;
+  }
+  std::printf("%s", table.Render().c_str());
+  return kExitOk;
+}
+
+// One line of an incident's timeline.
+struct TimelineEvent {
+  int64_t at_ms = 0;
+  std::string text;
+};
+
+std::string Who(const AuditIntent& intent) {
+  return intent.cert_identity.empty() || intent.cert_identity == intent.os_user
+             ? intent.os_user
+             : absl::StrCat(intent.os_user, "/", intent.cert_identity);
+}
+
+std::vector<TimelineEvent> Timeline(const v1::Incident& incident,
+                                    const std::vector<AuditRecord>& actions) {
+  std::vector<TimelineEvent> events;
+  for (const v1::IncidentAlert& alert : incident.alerts()) {
+    events.push_back(
+        {alert.starts_at_ms(),
+         absl::StrCat("alert fired (", alert.source(), ", fingerprint ",
+                      alert.fingerprint(), ")")});
+    if (alert.status() == "resolved")
+      events.push_back(
+          {alert.ends_at_ms(), absl::StrCat("alert resolved (fingerprint ",
+                                            alert.fingerprint(), ")")});
+  }
+  const v1::IncidentDiagnosis& diagnosis = incident.diagnosis();
+  if (diagnosis.started_at_ms() > 0)
+    events.push_back(
+        {diagnosis.started_at_ms(),
+         absl::StrCat("automatic diagnosis started",
+                      diagnosis.run_id().empty()
+                          ? ""
+                          : absl::StrCat(" (run ", diagnosis.run_id(), ")"))});
+  if (diagnosis.finished_at_ms() > 0)
+    events.push_back(
+        {diagnosis.finished_at_ms(),
+         absl::StrCat("automatic diagnosis ", DiagnosisText(diagnosis))});
+  for (const AuditRecord& record : actions) {
+    const AuditIntent& intent = record.intent;
+    std::string text = absl::StrCat(
+        Who(intent), ": ", intent.operation, " on ", intent.host,
+        intent.parameters_json.empty() || intent.parameters_json == "{}"
+            ? ""
+            : absl::StrCat(" ", intent.parameters_json),
+        intent.dry_run ? " (dry run)" : "", " -> ",
+        AuditOutcomeName(record.outcome));
+    if (record.result.has_value() && !record.result->summary.empty())
+      absl::StrAppend(&text, ": ", record.result->summary);
+    else if (record.result.has_value() && !record.result->message.empty())
+      absl::StrAppend(&text, ": ", record.result->message);
+    if (!intent.reason.empty())
+      absl::StrAppend(&text, " (reason: ", intent.reason, ")");
+    events.push_back({intent.started_at_ms, std::move(text)});
+  }
+  if (incident.status() == "resolved")
+    events.push_back({incident.resolved_at_ms(), "incident resolved"});
+  std::stable_sort(events.begin(), events.end(),
+                   [](const TimelineEvent& a, const TimelineEvent& b) {
+                     return a.at_ms < b.at_ms;
+                   });
+  return events;
+}
+
+std::string Headline(const v1::Incident& incident) {
+  return absl::StrCat(incident.id(), ": ", incident.alertname(), " on ",
+                      incident.host().empty() ? "(no host)" : incident.host());
+}
+
+std::vector<std::pair<std::string, std::string>> Facts(
+    const v1::Incident& incident) {
+  std::vector<std::pair<std::string, std::string>> facts = {
+      {"status",
+       absl::StrCat(incident.status(), ", ",
+                    incident.status() == "resolved" ? "lasted " : "open for ",
+                    Age(incident))},
+      {"opened", Rfc3339Millis(incident.opened_at_ms())},
+      {"host",
+       absl::StrCat(incident.host(),
+                    incident.host_known() ? "" : " (not in the inventory)")},
+      {"runbook entry",
+       incident.entry().empty()
+           ? absl::StrCat(
+                 "none matched",
+                 incident.nearest_entries().empty()
+                     ? ""
+                     : absl::StrCat(
+                           "; nearest: ",
+                           absl::StrJoin(incident.nearest_entries(), ", ")))
+           : incident.entry()}};
+  for (auto [name, value] : {std::pair{"mountpoint", &incident.mountpoint()},
+                             {"device", &incident.device()},
+                             {"environment", &incident.environment()},
+                             {"summary", &incident.summary()}}) {
+    if (!value->empty()) facts.push_back({name, *value});
+  }
+  facts.push_back({"diagnosis", DiagnosisText(incident.diagnosis())});
+  return facts;
+}
+
+// A Markdown table cell: no line breaks, pipes escaped.
+std::string Cell(absl::string_view text) {
+  return absl::StrReplaceAll(TerminalSafe(text), {{"|", "\\|"}});
+}
+
+// A fence longer than any run of backticks in `text`, so nothing in the
+// output can close it.
+std::string FenceFor(absl::string_view text) {
+  size_t longest = 0, run = 0;
+  for (char c : text) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  return std::string(std::max<size_t>(3, longest + 1), '`');
+}
+
+void PrintMarkdown(const v1::Incident& incident,
+                   const std::vector<TimelineEvent>& timeline) {
+  std::printf("# %s\n\n| | |\n|---|---|\n", Cell(Headline(incident)).c_str());
+  for (const auto& [name, value] : Facts(incident))
+    std::printf("| %s | %s |\n", name.c_str(), Cell(value).c_str());
+  std::printf("\n## Timeline (UTC)\n\n| Time | Event |\n|---|---|\n");
+  for (const TimelineEvent& event : timeline)
+    std::printf("| %s | %s |\n", Rfc3339Millis(event.at_ms).c_str(),
+                Cell(event.text).c_str());
+  const std::string& output = incident.diagnosis().output();
+  if (!output.empty()) {
+    const std::string safe = TerminalSafe(output, LineBreaks::kKeep);
+    const std::string fence = FenceFor(safe);
+    std::printf("\n## Automatic diagnosis\n\n%stext\n%s%s%s\n", fence.c_str(),
+                safe.c_str(), absl::EndsWith(safe, "\n") ? "" : "\n",
+                fence.c_str());
+  }
+}
+
+void PrintText(const v1::Incident& incident,
+               const std::vector<TimelineEvent>& timeline) {
+  std::printf("%s\n", TerminalSafe(Headline(incident)).c_str());
+  for (const auto& [name, value] : Facts(incident))
+    std::printf("  %-14s %s\n", name.c_str(), TerminalSafe(value).c_str());
+  std::printf("\nTimeline (UTC)\n");
+  for (const TimelineEvent& event : timeline)
+    std::printf("  %s  %s\n", Rfc3339Millis(event.at_ms).c_str(),
+                TerminalSafe(event.text).c_str());
+  const std::string& output = incident.diagnosis().output();
+  if (!output.empty()) {
+    std::printf("\nAutomatic diagnosis:\n%s",
+                TerminalSafe(output, LineBreaks::kKeep).c_str());
+    if (!absl::EndsWith(output, "\n")) std::printf("\n");
+  }
+}
+
+int RunIncident(Invocation& invocation, const ParsedArgs& args) {
+  if (args.positional()[0] != "show" || args.positional().size() != 2)
+    return CommandFailed(kExitUsage, "usage: opsctl incident show ID");
+  absl::StatusOr<ControllerClient*> controller = IncidentController(invocation);
+  if (!controller.ok())
+    return CommandFailed(kExitUsage,
+                         std::string(controller.status().message()));
+  absl::StatusOr<v1::Incident> incident =
+      (*controller)
+          ->GetIncident(args.positional()[1], invocation.CallTimeout(kTimeout));
+  if (!incident.ok()) {
+    return CommandFailed(absl::IsNotFound(incident.status()) ||
+                                 absl::IsInvalidArgument(incident.status())
+                             ? kExitUsage
+                             : kExitUnreachable,
+                         std::string(incident.status().message()));
+  }
+  AuditFilter filter;
+  filter.incident = incident->id();
+  filter.limit = 10000;
+  absl::StatusOr<std::vector<AuditRecord>> actions =
+      QueryAuditLog(invocation, filter, /*without_results=*/true);
+  if (!actions.ok())
+    return CommandFailed(
+        kExitAuditUnavailable,
+        absl::StrCat("the incident's actions: ", actions.status().message()));
+  std::sort(
+      actions->begin(), actions->end(),
+      [](const AuditRecord& a, const AuditRecord& b) { return a.id < b.id; });
+  if (invocation.output() == OutputFormat::kJson) {
+    std::vector<std::string> rows;
+    for (const AuditRecord& record : *actions)
+      rows.push_back(ProtoToJson(ToAuditEntry(record)));
+    std::printf("{\"incident\":%s,\"actions\":[%s]}\n",
+                ProtoToJson(*incident).c_str(),
+                absl::StrJoin(rows, ",").c_str());
+    return kExitOk;
+  }
+  const std::vector<TimelineEvent> timeline = Timeline(*incident, *actions);
+  if (invocation.output() == OutputFormat::kMarkdown) {
+    PrintMarkdown(*incident, timeline);
+  } else {
+    PrintText(*incident, timeline);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> IncidentCommands() {
+  return {
+      {"incidents",
+       "",
+       "open incidents that alerts opened, with their diagnosis state",
+       "Lists the incidents opsctld opened from Alertmanager and Grafana "
+       "webhooks: one\n"
+       "per host and runbook entry, with its age and whether the automatic "
+       "diagnosis\n"
+       "is ready. --all adds resolved ones. --output json for scripts.\n\n"
+       "Examples:\n"
+       "  opsctl incidents\n"
+       "  opsctl incidents --all --output json\n",
+       {{"all", "", "resolved incidents too, newest first"}},
+       0,
+       0,
+       RunIncidents},
+      {"incident",
+       "show ID",
+       "an incident's timeline: alerts, automatic diagnosis, every action",
+       "Shows an incident opened by an alert: when it fired and resolved, the "
+       "automatic\n"
+       "diagnosis with its output (df, du top, memory top), and every action "
+       "taken with\n"
+       "--incident ID or by `runbook run` for it: who, what, with what "
+       "outcome, from the\n"
+       "team's audit log. --output markdown prints it ready to paste into a "
+       "postmortem;\n"
+       "--output json prints the incident and its audit rows.\n\n"
+       "Examples:\n"
+       "  opsctl incident show INC-7\n"
+       "  opsctl incident show INC-7 --output markdown > inc-7.md\n",
+       {},
+       2,
+       2,
+       RunIncident},
+  };
+}
+
+}  // namespace opsagent

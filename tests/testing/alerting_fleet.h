@@ -1,0 +1,68 @@
+#ifndef OPSAGENT_TESTS_TESTING_ALERTING_FLEET_H_
+#define OPSAGENT_TESTS_TESTING_ALERTING_FLEET_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "tests/testing/opsctl_runner.h"
+#include "tests/testing/test_agent.h"
+#include "tests/testing/test_controller.h"
+#include "tests/testing/test_pki.h"
+
+namespace opsagent::testing {
+
+// The real opsctld with its alert intake (HTTPS on loopback, a bearer token
+// file) and automatic diagnosis through the real opsctl as the automation
+// identity, one real agent "web-1" (role web) that links to it and grants
+// the automation role read-only operations, a runbook entry "web-disk"
+// ("DiskUsageWarning web": df and du of `logs` automatically, truncate by a
+// person), and operator alice (oncall) through the controller. Both daemons
+// serve /metrics. Everything lives under `dir`.
+struct AlertingFleet {
+  struct Options {
+    std::string dir;
+    // The directory the agent may inspect and whose *.log files it may
+    // truncate; the du step looks there.
+    std::string logs;
+    // Appended to the agent's configuration.
+    std::string agent_config;
+  };
+  static absl::StatusOr<std::unique_ptr<AlertingFleet>> Start(
+      const Options& options);
+
+  // An HTTP answer.
+  struct Answer {
+    int status = 0;  // 0: no answer (connection failed)
+    std::string body;
+  };
+  // POSTs `body` to the intake's /v1/alerts with `token` as the bearer
+  // token ("" sends none), verifying the intake's certificate.
+  Answer Post(const std::string& body, const std::string& token) const;
+  // GET /metrics from a plain HTTP port on loopback.
+  static Answer Metrics(int port);
+
+  std::string dir;
+  std::string token;
+  std::string runbooks;
+  std::shared_ptr<TestCertificateAuthority> ca;
+  std::unique_ptr<TestController> controller;
+  std::unique_ptr<TestAgent> agent;
+  std::unique_ptr<OpsctlRunner> alice;       // oncall, through the controller
+  std::unique_ptr<OpsctlRunner> automation;  // the automation identity
+  int intake_port = 0;
+  int controller_metrics_port = 0;
+  int agent_metrics_port = 0;
+};
+
+// An Alertmanager webhook body (version 4) for one alert.
+std::string AlertmanagerNotification(const std::string& status,
+                                     const std::string& alertname,
+                                     const std::string& instance,
+                                     const std::string& fingerprint,
+                                     const std::string& starts_at,
+                                     const std::string& ends_at = "");
+
+}  // namespace opsagent::testing
+
+#endif  // OPSAGENT_TESTS_TESTING_ALERTING_FLEET_H_
