@@ -1,0 +1,281 @@
+// From a filling disk to a resolved incident, with the real monitoring
+// stack the team runs: Debian's prometheus-node-exporter watches a small
+// tmpfs (mounted in this test's own mount namespace; needs root), Debian's
+// prometheus evaluates a rule shaped like the team's DiskUsageWarning with
+// node_exporter's metric names and short intervals, and Debian's
+// prometheus-alertmanager sends its webhook (HTTPS, bearer token file) to
+// the real opsctld. The incident must appear with the automatic df/du that
+// names the big file; truncating the file through opsctl must resolve it.
+// The same Prometheus scrapes opsctld's and the agent's /metrics.
+//
+// node_exporter finds filesystems in /proc/1/mounts, which is PID 1's
+// namespace, not this one: its --path.procfs points at a directory whose
+// "1" links to /proc/self, so it reads its own (this namespace's) mounts.
+// The sizes it reports come from a real statfs of the real tmpfs.
+
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/subprocess.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "tests/testing/agent_process.h"
+#include "tests/testing/alerting_fleet.h"
+#include "tests/testing/opsctl_runner.h"
+
+namespace opsagent {
+namespace {
+
+using ::opsagent::testing::AlertingFleet;
+using ::opsagent::testing::Eventually;
+using ::opsagent::testing::JsonField;
+using ::opsagent::testing::ParseJson;
+using ::opsagent::testing::ReadFileOrDie;
+using ::opsagent::testing::WriteFileOrDie;
+using ::testing::HasSubstr;
+
+// A loopback port free now. Prometheus, Alertmanager and node_exporter take
+// a fixed address, so the port is chosen here and may, rarely, be taken in
+// between.
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// The value of a Prometheus instant query with one series, or "".
+std::string Query(int port, const std::string& query) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(5, 0);
+  httplib::Result answer =
+      client.Post("/api/v1/query", httplib::Params{{"query", query}});
+  if (!answer || answer->status != 200) return "";
+  const std::string& body = answer->body;
+  const google::protobuf::Value result =
+      JsonField(JsonField(ParseJson(body), "data"), "result");
+  if (result.list_value().values_size() != 1) return "";
+  return JsonField(result.list_value().values(0), "value")
+      .list_value()
+      .values(1)
+      .string_value();
+}
+
+class PrometheusAlertTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+    for (const char* program :
+         {"/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager",
+          "/usr/bin/prometheus-node-exporter"}) {
+      if (access(program, X_OK) != 0)
+        GTEST_SKIP() << program << " is not installed (Debian packages "
+                     << "prometheus, prometheus-alertmanager, "
+                        "prometheus-node-exporter)";
+    }
+    ASSERT_EQ(unshare(CLONE_NEWNS), 0);
+    ASSERT_EQ(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0);
+    dir_ = std::getenv("TEST_TMPDIR");
+    small_ = dir_ + "/small";
+    mkdir(small_.c_str(), 0700);
+    ASSERT_EQ(mount("tmpfs", small_.c_str(), "tmpfs", 0, "size=16m,mode=0700"),
+              0);
+    log_ = small_ + "/app.log";
+    WriteFileOrDie(log_, std::string(1 << 20, 'x'));
+
+    auto fleet = AlertingFleet::Start({dir_, small_, ""});
+    ASSERT_TRUE(fleet.ok()) << fleet.status();
+    fleet_ = *std::move(fleet);
+
+    const std::string procfs = dir_ + "/procfs";
+    mkdir(procfs.c_str(), 0700);
+    ASSERT_EQ(symlink("/proc/self", (procfs + "/1").c_str()), 0);
+    node_port_ = FreePort();
+    node_ = Start("node_exporter",
+                  {"/usr/bin/prometheus-node-exporter",
+                   absl::StrCat("--web.listen-address=127.0.0.1:", node_port_),
+                   "--collector.disable-defaults", "--collector.filesystem",
+                   "--path.procfs=" + procfs});
+
+    alertmanager_port_ = FreePort();
+    WriteFileOrDie(
+        dir_ + "/alertmanager.yml",
+        absl::StrCat(
+            "route:\n  receiver: opsctld\n"
+            "  group_by: [alertname, environment, instance]\n"
+            "  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 4h\n"
+            "receivers:\n- name: opsctld\n  webhook_configs:\n"
+            "  - url: https://127.0.0.1:",
+            fleet_->intake_port,
+            "/v1/alerts\n    send_resolved: true\n    http_config:\n"
+            "      authorization:\n        type: Bearer\n"
+            "        credentials_file: ",
+            dir_, "/alert-token\n      tls_config:\n        ca_file: ",
+            fleet_->ca->certificate_path(), "\n"));
+    alertmanager_ = Start(
+        "alertmanager",
+        {"/usr/bin/prometheus-alertmanager",
+         "--config.file=" + dir_ + "/alertmanager.yml",
+         "--storage.path=" + dir_ + "/alertmanager-data",
+         absl::StrCat("--web.listen-address=127.0.0.1:", alertmanager_port_),
+         "--cluster.listen-address="});
+
+    // The team's rule with node_exporter's names: used ratio * 100 > 80.
+    WriteFileOrDie(
+        dir_ + "/rules.yml",
+        absl::StrCat(
+            "groups:\n- name: host\n  rules:\n  - alert: DiskUsageWarning\n"
+            "    expr: (1 - node_filesystem_avail_bytes{mountpoint=\"",
+            small_, "\"} / node_filesystem_size_bytes{mountpoint=\"", small_,
+            "\"}) * 100 > 80\n    for: 2s\n"
+            "    labels:\n      severity: warning\n      environment: test\n"
+            "    annotations:\n      description: \"Filesystem on {{ "
+            "$labels.device }} at {{ $labels.instance }} is {{ printf "
+            "\\\"%.2f\\\" $value }}% full.\"\n"));
+    prometheus_port_ = FreePort();
+    WriteFileOrDie(
+        dir_ + "/prometheus.yml",
+        absl::StrCat(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            "rule_files: [",
+            dir_,
+            "/rules.yml]\n"
+            "alerting:\n  alertmanagers:\n  - static_configs:\n"
+            "    - targets: ['127.0.0.1:",
+            alertmanager_port_,
+            "']\n"
+            "scrape_configs:\n"
+            "- job_name: integrations/linux_host\n  static_configs:\n"
+            "  - targets: ['127.0.0.1:",
+            node_port_,
+            "']\n"
+            "    labels: {instance: web-1}\n"
+            "- job_name: opsctld\n  static_configs:\n"
+            "  - targets: ['127.0.0.1:",
+            fleet_->controller_metrics_port,
+            "']\n"
+            "- job_name: opsagent\n  static_configs:\n"
+            "  - targets: ['127.0.0.1:",
+            fleet_->agent_metrics_port, "']\n"));
+    prometheus_ = Start(
+        "prometheus",
+        {"/usr/bin/prometheus", "--config.file=" + dir_ + "/prometheus.yml",
+         "--storage.tsdb.path=" + dir_ + "/prometheus-data",
+         absl::StrCat("--web.listen-address=127.0.0.1:", prometheus_port_)});
+  }
+
+  std::unique_ptr<Subprocess> Start(const std::string& name,
+                                    const std::vector<std::string>& argv) {
+    absl::StatusOr<Subprocess> started =
+        Subprocess::Start({argv, std::nullopt, "", dir_ + "/" + name + ".log"});
+    EXPECT_TRUE(started.ok()) << started.status();
+    if (!started.ok()) return nullptr;
+    return std::make_unique<Subprocess>(*std::move(started));
+  }
+
+  std::string Logs() const {
+    std::string all;
+    for (const char* name : {"prometheus", "alertmanager", "node_exporter"})
+      absl::StrAppend(
+          &all, "--- ", name, ":\n",
+          ReadFileOrDie(dir_ + "/" + name + ".log").substr(0, 4000));
+    return absl::StrCat(all, "--- opsctld:\n", fleet_->controller->Log());
+  }
+
+  std::string dir_, small_, log_;
+  std::unique_ptr<AlertingFleet> fleet_;
+  int node_port_ = 0, alertmanager_port_ = 0, prometheus_port_ = 0;
+  std::unique_ptr<Subprocess> node_, alertmanager_, prometheus_;
+};
+
+TEST_F(PrometheusAlertTest,
+       AFillingDiskBecomesAnIncidentAndTruncatingResolvesIt) {
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return Query(prometheus_port_, "up{job=\"integrations/linux_host\"}") ==
+               "1";
+      },
+      absl::Seconds(60)))
+      << Logs();
+  EXPECT_EQ(
+      Query(prometheus_port_,
+            "count(node_filesystem_size_bytes{mountpoint=\"" + small_ + "\"})"),
+      "1")
+      << Logs();
+
+  // The log grows to 15 of the filesystem's 16 MiB.
+  WriteFileOrDie(log_, std::string(15 << 20, 'x'));
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return absl::StrContains(fleet_->alice->Run({"incidents"}).stdout_text,
+                                 "ready");
+      },
+      absl::Seconds(90)))
+      << fleet_->alice->Run({"incidents"}).stdout_text << Logs();
+  ProgramResult shown = fleet_->alice->Run({"incident", "show", "INC-1"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.stderr_text;
+  EXPECT_THAT(shown.stdout_text, HasSubstr("DiskUsageWarning on web-1"));
+  EXPECT_THAT(shown.stdout_text, HasSubstr("web-disk"));
+  EXPECT_THAT(shown.stdout_text, HasSubstr("alert fired (alertmanager"));
+  EXPECT_THAT(shown.stdout_text, HasSubstr("mountpoint     " + small_));
+  // df sees the full tmpfs, du names the big file.
+  EXPECT_THAT(shown.stdout_text, HasSubstr(small_));
+  EXPECT_THAT(shown.stdout_text, HasSubstr("15M\t" + log_));
+
+  ProgramResult truncated =
+      fleet_->alice->Run({"truncate", "web-1", log_, "--yes", "--incident",
+                          "INC-1", "--reason", "DiskUsageWarning web"});
+  ASSERT_EQ(truncated.exit_code, 0) << truncated.stderr_text;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        ProgramResult json = fleet_->alice->Run(
+            {"incident", "show", "INC-1", "--output", "json"});
+        return JsonField(JsonField(ParseJson(json.stdout_text), "incident"),
+                         "status")
+                   .string_value() == "resolved";
+      },
+      absl::Seconds(90)))
+      << Logs();
+  ProgramResult markdown =
+      fleet_->alice->Run({"incident", "show", "INC-1", "--output", "markdown"});
+  EXPECT_THAT(markdown.stdout_text, HasSubstr("alert resolved"));
+  EXPECT_THAT(markdown.stdout_text, HasSubstr("alice: truncate_log on web-1"));
+
+  // Prometheus scraped both daemons' /metrics and sees the alert counted.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return Query(prometheus_port_, "up{job=\"opsctld\"}") == "1" &&
+               Query(prometheus_port_, "up{job=\"opsagent\"}") == "1" &&
+               Query(prometheus_port_,
+                     "sum(opsagent_controller_alerts_received_total{status="
+                     "\"resolved\"})") == "1";
+      },
+      absl::Seconds(30)))
+      << Logs();
+  EXPECT_EQ(Query(prometheus_port_, "opsagent_controller_connected_agents"),
+            "1");
+  EXPECT_EQ(
+      Query(prometheus_port_,
+            "sum(opsagent_agent_requests_total{operation=\"truncate_log\","
+            "outcome=\"ok\"})"),
+      "1");
+}
+
+}  // namespace
+}  // namespace opsagent
