@@ -37,7 +37,9 @@ std::string Labels(const std::vector<std::string>& names,
   return out.empty() ? "" : absl::StrCat("{", out, "}");
 }
 
-std::string Number(double value) { return absl::StrFormat("%.17g", value); }
+// 15 significant digits: decimal bounds print as written ("0.1"), and counts
+// stay exact to 10^15.
+std::string Number(double value) { return absl::StrFormat("%.15g", value); }
 
 void Header(std::string& out, const std::string& name, const std::string& help,
             const char* type) {

@@ -111,10 +111,11 @@ absl::Status Exec(sqlite3* db, const char* sql) {
 absl::StatusOr<std::unique_ptr<IncidentStore>> IncidentStore::Open(
     const std::string& path) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
-      nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                          SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+                      nullptr);
   std::unique_ptr<IncidentStore> store(new IncidentStore(db));
   if (rc != SQLITE_OK) {
     return absl::UnavailableError(

@@ -49,7 +49,8 @@ struct IntakeResult {
 // Ids are "INC-<n>". Thread-safe.
 class IncidentStore {
  public:
-  // Opens the (existing) audit database at `path` and creates the tables.
+  // Opens the audit database at `path` (opsctld has checked and opened it
+  // as the audit log first) and creates the tables.
   static absl::StatusOr<std::unique_ptr<IncidentStore>> Open(
       const std::string& path);
   ~IncidentStore();

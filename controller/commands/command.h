@@ -51,8 +51,12 @@ struct ParsedCommand {
 absl::StatusOr<ParsedCommand> ParseCommand(
     const std::vector<std::string>& argv);
 
-// The runbook entries in `directory`, each opsctl step checked against the
-// commands above (and an automatic one to only read).
+// Checks a runbook step's opsctl arguments against the commands above: it
+// parses, sets none of the run's own flags, and, if `automatic`, only reads
+// (a vetted command's read_only is the agent's to check).
+absl::Status ValidateRunbookStep(const std::vector<std::string>& args,
+                                 bool automatic);
+// The runbook entries in `directory`, each step checked so.
 absl::StatusOr<RunbookLibrary> LoadRunbooks(const std::string& directory);
 
 // Each returns the commands of one file in commands/.

@@ -21,10 +21,10 @@
 #include "google/protobuf/text_format.h"
 
 namespace opsagent {
-namespace {
+namespace {}  // namespace
 
-absl::Status ValidateStep(const std::vector<std::string>& args,
-                          bool automatic) {
+absl::Status ValidateRunbookStep(const std::vector<std::string>& args,
+                                 bool automatic) {
   if (args.empty()) return absl::InvalidArgumentError("empty opsctl step");
   if (args[0] == "runbook" || args[0] == "triage") {
     return absl::InvalidArgumentError("a step cannot run runbooks or triage");
@@ -50,6 +50,8 @@ absl::Status ValidateStep(const std::vector<std::string>& args,
   }
   return absl::OkStatus();
 }
+
+namespace {
 
 absl::StatusOr<RunbookLibrary> LoadLibrary(Invocation& invocation) {
   absl::StatusOr<const v1::OperatorConfig*> config = invocation.config();
@@ -382,7 +384,7 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
 }  // namespace
 
 absl::StatusOr<RunbookLibrary> LoadRunbooks(const std::string& directory) {
-  return RunbookLibrary::Load(directory, ValidateStep);
+  return RunbookLibrary::Load(directory, ValidateRunbookStep);
 }
 
 std::vector<Command> RunbookCommands() {

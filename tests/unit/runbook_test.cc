@@ -17,10 +17,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-absl::Status ValidateWithOpsctl(const std::vector<std::string>& args) {
-  return ParseCommand(args).status();
-}
-
 TEST(AlertTriageTest, BoilsAlertsDownLikeTheStyleGuide) {
   std::vector<Alert> alerts = ParseAlerts(
       "[Prometheus]: [FIRING:1] DiskUsageWarning mitx-production (xqwatcher "
@@ -50,8 +46,7 @@ TEST(AlertTriageTest, SeveralFiringAlertsInOneText) {
 class RepositoryRunbooksTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<RunbookLibrary> library =
-        RunbookLibrary::Load("runbooks", ValidateWithOpsctl);
+    absl::StatusOr<RunbookLibrary> library = LoadRunbooks("runbooks");
     ASSERT_TRUE(library.ok()) << library.status();
     library_ = std::make_unique<RunbookLibrary>(*std::move(library));
   }
@@ -96,6 +91,61 @@ TEST_F(RepositoryRunbooksTest, TheDocumentsAlertsFindTheirEntries) {
   EXPECT_EQ(Best("[FIRING:1] CPUHigh some-host (cpu)"), "");  // unknown
 }
 
+TEST_F(RepositoryRunbooksTest, GrafanasSlackTextFindsTheEntryByTheHostsRoles) {
+  // The team's current notification, as Slack shows it: no application.
+  const std::string slack =
+      "[FIRING:1] - DiskUsageWarning\n"
+      "Description - Filesystem on /dev/nvme0n1p1 at ip-10-22-4-17 is 85.02% "
+      "full.\n";
+  std::vector<Alert> alerts = ParseAlerts(slack);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].name, "DiskUsageWarning");
+  EXPECT_EQ(alerts[0].host, "ip-10-22-4-17");
+  EXPECT_EQ(RankEntries(alerts[0], library_->entries())[0].score < 1.0, true);
+  for (auto [role, entry] : {std::pair{"xqwatcher", "xqwatcher-disk"},
+                             {"reddit", "reddit-disk-pgbouncer"}}) {
+    Alert alert = alerts[0];
+    AddHostRoles({role}, alert);
+    std::vector<EntryMatch> ranked = RankEntries(alert, library_->entries());
+    EXPECT_EQ(ranked[0].score, 1.0) << role;
+    EXPECT_EQ(ranked[0].entry->id(), entry) << role;
+  }
+}
+
+TEST_F(RepositoryRunbooksTest, ACriticalVariantFindsItsWarningsEntry) {
+  EXPECT_EQ(Best("[Prometheus]: [FIRING:1] DiskUsageCritical mitx-production "
+                 "(xqwatcher filesystem /dev/root ext4 ip-10-7-0-78)"),
+            "xqwatcher-disk");
+  Alert alert = AlertFromLabels({{"alertname", "DiskUsageCritical"},
+                                 {"instance", "ip-10-7-0-78:9100"},
+                                 {"mountpoint", "/"},
+                                 {"device", "/dev/root"}},
+                                {});
+  EXPECT_EQ(alert.host, "ip-10-7-0-78");
+  EXPECT_EQ(alert.mountpoint, "/");
+  AddHostRoles({"xqwatcher"}, alert);
+  EXPECT_EQ(RankEntries(alert, library_->entries())[0].entry->id(),
+            "xqwatcher-disk");
+}
+
+TEST(AlertFromLabelsTest, TheHostComesFromInstanceElseTheDescription) {
+  EXPECT_EQ(
+      AlertFromLabels({{"alertname", "X"}, {"instance", "web-1:9100"}}, {})
+          .host,
+      "web-1");
+  EXPECT_EQ(
+      AlertFromLabels({{"alertname", "X"}, {"instance", "[::1]:9100"}}, {})
+          .host,
+      "[::1]:9100");
+  EXPECT_EQ(AlertFromLabels({{"alertname", "MemoryUsageWarning"}},
+                            {{"description",
+                              "Memory usage on salt-1.example has been at "
+                              "0.93 for at least 2 hours."}})
+                .host,
+            "salt-1.example");
+  EXPECT_EQ(AlertFromLabels({{"alertname", "X"}}, {}).host, "");
+}
+
 TEST(RunbookLibraryTest, InvalidProceduresAreRefusedAtLoad) {
   struct Case {
     std::string text;
@@ -115,12 +165,20 @@ TEST(RunbookLibraryTest, InvalidProceduresAreRefusedAtLoad) {
            "unknown flag"},
           {R"(entry { id: "a" alert: "x" diagnosis { opsctl: ["du", "{target}"] } })",
            "expected arguments: HOST PATH"},
+          // Nothing that changes a host runs without a person.
+          {R"(entry { id: "a" alert: "x" diagnosis { opsctl: ["truncate", "{target}", "/x.log"] automatic: true } })",
+           "an automatic step must only read, and `opsctl truncate` changes "
+           "the host"},
+          {R"(entry { id: "a" alert: "x" mitigation { opsctl: ["df", "{target}"] automatic: true } })",
+           "only diagnosis steps that run opsctl may be automatic"},
+          {R"(entry { id: "a" alert: "x" diagnosis { manual: "look" automatic: true } })",
+           "only diagnosis steps that run opsctl may be automatic"},
       }) {
     v1::Runbook runbook;
     ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(c.text, &runbook))
         << c.text;
     absl::StatusOr<RunbookLibrary> library =
-        RunbookLibrary::FromProto(runbook, "test", ValidateWithOpsctl);
+        RunbookLibrary::FromProto(runbook, "test", ValidateRunbookStep);
     ASSERT_FALSE(library.ok()) << c.text;
     EXPECT_THAT(library.status().message(), HasSubstr(c.error)) << c.text;
   }
@@ -154,7 +212,8 @@ TEST(MarkdownImportTest, ImportsTheTeamsOnCallDocument) {
               HasSubstr("Pingdom"));
   // Every generated entry loads as a runbook.
   EXPECT_TRUE(
-      RunbookLibrary::FromProto(*runbook, "imported", ValidateWithOpsctl).ok());
+      RunbookLibrary::FromProto(*runbook, "imported", ValidateRunbookStep)
+          .ok());
 }
 
 TEST(MarkdownImportTest, DocumentsWithoutProductsAreRefused) {
