@@ -1,10 +1,10 @@
-#!/ usr / bin / env bash
-#Builds every fuzzer with libFuzzer(--config = fuzz : clang, ASan, UBSan)and
-#runs each for SECONDS(default 30), starting from its seed corpus.Prints
-#one line per fuzzer with executions, corpus growth and crashes, then
-#"fuzzers: N passed, N failed".A crashing input is kept under
-#$OPSAGENT_FUZZ_OUT(default / tmp / opsagent - fuzz); copy it into
-#tests / fuzz / regressions / < fuzzer> / so every test run replays it.
+#!/usr/bin/env bash
+# Builds every fuzzer with libFuzzer (--config=fuzz: clang, ASan, UBSan) and
+# runs each for SECONDS (default 30), starting from its seed corpus. Prints
+# one line per fuzzer with executions, corpus growth and crashes, then
+# "fuzzers: N passed, N failed". A crashing input is kept under
+# $OPSAGENT_FUZZ_OUT (default /tmp/opsagent-fuzz); copy it into
+# tests/fuzz/regressions/<fuzzer>/ so every test run replays it.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-30}"
@@ -17,8 +17,7 @@ bazel build --config=fuzz //tests/fuzz/... || exit 1
 bin="$(bazel info --config=fuzz bazel-bin 2>/dev/null)/tests/fuzz"
 
 passed=0 failed=0
-for fuzzer in "${fuzzers[@]}";
-do
+for fuzzer in "${fuzzers[@]}"; do
   work="$out/$fuzzer"
   rm -rf "$work" && mkdir -p "$work/corpus" "$work/crashes"
   cp tests/fuzz/corpus/"$fuzzer"/* "$work/corpus/"
@@ -32,8 +31,13 @@ do
   crashes=$(ls "$work/crashes" | wc -l)
   printf '%-26s %10s executions in %ss, corpus %s -> %s, crashes %s\n' \
     "$fuzzer" "${runs:-?}" "$seconds" "$seeds" "$corpus" "$crashes"
-  if [ $rc -eq 0 ] && [ "$crashes" -eq 0 ];
-then passed = $((passed + 1)) else failed =
-    $((failed + 1)) tail -
-    n 40 "$work/log" echo "crashing input(s) kept in $work/crashes" fi done echo
-         "fuzzers: $passed passed, $failed failed"[$failed - eq 0]
+  if [ $rc -eq 0 ] && [ "$crashes" -eq 0 ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    tail -n 40 "$work/log"
+    echo "crashing input(s) kept in $work/crashes"
+  fi
+done
+echo "fuzzers: $passed passed, $failed failed"
+[ $failed -eq 0 ]
