@@ -65,14 +65,16 @@ TriagedAlert AlertIntake::Triage(const ReceivedAlert& received,
   triaged.source = source;
   Alert alert = AlertFromLabels(received.labels, received.annotations);
   triaged.host = alert.host;
+  // Shown as the alert says; what diagnosis targets comes from the
+  // inventory alone (a label is not trusted to name hosts: "role:web" or
+  // "prod,role:x" would widen a target expression).
   triaged.environment = alert.environment;
   if (!alert.host.empty()) {
     absl::StatusOr<v1::Host> host = inventory.Find(alert.host);
     if (host.ok()) {
       triaged.host_known = true;
       AddHostRoles({host->roles().begin(), host->roles().end()}, alert);
-      if (triaged.environment.empty())
-        triaged.environment = host->environment();
+      triaged.environment = host->environment();
     }
   }
   for (const char* name : {"description", "summary", "message"}) {

@@ -183,9 +183,17 @@ std::vector<std::pair<std::string, std::string>> Facts(
   return facts;
 }
 
-// A Markdown table cell: no line breaks, pipes escaped.
+// A Markdown table cell: no line breaks, and what alert text could use to
+// turn a postmortem into something else (links, images, HTML, code) shown
+// as written.
 std::string Cell(absl::string_view text) {
-  return absl::StrReplaceAll(TerminalSafe(text), {{"|", "\\|"}});
+  return absl::StrReplaceAll(TerminalSafe(text), {{"|", "\\|"},
+                                                  {"<", "&lt;"},
+                                                  {">", "&gt;"},
+                                                  {"[", "\\["},
+                                                  {"]", "\\]"},
+                                                  {"`", "\\`"},
+                                                  {"*", "\\*"}});
 }
 
 // A fence longer than any run of backticks in `text`, so nothing in the

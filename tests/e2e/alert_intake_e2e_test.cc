@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <functional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -226,6 +227,33 @@ TEST_F(AlertIntakeE2eTest, BadRequestsAreRefusedWithReasonsAndChangeNothing) {
   // Nothing reached the agent either.
   EXPECT_THAT(fleet_->controller->Log(),
               Not(HasSubstr("automatic diagnosis (")));
+}
+
+TEST_F(AlertIntakeE2eTest, LabelsCannotWidenWhatDiagnosisTouches) {
+  // A label that is a target expression, not a host of the inventory.
+  for (const char* instance : {"role:web", "*", "web-1,web-2", "--yes"}) {
+    AlertingFleet::Answer answer = fleet_->Post(
+        Firing("DiskUsageWarning", instance,
+               absl::StrCat(std::hash<std::string>()(instance) % 1000000)),
+        fleet_->token);
+    ASSERT_EQ(answer.status, 200) << instance << answer.body;
+  }
+  google::protobuf::Value incidents = JsonField(Incidents(), "incidents");
+  ASSERT_EQ(incidents.list_value().values_size(), 4);
+  for (const auto& incident : incidents.list_value().values()) {
+    EXPECT_FALSE(JsonField(incident, "host_known").bool_value());
+    EXPECT_EQ(
+        JsonField(JsonField(incident, "diagnosis"), "state").string_value(),
+        "none");
+  }
+  // Nothing was run on web-1 by the automation identity.
+  ProgramResult audit = fleet_->alice->Run({"audit", "--output", "json"});
+  EXPECT_THAT(audit.stdout_text, Not(HasSubstr("opsctld-automation")));
+  // Shown escaped, in a postmortem too.
+  ProgramResult markdown =
+      fleet_->alice->Run({"incident", "show", "INC-1", "--output", "markdown"});
+  EXPECT_THAT(markdown.stdout_text,
+              HasSubstr("| host | role (not in the inventory) |"));
 }
 
 TEST_F(AlertIntakeE2eTest, TheAutomationRoleIsReadOnlyOnTheAgent) {
