@@ -7,7 +7,7 @@
 set -uo pipefail
 status=0
 sources=$(find tests -name '*.cc')
-for doc in docs/SECURITY.md docs/BENCHMARKS.md docs/AUDIT.md; do
+for doc in docs/SECURITY.md docs/BENCHMARKS.md docs/AUDIT.md docs/ALERTS.md; do
   [ -f "$doc" ] || continue
   for name in $(grep -o '`[A-Z][A-Za-z0-9]*Test\.[A-Za-z0-9_*]*`' "$doc" | tr -d '`' | sort -u); do
     suite=${name%%.*} case=${name#*.}

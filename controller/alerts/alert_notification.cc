@@ -75,7 +75,10 @@ absl::StatusOr<std::map<std::string, std::string>> StringMap(
     return Bad(field, absl::StrCat("more than ", kMaxLabels, " entries"));
   for (const auto& [key, value] : it->items()) {
     const std::string entry = absl::StrCat(field, ".", key);
-    if (labels ? !IsLabelName(key) : CheckText(field, key, false).ok() == false)
+    const bool valid_name = labels ? IsLabelName(key)
+                                   : key.size() <= 128 &&
+                                         CheckText(field, key, false).ok();
+    if (!valid_name)
       return Bad(field, absl::StrCat("\"", absl::CEscape(key.substr(0, 64)),
                                      "\" is not a valid name"));
     if (!value.is_string()) return Bad(entry, "must be a string");

@@ -1,5 +1,7 @@
 #include "controller/audit/audit_record.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace opsagent {
 namespace {
 
@@ -26,6 +28,16 @@ std::optional<AuditOutcome> ParseAuditOutcome(absl::string_view name) {
     if (known == name) return value;
   }
   return std::nullopt;
+}
+
+std::string OperatorLabel(const AuditIntent& intent) {
+  std::string who =
+      intent.cert_identity.empty() || intent.cert_identity == intent.os_user
+          ? intent.os_user
+          : absl::StrCat(intent.os_user, "/", intent.cert_identity);
+  if (!intent.sudo_user.empty())
+    absl::StrAppend(&who, " (sudo claims ", intent.sudo_user, ")");
+  return who;
 }
 
 }  // namespace opsagent

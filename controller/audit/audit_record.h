@@ -71,6 +71,10 @@ struct AuditRecord {
   std::optional<AuditResult> result;
 };
 
+// Who acted, as tables show it: "alice", "root/alice" when the certificate
+// names someone else than the OS user, and a sudo claim if there is one.
+std::string OperatorLabel(const AuditIntent& intent);
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_CONTROLLER_AUDIT_AUDIT_RECORD_H_

@@ -21,16 +21,6 @@
 namespace opsagent {
 namespace {
 
-std::string Operator(const AuditIntent& intent) {
-  std::string who =
-      intent.cert_identity.empty() || intent.cert_identity == intent.os_user
-          ? intent.os_user
-          : absl::StrCat(intent.os_user, "/", intent.cert_identity);
-  if (!intent.sudo_user.empty())
-    absl::StrAppend(&who, " (sudo claims ", intent.sudo_user, ")");
-  return who;
-}
-
 std::string RecordJson(const AuditRecord& r) {
   const AuditIntent& i = r.intent;
   std::string json = absl::StrCat(
@@ -332,7 +322,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
                              : "";
     std::replace(detail.begin(), detail.end(), '\n', ' ');
     table.AddRow({Rfc3339Millis(r.intent.started_at_ms),
-                  std::string(AuditOutcomeName(r.outcome)), Operator(r.intent),
+                  std::string(AuditOutcomeName(r.outcome)), OperatorLabel(r.intent),
                   r.intent.host, r.intent.operation,
                   r.result ? absl::StrCat(r.result->finished_at_ms -
                                           r.intent.started_at_ms)

@@ -90,12 +90,6 @@ struct TimelineEvent {
   std::string text;
 };
 
-std::string Who(const AuditIntent& intent) {
-  return intent.cert_identity.empty() || intent.cert_identity == intent.os_user
-             ? intent.os_user
-             : absl::StrCat(intent.os_user, "/", intent.cert_identity);
-}
-
 std::vector<TimelineEvent> Timeline(const v1::Incident& incident,
                                     const std::vector<AuditRecord>& actions) {
   std::vector<TimelineEvent> events;
@@ -124,7 +118,7 @@ std::vector<TimelineEvent> Timeline(const v1::Incident& incident,
   for (const AuditRecord& record : actions) {
     const AuditIntent& intent = record.intent;
     std::string text = absl::StrCat(
-        Who(intent), ": ", intent.operation, " on ", intent.host,
+        OperatorLabel(intent), ": ", intent.operation, " on ", intent.host,
         intent.parameters_json.empty() || intent.parameters_json == "{}"
             ? ""
             : absl::StrCat(" ", intent.parameters_json),
