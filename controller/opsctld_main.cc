@@ -184,7 +184,11 @@ int main(int argc, char** argv) {
   if (config->has_alert_intake()) {
     if (config->alert_intake().has_automation()) {
       diagnosis = std::make_unique<opsagent::AutoDiagnosis>(
-          config->alert_intake().automation(), incidents.get(), metrics);
+          config->alert_intake().automation(), incidents.get(),
+          [&registry](const std::string& host) {
+            return registry->Find(host) != nullptr;
+          },
+          metrics);
     }
     intake = std::make_unique<opsagent::AlertIntake>(
         *std::move(runbooks),

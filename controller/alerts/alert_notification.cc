@@ -75,9 +75,9 @@ absl::StatusOr<std::map<std::string, std::string>> StringMap(
     return Bad(field, absl::StrCat("more than ", kMaxLabels, " entries"));
   for (const auto& [key, value] : it->items()) {
     const std::string entry = absl::StrCat(field, ".", key);
-    const bool valid_name = labels ? IsLabelName(key)
-                                   : key.size() <= 128 &&
-                                         CheckText(field, key, false).ok();
+    const bool valid_name =
+        labels ? IsLabelName(key)
+               : key.size() <= 128 && CheckText(field, key, false).ok();
     if (!valid_name)
       return Bad(field, absl::StrCat("\"", absl::CEscape(key.substr(0, 64)),
                                      "\" is not a valid name"));

@@ -9,6 +9,7 @@ namespace opsagent {
 namespace {
 
 constexpr size_t kMaxOutputBytes = 256 << 10;
+constexpr absl::Duration kWaitForHost = absl::Seconds(30);
 
 template <typename T>
 T OrDefault(T value, T fallback) {
@@ -17,10 +18,13 @@ T OrDefault(T value, T fallback) {
 
 }  // namespace
 
-AutoDiagnosis::AutoDiagnosis(const v1::AutomationConfig& config,
-                             IncidentStore* incidents, MetricRegistry& metrics)
+AutoDiagnosis::AutoDiagnosis(
+    const v1::AutomationConfig& config, IncidentStore* incidents,
+    std::function<bool(const std::string& host)> connected,
+    MetricRegistry& metrics)
     : config_(config),
       incidents_(incidents),
+      connected_(std::move(connected)),
       diagnoses_(metrics.AddCounter(
           "opsagent_controller_diagnoses_total",
           "Automatic diagnoses of incidents, by outcome (done, failed, "
@@ -108,6 +112,14 @@ void AutoDiagnosis::Diagnose(const v1::Incident& incident) {
     spdlog::error("incident {}: {}", incident.id(),
                   std::string(stored.message()));
     return;
+  }
+  for (const absl::Time give_up = absl::Now() + kWaitForHost;
+       !connected_(incident.host()) && absl::Now() < give_up;) {
+    {
+      absl::MutexLock lock(&mutex_);
+      if (stopping_) return;  // stays "running": run again at the next start
+    }
+    absl::SleepFor(absl::Milliseconds(200));
   }
   std::vector<std::string> argv = {
       config_.opsctl().empty() ? "/usr/bin/opsctl" : config_.opsctl(),

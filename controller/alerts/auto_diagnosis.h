@@ -2,6 +2,7 @@
 #define OPSAGENT_CONTROLLER_ALERTS_AUTO_DIAGNOSIS_H_
 
 #include <deque>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,7 +30,11 @@ namespace opsagent {
 // at the next start. Thread-safe.
 class AutoDiagnosis {
  public:
+  // `connected` says whether a host's agent holds a link now: a diagnosis
+  // waits up to 30 s for its host (an agent reconnecting after the
+  // controller restarted) before it runs.
   AutoDiagnosis(const v1::AutomationConfig& config, IncidentStore* incidents,
+                std::function<bool(const std::string& host)> connected,
                 MetricRegistry& metrics);
   ~AutoDiagnosis();
 
@@ -44,6 +49,7 @@ class AutoDiagnosis {
 
   const v1::AutomationConfig config_;
   IncidentStore* const incidents_;
+  const std::function<bool(const std::string&)> connected_;
   Counter& diagnoses_;
   absl::Mutex mutex_;
   std::deque<v1::Incident> queue_ ABSL_GUARDED_BY(mutex_);

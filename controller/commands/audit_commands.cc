@@ -322,8 +322,8 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
                              : "";
     std::replace(detail.begin(), detail.end(), '\n', ' ');
     table.AddRow({Rfc3339Millis(r.intent.started_at_ms),
-                  std::string(AuditOutcomeName(r.outcome)), OperatorLabel(r.intent),
-                  r.intent.host, r.intent.operation,
+                  std::string(AuditOutcomeName(r.outcome)),
+                  OperatorLabel(r.intent), r.intent.host, r.intent.operation,
                   r.result ? absl::StrCat(r.result->finished_at_ms -
                                           r.intent.started_at_ms)
                            : "-",

@@ -318,15 +318,39 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
   absl::StatusOr<RunbookLibrary> library = LoadLibrary(invocation);
   if (!library.ok())
     return CommandFailed(kExitUsage, std::string(library.status().message()));
-  absl::StatusOr<const Inventory*> inventory = invocation.inventory();
+  // The hosts: the controller's live inventory, else the local one.
+  std::vector<v1::Host> hosts;
+  bool have_hosts = false;
+  if (invocation.via_controller()) {
+    absl::StatusOr<ControllerClient*> client = invocation.controller();
+    absl::StatusOr<v1::ListHostsReply> listed =
+        client.ok()
+            ? (*client)->ListHosts(invocation.CallTimeout(absl::Seconds(30)))
+            : absl::StatusOr<v1::ListHostsReply>(client.status());
+    if (listed.ok()) {
+      have_hosts = true;
+      for (const v1::HostState& state : listed->hosts()) {
+        v1::Host host;
+        host.set_name(state.name());
+        host.set_address(state.address());
+        *host.mutable_roles() = state.roles();
+        host.set_environment(state.environment());
+        hosts.push_back(std::move(host));
+      }
+    }
+  } else if (absl::StatusOr<const Inventory*> local = invocation.inventory();
+             local.ok()) {
+    have_hosts = true;
+    hosts = (*local)->hosts();
+  }
   int code = kExitOk;
   for (Alert& alert : alerts) {
     std::optional<v1::Host> host;
-    if (!alert.host.empty() && inventory.ok()) {
-      absl::StatusOr<v1::Host> found = (*inventory)->Find(alert.host);
-      if (found.ok()) {
-        host = *found;
-        AddHostRoles({found->roles().begin(), found->roles().end()}, alert);
+    for (const v1::Host& candidate : hosts) {
+      if (!alert.host.empty() && candidate.name() == alert.host) {
+        host = candidate;
+        AddHostRoles({candidate.roles().begin(), candidate.roles().end()},
+                     alert);
       }
     }
     std::vector<EntryMatch> ranked = RankEntries(alert, library->entries());
@@ -338,7 +362,7 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
     if (!alert.mountpoint.empty())
       std::printf("  mountpoint %s", alert.mountpoint.c_str());
     std::printf("\n");
-    if (!alert.host.empty() && inventory.ok()) {
+    if (!alert.host.empty() && have_hosts) {
       std::printf("  %s\n",
                   host.has_value()
                       ? absl::StrCat("inventory: ", host->name(), " at ",

@@ -19,6 +19,7 @@
 #include "tests/testing/agent_process.h"
 #include "tests/testing/alerting_fleet.h"
 #include "tests/testing/opsctl_runner.h"
+#include "tests/testing/sqlite_file.h"
 
 namespace opsagent {
 namespace {
@@ -143,6 +144,50 @@ TEST_F(AlertIntakeE2eTest, AnAlertOpensAnIncidentDiagnosedBeforeAnyoneLooks) {
         JsonField(action, "operation").string_value() == "truncate_log";
   EXPECT_TRUE(found_truncate) << json.stdout_text;
   EXPECT_EQ(IncidentCount(), 1);
+}
+
+TEST_F(AlertIntakeE2eTest, ADiagnosisCutOffByARestartRunsAgain) {
+  ASSERT_EQ(fleet_
+                ->Post(Firing("DiskUsageWarning", "web-1", "00000000000000c1"),
+                       fleet_->token)
+                .status,
+            200);
+  ASSERT_TRUE(Eventually([&] {
+    return absl::StrContains(fleet_->alice->Run({"incidents"}).stdout_text,
+                             "ready");
+  }));
+  // The controller dies while the diagnosis runs (its row says running).
+  fleet_->controller->Kill();
+  ASSERT_TRUE(
+      testing::ExecSqlite(fleet_->controller->audit_path(),
+                          "UPDATE incidents SET diagnosis_state = 'running', "
+                          "diagnosis_output = '' WHERE id = 1;")
+          .ok());
+  ASSERT_TRUE(fleet_->controller->Restart().ok());
+  // It runs again once web-1 has linked back, and is ready again.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        ProgramResult shown = fleet_->alice->Run({"incident", "show", "INC-1"});
+        return absl::StrContains(shown.stdout_text, "diagnosis      ready") &&
+               absl::StrContains(shown.stdout_text, big_log_);
+      },
+      absl::Seconds(40)))
+      << fleet_->alice->Run({"incident", "show", "INC-1"}).stdout_text
+      << fleet_->controller->Log();
+  EXPECT_THAT(fleet_->controller->Log(),
+              HasSubstr("INC-1: diagnosis running when the controller "
+                        "stopped; running it again"));
+}
+
+TEST_F(AlertIntakeE2eTest, TriageThroughTheControllerKnowsTheHostsRoles) {
+  // Grafana's notification as Slack shows it names no application.
+  ProgramResult triage = fleet_->alice->Run(
+      {"triage",
+       "[FIRING:1] - DiskUsageWarning\nDescription - Filesystem on "
+       "/dev/nvme0n1p1 at web-1 is 85.02% full."});
+  EXPECT_EQ(triage.exit_code, 0) << triage.stdout_text << triage.stderr_text;
+  EXPECT_THAT(triage.stdout_text, HasSubstr("roles web"));
+  EXPECT_THAT(triage.stdout_text, HasSubstr("runbook entry: web-disk"));
 }
 
 TEST_F(AlertIntakeE2eTest, RepeatsAndTheCriticalVariantOpenNothingNew) {
