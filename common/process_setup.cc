@@ -1,6 +1,7 @@
 #include "common/process_setup.h"
 
 #include <pthread.h>
+#include <signal.h>
 
 #include <string>
 
@@ -37,6 +38,7 @@ sigset_t BlockTerminationSignals() {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
   return signals;
 }
 

@@ -21,7 +21,9 @@ void DisableMutexDeadlockDetection();
 
 // Blocks SIGTERM and SIGINT in the calling thread and the threads it starts
 // afterwards, so that they can be taken synchronously with sigwait on the
-// returned set; call it before gRPC starts its threads.
+// returned set; call it before gRPC starts its threads. Also ignores
+// SIGPIPE: OpenSSL writes TLS records with write(2), so a client of the
+// HTTPS listener that goes away mid-answer would otherwise end the daemon.
 sigset_t BlockTerminationSignals();
 
 }  // namespace opsagent

@@ -333,6 +333,31 @@ TEST_F(AlertIntakeE2eTest, TheAutomationRoleIsReadOnlyOnTheAgent) {
   EXPECT_EQ(direct.Run({"df", "web-1"}).exit_code, 0);
 }
 
+TEST(AlertIntakeClientCertificateTest, SendersWithoutACertificateAreRefused) {
+  const std::string dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/mtls");
+  mkdir(dir.c_str(), 0700);
+  const std::string logs = dir + "/logs";
+  mkdir(logs.c_str(), 0700);
+  AlertingFleet::Options options{dir, logs, ""};
+  options.client_certificates = true;
+  auto fleet = AlertingFleet::Start(options);
+  ASSERT_TRUE(fleet.ok()) << fleet.status();
+  const std::string body =
+      AlertmanagerNotification("firing", "DiskUsageWarning", "web-1",
+                               "00000000000000d1", Rfc3339(absl::Now()));
+  // The TLS handshake fails: no answer at all, and nothing recorded.
+  EXPECT_EQ((*fleet)->Post(body, (*fleet)->token).status, 0);
+  auto sender =
+      (*fleet)->ca->Issue("alertmanager", {"alertmanager", {"alerts"}});
+  ASSERT_TRUE(sender.ok());
+  // A certificate is not a token: both are asked for.
+  EXPECT_EQ((*fleet)->Post(body, "", &*sender).status, 401);
+  AlertingFleet::Answer answer =
+      (*fleet)->Post(body, (*fleet)->token, &*sender);
+  EXPECT_EQ(answer.status, 200) << answer.body;
+  EXPECT_THAT(answer.body, HasSubstr("\"opened\":[\"INC-1\"]"));
+}
+
 TEST_F(AlertIntakeE2eTest, BothDaemonsServePrometheusMetrics) {
   ASSERT_EQ(fleet_->alice->Run({"df", "web-1"}).exit_code, 0);
   ASSERT_EQ(fleet_->Post("{", fleet_->token).status, 400);

@@ -1,8 +1,10 @@
 #include "tests/testing/alerting_fleet.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <memory>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -78,10 +80,15 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
       "metrics_listen_address: \"127.0.0.1:0\"\n"
       "alert_intake {\n  listen_address: \"127.0.0.1:0\"\n"
       // The intake serves HTTPS with the controller's own certificate.
-      "  certificate: \"CONTROLLER_CERT\"\n  private_key: \"CONTROLLER_KEY\"\n"
-      "  bearer_token_file: \"",
-      token_file, "\"\n  max_body_bytes: 65536\n  runbooks: \"",
-      fleet->runbooks, "\"\n  automation {\n    opsctl: \"",
+      "  certificate: \"CONTROLLER_CERT\"\n  private_key: "
+      "\"CONTROLLER_KEY\"\n",
+      options.client_certificates
+          ? absl::StrCat("  client_ca: \"", fleet->ca->certificate_path(),
+                         "\"\n")
+          : "",
+      "  bearer_token_file: \"", token_file,
+      "\"\n  max_body_bytes: 65536\n  runbooks: \"", fleet->runbooks,
+      "\"\n  automation {\n    opsctl: \"",
       // Absolute and without links, as the config check asks.
       std::filesystem::canonical(BinaryPath("controller/opsctl")).string(),
       "\"\n    opsctl_config: \"", fleet->automation->config_path(),
@@ -136,17 +143,25 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
   return fleet;
 }
 
-AlertingFleet::Answer AlertingFleet::Post(const std::string& body,
-                                          const std::string& token) const {
-  httplib::SSLClient client("127.0.0.1", intake_port);
-  client.set_ca_cert_path(ca->certificate_path().c_str());
-  client.enable_server_certificate_verification(true);
-  client.set_connection_timeout(10, 0);
-  client.set_read_timeout(30, 0);
+AlertingFleet::Answer AlertingFleet::Post(
+    const std::string& body, const std::string& token,
+    const CertificateFiles* client_certificate) const {
+  // A refused handshake closes the socket under OpenSSL's write(2).
+  signal(SIGPIPE, SIG_IGN);
+  auto client =
+      client_certificate == nullptr
+          ? std::make_unique<httplib::SSLClient>("127.0.0.1", intake_port)
+          : std::make_unique<httplib::SSLClient>(
+                "127.0.0.1", intake_port, client_certificate->certificate,
+                client_certificate->private_key);
+  client->set_ca_cert_path(ca->certificate_path().c_str());
+  client->enable_server_certificate_verification(true);
+  client->set_connection_timeout(10, 0);
+  client->set_read_timeout(30, 0);
   httplib::Headers headers;
   if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
   httplib::Result result =
-      client.Post("/v1/alerts", headers, body, "application/json");
+      client->Post("/v1/alerts", headers, body, "application/json");
   if (!result) return {};
   return {result->status, result->body};
 }

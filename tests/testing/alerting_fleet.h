@@ -27,6 +27,9 @@ struct AlertingFleet {
     std::string logs;
     // Appended to the agent's configuration.
     std::string agent_config;
+    // The intake also asks senders for a client certificate from the
+    // fleet's CA.
+    bool client_certificates = false;
   };
   static absl::StatusOr<std::unique_ptr<AlertingFleet>> Start(
       const Options& options);
@@ -37,8 +40,10 @@ struct AlertingFleet {
     std::string body;
   };
   // POSTs `body` to the intake's /v1/alerts with `token` as the bearer
-  // token ("" sends none), verifying the intake's certificate.
-  Answer Post(const std::string& body, const std::string& token) const;
+  // token ("" sends none), verifying the intake's certificate, presenting
+  // `client` (certificate and key files) if given.
+  Answer Post(const std::string& body, const std::string& token,
+              const CertificateFiles* client = nullptr) const;
   // GET /metrics from a plain HTTP port on loopback.
   static Answer Metrics(int port);
 
