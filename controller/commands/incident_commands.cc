@@ -60,7 +60,9 @@ int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
   absl::StatusOr<v1::ListIncidentsReply> reply =
       (*controller)->ListIncidents(request, invocation.CallTimeout(kTimeout));
   if (!reply.ok())
-    return CommandFailed(kExitUnreachable,
+    return CommandFailed(absl::IsFailedPrecondition(reply.status())
+                             ? kExitUsage
+                             : kExitUnreachable,
                          std::string(reply.status().message()));
   if (invocation.output() == OutputFormat::kJson) {
     std::printf("%s\n", ProtoToJson(*reply).c_str());
@@ -249,7 +251,8 @@ int RunIncident(Invocation& invocation, const ParsedArgs& args) {
           ->GetIncident(args.positional()[1], invocation.CallTimeout(kTimeout));
   if (!incident.ok()) {
     return CommandFailed(absl::IsNotFound(incident.status()) ||
-                                 absl::IsInvalidArgument(incident.status())
+                                 absl::IsInvalidArgument(incident.status()) ||
+                                 absl::IsFailedPrecondition(incident.status())
                              ? kExitUsage
                              : kExitUnreachable,
                          std::string(incident.status().message()));
