@@ -116,6 +116,11 @@ int main(int argc, char** argv) {
                                                 "audit_checkpoints.key_file: ",
                                                 key.status().message()));
     }
+    if (config->has_alert_intake()) {
+      absl::StatusOr<std::string> token =
+          opsagent::AlertIntake::ReadBearerToken(config->alert_intake());
+      if (!token.ok()) return Refuse(kExitConfig, token.status().message());
+    }
     std::printf("%s: OK\n", path.c_str());
     return 0;
   }

@@ -1,100 +1,230 @@
 #include "common/http/http_listener.h"
 
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+
+#include <cstdarg>
+#include <cstring>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "absl/time/clock.h"
+#include "common/regular_file.h"
 #include "common/trusted_path.h"
+#include "spdlog/spdlog.h"
 
 namespace opsagent {
+
+struct HttpListener::Served {
+  HttpListenerOptions options;
+};
+
 namespace {
 
-constexpr int kIoTimeoutSeconds = 5;
-constexpr int kRequestsPerConnection = 10;
+constexpr unsigned kIdleTimeoutSeconds = 10;
+constexpr size_t kHeaderBudgetBytes = 32 << 10;
+constexpr size_t kMaxPemBytes = 64 << 10;
+constexpr unsigned kThreads = 2;
 
-absl::Status SplitAddress(const std::string& address, std::string* host,
-                          int* port) {
+// One request in progress.
+struct Exchange {
+  HttpRequest request;
+  bool too_large = false;
+  size_t received = 0;
+};
+
+MHD_Result Send(const HttpListenerOptions& options, MHD_Connection* connection,
+                const HttpResponse& answer) {
+  if (options.answered) options.answered(answer.status);
+  MHD_Response* response = MHD_create_response_from_buffer(
+      answer.body.size(), const_cast<char*>(answer.body.data()),
+      MHD_RESPMEM_MUST_COPY);
+  if (response == nullptr) return MHD_NO;
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          answer.content_type.c_str());
+  for (const auto& [name, value] : answer.headers)
+    MHD_add_response_header(response, name.c_str(), value.c_str());
+  const MHD_Result queued = MHD_queue_response(
+      connection, static_cast<unsigned>(answer.status), response);
+  MHD_destroy_response(response);
+  return queued;
+}
+
+HttpResponse Refusal(int status, absl::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  response.body = absl::StrCat("{\"error\":\"", message, "\"}");
+  return response;
+}
+
+MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
+                     const char* method, const char* /*version*/,
+                     const char* upload_data, size_t* upload_data_size,
+                     void** con_cls) {
+  const HttpListenerOptions& options =
+      static_cast<HttpListener::Served*>(cls)->options;
+  auto* exchange = static_cast<Exchange*>(*con_cls);
+  if (exchange == nullptr) {
+    // The line and headers are in; no body has been read.
+    exchange = new Exchange();
+    *con_cls = exchange;
+    exchange->request.method = method;
+    exchange->request.path = url;
+    if (const char* authorization = MHD_lookup_connection_value(
+            connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))
+      exchange->request.authorization = authorization;
+    if (options.screen) {
+      if (std::optional<HttpResponse> refused =
+              options.screen(exchange->request))
+        return Send(options, connection, *refused);
+    }
+    const char* length = MHD_lookup_connection_value(
+        connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t declared = 0;
+    if (length != nullptr && absl::SimpleAtoi(length, &declared) &&
+        declared > options.max_body_bytes)
+      return Send(options, connection,
+                  Refusal(413, absl::StrCat("the body is larger than ",
+                                            options.max_body_bytes, " bytes")));
+    return MHD_YES;
+  }
+  if (*upload_data_size > 0) {
+    exchange->received += *upload_data_size;
+    if (exchange->received > options.max_body_bytes) {
+      exchange->too_large = true;
+      exchange->request.body.clear();
+      // A chunked body that goes on and on is cut off, not read to its end.
+      if (exchange->received > 4 * options.max_body_bytes + (64 << 10))
+        return MHD_NO;
+    } else {
+      exchange->request.body.append(upload_data, *upload_data_size);
+    }
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (exchange->too_large)
+    return Send(options, connection,
+                Refusal(413, absl::StrCat("the body is larger than ",
+                                          options.max_body_bytes, " bytes")));
+  return Send(options, connection, options.handle(exchange->request));
+}
+
+void OnCompleted(void* /*cls*/, MHD_Connection* /*connection*/, void** con_cls,
+                 MHD_RequestTerminationCode /*why*/) {
+  delete static_cast<Exchange*>(*con_cls);
+  *con_cls = nullptr;
+}
+
+void OnError(void* /*cls*/, const char* format, va_list arguments) {
+  char line[512];
+  std::vsnprintf(line, sizeof(line), format, arguments);
+  spdlog::debug("http: {}",
+                std::string(absl::StripTrailingAsciiWhitespace(line)));
+}
+
+// "HOST:PORT" or "[HOST]:PORT" as a socket address.
+absl::Status ParseAddress(const std::string& address, sockaddr_storage* out,
+                          bool* ipv6) {
   const size_t colon = address.rfind(':');
+  int port = 0;
   if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(address.substr(colon + 1), port) || *port < 0 ||
-      *port > 65535) {
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat(
         "\"", address, "\" is not HOST:PORT (e.g. 127.0.0.1:9464)"));
   }
-  absl::string_view name(address.data(), colon);
-  if (absl::ConsumePrefix(&name, "[")) absl::ConsumeSuffix(&name, "]");
-  *host = std::string(name);
-  return absl::OkStatus();
+  absl::string_view host(address.data(), colon);
+  std::memset(out, 0, sizeof(*out));
+  if (absl::ConsumePrefix(&host, "[") && absl::ConsumeSuffix(&host, "]")) {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    *ipv6 = true;
+    if (inet_pton(AF_INET6, std::string(host).c_str(), &v6->sin6_addr) == 1)
+      return absl::OkStatus();
+  } else {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(out);
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    *ipv6 = false;
+    if (inet_pton(AF_INET, std::string(host).c_str(), &v4->sin_addr) == 1)
+      return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "\"", address, "\": the host must be an IP address (e.g. 0.0.0.0)"));
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
-    const HttpListenerOptions& options,
-    const std::function<void(httplib::Server&)>& routes) {
-  std::string host;
-  int port = 0;
-  if (absl::Status status = SplitAddress(options.address, &host, &port);
-      !status.ok())
-    return status;
-  std::unique_ptr<httplib::Server> server;
-  if (options.certificate.empty()) {
-    server = std::make_unique<httplib::Server>();
-  } else {
-    for (const std::string* file :
-         {&options.certificate, &options.private_key, &options.client_ca}) {
-      if (file->empty()) continue;
-      if (absl::Status trusted = CheckTrustedPath(*file, TrustedKind::kFile);
-          !trusted.ok())
-        return trusted;
-    }
-    auto tls = std::make_unique<httplib::SSLServer>(
-        options.certificate.c_str(), options.private_key.c_str(),
-        options.client_ca.empty() ? nullptr : options.client_ca.c_str());
-    if (!tls->is_valid()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot serve HTTPS with certificate ",
-                       options.certificate, " and key ", options.private_key,
-                       options.client_ca.empty()
-                           ? ""
-                           : absl::StrCat(" and client CA ", options.client_ca),
-                       " (unreadable, not PEM, or the key does not match)"));
-    }
-    SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION);
-    server = std::move(tls);
+    const HttpListenerOptions& options) {
+  sockaddr_storage address;
+  bool ipv6 = false;
+  if (absl::Status parsed = ParseAddress(options.address, &address, &ipv6);
+      !parsed.ok())
+    return parsed;
+  std::unique_ptr<HttpListener> listener(new HttpListener());
+  listener->served_ = std::make_unique<Served>(Served{options});
+  std::string certificate, key;
+  const bool tls = !options.certificate.empty();
+  if (tls) {
+    if (absl::Status trusted =
+            CheckTrustedPath(options.certificate, TrustedKind::kFile);
+        !trusted.ok())
+      return trusted;
+    absl::StatusOr<std::string> pem =
+        ReadRegularFile(options.certificate, kMaxPemBytes);
+    if (!pem.ok()) return pem.status();
+    certificate = *std::move(pem);
+    absl::StatusOr<std::string> secret =
+        ReadSecretFile(options.private_key, kMaxPemBytes);
+    if (!secret.ok()) return secret.status();
+    key = *std::move(secret);
   }
-  const int threads = options.threads;
-  server->new_task_queue = [threads] {
-    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  unsigned flags =
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+  if (tls) flags |= MHD_USE_TLS;
+  if (ipv6) flags |= MHD_USE_IPv6;
+  std::vector<MHD_OptionItem> items = {
+      {MHD_OPTION_SOCK_ADDR, 0, &address},
+      {MHD_OPTION_CONNECTION_LIMIT, options.connection_limit, nullptr},
+      {MHD_OPTION_PER_IP_CONNECTION_LIMIT, options.per_address_limit, nullptr},
+      {MHD_OPTION_CONNECTION_TIMEOUT, kIdleTimeoutSeconds, nullptr},
+      {MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+       static_cast<intptr_t>(kHeaderBudgetBytes), nullptr},
+      {MHD_OPTION_THREAD_POOL_SIZE, kThreads, nullptr},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&OnCompleted),
+       nullptr},
+      {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&OnError),
+       nullptr},
   };
-  server->set_payload_max_length(options.max_body_bytes);
-  server->set_read_timeout(kIoTimeoutSeconds, 0);
-  server->set_write_timeout(kIoTimeoutSeconds, 0);
-  server->set_keep_alive_timeout(kIoTimeoutSeconds);
-  server->set_keep_alive_max_count(kRequestsPerConnection);
-  routes(*server);
-  std::unique_ptr<HttpListener> listener(new HttpListener(std::move(server)));
-  if (port == 0) {
-    listener->port_ = listener->server_->bind_to_any_port(host);
-  } else if (listener->server_->bind_to_port(host, port)) {
-    listener->port_ = port;
+  if (tls) {
+    items.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, certificate.data()});
+    items.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, key.data()});
+    items.push_back(
+        {MHD_OPTION_HTTPS_PRIORITIES, 0,
+         const_cast<char*>("NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2")});
   }
-  if (listener->port_ <= 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.address,
-                     " (address in use, or not an address of this host?)"));
+  items.push_back({MHD_OPTION_END, 0, nullptr});
+  listener->daemon_ = MHD_start_daemon(
+      flags, 0, nullptr, nullptr, &OnRequest, listener->served_.get(),
+      MHD_OPTION_ARRAY, items.data(), MHD_OPTION_END);
+  if (listener->daemon_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot serve on ", options.address,
+        tls ? " with certificate " + options.certificate + " and its key" : "",
+        " (address in use, not an address of this host, or a certificate "
+        "and key that are not PEM or do not match)"));
   }
-  httplib::Server* serving = listener->server_.get();
-  listener->thread_ = std::thread([serving] { serving->listen_after_bind(); });
-  // stop() is a no-op until the loop runs: wait for it, so that a listener
-  // destroyed at once still stops.
-  while (!serving->is_running()) absl::SleepFor(absl::Milliseconds(1));
+  const MHD_DaemonInfo* bound =
+      MHD_get_daemon_info(listener->daemon_, MHD_DAEMON_INFO_BIND_PORT);
+  listener->port_ = bound == nullptr ? 0 : bound->port;
   return listener;
 }
 
 HttpListener::~HttpListener() {
-  server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
 }
 
 }  // namespace opsagent

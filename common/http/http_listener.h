@@ -3,47 +3,79 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
-#include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
-#include "httplib.h"
+
+struct MHD_Daemon;
 
 namespace opsagent {
 
-// How an HttpListener serves.
-struct HttpListenerOptions {
-  std::string address;  // "127.0.0.1:9464"; port 0 picks a free one
-  // HTTPS when set: PEM certificate and key; with `client_ca`, a client
-  // must present a certificate that chains to it.
-  std::string certificate;
-  std::string private_key;
-  std::string client_ca;
-  size_t max_body_bytes = 1 << 20;  // larger bodies get 413
-  int threads = 4;                  // connections served at once
+// A request as the listener hands it over.
+struct HttpRequest {
+  std::string method;
+  std::string path;
+  std::string authorization;  // the Authorization header, "" if none
+  std::string body;           // empty while screening
 };
 
-// A small HTTP(S) server on its own threads, for what is not gRPC: the
-// Prometheus scrape endpoint and the alert webhook. Built on cpp-httplib
-// (Debian's libcpp-httplib-dev, linked against OpenSSL). A connection idle
-// or trickling for 5 seconds is closed, and at most 10 requests share one.
-// Stops and joins its threads on destruction.
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// How an HttpListener serves.
+struct HttpListenerOptions {
+  std::string address;  // "127.0.0.1:9464", "[::1]:9464"; port 0 picks one
+  // HTTPS (TLS 1.2 or 1.3) when set: PEM certificate and key files. The key
+  // must be readable by this process alone.
+  std::string certificate;
+  std::string private_key;
+  // Bodies larger than this are refused with 413, whatever their framing
+  // (Content-Length or chunked); 0 accepts none.
+  size_t max_body_bytes = 1 << 20;
+  // Connections held at once, and from one address; more are refused as
+  // they arrive, so the listener never holds more descriptors than this.
+  unsigned connection_limit = 256;
+  unsigned per_address_limit = 16;
+  // Called once a request's line and headers are in, before any body is
+  // read (a request without the token is refused without reading it); a
+  // response answers and closes the connection.
+  std::function<std::optional<HttpResponse>(const HttpRequest& head)> screen;
+  // Called with the whole body.
+  std::function<HttpResponse(const HttpRequest& request)> handle;
+  // Told the status of every answer sent, the listener's own 413s too.
+  std::function<void(int status)> answered;
+};
+
+// A small HTTP(S) server for what is not gRPC: the Prometheus scrape
+// endpoint and the alert webhook. Built on GNU libmicrohttpd (Debian's
+// libmicrohttpd12, TLS through GnuTLS): event-driven, so a connection that
+// trickles bytes holds a descriptor but no thread; each connection's
+// request line and headers live in a fixed 32 KiB budget (more is refused
+// with 431); a connection idle for 10 s is closed. Stops on destruction,
+// after the calls in progress return. Thread-safe.
 class HttpListener {
  public:
-  // `routes` adds the handlers to the server before it starts.
   static absl::StatusOr<std::unique_ptr<HttpListener>> Start(
-      const HttpListenerOptions& options,
-      const std::function<void(httplib::Server&)>& routes);
+      const HttpListenerOptions& options);
   ~HttpListener();
 
   int port() const { return port_; }
 
- private:
-  explicit HttpListener(std::unique_ptr<httplib::Server> server)
-      : server_(std::move(server)) {}
+  // For the C callbacks.
+  struct Served;
 
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+ private:
+  HttpListener() = default;
+
+  std::unique_ptr<Served> served_;
+  MHD_Daemon* daemon_ = nullptr;
   int port_ = 0;
 };
 

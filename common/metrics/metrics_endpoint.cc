@@ -7,14 +7,23 @@ absl::StatusOr<std::unique_ptr<HttpListener>> ServeMetrics(
   HttpListenerOptions options;
   options.address = address;
   options.max_body_bytes = 0;  // a scrape has no body
-  options.threads = 2;
-  return HttpListener::Start(options, [&registry](httplib::Server& server) {
-    server.Get("/metrics", [&registry](const httplib::Request&,
-                                       httplib::Response& response) {
-      response.set_content(registry.Render(),
-                           "text/plain; version=0.0.4; charset=utf-8");
-    });
-  });
+  options.connection_limit = 32;
+  options.per_address_limit = 8;
+  options.screen = [](const HttpRequest& head) -> std::optional<HttpResponse> {
+    if (head.method == "GET" && head.path == "/metrics") return std::nullopt;
+    HttpResponse missing;
+    missing.status = 404;
+    missing.content_type = "text/plain";
+    missing.body = "only GET /metrics is served here\n";
+    return missing;
+  };
+  options.handle = [&registry](const HttpRequest&) {
+    HttpResponse scrape;
+    scrape.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    scrape.body = registry.Render();
+    return scrape;
+  };
+  return HttpListener::Start(options);
 }
 
 }  // namespace opsagent

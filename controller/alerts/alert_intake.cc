@@ -1,7 +1,11 @@
 #include "controller/alerts/alert_intake.h"
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -29,14 +33,16 @@ bool HasAutomaticStep(const v1::RunbookEntry& entry) {
   return false;
 }
 
-// Whether the request carries `token` as "Authorization: Bearer TOKEN",
-// compared in constant time.
-bool HasBearerToken(const httplib::Request& request, const std::string& token) {
-  const std::string header = request.get_header_value("Authorization");
-  absl::string_view presented = header;
-  if (!absl::ConsumePrefix(&presented, "Bearer ")) return false;
-  return presented.size() == token.size() &&
-         CRYPTO_memcmp(presented.data(), token.data(), token.size()) == 0;
+// Whether `authorization` is "Bearer TOKEN" with `token`. The digests are
+// compared, in constant time, so neither the token nor its length shows in
+// the time an answer takes.
+bool HasBearerToken(absl::string_view authorization,
+                    const std::string& token_sha256) {
+  if (!absl::ConsumePrefix(&authorization, "Bearer ")) return false;
+  unsigned char presented[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(authorization.data()),
+         authorization.size(), presented);
+  return CRYPTO_memcmp(presented, token_sha256.data(), sizeof(presented)) == 0;
 }
 
 }  // namespace
@@ -104,8 +110,7 @@ TriagedAlert AlertIntake::Triage(const ReceivedAlert& received,
 }
 
 IntakeAnswer AlertIntake::Receive(absl::string_view body) {
-  const auto answer = [this](int status, std::string json) {
-    notifications_.Increment({absl::StrCat(status)});
+  const auto answer = [](int status, std::string json) {
     return IntakeAnswer{status, std::move(json)};
   };
   absl::StatusOr<AlertNotification> notification = ParseAlertNotification(body);
@@ -149,45 +154,72 @@ IntakeAnswer AlertIntake::Receive(absl::string_view body) {
   return answer(200, reply.dump());
 }
 
+absl::StatusOr<std::string> AlertIntake::ReadBearerToken(
+    const v1::AlertIntakeConfig& config) {
+  absl::StatusOr<std::string> read =
+      ReadSecretFile(config.bearer_token_file(), kMaxTokenBytes);
+  if (!read.ok())
+    return absl::FailedPreconditionError(absl::StrCat(
+        "alert_intake.bearer_token_file: ", read.status().message()));
+  const std::string token(absl::StripAsciiWhitespace(*read));
+  const bool usable =
+      token.size() >= 32 && std::all_of(token.begin(), token.end(), [](char c) {
+        return absl::ascii_isalnum(c) ||
+               absl::string_view("._~+/=-").find(c) != absl::string_view::npos;
+      });
+  if (!usable)
+    return absl::FailedPreconditionError(
+        "alert_intake.bearer_token_file: the token must be at least 32 "
+        "characters of letters, digits and ._~+/=- on one line (openssl rand "
+        "-hex 32)");
+  return token;
+}
+
 absl::StatusOr<std::unique_ptr<HttpListener>> AlertIntake::Serve(
     const v1::AlertIntakeConfig& config, AlertIntake* intake) {
-  std::string token;
-  if (!config.bearer_token_file().empty()) {
-    absl::StatusOr<std::string> read =
-        ReadSecretFile(config.bearer_token_file(), kMaxTokenBytes);
-    if (!read.ok())
-      return absl::FailedPreconditionError(absl::StrCat(
-          "alert_intake.bearer_token_file: ", read.status().message()));
-    token = std::string(absl::StripAsciiWhitespace(*read));
-    if (token.size() < 16)
-      return absl::FailedPreconditionError(
-          "alert_intake.bearer_token_file: the token must be at least 16 "
-          "characters (e.g. openssl rand -hex 32)");
-  }
+  absl::StatusOr<std::string> token = ReadBearerToken(config);
+  if (!token.ok()) return token.status();
+  std::string token_sha256(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(token->data()), token->size(),
+         reinterpret_cast<unsigned char*>(token_sha256.data()));
   HttpListenerOptions options;
   options.address = config.listen_address();
   options.certificate = config.certificate();
   options.private_key = config.private_key();
-  options.client_ca = config.client_ca();
   options.max_body_bytes =
       config.max_body_bytes() == 0 ? kDefaultMaxBody : config.max_body_bytes();
-  return HttpListener::Start(options, [intake, token](httplib::Server& server) {
-    server.Post("/v1/alerts", [intake, token](const httplib::Request& request,
-                                              httplib::Response& response) {
-      if (!token.empty() && !HasBearerToken(request, token)) {
-        response.status = 401;
-        response.set_header("WWW-Authenticate", "Bearer");
-        response.set_content(
-            ErrorJson("a bearer token is required (Authorization: Bearer "
-                      "TOKEN, from alert_intake.bearer_token_file)"),
-            "application/json");
-        return;
-      }
-      IntakeAnswer answer = intake->Receive(request.body);
-      response.status = answer.status;
-      response.set_content(answer.body, "application/json");
-    });
-  });
+  options.screen =
+      [token_sha256](const HttpRequest& head) -> std::optional<HttpResponse> {
+    HttpResponse refused;
+    if (head.path != "/v1/alerts") {
+      refused.status = 404;
+      refused.body = ErrorJson("alerts are POSTed to /v1/alerts");
+    } else if (head.method != "POST") {
+      refused.status = 405;
+      refused.body = ErrorJson("alerts are POSTed to /v1/alerts");
+      refused.headers.push_back({"Allow", "POST"});
+    } else if (!HasBearerToken(head.authorization, token_sha256)) {
+      refused.status = 401;
+      refused.body = ErrorJson(
+          "a bearer token is required (Authorization: Bearer TOKEN, from "
+          "alert_intake.bearer_token_file)");
+      refused.headers.push_back({"WWW-Authenticate", "Bearer"});
+    } else {
+      return std::nullopt;
+    }
+    return refused;
+  };
+  options.handle = [intake](const HttpRequest& request) {
+    IntakeAnswer answer = intake->Receive(request.body);
+    HttpResponse response;
+    response.status = answer.status;
+    response.body = std::move(answer.body);
+    return response;
+  };
+  options.answered = [intake](int status) {
+    intake->notifications_.Increment({absl::StrCat(status)});
+  };
+  return HttpListener::Start(options);
 }
 
 }  // namespace opsagent

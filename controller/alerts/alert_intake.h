@@ -41,10 +41,16 @@ class AlertIntake {
   // nothing was recorded), else 200 with what changed.
   IntakeAnswer Receive(absl::string_view body);
 
-  // Serves POST /v1/alerts over HTTPS as `config` says, checking the bearer
-  // token (read from its file now) and/or the client certificate first.
+  // Serves POST /v1/alerts over HTTPS as `config` says. The bearer token is
+  // checked once the headers are in, before any body is read.
   static absl::StatusOr<std::unique_ptr<HttpListener>> Serve(
       const v1::AlertIntakeConfig& config, AlertIntake* intake);
+
+  // The token in `config.bearer_token_file`: the file must be opsctld's
+  // alone, and the token at least 32 characters of [A-Za-z0-9._~+/=-]
+  // (`openssl rand -hex 32`). For --check_config too.
+  static absl::StatusOr<std::string> ReadBearerToken(
+      const v1::AlertIntakeConfig& config);
 
  private:
   TriagedAlert Triage(const ReceivedAlert& alert, const std::string& source,

@@ -150,14 +150,13 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
          {std::pair{"alert_intake.listen_address", &intake.listen_address()},
           {"alert_intake.certificate", &intake.certificate()},
           {"alert_intake.private_key", &intake.private_key()},
+          {"alert_intake.bearer_token_file", &intake.bearer_token_file()},
           {"alert_intake.runbooks", &intake.runbooks()}}) {
       if (value->empty())
-        return FieldError(field, "is required (the intake serves HTTPS only)");
+        return FieldError(field,
+                          "is required (the intake serves HTTPS to senders "
+                          "with the token only)");
     }
-    if (intake.bearer_token_file().empty() && intake.client_ca().empty())
-      return FieldError("alert_intake",
-                        "authenticates nobody: set bearer_token_file, "
-                        "client_ca, or both");
     if (absl::Status status =
             CheckTrustedPath(intake.runbooks(), TrustedKind::kDirectory);
         !status.ok())

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -82,10 +83,6 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
       // The intake serves HTTPS with the controller's own certificate.
       "  certificate: \"CONTROLLER_CERT\"\n  private_key: "
       "\"CONTROLLER_KEY\"\n",
-      options.client_certificates
-          ? absl::StrCat("  client_ca: \"", fleet->ca->certificate_path(),
-                         "\"\n")
-          : "",
       "  bearer_token_file: \"", token_file,
       "\"\n  max_body_bytes: 65536\n  runbooks: \"", fleet->runbooks,
       "\"\n  automation {\n    opsctl: \"",
@@ -143,25 +140,43 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
   return fleet;
 }
 
-AlertingFleet::Answer AlertingFleet::Post(
-    const std::string& body, const std::string& token,
-    const CertificateFiles* client_certificate) const {
-  // A refused handshake closes the socket under OpenSSL's write(2).
+AlertingFleet::Answer AlertingFleet::Post(const std::string& body,
+                                          const std::string& token,
+                                          const std::string& path) const {
+  // A refused request may close the socket under OpenSSL's write(2).
   signal(SIGPIPE, SIG_IGN);
-  auto client =
-      client_certificate == nullptr
-          ? std::make_unique<httplib::SSLClient>("127.0.0.1", intake_port)
-          : std::make_unique<httplib::SSLClient>(
-                "127.0.0.1", intake_port, client_certificate->certificate,
-                client_certificate->private_key);
-  client->set_ca_cert_path(ca->certificate_path().c_str());
-  client->enable_server_certificate_verification(true);
-  client->set_connection_timeout(10, 0);
-  client->set_read_timeout(30, 0);
+  httplib::SSLClient client("127.0.0.1", intake_port);
+  client.set_ca_cert_path(ca->certificate_path().c_str());
+  client.enable_server_certificate_verification(true);
+  client.set_connection_timeout(10, 0);
+  client.set_read_timeout(30, 0);
   httplib::Headers headers;
   if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
   httplib::Result result =
-      client->Post("/v1/alerts", headers, body, "application/json");
+      client.Post(path.c_str(), headers, body, "application/json");
+  if (!result) return {};
+  return {result->status, result->body};
+}
+
+AlertingFleet::Answer AlertingFleet::PostChunked(
+    size_t bytes, const std::string& token) const {
+  signal(SIGPIPE, SIG_IGN);
+  httplib::SSLClient client("127.0.0.1", intake_port);
+  client.set_ca_cert_path(ca->certificate_path().c_str());
+  client.enable_server_certificate_verification(true);
+  client.set_read_timeout(30, 0);
+  httplib::Headers headers = {{"Authorization", "Bearer " + token}};
+  const std::string chunk(64 << 10, 'x');
+  httplib::Result result = client.Post(
+      "/v1/alerts", headers,
+      [&](size_t offset, httplib::DataSink& sink) {
+        if (offset >= bytes) {
+          sink.done();
+          return true;
+        }
+        return sink.write(chunk.data(), std::min(chunk.size(), bytes - offset));
+      },
+      "application/json");
   if (!result) return {};
   return {result->status, result->body};
 }

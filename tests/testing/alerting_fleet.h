@@ -27,9 +27,6 @@ struct AlertingFleet {
     std::string logs;
     // Appended to the agent's configuration.
     std::string agent_config;
-    // The intake also asks senders for a client certificate from the
-    // fleet's CA.
-    bool client_certificates = false;
   };
   static absl::StatusOr<std::unique_ptr<AlertingFleet>> Start(
       const Options& options);
@@ -39,11 +36,12 @@ struct AlertingFleet {
     int status = 0;  // 0: no answer (connection failed)
     std::string body;
   };
-  // POSTs `body` to the intake's /v1/alerts with `token` as the bearer
-  // token ("" sends none), verifying the intake's certificate, presenting
-  // `client` (certificate and key files) if given.
+  // POSTs `body` to `path` of the intake with `token` as the bearer token
+  // ("" sends none), verifying the intake's certificate.
   Answer Post(const std::string& body, const std::string& token,
-              const CertificateFiles* client = nullptr) const;
+              const std::string& path = "/v1/alerts") const;
+  // POSTs `bytes` of 'x' with chunked framing (no Content-Length).
+  Answer PostChunked(size_t bytes, const std::string& token) const;
   // GET /metrics from a plain HTTP port on loopback.
   static Answer Metrics(int port);
 
