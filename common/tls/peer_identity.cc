@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/host_text.h"
@@ -37,7 +38,11 @@ absl::Status CheckName(absl::string_view what, absl::string_view name) {
 }  // namespace
 
 bool PeerIdentity::IsAutomation() const {
-  return std::find(roles.begin(), roles.end(), kAutomationRole) != roles.end();
+  // "Automation" is the same role to a person reading a certificate: it
+  // must not escape the read-only rule by its spelling.
+  return std::any_of(roles.begin(), roles.end(), [](const std::string& role) {
+    return absl::EqualsIgnoreCase(role, kAutomationRole);
+  });
 }
 
 std::string PeerIdentity::ToString() const {

@@ -22,7 +22,8 @@ struct PeerIdentity {
 
   std::string ToString() const;
   // Whether its certificate names the controller's read-only "automation"
-  // role (docs/SECURITY.md): agents refuse it every change.
+  // role, in any letter case (docs/SECURITY.md): agents refuse it every
+  // change.
   bool IsAutomation() const;
 };
 

@@ -3,6 +3,8 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <set>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -175,14 +177,28 @@ absl::StatusOr<ReceivedAlert> ParseAlert(const Json& value, size_t index) {
 
 absl::StatusOr<AlertNotification> ParseAlertNotification(
     absl::string_view body) {
+  // Deeper than kMaxDepth, or a key twice in one object (which a proxy
+  // in front may read as the first and this parser as the last).
   bool too_deep = false;
-  const Json::parser_callback_t depth_limit =
-      [&too_deep](int depth, Json::parse_event_t, Json&) {
+  bool duplicate = false;
+  std::vector<std::set<std::string>> keys;
+  const Json::parser_callback_t checks =
+      [&](int depth, Json::parse_event_t event, Json& parsed) {
         if (depth > kMaxDepth) too_deep = true;
-        return !too_deep;
+        if (event == Json::parse_event_t::object_start) keys.emplace_back();
+        if (event == Json::parse_event_t::object_end && !keys.empty())
+          keys.pop_back();
+        if (event == Json::parse_event_t::key && !keys.empty() &&
+            parsed.is_string() &&
+            !keys.back().insert(parsed.get<std::string>()).second)
+          duplicate = true;
+        return !too_deep && !duplicate;
       };
-  const Json root = Json::parse(body.begin(), body.end(), depth_limit,
+  const Json root = Json::parse(body.begin(), body.end(), checks,
                                 /*allow_exceptions=*/false);
+  if (duplicate)
+    return absl::InvalidArgumentError(
+        "body: an object names the same key twice");
   if (too_deep)
     return absl::InvalidArgumentError(
         absl::StrCat("body: nested deeper than ", kMaxDepth, " levels"));

@@ -49,9 +49,11 @@ void AutoDiagnosis::Enqueue(const v1::Incident& incident) {
   const absl::Time now = absl::Now();
   {
     absl::MutexLock lock(&mutex_);
-    auto last = last_by_host_.find(incident.host());
+    const std::string key =
+        absl::StrCat(incident.host(), " ", incident.entry());
+    auto last = last_by_host_.find(key);
     if (last == last_by_host_.end() || now - last->second >= interval) {
-      last_by_host_[incident.host()] = now;
+      last_by_host_[key] = now;
       queue_.push_back(incident);
       return;
     }
@@ -59,8 +61,8 @@ void AutoDiagnosis::Enqueue(const v1::Incident& incident) {
   v1::IncidentDiagnosis limited;
   limited.set_state("rate_limited");
   limited.set_output(absl::StrCat(
-      "not run: ", incident.host(), " had an automatic diagnosis less than ",
-      absl::FormatDuration(interval),
+      "not run: ", incident.host(), " had an automatic diagnosis for ",
+      incident.entry(), " less than ", absl::FormatDuration(interval),
       " ago (automation.min_interval_seconds); run `opsctl runbook run ",
       incident.entry(), " --host ", incident.host(), " --incident ",
       incident.id(), " --diagnosis-only` to diagnose now"));
@@ -123,26 +125,15 @@ void AutoDiagnosis::Diagnose(const v1::Incident& incident) {
   }
   std::vector<std::string> argv = {
       config_.opsctl().empty() ? "/usr/bin/opsctl" : config_.opsctl(),
-      "--config",
-      config_.opsctl_config(),
-      "--incident",
-      incident.id(),
-      "--reason",
-      absl::StrCat("automatic diagnosis of ", incident.alertname(), " on ",
-                   incident.host()),
-      "runbook",
-      "run",
-      incident.entry(),
-      "--automatic",
-      "--host",
-      incident.host(),
-      "--environment",
-      incident.environment(),
-      "--var",
+      "--config", config_.opsctl_config(), "--incident", incident.id(),
+      // The reason is ours alone: an alert's text is not put in the
+      // team's log as if someone had written it.
+      "--reason", absl::StrCat("automatic diagnosis of ", incident.id()),
+      "runbook", "run", incident.entry(), "--automatic", "--host",
+      incident.host(), "--environment", incident.environment(), "--var",
       absl::StrCat("mountpoint=",
                    incident.mountpoint().empty() ? "/" : incident.mountpoint()),
-      "--var",
-      absl::StrCat("device=", incident.device())};
+      "--var", absl::StrCat("device=", incident.device())};
   const absl::Duration timeout =
       absl::Seconds(OrDefault(config_.timeout_seconds(), 120u));
   spdlog::info("incident {}: automatic diagnosis ({}) on {}", incident.id(),

@@ -22,7 +22,7 @@ namespace opsagent {
 // automation identity, so the steps go through this controller, are signed,
 // authorized by each agent for the read-only `automation` role and audited
 // like any operator's, and join the incident's timeline. Its output is
-// stored with the incident. At most one diagnosis per host per
+// stored with the incident. At most one diagnosis per host and entry per
 // `min_interval_seconds` (later ones are marked "rate_limited"), at most
 // `max_concurrent` at once. Destruction waits for the diagnoses running
 // (each at most `timeout_seconds`); those still queued stay "pending", and
@@ -53,6 +53,7 @@ class AutoDiagnosis {
   Counter& diagnoses_;
   absl::Mutex mutex_;
   std::deque<v1::Incident> queue_ ABSL_GUARDED_BY(mutex_);
+  // By "HOST ENTRY".
   absl::flat_hash_map<std::string, absl::Time> last_by_host_
       ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -168,8 +170,9 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
                     "resolved_at_ms = ?2 WHERE id = ?1 AND status = 'open'");
     Statement open_for(db_,
                        "SELECT id FROM incidents WHERE status = 'open' AND "
-                       "host = ?1 AND entry = ?2 AND (entry != '' OR "
-                       "alertname = ?3) ORDER BY id DESC LIMIT 1");
+                       "(host = ?1 OR (?4 = 0 AND host_known = 0)) AND "
+                       "entry = ?2 AND (entry != '' OR alertname = ?3) "
+                       "ORDER BY id DESC LIMIT 1");
     Statement open_new(db_,
                        "INSERT INTO incidents (alertname, host, host_known, "
                        "entry, nearest, status, opened_at_ms, summary, "
@@ -230,6 +233,7 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
       open_for.Bind(1, triaged.host);
       open_for.Bind(2, triaged.entry);
       open_for.Bind(3, alertname);
+      open_for.Bind(4, int64_t{triaged.host_known});
       const int open = open_for.Step();
       int64_t incident = 0;
       if (open == SQLITE_ROW) {
@@ -246,8 +250,11 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
         open_new.Bind(3, int64_t{triaged.host_known});
         open_new.Bind(4, triaged.entry);
         open_new.Bind(5, absl::StrJoin(triaged.nearest, ","));
-        open_new.Bind(
-            6, alert.starts_at_ms > 0 ? alert.starts_at_ms : received_at_ms);
+        // A start in the future (a sender's clock, or a forged one) would
+        // keep the incident at the top of every list.
+        open_new.Bind(6, alert.starts_at_ms > 0
+                             ? std::min(alert.starts_at_ms, received_at_ms)
+                             : received_at_ms);
         open_new.Bind(7, triaged.summary);
         open_new.Bind(8, label("mountpoint"));
         open_new.Bind(9, label("device"));

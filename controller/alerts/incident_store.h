@@ -45,7 +45,10 @@ struct IntakeResult {
 // with one runbook entry (or alert name, when none matched): alerts that
 // fire for the same host and entry while it is open join it, so a
 // DiskUsageCritical joins its DiskUsageWarning and the 4-hourly repeats of
-// a notification change nothing. It is resolved when every alert in it is.
+// a notification change nothing. Alerts for hosts the inventory does not
+// know share one open incident per entry or alert name, so a sender cannot
+// open incidents by the thousand with made-up hosts. It is resolved when
+// every alert in it is.
 // Ids are "INC-<n>". Thread-safe.
 class IncidentStore {
  public:

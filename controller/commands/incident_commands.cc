@@ -179,17 +179,18 @@ std::vector<std::pair<std::string, std::string>> Facts(
   return facts;
 }
 
-// A Markdown table cell: no line breaks, and what alert text could use to
-// turn a postmortem into something else (links, images, HTML, code) shown
-// as written.
+// A Markdown table cell: no line breaks, and the characters of Markdown's
+// syntax backslash-escaped (the backslash itself first), so nothing alert
+// text holds becomes a link, an image, HTML, code, a cell break, a
+// heading or an escape of our own escape.
 std::string Cell(absl::string_view text) {
-  return absl::StrReplaceAll(TerminalSafe(text), {{"|", "\\|"},
-                                                  {"<", "&lt;"},
-                                                  {">", "&gt;"},
-                                                  {"[", "\\["},
-                                                  {"]", "\\]"},
-                                                  {"`", "\\`"},
-                                                  {"*", "\\*"}});
+  constexpr absl::string_view kSyntax = "\\`*_{}[]()<>#+!|~&:";
+  std::string cell;
+  for (char c : TerminalSafe(text)) {
+    if (kSyntax.find(c) != absl::string_view::npos) cell.push_back('\\');
+    cell.push_back(c);
+  }
+  return cell;
 }
 
 // A fence longer than any run of backticks in `text`, so nothing in the

@@ -288,9 +288,18 @@ int RunRunbook(Invocation& invocation, const ParsedArgs& args) {
                              absl::StrCat("--var ", var, ": use NAME=VALUE"));
       vars[var.substr(0, eq)] = var.substr(eq + 1);
     }
-    // The target itself may use {host} and {environment}.
+    // The target itself may use {host} and {environment}. An automatic run
+    // (an alert's) works on the alert's host alone, whatever the entry's.
     v1::RunbookStep holder;
-    holder.add_opsctl(args.Get("target", entry->target()));
+    if (args.Has("automatic")) {
+      if (host.empty() || args.Has("target"))
+        return CommandFailed(kExitUsage,
+                             "--automatic runs on one host: give --host, "
+                             "not --target");
+      holder.add_opsctl(host);
+    } else {
+      holder.add_opsctl(args.Get("target", entry->target()));
+    }
     vars["target"] = ExpandStep(holder, vars)[0];
     if (vars["target"].find('{') != std::string::npos) {
       return CommandFailed(
@@ -389,8 +398,16 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
     }
     std::printf("  runbook entry: ");
     PrintEntry(*ranked[0].entry);
+    if (args.Has("run") && !host.has_value()) {
+      // Pasted text is not trusted to name hosts ("*", "role:web").
+      std::printf(
+          "  not run: the alert's host is not a host of the "
+          "inventory\n");
+      code = kExitOperationFailed;
+      continue;
+    }
     if (args.Has("run")) {
-      RunbookVars vars = {{"host", alert.host},
+      RunbookVars vars = {{"host", host->name()},
                           {"environment", alert.environment}};
       v1::RunbookStep holder;
       holder.add_opsctl(args.Get("target", ranked[0].entry->target().empty()

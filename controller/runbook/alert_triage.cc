@@ -226,11 +226,10 @@ Alert AlertFromLabels(const std::map<std::string, std::string>& labels,
   alert.host = get(labels, "instance").empty()
                    ? HostIn(description)
                    : WithoutPort(get(labels, "instance"));
-  for (const std::string& part :
-       {alert.name, get(labels, "application"), get(labels, "service")}) {
-    for (std::string& word : Words(part))
-      alert.tokens.push_back(std::move(word));
-  }
+  // Matched on the name alone; the host's roles from the inventory are
+  // added by the caller (AddHostRoles). A sender's labels do not choose
+  // the entry.
+  alert.tokens = Words(alert.name);
   return alert;
 }
 

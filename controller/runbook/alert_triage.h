@@ -37,7 +37,9 @@ std::vector<Alert> ParseAlerts(absl::string_view text);
 // The alert an Alertmanager or Grafana notification's labels and
 // annotations describe: `alertname`; the host from `instance` (without a
 // port) or else the host a description names; `application`/`service` as
-// its subject; `environment`, `mountpoint`, `device`.
+// its subject (shown, not matched on: entries are matched on the name and,
+// once AddHostRoles adds them, the host's roles); `environment`,
+// `mountpoint`, `device`.
 Alert AlertFromLabels(const std::map<std::string, std::string>& labels,
                       const std::map<std::string, std::string>& annotations);
 

@@ -39,6 +39,13 @@ absl::Status CheckSteps(
                        ": only diagnosis steps that run opsctl may be "
                        "automatic (nothing else runs without a person)"));
     }
+    if (step.automatic() &&
+        (step.opsctl_size() < 2 || step.opsctl(1) != "{target}")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what,
+          ": an automatic step runs on the alert's host alone: its host "
+          "argument must be {target}"));
+    }
     if (step.opsctl().empty()) continue;
     const std::vector<std::string> args =
         ExpandStep(step, {{"target", "example"},

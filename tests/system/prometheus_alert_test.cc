@@ -255,7 +255,8 @@ TEST_F(PrometheusAlertTest,
   ProgramResult markdown =
       fleet_->alice->Run({"incident", "show", "INC-1", "--output", "markdown"});
   EXPECT_THAT(markdown.stdout_text, HasSubstr("alert resolved"));
-  EXPECT_THAT(markdown.stdout_text, HasSubstr("alice: truncate_log on web-1"));
+  EXPECT_THAT(markdown.stdout_text,
+              HasSubstr("alice\\: truncate\\_log on web-1"));
 
   // Prometheus scraped both daemons' /metrics and sees the alert counted.
   ASSERT_TRUE(Eventually(

@@ -21,6 +21,33 @@ TEST(AuthorizerTest, DeniesByDefault) {
   EXPECT_TRUE(nobody.AllowedOperations({"alice", {"oncall"}}).empty());
 }
 
+TEST(AuthorizerTest, TheAutomationRoleOnlyReadsAndOnlyWhatNamesIt) {
+  Authorizer authorizer(Rules(R"(
+    authorization { roles: "oncall" operations: "*" }
+    authorization { roles: "Automation" operations: "*" }
+    authorization { identities: "opsctld-automation" operations: "*" }
+    authorization { roles: "automation" operations: ["memory", "truncate_log", "run_command"] }
+  )"));
+  for (const PeerIdentity& caller :
+       std::vector<PeerIdentity>{{"opsctld-automation", {"automation"}},
+                                 {"mixed", {"automation", "oncall"}},
+                                 {"spelled", {"Automation"}},
+                                 {"shouting", {"AUTOMATION", "oncall"}}}) {
+    const std::string who = caller.ToString();
+    EXPECT_TRUE(caller.IsAutomation()) << who;
+    EXPECT_TRUE(authorizer.Authorize(caller, "memory").ok()) << who;
+    // Changes are refused whatever a rule grants; run_command is judged
+    // per command (read_only).
+    EXPECT_FALSE(authorizer.Authorize(caller, "truncate_log").ok()) << who;
+    EXPECT_FALSE(authorizer.Authorize(caller, "restart_service").ok()) << who;
+    EXPECT_TRUE(authorizer.Authorize(caller, "run_command").ok()) << who;
+    // Only the rule naming the role grants: not "*" for oncall, not the
+    // identity rule, not a rule spelling it "Automation".
+    EXPECT_FALSE(authorizer.Authorize(caller, "disk_usage").ok()) << who;
+  }
+  EXPECT_TRUE(authorizer.Authorize({"alice", {"oncall"}}, "truncate_log").ok());
+}
+
 TEST(AuthorizerTest, GrantsByRoleOrIdentity) {
   Authorizer authorizer(Rules(R"(
     authorization { roles: "oncall" operations: "*" }

@@ -243,6 +243,28 @@ TEST_F(IncidentStoreTest, AFailedNotificationLeavesNothingBehind) {
   EXPECT_EQ(retried->opened.size(), 3u);
 }
 
+TEST_F(IncidentStoreTest, MadeUpHostsShareOneIncidentAndFutureStartsAreNow) {
+  std::vector<TriagedAlert> flood;
+  for (int i = 0; i < 50; ++i) {
+    TriagedAlert alert =
+        Alert("firing", absl::StrCat("nobody-", i), "", absl::StrCat(i));
+    alert.host_known = false;
+    alert.alert.starts_at_ms = 253402300799000;  // 9999-12-31
+    flood.push_back(alert);
+  }
+  absl::StatusOr<IntakeResult> recorded = store_->Record(flood, 2000);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_EQ(recorded->opened, std::vector<std::string>{"INC-1"});
+  EXPECT_EQ(recorded->joined, 49);
+  absl::StatusOr<v1::Incident> incident = store_->Get("INC-1");
+  EXPECT_EQ(incident->alerts_size(), 50);
+  EXPECT_EQ(incident->opened_at_ms(), 2000);
+  // A known host still gets its own.
+  EXPECT_EQ(
+      store_->Record({Alert("firing", "web-1", "", "known")}, 3000)->opened,
+      std::vector<std::string>{"INC-2"});
+}
+
 TEST_F(IncidentStoreTest, DiagnosesLeftUnfinishedAreFoundAgain) {
   ASSERT_TRUE(store_
                   ->Record({Alert("firing", "web-1", "web-disk", "01"),

@@ -173,6 +173,9 @@ TEST(RunbookLibraryTest, InvalidProceduresAreRefusedAtLoad) {
            "only diagnosis steps that run opsctl may be automatic"},
           {R"(entry { id: "a" alert: "x" diagnosis { manual: "look" automatic: true } })",
            "only diagnosis steps that run opsctl may be automatic"},
+          // Automatic runs touch the alert's host alone.
+          {R"(entry { id: "a" alert: "x" diagnosis { opsctl: ["df", "role:web"] automatic: true } })",
+           "its host argument must be {target}"},
       }) {
     v1::Runbook runbook;
     ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(c.text, &runbook))
