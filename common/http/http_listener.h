@@ -43,6 +43,9 @@ struct HttpListenerOptions {
   // they arrive, so the listener never holds more descriptors than this.
   unsigned connection_limit = 256;
   unsigned per_address_limit = 16;
+  // If not empty, only these peers ("10.1.2.3", "10.0.0.0/8", "::1",
+  // "fd00::/8") may connect; others are closed at accept, before TLS.
+  std::vector<std::string> allowed_peers;
   // Called once a request's line and headers are in, before any body is
   // read (a request without the token is refused without reading it); a
   // response answers and closes the connection.

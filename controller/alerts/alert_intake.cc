@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -167,11 +168,13 @@ absl::StatusOr<std::string> AlertIntake::ReadBearerToken(
         return absl::ascii_isalnum(c) ||
                absl::string_view("._~+/=-").find(c) != absl::string_view::npos;
       });
-  if (!usable)
+  // A token anyone could guess ("aaaa...") is no token.
+  const std::set<char> distinct(token.begin(), token.end());
+  if (!usable || distinct.size() < 8)
     return absl::FailedPreconditionError(
         "alert_intake.bearer_token_file: the token must be at least 32 "
-        "characters of letters, digits and ._~+/=- on one line (openssl rand "
-        "-hex 32)");
+        "characters of letters, digits and ._~+/=- on one line, not a "
+        "repeated few (openssl rand -hex 32)");
   return token;
 }
 
@@ -188,6 +191,12 @@ absl::StatusOr<std::unique_ptr<HttpListener>> AlertIntake::Serve(
   options.private_key = config.private_key();
   options.max_body_bytes =
       config.max_body_bytes() == 0 ? kDefaultMaxBody : config.max_body_bytes();
+  options.allowed_peers.assign(config.allowed_senders().begin(),
+                               config.allowed_senders().end());
+  if (options.allowed_peers.empty())
+    spdlog::warn(
+        "alert intake: any address may connect (set "
+        "alert_intake.allowed_senders to Alertmanager's and Grafana's)");
   options.screen =
       [token_sha256](const HttpRequest& head) -> std::optional<HttpResponse> {
     HttpResponse refused;

@@ -170,9 +170,9 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
                     "resolved_at_ms = ?2 WHERE id = ?1 AND status = 'open'");
     Statement open_for(db_,
                        "SELECT id FROM incidents WHERE status = 'open' AND "
-                       "(host = ?1 OR (?4 = 0 AND host_known = 0)) AND "
-                       "entry = ?2 AND (entry != '' OR alertname = ?3) "
-                       "ORDER BY id DESC LIMIT 1");
+                       "entry = ?2 AND ((?4 = 1 AND host = ?1) OR "
+                       "(?4 = 0 AND host_known = 0)) ORDER BY id DESC "
+                       "LIMIT 1");
     Statement open_new(db_,
                        "INSERT INTO incidents (alertname, host, host_known, "
                        "entry, nearest, status, opened_at_ms, summary, "
@@ -232,7 +232,6 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
       open_for.Reset();
       open_for.Bind(1, triaged.host);
       open_for.Bind(2, triaged.entry);
-      open_for.Bind(3, alertname);
       open_for.Bind(4, int64_t{triaged.host_known});
       const int open = open_for.Step();
       int64_t incident = 0;

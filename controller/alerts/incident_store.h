@@ -42,13 +42,14 @@ struct IntakeResult {
 
 // The team's incidents, in the audit log's SQLite database (their own
 // tables, beside the chained audit rows). An incident is one host's trouble
-// with one runbook entry (or alert name, when none matched): alerts that
-// fire for the same host and entry while it is open join it, so a
-// DiskUsageCritical joins its DiskUsageWarning and the 4-hourly repeats of
-// a notification change nothing. Alerts for hosts the inventory does not
-// know share one open incident per entry or alert name, so a sender cannot
-// open incidents by the thousand with made-up hosts. It is resolved when
-// every alert in it is.
+// with one runbook entry: alerts that fire for the same host and entry
+// while it is open join it, so a DiskUsageCritical joins its
+// DiskUsageWarning and the 4-hourly repeats of a notification change
+// nothing. A host's alerts that no entry answers share one incident, and
+// alerts for hosts the inventory does not know share one per entry (one in
+// all when none matched): what a sender can open is bounded by the
+// inventory and the runbooks, not by how many names it makes up. It is
+// resolved when every alert in it is.
 // Ids are "INC-<n>". Thread-safe.
 class IncidentStore {
  public:

@@ -139,6 +139,7 @@ alert_intake {
   certificate: "$pki/controller-opsctld.local.crt"
   private_key: "$pki/controller-opsctld.local.key"
   bearer_token_file: "$dev/alert-token"
+  allowed_senders: "127.0.0.1"
   runbooks: "$runbooks"
   automation {
     opsctl: "$opsctl_bin"

@@ -5,6 +5,9 @@
 // (Real Prometheus and Alertmanager send the webhook in
 // tests/system/prometheus_alert_test.cc.)
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -290,6 +293,41 @@ TEST_F(AlertIntakeE2eTest, BadRequestsAreRefusedWithReasonsAndChangeNothing) {
   // Nothing reached the agent either.
   EXPECT_THAT(fleet_->controller->Log(),
               Not(HasSubstr("automatic diagnosis (")));
+}
+
+// Connects to the intake from `source` (a loopback address) and reports
+// whether the connection was closed before any TLS byte came back.
+bool ClosedAtAccept(const std::string& source, int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{}, to{};
+  from.sin_family = to.sin_family = AF_INET;
+  inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  bool closed = false;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) == 0 &&
+      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0) {
+    // A TLS ClientHello would get a ServerHello; a refused peer gets EOF.
+    const char hello[] = "\x16\x03\x01\x00\x05hello";
+    send(fd, hello, sizeof(hello) - 1, MSG_NOSIGNAL);
+    timeval timeout{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    char byte;
+    closed = recv(fd, &byte, 1, 0) <= 0;
+  }
+  close(fd);
+  return closed;
+}
+
+TEST_F(AlertIntakeE2eTest, OnlyTheAllowedSendersMayConnect) {
+  // allowed_senders is 127.0.0.1: another loopback address is closed at
+  // accept, before TLS, and the intake still serves its senders.
+  EXPECT_TRUE(ClosedAtAccept("127.0.0.2", fleet_->intake_port));
+  EXPECT_EQ(fleet_
+                ->Post(Firing("DiskUsageWarning", "web-1", "00000000000000e1"),
+                       fleet_->token)
+                .status,
+            200);
 }
 
 TEST_F(AlertIntakeE2eTest, LabelsCannotWidenWhatDiagnosisTouches) {

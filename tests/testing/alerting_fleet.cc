@@ -83,7 +83,7 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
       // The intake serves HTTPS with the controller's own certificate.
       "  certificate: \"CONTROLLER_CERT\"\n  private_key: "
       "\"CONTROLLER_KEY\"\n",
-      "  bearer_token_file: \"", token_file,
+      "  allowed_senders: \"127.0.0.1\"\n  bearer_token_file: \"", token_file,
       "\"\n  max_body_bytes: 65536\n  runbooks: \"", fleet->runbooks,
       "\"\n  automation {\n    opsctl: \"",
       // Absolute and without links, as the config check asks.

@@ -259,10 +259,18 @@ TEST_F(IncidentStoreTest, MadeUpHostsShareOneIncidentAndFutureStartsAreNow) {
   absl::StatusOr<v1::Incident> incident = store_->Get("INC-1");
   EXPECT_EQ(incident->alerts_size(), 50);
   EXPECT_EQ(incident->opened_at_ms(), 2000);
-  // A known host still gets its own.
+  // A known host's alerts that no entry answers share one too, whatever
+  // their names.
+  std::vector<TriagedAlert> names;
+  for (int i = 0; i < 20; ++i)
+    names.push_back(Alert("firing", "web-2", "", absl::StrCat("n", i),
+                          absl::StrCat("Made", i)));
+  EXPECT_EQ(store_->Record(names, 2500)->opened,
+            std::vector<std::string>{"INC-2"});
+  // Another known host still gets its own.
   EXPECT_EQ(
       store_->Record({Alert("firing", "web-1", "", "known")}, 3000)->opened,
-      std::vector<std::string>{"INC-2"});
+      std::vector<std::string>{"INC-3"});
 }
 
 TEST_F(IncidentStoreTest, DiagnosesLeftUnfinishedAreFoundAgain) {
