@@ -35,7 +35,9 @@ class DebianPackageTest : public ::testing::Test {
   }
 
   static ProgramResult Run(const std::vector<std::string>& argv) {
-    absl::StatusOr<ProgramResult> result = RunProgram(argv, absl::Minutes(2));
+    // Building the packages runs every opsctl command's --help, each a
+    // process start that ASan makes slow on a loaded machine.
+    absl::StatusOr<ProgramResult> result = RunProgram(argv, absl::Minutes(6));
     return result.ok() ? *result
                        : ProgramResult{-1, "", result.status().ToString()};
   }
