@@ -373,28 +373,35 @@ grpc::ServerUnaryReactor* ControllerService::ExportAudit(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* ControllerService::ListIncidents(
-    grpc::CallbackServerContext* context,
-    const v1::ListIncidentsRequest* request, v1::ListIncidentsReply* reply) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "incidents");
+IncidentStore* ControllerService::ServedIncidents(
+    const grpc::CallbackServerContext& context,
+    grpc::ServerUnaryReactor* reactor) {
+  absl::StatusOr<PeerIdentity> caller = Authorize(context, "incidents");
   if (!caller.ok()) {
     reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
+    return nullptr;
   }
   if (incidents_ == nullptr) {
     reactor->Finish(grpc::Status(
         grpc::StatusCode::FAILED_PRECONDITION,
         "this controller receives no alerts (no alert_intake in opsctld's "
         "configuration), so it has no incidents"));
-    return reactor;
   }
+  return incidents_;
+}
+
+grpc::ServerUnaryReactor* ControllerService::ListIncidents(
+    grpc::CallbackServerContext* context,
+    const v1::ListIncidentsRequest* request, v1::ListIncidentsReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  IncidentStore* incidents = ServedIncidents(*context, reactor);
+  if (incidents == nullptr) return reactor;
   const int limit = request->limit() == 0
                         ? 100
                         : static_cast<int>(std::min<uint32_t>(request->limit(),
                                                               kMaxExportItems));
   absl::StatusOr<std::vector<v1::Incident>> listed =
-      incidents_->List(request->include_resolved(), limit);
+      incidents->List(request->include_resolved(), limit);
   if (!listed.ok()) {
     reactor->Finish(ToGrpc(listed.status()));
     return reactor;
@@ -412,18 +419,9 @@ grpc::ServerUnaryReactor* ControllerService::GetIncident(
     grpc::CallbackServerContext* context, const v1::GetIncidentRequest* request,
     v1::Incident* reply) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "incidents");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  if (incidents_ == nullptr) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                 "this controller receives no alerts (no "
-                                 "alert_intake in opsctld's configuration)"));
-    return reactor;
-  }
-  absl::StatusOr<v1::Incident> incident = incidents_->Get(request->id());
+  IncidentStore* incidents = ServedIncidents(*context, reactor);
+  if (incidents == nullptr) return reactor;
+  absl::StatusOr<v1::Incident> incident = incidents->Get(request->id());
   if (!incident.ok()) {
     reactor->Finish(ToGrpc(incident.status()));
     return reactor;

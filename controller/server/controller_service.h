@@ -79,6 +79,11 @@ class ControllerService final : public v1::Controller::CallbackService {
   RelayMetrics* metrics() { return metrics_; }
 
  private:
+  // The incidents, if the operator calling may see them and the intake is
+  // on; otherwise finishes `reactor` with why and returns null.
+  IncidentStore* ServedIncidents(const grpc::CallbackServerContext& context,
+                                 grpc::ServerUnaryReactor* reactor);
+
   const v1::OpsctldConfig config_;
   AgentRegistry* const registry_;
   const Inventory inventory_;

@@ -33,10 +33,7 @@ using ::testing::Not;
 class AgentJournalE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = absl::StrCat(
-        std::getenv("TEST_TMPDIR"), "/",
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    mkdir(dir_.c_str(), 0700);
+    dir_ = testing::MakeTestDirectory();
     mkdir((dir_ + "/logs").c_str(), 0700);
     journal_ = dir_ + "/journal.jsonl";
     auto agent = TestAgent::Start(

@@ -44,10 +44,7 @@ std::string Rfc3339(absl::Time time) {
 class AlertIntakeE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = absl::StrCat(
-        std::getenv("TEST_TMPDIR"), "/",
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    mkdir(dir_.c_str(), 0700);
+    dir_ = testing::MakeTestDirectory();
     logs_ = dir_ + "/logs";
     mkdir(logs_.c_str(), 0700);
     big_log_ = logs_ + "/app.log";

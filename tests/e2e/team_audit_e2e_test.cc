@@ -53,10 +53,7 @@ std::string CursorOf(const std::string& line) {
 class TeamAuditE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = absl::StrCat(
-        std::getenv("TEST_TMPDIR"), "/",
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    mkdir(dir_.c_str(), 0700);
+    dir_ = testing::MakeTestDirectory();
     // The key and the export apart from the database's directory.
     keys_ = dir_ + "/keys";
     mkdir(keys_.c_str(), 0700);

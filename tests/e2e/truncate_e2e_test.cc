@@ -30,9 +30,7 @@ using ::testing::Not;
 class TruncateE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = absl::StrCat(
-        std::getenv("TEST_TMPDIR"), "/",
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::MakeTestDirectory();
     fs::create_directories(dir_ + "/logs");
   }
   std::string dir_;

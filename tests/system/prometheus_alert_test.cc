@@ -8,15 +8,16 @@
 // names the big file; truncating the file through opsctl must resolve it.
 // The same Prometheus scrapes opsctld's and the agent's /metrics.
 //
+// Prometheus, Alertmanager and node_exporter take a fixed address, so their
+// ports are picked free beforehand and may, rarely, be taken in between.
+//
 // node_exporter finds filesystems in /proc/1/mounts, which is PID 1's
 // namespace, not this one: its --path.procfs points at a directory whose
 // "1" links to /proc/self, so it reads its own (this namespace's) mounts.
 // The sizes it reports come from a real statfs of the real tmpfs.
 
-#include <netinet/in.h>
 #include <sched.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,24 +42,10 @@ using ::opsagent::testing::AlertingFleet;
 using ::opsagent::testing::Eventually;
 using ::opsagent::testing::JsonField;
 using ::opsagent::testing::ParseJson;
+using ::opsagent::testing::PickFreePort;
 using ::opsagent::testing::ReadFileOrDie;
 using ::opsagent::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
-
-// A loopback port free now. Prometheus, Alertmanager and node_exporter take
-// a fixed address, so the port is chosen here and may, rarely, be taken in
-// between.
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 // The value of a Prometheus instant query with one series, or "".
 std::string Query(int port, const std::string& query) {
@@ -106,14 +93,14 @@ class PrometheusAlertTest : public ::testing::Test {
     const std::string procfs = dir_ + "/procfs";
     mkdir(procfs.c_str(), 0700);
     ASSERT_EQ(symlink("/proc/self", (procfs + "/1").c_str()), 0);
-    node_port_ = FreePort();
+    node_port_ = PickFreePort();
     node_ = Start("node_exporter",
                   {"/usr/bin/prometheus-node-exporter",
                    absl::StrCat("--web.listen-address=127.0.0.1:", node_port_),
                    "--collector.disable-defaults", "--collector.filesystem",
                    "--path.procfs=" + procfs});
 
-    alertmanager_port_ = FreePort();
+    alertmanager_port_ = PickFreePort();
     WriteFileOrDie(
         dir_ + "/alertmanager.yml",
         absl::StrCat(
@@ -148,7 +135,7 @@ class PrometheusAlertTest : public ::testing::Test {
             "    annotations:\n      description: \"Filesystem on {{ "
             "$labels.device }} at {{ $labels.instance }} is {{ printf "
             "\\\"%.2f\\\" $value }}% full.\"\n"));
-    prometheus_port_ = FreePort();
+    prometheus_port_ = PickFreePort();
     WriteFileOrDie(
         dir_ + "/prometheus.yml",
         absl::StrCat(

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gtest/gtest.h"
 
 extern char** environ;
 
@@ -31,6 +33,27 @@ int PickFreePort() {
   }
   close(fd);
   return ntohs(address.sin_port);
+}
+
+std::string MakeTestDirectory() {
+  const std::string dir = absl::StrCat(
+      std::getenv("TEST_TMPDIR"), "/",
+      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  mkdir(dir.c_str(), 0700);
+  return dir;
+}
+
+std::optional<int> LoggedPort(absl::string_view log, absl::string_view marker) {
+  const size_t at = log.rfind(marker);
+  if (at == absl::string_view::npos) return std::nullopt;
+  const absl::string_view rest = log.substr(at);
+  const size_t port = rest.find("(port ");
+  int value = 0;
+  if (port == absl::string_view::npos ||
+      !absl::SimpleAtoi(rest.substr(port + 6, rest.find(')', port) - port - 6),
+                        &value))
+    return std::nullopt;
+  return value;
 }
 
 std::vector<std::string> InheritedEnvironment() {

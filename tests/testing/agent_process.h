@@ -3,10 +3,12 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/subprocess.h"
 
@@ -18,6 +20,15 @@ namespace opsagent::testing {
 int PickFreePort();
 
 std::string ReadFileOrDie(const std::string& path);
+
+// A directory of the running test's own, $TEST_TMPDIR/<test name>, created
+// (0700) if missing.
+std::string MakeTestDirectory();
+
+// The port of the last line of `log` that holds `marker` and then
+// "(port N)" ("metrics: GET http://127.0.0.1:0/metrics (port 40123)"), if
+// there is one.
+std::optional<int> LoggedPort(absl::string_view log, absl::string_view marker);
 
 // Waits until `condition` holds, checking every 100 ms for at most
 // `timeout`; whether it did.

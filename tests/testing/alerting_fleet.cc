@@ -4,33 +4,15 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
 #include "tests/testing/agent_process.h"
 
 namespace opsagent::testing {
-namespace {
-
-// The agent logs "metrics: GET http://ADDRESS/metrics (port N)".
-absl::StatusOr<int> AgentMetricsPort(const TestAgent& agent) {
-  const std::string log = agent.process->Log();
-  const size_t at = log.find("metrics: GET");
-  const size_t port = log.find("(port ", at);
-  int value = 0;
-  if (at == std::string::npos || port == std::string::npos ||
-      !absl::SimpleAtoi(log.substr(port + 6, log.find(')', port) - port - 6),
-                        &value))
-    return absl::NotFoundError(
-        absl::StrCat("the agent logged no metrics port:\n", log));
-  return value;
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
     const Options& options) {
@@ -87,7 +69,7 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
       "\"\n  max_body_bytes: 65536\n  runbooks: \"", fleet->runbooks,
       "\"\n  automation {\n    opsctl: \"",
       // Absolute and without links, as the config check asks.
-      std::filesystem::canonical(BinaryPath("controller/opsctl")).string(),
+      AbsolutePath(BinaryPath("controller/opsctl")),
       "\"\n    opsctl_config: \"", fleet->automation->config_path(),
       "\"\n    min_interval_seconds: 3600\n  }\n}\n");
   absl::StatusOr<std::unique_ptr<TestController>> started =
@@ -124,8 +106,11 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
                                  "connected to the controller");
       }))
     return absl::DeadlineExceededError("web-1 did not link to the controller");
-  absl::StatusOr<int> agent_metrics = AgentMetricsPort(*fleet->agent);
-  if (!agent_metrics.ok()) return agent_metrics.status();
+  std::optional<int> agent_metrics =
+      LoggedPort(fleet->agent->process->Log(), "metrics: GET");
+  if (!agent_metrics.has_value())
+    return absl::NotFoundError(absl::StrCat(
+        "the agent logged no metrics port:\n", fleet->agent->process->Log()));
   fleet->agent_metrics_port = *agent_metrics;
 
   absl::StatusOr<CertificateFiles> alice =

@@ -96,23 +96,14 @@ absl::Status TestController::Restart() {
 }
 
 absl::StatusOr<int> TestController::LoggedPort(absl::string_view marker) const {
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < deadline) {
-    const std::string text = Log();
-    if (size_t at = absl::string_view(text).rfind(marker);
-        at != absl::string_view::npos) {
-      absl::string_view rest = absl::string_view(text).substr(at);
-      const size_t port = rest.find("(port ");
-      int value = 0;
-      if (port != absl::string_view::npos &&
-          absl::SimpleAtoi(
-              rest.substr(port + 6, rest.find(')', port) - port - 6), &value))
-        return value;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return absl::DeadlineExceededError(
-      absl::StrCat("opsctld logged no \"", marker, "\" port:\n", Log()));
+  std::optional<int> port;
+  if (!Eventually([&] {
+        port = testing::LoggedPort(Log(), marker);
+        return port.has_value();
+      }))
+    return absl::DeadlineExceededError(
+        absl::StrCat("opsctld logged no \"", marker, "\" port:\n", Log()));
+  return *port;
 }
 
 std::string TestController::Log() const {
