@@ -14,8 +14,8 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "agent/server/connection_guard.h"
 #include "agent/system/descriptor_limit.h"
+#include "common/connection_guard.h"
 #include "common/listen_address.h"
 #include "common/logging.h"
 #include "common/metrics/metrics_endpoint.h"
@@ -127,9 +127,11 @@ int main(int argc, char** argv) {
 
   sigset_t signals = opsagent::BlockTerminationSignals();
 
-  // One descriptor per agent link, and room for operators and the log.
+  // One descriptor per agent link, room for operators and the log, and for
+  // connections not vouched for yet.
   absl::StatusOr<uint64_t> descriptors = opsagent::RaiseDescriptorLimit(
-      uint64_t{config->max_agents()} + 512,
+      uint64_t{config->max_agents()} + 512 +
+          config->max_unverified_connections(),
       "max_agents (opsctld.service sets LimitNOFILE=65536)");
   if (!descriptors.ok())
     return Refuse(kExitServe, descriptors.status().message());
@@ -205,10 +207,18 @@ int main(int argc, char** argv) {
   // gRPC 1.51 stops accepting for good when accept4 fails with EMFILE: a
   // flood of plain TCP connections would shut every new agent and operator
   // out with the process alive. The agent's guard sheds what is over the
-  // limit instead (docs/SECURITY.md); agents behind one NAT share an
-  // address, so the limit per peer is the total.
-  const size_t max_connections = size_t{config->max_agents()} + 256;
-  opsagent::ConfigureConnectionGuard({max_connections, max_connections});
+  // limit instead (docs/SECURITY.md). Addresses that showed a trusted
+  // certificate (agents behind one NAT share one) are bounded by the total
+  // alone; the rest by a pool of their own and a share per address.
+  opsagent::ConnectionLimits connection_limits;
+  connection_limits.max_unvouched_connections =
+      config->max_unverified_connections();
+  connection_limits.max_connections =
+      size_t{config->max_agents()} + 256 +
+      connection_limits.max_unvouched_connections;
+  connection_limits.max_connections_per_peer =
+      config->max_unverified_connections_per_address();
+  opsagent::ConfigureConnectionGuard(connection_limits);
   opsagent::WaitUntilBindable(config->listen_address(), absl::Seconds(60));
   grpc::ServerBuilder builder;
   int port = 0;

@@ -3,7 +3,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "absl/time/clock.h"
-#include "agent/server/connection_guard.h"
+#include "common/connection_guard.h"
 #include "common/logging.h"
 #include "spdlog/spdlog.h"
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/connection_guard.h"
 #include "common/host_text.h"
 #include "common/logging.h"
 #include "common/tls/certificate_info.h"
@@ -112,8 +113,9 @@ class LinkReactor final
         case v1::AgentMessage::kResult:
           connection_->OnResult(in_.result());
           break;
-        default:
+        default:  // a heartbeat
           connection_->OnHeard();
+          VouchForPeer(context_->peer());
           break;
       }
     }
@@ -220,6 +222,8 @@ class LinkReactor final
     accepted.mutable_accepted()->set_heartbeat_seconds(
         static_cast<uint32_t>(absl::ToInt64Seconds(service_->heartbeat())));
     Queue(std::move(accepted));
+    // Its address gets room beside strangers' (agents share NAT addresses).
+    VouchForPeer(peer);
     spdlog::info("{} connected from {} (agent {})", hello.hostname(), peer,
                  hello.agent_version());
     return true;

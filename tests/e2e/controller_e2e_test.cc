@@ -613,9 +613,10 @@ TEST_F(ControllerFailureE2eTest,
 }
 
 // gRPC 1.51 stops accepting for good once accept4 fails with EMFILE; a
-// plain TCP flood past the controller's descriptor limit (max_agents + 512)
-// must not do that to opsctld. Its connection guard holds connections to
-// max_agents + 256, resets the rest, and serves again when the flood ends.
+// plain TCP flood past the controller's descriptor limit (max_agents + 512 +
+// 1,024 unverified) must not do that to opsctld. Its connection guard holds
+// 8 connections per address not vouched for, resets the rest, and serves
+// again when the flood ends.
 TEST(ControllerFloodE2eTest, AConnectionFloodLeavesTheControllerServing) {
   Fleet fleet(absl::StrCat(std::getenv("TEST_TMPDIR"), "/flood"));
   ASSERT_TRUE(fleet.StartController("max_agents: 20\n").ok());
@@ -629,12 +630,12 @@ TEST(ControllerFloodE2eTest, AConnectionFloodLeavesTheControllerServing) {
     EXPECT_TRUE(Eventually([&] { return flood.ClosedByServer() >= 1700; },
                            absl::Seconds(3)))
         << flood.ClosedByServer() << " of " << flood.opened() << " reset";
-    // ... and what is held stays under the limit (20 + 256 connections).
+    // ... and what is held stays under the limit (10 addresses x 8).
     const std::string fds =
         absl::StrCat("/proc/", fleet.controller().pid(), "/fd");
     const auto held = std::distance(std::filesystem::directory_iterator(fds),
                                     std::filesystem::directory_iterator());
-    EXPECT_LT(held, 20 + 256 + 64);
+    EXPECT_LT(held, 10 * 8 + 64);
   }
   // The held link never dropped, and new callers get in.
   EXPECT_TRUE(Eventually([&] {
@@ -642,6 +643,47 @@ TEST(ControllerFloodE2eTest, AConnectionFloodLeavesTheControllerServing) {
     return info.exit_code == 0;
   }));
   EXPECT_THAT(fleet.controller().Log(), Not(HasSubstr("Failed accept4")));
+}
+
+// Agents behind one NAT share an address, and strangers must not get their
+// room: an address that linked an agent is vouched for and bounded by
+// max_agents alone, while a flood from a hundred other addresses is held to
+// the unverified pool. Agents and operators from the vouched address are
+// served during the flood.
+TEST(ControllerFloodE2eTest,
+     AFloodFromManyAddressesLeavesVouchedAddressesServed) {
+  Fleet fleet(absl::StrCat(std::getenv("TEST_TMPDIR"), "/nat"));
+  ASSERT_TRUE(
+      fleet
+          .StartController("max_agents: 20 max_unverified_connections: 64 "
+                           "max_unverified_connections_per_address: 1\n")
+          .ok());
+  // One connection per stranger address, yet three agents link from
+  // 127.0.0.1: the first link vouched for it.
+  for (const char* host : {"web-1", "web-2", "web-3"})
+    ASSERT_NE(fleet.AddAgent(host, ""), nullptr) << host;
+  auto alice = fleet.Opsctl("nat-alice", fleet.Operator("alice", {"oncall"}));
+  const std::string fds =
+      absl::StrCat("/proc/", fleet.controller().pid(), "/fd");
+  const auto before = std::distance(std::filesystem::directory_iterator(fds),
+                                    std::filesystem::directory_iterator());
+
+  ConnectionFlood flood(fleet.controller().port(), /*sources=*/100,
+                        /*per_source=*/20, ConnectionFlood::Kind::kIdle);
+  EXPECT_TRUE(Eventually([&] { return flood.ClosedByServer() >= 1900; },
+                         absl::Seconds(3)))
+      << flood.ClosedByServer() << " of " << flood.opened() << " reset";
+  const auto held = std::distance(std::filesystem::directory_iterator(fds),
+                                  std::filesystem::directory_iterator());
+  EXPECT_LE(held, before + 64 + 8);
+  // Served while the pool is full: an operator and a new agent.
+  ProgramResult hosts = alice->Run({"hosts"});
+  EXPECT_EQ(hosts.exit_code, 0) << hosts.stderr_text;
+  EXPECT_THAT(hosts.stdout_text, HasSubstr("web-3"));
+  ASSERT_NE(fleet.AddAgent("web-4", ""), nullptr);
+  ProgramResult info = alice->Run({"info", "web-4"});
+  EXPECT_EQ(info.exit_code, 0) << info.stderr_text;
+  EXPECT_THAT(fleet.controller().Log(), HasSubstr("connection guard: refused"));
 }
 
 // Revoking the controller's certificate cuts it off: an agent that checks
