@@ -14,6 +14,7 @@
 #include "agent/server/agent_server.h"
 #include "agent/server/liveness_probe.h"
 #include "agent/server/watchdog.h"
+#include "common/grpc_log.h"
 #include "common/logging.h"
 #include "common/operation_catalog.h"
 #include "common/process_setup.h"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   opsagent::DisableMutexDeadlockDetection();
   opsagent::InitLogging("opsagent", absl::GetFlag(FLAGS_verbose));
+  opsagent::ForwardGrpcLogs();
   if (absl::GetFlag(FLAGS_list_operations)) return ListOperations();
 
   const std::string config_path = absl::GetFlag(FLAGS_config);

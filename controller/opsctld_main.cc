@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "agent/system/descriptor_limit.h"
 #include "common/connection_guard.h"
+#include "common/grpc_log.h"
 #include "common/listen_address.h"
 #include "common/logging.h"
 #include "common/metrics/metrics_endpoint.h"
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   opsagent::DisableMutexDeadlockDetection();
   opsagent::InitLogging("opsctld", absl::GetFlag(FLAGS_verbose));
+  opsagent::ForwardGrpcLogs();
 
   const std::string path = absl::GetFlag(FLAGS_config);
   absl::StatusOr<opsagent::v1::OpsctldConfig> config =
