@@ -102,7 +102,7 @@ TEST_F(ConnectionFloodTest, OnePeerFloodingLeavesOtherPeersServed) {
   const int idle_descriptors = AgentDescriptors();
   ConnectionFlood flood(agent_->port(), /*sources=*/1, /*per_source=*/2000,
                         ConnectionFlood::Kind::kIdle);
-  EXPECT_EQ(flood.opened(), 2000);
+  EXPECT_EQ(flood.opened(), 2000) << flood.failures();
   EXPECT_TRUE(Served());  // alice comes from 127.0.0.1, the flood does not
   const int held = AgentDescriptors();
   EXPECT_LE(held, idle_descriptors + kPerPeer + 8)
@@ -131,7 +131,7 @@ TEST_F(ConnectionFloodTest, AFloodFromManyPeersIsBoundedAndEndsServed) {
     // systemd's default soft limit of 1,024 descriptors.
     ConnectionFlood flood(agent_->port(), /*sources=*/50, /*per_source=*/50,
                           kind);
-    EXPECT_EQ(flood.opened(), 2500);
+    EXPECT_EQ(flood.opened(), 2500) << flood.failures();
     const int held = AgentDescriptors();
     EXPECT_LE(held, idle_descriptors + kMaxConnections + 8);
     const int reset_at_once = flood.ClosedByServer();

@@ -7,6 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace opsagent::testing {
 namespace {
@@ -39,9 +43,20 @@ ConnectionFlood::ConnectionFlood(int port, int sources, int per_source,
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     for (int i = 0; i < per_source; ++i) {
       const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd < 0) return;
-      if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
-          connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+      if (fd < 0) {
+        ++failures_[absl::StrCat("socket: ", std::strerror(errno))];
+        return;
+      }
+      if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0) {
+        ++failures_[absl::StrCat("bind: ", std::strerror(errno))];
+        close(fd);
+        continue;
+      }
+      if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+        if (errno == ECONNRESET)
+          ++reset_while_connecting_;
+        else
+          ++failures_[absl::StrCat("connect: ", std::strerror(errno))];
         close(fd);
         continue;
       }
@@ -55,8 +70,15 @@ ConnectionFlood::ConnectionFlood(int port, int sources, int per_source,
 
 ConnectionFlood::~ConnectionFlood() { End(); }
 
+std::string ConnectionFlood::failures() const {
+  std::vector<std::string> parts;
+  for (const auto& [what, count] : failures_)
+    parts.push_back(absl::StrCat(count, " x ", what));
+  return absl::StrJoin(parts, ", ");
+}
+
 int ConnectionFlood::ClosedByServer() const {
-  int closed = 0;
+  int closed = reset_while_connecting_;
   for (int fd : sockets_) {
     char byte;
     const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -69,6 +91,7 @@ int ConnectionFlood::ClosedByServer() const {
 void ConnectionFlood::End() {
   for (int fd : sockets_) close(fd);
   sockets_.clear();
+  reset_while_connecting_ = 0;
 }
 
 }  // namespace opsagent::testing

@@ -1,6 +1,8 @@
 #ifndef OPSAGENT_TESTS_TESTING_CONNECTION_FLOOD_H_
 #define OPSAGENT_TESTS_TESTING_CONNECTION_FLOOD_H_
 
+#include <map>
+#include <string>
 #include <vector>
 
 namespace opsagent::testing {
@@ -21,7 +23,14 @@ class ConnectionFlood {
   ConnectionFlood& operator=(const ConnectionFlood&) = delete;
 
   // Connections the kernel completed (the server may reset them later).
-  int opened() const { return static_cast<int>(sockets_.size()); }
+  // One the server accepted and reset before connect() returned counts too:
+  // connect() then fails with ECONNRESET.
+  int opened() const {
+    return static_cast<int>(sockets_.size()) + reset_while_connecting_;
+  }
+  // Why the others failed ("" when none did), e.g. "2 x connect: Connection
+  // refused".
+  std::string failures() const;
   // Of those, how many the server has closed or reset by now.
   int ClosedByServer() const;
   // Closes them all (the flood ends).
@@ -29,6 +38,8 @@ class ConnectionFlood {
 
  private:
   std::vector<int> sockets_;
+  int reset_while_connecting_ = 0;
+  std::map<std::string, int> failures_;  // by what failed and errno text
 };
 
 }  // namespace opsagent::testing
