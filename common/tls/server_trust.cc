@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -23,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
+#include "common/tls/staging_directory.h"
 #include "common/trusted_path.h"
 #include "spdlog/spdlog.h"
 
@@ -187,17 +187,15 @@ absl::StatusOr<std::unique_ptr<ServerTrust>> ServerTrust::Create(
     const TlsFiles& files) {
   std::unique_ptr<ServerTrust> trust(new ServerTrust());
   trust->configured_ = files;
-  std::string pattern = StagingParent() + "/opsagent-tls-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot make a staging directory ", pattern, ": ",
-                     std::strerror(errno)));
-  }
-  trust->staging_directory_ = pattern;
+  absl::StatusOr<std::unique_ptr<StagingDirectory>> staging =
+      StagingDirectory::Create(StagingParent());
+  if (!staging.ok()) return staging.status();
+  trust->staging_ = *std::move(staging);
+  const std::string& directory = trust->staging_->path();
   trust->staged_ = files;
-  trust->staged_.certificate = pattern + "/certificate.pem";
-  trust->staged_.private_key = pattern + "/private_key.pem";
-  trust->staged_.ca_certificate = pattern + "/ca_bundle.pem";
+  trust->staged_.certificate = directory + "/certificate.pem";
+  trust->staged_.private_key = directory + "/private_key.pem";
+  trust->staged_.ca_certificate = directory + "/ca_bundle.pem";
   trust->staged_.crl_directory.clear();
   trust->state_ = std::make_shared<State>();
   if (!files.crl_directory.empty()) {
@@ -240,8 +238,6 @@ absl::Status ServerTrust::VerifyCertificate(
 ServerTrust::~ServerTrust() {
   stop_.Notify();
   if (refresher_.joinable()) refresher_.join();
-  std::error_code ignored;
-  std::filesystem::remove_all(staging_directory_, ignored);
 }
 
 absl::Status ServerTrust::Refresh() {

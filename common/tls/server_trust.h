@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "common/tls/chain_verifier.h"
 #include "common/tls/credentials.h"
+#include "common/tls/staging_directory.h"
 #include "grpcpp/security/tls_certificate_verifier.h"
 
 namespace opsagent {
@@ -27,9 +28,9 @@ namespace opsagent {
 // ca.crt cannot slip their own CA into the running server, and a CRL written
 // over <hash>.r0 applies to new connections within one interval.
 //
-// Thread-safe. The refresh thread stops and the staging directory is removed
-// when the ServerTrust is destroyed; the verifier it handed out then keeps
-// the last state.
+// Thread-safe. The refresh thread stops and the staging directory (see
+// StagingDirectory) is removed when the ServerTrust is destroyed; the verifier
+// it handed out then keeps the last state.
 class ServerTrust {
  public:
   // Fails (naming the file and why) unless every file passes now.
@@ -71,7 +72,7 @@ class ServerTrust {
 
   TlsFiles configured_;
   TlsFiles staged_;
-  std::string staging_directory_;
+  std::unique_ptr<StagingDirectory> staging_;
   std::shared_ptr<State> state_;
   std::shared_ptr<grpc::experimental::CertificateVerifier> verifier_;
   absl::Mutex refresh_mutex_;
