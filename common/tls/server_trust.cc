@@ -112,13 +112,14 @@ absl::Status Stage(const std::string& path, absl::string_view content) {
   return absl::OkStatus();
 }
 
+// systemd's RuntimeDirectory (a list: the first), else TMPDIR, else /tmp.
 std::string StagingParent() {
-  for (const char* variable : {"RUNTIME_DIRECTORY", "TMPDIR"}) {
-    const char* value = std::getenv(variable);
-    // RUNTIME_DIRECTORY may list several directories.
-    if (value != nullptr && value[0] == '/')
-      return std::string(value).substr(0, std::string(value).find(':'));
-  }
+  if (const char* runtime = std::getenv("RUNTIME_DIRECTORY");
+      runtime != nullptr && runtime[0] == '/')
+    return std::string(runtime).substr(0, std::string(runtime).find(':'));
+  if (const char* tmpdir = std::getenv("TMPDIR");
+      tmpdir != nullptr && tmpdir[0] == '/')
+    return tmpdir;
   return "/tmp";
 }
 

@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/trusted_path.h"
 #include "spdlog/spdlog.h"
 
 namespace opsagent {
@@ -59,6 +60,15 @@ bool EmptyOfFiles(int fd) {
 
 absl::StatusOr<std::unique_ptr<StagingDirectory>> StagingDirectory::Create(
     const std::string& parent) {
+  // Where others may rename what is not theirs, the copies could be swapped
+  // for an attacker's (their CA trusted, the key read, a root file written
+  // through a link) and a directory of theirs swept: nothing is staged there.
+  if (absl::Status trusted = CheckTrustedPath(parent, TrustedKind::kDirectory);
+      !trusted.ok())
+    return absl::FailedPreconditionError(absl::StrCat(
+        "will not stage TLS files under ", parent, ": ", trusted.message(),
+        " (set RUNTIME_DIRECTORY or TMPDIR to a directory only root or this "
+        "user can change, or a sticky one such as /tmp)"));
   if (const int removed = RemoveAbandoned(parent, absl::Minutes(1));
       removed > 0) {
     spdlog::info(
@@ -73,13 +83,20 @@ absl::StatusOr<std::unique_ptr<StagingDirectory>> StagingDirectory::Create(
   }
   const int fd =
       open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  struct stat st;
+  if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &st) != 0) {
     const int error = errno;
     if (fd >= 0) close(fd);
     rmdir(path.c_str());
     return absl::UnavailableError(
         absl::StrCat("cannot lock the staging directory ", path, ": ",
                      std::strerror(error)));
+  }
+  if (st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
+    close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("the staging directory ", path,
+                     " is not this user's alone after it was made"));
   }
   return std::unique_ptr<StagingDirectory>(
       new StagingDirectory(std::move(path), fd));

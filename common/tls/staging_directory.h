@@ -19,6 +19,10 @@ namespace opsagent {
 class StagingDirectory {
  public:
   // Makes and locks <parent>/opsagent-tls-XXXXXX, after RemoveAbandoned.
+  // Refuses, changing nothing, a parent that anyone but root and this user
+  // could change (CheckTrustedPath; a sticky root-owned one such as /tmp
+  // passes): there others could swap the copies for their own or have a
+  // directory of theirs swept.
   static absl::StatusOr<std::unique_ptr<StagingDirectory>> Create(
       const std::string& parent);
   ~StagingDirectory();

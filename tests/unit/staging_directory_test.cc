@@ -108,11 +108,41 @@ TEST_F(StagingDirectoryTest, AnotherUsersDirectoryIsLeftAlone) {
   EXPECT_TRUE(fs::exists(theirs + "/private_key.pem"));
 }
 
+// Where others may rename what is not theirs, the copies could be swapped
+// for theirs (their CA trusted, the key read) and a directory of theirs
+// renamed to opsagent-tls-* would be swept: nothing is made or removed.
+TEST_F(StagingDirectoryTest, AParentOthersCouldChangeIsRefusedChangingNothing) {
+  const std::string left = Abandoned("opsagent-tls-left01");
+  ASSERT_EQ(chmod(parent_.c_str(), 0777), 0);
+  auto staging = StagingDirectory::Create(parent_);
+  ASSERT_FALSE(staging.ok());
+  EXPECT_NE(staging.status().message().find("will not stage TLS files under " +
+                                            parent_),
+            std::string::npos)
+      << staging.status();
+  EXPECT_TRUE(fs::exists(left + "/private_key.pem"));
+  int entries = 0;
+  for (const auto& entry : fs::directory_iterator(parent_)) {
+    (void)entry;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1);
+
+  // Sticky and root's (as /tmp): only owners may rename what is in it.
+  if (geteuid() == 0) {
+    ASSERT_EQ(chmod(parent_.c_str(), 01777), 0);
+    auto sticky = StagingDirectory::Create(parent_);
+    EXPECT_TRUE(sticky.ok()) << sticky.status();
+    EXPECT_FALSE(fs::exists(left));
+  }
+}
+
 TEST_F(StagingDirectoryTest, AParentThatCannotBeUsedIsAClearError) {
   auto staging = StagingDirectory::Create(parent_ + "/missing");
   ASSERT_FALSE(staging.ok());
-  EXPECT_NE(staging.status().message().find("cannot make a staging directory"),
-            std::string::npos);
+  EXPECT_NE(staging.status().message().find(parent_ + "/missing"),
+            std::string::npos)
+      << staging.status();
 }
 
 }  // namespace
