@@ -78,18 +78,34 @@ std::string GuardedAddress(const in6_addr& v6) {
   return text.empty() ? "" : text + "/64";
 }
 
-std::string GuardedAddressOf(int fd) {
+// Who is at the other end of an accepted connection, as the limits see it.
+struct Peer {
+  std::string address;  // as GuardedAddress counts it; "?" when unknown
+  bool in_vouched_network = false;
+};
+
+Peer PeerOf(int fd, const std::vector<AddressRange>& vouched_networks) {
   sockaddr_storage address = {};
   socklen_t length = sizeof(address);
   if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-    return "?";
+    return {"?"};
+  Peer peer;
   if (address.ss_family == AF_INET) {
-    return AddressText(AF_INET,
-                       &reinterpret_cast<sockaddr_in*>(&address)->sin_addr);
+    peer.address = AddressText(
+        AF_INET, &reinterpret_cast<sockaddr_in*>(&address)->sin_addr);
+  } else if (address.ss_family == AF_INET6) {
+    peer.address =
+        GuardedAddress(reinterpret_cast<sockaddr_in6*>(&address)->sin6_addr);
+  } else {
+    return {"local"};
   }
-  if (address.ss_family == AF_INET6)
-    return GuardedAddress(reinterpret_cast<sockaddr_in6*>(&address)->sin6_addr);
-  return "local";
+  for (const AddressRange& network : vouched_networks) {
+    if (network.Contains(reinterpret_cast<sockaddr*>(&address))) {
+      peer.in_vouched_network = true;
+      break;
+    }
+  }
+  return peer;
 }
 
 ino_t InodeOf(int fd) {
@@ -279,8 +295,11 @@ extern "C" int __wrap_accept4(int listener, struct sockaddr* address,
     if (auto stale = guard.open.find(fd); stale != guard.open.end())
       opsagent::Forget(guard, stale);
     const absl::Time now = absl::Now();
-    const std::string peer = opsagent::GuardedAddressOf(fd);
-    const bool vouched = opsagent::IsVouched(guard, peer, now);
+    const opsagent::Peer from =
+        opsagent::PeerOf(fd, guard.limits.vouched_networks);
+    const std::string& peer = from.address;
+    const bool vouched =
+        from.in_vouched_network || opsagent::IsVouched(guard, peer, now);
     absl::string_view over = opsagent::OverLimits(guard, peer, vouched);
     if (!over.empty() && now - guard.last_prune >= opsagent::kPruneEvery) {
       opsagent::Prune(guard);

@@ -4,9 +4,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/address_range.h"
 
 namespace opsagent {
 
@@ -40,6 +42,10 @@ struct ConnectionLimits {
   size_t max_unvouched_connections = 0;
   // How long VouchForPeer holds.
   absl::Duration vouched_for = absl::Hours(1);
+  // Addresses vouched for always, from the start: the networks the fleet
+  // and its operators connect from, so that they are served at once after a
+  // restart under a flood, before any of them has shown a certificate again.
+  std::vector<AddressRange> vouched_networks;
 };
 
 // Sets the limits and reserves the spare descriptor. Call before the server

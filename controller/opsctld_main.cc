@@ -13,6 +13,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "agent/system/descriptor_limit.h"
 #include "common/connection_guard.h"
@@ -220,6 +221,11 @@ int main(int argc, char** argv) {
       connection_limits.max_unvouched_connections;
   connection_limits.max_connections_per_peer =
       config->max_unverified_connections_per_address();
+  absl::StatusOr<std::vector<opsagent::AddressRange>> vouched_networks =
+      opsagent::VouchedNetworks(*config);
+  if (!vouched_networks.ok())
+    return Refuse(kExitConfig, vouched_networks.status().message());
+  connection_limits.vouched_networks = *std::move(vouched_networks);
   opsagent::ConfigureConnectionGuard(connection_limits);
   opsagent::WaitUntilBindable(config->listen_address(), absl::Seconds(60));
   grpc::ServerBuilder builder;
@@ -249,6 +255,14 @@ int main(int argc, char** argv) {
       "agents",
       opsagent::kVersion, config->listen_address(), port,
       config->audit_database(), config->max_agents());
+  spdlog::info(
+      "connections from addresses not vouched for: {} each, {} together; "
+      "networks vouched for always: {}",
+      config->max_unverified_connections_per_address(),
+      config->max_unverified_connections(),
+      config->vouched_networks().empty()
+          ? "none"
+          : absl::StrJoin(config->vouched_networks(), ", "));
   std::unique_ptr<opsagent::HttpListener> intake_listener;
   if (intake != nullptr) {
     absl::StatusOr<std::unique_ptr<opsagent::HttpListener>> serving =

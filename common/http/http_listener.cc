@@ -10,22 +10,16 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/address_range.h"
 #include "common/regular_file.h"
 #include "common/trusted_path.h"
 #include "spdlog/spdlog.h"
 
 namespace opsagent {
 
-// A peer range: an address family's bytes and how many leading bits count.
-struct PeerRange {
-  int family = AF_INET;
-  unsigned char bytes[16] = {};
-  int prefix = 0;
-};
-
 struct HttpListener::Served {
   HttpListenerOptions options;
-  std::vector<PeerRange> allowed;
+  std::vector<AddressRange> allowed;
 };
 
 namespace {
@@ -118,56 +112,12 @@ MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
   return Send(options, connection, options.handle(exchange->request));
 }
 
-bool InRange(const PeerRange& range, const unsigned char* bytes) {
-  const int whole = range.prefix / 8;
-  if (std::memcmp(range.bytes, bytes, whole) != 0) return false;
-  const int rest = range.prefix % 8;
-  if (rest == 0) return true;
-  const unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
-  return (range.bytes[whole] & mask) == (bytes[whole] & mask);
-}
-
 MHD_Result OnAccept(void* cls, const sockaddr* address, socklen_t) {
   const auto& allowed = static_cast<HttpListener::Served*>(cls)->allowed;
   if (allowed.empty()) return MHD_YES;
-  const unsigned char* bytes = nullptr;
-  if (address->sa_family == AF_INET) {
-    bytes = reinterpret_cast<const unsigned char*>(
-        &reinterpret_cast<const sockaddr_in*>(address)->sin_addr);
-  } else if (address->sa_family == AF_INET6) {
-    bytes = reinterpret_cast<const unsigned char*>(
-        &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr);
-  }
-  for (const PeerRange& range : allowed) {
-    if (bytes != nullptr && range.family == address->sa_family &&
-        InRange(range, bytes))
-      return MHD_YES;
-  }
+  for (const AddressRange& range : allowed)
+    if (range.Contains(address)) return MHD_YES;
   return MHD_NO;
-}
-
-absl::StatusOr<PeerRange> ParsePeerRange(absl::string_view text) {
-  PeerRange range;
-  absl::string_view address = text;
-  const size_t slash = text.find('/');
-  const bool v6 = text.find(':') != absl::string_view::npos;
-  range.family = v6 ? AF_INET6 : AF_INET;
-  range.prefix = v6 ? 128 : 32;
-  if (slash != absl::string_view::npos) {
-    address = text.substr(0, slash);
-    int prefix = -1;
-    if (!absl::SimpleAtoi(text.substr(slash + 1), &prefix) || prefix < 0 ||
-        prefix > range.prefix)
-      prefix = -1;
-    if (prefix < 0)
-      return absl::InvalidArgumentError(
-          absl::StrCat("\"", text, "\": the prefix length is not valid"));
-    range.prefix = prefix;
-  }
-  if (inet_pton(range.family, std::string(address).c_str(), range.bytes) != 1)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", text, "\" is not an IP address or range (10.0.0.0/8, fd00::/8)"));
-  return range;
 }
 
 void OnCompleted(void* /*cls*/, MHD_Connection* /*connection*/, void** con_cls,
@@ -227,7 +177,7 @@ absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
   std::unique_ptr<HttpListener> listener(new HttpListener());
   listener->served_ = std::make_unique<Served>(Served{options, {}});
   for (const std::string& peer : options.allowed_peers) {
-    absl::StatusOr<PeerRange> range = ParsePeerRange(peer);
+    absl::StatusOr<AddressRange> range = AddressRange::Parse(peer);
     if (!range.ok()) return range.status();
     listener->served_->allowed.push_back(*range);
   }

@@ -193,7 +193,28 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
       config.max_unverified_connections())
     return FieldError("max_unverified_connections_per_address",
                       "may not exceed max_unverified_connections");
+  if (absl::StatusOr<std::vector<AddressRange>> networks =
+          VouchedNetworks(config);
+      !networks.ok())
+    return FieldError("vouched_networks", networks.status().message());
   return config;
+}
+
+absl::StatusOr<std::vector<AddressRange>> VouchedNetworks(
+    const v1::OpsctldConfig& config) {
+  std::vector<AddressRange> networks;
+  for (const std::string& text : config.vouched_networks()) {
+    absl::StatusOr<AddressRange> network = AddressRange::Parse(text);
+    if (!network.ok()) return network.status();
+    const int narrowest_allowed = network->family() == AF_INET ? 8 : 32;
+    if (network->prefix_length() < narrowest_allowed)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", text, "\" is wider than a /", narrowest_allowed,
+          ": it would vouch for strangers by the million; list the networks "
+          "the fleet and the operators connect from"));
+    networks.push_back(*std::move(network));
+  }
+  return networks;
 }
 
 absl::StatusOr<v1::OpsctldConfig> LoadOpsctldConfig(const std::string& path) {

@@ -2,8 +2,10 @@
 #define OPSAGENT_CONTROLLER_SERVER_OPSCTLD_CONFIG_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/address_range.h"
 #include "opsagent/v1/opsctld_config.pb.h"
 
 namespace opsagent {
@@ -16,6 +18,11 @@ absl::StatusOr<v1::OpsctldConfig> LoadOpsctldConfig(const std::string& path);
 // The same checks on a configuration already parsed (for tests).
 absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
     v1::OpsctldConfig config);
+
+// The parsed vouched_networks; refuses one that does not parse or is wider
+// than a /8 (IPv4) or a /32 (IPv6), naming it.
+absl::StatusOr<std::vector<AddressRange>> VouchedNetworks(
+    const v1::OpsctldConfig& config);
 
 }  // namespace opsagent
 

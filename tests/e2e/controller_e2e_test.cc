@@ -686,6 +686,45 @@ TEST(ControllerFloodE2eTest,
   EXPECT_THAT(fleet.controller().Log(), HasSubstr("connection guard: refused"));
 }
 
+// Vouching is kept in memory: after a restart under a flood nobody is
+// vouched for until an agent wins a place. A network configured as vouched
+// for is served from the start, while strangers' half-open handshakes hold
+// the whole unverified pool; strangers stay held to it.
+TEST(ControllerFloodE2eTest, AVouchedNetworkIsServedWhileStrangersFillThePool) {
+  Fleet fleet(absl::StrCat(std::getenv("TEST_TMPDIR"), "/networks"));
+  ASSERT_TRUE(
+      fleet
+          .StartController("max_agents: 20 max_unverified_connections: 64 "
+                           "max_unverified_connections_per_address: 1 "
+                           "vouched_networks: \"127.0.0.0/31\"\n")
+          .ok());
+  EXPECT_THAT(fleet.controller().Log(),
+              HasSubstr("networks vouched for always: 127.0.0.0/31"));
+  // 100 strangers (127.0.1.1 ...), one half-open handshake each: 64 fill
+  // the pool until the handshake deadline (10 s), the rest are reset.
+  ConnectionFlood flood(fleet.controller().port(), /*sources=*/100,
+                        /*per_source=*/1,
+                        ConnectionFlood::Kind::kPartialHandshake);
+  EXPECT_TRUE(Eventually([&] { return flood.ClosedByServer() >= 36; },
+                         absl::Seconds(3)));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return absl::StrContains(
+            fleet.controller().Log(),
+            "too many connections from addresses not vouched for");
+      },
+      absl::Seconds(3)));
+  // From 127.0.0.1, nobody having shown a certificate yet: an agent links
+  // and an operator is served while the pool is still full.
+  ASSERT_NE(fleet.AddAgent("web-1", ""), nullptr);
+  auto alice = fleet.Opsctl("net-alice", fleet.Operator("alice", {"oncall"}));
+  ProgramResult hosts = alice->Run({"hosts"});
+  EXPECT_EQ(hosts.exit_code, 0) << hosts.stderr_text;
+  EXPECT_THAT(hosts.stdout_text, HasSubstr("web-1"));
+  EXPECT_GE(flood.opened() - flood.ClosedByServer(), 60)
+      << "the pool was no longer full when the operator was served";
+}
+
 // Revoking the controller's certificate cuts it off: an agent that checks
 // revocation refuses to take calls from it when it links, and drops a link
 // it holds at the next heartbeat once a CRL revokes it.

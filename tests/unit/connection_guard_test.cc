@@ -153,5 +153,39 @@ TEST(ConnectionGuardTest, StrangersGetTheirShareAndVouchedAddressesTheRest) {
   EXPECT_EQ(GetConnectionGuardStats().open, 2u);
 }
 
+// Networks the controller is configured to vouch for are vouched for from
+// the start, before anyone from them has shown a certificate; an address
+// just outside gets a stranger's share.
+TEST(ConnectionGuardTest, ConfiguredNetworksAreVouchedForFromTheStart) {
+  GuardedListener listener;
+  ConnectionLimits limits;
+  limits.max_connections = 10;
+  limits.max_connections_per_peer = 1;
+  limits.max_unvouched_connections = 1;
+  limits.vouched_networks = {*AddressRange::Parse("127.0.2.0/25")};
+  ConfigureConnectionGuard(limits);
+  const ConnectionGuardStats before = GetConnectionGuardStats();
+  ASSERT_EQ(before.open, 0u);
+
+  for (int i = 0; i < 4; ++i) listener.Connect("127.0.2.1");
+  listener.Connect("127.0.2.127");
+  EXPECT_EQ(listener.AcceptAll(), 5);
+  EXPECT_EQ(GetConnectionGuardStats().open_unvouched, 0u);
+
+  listener.Connect("127.0.2.128");  // in the /24, not in the /25
+  const int second = listener.Connect("127.0.2.128");
+  EXPECT_EQ(listener.AcceptAll(), 1);
+  EXPECT_TRUE(WasReset(second));
+
+  // The total holds inside the network too: 6 open, 4 more fit.
+  for (int i = 0; i < 4; ++i) listener.Connect("127.0.2.2");
+  const int over_total = listener.Connect("127.0.2.2");
+  EXPECT_EQ(listener.AcceptAll(), 4);
+  EXPECT_TRUE(WasReset(over_total));
+  EXPECT_EQ(
+      GetConnectionGuardStats().refused_over_limit - before.refused_over_limit,
+      2u);
+}
+
 }  // namespace
 }  // namespace opsagent
