@@ -143,8 +143,7 @@ int main(int argc, char** argv) {
         std::_Exit(kExitServe);
       });
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  const int signal_number = opsagent::WaitForTerminationSignal(signals);
   spdlog::info("received signal {}; stopping", signal_number);
   sd_notify(0, "STOPPING=1");
   (*server)->Shutdown(absl::Seconds(10));

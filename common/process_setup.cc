@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/version.h"
+#include "spdlog/spdlog.h"
 
 namespace opsagent {
 
@@ -37,9 +38,22 @@ sigset_t BlockTerminationSignals() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   return signals;
+}
+
+int WaitForTerminationSignal(const sigset_t& signals) {
+  for (;;) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number != SIGHUP) return signal_number;
+    spdlog::info(
+        "received SIGHUP: nothing to reload (TLS files are re-read by "
+        "themselves; restart to apply a configuration change); still "
+        "serving");
+  }
 }
 
 }  // namespace opsagent

@@ -19,12 +19,20 @@ void SetDaemonUsage(absl::string_view program, absl::string_view main_file,
 // in every binary.
 void DisableMutexDeadlockDetection();
 
-// Blocks SIGTERM and SIGINT in the calling thread and the threads it starts
-// afterwards, so that they can be taken synchronously with sigwait on the
-// returned set; call it before gRPC starts its threads. Also ignores
-// SIGPIPE: OpenSSL writes TLS records with write(2), so a client of the
-// HTTPS listener that goes away mid-answer would otherwise end the daemon.
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and the threads
+// it starts afterwards, so that they can be taken synchronously with
+// WaitForTerminationSignal on the returned set; call it before gRPC starts
+// its threads. Also ignores SIGPIPE: OpenSSL writes TLS records with
+// write(2), so a client of the HTTPS listener that goes away mid-answer
+// would otherwise end the daemon.
 sigset_t BlockTerminationSignals();
+
+// Waits for SIGTERM or SIGINT and returns it. SIGHUP, an administrator's
+// reload habit, is logged and changes nothing: left to its default it would
+// end the daemon, and systemd counts that as a clean exit, so
+// Restart=on-failure would leave the host without its daemon. (TLS files are
+// re-read by themselves; a configuration change needs a restart.)
+int WaitForTerminationSignal(const sigset_t& signals);
 
 }  // namespace opsagent
 

@@ -290,8 +290,7 @@ int main(int argc, char** argv) {
   }
   sd_notify(0, "READY=1");
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  const int signal_number = opsagent::WaitForTerminationSignal(signals);
   spdlog::info("received signal {}; stopping", signal_number);
   sd_notify(0, "STOPPING=1");
   // Links never end by themselves: close them now, so agents reconnect to

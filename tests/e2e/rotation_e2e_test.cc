@@ -1,6 +1,7 @@
 // Certificate rotation without a restart: the agent's certificate, key and
 // CA files are replaced on disk; new connections use them within the
-// refresh interval, and certificates of the old CA are refused from then on.
+// refresh interval, and certificates of the old CA are refused from then on;
+// SIGHUP changes nothing.
 
 #include <signal.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -78,6 +80,17 @@ TEST(RotationE2eTest, NewFilesAreUsedWithoutRestartAndTheOldCaIsRefused) {
   EXPECT_EQ(old_side.Run({"info", "localhost"}).exit_code,
             4);                                     // the old CA is refused now
   EXPECT_EQ((*agent)->process().pid(), agent_pid);  // same process: no restart
+  EXPECT_EQ(kill(agent_pid, 0), 0);
+
+  // An administrator's reload habit (kill -HUP) stops nothing: the files
+  // are re-read by themselves. Ended by it, the agent would not come back:
+  // systemd counts SIGHUP as a clean exit.
+  ASSERT_EQ(kill(agent_pid, SIGHUP), 0);
+  EXPECT_TRUE(::opsagent::testing::Eventually([&] {
+    return absl::StrContains((*agent)->Log(),
+                             "received SIGHUP: nothing to reload");
+  }));
+  EXPECT_EQ(new_side.Run({"info", "localhost"}).exit_code, 0);
   EXPECT_EQ(kill(agent_pid, 0), 0);
 }
 
