@@ -34,6 +34,24 @@ absl::StatusOr<AddressRange> AddressRange::Parse(absl::string_view text) {
   if (inet_pton(range.family_, std::string(address).c_str(), range.bytes_) != 1)
     return absl::InvalidArgumentError(absl::StrCat(
         "\"", text, "\" is not an IP address or range (10.0.0.0/8, fd00::/8)"));
+  // "10.1.2.3/8" would silently stand for all of 10.0.0.0/8: a typo, most
+  // likely, so it is refused rather than widened.
+  const int address_bits = range.family_ == AF_INET ? 32 : 128;
+  for (int bit = range.prefix_length_; bit < address_bits; ++bit) {
+    if (range.bytes_[bit / 8] & (0x80 >> (bit % 8)))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", text, "\" has address bits set past its /",
+          range.prefix_length_, " prefix; write the network's own address"));
+  }
+  // Peers that come IPv4-mapped are matched as IPv4, so such a range could
+  // never match: IPv4 is written as IPv4.
+  static constexpr unsigned char kMappedPrefix[12] = {0, 0, 0, 0, 0,    0,
+                                                      0, 0, 0, 0, 0xff, 0xff};
+  if (range.family_ == AF_INET6 && range.prefix_length_ >= 96 &&
+      std::memcmp(range.bytes_, kMappedPrefix, sizeof(kMappedPrefix)) == 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", text,
+        "\" is IPv4-mapped IPv6: write IPv4 addresses as IPv4 (10.0.0.0/8)"));
   return range;
 }
 

@@ -16,7 +16,9 @@ namespace opsagent {
 class AddressRange {
  public:
   // Fails, quoting `text` and saying what is wrong, unless it is an address
-  // with an optional prefix length no longer than the address.
+  // with an optional prefix length no longer than the address, with no bits
+  // set past the prefix ("10.1.2.3/8" is a typo, not 10.0.0.0/8), and not
+  // IPv4-mapped IPv6 (which would never match: write IPv4 as IPv4).
   static absl::StatusOr<AddressRange> Parse(absl::string_view text);
 
   // Whether `address` (AF_INET or AF_INET6; anything else never matches) is

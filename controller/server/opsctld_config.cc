@@ -161,6 +161,12 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
             CheckTrustedPath(intake.runbooks(), TrustedKind::kDirectory);
         !status.ok())
       return FieldError("alert_intake.runbooks", status.message());
+    for (const std::string& sender : intake.allowed_senders()) {
+      if (absl::StatusOr<AddressRange> range = AddressRange::Parse(sender);
+          !range.ok())
+        return FieldError("alert_intake.allowed_senders",
+                          range.status().message());
+    }
     if (intake.has_automation()) {
       const v1::AutomationConfig& automation = intake.automation();
       if (automation.opsctl_config().empty())

@@ -16,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -325,6 +326,33 @@ TEST_F(AlertIntakeE2eTest, OnlyTheAllowedSendersMayConnect) {
                        fleet_->token)
                 .status,
             200);
+
+  // A sender that is not an address or network is a configuration error
+  // that --check_config names, as is a host's address with a network's
+  // prefix (it would have admitted the whole /8).
+  const std::string config = ReadFileOrDie(dir_ + "/opsctld.textproto");
+  const std::string allowed = "allowed_senders: \"127.0.0.1\"";
+  ASSERT_THAT(config, HasSubstr(allowed));
+  for (const auto& [sender, said] :
+       {std::pair{"junk", "\"junk\" is not an IP address or range"},
+        {"127.9.9.9/8", "has address bits set past its /8 prefix"}}) {
+    const std::string bad = dir_ + "/bad-senders.textproto";
+    testing::WriteFileOrDie(
+        bad,
+        absl::StrReplaceAll(
+            config,
+            {{allowed, absl::StrCat("allowed_senders: \"", sender, "\"")}}));
+    chmod(bad.c_str(), 0600);
+    absl::StatusOr<ProgramResult> checked =
+        RunProgram({"controller/opsctld", "--config", bad, "--check_config"},
+                   absl::Seconds(30));
+    ASSERT_TRUE(checked.ok()) << checked.status();
+    EXPECT_EQ(checked->exit_code, 2) << sender;
+    EXPECT_THAT(checked->stderr_text,
+                HasSubstr("config field alert_intake.allowed_senders"))
+        << sender;
+    EXPECT_THAT(checked->stderr_text, HasSubstr(said));
+  }
 }
 
 TEST_F(AlertIntakeE2eTest, LabelsCannotWidenWhatDiagnosisTouches) {

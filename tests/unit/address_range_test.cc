@@ -54,6 +54,7 @@ TEST(AddressRangeTest, MatchesExactlyThePeersItNames) {
   EXPECT_TRUE(Contains("10.0.0.0/8", "::ffff:10.9.9.9"));
   EXPECT_FALSE(Contains("10.0.0.0/8", "::ffff:11.9.9.9"));
   EXPECT_FALSE(Contains("::/0", "::ffff:10.9.9.9"));
+  EXPECT_FALSE(Contains("::/32", "::ffff:10.9.9.9"));
   EXPECT_FALSE(Contains("10.0.0.0/8", "::a09:909"));  // not mapped
   // Another family never matches.
   sockaddr unix_peer = {};
@@ -79,6 +80,20 @@ TEST(AddressRangeTest, AnythingElseIsRefusedSayingWhy) {
   }
   EXPECT_THAT(AddressRange::Parse("host.example").status().message(),
               HasSubstr("\"host.example\" is not an IP address or range"));
+  // A host's address with a network's prefix is a typo: it is not widened.
+  for (const char* typo : {"10.1.2.3/8", "127.0.2.1/25", "fd00::1/64"}) {
+    absl::StatusOr<AddressRange> range = AddressRange::Parse(typo);
+    ASSERT_FALSE(range.ok()) << typo;
+    EXPECT_THAT(range.status().message(), HasSubstr("address bits set past"));
+  }
+  EXPECT_TRUE(AddressRange::Parse("10.1.2.3/32").ok());
+  // IPv4-mapped IPv6 could never match (such peers are matched as IPv4).
+  for (const char* mapped :
+       {"::ffff:0:0/96", "::ffff:10.0.0.0/104", "::ffff:127.0.0.1"}) {
+    absl::StatusOr<AddressRange> range = AddressRange::Parse(mapped);
+    ASSERT_FALSE(range.ok()) << mapped;
+    EXPECT_THAT(range.status().message(), HasSubstr("write IPv4 addresses"));
+  }
 }
 
 }  // namespace
