@@ -30,6 +30,17 @@ AuditOutcome ClassifyOutcome(const absl::Status& status, bool mutating) {
   }
 }
 
+absl::Status UnrecordedOutcome(const absl::Status& answered,
+                               const absl::Status& why) {
+  return absl::Status(
+      answered.ok() ? absl::StatusCode::kDataLoss : answered.code(),
+      absl::StrCat(answered.ok() ? "the agent answered ok"
+                                 : absl::StrCat("the agent answered: ",
+                                                answered.message()),
+                   ", but the audit log could not record this outcome (",
+                   why.message(), "): its row stays an intent"));
+}
+
 std::string NewRequestId() {
   unsigned char b[16];
   RAND_bytes(b, sizeof(b));
@@ -97,9 +108,12 @@ AuditedResult AuditingCaller::Call(
     outcome.summary = SummarizeResult(op, *audited.final);
     outcome.result_json = ProtoToJson(op.ResultOf(*audited.final));
   }
+  // Whatever the agent answered, a log that holds only the intent says
+  // nothing of how it ended: the outcome is unknown (exit 6).
   if (absl::Status recorded = audit_->RecordResult(*row, outcome);
-      !recorded.ok() && audited.status.ok()) {
-    audited.status = recorded;
+      !recorded.ok()) {
+    audited.status = UnrecordedOutcome(audited.status, recorded);
+    audited.outcome = AuditOutcome::kUnknown;
   }
   return audited;
 }

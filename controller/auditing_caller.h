@@ -45,7 +45,8 @@ struct OperationCall {
 };
 
 // How an audited call went. `sent` is false when the intent could not be
-// recorded, in which case nothing was sent.
+// recorded, in which case nothing was sent. An outcome the log could not
+// record is kUnknown, with what the agent answered in `status`.
 struct AuditedResult {
   bool sent = false;
   AuditOutcome outcome = AuditOutcome::kPending;
@@ -63,6 +64,12 @@ struct AuditedResult {
 // The audit outcome for a call that ended with `status`. A mutating call that
 // may have reached the agent before failing is kUnknown, never kOk.
 AuditOutcome ClassifyOutcome(const absl::Status& status, bool mutating);
+
+// What a call whose outcome the audit log could not record (`why`) reports:
+// what the agent answered (its code; DATA_LOSS for an answer that was
+// ok) and that the log holds only the intent. Its outcome is kUnknown.
+absl::Status UnrecordedOutcome(const absl::Status& answered,
+                               const absl::Status& why);
 
 // A random UUID (version 4) used as request id.
 std::string NewRequestId();

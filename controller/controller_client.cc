@@ -117,11 +117,13 @@ absl::StatusOr<v1::ListIncidentsReply> ControllerClient::ListIncidents(
 }
 
 absl::StatusOr<v1::Incident> ControllerClient::GetIncident(
-    const std::string& id, absl::Duration timeout) {
+    const std::string& id, const std::string& alerts_after,
+    absl::Duration timeout) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   v1::GetIncidentRequest request;
   request.set_id(id);
+  request.set_alerts_after(alerts_after);
   v1::Incident reply;
   grpc::Status status = stub_->GetIncident(&context, request, &reply);
   if (!status.ok()) return Explain(status);

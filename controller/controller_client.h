@@ -38,7 +38,10 @@ class ControllerClient {
       const v1::ExportAuditRequest& request, absl::Duration timeout);
   absl::StatusOr<v1::ListIncidentsReply> ListIncidents(
       const v1::ListIncidentsRequest& request, absl::Duration timeout);
+  // One page of the incident's alerts: those after `alerts_after` (""
+  // for the first).
   absl::StatusOr<v1::Incident> GetIncident(const std::string& id,
+                                           const std::string& alerts_after,
                                            absl::Duration timeout);
 
   const std::string& address() const { return address_; }

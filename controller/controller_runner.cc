@@ -75,13 +75,20 @@ absl::StatusOr<FanOutSummary> ControllerRunner::Run(
     if (sent.ok()) continue;
     // Nothing of the first wave ran: the run failed as a whole.
     if (first == 0) return sent;
+    // FAILED_PRECONDITION: the controller's audit log could not record the
+    // wave's intents (as opsctl's own would refuse): not sent, exit 5.
+    const bool unrecorded = absl::IsFailedPrecondition(sent);
     for (size_t i = first; i < hosts.size(); ++i) {
       AuditedResult lost;
-      lost.sent = true;
-      lost.outcome = AuditOutcome::kUnreachable;
-      lost.status = absl::UnavailableError(
-          absl::StrCat("not sent: the controller refused the rest of the run (",
-                       sent.message(), ")"));
+      lost.sent = !unrecorded;
+      lost.outcome =
+          unrecorded ? AuditOutcome::kPending : AuditOutcome::kUnreachable;
+      lost.status = unrecorded
+                        ? sent
+                        : absl::UnavailableError(absl::StrCat(
+                              "not sent: the controller refused the rest of "
+                              "the run (",
+                              sent.message(), ")"));
       Count(lost.outcome, &summary);
       on_result(i, lost);
     }

@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "common/tls/certificate_info.h"
 #include "common/trusted_path.h"
+#include "controller/incident_id.h"
 #include "controller/operator_config.h"
 
 namespace opsagent {
@@ -45,7 +46,9 @@ const std::vector<FlagSpec>& Invocation::GlobalFlags() {
        "only)"},
       {"reason", "TEXT",
        "why you are doing this; recorded in the audit log and by the agent"},
-      {"incident", "ID", "incident or ticket id; recorded with every action"},
+      {"incident", "ID",
+       "the incident (INC-7) this is for; recorded with every action (through "
+       "the controller, one it has opened)"},
       {"timeout", "SECONDS", "per-call deadline (default from config, 30)"},
       {"concurrency", "N",
        "hosts worked on at once when a target names several (default 20)"},
@@ -79,7 +82,14 @@ absl::StatusOr<std::unique_ptr<Invocation>> Invocation::FromArgs(
         "--output ", output, ": use table, json, csv or markdown"));
   }
   invocation.context_.reason = args.Get("reason");
-  invocation.context_.incident = args.Get("incident");
+  // An id in another form ("inc-3", "INC-03") would be recorded as given
+  // and left out of INC-3's timeline: refused before anything is sent.
+  if (args.Has("incident")) {
+    absl::StatusOr<int64_t> incident =
+        ParseIncidentId(args.Get("incident"), "--incident");
+    if (!incident.ok()) return incident.status();
+    invocation.context_.incident = args.Get("incident");
+  }
   for (auto [flag, out, min] :
        {std::tuple{"concurrency", &invocation.fan_out_.concurrency, 1},
         {"max-failures", &invocation.fan_out_.max_failures, 0}}) {

@@ -18,6 +18,7 @@
 #include "agent/system/descriptor_limit.h"
 #include "common/connection_guard.h"
 #include "common/grpc_log.h"
+#include "common/link_limits.h"
 #include "common/listen_address.h"
 #include "common/logging.h"
 #include "common/metrics/metrics_endpoint.h"
@@ -54,7 +55,8 @@ constexpr int kExitServe = 3;
 // Results of relayed calls (a du listing, a command's output tail) can be
 // large, and so can a run's signed requests (about 350 bytes a host: 16 MiB
 // is over 40,000 hosts); this still bounds what a peer can make it buffer.
-constexpr int kMaxReceiveBytes = 16 << 20;
+constexpr int kMaxReceiveBytes =
+    static_cast<int>(opsagent::kMaxControllerReceiveBytes);  // 16 MiB
 constexpr int kHandshakeTimeoutMs = 10000;
 constexpr int kMaxTlsFrameBytes = 4096;
 
@@ -120,9 +122,8 @@ int main(int argc, char** argv) {
                                                 key.status().message()));
     }
     if (config->has_alert_intake()) {
-      absl::StatusOr<std::string> token =
-          opsagent::AlertIntake::ReadBearerToken(config->alert_intake());
-      if (!token.ok()) return Refuse(kExitConfig, token.status().message());
+      auto senders = opsagent::AlertIntake::ReadSenders(config->alert_intake());
+      if (!senders.ok()) return Refuse(kExitConfig, senders.status().message());
     }
     std::printf("%s: OK\n", path.c_str());
     return 0;

@@ -7,18 +7,16 @@
 set -uo pipefail
 status=0
 sources=$(find tests -name '*.cc')
+flat=$(cat $sources | tr '\n' ' ')
 for doc in docs/SECURITY.md docs/BENCHMARKS.md docs/AUDIT.md docs/ALERTS.md; do
   [ -f "$doc" ] || continue
   for name in $(grep -o '`[A-Z][A-Za-z0-9]*Test\.[A-Za-z0-9_*]*`' "$doc" | tr -d '`' | sort -u); do
     suite=${name%%.*} case=${name#*.}
-    if [ "$case" = "*" ]; then
-      pattern="TEST(_F)?\\($suite,"
-    else
-      pattern="TEST(_F)?\\($suite, *$case\\)"
-    fi
-    # clang-format may wrap the case name onto the next line.
-    if ! grep -Eq "$pattern" $sources &&
-      ! tr -d '\n' <<<"$(cat $sources)" | grep -Eq "TEST(_F)?\\($suite, *${case/\*/}"; then
+    # A whole name, never a prefix: "Suite.Case" is TEST(Suite, Case), and
+    # "Suite.*" any TEST(Suite, ...). clang-format may wrap the case name
+    # onto the next line, so whitespace (newlines too) may separate them.
+    [ "$case" = "*" ] && case='[A-Za-z0-9_]+'
+    if ! grep -Eq "TEST(_F|_P)?\\($suite,[[:space:]]*$case\\)" <<<"$flat"; then
       echo "$doc names $name, which no test in tests/ defines"
       status=1
     fi

@@ -11,6 +11,9 @@ namespace {
 
 constexpr uint32_t kDefaultRecords = 10000;
 constexpr uint32_t kMaxRecords = 50000;
+// A page's records, well under what the link to the controller carries
+// (common/link_limits.h: 16 MiB).
+constexpr uint32_t kMaxPageBytes = 4 << 20;
 
 absl::Status RunReadJournal(const OperationContext& context,
                             const v1::JournalRequest& request,
@@ -20,19 +23,21 @@ absl::Status RunReadJournal(const OperationContext& context,
   const uint32_t limit = request.limit() == 0
                              ? kDefaultRecords
                              : std::min(request.limit(), kMaxRecords);
-  bool truncated = false;
-  absl::StatusOr<std::vector<v1::JournalRecord>> records = context.read_journal(
-      absl::FromUnixMillis(request.since_unix_ms()), limit, &truncated);
-  if (!records.ok()) return records.status();
+  const uint32_t max_bytes = request.max_bytes() == 0
+                                 ? kMaxPageBytes
+                                 : std::min(request.max_bytes(), kMaxPageBytes);
+  if (absl::Status read =
+          context.read_journal(absl::FromUnixMillis(request.since_unix_ms()),
+                               request.cursor(), limit, max_bytes, reply);
+      !read.ok())
+    return read;
+  reply->set_truncated(reply->more());
   // The certificate whose key signs this reply, for the reader to check.
   absl::StatusOr<std::string> certificate =
       ReadProcFile(context.agent.config.tls().certificate());
   if (!certificate.ok()) return certificate.status();
   reply->set_hostname(context.agent.config.hostname());
   reply->set_agent_certificate_pem(*std::move(certificate));
-  for (v1::JournalRecord& record : *records)
-    *reply->add_records() = std::move(record);
-  reply->set_truncated(truncated);
   return absl::OkStatus();
 }
 

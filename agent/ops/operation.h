@@ -11,6 +11,7 @@
 #include "agent/system/allowed_directory.h"
 #include "agent/system/log_allow_list.h"
 #include "common/tls/peer_identity.h"
+#include "opsagent/v1/agent.pb.h"
 #include "opsagent/v1/agent_config.pb.h"
 #include "opsagent/v1/journal.pb.h"
 
@@ -48,10 +49,12 @@ struct OperationContext {
   bool dry_run = false;
   // Mutating operations take their target ("file:/x", "unit:y") here first.
   TargetLocks* locks = nullptr;
-  // The agent's journal from a time on (see ActionJournal::ReadSince); an
-  // error when the agent keeps none.
-  std::function<absl::StatusOr<std::vector<v1::JournalRecord>>(
-      absl::Time since, size_t limit, bool* truncated)>
+  // One page of the agent's journal from a time on (see
+  // ActionJournal::ReadSince): fills the page's records, next_cursor and
+  // more; an error when the agent keeps none or the cursor is not one.
+  std::function<absl::Status(absl::Time since, uint64_t cursor,
+                             size_t max_records, size_t max_bytes,
+                             v1::JournalReply* page)>
       read_journal;
 };
 

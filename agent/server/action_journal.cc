@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -17,9 +18,23 @@
 namespace opsagent {
 namespace {
 
+// No record is longer than the largest message a link carries; a torn last
+// line longer than that was not written by the agent.
+constexpr uint64_t kMaxRecordBytes = 16 << 20;
+
 absl::Status ErrnoError(absl::string_view what, const std::string& path) {
   return absl::FailedPreconditionError(
       absl::StrCat("agent journal ", path, ": ", what, ": ", strerror(errno)));
+}
+
+// One line of the journal; nullopt when it is not a record.
+std::optional<v1::JournalRecord> ParseRecord(const std::string& line) {
+  v1::JournalRecord record;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;  // written by a newer agent
+  if (!google::protobuf::util::JsonStringToMessage(line, &record, options).ok())
+    return std::nullopt;
+  return record;
 }
 
 std::vector<v1::JournalRecord> ReadHistory(const std::string& path) {
@@ -30,16 +45,13 @@ std::vector<v1::JournalRecord> ReadHistory(const std::string& path) {
   while (std::getline(in, line)) {
     ++line_number;
     if (line.empty()) continue;
-    v1::JournalRecord record;
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = true;  // written by a newer agent
-    if (!google::protobuf::util::JsonStringToMessage(line, &record, options)
-             .ok()) {
+    std::optional<v1::JournalRecord> record = ParseRecord(line);
+    if (!record.has_value()) {
       spdlog::warn("agent journal {}:{}: unreadable record skipped", path,
                    line_number);
       continue;
     }
-    records.push_back(std::move(record));
+    records.push_back(*std::move(record));
   }
   return records;
 }
@@ -48,9 +60,8 @@ std::vector<v1::JournalRecord> ReadHistory(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<ActionJournal>> ActionJournal::Open(
     const std::string& path) {
-  const int fd =
-      open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-           0600);
+  const int fd = open(
+      path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return ErrnoError("cannot open for appending", path);
   // Its directory passed the trust checks, but one that is sticky and
   // shared (/tmp) would let another user create the file first.
@@ -63,44 +74,80 @@ absl::StatusOr<std::unique_ptr<ActionJournal>> ActionJournal::Open(
         " is not a regular file owned by this user and writable by it "
         "alone; refusing to use it"));
   }
-  // A crash in the middle of a write leaves a line without its newline; end
-  // it so that the next record starts on a line of its own.
-  off_t size = lseek(fd, 0, SEEK_END);
-  if (size > 0) {
-    char last = '\n';
-    const int reader = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (reader >= 0) {
-      if (pread(reader, &last, 1, size - 1) != 1) last = '\n';
-      close(reader);
-    }
-    if (last != '\n' && write(fd, "\n", 1) != 1) {
-      absl::Status status = ErrnoError("cannot append", path);
-      close(fd);
-      return status;
-    }
+  auto file = std::make_unique<AppendOnlyFile>(
+      fd, absl::StrCat("agent journal ", path));
+  // A crash in the middle of an append leaves a line without its newline:
+  // a record that was never whole, so never acted on. It is cut off, so that
+  // the next record starts on a line of its own.
+  absl::StatusOr<uint64_t> torn = file->CutTornTail(kMaxRecordBytes);
+  if (!torn.ok()) return torn.status();
+  if (*torn > 0) {
+    spdlog::warn(
+        "agent journal {}: cut off its torn last line ({} bytes without a "
+        "newline: a record cut off by a crash)",
+        path, *torn);
   }
   return std::unique_ptr<ActionJournal>(
-      new ActionJournal(path, fd, ReadHistory(path)));
+      new ActionJournal(path, std::move(file), ReadHistory(path)));
 }
 
-ActionJournal::~ActionJournal() { close(fd_); }
+ActionJournal::~ActionJournal() = default;
 
-std::vector<v1::JournalRecord> ActionJournal::ReadSince(absl::Time since,
-                                                        size_t limit,
-                                                        bool* truncated) const {
-  std::vector<v1::JournalRecord> records;
-  for (v1::JournalRecord& record : ReadHistory(path_)) {
+absl::Status ActionJournal::ReadSince(absl::Time since, uint64_t cursor,
+                                      size_t max_records, size_t max_bytes,
+                                      v1::JournalReply* page) const {
+  // Streams through the file from `cursor`, one line at a time: what is held
+  // is the page, and one line.
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("agent journal ", path_,
+                     ": cannot open for reading: ", strerror(errno)));
+  }
+  if (cursor > 0) {
+    // A cursor is where a line starts: just after a newline.
+    char before = 0;
+    in.seekg(static_cast<std::streamoff>(cursor - 1));
+    if (!in.get(before) || before != '\n') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "journal cursor ", cursor, " is not where a record of ", path_,
+          " starts (past its end, or not a cursor this agent gave)"));
+    }
+  }
+  uint64_t offset = cursor;
+  size_t bytes = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // no newline yet: a record still being appended
+    const uint64_t next = offset + line.size() + 1;
+    if (line.empty()) {
+      offset = next;
+      continue;
+    }
+    std::optional<v1::JournalRecord> record = ParseRecord(line);
     absl::Time at;
     std::string error;
-    if (absl::ParseTime(absl::RFC3339_full, record.time(), &at, &error) &&
-        at < since)
+    if (!record.has_value() ||
+        (absl::ParseTime(absl::RFC3339_full, record->time(), &at, &error) &&
+         at < since)) {
+      offset = next;
       continue;
-    record.clear_reply();
-    records.push_back(std::move(record));
+    }
+    if (page->records_size() > 0 &&
+        (bytes + line.size() > max_bytes ||
+         static_cast<size_t>(page->records_size()) >= max_records)) {
+      page->set_more(true);
+      page->set_next_cursor(offset);
+      return absl::OkStatus();
+    }
+    bytes += line.size();
+    record->clear_reply();
+    *page->add_records() = *std::move(record);
+    offset = next;
   }
-  *truncated = records.size() > limit;
-  if (*truncated) records.erase(records.begin(), records.end() - limit);
-  return records;
+  page->set_more(false);
+  page->set_next_cursor(0);
+  return absl::OkStatus();
 }
 
 absl::Status ActionJournal::Append(v1::JournalRecord record,
@@ -111,22 +158,9 @@ absl::Status ActionJournal::Append(v1::JournalRecord record,
   if (!google::protobuf::util::MessageToJsonString(record, &line).ok()) {
     return absl::InternalError("agent journal: cannot encode a record");
   }
-  line.push_back('\n');
-  absl::MutexLock lock(&mutex_);
-  // One write per record: with O_APPEND, concurrent records never interleave.
-  const ssize_t written = write(fd_, line.data(), line.size());
-  if (written != static_cast<ssize_t>(line.size())) {
-    if (written >= 0) errno = ENOSPC;
-    const int write_errno = errno;
-    if (written > 0) {  // end the torn line so that the next one is readable
-      [[maybe_unused]] ssize_t ignored = write(fd_, "\n", 1);
-    }
-    errno = write_errno;
-    return ErrnoError("cannot append", path_);
-  }
-  if (durability == Durability::kSynced && fdatasync(fd_) != 0)
-    return ErrnoError("cannot sync", path_);
-  return absl::OkStatus();
+  return file_->Append(line, durability == Durability::kSynced
+                                 ? AppendOnlyFile::Durability::kSynced
+                                 : AppendOnlyFile::Durability::kWritten);
 }
 
 }  // namespace opsagent

@@ -9,15 +9,18 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/append_only_file.h"
+#include "opsagent/v1/agent.pb.h"
 #include "opsagent/v1/journal.pb.h"
 
 namespace opsagent {
 
 // The agent's own append-only record of the changes it was asked to make:
 // one JSON line per JournalRecord, appended with O_APPEND (and for changes
-// synced to disk) before Append returns. Opened once at start-up, when the
-// records already in the file are read back (a line torn by a crash is skipped
-// and logged).
+// synced to disk) before Append returns; an append that fails (a full
+// filesystem) leaves the file as it was (common/append_only_file.h). Opened
+// once at start-up, when a last line torn by a crash is cut off (and
+// logged) and the records already in the file are read back.
 class ActionJournal {
  public:
   static absl::StatusOr<std::unique_ptr<ActionJournal>> Open(
@@ -37,20 +40,25 @@ class ActionJournal {
   // The records that were in the file when it was opened, oldest first.
   const std::vector<v1::JournalRecord>& history() const { return history_; }
 
-  // The records in the file now from `since` on, oldest first, without
-  // their replies; at most the newest `limit` (`truncated`
-  // says whether older ones were left out). Reads the file again.
-  std::vector<v1::JournalRecord> ReadSince(absl::Time since, size_t limit,
-                                           bool* truncated) const;
+  // One page of the records in the file now from `since` on, oldest first,
+  // without their replies, starting at `cursor` (0: the file's start; else
+  // a next_cursor this returned): at most `max_records` records and
+  // `max_bytes` of their lines (at least one record, however long). Sets
+  // the page's more and next_cursor when records follow it. Reads the file
+  // from the cursor on, a line at a time (what it holds is the page).
+  absl::Status ReadSince(absl::Time since, uint64_t cursor, size_t max_records,
+                         size_t max_bytes, v1::JournalReply* page) const;
 
  private:
-  ActionJournal(std::string path, int fd,
+  ActionJournal(std::string path, std::unique_ptr<AppendOnlyFile> file,
                 std::vector<v1::JournalRecord> history)
-      : path_(std::move(path)), fd_(fd), history_(std::move(history)) {}
+      : path_(std::move(path)),
+        file_(std::move(file)),
+        history_(std::move(history)) {}
 
   const std::string path_;
   absl::Mutex mutex_;
-  const int fd_;
+  const std::unique_ptr<AppendOnlyFile> file_;
   std::vector<v1::JournalRecord> history_;
 };
 

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <optional>
 #include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/server/printable_reply.h"
+#include "common/journal_text.h"
 #include "common/logging.h"
 #include "common/request_meta.h"
 #include "common/signing/result_signature.h"
@@ -15,9 +18,12 @@
 namespace opsagent {
 namespace {
 
-// Refusals journaled at most: see JournalRefusal.
-constexpr double kRefusalsPerSecond = 10;
-constexpr double kRefusalBurst = 100;
+// Reads and refusals journaled at most, per caller: see AdmitToJournal.
+constexpr double kJournalPerSecond = 10;
+constexpr double kJournalBurst = 100;
+// Callers whose journaling rate is tracked at once; beyond, new ones share
+// one budget (kJournalOtherCallers).
+constexpr size_t kMaxTrackedCallers = 1024;
 // What a refused call claims (its request id, operation) is kept to this.
 constexpr size_t kMaxClaimedBytes = 128;
 
@@ -55,6 +61,14 @@ ActionJournal::Durability Durability(const Call& call) {
                                   : ActionJournal::Durability::kWritten;
 }
 
+// Sets `text` bounded, and `sha256` to the whole text's digest if it was
+// cut.
+void SetBounded(absl::string_view text, std::string* bounded,
+                std::string* sha256) {
+  *bounded = BoundedJournalText(text);
+  if (JournalTextIsCut(text)) *sha256 = JournalSha256(text);
+}
+
 void SetSigned(const Call& call, v1::JournalRecord* record) {
   if (!call.signed_request.has_value()) return;
   record->set_nonce(call.signed_request->nonce);
@@ -74,12 +88,23 @@ absl::Status CallGate::JournalStart(const Call& call,
   record.set_request_id(meta.request_id());
   record.set_operation(call.operation->name);
   record.set_caller(call.caller.ToString());
-  record.set_incident(meta.incident());
-  record.set_reason(meta.reason());
   record.set_dry_run(meta.dry_run());
   record.set_run_id(meta.run_id());
-  record.mutable_request()->PackFrom(request);
-  record.set_request_digest(digest);
+  if (call.operation->mutating) {
+    // A change: whole, for a retry after a restart and for reconcile.
+    record.set_incident(meta.incident());
+    record.set_reason(meta.reason());
+    record.mutable_request()->PackFrom(request);
+    record.set_request_digest(digest);
+  } else {
+    // A read: its digests and bounded text, never the whole request.
+    SetBounded(meta.incident(), record.mutable_incident(),
+               record.mutable_incident_sha256());
+    SetBounded(meta.reason(), record.mutable_reason(),
+               record.mutable_reason_sha256());
+    record.set_request_digest(RetryCache::Digest(request));
+    record.set_parameters_sha256(JournalSha256(ParametersJson(request)));
+  }
   record.set_via(call.via);
   SetSigned(call, &record);
   absl::Status status = journal_->Append(std::move(record), Durability(call));
@@ -99,8 +124,15 @@ void CallGate::JournalFinish(const Call& call, const v1::RequestMeta& meta,
   record.set_operation(call.operation->name);
   record.set_caller(call.caller.ToString());
   record.set_status_code(static_cast<int>(result.status.code()));
-  record.set_status_message(std::string(result.status.message()));
-  record.set_reply(result.final_message);
+  if (call.operation->mutating) {
+    // A retry after a restart is answered with it.
+    record.set_status_message(std::string(result.status.message()));
+    record.set_reply(result.final_message);
+  } else {
+    // A read's error may quote its path: bounded; its reply is not kept
+    // (result_sha256 is).
+    record.set_status_message(BoundedJournalText(result.status.message()));
+  }
   record.set_via(call.via);
   record.set_result_sha256(ResultSha256(
       agent_.config.hostname(), meta.request_id(),
@@ -117,38 +149,18 @@ void CallGate::JournalRefusal(const Call& call, absl::string_view operation,
                               absl::string_view request_id,
                               const absl::Status& why) {
   if (journal_ == nullptr || !call.journal_read_only) return;
-  // A controller can send refusals as fast as it likes: they are journaled
-  // at most kRefusalsPerSecond a second (a burst of kRefusalBurst), each
-  // with what it claims cut short, and the rest are counted in the next.
-  uint64_t unjournaled = 0;
-  {
-    absl::MutexLock lock(&mutex_);
-    const absl::Time now = absl::Now();
-    refusal_tokens_ = std::min<double>(
-        kRefusalBurst,
-        refusal_tokens_ +
-            absl::ToDoubleSeconds(now - refusal_refill_) * kRefusalsPerSecond);
-    refusal_refill_ = now;
-    if (refusal_tokens_ < 1) {
-      ++unjournaled_refusals_;
-      return;
-    }
-    refusal_tokens_ -= 1;
-    unjournaled = std::exchange(unjournaled_refusals_, 0);
-  }
+  // Anyone can make calls be refused as fast as they like: journaled at a
+  // bounded rate per caller, each with what it claims cut short.
+  std::optional<v1::JournalRecord> summary;
+  if (!AdmitToJournal(call.caller.ToString(), &summary)) return;
+  if (summary.has_value()) AppendSummary(*std::move(summary));
   v1::JournalRecord record;
   record.set_event(v1::JournalRecord::REFUSED);
-  record.set_request_id(std::string(request_id.substr(0, kMaxClaimedBytes)));
-  record.set_operation(std::string(operation.substr(0, kMaxClaimedBytes)));
+  record.set_request_id(BoundedJournalText(request_id, kMaxClaimedBytes));
+  record.set_operation(BoundedJournalText(operation, kMaxClaimedBytes));
   record.set_caller(call.caller.ToString());
   record.set_status_code(static_cast<int>(why.code()));
-  std::string message(why.message().substr(0, 4 * kMaxClaimedBytes));
-  if (unjournaled > 0) {
-    absl::StrAppend(&message, " (", unjournaled,
-                    " earlier refusals were not journaled: more than ",
-                    kRefusalsPerSecond, " a second)");
-  }
-  record.set_status_message(std::move(message));
+  record.set_status_message(BoundedJournalText(why.message()));
   record.set_via(call.via);
   SetSigned(call, &record);
   if (absl::Status written = journal_->Append(
@@ -156,6 +168,80 @@ void CallGate::JournalRefusal(const Call& call, absl::string_view operation,
       !written.ok()) {
     spdlog::error("a refused {} request={} is not in the journal: {}",
                   operation, request_id, written.message());
+  }
+}
+
+bool CallGate::AdmitToJournal(const std::string& caller,
+                              std::optional<v1::JournalRecord>* summary) {
+  absl::MutexLock lock(&mutex_);
+  const absl::Time now = absl::Now();
+  if (!journal_budgets_.contains(caller) &&
+      journal_budgets_.size() >= kMaxTrackedCallers) {
+    // Forget callers whose budget is full again and owes no summary.
+    absl::erase_if(journal_budgets_, [&](const auto& entry) {
+      const JournalBudget& budget = entry.second;
+      return budget.not_journaled == 0 &&
+             budget.tokens + absl::ToDoubleSeconds(now - budget.refilled) *
+                                 kJournalPerSecond >=
+                 kJournalBurst;
+    });
+  }
+  const std::string key = journal_budgets_.contains(caller) ||
+                                  journal_budgets_.size() < kMaxTrackedCallers
+                              ? caller
+                              : std::string(kJournalOtherCallers);
+  JournalBudget& budget =
+      journal_budgets_.try_emplace(key, JournalBudget{kJournalBurst, now})
+          .first->second;
+  budget.tokens = std::min<double>(
+      kJournalBurst,
+      budget.tokens +
+          absl::ToDoubleSeconds(now - budget.refilled) * kJournalPerSecond);
+  budget.refilled = now;
+  if (budget.tokens < 1) {
+    if (budget.not_journaled++ == 0) budget.not_journaled_since = now;
+    return false;
+  }
+  budget.tokens -= 1;
+  if (budget.not_journaled > 0) *summary = TakeSummary(key, &budget);
+  return true;
+}
+
+v1::JournalRecord CallGate::TakeSummary(const std::string& caller,
+                                        JournalBudget* budget) {
+  v1::JournalRecord record;
+  record.set_event(v1::JournalRecord::NOT_JOURNALED);
+  record.set_caller(caller);
+  record.set_not_journaled(std::exchange(budget->not_journaled, 0));
+  record.set_not_journaled_since_unix_ms(
+      absl::ToUnixMillis(budget->not_journaled_since));
+  return record;
+}
+
+void CallGate::FlushNotJournaled() {
+  std::vector<v1::JournalRecord> summaries;
+  {
+    absl::MutexLock lock(&mutex_);
+    for (auto& [caller, budget] : journal_budgets_) {
+      if (budget.not_journaled > 0)
+        summaries.push_back(TakeSummary(caller, &budget));
+    }
+  }
+  for (v1::JournalRecord& summary : summaries)
+    AppendSummary(std::move(summary));
+}
+
+void CallGate::AppendSummary(v1::JournalRecord summary) {
+  const std::string caller = summary.caller();
+  const uint64_t count = summary.not_journaled();
+  summary.set_status_message(absl::StrCat(
+      count, " more refused calls/reads from ", caller, " not journaled (over ",
+      kJournalPerSecond, " a second after a burst of ", kJournalBurst, ")"));
+  if (absl::Status written = journal_->Append(
+          std::move(summary), ActionJournal::Durability::kWritten);
+      !written.ok()) {
+    spdlog::error("{} calls by {} not journaled, nor is their count: {}", count,
+                  caller, written.message());
   }
 }
 
@@ -271,7 +357,12 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
             " scans are already running on this agent; try again shortly")),
         meta.request_id());
   }
-  const bool journaled = op.mutating || call.journal_read_only;
+  bool journaled = op.mutating;
+  if (!op.mutating && call.journal_read_only && journal_ != nullptr) {
+    std::optional<v1::JournalRecord> summary;
+    journaled = AdmitToJournal(who, &summary);
+    if (summary.has_value()) AppendSummary(*std::move(summary));
+  }
   if (journaled) {
     if (absl::Status status = JournalStart(call, *request, meta, digest);
         !status.ok()) {
@@ -294,14 +385,16 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
       call.cancelled,
       meta.dry_run(),
       &locks_,
-      [this](absl::Time since, size_t limit, bool* truncated)
-          -> absl::StatusOr<std::vector<v1::JournalRecord>> {
+      [this](absl::Time since, uint64_t cursor, size_t max_records,
+             size_t max_bytes, v1::JournalReply* page) -> absl::Status {
         if (journal_ == nullptr) {
           return absl::FailedPreconditionError(
               "this agent keeps no journal "
               "(journal_path is not set)");
         }
-        return journal_->ReadSince(since, limit, truncated);
+        // Counts of what was not journaled are in what is read.
+        FlushNotJournaled();
+        return journal_->ReadSince(since, cursor, max_records, max_bytes, page);
       }};
   spdlog::info(
       "start {} by {} via {} request={} incident=\"{}\" reason=\"{}\"{}",

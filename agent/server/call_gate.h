@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -64,7 +65,10 @@ struct CallResult {
 // retry gets the first outcome, another caller or another request with the
 // same id is refused), a signed request's nonce claimed in the replay cache
 // (a replay is refused), the heavy-scan limit, the agent journal before and
-// after a change, and a log line for every call and refusal. Output the
+// after a change, and a log line for every call and refusal. Reads and
+// refusals (journaled with a controller) are journaled by digest and with
+// their text bounded (common/journal_text.h), at a bounded rate per caller;
+// changes whole, always. Output the
 // operation emits goes to `emit` as it comes (escaped to printable text if
 // an operation let host bytes through). Thread-safe.
 class CallGate {
@@ -98,6 +102,15 @@ class CallGate {
                      const CallResult& result);
   void JournalRefusal(const Call& call, absl::string_view operation,
                       absl::string_view request_id, const absl::Status& why);
+  // Whether a read or refusal by `caller` may be journaled now: each
+  // caller identity gets a burst of kJournalBurst, then kJournalPerSecond
+  // a second; what is over is counted, and journaled as one NOT_JOURNALED
+  // record (into `summary`) once the caller is admitted again, or when the
+  // journal is read (FlushNotJournaled).
+  bool AdmitToJournal(const std::string& caller,
+                      std::optional<v1::JournalRecord>* summary);
+  void FlushNotJournaled();
+  void AppendSummary(v1::JournalRecord summary);
   // Logs (as `verb`: rejected, denied, refused) and journals a refusal.
   CallResult Refused(const Call& call, absl::string_view verb,
                      absl::string_view operation, absl::string_view request_id,
@@ -116,9 +129,18 @@ class CallGate {
   Histogram& durations_;
   absl::Mutex mutex_;
   uint32_t running_scans_ ABSL_GUARDED_BY(mutex_) = 0;
-  double refusal_tokens_ ABSL_GUARDED_BY(mutex_) = 100;  // a full burst
-  absl::Time refusal_refill_ ABSL_GUARDED_BY(mutex_) = absl::Now();
-  uint64_t unjournaled_refusals_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Journaling of reads and refusals, per caller identity.
+  struct JournalBudget {
+    double tokens;
+    absl::Time refilled;
+    uint64_t not_journaled = 0;
+    absl::Time not_journaled_since;
+  };
+  absl::flat_hash_map<std::string, JournalBudget> journal_budgets_
+      ABSL_GUARDED_BY(mutex_);
+  // The NOT_JOURNALED record of what `budget` counted; resets the count.
+  static v1::JournalRecord TakeSummary(const std::string& caller,
+                                       JournalBudget* budget);
 };
 
 }  // namespace opsagent

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/link_limits.h"
 #include "common/logging.h"
 #include "common/operation_catalog.h"
 #include "common/signing/result_signature.h"
@@ -23,8 +24,6 @@ constexpr int kMaxRelayedCalls = 32;
 constexpr absl::Duration kDefaultHeartbeat = absl::Seconds(10);
 // A link that lasted this long resets the backoff.
 constexpr absl::Duration kStableLink = absl::Seconds(10);
-// Largest relayed message accepted (requests are small).
-constexpr int kMaxReceiveBytes = 64 * 1024;
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -33,6 +32,15 @@ absl::Duration Jittered(absl::Duration low, absl::Duration high) {
   static thread_local std::mt19937_64 random(std::random_device{}());
   std::uniform_real_distribution<double> share(0.0, 1.0);
   return low + (high - low) * share(random);
+}
+
+// Why a message was not sent: it would have been over what the controller
+// receives.
+std::string OversizedMessage(absl::string_view what, absl::string_view name,
+                             size_t bytes) {
+  return absl::StrCat(what, " ", name, " is ", bytes, " bytes, over the ",
+                      kMaxControllerReceiveBytes,
+                      " bytes the controller's link takes in one message");
 }
 
 }  // namespace
@@ -131,7 +139,9 @@ bool ControllerLink::Session() {
   // The controller's certificate must name `config.name`.
   args.SetSslTargetNameOverride(config.name());
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  args.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  // Relayed requests are small; the controller checks each against this
+  // before it sends it (a message over it would end the link).
+  args.SetMaxReceiveMessageSize(static_cast<int>(kMaxAgentLinkReceiveBytes));
   std::unique_ptr<v1::AgentLink::Stub> stub = v1::AgentLink::NewStub(
       grpc::CreateCustomChannel(config.address(), credentials_, args));
   grpc::ClientContext context;
@@ -303,6 +313,28 @@ CallResult ControllerLink::Verify(const v1::RelayedCall& relayed, Call* call) {
   return CallResult{absl::OkStatus(), ""};
 }
 
+void ControllerLink::FillResult(const std::string& request_id,
+                                const CallResult& ran,
+                                v1::RelayedResult* result) {
+  result->mutable_status()->set_code(static_cast<int>(ran.status.code()));
+  result->mutable_status()->set_message(std::string(ran.status.message()));
+  result->set_final_message(ran.final_message);
+  result->clear_signature();
+  // Signed with this host's key, so that the controller cannot change
+  // what it relays back without it showing (the journal has the digest).
+  const std::string digest =
+      ResultSha256(agent_.config.hostname(), request_id,
+                   static_cast<int>(ran.status.code()), ran.final_message);
+  absl::StatusOr<std::string> signature = result_signer_.Sign(digest);
+  if (signature.ok()) {
+    result->mutable_signature()->set_result_sha256(digest);
+    result->mutable_signature()->set_signature(*std::move(signature));
+  } else {
+    spdlog::error("result of request={} sent unsigned: {}", request_id,
+                  signature.status().message());
+  }
+}
+
 void ControllerLink::Serve(const v1::RelayedCall& relayed) {
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
   {
@@ -323,6 +355,9 @@ void ControllerLink::Serve(const v1::RelayedCall& relayed) {
     cancelled_[relayed.call_id()] = cancelled;
   }
   std::thread([this, relayed, cancelled] {
+    // Set when an event of the call was over what the controller receives:
+    // the call ends with that, and the link carries on.
+    std::string oversized;
     v1::AgentMessage reply;
     v1::RelayedResult* result = reply.mutable_result();
     result->set_call_id(relayed.call_id());
@@ -347,24 +382,36 @@ void ControllerLink::Serve(const v1::RelayedCall& relayed) {
         v1::AgentMessage event;
         event.mutable_event()->set_call_id(relayed.call_id());
         event.mutable_event()->set_message(message.SerializeAsString());
+        if (event.ByteSizeLong() > kMaxControllerReceiveBytes) {
+          // Sent, it would end the link and every call on it: this call
+          // stops instead (as if its caller had gone).
+          oversized = OversizedMessage("an event of", call.operation->name,
+                                       event.ByteSizeLong());
+          return false;
+        }
         return Send(event);
       });
     }
-    result->mutable_status()->set_code(static_cast<int>(ran.status.code()));
-    result->mutable_status()->set_message(std::string(ran.status.message()));
-    result->set_final_message(ran.final_message);
-    // Signed with this host's key, so that the controller cannot change
-    // what it relays back without it showing (the journal has the digest).
-    const std::string digest =
-        ResultSha256(agent_.config.hostname(), call.request_id,
-                     static_cast<int>(ran.status.code()), ran.final_message);
-    absl::StatusOr<std::string> signature = result_signer_.Sign(digest);
-    if (signature.ok()) {
-      result->mutable_signature()->set_result_sha256(digest);
-      result->mutable_signature()->set_signature(*std::move(signature));
-    } else {
-      spdlog::error("result of request={} sent unsigned: {}", call.request_id,
-                    signature.status().message());
+    if (!oversized.empty()) {
+      ran.status = absl::ResourceExhaustedError(
+          absl::StrCat(oversized, "; the call was stopped there (",
+                       ran.status.ToString(), ")"));
+      ran.final_message.clear();
+    }
+    FillResult(call.request_id, ran, result);
+    if (reply.ByteSizeLong() > kMaxControllerReceiveBytes) {
+      // Sent, it would end the link and every call on it: this call alone
+      // gets the error (its outcome is in the journal).
+      const size_t bytes = reply.ByteSizeLong();
+      ran.status = absl::ResourceExhaustedError(absl::StrCat(
+          OversizedMessage("the result of", call.operation->name, bytes),
+          "; not sent (the call itself ended ",
+          ran.status.ok() ? std::string("ok")
+                          : absl::StatusCodeToString(ran.status.code()),
+          ")"));
+      ran.final_message.clear();
+      spdlog::warn("request={}: {}", call.request_id, ran.status.message());
+      FillResult(call.request_id, ran, result);
     }
     Send(reply);
     absl::MutexLock lock(&calls_mutex_);

@@ -67,6 +67,9 @@ class ControllerLink {
   // The controller's certificate (PEM, as its handshake presented it)
   // against this agent's CA bundle and CRLs, as a server's.
   absl::Status CheckController(const std::string& pem) const;
+  // Sets `result`'s status and final message from `ran`, signed.
+  void FillResult(const std::string& request_id, const CallResult& ran,
+                  v1::RelayedResult* result);
   // Writes one message on the current stream (serialized across threads).
   bool Send(const v1::AgentMessage& message);
 

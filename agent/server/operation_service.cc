@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/connection_guard.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/operation_catalog.h"
@@ -108,6 +109,9 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
       Finish(ToGrpcStatus(caller.status()));
       return;
     }
+    // It showed a certificate of ours: its address gets room beside
+    // strangers' (a bastion or NAT shared with a flooding neighbour).
+    VouchForPeer(context_->peer());
     Call call;
     call.operation = op;
     call.caller = *std::move(caller);

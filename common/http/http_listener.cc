@@ -4,6 +4,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstring>
 
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/address_range.h"
+#include "common/http/unfinished_connections.h"
 #include "common/regular_file.h"
 #include "common/trusted_path.h"
 #include "spdlog/spdlog.h"
@@ -20,10 +22,15 @@ namespace opsagent {
 struct HttpListener::Served {
   HttpListenerOptions options;
   std::vector<AddressRange> allowed;
+  std::unique_ptr<UnfinishedConnections> unfinished;
 };
 
 namespace {
 
+// A request's TLS handshake, line and headers must be in this long after
+// accept, however steadily they trickle; then the idle timeout applies (a
+// body, an answer being written).
+constexpr absl::Duration kHeadersDeadline = absl::Seconds(3);
 constexpr unsigned kIdleTimeoutSeconds = 10;
 constexpr size_t kHeaderBudgetBytes = 32 << 10;
 constexpr size_t kMaxPemBytes = 64 << 10;
@@ -47,6 +54,9 @@ MHD_Result Send(const HttpListenerOptions& options, MHD_Connection* connection,
                           answer.content_type.c_str());
   for (const auto& [name, value] : answer.headers)
     MHD_add_response_header(response, name.c_str(), value.c_str());
+  // One request per connection: a connection cannot be kept open between
+  // requests to hold the listener's descriptors.
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
   const MHD_Result queued = MHD_queue_response(
       connection, static_cast<unsigned>(answer.status), response);
   MHD_destroy_response(response);
@@ -64,11 +74,12 @@ MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
                      const char* method, const char* /*version*/,
                      const char* upload_data, size_t* upload_data_size,
                      void** con_cls) {
-  const HttpListenerOptions& options =
-      static_cast<HttpListener::Served*>(cls)->options;
+  auto* served = static_cast<HttpListener::Served*>(cls);
+  const HttpListenerOptions& options = served->options;
   auto* exchange = static_cast<Exchange*>(*con_cls);
   if (exchange == nullptr) {
     // The line and headers are in; no body has been read.
+    served->unfinished->Finished(connection);
     exchange = new Exchange();
     *con_cls = exchange;
     exchange->request.method = method;
@@ -118,6 +129,43 @@ MHD_Result OnAccept(void* cls, const sockaddr* address, socklen_t) {
   for (const AddressRange& range : allowed)
     if (range.Contains(address)) return MHD_YES;
   return MHD_NO;
+}
+
+// The address of `address` as bytes, equal for equal addresses (an
+// IPv4-mapped IPv6 address as its IPv4 one).
+std::string PeerKey(const sockaddr* address) {
+  if (address->sa_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
+    return std::string(reinterpret_cast<const char*>(&v4->sin_addr), 4);
+  }
+  if (address->sa_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
+    const char* bytes = reinterpret_cast<const char*>(&v6->sin6_addr);
+    if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) return std::string(bytes + 12, 4);
+    return std::string(bytes, 16);
+  }
+  return "";
+}
+
+// Connections are watched from accept until their headers are in
+// (OnRequest) or they close: MHD calls this before it closes the socket.
+void OnConnection(void* cls, MHD_Connection* connection,
+                  void** /*socket_context*/,
+                  MHD_ConnectionNotificationCode code) {
+  UnfinishedConnections& unfinished =
+      *static_cast<HttpListener::Served*>(cls)->unfinished;
+  if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    unfinished.Finished(connection);
+    return;
+  }
+  const MHD_ConnectionInfo* fd =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+  const MHD_ConnectionInfo* address =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (fd == nullptr || address == nullptr || address->client_addr == nullptr)
+    return;
+  unfinished.Accepted(connection, fd->connect_fd,
+                      PeerKey(address->client_addr));
 }
 
 void OnCompleted(void* /*cls*/, MHD_Connection* /*connection*/, void** con_cls,
@@ -175,7 +223,16 @@ absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
       !parsed.ok())
     return parsed;
   std::unique_ptr<HttpListener> listener(new HttpListener());
-  listener->served_ = std::make_unique<Served>(Served{options, {}});
+  listener->served_ = std::make_unique<Served>(Served{options, {}, nullptr});
+  // Half the descriptors at most for connections still in their handshake
+  // and headers, so that MHD's own limit (which refuses new ones) is not
+  // reached by them.
+  UnfinishedConnections::Limits limits;
+  limits.deadline = kHeadersDeadline;
+  limits.per_peer = std::max(1u, options.per_address_limit);
+  limits.total = std::max(1u, options.connection_limit / 2);
+  listener->served_->unfinished =
+      std::make_unique<UnfinishedConnections>(limits);
   for (const std::string& peer : options.allowed_peers) {
     absl::StatusOr<AddressRange> range = AddressRange::Parse(peer);
     if (!range.ok()) return range.status();
@@ -204,13 +261,17 @@ absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
   std::vector<MHD_OptionItem> items = {
       {MHD_OPTION_SOCK_ADDR, 0, &address},
       {MHD_OPTION_CONNECTION_LIMIT, options.connection_limit, nullptr},
-      {MHD_OPTION_PER_IP_CONNECTION_LIMIT, options.per_address_limit, nullptr},
+      // No MHD_OPTION_PER_IP_CONNECTION_LIMIT: it refuses a new connection
+      // while the address's slow ones last. UnfinishedConnections caps
+      // those instead, cutting the oldest.
       {MHD_OPTION_CONNECTION_TIMEOUT, kIdleTimeoutSeconds, nullptr},
       {MHD_OPTION_CONNECTION_MEMORY_LIMIT,
        static_cast<intptr_t>(kHeaderBudgetBytes), nullptr},
       {MHD_OPTION_THREAD_POOL_SIZE, kThreads, nullptr},
       {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&OnCompleted),
        nullptr},
+      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&OnConnection),
+       listener->served_.get()},
       {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&OnError),
        nullptr},
   };

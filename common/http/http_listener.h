@@ -39,9 +39,13 @@ struct HttpListenerOptions {
   // Bodies larger than this are refused with 413, whatever their framing
   // (Content-Length or chunked); 0 accepts none.
   size_t max_body_bytes = 1 << 20;
-  // Connections held at once, and from one address; more are refused as
-  // they arrive, so the listener never holds more descriptors than this.
+  // Connections held at once; more are refused as they arrive, so the
+  // listener never holds more descriptors than this.
   unsigned connection_limit = 256;
+  // Connections from one address still in their TLS handshake and headers
+  // (half of connection_limit in all): over it, the oldest of them is cut,
+  // not the new one, so slow connections cannot keep a prompt request out
+  // (UnfinishedConnections).
   unsigned per_address_limit = 16;
   // If not empty, only these peers ("10.1.2.3", "10.0.0.0/8", "::1",
   // "fd00::/8") may connect; others are closed at accept, before TLS.
@@ -61,8 +65,10 @@ struct HttpListenerOptions {
 // libmicrohttpd12, TLS through GnuTLS): event-driven, so a connection that
 // trickles bytes holds a descriptor but no thread; each connection's
 // request line and headers live in a fixed 32 KiB budget (more is refused
-// with 431); a connection idle for 10 s is closed. Stops on destruction,
-// after the calls in progress return. Thread-safe.
+// with 431) and must be in (TLS handshake included) within 3 s of accept,
+// however steadily they trickle; after that a connection idle for 10 s is
+// closed. One request per connection ("Connection: close"). Stops on
+// destruction, after the calls in progress return. Thread-safe.
 class HttpListener {
  public:
   static absl::StatusOr<std::unique_ptr<HttpListener>> Start(

@@ -34,16 +34,51 @@ bool HasAutomaticStep(const v1::RunbookEntry& entry) {
   return false;
 }
 
-// Whether `authorization` is "Bearer TOKEN" with `token`. The digests are
-// compared, in constant time, so neither the token nor its length shows in
-// the time an answer takes.
-bool HasBearerToken(absl::string_view authorization,
-                    const std::string& token_sha256) {
-  if (!absl::ConsumePrefix(&authorization, "Bearer ")) return false;
-  unsigned char presented[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(authorization.data()),
-         authorization.size(), presented);
-  return CRYPTO_memcmp(presented, token_sha256.data(), sizeof(presented)) == 0;
+std::string Sha256(absl::string_view text) {
+  std::string digest(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+         reinterpret_cast<unsigned char*>(digest.data()));
+  return digest;
+}
+
+// The sender whose token `authorization` ("Bearer TOKEN") carries, null if
+// none. The digests are compared in constant time, each of them, so neither
+// a token, its length nor which sender it is shows in the time an answer
+// takes.
+const AlertSenderKey* SenderOf(absl::string_view authorization,
+                               const std::vector<AlertSenderKey>& senders) {
+  if (!absl::ConsumePrefix(&authorization, "Bearer ")) return nullptr;
+  const std::string presented = Sha256(authorization);
+  const AlertSenderKey* found = nullptr;
+  for (const AlertSenderKey& sender : senders) {
+    if (CRYPTO_memcmp(presented.data(), sender.token_sha256.data(),
+                      SHA256_DIGEST_LENGTH) == 0)
+      found = &sender;
+  }
+  return found;
+}
+
+// The token in `file` (`field` names it in errors).
+absl::StatusOr<std::string> ReadToken(const std::string& field,
+                                      const std::string& file) {
+  absl::StatusOr<std::string> read = ReadSecretFile(file, kMaxTokenBytes);
+  if (!read.ok())
+    return absl::FailedPreconditionError(
+        absl::StrCat(field, ": ", read.status().message()));
+  const std::string token(absl::StripAsciiWhitespace(*read));
+  const bool usable =
+      token.size() >= 32 && std::all_of(token.begin(), token.end(), [](char c) {
+        return absl::ascii_isalnum(c) ||
+               absl::string_view("._~+/=-").find(c) != absl::string_view::npos;
+      });
+  // A token anyone could guess ("aaaa...") is no token.
+  const std::set<char> distinct(token.begin(), token.end());
+  if (!usable || distinct.size() < 8)
+    return absl::FailedPreconditionError(absl::StrCat(
+        field, " (", file,
+        "): the token must be at least 32 characters of letters, digits and "
+        "._~+/=- on one line, not a repeated few (openssl rand -hex 32)"));
+  return token;
 }
 
 }  // namespace
@@ -62,7 +97,13 @@ AlertIntake::AlertIntake(RunbookLibrary runbooks,
           {"source", "status"})),
       notifications_(metrics.AddCounter(
           "opsagent_controller_alert_notifications_total",
-          "Webhook notifications, by HTTP status answered.", {"code"})) {}
+          "Webhook notifications, by HTTP status answered.", {"code"})),
+      alerts_refused_(metrics.AddCounter(
+          "opsagent_controller_alerts_refused_total",
+          "Alerts refused: \"identity\" (a fingerprint and startsAt first "
+          "seen with other labels or source), \"open_limit\" (over the new "
+          "incidents one notification may open).",
+          {"reason"})) {}
 
 TriagedAlert AlertIntake::Triage(const ReceivedAlert& received,
                                  const std::string& source,
@@ -76,11 +117,12 @@ TriagedAlert AlertIntake::Triage(const ReceivedAlert& received,
   // inventory alone (a label is not trusted to name hosts: "role:web" or
   // "prod,role:x" would widen a target expression).
   triaged.environment = alert.environment;
+  std::vector<std::string> roles;  // the inventory's, never the alert's
   if (!alert.host.empty()) {
     absl::StatusOr<v1::Host> host = inventory.Find(alert.host);
     if (host.ok()) {
       triaged.host_known = true;
-      AddHostRoles({host->roles().begin(), host->roles().end()}, alert);
+      roles.assign(host->roles().begin(), host->roles().end());
       triaged.environment = host->environment();
     }
   }
@@ -91,15 +133,14 @@ TriagedAlert AlertIntake::Triage(const ReceivedAlert& received,
       break;
     }
   }
-  const std::vector<EntryMatch> ranked =
-      RankEntries(alert, runbooks_.entries());
-  if (!ranked.empty() && ranked[0].score >= 1.0) {
-    triaged.entry = ranked[0].entry->id();
-  } else {
-    for (size_t i = 0; i < ranked.size() && i < 3 && ranked[i].score > 0; ++i)
-      triaged.nearest.push_back(ranked[i].entry->id());
-  }
-  if (diagnosis_ == nullptr) {
+  const RunbookMatch match = MatchEntry(alert.name, roles, runbooks_.entries());
+  if (match.entry != nullptr) triaged.entry = match.entry->id();
+  for (const v1::RunbookEntry* candidate : match.candidates)
+    triaged.nearest.push_back(candidate->id());
+  if (match.ambiguous) {
+    // Several entries fit equally: none is run, the incident lists them.
+    triaged.diagnosis = "ambiguous";
+  } else if (diagnosis_ == nullptr) {
     triaged.diagnosis = "disabled";
   } else if (triaged.entry.empty() || !triaged.host_known ||
              !HasAutomaticStep(*runbooks_.Find(triaged.entry))) {
@@ -110,7 +151,8 @@ TriagedAlert AlertIntake::Triage(const ReceivedAlert& received,
   return triaged;
 }
 
-IntakeAnswer AlertIntake::Receive(absl::string_view body) {
+IntakeAnswer AlertIntake::Receive(absl::string_view body,
+                                  const std::string& sender) {
   const auto answer = [](int status, std::string json) {
     return IntakeAnswer{status, std::move(json)};
   };
@@ -127,7 +169,7 @@ IntakeAnswer AlertIntake::Receive(absl::string_view body) {
     triaged.push_back(Triage(alert, notification->source, inventory));
   }
   absl::StatusOr<IntakeResult> recorded =
-      incidents_->Record(triaged, absl::ToUnixMillis(absl::Now()));
+      incidents_->Record(triaged, sender, absl::ToUnixMillis(absl::Now()));
   if (!recorded.ok()) {
     spdlog::error(
         "alert intake: cannot record a notification (answered "
@@ -148,43 +190,76 @@ IntakeAnswer AlertIntake::Receive(absl::string_view body) {
   }
   for (const std::string& id : recorded->closed)
     spdlog::info("incident {} resolved: its alerts are resolved", id);
-  nlohmann::json reply = {
-      {"opened", recorded->opened},     {"joined", recorded->joined},
-      {"repeated", recorded->repeated}, {"resolved", recorded->resolved},
-      {"closed", recorded->closed},     {"ignored", recorded->ignored}};
+  for (const std::string& id : recorded->reopened)
+    spdlog::info("incident {} reopened: an alert of it fires again", id);
+  if (recorded->refused > 0) {
+    alerts_refused_.Increment({"identity"}, recorded->refused);
+    spdlog::warn(
+        "alert intake: refused {} alert(s) from sender {}: each has the "
+        "fingerprint and startsAt of an alert first received with other "
+        "labels or from another source; nothing was changed for them",
+        recorded->refused, sender);
+  }
+  if (recorded->not_opened > 0) {
+    alerts_refused_.Increment({"open_limit"}, recorded->not_opened);
+    spdlog::warn(
+        "alert intake: {} alert(s) from sender {} not recorded: one "
+        "notification opens at most {} incidents",
+        recorded->not_opened, sender, IncidentStore::kMaxOpenedPerNotification);
+  }
+  nlohmann::json reply = {{"sender", sender},
+                          {"opened", recorded->opened},
+                          {"joined", recorded->joined},
+                          {"repeated", recorded->repeated},
+                          {"resolved", recorded->resolved},
+                          {"closed", recorded->closed},
+                          {"reopened", recorded->reopened},
+                          {"ignored", recorded->ignored},
+                          {"refused", recorded->refused},
+                          {"not_opened", recorded->not_opened}};
   return answer(200, reply.dump());
 }
 
-absl::StatusOr<std::string> AlertIntake::ReadBearerToken(
+absl::StatusOr<std::vector<AlertSenderKey>> AlertIntake::ReadSenders(
     const v1::AlertIntakeConfig& config) {
-  absl::StatusOr<std::string> read =
-      ReadSecretFile(config.bearer_token_file(), kMaxTokenBytes);
-  if (!read.ok())
-    return absl::FailedPreconditionError(absl::StrCat(
-        "alert_intake.bearer_token_file: ", read.status().message()));
-  const std::string token(absl::StripAsciiWhitespace(*read));
-  const bool usable =
-      token.size() >= 32 && std::all_of(token.begin(), token.end(), [](char c) {
-        return absl::ascii_isalnum(c) ||
-               absl::string_view("._~+/=-").find(c) != absl::string_view::npos;
-      });
-  // A token anyone could guess ("aaaa...") is no token.
-  const std::set<char> distinct(token.begin(), token.end());
-  if (!usable || distinct.size() < 8)
+  std::vector<std::pair<std::string, std::string>> files;  // field, file
+  std::vector<std::string> names;
+  if (!config.bearer_token_file().empty()) {
+    files.push_back(
+        {"alert_intake.bearer_token_file", config.bearer_token_file()});
+    names.push_back("default");
+  }
+  for (int i = 0; i < config.senders_size(); ++i) {
+    files.push_back(
+        {absl::StrCat("alert_intake.senders[", i, "].bearer_token_file"),
+         config.senders(i).bearer_token_file()});
+    names.push_back(config.senders(i).name());
+  }
+  if (files.empty())
     return absl::FailedPreconditionError(
-        "alert_intake.bearer_token_file: the token must be at least 32 "
-        "characters of letters, digits and ._~+/=- on one line, not a "
-        "repeated few (openssl rand -hex 32)");
-  return token;
+        "alert_intake: no sender: set bearer_token_file or senders { name "
+        "bearer_token_file }");
+  std::vector<AlertSenderKey> senders;
+  for (size_t i = 0; i < files.size(); ++i) {
+    absl::StatusOr<std::string> token =
+        ReadToken(files[i].first, files[i].second);
+    if (!token.ok()) return token.status();
+    AlertSenderKey key{names[i], Sha256(*token)};
+    for (const AlertSenderKey& other : senders) {
+      if (other.token_sha256 == key.token_sha256)
+        return absl::FailedPreconditionError(absl::StrCat(
+            files[i].first, ": the same token as sender \"", other.name,
+            "\"; each sender needs its own (openssl rand -hex 32)"));
+    }
+    senders.push_back(std::move(key));
+  }
+  return senders;
 }
 
 absl::StatusOr<std::unique_ptr<HttpListener>> AlertIntake::Serve(
     const v1::AlertIntakeConfig& config, AlertIntake* intake) {
-  absl::StatusOr<std::string> token = ReadBearerToken(config);
-  if (!token.ok()) return token.status();
-  std::string token_sha256(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(token->data()), token->size(),
-         reinterpret_cast<unsigned char*>(token_sha256.data()));
+  absl::StatusOr<std::vector<AlertSenderKey>> senders = ReadSenders(config);
+  if (!senders.ok()) return senders.status();
   HttpListenerOptions options;
   options.address = config.listen_address();
   options.certificate = config.certificate();
@@ -197,8 +272,8 @@ absl::StatusOr<std::unique_ptr<HttpListener>> AlertIntake::Serve(
     spdlog::warn(
         "alert intake: any address may connect (set "
         "alert_intake.allowed_senders to Alertmanager's and Grafana's)");
-  options.screen =
-      [token_sha256](const HttpRequest& head) -> std::optional<HttpResponse> {
+  options.screen = [senders = *senders](
+                       const HttpRequest& head) -> std::optional<HttpResponse> {
     HttpResponse refused;
     if (head.path != "/v1/alerts") {
       refused.status = 404;
@@ -207,19 +282,24 @@ absl::StatusOr<std::unique_ptr<HttpListener>> AlertIntake::Serve(
       refused.status = 405;
       refused.body = ErrorJson("alerts are POSTed to /v1/alerts");
       refused.headers.push_back({"Allow", "POST"});
-    } else if (!HasBearerToken(head.authorization, token_sha256)) {
+    } else if (SenderOf(head.authorization, senders) == nullptr) {
       refused.status = 401;
       refused.body = ErrorJson(
           "a bearer token is required (Authorization: Bearer TOKEN, from "
-          "alert_intake.bearer_token_file)");
+          "alert_intake.senders or bearer_token_file)");
       refused.headers.push_back({"WWW-Authenticate", "Bearer"});
     } else {
       return std::nullopt;
     }
     return refused;
   };
-  options.handle = [intake](const HttpRequest& request) {
-    IntakeAnswer answer = intake->Receive(request.body);
+  options.handle = [intake, senders = *senders](const HttpRequest& request) {
+    // Screened: the token is a sender's.
+    const AlertSenderKey* sender = SenderOf(request.authorization, senders);
+    IntakeAnswer answer =
+        sender == nullptr
+            ? IntakeAnswer{401, ErrorJson("a bearer token is required")}
+            : intake->Receive(request.body, sender->name);
     HttpResponse response;
     response.status = answer.status;
     response.body = std::move(answer.body);

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -23,6 +24,13 @@ struct IntakeAnswer {
   std::string body;
 };
 
+// A sender of notifications as alert_intake names it: its name (recorded
+// with its alerts) and the SHA-256 of its bearer token.
+struct AlertSenderKey {
+  std::string name;
+  std::string token_sha256;
+};
+
 // Turns alert notifications into incidents. Each alert is triaged from its
 // labels, not its text: `instance` (or the host its description names)
 // against the live inventory, then the alert name plus that host's roles
@@ -36,20 +44,23 @@ class AlertIntake {
               IncidentStore* incidents, AutoDiagnosis* diagnosis,
               MetricRegistry& metrics);
 
-  // Handles one webhook body: 400 for a body that is not a notification
-  // (saying why), 503 if the incidents cannot be stored (the sender retries;
-  // nothing was recorded), else 200 with what changed.
-  IntakeAnswer Receive(absl::string_view body);
+  // Handles one webhook body that `sender` (its name) posted: 400 for a
+  // body that is not a notification (saying why), 503 if the incidents
+  // cannot be stored (the sender retries; nothing was recorded), else 200
+  // with what changed, including what was refused or not opened.
+  IntakeAnswer Receive(absl::string_view body, const std::string& sender);
 
   // Serves POST /v1/alerts over HTTPS as `config` says. The bearer token is
-  // checked once the headers are in, before any body is read.
+  // checked once the headers are in, before any body is read, and names the
+  // sender.
   static absl::StatusOr<std::unique_ptr<HttpListener>> Serve(
       const v1::AlertIntakeConfig& config, AlertIntake* intake);
 
-  // The token in `config.bearer_token_file`: the file must be opsctld's
-  // alone, and the token at least 32 characters of [A-Za-z0-9._~+/=-]
-  // (`openssl rand -hex 32`). For --check_config too.
-  static absl::StatusOr<std::string> ReadBearerToken(
+  // The senders of `config` with their tokens: `bearer_token_file` as one
+  // named "default", and each of `senders`. Each file must be opsctld's
+  // alone, each token at least 32 characters of [A-Za-z0-9._~+/=-]
+  // (`openssl rand -hex 32`), and no two alike. For --check_config too.
+  static absl::StatusOr<std::vector<AlertSenderKey>> ReadSenders(
       const v1::AlertIntakeConfig& config);
 
  private:
@@ -62,6 +73,7 @@ class AlertIntake {
   AutoDiagnosis* const diagnosis_;
   Counter& alerts_received_;
   Counter& notifications_;
+  Counter& alerts_refused_;
 };
 
 }  // namespace opsagent

@@ -9,7 +9,8 @@ namespace opsagent {
 namespace {
 
 constexpr size_t kMaxOutputBytes = 256 << 10;
-constexpr absl::Duration kWaitForHost = absl::Seconds(30);
+// How often parked diagnoses look for their host's link.
+constexpr absl::Duration kLinkPoll = absl::Milliseconds(200);
 
 template <typename T>
 T OrDefault(T value, T fallback) {
@@ -28,11 +29,12 @@ AutoDiagnosis::AutoDiagnosis(
       diagnoses_(metrics.AddCounter(
           "opsagent_controller_diagnoses_total",
           "Automatic diagnoses of incidents, by outcome (done, failed, "
-          "rate_limited).",
+          "rate_limited, host_down).",
           {"outcome"})) {
   const uint32_t workers = OrDefault(config_.max_concurrent(), 2u);
   for (uint32_t i = 0; i < workers; ++i)
     workers_.emplace_back([this] { Work(); });
+  watcher_ = std::thread([this] { WatchParked(); });
 }
 
 AutoDiagnosis::~AutoDiagnosis() {
@@ -41,12 +43,15 @@ AutoDiagnosis::~AutoDiagnosis() {
     stopping_ = true;
   }
   for (std::thread& worker : workers_) worker.join();
+  watcher_.join();
 }
 
 void AutoDiagnosis::Enqueue(const v1::Incident& incident) {
   const absl::Duration interval =
       absl::Seconds(OrDefault(config_.min_interval_seconds(), 300u));
   const absl::Time now = absl::Now();
+  // Asked before the lock is taken (the registry has its own).
+  const bool linked = connected_(incident.host());
   {
     absl::MutexLock lock(&mutex_);
     const std::string key =
@@ -54,7 +59,15 @@ void AutoDiagnosis::Enqueue(const v1::Incident& incident) {
     auto last = last_by_host_.find(key);
     if (last == last_by_host_.end() || now - last->second >= interval) {
       last_by_host_[key] = now;
-      queue_.push_back(incident);
+      if (linked) {
+        queue_.push_back(incident);
+      } else {
+        spdlog::info(
+            "incident {}: {} holds no link; its diagnosis waits for it "
+            "(up to {})",
+            incident.id(), incident.host(), absl::FormatDuration(kParkFor));
+        parked_.push_back({incident, now + kParkFor});
+      }
       return;
     }
   }
@@ -67,10 +80,67 @@ void AutoDiagnosis::Enqueue(const v1::Incident& incident) {
       incident.entry(), " --host ", incident.host(), " --incident ",
       incident.id(), " --diagnosis-only` to diagnose now"));
   diagnoses_.Increment({"rate_limited"});
-  if (absl::Status stored = incidents_->SetDiagnosis(incident.id(), limited);
+  Store(incident.id(), limited);
+}
+
+void AutoDiagnosis::WatchParked() {
+  for (;;) {
+    std::deque<Parked> parked;
+    {
+      absl::MutexLock lock(&mutex_);
+      mutex_.AwaitWithTimeout(absl::Condition(&stopping_), kLinkPoll);
+      if (stopping_) return;  // parked ones stay "pending" for Resume
+      parked.swap(parked_);
+    }
+    const absl::Time now = absl::Now();
+    std::deque<Parked> waiting;
+    std::vector<v1::Incident> linked, gone;
+    for (Parked& one : parked) {
+      if (connected_(one.incident.host())) {
+        linked.push_back(std::move(one.incident));
+      } else if (now >= one.give_up) {
+        gone.push_back(std::move(one.incident));
+      } else {
+        waiting.push_back(std::move(one));
+      }
+    }
+    {
+      absl::MutexLock lock(&mutex_);
+      // Those parked meanwhile came later: they stay behind.
+      for (Parked& one : parked_) waiting.push_back(std::move(one));
+      parked_.swap(waiting);
+      for (v1::Incident& incident : linked) {
+        spdlog::info("incident {}: {} linked; its diagnosis is queued",
+                     incident.id(), incident.host());
+        queue_.push_back(std::move(incident));
+      }
+    }
+    for (const v1::Incident& incident : gone) GiveUp(incident);
+  }
+}
+
+void AutoDiagnosis::GiveUp(const v1::Incident& incident) {
+  v1::IncidentDiagnosis down;
+  down.set_state("host_down");
+  down.set_finished_at_ms(absl::ToUnixMillis(absl::Now()));
+  down.set_output(absl::StrCat(
+      "not run: ", incident.host(), " did not link to the controller within ",
+      absl::FormatDuration(kParkFor),
+      " of the alert (is its agent running, and does it reach the "
+      "controller?); when it is back, run `opsctl runbook run ",
+      incident.entry(), " --host ", incident.host(), " --incident ",
+      incident.id(), " --diagnosis-only`"));
+  diagnoses_.Increment({"host_down"});
+  spdlog::warn("incident {}: {}", incident.id(), down.output());
+  Store(incident.id(), down);
+}
+
+void AutoDiagnosis::Store(const std::string& id,
+                          const v1::IncidentDiagnosis& diagnosis) {
+  if (absl::Status stored = incidents_->SetDiagnosis(id, diagnosis);
       !stored.ok())
-    spdlog::error("incident {}: {}", incident.id(),
-                  std::string(stored.message()));
+    spdlog::error("incident {}: cannot record its diagnosis ({}): {}", id,
+                  diagnosis.state(), std::string(stored.message()));
 }
 
 absl::Status AutoDiagnosis::Resume() {
@@ -115,14 +185,6 @@ void AutoDiagnosis::Diagnose(const v1::Incident& incident) {
                   std::string(stored.message()));
     return;
   }
-  for (const absl::Time give_up = absl::Now() + kWaitForHost;
-       !connected_(incident.host()) && absl::Now() < give_up;) {
-    {
-      absl::MutexLock lock(&mutex_);
-      if (stopping_) return;  // stays "running": run again at the next start
-    }
-    absl::SleepFor(absl::Milliseconds(200));
-  }
   std::vector<std::string> argv = {
       config_.opsctl().empty() ? "/usr/bin/opsctl" : config_.opsctl(),
       "--config", config_.opsctl_config(), "--incident", incident.id(),
@@ -162,10 +224,7 @@ void AutoDiagnosis::Diagnose(const v1::Incident& incident) {
   diagnoses_.Increment({diagnosis.state()});
   spdlog::info("incident {}: automatic diagnosis {} (exit {})", incident.id(),
                diagnosis.state(), diagnosis.exit_code());
-  if (absl::Status stored = incidents_->SetDiagnosis(incident.id(), diagnosis);
-      !stored.ok())
-    spdlog::error("incident {}: {}", incident.id(),
-                  std::string(stored.message()));
+  Store(incident.id(), diagnosis);
 }
 
 }  // namespace opsagent

@@ -24,15 +24,22 @@ namespace opsagent {
 // like any operator's, and join the incident's timeline. Its output is
 // stored with the incident. At most one diagnosis per host and entry per
 // `min_interval_seconds` (later ones are marked "rate_limited"), at most
-// `max_concurrent` at once. Destruction waits for the diagnoses running
-// (each at most `timeout_seconds`); those still queued stay "pending", and
-// a controller killed mid-way leaves one "running": Resume runs both again
+// `max_concurrent` at once, and only for hosts that hold a link: a
+// diagnosis whose host is not linked is parked, holding no worker, and
+// queued when the host links (an agent reconnecting after the controller
+// restarted, or a host coming back), or given up after kParkFor and
+// recorded "host_down". Parked and queued diagnoses are started oldest
+// first. Destruction waits for the diagnoses running (each at most
+// `timeout_seconds`); those parked or queued stay "pending", and a
+// controller killed mid-way leaves one "running": Resume runs both again
 // at the next start. Thread-safe.
 class AutoDiagnosis {
  public:
-  // `connected` says whether a host's agent holds a link now: a diagnosis
-  // waits up to 30 s for its host (an agent reconnecting after the
-  // controller restarted) before it runs.
+  // How long a diagnosis waits for its host to link.
+  static constexpr absl::Duration kParkFor = absl::Minutes(5);
+
+  // `connected` says whether a host's agent holds a link now; it is called
+  // without this class's lock held, often (every 200 ms per parked host).
   AutoDiagnosis(const v1::AutomationConfig& config, IncidentStore* incidents,
                 std::function<bool(const std::string& host)> connected,
                 MetricRegistry& metrics);
@@ -44,20 +51,34 @@ class AutoDiagnosis {
   absl::Status Resume();
 
  private:
+  // A diagnosis waiting for its host to link.
+  struct Parked {
+    v1::Incident incident;
+    absl::Time give_up;
+  };
+
   void Work();
+  // Moves parked diagnoses whose host linked to the queue, and gives up on
+  // those whose host did not within kParkFor; until destruction.
+  void WatchParked();
+  void GiveUp(const v1::Incident& incident);
   void Diagnose(const v1::Incident& incident);
+  void Store(const std::string& id, const v1::IncidentDiagnosis& diagnosis);
 
   const v1::AutomationConfig config_;
   IncidentStore* const incidents_;
   const std::function<bool(const std::string&)> connected_;
   Counter& diagnoses_;
   absl::Mutex mutex_;
+  // Whose host is linked: what workers take.
   std::deque<v1::Incident> queue_ ABSL_GUARDED_BY(mutex_);
+  std::deque<Parked> parked_ ABSL_GUARDED_BY(mutex_);
   // By "HOST ENTRY".
   absl::flat_hash_map<std::string, absl::Time> last_by_host_
       ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::vector<std::thread> workers_;
+  std::thread watcher_;
 };
 
 }  // namespace opsagent

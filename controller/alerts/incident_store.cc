@@ -1,9 +1,13 @@
 #include "controller/alerts/incident_store.h"
 
+#include <openssl/sha.h>
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <map>
+#include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -11,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "controller/audit/sqlite_statement.h"
+#include "controller/incident_id.h"
 #include "nlohmann/json.hpp"
 
 namespace opsagent {
@@ -41,7 +46,14 @@ CREATE TABLE IF NOT EXISTS incidents (
   diagnosis_run         TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS incidents_open ON incidents (status, host, entry);
+)sql";
+
+// An alert is its sender's; `labels_sha256` and `source` are what it was
+// first received with. A folded alert keeps its identity and state, not its
+// text.
+constexpr char kAlertsTable[] = R"sql(
 CREATE TABLE IF NOT EXISTS incident_alerts (
+  sender           TEXT    NOT NULL,
   fingerprint      TEXT    NOT NULL,
   starts_at_ms     INTEGER NOT NULL,
   incident         INTEGER NOT NULL REFERENCES incidents (id),
@@ -49,12 +61,19 @@ CREATE TABLE IF NOT EXISTS incident_alerts (
   ends_at_ms       INTEGER NOT NULL,
   received_at_ms   INTEGER NOT NULL,
   source           TEXT    NOT NULL,
+  labels_sha256    TEXT    NOT NULL,
   labels_json      TEXT    NOT NULL,
   annotations_json TEXT    NOT NULL,
   generator_url    TEXT    NOT NULL,
-  PRIMARY KEY (fingerprint, starts_at_ms)
+  text_cut         INTEGER NOT NULL DEFAULT 0,
+  folded           INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (sender, fingerprint, starts_at_ms)
 );
-CREATE INDEX IF NOT EXISTS incident_alerts_incident ON incident_alerts (incident);
+)sql";
+
+constexpr char kAlertsIndex[] = R"sql(
+CREATE INDEX IF NOT EXISTS incident_alerts_incident
+  ON incident_alerts (incident, folded);
 )sql";
 
 constexpr char kIncidentColumns[] =
@@ -68,6 +87,45 @@ std::string IncidentId(int64_t number) { return absl::StrCat("INC-", number); }
 std::string MapJson(const std::map<std::string, std::string>& map) {
   return nlohmann::json(map).dump(-1, ' ', false,
                                   nlohmann::json::error_handler_t::replace);
+}
+
+std::string Sha256Hex(absl::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+         digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+// The longest prefix of valid UTF-8 `text` of at most `bytes`, whole
+// characters only.
+absl::string_view Utf8Prefix(absl::string_view text, size_t bytes) {
+  if (text.size() <= bytes) return text;
+  while (bytes > 0 && (static_cast<unsigned char>(text[bytes]) & 0xc0) == 0x80)
+    --bytes;
+  return text.substr(0, bytes);
+}
+
+// `map` as JSON of at most IncidentStore::kMaxAlertTextBytes: whole when it
+// fits, else with each value cut to 256 bytes and the entries that still do
+// not fit left out. `cut` says whether anything was.
+std::string BoundedMapJson(const std::map<std::string, std::string>& map,
+                           bool& cut) {
+  std::string whole = MapJson(map);
+  if (whole.size() <= IncidentStore::kMaxAlertTextBytes) return whole;
+  cut = true;
+  constexpr size_t kCutValueBytes = 256;
+  nlohmann::json bounded = nlohmann::json::object();
+  size_t used = 2;  // {}
+  for (const auto& [name, value] : map) {
+    std::string kept(Utf8Prefix(value, kCutValueBytes));
+    if (kept.size() < value.size()) kept += "...";
+    const size_t cost = MapJson({{name, kept}}).size() - 1;  // "n":"v",
+    if (used + cost > IncidentStore::kMaxAlertTextBytes) break;
+    used += cost;
+    bounded[name] = std::move(kept);
+  }
+  return bounded.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 v1::Incident ReadIncident(const Statement& row) {
@@ -129,38 +187,102 @@ absl::StatusOr<std::unique_ptr<IncidentStore>> IncidentStore::Open(
                           "PRAGMA foreign_keys=ON", kSchema}) {
     if (absl::Status status = Exec(db, sql); !status.ok()) return status;
   }
+  absl::MutexLock lock(&store->mutex_);
+  if (absl::Status migrated = store->Migrate(); !migrated.ok()) return migrated;
+  for (const char* sql : {kAlertsTable, kAlertsIndex}) {
+    if (absl::Status status = Exec(db, sql); !status.ok()) return status;
+  }
   return store;
+}
+
+absl::Status IncidentStore::Migrate() {
+  {
+    Statement columns(db_,
+                      "SELECT count(*), sum(name = 'sender') FROM "
+                      "pragma_table_info('incident_alerts')");
+    if (absl::Status status = columns.status(); !status.ok()) return status;
+    if (columns.Step() != SQLITE_ROW)
+      return columns.Error("reading the alerts table's columns");
+    if (columns.Int(0) == 0 || columns.Int(1) > 0) return absl::OkStatus();
+  }
+  // Alerts from before senders were recorded came with the one token there
+  // was; their labels_json was the whole labels' JSON, whose digest binds
+  // them.
+  struct Digest {
+    std::string fingerprint;
+    int64_t starts_at_ms;
+    std::string labels_sha256;
+  };
+  std::vector<Digest> digests;
+  {
+    Statement labels(db_,
+                     "SELECT fingerprint, starts_at_ms, labels_json FROM "
+                     "incident_alerts");
+    if (absl::Status status = labels.status(); !status.ok()) return status;
+    int rc;
+    while ((rc = labels.Step()) == SQLITE_ROW)
+      digests.push_back(
+          {labels.Text(0), labels.Int(1), Sha256Hex(labels.Text(2))});
+    if (rc != SQLITE_DONE) return labels.Error("reading alerts to migrate");
+  }
+  const std::string move = absl::StrCat(
+      "BEGIN IMMEDIATE;"
+      "ALTER TABLE incident_alerts RENAME TO incident_alerts_v1;"
+      "DROP INDEX IF EXISTS incident_alerts_incident;",
+      kAlertsTable,
+      "INSERT INTO incident_alerts (sender, fingerprint, starts_at_ms, "
+      "incident, status, ends_at_ms, received_at_ms, source, labels_sha256, "
+      "labels_json, annotations_json, generator_url) SELECT 'default', "
+      "fingerprint, starts_at_ms, incident, status, ends_at_ms, "
+      "received_at_ms, source, '', labels_json, "
+      "annotations_json, generator_url FROM incident_alerts_v1 ORDER BY "
+      "rowid;");
+  if (absl::Status status = Exec(db_, move.c_str()); !status.ok()) {
+    Exec(db_, "ROLLBACK").IgnoreError();
+    return status;
+  }
+  absl::Status failed = [&]() -> absl::Status {
+    Statement update(db_,
+                     "UPDATE incident_alerts SET labels_sha256 = ?3 WHERE "
+                     "sender = 'default' AND fingerprint = ?1 AND "
+                     "starts_at_ms = ?2");
+    if (absl::Status status = update.status(); !status.ok()) return status;
+    for (const Digest& digest : digests) {
+      update.Reset();
+      update.Bind(1, digest.fingerprint);
+      update.Bind(2, digest.starts_at_ms);
+      update.Bind(3, digest.labels_sha256);
+      if (update.Step() != SQLITE_DONE) return update.Error("migrating alerts");
+    }
+    return Exec(db_, "DROP TABLE incident_alerts_v1; COMMIT;");
+  }();
+  if (!failed.ok()) Exec(db_, "ROLLBACK").IgnoreError();
+  return failed;
 }
 
 IncidentStore::~IncidentStore() { sqlite3_close_v2(db_); }
 
 absl::StatusOr<int64_t> IncidentStore::ParseId(absl::string_view id) {
-  int64_t number = 0;
-  absl::string_view digits = id;
-  if (!absl::ConsumePrefix(&digits, "INC-"))
-    absl::ConsumePrefix(&digits, "inc-");
-  if (!absl::SimpleAtoi(digits, &number) || number <= 0)
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", id, "\" is not an incident id (INC-7)"));
-  return number;
+  return ParseIncidentId(id, "incident id");
 }
 
 absl::StatusOr<IntakeResult> IncidentStore::Record(
-    const std::vector<TriagedAlert>& alerts, int64_t received_at_ms) {
+    const std::vector<TriagedAlert>& alerts, const std::string& sender,
+    int64_t received_at_ms) {
   absl::MutexLock lock(&mutex_);
   if (absl::Status begun = Exec(db_, "BEGIN IMMEDIATE"); !begun.ok())
     return begun;
   IntakeResult result;
   absl::Status failed = [&]() -> absl::Status {
     Statement seen(db_,
-                   "SELECT incident, status FROM incident_alerts "
-                   "WHERE fingerprint = ?1 AND starts_at_ms = ?2");
-    Statement resolve(db_,
-                      "UPDATE incident_alerts SET status = 'resolved', "
-                      "ends_at_ms = ?3 WHERE fingerprint = ?1 AND "
-                      "starts_at_ms = ?2");
+                   "SELECT rowid, incident, status, source, labels_sha256 "
+                   "FROM incident_alerts WHERE sender = ?1 AND "
+                   "fingerprint = ?2 AND starts_at_ms = ?3");
+    Statement set_status(db_,
+                         "UPDATE incident_alerts SET status = ?2, "
+                         "ends_at_ms = ?3 WHERE rowid = ?1");
     Statement firing(db_,
-                     "SELECT count(*), max(ends_at_ms) FROM incident_alerts "
+                     "SELECT count(*) FROM incident_alerts "
                      "WHERE incident = ?1 AND status = 'firing'");
     Statement last_end(db_,
                        "SELECT max(ends_at_ms) FROM incident_alerts "
@@ -168,6 +290,9 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
     Statement close(db_,
                     "UPDATE incidents SET status = 'resolved', "
                     "resolved_at_ms = ?2 WHERE id = ?1 AND status = 'open'");
+    Statement reopen(db_,
+                     "UPDATE incidents SET status = 'open', resolved_at_ms = "
+                     "0 WHERE id = ?1 AND status = 'resolved'");
     Statement open_for(db_,
                        "SELECT id FROM incidents WHERE status = 'open' AND "
                        "entry = ?2 AND ((?4 = 1 AND host = ?1) OR "
@@ -180,35 +305,85 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
                        "VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?8, ?9, "
                        "?10, ?11)");
     Statement add(db_,
-                  "INSERT INTO incident_alerts (fingerprint, starts_at_ms, "
-                  "incident, status, ends_at_ms, received_at_ms, source, "
-                  "labels_json, annotations_json, generator_url) VALUES (?1, "
-                  "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-    for (const Statement* statement : {&seen, &resolve, &firing, &last_end,
-                                       &close, &open_for, &open_new, &add}) {
+                  "INSERT INTO incident_alerts (sender, fingerprint, "
+                  "starts_at_ms, incident, status, ends_at_ms, "
+                  "received_at_ms, source, labels_sha256, labels_json, "
+                  "annotations_json, generator_url, text_cut) VALUES (?1, "
+                  "?2, ?3, ?4, 'firing', 0, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    // Keeps the first alert and the newest kMaxAlertsShown in full.
+    Statement fold(
+        db_, absl::StrCat(
+                 "UPDATE incident_alerts SET folded = 1, labels_json = '{}', "
+                 "annotations_json = '{}', generator_url = '' WHERE rowid IN "
+                 "(SELECT rowid FROM incident_alerts WHERE incident = ?1 AND "
+                 "folded = 0 ORDER BY rowid LIMIT -1 OFFSET 1) AND rowid NOT "
+                 "IN (SELECT rowid FROM incident_alerts WHERE incident = ?1 "
+                 "AND folded = 0 ORDER BY rowid DESC LIMIT ",
+                 kMaxAlertsShown, ")"));
+    for (const Statement* statement :
+         {&seen, &set_status, &firing, &last_end, &close, &reopen, &open_for,
+          &open_new, &add, &fold}) {
       if (absl::Status status = statement->status(); !status.ok())
         return status;
     }
+    // Opens `incident` again if it was resolved (in this notification, or
+    // before).
+    const auto reopen_incident = [&](int64_t incident) -> absl::Status {
+      reopen.Reset();
+      reopen.Bind(1, incident);
+      if (reopen.Step() != SQLITE_DONE) return reopen.Error("reopening");
+      if (sqlite3_changes(db_) == 0) return absl::OkStatus();
+      const std::string id = IncidentId(incident);
+      auto closed = std::find(result.closed.begin(), result.closed.end(), id);
+      if (closed != result.closed.end()) {
+        result.closed.erase(closed);
+      } else if (std::find(result.reopened.begin(), result.reopened.end(),
+                           id) == result.reopened.end()) {
+        result.reopened.push_back(id);
+      }
+      return absl::OkStatus();
+    };
+    // The incident each host and entry opened in this notification: one
+    // notification opens at most one per host and entry, however its
+    // alerts fire and resolve.
+    std::map<std::pair<std::string, std::string>, int64_t> opened_here;
     for (const TriagedAlert& triaged : alerts) {
       const ReceivedAlert& alert = triaged.alert;
+      const std::string labels_sha256 = Sha256Hex(MapJson(alert.labels));
       seen.Reset();
-      seen.Bind(1, alert.fingerprint);
-      seen.Bind(2, alert.starts_at_ms);
+      seen.Bind(1, sender);
+      seen.Bind(2, alert.fingerprint);
+      seen.Bind(3, alert.starts_at_ms);
       const int found = seen.Step();
       if (found != SQLITE_ROW && found != SQLITE_DONE)
         return seen.Error("reading an alert");
       if (found == SQLITE_ROW) {
-        const int64_t incident = seen.Int(0);
-        if (alert.status != "resolved" || seen.Text(1) == "resolved") {
+        const int64_t rowid = seen.Int(0);
+        const int64_t incident = seen.Int(1);
+        if (seen.Text(3) != triaged.source || seen.Text(4) != labels_sha256) {
+          ++result.refused;
+          continue;
+        }
+        if (alert.status == seen.Text(2)) {
           ++result.repeated;
           continue;
         }
-        resolve.Reset();
-        resolve.Bind(1, alert.fingerprint);
-        resolve.Bind(2, alert.starts_at_ms);
-        resolve.Bind(3,
-                     alert.ends_at_ms > 0 ? alert.ends_at_ms : received_at_ms);
-        if (resolve.Step() != SQLITE_DONE) return resolve.Error("resolving");
+        set_status.Reset();
+        set_status.Bind(1, rowid);
+        set_status.Bind(2, alert.status);
+        if (alert.status == "firing") {
+          set_status.Bind(3, int64_t{0});
+          if (set_status.Step() != SQLITE_DONE)
+            return set_status.Error("reopening an alert");
+          ++result.joined;
+          if (absl::Status status = reopen_incident(incident); !status.ok())
+            return status;
+          continue;
+        }
+        set_status.Bind(
+            3, alert.ends_at_ms > 0 ? alert.ends_at_ms : received_at_ms);
+        if (set_status.Step() != SQLITE_DONE)
+          return set_status.Error("resolving");
         ++result.resolved;
         firing.Reset();
         firing.Bind(1, incident);
@@ -221,63 +396,83 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
         close.Bind(1, incident);
         close.Bind(2, last_end.Int(0));
         if (close.Step() != SQLITE_DONE) return close.Error("closing");
-        result.closed.push_back(IncidentId(incident));
+        if (sqlite3_changes(db_) > 0)
+          result.closed.push_back(IncidentId(incident));
         continue;
       }
       if (alert.status == "resolved") {
         ++result.ignored;
         continue;
       }
-      const std::string& alertname = alert.labels.at("alertname");
-      open_for.Reset();
-      open_for.Bind(1, triaged.host);
-      open_for.Bind(2, triaged.entry);
-      open_for.Bind(4, int64_t{triaged.host_known});
-      const int open = open_for.Step();
+      const std::pair<std::string, std::string> key = {
+          triaged.host_known ? triaged.host : std::string(), triaged.entry};
       int64_t incident = 0;
-      if (open == SQLITE_ROW) {
-        incident = open_for.Int(0);
+      if (auto here = opened_here.find(key); here != opened_here.end()) {
+        incident = here->second;
         ++result.joined;
-      } else if (open == SQLITE_DONE) {
-        const auto label = [&alert](const char* name) {
-          auto it = alert.labels.find(name);
-          return it == alert.labels.end() ? std::string() : it->second;
-        };
-        open_new.Reset();
-        open_new.Bind(1, alertname);
-        open_new.Bind(2, triaged.host);
-        open_new.Bind(3, int64_t{triaged.host_known});
-        open_new.Bind(4, triaged.entry);
-        open_new.Bind(5, absl::StrJoin(triaged.nearest, ","));
-        // A start in the future (a sender's clock, or a forged one) would
-        // keep the incident at the top of every list.
-        open_new.Bind(6, alert.starts_at_ms > 0
-                             ? std::min(alert.starts_at_ms, received_at_ms)
-                             : received_at_ms);
-        open_new.Bind(7, triaged.summary);
-        open_new.Bind(8, label("mountpoint"));
-        open_new.Bind(9, label("device"));
-        open_new.Bind(10, triaged.environment);
-        open_new.Bind(11, triaged.diagnosis);
-        if (open_new.Step() != SQLITE_DONE)
-          return open_new.Error("opening an incident");
-        incident = sqlite3_last_insert_rowid(db_);
-        result.opened.push_back(IncidentId(incident));
+        if (absl::Status status = reopen_incident(incident); !status.ok())
+          return status;
       } else {
-        return open_for.Error("finding the open incident");
+        open_for.Reset();
+        open_for.Bind(1, triaged.host);
+        open_for.Bind(2, triaged.entry);
+        open_for.Bind(4, int64_t{triaged.host_known});
+        const int open = open_for.Step();
+        if (open == SQLITE_ROW) {
+          incident = open_for.Int(0);
+          ++result.joined;
+        } else if (open != SQLITE_DONE) {
+          return open_for.Error("finding the open incident");
+        } else if (result.opened.size() >= kMaxOpenedPerNotification) {
+          ++result.not_opened;
+          continue;
+        } else {
+          const auto label = [&alert](const char* name) {
+            auto it = alert.labels.find(name);
+            return it == alert.labels.end() ? std::string() : it->second;
+          };
+          open_new.Reset();
+          open_new.Bind(1, alert.labels.at("alertname"));
+          open_new.Bind(2, triaged.host);
+          open_new.Bind(3, int64_t{triaged.host_known});
+          open_new.Bind(4, triaged.entry);
+          open_new.Bind(5, absl::StrJoin(triaged.nearest, ","));
+          // A start in the future (a sender's clock, or a forged one) would
+          // keep the incident at the top of every list.
+          open_new.Bind(6, alert.starts_at_ms > 0
+                               ? std::min(alert.starts_at_ms, received_at_ms)
+                               : received_at_ms);
+          open_new.Bind(7, triaged.summary);
+          open_new.Bind(8, label("mountpoint"));
+          open_new.Bind(9, label("device"));
+          open_new.Bind(10, triaged.environment);
+          open_new.Bind(11, triaged.diagnosis);
+          if (open_new.Step() != SQLITE_DONE)
+            return open_new.Error("opening an incident");
+          incident = sqlite3_last_insert_rowid(db_);
+          result.opened.push_back(IncidentId(incident));
+          opened_here[key] = incident;
+        }
       }
+      bool cut = false;
+      const absl::string_view url = Utf8Prefix(alert.generator_url, 1024);
+      if (url.size() < alert.generator_url.size()) cut = true;
       add.Reset();
-      add.Bind(1, alert.fingerprint);
-      add.Bind(2, alert.starts_at_ms);
-      add.Bind(3, incident);
-      add.Bind(4, std::string("firing"));
-      add.Bind(5, int64_t{0});
-      add.Bind(6, received_at_ms);
-      add.Bind(7, triaged.source);
-      add.Bind(8, MapJson(alert.labels));
-      add.Bind(9, MapJson(alert.annotations));
-      add.Bind(10, alert.generator_url);
+      add.Bind(1, sender);
+      add.Bind(2, alert.fingerprint);
+      add.Bind(3, alert.starts_at_ms);
+      add.Bind(4, incident);
+      add.Bind(5, received_at_ms);
+      add.Bind(6, triaged.source);
+      add.Bind(7, labels_sha256);
+      add.Bind(8, BoundedMapJson(alert.labels, cut));
+      add.Bind(9, BoundedMapJson(alert.annotations, cut));
+      add.Bind(10, std::string(url));
+      add.Bind(11, int64_t{cut});
       if (add.Step() != SQLITE_DONE) return add.Error("recording an alert");
+      fold.Reset();
+      fold.Bind(1, incident);
+      if (fold.Step() != SQLITE_DONE) return fold.Error("folding alerts");
     }
     return absl::OkStatus();
   }();
@@ -329,12 +524,59 @@ absl::StatusOr<std::vector<v1::Incident>> IncidentStore::Select(
   return incidents;
 }
 
-absl::StatusOr<std::vector<v1::Incident>> IncidentStore::List(
-    bool include_resolved, int limit) {
+absl::StatusOr<v1::ListIncidentsReply> IncidentStore::List(
+    const v1::ListIncidentsRequest& request) {
+  int64_t before = 0;  // 0: from the newest
+  if (!request.after().empty()) {
+    absl::StatusOr<int64_t> cursor = ParseId(request.after());
+    if (!cursor.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("after: ", cursor.status().message(),
+                       "; pass a reply's next_cursor"));
+    before = *cursor;
+  }
+  const int64_t limit =
+      request.limit() == 0 ? 100 : std::min<int64_t>(request.limit(), 1000);
+  const char* const where =
+      "WHERE (?2 = 1 OR status = 'open') AND (?1 = 0 OR id < ?1)";
   absl::MutexLock lock(&mutex_);
-  return Select(include_resolved ? "ORDER BY id DESC"
-                                 : "WHERE status = 'open' ORDER BY id DESC",
-                0, limit);
+  Statement select(
+      db_, absl::StrCat("SELECT ", kIncidentColumns, " FROM incidents ", where,
+                        " ORDER BY id DESC LIMIT ?3"));
+  if (absl::Status status = select.status(); !status.ok()) return status;
+  select.Bind(1, before);
+  select.Bind(2, int64_t{request.include_resolved()});
+  select.Bind(3, limit + 1);
+  v1::ListIncidentsReply reply;
+  size_t bytes = 0;
+  int64_t last = 0;
+  bool more = false;
+  int rc;
+  while ((rc = select.Step()) == SQLITE_ROW) {
+    v1::Incident incident = ReadIncident(select);
+    // A list shows whether diagnosis is ready, not its output.
+    incident.mutable_diagnosis()->clear_output();
+    const size_t size = incident.ByteSizeLong() + 8;
+    if (reply.incidents_size() == limit ||
+        (reply.incidents_size() > 0 && bytes + size > kMaxReplyBytes)) {
+      more = true;
+      break;
+    }
+    bytes += size;
+    last = select.Int(0);
+    *reply.add_incidents() = std::move(incident);
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return select.Error("reading incidents");
+  if (!more) return reply;
+  Statement count(db_, absl::StrCat("SELECT count(*) FROM incidents ", where));
+  if (absl::Status status = count.status(); !status.ok()) return status;
+  count.Bind(1, last);
+  count.Bind(2, int64_t{request.include_resolved()});
+  if (count.Step() != SQLITE_ROW) return count.Error("counting incidents");
+  reply.set_next_cursor(IncidentId(last));
+  reply.set_remaining(static_cast<uint64_t>(count.Int(0)));
+  return reply;
 }
 
 absl::StatusOr<std::vector<v1::Incident>> IncidentStore::UnfinishedDiagnoses() {
@@ -345,9 +587,17 @@ absl::StatusOr<std::vector<v1::Incident>> IncidentStore::UnfinishedDiagnoses() {
       0, 1000);
 }
 
-absl::StatusOr<v1::Incident> IncidentStore::Get(const std::string& id) {
+absl::StatusOr<v1::Incident> IncidentStore::Get(const std::string& id,
+                                                const std::string& alerts_after,
+                                                size_t max_bytes) {
   absl::StatusOr<int64_t> number = ParseId(id);
   if (!number.ok()) return number.status();
+  int64_t after = 0;
+  if (!alerts_after.empty() &&
+      (!absl::SimpleAtoi(alerts_after, &after) || after <= 0))
+    return absl::InvalidArgumentError(
+        absl::StrCat("alerts_after: \"", alerts_after,
+                     "\" is not a cursor; pass a reply's alerts_next_cursor"));
   absl::MutexLock lock(&mutex_);
   absl::StatusOr<std::vector<v1::Incident>> found =
       Select("WHERE id = ?1", *number, 1);
@@ -355,27 +605,49 @@ absl::StatusOr<v1::Incident> IncidentStore::Get(const std::string& id) {
   if (found->empty())
     return absl::NotFoundError(absl::StrCat("no incident ", id));
   v1::Incident incident = found->front();
+  Statement folded(db_,
+                   "SELECT count(*) FROM incident_alerts WHERE incident = ?1 "
+                   "AND folded = 1");
+  if (absl::Status status = folded.status(); !status.ok()) return status;
+  folded.Bind(1, *number);
+  if (folded.Step() != SQLITE_ROW) return folded.Error("counting alerts");
+  incident.set_alerts_folded(static_cast<uint64_t>(folded.Int(0)));
   Statement alerts(db_,
-                   "SELECT fingerprint, status, starts_at_ms, ends_at_ms, "
-                   "received_at_ms, source, labels_json, annotations_json, "
-                   "generator_url FROM incident_alerts WHERE incident = ?1 "
-                   "ORDER BY starts_at_ms, fingerprint");
+                   "SELECT rowid, fingerprint, status, starts_at_ms, "
+                   "ends_at_ms, received_at_ms, source, labels_json, "
+                   "annotations_json, generator_url, sender, text_cut FROM "
+                   "incident_alerts WHERE incident = ?1 AND folded = 0 AND "
+                   "rowid > ?2 ORDER BY rowid");
   if (absl::Status status = alerts.status(); !status.ok()) return status;
   alerts.Bind(1, *number);
+  alerts.Bind(2, after);
+  size_t bytes = incident.ByteSizeLong();
+  int64_t last = 0;
   int rc;
   while ((rc = alerts.Step()) == SQLITE_ROW) {
-    v1::IncidentAlert* alert = incident.add_alerts();
-    alert->set_fingerprint(alerts.Text(0));
-    alert->set_status(alerts.Text(1));
-    alert->set_starts_at_ms(alerts.Int(2));
-    alert->set_ends_at_ms(alerts.Int(3));
-    alert->set_received_at_ms(alerts.Int(4));
-    alert->set_source(alerts.Text(5));
-    alert->set_labels_json(alerts.Text(6));
-    alert->set_annotations_json(alerts.Text(7));
-    alert->set_generator_url(alerts.Text(8));
+    v1::IncidentAlert alert;
+    alert.set_fingerprint(alerts.Text(1));
+    alert.set_status(alerts.Text(2));
+    alert.set_starts_at_ms(alerts.Int(3));
+    alert.set_ends_at_ms(alerts.Int(4));
+    alert.set_received_at_ms(alerts.Int(5));
+    alert.set_source(alerts.Text(6));
+    alert.set_labels_json(alerts.Text(7));
+    alert.set_annotations_json(alerts.Text(8));
+    alert.set_generator_url(alerts.Text(9));
+    alert.set_sender(alerts.Text(10));
+    alert.set_text_cut(alerts.Int(11) != 0);
+    const size_t size = alert.ByteSizeLong() + 8;
+    if (incident.alerts_size() > 0 && bytes + size > max_bytes) {
+      incident.set_alerts_next_cursor(absl::StrCat(last));
+      break;
+    }
+    bytes += size;
+    last = alerts.Int(0);
+    *incident.add_alerts() = std::move(alert);
   }
-  if (rc != SQLITE_DONE) return alerts.Error("reading an incident's alerts");
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return alerts.Error("reading an incident's alerts");
   return incident;
 }
 

@@ -26,7 +26,8 @@ struct TriagedAlert {
   std::string environment;
   std::string summary;
   // The diagnosis a new incident starts with: "pending" (to run), "none"
-  // (no entry or no automatic step), "disabled" (no automation).
+  // (no entry or no automatic step), "disabled" (no automation),
+  // "ambiguous" (several runbook entries fit: `nearest` lists them).
   std::string diagnosis;
 };
 
@@ -34,10 +35,17 @@ struct TriagedAlert {
 struct IntakeResult {
   std::vector<std::string> opened;  // new incidents, ids
   int joined = 0;                   // new alerts added to an open incident
-  int repeated = 0;  // already received (fingerprint and startsAt)
+  int repeated = 0;  // already received (sender, fingerprint and startsAt)
   int resolved = 0;  // alerts marked resolved
-  std::vector<std::string> closed;  // incidents resolved by them
-  int ignored = 0;                  // resolved alerts never received firing
+  std::vector<std::string> closed;    // incidents resolved by them
+  std::vector<std::string> reopened;  // resolved ones an alert fired again in
+  int ignored = 0;                    // resolved alerts never received firing
+  // Alerts whose fingerprint and startsAt were first seen with other labels
+  // or from another source: nothing was changed for them.
+  int refused = 0;
+  // Firing alerts that would have opened more than
+  // IncidentStore::kMaxOpenedPerNotification incidents: not recorded.
+  int not_opened = 0;
 };
 
 // The team's incidents, in the audit log's SQLite database (their own
@@ -50,9 +58,30 @@ struct IntakeResult {
 // all when none matched): what a sender can open is bounded by the
 // inventory and the runbooks, not by how many names it makes up. It is
 // resolved when every alert in it is.
+//
+// An alert is the sender's (the alert_intake sender whose token posted it),
+// keyed by its fingerprint and startsAt, and bound to the digest of its
+// labels and its source as first received: a resolve or a repeat that
+// differs in any is refused and changes nothing, so no sender can resolve
+// another's alert, nor one alert another. A firing repeat of a resolved
+// alert reopens it and its incident.
+//
+// What a sender can make the controller hold is bounded: one notification
+// opens at most one incident per host and entry and at most
+// kMaxOpenedPerNotification in all; an alert keeps at most
+// kMaxAlertTextBytes of labels and of annotations (JSON); an incident shows
+// its first alert and its newest kMaxAlertsShown, the others are folded (their
+// identity and state kept, their text dropped); and every read is paged
+// under kMaxReplyBytes.
 // Ids are "INC-<n>". Thread-safe.
 class IncidentStore {
  public:
+  static constexpr int kMaxOpenedPerNotification = 100;
+  static constexpr size_t kMaxAlertTextBytes = 4096;
+  static constexpr int kMaxAlertsShown = 100;
+  // Well under gRPC's 4 MiB default receive limit.
+  static constexpr size_t kMaxReplyBytes = 1 << 20;
+
   // Opens the audit database at `path` (opsctld has checked and opened it
   // as the audit log first) and creates the tables.
   static absl::StatusOr<std::unique_ptr<IncidentStore>> Open(
@@ -62,27 +91,40 @@ class IncidentStore {
   // Records a notification's alerts in one transaction: all or nothing, so
   // an error (answered 5xx, and retried by the sender) loses nothing and a
   // retry is not counted twice.
+  // `sender` is the name of the sender whose token posted them.
   absl::StatusOr<IntakeResult> Record(const std::vector<TriagedAlert>& alerts,
+                                      const std::string& sender,
                                       int64_t received_at_ms);
 
   // Stores an incident's automatic diagnosis (its state, later its output).
   absl::Status SetDiagnosis(const std::string& id,
                             const v1::IncidentDiagnosis& diagnosis);
 
-  // Open incidents (with `include_resolved`, all), newest first.
-  absl::StatusOr<std::vector<v1::Incident>> List(bool include_resolved,
-                                                 int limit);
-  // One incident with its alerts; NOT_FOUND if there is none.
-  absl::StatusOr<v1::Incident> Get(const std::string& id);
+  // One page of open incidents (with `include_resolved`, all), newest
+  // first, after `request.after`, without their alerts and diagnosis
+  // output: at most `request.limit` (0: 100, at most 1,000) and
+  // kMaxReplyBytes, with the cursor of the next page and how many remain.
+  // INVALID_ARGUMENT for a cursor that is not an incident id.
+  absl::StatusOr<v1::ListIncidentsReply> List(
+      const v1::ListIncidentsRequest& request);
+  // One incident with one page of its alerts, those after `alerts_after`
+  // (a previous page's alerts_next_cursor; "" for the first), in the order
+  // received, within `max_bytes` in all; NOT_FOUND if there is none.
+  absl::StatusOr<v1::Incident> Get(const std::string& id,
+                                   const std::string& alerts_after = "",
+                                   size_t max_bytes = kMaxReplyBytes);
   // Open incidents whose diagnosis was pending or running when the
   // controller stopped, oldest first.
   absl::StatusOr<std::vector<v1::Incident>> UnfinishedDiagnoses();
 
-  // "INC-7" or "7" -> 7.
+  // "INC-7" -> 7; any other form is INVALID_ARGUMENT (ParseIncidentId).
   static absl::StatusOr<int64_t> ParseId(absl::string_view id);
 
  private:
   explicit IncidentStore(sqlite3* db) : db_(db) {}
+  // Moves alerts of a database from before senders were recorded to the
+  // current table (their sender "default").
+  absl::Status Migrate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   absl::StatusOr<std::vector<v1::Incident>> Select(const std::string& where,
                                                    int64_t bind, int limit)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);

@@ -4,6 +4,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "common/append_only_file.h"
 #include "common/regular_file.h"
 #include "controller/audit/audit_entry.h"
 #include "controller/output/json.h"
@@ -74,7 +75,7 @@ absl::StatusOr<std::vector<AuditCheckpoint>> ReadCheckpointFile(
         absl::StrCat("checkpoint file: ", content.status().message()));
   }
   absl::StatusOr<std::vector<AuditCheckpoint>> checkpoints =
-      ParseCheckpointLines(*content);
+      ParseCheckpointLines(SplitCompleteLines(*content).lines);
   if (!checkpoints.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": ", checkpoints.status().message()));

@@ -21,7 +21,9 @@ std::string CheckpointJson(const AuditCheckpoint& checkpoint);
 absl::StatusOr<std::vector<AuditCheckpoint>> ParseCheckpointLines(
     absl::string_view text);
 
-// ParseCheckpointLines of a file's content.
+// ParseCheckpointLines of a file's whole lines. opsctld ends every line it
+// writes with a newline, so bytes after the last one are a line cut off
+// mid-write (a crash): never read as a checkpoint, nor refused.
 absl::StatusOr<std::vector<AuditCheckpoint>> ReadCheckpointFile(
     const std::string& path);
 

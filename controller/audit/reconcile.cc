@@ -1,11 +1,13 @@
 #include "controller/audit/reconcile.h"
 
 #include <map>
+#include <set>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/journal_text.h"
 #include "common/operation_catalog.h"
 #include "common/signing/result_signature.h"
 
@@ -40,6 +42,22 @@ std::string CodeName(int code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
+// Whether the journal's `caller` ("CN (roles)") is the team log's
+// `cert_identity`.
+bool SameCaller(const std::string& caller, const std::string& cert_identity) {
+  return caller == cert_identity ||
+         absl::StartsWith(caller, absl::StrCat(cert_identity, " ("));
+}
+
+// Whether the journal's text of a field agrees with the team log's: the
+// whole text's digest where the agent cut it (common/journal_text.h).
+bool SameText(absl::string_view logged, const std::string& journaled,
+              const std::string& journaled_sha256) {
+  if (!journaled_sha256.empty())
+    return JournalSha256(logged) == journaled_sha256;
+  return logged == journaled;
+}
+
 // What of the row's intent differs from the request the agent journaled
 // (who, which operation, why, with what parameters); empty if nothing.
 std::string RequestDifference(const AuditIntent& intent,
@@ -53,18 +71,26 @@ std::string RequestDifference(const AuditIntent& intent,
     return differs("operation", intent.operation, started.operation());
   // The journal names the caller "CN (roles)".
   const std::string& caller = started.caller();
-  if (caller != intent.cert_identity &&
-      !absl::StartsWith(caller, absl::StrCat(intent.cert_identity, " (")))
+  if (!SameCaller(caller, intent.cert_identity))
     return differs("operator", intent.cert_identity, caller);
-  if (started.incident() != intent.incident)
-    return differs("incident", intent.incident, started.incident());
-  if (started.reason() != intent.reason)
-    return differs("reason", intent.reason, started.reason());
+  if (!SameText(intent.incident, started.incident(), started.incident_sha256()))
+    return differs("incident", BoundedJournalText(intent.incident),
+                   started.incident());
+  if (!SameText(intent.reason, started.reason(), started.reason_sha256()))
+    return differs("reason", BoundedJournalText(intent.reason),
+                   started.reason());
   if (started.run_id() != intent.run_id)
     return differs("run", intent.run_id, started.run_id());
   if (started.dry_run() != intent.dry_run)
     return differs("dry run", intent.dry_run ? "yes" : "no",
                    started.dry_run() ? "yes" : "no");
+  if (!started.has_request() && !started.parameters_sha256().empty() &&
+      JournalSha256(intent.parameters_json) != started.parameters_sha256()) {
+    // A read: the agent kept its parameters' digest only.
+    return differs("parameters", BoundedJournalText(intent.parameters_json),
+                   absl::StrCat("parameters with digest ",
+                                started.parameters_sha256().substr(0, 12)));
+  }
   const OperationInfo* op = FindOperation(started.operation());
   if (op != nullptr && started.has_request()) {
     std::unique_ptr<google::protobuf::Message> request = op->NewRequest();
@@ -104,11 +130,19 @@ absl::string_view FindingName(FindingKind kind) {
 HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
                              const std::vector<AuditRecord>& rows,
                              const std::vector<v1::JournalRecord>& journal,
-                             absl::string_view own_request_id,
+                             const std::vector<std::string>& own_request_ids,
                              absl::string_view certificate_pem) {
+  const std::set<std::string> own(own_request_ids.begin(),
+                                  own_request_ids.end());
   std::map<std::string, JournalCall> calls;
+  // Reads and refusals over a caller's journaling rate, only counted.
+  std::vector<const v1::JournalRecord*> not_journaled;
   for (const v1::JournalRecord& record : journal) {
-    if (record.request_id().empty() || record.request_id() == own_request_id)
+    if (record.event() == v1::JournalRecord::NOT_JOURNALED) {
+      not_journaled.push_back(&record);
+      continue;
+    }
+    if (record.request_id().empty() || own.count(record.request_id()) > 0)
       continue;
     switch (record.event()) {
       case v1::JournalRecord::STARTED:
@@ -135,9 +169,22 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
     out.findings.push_back({kind, host, std::move(time), std::move(request_id),
                             std::move(operation), std::move(detail)});
   };
+  // Whether the agent counted rather than journaled a read by
+  // `cert_identity` at `at_ms`.
+  auto counted_only = [&](const std::string& cert_identity, int64_t at_ms) {
+    for (const v1::JournalRecord* summary : not_journaled) {
+      // Its own clock, and the team log's: a second either side.
+      if (at_ms + 1000 >= summary->not_journaled_since_unix_ms() &&
+          at_ms <= TimeMs(*summary) + 1000 &&
+          (SameCaller(summary->caller(), cert_identity) ||
+           summary->caller() == kJournalOtherCallers))
+        return true;
+    }
+    return false;
+  };
   std::map<std::string, const AuditRecord*> logged;
   for (const AuditRecord& row : rows) {
-    if (row.intent.request_id == own_request_id) continue;
+    if (own.count(row.intent.request_id) > 0) continue;
     logged[row.intent.request_id] = &row;
     const AuditIntent& intent = row.intent;
     const auto found = calls.find(intent.request_id);
@@ -147,6 +194,10 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
       // at a bounded rate): nothing to expect.
       if (!in_window || row.outcome == AuditOutcome::kUnreachable ||
           row.outcome == AuditOutcome::kDenied)
+        continue;
+      // A read over its caller's journaling rate is counted, not journaled.
+      if (!intent.mutating &&
+          counted_only(intent.cert_identity, intent.started_at_ms))
         continue;
       add(FindingKind::kNotRun, FormatMs(intent.started_at_ms),
           intent.request_id, intent.operation,

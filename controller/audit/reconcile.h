@@ -60,13 +60,16 @@ struct HostReconciliation {
 
 // Compares `rows` (the team log's rows for `host` since `since_ms`, and a
 // margin before) with the host's journal records (from `since_ms`, and the
-// same margin), ignoring `own_request_id` (the journal read itself).
+// same margin), ignoring `own_request_ids` (the journal reads themselves,
+// one a page). Where the agent cut a text it journaled, the whole text's
+// digest is compared; a read the agent counted over its caller's
+// journaling rate (NOT_JOURNALED) is not expected in the journal.
 // `certificate_pem`, the host's verified certificate, checks the agent
 // signatures the rows carry; empty skips that check.
 HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
                              const std::vector<AuditRecord>& rows,
                              const std::vector<v1::JournalRecord>& journal,
-                             absl::string_view own_request_id,
+                             const std::vector<std::string>& own_request_ids,
                              absl::string_view certificate_pem);
 
 }  // namespace opsagent

@@ -13,11 +13,9 @@
 #include "absl/time/clock.h"
 #include "common/host_text.h"
 #include "common/operation_catalog.h"
-#include "common/signing/result_signature.h"
-#include "common/tls/certificate_info.h"
 #include "common/tls/chain_verifier.h"
-#include "common/tls/host_certificate.h"
 #include "controller/audit/audit_entry.h"
+#include "controller/audit/journal_check.h"
 #include "controller/audit/reconcile.h"
 #include "controller/commands/audit_query.h"
 #include "controller/commands/command.h"
@@ -36,39 +34,80 @@ namespace {
 constexpr int64_t kMarginMs = 60 * 1000;
 constexpr int kMaxRowsPerHost = 100000;
 
-// One host's journal as read through the controller, checked: the agent's
-// certificate chains to the operator's CA and is the host's, and it signed
-// this very answer. What fails says why.
+// One host's journal as read through the controller, checked
+// (controller/audit/journal_check.h). What fails says why.
 absl::StatusOr<v1::JournalReply> CheckedJournal(const std::string& host,
                                                 const AuditedResult& result,
                                                 const ChainVerifier& ca) {
   if (!result.status.ok()) return result.status;
-  v1::JournalReply reply;
-  if (!reply.ParseFromString(result.signed_final_message))
-    return absl::DataLossError("its journal did not come back whole");
-  if (absl::Status chain = ca.Verify(reply.agent_certificate_pem(), "",
-                                     ChainVerifier::Purpose::kServer);
-      !chain.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "the certificate it sent is not one our CA issued: ", chain.message()));
+  return CheckHostJournal(host, result.request_id, result.signed_final_message,
+                          result.agent_result_sha256, result.agent_signature,
+                          ca);
+}
+
+// One host's journal, every page of it: its records, the request ids of the
+// reads (one a page), and the certificate that signed them.
+struct HostJournal {
+  std::vector<v1::JournalRecord> records;
+  std::vector<std::string> request_ids;
+  std::string certificate_pem;
+  int pages = 0;
+};
+
+// Reads the pages of `host`'s journal after the first (`first`, already
+// read by the fan-out), each through the controller and checked, following
+// the cursor until the agent says there is no more. What fails says why.
+absl::StatusOr<HostJournal> ReadAllPages(Invocation& invocation,
+                                         const std::string& host,
+                                         const v1::JournalRequest& base,
+                                         const AuditedResult& first,
+                                         const ChainVerifier& ca) {
+  HostJournal journal;
+  absl::StatusOr<v1::JournalReply> page = CheckedJournal(host, first, ca);
+  std::string request_id = first.request_id;
+  uint64_t cursor = base.cursor();
+  while (true) {
+    if (!page.ok()) {
+      return absl::Status(
+          page.status().code(),
+          journal.pages == 0
+              ? std::string(page.status().message())
+              : absl::StrCat("page ", journal.pages + 1,
+                             " of its journal: ", page.status().message()));
+    }
+    ++journal.pages;
+    journal.request_ids.push_back(request_id);
+    journal.certificate_pem = page->agent_certificate_pem();
+    for (v1::JournalRecord& record : *page->mutable_records())
+      journal.records.push_back(std::move(record));
+    if (!page->more()) return journal;
+    if (page->next_cursor() <= cursor) {
+      return absl::DataLossError(
+          absl::StrCat("its journal's page ", journal.pages,
+                       " says more follow but its cursor does not move on (",
+                       page->next_cursor(), ")"));
+    }
+    cursor = page->next_cursor();
+    auto request = std::make_shared<v1::JournalRequest>(base);
+    request->set_cursor(cursor);
+    OperationCall call;
+    call.op = FindOperation("journal");
+    call.request = request;
+    AuditedResult next;
+    FanOutSummary summary;
+    if (const int failed = RunOnHosts(
+            invocation, host, call, [](const std::vector<std::string>&) {},
+            [](size_t, const google::protobuf::Message&) {},
+            [&](size_t, AuditedResult& result) { next = std::move(result); },
+            &summary);
+        failed != kExitOk) {
+      return absl::UnavailableError(
+          absl::StrCat("page ", journal.pages + 1,
+                       " of its journal could not be asked for"));
+    }
+    request_id = next.request_id;
+    page = CheckedJournal(host, next, ca);
   }
-  absl::StatusOr<CertificateInfo> info =
-      ParseCertificatePem(reply.agent_certificate_pem());
-  if (!info.ok()) return info.status();
-  if (absl::Status named = CheckHostCertificate(*info, host); !named.ok())
-    return absl::DataLossError(named.message());
-  const std::string digest =
-      ResultSha256(host, result.request_id, 0, result.signed_final_message);
-  if (digest != result.agent_result_sha256) {
-    return absl::DataLossError(
-        "its journal is not what the agent signed (changed on the way)");
-  }
-  if (absl::Status signature = VerifyResult(reply.agent_certificate_pem(),
-                                            digest, result.agent_signature);
-      !signature.ok())
-    return absl::DataLossError(
-        absl::StrCat("its journal: ", signature.message()));
-  return reply;
 }
 
 absl::StatusOr<std::unique_ptr<ChainVerifier>> OperatorCa(
@@ -132,8 +171,9 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
   int unread = 0;
   for (size_t i = 0; i < hosts.size(); ++i) {
     const std::string& host = hosts[i];
-    absl::StatusOr<v1::JournalReply> journal =
-        CheckedJournal(host, results[i], **ca);
+    // Page by page (each at most 4 MiB, under the link's limit).
+    absl::StatusOr<HostJournal> journal =
+        ReadAllPages(invocation, host, *request, results[i], **ca);
     if (!journal.ok()) {
       ++unread;
       // The message may be the agent's own: shown escaped.
@@ -152,22 +192,15 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
         QueryAuditLog(invocation, filter, /*without_results=*/true);
     if (!rows.ok())
       return CommandFailed(kExitAuditUnavailable, rows.status().message());
-    std::vector<v1::JournalRecord> records(journal->records().begin(),
-                                           journal->records().end());
     HostReconciliation reconciled =
-        Reconcile(host, *since, *rows, records, results[i].request_id,
-                  journal->agent_certificate_pem());
+        Reconcile(host, *since, *rows, journal->records, journal->request_ids,
+                  journal->certificate_pem);
     matched += reconciled.matched;
     host_json.push_back(absl::StrCat(
         "{\"host\":", JsonString(host), ",\"compared\":true,\"agree\":",
         reconciled.matched, ",\"findings\":", reconciled.findings.size(),
-        ",\"journal_truncated\":", journal->truncated() ? "true" : "false",
-        "}"));
-    if (journal->truncated()) {
-      PrintError(absl::StrCat(Shown(host),
-                              ": its journal holds more than was read; only "
-                              "the newest records were compared"));
-    }
+        ",\"journal_records\":", journal->records.size(), ",\"journal_pages\":",
+        journal->pages, ",\"journal_truncated\":false}"));
     for (Finding& finding : reconciled.findings)
       findings.push_back(std::move(finding));
   }

@@ -40,6 +40,9 @@ std::string DiagnosisText(const v1::IncidentDiagnosis& diagnosis) {
   if (state == "failed")
     return absl::StrCat("failed (exit ", diagnosis.exit_code(), ")");
   if (state == "none") return "none (no automatic steps)";
+  if (state == "ambiguous")
+    return "not run: several runbook entries fit the alert and the host's "
+           "roles equally (see runbook entry)";
   return state;
 }
 
@@ -57,10 +60,12 @@ int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
                          std::string(controller.status().message()));
   v1::ListIncidentsRequest request;
   request.set_include_resolved(args.Has("all"));
+  request.set_after(args.Get("after"));
   absl::StatusOr<v1::ListIncidentsReply> reply =
       (*controller)->ListIncidents(request, invocation.CallTimeout(kTimeout));
   if (!reply.ok())
-    return CommandFailed(absl::IsFailedPrecondition(reply.status())
+    return CommandFailed(absl::IsFailedPrecondition(reply.status()) ||
+                                 absl::IsInvalidArgument(reply.status())
                              ? kExitUsage
                              : kExitUnreachable,
                          std::string(reply.status().message()));
@@ -83,6 +88,10 @@ int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
     return kExitOk;
   }
   std::printf("%s", table.Render().c_str());
+  if (!reply->next_cursor().empty())
+    std::printf("%llu more, use --after %s\n",
+                static_cast<unsigned long long>(reply->remaining()),
+                reply->next_cursor().c_str());
   return kExitOk;
 }
 
@@ -98,8 +107,9 @@ std::vector<TimelineEvent> Timeline(const v1::Incident& incident,
   for (const v1::IncidentAlert& alert : incident.alerts()) {
     events.push_back(
         {alert.starts_at_ms(),
-         absl::StrCat("alert fired (", alert.source(), ", fingerprint ",
-                      alert.fingerprint(), ")")});
+         absl::StrCat("alert fired (", alert.source(), " from sender ",
+                      alert.sender(), ", fingerprint ", alert.fingerprint(),
+                      alert.text_cut() ? ", its text cut" : "", ")")});
     if (alert.status() == "resolved")
       events.push_back(
           {alert.ends_at_ms(), absl::StrCat("alert resolved (fingerprint ",
@@ -161,13 +171,18 @@ std::vector<std::pair<std::string, std::string>> Facts(
                     incident.host_known() ? "" : " (not in the inventory)")},
       {"runbook entry",
        incident.entry().empty()
-           ? absl::StrCat(
-                 "none matched",
-                 incident.nearest_entries().empty()
-                     ? ""
-                     : absl::StrCat(
-                           "; nearest: ",
-                           absl::StrJoin(incident.nearest_entries(), ", ")))
+           ? (incident.diagnosis().state() == "ambiguous"
+                  ? absl::StrCat(
+                        "ambiguous, each fits equally: ",
+                        absl::StrJoin(incident.nearest_entries(), ", "))
+                  : absl::StrCat(
+                        "none matched",
+                        incident.nearest_entries().empty()
+                            ? ""
+                            : absl::StrCat(
+                                  "; nearest: ",
+                                  absl::StrJoin(incident.nearest_entries(),
+                                                ", "))))
            : incident.entry()}};
   for (auto [name, value] : {std::pair{"mountpoint", &incident.mountpoint()},
                              {"device", &incident.device()},
@@ -175,6 +190,13 @@ std::vector<std::pair<std::string, std::string>> Facts(
                              {"summary", &incident.summary()}}) {
     if (!value->empty()) facts.push_back({name, *value});
   }
+  if (incident.alerts_folded() > 0)
+    facts.push_back(
+        {"alerts",
+         absl::StrCat(incident.alerts_size(), " shown, ",
+                      incident.alerts_folded(),
+                      " more folded (an incident shows its first and newest "
+                      "alerts)")});
   facts.push_back({"diagnosis", DiagnosisText(incident.diagnosis())});
   return facts;
 }
@@ -240,6 +262,28 @@ void PrintText(const v1::Incident& incident,
   }
 }
 
+// The incident with all the alerts it shows, page by page (each reply is
+// bounded in bytes; an incident shows at most its first and newest 100).
+absl::StatusOr<v1::Incident> GetWholeIncident(ControllerClient& controller,
+                                              const std::string& id,
+                                              Invocation& invocation) {
+  absl::StatusOr<v1::Incident> incident =
+      controller.GetIncident(id, "", invocation.CallTimeout(kTimeout));
+  if (!incident.ok()) return incident.status();
+  for (int page = 0; !incident->alerts_next_cursor().empty(); ++page) {
+    if (page == 1000)
+      return absl::DataLossError(
+          absl::StrCat(id, ": its alerts did not end after 1,000 pages"));
+    absl::StatusOr<v1::Incident> next = controller.GetIncident(
+        id, incident->alerts_next_cursor(), invocation.CallTimeout(kTimeout));
+    if (!next.ok()) return next.status();
+    for (v1::IncidentAlert& alert : *next->mutable_alerts())
+      *incident->add_alerts() = std::move(alert);
+    incident->set_alerts_next_cursor(next->alerts_next_cursor());
+  }
+  return incident;
+}
+
 int RunIncident(Invocation& invocation, const ParsedArgs& args) {
   if (args.positional()[0] != "show" || args.positional().size() != 2)
     return CommandFailed(kExitUsage, "usage: opsctl incident show ID");
@@ -248,8 +292,7 @@ int RunIncident(Invocation& invocation, const ParsedArgs& args) {
     return CommandFailed(kExitUsage,
                          std::string(controller.status().message()));
   absl::StatusOr<v1::Incident> incident =
-      (*controller)
-          ->GetIncident(args.positional()[1], invocation.CallTimeout(kTimeout));
+      GetWholeIncident(**controller, args.positional()[1], invocation);
   if (!incident.ok()) {
     return CommandFailed(absl::IsNotFound(incident.status()) ||
                                  absl::IsInvalidArgument(incident.status()) ||
@@ -299,11 +342,16 @@ std::vector<Command> IncidentCommands() {
        "webhooks: one\n"
        "per host and runbook entry, with its age and whether the automatic "
        "diagnosis\n"
-       "is ready. --all adds resolved ones. --output json for scripts.\n\n"
+       "is ready. --all adds resolved ones. --output json for scripts.\n"
+       "One page at a time (100, newest first): when more exist it says how "
+       "many and\n"
+       "the cursor to pass as --after (next_cursor and remaining in JSON).\n\n"
        "Examples:\n"
        "  opsctl incidents\n"
-       "  opsctl incidents --all --output json\n",
-       {{"all", "", "resolved incidents too, newest first"}},
+       "  opsctl incidents --all --output json\n"
+       "  opsctl incidents --all --after INC-101\n",
+       {{"all", "", "resolved incidents too, newest first"},
+        {"after", "CURSOR", "the page after this cursor (from the last page)"}},
        0,
        0,
        RunIncidents},

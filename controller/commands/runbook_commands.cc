@@ -355,15 +355,15 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
   int code = kExitOk;
   for (Alert& alert : alerts) {
     std::optional<v1::Host> host;
+    std::vector<std::string> roles;  // the inventory's, never the text's
     for (const v1::Host& candidate : hosts) {
       if (!alert.host.empty() && candidate.name() == alert.host) {
         host = candidate;
-        AddHostRoles({candidate.roles().begin(), candidate.roles().end()},
-                     alert);
+        roles.assign(candidate.roles().begin(), candidate.roles().end());
       }
     }
-    std::vector<EntryMatch> ranked = RankEntries(alert, library->entries());
-    const bool matched = !ranked.empty() && ranked[0].score >= 1.0;
+    const RunbookMatch match =
+        MatchEntry(alert.name, roles, library->entries());
     std::printf("alert: %s", alert.boiled.c_str());
     if (!alert.host.empty()) std::printf("  host %s", alert.host.c_str());
     if (!alert.environment.empty())
@@ -380,24 +380,33 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
                             .c_str()
                       : "not in the inventory");
     }
-    if (!matched) {
+    if (match.entry == nullptr) {
       std::vector<std::string> nearest;
-      for (size_t i = 0; i < ranked.size() && i < 3 && ranked[i].score > 0;
-           ++i) {
-        nearest.push_back(
-            absl::StrFormat("%s (%s, %.0f%%)", ranked[i].entry->id(),
-                            ranked[i].entry->alert(), 100 * ranked[i].score));
+      for (const v1::RunbookEntry* candidate : match.candidates) {
+        nearest.push_back(absl::StrFormat(
+            "%s (%s, roles %s)", candidate->id(), candidate->alert(),
+            candidate->roles().empty()
+                ? "as its heading names"
+                : absl::StrJoin(candidate->roles(), ",")));
       }
-      std::printf("  no runbook entry for \"%s\"%s\n", alert.boiled.c_str(),
-                  nearest.empty() ? ""
-                                  : absl::StrCat("; nearest: ",
-                                                 absl::StrJoin(nearest, ", "))
-                                        .c_str());
+      std::printf(
+          "  %s \"%s\"%s\n",
+          match.ambiguous ? "ambiguous: several runbook entries fit equally for"
+                          : "no runbook entry for",
+          alert.boiled.c_str(),
+          nearest.empty()
+              ? (host.has_value() ? ""
+                                  : " (entries are chosen by the alert's name "
+                                    "and the roles of its host in the "
+                                    "inventory)")
+              : absl::StrCat(match.ambiguous ? ": " : "; for other roles: ",
+                             absl::StrJoin(nearest, ", "))
+                    .c_str());
       code = kExitOperationFailed;
       continue;
     }
     std::printf("  runbook entry: ");
-    PrintEntry(*ranked[0].entry);
+    PrintEntry(*match.entry);
     if (args.Has("run") && !host.has_value()) {
       // Pasted text is not trusted to name hosts ("*", "role:web").
       std::printf(
@@ -410,12 +419,12 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
       RunbookVars vars = {{"host", host->name()},
                           {"environment", alert.environment}};
       v1::RunbookStep holder;
-      holder.add_opsctl(args.Get("target", ranked[0].entry->target().empty()
+      holder.add_opsctl(args.Get("target", match.entry->target().empty()
                                                ? "{host}"
-                                               : ranked[0].entry->target()));
+                                               : match.entry->target()));
       vars["target"] = ExpandStep(holder, vars)[0];
-      const int ran = RunEntry(invocation, *ranked[0].entry, vars,
-                               args.Has("yes"), StepSelection::kDiagnosis);
+      const int ran = RunEntry(invocation, *match.entry, vars, args.Has("yes"),
+                               StepSelection::kDiagnosis);
       if (ran != kExitOk) code = ran;
     }
   }
@@ -472,8 +481,10 @@ std::vector<Command> RunbookCommands() {
        "guide\n"
        "asks (\"DiskUsageWarning xqwatcher\"), finds the host in the inventory "
        "and the\n"
-       "matching runbook entry, and shows it. --run also runs its diagnosis.\n"
-       "Unknown alerts say so and list the nearest entries.\n\n"
+       "runbook entry for the alert's name and the host's roles (the "
+       "inventory's, not\n"
+       "words of the alert), and shows it. --run also runs its diagnosis.\n"
+       "Unknown alerts and ties say so and list the entries for the name.\n\n"
        "Example:\n"
        "  opsctl triage '[Prometheus]: [FIRING:1] DiskUsageWarning "
        "mitx-production (xqwatcher filesystem \\\n"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -128,21 +129,59 @@ Alert ParseOne(absl::string_view text) {
                                                    : field("environment");
   alert.mountpoint = field("mountpoint");
   alert.device = field("device");
-  alert.tokens = Words(text);
   return alert;
 }
 
-// The alert name an entry's heading starts with, and the names it answers.
-bool AnswersAlertName(const v1::RunbookEntry& entry, absl::string_view name,
-                      absl::string_view heading_name) {
-  if (name.empty()) return false;
-  const std::string lower = absl::AsciiStrToLower(name);
-  for (const std::string& other : entry.alert_names()) {
-    if (absl::AsciiStrToLower(other) == lower) return true;
+// The alert name an entry's heading starts with ("DiskUsageWarning"), and
+// what follows it without "<PLACEHOLDER>"s ("xqwatcher").
+std::pair<std::string, std::string> SplitHeading(const std::string& alert) {
+  std::string heading = alert;
+  for (size_t open = heading.find('<'); open != std::string::npos;
+       open = heading.find('<', open)) {
+    const size_t close = heading.find('>', open);
+    if (close == std::string::npos) break;
+    heading.erase(open, close - open + 1);
   }
-  return absl::EndsWith(lower, "critical") &&
-         absl::StrCat(lower.substr(0, lower.size() - 8), "warning") ==
-             heading_name;
+  absl::string_view rest = absl::StripAsciiWhitespace(heading);
+  const size_t space = rest.find_first_of(" \t");
+  if (space == absl::string_view::npos) return {std::string(rest), ""};
+  return {std::string(rest.substr(0, space)),
+          std::string(absl::StripAsciiWhitespace(rest.substr(space)))};
+}
+
+// How well `entry` fits an alert called `name` on a host with `roles`:
+// 0 not at all; else 4 for the exact name (2 for the "...Critical" alert's
+// "...Warning" name), plus 1 when the entry is for one of the host's roles
+// rather than for any host.
+int Fit(const v1::RunbookEntry& entry, absl::string_view name,
+        const std::vector<std::string>& roles) {
+  const auto [heading_name, heading_role] = SplitHeading(entry.alert());
+  const auto answers = [&](absl::string_view wanted) {
+    if (wanted.empty()) return false;
+    if (heading_name == wanted) return true;
+    for (const std::string& other : entry.alert_names())
+      if (other == wanted) return true;
+    return false;
+  };
+  int fit = 0;
+  if (answers(name)) {
+    fit = 4;
+  } else if (absl::EndsWith(name, "Critical") &&
+             answers(
+                 absl::StrCat(name.substr(0, name.size() - 8), "Warning"))) {
+    fit = 2;
+  } else {
+    return 0;
+  }
+  std::vector<std::string> wanted(entry.roles().begin(), entry.roles().end());
+  if (wanted.empty() && entry.alert_names().empty() && !heading_role.empty())
+    wanted.push_back(heading_role);
+  if (wanted.empty()) return fit;  // for any host
+  for (const std::string& role : wanted) {
+    if (std::find(roles.begin(), roles.end(), role) != roles.end())
+      return fit + 1;
+  }
+  return -fit;  // answers the name, for other roles
 }
 
 }  // namespace
@@ -175,34 +214,28 @@ std::vector<Alert> ParseAlerts(absl::string_view text) {
   return alerts;
 }
 
-std::vector<EntryMatch> RankEntries(
-    const Alert& alert, const std::vector<v1::RunbookEntry>& entries) {
-  const std::set<std::string> have(alert.tokens.begin(), alert.tokens.end());
-  std::vector<EntryMatch> ranked;
+RunbookMatch MatchEntry(absl::string_view alert_name,
+                        const std::vector<std::string>& host_roles,
+                        const std::vector<v1::RunbookEntry>& entries) {
+  RunbookMatch match;
+  int best = 0;
+  std::vector<const v1::RunbookEntry*> tied;
   for (const v1::RunbookEntry& entry : entries) {
-    std::string heading = entry.alert();
-    // "<ENVIRONMENT>"-style placeholders stand for anything.
-    for (size_t open = heading.find('<'); open != std::string::npos;
-         open = heading.find('<')) {
-      size_t close = heading.find('>', open);
-      if (close == std::string::npos) break;
-      heading.erase(open, close - open + 1);
-    }
-    const std::vector<std::string> want = Words(heading);
-    int found = 0;
-    for (size_t i = 0; i < want.size(); ++i) {
-      found += have.count(want[i]) > 0 ||
-               (i == 0 && AnswersAlertName(entry, alert.name, want[0]));
-    }
-    ranked.push_back({&entry, want.empty()
-                                  ? 0.0
-                                  : static_cast<double>(found) / want.size()});
+    const int fit = Fit(entry, alert_name, host_roles);
+    if (fit < 0) match.candidates.push_back(&entry);
+    if (fit <= 0 || fit < best) continue;
+    if (fit > best) tied.clear();
+    best = fit;
+    tied.push_back(&entry);
   }
-  std::stable_sort(ranked.begin(), ranked.end(),
-                   [](const EntryMatch& a, const EntryMatch& b) {
-                     return a.score > b.score;
-                   });
-  return ranked;
+  if (tied.size() == 1) {
+    match.entry = tied[0];
+    match.candidates.clear();
+  } else if (tied.size() > 1) {
+    match.ambiguous = true;
+    match.candidates = std::move(tied);
+  }
+  return match;
 }
 
 Alert AlertFromLabels(const std::map<std::string, std::string>& labels,
@@ -226,18 +259,7 @@ Alert AlertFromLabels(const std::map<std::string, std::string>& labels,
   alert.host = get(labels, "instance").empty()
                    ? HostIn(description)
                    : WithoutPort(get(labels, "instance"));
-  // Matched on the name alone; the host's roles from the inventory are
-  // added by the caller (AddHostRoles). A sender's labels do not choose
-  // the entry.
-  alert.tokens = Words(alert.name);
   return alert;
-}
-
-void AddHostRoles(const std::vector<std::string>& roles, Alert& alert) {
-  for (const std::string& role : roles) {
-    for (std::string& word : Words(role))
-      alert.tokens.push_back(std::move(word));
-  }
 }
 
 }  // namespace opsagent

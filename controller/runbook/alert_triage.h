@@ -24,7 +24,6 @@ struct Alert {
   std::string environment;  // production
   std::string mountpoint;   // from labels, when the alert has them
   std::string device;
-  std::vector<std::string> tokens;  // every word, lower-cased, for matching
 };
 
 // Every alert in `text`: each "[FIRING:N] ..." occurrence, or the whole text
@@ -37,29 +36,37 @@ std::vector<Alert> ParseAlerts(absl::string_view text);
 // The alert an Alertmanager or Grafana notification's labels and
 // annotations describe: `alertname`; the host from `instance` (without a
 // port) or else the host a description names; `application`/`service` as
-// its subject (shown, not matched on: entries are matched on the name and,
-// once AddHostRoles adds them, the host's roles); `environment`,
+// its subject (shown, not matched on: MatchEntry takes the name and the
+// host's roles from the inventory); `environment`,
 // `mountpoint`, `device`.
 Alert AlertFromLabels(const std::map<std::string, std::string>& labels,
                       const std::map<std::string, std::string>& annotations);
 
-// Adds the roles the inventory gives the alert's host to what entries are
-// matched on: an alert that names no application ("DiskUsageWarning" on a
-// host with the role xqwatcher) then finds "DiskUsageWarning xqwatcher".
-void AddHostRoles(const std::vector<std::string>& roles, Alert& alert);
-
-// How well an entry's alert heading fits an alert: the share of the
-// heading's words found in the alert ("<ENVIRONMENT>" matches anything).
-// The heading's alert name also matches the entry's `alert_names`, and a
-// "...Critical" alert the entry for its "...Warning" variant.
-struct EntryMatch {
-  const v1::RunbookEntry* entry;
-  double score;  // 1.0: every word of the heading is in the alert
+// Which runbook entry answers an alert, chosen by the alert's name and the
+// roles the inventory gives its host, never by other words of the alert
+// (an alertname "DiskUsageWarning reddit" or "MemoryUsageWarning_operations"
+// is a name no entry has, not a role). An entry answers the name of its
+// `alert` heading (its first word) and its `alert_names`, exactly; a
+// "...Critical" alert also finds a "...Warning" entry when no entry names
+// it. An entry is for the hosts with any of its `roles`; one that declares
+// neither `roles` nor `alert_names` is for the role its heading names after
+// the alert name ("DiskUsageWarning xqwatcher"); one whose heading names
+// only the alert, or that declares `alert_names` and no `roles`, is for any
+// host. An entry for one of the host's roles wins over one for any host;
+// two that are equally good are a tie: `ambiguous`, and no entry is chosen.
+struct RunbookMatch {
+  // The entry chosen; null when none or several fit.
+  const v1::RunbookEntry* entry = nullptr;
+  // Several entries fit equally well: `candidates` lists them.
+  bool ambiguous = false;
+  // When ambiguous, the tied entries; when none fits, the entries that
+  // answer the alert's name for other roles. In file order.
+  std::vector<const v1::RunbookEntry*> candidates;
 };
 
-// All entries, best first.
-std::vector<EntryMatch> RankEntries(
-    const Alert& alert, const std::vector<v1::RunbookEntry>& entries);
+RunbookMatch MatchEntry(absl::string_view alert_name,
+                        const std::vector<std::string>& host_roles,
+                        const std::vector<v1::RunbookEntry>& entries);
 
 }  // namespace opsagent
 

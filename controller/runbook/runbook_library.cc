@@ -90,6 +90,20 @@ absl::StatusOr<RunbookLibrary> RunbookLibrary::FromProto(
     if (entry.alert().empty())
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": alert is required"));
+    // Matched exactly (MatchEntry): a blank or a space could never match.
+    for (auto [field, values] : {std::pair{"alert_names", &entry.alert_names()},
+                                 {"roles", &entry.roles()}}) {
+      for (const std::string& value : *values) {
+        if (value.empty() ||
+            std::any_of(value.begin(), value.end(), [](char c) {
+              return absl::ascii_isspace(c) || absl::ascii_iscntrl(c);
+            }))
+          return absl::InvalidArgumentError(
+              absl::StrCat(where, ": ", field, " \"", value,
+                           "\" must be one word (an alertname or an inventory "
+                           "role, matched exactly)"));
+      }
+    }
     for (auto [phase, steps] : {std::pair{"diagnosis", &entry.diagnosis()},
                                 {"mitigation", &entry.mitigation()},
                                 {"verification", &entry.verification()}}) {

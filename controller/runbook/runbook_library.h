@@ -18,7 +18,8 @@ using StepValidator = std::function<absl::Status(
     const std::vector<std::string>& opsctl_args, bool automatic)>;
 
 // The team's runbook procedures, loaded from Protobuf text files and
-// validated at load time: unique ids, an alert per entry, each step either
+// validated at load time: unique ids, an alert per entry, `alert_names` and
+// `roles` single words, each step either
 // an opsctl invocation that parses or instructions for a person, and
 // `automatic` only on diagnosis steps that run opsctl.
 class RunbookLibrary {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/link_limits.h"
 
 namespace opsagent {
 
@@ -27,12 +28,23 @@ void AgentConnection::Start(v1::RelayedCall call, absl::Time deadline,
       call.set_deadline_unix_ms(absl::ToUnixMillis(deadline));
       v1::ControllerMessage message;
       *message.mutable_call() = std::move(call);
-      // Registered before it is sent: the result may come back at once.
-      pending_.emplace(id, Pending{deadline, relay});
-      if (!send_(std::move(message))) {
-        pending_.erase(id);
-        refused = absl::UnavailableError(
-            absl::StrCat("the link to ", info_.host, " is closing"));
+      if (message.ByteSizeLong() > kMaxAgentLinkReceiveBytes) {
+        // Sent, it would end the link (the agent's gRPC refuses it) and
+        // every call on it: this call alone is refused.
+        refused = absl::ResourceExhaustedError(
+            absl::StrCat("the relayed request is ", message.ByteSizeLong(),
+                         " bytes, over the ", kMaxAgentLinkReceiveBytes,
+                         " bytes ", info_.host,
+                         "'s link takes in one message; not sent (shorten its "
+                         "parameters, reason or incident)"));
+      } else {
+        // Registered before it is sent: the result may come back at once.
+        pending_.emplace(id, Pending{deadline, relay});
+        if (!send_(std::move(message))) {
+          pending_.erase(id);
+          refused = absl::UnavailableError(
+              absl::StrCat("the link to ", info_.host, " is closing"));
+        }
       }
     }
   }

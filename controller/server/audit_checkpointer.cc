@@ -19,10 +19,15 @@ namespace {
 
 constexpr absl::Duration kPollInterval = absl::Seconds(1);
 constexpr absl::Duration kUnsignedGrace = absl::Minutes(1);
+// A checkpoint line is about 500 bytes; a torn last line longer than this
+// was not written by opsctld.
+constexpr uint64_t kMaxLineBytes = 64 << 10;
 
 // The export file's directory must be one only root or opsctld can change,
-// and the file itself not a link nor writable by others.
-absl::StatusOr<int> OpenExportFile(const std::string& path) {
+// and the file itself not a link nor writable by others. Opened to read
+// too: a torn last line is found and cut off through it.
+absl::StatusOr<std::unique_ptr<AppendOnlyFile>> OpenExportFile(
+    const std::string& path) {
   const std::string dir = path.substr(0, path.rfind('/'));
   if (absl::Status trusted =
           CheckTrustedPath(dir.empty() ? "/" : dir, TrustedKind::kDirectory);
@@ -31,10 +36,9 @@ absl::StatusOr<int> OpenExportFile(const std::string& path) {
         "audit_checkpoints.export_file ", path, ": ", trusted.message()));
   }
   // O_NONBLOCK: a FIFO planted at the path must not hold up the start.
-  const int fd =
-      open(path.c_str(),
-           O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
-           0640);
+  const int fd = open(
+      path.c_str(),
+      O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0640);
   if (fd < 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("audit_checkpoints.export_file ", path, ": ",
@@ -50,7 +54,18 @@ absl::StatusOr<int> OpenExportFile(const std::string& path) {
         "nobody else can write"));
   }
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  return fd;
+  auto file = std::make_unique<AppendOnlyFile>(
+      fd, absl::StrCat("audit_checkpoints.export_file ", path));
+  absl::StatusOr<uint64_t> torn = file->CutTornTail(kMaxLineBytes);
+  if (!torn.ok()) return torn.status();
+  if (*torn > 0) {
+    spdlog::warn(
+        "{}: cut off its torn last line ({} bytes without a newline: an "
+        "append cut off by a crash); what the database holds is exported "
+        "again",
+        file->name(), *torn);
+  }
+  return file;
 }
 
 }  // namespace
@@ -66,15 +81,23 @@ absl::StatusOr<std::unique_ptr<AuditCheckpointer>> AuditCheckpointer::Start(
   std::unique_ptr<AuditCheckpointer> checkpointer(new AuditCheckpointer(
       config, store, *std::move(signer), *std::move(verifier)));
   if (!config.export_file().empty()) {
-    absl::StatusOr<int> fd = OpenExportFile(config.export_file());
-    if (!fd.ok()) return fd.status();
-    checkpointer->export_fd_ = *fd;
+    absl::StatusOr<std::unique_ptr<AppendOnlyFile>> file =
+        OpenExportFile(config.export_file());
+    if (!file.ok()) return file.status();
+    checkpointer->export_file_ = *std::move(file);
   }
   if (config.syslog()) openlog("opsctld", LOG_PID, LOG_AUTHPRIV);
   if (absl::Status status = checkpointer->CatchUp(); !status.ok())
     return status;
-  if (absl::Status status = checkpointer->SignAndExport(); !status.ok())
-    return status;
+  if (absl::Status status = checkpointer->Sign(); !status.ok()) return status;
+  {
+    absl::MutexLock sign_lock(&checkpointer->sign_mutex_);
+    if (absl::Status status = checkpointer->ExportQueued(); !status.ok()) {
+      spdlog::error("audit checkpoint: {}", std::string(status.message()));
+      absl::MutexLock lock(&checkpointer->mutex_);
+      checkpointer->last_error_ = std::string(status.message());
+    }
+  }
   checkpointer->thread_ = std::thread([c = checkpointer.get()] { c->Loop(); });
   return checkpointer;
 }
@@ -100,7 +123,6 @@ AuditCheckpointer::~AuditCheckpointer() {
       spdlog::error("audit checkpoint at stop: {}",
                     std::string(status.message()));
   }
-  if (export_fd_ >= 0) close(export_fd_);
 }
 
 absl::Duration AuditCheckpointer::max_unsigned_age() const {
@@ -133,16 +155,15 @@ absl::Status AuditCheckpointer::CatchUp() {
     }
   }
   const int64_t exported_to = exported->empty() ? 0 : exported->back().number;
-  for (const AuditCheckpoint& checkpoint : *stored) {
-    if (checkpoint.number <= exported_to) continue;
-    if (absl::Status status = Export(checkpoint); !status.ok()) return status;
-  }
   absl::MutexLock lock(&sign_mutex_);
+  for (const AuditCheckpoint& checkpoint : *stored) {
+    if (checkpoint.number > exported_to) Queue(checkpoint);
+  }
   if (!stored->empty()) signed_last_ = stored->back();
   return absl::OkStatus();
 }
 
-absl::Status AuditCheckpointer::SignAndExport() {
+absl::Status AuditCheckpointer::Sign() {
   absl::MutexLock sign_lock(&sign_mutex_);
   absl::StatusOr<std::optional<AuditCheckpoint>> checkpoint =
       store_->SignCheckpoint(*signer_, absl::Now(), signed_last_);
@@ -156,23 +177,42 @@ absl::Status AuditCheckpointer::SignAndExport() {
   spdlog::info("audit checkpoint {} signs events {} to {}",
                (*checkpoint)->number, (*checkpoint)->first_seq,
                (*checkpoint)->last_seq);
-  return Export(**checkpoint);
+  Queue(**checkpoint);
+  return absl::OkStatus();
 }
 
-absl::Status AuditCheckpointer::Export(const AuditCheckpoint& checkpoint) {
-  const std::string line = CheckpointJson(checkpoint);
-  if (config_.syslog()) syslog(LOG_INFO, "audit checkpoint %s", line.c_str());
-  if (export_fd_ < 0) return absl::OkStatus();
-  const std::string with_newline = line + "\n";
-  // One write of a line this short to an O_APPEND file is not interleaved.
-  if (write(export_fd_, with_newline.data(), with_newline.size()) !=
-          static_cast<ssize_t>(with_newline.size()) ||
-      fsync(export_fd_) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot append checkpoint ", checkpoint.number, " to ",
-                     config_.export_file(), ": ", std::strerror(errno)));
+void AuditCheckpointer::Queue(const AuditCheckpoint& checkpoint) {
+  if (config_.syslog()) {
+    syslog(LOG_INFO, "audit checkpoint %s", CheckpointJson(checkpoint).c_str());
   }
-  return absl::OkStatus();
+  if (export_file_ != nullptr) unexported_.push_back(checkpoint);
+}
+
+absl::Status AuditCheckpointer::ExportQueued() {
+  size_t exported = 0;
+  absl::Status status;
+  for (const AuditCheckpoint& checkpoint : unexported_) {
+    status = export_file_->Append(CheckpointJson(checkpoint),
+                                  AppendOnlyFile::Durability::kSynced);
+    if (!status.ok()) {
+      status = absl::UnavailableError(absl::StrCat(
+          "checkpoint ", checkpoint.number,
+          " is signed in the database but not exported yet (retried every "
+          "second): ",
+          status.message()));
+      break;
+    }
+    ++exported;
+  }
+  unexported_.erase(unexported_.begin(), unexported_.begin() + exported);
+  return status;
+}
+
+absl::Status AuditCheckpointer::SignAndExport() {
+  absl::Status signed_status = Sign();
+  absl::MutexLock sign_lock(&sign_mutex_);
+  absl::Status exported = ExportQueued();
+  return signed_status.ok() ? exported : signed_status;
 }
 
 void AuditCheckpointer::Loop() {
@@ -190,12 +230,19 @@ void AuditCheckpointer::Loop() {
     if (state.ok() && state->unsigned_events > 0 &&
         (state->unsigned_events >= config_.every_events() ||
          absl::Now() - last_signed >= absl::Seconds(config_.every_seconds()))) {
-      status = SignAndExport();
+      status = Sign();
       if (!status.ok()) {
         // Retried at the next interval, not every second.
         absl::MutexLock lock(&mutex_);
         last_signed_ = absl::Now();
       }
+    }
+    {
+      // What the export file lacks is retried every second: appending a
+      // line costs nothing when it fails.
+      absl::MutexLock sign_lock(&sign_mutex_);
+      if (absl::Status exported = ExportQueued(); status.ok())
+        status = exported;
     }
     absl::MutexLock lock(&mutex_);
     const std::string error = status.ok() ? "" : std::string(status.message());

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/append_only_file.h"
 #include "controller/audit/audit_checkpoint.h"
 #include "controller/audit/audit_store.h"
 #include "opsagent/v1/opsctld_config.pb.h"
@@ -18,14 +19,21 @@ namespace opsagent {
 // opsctld's signer of audit checkpoints: every `every_events` chain events
 // or `every_seconds` (whichever comes first) it signs the chain's head in
 // the database and appends the checkpoint to the export file and/or
-// syslog, outside the database. It stops by signing what is left.
+// syslog, outside the database. It stops by signing what is left. The
+// export file survives a full filesystem (common/append_only_file.h): a
+// checkpoint that cannot be appended leaves no torn line, stays queued and
+// is appended, in order, once there is room (retried every second).
 class AuditCheckpointer {
  public:
   // Loads the key, then compares the database with the export file: a
   // database that lacks a checkpoint the file holds, or holds it changed,
-  // is refused (swapped for an older copy, or cut at the end). Exports what
-  // the file lacks (a stop between signing and exporting), signs the
-  // unsigned tail, and starts signing.
+  // is refused (swapped for an older copy, or cut at the end), and so is a
+  // whole line of the file that is no checkpoint. A torn last line (a crash
+  // mid-append) is cut off with a warning. Exports what the file lacks (a
+  // stop between signing and exporting, a full filesystem), signs the
+  // unsigned tail, and starts signing. A file it cannot append to now (a
+  // full filesystem) does not stop the start: the error is logged and the
+  // export retried.
   static absl::StatusOr<std::unique_ptr<AuditCheckpointer>> Start(
       const v1::AuditCheckpointConfig& config, AuditStore* store);
   ~AuditCheckpointer();
@@ -42,18 +50,25 @@ class AuditCheckpointer {
                     std::unique_ptr<CheckpointSigner> signer,
                     std::unique_ptr<CheckpointVerifier> verifier);
 
-  // Compares the export file with the database and exports what it lacks.
+  // Compares the export file with the database and queues what it lacks.
   absl::Status CatchUp();
-  // Signs the unsigned tail, if any, and exports the checkpoint.
+  // Signs the unsigned tail, if any, and queues the checkpoint for export.
+  absl::Status Sign();
+  // Sends a new checkpoint to syslog and queues it for the export file.
+  void Queue(const AuditCheckpoint& checkpoint)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mutex_);
+  // Appends the queued checkpoints to the export file, oldest first,
+  // stopping at the first that cannot be (it stays queued).
+  absl::Status ExportQueued() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mutex_);
+  // Sign() and ExportQueued(), the first error.
   absl::Status SignAndExport();
-  absl::Status Export(const AuditCheckpoint& checkpoint);
   void Loop();
 
   const v1::AuditCheckpointConfig config_;
   AuditStore* const store_;
   const std::unique_ptr<CheckpointSigner> signer_;
   const std::unique_ptr<CheckpointVerifier> verifier_;
-  int export_fd_ = -1;
+  std::unique_ptr<AppendOnlyFile> export_file_;
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   absl::Time last_signed_ ABSL_GUARDED_BY(mutex_);
@@ -61,6 +76,8 @@ class AuditCheckpointer {
   // The checkpoint this controller signed or exported last: the database's
   // newest must stay that one.
   std::optional<AuditCheckpoint> signed_last_ ABSL_GUARDED_BY(sign_mutex_);
+  // Signed, not yet in the export file, oldest first.
+  std::vector<AuditCheckpoint> unexported_ ABSL_GUARDED_BY(sign_mutex_);
   absl::Mutex sign_mutex_;
   std::thread thread_;
 };

@@ -12,6 +12,7 @@
 #include "common/operation_catalog.h"
 #include "controller/audit/audit_entry.h"
 #include "controller/server/relay_run.h"
+#include "controller/server/run_incident.h"
 #include "controller/target_set.h"
 #include "grpc/grpc_security_constants.h"
 #include "spdlog/spdlog.h"
@@ -89,6 +90,12 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
                                        " has the read-only automation "
                                        "role and may not run ",
                                        op->name)));
+      return;
+    }
+    if (absl::Status incident =
+            CheckRunIncident(request_, *op, service_->incidents());
+        !incident.ok()) {
+      Finish(ToGrpc(incident));
       return;
     }
     RelaySpec spec;
@@ -398,21 +405,13 @@ grpc::ServerUnaryReactor* ControllerService::ListIncidents(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   IncidentStore* incidents = ServedIncidents(*context, reactor);
   if (incidents == nullptr) return reactor;
-  const int limit = request->limit() == 0
-                        ? 100
-                        : static_cast<int>(std::min<uint32_t>(request->limit(),
-                                                              kMaxExportItems));
-  absl::StatusOr<std::vector<v1::Incident>> listed =
-      incidents->List(request->include_resolved(), limit);
+  // One page, bounded in count and bytes (IncidentStore::List).
+  absl::StatusOr<v1::ListIncidentsReply> listed = incidents->List(*request);
   if (!listed.ok()) {
     reactor->Finish(ToGrpc(listed.status()));
     return reactor;
   }
-  for (v1::Incident& incident : *listed) {
-    // A list shows whether diagnosis is ready, not its output.
-    incident.mutable_diagnosis()->clear_output();
-    *reply->add_incidents() = std::move(incident);
-  }
+  *reply = *std::move(listed);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -423,7 +422,9 @@ grpc::ServerUnaryReactor* ControllerService::GetIncident(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   IncidentStore* incidents = ServedIncidents(*context, reactor);
   if (incidents == nullptr) return reactor;
-  absl::StatusOr<v1::Incident> incident = incidents->Get(request->id());
+  // One page of its alerts, under IncidentStore::kMaxReplyBytes.
+  absl::StatusOr<v1::Incident> incident =
+      incidents->Get(request->id(), request->alerts_after());
   if (!incident.ok()) {
     reactor->Finish(ToGrpc(incident.status()));
     return reactor;

@@ -77,6 +77,8 @@ class ControllerService final : public v1::Controller::CallbackService {
   const Inventory& inventory() const { return inventory_; }
   AuditStore* audit() { return audit_; }
   RelayMetrics* metrics() { return metrics_; }
+  // Null when the alert intake is off.
+  IncidentStore* incidents() { return incidents_; }
 
  private:
   // The incidents, if the operator calling may see them and the intake is

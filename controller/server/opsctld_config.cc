@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/text_proto_file.h"
@@ -150,12 +153,38 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
          {std::pair{"alert_intake.listen_address", &intake.listen_address()},
           {"alert_intake.certificate", &intake.certificate()},
           {"alert_intake.private_key", &intake.private_key()},
-          {"alert_intake.bearer_token_file", &intake.bearer_token_file()},
           {"alert_intake.runbooks", &intake.runbooks()}}) {
       if (value->empty())
         return FieldError(field,
                           "is required (the intake serves HTTPS to senders "
                           "with the token only)");
+    }
+    if (intake.bearer_token_file().empty() && intake.senders().empty())
+      return FieldError("alert_intake.senders",
+                        "name at least one sender with its own token file "
+                        "(senders { name: \"alertmanager\" bearer_token_file: "
+                        "\"...\" }), or set bearer_token_file");
+    std::set<std::string> sender_names;
+    if (!intake.bearer_token_file().empty()) sender_names.insert("default");
+    for (const v1::AlertSender& sender : intake.senders()) {
+      const std::string& name = sender.name();
+      if (name.empty() || name.size() > 64 ||
+          !std::all_of(name.begin(), name.end(), [](char c) {
+            return absl::ascii_islower(c) || absl::ascii_isdigit(c) ||
+                   c == '.' || c == '_' || c == '-';
+          }))
+        return FieldError("alert_intake.senders.name",
+                          absl::StrCat("\"", absl::CEscape(name),
+                                       "\" must be 1 to 64 of [a-z0-9._-]"));
+      if (!sender_names.insert(name).second)
+        return FieldError(
+            "alert_intake.senders.name",
+            absl::StrCat("\"", name,
+                         "\" is named twice (bearer_token_file is "
+                         "the sender \"default\")"));
+      if (sender.bearer_token_file().empty())
+        return FieldError("alert_intake.senders.bearer_token_file",
+                          absl::StrCat("is required (sender \"", name, "\")"));
     }
     if (absl::Status status =
             CheckTrustedPath(intake.runbooks(), TrustedKind::kDirectory);

@@ -3,6 +3,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -138,6 +139,20 @@ v1::RunEvent ResultEvent(size_t host, AuditOutcome outcome,
   return event;
 }
 
+// A host's result whose outcome the team's log could not record: whatever
+// the agent answered, the log holds only the intent, so the outcome is
+// reported as unknown (opsctl exits 6), with what the agent said.
+void Unrecorded(const absl::Status& why, v1::RunEvent* report) {
+  v1::HostResult* result = report->mutable_result();
+  const absl::Status reported = UnrecordedOutcome(
+      absl::Status(static_cast<absl::StatusCode>(result->status().code()),
+                   result->status().message()),
+      why);
+  result->set_outcome(std::string(AuditOutcomeName(AuditOutcome::kUnknown)));
+  result->mutable_status()->set_code(static_cast<int>(reported.code()));
+  result->mutable_status()->set_message(std::string(reported.message()));
+}
+
 void Count(AuditOutcome outcome, v1::RunFinished* summary) {
   switch (outcome) {
     case AuditOutcome::kOk:
@@ -235,11 +250,12 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   const auto send = [&](const v1::RunEvent& event) {
     if (!operator_gone && !emit(event)) operator_gone = true;
   };
+  // Sent once the first intents are on disk: a run the audit log cannot
+  // record is refused as a whole, before anything is said to have started.
   v1::RunEvent started;
   started.mutable_started()->set_run_id(run_id);
   for (const HostCall& call : calls)
     started.mutable_started()->add_hosts(call.host);
-  send(started);
 
   absl::Mutex mutex;
   absl::CondVar arrived;
@@ -251,6 +267,14 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   };
 
   v1::RunFinished summary;
+  // A host's result, counted as it is reported (an outcome the log could
+  // not record is reported, and counted, as unknown).
+  const auto report_result = [&](const v1::RunEvent& report) {
+    Count(ParseAuditOutcome(report.result().outcome())
+              .value_or(AuditOutcome::kUnknown),
+          &summary);
+    send(report);
+  };
   size_t next = 0;
   int running = 0;
   int failed = 0;
@@ -258,6 +282,8 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   bool any_started = false;
   std::vector<std::pair<int64_t, AuditResult>> outcomes;
   std::vector<std::pair<size_t, v1::RunEvent>> reports;
+  const std::thread::id run_thread = std::this_thread::get_id();
+  bool in_start = false;  // this thread only
   const auto budget_spent = [&] {
     return audit_broken || operator_gone ||
            (asked.max_failures() > 0 &&
@@ -313,17 +339,15 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
           send(event);
         }
         for (auto& [host, report] : reports) {
-          report.mutable_result()->mutable_status()->set_message(
-              absl::StrCat(report.result().status().message(),
-                           " (the audit log could not record this outcome: ",
-                           rows.status().message(), ")"));
-          send(report);
+          Unrecorded(rows.status(), &report);
+          report_result(report);
         }
         starting.clear();
       } else {
+        if (!any_started) send(started);
         for (size_t k = 0; k < starting.size(); ++k)
           calls[starting[k]].row = (*rows)[k];
-        for (auto& [host, report] : reports) send(report);
+        for (auto& [host, report] : reports) report_result(report);
       }
       outcomes.clear();
       reports.clear();
@@ -361,13 +385,21 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
               Arrival{i, false, true, absl::OkStatus(), std::move(message)});
         };
       }
-      relay.on_done = [&deliver, i](absl::Status status, std::string final,
-                                    v1::ResultSignature signature) {
-        deliver(Arrival{i, true, true, std::move(status), std::move(final),
+      // A link that closed before the call was written refuses it by calling
+      // on_done on this thread before Start returns: never sent, so
+      // unreachable, not unknown. Results run on the link's threads.
+      relay.on_done = [&deliver, &in_start, run_thread, i](
+                          absl::Status status, std::string final,
+                          v1::ResultSignature signature) {
+        const bool refused =
+            std::this_thread::get_id() == run_thread && in_start;
+        deliver(Arrival{i, true, !refused, std::move(status), std::move(final),
                         std::move(signature)});
       };
+      in_start = true;
       link->Start(std::move(relayed), absl::Now() + spec.timeout,
                   std::move(relay));
+      in_start = false;
     }
     if (running == 0 && (next >= calls.size() || budget_spent())) break;
 
@@ -390,7 +422,6 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
           arrival.reached ? ClassifyOutcome(arrival.status, op.mutating)
                           : AuditOutcome::kUnreachable;
       if (outcome != AuditOutcome::kOk) ++failed;
-      Count(outcome, &summary);
       if (spec.metrics != nullptr) {
         spec.metrics->requests.Increment(
             {std::string(op.name), std::string(AuditOutcomeName(outcome))});
@@ -428,13 +459,8 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
     if (!committed.ok() && spec.metrics != nullptr)
       spec.metrics->audit_append_errors.Increment();
     for (auto& [host, report] : reports) {
-      if (!committed.ok()) {
-        report.mutable_result()->mutable_status()->set_message(
-            absl::StrCat(report.result().status().message(),
-                         " (the audit log could not record this outcome: ",
-                         committed.status().message(), ")"));
-      }
-      send(report);
+      if (!committed.ok()) Unrecorded(committed.status(), &report);
+      report_result(report);
     }
   }
   summary.set_not_started(static_cast<uint32_t>(calls.size() - next));

@@ -46,8 +46,14 @@ struct RelaySpec {
 // host not connected is `unreachable` and nothing is sent; one whose link
 // drops or deadline passes mid-call is `unknown` if the operation changes
 // the host, never `ok`. `emit` receives, on this thread, the selected
-// hosts, each event and result, and the summary. Returns an error only
-// when nothing could be started (a malformed run, audit log unusable).
+// hosts (once the first intents are on disk), each event and result, and
+// the summary. Returns an error, with nothing emitted, only when nothing
+// could be started (a malformed run; FAILED_PRECONDITION: the audit log
+// cannot record the intents). Exit codes follow what happened to each
+// host: intent not recorded: `pending` (nothing sent); recorded but not
+// sent (not connected, the link closed first): `unreachable`; the agent
+// refused: `denied`; sent and cut off, or an outcome the log could not
+// record: `unknown`.
 absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
                       const Inventory& inventory, AuditStore& audit,
                       const std::function<bool(const v1::RunEvent&)>& emit);

@@ -7,15 +7,23 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -111,6 +119,14 @@ TEST_F(AlertIntakeE2eTest, AnAlertOpensAnIncidentDiagnosedBeforeAnyoneLooks) {
   EXPECT_THAT(shown.stdout_text, HasSubstr(big_log_));
   EXPECT_THAT(shown.stdout_text, HasSubstr("opsctld-automation: disk_usage"));
   EXPECT_THAT(shown.stdout_text, HasSubstr("mountpoint     /"));
+  // The team log's reason for what the automation ran is opsctld's alone:
+  // no alert text (its name, labels, annotations) reaches it.
+  ProgramResult audit = fleet_->alice->Run({"audit", "--output", "json"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.stderr_text;
+  EXPECT_THAT(audit.stdout_text,
+              HasSubstr("\"reason\":\"automatic diagnosis of INC-1\""));
+  EXPECT_THAT(audit.stdout_text, Not(HasSubstr("DiskUsageWarning")));
+  EXPECT_THAT(audit.stdout_text, Not(HasSubstr("85.02%")));
 
   // On-call mitigates with the incident's id; the resolved alert closes it.
   ProgramResult truncated = fleet_->alice->Run(
@@ -146,6 +162,27 @@ TEST_F(AlertIntakeE2eTest, AnAlertOpensAnIncidentDiagnosedBeforeAnyoneLooks) {
         JsonField(action, "operation").string_value() == "truncate_log";
   EXPECT_TRUE(found_truncate) << json.stdout_text;
   EXPECT_EQ(IncidentCount(), 1);
+}
+
+// Alert text is shown in a postmortem as text: Markdown's syntax in an
+// alert's name (a link, HTML, an escape of its own) is backslash-escaped,
+// the backslash first, so that nothing becomes a link.
+TEST_F(AlertIntakeE2eTest, AlertTextIsEscapedInMarkdown) {
+  // In JSON "\\" is one backslash: the name is Disk\[x\](https://...)<b>.
+  AlertingFleet::Answer answer =
+      fleet_->Post(Firing(R"(Disk\\[x\\](https://e.example)<b>)", "web-1:9100",
+                          "00000000000000d1"),
+                   fleet_->token);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_THAT(answer.body, HasSubstr("\"opened\":[\"INC-1\"]"));
+  ProgramResult markdown =
+      fleet_->alice->Run({"incident", "show", "INC-1", "--output", "markdown"});
+  ASSERT_EQ(markdown.exit_code, 0) << markdown.stderr_text;
+  EXPECT_THAT(markdown.stdout_text,
+              HasSubstr(R"md(Disk\\\[x\\\]\(https\://e.example\)\<b\>)md"))
+      << markdown.stdout_text;
+  EXPECT_THAT(markdown.stdout_text, Not(HasSubstr("](")));
+  EXPECT_THAT(markdown.stdout_text, Not(HasSubstr("<b>")));
 }
 
 TEST_F(AlertIntakeE2eTest, ADiagnosisCutOffByARestartRunsAgain) {
@@ -195,7 +232,9 @@ TEST_F(AlertIntakeE2eTest, TriageThroughTheControllerKnowsTheHostsRoles) {
       {"triage", "[FIRING:1] - DiskUsageWarning web\n - instance = *\n",
        "--run"});
   EXPECT_NE(star.exit_code, 0);
-  EXPECT_THAT(star.stdout_text, HasSubstr("not run: the alert's host is not"));
+  // A host outside the inventory has no roles, so no entry fits it.
+  EXPECT_THAT(star.stdout_text, HasSubstr("host *\n  not in the inventory"));
+  EXPECT_THAT(star.stdout_text, HasSubstr("no runbook entry"));
   ProgramResult audit = fleet_->alice->Run({"audit", "--output", "json"});
   EXPECT_THAT(audit.stdout_text, Not(HasSubstr("disk_usage")));
 }
@@ -293,34 +332,207 @@ TEST_F(AlertIntakeE2eTest, BadRequestsAreRefusedWithReasonsAndChangeNothing) {
               Not(HasSubstr("automatic diagnosis (")));
 }
 
-// Connects to the intake from `source` (a loopback address) and reports
-// whether the connection was closed before any TLS byte came back.
-bool ClosedAtAccept(const std::string& source, int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+// Starts a TLS handshake with 127.0.0.1:`port` from `source` (a loopback
+// address) and says what came of it: "closed before TLS (...)" when the
+// connection ended (EOF or reset) before any TLS byte came back, "answered
+// with N TLS bytes", or "no answer in 60 s". Only a close counts as closed
+// at accept: a server that said nothing would otherwise look the same.
+std::string HandshakeFrom(const std::string& source, int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in from{}, to{};
   from.sin_family = to.sin_family = AF_INET;
   inet_pton(AF_INET, source.c_str(), &from.sin_addr);
   inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
   to.sin_port = htons(static_cast<uint16_t>(port));
-  bool closed = false;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) == 0 &&
-      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0) {
-    // A TLS ClientHello would get a ServerHello; a refused peer gets EOF.
-    const char hello[] = "\x16\x03\x01\x00\x05hello";
-    send(fd, hello, sizeof(hello) - 1, MSG_NOSIGNAL);
-    timeval timeout{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    char byte;
-    closed = recv(fd, &byte, 1, 0) <= 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+    const int error = errno;
+    close(fd);
+    return absl::StrCat("no connection from ", source, ": ",
+                        std::strerror(error));
   }
+  timeval timeout{60, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(context);
+  SSL_set_fd(ssl, fd);
+  errno = 0;
+  const int done = SSL_connect(ssl);
+  const int error = errno;
+  const uint64_t received = BIO_number_read(SSL_get_rbio(ssl));
+  std::string what;
+  if (received > 0) {
+    what = absl::StrCat("answered with ", received, " TLS bytes");
+  } else if (done <= 0 && (error == EAGAIN || error == EWOULDBLOCK)) {
+    what = "no answer in 60 s";
+  } else if (done <= 0) {
+    what = absl::StrCat("closed before TLS (",
+                        error == 0 ? "EOF" : std::strerror(error), ")");
+  } else {
+    what = "a handshake with no bytes read";
+  }
+  SSL_free(ssl);
+  SSL_CTX_free(context);
   close(fd);
-  return closed;
+  return what;
+}
+
+// A TLS connection to the intake from 127.0.0.1 made outside any HTTP
+// library, for what a well-behaved client never sends. Closed when
+// destroyed.
+class RawTlsConnection {
+ public:
+  explicit RawTlsConnection(int port)
+      : context_(SSL_CTX_new(TLS_client_method())) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    timeval timeout{60, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) return;
+    ssl_ = SSL_new(context_);
+    SSL_set_fd(ssl_, fd_);
+    connected_ = SSL_connect(ssl_) == 1;
+  }
+  ~RawTlsConnection() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    SSL_CTX_free(context_);
+    close(fd_);
+  }
+  bool connected() const { return connected_; }
+
+  // Writes `bytes` until done or the server stops taking them; whether all
+  // were written.
+  bool Write(const std::string& bytes) {
+    for (size_t done = 0; done < bytes.size();) {
+      const int n = SSL_write(ssl_, bytes.data() + done,
+                              static_cast<int>(bytes.size() - done));
+      if (n <= 0) return false;
+      done += n;
+    }
+    return true;
+  }
+  // What the server sends until it closes (or 60 s pass).
+  std::string ReadToEnd() {
+    std::string answer;
+    char buffer[4096];
+    int n;
+    while ((n = SSL_read(ssl_, buffer, sizeof(buffer))) > 0)
+      answer.append(buffer, n);
+    return answer;
+  }
+
+ private:
+  SSL_CTX* context_;
+  SSL* ssl_ = nullptr;
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+// Resident memory of process `pid`, in KiB (VmRSS).
+int64_t ResidentKib(pid_t pid) {
+  const std::string status =
+      ReadFileOrDie(absl::StrCat("/proc/", pid, "/status"));
+  const size_t at = status.find("VmRSS:");
+  return at == std::string::npos
+             ? -1
+             : std::strtoll(status.c_str() + at + 6, nullptr, 10);
+}
+
+// What a neighbour without the token can throw at the intake: idle
+// connections past 16 from one address are closed at once (not at the 10 s
+// idle timeout), slow ones hold up nobody else (the server is event-driven),
+// and a flood of headers is cut off at the header budget (32 KiB), memory
+// flat; the intake serves its sender after each.
+TEST_F(AlertIntakeE2eTest, IdleSlowAndHeaderFloodsAreBounded) {
+  const int port = fleet_->intake_port;
+  std::vector<int> idle;
+  for (int i = 0; i < 40; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+    idle.push_back(fd);
+  }
+  int closed = 0, held = 0;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        closed = held = 0;
+        for (int fd : idle) {
+          char byte;
+          const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            ++closed;
+          else
+            ++held;
+        }
+        return closed >= 40 - 16;
+      },
+      absl::Seconds(30)))
+      << closed << " of 40 closed";
+  // The rest are held until the idle timeout: the cap closed those, not it.
+  EXPECT_EQ(held, 16);
+  for (int fd : idle) close(fd);
+  const auto served = [&](const std::string& fingerprint) {
+    return Eventually([&] {
+      return fleet_
+                 ->Post(Firing("DiskUsageWarning", "web-1", fingerprint),
+                        fleet_->token)
+                 .status == 200;
+    });
+  };
+  EXPECT_TRUE(served("00000000000000f1"));
+
+  // Four connections trickling a request, held open: the sender is served
+  // meanwhile.
+  {
+    std::vector<std::unique_ptr<RawTlsConnection>> slow;
+    for (int i = 0; i < 4; ++i) {
+      slow.push_back(std::make_unique<RawTlsConnection>(port));
+      ASSERT_TRUE(slow.back()->connected());
+      ASSERT_TRUE(
+          slow.back()->Write("POST /v1/alerts HTTP/1.1\r\nHost: x\r\n"));
+    }
+    EXPECT_EQ(
+        fleet_
+            ->Post(Firing("DiskUsageWarning", "web-1", "00000000000000f2"),
+                   fleet_->token)
+            .status,
+        200);
+  }
+
+  // 60,000 headers (about 1 MB), with the token: cut off, memory flat.
+  const int64_t before = ResidentKib(fleet_->controller->pid());
+  std::string flood = absl::StrCat(
+      "POST /v1/alerts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ",
+      fleet_->token, "\r\n");
+  for (int i = 0; i < 60000; ++i)
+    absl::StrAppend(&flood, "X-Flood-", i, ": y\r\n");
+  flood += "\r\n";
+  RawTlsConnection flooding(port);
+  ASSERT_TRUE(flooding.connected());
+  flooding.Write(flood);
+  const std::string answer = flooding.ReadToEnd();
+  EXPECT_THAT(answer, ::testing::StartsWith(
+                          "HTTP/1.1 431 Request Header Fields Too Large"));
+  const int64_t after = ResidentKib(fleet_->controller->pid());
+  EXPECT_LT(after - before, 16 << 10) << before << " KiB -> " << after;
+  EXPECT_TRUE(served("00000000000000f3"));
+  EXPECT_EQ(IncidentCount(), 1);
 }
 
 TEST_F(AlertIntakeE2eTest, OnlyTheAllowedSendersMayConnect) {
   // allowed_senders is 127.0.0.1: another loopback address is closed at
-  // accept, before TLS, and the intake still serves its senders.
-  EXPECT_TRUE(ClosedAtAccept("127.0.0.2", fleet_->intake_port));
+  // accept, before TLS, and the intake still serves its senders. The same
+  // probe from the allowed address gets TLS back: it tells the two apart.
+  EXPECT_THAT(HandshakeFrom("127.0.0.2", fleet_->intake_port),
+              ::testing::StartsWith("closed before TLS"));
+  EXPECT_THAT(HandshakeFrom("127.0.0.1", fleet_->intake_port),
+              ::testing::StartsWith("answered with"));
   EXPECT_EQ(fleet_
                 ->Post(Firing("DiskUsageWarning", "web-1", "00000000000000e1"),
                        fleet_->token)
@@ -452,6 +664,292 @@ TEST_F(AlertIntakeE2eTest, BothDaemonsServePrometheusMetrics) {
   EXPECT_THAT(agent.body, Not(HasSubstr("alice")));
   EXPECT_THAT(controller.body, Not(HasSubstr(logs_)));
   EXPECT_EQ(AlertingFleet::Metrics(fleet_->agent_metrics_port).status, 200);
+}
+
+// One alert of a notification body, as Alertmanager and Grafana write it.
+std::string AlertJson(const std::string& status, const std::string& labels,
+                      const std::string& starts_at,
+                      const std::string& fingerprint,
+                      const std::string& annotations = "{}") {
+  return absl::StrCat(R"({"status":")", status, R"(","labels":)", labels,
+                      R"(,"annotations":)", annotations, R"(,"startsAt":")",
+                      starts_at, R"(","fingerprint":")", fingerprint, "\"}");
+}
+
+// A notification of `alerts` (Alertmanager's version "4", Grafana's "1").
+std::string NotificationJson(const std::string& version,
+                             const std::vector<std::string>& alerts) {
+  return absl::StrCat(R"({"version":")", version, R"(","status":"firing",)",
+                      R"("alerts":[)", absl::StrJoin(alerts, ","), "]}");
+}
+
+// The controller's resident memory, from /proc.
+int64_t ResidentKiB(pid_t pid) {
+  const std::string status =
+      ReadFileOrDie(absl::StrCat("/proc/", pid, "/status"));
+  const size_t at = status.find("VmRSS:");
+  return at == std::string::npos ? -1 : std::atoll(status.c_str() + at + 6);
+}
+
+// Issue 20, hole 3: one Grafana-shaped notification of 1,000 resolved
+// alerts carrying a real Alertmanager alert's fingerprint (each millisecond
+// of its start second, other labels) closed its incident for good.
+TEST_F(AlertIntakeE2eTest,
+       AResolveWithAnotherSendersTokenOrLabelsClosesNothing) {
+  const std::string victim =
+      Firing("DiskUsageWarning", "web-1", "5f2c0d8e1a3b4c6d");
+  AlertingFleet::Answer fired = fleet_->Post(victim, fleet_->token);
+  ASSERT_EQ(fired.status, 200) << fired.body;
+  ASSERT_THAT(fired.body, HasSubstr("\"opened\":[\"INC-1\"]"));
+  const auto shown = [&] {
+    return fleet_->alice->Run({"incident", "show", "INC-1", "--output", "json"})
+        .stdout_text;
+  };
+  // The diagnosis changes the incident as it runs: wait for it to finish.
+  ASSERT_TRUE(Eventually(
+      [&] { return absl::StrContains(shown(), "\"state\":\"done\""); },
+      absl::Seconds(60)))
+      << shown();
+  const std::string before = shown();
+  const std::string listed = Incidents().DebugString();
+  const std::string second = started_.substr(0, 19);  // ...THH:MM:SS
+  for (const std::string* token : {&fleet_->grafana_token, &fleet_->token}) {
+    int refused = 0, ignored = 0;
+    for (int batch = 0; batch < 4; ++batch) {
+      std::vector<std::string> alerts;
+      for (int ms = batch * 250; ms < (batch + 1) * 250; ++ms)
+        alerts.push_back(AlertJson(
+            "resolved",
+            R"({"alertname":"DiskUsageWarning","instance":"web-1","x":"y"})",
+            absl::StrFormat("%s.%03dZ", second, ms), "5f2c0d8e1a3b4c6d"));
+      AlertingFleet::Answer answer =
+          fleet_->Post(NotificationJson("1", alerts), *token);
+      ASSERT_EQ(answer.status, 200) << answer.body;
+      EXPECT_THAT(answer.body, HasSubstr("\"closed\":[]"));
+      EXPECT_THAT(answer.body, HasSubstr("\"resolved\":0"));
+      google::protobuf::Value parsed = ParseJson(answer.body);
+      refused += static_cast<int>(JsonField(parsed, "refused").number_value());
+      ignored += static_cast<int>(JsonField(parsed, "ignored").number_value());
+    }
+    // Another sender's token matches none of the victim's alerts; its own
+    // sender's token with other labels and source is refused.
+    EXPECT_EQ(refused, token == &fleet_->token ? 1 : 0);
+    EXPECT_EQ(ignored, token == &fleet_->token ? 999 : 1000);
+  }
+  // The same labels from Grafana with the victim's sender's token: refused.
+  AlertingFleet::Answer same_labels =
+      fleet_->Post(absl::StrReplaceAll(
+                       AlertmanagerNotification("resolved", "DiskUsageWarning",
+                                                "web-1", "5f2c0d8e1a3b4c6d",
+                                                started_, Rfc3339(absl::Now())),
+                       {{"\"version\":\"4\"", "\"version\":\"1\""}}),
+                   fleet_->token);
+  EXPECT_THAT(same_labels.body, HasSubstr("\"refused\":1"));
+  // Nothing changed: the incident is open, as it was.
+  EXPECT_EQ(shown(), before);
+  EXPECT_EQ(Incidents().DebugString(), listed);
+  EXPECT_THAT(fleet_->controller->Log(),
+              HasSubstr("refused 1 alert(s) from sender default"));
+  // The still-firing alert's repeat is a repeat, its real resolve closes
+  // the incident, and a firing repeat after that reopens it.
+  EXPECT_THAT(fleet_->Post(victim, fleet_->token).body,
+              HasSubstr("\"repeated\":1"));
+  AlertingFleet::Answer resolved =
+      fleet_->Post(AlertmanagerNotification("resolved", "DiskUsageWarning",
+                                            "web-1", "5f2c0d8e1a3b4c6d",
+                                            started_, Rfc3339(absl::Now())),
+                   fleet_->token);
+  EXPECT_THAT(resolved.body, HasSubstr("\"closed\":[\"INC-1\"]"));
+  EXPECT_THAT(fleet_->Post(victim, fleet_->token).body,
+              HasSubstr("\"reopened\":[\"INC-1\"]"));
+  // The timeline names the sender.
+  ProgramResult text = fleet_->alice->Run({"incident", "show", "INC-1"});
+  EXPECT_THAT(text.stdout_text, HasSubstr("alertmanager from sender default"));
+  EXPECT_THAT(text.stdout_text, HasSubstr("status         open"));
+}
+
+TEST_F(AlertIntakeE2eTest, SendersNeedTheirOwnNamesAndTokens) {
+  const std::string config = ReadFileOrDie(dir_ + "/opsctld.textproto");
+  const std::string sender = "senders { name: \"grafana\"";
+  ASSERT_THAT(config, HasSubstr(sender));
+  for (const auto& [replacement, said] :
+       {std::pair{"senders { name: \"default\"", "\"default\" is named twice"},
+        {"senders { name: \"Grafana!\"", "must be 1 to 64 of [a-z0-9._-]"}}) {
+    const std::string bad = dir_ + "/bad-senders.textproto";
+    testing::WriteFileOrDie(
+        bad, absl::StrReplaceAll(config, {{sender, replacement}}));
+    chmod(bad.c_str(), 0600);
+    absl::StatusOr<ProgramResult> checked =
+        RunProgram({"controller/opsctld", "--config", bad, "--check_config"},
+                   absl::Seconds(30));
+    ASSERT_TRUE(checked.ok()) << checked.status();
+    EXPECT_EQ(checked->exit_code, 2) << replacement;
+    EXPECT_THAT(checked->stderr_text, HasSubstr(said));
+  }
+  // Two senders with one token could not be told apart.
+  const std::string shared = dir_ + "/shared.textproto";
+  testing::WriteFileOrDie(
+      shared, absl::StrReplaceAll(
+                  config, {{dir_ + "/grafana-token", dir_ + "/alert-token"}}));
+  chmod(shared.c_str(), 0600);
+  absl::StatusOr<ProgramResult> checked =
+      RunProgram({"controller/opsctld", "--config", shared, "--check_config"},
+                 absl::Seconds(30));
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ(checked->exit_code, 2);
+  EXPECT_THAT(checked->stderr_text,
+              HasSubstr("the same token as sender \"default\""));
+}
+
+// A token file that cannot serve is refused by --check_config, naming the
+// field and the file: guessable, short, readable by others, a link.
+TEST_F(AlertIntakeE2eTest, UnusableTokenFilesAreRefusedAtCheckConfig) {
+  const std::string config = ReadFileOrDie(dir_ + "/opsctld.textproto");
+  const std::string token = dir_ + "/alert-token";
+  ASSERT_THAT(config, HasSubstr(token));
+  const std::string good = "0123456789abcdef0123456789abcdef0123";
+  struct Case {
+    std::string content;
+    mode_t mode;
+    bool link;
+    std::string said;
+  };
+  for (const Case& c : std::vector<Case>{
+           {std::string(40, 'a'), 0600, false, "not a repeated few"},
+           {"short-token", 0600, false, "at least 32 characters"},
+           {good, 0644, false, "readable by"},
+           {good, 0600, true, "bad-token"}}) {
+    const std::string bad_token = dir_ + "/bad-token";
+    unlink(bad_token.c_str());
+    const std::string target = c.link ? dir_ + "/bad-token-target" : bad_token;
+    testing::WriteFileOrDie(target, c.content);
+    chmod(target.c_str(), c.mode);
+    if (c.link) ASSERT_EQ(symlink(target.c_str(), bad_token.c_str()), 0);
+    const std::string bad = dir_ + "/bad-token.textproto";
+    testing::WriteFileOrDie(
+        bad, absl::StrReplaceAll(
+                 config,
+                 {{absl::StrCat("bearer_token_file: \"", token, "\""),
+                   absl::StrCat("bearer_token_file: \"", bad_token, "\"")}}));
+    chmod(bad.c_str(), 0600);
+    absl::StatusOr<ProgramResult> checked =
+        RunProgram({"controller/opsctld", "--config", bad, "--check_config"},
+                   absl::Seconds(30));
+    ASSERT_TRUE(checked.ok()) << checked.status();
+    EXPECT_EQ(checked->exit_code, 2) << c.said;
+    EXPECT_THAT(checked->stderr_text, HasSubstr("bearer_token_file")) << c.said;
+    EXPECT_THAT(checked->stderr_text, HasSubstr(c.said));
+  }
+}
+
+// Issue 20, hole 4: 75 notifications of 4 alerts with big labels made one
+// incident unreadable in every format ("Received message larger than
+// max") and each view cost opsctld ~130 MB.
+TEST_F(AlertIntakeE2eTest, ABigIncidentStaysReadableAndCostsLittleToView) {
+  // The default body limit (1 MiB), as the attack had.
+  fleet_.reset();
+  const std::string dir = dir_ + "/big";
+  mkdir(dir.c_str(), 0700);
+  AlertingFleet::Options options{dir, logs_, ""};
+  options.max_body_bytes = 1 << 20;
+  auto fleet = AlertingFleet::Start(options);
+  ASSERT_TRUE(fleet.ok()) << fleet.status();
+  fleet_ = *std::move(fleet);
+  // Each alert: 30 labels and 30 annotations of 4,000 bytes.
+  std::string labels = R"({"alertname":"DiskUsageWarning","instance":"web-1")";
+  std::string annotations = "{";
+  for (int i = 0; i < 30; ++i) {
+    absl::StrAppend(&labels, ",\"l", i, "\":\"", std::string(4000, 'x'), "\"");
+    absl::StrAppend(&annotations, i ? "," : "", "\"a", i, "\":\"",
+                    std::string(4000, 'y'), "\"");
+  }
+  labels += "}";
+  annotations += "}";
+  for (int notification = 0; notification < 75; ++notification) {
+    std::vector<std::string> alerts;
+    for (int i = 0; i < 4; ++i)
+      alerts.push_back(AlertJson("firing", labels, started_,
+                                 absl::StrFormat("%04x%04x", notification, i),
+                                 annotations));
+    const std::string body = NotificationJson("4", alerts);
+    ASSERT_LT(body.size(), 1u << 20);
+    AlertingFleet::Answer answer = fleet_->Post(body, fleet_->token);
+    ASSERT_EQ(answer.status, 200) << answer.body;
+  }
+  const int64_t before = ResidentKiB(fleet_->controller->pid());
+  for (int view = 0; view < 5; ++view) {
+    for (const char* format : {"table", "markdown", "json"}) {
+      ProgramResult shown =
+          fleet_->alice->Run({"incident", "show", "INC-1", "--output", format});
+      ASSERT_EQ(shown.exit_code, 0) << format << ": " << shown.stderr_text;
+      if (std::string(format) == "json") {
+        google::protobuf::Value incident =
+            JsonField(ParseJson(shown.stdout_text), "incident");
+        EXPECT_EQ(JsonField(incident, "alerts").list_value().values_size(),
+                  101);
+        EXPECT_EQ(JsonField(incident, "alerts_folded").string_value(), "199");
+      } else {
+        EXPECT_THAT(shown.stdout_text, HasSubstr("199 more folded"));
+      }
+    }
+  }
+  const int64_t after = ResidentKiB(fleet_->controller->pid());
+  std::printf(
+      "opsctld RSS before 5 views of a maximal incident (3 formats each): "
+      "%lld KiB, after: %lld KiB\n",
+      static_cast<long long>(before), static_cast<long long>(after));
+  EXPECT_LT(after - before, 150 * 1024);
+}
+
+// Issue 20, hole 9: one notification (fire, resolve, fire, ...) opened 500
+// incidents for one host, and `opsctl incidents --all` listed the newest
+// 100 without a word of the rest.
+TEST_F(AlertIntakeE2eTest, ANotificationOpensOneIncidentPerHostAndListsPage) {
+  std::vector<std::string> churn;
+  for (int i = 0; i < 150; ++i) {
+    for (const char* status : {"firing", "resolved"})
+      churn.push_back(AlertJson(
+          status, R"({"alertname":"DiskUsageWarning","instance":"web-1"})",
+          started_, absl::StrFormat("%016x", i)));
+  }
+  const std::string body = NotificationJson("4", churn);
+  ASSERT_LT(body.size(), 65536u);
+  AlertingFleet::Answer answer = fleet_->Post(body, fleet_->token);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_THAT(answer.body, HasSubstr("\"opened\":[\"INC-1\"]"));
+  EXPECT_EQ(IncidentCount(), 1);
+
+  // 150 more incidents, as months of alerts leave behind, written while
+  // the controller is down (it holds its database's write lock).
+  fleet_->controller->Kill();
+  const absl::Status inserted = testing::ExecSqlite(
+      fleet_->controller->audit_path(),
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+      "WHERE i < 150) INSERT INTO incidents (alertname, host, "
+      "host_known, entry, nearest, status, opened_at_ms, summary, "
+      "mountpoint, device, environment, diagnosis_state) SELECT "
+      "'DiskUsageWarning', 'web-1', 1, 'web-disk', '', 'resolved', 1000, "
+      "'', '', '', '', 'none' FROM n;");
+  ASSERT_TRUE(inserted.ok()) << inserted;
+  ASSERT_TRUE(fleet_->controller->Restart().ok());
+  ProgramResult first = fleet_->alice->Run({"incidents", "--all"});
+  ASSERT_EQ(first.exit_code, 0) << first.stderr_text;
+  EXPECT_THAT(first.stdout_text, HasSubstr("INC-151"));
+  EXPECT_THAT(first.stdout_text, Not(HasSubstr("INC-51 ")));
+  EXPECT_THAT(first.stdout_text, HasSubstr("51 more, use --after INC-52"));
+  google::protobuf::Value json = Incidents();
+  EXPECT_EQ(JsonField(json, "next_cursor").string_value(), "INC-52");
+  EXPECT_EQ(JsonField(json, "remaining").string_value(), "51");
+  ProgramResult rest =
+      fleet_->alice->Run({"incidents", "--all", "--after", "INC-52"});
+  ASSERT_EQ(rest.exit_code, 0) << rest.stderr_text;
+  EXPECT_THAT(rest.stdout_text, HasSubstr("INC-51 "));
+  EXPECT_THAT(rest.stdout_text, HasSubstr("INC-1 "));
+  EXPECT_THAT(rest.stdout_text, Not(HasSubstr("more, use --after")));
+  ProgramResult bad =
+      fleet_->alice->Run({"incidents", "--all", "--after", "yesterday"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.stderr_text, HasSubstr("after: "));
 }
 
 }  // namespace

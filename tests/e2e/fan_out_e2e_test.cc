@@ -151,11 +151,13 @@ TEST_F(FanOutE2eTest, ErrorBudgetStopsStartingHosts) {
   EXPECT_EQ(opsctl_->AuditRows().size(), 1u);  // the others were never sent
 }
 
+// The deadline leaves the healthy hosts room to answer on a loaded machine
+// under ASan (2 s did not always); the cut-off host never answers at all.
 TEST_F(FanOutE2eTest, AHostCutOffMidFanOutMissesItsDeadlineAndOthersFinish) {
   const absl::Time start = absl::Now();
   ProgramResult r = opsctl_->Run(
       {"mem", "reddit-production-1,reddit-production-2,cut-staging-1",
-       "--timeout", "2"});
+       "--timeout", "10"});
   const absl::Duration took = absl::Now() - start;
   EXPECT_EQ(r.exit_code, 1) << r.stderr_text;
   EXPECT_THAT(r.stdout_text, HasSubstr("=== reddit-production-1: ok\n"));
@@ -163,10 +165,10 @@ TEST_F(FanOutE2eTest, AHostCutOffMidFanOutMissesItsDeadlineAndOthersFinish) {
   EXPECT_THAT(r.stdout_text, HasSubstr("=== cut-staging-1: error\n"));
   EXPECT_THAT(r.stderr_text,
               HasSubstr("cut-staging-1: deadline exceeded: no complete answer "
-                        "within 2s"));
+                        "within 10s"));
   EXPECT_THAT(r.stderr_text, HasSubstr("2 ok, 1 error, 0 denied"));
   EXPECT_THAT(r.stderr_text, Not(HasSubstr("cancel_check_peer")));
-  EXPECT_LT(took, absl::Seconds(10));  // bounded by the deadline, not hung
+  EXPECT_LT(took, absl::Seconds(40));  // bounded by the deadline, not hung
 }
 
 TEST_F(FanOutE2eTest, AControllerKilledMidFanOutLeavesItsIntentsOnRecord) {

@@ -1,6 +1,6 @@
-// Fuzzes alert triage on pasted text: parsing and ranking against the
-// repository's own runbook entries never crash, and every alert found is
-// named and scored within [0, 1].
+// Fuzzes alert triage on pasted text: parsing and matching against
+// runbook entries never crash, and a match is either one entry or a tie of
+// several, never both.
 
 #include <cstdint>
 #include <cstdlib>
@@ -26,10 +26,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::vector<opsagent::v1::RunbookEntry> entries = Entries();
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
   for (const opsagent::Alert& alert : opsagent::ParseAlerts(text)) {
-    for (const opsagent::EntryMatch& match :
-         opsagent::RankEntries(alert, entries)) {
-      if (match.score < 0.0 || match.score > 1.0) abort();
-    }
+    // Any strings as the host's roles (here the text's own words).
+    const opsagent::RunbookMatch match =
+        opsagent::MatchEntry(alert.name, {alert.subject, alert.group}, entries);
+    if (match.entry != nullptr && match.ambiguous) abort();
+    if (match.ambiguous && match.candidates.size() < 2) abort();
   }
   return 0;
 }

@@ -9,10 +9,12 @@
 
 #include "tests/testing/connection_flood.h"
 
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -21,12 +23,16 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/agent_process.h"
+#include "tests/testing/opsctl_runner.h"
 #include "tests/testing/systemd_agent.h"
+#include "tests/testing/test_agent.h"
 
 namespace opsagent {
 namespace {
 
 using ::opsagent::testing::ConnectionFlood;
+using ::opsagent::testing::Eventually;
 using ::opsagent::testing::SystemdAgent;
 using ::testing::HasSubstr;
 
@@ -107,9 +113,14 @@ TEST_F(ConnectionFloodTest, OnePeerFloodingLeavesOtherPeersServed) {
   const int held = AgentDescriptors();
   EXPECT_LE(held, idle_descriptors + kPerPeer + 8)
       << "idle " << idle_descriptors;
-  // All but the peer's allowance were reset at once.
-  const int reset = flood.ClosedByServer();
-  EXPECT_GE(reset, 2000 - kPerPeer);
+  // All but the peer's allowance were reset by the guard (RST), not closed
+  // at the handshake deadline (FIN). Waited for: a loaded machine may take
+  // a while to get through 2,000 accepts.
+  EXPECT_TRUE(
+      Eventually([&] { return flood.ResetByServer() >= 2000 - kPerPeer; },
+                 absl::Seconds(60)))
+      << flood.ResetByServer() << " of 2000 reset";
+  const int reset = flood.ResetByServer();
   std::printf(
       "one peer, 2000 idle connections: agent descriptors %d -> %d, "
       "%d reset at once, other peers served\n",
@@ -135,9 +146,12 @@ TEST_F(ConnectionFloodTest, AFloodFromManyPeersIsBoundedAndEndsServed) {
     const int held = AgentDescriptors();
     EXPECT_LE(held, idle_descriptors + kMaxConnections + 8);
     const int reset_at_once = flood.ClosedByServer();
-    // Each connection is gone by the handshake deadline (3 s) at the latest.
-    absl::SleepFor(absl::Seconds(5));
-    EXPECT_EQ(flood.ClosedByServer(), flood.opened());
+    // Each connection is gone: none is held past the handshake deadline
+    // (3 s). Waited for, with room for a loaded machine.
+    EXPECT_TRUE(
+        Eventually([&] { return flood.ClosedByServer() == flood.opened(); },
+                   absl::Seconds(60)))
+        << flood.ClosedByServer() << " of " << flood.opened() << " closed";
     const int after_deadline = AgentDescriptors();
     EXPECT_LE(after_deadline, idle_descriptors + 8);
     flood.End();
@@ -185,6 +199,47 @@ TEST_F(ConnectionFloodTest, AnAgentThatCannotAnswerIsRestartedByItsWatchdog) {
                                &restarts));
   EXPECT_GE(restarts, 1);
   EXPECT_THAT(agent_->AgentLog(), HasSubstr("watchdog: probe 1 of 3 failed"));
+}
+
+// Issue 20, hole 11: a neighbour sharing the operator's address (a bastion,
+// a NAT) floods the break-glass listener from it. An operator whose
+// certificate the agent verified once (its address vouched for) is still
+// served from that address; a stranger's address is still held to its
+// share. The agent runs as a plain process (no systemd needed); its
+// handshake deadline is long, so that the flood holds what it got.
+TEST(BreakGlassFloodTest,
+     AnOperatorVouchedOnceIsServedThroughAFloodFromItsAddress) {
+  constexpr int kShare = 8;
+  auto agent = testing::TestAgent::Start(
+      testing::MakeTestDirectory(), "localhost",
+      absl::StrCat("limits { max_connections_per_peer: ", kShare,
+                   " handshake_timeout_seconds: 300 }\n"));
+  ASSERT_TRUE(agent.ok()) << agent.status();
+  std::unique_ptr<testing::OpsctlRunner> alice = (*agent)->Oncall("alice");
+  // Once, before the flood: from 127.0.0.1, with a certificate of ours.
+  ProgramResult first = alice->Run({"--direct", "info", "localhost"});
+  ASSERT_EQ(first.exit_code, 0) << first.stderr_text;
+
+  // A stranger's address is still held to its share...
+  ConnectionFlood stranger((*agent)->port, /*sources=*/1, /*per_source=*/100,
+                           ConnectionFlood::Kind::kIdle);
+  EXPECT_EQ(stranger.opened(), 100) << stranger.failures();
+  EXPECT_TRUE(
+      Eventually([&] { return stranger.ResetByServer() >= 100 - kShare; },
+                 absl::Seconds(60)))
+      << stranger.ResetByServer() << " of 100 reset";
+  // ...and a neighbour flooding from the operator's own address does not
+  // keep the operator out.
+  ConnectionFlood neighbour((*agent)->port, /*sources=*/1, /*per_source=*/100,
+                            ConnectionFlood::Kind::kIdle, INADDR_LOOPBACK);
+  EXPECT_EQ(neighbour.opened(), 100) << neighbour.failures();
+  ProgramResult during = alice->Run({"--direct", "info", "localhost"});
+  EXPECT_EQ(during.exit_code, 0) << during.stderr_text;
+  std::printf(
+      "flood of 100 idle connections from a stranger's address: %d reset "
+      "(share %d); 100 from the operator's vouched address: --direct served "
+      "(exit %d)\n",
+      stranger.ResetByServer(), kShare, during.exit_code);
 }
 
 }  // namespace

@@ -18,6 +18,8 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
     const Options& options) {
   auto fleet = std::make_unique<AlertingFleet>();
   fleet->dir = options.dir;
+  fleet->logs = options.logs;
+  fleet->agent_config = options.agent_config;
   absl::StatusOr<std::unique_ptr<TestCertificateAuthority>> ca =
       TestCertificateAuthority::Create(options.dir, "fleet");
   if (!ca.ok()) return ca.status();
@@ -27,6 +29,10 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
   const std::string token_file = options.dir + "/alert-token";
   WriteFileOrDie(token_file, fleet->token + "\n");
   chmod(token_file.c_str(), 0600);
+  fleet->grafana_token = "8c1e5a9f0b3d7e2c6a4f1b8d0e9c7a5b";
+  const std::string grafana_token_file = options.dir + "/grafana-token";
+  WriteFileOrDie(grafana_token_file, fleet->grafana_token + "\n");
+  chmod(grafana_token_file.c_str(), 0600);
   fleet->runbooks = options.dir + "/runbooks";
   mkdir(fleet->runbooks.c_str(), 0700);
   WriteFileOrDie(
@@ -66,12 +72,14 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
       "  certificate: \"CONTROLLER_CERT\"\n  private_key: "
       "\"CONTROLLER_KEY\"\n",
       "  allowed_senders: \"127.0.0.1\"\n  bearer_token_file: \"", token_file,
-      "\"\n  max_body_bytes: 65536\n  runbooks: \"", fleet->runbooks,
-      "\"\n  automation {\n    opsctl: \"",
+      "\"\n  senders { name: \"grafana\" bearer_token_file: \"",
+      grafana_token_file, "\" }\n  max_body_bytes: ", options.max_body_bytes,
+      "\n  runbooks: \"", fleet->runbooks, "\"\n  automation {\n    opsctl: \"",
       // Absolute and without links, as the config check asks.
       AbsolutePath(BinaryPath("controller/opsctl")),
       "\"\n    opsctl_config: \"", fleet->automation->config_path(),
-      "\"\n    min_interval_seconds: 3600\n  }\n}\n");
+      "\"\n    min_interval_seconds: 3600\n  }\n}\n",
+      options.controller_config);
   absl::StatusOr<std::unique_ptr<TestController>> started =
       TestController::Start(controller);
   if (!started.ok()) return started.status();
@@ -84,28 +92,10 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
   if (!metrics.ok()) return metrics.status();
   fleet->controller_metrics_port = *metrics;
 
-  TestAgent::Options agent;
-  agent.dir = options.dir + "/web-1";
-  mkdir(agent.dir.c_str(), 0700);
-  agent.host_name = "web-1";
-  agent.ca = fleet->ca;
-  agent.extra_config = absl::StrCat(
-      fleet->controller->AgentConfig(), "journal_path: \"", agent.dir,
-      "/journal.jsonl\"\nroles: \"web\"\nenvironment: \"test\"\n"
-      "inspection_roots: \"",
-      options.logs, "\"\ntruncatable_logs: \"", options.logs,
-      "/*.log\"\n"
-      "authorization { roles: \"automation\" operations: \"*\" }\n"
-      "metrics_listen_address: \"127.0.0.1:0\"\n",
-      options.agent_config);
-  absl::StatusOr<std::unique_ptr<TestAgent>> web = TestAgent::Start(agent);
+  absl::StatusOr<std::unique_ptr<TestAgent>> web =
+      fleet->StartLinkedAgent("web-1");
   if (!web.ok()) return web.status();
   fleet->agent = *std::move(web);
-  if (!Eventually([&] {
-        return absl::StrContains(fleet->agent->process->Log(),
-                                 "connected to the controller");
-      }))
-    return absl::DeadlineExceededError("web-1 did not link to the controller");
   std::optional<int> agent_metrics =
       LoggedPort(fleet->agent->process->Log(), "metrics: GET");
   if (!agent_metrics.has_value())
@@ -123,6 +113,33 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
                                           "runbooks: \"", fleet->runbooks,
                                           "\"\n"));
   return fleet;
+}
+
+absl::StatusOr<std::unique_ptr<TestAgent>> AlertingFleet::StartLinkedAgent(
+    const std::string& host_name) const {
+  TestAgent::Options agent;
+  agent.dir = absl::StrCat(dir, "/", host_name);
+  mkdir(agent.dir.c_str(), 0700);
+  agent.host_name = host_name;
+  agent.ca = ca;
+  agent.extra_config =
+      absl::StrCat(controller->AgentConfig(), "journal_path: \"", agent.dir,
+                   "/journal.jsonl\"\nroles: \"web\"\nenvironment: \"test\"\n"
+                   "inspection_roots: \"",
+                   logs, "\"\ntruncatable_logs: \"", logs,
+                   "/*.log\"\n"
+                   "authorization { roles: \"automation\" operations: \"*\" }\n"
+                   "metrics_listen_address: \"127.0.0.1:0\"\n",
+                   agent_config);
+  absl::StatusOr<std::unique_ptr<TestAgent>> started = TestAgent::Start(agent);
+  if (!started.ok()) return started.status();
+  if (!Eventually([&] {
+        return absl::StrContains((*started)->process->Log(),
+                                 "connected to the controller");
+      }))
+    return absl::DeadlineExceededError(
+        absl::StrCat(host_name, " did not link to the controller"));
+  return started;
 }
 
 AlertingFleet::Answer AlertingFleet::Post(const std::string& body,

@@ -12,10 +12,11 @@
 
 namespace opsagent::testing {
 
-// The real opsctld with its alert intake (HTTPS on loopback, a bearer token
-// file) and automatic diagnosis through the real opsctl as the automation
-// identity, one real agent "web-1" (role web) that links to it and grants
-// the automation role read-only operations, a runbook entry "web-disk"
+// The real opsctld with its alert intake (HTTPS on loopback, two senders
+// with their own bearer token files: "default" and "grafana") and automatic
+// diagnosis through the real opsctl as the automation identity, one real agent
+// "web-1" (role web) that links to it and grants the automation role read-only
+// operations, a runbook entry "web-disk"
 // ("DiskUsageWarning web": df and du of `logs` automatically, truncate by a
 // person), and operator alice (oncall) through the controller. Both daemons
 // serve /metrics. Everything lives under `dir`.
@@ -27,6 +28,10 @@ struct AlertingFleet {
     std::string logs;
     // Appended to the agent's configuration.
     std::string agent_config;
+    // alert_intake.max_body_bytes.
+    uint32_t max_body_bytes = 65536;
+    // Appended to the controller's configuration (e.g. `inventory`).
+    std::string controller_config;
   };
   static absl::StatusOr<std::unique_ptr<AlertingFleet>> Start(
       const Options& options);
@@ -45,8 +50,17 @@ struct AlertingFleet {
   // GET /metrics from a plain HTTP port on loopback.
   static Answer Metrics(int port);
 
+  // Starts another agent, configured as web-1 is (role web, the same logs
+  // and automation grant), for `host_name` under dir/host_name, and waits
+  // until it has linked to the controller.
+  absl::StatusOr<std::unique_ptr<TestAgent>> StartLinkedAgent(
+      const std::string& host_name) const;
+
   std::string dir;
-  std::string token;
+  std::string logs;
+  std::string agent_config;
+  std::string token;          // the sender "default" (bearer_token_file)
+  std::string grafana_token;  // the sender "grafana" (senders)
   std::string runbooks;
   std::shared_ptr<TestCertificateAuthority> ca;
   std::unique_ptr<TestController> controller;

@@ -30,13 +30,14 @@ void RaiseDescriptorLimit(rlim_t needed) {
 }  // namespace
 
 ConnectionFlood::ConnectionFlood(int port, int sources, int per_source,
-                                 Kind kind) {
+                                 Kind kind, uint32_t first_source) {
   RaiseDescriptorLimit(static_cast<rlim_t>(sources) * per_source + 256);
   for (int source = 0; source < sources; ++source) {
     sockaddr_in from = {};
     from.sin_family = AF_INET;
-    from.sin_addr.s_addr = htonl((127u << 24) | (1u << 8) * (1 + source / 250) |
-                                 (1 + source % 250));  // 127.0.N.M
+    // 127.0.N.M from the first on.
+    from.sin_addr.s_addr =
+        htonl(first_source + (1u << 8) * (source / 250) + source % 250);
     sockaddr_in to = {};
     to.sin_family = AF_INET;
     to.sin_port = htons(static_cast<uint16_t>(port));
@@ -77,20 +78,31 @@ std::string ConnectionFlood::failures() const {
   return absl::StrJoin(parts, ", ");
 }
 
+bool ConnectionFlood::Closed(int fd) const {
+  if (reset_.contains(fd)) return true;
+  char byte;
+  const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  // The kernel reports a reset once (later reads see EOF): remembered.
+  if (n < 0 && errno == ECONNRESET) reset_.insert(fd);
+  // n > 0: the server spoke (a TLS alert before it closes, say), still open.
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
 int ConnectionFlood::ClosedByServer() const {
   int closed = reset_while_connecting_;
-  for (int fd : sockets_) {
-    char byte;
-    const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    // n > 0: the server spoke (a TLS alert before it closes, say), still open.
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) ++closed;
-  }
+  for (int fd : sockets_) closed += Closed(fd);
   return closed;
+}
+
+int ConnectionFlood::ResetByServer() const {
+  for (int fd : sockets_) Closed(fd);
+  return reset_while_connecting_ + static_cast<int>(reset_.size());
 }
 
 void ConnectionFlood::End() {
   for (int fd : sockets_) close(fd);
   sockets_.clear();
+  reset_.clear();
   reset_while_connecting_ = 0;
 }
 

@@ -1,9 +1,12 @@
 #ifndef OPSAGENT_TESTS_TESTING_CONNECTION_FLOOD_H_
 #define OPSAGENT_TESTS_TESTING_CONNECTION_FLOOD_H_
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "absl/container/flat_hash_set.h"
 
 namespace opsagent::testing {
 
@@ -16,8 +19,12 @@ class ConnectionFlood {
  public:
   enum class Kind { kIdle, kPartialHandshake };
 
-  // Raises this process's descriptor limit as needed.
-  ConnectionFlood(int port, int sources, int per_source, Kind kind);
+  // Raises this process's descriptor limit as needed. `first_source`
+  // (host order) is the first source address: 127.0.0.1 floods from the
+  // address opsctl on this host connects from (a neighbour sharing it).
+  static constexpr uint32_t kFirstFloodSource = (127u << 24) | (1u << 8) | 1;
+  ConnectionFlood(int port, int sources, int per_source, Kind kind,
+                  uint32_t first_source = kFirstFloodSource);
   ~ConnectionFlood();
   ConnectionFlood(const ConnectionFlood&) = delete;
   ConnectionFlood& operator=(const ConnectionFlood&) = delete;
@@ -33,13 +40,20 @@ class ConnectionFlood {
   std::string failures() const;
   // Of those, how many the server has closed or reset by now.
   int ClosedByServer() const;
+  // Of those, how many the server has reset (RST: a connection guard's
+  // refusal) by now; a close at a handshake deadline (FIN) is not counted.
+  int ResetByServer() const;
   // Closes them all (the flood ends).
   void End();
 
  private:
+  // Whether the server closed or reset `fd` by now.
+  bool Closed(int fd) const;
+
   std::vector<int> sockets_;
   int reset_while_connecting_ = 0;
-  std::map<std::string, int> failures_;  // by what failed and errno text
+  mutable absl::flat_hash_set<int> reset_;  // sockets seen reset
+  std::map<std::string, int> failures_;     // by what failed and errno text
 };
 
 }  // namespace opsagent::testing

@@ -1,7 +1,7 @@
 // A test binary with one case of every outcome gtest can report, for the
 // test of tests/count_results.sh: a pass, a skip with a reason, a failure,
-// and a suite whose set-up fails (gtest 1.12 reports its cases as skipped,
-// with no failure of their own). It always exits non-zero.
+// a disabled case, and a suite whose set-up fails (gtest 1.12 reports its
+// cases as skipped, with no failure of their own). It always exits non-zero.
 
 #include "gtest/gtest.h"
 
@@ -12,6 +12,8 @@ TEST(Skipping, SkipsWithAReason) {
 }
 
 TEST(Failing, Fails) { EXPECT_EQ(1, 2) << "a real failure"; }
+
+TEST(Disabled, DISABLED_NeverRuns) { FAIL() << "a disabled case ran"; }
 
 class BrokenSetUp : public ::testing::Test {
  protected:

@@ -21,7 +21,9 @@ absl::StatusOr<std::unique_ptr<TestController>> TestController::Start(
   absl::StatusOr<CertificateFiles> cert = options.ca->Issue("controller", spec);
   if (!cert.ok()) return cert.status();
   controller->certificate_ = *cert;
-  controller->audit_path_ = options.dir + "/team-audit.db";
+  controller->audit_path_ = options.audit_database.empty()
+                                ? options.dir + "/team-audit.db"
+                                : options.audit_database;
   controller->config_text_ = absl::StrCat(
       "listen_address: \"127.0.0.1:PORT\"\n", "tls { certificate: \"",
       cert->certificate, "\" private_key: \"", cert->private_key,

@@ -23,6 +23,8 @@ class TestController {
     // CONTROLLER_CERT and CONTROLLER_KEY stand for its certificate's files.
     std::string extra_config;
     uint32_t heartbeat_seconds = 1;
+    // The team's audit database; by default DIR/team-audit.db.
+    std::string audit_database;
   };
   static absl::StatusOr<std::unique_ptr<TestController>> Start(
       const Options& options);

@@ -5,7 +5,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <memory>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -68,18 +72,55 @@ TEST(AuditStoreTest, IntentThenOutcomeRoundTrips) {
   EXPECT_FALSE((*store)->RecordResult(*id, {AuditOutcome::kError, 2000}).ok());
 }
 
+// The connections SQLite opens while set, with the file each opened: an
+// auto extension runs on each as it opens.
+std::vector<std::pair<sqlite3*, std::string>>* opened_connections = nullptr;
+
+int RememberConnection(sqlite3* db, const char** /*error*/,
+                       const sqlite3_api_routines* /*api*/) {
+  const char* file = sqlite3_db_filename(db, "main");
+  if (opened_connections != nullptr)
+    opened_connections->emplace_back(db, file == nullptr ? "" : file);
+  return SQLITE_OK;
+}
+
+// The value of `pragma` on connection `db`, as text.
+std::string PragmaOf(sqlite3* db, const std::string& pragma) {
+  sqlite3_stmt* stmt = nullptr;
+  std::string value;
+  if (sqlite3_prepare_v2(db, ("PRAGMA " + pragma).c_str(), -1, &stmt,
+                         nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  return value;
+}
+
+// synchronous is a setting of a connection, not of the file: it is read on
+// the store's own connection (found through an auto extension), where FULL
+// is 2; NORMAL (1) would lose the last transactions of a WAL database on a
+// power cut.
 TEST(AuditStoreTest, UsesWalAndFullSync) {
   const std::string path = TempDb("pragmas");
-  ASSERT_TRUE(AuditStore::Open(path).ok());
-  sqlite3* db;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt;
-  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
-               "wal");
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+  std::vector<std::pair<sqlite3*, std::string>> connections;
+  opened_connections = &connections;
+  ASSERT_EQ(
+      sqlite3_auto_extension(reinterpret_cast<void (*)()>(&RememberConnection)),
+      SQLITE_OK);
+  absl::StatusOr<std::unique_ptr<AuditStore>> store = AuditStore::Open(path);
+  sqlite3_cancel_auto_extension(
+      reinterpret_cast<void (*)()>(&RememberConnection));
+  opened_connections = nullptr;
+  ASSERT_TRUE(store.ok()) << store.status();
+  // The store keeps one connection open: the last one opened on its file.
+  sqlite3* db = nullptr;
+  for (const auto& [connection, file] : connections) {
+    if (file == path) db = connection;
+  }
+  ASSERT_NE(db, nullptr) << "no connection to " << path << " was opened";
+  EXPECT_EQ(PragmaOf(db, "journal_mode"), "wal");
+  EXPECT_EQ(PragmaOf(db, "synchronous"), "2");
 }
 
 TEST(AuditStoreTest, FiltersByEachField) {

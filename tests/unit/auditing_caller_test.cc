@@ -159,5 +159,46 @@ TEST(AuditingCallerTest, NothingIsSentWhenTheIntentCannotBeRecorded) {
   EXPECT_THAT(result.status.message(), HasSubstr("disk is full"));
 }
 
+// Sent, answered, and then the log cannot take the outcome: the row stays
+// an intent, so the call is unknown (exit 6), never ok, and says what the
+// agent answered.
+TEST(AuditingCallerTest, AnOutcomeTheLogCannotRecordIsUnknown) {
+  const std::string path =
+      absl::StrCat(std::getenv("TEST_TMPDIR"), "/unrecorded.db");
+  auto store = AuditStore::Open(path);
+  ASSERT_TRUE(store.ok());
+  AuditingCaller caller(store->get(), {"alice", ""}, {});
+  auto request = std::make_shared<v1::TruncateLogRequest>();
+  request->set_path("/edx/var/log/xqwatcher/xqwatcher.log");
+  AuditedResult result = caller.Call(
+      Host(), {FindOperation("truncate_log"), request},
+      [&](const google::protobuf::Message&) {
+        // The disk fills while the agent acts.
+        sqlite3* db = nullptr;
+        EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+        EXPECT_EQ(sqlite3_exec(db,
+                               "CREATE TRIGGER block BEFORE UPDATE ON actions "
+                               "BEGIN SELECT RAISE(ABORT, 'database or disk "
+                               "is full'); END;",
+                               nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+        sqlite3_close(db);
+        auto reply = std::make_unique<v1::TruncateLogReply>();
+        reply->set_summary("truncated 8.2G");
+        return OperationResult{absl::OkStatus(), std::move(reply)};
+      });
+  EXPECT_TRUE(result.sent);
+  EXPECT_EQ(result.outcome, AuditOutcome::kUnknown);
+  EXPECT_EQ(result.status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(result.status.message(), HasSubstr("the agent answered ok"));
+  EXPECT_THAT(result.status.message(),
+              HasSubstr("could not record this outcome"));
+  EXPECT_THAT(result.status.message(), HasSubstr("disk is full"));
+  ASSERT_NE(result.final, nullptr);  // what the agent said is still shown
+  auto rows = (*store)->Query({});
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].outcome, AuditOutcome::kPending);
+}
+
 }  // namespace
 }  // namespace opsagent

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -39,6 +41,13 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
 absl::Status FakeInfo(const OperationContext& context,
                       const v1::InfoRequest& /*request*/,
                       v1::InfoReply* reply) {
@@ -64,10 +73,14 @@ absl::Status FakeTruncate(const OperationContext& /*context*/,
 }
 
 absl::Status FakeScan(
-    const OperationContext& /*context*/,
-    const v1::DiskUsageRequest& /*request*/,
+    const OperationContext& /*context*/, const v1::DiskUsageRequest& request,
     const std::function<bool(const v1::DiskUsageEvent&)>& emit) {
   ++scan_calls;
+  // As the real scan does, a refusal quotes the path.
+  if (absl::StartsWith(request.path(), "/refused")) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        request.path(), " is not under an allowed inspection root"));
+  }
   if (scan_started != nullptr) scan_started->Notify();
   if (scan_may_finish != nullptr) scan_may_finish->WaitForNotification();
   v1::DiskUsageEvent done;
@@ -222,16 +235,113 @@ TEST_F(CallGateTest, RefusalsAreJournaledAtABoundedRateAndSize) {
       100 + 1 +
       static_cast<int>(10 * absl::ToDoubleSeconds(absl::Now() - started));
   const std::string journal = ReadFile(*journal_path);
-  const int lines =
-      static_cast<int>(std::count(journal.begin(), journal.end(), '\n'));
-  EXPECT_GE(lines, 100);
-  EXPECT_LE(lines, allowed);
-  EXPECT_LT(journal.size(), static_cast<size_t>(allowed) * 1024);
-  absl::SleepFor(absl::Milliseconds(200));
-  gate_->Refuse(forged, "info", "after",
-                absl::UnauthenticatedError("the request is not signed"));
+  int refusals = 0;
+  for (const std::string& line : Lines(journal))
+    refusals += absl::StrContains(line, "\"event\":\"REFUSED\"");
+  EXPECT_GE(refusals, 100);
+  EXPECT_LE(refusals, allowed);
+  // Each with at most one count of those left out before it.
+  EXPECT_LT(journal.size(), static_cast<size_t>(allowed) * 2 * 1024);
+  // Once the budget refills, the count of what was left out comes first.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (ReadFile(*journal_path).find("NOT_JOURNALED") == std::string::npos &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+    gate_->Refuse(forged, "info", "after",
+                  absl::UnauthenticatedError("the request is not signed"));
+  }
   EXPECT_THAT(ReadFile(*journal_path),
-              HasSubstr("earlier refusals were not journaled"));
+              HasSubstr("more refused calls/reads from alice (oncall) not "
+                        "journaled"));
+}
+
+// What a readonly operator's longest allowed read (path, reason, incident)
+// leaves in the journal with a controller configured (every call
+// journaled): the request's digests and bounded text, never the request.
+v1::DiskUsageRequest LongestRead(int i) {
+  v1::DiskUsageRequest request;
+  request.mutable_meta()->set_request_id(absl::StrCat("read-", i));
+  request.mutable_meta()->set_reason(std::string(1024, 'r'));
+  request.mutable_meta()->set_incident(std::string(128, 'i'));
+  request.set_path(absl::StrCat("/refused/", std::string(4000, 'p')));
+  return request;
+}
+
+TEST_F(CallGateTest, ReadsAndRefusalsAreJournaledByDigestWithBoundedText) {
+  for (int i = 0; i < 5; ++i) {
+    // Allowed, and failing with the path in its error.
+    Call read = MakeCall("disk_usage", LongestRead(i));
+    read.journal_read_only = true;
+    EXPECT_EQ(Run(read).status.code(), absl::StatusCode::kPermissionDenied);
+    // Denied: a viewer may not scan.
+    Call denied =
+        MakeCall("disk_usage", LongestRead(100 + i), {"victor", {"viewer"}});
+    denied.journal_read_only = true;
+    EXPECT_EQ(Run(denied).status.code(), absl::StatusCode::kPermissionDenied);
+  }
+  const std::vector<std::string> lines = Lines(ReadFile(*journal_path));
+  ASSERT_EQ(lines.size(), 15u);  // STARTED, FINISHED; REFUSED
+  for (const std::string& line : lines) {
+    // The request alone is over 5 KiB; its path was in every error.
+    EXPECT_LT(line.size(), 1200u) << line;
+    EXPECT_THAT(line, Not(HasSubstr(std::string(300, 'p'))));
+    EXPECT_THAT(line, Not(HasSubstr("\"request\"")));
+  }
+  EXPECT_THAT(lines[0], HasSubstr("\"requestDigest\""));
+  EXPECT_THAT(lines[0], HasSubstr("\"parametersSha256\""));
+  EXPECT_THAT(lines[0], HasSubstr("\"reasonSha256\""));
+  EXPECT_THAT(lines[0], HasSubstr("bytes in all]"));
+  EXPECT_THAT(lines[1], HasSubstr("\"event\":\"FINISHED\""));
+  EXPECT_THAT(lines[1], HasSubstr("\"resultSha256\""));
+  EXPECT_THAT(lines[2], HasSubstr("\"event\":\"REFUSED\""));
+  // A change keeps its whole request: a retry after a restart is compared
+  // with it.
+  Call change = MakeCall("truncate_log", Truncate("change-1", "/x"));
+  change.journal_read_only = true;
+  ASSERT_TRUE(Run(change).status.ok());
+  EXPECT_THAT(ReadFile(*journal_path), HasSubstr("TruncateLogRequest"));
+}
+
+TEST_F(CallGateTest, ReadJournalingIsBoundedPerCaller) {
+  // One operator reading as fast as it can does not use up another's
+  // journaling.
+  const absl::Time started = absl::Now();
+  for (int i = 0; i < 400; ++i) {
+    Call read = MakeCall("disk_usage", LongestRead(i));
+    read.journal_read_only = true;
+    Run(read);
+  }
+  const int allowed =
+      100 + 1 +
+      static_cast<int>(10 * absl::ToDoubleSeconds(absl::Now() - started));
+  Call other = MakeCall("disk_usage", LongestRead(1000), {"bob", {"oncall"}});
+  other.journal_read_only = true;
+  Run(other);
+  const std::string journal = ReadFile(*journal_path);
+  int alice = 0, bob = 0;
+  for (const std::string& line : Lines(journal)) {
+    if (!absl::StrContains(line, "\"event\":\"STARTED\"")) continue;
+    if (absl::StrContains(line, "alice (oncall)")) ++alice;
+    if (absl::StrContains(line, "bob (oncall)")) ++bob;
+  }
+  EXPECT_EQ(scan_calls, 401);  // all of them ran
+  EXPECT_GE(alice, 100);
+  EXPECT_LE(alice, allowed);
+  EXPECT_EQ(bob, 1);
+  // STARTED, FINISHED and at most one count before each.
+  EXPECT_LT(journal.size(), static_cast<size_t>(3 * allowed + 2) * 1200);
+  // Once alice's budget refills, one line counts what was left out.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (ReadFile(*journal_path).find("NOT_JOURNALED") == std::string::npos &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+    Call read = MakeCall("disk_usage", LongestRead(2000));
+    read.journal_read_only = true;
+    Run(read);
+  }
+  EXPECT_THAT(ReadFile(*journal_path),
+              HasSubstr("more refused calls/reads from alice (oncall) not "
+                        "journaled"));
 }
 
 TEST_F(CallGateTest, AChangeNeedsARequestIdAndIsJournaledBeforeItActs) {

@@ -1,5 +1,9 @@
 #include "controller/cli/command_line.h"
 
+#include "absl/strings/str_cat.h"
+#include "controller/incident_id.h"
+#include "controller/invocation.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace opsagent {
@@ -36,6 +40,43 @@ TEST(CommandLineTest, HelpListsFlagsWithValues) {
   EXPECT_EQ(FlagHelp({{"top", "N", "how many"}, {"all", "", "everything"}}),
             "  --top N                  how many\n  --all                    "
             "everything\n");
+}
+
+TEST(IncidentIdTest, OnlyTheOneFormIsAnIncidentId) {
+  EXPECT_EQ(*ParseIncidentId("INC-3"), 3);
+  EXPECT_EQ(*ParseIncidentId("INC-42"), 42);
+  EXPECT_EQ(*ParseIncidentId("INC-100000000000000000"), 100000000000000000);
+  // Each of these was taken for INC-3 (or another) and recorded as typed,
+  // so the action never showed in INC-3's timeline.
+  for (const char* other :
+       {"inc-3", "Inc-3", "INC-03", "INC-003", "3", "INC-+3", "INC- 3",
+        "INC-3 ", " INC-3", "INC-3x", "INC-0", "INC--3", "INC-", "INC_3",
+        "INC-1000000000000000000", "INC-\n3", ""}) {
+    absl::StatusOr<int64_t> parsed = ParseIncidentId(other, "--incident");
+    EXPECT_TRUE(absl::IsInvalidArgument(parsed.status())) << other;
+    EXPECT_THAT(parsed.status().message(), ::testing::HasSubstr("INC-<number>"))
+        << other;
+  }
+}
+
+TEST(IncidentIdTest, OpsctlRefusesAnotherFormBeforeAnythingIsLoaded) {
+  for (const char* other : {"inc-3", "INC-03", "3"}) {
+    absl::StatusOr<ParsedArgs> args =
+        ParseArgs({"--incident", other}, Invocation::GlobalFlags());
+    ASSERT_TRUE(args.ok()) << args.status();
+    absl::StatusOr<std::unique_ptr<Invocation>> invocation =
+        Invocation::FromArgs(*args);
+    ASSERT_FALSE(invocation.ok()) << other;
+    EXPECT_THAT(invocation.status().message(),
+                ::testing::HasSubstr(absl::StrCat("--incident \"", other)));
+  }
+  absl::StatusOr<ParsedArgs> args =
+      ParseArgs({"--incident", "INC-3"}, Invocation::GlobalFlags());
+  ASSERT_TRUE(args.ok()) << args.status();
+  absl::StatusOr<std::unique_ptr<Invocation>> invocation =
+      Invocation::FromArgs(*args);
+  ASSERT_TRUE(invocation.ok()) << invocation.status();
+  EXPECT_EQ((*invocation)->context().incident, "INC-3");
 }
 
 }  // namespace

@@ -88,6 +88,9 @@ TEST(AlertNotificationTest, RefusesWhatIsNotANotificationSayingWhere) {
           {"", "not valid JSON"},
           {"[1,2]", "must be a JSON object"},
           {R"({"alerts":[]})", "neither Alertmanager"},
+          // A key twice: a proxy and opsctld could each read another.
+          {R"({"version":"4","version":"4","alerts":[]})",
+           "names the same key twice"},
           {R"({"version":4})", "version: must be a string"},
           {R"({"version":"4"})", "alerts: must be a non-empty array"},
           {R"({"version":"4","alerts":[7]})", "alerts[0]: must be an object"},
@@ -159,6 +162,37 @@ class IncidentStoreTest : public ::testing::Test {
     return triaged;
   }
 
+  // How many incidents one page lists.
+  int ListCount(bool include_resolved) const {
+    v1::ListIncidentsRequest request;
+    request.set_include_resolved(include_resolved);
+    absl::StatusOr<v1::ListIncidentsReply> listed = store_->List(request);
+    EXPECT_TRUE(listed.ok()) << listed.status();
+    return listed.ok() ? listed->incidents_size() : -1;
+  }
+
+  // Everything the store shows: every incident with every page of its
+  // alerts.
+  std::string Snapshot() const {
+    v1::ListIncidentsRequest request;
+    request.set_include_resolved(true);
+    request.set_limit(1000);
+    absl::StatusOr<v1::ListIncidentsReply> listed = store_->List(request);
+    EXPECT_TRUE(listed.ok()) << listed.status();
+    std::string all = listed->DebugString();
+    for (const v1::Incident& incident : listed->incidents()) {
+      std::string cursor;
+      do {
+        absl::StatusOr<v1::Incident> page = store_->Get(incident.id(), cursor);
+        EXPECT_TRUE(page.ok()) << page.status();
+        if (!page.ok()) break;
+        all += page->DebugString();
+        cursor = page->alerts_next_cursor();
+      } while (!cursor.empty());
+    }
+    return all;
+  }
+
   std::string path_;
   std::unique_ptr<IncidentStore> store_;
 };
@@ -169,11 +203,11 @@ TEST_F(IncidentStoreTest,
       Alert("firing", "web-1", "web-disk", "01"),
       Alert("firing", "web-1", "web-disk", "02"),  // another mount, same host
       Alert("firing", "web-2", "web-disk", "03")};
-  absl::StatusOr<IntakeResult> first = store_->Record(group, 2000);
+  absl::StatusOr<IntakeResult> first = store_->Record(group, "am", 2000);
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->opened, (std::vector<std::string>{"INC-1", "INC-2"}));
   EXPECT_EQ(first->joined, 1);
-  absl::StatusOr<IntakeResult> again = store_->Record(group, 3000);
+  absl::StatusOr<IntakeResult> again = store_->Record(group, "am", 3000);
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->opened.empty());
   EXPECT_EQ(again->repeated, 3);
@@ -182,7 +216,7 @@ TEST_F(IncidentStoreTest,
   EXPECT_EQ(web1->host(), "web-1");
   EXPECT_EQ(web1->alerts_size(), 2);
   EXPECT_EQ(web1->diagnosis().state(), "pending");
-  EXPECT_EQ(store_->List(false, 100)->size(), 2u);
+  EXPECT_EQ(ListCount(false), 2u);
 }
 
 TEST_F(IncidentStoreTest, ItResolvesWhenEveryAlertInItHas) {
@@ -190,17 +224,18 @@ TEST_F(IncidentStoreTest, ItResolvesWhenEveryAlertInItHas) {
                   ->Record({Alert("firing", "web-1", "web-disk", "01"),
                             Alert("firing", "web-1", "web-disk", "02",
                                   "DiskUsageCritical")},
-                           2000)
+                           "am", 2000)
                   .ok());
-  absl::StatusOr<IntakeResult> one =
-      store_->Record({Alert("resolved", "web-1", "web-disk", "01")}, 6000);
+  absl::StatusOr<IntakeResult> one = store_->Record(
+      {Alert("resolved", "web-1", "web-disk", "01")}, "am", 6000);
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(one->resolved, 1);
   EXPECT_TRUE(one->closed.empty());
   EXPECT_EQ(store_->Get("INC-1")->status(), "open");
   absl::StatusOr<IntakeResult> both = store_->Record(
       {Alert("resolved", "web-1", "web-disk", "02", "DiskUsageCritical"),
-       Alert("resolved", "web-9", "web-disk", "99")},  // never seen firing
+       Alert("resolved", "web-9", "web-disk", "99")},
+      "am",  // never seen firing
       7000);
   ASSERT_TRUE(both.ok());
   EXPECT_EQ(both->closed, std::vector<std::string>{"INC-1"});
@@ -208,11 +243,11 @@ TEST_F(IncidentStoreTest, ItResolvesWhenEveryAlertInItHas) {
   absl::StatusOr<v1::Incident> closed = store_->Get("INC-1");
   EXPECT_EQ(closed->status(), "resolved");
   EXPECT_EQ(closed->resolved_at_ms(), 5000);
-  EXPECT_TRUE(store_->List(false, 100)->empty());
+  EXPECT_EQ(ListCount(false), 0);
   // The alert fires again later: a new incident.
   TriagedAlert again = Alert("firing", "web-1", "web-disk", "01");
   again.alert.starts_at_ms = 9000;
-  EXPECT_EQ(store_->Record({again}, 9500)->opened,
+  EXPECT_EQ(store_->Record({again}, "am", 9500)->opened,
             std::vector<std::string>{"INC-2"});
 }
 
@@ -229,16 +264,16 @@ TEST_F(IncidentStoreTest, AFailedNotificationLeavesNothingBehind) {
       store_->Record({Alert("firing", "web-1", "web-disk", "01"),
                       Alert("firing", "web-2", "web-disk", "02"),
                       Alert("firing", "web-3", "web-disk", "bad")},
-                     2000);
+                     "am", 2000);
   ASSERT_FALSE(failed.ok());
   EXPECT_THAT(failed.status().message(), HasSubstr("disk is full"));
-  EXPECT_TRUE(store_->List(true, 100)->empty());
+  EXPECT_EQ(ListCount(true), 0);
   ASSERT_TRUE(testing::ExecSqlite(path_, "DROP TRIGGER refuse;").ok());
   absl::StatusOr<IntakeResult> retried =
       store_->Record({Alert("firing", "web-1", "web-disk", "01"),
                       Alert("firing", "web-2", "web-disk", "02"),
                       Alert("firing", "web-3", "web-disk", "bad")},
-                     3000);
+                     "am", 3000);
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_EQ(retried->opened.size(), 3u);
 }
@@ -252,7 +287,7 @@ TEST_F(IncidentStoreTest, MadeUpHostsShareOneIncidentAndFutureStartsAreNow) {
     alert.alert.starts_at_ms = 253402300799000;  // 9999-12-31
     flood.push_back(alert);
   }
-  absl::StatusOr<IntakeResult> recorded = store_->Record(flood, 2000);
+  absl::StatusOr<IntakeResult> recorded = store_->Record(flood, "am", 2000);
   ASSERT_TRUE(recorded.ok()) << recorded.status();
   EXPECT_EQ(recorded->opened, std::vector<std::string>{"INC-1"});
   EXPECT_EQ(recorded->joined, 49);
@@ -265,19 +300,19 @@ TEST_F(IncidentStoreTest, MadeUpHostsShareOneIncidentAndFutureStartsAreNow) {
   for (int i = 0; i < 20; ++i)
     names.push_back(Alert("firing", "web-2", "", absl::StrCat("n", i),
                           absl::StrCat("Made", i)));
-  EXPECT_EQ(store_->Record(names, 2500)->opened,
+  EXPECT_EQ(store_->Record(names, "am", 2500)->opened,
             std::vector<std::string>{"INC-2"});
   // Another known host still gets its own.
-  EXPECT_EQ(
-      store_->Record({Alert("firing", "web-1", "", "known")}, 3000)->opened,
-      std::vector<std::string>{"INC-3"});
+  EXPECT_EQ(store_->Record({Alert("firing", "web-1", "", "known")}, "am", 3000)
+                ->opened,
+            std::vector<std::string>{"INC-3"});
 }
 
 TEST_F(IncidentStoreTest, DiagnosesLeftUnfinishedAreFoundAgain) {
   ASSERT_TRUE(store_
                   ->Record({Alert("firing", "web-1", "web-disk", "01"),
                             Alert("firing", "web-2", "web-disk", "02")},
-                           2000)
+                           "am", 2000)
                   .ok());
   v1::IncidentDiagnosis done;
   done.set_state("done");
@@ -292,6 +327,266 @@ TEST_F(IncidentStoreTest, DiagnosesLeftUnfinishedAreFoundAgain) {
   EXPECT_TRUE(absl::IsNotFound(store_->Get("INC-3").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(store_->Get("INC-x").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(store_->Get("-1").status()));
+}
+
+// Issue 20, hole 3: alerts keyed by fingerprint and startsAt alone let a
+// Grafana-shaped notification of 1,000 resolved alerts (each millisecond of
+// the victim's start second, other labels) close a real Alertmanager
+// incident for good.
+TEST_F(IncidentStoreTest, OnlyTheAlertAsFirstSeenCanResolveIt) {
+  TriagedAlert victim =
+      Alert("firing", "web-1", "web-disk", "5f2c0d8e1a3b4c6d");
+  victim.alert.starts_at_ms = 1796155200123;
+  ASSERT_EQ(store_->Record({victim}, "alertmanager", 1796155201000)->opened,
+            std::vector<std::string>{"INC-1"});
+  const std::string before = Snapshot();
+  const auto forged = [&](const std::string& source) {
+    std::vector<TriagedAlert> alerts;
+    for (int ms = 0; ms < 1000; ++ms) {
+      TriagedAlert alert = Alert("resolved", "web-1", "web-disk",
+                                 victim.alert.fingerprint, "Forged");
+      alert.source = source;
+      alert.alert.starts_at_ms = 1796155200000 + ms;
+      alerts.push_back(alert);
+    }
+    return alerts;
+  };
+  // From another sender's token: none of its alerts is the victim.
+  absl::StatusOr<IntakeResult> other =
+      store_->Record(forged("grafana"), "grafana", 1796155202000);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(other->ignored, 1000);
+  EXPECT_EQ(other->resolved, 0);
+  EXPECT_TRUE(other->closed.empty());
+  // With the victim's own sender's token: other labels, or another source
+  // with the same labels, are refused.
+  absl::StatusOr<IntakeResult> same =
+      store_->Record(forged("grafana"), "alertmanager", 1796155202000);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->refused, 1);
+  EXPECT_EQ(same->ignored, 999);
+  EXPECT_TRUE(same->closed.empty());
+  TriagedAlert relabelled = victim;
+  relabelled.alert.status = "resolved";
+  relabelled.source = "grafana";
+  EXPECT_EQ(
+      store_->Record({relabelled}, "alertmanager", 1796155203000)->refused, 1);
+  relabelled.source = "alertmanager";
+  relabelled.alert.labels["severity"] = "none";
+  EXPECT_EQ(
+      store_->Record({relabelled}, "alertmanager", 1796155203000)->refused, 1);
+  // Refused input changed nothing.
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(store_->Get("INC-1")->status(), "open");
+  // The next repeat of the still-firing alert is a repeat, and its real
+  // resolve closes the incident.
+  EXPECT_EQ(store_->Record({victim}, "alertmanager", 1796155204000)->repeated,
+            1);
+  TriagedAlert resolved = victim;
+  resolved.alert.status = "resolved";
+  resolved.alert.ends_at_ms = 1796155205000;
+  EXPECT_EQ(store_->Record({resolved}, "alertmanager", 1796155205000)->closed,
+            std::vector<std::string>{"INC-1"});
+  absl::StatusOr<v1::Incident> incident = store_->Get("INC-1");
+  ASSERT_EQ(incident->alerts_size(), 1);
+  EXPECT_EQ(incident->alerts(0).sender(), "alertmanager");
+}
+
+TEST_F(IncidentStoreTest, AFiringRepeatOfAResolvedAlertReopensItsIncident) {
+  const TriagedAlert firing = Alert("firing", "web-1", "web-disk", "01");
+  ASSERT_TRUE(store_->Record({firing}, "am", 2000).ok());
+  ASSERT_EQ(
+      store_->Record({Alert("resolved", "web-1", "web-disk", "01")}, "am", 6000)
+          ->closed,
+      std::vector<std::string>{"INC-1"});
+  absl::StatusOr<IntakeResult> again = store_->Record({firing}, "am", 7000);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->reopened, std::vector<std::string>{"INC-1"});
+  EXPECT_EQ(again->repeated, 0);
+  absl::StatusOr<v1::Incident> incident = store_->Get("INC-1");
+  EXPECT_EQ(incident->status(), "open");
+  EXPECT_EQ(incident->resolved_at_ms(), 0);
+  EXPECT_EQ(incident->alerts(0).status(), "firing");
+  EXPECT_EQ(incident->alerts(0).ends_at_ms(), 0);
+  // Another sender cannot reopen it, nor resolve it.
+  absl::StatusOr<IntakeResult> other = store_->Record(
+      {Alert("resolved", "web-1", "web-disk", "01")}, "grafana", 8000);
+  EXPECT_EQ(other->ignored, 1);
+  EXPECT_EQ(store_->Get("INC-1")->status(), "open");
+}
+
+// Issue 20, hole 9: one notification (fire, resolve, fire, ...) opened 500
+// incidents for one host.
+TEST_F(IncidentStoreTest, ANotificationOpensAtMostOneIncidentPerHostAndEntry) {
+  std::vector<TriagedAlert> churn;
+  for (int i = 0; i < 500; ++i) {
+    churn.push_back(Alert("firing", "web-1", "web-disk", absl::StrCat(i)));
+    churn.push_back(Alert("resolved", "web-1", "web-disk", absl::StrCat(i)));
+  }
+  absl::StatusOr<IntakeResult> recorded = store_->Record(churn, "am", 2000);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_EQ(recorded->opened, std::vector<std::string>{"INC-1"});
+  EXPECT_EQ(recorded->closed, std::vector<std::string>{"INC-1"});
+  EXPECT_EQ(ListCount(true), 1);
+  // Distinct hosts open one each, up to the cap; the rest are not recorded.
+  std::vector<TriagedAlert> hosts;
+  for (int i = 0; i < IncidentStore::kMaxOpenedPerNotification + 50; ++i)
+    hosts.push_back(Alert("firing", absl::StrCat("host-", i), "web-disk",
+                          absl::StrCat("h", i)));
+  const std::string before = Snapshot();
+  absl::StatusOr<IntakeResult> wide = store_->Record(hosts, "am", 3000);
+  ASSERT_TRUE(wide.ok()) << wide.status();
+  EXPECT_EQ(wide->opened.size(),
+            static_cast<size_t>(IncidentStore::kMaxOpenedPerNotification));
+  EXPECT_EQ(wide->not_opened, 50);
+  // Those not opened were not kept: sent again, they open then.
+  absl::StatusOr<IntakeResult> rest = store_->Record(hosts, "am", 4000);
+  EXPECT_EQ(rest->opened.size(), 50u);
+  EXPECT_EQ(rest->repeated, IncidentStore::kMaxOpenedPerNotification);
+  EXPECT_NE(Snapshot(), before);
+}
+
+// Issue 20, hole 4: 75 notifications of 4 alerts with big labels made one
+// incident unreadable ("Received message larger than max").
+TEST_F(IncidentStoreTest, AnIncidentKeepsItsFirstAndNewestAlertsPaged) {
+  for (int notification = 0; notification < 75; ++notification) {
+    std::vector<TriagedAlert> alerts;
+    for (int i = 0; i < 4; ++i) {
+      TriagedAlert alert = Alert("firing", "web-1", "web-disk",
+                                 absl::StrCat(notification, "-", i));
+      for (int label = 0; label < 62; ++label) {
+        alert.alert.labels[absl::StrCat("l", label)] = std::string(4096, 'x');
+        alert.alert.annotations[absl::StrCat("a", label)] =
+            std::string(4096, 'y');
+      }
+      alerts.push_back(alert);
+    }
+    ASSERT_TRUE(store_->Record(alerts, "am", 2000 + notification).ok());
+  }
+  std::vector<v1::IncidentAlert> alerts;
+  std::string cursor;
+  int pages = 0;
+  do {
+    absl::StatusOr<v1::Incident> page = store_->Get("INC-1", cursor);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_LE(page->ByteSizeLong(), IncidentStore::kMaxReplyBytes);
+    EXPECT_EQ(page->alerts_folded(), 300u - 1 - IncidentStore::kMaxAlertsShown);
+    for (const v1::IncidentAlert& alert : page->alerts()) {
+      EXPECT_LE(alert.labels_json().size(), IncidentStore::kMaxAlertTextBytes);
+      EXPECT_LE(alert.annotations_json().size(),
+                IncidentStore::kMaxAlertTextBytes);
+      EXPECT_TRUE(alert.text_cut());
+      alerts.push_back(alert);
+    }
+    cursor = page->alerts_next_cursor();
+    ++pages;
+  } while (!cursor.empty() && pages < 1000);
+  ASSERT_EQ(alerts.size(), 1u + IncidentStore::kMaxAlertsShown);
+  EXPECT_EQ(alerts.front().fingerprint(), "0-0");  // the first
+  EXPECT_EQ(alerts[1].fingerprint(), "50-0");      // then the newest 100
+  EXPECT_EQ(alerts.back().fingerprint(), "74-3");
+  // A folded alert still counts: the incident stays open while it fires.
+  std::vector<TriagedAlert> resolves;
+  for (int notification = 0; notification < 75; ++notification) {
+    for (int i = 0; i < 4; ++i) {
+      if (notification == 10 && i == 2) continue;
+      TriagedAlert alert = Alert("resolved", "web-1", "web-disk",
+                                 absl::StrCat(notification, "-", i));
+      for (int label = 0; label < 62; ++label)
+        alert.alert.labels[absl::StrCat("l", label)] = std::string(4096, 'x');
+      resolves.push_back(alert);
+    }
+  }
+  absl::StatusOr<IntakeResult> resolved = store_->Record(resolves, "am", 9000);
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(resolved->resolved, 299);
+  EXPECT_EQ(store_->Get("INC-1")->status(), "open");
+}
+
+TEST_F(IncidentStoreTest, ListsArePagedWithACursorAndSayHowManyRemain) {
+  std::vector<TriagedAlert> alerts;
+  for (int i = 0; i < 250; ++i)
+    alerts.push_back(
+        Alert("firing", absl::StrCat("host-", i), "web-disk", absl::StrCat(i)));
+  for (size_t from = 0; from < alerts.size(); from += 50)
+    ASSERT_TRUE(
+        store_
+            ->Record({alerts.begin() + from, alerts.begin() + from + 50}, "am",
+                     2000)
+            .ok());
+  v1::ListIncidentsRequest request;
+  absl::StatusOr<v1::ListIncidentsReply> first = store_->List(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->incidents_size(), 100);
+  EXPECT_EQ(first->incidents(0).id(), "INC-250");
+  EXPECT_EQ(first->next_cursor(), "INC-151");
+  EXPECT_EQ(first->remaining(), 150u);
+  request.set_after(first->next_cursor());
+  request.set_limit(1000);
+  absl::StatusOr<v1::ListIncidentsReply> rest = store_->List(request);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  ASSERT_EQ(rest->incidents_size(), 150);
+  EXPECT_EQ(rest->incidents(0).id(), "INC-150");
+  EXPECT_EQ(rest->next_cursor(), "");
+  EXPECT_EQ(rest->remaining(), 0u);
+  request.set_after("yesterday");
+  EXPECT_TRUE(absl::IsInvalidArgument(store_->List(request).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(store_->Get("INC-1", "x").status()));
+}
+
+TEST_F(IncidentStoreTest, AlertsFromBeforeSendersAreTheDefaultSenders) {
+  store_.reset();
+  const std::string old_path = path_ + ".old";
+  // The tables as the previous release made them, with one firing alert.
+  ASSERT_TRUE(
+      testing::ExecSqlite(
+          old_path,
+          "CREATE TABLE incidents (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+          "alertname TEXT NOT NULL, host TEXT NOT NULL, host_known INTEGER "
+          "NOT NULL, entry TEXT NOT NULL, nearest TEXT NOT NULL, status TEXT "
+          "NOT NULL, opened_at_ms INTEGER NOT NULL, resolved_at_ms INTEGER "
+          "NOT NULL DEFAULT 0, summary TEXT NOT NULL, mountpoint TEXT NOT "
+          "NULL, device TEXT NOT NULL, environment TEXT NOT NULL, "
+          "diagnosis_state TEXT NOT NULL, diagnosis_started_ms INTEGER NOT "
+          "NULL DEFAULT 0, diagnosis_finished_ms INTEGER NOT NULL DEFAULT 0, "
+          "diagnosis_exit INTEGER NOT NULL DEFAULT 0, diagnosis_output TEXT "
+          "NOT NULL DEFAULT '', diagnosis_run TEXT NOT NULL DEFAULT '');"
+          "CREATE TABLE incident_alerts (fingerprint TEXT NOT NULL, "
+          "starts_at_ms INTEGER NOT NULL, incident INTEGER NOT NULL "
+          "REFERENCES incidents (id), status TEXT NOT NULL, ends_at_ms "
+          "INTEGER NOT NULL, received_at_ms INTEGER NOT NULL, source TEXT NOT "
+          "NULL, labels_json TEXT NOT NULL, annotations_json TEXT NOT NULL, "
+          "generator_url TEXT NOT NULL, PRIMARY KEY (fingerprint, "
+          "starts_at_ms));"
+          "CREATE INDEX incident_alerts_incident ON incident_alerts "
+          "(incident);"
+          "INSERT INTO incidents (alertname, host, host_known, entry, "
+          "nearest, status, opened_at_ms, summary, mountpoint, device, "
+          "environment, diagnosis_state) VALUES ('DiskUsageWarning', 'web-1', "
+          "1, 'web-disk', '', 'open', 1000, '', '', '', '', 'none');"
+          "INSERT INTO incident_alerts VALUES ('01', 1000, 1, 'firing', 0, "
+          "2000, 'alertmanager', "
+          "'{\"alertname\":\"DiskUsageWarning\",\"instance\":\"web-1\"}', "
+          "'{}', '');")
+          .ok());
+  auto opened = IncidentStore::Open(old_path);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  store_ = *std::move(opened);
+  EXPECT_EQ(store_->Get("INC-1")->alerts(0).sender(), "default");
+  // Bound to its labels as first received, and to the default sender.
+  TriagedAlert other_labels = Alert("resolved", "web-1", "web-disk", "01");
+  other_labels.alert.labels["x"] = "y";
+  EXPECT_EQ(store_->Record({other_labels}, "default", 3000)->refused, 1);
+  EXPECT_EQ(store_
+                ->Record({Alert("resolved", "web-1", "web-disk", "01")},
+                         "other", 3000)
+                ->ignored,
+            1);
+  EXPECT_EQ(store_
+                ->Record({Alert("resolved", "web-1", "web-disk", "01")},
+                         "default", 3000)
+                ->closed,
+            std::vector<std::string>{"INC-1"});
 }
 
 }  // namespace

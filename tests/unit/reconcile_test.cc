@@ -6,12 +6,18 @@
 
 #include <cstdlib>
 #include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/operation_catalog.h"
 #include "common/signing/result_signature.h"
+#include "common/tls/chain_verifier.h"
+#include "controller/audit/journal_check.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "opsagent/v1/agent.pb.h"
@@ -72,7 +78,7 @@ TEST(ReconcileTest, CallsBothWitnessesAgreeOnAreMatched) {
       Reconcile("web-1", kSince,
                 {Row("a", "memory", AuditOutcome::kOk, kSince + 990),
                  Row("b", "truncate_log", AuditOutcome::kError, kSince + 1990)},
-                journal, "", "");
+                journal, {}, "");
   EXPECT_THAT(out.findings, IsEmpty());
   EXPECT_EQ(out.matched, 2);
 }
@@ -91,7 +97,7 @@ TEST(ReconcileTest, RefusalsAndReadsTheLogLacksAreNamedForWhatTheyAre) {
       Record(v1::JournalRecord::STARTED, "old", "truncate_log", kSince - 5000,
              "direct"),
   };
-  HostReconciliation out = Reconcile("web-1", kSince, {}, journal, "", "");
+  HostReconciliation out = Reconcile("web-1", kSince, {}, journal, {}, "");
   ASSERT_EQ(out.findings.size(), 2u);
   EXPECT_EQ(out.findings[0].kind, FindingKind::kUnloggedRefusal);
   EXPECT_EQ(out.findings[0].request_id, "forged");
@@ -110,7 +116,7 @@ TEST(ReconcileTest, AnUnknownOutcomeTheAgentKnowsIsReported) {
       {Row("r", "restart_service", AuditOutcome::kUnknown, kSince + 50),
        // Cut off before it reached the agent: no record expected.
        Row("u", "memory", AuditOutcome::kUnreachable, kSince + 60)},
-      journal, "", "");
+      journal, {}, "");
   ASSERT_EQ(out.findings.size(), 1u);
   EXPECT_EQ(out.findings[0].kind, FindingKind::kOutcomeDiffers);
   EXPECT_THAT(out.findings[0].detail,
@@ -134,7 +140,7 @@ TEST(ReconcileTest, WhoWhyAndWhatAreComparedWithWhatTheAgentReceived) {
   row.intent.reason = "disk full";
   row.intent.incident = "INC-9";
   row.intent.parameters_json = ParametersJson(request);
-  EXPECT_THAT(Reconcile("web-1", kSince, {row}, journal, "", "").findings,
+  EXPECT_THAT(Reconcile("web-1", kSince, {row}, journal, {}, "").findings,
               IsEmpty());
   // Another operator framed, another reason, other parameters: each named.
   for (auto [edit, said] :
@@ -151,7 +157,7 @@ TEST(ReconcileTest, WhoWhyAndWhatAreComparedWithWhatTheAgentReceived) {
     AuditRecord edited = row;
     edit(edited.intent);
     HostReconciliation out =
-        Reconcile("web-1", kSince, {edited}, journal, "", "");
+        Reconcile("web-1", kSince, {edited}, journal, {}, "");
     ASSERT_EQ(out.findings.size(), 1u) << said;
     EXPECT_EQ(out.findings[0].kind, FindingKind::kRequestDiffers);
     EXPECT_THAT(out.findings[0].detail, HasSubstr(said));
@@ -168,7 +174,7 @@ TEST(ReconcileTest, RowsOlderThanTheJournalReadAreNotCalledMissing) {
       Reconcile("web-1", kSince,
                 {Row("early", "memory", AuditOutcome::kOk, kSince + 10),
                  Row("new", "memory", AuditOutcome::kOk, kSince + 49990)},
-                journal, "", "");
+                journal, {}, "");
   EXPECT_THAT(out.findings, IsEmpty());
   EXPECT_EQ(out.matched, 1);
 }
@@ -214,6 +220,126 @@ TEST_F(ResultSignatureTest, OnlyTheHostsKeyOverTheSameAnswerVerifies) {
   EXPECT_FALSE(VerifyResult(cert, digest, *theirs).ok());
   EXPECT_FALSE(VerifyResult(cert, digest, "").ok());
   EXPECT_FALSE(VerifyResult("not a certificate", digest, *signature).ok());
+}
+
+// A journal relayed by the controller, which could forge it, alter it or
+// pass another host's off as this one's: only the host's own, as it signed
+// it, is accepted; anything else is refused saying why (reconcile reports
+// the host as unread, never as agreeing).
+class JournalCheckTest : public ResultSignatureTest {
+ protected:
+  void SetUp() override {
+    ResultSignatureTest::SetUp();
+    // Agents' certificates (serverAuth), as a host's journal must carry.
+    for (auto [name, files] : {std::pair{"web-1", &web1_}, {"web-2", &web2_}}) {
+      testing::CertificateSpec spec{name, {}, {name}};
+      spec.server = true;
+      auto issued = ca_->Issue(absl::StrCat("agent-", name), spec);
+      ASSERT_TRUE(issued.ok()) << issued.status();
+      *files = *issued;
+    }
+    std::vector<std::string> problems;
+    auto verifier = ChainVerifier::Build(
+        testing::ReadFileOrDie(ca_->certificate_path()), {}, false, &problems);
+    ASSERT_TRUE(verifier.ok()) << verifier.status();
+    verifier_ = *std::move(verifier);
+  }
+
+  // A journal reply with one record, as `host` (certificate `files`) sends
+  // it, serialized.
+  static std::string Reply(const testing::CertificateFiles& files,
+                           const std::string& host) {
+    v1::JournalReply reply;
+    reply.set_hostname(host);
+    reply.set_agent_certificate_pem(testing::ReadFileOrDie(files.certificate));
+    *reply.add_records() = Record(v1::JournalRecord::FINISHED, "r-7",
+                                  "truncate_log", kSince + 1000);
+    return reply.SerializeAsString();
+  }
+
+  // `bytes` signed with `key_file` as the agent of `host` signs the answer
+  // to request "read-1": the digest and the signature.
+  static std::pair<std::string, std::string> Signed(const std::string& key_file,
+                                                    const std::string& host,
+                                                    const std::string& bytes) {
+    const std::string digest = ResultSha256(host, "read-1", 0, bytes);
+    auto signature = ResultSigner(key_file).Sign(digest);
+    EXPECT_TRUE(signature.ok()) << signature.status();
+    return {digest, signature.value_or("")};
+  }
+
+  absl::StatusOr<v1::JournalReply> Check(
+      const std::string& host, const std::string& bytes,
+      const std::pair<std::string, std::string>& signed_as) {
+    return CheckHostJournal(host, "read-1", bytes, signed_as.first,
+                            signed_as.second, *verifier_);
+  }
+
+  std::unique_ptr<ChainVerifier> verifier_;
+};
+
+TEST_F(JournalCheckTest, TheHostsOwnJournalAsItSignedItIsAccepted) {
+  const std::string bytes = Reply(web1_, "web-1");
+  absl::StatusOr<v1::JournalReply> journal =
+      Check("web-1", bytes, Signed(web1_.private_key, "web-1", bytes));
+  ASSERT_TRUE(journal.ok()) << journal.status();
+  ASSERT_EQ(journal->records_size(), 1);
+  EXPECT_EQ(journal->records(0).request_id(), "r-7");
+}
+
+TEST_F(JournalCheckTest, AnotherHostsJournalIsRefused) {
+  // web-2's genuine journal, signed by web-2, passed off as web-1's.
+  const std::string theirs = Reply(web2_, "web-2");
+  absl::StatusOr<v1::JournalReply> journal =
+      Check("web-1", theirs, Signed(web2_.private_key, "web-1", theirs));
+  EXPECT_EQ(journal.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(journal.status().message(), HasSubstr("web-1"));
+  // web-1's certificate with a journal signed by web-2's key.
+  const std::string ours = Reply(web1_, "web-1");
+  journal = Check("web-1", ours, Signed(web2_.private_key, "web-1", ours));
+  EXPECT_EQ(journal.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(journal.status().message(), HasSubstr("its journal: "));
+}
+
+TEST_F(JournalCheckTest, AnAlteredOrForgedJournalIsRefused) {
+  const std::string bytes = Reply(web1_, "web-1");
+  const auto signed_as = Signed(web1_.private_key, "web-1", bytes);
+  // A record dropped on the way, the digest left as the agent signed it.
+  v1::JournalReply altered;
+  ASSERT_TRUE(altered.ParseFromString(bytes));
+  altered.clear_records();
+  absl::StatusOr<v1::JournalReply> journal =
+      Check("web-1", altered.SerializeAsString(), signed_as);
+  EXPECT_EQ(journal.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(journal.status().message(), HasSubstr("changed on the way"));
+  // The same, with the digest recomputed to match: the signature is not.
+  journal =
+      Check("web-1", altered.SerializeAsString(),
+            {ResultSha256("web-1", "read-1", 0, altered.SerializeAsString()),
+             signed_as.second});
+  EXPECT_EQ(journal.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(journal.status().message(), HasSubstr("its journal: "));
+  // No signature at all.
+  journal = Check("web-1", bytes, {signed_as.first, ""});
+  EXPECT_EQ(journal.status().code(), absl::StatusCode::kDataLoss);
+  // A certificate for web-1 from a CA the operators do not trust, its key
+  // signing the forged journal.
+  auto other_ca = testing::TestCertificateAuthority::Create(
+      std::getenv("TEST_TMPDIR"), "forger");
+  ASSERT_TRUE(other_ca.ok());
+  testing::CertificateSpec forged_spec{"web-1", {}, {"web-1"}};
+  forged_spec.server = true;
+  auto forged_host = (*other_ca)->Issue("forged-web-1", forged_spec);
+  ASSERT_TRUE(forged_host.ok());
+  const std::string forged = Reply(*forged_host, "web-1");
+  journal =
+      Check("web-1", forged, Signed(forged_host->private_key, "web-1", forged));
+  EXPECT_EQ(journal.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(journal.status().message(), HasSubstr("not one our CA issued"));
+  // Bytes that are no journal.
+  journal = Check("web-1", "\xff\xff\xff",
+                  Signed(web1_.private_key, "web-1", "\xff\xff\xff"));
+  EXPECT_EQ(journal.status().code(), absl::StatusCode::kDataLoss);
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 // import of the document itself, and validation of the repository's
 // runbooks directory against the real opsctl commands.
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "agent/system/proc_file.h"
 #include "controller/commands/command.h"
@@ -50,11 +54,24 @@ class RepositoryRunbooksTest : public ::testing::Test {
     ASSERT_TRUE(library.ok()) << library.status();
     library_ = std::make_unique<RunbookLibrary>(*std::move(library));
   }
-  std::string Best(absl::string_view text) {
+  // The entry pasted `text` finds on a host the inventory gives `roles`.
+  std::string Best(absl::string_view text,
+                   const std::vector<std::string>& roles) {
     std::vector<Alert> alerts = ParseAlerts(text);
-    std::vector<EntryMatch> ranked =
-        RankEntries(alerts.at(0), library_->entries());
-    return ranked[0].score >= 1.0 ? ranked[0].entry->id() : "";
+    const RunbookMatch match =
+        MatchEntry(alerts.at(0).name, roles, library_->entries());
+    return match.entry == nullptr ? "" : match.entry->id();
+  }
+  RunbookMatch FromLabels(const std::map<std::string, std::string>& labels,
+                          const std::vector<std::string>& roles) {
+    return MatchEntry(AlertFromLabels(labels, {}).name, roles,
+                      library_->entries());
+  }
+  static std::vector<std::string> Ids(const RunbookMatch& match) {
+    std::vector<std::string> ids;
+    for (const v1::RunbookEntry* entry : match.candidates)
+      ids.push_back(entry->id());
+    return ids;
   }
   std::unique_ptr<RunbookLibrary> library_;
 };
@@ -71,24 +88,40 @@ TEST_F(RepositoryRunbooksTest, EveryAutomatableEntryOfTheDocumentIsThere) {
   }
 }
 
-TEST_F(RepositoryRunbooksTest, TheDocumentsAlertsFindTheirEntries) {
+TEST_F(RepositoryRunbooksTest, TheDocumentsAlertsFindTheirEntriesOnTheirHosts) {
   EXPECT_EQ(Best("[Prometheus]: [FIRING:1] DiskUsageWarning mitx-production "
                  "(xqwatcher filesystem /dev/root ext4 "
-                 "ip-10-7-0-78 integrations/linux_hos"),
+                 "ip-10-7-0-78 integrations/linux_hos",
+                 {"xqwatcher"}),
             "xqwatcher-disk");
   EXPECT_EQ(Best("[Prometheus]: [FIRING:1] MemoryUsageWarning operations-qa "
                  "(memory ip-10-1-3-33 "
-                 "integrations/linux_host warning)"),
+                 "integrations/linux_host warning)",
+                 {"salt-master"}),
             "salt-memory");
   EXPECT_EQ(Best("[Prometheus]: [FIRING:1] DiskUsageWarning production-apps "
                  "(reddit filesystem /dev/nvme0n1p1 ext4 "
-                 "ip-10-13-1-59 integrations/linux_"),
+                 "ip-10-13-1-59 integrations/linux_",
+                 {"reddit"}),
             "reddit-disk-pgbouncer");
+  // About a Heroku app, not a host: its name alone, on any host.
   EXPECT_EQ(Best("[Prometheus]: [FIRING:1] AlternateInvalidAccessKeyProduction "
                  "production (bootcamp-ecommerce "
-                 "critical)"),
+                 "critical)",
+                 {}),
             "bootcamp-heroku-credentials");
-  EXPECT_EQ(Best("[FIRING:1] CPUHigh some-host (cpu)"), "");  // unknown
+  EXPECT_EQ(Best("[FIRING:1] CPUHigh some-host (cpu)", {"xqwatcher"}), "");
+}
+
+TEST_F(RepositoryRunbooksTest, TheTextsWordsAreNotTheHostsRoles) {
+  // The same pasted text on a host the inventory does not know, or knows
+  // with another role: the text's "xqwatcher" chooses nothing.
+  const std::string text =
+      "[Prometheus]: [FIRING:1] DiskUsageWarning mitx-production (xqwatcher "
+      "filesystem /dev/root ext4 ip-10-7-0-78)";
+  EXPECT_EQ(Best(text, {}), "");
+  EXPECT_EQ(Best(text, {"web"}), "");
+  EXPECT_EQ(Best(text, {"reddit"}), "reddit-disk-pgbouncer");
 }
 
 TEST_F(RepositoryRunbooksTest, GrafanasSlackTextFindsTheEntryByTheHostsRoles) {
@@ -101,20 +134,22 @@ TEST_F(RepositoryRunbooksTest, GrafanasSlackTextFindsTheEntryByTheHostsRoles) {
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].name, "DiskUsageWarning");
   EXPECT_EQ(alerts[0].host, "ip-10-22-4-17");
-  EXPECT_EQ(RankEntries(alerts[0], library_->entries())[0].score < 1.0, true);
+  RunbookMatch unknown_host =
+      MatchEntry(alerts[0].name, {}, library_->entries());
+  EXPECT_EQ(unknown_host.entry, nullptr);
+  EXPECT_FALSE(unknown_host.ambiguous);
+  EXPECT_EQ(Ids(unknown_host), (std::vector<std::string>{
+                                   "reddit-disk-pgbouncer", "xqwatcher-disk"}));
   for (auto [role, entry] : {std::pair{"xqwatcher", "xqwatcher-disk"},
                              {"reddit", "reddit-disk-pgbouncer"}}) {
-    Alert alert = alerts[0];
-    AddHostRoles({role}, alert);
-    std::vector<EntryMatch> ranked = RankEntries(alert, library_->entries());
-    EXPECT_EQ(ranked[0].score, 1.0) << role;
-    EXPECT_EQ(ranked[0].entry->id(), entry) << role;
+    EXPECT_EQ(Best(slack, {"base", role}), entry) << role;
   }
 }
 
 TEST_F(RepositoryRunbooksTest, ACriticalVariantFindsItsWarningsEntry) {
   EXPECT_EQ(Best("[Prometheus]: [FIRING:1] DiskUsageCritical mitx-production "
-                 "(xqwatcher filesystem /dev/root ext4 ip-10-7-0-78)"),
+                 "(xqwatcher filesystem /dev/root ext4 ip-10-7-0-78)",
+                 {"xqwatcher"}),
             "xqwatcher-disk");
   Alert alert = AlertFromLabels({{"alertname", "DiskUsageCritical"},
                                  {"instance", "ip-10-7-0-78:9100"},
@@ -123,9 +158,109 @@ TEST_F(RepositoryRunbooksTest, ACriticalVariantFindsItsWarningsEntry) {
                                 {});
   EXPECT_EQ(alert.host, "ip-10-7-0-78");
   EXPECT_EQ(alert.mountpoint, "/");
-  AddHostRoles({"xqwatcher"}, alert);
-  EXPECT_EQ(RankEntries(alert, library_->entries())[0].entry->id(),
-            "xqwatcher-disk");
+  const RunbookMatch match =
+      MatchEntry(alert.name, {"xqwatcher"}, library_->entries());
+  ASSERT_NE(match.entry, nullptr);
+  EXPECT_EQ(match.entry->id(), "xqwatcher-disk");
+  // Only that variant: "...Warning" does not find a "...Critical" entry,
+  // nor does a name that merely starts or ends like one.
+  for (const char* other : {"DiskUsageCriticalX", "XDiskUsageCritical",
+                            "diskusagewarning", "DiskUsage"}) {
+    EXPECT_EQ(MatchEntry(other, {"xqwatcher"}, library_->entries()).entry,
+              nullptr)
+        << other;
+  }
+}
+
+// The outside attack run, hole 5: words of the alert name stood in for roles
+// the host does not have.
+TEST_F(RepositoryRunbooksTest, AnAlertNameWithARoleInItIsNotThatRolesEntry) {
+  // An xqwatcher host; the alert's name carries "reddit".
+  for (const char* name : {"DiskUsageWarning reddit", "DiskUsageWarning_reddit",
+                           "DiskUsageWarning-reddit", "reddit"}) {
+    RunbookMatch match =
+        FromLabels({{"alertname", name}, {"instance", "ip-10-7-0-78:9100"}},
+                   {"xqwatcher"});
+    EXPECT_EQ(match.entry, nullptr) << name;
+    EXPECT_FALSE(match.ambiguous) << name;
+  }
+  // Labels that name another application choose nothing either: the host's
+  // own role does.
+  RunbookMatch own = FromLabels({{"alertname", "DiskUsageWarning"},
+                                 {"application", "reddit"},
+                                 {"service", "reddit"},
+                                 {"instance", "ip-10-7-0-78:9100"}},
+                                {"xqwatcher"});
+  ASSERT_NE(own.entry, nullptr);
+  EXPECT_EQ(own.entry->id(), "xqwatcher-disk");
+}
+
+TEST_F(RepositoryRunbooksTest, TheSaltMastersEntryIsForSaltMastersOnly) {
+  // A web host; the alert's name carries "operations", the word of the Salt
+  // masters' heading. Its automatic step ran there.
+  for (const char* name :
+       {"MemoryUsageWarning_operations", "MemoryUsageWarning operations-qa",
+        "MemoryUsageWarning operations", "operations"}) {
+    EXPECT_EQ(
+        FromLabels({{"alertname", name}, {"environment", "qa"}}, {"web"}).entry,
+        nullptr)
+        << name;
+  }
+  // The real alert name on a web host: not the Salt masters' entry either;
+  // it is listed as the entry for that name on other roles.
+  RunbookMatch web = FromLabels({{"alertname", "MemoryUsageWarning"}}, {"web"});
+  EXPECT_EQ(web.entry, nullptr);
+  EXPECT_EQ(Ids(web), std::vector<std::string>{"salt-memory"});
+  RunbookMatch salt =
+      FromLabels({{"alertname", "MemoryUsageWarning"}}, {"salt-master"});
+  ASSERT_NE(salt.entry, nullptr);
+  EXPECT_EQ(salt.entry->id(), "salt-memory");
+}
+
+TEST_F(RepositoryRunbooksTest, AHostWithTwoEntriesRolesIsAmbiguous) {
+  // An xqwatcher that is also a reddit node: both DiskUsageWarning entries
+  // fit; neither is chosen (file order decided before).
+  RunbookMatch both = MatchEntry("DiskUsageWarning", {"xqwatcher", "reddit"},
+                                 library_->entries());
+  EXPECT_EQ(both.entry, nullptr);
+  EXPECT_TRUE(both.ambiguous);
+  EXPECT_EQ(Ids(both), (std::vector<std::string>{"reddit-disk-pgbouncer",
+                                                 "xqwatcher-disk"}));
+}
+
+TEST(MatchEntryTest, TiesAreAmbiguousInAnyOrderAndTheHostsRoleWins) {
+  const auto entry = [](const std::string& id, const std::string& alert,
+                        std::vector<std::string> roles,
+                        std::vector<std::string> names) {
+    v1::RunbookEntry made;
+    made.set_id(id);
+    made.set_alert(alert);
+    for (const std::string& role : roles) made.add_roles(role);
+    for (const std::string& name : names) made.add_alert_names(name);
+    return made;
+  };
+  const v1::RunbookEntry web_a = entry("web-a", "DiskUsageWarning web", {}, {});
+  const v1::RunbookEntry web_b =
+      entry("web-b", "DiskUsageWarning", {"web"}, {});
+  const v1::RunbookEntry any_host =
+      entry("any-host", "HostDiskFull", {}, {"DiskUsageWarning"});
+  for (const std::vector<v1::RunbookEntry>& entries :
+       {std::vector<v1::RunbookEntry>{web_a, web_b, any_host},
+        std::vector<v1::RunbookEntry>{any_host, web_b, web_a}}) {
+    RunbookMatch tie = MatchEntry("DiskUsageWarning", {"web"}, entries);
+    EXPECT_EQ(tie.entry, nullptr);
+    EXPECT_TRUE(tie.ambiguous);
+    ASSERT_EQ(tie.candidates.size(), 2u);
+    // On a host without the role, the entry for any host is the one.
+    RunbookMatch db = MatchEntry("DiskUsageWarning", {"db"}, entries);
+    ASSERT_NE(db.entry, nullptr);
+    EXPECT_EQ(db.entry->id(), "any-host");
+  }
+  // One entry for the host's role beats one for any host.
+  const std::vector<v1::RunbookEntry> entries = {any_host, web_b};
+  RunbookMatch specific = MatchEntry("DiskUsageWarning", {"web"}, entries);
+  ASSERT_NE(specific.entry, nullptr);
+  EXPECT_EQ(specific.entry->id(), "web-b");
 }
 
 TEST(AlertFromLabelsTest, TheHostComesFromInstanceElseTheDescription) {
@@ -176,6 +311,11 @@ TEST(RunbookLibraryTest, InvalidProceduresAreRefusedAtLoad) {
           // Automatic runs touch the alert's host alone.
           {R"(entry { id: "a" alert: "x" diagnosis { opsctl: ["df", "role:web"] automatic: true } })",
            "its host argument must be {target}"},
+          // Matched exactly: a name or role with a blank never would be.
+          {R"(entry { id: "a" alert: "x" roles: "salt master" })",
+           "roles \"salt master\" must be one word"},
+          {R"(entry { id: "a" alert: "x" alert_names: "" })",
+           "alert_names \"\" must be one word"},
       }) {
     v1::Runbook runbook;
     ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(c.text, &runbook))

@@ -127,14 +127,17 @@ TEST_F(StagingDirectoryTest, AParentOthersCouldChangeIsRefusedChangingNothing) {
     ++entries;
   }
   EXPECT_EQ(entries, 1);
+}
 
-  // Sticky and root's (as /tmp): only owners may rename what is in it.
-  if (geteuid() == 0) {
-    ASSERT_EQ(chmod(parent_.c_str(), 01777), 0);
-    auto sticky = StagingDirectory::Create(parent_);
-    EXPECT_TRUE(sticky.ok()) << sticky.status();
-    EXPECT_FALSE(fs::exists(left));
-  }
+// Sticky and root's (as /tmp): only owners may rename what is in it, so it
+// is used, and what a gone process left there is swept.
+TEST_F(StagingDirectoryTest, AStickyParentOfRootsIsUsedAndSwept) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to own a sticky directory";
+  const std::string left = Abandoned("opsagent-tls-left01");
+  ASSERT_EQ(chmod(parent_.c_str(), 01777), 0);
+  auto sticky = StagingDirectory::Create(parent_);
+  EXPECT_TRUE(sticky.ok()) << sticky.status();
+  EXPECT_FALSE(fs::exists(left));
 }
 
 TEST_F(StagingDirectoryTest, AParentThatCannotBeUsedIsAClearError) {
