@@ -155,10 +155,12 @@ std::pair<std::string, std::string> SplitHeading(const std::string& alert) {
 // rather than for any host.
 int Fit(const v1::RunbookEntry& entry, absl::string_view name,
         const std::vector<std::string>& roles) {
-  const auto [heading_name, heading_role] = SplitHeading(entry.alert());
+  // Not a structured binding: C++17 lambdas cannot capture one (clang).
+  const auto heading = SplitHeading(entry.alert());
+  const auto& heading_role = heading.second;
   const auto answers = [&](absl::string_view wanted) {
     if (wanted.empty()) return false;
-    if (heading_name == wanted) return true;
+    if (heading.first == wanted) return true;
     for (const std::string& other : entry.alert_names())
       if (other == wanted) return true;
     return false;
