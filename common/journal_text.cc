@@ -1,10 +1,7 @@
 #include "common/journal_text.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/utf8.h"
 
@@ -24,14 +21,6 @@ std::string BoundedJournalText(absl::string_view text, size_t max_bytes) {
     kept += length;
   }
   return absl::StrCat(text.substr(0, kept), marker);
-}
-
-std::string JournalSha256(absl::string_view text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
-         digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
 }  // namespace opsagent

@@ -33,9 +33,6 @@ inline bool JournalTextIsCut(absl::string_view text,
 // callers to count each apart.
 inline constexpr char kJournalOtherCallers[] = "(other callers)";
 
-// SHA-256 of `text`, as 64 lowercase hex digits.
-std::string JournalSha256(absl::string_view text);
-
 }  // namespace opsagent
 
 #endif  // OPSAGENT_COMMON_JOURNAL_TEXT_H_

@@ -12,6 +12,7 @@
 #include "common/journal_text.h"
 #include "common/logging.h"
 #include "common/request_meta.h"
+#include "common/sha256.h"
 #include "common/signing/result_signature.h"
 #include "spdlog/spdlog.h"
 
@@ -66,7 +67,7 @@ ActionJournal::Durability Durability(const Call& call) {
 void SetBounded(absl::string_view text, std::string* bounded,
                 std::string* sha256) {
   *bounded = BoundedJournalText(text);
-  if (JournalTextIsCut(text)) *sha256 = JournalSha256(text);
+  if (JournalTextIsCut(text)) *sha256 = Sha256Hex(text);
 }
 
 void SetSigned(const Call& call, v1::JournalRecord* record) {
@@ -103,7 +104,7 @@ absl::Status CallGate::JournalStart(const Call& call,
     SetBounded(meta.reason(), record.mutable_reason(),
                record.mutable_reason_sha256());
     record.set_request_digest(RetryCache::Digest(request));
-    record.set_parameters_sha256(JournalSha256(ParametersJson(request)));
+    record.set_parameters_sha256(Sha256Hex(ParametersJson(request)));
   }
   record.set_via(call.via);
   SetSigned(call, &record);

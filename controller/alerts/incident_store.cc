@@ -1,19 +1,18 @@
 #include "controller/alerts/incident_store.h"
 
-#include <openssl/sha.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <map>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/sha256.h"
 #include "controller/audit/sqlite_statement.h"
 #include "controller/incident_id.h"
 #include "nlohmann/json.hpp"
@@ -87,14 +86,6 @@ std::string IncidentId(int64_t number) { return absl::StrCat("INC-", number); }
 std::string MapJson(const std::map<std::string, std::string>& map) {
   return nlohmann::json(map).dump(-1, ' ', false,
                                   nlohmann::json::error_handler_t::replace);
-}
-
-std::string Sha256Hex(absl::string_view text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
-         digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
 // The longest prefix of valid UTF-8 `text` of at most `bytes`, whole

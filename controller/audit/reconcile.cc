@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "common/journal_text.h"
 #include "common/operation_catalog.h"
+#include "common/sha256.h"
 #include "common/signing/result_signature.h"
 
 namespace opsagent {
@@ -53,8 +54,7 @@ bool SameCaller(const std::string& caller, const std::string& cert_identity) {
 // whole text's digest where the agent cut it (common/journal_text.h).
 bool SameText(absl::string_view logged, const std::string& journaled,
               const std::string& journaled_sha256) {
-  if (!journaled_sha256.empty())
-    return JournalSha256(logged) == journaled_sha256;
+  if (!journaled_sha256.empty()) return Sha256Hex(logged) == journaled_sha256;
   return logged == journaled;
 }
 
@@ -85,7 +85,7 @@ std::string RequestDifference(const AuditIntent& intent,
     return differs("dry run", intent.dry_run ? "yes" : "no",
                    started.dry_run() ? "yes" : "no");
   if (!started.has_request() && !started.parameters_sha256().empty() &&
-      JournalSha256(intent.parameters_json) != started.parameters_sha256()) {
+      Sha256Hex(intent.parameters_json) != started.parameters_sha256()) {
     // A read: the agent kept its parameters' digest only.
     return differs("parameters", BoundedJournalText(intent.parameters_json),
                    absl::StrCat("parameters with digest ",

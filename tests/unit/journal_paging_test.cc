@@ -14,6 +14,7 @@
 #include "agent/server/action_journal.h"
 #include "common/journal_text.h"
 #include "common/operation_catalog.h"
+#include "common/sha256.h"
 #include "common/utf8.h"
 #include "controller/audit/reconcile.h"
 #include "gmock/gmock.h"
@@ -39,7 +40,7 @@ TEST(JournalTextTest, LongTextIsCutWithAMarkerAtACharacterBoundary) {
   EXPECT_TRUE(IsValidUtf8(cut));
   EXPECT_THAT(cut, testing::EndsWith(" ...[cut: 2000 bytes in all]"));
   EXPECT_TRUE(JournalTextIsCut(long_text));
-  EXPECT_EQ(JournalSha256(""),
+  EXPECT_EQ(Sha256Hex(""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
@@ -176,11 +177,10 @@ std::vector<v1::JournalRecord> JournaledRead(const std::string& id,
   started.set_via("controller opsctld");
   started.set_time(At(at_ms));
   started.set_reason(BoundedJournalText(reason));
-  if (JournalTextIsCut(reason))
-    started.set_reason_sha256(JournalSha256(reason));
+  if (JournalTextIsCut(reason)) started.set_reason_sha256(Sha256Hex(reason));
   v1::DiskUsageRequest request;
   request.set_path(path);
-  started.set_parameters_sha256(JournalSha256(ParametersJson(request)));
+  started.set_parameters_sha256(Sha256Hex(ParametersJson(request)));
   v1::JournalRecord finished = started;
   finished.set_event(v1::JournalRecord::FINISHED);
   finished.set_status_code(7);
