@@ -245,24 +245,30 @@ TEST_F(PrometheusAlertTest,
   EXPECT_THAT(markdown.stdout_text,
               HasSubstr("alice\\: truncate\\_log on web-1"));
 
-  // Prometheus scraped both daemons' /metrics and sees the alert counted.
+  // Prometheus scraped both daemons' /metrics and sees the alert and the
+  // truncation counted. Scrapes run on Prometheus's own clock, so the figures
+  // are waited for, not read once.
+  const std::string truncations =
+      "sum(opsagent_agent_requests_total{operation=\"truncate_log\","
+      "outcome=\"ok\"})";
+  const std::string resolved_alerts =
+      "sum(opsagent_controller_alerts_received_total{status=\"resolved\"})";
   ASSERT_TRUE(Eventually(
       [&] {
         return Query(prometheus_port_, "up{job=\"opsctld\"}") == "1" &&
                Query(prometheus_port_, "up{job=\"opsagent\"}") == "1" &&
+               Query(prometheus_port_, resolved_alerts) == "1" &&
+               Query(prometheus_port_, truncations) == "1" &&
                Query(prometheus_port_,
-                     "sum(opsagent_controller_alerts_received_total{status="
-                     "\"resolved\"})") == "1";
+                     "opsagent_controller_connected_agents") == "1";
       },
       absl::Seconds(30)))
+      << "resolved alerts: " << Query(prometheus_port_, resolved_alerts)
+      << ", truncations: " << Query(prometheus_port_, truncations)
+      << ", connected agents: "
+      << Query(prometheus_port_, "opsagent_controller_connected_agents")
+      << "\n"
       << Logs();
-  EXPECT_EQ(Query(prometheus_port_, "opsagent_controller_connected_agents"),
-            "1");
-  EXPECT_EQ(
-      Query(prometheus_port_,
-            "sum(opsagent_agent_requests_total{operation=\"truncate_log\","
-            "outcome=\"ok\"})"),
-      "1");
 }
 
 }  // namespace
