@@ -11,6 +11,8 @@
 #include "common/operation_catalog.h"
 #include "common/sha256.h"
 #include "common/signing/result_signature.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 
 namespace opsagent {
 namespace {
@@ -58,6 +60,24 @@ bool SameText(absl::string_view logged, const std::string& journaled,
   return logged == journaled;
 }
 
+// Whether the parameters the team log recorded (`logged_json`) are those of
+// `received`. Compared as messages, not as text: Protobuf's JSON printer
+// writes map entries (`exec`'s params) in no fixed order, so the same
+// request printed twice can differ in key order; a text that does not parse
+// as the operation's request differs.
+bool SameParameters(const OperationInfo& op, const std::string& logged_json,
+                    const google::protobuf::Message& received) {
+  std::unique_ptr<google::protobuf::Message> logged = op.NewRequest();
+  std::unique_ptr<google::protobuf::Message> agent = op.NewRequest();
+  // Through the same JSON mapping, so that both lack the request's meta.
+  return google::protobuf::util::JsonStringToMessage(logged_json, logged.get())
+             .ok() &&
+         google::protobuf::util::JsonStringToMessage(ParametersJson(received),
+                                                     agent.get())
+             .ok() &&
+         google::protobuf::util::MessageDifferencer::Equals(*logged, *agent);
+}
+
 // What of the row's intent differs from the request the agent journaled
 // (who, which operation, why, with what parameters); empty if nothing.
 std::string RequestDifference(const AuditIntent& intent,
@@ -94,11 +114,10 @@ std::string RequestDifference(const AuditIntent& intent,
   const OperationInfo* op = FindOperation(started.operation());
   if (op != nullptr && started.has_request()) {
     std::unique_ptr<google::protobuf::Message> request = op->NewRequest();
-    if (started.request().UnpackTo(request.get())) {
-      const std::string received = ParametersJson(*request);
-      if (received != intent.parameters_json)
-        return differs("parameters", intent.parameters_json, received);
-    }
+    if (started.request().UnpackTo(request.get()) &&
+        !SameParameters(*op, intent.parameters_json, *request))
+      return differs("parameters", intent.parameters_json,
+                     ParametersJson(*request));
   }
   return "";
 }

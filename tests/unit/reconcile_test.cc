@@ -164,6 +164,42 @@ TEST(ReconcileTest, WhoWhyAndWhatAreComparedWithWhatTheAgentReceived) {
   }
 }
 
+// Issue 21: an `exec` with two parameters printed its map in either order,
+// and half of the clean calls were reported as request_differs.
+TEST(ReconcileTest, ParametersAreComparedWhateverTheOrderOfTheirKeys) {
+  v1::RunCommandRequest request;
+  request.set_name("salt-state");
+  (*request.mutable_params())["target"] = "reddit-production*";
+  (*request.mutable_params())["states"] = "reddit.config";
+  v1::JournalRecord started =
+      Record(v1::JournalRecord::STARTED, "x", "run_command", kSince + 100);
+  started.set_caller("oncall (oncall)");
+  started.mutable_request()->PackFrom(request);
+  std::vector<v1::JournalRecord> journal = {
+      started,
+      Record(v1::JournalRecord::FINISHED, "x", "run_command", kSince + 200)};
+  AuditRecord row = Row("x", "run_command", AuditOutcome::kOk, kSince + 90);
+  row.intent.cert_identity = "oncall";
+  for (const char* logged :
+       {R"({"name":"salt-state","params":{"target":"reddit-production*",)"
+        R"("states":"reddit.config"}})",
+        R"({"name":"salt-state","params":{"states":"reddit.config",)"
+        R"("target":"reddit-production*"}})"}) {
+    row.intent.parameters_json = logged;
+    HostReconciliation out = Reconcile("web-1", kSince, {row}, journal, {}, "");
+    EXPECT_THAT(out.findings, IsEmpty()) << logged;
+    EXPECT_EQ(out.matched, 1);
+  }
+  // A value that is not the one the agent received still is named.
+  row.intent.parameters_json =
+      R"({"name":"salt-state","params":{"states":"reddit.config",)"
+      R"("target":"*"}})";
+  HostReconciliation out = Reconcile("web-1", kSince, {row}, journal, {}, "");
+  ASSERT_EQ(out.findings.size(), 1u);
+  EXPECT_EQ(out.findings[0].kind, FindingKind::kRequestDiffers);
+  EXPECT_THAT(out.findings[0].detail, HasSubstr("parameters"));
+}
+
 TEST(ReconcileTest, RowsOlderThanTheJournalReadAreNotCalledMissing) {
   // The journal read was cut to its newest records: it starts later.
   std::vector<v1::JournalRecord> journal = {
