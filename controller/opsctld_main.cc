@@ -23,6 +23,7 @@
 #include "common/logging.h"
 #include "common/metrics/metrics_endpoint.h"
 #include "common/process_setup.h"
+#include "common/trusted_path.h"
 #include "common/tls/credentials.h"
 #include "common/tls/server_trust.h"
 #include "common/version.h"
@@ -88,7 +89,8 @@ int main(int argc, char** argv) {
   opsagent::InitLogging("opsctld", absl::GetFlag(FLAGS_verbose));
   opsagent::ForwardGrpcLogs();
 
-  const std::string path = absl::GetFlag(FLAGS_config);
+  const std::string path =
+      opsagent::AbsoluteFromWorkingDirectory(absl::GetFlag(FLAGS_config));
   absl::StatusOr<opsagent::v1::OpsctldConfig> config =
       opsagent::LoadOpsctldConfig(path);
   if (!config.ok()) return Refuse(kExitConfig, config.status().message());
@@ -158,6 +160,17 @@ int main(int argc, char** argv) {
         "configuration): rows cut off the end of the audit log are detected "
         "only against a head kept elsewhere");
   }
+  // After the log was checked against its checkpoints. Nothing is relayed
+  // yet: a pending row is a call a killed controller left behind, which no
+  // one would ever complete.
+  absl::StatusOr<int64_t> settled = (*audit)->SettleInterrupted(absl::Now());
+  if (!settled.ok()) return Refuse(kExitServe, settled.status().message());
+  if (*settled > 0)
+    spdlog::warn(
+        "audit: {} call(s) a stopped controller left without an outcome are "
+        "now recorded unknown; `opsctl audit reconcile` compares them with "
+        "each host's journal",
+        *settled);
   const opsagent::v1::TlsConfig& tls = config->tls();
   absl::StatusOr<std::unique_ptr<opsagent::ServerTrust>> trust =
       opsagent::ServerTrust::Create(

@@ -1159,4 +1159,34 @@ absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
   return records;
 }
 
+absl::StatusOr<int64_t> AuditStore::SettleInterrupted(absl::Time now) {
+  AuditFilter pending;
+  pending.outcome = AuditOutcome::kPending;
+  // In bounded batches, each one transaction: a log left with a large
+  // fan-out cut off is settled without holding it all in memory.
+  pending.limit = 1000;
+  int64_t settled = 0;
+  while (true) {
+    absl::StatusOr<std::vector<AuditRecord>> rows = Query(pending);
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return settled;
+    std::vector<std::pair<int64_t, AuditResult>> results;
+    for (const AuditRecord& row : *rows) {
+      AuditResult result;
+      result.outcome = AuditOutcome::kUnknown;
+      result.finished_at_ms = absl::ToUnixMillis(now);
+      result.error_code = "UNAVAILABLE";
+      result.message = absl::StrCat(
+          "the controller stopped before ", row.intent.host,
+          " answered (killed or restarted mid-call); whether it ran is in ",
+          "the host's own journal: opsctl audit reconcile --host ",
+          row.intent.host);
+      results.emplace_back(row.id, std::move(result));
+    }
+    if (absl::Status done = Commit({}, results).status(); !done.ok())
+      return done;
+    settled += static_cast<int64_t>(results.size());
+  }
+}
+
 }  // namespace opsagent

@@ -102,6 +102,14 @@ class AuditStore {
       const std::vector<AuditIntent>& intents,
       const std::vector<std::pair<int64_t, AuditResult>>& results);
 
+  // Completes every row still pending as `unknown`, at `now`: for opsctld
+  // at its start, when no call it relays is running, so a pending row is
+  // one whose controller was killed before the agent answered, and would
+  // otherwise stay pending for good. Its message names the host's journal
+  // (`opsctl audit reconcile`), which holds what happened. Returns how many
+  // rows were completed. Only for the process that alone writes the log.
+  absl::StatusOr<int64_t> SettleInterrupted(absl::Time now);
+
   // Checks the hash chain against the rows. OK with a summary ("N events
   // verified; head HASH"), or DATA_LOSS naming the first row that was
   // edited, deleted, inserted or reordered, a chain whose start was moved,

@@ -547,8 +547,20 @@ TEST_F(ControllerFailureE2eTest, ControllerKilledMidFanOut) {
     EXPECT_EQ(row.intent.operation, "run_command");
     EXPECT_TRUE(row.intent.mutating);
   }
-  // The agents reconnect when it returns.
+  // Back, it records them unknown rather than leave them pending for good
+  // (issue 21), and says where their outcome is.
   ASSERT_TRUE(fleet_->controller().Restart().ok());
+  rows = TeamRows(fleet_->controller().audit_path());
+  ASSERT_EQ(rows.size(), 2u);
+  for (const AuditRecord& row : rows) {
+    EXPECT_EQ(row.outcome, AuditOutcome::kUnknown);
+    ASSERT_TRUE(row.result.has_value());
+    EXPECT_THAT(row.result->message,
+                HasSubstr(absl::StrCat("the controller stopped before ",
+                                       row.intent.host, " answered")));
+    EXPECT_THAT(row.result->message, HasSubstr("opsctl audit reconcile"));
+  }
+  // The agents reconnect when it returns.
   EXPECT_TRUE(Eventually([&] {
     ProgramResult hosts = alice->Run({"hosts", "--output", "json"});
     return hosts.exit_code == 0 &&

@@ -85,7 +85,17 @@ class TeamAuditE2eTest : public ::testing::Test {
     testing::WriteFileOrDie(logs_ + "/app.log", std::string(1 << 20, 'x'));
     agent.extra_config = absl::StrCat(
         controller_->AgentConfig(), "journal_path: \"", agent.dir,
-        "/journal.jsonl\"\n", "truncatable_logs: \"", logs_, "/*.log\"\n");
+        "/journal.jsonl\"\n", "truncatable_logs: \"", logs_, "/*.log\"\n",
+        // A vetted command with three parameters: its request carries a
+        // map, whose JSON text has no fixed key order.
+        R"(command { name: "deploy" argv: ["/bin/echo", "{app}", "{env}", "{ref}"]
+             params { name: "app" type: REGEX pattern: "[a-z]+" }
+             params { name: "env" type: REGEX pattern: "[a-z]+" }
+             params { name: "ref" type: REGEX pattern: "[a-z0-9]+" } }
+           command { name: "slow" argv: ["/bin/sleep", "{seconds}"]
+             timeout_seconds: 30
+             params { name: "seconds" type: INTEGER min: 1 max: 10 } })"
+        "\n");
     auto started = TestAgent::Start(agent);
     ASSERT_TRUE(started.ok()) << started.status();
     agent_ = *std::move(started);
@@ -283,6 +293,83 @@ TEST_F(TeamAuditE2eTest, ReconcileNamesEachDifferenceBetweenTheWitnesses) {
                         "result_differs)"));
   // Break-glass cannot reconcile: the team log is the controller's.
   EXPECT_EQ(alice_->Run({"--direct", "audit", "reconcile"}).exit_code, 2);
+}
+
+// Issue 21: about half of the `exec` calls with two or more parameters were
+// reported as request_differs (the team log's JSON and the journal's, in
+// another key order), so reconcile exited 7 on a clean fleet.
+TEST_F(TeamAuditE2eTest, ReconcileOfExecCallsWithSeveralParametersIsClean) {
+  constexpr int kCalls = 12;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kCalls; ++i) {
+    ProgramResult r = alice_->Run(
+        {"exec", "web-1", "deploy", "--param", "app=web", "--param", "env=prod",
+         "--param", absl::StrCat("ref=r", i), "--yes", "--output", "json"});
+    ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
+    ids.push_back(RequestId(r.stdout_text));
+  }
+  ProgramResult clean = alice_->Run({"audit", "reconcile", "--since", "10m"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.stdout_text << clean.stderr_text;
+  EXPECT_THAT(
+      clean.stderr_text,
+      HasSubstr(absl::StrCat(kCalls, " call(s) agree, 0 discrepancies")));
+
+  // A request genuinely changed in the team log is still named.
+  TamperTeamLog(absl::StrCat(
+      "UPDATE actions SET parameters = replace(parameters, '\"r3\"', "
+      "'\"evil\"') WHERE request_id = '",
+      ids[3], "'"));
+  ProgramResult found =
+      alice_->Run({"audit", "reconcile", "--since", "10m", "--output", "json"});
+  EXPECT_EQ(found.exit_code, 7) << found.stderr_text;
+  EXPECT_THAT(found.stdout_text,
+              HasSubstr(absl::StrCat("\"request_id\":\"", ids[3], "\"")));
+  EXPECT_THAT(found.stdout_text, HasSubstr("\"kind\":\"request_differs\""));
+  // The other calls (and the first reconcile's journal read) still agree.
+  EXPECT_THAT(found.stderr_text,
+              HasSubstr(absl::StrCat(kCalls,
+                                     " call(s) agree, 1 discrepancy "
+                                     "(1 request_differs)")));
+}
+
+// Issue 21: a change cut off by a controller kill stayed `pending` in the
+// team log for good. The restarted controller records it unknown, pointing
+// at the host's journal, and reconcile says how it really ended.
+TEST_F(TeamAuditE2eTest, AChangeCutOffByAControllerKillIsUnknownAfterRestart) {
+  const std::string out = dir_ + "/slow.out", err = dir_ + "/slow.err";
+  absl::StatusOr<Subprocess> slow = alice_->Start(
+      {"exec", "web-1", "slow", "--param", "seconds=3", "--yes"}, out, err);
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  // Killed once the agent has started it.
+  ASSERT_TRUE(Eventually([&] {
+    return absl::StrContains(ReadFileOrDie(agent_->dir + "/journal.jsonl"),
+                             "\"run_command\"");
+  }));
+  controller_->Kill();
+  absl::StatusOr<int> cut = slow->Wait(absl::Seconds(30));
+  ASSERT_TRUE(cut.ok());
+  EXPECT_NE(*cut, 0);
+  ASSERT_TRUE(controller_->Restart().ok()) << controller_->Log();
+  EXPECT_THAT(controller_->Log(), HasSubstr("1 call(s) a stopped controller "
+                                            "left without an outcome"));
+
+  ProgramResult rows =
+      alice_->Run({"audit", "--operation", "run_command", "--output", "json"});
+  ASSERT_EQ(rows.exit_code, 0) << rows.stderr_text;
+  EXPECT_THAT(rows.stdout_text, HasSubstr("\"outcome\":\"unknown\""));
+  EXPECT_THAT(rows.stdout_text, Not(HasSubstr("\"outcome\":\"pending\"")));
+  EXPECT_THAT(rows.stdout_text,
+              HasSubstr("the controller stopped before web-1 answered"));
+
+  // The agent finished it meanwhile; its journal says so.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return absl::StrContains(
+            alice_->Run({"audit", "reconcile", "--since", "10m"}).stdout_text,
+            "the team log says unknown; web-1 finished it ok");
+      },
+      absl::Seconds(30)))
+      << alice_->Run({"audit", "reconcile", "--since", "10m"}).stderr_text;
 }
 
 TEST(AuditCheckpointConfigE2eTest, AKeyOthersCanReadIsRefusedAtStart) {
