@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -131,15 +132,26 @@ int RunOperation(Invocation& invocation, const std::string& target,
   size_t finished = 0;
   std::vector<std::string> not_ok;
   const absl::Time start = absl::Now();
+  // Several hosts' events (an `exec`'s output) are held until their host
+  // ends and shown under its header: streamed as they came, hosts' output
+  // interleaved and preceded its header.
+  std::vector<std::vector<std::unique_ptr<google::protobuf::Message>>> held;
   auto on_hosts = [&](const std::vector<std::string>& selected) {
     names = selected;
     single = names.size() == 1 && names.front() == target;
     progress = !single && !json && isatty(STDERR_FILENO);
+    held.resize(names.size());
   };
-  auto on_event = [&](size_t, const google::protobuf::Message& event) {
+  auto on_event = [&](size_t i, const google::protobuf::Message& event) {
     if (json || !presentation.on_event) return;
     absl::MutexLock lock(&events);
-    presentation.on_event(event);
+    if (single) {
+      presentation.on_event(event);
+      return;
+    }
+    std::unique_ptr<google::protobuf::Message> copy(event.New());
+    copy->CopyFrom(event);
+    held[i].push_back(std::move(copy));
   };
   auto on_result = [&](size_t i, AuditedResult& result) {
     const std::string& host = names[i];
@@ -153,6 +165,10 @@ int RunOperation(Invocation& invocation, const std::string& target,
       if (!single) {
         std::printf("=== %s: %s\n", Shown(host).c_str(),
                     std::string(AuditOutcomeName(result.outcome)).c_str());
+        std::fflush(stdout);
+        absl::MutexLock lock(&events);
+        for (const auto& event : held[i]) presentation.on_event(*event);
+        held[i].clear();
       }
       if (result.final != nullptr) presentation.print(*result.final);
       if (!result.status.ok())

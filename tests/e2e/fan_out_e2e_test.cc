@@ -9,11 +9,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -61,7 +64,10 @@ class FanOutE2eTest : public ::testing::Test {
               cert->certificate, "\" private_key: \"", cert->private_key,
               "\" ca_certificate: \"", (*ca)->certificate_path(),
               "\" }\nhostname: \"", names[i],
-              "\"\nauthorization { roles: \"oncall\" operations: \"*\" }\n"));
+              "\"\nauthorization { roles: \"oncall\" operations: \"*\" }\n",
+              // Output that names the host it came from.
+              "command { name: \"whoami\" argv: [\"/bin/echo\", \"output of ",
+              names[i], "\"] }\n"));
       ASSERT_TRUE(agent.ok()) << agent.status();
       const int port = (*agent)->port();
       agents_.push_back(*std::move(agent));
@@ -138,6 +144,25 @@ TEST_F(FanOutE2eTest, RolesAndEnvironmentsCombineAndJsonIsOneObjectPerHost) {
       opsctl_->Run({"info", "env:production", "--output", "json"});
   EXPECT_EQ(std::count(all.stdout_text.begin(), all.stdout_text.end(), '\n'),
             4);
+}
+
+// Issue 21: a fan-out `exec` printed each host's output as it streamed,
+// before that host's header, so the output read as the previous host's.
+TEST_F(FanOutE2eTest, EachHostsCommandOutputFollowsItsOwnHeader) {
+  const std::vector<std::string> hosts = {
+      "reddit-production-1", "reddit-production-2", "salt-production"};
+  ProgramResult r =
+      opsctl_->Run({"exec", absl::StrJoin(hosts, ","), "whoami", "--yes"});
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
+  const std::vector<std::string> lines =
+      absl::StrSplit(r.stdout_text, '\n', absl::SkipEmpty());
+  for (const std::string& host : hosts) {
+    const auto header = std::find(lines.begin(), lines.end(),
+                                  absl::StrCat("=== ", host, ": ok"));
+    ASSERT_NE(header, lines.end()) << r.stdout_text;
+    ASSERT_NE(header + 1, lines.end()) << r.stdout_text;
+    EXPECT_EQ(*(header + 1), absl::StrCat("output of ", host)) << r.stdout_text;
+  }
 }
 
 TEST_F(FanOutE2eTest, ErrorBudgetStopsStartingHosts) {
