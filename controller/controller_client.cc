@@ -130,4 +130,14 @@ absl::StatusOr<v1::Incident> ControllerClient::GetIncident(
   return reply;
 }
 
+absl::Status ControllerClient::RecordGuidedStep(
+    const v1::GuidedStepRecord& record, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  v1::GuidedStepRecorded reply;
+  grpc::Status status = stub_->RecordGuidedStep(&context, record, &reply);
+  if (!status.ok()) return Explain(status);
+  return absl::OkStatus();
+}
+
 }  // namespace opsagent

@@ -44,6 +44,10 @@ class ControllerClient {
                                            const std::string& alerts_after,
                                            absl::Duration timeout);
 
+  // One row in the team's log for an operator's answer to a guided step.
+  absl::Status RecordGuidedStep(const v1::GuidedStepRecord& record,
+                                absl::Duration timeout);
+
   const std::string& address() const { return address_; }
 
  private:

@@ -1,13 +1,16 @@
 // Runbook commands: runbook (list, show, run, import) and triage.
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "controller/cli/confirmation.h"
 #include "controller/commands/command.h"
@@ -15,14 +18,13 @@
 #include "controller/output/json.h"
 #include "controller/output/table.h"
 #include "controller/runbook/alert_triage.h"
+#include "controller/runbook/guided_step_record.h"
 #include "controller/runbook/markdown_import.h"
 #include "controller/runbook/runbook_library.h"
 #include "controller/target_set.h"
 #include "google/protobuf/text_format.h"
 
 namespace opsagent {
-namespace {}  // namespace
-
 absl::Status ValidateRunbookStep(const std::vector<std::string>& args,
                                  bool automatic) {
   if (args.empty()) return absl::InvalidArgumentError("empty opsctl step");
@@ -59,59 +61,116 @@ absl::StatusOr<RunbookLibrary> LoadLibrary(Invocation& invocation) {
   return LoadRunbooks((*config)->runbooks());
 }
 
-std::string StepText(const v1::RunbookStep& step) {
-  return step.manual().empty()
-             ? absl::StrCat("opsctl ", absl::StrJoin(step.opsctl(), " "))
-             : "(guided) " + step.title();
+// A step as a person reads it before anything runs: the opsctl command with
+// the run's values, or a guided step's instructions in full (the seed's
+// warnings, "un-check Enable Skip Matching", live there), placeholders of
+// the document filled.
+void PrintStep(const char* phase, int number, const v1::RunbookStep& step,
+               const RunbookVars& vars) {
+  std::printf("  %-12s %d. %s\n", phase, number,
+              FillText(step.title(), vars).c_str());
+  if (step.manual().empty()) {
+    std::printf("     $ opsctl %s\n",
+                absl::StrJoin(ExpandStep(step, vars), " ").c_str());
+    return;
+  }
+  for (absl::string_view line :
+       absl::StrSplit(FillText(step.manual(), vars), '\n'))
+    std::printf("     %s\n", std::string(line).c_str());
+  std::printf("     (guided: `runbook run` asks you to confirm it is done)\n");
 }
 
-void PrintEntry(const v1::RunbookEntry& entry) {
-  std::printf("%s: %s (%s)\n", entry.id().c_str(), entry.alert().c_str(),
-              entry.product().c_str());
-  if (!entry.summary().empty()) std::printf("  %s\n", entry.summary().c_str());
-  if (!entry.target().empty())
-    std::printf("  default target: %s\n", entry.target().c_str());
+void PrintEntry(const v1::RunbookEntry& entry, const RunbookVars& vars) {
+  std::printf("%s: %s (%s)\n", entry.id().c_str(),
+              FillText(entry.alert(), vars).c_str(), entry.product().c_str());
+  if (!entry.summary().empty())
+    std::printf("  %s\n", FillText(entry.summary(), vars).c_str());
+  if (!entry.roles().empty())
+    std::printf("  for hosts with role %s\n",
+                absl::StrJoin(entry.roles(), " or ").c_str());
   for (auto [phase, steps] : {std::pair{"diagnosis", &entry.diagnosis()},
                               {"mitigation", &entry.mitigation()},
                               {"verification", &entry.verification()}}) {
-    for (int i = 0; i < steps->size(); ++i) {
-      const v1::RunbookStep& step = (*steps)[i];
-      std::printf("  %-12s %d. %s\n     %s\n", phase, i + 1,
-                  step.title().c_str(), StepText(step).c_str());
-    }
+    for (int i = 0; i < steps->size(); ++i)
+      PrintStep(phase, i + 1, (*steps)[i], vars);
   }
 }
 
-// Records a guided step's confirmation in the audit log.
+// A host's name, not an expression: what --host and an alert give, and all
+// a run started from them may act on.
+bool IsOneHostName(absl::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_';
+  });
+}
+
+// The hosts `target` selects, by name, from the inventory the run's calls
+// use: the controller's live one, or with --direct the local one.
+absl::StatusOr<std::vector<std::string>> HostsOf(Invocation& invocation,
+                                                 const std::string& target) {
+  std::vector<std::string> names;
+  if (invocation.via_controller()) {
+    absl::StatusOr<ControllerClient*> client = invocation.controller();
+    if (!client.ok()) return client.status();
+    absl::StatusOr<v1::SelectHostsReply> selected = (*client)->SelectHosts(
+        target, invocation.CallTimeout(absl::Seconds(30)));
+    if (!selected.ok()) return selected.status();
+    names.assign(selected->hosts().begin(), selected->hosts().end());
+  } else {
+    absl::StatusOr<const Inventory*> inventory = invocation.inventory();
+    if (!inventory.ok()) return inventory.status();
+    absl::StatusOr<std::vector<v1::Host>> selected =
+        SelectHosts(**inventory, target);
+    if (!selected.ok()) return selected.status();
+    for (const v1::Host& host : *selected) names.push_back(host.name());
+  }
+  if (names.empty())
+    return absl::NotFoundError(absl::StrCat("no host matches ", target));
+  return names;
+}
+
+// Records a guided step's confirmation (or its refusal) in the team's audit
+// log through the controller, as the actions of the run are; with --direct
+// in the local log, as direct actions are.
 absl::Status RecordGuidedStep(Invocation& invocation,
-                              const v1::RunbookEntry& entry,
+                              const v1::RunbookEntry& entry, const char* phase,
                               const v1::RunbookStep& step, bool confirmed) {
+  const std::string& run = invocation.EnsureRunId();
+  if (invocation.via_controller()) {
+    absl::StatusOr<ControllerClient*> client = invocation.controller();
+    if (!client.ok()) return client.status();
+    v1::GuidedStepRecord record;
+    record.set_entry(entry.id());
+    record.set_phase(phase);
+    record.set_step(step.title());
+    record.set_confirmed(confirmed);
+    record.set_run_id(run);
+    record.set_incident(invocation.context().incident);
+    record.set_reason(invocation.context().reason);
+    const OperatorIdentity who = invocation.who();
+    record.mutable_claims()->set_os_user(who.os_user);
+    record.mutable_claims()->set_os_uid(who.os_uid);
+    record.mutable_claims()->set_sudo_user(who.sudo_user);
+    return (*client)->RecordGuidedStep(
+        record, invocation.CallTimeout(absl::Seconds(30)));
+  }
   absl::StatusOr<AuditingCaller> caller = invocation.Caller();
   if (!caller.ok()) return caller.status();
   absl::StatusOr<AuditStore*> audit = invocation.audit();
   if (!audit.ok()) return audit.status();
-  AuditIntent intent;
+  AuditIntent intent = GuidedStepIntent(entry.id(), phase, step.title());
   intent.request_id = NewRequestId();
-  intent.run_id = invocation.EnsureRunId();
+  intent.run_id = run;
   intent.started_at_ms = absl::ToUnixMillis(absl::Now());
   intent.os_user = caller->who().os_user;
   intent.os_uid = caller->who().os_uid;
   intent.sudo_user = caller->who().sudo_user;
   intent.cert_identity = caller->who().cert_identity;
-  intent.host = "-";
-  intent.address = "-";
-  intent.operation = "guided_step";
-  intent.parameters_json =
-      absl::StrCat("{\"entry\":", JsonString(entry.id()),
-                   ",\"step\":", JsonString(step.title()), "}");
+  intent.reason = invocation.context().reason;
+  intent.incident = invocation.context().incident;
   absl::StatusOr<int64_t> row = (*audit)->RecordIntent(intent);
   if (!row.ok()) return row.status();
-  AuditResult result;
-  result.outcome = confirmed ? AuditOutcome::kOk : AuditOutcome::kError;
-  result.finished_at_ms = absl::ToUnixMillis(absl::Now());
-  result.summary = confirmed ? "operator confirmed the step was done"
-                             : "operator did not confirm the step";
-  return (*audit)->RecordResult(*row, result);
+  return (*audit)->RecordResult(*row, GuidedStepResult(confirmed));
 }
 
 // Which steps of an entry a run does.
@@ -121,102 +180,191 @@ enum class StepSelection {
   kAutomatic,  // the automatic diagnosis steps, as on alert arrival
 };
 
+struct PlannedStep {
+  const char* phase;
+  int number;  // within its phase, from 1
+  int of;      // steps in its phase
+  const v1::RunbookStep* step;
+  std::vector<std::string> args;  // filled opsctl arguments; none if guided
+};
+
+// Every step the run will do, its placeholders filled, checked before the
+// first runs: a run that cannot finish for want of a value stops before it
+// changes anything.
+absl::StatusOr<std::vector<PlannedStep>> PlanRun(const v1::RunbookEntry& entry,
+                                                 const RunbookVars& vars,
+                                                 StepSelection selection) {
+  RunbookVars given;  // an empty value is no value: "{target}" stays
+  for (const auto& [name, value] : vars)
+    if (!value.empty()) given[name] = value;
+  std::vector<PlannedStep> plan;
+  for (auto [phase, steps] : {std::pair{"diagnosis", &entry.diagnosis()},
+                              {"mitigation", &entry.mitigation()},
+                              {"verification", &entry.verification()}}) {
+    if (selection != StepSelection::kAll &&
+        std::string_view(phase) != "diagnosis")
+      continue;
+    for (int i = 0; i < steps->size(); ++i) {
+      const v1::RunbookStep& step = (*steps)[i];
+      if (selection == StepSelection::kAutomatic && !step.automatic()) continue;
+      PlannedStep planned{phase, i + 1, steps->size(), &step,
+                          ExpandStep(step, given)};
+      for (const std::string& arg : planned.args) {
+        const size_t open = arg.find('{');
+        const size_t close = arg.find('}', open);
+        if (open == std::string::npos || close == std::string::npos) continue;
+        const std::string name = arg.substr(open + 1, close - open - 1);
+        const std::string where =
+            absl::StrCat(phase, " step ", i + 1, " (", step.title(), ")");
+        if (name == "target" || name == "host") {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "runbook ", entry.id(), " acts on a host and none was given: ",
+              "give --host HOST (the host that alerted), --incident ID (its "
+              "host), or --target HOSTS; nothing was run"));
+        }
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, " needs {", name, "}: give --var ", name, "=VALUE",
+            name == "mountpoint" ? " (the alert's mountpoint)" : "",
+            " or --incident ID; nothing was run"));
+      }
+      if (!planned.args.empty()) {
+        absl::StatusOr<ParsedCommand> parsed = ParseCommand(planned.args);
+        if (!parsed.ok())
+          return absl::InvalidArgumentError(
+              absl::StrCat(phase, " step ", i + 1, ": ",
+                           parsed.status().message(), "; nothing was run"));
+      }
+      plan.push_back(std::move(planned));
+    }
+  }
+  return plan;
+}
+
 // Runs an entry's phases in order, checking each step before the next.
 int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
              const RunbookVars& vars, bool assume_yes,
              StepSelection selection) {
-  const std::string target = vars.at("target");
+  absl::StatusOr<std::vector<PlannedStep>> plan =
+      PlanRun(entry, vars, selection);
+  if (!plan.ok()) return CommandFailed(kExitUsage, plan.status().message());
+  const std::string& target = vars.at("target");
   const std::string& run = invocation.EnsureRunId();
   std::printf("runbook %s: %s, target %s, run %s\n", entry.id().c_str(),
-              entry.alert().c_str(), target.empty() ? "(none)" : target.c_str(),
-              run.c_str());
-  std::vector<std::pair<
-      const char*, const google::protobuf::RepeatedPtrField<v1::RunbookStep>*>>
-      phases = {{"diagnosis", &entry.diagnosis()}};
-  if (selection == StepSelection::kAll) {
-    phases.push_back({"mitigation", &entry.mitigation()});
-    phases.push_back({"verification", &entry.verification()});
-  }
+              FillText(entry.alert(), vars).c_str(),
+              target.empty() ? "(none)" : target.c_str(), run.c_str());
   int done = 0;
-  for (auto [phase, steps] : phases) {
-    for (int i = 0; i < steps->size(); ++i) {
-      const v1::RunbookStep& step = (*steps)[i];
-      if (selection == StepSelection::kAutomatic && !step.automatic()) continue;
-      std::printf("\n--- %s %d/%d: %s\n", phase, i + 1, steps->size(),
-                  step.title().c_str());
+  for (PlannedStep& planned : *plan) {
+    const v1::RunbookStep& step = *planned.step;
+    const char* phase = planned.phase;
+    const int number = planned.number;
+    std::printf("\n--- %s %d/%d: %s\n", phase, number, planned.of,
+                FillText(step.title(), vars).c_str());
+    std::fflush(stdout);
+    if (!step.manual().empty()) {
+      std::printf("%s\n", FillText(step.manual(), vars).c_str());
       std::fflush(stdout);
-      if (!step.manual().empty()) {
-        std::printf("%s\n", step.manual().c_str());
-        std::fflush(stdout);
-        const bool confirmed = ConfirmChange("Done?", assume_yes).ok();
-        if (absl::Status recorded =
-                RecordGuidedStep(invocation, entry, step, confirmed);
-            !recorded.ok()) {
-          return CommandFailed(kExitAuditUnavailable,
-                               std::string(recorded.message()));
-        }
-        if (!confirmed) {
-          return CommandFailed(kExitOperationFailed,
-                               absl::StrCat("stopped at ", phase, " step ",
-                                            i + 1, ": not confirmed; ", done,
-                                            " steps done; run ", run));
-        }
-        ++done;
-        continue;
-      }
-      std::vector<std::string> args = ExpandStep(step, vars);
-      for (const std::string& arg : args) {
-        if (arg.find('{') != std::string::npos &&
-            arg.find('}') != std::string::npos) {
-          return CommandFailed(
-              kExitUsage,
-              absl::StrCat("step argument \"", arg,
-                           "\" has a placeholder with no value (give --var)"));
-        }
-      }
-      absl::StatusOr<ParsedCommand> parsed = ParseCommand(args);
-      if (!parsed.ok())
-        return CommandFailed(kExitUsage,
-                             std::string(parsed.status().message()));
-      std::printf("$ opsctl %s\n", absl::StrJoin(args, " ").c_str());
-      std::fflush(stdout);
-      if (ChangesHost(parsed->command) &&
-          selection == StepSelection::kAutomatic) {
-        // Only a vetted command can be both (ValidateStep): the agent
-        // runs it for the automation role only if it is declared read-only.
-        args.push_back("--yes");
-        parsed = ParseCommand(args);
-      } else if (ChangesHost(parsed->command)) {
-        absl::Status confirmed = ConfirmChange(
-            absl::StrCat("Run `opsctl ", absl::StrJoin(args, " "), "`?"),
-            assume_yes);
-        if (!confirmed.ok()) {
-          return CommandFailed(
-              kExitOperationFailed,
-              absl::StrCat("stopped before ", phase, " step ", i + 1, ": ",
-                           confirmed.message(), "; ", done, " steps done; run ",
-                           run));
-        }
-        args.push_back("--yes");
-        parsed = ParseCommand(args);
-      }
-      const int code = parsed->command.run(invocation, parsed->args);
-      std::fflush(stdout);
-      if (code != kExitOk) {
+      const bool confirmed = ConfirmChange("Done?", assume_yes).ok();
+      if (absl::Status recorded =
+              RecordGuidedStep(invocation, entry, phase, step, confirmed);
+          !recorded.ok()) {
         return CommandFailed(
-            code,
-            absl::StrCat("stopped: ", phase, " step ", i + 1, " (",
-                         step.title(), ") exited ", code, "; ", done,
-                         " steps done; see `opsctl audit --run ", run, "`"));
+            kExitAuditUnavailable,
+            absl::StrCat("cannot record the confirmation of ", phase, " step ",
+                         number, " in the audit log: ", recorded.message()));
+      }
+      if (!confirmed) {
+        return CommandFailed(
+            kExitOperationFailed,
+            absl::StrCat("stopped at ", phase, " step ", number,
+                         ": not confirmed; ", done, " steps done; run ", run));
       }
       ++done;
+      continue;
     }
+    std::vector<std::string>& args = planned.args;
+    absl::StatusOr<ParsedCommand> parsed = ParseCommand(args);
+    const bool changes = ChangesHost(parsed->command);
+    if (changes && selection != StepSelection::kAutomatic && args.size() > 1 &&
+        !IsOneHostName(args[1])) {
+      // The step names hosts by an expression ("role:salt-master,env:
+      // production"): the person is asked about the hosts it selects now,
+      // by name, and the step acts on exactly those.
+      absl::StatusOr<std::vector<std::string>> names =
+          HostsOf(invocation, args[1]);
+      if (!names.ok()) {
+        return CommandFailed(
+            kExitUsage, absl::StrCat("stopped before ", phase, " step ", number,
+                                     ": ", names.status().message(), "; ", done,
+                                     " steps done; run ", run));
+      }
+      args[1] = absl::StrJoin(*names, ",");
+    }
+    std::printf("$ opsctl %s\n", absl::StrJoin(args, " ").c_str());
+    std::fflush(stdout);
+    if (changes && selection != StepSelection::kAutomatic) {
+      const std::vector<std::string> hosts =
+          absl::StrSplit(args[1], ',', absl::SkipEmpty());
+      absl::Status confirmed = ConfirmChange(
+          absl::StrCat("Change ", hosts.size() == 1 ? "host " : "hosts ",
+                       absl::StrJoin(hosts, ", "), ": `opsctl ",
+                       absl::StrJoin(args, " "), "`?"),
+          assume_yes);
+      if (!confirmed.ok()) {
+        return CommandFailed(
+            kExitOperationFailed,
+            absl::StrCat("stopped before ", phase, " step ", number, ": ",
+                         confirmed.message(), "; ", done, " steps done; run ",
+                         run));
+      }
+    }
+    // Asked above, or, for an automatic step, a vetted command the agent
+    // runs for the automation role only if it is declared read-only
+    // (ValidateRunbookStep).
+    if (changes) args.push_back("--yes");
+    parsed = ParseCommand(args);
+    const int code = parsed->command.run(invocation, parsed->args);
+    std::fflush(stdout);
+    if (code != kExitOk) {
+      return CommandFailed(
+          code,
+          absl::StrCat("stopped: ", phase, " step ", number, " (", step.title(),
+                       ") exited ", code, "; ", done,
+                       " steps done; see `opsctl audit --run ", run, "`"));
+    }
+    ++done;
   }
   std::printf(
       "\nrunbook %s: %d steps done; `opsctl audit --run %s` shows the "
       "timeline\n",
       entry.id().c_str(), done, run.c_str());
   return kExitOk;
+}
+
+// The values a run for an incident takes from it when not given: its host,
+// environment, mountpoint and device. Only the controller knows incidents.
+absl::Status FillFromIncident(Invocation& invocation, std::string& host,
+                              RunbookVars& vars) {
+  const std::string& id = invocation.context().incident;
+  if (!invocation.via_controller())
+    return absl::InvalidArgumentError(
+        absl::StrCat("with --direct the controller cannot say which host ", id,
+                     " is about: give --host HOST"));
+  absl::StatusOr<ControllerClient*> client = invocation.controller();
+  if (!client.ok()) return client.status();
+  absl::StatusOr<v1::Incident> incident =
+      (*client)->GetIncident(id, "", invocation.CallTimeout(absl::Seconds(30)));
+  if (!incident.ok()) return incident.status();
+  if (!incident->host_known() || !IsOneHostName(incident->host()))
+    return absl::InvalidArgumentError(
+        absl::StrCat(id, "'s host \"", incident->host(),
+                     "\" is not a host of the inventory: give --host HOST"));
+  host = incident->host();
+  for (auto [name, value] : {std::pair{"environment", &incident->environment()},
+                             {"mountpoint", &incident->mountpoint()},
+                             {"device", &incident->device()}}) {
+    if (vars[name].empty()) vars[name] = *value;
+  }
+  return absl::OkStatus();
 }
 
 int RunRunbook(Invocation& invocation, const ParsedArgs& args) {
@@ -273,44 +421,64 @@ int RunRunbook(Invocation& invocation, const ParsedArgs& args) {
         kExitUsage, absl::StrCat("no runbook entry \"", args.positional()[1],
                                  "\" (see `opsctl runbook list`)"));
   }
+  const RunbookVars shown = {{"environment", args.Get("environment")},
+                             {"host", args.Get("host")}};
   if (action == "show") {
-    PrintEntry(*entry);
+    PrintEntry(*entry, shown);
     return kExitOk;
   }
   if (action == "run") {
-    const std::string host = args.Get("host");
-    const std::string environment = args.Get("environment");
-    RunbookVars vars = {{"host", host}, {"environment", environment}};
+    RunbookVars vars = {{"environment", args.Get("environment")}};
     for (const std::string& var : args.GetAll("var")) {
       const size_t eq = var.find('=');
       if (eq == std::string::npos || eq == 0)
         return CommandFailed(kExitUsage,
                              absl::StrCat("--var ", var, ": use NAME=VALUE"));
-      vars[var.substr(0, eq)] = var.substr(eq + 1);
+      const std::string name = var.substr(0, eq);
+      if (name == "host" || name == "target")
+        return CommandFailed(
+            kExitUsage,
+            absl::StrCat("--var ", name, ": give --host or --target"));
+      vars[name] = var.substr(eq + 1);
     }
-    // The target itself may use {host} and {environment}. An automatic run
-    // (an alert's) works on the alert's host alone, whatever the entry's.
-    v1::RunbookStep holder;
-    if (args.Has("automatic")) {
-      if (host.empty() || args.Has("target"))
-        return CommandFailed(kExitUsage,
-                             "--automatic runs on one host: give --host, "
-                             "not --target");
-      holder.add_opsctl(host);
-    } else {
-      holder.add_opsctl(args.Get("target", entry->target()));
+    // What a run acts on: the host given or its incident's, else the hosts
+    // --target names, never an entry's own expression: a run for one
+    // alert changes the host that alerted, not every host of its role.
+    std::string host = args.Get("host");
+    if (host.empty() && !args.Has("target") &&
+        !invocation.context().incident.empty()) {
+      if (absl::Status filled = FillFromIncident(invocation, host, vars);
+          !filled.ok())
+        return CommandFailed(kExitUsage, filled.message());
     }
-    vars["target"] = ExpandStep(holder, vars)[0];
-    if (vars["target"].find('{') != std::string::npos) {
+    if (!host.empty() && args.Has("target"))
+      return CommandFailed(kExitUsage,
+                           "give --host (the one host to act on) or --target "
+                           "(hosts by expression), not both");
+    if (args.Has("host") && !IsOneHostName(host))
       return CommandFailed(
           kExitUsage,
-          absl::StrCat("target \"", vars["target"],
-                       "\" needs --host/--environment (or give --target)"));
-    }
+          absl::StrCat("--host takes one host's name, and \"", host,
+                       "\" is not one; to act on several, give --target"));
+    if (args.Has("automatic") && (host.empty() || args.Has("target")))
+      return CommandFailed(kExitUsage,
+                           "--automatic runs on one host: give --host, "
+                           "not --target");
     if (args.Has("automatic") && args.Has("yes"))
       return CommandFailed(kExitUsage,
                            "--automatic runs only read-only steps and asks "
                            "nothing: --yes does not apply");
+    vars["host"] = host;
+    vars["target"] = host;
+    if (args.Has("target")) {
+      // Named by the operator; resolved once, so that every prompt names
+      // the hosts and every step acts on the same ones.
+      absl::StatusOr<std::vector<std::string>> names =
+          HostsOf(invocation, args.Get("target"));
+      if (!names.ok())
+        return CommandFailed(kExitUsage, names.status().message());
+      vars["target"] = absl::StrJoin(*names, ",");
+    }
     return RunEntry(invocation, *entry, vars, args.Has("yes"),
                     args.Has("automatic")        ? StepSelection::kAutomatic
                     : args.Has("diagnosis-only") ? StepSelection::kDiagnosis
@@ -363,8 +531,9 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
       }
     }
     const RunbookMatch match =
-        MatchEntry(alert.name, roles, library->entries());
-    std::printf("alert: %s", alert.boiled.c_str());
+        MatchPastedAlert(alert, roles, library->entries());
+    std::printf("alert: %s%s", alert.boiled.c_str(),
+                alert.resolved ? "  RESOLVED" : "");
     if (!alert.host.empty()) std::printf("  host %s", alert.host.c_str());
     if (!alert.environment.empty())
       std::printf("  environment %s", alert.environment.c_str());
@@ -405,8 +574,22 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
       code = kExitOperationFailed;
       continue;
     }
+    RunbookVars vars = {
+        {"environment", host.has_value() && !host->environment().empty()
+                            ? host->environment()
+                            : alert.environment},
+        {"mountpoint", alert.mountpoint},
+        {"device", alert.device}};
+    if (host.has_value()) {
+      vars["host"] = host->name();
+      vars["target"] = host->name();
+    }
     std::printf("  runbook entry: ");
-    PrintEntry(*match.entry);
+    PrintEntry(*match.entry, vars);
+    if (args.Has("run") && alert.resolved) {
+      std::printf("  not run: the alert is resolved\n");
+      continue;
+    }
     if (args.Has("run") && !host.has_value()) {
       // Pasted text is not trusted to name hosts ("*", "role:web").
       std::printf(
@@ -416,13 +599,6 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
       continue;
     }
     if (args.Has("run")) {
-      RunbookVars vars = {{"host", host->name()},
-                          {"environment", alert.environment}};
-      v1::RunbookStep holder;
-      holder.add_opsctl(args.Get("target", match.entry->target().empty()
-                                               ? "{host}"
-                                               : match.entry->target()));
-      vars["target"] = ExpandStep(holder, vars)[0];
       const int ran = RunEntry(invocation, *match.entry, vars, args.Has("yes"),
                                StepSelection::kDiagnosis);
       if (ran != kExitOk) code = ran;
@@ -446,22 +622,37 @@ std::vector<Command> RunbookCommands() {
        "runbooks\n"
        "directory (operator config `runbooks`; schema "
        "proto/opsagent/v1/runbook.proto).\n"
-       "`run` does the diagnosis steps at once, asks before each mitigation "
-       "step (or\n"
-       "--yes), checks each step before the next, stops at the first failure, "
-       "and\n"
-       "records every step under one run id. `import` turns the on-call "
-       "markdown\n"
-       "document into entries with guided steps, to be refined by hand.\n\n"
+       "`show` prints every step, guided ones in full. `run` acts on the "
+       "host it is\n"
+       "given (--host, or --incident: the incident's host, environment and "
+       "mountpoint)\n"
+       "or the hosts --target names, checks every step has its values before "
+       "the first\n"
+       "runs, does the diagnosis steps at once, asks before each change naming "
+       "its hosts\n"
+       "(or --yes), asks you to confirm each guided step (recorded in the "
+       "team's log with\n"
+       "the incident), stops at the first failure, and records every step "
+       "under one run\n"
+       "id. `import` turns the on-call markdown document into entries with "
+       "guided steps,\n"
+       "to be refined by hand.\n\n"
        "Examples:\n"
        "  opsctl runbook list\n"
-       "  opsctl runbook show xqwatcher-disk\n"
-       "  opsctl runbook run xqwatcher-disk --host ip-10-7-0-78 --incident "
-       "INC-42\n"
+       "  opsctl runbook show mitx-vault-credentials --environment qa\n"
+       "  opsctl runbook run xqwatcher-disk --incident INC-42\n"
+       "  opsctl runbook run xqwatcher-disk --host ip-10-7-0-78 --var "
+       "mountpoint=/\n"
        "  opsctl runbook import oncall.md > runbooks/imported.textproto\n",
-       {{"target", "TARGET", "hosts to run on (default: the entry's target)"},
-        {"host", "HOST", "fills {host} in the entry's target and steps"},
-        {"environment", "ENV", "fills {environment}"},
+       {{"host", "HOST",
+         "the one host to act on (the host that alerted); fills {host} and "
+         "{target}"},
+        {"target", "HOSTS",
+         "the hosts to act on, by expression (instead of --host); each prompt "
+         "names them"},
+        {"environment", "ENV",
+         "fills {environment} and the document's <ENVIRONMENT> (default: "
+         "the incident's)"},
         {"var", "NAME=VALUE",
          "fills {NAME} in steps (repeatable), e.g. --var course=course-v1:..."},
         {"diagnosis-only", "", "run only the diagnosis steps"},
@@ -489,10 +680,9 @@ std::vector<Command> RunbookCommands() {
        "  opsctl triage '[Prometheus]: [FIRING:1] DiskUsageWarning "
        "mitx-production (xqwatcher filesystem \\\n"
        "      /dev/root ext4 ip-10-7-0-78 integrations/linux_hos' --run\n",
-       {{"run", "", "run the matched entry's diagnosis steps"},
-        {"target", "TARGET",
-         "hosts to run on (default: the entry's target, else the alert's "
-         "host)"},
+       {{"run", "",
+         "run the matched entry's diagnosis steps on the alert's host (firing "
+         "alerts only)"},
         {"yes", "", "answer yes to guided-step confirmations"}},
        1,
        1,

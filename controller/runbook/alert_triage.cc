@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -186,32 +187,193 @@ int Fit(const v1::RunbookEntry& entry, absl::string_view name,
   return -fit;  // answers the name, for other roles
 }
 
+// A notification's status as senders write it before the alert:
+// "[FIRING:2]", "[RESOLVED]", Grafana's "[FIRING:1, RESOLVED:1]".
+struct Marker {
+  size_t begin = 0;  // at '['
+  size_t end = 0;    // just after ']'
+  bool resolved = false;
+  int count = 0;  // the alerts it announces; 0 when it does not say
+};
+
+std::vector<Marker> Markers(absl::string_view text) {
+  std::vector<Marker> markers;
+  for (size_t at = text.find('['); at != absl::string_view::npos;
+       at = text.find('[', at + 1)) {
+    const absl::string_view rest = text.substr(at + 1);
+    const bool firing = absl::StartsWith(rest, "FIRING");
+    if (!firing && !absl::StartsWith(rest, "RESOLVED")) continue;
+    const size_t close = text.find(']', at);
+    if (close == absl::string_view::npos) break;
+    Marker marker;
+    marker.begin = at;
+    marker.end = close + 1;
+    marker.resolved = !firing;
+    for (absl::string_view part :
+         absl::StrSplit(text.substr(at + 1, close - at - 1), ',')) {
+      const size_t colon = part.find(':');
+      int n = 0;
+      if (colon != absl::string_view::npos &&
+          absl::SimpleAtoi(part.substr(colon + 1), &n))
+        marker.count += n;
+    }
+    markers.push_back(marker);
+    at = close;
+  }
+  return markers;
+}
+
+// Every host `text` names, in order: EC2-style names and the hosts the
+// team's descriptions name.
+std::vector<std::string> HostsIn(absl::string_view text) {
+  static const re2::RE2* const kHost = new re2::RE2(kHostPattern);
+  static const re2::RE2* const kDescribed = new re2::RE2(kDescribedHostPattern);
+  std::vector<std::string> hosts;
+  const auto add = [&hosts](const std::string& host) {
+    if (std::find(hosts.begin(), hosts.end(), host) == hosts.end())
+      hosts.push_back(host);
+  };
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    for (const re2::RE2* pattern : {kHost, kDescribed}) {
+      re2::StringPiece rest(line.data(), line.size());
+      std::string host;
+      while (re2::RE2::FindAndConsume(&rest, *pattern, &host)) add(host);
+    }
+  }
+  return hosts;
+}
+
+// One part of a message per alert: Grafana's message gives each alert of a
+// group its own "Labels:" list (with its instance and mountpoint) and puts
+// resolved ones under "**Resolved**"; other texts are one part.
+struct MessagePart {
+  absl::string_view text;
+  bool resolved = false;
+};
+
+std::vector<MessagePart> MessageParts(absl::string_view body, bool resolved) {
+  std::vector<MessagePart> parts;
+  size_t part_start = 0;
+  bool part_resolved = resolved;
+  size_t line_start = 0;
+  while (line_start <= body.size()) {
+    size_t line_end = body.find('\n', line_start);
+    if (line_end == absl::string_view::npos) line_end = body.size();
+    const absl::string_view line = absl::StripAsciiWhitespace(
+        body.substr(line_start, line_end - line_start));
+    const absl::string_view word = absl::StripSuffix(
+        absl::StripPrefix(absl::StripSuffix(line, ":"), "**"), "**");
+    if (word == "Labels" || word == "Resolved" || word == "Firing") {
+      if (line_start > part_start)
+        parts.push_back(
+            {body.substr(part_start, line_start - part_start), part_resolved});
+      part_start = line_start;
+      if (word != "Labels") part_resolved = word == "Resolved";
+    }
+    line_start = line_end + 1;
+  }
+  parts.push_back({body.substr(part_start), part_resolved});
+  return parts;
+}
+
+// The alerts of one marker's text: the title's name and group, one alert
+// per host named (a "[FIRING:1]" has one, the first).
+std::vector<Alert> ParseBlock(absl::string_view body, const Marker& marker) {
+  const Alert common = ParseOne(body);
+  std::vector<Alert> alerts;
+  for (const MessagePart& part : MessageParts(body, marker.resolved)) {
+    const std::map<std::string, std::string> listed = ListedFields(part.text);
+    const auto field = [&listed](const char* name) {
+      auto it = listed.find(name);
+      return it == listed.end() ? std::string() : it->second;
+    };
+    std::vector<std::string> hosts;
+    if (!field("instance").empty()) {
+      hosts.push_back(WithoutPort(field("instance")));
+    } else {
+      hosts = HostsIn(part.text);
+    }
+    for (const std::string& host : hosts) {
+      const bool seen =
+          std::any_of(alerts.begin(), alerts.end(),
+                      [&](const Alert& other) { return other.host == host; });
+      if (seen) continue;
+      Alert alert = common;
+      alert.host = host;
+      alert.resolved = part.resolved;
+      if (!field("mountpoint").empty()) alert.mountpoint = field("mountpoint");
+      if (!field("device").empty()) alert.device = field("device");
+      alert.text = std::string(body);
+      alerts.push_back(std::move(alert));
+    }
+  }
+  if (alerts.empty()) {
+    alerts.push_back(common);
+    alerts.back().resolved = marker.resolved;
+    alerts.back().text = std::string(body);
+  }
+  // A text that announces one alert names one host, its first; more are
+  // other words (a description quoting another host).
+  if (marker.count == 1) alerts.resize(1);
+  return alerts;
+}
+
+// Lower-case words of letters, digits and "<>" (placeholders): what a
+// heading and pasted text are compared on.
+std::vector<std::string> HeadingWords(absl::string_view text) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : text) {
+    if (absl::ascii_isalnum(c) || c == '<' || c == '>') {
+      word.push_back(absl::ascii_tolower(c));
+    } else if (!word.empty()) {
+      words.push_back(std::move(word));
+      word.clear();
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
+bool ContainsRun(const std::vector<std::string>& text,
+                 const std::vector<std::string>& heading) {
+  if (heading.empty() || heading.size() > text.size()) return false;
+  for (size_t start = 0; start + heading.size() <= text.size(); ++start) {
+    size_t i = 0;
+    for (; i < heading.size(); ++i) {
+      const std::string& want = heading[i];
+      const bool any =
+          want.size() > 2 && want.front() == '<' && want.back() == '>';
+      if (!any && want != text[start + i]) break;
+    }
+    if (i == heading.size()) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<Alert> ParseAlerts(absl::string_view text) {
   std::vector<Alert> alerts;
-  std::vector<size_t> starts;  // just after each "[FIRING:n]"
-  for (size_t at = text.find("[FIRING:"); at != absl::string_view::npos;
-       at = text.find("[FIRING:", at + 1)) {
-    const size_t close = text.find(']', at);
-    if (close == absl::string_view::npos) break;
-    starts.push_back(close + 1);
-  }
-  if (starts.empty()) {
-    if (!absl::StripAsciiWhitespace(text).empty())
-      alerts.push_back(ParseOne(text));
+  std::vector<Marker> markers = Markers(text);
+  if (markers.empty()) {
+    if (!absl::StripAsciiWhitespace(text).empty()) {
+      Alert alert = ParseOne(text);
+      alert.text = std::string(text);
+      alerts.push_back(std::move(alert));
+    }
     return alerts;
   }
-  for (size_t i = 0; i < starts.size(); ++i) {
-    size_t end = i + 1 < starts.size() ? starts[i + 1] : text.size();
-    absl::string_view body = text.substr(starts[i], end - starts[i]);
-    // Cut the next alert's "[Prometheus]: [FIRING:n]" prefix off this one.
-    if (size_t next = body.find("[FIRING"); next != absl::string_view::npos)
-      body = body.substr(0, next);
+  for (size_t i = 0; i < markers.size(); ++i) {
+    const size_t end =
+        i + 1 < markers.size() ? markers[i + 1].begin : text.size();
+    absl::string_view body = text.substr(markers[i].end, end - markers[i].end);
+    // Cut the next alert's "[Prometheus]: " prefix off this one.
     if (size_t prom = body.find("[Prometheus]");
         prom != absl::string_view::npos)
       body = body.substr(0, prom);
-    alerts.push_back(ParseOne(body));
+    for (Alert& alert : ParseBlock(body, markers[i]))
+      alerts.push_back(std::move(alert));
   }
   return alerts;
 }
@@ -237,6 +399,48 @@ RunbookMatch MatchEntry(absl::string_view alert_name,
     match.ambiguous = true;
     match.candidates = std::move(tied);
   }
+  return match;
+}
+
+RunbookMatch MatchHeading(absl::string_view text,
+                          const std::vector<v1::RunbookEntry>& entries) {
+  RunbookMatch match;
+  const std::vector<std::string> words = HeadingWords(text);
+  size_t best = 0;
+  std::vector<const v1::RunbookEntry*> tied;
+  for (const v1::RunbookEntry& entry : entries) {
+    size_t longest = 0;
+    std::vector<std::string> headings(entry.headings().begin(),
+                                      entry.headings().end());
+    headings.push_back(entry.alert());
+    for (const std::string& heading : headings) {
+      const std::vector<std::string> wanted = HeadingWords(heading);
+      if (ContainsRun(words, wanted))
+        longest = std::max(longest, wanted.size());
+    }
+    if (longest == 0 || longest < best) continue;
+    if (longest > best) tied.clear();
+    best = longest;
+    tied.push_back(&entry);
+  }
+  if (tied.size() == 1) {
+    match.entry = tied[0];
+  } else if (tied.size() > 1) {
+    match.ambiguous = true;
+    match.candidates = std::move(tied);
+  }
+  return match;
+}
+
+RunbookMatch MatchPastedAlert(const Alert& alert,
+                              const std::vector<std::string>& host_roles,
+                              const std::vector<v1::RunbookEntry>& entries) {
+  RunbookMatch match = MatchEntry(alert.name, host_roles, entries);
+  // A host's alert is never matched on its words: they do not stand in for
+  // the host's roles.
+  if (match.entry != nullptr || !alert.host.empty()) return match;
+  RunbookMatch by_heading = MatchHeading(alert.text, entries);
+  if (by_heading.entry != nullptr || by_heading.ambiguous) return by_heading;
   return match;
 }
 

@@ -24,13 +24,22 @@ struct Alert {
   std::string environment;  // production
   std::string mountpoint;   // from labels, when the alert has them
   std::string device;
+  // Under "[RESOLVED]" (or a "Resolved" part of Grafana's message): it has
+  // stopped; nothing is to be diagnosed.
+  bool resolved = false;
+  // The text this alert was read from, after its "[FIRING:N]": what
+  // MatchHeading reads when the alert names no host.
+  std::string text;
 };
 
-// Every alert in `text`: each "[FIRING:N] ..." occurrence, or the whole text
-// as one alert when there is none. Reads the older Prometheus subject lines
-// and Grafana's notifications as Slack shows them ("[FIRING:1] -
-// DiskUsageWarning", "Description - Filesystem on /dev/nvme0n1p1 at
-// ip-10-22-4-17 is 85.02% full.", " - instance = ip-10-22-4-17").
+// Every alert in `text`: one per host of each "[FIRING:N] ..." or
+// "[RESOLVED] ..." occurrence ("[FIRING:2]" names two hosts: in Grafana's
+// message each under its own "Labels:", in other texts wherever they are
+// named), or the whole text as one alert when there is no such marker.
+// Reads the older Prometheus subject lines and Grafana's notifications as
+// Slack shows them ("[FIRING:1] - DiskUsageWarning", "Description -
+// Filesystem on /dev/nvme0n1p1 at ip-10-22-4-17 is 85.02% full.",
+// " - instance = ip-10-22-4-17").
 std::vector<Alert> ParseAlerts(absl::string_view text);
 
 // The alert an Alertmanager or Grafana notification's labels and
@@ -67,6 +76,22 @@ struct RunbookMatch {
 RunbookMatch MatchEntry(absl::string_view alert_name,
                         const std::vector<std::string>& host_roles,
                         const std::vector<v1::RunbookEntry>& entries);
+
+// Which entry's `alert` or `headings` pasted `text` contains (see
+// runbook.proto: a run of words, "<WORD>" for any one word). The longest
+// heading found wins; two of one length are a tie (`ambiguous`). For text
+// that names no host only: the caller matches a host's alerts with
+// MatchEntry, by name and roles.
+RunbookMatch MatchHeading(absl::string_view text,
+                          const std::vector<v1::RunbookEntry>& entries);
+
+// The entry for an alert read from pasted text (ParseAlerts) on a host the
+// inventory gives `host_roles` (none when it names no host of it): by name
+// and roles (MatchEntry); when the text names no host at all and that finds
+// none, by its words (MatchHeading).
+RunbookMatch MatchPastedAlert(const Alert& alert,
+                              const std::vector<std::string>& host_roles,
+                              const std::vector<v1::RunbookEntry>& entries);
 
 }  // namespace opsagent
 

@@ -72,6 +72,16 @@ std::vector<std::string> ExpandStep(const v1::RunbookStep& step,
   return args;
 }
 
+std::string FillText(absl::string_view text, const RunbookVars& vars) {
+  std::vector<std::pair<std::string, std::string>> replacements;
+  for (const auto& [name, value] : vars) {
+    if (!value.empty())
+      replacements.emplace_back(
+          absl::StrCat("<", absl::AsciiStrToUpper(name), ">"), value);
+  }
+  return absl::StrReplaceAll(text, replacements);
+}
+
 absl::StatusOr<RunbookLibrary> RunbookLibrary::FromProto(
     const v1::Runbook& runbook, const std::string& origin,
     const StepValidator& validate) {
@@ -103,6 +113,13 @@ absl::StatusOr<RunbookLibrary> RunbookLibrary::FromProto(
                            "\" must be one word (an alertname or an inventory "
                            "role, matched exactly)"));
       }
+    }
+    for (const std::string& heading : entry.headings()) {
+      if (std::none_of(heading.begin(), heading.end(),
+                       [](char c) { return absl::ascii_isalnum(c); }))
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": headings \"", heading,
+            "\" has no letters or digits: it would match no text"));
     }
     for (auto [phase, steps] : {std::pair{"diagnosis", &entry.diagnosis()},
                                 {"mitigation", &entry.mitigation()},

@@ -48,6 +48,12 @@ using RunbookVars = std::map<std::string, std::string>;
 std::vector<std::string> ExpandStep(const v1::RunbookStep& step,
                                     const RunbookVars& vars);
 
+// A guided step's text with the document's own placeholders filled from
+// the run's values ("edxapp-web-mitx-<ENVIRONMENT>" with {environment}
+// "qa"); a placeholder without a value stays as written, for the person to
+// fill.
+std::string FillText(absl::string_view text, const RunbookVars& vars);
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_CONTROLLER_RUNBOOK_RUNBOOK_LIBRARY_H_

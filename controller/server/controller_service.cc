@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <tuple>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -10,7 +11,10 @@
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/operation_catalog.h"
+#include "common/request_meta.h"
 #include "controller/audit/audit_entry.h"
+#include "controller/auditing_caller.h"
+#include "controller/runbook/guided_step_record.h"
 #include "controller/server/relay_run.h"
 #include "controller/server/run_incident.h"
 #include "controller/target_set.h"
@@ -430,6 +434,74 @@ grpc::ServerUnaryReactor* ControllerService::GetIncident(
     return reactor;
   }
   *reply = *std::move(incident);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
+    grpc::CallbackServerContext* context, const v1::GuidedStepRecord* request,
+    v1::GuidedStepRecorded* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Part of a runbook run: whoever may run operations may say a step of
+  // one is done; a viewer may not write to the team's log.
+  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "run");
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  const auto refuse = [reactor](const absl::Status& status) {
+    reactor->Finish(ToGrpc(status));
+    return reactor;
+  };
+  const std::string& phase = request->phase();
+  if (request->entry().empty() || request->step().empty() ||
+      request->run_id().empty() ||
+      (phase != "diagnosis" && phase != "mitigation" &&
+       phase != "verification"))
+    return refuse(absl::InvalidArgumentError(
+        "a guided step's record needs its entry, step, run id and phase "
+        "(diagnosis, mitigation or verification)"));
+  for (auto [field, value, max] :
+       {std::tuple{"entry", &request->entry(), size_t{128}},
+        {"step", &request->step(), size_t{1024}},
+        {"run_id", &request->run_id(), size_t{128}},
+        {"reason", &request->reason(), size_t{1024}},
+        {"claims.os_user", &request->claims().os_user(), size_t{256}},
+        {"claims.sudo_user", &request->claims().sudo_user(), size_t{256}}}) {
+    if (absl::Status text = CheckCallerText(field, *value, max); !text.ok())
+      return refuse(text);
+  }
+  if (absl::Status known = CheckNamedIncident(request->incident(), incidents_);
+      !known.ok())
+    return refuse(known);
+  AuditIntent intent =
+      GuidedStepIntent(request->entry(), phase, request->step());
+  intent.request_id = NewRequestId();
+  intent.run_id = request->run_id();
+  intent.started_at_ms = absl::ToUnixMillis(absl::Now());
+  intent.os_user = request->claims().os_user();
+  intent.os_uid = request->claims().os_uid();
+  intent.sudo_user = request->claims().sudo_user();
+  intent.cert_identity = caller->name;
+  intent.reason = request->reason();
+  intent.incident = request->incident();
+  absl::StatusOr<int64_t> row = audit_->RecordIntent(intent);
+  absl::Status recorded =
+      row.ok()
+          ? audit_->RecordResult(*row, GuidedStepResult(request->confirmed()))
+          : row.status();
+  if (!recorded.ok()) {
+    spdlog::error("cannot record a guided step in the audit log: {}",
+                  std::string(recorded.message()));
+    return refuse(absl::FailedPreconditionError(absl::StrCat(
+        "the team's audit log cannot record the step: ", recorded.message())));
+  }
+  spdlog::info("guided step \"{}\" of {} {} by {} (run {}{}{})",
+               request->step(), request->entry(),
+               request->confirmed() ? "confirmed" : "not confirmed",
+               caller->name, request->run_id(),
+               request->incident().empty() ? "" : ", ", request->incident());
+  reply->set_audit_id(*row);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

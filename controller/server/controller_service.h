@@ -65,6 +65,9 @@ class ControllerService final : public v1::Controller::CallbackService {
   grpc::ServerUnaryReactor* GetIncident(grpc::CallbackServerContext* context,
                                         const v1::GetIncidentRequest* request,
                                         v1::Incident* reply) override;
+  grpc::ServerUnaryReactor* RecordGuidedStep(
+      grpc::CallbackServerContext* context, const v1::GuidedStepRecord* request,
+      v1::GuidedStepRecorded* reply) override;
 
   // The operator calling, if allowed `permission`.
   absl::StatusOr<PeerIdentity> Authorize(

@@ -22,18 +22,26 @@ absl::Status CheckRunIncident(const v1::RunRequest& run,
     if (!incident.empty()) named.insert(incident);
   }
   for (const std::string& incident : named) {
-    absl::StatusOr<int64_t> number = ParseIncidentId(incident, "--incident");
-    if (!number.ok()) return number.status();
-    if (incidents == nullptr) continue;
-    absl::StatusOr<v1::Incident> found = incidents->Get(incident, "", 4096);
-    if (absl::IsNotFound(found.status()))
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--incident ", incident,
-          ": this controller has no such incident (`opsctl incidents --all` "
-          "lists them); nothing was run or recorded"));
-    if (!found.ok()) return found.status();
+    if (absl::Status known = CheckNamedIncident(incident, incidents);
+        !known.ok())
+      return known;
   }
   return absl::OkStatus();
+}
+
+absl::Status CheckNamedIncident(const std::string& incident,
+                                IncidentStore* incidents) {
+  if (incident.empty()) return absl::OkStatus();
+  absl::StatusOr<int64_t> number = ParseIncidentId(incident, "--incident");
+  if (!number.ok()) return number.status();
+  if (incidents == nullptr) return absl::OkStatus();
+  absl::StatusOr<v1::Incident> found = incidents->Get(incident, "", 4096);
+  if (absl::IsNotFound(found.status()))
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--incident ", incident,
+        ": this controller has no such incident (`opsctl incidents --all` "
+        "lists them); nothing was run or recorded"));
+  return found.status();
 }
 
 }  // namespace opsagent

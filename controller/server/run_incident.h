@@ -1,6 +1,8 @@
 #ifndef OPSAGENT_CONTROLLER_SERVER_RUN_INCIDENT_H_
 #define OPSAGENT_CONTROLLER_SERVER_RUN_INCIDENT_H_
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "common/operation_catalog.h"
 #include "controller/alerts/incident_store.h"
@@ -19,6 +21,11 @@ namespace opsagent {
 absl::Status CheckRunIncident(const v1::RunRequest& run,
                               const OperationInfo& op,
                               IncidentStore* incidents);
+
+// The same check for one incident id ("" passes): a guided step's
+// confirmation (RecordGuidedStep) is filed under it as a Run's calls are.
+absl::Status CheckNamedIncident(const std::string& incident,
+                                IncidentStore* incidents);
 
 }  // namespace opsagent
 

@@ -395,7 +395,6 @@ void WriteTestRunbook(const std::string& dir, const std::string& root,
       id: "xqwatcher-disk"
       product: "XQueueWatcher"
       alert: "DiskUsageWarning xqwatcher"
-      target: "{host}"
       diagnosis { title: "Filesystems" opsctl: ["df", "{target}"] }
       diagnosis { title: "Largest under the root" opsctl: ["du", "{target}", ")",
                               root, R"(", "--top", "3"] }

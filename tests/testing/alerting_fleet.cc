@@ -39,7 +39,7 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
       fleet->runbooks + "/web.textproto",
       absl::StrCat(
           "entry {\n  id: \"web-disk\"\n  product: \"Web\"\n"
-          "  alert: \"DiskUsageWarning web\"\n  target: \"{host}\"\n"
+          "  alert: \"DiskUsageWarning web\"\n"
           "  diagnosis { title: \"Filesystems\" opsctl: [\"df\", "
           "\"{target}\"] automatic: true }\n"
           "  diagnosis { title: \"Largest under the logs\" opsctl: [\"du\", "
