@@ -18,6 +18,7 @@
 #include "common/logging.h"
 #include "common/operation_catalog.h"
 #include "common/process_setup.h"
+#include "common/trusted_path.h"
 #include "common/version.h"
 #include "spdlog/spdlog.h"
 
@@ -68,7 +69,8 @@ int main(int argc, char** argv) {
   opsagent::ForwardGrpcLogs();
   if (absl::GetFlag(FLAGS_list_operations)) return ListOperations();
 
-  const std::string config_path = absl::GetFlag(FLAGS_config);
+  const std::string config_path =
+      opsagent::AbsoluteFromWorkingDirectory(absl::GetFlag(FLAGS_config));
   absl::StatusOr<opsagent::AgentEnvironment> loaded =
       opsagent::LoadAgentConfig(config_path);
   if (!loaded.ok()) {

@@ -1,6 +1,8 @@
 #include "common/append_only_file.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
 
 namespace opsagent {
 namespace {
@@ -29,6 +32,15 @@ int TruncateTo(int fd, off_t size) {
   return rc == 0 ? 0 : errno;
 }
 
+// What an unprivileged writer may still allocate on `fd`'s filesystem (the
+// root reserve not counted, so a daemon running as root errs towards
+// keeping its reserve); 0 when it cannot be told.
+uint64_t AvailableBytes(int fd) {
+  struct statvfs st;
+  if (fstatvfs(fd, &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
 }  // namespace
 
 AppendOnlyFile::AppendOnlyFile(int fd, std::string name)
@@ -36,8 +48,63 @@ AppendOnlyFile::AppendOnlyFile(int fd, std::string name)
 
 AppendOnlyFile::~AppendOnlyFile() { close(fd_); }
 
+absl::Status AppendOnlyFile::KeepReserve(uint64_t bytes) {
+  absl::MutexLock lock(&mutex_);
+  struct stat st;
+  if (fstat(fd_, &st) != 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot reserve space for ", name_, ": fstat: ", ErrnoText(errno)));
+  }
+  reserve_bytes_ = bytes;
+  TopUpReserve(st.st_size);
+  if (reserve_error_ != 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot reserve ", bytes, " bytes past the end of ", name_,
+                     ": ", ErrnoText(reserve_error_),
+                     "; appends are tried again, and ask for it again"));
+  }
+  return absl::OkStatus();
+}
+
+void AppendOnlyFile::TopUpReserve(off_t size) {
+  int rc;
+  do {
+    rc = fallocate(fd_, FALLOC_FL_KEEP_SIZE, size,
+                   static_cast<off_t>(reserve_bytes_));
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) {
+    if (reserve_error_ != 0) {
+      spdlog::info("{}: {} bytes reserved past its end again", name_,
+                   reserve_bytes_);
+    }
+    reserved_end_ = static_cast<uint64_t>(size) + reserve_bytes_;
+    reserve_error_ = 0;
+    return;
+  }
+  const int error = errno;
+  if (error == EOPNOTSUPP) {
+    spdlog::warn(
+        "{}: its filesystem cannot reserve space (fallocate: {}); appends "
+        "fail when it is full",
+        name_, ErrnoText(error));
+    reserve_bytes_ = 0;
+    return;
+  }
+  if (reserve_error_ == 0) {
+    spdlog::warn(
+        "{}: cannot reserve {} bytes past its end: {}; {} bytes of the "
+        "reserve are left",
+        name_, reserve_bytes_, ErrnoText(error),
+        reserved_end_ > static_cast<uint64_t>(size)
+            ? reserved_end_ - static_cast<uint64_t>(size)
+            : 0);
+  }
+  reserve_error_ = error;
+}
+
 absl::Status AppendOnlyFile::Append(absl::string_view line,
-                                    Durability durability) {
+                                    Durability durability,
+                                    uint64_t keep_reserved) {
   if (line.find('\n') != absl::string_view::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot append to ", name_,
@@ -56,6 +123,24 @@ absl::Status AppendOnlyFile::Append(absl::string_view line,
                                                ": fstat: ", ErrnoText(errno)));
   }
   const off_t before = st.st_size;
+  if (reserve_bytes_ > 0 &&
+      reserved_end_ < static_cast<uint64_t>(before) + reserve_bytes_ / 2)
+    TopUpReserve(before);
+  const uint64_t reserve_left =
+      reserved_end_ > static_cast<uint64_t>(before)
+          ? reserved_end_ - static_cast<uint64_t>(before)
+          : 0;
+  // Writes land at the end, in the reserve, whatever room the filesystem
+  // has elsewhere; only when it has none is the kept part off limits.
+  if (keep_reserved > 0 && reserve_left < record.size() + keep_reserved) {
+    const uint64_t free_bytes = AvailableBytes(fd_);
+    if (free_bytes < record.size()) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "not appended to ", name_, ": its filesystem is full (", free_bytes,
+          " bytes available) and the last ", reserve_left,
+          " bytes of its reserve are kept for changes"));
+    }
+  }
   // A write to a regular file may come back short (the filesystem filled up
   // mid-record): the next write says why, and its errno is the cause.
   size_t done = 0;
@@ -81,8 +166,10 @@ absl::Status AppendOnlyFile::Append(absl::string_view line,
   std::string message = absl::StrCat(
       "cannot append to ", name_, ": ", failed, ": ", ErrnoText(error), " (",
       done, " of ", record.size(), " bytes of the record written");
-  // Unsynced bytes are not trusted either: the whole record goes.
+  // Unsynced bytes are not trusted either: the whole record goes. Cutting
+  // the file back frees what was reserved past its end too.
   if (done > 0) {
+    reserved_end_ = static_cast<uint64_t>(before);
     if (const int cut = TruncateTo(fd_, before); cut != 0) {
       absl::StrAppend(&message, "; cutting the file back to ", before,
                       " bytes failed too: ", ErrnoText(cut),

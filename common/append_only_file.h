@@ -35,9 +35,23 @@ class AppendOnlyFile {
   // file, which outlives the process but not a power loss.
   enum class Durability { kSynced, kWritten };
 
+  // Keeps `bytes` of the filesystem allocated to the file past its end
+  // (fallocate with FALLOC_FL_KEEP_SIZE: the file's size and content do not
+  // change), topped up by Append whenever half of it is used. Appends write
+  // into that space, so they go on when the filesystem is 100% full, until
+  // the reserve itself is used up. A filesystem that cannot give it (full,
+  // or too small) keeps what it gave, and Append asks again; one that does
+  // not support fallocate keeps none. Call once, before appending.
+  absl::Status KeepReserve(uint64_t bytes);
+
   // Appends `line` and a newline, or nothing: on any failure the file is cut
-  // back to its size before. `line` must not hold a newline itself.
-  absl::Status Append(absl::string_view line, Durability durability);
+  // back to its size before. `line` must not hold a newline itself. With
+  // `keep_reserved` > 0, when the filesystem has no room left for the line
+  // and it would leave less than `keep_reserved` of the reserve, nothing is
+  // written (ResourceExhausted): that part of the reserve is kept for
+  // appends that pass 0.
+  absl::Status Append(absl::string_view line, Durability durability,
+                      uint64_t keep_reserved = 0);
 
   // For the start of a daemon, before the file is read: bytes after the
   // last newline are a line cut off mid-write (the daemon was killed, or
@@ -49,9 +63,18 @@ class AppendOnlyFile {
   const std::string& name() const { return name_; }
 
  private:
+  // Asks the filesystem for the reserve past `size`, the file's size now.
+  void TopUpReserve(off_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
   absl::Mutex mutex_;
   const int fd_;
   const std::string name_;
+  uint64_t reserve_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
+  // The reserve is allocated up to here (a file offset); at or below the
+  // file's size, none is left.
+  uint64_t reserved_end_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Why the last top-up failed (ENOSPC, EDQUOT); 0 when it did not.
+  int reserve_error_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 // Text read from an append-only file, split at its last newline: the whole

@@ -59,7 +59,7 @@ std::vector<v1::JournalRecord> ReadHistory(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ActionJournal>> ActionJournal::Open(
-    const std::string& path) {
+    const std::string& path, uint64_t reserve_bytes) {
   const int fd = open(
       path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return ErrnoError("cannot open for appending", path);
@@ -87,8 +87,12 @@ absl::StatusOr<std::unique_ptr<ActionJournal>> ActionJournal::Open(
         "newline: a record cut off by a crash)",
         path, *torn);
   }
-  return std::unique_ptr<ActionJournal>(
-      new ActionJournal(path, std::move(file), ReadHistory(path)));
+  if (absl::Status reserved = file->KeepReserve(reserve_bytes);
+      !reserved.ok()) {
+    spdlog::warn("{}", std::string(reserved.message()));
+  }
+  return std::unique_ptr<ActionJournal>(new ActionJournal(
+      path, std::move(file), ReadHistory(path), reserve_bytes));
 }
 
 ActionJournal::~ActionJournal() = default;
@@ -158,9 +162,10 @@ absl::Status ActionJournal::Append(v1::JournalRecord record,
   if (!google::protobuf::util::MessageToJsonString(record, &line).ok()) {
     return absl::InternalError("agent journal: cannot encode a record");
   }
-  return file_->Append(line, durability == Durability::kSynced
-                                 ? AppendOnlyFile::Durability::kSynced
-                                 : AppendOnlyFile::Durability::kWritten);
+  if (durability == Durability::kSynced)
+    return file_->Append(line, AppendOnlyFile::Durability::kSynced);
+  return file_->Append(line, AppendOnlyFile::Durability::kWritten,
+                       /*keep_reserved=*/reserve_bytes_ / 2);
 }
 
 }  // namespace opsagent

@@ -21,10 +21,17 @@ namespace opsagent {
 // filesystem) leaves the file as it was (common/append_only_file.h). Opened
 // once at start-up, when a last line torn by a crash is cut off (and
 // logged) and the records already in the file are read back.
+//
+// The journal usually lives on the filesystem the alerts are about, so it
+// keeps `reserve_bytes` allocated past its end (AppendOnlyFile::KeepReserve):
+// at 100% full, changes are still recorded before they act, from the
+// reserve; reads and refusals stop being recorded once half of it is used.
 class ActionJournal {
  public:
+  // A filesystem that cannot give the reserve now (full, or too small) does
+  // not stop the agent: it is logged, and asked again as records are added.
   static absl::StatusOr<std::unique_ptr<ActionJournal>> Open(
-      const std::string& path);
+      const std::string& path, uint64_t reserve_bytes);
   ~ActionJournal();
 
   // kSynced: on disk before Append returns (a change's records). kWritten:
@@ -33,7 +40,10 @@ class ActionJournal {
   // it was issued, less than a host takes to boot).
   enum class Durability { kSynced, kWritten };
 
-  // Stamps `record` with the current time and appends it.
+  // Stamps `record` with the current time and appends it. A kWritten record
+  // (a read's, a refusal's) is not appended, ResourceExhausted, when the
+  // filesystem is full and it would use the half of the reserve kept for
+  // changes.
   absl::Status Append(v1::JournalRecord record,
                       Durability durability = Durability::kSynced);
 
@@ -51,12 +61,14 @@ class ActionJournal {
 
  private:
   ActionJournal(std::string path, std::unique_ptr<AppendOnlyFile> file,
-                std::vector<v1::JournalRecord> history)
+                std::vector<v1::JournalRecord> history, uint64_t reserve_bytes)
       : path_(std::move(path)),
+        reserve_bytes_(reserve_bytes),
         file_(std::move(file)),
         history_(std::move(history)) {}
 
   const std::string path_;
+  const uint64_t reserve_bytes_;
   absl::Mutex mutex_;
   const std::unique_ptr<AppendOnlyFile> file_;
   std::vector<v1::JournalRecord> history_;

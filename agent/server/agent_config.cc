@@ -373,6 +373,15 @@ absl::StatusOr<AgentEnvironment> CompileAgentConfig(
     limits->set_handshake_timeout_seconds(10);
   if (limits->liveness_probe_seconds() == 0)
     limits->set_liveness_probe_seconds(10);
+  if (limits->journal_reserve_bytes() == 0)
+    limits->set_journal_reserve_bytes(4 << 20);
+  if (limits->journal_reserve_bytes() < (64 << 10) ||
+      limits->journal_reserve_bytes() > (1 << 30)) {
+    return FieldError("limits.journal_reserve_bytes",
+                      absl::StrCat(limits->journal_reserve_bytes(),
+                                   " is outside 65536 (64 KiB) to 1073741824 "
+                                   "(1 GiB); 0 means 4 MiB"));
+  }
   agent.config = std::move(config);
   return agent;
 }

@@ -1,8 +1,8 @@
 #include "agent/server/agent_server.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/connection_guard.h"
 #include "agent/system/descriptor_limit.h"
+#include "common/connection_guard.h"
 #include "common/listen_address.h"
 #include "common/metrics/metrics_endpoint.h"
 #include "common/tls/credentials.h"
@@ -46,7 +46,8 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   std::unique_ptr<ActionJournal> journal;
   if (!agent.config.journal_path().empty()) {
     absl::StatusOr<std::unique_ptr<ActionJournal>> opened =
-        ActionJournal::Open(agent.config.journal_path());
+        ActionJournal::Open(agent.config.journal_path(),
+                            agent.config.limits().journal_reserve_bytes());
     if (!opened.ok()) return opened.status();
     journal = *std::move(opened);
     spdlog::info("agent journal {}: {} earlier records",

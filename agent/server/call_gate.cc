@@ -42,6 +42,11 @@ CallGate::CallGate(const AgentEnvironment& agent,
           "Calls of vetted operations, by operation and outcome (ok, error, "
           "denied, rejected, refused).",
           {"operation", "outcome"})),
+      unjournaled_reads_(metrics_.AddCounter(
+          "opsagent_agent_unjournaled_reads_total",
+          "Reads answered without their journal record (the journal's "
+          "filesystem full, its reserve kept for changes), by operation.",
+          {"operation"})),
       durations_(metrics_.AddHistogram(
           "opsagent_agent_request_duration_seconds",
           "Time operations took, from the gate's checks to the result, by "
@@ -108,12 +113,7 @@ absl::Status CallGate::JournalStart(const Call& call,
   }
   record.set_via(call.via);
   SetSigned(call, &record);
-  absl::Status status = journal_->Append(std::move(record), Durability(call));
-  if (!status.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("refusing to act unrecorded: ", status.message()));
-  }
-  return absl::OkStatus();
+  return journal_->Append(std::move(record), Durability(call));
 }
 
 void CallGate::JournalFinish(const Call& call, const v1::RequestMeta& meta,
@@ -365,13 +365,24 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
     if (summary.has_value()) AppendSummary(*std::move(summary));
   }
   if (journaled) {
-    if (absl::Status status = JournalStart(call, *request, meta, digest);
-        !status.ok()) {
-      if (op.mutating) retries_.Finish(meta.request_id(), {status, ""});
+    absl::Status status = JournalStart(call, *request, meta, digest);
+    if (!status.ok() && op.mutating) {
+      status = absl::FailedPreconditionError(
+          absl::StrCat("refusing to act unrecorded: ", status.message()));
+      retries_.Finish(meta.request_id(), {status, ""});
       if (op.heavy) ReleaseScanSlot();
       spdlog::error("refused {} by {} request={}: {}", op.name, who,
                     meta.request_id(), status.message());
       return CallResult{status, ""};
+    }
+    if (!status.ok()) {
+      // A read changes nothing: on the night the journal's filesystem is
+      // full it is still answered (what is left of the reserve is for the
+      // change that frees the space), and the gap is counted and logged.
+      journaled = false;
+      unjournaled_reads_.Increment({std::string(op.name)});
+      spdlog::error("{} by {} request={} answered but not journaled: {}",
+                    op.name, who, meta.request_id(), status.message());
     }
   }
 

@@ -93,7 +93,7 @@ class CallGate {
   const MetricRegistry& metrics() const { return metrics_; }
 
  private:
-  // Journals a change before it acts; an error means it must not act.
+  // Journals a call before it acts; a change must not act on an error.
   absl::Status JournalStart(const Call& call,
                             const google::protobuf::Message& request,
                             const v1::RequestMeta& meta,
@@ -126,6 +126,7 @@ class CallGate {
   const std::unique_ptr<ActionJournal> journal_;
   MetricRegistry metrics_;
   Counter& calls_;
+  Counter& unjournaled_reads_;
   Histogram& durations_;
   absl::Mutex mutex_;
   uint32_t running_scans_ ABSL_GUARDED_BY(mutex_) = 0;

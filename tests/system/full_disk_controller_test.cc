@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <string>
@@ -34,6 +35,7 @@
 namespace opsagent {
 namespace {
 
+using ::opsagent::testing::AbsolutePath;
 using ::opsagent::testing::Eventually;
 using ::opsagent::testing::OpsctlRunner;
 using ::opsagent::testing::ReadFileOrDie;
@@ -98,11 +100,40 @@ class FullDiskControllerTest : public ::testing::Test {
     return path;
   }
 
+  // An ext4 filesystem of `megabytes` at DIR/name made with `mkfs.ext4 -m 0`
+  // (no blocks kept for root, as on XFS) on a loop device; empty when this
+  // machine cannot make one (the reason is recorded as the test's skip).
+  std::string MountExt4(const std::string& name, int megabytes) {
+    const std::string path = dir_ + "/" + name;
+    const std::string image = path + ".img";
+    mkdir(path.c_str(), 0700);
+    const int fd = open(image.c_str(), O_WRONLY | O_CREAT, 0600);
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(ftruncate(fd, static_cast<off_t>(megabytes) << 20), 0);
+    close(fd);
+    for (const std::vector<std::string>& argv :
+         {std::vector<std::string>{"/usr/sbin/mkfs.ext4", "-q", "-F", "-m", "0",
+                                   image},
+          std::vector<std::string>{"/usr/bin/mount", "-o", "loop", image,
+                                   path}}) {
+      absl::StatusOr<ProgramResult> ran = RunProgram(argv, absl::Seconds(60));
+      if (!ran.ok() || ran->exit_code != 0) {
+        skip_reason_ = absl::StrCat(
+            argv[0], " failed: ",
+            ran.ok() ? ran->stderr_text : std::string(ran.status().message()));
+        return "";
+      }
+    }
+    mounts_.push_back(path);
+    return path;
+  }
+
   // Fills the filesystem holding `dir` to the last byte; returns the file
   // that holds the space.
-  static std::string Fill(const std::string& dir) {
-    const std::string filler = dir + "/filler";
-    const int fd = open(filler.c_str(), O_WRONLY | O_CREAT, 0600);
+  static std::string Fill(const std::string& dir,
+                          const std::string& name = "filler") {
+    const std::string filler = dir + "/" + name;
+    const int fd = open(filler.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     EXPECT_GE(fd, 0);
     const std::string block(4096, 'x');
     while (write(fd, block.data(), block.size()) > 0) {
@@ -131,9 +162,10 @@ class FullDiskControllerTest : public ::testing::Test {
     mkdir(agent.dir.c_str(), 0700);
     agent.host_name = "web-1";
     agent.ca = ca_;
-    agent.extra_config =
-        absl::StrCat(controller_->AgentConfig(), "journal_path: \"", agent.dir,
-                     "/journal.jsonl\"\n", agent_extra);
+    agent.extra_config = absl::StrCat(
+        controller_->AgentConfig(), "journal_path: \"",
+        journal_path_.empty() ? agent.dir + "/journal.jsonl" : journal_path_,
+        "\"\n", agent_extra);
     auto started = TestAgent::Start(agent);
     ASSERT_TRUE(started.ok()) << started.status();
     agent_ = *std::move(started);
@@ -174,12 +206,109 @@ class FullDiskControllerTest : public ::testing::Test {
   }
 
   std::string dir_;
+  // Where web-1 keeps its journal; empty: beside its configuration.
+  std::string journal_path_;
   std::vector<std::string> mounts_;
   std::shared_ptr<TestCertificateAuthority> ca_;
   std::unique_ptr<TestController> controller_;
   std::unique_ptr<TestAgent> agent_;
   std::unique_ptr<OpsctlRunner> alice_;
+  std::string skip_reason_;
 };
+
+// Free bytes of the filesystem holding `path`, as df's Avail counts them
+// (ext4 keeps some clusters of its own past a writer's ENOSPC).
+uint64_t FreeBytes(const std::string& path) {
+  struct statvfs st;
+  if (statvfs(path.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+// How many of the journal's records name `request_id`.
+int JournalRecords(const std::string& journal, const std::string& request_id) {
+  int records = 0;
+  for (const std::string& line : Lines(ReadFileOrDie(journal))) {
+    if (absl::StrContains(line, request_id)) ++records;
+  }
+  return records;
+}
+
+// The night the tool exists for: the filesystem holding the agent's journal
+// (the example configuration puts it on /, the filesystem the alerts are
+// about) is 100% full, filled by the application's own log, which a real
+// process holds open and goes on writing. Reads answer; the truncation that
+// frees the space is recorded before it acts, from the space the journal
+// keeps allocated past its end; a loop of reads cannot use up that space.
+// On a tmpfs, and on ext4 made with -m 0 (no root reserve) on a loop device.
+class FullJournalFilesystemTest
+    : public FullDiskControllerTest,
+      public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(FullJournalFilesystemTest, ReadsAnswerAndTheTruncationIsRecorded) {
+  const std::string small =
+      GetParam() == "tmpfs" ? Mount("root", "24m") : MountExt4("root", 24);
+  if (small.empty()) GTEST_SKIP() << skip_reason_;
+  journal_path_ = small + "/journal.jsonl";
+  const std::string app_log = small + "/app.log";
+  // The smallest reserve allowed: 32 KiB of it for reads, a few dozen.
+  StartFleet("", "",
+             absl::StrCat("truncatable_logs: \"", small, "/*.log\"\n",
+                          "inspection_roots: \"", small, "\"\n",
+                          "limits { journal_reserve_bytes: 65536 }\n"));
+  ASSERT_EQ(alice_->Run({"mem", "web-1"}).exit_code, 0);
+
+  Fill(small, "app.log");
+  auto writer =
+      Subprocess::Start({{AbsolutePath("tests/testing/log_writer"), app_log}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_EQ(FreeBytes(small), 0u) << GetParam() << " is not full";
+  const size_t log_before = agent_->process->Log().size();
+
+  ProgramResult df = alice_->Run({"df", "web-1", "--all"});
+  EXPECT_EQ(df.exit_code, 0) << df.stdout_text << df.stderr_text;
+  EXPECT_THAT(df.stdout_text, HasSubstr(small));
+  EXPECT_THAT(df.stdout_text, HasSubstr("100%"));
+  ProgramResult du = alice_->Run({"du", "web-1", small});
+  EXPECT_EQ(du.exit_code, 0) << du.stderr_text;
+  EXPECT_THAT(du.stdout_text, HasSubstr(app_log));
+  ProgramResult mem = alice_->Run({"mem", "web-1"});
+  EXPECT_EQ(mem.exit_code, 0) << mem.stderr_text;
+
+  // A loop of reads at 0 bytes free: each answered; once half of the
+  // reserve is used they are no longer journaled.
+  for (int i = 0; i < 40; ++i) {
+    ProgramResult read = alice_->Run({"df", "web-1"});
+    ASSERT_EQ(read.exit_code, 0) << i << ": " << read.stderr_text;
+  }
+  EXPECT_THAT(agent_->process->Log().substr(log_before),
+              HasSubstr("answered but not journaled: not appended to agent "
+                        "journal"));
+  EXPECT_THAT(agent_->process->Log().substr(log_before),
+              HasSubstr("bytes of its reserve are kept for changes"));
+
+  // The change that frees the space: recorded before it acts.
+  ProgramResult truncated =
+      alice_->Run({"truncate", "web-1", app_log, "--yes", "--output", "json"});
+  ASSERT_EQ(truncated.exit_code, 0)
+      << truncated.stdout_text << truncated.stderr_text;
+  EXPECT_GT(FreeBytes(small), 16u << 20);
+  const std::string request_id = RequestId(truncated.stdout_text);
+  ASSERT_FALSE(request_id.empty()) << truncated.stdout_text;
+  EXPECT_EQ(JournalRecords(journal_path_, request_id), 2)
+      << "the truncation's STARTED and FINISHED records";
+  ExpectWholeJsonLines(journal_path_);
+  EXPECT_THAT(AuditLine(request_id), HasSubstr("\"outcome\":\"ok\""));
+
+  // Space again: reads are journaled again.
+  ProgramResult read = alice_->Run({"df", "web-1", "--output", "json"});
+  ASSERT_EQ(read.exit_code, 0) << read.stderr_text;
+  EXPECT_EQ(JournalRecords(journal_path_, RequestId(read.stdout_text)), 2)
+      << read.stdout_text;
+}
+
+INSTANTIATE_TEST_SUITE_P(Filesystems, FullJournalFilesystemTest,
+                         ::testing::Values("tmpfs", "ext4"),
+                         [](const auto& info) { return info.param; });
 
 TEST_F(FullDiskControllerTest, TheCheckpointExportFileSurvivesAFullDisk) {
   const std::string keys = dir_ + "/keys";

@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
@@ -36,9 +37,12 @@ int PickFreePort() {
 }
 
 std::string MakeTestDirectory() {
+  // A parameterized test's name holds a '/' ("Reads/tmpfs"): one directory.
   const std::string dir = absl::StrCat(
       std::getenv("TEST_TMPDIR"), "/",
-      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+      absl::StrReplaceAll(
+          ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+          {{"/", "-"}}));
   mkdir(dir.c_str(), 0700);
   return dir;
 }

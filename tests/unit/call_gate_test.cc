@@ -113,7 +113,7 @@ class CallGateTest : public ::testing::Test {
 
   std::unique_ptr<CallGate> NewGate() {
     absl::StatusOr<std::unique_ptr<ActionJournal>> journal =
-        ActionJournal::Open(*journal_path);
+        ActionJournal::Open(*journal_path, 64 << 10);
     EXPECT_TRUE(journal.ok()) << journal.status();
     return std::make_unique<CallGate>(agent_, *std::move(journal));
   }

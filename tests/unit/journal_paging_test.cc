@@ -52,7 +52,7 @@ class JournalPagingTest : public ::testing::Test {
         ::testing::UnitTest::GetInstance()->current_test_info()->name(),
         ".jsonl");
     absl::StatusOr<std::unique_ptr<ActionJournal>> journal =
-        ActionJournal::Open(path_);
+        ActionJournal::Open(path_, 64 << 10);
     ASSERT_TRUE(journal.ok()) << journal.status();
     journal_ = *std::move(journal);
   }
