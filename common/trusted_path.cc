@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -116,6 +118,15 @@ absl::Status Check(const std::string& path, TrustedKind kind, int depth) {
 
 absl::Status CheckTrustedPath(const std::string& path, TrustedKind kind) {
   return Check(path, kind, 0);
+}
+
+std::string AbsoluteFromWorkingDirectory(const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof(cwd)) == nullptr) return path;  // refused later
+  const absl::string_view relative =
+      absl::StartsWith(path, "./") ? absl::string_view(path).substr(2) : path;
+  return absl::StrCat(cwd, std::string_view(cwd) == "/" ? "" : "/", relative);
 }
 
 }  // namespace opsagent

@@ -23,6 +23,12 @@ enum class TrustedKind {
 // offending path, its owner and mode, and the fix ("chmod go-w ...").
 absl::Status CheckTrustedPath(const std::string& path, TrustedKind kind);
 
+// A path given on a command line (`--config etc/agent.textproto`), made
+// absolute against the working directory, as the shell user meant it; an
+// absolute or empty path is returned as it is. Checks still take the result
+// component by component.
+std::string AbsoluteFromWorkingDirectory(const std::string& path);
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_COMMON_TRUSTED_PATH_H_

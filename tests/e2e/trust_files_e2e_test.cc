@@ -124,6 +124,31 @@ TEST_F(TrustFilesE2eTest, TheAgentRefusesToStartOnTrustFilesOthersCanChange) {
   EXPECT_EQ(check.exit_code, 0) << check.stderr_text;
 }
 
+// `opsagent --config agent.textproto` from the directory that holds it, as
+// an administrator types it: the path is taken from the working directory
+// (and checked like any other), not refused for being relative.
+TEST_F(TrustFilesE2eTest, ARelativeConfigPathIsTakenFromTheWorkingDirectory) {
+  WriteFileOrDie(dir_ + "/agent.textproto", Config());
+  const std::string relative =
+      fs::relative(dir_ + "/agent.textproto", fs::current_path()).string();
+  ASSERT_NE(relative.front(), '/');
+  absl::StatusOr<ProgramResult> check =
+      RunProgram({"agent/opsagent", "--config", relative, "--check_config"},
+                 absl::Seconds(30));
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->exit_code, 0) << check->stderr_text;
+  EXPECT_THAT(check->stdout_text,
+              HasSubstr(fs::current_path().string() + "/" + relative + ": OK"));
+  // Still checked: loose, it is refused under its full name.
+  ASSERT_EQ(chmod((dir_ + "/agent.textproto").c_str(), 0666), 0);
+  check = RunProgram({"agent/opsagent", "--config", relative, "--check_config"},
+                     absl::Seconds(30));
+  ASSERT_EQ(chmod((dir_ + "/agent.textproto").c_str(), 0600), 0);
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->exit_code, 2);
+  EXPECT_THAT(check->stderr_text, HasSubstr("is writable by others"));
+}
+
 TEST_F(TrustFilesE2eTest, ACaBundleOthersCanWriteIsNotReloadedWhileRunning) {
   auto agent = AgentProcess::Start(dir_, Config());  // on port 0
   ASSERT_TRUE(agent.ok()) << agent.status();
