@@ -4,10 +4,13 @@
 #include <cstdio>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/host_text.h"
 #include "controller/audit/audit_entry.h"
@@ -17,6 +20,8 @@
 #include "controller/output/json.h"
 #include "controller/output/table.h"
 #include "controller/output/timestamps.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace opsagent {
 namespace {
@@ -95,6 +100,21 @@ int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
   return kExitOk;
 }
 
+// The alert's own name, from its labels: an incident gathers the alerts of
+// one host and runbook entry, which may carry several names. The incident's
+// name when the labels hold none.
+std::string AlertName(const v1::Incident& incident,
+                      const v1::IncidentAlert& alert) {
+  google::protobuf::Struct labels;
+  if (google::protobuf::util::JsonStringToMessage(alert.labels_json(), &labels)
+          .ok()) {
+    const auto name = labels.fields().find("alertname");
+    if (name != labels.fields().end() && !name->second.string_value().empty())
+      return name->second.string_value();
+  }
+  return incident.alertname();
+}
+
 // One line of an incident's timeline.
 struct TimelineEvent {
   int64_t at_ms = 0;
@@ -104,16 +124,22 @@ struct TimelineEvent {
 std::vector<TimelineEvent> Timeline(const v1::Incident& incident,
                                     const std::vector<AuditRecord>& actions) {
   std::vector<TimelineEvent> events;
+  const std::string host =
+      incident.host().empty() ? "(no host)" : incident.host();
   for (const v1::IncidentAlert& alert : incident.alerts()) {
+    const std::string named =
+        absl::StrCat(AlertName(incident, alert), " on ", host);
     events.push_back(
         {alert.starts_at_ms(),
-         absl::StrCat("alert fired (", alert.source(), " from sender ",
-                      alert.sender(), ", fingerprint ", alert.fingerprint(),
+         absl::StrCat("alert fired: ", named, " (", alert.source(),
+                      " from sender ", alert.sender(), ", fingerprint ",
+                      alert.fingerprint(),
                       alert.text_cut() ? ", its text cut" : "", ")")});
     if (alert.status() == "resolved")
       events.push_back(
-          {alert.ends_at_ms(), absl::StrCat("alert resolved (fingerprint ",
-                                            alert.fingerprint(), ")")});
+          {alert.ends_at_ms(),
+           absl::StrCat("alert resolved: ", named, " (fingerprint ",
+                        alert.fingerprint(), ")")});
   }
   const v1::IncidentDiagnosis& diagnosis = incident.diagnosis();
   if (diagnosis.started_at_ms() > 0)
@@ -201,18 +227,85 @@ std::vector<std::pair<std::string, std::string>> Facts(
   return facts;
 }
 
-// A Markdown table cell: no line breaks, and the characters of Markdown's
-// syntax backslash-escaped (the backslash itself first), so nothing alert
-// text holds becomes a link, an image, HTML, code, a cell break, a
-// heading or an escape of our own escape.
-std::string Cell(absl::string_view text) {
-  constexpr absl::string_view kSyntax = "\\`*_{}[]()<>#+!|~&:";
-  std::string cell;
-  for (char c : TerminalSafe(text)) {
-    if (kSyntax.find(c) != absl::string_view::npos) cell.push_back('\\');
-    cell.push_back(c);
+// Where Markdown text goes: a table cell also ends at "|".
+enum class MarkdownPlace { kLine, kTableCell };
+
+bool IsAsciiPunctuation(char c) {
+  return absl::ascii_ispunct(static_cast<unsigned char>(c));
+}
+
+// `text` (one line, never at the start of a Markdown line) as Markdown that
+// renders as that very text: what could start a link, an image, an
+// autolink, HTML, an entity, code or emphasis is backslash-escaped, and
+// nothing else, so the Markdown still reads as plain text ("05:12:43",
+// "truncate_log"). Line breaks and terminal controls are shown escaped
+// (TerminalSafe).
+std::string MarkdownText(absl::string_view raw, MarkdownPlace place) {
+  const std::string text = TerminalSafe(raw);
+  const auto at = [&](size_t i) { return i < text.size() ? text[i] : '\0'; };
+  const auto alnum = [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c));
+  };
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const char before = i > 0 ? text[i - 1] : '\0';
+    const char after = at(i + 1);
+    bool escape = false;
+    switch (c) {
+      case '\\':
+        // It escapes only punctuation, and at the end of a line it is a
+        // line break; elsewhere ("\x1b") it is shown as it is.
+        escape = after == '\0' || IsAsciiPunctuation(after);
+        break;
+      case '[':
+      case ']':
+      case '<':
+      case '`':
+      case '*':
+      case '~':
+        escape = true;
+        break;
+      case '|':
+        escape = place == MarkdownPlace::kTableCell;
+        break;
+      case '_':
+        // Inside a word ("truncate_log") it never starts emphasis.
+        escape = !(alnum(before) && alnum(after));
+        break;
+      case '(':
+        // "](": no link text is left to open, and no reader has to check.
+        escape = before == ']';
+        break;
+      case '&':
+        escape = alnum(after) || after == '#';  // an entity ("&lt;")
+        break;
+      case '#':
+        escape = i == 0 || before == ' ';  // a heading's closing sequence
+        break;
+      case ':':
+        // "https://...": GitHub links bare URLs.
+        escape = after == '/' && at(i + 2) == '/';
+        break;
+      case '.':
+        // "www.example.com": linked bare too.
+        escape = i >= 3 && text.compare(i - 3, 3, "www") == 0 &&
+                 (i == 3 || !alnum(text[i - 4]));
+        break;
+      case '@':
+        escape = true;  // "someone@example.com" is linked bare too
+        break;
+      default:
+        break;
+    }
+    if (escape) out.push_back('\\');
+    out.push_back(c);
   }
-  return cell;
+  return out;
+}
+
+std::string Cell(absl::string_view text) {
+  return MarkdownText(text, MarkdownPlace::kTableCell);
 }
 
 // A fence longer than any run of backticks in `text`, so nothing in the
@@ -226,23 +319,52 @@ std::string FenceFor(absl::string_view text) {
   return std::string(std::max<size_t>(3, longest + 1), '`');
 }
 
+// An event's first line, and the lines after it (a command's output tail),
+// shown apart: indented under the event, never as an event of their own.
+std::pair<absl::string_view, absl::string_view> FirstLineAndRest(
+    absl::string_view text) {
+  const size_t end = text.find('\n');
+  if (end == absl::string_view::npos) return {text, ""};
+  return {text.substr(0, end), text.substr(end + 1)};
+}
+
+// `text`'s lines, each after `indent`.
+std::string Indented(absl::string_view text, absl::string_view indent) {
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(text, '\n'))
+    absl::StrAppend(&out, indent, line, "\n");
+  return out;
+}
+
+// A fenced block indented by `indent` (a list item's body), its content
+// shown as it is: nothing in it is Markdown.
+std::string FencedBlock(absl::string_view text, absl::string_view indent) {
+  const std::string safe =
+      TerminalSafe(absl::StripSuffix(text, "\n"), LineBreaks::kKeep);
+  const std::string fence = FenceFor(safe);
+  return absl::StrCat(indent, fence, "text\n", Indented(safe, indent), indent,
+                      fence, "\n");
+}
+
+// The timeline is a list, not a table: an event with several lines keeps
+// them (in a block under it), and the list reads as plain text too.
 void PrintMarkdown(const v1::Incident& incident,
                    const std::vector<TimelineEvent>& timeline) {
-  std::printf("# %s\n\n| | |\n|---|---|\n", Cell(Headline(incident)).c_str());
+  std::printf("# %s\n\n| | |\n|---|---|\n",
+              MarkdownText(Headline(incident), MarkdownPlace::kLine).c_str());
   for (const auto& [name, value] : Facts(incident))
     std::printf("| %s | %s |\n", name.c_str(), Cell(value).c_str());
-  std::printf("\n## Timeline (UTC)\n\n| Time | Event |\n|---|---|\n");
-  for (const TimelineEvent& event : timeline)
-    std::printf("| %s | %s |\n", Rfc3339Millis(event.at_ms).c_str(),
-                Cell(event.text).c_str());
-  const std::string& output = incident.diagnosis().output();
-  if (!output.empty()) {
-    const std::string safe = TerminalSafe(output, LineBreaks::kKeep);
-    const std::string fence = FenceFor(safe);
-    std::printf("\n## Automatic diagnosis\n\n%stext\n%s%s%s\n", fence.c_str(),
-                safe.c_str(), absl::EndsWith(safe, "\n") ? "" : "\n",
-                fence.c_str());
+  std::printf("\n## Timeline (UTC)\n\n");
+  for (const TimelineEvent& event : timeline) {
+    const auto [first, rest] = FirstLineAndRest(event.text);
+    std::printf("- %s %s\n", Rfc3339Millis(event.at_ms).c_str(),
+                MarkdownText(first, MarkdownPlace::kLine).c_str());
+    if (!rest.empty()) std::printf("\n%s\n", FencedBlock(rest, "  ").c_str());
   }
+  const std::string& output = incident.diagnosis().output();
+  if (!output.empty())
+    std::printf("\n## Automatic diagnosis\n\n%s",
+                FencedBlock(output, "").c_str());
 }
 
 void PrintText(const v1::Incident& incident,
@@ -251,9 +373,17 @@ void PrintText(const v1::Incident& incident,
   for (const auto& [name, value] : Facts(incident))
     std::printf("  %-14s %s\n", name.c_str(), TerminalSafe(value).c_str());
   std::printf("\nTimeline (UTC)\n");
-  for (const TimelineEvent& event : timeline)
-    std::printf("  %s  %s\n", Rfc3339Millis(event.at_ms).c_str(),
-                TerminalSafe(event.text).c_str());
+  for (const TimelineEvent& event : timeline) {
+    const std::string at = Rfc3339Millis(event.at_ms);
+    const auto [first, rest] = FirstLineAndRest(event.text);
+    std::printf("  %s  %s\n", at.c_str(), TerminalSafe(first).c_str());
+    if (!rest.empty()) {
+      std::printf("%s", Indented(TerminalSafe(absl::StripSuffix(rest, "\n"),
+                                              LineBreaks::kKeep),
+                                 std::string(at.size() + 6, ' '))
+                            .c_str());
+    }
+  }
   const std::string& output = incident.diagnosis().output();
   if (!output.empty()) {
     std::printf("\nAutomatic diagnosis:\n%s",

@@ -242,8 +242,7 @@ TEST_F(PrometheusAlertTest,
   ProgramResult markdown =
       fleet_->alice->Run({"incident", "show", "INC-1", "--output", "markdown"});
   EXPECT_THAT(markdown.stdout_text, HasSubstr("alert resolved"));
-  EXPECT_THAT(markdown.stdout_text,
-              HasSubstr("alice\\: truncate\\_log on web-1"));
+  EXPECT_THAT(markdown.stdout_text, HasSubstr("alice: truncate_log on web-1"));
 
   // Prometheus scraped both daemons' /metrics and sees the alert and the
   // truncation counted. Scrapes run on Prometheus's own clock, so the figures
@@ -266,8 +265,7 @@ TEST_F(PrometheusAlertTest,
       << "resolved alerts: " << Query(prometheus_port_, resolved_alerts)
       << ", truncations: " << Query(prometheus_port_, truncations)
       << ", connected agents: "
-      << Query(prometheus_port_, "opsagent_controller_connected_agents")
-      << "\n"
+      << Query(prometheus_port_, "opsagent_controller_connected_agents") << "\n"
       << Logs();
 }
 
