@@ -155,17 +155,20 @@ absl::Status ActionJournal::ReadSince(absl::Time since, uint64_t cursor,
 }
 
 absl::Status ActionJournal::Append(v1::JournalRecord record,
-                                   Durability durability) {
+                                   Durability durability,
+                                   ReserveUse reserve_use) {
   record.set_time(
       absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone()));
   std::string line;
   if (!google::protobuf::util::MessageToJsonString(record, &line).ok()) {
     return absl::InternalError("agent journal: cannot encode a record");
   }
-  if (durability == Durability::kSynced)
-    return file_->Append(line, AppendOnlyFile::Durability::kSynced);
-  return file_->Append(line, AppendOnlyFile::Durability::kWritten,
-                       /*keep_reserved=*/reserve_bytes_ / 2);
+  return file_->Append(
+      line,
+      durability == Durability::kSynced ? AppendOnlyFile::Durability::kSynced
+                                        : AppendOnlyFile::Durability::kWritten,
+      /*keep_reserved=*/reserve_use == ReserveUse::kHalf ? reserve_bytes_ / 2
+                                                         : 0);
 }
 
 }  // namespace opsagent

@@ -40,12 +40,17 @@ class ActionJournal {
   // it was issued, less than a host takes to boot).
   enum class Durability { kSynced, kWritten };
 
-  // Stamps `record` with the current time and appends it. A kWritten record
-  // (a read's, a refusal's) is not appended, ResourceExhausted, when the
-  // filesystem is full and it would use the half of the reserve kept for
-  // changes.
-  absl::Status Append(v1::JournalRecord record,
-                      Durability durability = Durability::kSynced);
+  // How much of the reserve a record may use once the filesystem is full:
+  // kAll for changes and for the end of a call whose start is journaled (so
+  // no journaled call is left without its end); kHalf for the start of a
+  // read and for refusals, which anyone can make as fast as they like.
+  enum class ReserveUse { kHalf, kAll };
+
+  // Stamps `record` with the current time and appends it. A kHalf record is
+  // not appended (ResourceExhausted) when the filesystem is full and it
+  // would use the half of the reserve kept for the others.
+  absl::Status Append(v1::JournalRecord record, Durability durability,
+                      ReserveUse reserve_use);
 
   // The records that were in the file when it was opened, oldest first.
   const std::vector<v1::JournalRecord>& history() const { return history_; }

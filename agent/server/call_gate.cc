@@ -113,7 +113,10 @@ absl::Status CallGate::JournalStart(const Call& call,
   }
   record.set_via(call.via);
   SetSigned(call, &record);
-  return journal_->Append(std::move(record), Durability(call));
+  return journal_->Append(std::move(record), Durability(call),
+                          call.operation->mutating
+                              ? ActionJournal::ReserveUse::kAll
+                              : ActionJournal::ReserveUse::kHalf);
 }
 
 void CallGate::JournalFinish(const Call& call, const v1::RequestMeta& meta,
@@ -138,8 +141,8 @@ void CallGate::JournalFinish(const Call& call, const v1::RequestMeta& meta,
   record.set_result_sha256(ResultSha256(
       agent_.config.hostname(), meta.request_id(),
       static_cast<int>(result.status.code()), result.final_message));
-  if (absl::Status written =
-          journal_->Append(std::move(record), Durability(call));
+  if (absl::Status written = journal_->Append(
+          std::move(record), Durability(call), ActionJournal::ReserveUse::kAll);
       !written.ok()) {
     spdlog::error("{} request={} finished but is not in the journal: {}",
                   call.operation->name, meta.request_id(), written.message());
@@ -165,11 +168,22 @@ void CallGate::JournalRefusal(const Call& call, absl::string_view operation,
   record.set_via(call.via);
   SetSigned(call, &record);
   if (absl::Status written = journal_->Append(
-          std::move(record), ActionJournal::Durability::kWritten);
+          std::move(record), ActionJournal::Durability::kWritten,
+          ActionJournal::ReserveUse::kHalf);
       !written.ok()) {
+    CountNotJournaled(call.caller.ToString());
     spdlog::error("a refused {} request={} is not in the journal: {}",
                   operation, request_id, written.message());
   }
+}
+
+void CallGate::CountNotJournaled(const std::string& caller) {
+  absl::MutexLock lock(&mutex_);
+  const absl::Time now = absl::Now();
+  JournalBudget& budget =
+      journal_budgets_.try_emplace(caller, JournalBudget{kJournalBurst, now})
+          .first->second;
+  if (budget.not_journaled++ == 0) budget.not_journaled_since = now;
 }
 
 bool CallGate::AdmitToJournal(const std::string& caller,
@@ -237,9 +251,11 @@ void CallGate::AppendSummary(v1::JournalRecord summary) {
   const uint64_t count = summary.not_journaled();
   summary.set_status_message(absl::StrCat(
       count, " more refused calls/reads from ", caller, " not journaled (over ",
-      kJournalPerSecond, " a second after a burst of ", kJournalBurst, ")"));
+      kJournalPerSecond, " a second after a burst of ", kJournalBurst,
+      ", or while the journal's filesystem was full)"));
   if (absl::Status written = journal_->Append(
-          std::move(summary), ActionJournal::Durability::kWritten);
+          std::move(summary), ActionJournal::Durability::kWritten,
+          ActionJournal::ReserveUse::kHalf);
       !written.ok()) {
     spdlog::error("{} calls by {} not journaled, nor is their count: {}", count,
                   caller, written.message());
@@ -380,6 +396,7 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
       // full it is still answered (what is left of the reserve is for the
       // change that frees the space), and the gap is counted and logged.
       journaled = false;
+      CountNotJournaled(who);
       unjournaled_reads_.Increment({std::string(op.name)});
       spdlog::error("{} by {} request={} answered but not journaled: {}",
                     op.name, who, meta.request_id(), status.message());

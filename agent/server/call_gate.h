@@ -109,6 +109,9 @@ class CallGate {
   // journal is read (FlushNotJournaled).
   bool AdmitToJournal(const std::string& caller,
                       std::optional<v1::JournalRecord>* summary);
+  // Counts a read or refusal by `caller` whose record could not be written
+  // (the journal's filesystem full): journaled as AdmitToJournal's are.
+  void CountNotJournaled(const std::string& caller);
   void FlushNotJournaled();
   void AppendSummary(v1::JournalRecord summary);
   // Logs (as `verb`: rejected, denied, refused) and journals a refusal.

@@ -299,11 +299,17 @@ TEST_P(FullJournalFilesystemTest, ReadsAnswerAndTheTruncationIsRecorded) {
   ExpectWholeJsonLines(journal_path_);
   EXPECT_THAT(AuditLine(request_id), HasSubstr("\"outcome\":\"ok\""));
 
-  // Space again: reads are journaled again.
+  // Space again: reads are journaled again, and the agent's journal agrees
+  // with the team's log (the reads it could not record are counted in it).
   ProgramResult read = alice_->Run({"df", "web-1", "--output", "json"});
   ASSERT_EQ(read.exit_code, 0) << read.stderr_text;
   EXPECT_EQ(JournalRecords(journal_path_, RequestId(read.stdout_text)), 2)
       << read.stdout_text;
+  EXPECT_THAT(ReadFileOrDie(journal_path_),
+              HasSubstr("or while the journal's filesystem was full"));
+  ProgramResult reconciled = alice_->Run({"audit", "reconcile"});
+  EXPECT_EQ(reconciled.exit_code, 0)
+      << reconciled.stdout_text << reconciled.stderr_text;
 }
 
 INSTANTIATE_TEST_SUITE_P(Filesystems, FullJournalFilesystemTest,

@@ -63,10 +63,11 @@ class JournalPagingTest : public ::testing::Test {
       record.set_event(v1::JournalRecord::REFUSED);
       record.set_request_id(absl::StrCat("r-", next_++));
       record.set_status_message(std::string(text_bytes, 'm'));
-      ASSERT_TRUE(
-          journal_
-              ->Append(std::move(record), ActionJournal::Durability::kWritten)
-              .ok());
+      ASSERT_TRUE(journal_
+                      ->Append(std::move(record),
+                               ActionJournal::Durability::kWritten,
+                               ActionJournal::ReserveUse::kHalf)
+                      .ok());
     }
   }
 
