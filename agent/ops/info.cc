@@ -38,6 +38,20 @@ absl::Status RunInfo(const OperationContext& context,
     reply->add_caller_roles(role);
   for (const std::string& op : context.caller_operations())
     reply->add_caller_operations(op);
+  *reply->mutable_truncatable_logs() = config.truncatable_logs();
+  for (const v1::RestartableService& service : config.restartable()) {
+    v1::AllowedService* allowed = reply->add_restartable();
+    allowed->set_name(service.name());
+    allowed->set_manager(service.manager());
+  }
+  for (const v1::VettedCommand& command : config.command()) {
+    v1::AllowedCommand* allowed = reply->add_commands();
+    allowed->set_name(command.name());
+    allowed->set_description(command.description());
+    *allowed->mutable_params() = command.params();
+    allowed->set_read_only(command.read_only());
+    *allowed->mutable_roles() = command.roles();
+  }
   return absl::OkStatus();
 }
 

@@ -47,6 +47,23 @@ absl::StatusOr<uint32_t> TopN(const ParsedArgs& args, const std::string& flag) {
   return n;
 }
 
+// What a vetted command's parameter takes, as `opsctl exec` wants it:
+// "<one of a|b>", "<integer 1..10>", "<matching ^[a-z]+$>", "<course id>".
+std::string ParameterForm(const v1::CommandParameter& param) {
+  switch (param.type()) {
+    case v1::CommandParameter::ENUM:
+      return absl::StrCat("<one of ", absl::StrJoin(param.values(), "|"), ">");
+    case v1::CommandParameter::INTEGER:
+      return absl::StrCat("<integer ", param.min(), "..", param.max(), ">");
+    case v1::CommandParameter::REGEX:
+      return absl::StrCat("<matching ", param.pattern(), ">");
+    case v1::CommandParameter::COURSE_ID:
+      return "<course-v1:ORG+COURSE+RUN>";
+    default:
+      return "<value>";
+  }
+}
+
 void PrintInfo(const v1::InfoReply& r) {
   const absl::Time expiry =
       absl::FromUnixSeconds(r.certificate_not_after_unix());
@@ -71,6 +88,32 @@ void PrintInfo(const v1::InfoReply& r) {
               Shown(absl::StrJoin(r.caller_roles(), ", ")).c_str());
   std::printf("you may call:      %s\n",
               Shown(absl::StrJoin(r.caller_operations(), ", ")).c_str());
+  std::printf("truncatable logs:  %s\n",
+              r.truncatable_logs().empty()
+                  ? "none"
+                  : Shown(absl::StrJoin(r.truncatable_logs(), " ")).c_str());
+  std::vector<std::string> services;
+  for (const v1::AllowedService& service : r.restartable()) {
+    services.push_back(absl::StrCat(
+        service.name(),
+        service.manager() == v1::SUPERVISOR_PROGRAM ? " (supervisor)" : ""));
+  }
+  std::printf(
+      "restartable:       %s\n",
+      services.empty() ? "none" : Shown(absl::StrJoin(services, ", ")).c_str());
+  std::printf("vetted commands:   %s\n", r.commands().empty() ? "none" : "");
+  for (const v1::AllowedCommand& command : r.commands()) {
+    std::printf("  %s%s%s%s\n", Shown(command.name()).c_str(),
+                command.read_only() ? " (read-only)" : "",
+                command.description().empty() ? "" : ": ",
+                Shown(command.description()).c_str());
+    for (const v1::CommandParameter& param : command.params()) {
+      std::printf("      %s=%s%s%s\n", Shown(param.name()).c_str(),
+                  Shown(ParameterForm(param)).c_str(),
+                  param.description().empty() ? "" : "  ",
+                  Shown(param.description()).c_str());
+    }
+  }
 }
 
 std::string InfoSummary(const v1::InfoReply& r) {

@@ -41,6 +41,10 @@ class CommandE2eTest : public ::testing::Test {
                      params { name: "seconds" type: INTEGER min: 1 max: 60 } }
            command { name: "fails" argv: ["/bin/ls", "/nonexistent"] }
            command { name: "admins-only" argv: ["/bin/true"] roles: "admin" }
+           truncatable_logs: ")",
+                                                  *dir_, R"(/*.log"
+           restartable { name: "salt-master.service" manager: SYSTEMD_UNIT }
+           restartable { name: "supervisor.service" manager: SYSTEMD_UNIT }
         )"));
     ASSERT_TRUE(agent.ok()) << agent.status();
     agent_ = agent->release();
@@ -62,6 +66,31 @@ class CommandE2eTest : public ::testing::Test {
 std::string* CommandE2eTest::dir_;
 ::opsagent::testing::TestAgent* CommandE2eTest::agent_;
 OpsctlRunner* CommandE2eTest::opsctl_;
+
+// `opsctl info HOST` says what the host allows before anyone asks: its
+// truncatable globs, restartable services and vetted commands with their
+// parameters, but never a command's argv.
+TEST_F(CommandE2eTest, InfoListsWhatTheHostAllows) {
+  ProgramResult info = opsctl_->Run({"info", "salt-production"});
+  ASSERT_EQ(info.exit_code, 0) << info.stderr_text;
+  EXPECT_THAT(info.stdout_text,
+              HasSubstr("truncatable logs:  " + *dir_ + "/*.log"));
+  EXPECT_THAT(info.stdout_text,
+              HasSubstr("restartable:       salt-master.service, "
+                        "supervisor.service"));
+  EXPECT_THAT(info.stdout_text, HasSubstr("  salt-state\n"));
+  EXPECT_THAT(info.stdout_text,
+              HasSubstr("states=<one of reddit.config|reddit.config,"
+                        "pgbouncer>"));
+  EXPECT_THAT(info.stdout_text, HasSubstr("seconds=<integer 1..60>"));
+  EXPECT_THAT(info.stdout_text, Not(HasSubstr("/bin/echo")));
+  ProgramResult json =
+      opsctl_->Run({"info", "salt-production", "--output", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.stderr_text;
+  EXPECT_THAT(json.stdout_text, HasSubstr("\"restartable\""));
+  EXPECT_THAT(json.stdout_text, HasSubstr("\"name\":\"admins-only\""));
+  EXPECT_THAT(json.stdout_text, Not(HasSubstr("/bin/echo")));
+}
 
 TEST_F(CommandE2eTest, RunsTheTemplateWithValidatedValuesAndAuditsTheOutput) {
   ProgramResult r = opsctl_->Run({"exec", "salt-production", "salt-state",
