@@ -1,0 +1,169 @@
+// Runbook runs through the real opsctld (issue 21): a run for an incident
+// acts on the incident's host alone, a run that names no host stops before
+// anything is sent, a step's target expression is shown as the hosts it
+// selects, and a guided step's confirmation is one row of the team's log
+// with its incident and step, not a line of the operator's own file.
+
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/alerting_fleet.h"
+#include "tests/testing/opsctl_runner.h"
+
+namespace opsagent {
+namespace {
+
+using ::opsagent::testing::AlertingFleet;
+using ::opsagent::testing::AlertmanagerNotification;
+using ::opsagent::testing::Eventually;
+using ::opsagent::testing::JsonField;
+using ::opsagent::testing::ParseJson;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class RunbookE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTestDirectory();
+    logs_ = dir_ + "/logs";
+    mkdir(logs_.c_str(), 0700);
+    testing::WriteFileOrDie(logs_ + "/app.log", std::string(64 << 10, 'x'));
+    auto fleet = AlertingFleet::Start({dir_, logs_, ""});
+    ASSERT_TRUE(fleet.ok()) << fleet.status();
+    fleet_ = *std::move(fleet);
+    // Read by opsctl at each run; the controller's own copy is for alerts.
+    testing::WriteFileOrDie(
+        fleet_->runbooks + "/console.textproto",
+        absl::StrCat(
+            "entry {\n  id: \"web-console\"\n  product: \"Web\"\n"
+            "  alert: \"WebCredentialsLapsed\"\n"
+            "  diagnosis { title: \"Filesystems\" opsctl: [\"df\", "
+            "\"{target}\"] }\n"
+            "  mitigation { title: \"Instance refresh of web-<ENVIRONMENT>\"\n"
+            "    manual: \"Start an instance refresh of web-<ENVIRONMENT>. "
+            "Be sure to un-check the \\\"Enable Skip Matching\\\" box.\" }\n"
+            "  mitigation { title: \"Truncate the web logs\" opsctl: "
+            "[\"truncate\", \"role:web\", \"",
+            logs_,
+            "/app.log\"] }\n}\n"
+            "entry {\n  id: \"web-guided\"\n  alert: \"WebReport\"\n"
+            "  mitigation { title: \"E-mail support\" manual: \"Write to "
+            "support.\" }\n}\n"));
+    AlertingFleet::Answer answer = fleet_->Post(
+        AlertmanagerNotification(
+            "firing", "DiskUsageWarning", "web-1:9100", "a1b2c3d4e5f60718",
+            absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
+                             absl::Now() - absl::Minutes(2),
+                             absl::UTCTimeZone())),
+        fleet_->token);
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    ASSERT_THAT(answer.body, HasSubstr("\"opened\":[\"INC-1\"]"));
+    // Its automatic diagnosis writes to the team's log: done before a test
+    // compares the log.
+    ASSERT_TRUE(Eventually(
+        [&] {
+          return absl::StrContains(
+              fleet_->alice->Run({"incidents"}).stdout_text, "ready");
+        },
+        absl::Seconds(30)))
+        << fleet_->controller->Log();
+  }
+
+  // The team's log, as `opsctl audit --output json` prints it.
+  std::string TeamLog() const {
+    ProgramResult audit = fleet_->alice->Run({"audit", "--output", "json"});
+    EXPECT_EQ(audit.exit_code, 0) << audit.stderr_text;
+    return audit.stdout_text;
+  }
+
+  std::string dir_, logs_;
+  std::unique_ptr<AlertingFleet> fleet_;
+};
+
+TEST_F(RunbookE2eTest, ShowPrintsGuidedStepsInFullWithTheEnvironment) {
+  ProgramResult shown = fleet_->alice->Run(
+      {"runbook", "show", "web-console", "--environment", "qa"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.stderr_text;
+  EXPECT_THAT(shown.stdout_text,
+              HasSubstr("Start an instance refresh of web-qa. Be sure to "
+                        "un-check the \"Enable Skip Matching\" box."));
+  EXPECT_THAT(shown.stdout_text, HasSubstr("Instance refresh of web-qa"));
+  EXPECT_THAT(shown.stdout_text, Not(HasSubstr("<ENVIRONMENT>")));
+}
+
+TEST_F(RunbookE2eTest, ARunWithoutAHostStopsBeforeAnythingIsSent) {
+  const std::string before = TeamLog();
+  ProgramResult run = fleet_->alice->Run({"runbook", "run", "web-console"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.stderr_text,
+              HasSubstr("runbook web-console acts on a host and none was "
+                        "given: give --host HOST"));
+  EXPECT_THAT(run.stdout_text, Not(HasSubstr("---")));
+  // An expression is not a host.
+  ProgramResult expression = fleet_->alice->Run(
+      {"runbook", "run", "web-console", "--host", "role:web"});
+  EXPECT_EQ(expression.exit_code, 2);
+  EXPECT_THAT(expression.stderr_text,
+              HasSubstr("--host takes one host's name"));
+  EXPECT_EQ(TeamLog(), before);
+}
+
+TEST_F(RunbookE2eTest, AGuidedConfirmationIsInTheTeamsLogWithItsIncident) {
+  // --incident alone: the incident's host (web-1) is the run's.
+  ProgramResult run = fleet_->alice->Run(
+      {"runbook", "run", "web-console", "--incident", "INC-1", "--yes"});
+  ASSERT_EQ(run.exit_code, 0) << run.stdout_text << run.stderr_text;
+  EXPECT_THAT(run.stdout_text, HasSubstr("target web-1, run "));
+  EXPECT_THAT(run.stdout_text, HasSubstr("$ opsctl df web-1"));
+  // The step's "role:web" is shown, asked about and run as the hosts it
+  // selects, by name.
+  EXPECT_THAT(run.stdout_text,
+              HasSubstr("$ opsctl truncate web-1 " + logs_ + "/app.log"));
+  const google::protobuf::Value log = ParseJson(TeamLog());
+  int guided = 0;
+  for (const google::protobuf::Value& row : log.list_value().values()) {
+    if (JsonField(row, "operation").string_value() != "guided_step") continue;
+    ++guided;
+    EXPECT_EQ(JsonField(row, "incident").string_value(), "INC-1");
+    EXPECT_EQ(JsonField(row, "cert_identity").string_value(), "alice");
+    EXPECT_EQ(JsonField(row, "outcome").string_value(), "ok");
+    const google::protobuf::Value& parameters = JsonField(row, "parameters");
+    EXPECT_EQ(JsonField(parameters, "entry").string_value(), "web-console");
+    EXPECT_EQ(JsonField(parameters, "phase").string_value(), "mitigation");
+    EXPECT_EQ(JsonField(parameters, "step").string_value(),
+              "Instance refresh of web-<ENVIRONMENT>");
+  }
+  EXPECT_EQ(guided, 1) << TeamLog();
+  // Not in alice's own file: the team's log is the one record.
+  for (const AuditRecord& row : fleet_->alice->AuditRows())
+    EXPECT_NE(row.intent.operation, "guided_step");
+}
+
+TEST_F(RunbookE2eTest, AConfirmationForAnIncidentThatDoesNotExistIsRefused) {
+  // Named alone, it is looked up for its host, and is not there.
+  ProgramResult lookup = fleet_->alice->Run(
+      {"runbook", "run", "web-guided", "--incident", "INC-99", "--yes"});
+  EXPECT_EQ(lookup.exit_code, 2);
+  EXPECT_THAT(lookup.stderr_text, HasSubstr("INC-99"));
+  // With a host, the controller refuses to file the confirmation under it.
+  ProgramResult run =
+      fleet_->alice->Run({"runbook", "run", "web-guided", "--host", "web-1",
+                          "--incident", "INC-99", "--yes"});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_THAT(run.stderr_text,
+              HasSubstr("cannot record the confirmation of mitigation step 1 "
+                        "in the audit log"));
+  EXPECT_THAT(run.stderr_text, HasSubstr("INC-99"));
+  EXPECT_THAT(TeamLog(), Not(HasSubstr("guided_step")));
+}
+
+}  // namespace
+}  // namespace opsagent
