@@ -1,6 +1,7 @@
 #ifndef OPSAGENT_CONTROLLER_EXIT_CODES_H_
 #define OPSAGENT_CONTROLLER_EXIT_CODES_H_
 
+#include "absl/status/status.h"
 #include "controller/audit/audit_record.h"
 
 namespace opsagent {
@@ -36,6 +37,26 @@ inline int ExitCodeFor(AuditOutcome outcome) {
       break;
   }
   return kExitOperationFailed;
+}
+
+// The exit code for a call to the controller that failed (incidents, hosts,
+// the team log's reads): one mapping, so that a denial is 3 whichever
+// command met it. `unavailable` is what any other failure means to the
+// command (kExitUnreachable; kExitAuditUnavailable for the team log).
+inline int ExitCodeForControllerError(const absl::Status& status,
+                                      int unavailable = kExitUnreachable) {
+  switch (status.code()) {
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+      return kExitDenied;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+      return kExitUsage;
+    default:
+      return unavailable;
+  }
 }
 
 }  // namespace opsagent

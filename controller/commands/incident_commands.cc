@@ -69,10 +69,7 @@ int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
   absl::StatusOr<v1::ListIncidentsReply> reply =
       (*controller)->ListIncidents(request, invocation.CallTimeout(kTimeout));
   if (!reply.ok())
-    return CommandFailed(absl::IsFailedPrecondition(reply.status()) ||
-                                 absl::IsInvalidArgument(reply.status())
-                             ? kExitUsage
-                             : kExitUnreachable,
+    return CommandFailed(ExitCodeForControllerError(reply.status()),
                          std::string(reply.status().message()));
   if (invocation.output() == OutputFormat::kJson) {
     std::printf("%s\n", ProtoToJson(*reply).c_str());
@@ -424,11 +421,7 @@ int RunIncident(Invocation& invocation, const ParsedArgs& args) {
   absl::StatusOr<v1::Incident> incident =
       GetWholeIncident(**controller, args.positional()[1], invocation);
   if (!incident.ok()) {
-    return CommandFailed(absl::IsNotFound(incident.status()) ||
-                                 absl::IsInvalidArgument(incident.status()) ||
-                                 absl::IsFailedPrecondition(incident.status())
-                             ? kExitUsage
-                             : kExitUnreachable,
+    return CommandFailed(ExitCodeForControllerError(incident.status()),
                          std::string(incident.status().message()));
   }
   AuditFilter filter;

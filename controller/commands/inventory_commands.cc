@@ -30,9 +30,7 @@ int RunLiveHosts(Invocation& invocation) {
   absl::StatusOr<v1::ListHostsReply> reply =
       (*client)->ListHosts(absl::Seconds(30));
   if (!reply.ok()) {
-    return CommandFailed(absl::IsPermissionDenied(reply.status())
-                             ? kExitDenied
-                             : kExitUnreachable,
+    return CommandFailed(ExitCodeForControllerError(reply.status()),
                          reply.status().message());
   }
   if (invocation.output() == OutputFormat::kJson) {

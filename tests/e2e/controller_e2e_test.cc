@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/signing/signed_request.h"
@@ -224,6 +225,23 @@ CertificateFiles* ControllerE2eTest::bob_;
 CertificateFiles* ControllerE2eTest::mallory_;
 CertificateFiles* ControllerE2eTest::victor_;
 std::string* ControllerE2eTest::logs_;
+
+// A denial by the controller is exit code 3 whichever command met it, as a
+// denial by an agent is: scripts tell "not allowed" from "unreachable" (4).
+TEST_F(ControllerE2eTest, EveryControllerDenialIsExitCode3) {
+  auto victor = fleet_->Opsctl("denied-victor", *victor_);
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"hosts"},
+                                             {"incidents"},
+                                             {"incident", "show", "INC-1"},
+                                             {"audit", "--since", "1h"}}) {
+    ProgramResult denied = victor->Run(args);
+    EXPECT_EQ(denied.exit_code, 3)
+        << absl::StrJoin(args, " ") << ": " << denied.stderr_text;
+    EXPECT_THAT(denied.stderr_text, HasSubstr("victor"))
+        << absl::StrJoin(args, " ");
+  }
+}
 
 TEST_F(ControllerE2eTest, HostsShowsTheLiveInventory) {
   auto alice = fleet_->Opsctl("hosts-alice", *alice_);
