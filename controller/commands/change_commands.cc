@@ -27,10 +27,29 @@ const FlagSpec kYes = {
 const FlagSpec kDryRun = {"dry-run", "",
                           "report exactly what would happen; change nothing"};
 
-// Asks before a change (or needs --yes), unless it is a dry run.
-absl::Status Confirm(const ParsedArgs& args, const std::string& question) {
+// Asks before a change `what` ("Truncate /var/log/x.log") on `target` (or
+// needs --yes), unless it is a dry run. A person is asked about hosts by
+// name: an expression ("role:salt-master") is resolved first and `target`
+// becomes exactly the hosts named in the question, so the change acts on
+// what was agreed to, not on what the expression selects a minute later.
+absl::Status Confirm(Invocation& invocation, const ParsedArgs& args,
+                     absl::string_view what, std::string* target) {
   if (args.Has("dry-run")) return absl::OkStatus();
-  return ConfirmChange(question, args.Has("yes"));
+  if (args.Has("yes") || IsOneHostName(*target))
+    return ConfirmChange(absl::StrCat(what, " on ", *target, "?"),
+                         args.Has("yes"));
+  absl::StatusOr<std::vector<std::string>> hosts =
+      SelectedHostNames(invocation, *target);
+  if (!hosts.ok()) return hosts.status();
+  if (absl::Status confirmed = ConfirmChange(
+          absl::StrCat(what, " on ", hosts->size(),
+                       hosts->size() == 1 ? " host: " : " hosts: ",
+                       absl::StrJoin(*hosts, ", "), " (", *target, ")?"),
+          false);
+      !confirmed.ok())
+    return confirmed;
+  *target = absl::StrJoin(*hosts, ",");
+  return absl::OkStatus();
 }
 
 void PrintTruncation(const v1::TruncateLogReply& r) {
@@ -50,7 +69,7 @@ void PrintTruncation(const v1::TruncateLogReply& r) {
 }
 
 int RunTruncate(Invocation& invocation, const ParsedArgs& args) {
-  const std::string host = args.positional()[0];
+  std::string host = args.positional()[0];
   auto request = std::make_shared<v1::TruncateLogRequest>();
   request->set_path(args.positional()[1]);
   if (args.Has("keep-tail")) {
@@ -61,13 +80,15 @@ int RunTruncate(Invocation& invocation, const ParsedArgs& args) {
   }
   const uint64_t keep = request->keep_tail_bytes();
   if (absl::Status confirmed = Confirm(
-          args, absl::StrCat("Truncate ", request->path(), " on ", host,
-                             keep > 0 ? absl::StrCat(" (keeping the last ",
-                                                     FormatHumanSize(keep), ")")
-                                      : "",
-                             "?"));
+          invocation, args,
+          absl::StrCat("Truncate ", request->path(),
+                       keep > 0 ? absl::StrCat(" (keeping the last ",
+                                               FormatHumanSize(keep), ")")
+                                : ""),
+          &host);
       !confirmed.ok())
-    return CommandFailed(kExitUsage, confirmed.message());
+    return CommandFailed(ExitCodeForControllerError(confirmed, kExitUsage),
+                         confirmed.message());
   return RunOperation(
       invocation, host,
       {FindOperation("truncate_log"), request, args.Has("dry-run")},
@@ -105,7 +126,7 @@ void PrintRestart(const v1::RestartServiceReply& r) {
 }
 
 int RunRestart(Invocation& invocation, const ParsedArgs& args) {
-  const std::string host = args.positional()[0];
+  std::string host = args.positional()[0];
   auto request = std::make_shared<v1::RestartServiceRequest>();
   request->set_name(args.positional()[1]);
   uint32_t retries = 0;
@@ -117,9 +138,10 @@ int RunRestart(Invocation& invocation, const ParsedArgs& args) {
   }
   request->set_max_attempts(retries);
   if (absl::Status confirmed = Confirm(
-          args, absl::StrCat("Restart ", request->name(), " on ", host, "?"));
+          invocation, args, absl::StrCat("Restart ", request->name()), &host);
       !confirmed.ok())
-    return CommandFailed(kExitUsage, confirmed.message());
+    return CommandFailed(ExitCodeForControllerError(confirmed, kExitUsage),
+                         confirmed.message());
   return RunOperation(invocation, host,
                       {FindOperation("restart_service"), request,
                        args.Has("dry-run"), absl::Minutes(5)},
@@ -152,7 +174,7 @@ std::string CommandSummary(const v1::RunCommandEvent& event) {
 }
 
 int RunExec(Invocation& invocation, const ParsedArgs& args) {
-  const std::string host = args.positional()[0];
+  std::string host = args.positional()[0];
   auto request = std::make_shared<v1::RunCommandRequest>();
   request->set_name(args.positional()[1]);
   for (const std::string& param : args.GetAll("param")) {
@@ -164,9 +186,10 @@ int RunExec(Invocation& invocation, const ParsedArgs& args) {
     (*request->mutable_params())[param.substr(0, eq)] = param.substr(eq + 1);
   }
   if (absl::Status confirmed = Confirm(
-          args, absl::StrCat("Run ", request->name(), " on ", host, "?"));
+          invocation, args, absl::StrCat("Run ", request->name()), &host);
       !confirmed.ok())
-    return CommandFailed(kExitUsage, confirmed.message());
+    return CommandFailed(ExitCodeForControllerError(confirmed, kExitUsage),
+                         confirmed.message());
   Presentation presentation = Present(&PrintCommandResult);
   presentation.on_event = [](const google::protobuf::Message& m) {
     const auto& event = static_cast<const v1::RunCommandEvent&>(m);

@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -54,6 +56,35 @@ int ExitCode(const FanOutSummary& summary, bool audit_failed,
 }
 
 }  // namespace
+
+bool IsOneHostName(absl::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_';
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> SelectedHostNames(
+    Invocation& invocation, const std::string& target) {
+  std::vector<std::string> names;
+  if (invocation.via_controller()) {
+    absl::StatusOr<ControllerClient*> client = invocation.controller();
+    if (!client.ok()) return client.status();
+    absl::StatusOr<v1::SelectHostsReply> selected = (*client)->SelectHosts(
+        target, invocation.CallTimeout(absl::Seconds(30)));
+    if (!selected.ok()) return selected.status();
+    names.assign(selected->hosts().begin(), selected->hosts().end());
+  } else {
+    absl::StatusOr<const Inventory*> inventory = invocation.inventory();
+    if (!inventory.ok()) return inventory.status();
+    absl::StatusOr<std::vector<v1::Host>> selected =
+        SelectHosts(**inventory, target);
+    if (!selected.ok()) return selected.status();
+    for (const v1::Host& host : *selected) names.push_back(host.name());
+  }
+  if (names.empty())
+    return absl::NotFoundError(absl::StrCat("no host matches ", target));
+  return names;
+}
 
 int RunOnHosts(
     Invocation& invocation, const std::string& target,

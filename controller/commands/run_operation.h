@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "controller/auditing_caller.h"
 #include "controller/fan_out.h"
 #include "controller/invocation.h"
@@ -57,6 +59,17 @@ Presentation Present(void (*print)(const Final&),
 // log. Returns the exit code.
 int RunOperation(Invocation& invocation, const std::string& target,
                  const OperationCall& call, const Presentation& presentation);
+
+// A host's name, not an expression ("role:web", "web-*", "a,b"): what
+// --host and an alert give.
+bool IsOneHostName(absl::string_view name);
+
+// The hosts `target` selects, by name, from the inventory the calls use: the
+// controller's live one, or with --direct the local one. NOT_FOUND when it
+// selects none. For asking a person about a change by the hosts' names and
+// then acting on exactly those.
+absl::StatusOr<std::vector<std::string>> SelectedHostNames(
+    Invocation& invocation, const std::string& target);
 
 // The same run without showing anything, for a command that works on the
 // results itself (audit reconcile): `on_hosts` gets the selected hosts,

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "controller/cli/confirmation.h"
 #include "controller/commands/command.h"
+#include "controller/commands/run_operation.h"
 #include "controller/exit_codes.h"
 #include "controller/output/json.h"
 #include "controller/output/table.h"
@@ -94,39 +95,6 @@ void PrintEntry(const v1::RunbookEntry& entry, const RunbookVars& vars) {
     for (int i = 0; i < steps->size(); ++i)
       PrintStep(phase, i + 1, (*steps)[i], vars);
   }
-}
-
-// A host's name, not an expression: what --host and an alert give, and all
-// a run started from them may act on.
-bool IsOneHostName(absl::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_';
-  });
-}
-
-// The hosts `target` selects, by name, from the inventory the run's calls
-// use: the controller's live one, or with --direct the local one.
-absl::StatusOr<std::vector<std::string>> HostsOf(Invocation& invocation,
-                                                 const std::string& target) {
-  std::vector<std::string> names;
-  if (invocation.via_controller()) {
-    absl::StatusOr<ControllerClient*> client = invocation.controller();
-    if (!client.ok()) return client.status();
-    absl::StatusOr<v1::SelectHostsReply> selected = (*client)->SelectHosts(
-        target, invocation.CallTimeout(absl::Seconds(30)));
-    if (!selected.ok()) return selected.status();
-    names.assign(selected->hosts().begin(), selected->hosts().end());
-  } else {
-    absl::StatusOr<const Inventory*> inventory = invocation.inventory();
-    if (!inventory.ok()) return inventory.status();
-    absl::StatusOr<std::vector<v1::Host>> selected =
-        SelectHosts(**inventory, target);
-    if (!selected.ok()) return selected.status();
-    for (const v1::Host& host : *selected) names.push_back(host.name());
-  }
-  if (names.empty())
-    return absl::NotFoundError(absl::StrCat("no host matches ", target));
-  return names;
 }
 
 // Records a guided step's confirmation (or its refusal) in the team's audit
@@ -290,7 +258,7 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
       // production"): the person is asked about the hosts it selects now,
       // by name, and the step acts on exactly those.
       absl::StatusOr<std::vector<std::string>> names =
-          HostsOf(invocation, args[1]);
+          SelectedHostNames(invocation, args[1]);
       if (!names.ok()) {
         return CommandFailed(
             kExitUsage, absl::StrCat("stopped before ", phase, " step ", number,
@@ -474,7 +442,7 @@ int RunRunbook(Invocation& invocation, const ParsedArgs& args) {
       // Named by the operator; resolved once, so that every prompt names
       // the hosts and every step acts on the same ones.
       absl::StatusOr<std::vector<std::string>> names =
-          HostsOf(invocation, args.Get("target"));
+          SelectedHostNames(invocation, args.Get("target"));
       if (!names.ok())
         return CommandFailed(kExitUsage, names.status().message());
       vars["target"] = absl::StrJoin(*names, ",");

@@ -104,6 +104,29 @@ class FanOutE2eTest : public ::testing::Test {
   int silent_ = -1;  // the cut-off host: accepts, never answers
 };
 
+// A person is asked about a change by the names of the hosts it will touch,
+// not by the expression that selects them; saying no sends nothing.
+TEST_F(FanOutE2eTest, AChangeOnAnExpressionAsksByTheHostsNames) {
+  ProgramResult declined = opsctl_->RunOnTerminal(
+      {"exec", "role:salt-master,env:production", "whoami"}, "n");
+  EXPECT_EQ(declined.exit_code, 2) << declined.stdout_text;
+  EXPECT_THAT(declined.stdout_text,
+              HasSubstr("Run whoami on 1 host: salt-production "
+                        "(role:salt-master,env:production)? [y/N]"));
+  EXPECT_THAT(declined.stdout_text, HasSubstr("nothing was sent"));
+  EXPECT_TRUE(opsctl_->AuditRows().empty());
+
+  ProgramResult agreed = opsctl_->RunOnTerminal(
+      {"exec", "role:reddit,env:production", "whoami"}, "y");
+  EXPECT_THAT(agreed.stdout_text,
+              HasSubstr("on 3 hosts: reddit-production-3, reddit-production-1, "
+                        "reddit-production-2 (role:reddit,env:production)?"));
+  EXPECT_THAT(agreed.stdout_text, HasSubstr("output of reddit-production-1"));
+  EXPECT_THAT(agreed.stdout_text,
+              ::testing::Not(HasSubstr("output of salt-production")));
+  EXPECT_EQ(opsctl_->AuditRows().size(), 3u);
+}
+
 TEST_F(FanOutE2eTest, GlobReachesEveryMatchingHostAndReportsTheDeadOne) {
   ProgramResult r =
       opsctl_->Run({"mem", "reddit-production*", "--incident", "INC-5"});

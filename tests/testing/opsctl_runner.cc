@@ -1,6 +1,13 @@
 #include "tests/testing/opsctl_runner.h"
 
+#include <poll.h>
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 #include "tests/testing/agent_process.h"
 
@@ -50,6 +57,45 @@ ProgramResult OpsctlRunner::Run(
   if (!result.ok())
     return ProgramResult{-1, "", std::string(result.status().message())};
   return *result;
+}
+
+ProgramResult OpsctlRunner::RunOnTerminal(const std::vector<std::string>& args,
+                                          const std::string& answer) const {
+  std::vector<std::string> argv = {BinaryPath("controller/opsctl"), "--config",
+                                   config_path_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> raw_argv;
+  for (std::string& arg : argv) raw_argv.push_back(arg.data());
+  raw_argv.push_back(nullptr);
+  int terminal = -1;
+  const pid_t pid = forkpty(&terminal, nullptr, nullptr, nullptr);
+  if (pid < 0) return ProgramResult{-1, "", "forkpty failed"};
+  if (pid == 0) {
+    execv(raw_argv[0], raw_argv.data());
+    _exit(127);
+  }
+  std::string shown;
+  bool answered = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (absl::Now() < deadline) {
+    pollfd ready = {terminal, POLLIN, 0};
+    if (poll(&ready, 1, 100) <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = read(terminal, buffer, sizeof(buffer));
+    if (n <= 0) break;  // EIO: the child closed the terminal
+    shown.append(buffer, static_cast<size_t>(n));
+    if (!answered && absl::StrContains(shown, "[y/N]")) {
+      const std::string line = answer + "\n";
+      answered = write(terminal, line.data(), line.size()) ==
+                 static_cast<ssize_t>(line.size());
+    }
+  }
+  close(terminal);
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return ProgramResult{-1, shown, ""};
+  return ProgramResult{
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), shown,
+      ""};
 }
 
 absl::StatusOr<Subprocess> OpsctlRunner::Start(

@@ -23,6 +23,11 @@ class OpsctlRunner {
   // It sees this process's environment plus `extra_env` ("NAME=VALUE").
   ProgramResult Run(const std::vector<std::string>& args,
                     const std::vector<std::string>& extra_env = {}) const;
+  // opsctl ARGS... on a pseudo-terminal, as a person at a shell runs it: the
+  // first "[y/N]" question it asks is answered with `answer`. Returns what
+  // the terminal showed (stdout and stderr together) as stdout_text.
+  ProgramResult RunOnTerminal(const std::vector<std::string>& args,
+                              const std::string& answer) const;
   // Starts opsctl without waiting; its output goes to the given files.
   absl::StatusOr<Subprocess> Start(const std::vector<std::string>& args,
                                    const std::string& stdout_path,
