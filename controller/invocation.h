@@ -58,6 +58,9 @@ class Invocation {
   // Who runs opsctl (the OS user, a sudo claim, the certificate's CN).
   OperatorIdentity who();
   const RunContext& context() const { return context_; }
+  // What the actions sent from now on record as their reason (a runbook run
+  // adds the step each action is for to the operator's own).
+  void set_reason(std::string reason) { context_.reason = std::move(reason); }
   // The deadline of one call that needs at least `minimum` (--timeout wins).
   absl::Duration CallTimeout(absl::Duration minimum);
 

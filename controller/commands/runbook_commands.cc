@@ -290,7 +290,17 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
     // (ValidateRunbookStep).
     if (changes) args.push_back("--yes");
     parsed = ParseCommand(args);
+    // The team's log says which step each action was for. The title is the
+    // runbook's own, unfilled: no alert text reaches a reason.
+    const std::string own_reason = invocation.context().reason;
+    const std::string step_reason =
+        absl::StrCat("runbook ", entry.id(), ", ", phase, " step ", number,
+                     ": ", step.title().substr(0, 200));
+    invocation.set_reason(own_reason.empty()
+                              ? step_reason
+                              : absl::StrCat(own_reason, "; ", step_reason));
     const int code = parsed->command.run(invocation, parsed->args);
+    invocation.set_reason(own_reason);
     std::fflush(stdout);
     if (code != kExitOk) {
       return CommandFailed(

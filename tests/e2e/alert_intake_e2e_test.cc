@@ -123,8 +123,11 @@ TEST_F(AlertIntakeE2eTest, AnAlertOpensAnIncidentDiagnosedBeforeAnyoneLooks) {
   // no alert text (its name, labels, annotations) reaches it.
   ProgramResult audit = fleet_->alice->Run({"audit", "--output", "json"});
   ASSERT_EQ(audit.exit_code, 0) << audit.stderr_text;
+  // Each action names the runbook step it was for.
   EXPECT_THAT(audit.stdout_text,
-              HasSubstr("\"reason\":\"automatic diagnosis of INC-1\""));
+              HasSubstr("\"reason\":\"automatic diagnosis of INC-1; runbook "
+                        "web-disk, diagnosis step 2: Largest under the "
+                        "logs\""));
   EXPECT_THAT(audit.stdout_text, Not(HasSubstr("DiskUsageWarning")));
   EXPECT_THAT(audit.stdout_text, Not(HasSubstr("85.02%")));
 

@@ -142,6 +142,10 @@ TEST_F(RunbookE2eTest, AGuidedConfirmationIsInTheTeamsLogWithItsIncident) {
               "Instance refresh of web-<ENVIRONMENT>");
   }
   EXPECT_EQ(guided, 1) << TeamLog();
+  // The truncation says which step of which runbook it was for.
+  EXPECT_THAT(TeamLog(), HasSubstr("\"reason\":\"runbook web-console, "
+                                   "mitigation step 2: Truncate the web "
+                                   "logs\""));
   // Not in alice's own file: the team's log is the one record.
   for (const AuditRecord& row : fleet_->alice->AuditRows())
     EXPECT_NE(row.intent.operation, "guided_step");
