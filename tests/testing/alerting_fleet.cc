@@ -33,22 +33,25 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
   const std::string grafana_token_file = options.dir + "/grafana-token";
   WriteFileOrDie(grafana_token_file, fleet->grafana_token + "\n");
   chmod(grafana_token_file.c_str(), 0600);
-  fleet->runbooks = options.dir + "/runbooks";
-  mkdir(fleet->runbooks.c_str(), 0700);
-  WriteFileOrDie(
-      fleet->runbooks + "/web.textproto",
-      absl::StrCat(
-          "entry {\n  id: \"web-disk\"\n  product: \"Web\"\n"
-          "  alert: \"DiskUsageWarning web\"\n"
-          "  diagnosis { title: \"Filesystems\" opsctl: [\"df\", "
-          "\"{target}\"] automatic: true }\n"
-          "  diagnosis { title: \"Largest under the logs\" opsctl: [\"du\", "
-          "\"{target}\", \"",
-          options.logs,
-          "\", \"--top\", \"3\"] automatic: true }\n"
-          "  mitigation { title: \"Truncate the log\" opsctl: [\"truncate\", "
-          "\"{target}\", \"",
-          options.logs, "/app.log\"] }\n}\n"));
+  fleet->runbooks =
+      options.runbooks.empty() ? options.dir + "/runbooks" : options.runbooks;
+  if (options.runbooks.empty()) {
+    mkdir(fleet->runbooks.c_str(), 0700);
+    WriteFileOrDie(
+        fleet->runbooks + "/web.textproto",
+        absl::StrCat(
+            "entry {\n  id: \"web-disk\"\n  product: \"Web\"\n"
+            "  alert: \"DiskUsageWarning web\"\n"
+            "  diagnosis { title: \"Filesystems\" opsctl: [\"df\", "
+            "\"{target}\"] automatic: true }\n"
+            "  diagnosis { title: \"Largest under the logs\" opsctl: [\"du\", "
+            "\"{target}\", \"",
+            options.logs,
+            "\", \"--top\", \"3\"] automatic: true }\n"
+            "  mitigation { title: \"Truncate the log\" opsctl: [\"truncate\", "
+            "\"{target}\", \"",
+            options.logs, "/app.log\"] }\n}\n"));
+  }
 
   absl::StatusOr<CertificateFiles> automation_cert = fleet->ca->Issue(
       "operator-automation", {"opsctld-automation", {"automation"}});
@@ -93,7 +96,7 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
   fleet->controller_metrics_port = *metrics;
 
   absl::StatusOr<std::unique_ptr<TestAgent>> web =
-      fleet->StartLinkedAgent("web-1");
+      fleet->StartLinkedAgent(options.host_name, options.first_agent);
   if (!web.ok()) return web.status();
   fleet->agent = *std::move(web);
   std::optional<int> agent_metrics =
@@ -108,7 +111,7 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
   if (!alice.ok()) return alice.status();
   fleet->alice = std::make_unique<OpsctlRunner>(
       options.dir, "alice", alice->certificate, alice->private_key,
-      fleet->ca->certificate_path(), "web-1", 1);
+      fleet->ca->certificate_path(), options.host_name, 1);
   fleet->alice->AppendConfig(absl::StrCat(fleet->controller->OpsctlConfig(),
                                           "runbooks: \"", fleet->runbooks,
                                           "\"\n"));
@@ -117,20 +120,29 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
 
 absl::StatusOr<std::unique_ptr<TestAgent>> AlertingFleet::StartLinkedAgent(
     const std::string& host_name) const {
+  return StartLinkedAgent(host_name, LinkedAgentOptions());
+}
+
+absl::StatusOr<std::unique_ptr<TestAgent>> AlertingFleet::StartLinkedAgent(
+    const std::string& host_name, const LinkedAgentOptions& options) const {
   TestAgent::Options agent;
   agent.dir = absl::StrCat(dir, "/", host_name);
   mkdir(agent.dir.c_str(), 0700);
   agent.host_name = host_name;
   agent.ca = ca;
+  std::string roles;
+  for (const std::string& role : options.roles)
+    absl::StrAppend(&roles, "roles: \"", role, "\"\n");
   agent.extra_config =
-      absl::StrCat(controller->AgentConfig(), "journal_path: \"", agent.dir,
-                   "/journal.jsonl\"\nroles: \"web\"\nenvironment: \"test\"\n"
-                   "inspection_roots: \"",
+      absl::StrCat(controller->AgentConfig(), "journal_path: \"",
+                   options.journal_path.empty() ? agent.dir + "/journal.jsonl"
+                                                : options.journal_path,
+                   "\"\n", roles, "environment: \"test\"\ninspection_roots: \"",
                    logs, "\"\ntruncatable_logs: \"", logs,
                    "/*.log\"\n"
                    "authorization { roles: \"automation\" operations: \"*\" }\n"
                    "metrics_listen_address: \"127.0.0.1:0\"\n",
-                   agent_config);
+                   agent_config, options.extra_config);
   absl::StatusOr<std::unique_ptr<TestAgent>> started = TestAgent::Start(agent);
   if (!started.ok()) return started.status();
   if (!Eventually([&] {

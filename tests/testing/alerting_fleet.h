@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "tests/testing/opsctl_runner.h"
@@ -11,6 +12,16 @@
 #include "tests/testing/test_pki.h"
 
 namespace opsagent::testing {
+
+// How one agent of an AlertingFleet differs from web-1.
+struct LinkedAgentOptions {
+  // Its `roles` lines (each one role).
+  std::vector<std::string> roles = {"web"};
+  // Where it keeps its journal; "" means DIR/HOST/journal.jsonl.
+  std::string journal_path;
+  // Appended to its configuration after the fleet's `agent_config`.
+  std::string extra_config;
+};
 
 // The real opsctld with its alert intake (HTTPS on loopback, two senders
 // with their own bearer token files: "default" and "grafana") and automatic
@@ -32,6 +43,13 @@ struct AlertingFleet {
     uint32_t max_body_bytes = 65536;
     // Appended to the controller's configuration (e.g. `inventory`).
     std::string controller_config;
+    // A runbooks directory (0700, its files 0600) the controller and the
+    // operators use instead of one holding only the "web-disk" entry.
+    std::string runbooks;
+    // The first agent, linked before Start returns: its host name and how
+    // it differs from web-1.
+    std::string host_name = "web-1";
+    LinkedAgentOptions first_agent;
   };
   static absl::StatusOr<std::unique_ptr<AlertingFleet>> Start(
       const Options& options);
@@ -55,6 +73,9 @@ struct AlertingFleet {
   // until it has linked to the controller.
   absl::StatusOr<std::unique_ptr<TestAgent>> StartLinkedAgent(
       const std::string& host_name) const;
+  // The same with other roles, journal or configuration.
+  absl::StatusOr<std::unique_ptr<TestAgent>> StartLinkedAgent(
+      const std::string& host_name, const LinkedAgentOptions& options) const;
 
   std::string dir;
   std::string logs;
