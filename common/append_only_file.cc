@@ -56,6 +56,9 @@ absl::Status AppendOnlyFile::KeepReserve(uint64_t bytes) {
         "cannot reserve space for ", name_, ": fstat: ", ErrnoText(errno)));
   }
   reserve_bytes_ = bytes;
+  // What an earlier run reserved is still allocated past the end.
+  reserved_end_ = std::max<uint64_t>(static_cast<uint64_t>(st.st_size),
+                                     static_cast<uint64_t>(st.st_blocks) * 512);
   TopUpReserve(st.st_size);
   if (reserve_error_ != 0) {
     return absl::ResourceExhaustedError(
@@ -67,6 +70,26 @@ absl::Status AppendOnlyFile::KeepReserve(uint64_t bytes) {
 }
 
 void AppendOnlyFile::TopUpReserve(off_t size) {
+  const uint64_t wanted = static_cast<uint64_t>(size) + reserve_bytes_;
+  if (reserved_end_ >= wanted) return;
+  // The reserve never takes a filesystem's last free space (a partial
+  // fallocate keeps what it got, and every append would ask again): it
+  // grows only while at least as much as it takes stays free.
+  const uint64_t more = wanted - std::max<uint64_t>(reserved_end_, size);
+  if (AvailableBytes(fd_) < 2 * more) {
+    if (reserve_error_ == 0) {
+      spdlog::warn(
+          "{}: not reserving {} more bytes past its end: its filesystem has "
+          "{} bytes available, and the reserve leaves at least as much as it "
+          "takes; {} bytes of it are left",
+          name_, more, AvailableBytes(fd_),
+          reserved_end_ > static_cast<uint64_t>(size)
+              ? reserved_end_ - static_cast<uint64_t>(size)
+              : 0);
+    }
+    reserve_error_ = ENOSPC;
+    return;
+  }
   int rc;
   do {
     rc = fallocate(fd_, FALLOC_FL_KEEP_SIZE, size,

@@ -41,9 +41,11 @@ class ActionJournal {
   enum class Durability { kSynced, kWritten };
 
   // How much of the reserve a record may use once the filesystem is full:
-  // kAll for changes and for the end of a call whose start is journaled (so
-  // no journaled call is left without its end); kHalf for the start of a
-  // read and for refusals, which anyone can make as fast as they like.
+  // kAll for the start of a change that acts and for the end of a call whose
+  // start is journaled (so no journaled call is left without its end);
+  // kHalf for the start of anything else (reads, dry runs, the automation
+  // identity's calls) and for refusals, which others can make as fast as
+  // they like.
   enum class ReserveUse { kHalf, kAll };
 
   // Stamps `record` with the current time and appends it. A kHalf record is

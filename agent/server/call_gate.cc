@@ -113,10 +113,14 @@ absl::Status CallGate::JournalStart(const Call& call,
   }
   record.set_via(call.via);
   SetSigned(call, &record);
+  // The half of the reserve kept for changes is for a change that acts: not
+  // a dry run, nor the automation identity's (it may only run what is
+  // declared read-only, and alert senders decide how often it runs).
+  const bool acts = call.operation->mutating && !meta.dry_run() &&
+                    !call.caller.IsAutomation();
   return journal_->Append(std::move(record), Durability(call),
-                          call.operation->mutating
-                              ? ActionJournal::ReserveUse::kAll
-                              : ActionJournal::ReserveUse::kHalf);
+                          acts ? ActionJournal::ReserveUse::kAll
+                               : ActionJournal::ReserveUse::kHalf);
 }
 
 void CallGate::JournalFinish(const Call& call, const v1::RequestMeta& meta,
@@ -383,6 +387,9 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
   if (journaled) {
     absl::Status status = JournalStart(call, *request, meta, digest);
     if (!status.ok() && op.mutating) {
+      // Refused, and not journaled either: counted, so that the team log's
+      // row for it is accounted for (audit reconcile).
+      CountNotJournaled(who);
       status = absl::FailedPreconditionError(
           absl::StrCat("refusing to act unrecorded: ", status.message()));
       retries_.Finish(meta.request_id(), {status, ""});

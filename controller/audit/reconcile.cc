@@ -214,8 +214,11 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
       if (!in_window || row.outcome == AuditOutcome::kUnreachable ||
           row.outcome == AuditOutcome::kDenied)
         continue;
-      // A read over its caller's journaling rate is counted, not journaled.
-      if (!intent.mutating &&
+      // A read over its caller's journaling rate, or one or a change the
+      // agent could not record (its journal's filesystem full), is counted,
+      // not journaled. A change it could not record it refused, so the log
+      // must say error for it.
+      if ((!intent.mutating || row.outcome == AuditOutcome::kError) &&
           counted_only(intent.cert_identity, intent.started_at_ms))
         continue;
       add(FindingKind::kNotRun, FormatMs(intent.started_at_ms),

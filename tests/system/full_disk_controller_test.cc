@@ -250,11 +250,17 @@ TEST_P(FullJournalFilesystemTest, ReadsAnswerAndTheTruncationIsRecorded) {
   if (small.empty()) GTEST_SKIP() << skip_reason_;
   journal_path_ = small + "/journal.jsonl";
   const std::string app_log = small + "/app.log";
-  // The smallest reserve allowed: 32 KiB of it for reads, a few dozen.
-  StartFleet("", "",
+  // The smallest reserve allowed: 32 KiB of it for reads, a few dozen. The
+  // automation identity may run one read-only command with 20 KB of output.
+  WriteFileOrDie(dir_ + "/out.txt", std::string(20000, 'o'));
+  StartFleet("access { roles: \"automation\" permissions: \"run\" }\n", "",
              absl::StrCat("truncatable_logs: \"", small, "/*.log\"\n",
                           "inspection_roots: \"", small, "\"\n",
-                          "limits { journal_reserve_bytes: 65536 }\n"));
+                          "limits { journal_reserve_bytes: 65536 }\n",
+                          "authorization { roles: \"automation\" operations: "
+                          "\"run_command\" }\n",
+                          "command { name: \"out\" argv: [\"/bin/cat\", \"",
+                          dir_, "/out.txt\"] read_only: true }\n"));
   ASSERT_EQ(alice_->Run({"mem", "web-1"}).exit_code, 0);
 
   Fill(small, "app.log");
@@ -285,6 +291,12 @@ TEST_P(FullJournalFilesystemTest, ReadsAnswerAndTheTruncationIsRecorded) {
                         "journal"));
   EXPECT_THAT(agent_->process->Log().substr(log_before),
               HasSubstr("bytes of its reserve are kept for changes"));
+  // Nor can the automation identity's read-only command, which alert
+  // senders decide how often to run, use the changes' half.
+  std::unique_ptr<OpsctlRunner> automation =
+      Operator("automation", "automation");
+  for (int i = 0; i < 8; ++i)
+    automation->Run({"exec", "web-1", "out", "--yes"});
 
   // The change that frees the space: recorded before it acts.
   ProgramResult truncated =

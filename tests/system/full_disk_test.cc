@@ -6,12 +6,15 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/append_only_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_agent.h"
@@ -152,6 +155,55 @@ TEST(FullDiskTest, KeepingTheTailOnAFullDiskKeepsItWhole) {
   const std::string after = ::opsagent::testing::ReadFileOrDie(log);
   EXPECT_GE(after.size(), 32u << 10);
   EXPECT_EQ(after, tail.substr(tail.size() - after.size()));
+  umount(small.c_str());
+}
+
+uint64_t AvailableBytes(const std::string& path) {
+  struct statvfs st;
+  if (statvfs(path.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+// The journal's reserve never takes a filesystem's last free space: asked
+// for more than leaves as much free as it takes, it takes nothing (a partial
+// fallocate would keep what it got, and every append would ask again,
+// pinning the filesystem at 100% and taking back whatever is freed there).
+TEST(FullDiskTest, TheReserveNeverTakesTheLastFreeSpace) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+  ASSERT_EQ(unshare(CLONE_NEWNS), 0);
+  ASSERT_EQ(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0);
+  const std::string small =
+      std::string(std::getenv("TEST_TMPDIR")) + "/reserve";
+  mkdir(small.c_str(), 0700);
+  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=4m"), 0);
+  const std::string path = small + "/journal.jsonl";
+  auto open_file = [&] {
+    const int fd = open(path.c_str(), O_RDWR | O_APPEND | O_CREAT, 0600);
+    EXPECT_GE(fd, 0);
+    return std::make_unique<AppendOnlyFile>(fd, "journal");
+  };
+  const uint64_t free_before = AvailableBytes(small);
+  {
+    std::unique_ptr<AppendOnlyFile> file = open_file();
+    // 3 of its 4 MiB: it would fit, but leave less free than it takes.
+    absl::Status reserved = file->KeepReserve(3 << 20);
+    EXPECT_TRUE(absl::IsResourceExhausted(reserved)) << reserved;
+    EXPECT_TRUE(
+        file->Append("{\"n\":1}", AppendOnlyFile::Durability::kSynced).ok());
+    EXPECT_GE(AvailableBytes(small), free_before - (64 << 10));
+  }
+  // A reserve that fits is taken, and is still counted after a restart.
+  {
+    std::unique_ptr<AppendOnlyFile> file = open_file();
+    EXPECT_TRUE(file->KeepReserve(1 << 20).ok());
+    EXPECT_LE(AvailableBytes(small), free_before - (1 << 20));
+  }
+  const uint64_t with_reserve = AvailableBytes(small);
+  {
+    std::unique_ptr<AppendOnlyFile> file = open_file();
+    EXPECT_TRUE(file->KeepReserve(1 << 20).ok());
+    EXPECT_EQ(AvailableBytes(small), with_reserve);
+  }
   umount(small.c_str());
 }
 
