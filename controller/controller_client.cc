@@ -140,4 +140,14 @@ absl::Status ControllerClient::RecordGuidedStep(
   return absl::OkStatus();
 }
 
+absl::StatusOr<v1::Runbook> ControllerClient::GetRunbooks(
+    absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  v1::Runbook reply;
+  grpc::Status status = stub_->GetRunbooks(&context, {}, &reply);
+  if (!status.ok()) return Explain(status);
+  return reply;
+}
+
 }  // namespace opsagent

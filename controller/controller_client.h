@@ -48,6 +48,9 @@ class ControllerClient {
   absl::Status RecordGuidedStep(const v1::GuidedStepRecord& record,
                                 absl::Duration timeout);
 
+  // The team's runbooks as the controller keeps them.
+  absl::StatusOr<v1::Runbook> GetRunbooks(absl::Duration timeout);
+
   const std::string& address() const { return address_; }
 
  private:

@@ -95,6 +95,12 @@ absl::StatusOr<v1::OperatorConfig> LoadOperatorConfig(
   }
   if (config.runbooks().empty()) config.set_runbooks("runbooks");
   config.set_runbooks(Resolve(dir, config.runbooks()));
+  if (config.runbook_cache().empty()) {
+    const std::string& audit = config.audit_database();
+    config.set_runbook_cache(absl::StrCat(audit.substr(0, audit.rfind('/') + 1),
+                                          "runbooks.cache.textproto"));
+  }
+  config.set_runbook_cache(Resolve(dir, config.runbook_cache()));
   return config;
 }
 

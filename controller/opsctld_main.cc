@@ -200,9 +200,25 @@ int main(int argc, char** argv) {
                    "Agents holding a link to this controller now.",
                    [&registry] { return registry->All().size(); });
   opsagent::AgentLinkService links(registry.get(), heartbeat);
+  // Operators read the runbooks from here, as they are on this controller's
+  // disk now (the alert intake matches with the copy loaded at start).
+  opsagent::ControllerService::RunbookReader runbook_reader;
+  if (config->has_alert_intake()) {
+    runbook_reader = [directory = config->alert_intake().runbooks()]()
+        -> absl::StatusOr<opsagent::v1::Runbook> {
+      absl::StatusOr<opsagent::RunbookLibrary> library =
+          opsagent::LoadRunbooks(directory);
+      if (!library.ok()) return library.status();
+      opsagent::v1::Runbook runbook;
+      for (const opsagent::v1::RunbookEntry& entry : library->entries())
+        *runbook.add_entry() = entry;
+      return runbook;
+    };
+  }
   opsagent::ControllerService operators(
       *config, registry.get(), std::move(inventory), audit->get(),
-      reader->get(), checkpoints.get(), incidents.get(), &relay_metrics);
+      reader->get(), checkpoints.get(), incidents.get(), &relay_metrics,
+      std::move(runbook_reader));
   std::unique_ptr<opsagent::AutoDiagnosis> diagnosis;
   std::unique_ptr<opsagent::AlertIntake> intake;
   if (config->has_alert_intake()) {

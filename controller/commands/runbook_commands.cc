@@ -21,6 +21,7 @@
 #include "controller/runbook/alert_triage.h"
 #include "controller/runbook/guided_step_record.h"
 #include "controller/runbook/markdown_import.h"
+#include "controller/runbook/runbook_cache.h"
 #include "controller/runbook/runbook_library.h"
 #include "controller/target_set.h"
 #include "google/protobuf/text_format.h"
@@ -56,10 +57,45 @@ absl::Status ValidateRunbookStep(const std::vector<std::string>& args,
 
 namespace {
 
+// The runbooks a command works with. Through the controller: the one copy
+// it keeps (saved in the operator's cache for the night it is down), or the
+// operator's `runbooks` directory when it keeps none. With --direct: that
+// directory if it is there, else the cache of the controller's copy.
 absl::StatusOr<RunbookLibrary> LoadLibrary(Invocation& invocation) {
   absl::StatusOr<const v1::OperatorConfig*> config = invocation.config();
   if (!config.ok()) return config.status();
-  return LoadRunbooks((*config)->runbooks());
+  const std::string& cache = (*config)->runbook_cache();
+  if (invocation.via_controller()) {
+    absl::StatusOr<ControllerClient*> client = invocation.controller();
+    if (!client.ok()) return client.status();
+    absl::StatusOr<v1::Runbook> served =
+        (*client)->GetRunbooks(invocation.CallTimeout(absl::Seconds(30)));
+    if (served.ok()) {
+      if (absl::Status saved = SaveRunbookCache(cache, *served); !saved.ok()) {
+        std::fprintf(stderr, "warning: runbooks not kept for --direct: %s\n",
+                     std::string(saved.message()).c_str());
+      }
+      return RunbookLibrary::FromProto(*served, "the controller's runbooks",
+                                       ValidateRunbookStep);
+    }
+    // A controller that keeps none, or keeps them from this operator.
+    if (!absl::IsNotFound(served.status()) &&
+        !absl::IsPermissionDenied(served.status()))
+      return served.status();
+    return LoadRunbooks((*config)->runbooks());
+  }
+  absl::StatusOr<RunbookLibrary> local = LoadRunbooks((*config)->runbooks());
+  if (local.ok() || !absl::IsNotFound(local.status())) return local;
+  absl::StatusOr<v1::Runbook> cached = ReadRunbookCache(cache);
+  if (!cached.ok()) {
+    if (absl::IsNotFound(cached.status())) return local.status();
+    return cached.status();
+  }
+  std::fprintf(stderr,
+               "runbooks: the controller's, as last served (%s); no local "
+               "directory at %s\n",
+               cache.c_str(), (*config)->runbooks().c_str());
+  return RunbookLibrary::FromProto(*cached, cache, ValidateRunbookStep);
 }
 
 // A step as a person reads it before anything runs: the opsctl command with

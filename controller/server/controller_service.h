@@ -32,12 +32,16 @@ class ControllerService final : public v1::Controller::CallbackService {
   // not hold up the writes. `checkpoints` (null when off) signs the log's
   // checkpoints, and verification checks them with its key. `incidents`
   // (null when the alert intake is off) answers ListIncidents and
-  // GetIncident; `metrics` counts relayed calls.
+  // GetIncident; `metrics` counts relayed calls. `runbooks` (null when the
+  // controller has none) reads the team's runbooks, validated, for
+  // GetRunbooks.
+  using RunbookReader = std::function<absl::StatusOr<v1::Runbook>()>;
   ControllerService(const v1::OpsctldConfig& config, AgentRegistry* registry,
                     Inventory inventory, AuditStore* audit,
                     AuditStore* audit_reader,
                     const AuditCheckpointer* checkpoints,
-                    IncidentStore* incidents, RelayMetrics* metrics);
+                    IncidentStore* incidents, RelayMetrics* metrics,
+                    RunbookReader runbooks);
   ~ControllerService() override;
 
   grpc::ServerWriteReactor<v1::RunEvent>* Run(
@@ -68,6 +72,9 @@ class ControllerService final : public v1::Controller::CallbackService {
   grpc::ServerUnaryReactor* RecordGuidedStep(
       grpc::CallbackServerContext* context, const v1::GuidedStepRecord* request,
       v1::GuidedStepRecorded* reply) override;
+  grpc::ServerUnaryReactor* GetRunbooks(grpc::CallbackServerContext* context,
+                                        const v1::GetRunbooksRequest* request,
+                                        v1::Runbook* reply) override;
 
   // The operator calling, if allowed `permission`.
   absl::StatusOr<PeerIdentity> Authorize(
@@ -84,6 +91,9 @@ class ControllerService final : public v1::Controller::CallbackService {
   IncidentStore* incidents() { return incidents_; }
 
  private:
+  // A guided step's record names a guided step of the controller's runbooks
+  // (when it keeps them): nobody writes made-up steps into the log.
+  absl::Status CheckGuidedStep(const v1::GuidedStepRecord& record) const;
   // The incidents, if the operator calling may see them and the intake is
   // on; otherwise finishes `reactor` with why and returns null.
   IncidentStore* ServedIncidents(const grpc::CallbackServerContext& context,
@@ -97,6 +107,7 @@ class ControllerService final : public v1::Controller::CallbackService {
   const AuditCheckpointer* const checkpoints_;
   IncidentStore* const incidents_;
   RelayMetrics* const metrics_;
+  const RunbookReader runbooks_;
   const ControllerAccess access_;
   PeerIdentityReader identities_;
   absl::Mutex mutex_;

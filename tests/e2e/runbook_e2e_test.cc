@@ -5,7 +5,9 @@
 // with its incident and step, not a line of the operator's own file.
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +15,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "controller/controller_client.h"
+#include "controller/operator_config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/alerting_fleet.h"
@@ -97,6 +101,106 @@ TEST_F(RunbookE2eTest, ShowPrintsGuidedStepsInFullWithTheEnvironment) {
                         "un-check the \"Enable Skip Matching\" box."));
   EXPECT_THAT(shown.stdout_text, HasSubstr("Instance refresh of web-qa"));
   EXPECT_THAT(shown.stdout_text, Not(HasSubstr("<ENVIRONMENT>")));
+}
+
+// The runbooks live once, on the controller: an operator with no copy of
+// their own reads them through it (an edit there is seen at the next
+// command), and keeps the last answer for the night the controller is down.
+TEST_F(RunbookE2eTest,
+       OperatorsReadTheControllersRunbooksAndKeepThemForDirect) {
+  const std::string home = dir_ + "/bob-home";
+  mkdir(home.c_str(), 0700);
+  auto cert = fleet_->ca->Issue("operator-bob", {"bob", {"oncall"}});
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  testing::OpsctlRunner bob(home, "bob", cert->certificate, cert->private_key,
+                            fleet_->ca->certificate_path(), "web-1", 1);
+  bob.AppendConfig(fleet_->controller->OpsctlConfig());
+
+  ProgramResult shown = bob.Run({"runbook", "show", "web-console"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.stderr_text;
+  EXPECT_THAT(shown.stdout_text, HasSubstr("Truncate the web logs"));
+  const std::string cache = home + "/runbooks.cache.textproto";
+  struct stat st;
+  ASSERT_EQ(stat(cache.c_str(), &st), 0) << cache;
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  // One copy: an entry added on the controller is there at once.
+  testing::WriteFileOrDie(
+      fleet_->runbooks + "/extra.textproto",
+      "entry {\n  id: \"web-extra\"\n  alert: \"WebExtra\"\n"
+      "  diagnosis { title: \"Memory\" opsctl: [\"mem\", \"{target}\"] "
+      "}\n}\n");
+  EXPECT_THAT(bob.Run({"runbook", "list"}).stdout_text, HasSubstr("web-extra"));
+  // A broken edit is said, not served in part; the cache keeps the last
+  // good copy.
+  testing::WriteFileOrDie(fleet_->runbooks + "/broken.textproto",
+                          "entry { id: \"web-broken\" nonsense: 1 }\n");
+  ProgramResult broken = bob.Run({"runbook", "list"});
+  EXPECT_NE(broken.exit_code, 0);
+  EXPECT_THAT(broken.stderr_text,
+              HasSubstr("the controller's runbooks do not load"));
+  EXPECT_THAT(broken.stderr_text, HasSubstr("broken.textproto"));
+  unlink((fleet_->runbooks + "/broken.textproto").c_str());
+
+  // Break-glass: no local directory, so the copy last served.
+  ProgramResult direct = bob.Run({"--direct", "runbook", "show", "web-extra"});
+  EXPECT_EQ(direct.exit_code, 0) << direct.stderr_text;
+  EXPECT_THAT(direct.stdout_text, HasSubstr("Memory"));
+  EXPECT_THAT(direct.stderr_text, HasSubstr("as last served"));
+  // A cache others could have changed is not run from.
+  ASSERT_EQ(chmod(cache.c_str(), 0666), 0);
+  ProgramResult loose = bob.Run({"--direct", "runbook", "show", "web-extra"});
+  EXPECT_NE(loose.exit_code, 0);
+  EXPECT_THAT(loose.stderr_text, HasSubstr("is writable by others"));
+  unlink((fleet_->runbooks + "/extra.textproto").c_str());
+}
+
+// Writing "the step was done" into the team's log is a permission of its
+// own ("run" is also a viewer's), and only for a guided step the
+// controller's runbooks have: nothing made up reaches the log.
+TEST_F(RunbookE2eTest, OnlyConfirmMayRecordAGuidedStepAndOnlyARealOne) {
+  // The automation identity has "run" and "hosts", not "confirm".
+  ProgramResult automation = fleet_->automation->Run(
+      {"runbook", "run", "web-console", "--host", "web-1", "--yes"});
+  EXPECT_EQ(automation.exit_code, 5) << automation.stderr_text;
+  EXPECT_THAT(automation.stderr_text,
+              HasSubstr("cannot record the confirmation"));
+  const std::string before = TeamLog();
+  EXPECT_THAT(before, Not(HasSubstr("guided_step")));
+
+  absl::StatusOr<v1::OperatorConfig> config =
+      LoadOperatorConfig(fleet_->alice->config_path());
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<std::unique_ptr<ControllerClient>> client =
+      ControllerClient::Connect(*config);
+  ASSERT_TRUE(client.ok()) << client.status();
+  v1::GuidedStepRecord record;
+  record.set_entry("web-console");
+  record.set_phase("mitigation");
+  record.set_step("Instance refresh of web-<ENVIRONMENT>");
+  record.set_run_id("run-forged");
+  record.set_incident("INC-1");
+  record.set_confirmed(true);
+  const std::vector<std::function<void(v1::GuidedStepRecord&)>> forgeries = {
+      [](v1::GuidedStepRecord& r) { r.set_step("Restored from backup"); },
+      [](v1::GuidedStepRecord& r) { r.set_entry("no-such-entry"); },
+      [](v1::GuidedStepRecord& r) { r.set_phase("diagnosis"); }};
+  for (const auto& forge : forgeries) {
+    v1::GuidedStepRecord forged = record;
+    forge(forged);
+    absl::Status refused =
+        (*client)->RecordGuidedStep(forged, absl::Seconds(10));
+    EXPECT_TRUE(absl::IsNotFound(refused)) << refused;
+  }
+  // "Truncate the web logs" is a step of web-console, but not a guided one.
+  v1::GuidedStepRecord not_guided = record;
+  not_guided.set_step("Truncate the web logs");
+  EXPECT_TRUE(absl::IsNotFound(
+      (*client)->RecordGuidedStep(not_guided, absl::Seconds(10))));
+  EXPECT_EQ(TeamLog(), before);
+  // The real one is recorded.
+  EXPECT_TRUE((*client)->RecordGuidedStep(record, absl::Seconds(10)).ok());
+  EXPECT_THAT(TeamLog(), HasSubstr("run-forged"));
 }
 
 TEST_F(RunbookE2eTest, ARunWithoutAHostStopsBeforeAnythingIsSent) {
