@@ -69,6 +69,11 @@ absl::Status AppendOnlyFile::KeepReserve(uint64_t bytes) {
   return absl::OkStatus();
 }
 
+uint64_t AppendOnlyFile::ReserveLeft(off_t size) const {
+  const uint64_t end = static_cast<uint64_t>(size);
+  return reserved_end_ > end ? reserved_end_ - end : 0;
+}
+
 void AppendOnlyFile::TopUpReserve(off_t size) {
   const uint64_t wanted = static_cast<uint64_t>(size) + reserve_bytes_;
   if (reserved_end_ >= wanted) return;
@@ -82,10 +87,7 @@ void AppendOnlyFile::TopUpReserve(off_t size) {
           "{}: not reserving {} more bytes past its end: its filesystem has "
           "{} bytes available, and the reserve leaves at least as much as it "
           "takes; {} bytes of it are left",
-          name_, more, AvailableBytes(fd_),
-          reserved_end_ > static_cast<uint64_t>(size)
-              ? reserved_end_ - static_cast<uint64_t>(size)
-              : 0);
+          name_, more, AvailableBytes(fd_), ReserveLeft(size));
     }
     reserve_error_ = ENOSPC;
     return;
@@ -117,10 +119,7 @@ void AppendOnlyFile::TopUpReserve(off_t size) {
     spdlog::warn(
         "{}: cannot reserve {} bytes past its end: {}; {} bytes of the "
         "reserve are left",
-        name_, reserve_bytes_, ErrnoText(error),
-        reserved_end_ > static_cast<uint64_t>(size)
-            ? reserved_end_ - static_cast<uint64_t>(size)
-            : 0);
+        name_, reserve_bytes_, ErrnoText(error), ReserveLeft(size));
   }
   reserve_error_ = error;
 }
@@ -149,10 +148,7 @@ absl::Status AppendOnlyFile::Append(absl::string_view line,
   if (reserve_bytes_ > 0 &&
       reserved_end_ < static_cast<uint64_t>(before) + reserve_bytes_ / 2)
     TopUpReserve(before);
-  const uint64_t reserve_left =
-      reserved_end_ > static_cast<uint64_t>(before)
-          ? reserved_end_ - static_cast<uint64_t>(before)
-          : 0;
+  const uint64_t reserve_left = ReserveLeft(before);
   // Writes land at the end, in the reserve, whatever room the filesystem
   // has elsewhere; only when it has none is the kept part off limits.
   if (keep_reserved > 0 && reserve_left < record.size() + keep_reserved) {

@@ -65,6 +65,8 @@ class AppendOnlyFile {
  private:
   // Asks the filesystem for the reserve past `size`, the file's size now.
   void TopUpReserve(off_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Reserved bytes left past `size`.
+  uint64_t ReserveLeft(off_t size) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   absl::Mutex mutex_;
   const int fd_;

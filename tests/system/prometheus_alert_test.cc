@@ -30,10 +30,10 @@
 #include "common/subprocess.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "httplib.h"
 #include "tests/testing/agent_process.h"
 #include "tests/testing/alerting_fleet.h"
 #include "tests/testing/opsctl_runner.h"
+#include "tests/testing/prometheus_query.h"
 
 namespace opsagent {
 namespace {
@@ -43,26 +43,10 @@ using ::opsagent::testing::Eventually;
 using ::opsagent::testing::JsonField;
 using ::opsagent::testing::ParseJson;
 using ::opsagent::testing::PickFreePort;
+using ::opsagent::testing::PrometheusQuery;
 using ::opsagent::testing::ReadFileOrDie;
 using ::opsagent::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
-
-// The value of a Prometheus instant query with one series, or "".
-std::string Query(int port, const std::string& query) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(5, 0);
-  httplib::Result answer =
-      client.Post("/api/v1/query", httplib::Params{{"query", query}});
-  if (!answer || answer->status != 200) return "";
-  const std::string& body = answer->body;
-  const google::protobuf::Value result =
-      JsonField(JsonField(ParseJson(body), "data"), "result");
-  if (result.list_value().values_size() != 1) return "";
-  return JsonField(result.list_value().values(0), "value")
-      .list_value()
-      .values(1)
-      .string_value();
-}
 
 class PrometheusAlertTest : public ::testing::Test {
  protected:
@@ -195,15 +179,15 @@ TEST_F(PrometheusAlertTest,
        AFillingDiskBecomesAnIncidentAndTruncatingResolvesIt) {
   ASSERT_TRUE(Eventually(
       [&] {
-        return Query(prometheus_port_, "up{job=\"integrations/linux_host\"}") ==
-               "1";
+        return PrometheusQuery(prometheus_port_,
+                               "up{job=\"integrations/linux_host\"}") == "1";
       },
       absl::Seconds(60)))
       << Logs();
-  EXPECT_EQ(
-      Query(prometheus_port_,
-            "count(node_filesystem_size_bytes{mountpoint=\"" + small_ + "\"})"),
-      "1")
+  EXPECT_EQ(PrometheusQuery(prometheus_port_,
+                            "count(node_filesystem_size_bytes{mountpoint=\"" +
+                                small_ + "\"})"),
+            "1")
       << Logs();
 
   // The log grows to 15 of the filesystem's 16 MiB.
@@ -219,7 +203,9 @@ TEST_F(PrometheusAlertTest,
   ASSERT_EQ(shown.exit_code, 0) << shown.stderr_text;
   EXPECT_THAT(shown.stdout_text, HasSubstr("DiskUsageWarning on web-1"));
   EXPECT_THAT(shown.stdout_text, HasSubstr("web-disk"));
-  EXPECT_THAT(shown.stdout_text, HasSubstr("alert fired (alertmanager"));
+  EXPECT_THAT(
+      shown.stdout_text,
+      HasSubstr("alert fired: DiskUsageWarning on web-1 (alertmanager"));
   EXPECT_THAT(shown.stdout_text, HasSubstr("mountpoint     " + small_));
   // df sees the full tmpfs, du names the big file.
   EXPECT_THAT(shown.stdout_text, HasSubstr(small_));
@@ -254,18 +240,23 @@ TEST_F(PrometheusAlertTest,
       "sum(opsagent_controller_alerts_received_total{status=\"resolved\"})";
   ASSERT_TRUE(Eventually(
       [&] {
-        return Query(prometheus_port_, "up{job=\"opsctld\"}") == "1" &&
-               Query(prometheus_port_, "up{job=\"opsagent\"}") == "1" &&
-               Query(prometheus_port_, resolved_alerts) == "1" &&
-               Query(prometheus_port_, truncations) == "1" &&
-               Query(prometheus_port_,
-                     "opsagent_controller_connected_agents") == "1";
+        return PrometheusQuery(prometheus_port_, "up{job=\"opsctld\"}") ==
+                   "1" &&
+               PrometheusQuery(prometheus_port_, "up{job=\"opsagent\"}") ==
+                   "1" &&
+               PrometheusQuery(prometheus_port_, resolved_alerts) == "1" &&
+               PrometheusQuery(prometheus_port_, truncations) == "1" &&
+               PrometheusQuery(prometheus_port_,
+                               "opsagent_controller_connected_agents") == "1";
       },
       absl::Seconds(30)))
-      << "resolved alerts: " << Query(prometheus_port_, resolved_alerts)
-      << ", truncations: " << Query(prometheus_port_, truncations)
+      << "resolved alerts: "
+      << PrometheusQuery(prometheus_port_, resolved_alerts)
+      << ", truncations: " << PrometheusQuery(prometheus_port_, truncations)
       << ", connected agents: "
-      << Query(prometheus_port_, "opsagent_controller_connected_agents") << "\n"
+      << PrometheusQuery(prometheus_port_,
+                         "opsagent_controller_connected_agents")
+      << "\n"
       << Logs();
 }
 

@@ -54,11 +54,11 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "httplib.h"
 #include "opsagent/v1/journal.pb.h"
 #include "tests/testing/agent_process.h"
 #include "tests/testing/alerting_fleet.h"
 #include "tests/testing/opsctl_runner.h"
+#include "tests/testing/prometheus_query.h"
 
 namespace opsagent {
 namespace {
@@ -72,6 +72,7 @@ using ::opsagent::testing::LinkedAgentOptions;
 using ::opsagent::testing::OpsctlRunner;
 using ::opsagent::testing::ParseJson;
 using ::opsagent::testing::PickFreePort;
+using ::opsagent::testing::PrometheusQuery;
 using ::opsagent::testing::ReadFileOrDie;
 using ::opsagent::testing::TestAgent;
 using ::opsagent::testing::WriteFileOrDie;
@@ -84,22 +85,6 @@ constexpr char kReddit[] = "ip-10-13-1-59";
 
 std::vector<std::string> Lines(const std::string& text) {
   return absl::StrSplit(text, '\n', absl::SkipEmpty());
-}
-
-// The value of a Prometheus instant query with one series, or "".
-std::string Query(int port, const std::string& query) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(5, 0);
-  httplib::Result answer =
-      client.Post("/api/v1/query", httplib::Params{{"query", query}});
-  if (!answer || answer->status != 200) return "";
-  const google::protobuf::Value result =
-      JsonField(JsonField(ParseJson(answer->body), "data"), "result");
-  if (result.list_value().values_size() != 1) return "";
-  return JsonField(result.list_value().values(0), "value")
-      .list_value()
-      .values(1)
-      .string_value();
 }
 
 // Every record of an agent's journal.
@@ -510,8 +495,9 @@ TEST_F(SeedNightTest,
   Night& n = *night_;
   ASSERT_TRUE(Eventually(
       [&] {
-        return Query(n.prometheus_port,
-                     "count(up{job=\"integrations/linux_host\"} == 1)") == "3";
+        return PrometheusQuery(
+                   n.prometheus_port,
+                   "count(up{job=\"integrations/linux_host\"} == 1)") == "3";
       },
       absl::Seconds(30)))
       << n.Logs();
