@@ -184,9 +184,8 @@ void CallGate::JournalRefusal(const Call& call, absl::string_view operation,
 void CallGate::CountNotJournaled(const std::string& caller) {
   absl::MutexLock lock(&mutex_);
   const absl::Time now = absl::Now();
-  JournalBudget& budget =
-      journal_budgets_.try_emplace(caller, JournalBudget{kJournalBurst, now})
-          .first->second;
+  std::string key;
+  JournalBudget& budget = BudgetOf(caller, now, &key);
   if (budget.not_journaled++ == 0) budget.not_journaled_since = now;
 }
 
@@ -194,24 +193,8 @@ bool CallGate::AdmitToJournal(const std::string& caller,
                               std::optional<v1::JournalRecord>* summary) {
   absl::MutexLock lock(&mutex_);
   const absl::Time now = absl::Now();
-  if (!journal_budgets_.contains(caller) &&
-      journal_budgets_.size() >= kMaxTrackedCallers) {
-    // Forget callers whose budget is full again and owes no summary.
-    absl::erase_if(journal_budgets_, [&](const auto& entry) {
-      const JournalBudget& budget = entry.second;
-      return budget.not_journaled == 0 &&
-             budget.tokens + absl::ToDoubleSeconds(now - budget.refilled) *
-                                 kJournalPerSecond >=
-                 kJournalBurst;
-    });
-  }
-  const std::string key = journal_budgets_.contains(caller) ||
-                                  journal_budgets_.size() < kMaxTrackedCallers
-                              ? caller
-                              : std::string(kJournalOtherCallers);
-  JournalBudget& budget =
-      journal_budgets_.try_emplace(key, JournalBudget{kJournalBurst, now})
-          .first->second;
+  std::string key;
+  JournalBudget& budget = BudgetOf(caller, now, &key);
   budget.tokens = std::min<double>(
       kJournalBurst,
       budget.tokens +
@@ -224,6 +207,27 @@ bool CallGate::AdmitToJournal(const std::string& caller,
   budget.tokens -= 1;
   if (budget.not_journaled > 0) *summary = TakeSummary(key, &budget);
   return true;
+}
+
+CallGate::JournalBudget& CallGate::BudgetOf(const std::string& caller,
+                                            absl::Time now, std::string* key) {
+  if (!journal_budgets_.contains(caller) &&
+      journal_budgets_.size() >= kMaxTrackedCallers) {
+    // Forget callers whose budget is full again and owes no summary.
+    absl::erase_if(journal_budgets_, [&](const auto& entry) {
+      const JournalBudget& budget = entry.second;
+      return budget.not_journaled == 0 &&
+             budget.tokens + absl::ToDoubleSeconds(now - budget.refilled) *
+                                 kJournalPerSecond >=
+                 kJournalBurst;
+    });
+  }
+  *key = journal_budgets_.contains(caller) ||
+                 journal_budgets_.size() < kMaxTrackedCallers
+             ? caller
+             : std::string(kJournalOtherCallers);
+  return journal_budgets_.try_emplace(*key, JournalBudget{kJournalBurst, now})
+      .first->second;
 }
 
 v1::JournalRecord CallGate::TakeSummary(const std::string& caller,

@@ -142,6 +142,13 @@ class CallGate {
   };
   absl::flat_hash_map<std::string, JournalBudget> journal_budgets_
       ABSL_GUARDED_BY(mutex_);
+  // `caller`'s budget (full for one not seen yet), under its own name while
+  // fewer than kMaxTrackedCallers are tracked (callers whose budget is full
+  // again and who owe no summary are forgotten first), else under
+  // kJournalOtherCallers; `key` is the name it is kept under.
+  JournalBudget& BudgetOf(const std::string& caller, absl::Time now,
+                          std::string* key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The NOT_JOURNALED record of what `budget` counted; resets the count.
   static v1::JournalRecord TakeSummary(const std::string& caller,
                                        JournalBudget* budget);
