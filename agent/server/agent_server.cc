@@ -120,6 +120,7 @@ void AgentServer::Shutdown(absl::Duration grace) {
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoSeconds(grace));
   }
+  if (gate_ != nullptr) gate_->StopJournaling();
 }
 
 }  // namespace opsagent

@@ -161,7 +161,8 @@ void CallGate::JournalRefusal(const Call& call, absl::string_view operation,
   // bounded rate per caller, each with what it claims cut short.
   std::optional<v1::JournalRecord> summary;
   if (!AdmitToJournal(call.caller.ToString(), &summary)) return;
-  if (summary.has_value()) AppendSummary(*std::move(summary));
+  if (summary.has_value())
+    AppendSummary(*std::move(summary), ActionJournal::ReserveUse::kHalf);
   v1::JournalRecord record;
   record.set_event(v1::JournalRecord::REFUSED);
   record.set_request_id(BoundedJournalText(request_id, kMaxClaimedBytes));
@@ -241,7 +242,7 @@ v1::JournalRecord CallGate::TakeSummary(const std::string& caller,
   return record;
 }
 
-void CallGate::FlushNotJournaled() {
+void CallGate::FlushNotJournaled(ActionJournal::ReserveUse reserve_use) {
   std::vector<v1::JournalRecord> summaries;
   {
     absl::MutexLock lock(&mutex_);
@@ -251,10 +252,15 @@ void CallGate::FlushNotJournaled() {
     }
   }
   for (v1::JournalRecord& summary : summaries)
-    AppendSummary(std::move(summary));
+    AppendSummary(std::move(summary), reserve_use);
 }
 
-void CallGate::AppendSummary(v1::JournalRecord summary) {
+void CallGate::StopJournaling() {
+  if (journal_ != nullptr) FlushNotJournaled(ActionJournal::ReserveUse::kAll);
+}
+
+void CallGate::AppendSummary(v1::JournalRecord summary,
+                             ActionJournal::ReserveUse reserve_use) {
   const std::string caller = summary.caller();
   const uint64_t count = summary.not_journaled();
   summary.set_status_message(absl::StrCat(
@@ -262,8 +268,7 @@ void CallGate::AppendSummary(v1::JournalRecord summary) {
       kJournalPerSecond, " a second after a burst of ", kJournalBurst,
       ", or while the journal's filesystem was full)"));
   if (absl::Status written = journal_->Append(
-          std::move(summary), ActionJournal::Durability::kWritten,
-          ActionJournal::ReserveUse::kHalf);
+          std::move(summary), ActionJournal::Durability::kWritten, reserve_use);
       !written.ok()) {
     spdlog::error("{} calls by {} not journaled, nor is their count: {}", count,
                   caller, written.message());
@@ -386,7 +391,8 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
   if (!op.mutating && call.journal_read_only && journal_ != nullptr) {
     std::optional<v1::JournalRecord> summary;
     journaled = AdmitToJournal(who, &summary);
-    if (summary.has_value()) AppendSummary(*std::move(summary));
+    if (summary.has_value())
+      AppendSummary(*std::move(summary), ActionJournal::ReserveUse::kHalf);
   }
   if (journaled) {
     absl::Status status = JournalStart(call, *request, meta, digest);
@@ -433,7 +439,7 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
               "(journal_path is not set)");
         }
         // Counts of what was not journaled are in what is read.
-        FlushNotJournaled();
+        FlushNotJournaled(ActionJournal::ReserveUse::kHalf);
         return journal_->ReadSince(since, cursor, max_records, max_bytes, page);
       }};
   spdlog::info(

@@ -88,6 +88,11 @@ class CallGate {
   CallResult Refuse(const Call& call, absl::string_view operation,
                     absl::string_view request_id, const absl::Status& why);
 
+  // At the agent's stop: writes the counts of what was not journaled (they
+  // live in memory until there is room, and a stop would lose them), from
+  // all of the reserve: one short record per caller, once.
+  void StopJournaling();
+
   const Authorizer& authorizer() const { return authorizer_; }
   // Calls by operation and outcome, and their durations, for /metrics.
   const MetricRegistry& metrics() const { return metrics_; }
@@ -112,8 +117,9 @@ class CallGate {
   // Counts a read or refusal by `caller` whose record could not be written
   // (the journal's filesystem full): journaled as AdmitToJournal's are.
   void CountNotJournaled(const std::string& caller);
-  void FlushNotJournaled();
-  void AppendSummary(v1::JournalRecord summary);
+  void FlushNotJournaled(ActionJournal::ReserveUse reserve_use);
+  void AppendSummary(v1::JournalRecord summary,
+                     ActionJournal::ReserveUse reserve_use);
   // Logs (as `verb`: rejected, denied, refused) and journals a refusal.
   CallResult Refused(const Call& call, absl::string_view verb,
                      absl::string_view operation, absl::string_view request_id,

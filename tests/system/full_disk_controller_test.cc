@@ -298,6 +298,17 @@ TEST_P(FullJournalFilesystemTest, ReadsAnswerAndTheTruncationIsRecorded) {
   for (int i = 0; i < 8; ++i)
     automation->Run({"exec", "web-1", "out", "--yes"});
 
+  // systemd stops and starts the agent while the disk is still full: what
+  // it counted but could not journal is written at the stop, from the
+  // reserve, not lost with its memory.
+  ASSERT_TRUE(agent_->Restart(SIGTERM).ok());
+  EXPECT_THAT(ReadFileOrDie(journal_path_),
+              HasSubstr("or while the journal's filesystem was full"));
+  ASSERT_TRUE(Eventually([&] {
+    return absl::StrContains(agent_->process->Log(),
+                             "connected to the controller");
+  }));
+
   // The change that frees the space: recorded before it acts.
   ProgramResult truncated =
       alice_->Run({"truncate", "web-1", app_log, "--yes", "--output", "json"});

@@ -64,10 +64,13 @@ absl::StatusOr<std::unique_ptr<AgentClient>> TestAgent::Client(
       timeout);
 }
 
-absl::Status TestAgent::Restart() {
+absl::Status TestAgent::Restart(int signal) {
   // Already dead (a test killed it) is fine too.
-  process->process().Signal(SIGKILL);
-  process->process().Wait(absl::Seconds(10)).IgnoreError();
+  process->process().Signal(signal);
+  if (!process->process().Wait(absl::Seconds(20)).ok()) {
+    process->process().Signal(SIGKILL);
+    process->process().Wait(absl::Seconds(10)).IgnoreError();
+  }
   absl::StatusOr<std::unique_ptr<AgentProcess>> restarted =
       AgentProcess::Start(dir, config_text);
   if (!restarted.ok()) return restarted.status();

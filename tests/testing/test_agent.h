@@ -1,6 +1,7 @@
 #ifndef OPSAGENT_TESTS_TESTING_TEST_AGENT_H_
 #define OPSAGENT_TESTS_TESTING_TEST_AGENT_H_
 
+#include <csignal>
 #include <functional>
 #include <memory>
 #include <string>
@@ -54,9 +55,10 @@ struct TestAgent {
   absl::StatusOr<std::unique_ptr<AgentClient>> Client(
       absl::Duration timeout = absl::Seconds(30)) const;
 
-  // Kills the agent with SIGKILL (as a crash would) and starts it again with
-  // the same configuration on the same port.
-  absl::Status Restart();
+  // Stops the agent with `signal` (SIGKILL as a crash would, SIGTERM as
+  // systemd stops it) and starts it again with the same configuration on the
+  // same port.
+  absl::Status Restart(int signal = SIGKILL);
 
   std::string dir;
   // The configuration it runs with, its port filled in once bound.
