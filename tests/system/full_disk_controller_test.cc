@@ -119,6 +119,8 @@ class FullDiskControllerTest : public ::testing::Test {
       absl::StatusOr<ProgramResult> ran = RunProgram(argv, absl::Seconds(60));
       if (!ran.ok() || ran->exit_code != 0) {
         skip_reason_ = absl::StrCat(
+            "cannot make an ext4 filesystem on a loop device here (the tmpfs "
+            "case still runs): ",
             argv[0], " failed: ",
             ran.ok() ? ran->stderr_text : std::string(ran.status().message()));
         return "";
