@@ -256,7 +256,23 @@ void CallGate::FlushNotJournaled(ActionJournal::ReserveUse reserve_use) {
 }
 
 void CallGate::StopJournaling() {
-  if (journal_ != nullptr) FlushNotJournaled(ActionJournal::ReserveUse::kAll);
+  if (journal_ == nullptr) return;
+  // One record for every caller together, whatever their number: it may use
+  // the changes' half of the reserve, so it must be small and one.
+  JournalBudget all{0, absl::Now()};
+  {
+    absl::MutexLock lock(&mutex_);
+    for (auto& [caller, budget] : journal_budgets_) {
+      if (budget.not_journaled == 0) continue;
+      if (all.not_journaled == 0 ||
+          budget.not_journaled_since < all.not_journaled_since)
+        all.not_journaled_since = budget.not_journaled_since;
+      all.not_journaled += std::exchange(budget.not_journaled, 0);
+    }
+  }
+  if (all.not_journaled == 0) return;
+  AppendSummary(TakeSummary(kJournalOtherCallers, &all),
+                ActionJournal::ReserveUse::kAll);
 }
 
 void CallGate::AppendSummary(v1::JournalRecord summary,

@@ -90,7 +90,7 @@ class CallGate {
 
   // At the agent's stop: writes the counts of what was not journaled (they
   // live in memory until there is room, and a stop would lose them), from
-  // all of the reserve: one short record per caller, once.
+  // all of the reserve: one short record for all callers together.
   void StopJournaling();
 
   const Authorizer& authorizer() const { return authorizer_; }
