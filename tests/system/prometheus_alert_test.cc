@@ -45,6 +45,7 @@ using ::opsagent::testing::ParseJson;
 using ::opsagent::testing::PickFreePort;
 using ::opsagent::testing::PrometheusQuery;
 using ::opsagent::testing::ReadFileOrDie;
+using ::opsagent::testing::StartLogged;
 using ::opsagent::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
 
@@ -78,11 +79,12 @@ class PrometheusAlertTest : public ::testing::Test {
     mkdir(procfs.c_str(), 0700);
     ASSERT_EQ(symlink("/proc/self", (procfs + "/1").c_str()), 0);
     node_port_ = PickFreePort();
-    node_ = Start("node_exporter",
-                  {"/usr/bin/prometheus-node-exporter",
-                   absl::StrCat("--web.listen-address=127.0.0.1:", node_port_),
-                   "--collector.disable-defaults", "--collector.filesystem",
-                   "--path.procfs=" + procfs});
+    node_ = StartLogged(
+        dir_, "node_exporter",
+        {"/usr/bin/prometheus-node-exporter",
+         absl::StrCat("--web.listen-address=127.0.0.1:", node_port_),
+         "--collector.disable-defaults", "--collector.filesystem",
+         "--path.procfs=" + procfs});
 
     alertmanager_port_ = PickFreePort();
     WriteFileOrDie(
@@ -99,8 +101,8 @@ class PrometheusAlertTest : public ::testing::Test {
             "        credentials_file: ",
             dir_, "/alert-token\n      tls_config:\n        ca_file: ",
             fleet_->ca->certificate_path(), "\n"));
-    alertmanager_ = Start(
-        "alertmanager",
+    alertmanager_ = StartLogged(
+        dir_, "alertmanager",
         {"/usr/bin/prometheus-alertmanager",
          "--config.file=" + dir_ + "/alertmanager.yml",
          "--storage.path=" + dir_ + "/alertmanager-data",
@@ -144,20 +146,11 @@ class PrometheusAlertTest : public ::testing::Test {
             "- job_name: opsagent\n  static_configs:\n"
             "  - targets: ['127.0.0.1:",
             fleet_->agent_metrics_port, "']\n"));
-    prometheus_ = Start(
-        "prometheus",
+    prometheus_ = StartLogged(
+        dir_, "prometheus",
         {"/usr/bin/prometheus", "--config.file=" + dir_ + "/prometheus.yml",
          "--storage.tsdb.path=" + dir_ + "/prometheus-data",
          absl::StrCat("--web.listen-address=127.0.0.1:", prometheus_port_)});
-  }
-
-  std::unique_ptr<Subprocess> Start(const std::string& name,
-                                    const std::vector<std::string>& argv) {
-    absl::StatusOr<Subprocess> started =
-        Subprocess::Start({argv, std::nullopt, "", dir_ + "/" + name + ".log"});
-    EXPECT_TRUE(started.ok()) << started.status();
-    if (!started.ok()) return nullptr;
-    return std::make_unique<Subprocess>(*std::move(started));
   }
 
   std::string Logs() const {

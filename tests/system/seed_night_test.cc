@@ -74,6 +74,7 @@ using ::opsagent::testing::ParseJson;
 using ::opsagent::testing::PickFreePort;
 using ::opsagent::testing::PrometheusQuery;
 using ::opsagent::testing::ReadFileOrDie;
+using ::opsagent::testing::StartLogged;
 using ::opsagent::testing::TestAgent;
 using ::opsagent::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
@@ -162,16 +163,6 @@ struct Night {
     return absl::StrCat(all, "--- opsctld:\n", fleet->controller->Log());
   }
 };
-
-std::unique_ptr<Subprocess> StartLogged(const std::string& dir,
-                                        const std::string& name,
-                                        const std::vector<std::string>& argv) {
-  absl::StatusOr<Subprocess> started =
-      Subprocess::Start({argv, std::nullopt, "", dir + "/" + name + ".log"});
-  EXPECT_TRUE(started.ok()) << started.status();
-  if (!started.ok()) return nullptr;
-  return std::make_unique<Subprocess>(*std::move(started));
-}
 
 class SeedNightTest : public ::testing::Test {
  protected:

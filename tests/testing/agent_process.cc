@@ -140,4 +140,14 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Start(
       absl::StrCat("opsagent did not start:\n", agent->Log()));
 }
 
+std::unique_ptr<Subprocess> StartLogged(const std::string& dir,
+                                        const std::string& name,
+                                        const std::vector<std::string>& argv) {
+  absl::StatusOr<Subprocess> started =
+      Subprocess::Start({argv, std::nullopt, "", dir + "/" + name + ".log"});
+  EXPECT_TRUE(started.ok()) << started.status();
+  if (!started.ok()) return nullptr;
+  return std::make_unique<Subprocess>(*std::move(started));
+}
+
 }  // namespace opsagent::testing

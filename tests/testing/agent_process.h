@@ -65,6 +65,13 @@ class AgentProcess {
   int port_ = 0;
 };
 
+// Starts `argv` (a server a test needs: prometheus, supervisord, a log
+// writer) with its stdout and stderr in DIR/NAME.log; null, with a test
+// failure, when it cannot start.
+std::unique_ptr<Subprocess> StartLogged(const std::string& dir,
+                                        const std::string& name,
+                                        const std::vector<std::string>& argv);
+
 // `path` made absolute with symlinks resolved (for unit files and configs
 // read by processes with another working directory); unchanged if missing.
 std::string AbsolutePath(const std::string& path);
