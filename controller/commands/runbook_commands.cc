@@ -125,11 +125,9 @@ void PrintEntry(const v1::RunbookEntry& entry, const RunbookVars& vars) {
   if (!entry.roles().empty())
     std::printf("  for hosts with role %s\n",
                 absl::StrJoin(entry.roles(), " or ").c_str());
-  for (auto [phase, steps] : {std::pair{"diagnosis", &entry.diagnosis()},
-                              {"mitigation", &entry.mitigation()},
-                              {"verification", &entry.verification()}}) {
-    for (int i = 0; i < steps->size(); ++i)
-      PrintStep(phase, i + 1, (*steps)[i], vars);
+  for (const RunbookPhase& phase : RunbookPhases(entry)) {
+    for (int i = 0; i < phase.steps->size(); ++i)
+      PrintStep(phase.name, i + 1, (*phase.steps)[i], vars);
   }
 }
 
@@ -202,9 +200,7 @@ absl::StatusOr<std::vector<PlannedStep>> PlanRun(const v1::RunbookEntry& entry,
   for (const auto& [name, value] : vars)
     if (!value.empty()) given[name] = value;
   std::vector<PlannedStep> plan;
-  for (auto [phase, steps] : {std::pair{"diagnosis", &entry.diagnosis()},
-                              {"mitigation", &entry.mitigation()},
-                              {"verification", &entry.verification()}}) {
+  for (const auto [phase, steps] : RunbookPhases(entry)) {
     if (selection != StepSelection::kAll &&
         std::string_view(phase) != "diagnosis")
       continue;
@@ -413,9 +409,8 @@ int RunRunbook(Invocation& invocation, const ParsedArgs& args) {
     TextTable table({"ID", "PRODUCT", "ALERT", "STEPS", "GUIDED"}, {3, 4});
     for (const v1::RunbookEntry& entry : library->entries()) {
       int steps = 0, guided = 0;
-      for (const auto* phase :
-           {&entry.diagnosis(), &entry.mitigation(), &entry.verification()}) {
-        for (const v1::RunbookStep& step : *phase) {
+      for (const RunbookPhase& phase : RunbookPhases(entry)) {
+        for (const v1::RunbookStep& step : *phase.steps) {
           ++steps;
           guided += !step.manual().empty();
         }

@@ -121,10 +121,9 @@ absl::StatusOr<RunbookLibrary> RunbookLibrary::FromProto(
             where, ": headings \"", heading,
             "\" has no letters or digits: it would match no text"));
     }
-    for (auto [phase, steps] : {std::pair{"diagnosis", &entry.diagnosis()},
-                                {"mitigation", &entry.mitigation()},
-                                {"verification", &entry.verification()}}) {
-      if (absl::Status status = CheckSteps(where, phase, *steps, validate);
+    for (const RunbookPhase& phase : RunbookPhases(entry)) {
+      if (absl::Status status =
+              CheckSteps(where, phase.name, *phase.steps, validate);
           !status.ok())
         return status;
     }
@@ -173,6 +172,12 @@ const v1::RunbookEntry* RunbookLibrary::Find(absl::string_view id) const {
     if (entry.id() == id) return &entry;
   }
   return nullptr;
+}
+
+std::vector<RunbookPhase> RunbookPhases(const v1::RunbookEntry& entry) {
+  return {{"diagnosis", &entry.diagnosis()},
+          {"mitigation", &entry.mitigation()},
+          {"verification", &entry.verification()}};
 }
 
 }  // namespace opsagent

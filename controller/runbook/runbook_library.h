@@ -40,6 +40,14 @@ class RunbookLibrary {
   std::vector<v1::RunbookEntry> entries_;
 };
 
+// An entry's steps by phase, in the order they run: diagnosis, mitigation,
+// verification.
+struct RunbookPhase {
+  const char* name;
+  const google::protobuf::RepeatedPtrField<v1::RunbookStep>* steps;
+};
+std::vector<RunbookPhase> RunbookPhases(const v1::RunbookEntry& entry);
+
 // Values for a run's placeholders: {target}, {host}, {environment} and any
 // --var NAME=VALUE.
 using RunbookVars = std::map<std::string, std::string>;

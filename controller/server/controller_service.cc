@@ -15,6 +15,7 @@
 #include "controller/audit/audit_entry.h"
 #include "controller/auditing_caller.h"
 #include "controller/runbook/guided_step_record.h"
+#include "controller/runbook/runbook_library.h"
 #include "controller/server/relay_run.h"
 #include "controller/server/run_incident.h"
 #include "controller/target_set.h"
@@ -522,12 +523,12 @@ absl::Status ControllerService::CheckGuidedStep(
   }
   for (const v1::RunbookEntry& entry : runbooks->entry()) {
     if (entry.id() != record.entry()) continue;
-    const auto& steps = record.phase() == "diagnosis"    ? entry.diagnosis()
-                        : record.phase() == "mitigation" ? entry.mitigation()
-                                                         : entry.verification();
-    for (const v1::RunbookStep& step : steps) {
-      if (!step.manual().empty() && step.title() == record.step())
-        return absl::OkStatus();
+    for (const RunbookPhase& phase : RunbookPhases(entry)) {
+      if (phase.name != record.phase()) continue;
+      for (const v1::RunbookStep& step : *phase.steps) {
+        if (!step.manual().empty() && step.title() == record.step())
+          return absl::OkStatus();
+      }
     }
     return absl::NotFoundError(absl::StrCat("runbook ", record.entry(),
                                             " has no guided ", record.phase(),
