@@ -8,7 +8,6 @@
 namespace opsagent {
 namespace {
 
-constexpr size_t kMaxIdBytes = 128;
 constexpr size_t kMaxReasonBytes = 1024;
 
 }  // namespace
@@ -33,10 +32,11 @@ absl::Status CheckCallerText(absl::string_view field, absl::string_view value,
 
 absl::Status CheckRequestMeta(const v1::RequestMeta& meta) {
   for (auto [field, value, max] :
-       {std::tuple{"request_id", &meta.request_id(), kMaxIdBytes},
+       {std::tuple{"request_id", &meta.request_id(), kMaxRequestIdBytes},
         {"reason", &meta.reason(), kMaxReasonBytes},
-        {"incident", &meta.incident(), kMaxIdBytes},
-        {"run_id", &meta.run_id(), kMaxIdBytes}}) {
+        {"incident", &meta.incident(), kMaxRequestIdBytes},
+        {"run_id", &meta.run_id(), kMaxRequestIdBytes},
+        {"ticket", &meta.ticket(), kMaxRequestIdBytes}}) {
     if (absl::Status status = CheckCallerText(field, *value, max); !status.ok())
       return status;
   }

@@ -9,6 +9,9 @@
 
 namespace opsagent {
 
+// The longest request id, incident, run id or ticket a request may carry.
+inline constexpr size_t kMaxRequestIdBytes = 128;
+
 // Checks text a caller sends for logs, journals and the audit log: at most
 // `max_bytes`, valid UTF-8, no control characters. `field` names it in the
 // error.
@@ -16,8 +19,8 @@ absl::Status CheckCallerText(absl::string_view field, absl::string_view value,
                              size_t max_bytes);
 
 // CheckCallerText on each field of a request's meta (request id, reason,
-// incident, run id), with their limits. The agent and the controller both
-// refuse what fails before anything is recorded.
+// incident, run id, ticket), with their limits. The agent and the controller
+// both refuse what fails before anything is recorded.
 absl::Status CheckRequestMeta(const v1::RequestMeta& meta);
 
 }  // namespace opsagent

@@ -63,6 +63,7 @@ AuditedResult AuditingCaller::Call(
   meta->set_request_id(NewRequestId());
   meta->set_reason(context_.reason);
   meta->set_incident(context_.incident);
+  meta->set_ticket(context_.ticket);
   meta->set_run_id(context_.run_id);
   meta->set_dry_run(call.dry_run);
 
@@ -80,6 +81,7 @@ AuditedResult AuditingCaller::Call(
   intent.parameters_json = ParametersJson(*request);
   intent.reason = context_.reason;
   intent.incident = context_.incident;
+  intent.ticket = context_.ticket;
   intent.dry_run = call.dry_run;
   intent.mutating = op.mutating;
   AuditedResult audited;

@@ -31,6 +31,7 @@ struct RunContext {
   std::string reason;
   std::string incident;
   std::string run_id;
+  std::string ticket;
 };
 
 // One declared operation to send, with its request (whose meta the caller

@@ -121,6 +121,7 @@ absl::StatusOr<v1::RunRequest> ControllerRunner::Sign(
     meta->set_request_id(NewRequestId());
     meta->set_reason(invocation_.context().reason);
     meta->set_incident(invocation_.context().incident);
+    meta->set_ticket(invocation_.context().ticket);
     meta->set_run_id(invocation_.run_id());
     meta->set_dry_run(call.dry_run);
     v1::RequestEnvelope envelope;

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/request_meta.h"
 #include "common/tls/certificate_info.h"
 #include "common/trusted_path.h"
 #include "controller/incident_id.h"
@@ -49,6 +50,9 @@ const std::vector<FlagSpec>& Invocation::GlobalFlags() {
       {"incident", "ID",
        "the incident (INC-7) this is for; recorded with every action (through "
        "the controller, one it has opened)"},
+      {"ticket", "REF",
+       "a reference outside opsagent (a ticket, a change, a drill's name: "
+       "CHG-1042); recorded with every action, apart from --incident"},
       {"timeout", "SECONDS", "per-call deadline (default from config, 30)"},
       {"concurrency", "N",
        "hosts worked on at once when a target names several (default 20)"},
@@ -89,6 +93,12 @@ absl::StatusOr<std::unique_ptr<Invocation>> Invocation::FromArgs(
         ParseIncidentId(args.Get("incident"), "--incident");
     if (!incident.ok()) return incident.status();
     invocation.context_.incident = args.Get("incident");
+  }
+  invocation.context_.ticket = args.Get("ticket");
+  if (absl::Status status = CheckCallerText(
+          "--ticket", invocation.context_.ticket, kMaxRequestIdBytes);
+      !status.ok()) {
+    return status;
   }
   for (auto [flag, out, min] :
        {std::tuple{"concurrency", &invocation.fan_out_.concurrency, 1},

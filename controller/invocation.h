@@ -30,7 +30,7 @@ enum class OutputFormat { kTable, kJson, kCsv, kMarkdown };
 class Invocation {
  public:
   // Reads the global flags (--config, --output, --reason, --incident,
-  // --timeout, --concurrency, --max-failures, --direct) from `args`.
+  // --ticket, --timeout, --concurrency, --max-failures, --direct) from `args`.
   static absl::StatusOr<std::unique_ptr<Invocation>> FromArgs(
       const ParsedArgs& args);
 

@@ -96,6 +96,7 @@ absl::Status CallGate::JournalStart(const Call& call,
   record.set_caller(call.caller.ToString());
   record.set_dry_run(meta.dry_run());
   record.set_run_id(meta.run_id());
+  record.set_ticket(meta.ticket());  // at most 128 bytes: CheckRequestMeta
   if (call.operation->mutating) {
     // A change: whole, for a retry after a restart and for reconcile.
     record.set_incident(meta.incident());

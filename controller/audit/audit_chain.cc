@@ -30,6 +30,12 @@ std::string CanonicalIntent(int64_t id, const AuditIntent& i) {
     Field(&out, i.os_uid);
     Field(&out, i.sudo_user);
   }
+  // Intents before schema 7 had no ticket, nor have those without one: they
+  // keep their form. The tag keeps a ticket from reading as another field.
+  if (!i.ticket.empty()) {
+    Field(&out, "ticket");
+    Field(&out, i.ticket);
+  }
   return out;
 }
 

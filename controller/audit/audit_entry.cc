@@ -23,6 +23,7 @@ v1::AuditEntry ToAuditEntry(const AuditRecord& record) {
   entry.set_parameters_json(i.parameters_json);
   entry.set_reason(i.reason);
   entry.set_incident(i.incident);
+  entry.set_ticket(i.ticket);
   entry.set_dry_run(i.dry_run);
   entry.set_mutating(i.mutating);
   entry.set_outcome(std::string(AuditOutcomeName(record.outcome)));
@@ -64,6 +65,7 @@ absl::StatusOr<AuditRecord> FromAuditEntry(const v1::AuditEntry& entry) {
   i.parameters_json = entry.parameters_json();
   i.reason = entry.reason();
   i.incident = entry.incident();
+  i.ticket = entry.ticket();
   i.dry_run = entry.dry_run();
   i.mutating = entry.mutating();
   if (entry.finished()) {
@@ -91,6 +93,7 @@ v1::AuditQuery ToAuditQuery(const AuditFilter& filter) {
   if (filter.outcome)
     query.set_outcome(std::string(AuditOutcomeName(*filter.outcome)));
   query.set_incident(filter.incident);
+  query.set_ticket(filter.ticket);
   query.set_run_id(filter.run_id);
   if (filter.id) query.set_id(*filter.id);
   query.set_limit(filter.limit);
@@ -111,6 +114,7 @@ absl::StatusOr<AuditFilter> FromAuditQuery(const v1::AuditQuery& query) {
           absl::StrCat("unknown outcome \"", query.outcome(), "\""));
   }
   filter.incident = query.incident();
+  filter.ticket = query.ticket();
   filter.run_id = query.run_id();
   if (query.id() != 0) filter.id = query.id();
   // A reply stays a reply, not a dump of the whole log.

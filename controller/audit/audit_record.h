@@ -42,6 +42,9 @@ struct AuditIntent {
   std::string parameters_json;
   std::string reason;
   std::string incident;
+  // An outside reference (a ticket, a drill's name); empty in rows written
+  // before schema 7.
+  std::string ticket;
   bool dry_run = false;
   bool mutating = false;
 };

@@ -24,7 +24,7 @@
 namespace opsagent {
 namespace {
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 // Writers wait this long for one another (several operators' opsctl on one
 // log, a loaded machine) before a write is refused.
 constexpr int kBusyTimeoutMs = 30000;
@@ -56,7 +56,8 @@ CREATE TABLE IF NOT EXISTS actions (
   result_summary TEXT    NOT NULL DEFAULT '',
   result_json    TEXT    NOT NULL DEFAULT '',
   agent_result_sha256 TEXT NOT NULL DEFAULT '',
-  agent_signature     TEXT NOT NULL DEFAULT ''
+  agent_signature     TEXT NOT NULL DEFAULT '',
+  ticket              TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS actions_by_time      ON actions (started_at_ms);
 CREATE INDEX IF NOT EXISTS actions_by_host      ON actions (host, started_at_ms);
@@ -97,7 +98,8 @@ constexpr char kRecordColumns[] =
     "a.cert_identity, a.host, a.address, a.operation, a.parameters, "
     "a.reason, a.incident, a.dry_run, a.mutating, a.outcome, "
     "a.finished_at_ms, a.error_code, a.message, a.result_summary, a.os_uid, "
-    "a.sudo_user, a.result_json, a.agent_result_sha256, a.agent_signature";
+    "a.sudo_user, a.result_json, a.agent_result_sha256, a.agent_signature, "
+    "a.ticket";
 
 // A chain event and its row (joined), from `?1` on, in order.
 constexpr char kEventQuery[] =
@@ -130,6 +132,15 @@ constexpr char kAddSignatureColumns[] = R"sql(
 ALTER TABLE actions ADD COLUMN agent_result_sha256 TEXT NOT NULL DEFAULT '';
 ALTER TABLE actions ADD COLUMN agent_signature TEXT NOT NULL DEFAULT '';
 )sql";
+
+// Schema 7 (from 1 to 6): an outside reference, apart from the incident.
+constexpr char kAddTicketColumn[] = R"sql(
+ALTER TABLE actions ADD COLUMN ticket TEXT NOT NULL DEFAULT '';
+)sql";
+// Made once the column is there, in a new log as in an upgraded one.
+constexpr char kTicketIndex[] =
+    "CREATE INDEX IF NOT EXISTS actions_by_ticket ON actions (ticket, "
+    "started_at_ms) WHERE ticket != ''";
 
 // audit_meta.chain_start: rows up to it predate the chain.
 absl::StatusOr<int64_t> ChainStartOf(sqlite3* db) {
@@ -283,6 +294,9 @@ absl::Status AuditStore::Initialize(const std::string& path) {
       status = Exec(kAddResultColumn);
     if (status.ok() && current > 0 && current < 6)
       status = Exec(kAddSignatureColumns);
+    if (status.ok() && current > 0 && current < 7)
+      status = Exec(kAddTicketColumn);
+    if (status.ok()) status = Exec(kTicketIndex);
     if (status.ok())
       status =
           Exec(absl::StrCat("PRAGMA user_version=", kSchemaVersion).c_str());
@@ -328,8 +342,8 @@ class AuditStore::Batch {
         insert_(store->db_, R"sql(
       INSERT INTO actions (request_id, run_id, started_at_ms, os_user, cert_identity, host, address,
                            operation, parameters, reason, incident, dry_run, mutating,
-                           os_uid, sudo_user)
-      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15))sql"),
+                           os_uid, sudo_user, ticket)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16))sql"),
         update_(store->db_, R"sql(
       UPDATE actions SET outcome = ?2, finished_at_ms = ?3, duration_ms = ?3 - started_at_ms,
                          error_code = ?4, message = ?5, result_summary = ?6, result_json = ?7,
@@ -376,6 +390,7 @@ class AuditStore::Batch {
     insert_.Bind(13, int64_t{intent.mutating});
     if (intent.os_uid >= 0) insert_.Bind(14, intent.os_uid);
     insert_.Bind(15, intent.sudo_user);
+    insert_.Bind(16, intent.ticket);
     if (insert_.Step() != SQLITE_DONE)
       return insert_.Error("recording the intent");
     const int64_t id = sqlite3_last_insert_rowid(store_->db_);
@@ -505,6 +520,7 @@ AuditRecord ReadRecord(const Statement& row, int first,
     intent.mutating = number(13) != 0;
     intent.os_uid = row.IsNull(first + 19) ? -1 : number(19);
     intent.sudo_user = text(20);
+    intent.ticket = text(24);
   }
   if ((parts & kOutcomePart) && !row.IsNull(first + 15)) {
     record.result = AuditResult{record.outcome, number(15), text(16), text(17),
@@ -1132,6 +1148,8 @@ absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
     absl::StrAppend(&where, " AND incident = ?7 AND incident != ''");
   if (!filter.run_id.empty())
     absl::StrAppend(&where, " AND run_id = ?8 AND run_id != ''");
+  if (!filter.ticket.empty())
+    absl::StrAppend(&where, " AND ticket = ?11 AND ticket != ''");
   if (filter.id) absl::StrAppend(&where, " AND id = ?10");
   Statement select(
       db_, absl::StrCat("SELECT * FROM (SELECT ", kRecordColumns,
@@ -1150,6 +1168,7 @@ absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
   select.Bind(8, filter.run_id);
   select.Bind(9, int64_t{filter.limit});
   if (filter.id) select.Bind(10, *filter.id);
+  select.Bind(11, filter.ticket);
 
   std::vector<AuditRecord> records;
   int rc;

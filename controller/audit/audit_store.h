@@ -28,6 +28,7 @@ struct AuditFilter {
   std::string operation;
   std::optional<AuditOutcome> outcome;
   std::string incident;
+  std::string ticket;
   std::string run_id;
   std::optional<int64_t> id;  // one row
   int limit = 100;

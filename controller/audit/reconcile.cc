@@ -101,6 +101,8 @@ std::string RequestDifference(const AuditIntent& intent,
                    started.reason());
   if (started.run_id() != intent.run_id)
     return differs("run", intent.run_id, started.run_id());
+  if (started.ticket() != intent.ticket)
+    return differs("ticket", intent.ticket, started.ticket());
   if (started.dry_run() != intent.dry_run)
     return differs("dry run", intent.dry_run ? "yes" : "no",
                    started.dry_run() ? "yes" : "no");

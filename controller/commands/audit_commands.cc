@@ -36,6 +36,7 @@ std::string RecordJson(const AuditRecord& r) {
       ",\"parameters\":", i.parameters_json.empty() ? "{}" : i.parameters_json,
       ",\"reason\":", JsonString(i.reason),
       ",\"incident\":", JsonString(i.incident),
+      ",\"ticket\":", JsonString(i.ticket),
       ",\"dry_run\":", i.dry_run ? "true" : "false",
       ",\"mutating\":", i.mutating ? "true" : "false",
       ",\"outcome\":", JsonString(AuditOutcomeName(r.outcome)));
@@ -52,6 +53,13 @@ std::string RecordJson(const AuditRecord& r) {
       absl::StrAppend(&json, ",\"result\":", r.result->result_json);
   }
   return json + "}";
+}
+
+// The table's INCIDENT/TICKET cell: "INC-3", "ticket CHG-7", both or none.
+std::string IncidentAndTicket(const AuditIntent& i) {
+  if (i.ticket.empty()) return i.incident;
+  const std::string ticket = absl::StrCat("ticket ", i.ticket);
+  return i.incident.empty() ? ticket : absl::StrCat(i.incident, ", ", ticket);
 }
 
 int RunVerify(Invocation& invocation, const ParsedArgs& args) {
@@ -250,6 +258,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
   filter.operator_name = args.Get("operator");
   filter.operation = args.Get("operation");
   filter.incident = args.Get("incident");
+  filter.ticket = args.Get("ticket");
   filter.run_id = args.Get("run");
   if (args.Has("outcome")) {
     filter.outcome = ParseAuditOutcome(args.Get("outcome"));
@@ -284,7 +293,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
         "id,started_at,outcome,os_user,os_uid,sudo_user_claimed,cert_identity,"
         "host,operation,parameters,"
         "incident,reason,"
-        "duration_ms,error_code,message,summary,request_id,run_id\n");
+        "duration_ms,error_code,message,summary,request_id,run_id,ticket\n");
     for (const AuditRecord& r : *records) {
       const AuditIntent& i = r.intent;
       std::vector<std::string> fields = {
@@ -306,14 +315,15 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
           r.result ? r.result->message : "",
           r.result ? r.result->summary : "",
           i.request_id,
-          i.run_id};
+          i.run_id,
+          i.ticket};
       for (std::string& field : fields) field = CsvField(field);
       std::printf("%s\n", absl::StrJoin(fields, ",").c_str());
     }
     return kExitOk;
   }
   TextTable table({"TIME (UTC)", "OUTCOME", "OPERATOR", "HOST", "OPERATION",
-                   "MS", "INCIDENT", "DETAIL"},
+                   "MS", "INCIDENT/TICKET", "DETAIL"},
                   {5});
   for (const AuditRecord& r : *records) {
     std::string detail = r.result
@@ -327,7 +337,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
                   r.result ? absl::StrCat(r.result->finished_at_ms -
                                           r.intent.started_at_ms)
                            : "-",
-                  r.intent.incident, detail});
+                  IncidentAndTicket(r.intent), detail});
   }
   std::printf("%s", table.Render().c_str());
   return kExitOk;
@@ -405,7 +415,8 @@ std::vector<Command> AuditCommands() {
        "OPERATOR shows the real OS user and the certificate identity; "
        "SUDO_USER,\n"
        "which any caller can set, is shown as a claim.\n\n"
-       "The global --incident ID filters by incident here.\n",
+       "The global --incident ID filters by incident here, and --ticket REF "
+       "by\nticket (an outside reference: a change, a drill).\n",
        {{"since", "WHEN",
          "only actions at or after WHEN (24h, 7d, 2026-11-25T14:00)"},
         {"until", "WHEN", "only actions before WHEN"},

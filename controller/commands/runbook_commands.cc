@@ -34,8 +34,8 @@ absl::Status ValidateRunbookStep(const std::vector<std::string>& args,
     return absl::InvalidArgumentError("a step cannot run runbooks or triage");
   }
   for (const std::string& arg : args) {
-    for (const char* own :
-         {"--config", "--output", "--incident", "--reason", "--yes"}) {
+    for (const char* own : {"--config", "--output", "--incident", "--ticket",
+                            "--reason", "--yes"}) {
       if (arg.rfind(own, 0) == 0) {
         return absl::InvalidArgumentError(
             absl::StrCat(own, " is set by the run, not by a step"));
@@ -148,6 +148,7 @@ absl::Status RecordGuidedStep(Invocation& invocation,
     record.set_confirmed(confirmed);
     record.set_run_id(run);
     record.set_incident(invocation.context().incident);
+    record.set_ticket(invocation.context().ticket);
     record.set_reason(invocation.context().reason);
     const OperatorIdentity who = invocation.who();
     record.mutable_claims()->set_os_user(who.os_user);
@@ -170,6 +171,7 @@ absl::Status RecordGuidedStep(Invocation& invocation,
   intent.cert_identity = caller->who().cert_identity;
   intent.reason = invocation.context().reason;
   intent.incident = invocation.context().incident;
+  intent.ticket = invocation.context().ticket;
   absl::StatusOr<int64_t> row = (*audit)->RecordIntent(intent);
   if (!row.ok()) return row.status();
   return (*audit)->RecordResult(*row, GuidedStepResult(confirmed));

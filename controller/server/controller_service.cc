@@ -467,7 +467,8 @@ grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
   for (auto [field, value, max] :
        {std::tuple{"entry", &request->entry(), size_t{128}},
         {"step", &request->step(), size_t{1024}},
-        {"run_id", &request->run_id(), size_t{128}},
+        {"run_id", &request->run_id(), kMaxRequestIdBytes},
+        {"ticket", &request->ticket(), kMaxRequestIdBytes},
         {"reason", &request->reason(), size_t{1024}},
         {"claims.os_user", &request->claims().os_user(), size_t{256}},
         {"claims.sudo_user", &request->claims().sudo_user(), size_t{256}}}) {
@@ -490,6 +491,7 @@ grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
   intent.cert_identity = caller->name;
   intent.reason = request->reason();
   intent.incident = request->incident();
+  intent.ticket = request->ticket();
   absl::StatusOr<int64_t> row = audit_->RecordIntent(intent);
   absl::Status recorded =
       row.ok()

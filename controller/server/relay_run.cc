@@ -313,6 +313,7 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
       intent.parameters_json = call.parameters_json;
       intent.reason = call.meta.reason();
       intent.incident = call.meta.incident();
+      intent.ticket = call.meta.ticket();
       intent.dry_run = call.meta.dry_run();
       intent.mutating = op.mutating;
       intents.push_back(std::move(intent));

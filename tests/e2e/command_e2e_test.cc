@@ -93,10 +93,10 @@ TEST_F(CommandE2eTest, InfoListsWhatTheHostAllows) {
 }
 
 TEST_F(CommandE2eTest, RunsTheTemplateWithValidatedValuesAndAuditsTheOutput) {
-  ProgramResult r = opsctl_->Run({"exec", "salt-production", "salt-state",
-                                  "--param", "target=reddit-production*",
-                                  "--param", "states=reddit.config,pgbouncer",
-                                  "--yes", "--incident", "INC-3"});
+  ProgramResult r = opsctl_->Run(
+      {"exec", "salt-production", "salt-state", "--param",
+       "target=reddit-production*", "--param", "states=reddit.config,pgbouncer",
+       "--yes", "--incident", "INC-3", "--ticket", "CHG-1042"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_EQ(r.stdout_text,
             "salt reddit-production* state.sls reddit.config,pgbouncer\n");
@@ -104,6 +104,8 @@ TEST_F(CommandE2eTest, RunsTheTemplateWithValidatedValuesAndAuditsTheOutput) {
   AuditRecord row = opsctl_->AuditRows().back();
   EXPECT_EQ(row.outcome, AuditOutcome::kOk);
   EXPECT_TRUE(row.intent.mutating);
+  EXPECT_EQ(row.intent.incident, "INC-3");
+  EXPECT_EQ(row.intent.ticket, "CHG-1042");
   EXPECT_THAT(row.intent.parameters_json,
               HasSubstr("\"target\":\"reddit-production*\""));
   EXPECT_THAT(row.result->summary,

@@ -2,7 +2,9 @@
 // intake, so it keeps incidents) and agent. An id in another form than
 // INC-<n> ("inc-1", "INC-01") or one the controller has not opened is
 // refused with exit 2 before anything is sent or audited; it would have
-// been recorded as typed and left out of the incident's timeline.
+// been recorded as typed and left out of the incident's timeline. A
+// reference outside opsagent (a ticket, a drill's name) has a field of its
+// own, --ticket, so that a drill never names a real incident.
 
 #include <sys/stat.h>
 
@@ -100,6 +102,63 @@ TEST_F(IncidentIdE2eTest, AnIncidentTheControllerHasNotOpenedIsRefused) {
   for (const auto& action : JsonField(parsed, "actions").list_value().values())
     alices |= JsonField(action, "cert_identity").string_value() == "alice";
   EXPECT_TRUE(alices) << shown.stdout_text;
+}
+
+// A drill's change is recorded with its ticket, apart from incidents: a
+// ticket that reads like an incident is not on that incident's timeline, is
+// what the agent journals (reconcile agrees), is under the chain (verify
+// passes), and is how the team finds the drill's actions.
+TEST_F(IncidentIdE2eTest, ATicketIsRecordedApartFromIncidents) {
+  const std::string ticket = "drill 2026-12 disk (not INC-1)";
+  ProgramResult drill = fleet_->alice->Run(
+      {"truncate", "web-1", log_, "--yes", "--ticket", ticket});
+  ASSERT_EQ(drill.exit_code, 0) << drill.stderr_text;
+
+  ProgramResult found =
+      fleet_->alice->Run({"audit", "--ticket", ticket, "--output", "json"});
+  ASSERT_EQ(found.exit_code, 0) << found.stderr_text;
+  const google::protobuf::Value rows = ParseJson(found.stdout_text);
+  ASSERT_EQ(rows.list_value().values_size(), 1) << found.stdout_text;
+  const google::protobuf::Value& row = rows.list_value().values(0);
+  EXPECT_EQ(JsonField(row, "ticket").string_value(), ticket);
+  EXPECT_EQ(JsonField(row, "incident").string_value(), "");
+  EXPECT_EQ(JsonField(row, "operation").string_value(), "truncate_log");
+  ProgramResult other =
+      fleet_->alice->Run({"audit", "--ticket", "CHG-1", "--output", "json"});
+  ASSERT_EQ(other.exit_code, 0) << other.stderr_text;
+  EXPECT_EQ(ParseJson(other.stdout_text).list_value().values_size(), 0);
+
+  ProgramResult shown =
+      fleet_->alice->Run({"incident", "show", "INC-1", "--output", "json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.stderr_text;
+  const google::protobuf::Value timeline = ParseJson(shown.stdout_text);
+  for (const auto& action :
+       JsonField(timeline, "actions").list_value().values())
+    EXPECT_NE(JsonField(action, "cert_identity").string_value(), "alice");
+
+  ProgramResult reconciled = fleet_->alice->Run(
+      {"audit", "reconcile", "--host", "web-1", "--since", "10m"});
+  EXPECT_EQ(reconciled.exit_code, 0)
+      << reconciled.stdout_text << reconciled.stderr_text;
+  ProgramResult verified = fleet_->alice->Run({"audit", "verify"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.stderr_text;
+  ProgramResult table = fleet_->alice->Run({"audit", "--ticket", ticket});
+  EXPECT_THAT(table.stdout_text, HasSubstr("ticket " + ticket));
+}
+
+TEST_F(IncidentIdE2eTest, ABadTicketIsRefusedAndNothingIsSentOrAudited) {
+  for (const std::string& bad :
+       {std::string(129, 't'), std::string("CHG-1\x1b[2J"),
+        std::string("CHG-1\nINC-1"), std::string("\xff\xfe")}) {
+    ProgramResult change = fleet_->alice->Run(
+        {"truncate", "web-1", log_, "--yes", "--ticket", bad});
+    EXPECT_EQ(change.exit_code, 2) << change.stderr_text;
+    EXPECT_THAT(change.stderr_text, HasSubstr("--ticket")) << bad;
+  }
+  struct stat after;
+  ASSERT_EQ(stat(log_.c_str(), &after), 0);
+  EXPECT_EQ(after.st_size, 1 << 20);
+  EXPECT_EQ(AliceRows(), 0);
 }
 
 }  // namespace

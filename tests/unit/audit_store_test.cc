@@ -279,11 +279,15 @@ TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
     int version;
     const char* downgrade;  // what that release's file lacked
   };
-  // Schema 6 added the agent's result signature.
+  // Schema 7 added the ticket, 6 the agent's result signature.
   const std::string before6 =
+      "DROP INDEX actions_by_ticket; ALTER TABLE actions DROP COLUMN ticket; "
       "ALTER TABLE actions DROP COLUMN agent_result_sha256; "
       "ALTER TABLE actions DROP COLUMN agent_signature; ";
+  const std::string before7 =
+      "DROP INDEX actions_by_ticket; ALTER TABLE actions DROP COLUMN ticket";
   for (const Earlier& earlier : {
+           Earlier{6, ""},
            Earlier{5, ""},
            Earlier{3, "ALTER TABLE actions DROP COLUMN result_json"},
            Earlier{2,
@@ -304,13 +308,17 @@ TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
               .ok());
     }
     const absl::Status downgraded = testing::ExecSqlite(
-        path, absl::StrCat(before6, earlier.downgrade,
-                           "; PRAGMA user_version=", earlier.version));
+        path, earlier.version == 6
+                  ? absl::StrCat(before7, "; PRAGMA user_version=6")
+                  : absl::StrCat(before6, earlier.downgrade,
+                                 "; PRAGMA user_version=", earlier.version));
     ASSERT_TRUE(downgraded.ok()) << downgraded;
 
     auto store = AuditStore::Open(path);
     ASSERT_TRUE(store.ok()) << store.status();
-    auto id = (*store)->RecordIntent(Intent("new", "xq-1", "restart", 2000));
+    AuditIntent drill = Intent("new", "xq-1", "restart", 2000);
+    drill.ticket = "CHG-1042";
+    auto id = (*store)->RecordIntent(drill);
     ASSERT_TRUE(id.ok()) << id.status();
     AuditResult failed{AuditOutcome::kError, 2010, "ABORTED", "still down",
                        "3 attempts"};
@@ -326,6 +334,12 @@ TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
     ASSERT_TRUE((*rows)[0].result.has_value());
     EXPECT_EQ((*rows)[0].result->result_json, failed.result_json);
     EXPECT_EQ((*rows)[0].result->agent_signature, "00ff");
+    EXPECT_EQ((*rows)[0].intent.ticket, "CHG-1042");
+    filter = AuditFilter();
+    filter.ticket = "CHG-1042";
+    rows = (*store)->Query(filter);
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    EXPECT_EQ(rows->size(), 1u);
     EXPECT_TRUE((*store)->Verify().ok());
   }
 }
@@ -393,6 +407,31 @@ TEST_F(AuditChainTest, AnEditedRowIsNamed) {
   ASSERT_FALSE(verified.ok());
   EXPECT_EQ(verified.status().message(),
             "row 3 was edited: its intent no longer matches what was recorded");
+}
+
+// A ticket is under the chain: given, changed or taken away afterwards, it
+// is an edit.
+TEST_F(AuditChainTest, AnEditedTicketIsNamed) {
+  {
+    auto store = AuditStore::Open(path_);
+    ASSERT_TRUE(store.ok());
+    AuditIntent drill = Intent("r6", "xq-1", "truncate_log", 6000);
+    drill.ticket = "drill 7";
+    ASSERT_TRUE((*store)->RecordIntent(drill).ok());
+  }
+  ASSERT_TRUE(Verify().ok());
+  for (const char* edit :
+       {"UPDATE actions SET ticket = 'drill 8' WHERE request_id = 'r6'",
+        "UPDATE actions SET ticket = '' WHERE request_id = 'r6'"}) {
+    Tamper(edit);
+    EXPECT_EQ(Verify().status().message(),
+              "row 6 was edited: its intent no longer matches what was "
+              "recorded");
+    Tamper("UPDATE actions SET ticket = 'drill 7' WHERE request_id = 'r6'");
+  }
+  Tamper("UPDATE actions SET ticket = 'INC-2' WHERE request_id = 'r2'");
+  EXPECT_EQ(Verify().status().message(),
+            "row 2 was edited: its intent no longer matches what was recorded");
 }
 
 TEST_F(AuditChainTest, AnEditedOutcomeIsNamed) {

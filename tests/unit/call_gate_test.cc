@@ -181,6 +181,14 @@ TEST_F(CallGateTest, RefusesMalformedRequestsAndMeta) {
   v1::TruncateLogRequest long_id = Truncate(std::string(200, 'i'), "/x");
   EXPECT_EQ(Run(MakeCall("truncate_log", long_id)).status.code(),
             absl::StatusCode::kInvalidArgument);
+  for (const std::string& ticket :
+       {std::string(129, 't'), std::string("CHG-1\nINC-1")}) {
+    v1::TruncateLogRequest request = Truncate("ticketed", "/x");
+    request.mutable_meta()->set_ticket(ticket);
+    CallResult r = Run(MakeCall("truncate_log", request));
+    EXPECT_EQ(r.status.code(), absl::StatusCode::kInvalidArgument) << r.status;
+    EXPECT_THAT(r.status.message(), HasSubstr("ticket")) << r.status;
+  }
   EXPECT_EQ(info_calls, 0);
   EXPECT_EQ(truncate_calls, 0);
 }
@@ -350,13 +358,16 @@ TEST_F(CallGateTest, AChangeNeedsARequestIdAndIsJournaledBeforeItActs) {
   EXPECT_THAT(no_id.status.message(), HasSubstr("needs a request_id"));
   EXPECT_EQ(truncate_calls, 0);
 
-  CallResult ok = Run(MakeCall("truncate_log", Truncate("req-1", "/x")));
+  v1::TruncateLogRequest ticketed = Truncate("req-1", "/x");
+  ticketed.mutable_meta()->set_ticket("CHG-1042");
+  CallResult ok = Run(MakeCall("truncate_log", ticketed));
   ASSERT_TRUE(ok.status.ok()) << ok.status;
   EXPECT_EQ(truncate_calls, 1);
   // When the handler ran, its intent was already on disk.
   EXPECT_THAT(*journal_when_truncating, HasSubstr("\"event\":\"STARTED\""));
   EXPECT_THAT(*journal_when_truncating, HasSubstr("\"requestId\":\"req-1\""));
   EXPECT_THAT(*journal_when_truncating, HasSubstr("alice (oncall)"));
+  EXPECT_THAT(*journal_when_truncating, HasSubstr("\"ticket\":\"CHG-1042\""));
   EXPECT_THAT(*journal_when_truncating, Not(HasSubstr("FINISHED")));
   EXPECT_THAT(ReadFile(*journal_path), HasSubstr("\"event\":\"FINISHED\""));
 }
