@@ -189,4 +189,36 @@ absl::Status CheckpointVerifier::Check(
   return absl::OkStatus();
 }
 
+absl::Status CheckCheckpointSequence(
+    const std::vector<AuditCheckpoint>& checkpoints,
+    const CheckpointVerifier& key) {
+  const AuditCheckpoint* previous = nullptr;
+  for (const AuditCheckpoint& c : checkpoints) {
+    const int64_t expected = previous ? previous->number + 1 : 1;
+    if (c.number != expected) {
+      return absl::DataLossError(absl::StrCat(
+          "checkpoint", c.number - expected > 1 ? "s " : " ", expected,
+          c.number - expected > 1 ? absl::StrCat(" to ", c.number - 1) : "",
+          " deleted: the checkpoints jump from ",
+          previous ? absl::StrCat(previous->number) : "the start", " to ",
+          c.number));
+    }
+    if (c.previous_signature != (previous ? previous->signature : "")) {
+      return absl::DataLossError(absl::StrCat(
+          "checkpoint ", c.number, " does not follow checkpoint ", expected - 1,
+          " (it names another signature): replaced"));
+    }
+    const int64_t first = previous ? previous->last_seq + 1 : 1;
+    if (c.first_seq != first || c.last_seq < c.first_seq) {
+      return absl::DataLossError(
+          absl::StrCat("checkpoint ", c.number, " covers events ", c.first_seq,
+                       " to ", c.last_seq, ", not from ", first));
+    }
+    if (absl::Status signature = key.Check(c); !signature.ok())
+      return signature;
+    previous = &c;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace opsagent

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -89,6 +90,14 @@ class CheckpointVerifier {
   EVP_PKEY* const key_;
   const std::string key_id_;
 };
+
+// Checks a log's checkpoints among themselves: numbered from 1 without a
+// gap, each chained to the one before by its signature, covering the
+// chain's events in order, and signed by `key`. DATA_LOSS naming the first
+// that is not.
+absl::Status CheckCheckpointSequence(
+    const std::vector<AuditCheckpoint>& checkpoints,
+    const CheckpointVerifier& key);
 
 }  // namespace opsagent
 

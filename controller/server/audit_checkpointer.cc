@@ -224,8 +224,7 @@ void AuditCheckpointer::Loop() {
         return;
       last_signed = last_signed_;
     }
-    absl::StatusOr<AuditStore::CheckpointState> state =
-        store_->GetCheckpointState();
+    absl::StatusOr<CheckpointState> state = store_->GetCheckpointState();
     absl::Status status = state.status();
     if (state.ok() && state->unsigned_events > 0 &&
         (state->unsigned_events >= config_.every_events() ||

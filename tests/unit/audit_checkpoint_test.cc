@@ -15,9 +15,12 @@
 #include <cstdlib>
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "controller/audit/audit_chain.h"
+#include "controller/audit/audit_schema.h"
 #include "controller/audit/audit_store.h"
 #include "controller/audit/checkpoint_file.h"
 #include "gmock/gmock.h"
@@ -315,6 +318,56 @@ TEST_F(AuditCheckpointTest, AnIndexThatHidesRowsIsCaught) {
   EXPECT_THAT(Verify().status().message(),
               HasSubstr("the index actions_by_host holds 2 rows where the "
                         "table has 3: rows are hidden from queries"));
+}
+
+// The same attack on every index `opsctl audit` reads through, the partial
+// ones (incident, run, ticket) included: each is named, and REINDEX puts
+// it right.
+TEST_F(AuditCheckpointTest, EveryIndexThatHidesRowsIsCaught) {
+  for (int i = 1; i <= 3; ++i) {
+    AuditIntent intent = Intent(i);
+    intent.incident = "INC-1";
+    intent.run_id = "run-1";
+    intent.ticket = "CHG-1";
+    auto id = store_->RecordIntent(intent);
+    ASSERT_TRUE(id.ok()) << id.status();
+    ASSERT_TRUE(
+        store_->RecordResult(*id, {AuditOutcome::kOk, intent.started_at_ms})
+            .ok());
+  }
+  Sign();
+  ASSERT_TRUE(Verify().ok()) << Verify().status();
+  ASSERT_EQ(AuditIndexes().size(), 9u);
+  for (const AuditIndex& index : AuditIndexes()) {
+    SCOPED_TRACE(index.name);
+    std::string sql;
+    {
+      sqlite3* db = nullptr;
+      ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+      sqlite3_stmt* select = nullptr;
+      sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE name = ?1",
+                         -1, &select, nullptr);
+      sqlite3_bind_text(select, 1, index.name, -1, SQLITE_STATIC);
+      if (sqlite3_step(select) == SQLITE_ROW)
+        sql = reinterpret_cast<const char*>(sqlite3_column_text(select, 0));
+      sqlite3_finalize(select);
+      sqlite3_close(db);
+    }
+    ASSERT_FALSE(sql.empty());
+    const std::string partial =
+        absl::StrCat(sql, absl::StrContains(sql, " WHERE ") ? " AND" : " WHERE",
+                     " id != 2");
+    Tamper(absl::StrCat("DROP INDEX ", index.name, "; ", partial,
+                        "; PRAGMA writable_schema = ON; UPDATE sqlite_master "
+                        "SET sql = '",
+                        absl::StrReplaceAll(sql, {{"'", "''"}}),
+                        "' WHERE name = '", index.name, "'"));
+    EXPECT_THAT(Verify().status().message(),
+                HasSubstr(absl::StrCat("the index ", index.name,
+                                       " holds 2 rows where the table has 3")));
+    Tamper("REINDEX");
+    EXPECT_TRUE(Verify().ok()) << Verify().status();
+  }
 }
 
 TEST_F(AuditCheckpointTest, AnOlderCopyOfTheDatabaseIsCaught) {

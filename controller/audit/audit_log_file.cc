@@ -1,0 +1,97 @@
+#include "controller/audit/audit_log_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/trusted_path.h"
+
+namespace opsagent {
+namespace {
+
+absl::Status MakeParentDirectory(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return absl::OkStatus();
+  std::string dir = path.substr(0, slash);
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i == dir.size() || dir[i] == '/') {
+      std::string prefix = dir.substr(0, i);
+      if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+        return absl::UnavailableError(
+            absl::StrCat("audit log: cannot create directory ", prefix, ": ",
+                         std::strerror(errno)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckLogFile(const std::string& path) {
+  const std::string absolute = std::filesystem::absolute(path).string();
+  const std::string dir = absolute.substr(0, absolute.rfind('/'));
+  if (absl::Status trusted =
+          CheckTrustedPath(dir.empty() ? "/" : dir, TrustedKind::kDirectory);
+      !trusted.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit log ", path, ": ", trusted.message()));
+  }
+  struct stat st;
+  if (lstat(absolute.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      return absl::UnavailableError(
+          absl::StrCat("audit log ", path, ": ", std::strerror(errno)));
+    }
+    const int fd =
+        open(absolute.c_str(),
+             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) {
+      return absl::UnavailableError(absl::StrCat(
+          "audit log ", path, " cannot be created: ", std::strerror(errno)));
+    }
+    if (fd >= 0) close(fd);
+    return absl::OkStatus();
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit log ", path, " is not a regular file (a symbolic link?)"));
+  }
+  if (absl::Status trusted = CheckTrustedPath(absolute, TrustedKind::kFile);
+      !trusted.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit log ", path, ": ", trusted.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status PrepareAuditLogFile(const std::string& path) {
+  if (absl::Status status = MakeParentDirectory(path); !status.ok())
+    return status;
+  return CheckLogFile(path);
+}
+
+absl::Status WithSpaceHint(absl::Status status, const std::string& path) {
+  if (status.ok()) return status;
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos
+                              ? "."
+                              : (slash == 0 ? "/" : path.substr(0, slash));
+  struct statvfs vfs;
+  if (statvfs(dir.c_str(), &vfs) == 0 &&
+      vfs.f_bavail * vfs.f_frsize < (64u << 10)) {
+    return absl::Status(
+        status.code(),
+        absl::StrCat(status.message(), "; the filesystem holding it is full (",
+                     dir, ")"));
+  }
+  return status;
+}
+
+}  // namespace opsagent

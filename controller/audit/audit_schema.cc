@@ -1,0 +1,176 @@
+#include "controller/audit/audit_schema.h"
+
+#include "absl/strings/str_cat.h"
+#include "controller/audit/sqlite_statement.h"
+
+namespace opsagent {
+namespace {
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS actions (
+  id             INTEGER PRIMARY KEY,
+  request_id     TEXT    NOT NULL UNIQUE,
+  run_id         TEXT    NOT NULL DEFAULT '',
+  started_at_ms  INTEGER NOT NULL,
+  finished_at_ms INTEGER,
+  duration_ms    INTEGER,
+  os_user        TEXT    NOT NULL,
+  os_uid         INTEGER,
+  sudo_user      TEXT    NOT NULL DEFAULT '',
+  cert_identity  TEXT    NOT NULL,
+  host           TEXT    NOT NULL,
+  address        TEXT    NOT NULL,
+  operation      TEXT    NOT NULL,
+  parameters     TEXT    NOT NULL DEFAULT '{}',
+  reason         TEXT    NOT NULL DEFAULT '',
+  incident       TEXT    NOT NULL DEFAULT '',
+  dry_run        INTEGER NOT NULL DEFAULT 0,
+  mutating       INTEGER NOT NULL DEFAULT 0,
+  outcome        TEXT    NOT NULL DEFAULT 'pending'
+                 CHECK (outcome IN ('pending','ok','error','denied','unreachable','unknown')),
+  error_code     TEXT    NOT NULL DEFAULT '',
+  message        TEXT    NOT NULL DEFAULT '',
+  result_summary TEXT    NOT NULL DEFAULT '',
+  result_json    TEXT    NOT NULL DEFAULT '',
+  agent_result_sha256 TEXT NOT NULL DEFAULT '',
+  agent_signature     TEXT NOT NULL DEFAULT '',
+  ticket              TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS actions_by_time      ON actions (started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_host      ON actions (host, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_user      ON actions (os_user, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_identity  ON actions (cert_identity, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_operation ON actions (operation, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_outcome   ON actions (outcome, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_incident  ON actions (incident, started_at_ms) WHERE incident != '';
+CREATE INDEX IF NOT EXISTS actions_by_run       ON actions (run_id, started_at_ms) WHERE run_id != '';
+-- Schema 2: the hash chain (see audit_chain.h) and its start.
+CREATE TABLE IF NOT EXISTS audit_chain (
+  seq       INTEGER PRIMARY KEY,
+  action_id INTEGER NOT NULL,
+  event     TEXT    NOT NULL CHECK (event IN ('intent', 'outcome')),
+  digest    TEXT    NOT NULL,
+  prev_hash TEXT    NOT NULL,
+  hash      TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO audit_meta VALUES ('chain_start', (SELECT coalesce(max(id), 0) FROM actions));
+-- Schema 5: the controller's signed checkpoints (see audit_checkpoint.h).
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+  number             INTEGER PRIMARY KEY,
+  first_seq          INTEGER NOT NULL,
+  last_seq           INTEGER NOT NULL,
+  head_hash          TEXT    NOT NULL,
+  previous_signature TEXT    NOT NULL,
+  signed_at_ms       INTEGER NOT NULL,
+  key_id             TEXT    NOT NULL,
+  signature          TEXT    NOT NULL
+);
+)sql";
+
+// Schema 3 (from 1 or 2): the real uid, and SUDO_USER kept apart as a claim.
+constexpr char kAddUserColumns[] = R"sql(
+ALTER TABLE actions ADD COLUMN os_uid INTEGER;
+ALTER TABLE actions ADD COLUMN sudo_user TEXT NOT NULL DEFAULT '';
+)sql";
+
+// Schema 4 (from 1 to 3): the structured result, a failure's included.
+constexpr char kAddResultColumn[] = R"sql(
+ALTER TABLE actions ADD COLUMN result_json TEXT NOT NULL DEFAULT '';
+)sql";
+
+// Schema 6 (from 1 to 5): what the agent signed over its answer.
+constexpr char kAddSignatureColumns[] = R"sql(
+ALTER TABLE actions ADD COLUMN agent_result_sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE actions ADD COLUMN agent_signature TEXT NOT NULL DEFAULT '';
+)sql";
+
+// Schema 7 (from 1 to 6): an outside reference, apart from the incident.
+constexpr char kAddTicketColumn[] = R"sql(
+ALTER TABLE actions ADD COLUMN ticket TEXT NOT NULL DEFAULT '';
+)sql";
+// Made once the column is there, in a new log as in an upgraded one.
+constexpr char kTicketIndex[] =
+    "CREATE INDEX IF NOT EXISTS actions_by_ticket ON actions (ticket, "
+    "started_at_ms) WHERE ticket != ''";
+
+}  // namespace
+
+absl::Status ExecSql(sqlite3* db, const char* sql, const std::string& path) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    absl::Status status = absl::UnavailableError(absl::StrCat(
+        "audit log ", path, ": ", error ? error : sqlite3_errmsg(db)));
+    sqlite3_free(error);
+    return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CreateOrUpgradeSchema(sqlite3* db, const std::string& path) {
+  const auto exec = [&](const char* sql) { return ExecSql(db, sql, path); };
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+        "PRAGMA foreign_keys=ON"}) {
+    if (absl::Status status = exec(pragma); !status.ok()) return status;
+  }
+  int64_t current;
+  {  // finished before any write transaction starts
+    Statement version(db, "PRAGMA user_version");
+    if (!version.status().ok() || version.Step() != SQLITE_ROW)
+      return version.Error("reading the schema version");
+    current = version.Int(0);
+  }
+  if (current > kAuditSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit log ", path, " has schema version ", current,
+                     ", newer than this opsctl understands (",
+                     kAuditSchemaVersion, "); upgrade opsctl"));
+  }
+  if (current == kAuditSchemaVersion) return absl::OkStatus();
+  if (absl::Status status = exec("BEGIN IMMEDIATE"); !status.ok())
+    return status;
+  absl::Status status = exec(kSchema);
+  // Each step adds what its version added, to logs older than it.
+  for (const auto& [version, step] : {std::pair{3, kAddUserColumns},
+                                      {4, kAddResultColumn},
+                                      {6, kAddSignatureColumns},
+                                      {7, kAddTicketColumn}}) {
+    if (status.ok() && current > 0 && current < version) status = exec(step);
+  }
+  if (status.ok()) status = exec(kTicketIndex);
+  if (status.ok()) {
+    status =
+        exec(absl::StrCat("PRAGMA user_version=", kAuditSchemaVersion).c_str());
+  }
+  if (!status.ok()) {
+    exec("ROLLBACK").IgnoreError();
+    return status;
+  }
+  return exec("COMMIT");
+}
+
+absl::StatusOr<int64_t> ChainStartOf(sqlite3* db) {
+  Statement meta(db,
+                 "SELECT CAST(value AS INTEGER) FROM audit_meta WHERE key = "
+                 "'chain_start'");
+  if (!meta.status().ok()) return meta.status();
+  return meta.Step() == SQLITE_ROW ? meta.Int(0) : 0;
+}
+
+const std::vector<AuditIndex>& AuditIndexes() {
+  static const auto* const kIndexes = new std::vector<AuditIndex>{
+      {"actions_by_time", "started_at_ms IS NOT NULL"},
+      {"actions_by_host", "host IS NOT NULL"},
+      {"actions_by_user", "os_user IS NOT NULL"},
+      {"actions_by_identity", "cert_identity IS NOT NULL"},
+      {"actions_by_operation", "operation IS NOT NULL"},
+      {"actions_by_outcome", "outcome IS NOT NULL"},
+      {"actions_by_incident", "incident != ''"},
+      {"actions_by_run", "run_id != ''"},
+      {"actions_by_ticket", "ticket != ''"},
+  };
+  return *kIndexes;
+}
+
+}  // namespace opsagent
