@@ -24,22 +24,23 @@ struct ReceivedAlert {
   std::string generator_url;
 };
 
-// A webhook notification: Alertmanager's (`"version": "4"`) or Grafana's
-// (`"version": "1"`, which adds orgId, title, state, message, and per
-// alert values, silenceURL, dashboardURL; those extra fields are not kept).
+// A webhook notification, as one of the alert sources (alert_source.h)
+// read it.
 struct AlertNotification {
-  std::string source;  // "alertmanager" or "grafana"
+  std::string source;  // its AlertSource's name: "alertmanager", "grafana"
   std::string status;
   std::string external_url;
   std::vector<ReceivedAlert> alerts;
 };
 
-// Parses and checks a webhook body, which comes from the network: JSON of
-// at most 32 levels, 1 to 1,000 alerts, each with a status, an alertname
-// label and an RFC 3339 startsAt; label names are Prometheus names, and
-// every string is valid UTF-8 of at most 4 KiB (labels without control
-// characters). INVALID_ARGUMENT says what is wrong and where
-// ("alerts[2].startsAt: ...").
+// Parses and checks a webhook body, which comes from the network: strict
+// JSON (webhook_json.h) that one of the registered alert sources
+// recognizes and reads (Alertmanager's format: 1 to 1,000 alerts, each with
+// a status, an alertname label and an RFC 3339 startsAt; label names are
+// Prometheus names, and every string is valid UTF-8 of at most 4 KiB,
+// labels without control characters). INVALID_ARGUMENT says what is wrong
+// and where ("alerts[2].startsAt: ..."), or which senders' notifications
+// are taken.
 absl::StatusOr<AlertNotification> ParseAlertNotification(
     absl::string_view body);
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/alerts/alert_notification.h"
+#include "controller/alerts/alert_source.h"
 #include "controller/alerts/incident_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -131,6 +132,70 @@ TEST(AlertNotificationTest, RefusesWhatIsNotANotificationSayingWhere) {
     absl::StrAppend(&many, i ? "," : "", "{", ok_fields, "}");
   EXPECT_THAT(ParseAlertNotification(many + "]}").status().message(),
               HasSubstr("more than 1000"));
+}
+
+// A third kind of sender is one more class registered in one file: this
+// one (a stand-in for a PagerDuty-like shape, declared in this test) reads
+// {"event": {"name", "host"}}. The registered sources are asked in turn.
+class ExampleSource : public AlertSource {
+ public:
+  absl::string_view name() const override { return "example"; }
+  absl::string_view description() const override {
+    return "the example's webhook (\"event\")";
+  }
+  absl::StatusOr<bool> Recognizes(const Json& root) const override {
+    return root.contains("event");
+  }
+  absl::StatusOr<AlertNotification> Parse(const Json& root) const override {
+    AlertNotification notification;
+    notification.source = "example";
+    const Json& event = root["event"];
+    ReceivedAlert alert;
+    alert.status = "firing";
+    for (const char* field : {"name", "host"}) {
+      absl::StatusOr<std::string> value =
+          OptionalString(event, "event.", field);
+      if (!value.ok()) return value.status();
+      if (value->empty())
+        return BadField(absl::StrCat("event.", field), "is required");
+      alert.labels[field == std::string("name") ? "alertname" : "instance"] =
+          *value;
+    }
+    notification.alerts.push_back(std::move(alert));
+    return notification;
+  }
+};
+OPSAGENT_ALERT_SOURCE(ExampleSource);
+
+TEST(AlertSourceTest, EachRegisteredSourceReadsItsOwnBodies) {
+  std::vector<std::string> names;
+  for (const auto& source : AlertSources()) names.emplace_back(source->name());
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"alertmanager", "example", "grafana"}));
+  absl::StatusOr<AlertNotification> example = ParseAlertNotification(
+      R"({"event":{"name":"SaltMasterMemory","host":"salt-qa"}})");
+  ASSERT_TRUE(example.ok()) << example.status();
+  EXPECT_EQ(example->source, "example");
+  ASSERT_EQ(example->alerts.size(), 1u);
+  EXPECT_EQ(example->alerts[0].labels.at("alertname"), "SaltMasterMemory");
+  EXPECT_EQ(example->alerts[0].labels.at("instance"), "salt-qa");
+  EXPECT_EQ(ParseAlertNotification(kAlertmanager)->source, "alertmanager");
+  // Checked with the helpers every source shares, and refused whole.
+  EXPECT_THAT(ParseAlertNotification(
+                  R"({"event":{"name":"X\u001b[2J","host":"salt-qa"}})")
+                  .status()
+                  .message(),
+              HasSubstr("event.name: holds a control character"));
+  EXPECT_THAT(
+      ParseAlertNotification(R"({"event":{"name":"X"}})").status().message(),
+      HasSubstr("event.host: is required"));
+  // A body none recognizes names what each takes.
+  EXPECT_THAT(ParseAlertNotification(R"({"version":"2","alerts":[]})")
+                  .status()
+                  .message(),
+              HasSubstr("neither Alertmanager's webhook (\"version\": \"4\") "
+                        "nor the example's webhook (\"event\") nor Grafana's "
+                        "webhook (\"version\": \"1\")"));
 }
 
 class IncidentStoreTest : public ::testing::Test {
