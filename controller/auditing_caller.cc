@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "controller/output/json.h"
+#include "common/json.h"
 #include "controller/result_summary.h"
 
 namespace opsagent {

@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "agent/system/descriptor_limit.h"
+#include "common/descriptor_limit.h"
 #include "common/connection_guard.h"
 #include "common/grpc_log.h"
 #include "common/link_limits.h"

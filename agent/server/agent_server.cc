@@ -1,7 +1,7 @@
 #include "agent/server/agent_server.h"
 
 #include "absl/strings/str_cat.h"
-#include "agent/system/descriptor_limit.h"
+#include "common/descriptor_limit.h"
 #include "common/connection_guard.h"
 #include "common/listen_address.h"
 #include "common/metrics/metrics_endpoint.h"

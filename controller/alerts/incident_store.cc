@@ -13,7 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/sha256.h"
-#include "controller/audit/sqlite_statement.h"
+#include "common/sqlite_statement.h"
 #include "controller/incident_id.h"
 #include "nlohmann/json.hpp"
 

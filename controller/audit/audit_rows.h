@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/sqlite_statement.h"
 #include "controller/audit/audit_checkpoint.h"
 #include "controller/audit/audit_record.h"
-#include "controller/audit/sqlite_statement.h"
 
 namespace opsagent {
 

@@ -1,7 +1,7 @@
 #include "controller/audit/audit_schema.h"
 
 #include "absl/strings/str_cat.h"
-#include "controller/audit/sqlite_statement.h"
+#include "common/sqlite_statement.h"
 
 namespace opsagent {
 namespace {

@@ -4,11 +4,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/sqlite_statement.h"
 #include "controller/audit/audit_chain.h"
 #include "controller/audit/audit_log_file.h"
 #include "controller/audit/audit_rows.h"
 #include "controller/audit/audit_schema.h"
-#include "controller/audit/sqlite_statement.h"
 
 namespace opsagent {
 

@@ -5,9 +5,9 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/append_only_file.h"
+#include "common/json.h"
 #include "common/regular_file.h"
 #include "controller/audit/audit_entry.h"
-#include "controller/output/json.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace opsagent {

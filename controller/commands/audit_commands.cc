@@ -8,13 +8,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/host_text.h"
+#include "common/json.h"
 #include "controller/audit/audit_entry.h"
 #include "controller/audit/checkpoint_file.h"
 #include "controller/commands/audit_query.h"
 #include "controller/commands/audit_reconcile.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
-#include "controller/output/json.h"
 #include "controller/output/table.h"
 #include "controller/output/timestamps.h"
 
@@ -121,10 +121,9 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
     absl::StatusOr<v1::VerifyAuditReply> reply =
         (*client)->VerifyAudit(request, absl::Minutes(10));
     if (!reply.ok())
-      return CommandFailed(absl::IsPermissionDenied(reply.status())
-                               ? kExitDenied
-                               : kExitAuditUnavailable,
-                           reply.status().message());
+      return CommandFailed(
+          ExitCodeForControllerError(reply.status(), kExitAuditUnavailable),
+          reply.status().message());
     std::printf("%saudit log of the controller %s: %s\n",
                 reply->ok() ? "" : "TAMPERED: ", (*client)->address().c_str(),
                 reply->report().c_str());
@@ -214,9 +213,7 @@ int RunExport(Invocation& invocation, const ParsedArgs& args) {
         ExportPage(invocation, *cursor, page);
     if (!items.ok()) {
       return CommandFailed(
-          absl::IsPermissionDenied(items.status())  ? kExitDenied
-          : absl::IsInvalidArgument(items.status()) ? kExitUsage
-                                                    : kExitAuditUnavailable,
+          ExitCodeForControllerError(items.status(), kExitAuditUnavailable),
           items.status().message());
     }
     for (const AuditExportItem& item : *items) {
@@ -277,10 +274,9 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
   absl::StatusOr<std::vector<AuditRecord>> records =
       QueryAuditLog(invocation, filter);
   if (!records.ok()) {
-    return CommandFailed(absl::IsPermissionDenied(records.status())
-                             ? kExitDenied
-                             : kExitAuditUnavailable,
-                         records.status().message());
+    return CommandFailed(
+        ExitCodeForControllerError(records.status(), kExitAuditUnavailable),
+        records.status().message());
   }
   if (invocation.output() == OutputFormat::kJson) {
     std::vector<std::string> rows;

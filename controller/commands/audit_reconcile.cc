@@ -21,7 +21,7 @@
 #include "controller/commands/command.h"
 #include "controller/commands/run_operation.h"
 #include "controller/exit_codes.h"
-#include "controller/output/json.h"
+#include "common/json.h"
 #include "controller/output/table.h"
 #include "controller/output/terminal.h"
 #include "opsagent/v1/agent.pb.h"

@@ -17,7 +17,7 @@
 #include "controller/commands/audit_query.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
-#include "controller/output/json.h"
+#include "common/json.h"
 #include "controller/output/table.h"
 #include "controller/output/timestamps.h"
 #include "google/protobuf/struct.pb.h"

@@ -7,7 +7,7 @@
 #include "absl/time/clock.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
-#include "controller/output/json.h"
+#include "common/json.h"
 #include "controller/output/table.h"
 
 namespace opsagent {

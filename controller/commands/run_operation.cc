@@ -17,7 +17,7 @@
 #include "controller/controller_runner.h"
 #include "controller/direct_runner.h"
 #include "controller/exit_codes.h"
-#include "controller/output/json.h"
+#include "common/json.h"
 #include "controller/output/terminal.h"
 #include "controller/target_set.h"
 

@@ -16,7 +16,7 @@
 #include "controller/commands/command.h"
 #include "controller/commands/run_operation.h"
 #include "controller/exit_codes.h"
-#include "controller/output/json.h"
+#include "common/json.h"
 #include "controller/output/table.h"
 #include "controller/runbook/alert_triage.h"
 #include "controller/runbook/guided_step_record.h"

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "controller/output/json.h"
+#include "common/json.h"
 
 namespace opsagent {
 

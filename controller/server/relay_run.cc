@@ -17,7 +17,7 @@
 #include "common/signing/signed_request.h"
 #include "common/tls/host_certificate.h"
 #include "controller/auditing_caller.h"
-#include "controller/output/json.h"
+#include "common/json.h"
 #include "controller/result_summary.h"
 
 namespace opsagent {

@@ -1,4 +1,4 @@
-#include "controller/output/json.h"
+#include "common/json.h"
 
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/json_util.h"

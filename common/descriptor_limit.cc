@@ -1,4 +1,4 @@
-#include "agent/system/descriptor_limit.h"
+#include "common/descriptor_limit.h"
 
 #include <sys/resource.h>
 

@@ -1,5 +1,5 @@
-#ifndef OPSAGENT_CONTROLLER_AUDIT_SQLITE_STATEMENT_H_
-#define OPSAGENT_CONTROLLER_AUDIT_SQLITE_STATEMENT_H_
+#ifndef OPSAGENT_COMMON_SQLITE_STATEMENT_H_
+#define OPSAGENT_COMMON_SQLITE_STATEMENT_H_
 
 #include <sqlite3.h>
 
@@ -12,7 +12,10 @@
 
 namespace opsagent {
 
-// A prepared statement, finalized on destruction.
+// A prepared SQLite statement, finalized on destruction. Its errors name the
+// database's file and what was being done ("/var/lib/opsctld/audit.db:
+// recording the intent: disk I/O error"). Not thread-safe; the connection
+// must outlive it.
 class Statement {
  public:
   Statement(sqlite3* db, const std::string& sql) : db_(db) {
@@ -23,7 +26,7 @@ class Statement {
   absl::Status status() const {
     if (status_ == SQLITE_OK) return absl::OkStatus();
     return absl::UnavailableError(absl::StrCat(
-        "audit log: preparing a statement: ", sqlite3_errstr(status_), " (",
+        File(), ": preparing a statement: ", sqlite3_errstr(status_), " (",
         sqlite3_errmsg(db_), ")"));
   }
   void Bind(int index, const std::string& text) {
@@ -42,7 +45,7 @@ class Statement {
   }
   absl::Status Error(absl::string_view doing) const {
     return absl::UnavailableError(
-        absl::StrCat("audit log: ", doing, ": ", sqlite3_errmsg(db_)));
+        absl::StrCat(File(), ": ", doing, ": ", sqlite3_errmsg(db_)));
   }
   std::string Text(int column) const {
     const unsigned char* text = sqlite3_column_text(stmt_, column);
@@ -56,6 +59,11 @@ class Statement {
   }
 
  private:
+  std::string File() const {
+    const char* file = sqlite3_db_filename(db_, "main");
+    return file != nullptr && *file ? file : "SQLite database";
+  }
+
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
   int status_;
@@ -63,4 +71,4 @@ class Statement {
 
 }  // namespace opsagent
 
-#endif  // OPSAGENT_CONTROLLER_AUDIT_SQLITE_STATEMENT_H_
+#endif  // OPSAGENT_COMMON_SQLITE_STATEMENT_H_

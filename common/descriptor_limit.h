@@ -1,5 +1,5 @@
-#ifndef OPSAGENT_AGENT_SYSTEM_DESCRIPTOR_LIMIT_H_
-#define OPSAGENT_AGENT_SYSTEM_DESCRIPTOR_LIMIT_H_
+#ifndef OPSAGENT_COMMON_DESCRIPTOR_LIMIT_H_
+#define OPSAGENT_COMMON_DESCRIPTOR_LIMIT_H_
 
 #include <cstdint>
 
@@ -18,4 +18,4 @@ absl::StatusOr<uint64_t> RaiseDescriptorLimit(uint64_t needed,
 
 }  // namespace opsagent
 
-#endif  // OPSAGENT_AGENT_SYSTEM_DESCRIPTOR_LIMIT_H_
+#endif  // OPSAGENT_COMMON_DESCRIPTOR_LIMIT_H_

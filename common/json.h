@@ -1,5 +1,5 @@
-#ifndef OPSAGENT_CONTROLLER_OUTPUT_JSON_H_
-#define OPSAGENT_CONTROLLER_OUTPUT_JSON_H_
+#ifndef OPSAGENT_COMMON_JSON_H_
+#define OPSAGENT_COMMON_JSON_H_
 
 #include <string>
 
@@ -18,4 +18,4 @@ std::string ProtoToJson(const google::protobuf::Message& message);
 
 }  // namespace opsagent
 
-#endif  // OPSAGENT_CONTROLLER_OUTPUT_JSON_H_
+#endif  // OPSAGENT_COMMON_JSON_H_
