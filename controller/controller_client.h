@@ -6,12 +6,15 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "opsagent/v1/controller.grpc.pb.h"
 #include "opsagent/v1/controller_config.pb.h"
 
 namespace opsagent {
+
+using ControllerStub = v1::Controller::Stub;
 
 // opsctl's connection to the team's controller (opsctld), over mutual TLS
 // with the operator's certificate. The controller's certificate must chain
@@ -27,29 +30,22 @@ class ControllerClient {
   // run's (or the connection's).
   absl::Status Run(const v1::RunRequest& request,
                    const std::function<void(const v1::RunEvent&)>& on_event);
-  absl::StatusOr<v1::SelectHostsReply> SelectHosts(const std::string& target,
-                                                   absl::Duration timeout);
-  absl::StatusOr<v1::ListHostsReply> ListHosts(absl::Duration timeout);
-  absl::StatusOr<v1::AuditQueryReply> QueryAudit(const v1::AuditQuery& query,
-                                                 absl::Duration timeout);
-  absl::StatusOr<v1::VerifyAuditReply> VerifyAudit(
-      const v1::VerifyAuditRequest& request, absl::Duration timeout);
-  absl::StatusOr<v1::ExportAuditReply> ExportAudit(
-      const v1::ExportAuditRequest& request, absl::Duration timeout);
-  absl::StatusOr<v1::ListIncidentsReply> ListIncidents(
-      const v1::ListIncidentsRequest& request, absl::Duration timeout);
-  // One page of the incident's alerts: those after `alerts_after` (""
-  // for the first).
-  absl::StatusOr<v1::Incident> GetIncident(const std::string& id,
-                                           const std::string& alerts_after,
-                                           absl::Duration timeout);
-
-  // One row in the team's log for an operator's answer to a guided step.
-  absl::Status RecordGuidedStep(const v1::GuidedStepRecord& record,
-                                absl::Duration timeout);
-
-  // The team's runbooks as the controller keeps them.
-  absl::StatusOr<v1::Runbook> GetRunbooks(absl::Duration timeout);
+  // Calls one unary RPC of the controller, named by its stub method
+  // (`&ControllerStub::ListHosts`), waiting at most `timeout`. The one way
+  // opsctl asks the controller anything but a run: nothing here knows one
+  // RPC from another. Errors are the controller's status, or for one that
+  // cannot be reached, that said with the way to --direct.
+  template <typename Request, typename Reply>
+  absl::StatusOr<Reply> Call(grpc::Status (ControllerStub::*rpc)(
+                                 grpc::ClientContext*, const Request&, Reply*),
+                             const Request& request, absl::Duration timeout) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    Reply reply;
+    grpc::Status status = (stub_.get()->*rpc)(&context, request, &reply);
+    if (!status.ok()) return Explain(status);
+    return reply;
+  }
 
   const std::string& address() const { return address_; }
 
@@ -61,7 +57,7 @@ class ControllerClient {
   absl::Status Explain(const grpc::Status& status) const;
 
   std::string address_;
-  std::unique_ptr<v1::Controller::Stub> stub_;
+  std::unique_ptr<ControllerStub> stub_;
 };
 
 }  // namespace opsagent

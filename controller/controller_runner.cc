@@ -44,8 +44,10 @@ absl::StatusOr<FanOutSummary> ControllerRunner::Run(
       RequestSigner::FromFiles((*config)->certificate(),
                                (*config)->private_key());
   if (!signer.ok()) return signer.status();
+  v1::SelectHostsRequest request;
+  request.set_target(target);
   absl::StatusOr<v1::SelectHostsReply> selected =
-      client_.SelectHosts(target, absl::Seconds(30));
+      client_.Call(&ControllerStub::SelectHosts, request, absl::Seconds(30));
   if (!selected.ok()) return selected.status();
   const std::vector<std::string> hosts(selected->hosts().begin(),
                                        selected->hosts().end());

@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "common/descriptor_limit.h"
 #include "common/connection_guard.h"
+#include "common/descriptor_limit.h"
 #include "common/grpc_log.h"
 #include "common/link_limits.h"
 #include "common/listen_address.h"
@@ -39,6 +39,7 @@
 #include "controller/server/controller_service.h"
 #include "controller/server/opsctld_config.h"
 #include "controller/server/relay_run.h"
+#include "controller/server/rpc_permission.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
 
@@ -88,6 +89,9 @@ int main(int argc, char** argv) {
   opsagent::DisableMutexDeadlockDetection();
   opsagent::InitLogging("opsctld", absl::GetFlag(FLAGS_verbose));
   opsagent::ForwardGrpcLogs();
+  if (absl::Status declared = opsagent::CheckDeclaredPermissions();
+      !declared.ok())
+    return Refuse(kExitServe, declared.message());
 
   const std::string path =
       opsagent::AbsoluteFromWorkingDirectory(absl::GetFlag(FLAGS_config));

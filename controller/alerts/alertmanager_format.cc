@@ -104,4 +104,23 @@ absl::StatusOr<AlertNotification> ParseAlertmanagerFormat(
   return notification;
 }
 
+AlertmanagerFormatSource::AlertmanagerFormatSource(std::string name,
+                                                   absl::string_view who,
+                                                   std::string version)
+    : name_(std::move(name)),
+      description_(absl::StrCat(who, " (\"version\": \"", version, "\")")),
+      version_(std::move(version)) {}
+
+absl::StatusOr<bool> AlertmanagerFormatSource::Recognizes(
+    const Json& root) const {
+  absl::StatusOr<std::string> version = OptionalString(root, "", "version");
+  if (!version.ok()) return version.status();
+  return *version == version_;
+}
+
+absl::StatusOr<AlertNotification> AlertmanagerFormatSource::Parse(
+    const Json& root) const {
+  return ParseAlertmanagerFormat(root, name_);
+}
+
 }  // namespace opsagent

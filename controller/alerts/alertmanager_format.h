@@ -1,9 +1,12 @@
 #ifndef OPSAGENT_CONTROLLER_ALERTS_ALERTMANAGER_FORMAT_H_
 #define OPSAGENT_CONTROLLER_ALERTS_ALERTMANAGER_FORMAT_H_
 
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "controller/alerts/alert_notification.h"
+#include "controller/alerts/alert_source.h"
 #include "controller/alerts/webhook_json.h"
 
 namespace opsagent {
@@ -16,6 +19,26 @@ namespace opsagent {
 // kept. `source` names the sender's kind in what is returned.
 absl::StatusOr<AlertNotification> ParseAlertmanagerFormat(
     const Json& root, absl::string_view source);
+
+// A sender whose notifications are in Alertmanager's format, told apart
+// from the others by the body's "version" field.
+class AlertmanagerFormatSource : public AlertSource {
+ public:
+  // `name` as AlertSource says; `who` how people call it ("Grafana's
+  // webhook"); `version` the value of "version" that marks its bodies.
+  AlertmanagerFormatSource(std::string name, absl::string_view who,
+                           std::string version);
+
+  absl::string_view name() const override { return name_; }
+  absl::string_view description() const override { return description_; }
+  absl::StatusOr<bool> Recognizes(const Json& root) const override;
+  absl::StatusOr<AlertNotification> Parse(const Json& root) const override;
+
+ private:
+  const std::string name_;
+  const std::string description_;
+  const std::string version_;
+};
 
 }  // namespace opsagent
 

@@ -118,8 +118,8 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
     request.set_accept_unchained(options.accept_unchained);
     for (const AuditCheckpoint& copy : options.exported)
       *request.add_exported() = ToProto(copy);
-    absl::StatusOr<v1::VerifyAuditReply> reply =
-        (*client)->VerifyAudit(request, absl::Minutes(10));
+    absl::StatusOr<v1::VerifyAuditReply> reply = (*client)->Call(
+        &ControllerStub::VerifyAudit, request, absl::Minutes(10));
     if (!reply.ok())
       return CommandFailed(
           ExitCodeForControllerError(reply.status(), kExitAuditUnavailable),
@@ -184,7 +184,7 @@ absl::StatusOr<std::vector<AuditExportItem>> ExportPage(
   request.set_after(after.ToString());
   request.set_limit(limit);
   absl::StatusOr<v1::ExportAuditReply> reply =
-      (*client)->ExportAudit(request, absl::Minutes(1));
+      (*client)->Call(&ControllerStub::ExportAudit, request, absl::Minutes(1));
   if (!reply.ok()) return reply.status();
   std::vector<AuditExportItem> items;
   for (const v1::ExportAuditItem& proto : reply->items()) {

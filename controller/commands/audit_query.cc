@@ -46,7 +46,7 @@ absl::StatusOr<std::vector<AuditRecord>> QueryAuditLog(
   v1::AuditQuery query = ToAuditQuery(filter);
   query.set_omit_result_json(without_results);
   absl::StatusOr<v1::AuditQueryReply> reply =
-      (*client)->QueryAudit(query, absl::Minutes(1));
+      (*client)->Call(&ControllerStub::QueryAudit, query, absl::Minutes(1));
   if (!reply.ok()) return reply.status();
   std::vector<AuditRecord> records;
   for (const v1::AuditEntry& entry : reply->entries()) {

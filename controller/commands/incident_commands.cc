@@ -13,11 +13,11 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/host_text.h"
+#include "common/json.h"
 #include "controller/audit/audit_entry.h"
 #include "controller/commands/audit_query.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
-#include "common/json.h"
 #include "controller/output/table.h"
 #include "controller/output/timestamps.h"
 #include "google/protobuf/struct.pb.h"
@@ -67,7 +67,9 @@ int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
   request.set_include_resolved(args.Has("all"));
   request.set_after(args.Get("after"));
   absl::StatusOr<v1::ListIncidentsReply> reply =
-      (*controller)->ListIncidents(request, invocation.CallTimeout(kTimeout));
+      (*controller)
+          ->Call(&ControllerStub::ListIncidents, request,
+                 invocation.CallTimeout(kTimeout));
   if (!reply.ok())
     return CommandFailed(ExitCodeForControllerError(reply.status()),
                          std::string(reply.status().message()));
@@ -394,15 +396,19 @@ void PrintText(const v1::Incident& incident,
 absl::StatusOr<v1::Incident> GetWholeIncident(ControllerClient& controller,
                                               const std::string& id,
                                               Invocation& invocation) {
-  absl::StatusOr<v1::Incident> incident =
-      controller.GetIncident(id, "", invocation.CallTimeout(kTimeout));
+  v1::GetIncidentRequest request;
+  request.set_id(id);
+  absl::StatusOr<v1::Incident> incident = controller.Call(
+      &ControllerStub::GetIncident, request, invocation.CallTimeout(kTimeout));
   if (!incident.ok()) return incident.status();
   for (int page = 0; !incident->alerts_next_cursor().empty(); ++page) {
     if (page == 1000)
       return absl::DataLossError(
           absl::StrCat(id, ": its alerts did not end after 1,000 pages"));
-    absl::StatusOr<v1::Incident> next = controller.GetIncident(
-        id, incident->alerts_next_cursor(), invocation.CallTimeout(kTimeout));
+    request.set_alerts_after(incident->alerts_next_cursor());
+    absl::StatusOr<v1::Incident> next =
+        controller.Call(&ControllerStub::GetIncident, request,
+                        invocation.CallTimeout(kTimeout));
     if (!next.ok()) return next.status();
     for (v1::IncidentAlert& alert : *next->mutable_alerts())
       *incident->add_alerts() = std::move(alert);

@@ -5,9 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/json.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
-#include "common/json.h"
 #include "controller/output/table.h"
 
 namespace opsagent {
@@ -27,8 +27,8 @@ std::string Ago(int64_t unix_ms) {
 int RunLiveHosts(Invocation& invocation) {
   absl::StatusOr<ControllerClient*> client = invocation.controller();
   if (!client.ok()) return CommandFailed(kExitUsage, client.status().message());
-  absl::StatusOr<v1::ListHostsReply> reply =
-      (*client)->ListHosts(absl::Seconds(30));
+  absl::StatusOr<v1::ListHostsReply> reply = (*client)->Call(
+      &ControllerStub::ListHosts, v1::ListHostsRequest(), absl::Seconds(30));
   if (!reply.ok()) {
     return CommandFailed(ExitCodeForControllerError(reply.status()),
                          reply.status().message());

@@ -13,11 +13,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/json.h"
 #include "controller/commands/command.h"
 #include "controller/controller_runner.h"
 #include "controller/direct_runner.h"
 #include "controller/exit_codes.h"
-#include "common/json.h"
 #include "controller/output/terminal.h"
 #include "controller/target_set.h"
 
@@ -69,8 +69,11 @@ absl::StatusOr<std::vector<std::string>> SelectedHostNames(
   if (invocation.via_controller()) {
     absl::StatusOr<ControllerClient*> client = invocation.controller();
     if (!client.ok()) return client.status();
-    absl::StatusOr<v1::SelectHostsReply> selected = (*client)->SelectHosts(
-        target, invocation.CallTimeout(absl::Seconds(30)));
+    v1::SelectHostsRequest request;
+    request.set_target(target);
+    absl::StatusOr<v1::SelectHostsReply> selected =
+        (*client)->Call(&ControllerStub::SelectHosts, request,
+                        invocation.CallTimeout(absl::Seconds(30)));
     if (!selected.ok()) return selected.status();
     names.assign(selected->hosts().begin(), selected->hosts().end());
   } else {

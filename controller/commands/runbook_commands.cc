@@ -12,11 +12,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/json.h"
 #include "controller/cli/confirmation.h"
 #include "controller/commands/command.h"
 #include "controller/commands/run_operation.h"
 #include "controller/exit_codes.h"
-#include "common/json.h"
 #include "controller/output/table.h"
 #include "controller/runbook/alert_triage.h"
 #include "controller/runbook/guided_step_record.h"
@@ -69,7 +69,8 @@ absl::StatusOr<RunbookLibrary> LoadLibrary(Invocation& invocation) {
     absl::StatusOr<ControllerClient*> client = invocation.controller();
     if (!client.ok()) return client.status();
     absl::StatusOr<v1::Runbook> served =
-        (*client)->GetRunbooks(invocation.CallTimeout(absl::Seconds(30)));
+        (*client)->Call(&ControllerStub::GetRunbooks, v1::GetRunbooksRequest(),
+                        invocation.CallTimeout(absl::Seconds(30)));
     if (served.ok()) {
       if (absl::Status saved = SaveRunbookCache(cache, *served); !saved.ok()) {
         std::fprintf(stderr, "warning: runbooks not kept for --direct: %s\n",
@@ -154,8 +155,10 @@ absl::Status RecordGuidedStep(Invocation& invocation,
     record.mutable_claims()->set_os_user(who.os_user);
     record.mutable_claims()->set_os_uid(who.os_uid);
     record.mutable_claims()->set_sudo_user(who.sudo_user);
-    return (*client)->RecordGuidedStep(
-        record, invocation.CallTimeout(absl::Seconds(30)));
+    return (*client)
+        ->Call(&ControllerStub::RecordGuidedStep, record,
+               invocation.CallTimeout(absl::Seconds(30)))
+        .status();
   }
   absl::StatusOr<AuditingCaller> caller = invocation.Caller();
   if (!caller.ok()) return caller.status();
@@ -363,8 +366,11 @@ absl::Status FillFromIncident(Invocation& invocation, std::string& host,
                      " is about: give --host HOST"));
   absl::StatusOr<ControllerClient*> client = invocation.controller();
   if (!client.ok()) return client.status();
+  v1::GetIncidentRequest request;
+  request.set_id(id);
   absl::StatusOr<v1::Incident> incident =
-      (*client)->GetIncident(id, "", invocation.CallTimeout(absl::Seconds(30)));
+      (*client)->Call(&ControllerStub::GetIncident, request,
+                      invocation.CallTimeout(absl::Seconds(30)));
   if (!incident.ok()) return incident.status();
   if (!incident->host_known() || !IsOneHostName(incident->host()))
     return absl::InvalidArgumentError(
@@ -512,9 +518,10 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
   if (invocation.via_controller()) {
     absl::StatusOr<ControllerClient*> client = invocation.controller();
     absl::StatusOr<v1::ListHostsReply> listed =
-        client.ok()
-            ? (*client)->ListHosts(invocation.CallTimeout(absl::Seconds(30)))
-            : absl::StatusOr<v1::ListHostsReply>(client.status());
+        client.ok() ? (*client)->Call(&ControllerStub::ListHosts,
+                                      v1::ListHostsRequest(),
+                                      invocation.CallTimeout(absl::Seconds(30)))
+                    : absl::StatusOr<v1::ListHostsReply>(client.status());
     if (listed.ok()) {
       have_hosts = true;
       for (const v1::HostState& state : listed->hosts()) {

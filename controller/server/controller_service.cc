@@ -17,6 +17,7 @@
 #include "controller/runbook/guided_step_record.h"
 #include "controller/runbook/runbook_library.h"
 #include "controller/server/relay_run.h"
+#include "controller/server/rpc_permission.h"
 #include "controller/server/run_incident.h"
 #include "controller/target_set.h"
 #include "grpc/grpc_security_constants.h"
@@ -50,7 +51,8 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
   RunReactor(ControllerService* service, grpc::CallbackServerContext* context,
              const v1::RunRequest* request)
       : service_(service), context_(context), request_(*request) {
-    absl::StatusOr<PeerIdentity> caller = service->Authorize(*context, "run");
+    absl::StatusOr<PeerIdentity> caller =
+        service->Authorize(*context, DeclaredPermission("Run"));
     if (!caller.ok()) {
       Finish(ToGrpc(caller.status()));
       return;
@@ -188,6 +190,33 @@ absl::StatusOr<PeerIdentity> ControllerService::Authorize(
   return caller;
 }
 
+grpc::ServerUnaryReactor* ControllerService::Answer(
+    grpc::CallbackServerContext* context, absl::string_view rpc,
+    const std::function<absl::Status(const PeerIdentity&)>& answer) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<PeerIdentity> caller =
+      Authorize(*context, DeclaredPermission(rpc));
+  reactor->Finish(ToGrpc(caller.ok() ? answer(*caller) : caller.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControllerService::AnswerDetached(
+    grpc::CallbackServerContext* context, absl::string_view rpc,
+    const std::function<absl::StatusOr<Work>(const PeerIdentity&)>& prepare) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<PeerIdentity> caller =
+      Authorize(*context, DeclaredPermission(rpc));
+  absl::StatusOr<Work> work =
+      caller.ok() ? prepare(*caller) : absl::StatusOr<Work>(caller.status());
+  if (!work.ok()) {
+    reactor->Finish(ToGrpc(work.status()));
+    return reactor;
+  }
+  Detach(
+      [reactor, work = *std::move(work)] { reactor->Finish(ToGrpc(work())); });
+  return reactor;
+}
+
 grpc::ServerWriteReactor<v1::RunEvent>* ControllerService::Run(
     grpc::CallbackServerContext* context, const v1::RunRequest* request) {
   return new RunReactor(this, context, request);
@@ -196,209 +225,165 @@ grpc::ServerWriteReactor<v1::RunEvent>* ControllerService::Run(
 grpc::ServerUnaryReactor* ControllerService::SelectHosts(
     grpc::CallbackServerContext* context, const v1::SelectHostsRequest* request,
     v1::SelectHostsReply* reply) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "run");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  absl::StatusOr<std::vector<v1::Host>> hosts = opsagent::SelectHosts(
-      LiveInventory(*registry_, inventory_), request->target());
-  if (!hosts.ok()) {
-    reactor->Finish(ToGrpc(hosts.status()));
-    return reactor;
-  }
-  for (const v1::Host& host : *hosts) reply->add_hosts(host.name());
-  reply->set_max_concurrency(config_.max_concurrency());
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return Answer(context, __func__, [&](const PeerIdentity&) -> absl::Status {
+    absl::StatusOr<std::vector<v1::Host>> hosts = opsagent::SelectHosts(
+        LiveInventory(*registry_, inventory_), request->target());
+    if (!hosts.ok()) return hosts.status();
+    for (const v1::Host& host : *hosts) reply->add_hosts(host.name());
+    reply->set_max_concurrency(config_.max_concurrency());
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* ControllerService::ListHosts(
     grpc::CallbackServerContext* context, const v1::ListHostsRequest*,
     v1::ListHostsReply* reply) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "hosts");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  absl::flat_hash_set<std::string> listed;
-  for (const v1::Host& host : inventory_.hosts()) {
-    v1::HostState* state = reply->add_hosts();
-    state->set_name(host.name());
-    state->set_address(host.address());
-    *state->mutable_roles() = host.roles();
-    state->set_environment(host.environment());
-    state->set_in_inventory(true);
-    listed.insert(host.name());
-    if (std::shared_ptr<AgentConnection> link = registry_->Find(host.name())) {
+  return Answer(context, __func__, [&](const PeerIdentity&) -> absl::Status {
+    absl::flat_hash_set<std::string> listed;
+    for (const v1::Host& host : inventory_.hosts()) {
+      v1::HostState* state = reply->add_hosts();
+      state->set_name(host.name());
+      state->set_address(host.address());
+      *state->mutable_roles() = host.roles();
+      state->set_environment(host.environment());
+      state->set_in_inventory(true);
+      listed.insert(host.name());
+      if (std::shared_ptr<AgentConnection> link =
+              registry_->Find(host.name())) {
+        const AgentConnection::Info& info = link->info();
+        state->set_connected(true);
+        state->set_address(info.address);
+        state->set_agent_version(info.version);
+        state->set_connected_since_unix_ms(
+            absl::ToUnixMillis(info.connected_since));
+        state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
+      } else if (std::optional<AgentRegistry::Gone> gone =
+                     registry_->FindGone(host.name())) {
+        state->set_last_seen_unix_ms(absl::ToUnixMillis(gone->last_seen));
+        state->set_agent_version(gone->info.version);
+      }
+    }
+    std::vector<std::shared_ptr<AgentConnection>> links = registry_->All();
+    std::sort(links.begin(), links.end(), [](const auto& a, const auto& b) {
+      return a->info().host < b->info().host;
+    });
+    for (const std::shared_ptr<AgentConnection>& link : links) {
       const AgentConnection::Info& info = link->info();
-      state->set_connected(true);
+      if (listed.contains(info.host)) continue;
+      v1::HostState* state = reply->add_hosts();
+      state->set_name(info.host);
       state->set_address(info.address);
+      for (const std::string& role : info.roles) state->add_roles(role);
+      state->set_environment(info.environment);
+      state->set_connected(true);
       state->set_agent_version(info.version);
       state->set_connected_since_unix_ms(
           absl::ToUnixMillis(info.connected_since));
       state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
-    } else if (std::optional<AgentRegistry::Gone> gone =
-                   registry_->FindGone(host.name())) {
-      state->set_last_seen_unix_ms(absl::ToUnixMillis(gone->last_seen));
-      state->set_agent_version(gone->info.version);
     }
-  }
-  std::vector<std::shared_ptr<AgentConnection>> links = registry_->All();
-  std::sort(links.begin(), links.end(), [](const auto& a, const auto& b) {
-    return a->info().host < b->info().host;
+    for (const AgentRegistry::Gone& gone : registry_->AllGone()) {
+      if (listed.contains(gone.info.host) || registry_->Find(gone.info.host))
+        continue;
+      v1::HostState* state = reply->add_hosts();
+      state->set_name(gone.info.host);
+      state->set_address(gone.info.address);
+      for (const std::string& role : gone.info.roles) state->add_roles(role);
+      state->set_environment(gone.info.environment);
+      state->set_agent_version(gone.info.version);
+      state->set_last_seen_unix_ms(absl::ToUnixMillis(gone.last_seen));
+    }
+    return absl::OkStatus();
   });
-  for (const std::shared_ptr<AgentConnection>& link : links) {
-    const AgentConnection::Info& info = link->info();
-    if (listed.contains(info.host)) continue;
-    v1::HostState* state = reply->add_hosts();
-    state->set_name(info.host);
-    state->set_address(info.address);
-    for (const std::string& role : info.roles) state->add_roles(role);
-    state->set_environment(info.environment);
-    state->set_connected(true);
-    state->set_agent_version(info.version);
-    state->set_connected_since_unix_ms(
-        absl::ToUnixMillis(info.connected_since));
-    state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
-  }
-  for (const AgentRegistry::Gone& gone : registry_->AllGone()) {
-    if (listed.contains(gone.info.host) || registry_->Find(gone.info.host))
-      continue;
-    v1::HostState* state = reply->add_hosts();
-    state->set_name(gone.info.host);
-    state->set_address(gone.info.address);
-    for (const std::string& role : gone.info.roles) state->add_roles(role);
-    state->set_environment(gone.info.environment);
-    state->set_agent_version(gone.info.version);
-    state->set_last_seen_unix_ms(absl::ToUnixMillis(gone.last_seen));
-  }
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* ControllerService::QueryAudit(
     grpc::CallbackServerContext* context, const v1::AuditQuery* request,
     v1::AuditQueryReply* reply) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "audit");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  absl::StatusOr<AuditFilter> filter = FromAuditQuery(*request);
-  if (!filter.ok()) {
-    reactor->Finish(ToGrpc(filter.status()));
-    return reactor;
-  }
-  Detach([this, reactor, reply, filter = *std::move(filter),
-          omit_results = request->omit_result_json()] {
-    absl::StatusOr<std::vector<AuditRecord>> records =
-        audit_reader_->Query(filter);
-    if (!records.ok()) {
-      reactor->Finish(ToGrpc(records.status()));
-      return;
-    }
-    for (const AuditRecord& record : *records) {
-      v1::AuditEntry* entry = reply->add_entries();
-      *entry = ToAuditEntry(record);
-      if (omit_results) entry->clear_result_json();
-    }
-    reactor->Finish(grpc::Status::OK);
-  });
-  return reactor;
+  return AnswerDetached(
+      context, __func__, [&](const PeerIdentity&) -> absl::StatusOr<Work> {
+        absl::StatusOr<AuditFilter> filter = FromAuditQuery(*request);
+        if (!filter.ok()) return filter.status();
+        return [this, reply, filter = *std::move(filter),
+                omit_results = request->omit_result_json()]() -> absl::Status {
+          absl::StatusOr<std::vector<AuditRecord>> records =
+              audit_reader_->Query(filter);
+          if (!records.ok()) return records.status();
+          for (const AuditRecord& record : *records) {
+            v1::AuditEntry* entry = reply->add_entries();
+            *entry = ToAuditEntry(record);
+            if (omit_results) entry->clear_result_json();
+          }
+          return absl::OkStatus();
+        };
+      });
 }
 
 grpc::ServerUnaryReactor* ControllerService::VerifyAudit(
     grpc::CallbackServerContext* context, const v1::VerifyAuditRequest* request,
     v1::VerifyAuditReply* reply) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "audit");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  VerifyOptions options;
-  options.expect_head = request->expect_head();
-  options.accept_unchained = request->accept_unchained();
-  for (const v1::AuditCheckpoint& copy : request->exported())
-    options.exported.push_back(FromProto(copy));
-  Detach([this, reactor, reply, options]() mutable {
-    if (checkpoints_ != nullptr) {
-      options.checkpoint_key = &checkpoints_->verifier();
-      options.max_unsigned_age = checkpoints_->max_unsigned_age();
-      absl::StatusOr<std::vector<AuditCheckpoint>> exported =
-          checkpoints_->Exported();
-      if (!exported.ok()) {
-        reply->set_ok(false);
-        reply->set_report(std::string(exported.status().message()));
-        reactor->Finish(grpc::Status::OK);
-        return;
-      }
-      options.exported.insert(options.exported.end(), exported->begin(),
-                              exported->end());
-    }
-    absl::StatusOr<std::string> report = audit_reader_->Verify(options);
-    reply->set_ok(report.ok());
-    reply->set_report(report.ok() ? *report
-                                  : std::string(report.status().message()));
-    reactor->Finish(grpc::Status::OK);
-  });
-  return reactor;
+  return AnswerDetached(
+      context, __func__, [&](const PeerIdentity&) -> absl::StatusOr<Work> {
+        VerifyOptions options;
+        options.expect_head = request->expect_head();
+        options.accept_unchained = request->accept_unchained();
+        for (const v1::AuditCheckpoint& copy : request->exported())
+          options.exported.push_back(FromProto(copy));
+        return [this, reply, options]() mutable -> absl::Status {
+          if (checkpoints_ != nullptr) {
+            options.checkpoint_key = &checkpoints_->verifier();
+            options.max_unsigned_age = checkpoints_->max_unsigned_age();
+            absl::StatusOr<std::vector<AuditCheckpoint>> exported =
+                checkpoints_->Exported();
+            if (!exported.ok()) {
+              reply->set_ok(false);
+              reply->set_report(std::string(exported.status().message()));
+              return absl::OkStatus();
+            }
+            options.exported.insert(options.exported.end(), exported->begin(),
+                                    exported->end());
+          }
+          absl::StatusOr<std::string> report = audit_reader_->Verify(options);
+          reply->set_ok(report.ok());
+          reply->set_report(
+              report.ok() ? *report : std::string(report.status().message()));
+          return absl::OkStatus();
+        };
+      });
 }
 
 grpc::ServerUnaryReactor* ControllerService::ExportAudit(
     grpc::CallbackServerContext* context, const v1::ExportAuditRequest* request,
     v1::ExportAuditReply* reply) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "audit");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  absl::StatusOr<AuditCursor> after = AuditCursor::Parse(request->after());
-  if (!after.ok()) {
-    reactor->Finish(ToGrpc(after.status()));
-    return reactor;
-  }
-  const int limit = request->limit() == 0
-                        ? kDefaultExportItems
-                        : static_cast<int>(std::min<uint32_t>(request->limit(),
-                                                              kMaxExportItems));
-  Detach([this, reactor, reply, after = *after, limit] {
-    absl::StatusOr<std::vector<AuditExportItem>> items =
-        audit_reader_->Export(after, limit);
-    if (!items.ok()) {
-      reactor->Finish(ToGrpc(items.status()));
-      return;
-    }
-    size_t bytes = 0;
-    for (const AuditExportItem& item : *items) {
-      v1::ExportAuditItem* added = reply->add_items();
-      *added = ToExportItem(item);
-      bytes += added->ByteSizeLong();
-      if (bytes > kMaxReplyBytes) break;  // the rest from its cursor
-    }
-    reactor->Finish(grpc::Status::OK);
-  });
-  return reactor;
+  return AnswerDetached(
+      context, __func__, [&](const PeerIdentity&) -> absl::StatusOr<Work> {
+        absl::StatusOr<AuditCursor> after =
+            AuditCursor::Parse(request->after());
+        if (!after.ok()) return after.status();
+        const int limit = request->limit() == 0
+                              ? kDefaultExportItems
+                              : static_cast<int>(std::min<uint32_t>(
+                                    request->limit(), kMaxExportItems));
+        return [this, reply, after = *after, limit]() -> absl::Status {
+          absl::StatusOr<std::vector<AuditExportItem>> items =
+              audit_reader_->Export(after, limit);
+          if (!items.ok()) return items.status();
+          size_t bytes = 0;
+          for (const AuditExportItem& item : *items) {
+            v1::ExportAuditItem* added = reply->add_items();
+            *added = ToExportItem(item);
+            bytes += added->ByteSizeLong();
+            if (bytes > kMaxReplyBytes) break;  // the rest from its cursor
+          }
+          return absl::OkStatus();
+        };
+      });
 }
 
-IncidentStore* ControllerService::ServedIncidents(
-    const grpc::CallbackServerContext& context,
-    grpc::ServerUnaryReactor* reactor) {
-  absl::StatusOr<PeerIdentity> caller = Authorize(context, "incidents");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return nullptr;
-  }
+absl::StatusOr<IncidentStore*> ControllerService::ServedIncidents() const {
   if (incidents_ == nullptr) {
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::FAILED_PRECONDITION,
+    return absl::FailedPreconditionError(
         "this controller receives no alerts (no alert_intake in opsctld's "
-        "configuration), so it has no incidents"));
+        "configuration), so it has no incidents");
   }
   return incidents_;
 }
@@ -406,111 +391,106 @@ IncidentStore* ControllerService::ServedIncidents(
 grpc::ServerUnaryReactor* ControllerService::ListIncidents(
     grpc::CallbackServerContext* context,
     const v1::ListIncidentsRequest* request, v1::ListIncidentsReply* reply) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  IncidentStore* incidents = ServedIncidents(*context, reactor);
-  if (incidents == nullptr) return reactor;
-  // One page, bounded in count and bytes (IncidentStore::List).
-  absl::StatusOr<v1::ListIncidentsReply> listed = incidents->List(*request);
-  if (!listed.ok()) {
-    reactor->Finish(ToGrpc(listed.status()));
-    return reactor;
-  }
-  *reply = *std::move(listed);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return Answer(context, __func__, [&](const PeerIdentity&) -> absl::Status {
+    absl::StatusOr<IncidentStore*> incidents = ServedIncidents();
+    if (!incidents.ok()) return incidents.status();
+    // One page, bounded in count and bytes (IncidentStore::List).
+    absl::StatusOr<v1::ListIncidentsReply> listed =
+        (*incidents)->List(*request);
+    if (!listed.ok()) return listed.status();
+    *reply = *std::move(listed);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* ControllerService::GetIncident(
     grpc::CallbackServerContext* context, const v1::GetIncidentRequest* request,
     v1::Incident* reply) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  IncidentStore* incidents = ServedIncidents(*context, reactor);
-  if (incidents == nullptr) return reactor;
-  // One page of its alerts, under IncidentStore::kMaxReplyBytes.
-  absl::StatusOr<v1::Incident> incident =
-      incidents->Get(request->id(), request->alerts_after());
-  if (!incident.ok()) {
-    reactor->Finish(ToGrpc(incident.status()));
-    return reactor;
-  }
-  *reply = *std::move(incident);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return Answer(context, __func__, [&](const PeerIdentity&) -> absl::Status {
+    absl::StatusOr<IncidentStore*> incidents = ServedIncidents();
+    if (!incidents.ok()) return incidents.status();
+    // One page of its alerts, under IncidentStore::kMaxReplyBytes.
+    absl::StatusOr<v1::Incident> incident =
+        (*incidents)->Get(request->id(), request->alerts_after());
+    if (!incident.ok()) return incident.status();
+    *reply = *std::move(incident);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
     grpc::CallbackServerContext* context, const v1::GuidedStepRecord* request,
     v1::GuidedStepRecorded* reply) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // A person's word that work outside opsctl was done goes into the team's
-  // log: a permission of its own ("run" is also a viewer's, for reads), and
-  // "incidents" too to write onto one.
-  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "confirm");
-  if (caller.ok() && !request->incident().empty())
-    caller = Authorize(*context, "incidents");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  const auto refuse = [reactor](const absl::Status& status) {
-    reactor->Finish(ToGrpc(status));
-    return reactor;
-  };
-  const std::string& phase = request->phase();
-  if (request->entry().empty() || request->step().empty() ||
-      request->run_id().empty() ||
-      (phase != "diagnosis" && phase != "mitigation" &&
-       phase != "verification"))
-    return refuse(absl::InvalidArgumentError(
-        "a guided step's record needs its entry, step, run id and phase "
-        "(diagnosis, mitigation or verification)"));
-  for (auto [field, value, max] :
-       {std::tuple{"entry", &request->entry(), size_t{128}},
-        {"step", &request->step(), size_t{1024}},
-        {"run_id", &request->run_id(), kMaxRequestIdBytes},
-        {"ticket", &request->ticket(), kMaxRequestIdBytes},
-        {"reason", &request->reason(), size_t{1024}},
-        {"claims.os_user", &request->claims().os_user(), size_t{256}},
-        {"claims.sudo_user", &request->claims().sudo_user(), size_t{256}}}) {
-    if (absl::Status text = CheckCallerText(field, *value, max); !text.ok())
-      return refuse(text);
-  }
-  if (absl::Status known = CheckNamedIncident(request->incident(), incidents_);
-      !known.ok())
-    return refuse(known);
-  if (absl::Status step = CheckGuidedStep(*request); !step.ok())
-    return refuse(step);
-  AuditIntent intent =
-      GuidedStepIntent(request->entry(), phase, request->step());
-  intent.request_id = NewRequestId();
-  intent.run_id = request->run_id();
-  intent.started_at_ms = absl::ToUnixMillis(absl::Now());
-  intent.os_user = request->claims().os_user();
-  intent.os_uid = request->claims().os_uid();
-  intent.sudo_user = request->claims().sudo_user();
-  intent.cert_identity = caller->name;
-  intent.reason = request->reason();
-  intent.incident = request->incident();
-  intent.ticket = request->ticket();
-  absl::StatusOr<int64_t> row = audit_->RecordIntent(intent);
-  absl::Status recorded =
-      row.ok()
-          ? audit_->RecordResult(*row, GuidedStepResult(request->confirmed()))
-          : row.status();
-  if (!recorded.ok()) {
-    spdlog::error("cannot record a guided step in the audit log: {}",
-                  std::string(recorded.message()));
-    return refuse(absl::FailedPreconditionError(absl::StrCat(
-        "the team's audit log cannot record the step: ", recorded.message())));
-  }
-  spdlog::info("guided step \"{}\" of {} {} by {} (run {}{}{})",
-               request->step(), request->entry(),
-               request->confirmed() ? "confirmed" : "not confirmed",
-               caller->name, request->run_id(),
-               request->incident().empty() ? "" : ", ", request->incident());
-  reply->set_audit_id(*row);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  // log: a permission of its own ("confirm": "run" is also a viewer's, for
+  // reads), and "incidents" too to write onto one.
+  return Answer(
+      context, __func__, [&](const PeerIdentity& caller) -> absl::Status {
+        if (!request->incident().empty()) {
+          absl::StatusOr<PeerIdentity> reader =
+              Authorize(*context, "incidents");
+          if (!reader.ok()) return reader.status();
+        }
+        const std::string& phase = request->phase();
+        if (request->entry().empty() || request->step().empty() ||
+            request->run_id().empty() ||
+            (phase != "diagnosis" && phase != "mitigation" &&
+             phase != "verification"))
+          return (absl::InvalidArgumentError(
+              "a guided step's record needs its entry, step, run id and phase "
+              "(diagnosis, mitigation or verification)"));
+        for (auto [field, value, max] :
+             {std::tuple{"entry", &request->entry(), size_t{128}},
+              {"step", &request->step(), size_t{1024}},
+              {"run_id", &request->run_id(), kMaxRequestIdBytes},
+              {"ticket", &request->ticket(), kMaxRequestIdBytes},
+              {"reason", &request->reason(), size_t{1024}},
+              {"claims.os_user", &request->claims().os_user(), size_t{256}},
+              {"claims.sudo_user", &request->claims().sudo_user(),
+               size_t{256}}}) {
+          if (absl::Status text = CheckCallerText(field, *value, max);
+              !text.ok())
+            return (text);
+        }
+        if (absl::Status known =
+                CheckNamedIncident(request->incident(), incidents_);
+            !known.ok())
+          return (known);
+        if (absl::Status step = CheckGuidedStep(*request); !step.ok())
+          return (step);
+        AuditIntent intent =
+            GuidedStepIntent(request->entry(), phase, request->step());
+        intent.request_id = NewRequestId();
+        intent.run_id = request->run_id();
+        intent.started_at_ms = absl::ToUnixMillis(absl::Now());
+        intent.os_user = request->claims().os_user();
+        intent.os_uid = request->claims().os_uid();
+        intent.sudo_user = request->claims().sudo_user();
+        intent.cert_identity = caller.name;
+        intent.reason = request->reason();
+        intent.incident = request->incident();
+        intent.ticket = request->ticket();
+        absl::StatusOr<int64_t> row = audit_->RecordIntent(intent);
+        absl::Status recorded =
+            row.ok() ? audit_->RecordResult(
+                           *row, GuidedStepResult(request->confirmed()))
+                     : row.status();
+        if (!recorded.ok()) {
+          spdlog::error("cannot record a guided step in the audit log: {}",
+                        std::string(recorded.message()));
+          return (absl::FailedPreconditionError(
+              absl::StrCat("the team's audit log cannot record the step: ",
+                           recorded.message())));
+        }
+        spdlog::info("guided step \"{}\" of {} {} by {} (run {}{}{})",
+                     request->step(), request->entry(),
+                     request->confirmed() ? "confirmed" : "not confirmed",
+                     caller.name, request->run_id(),
+                     request->incident().empty() ? "" : ", ",
+                     request->incident());
+        reply->set_audit_id(*row);
+        return absl::OkStatus();
+      });
 }
 
 absl::Status ControllerService::CheckGuidedStep(
@@ -543,30 +523,24 @@ absl::Status ControllerService::CheckGuidedStep(
 grpc::ServerUnaryReactor* ControllerService::GetRunbooks(
     grpc::CallbackServerContext* context, const v1::GetRunbooksRequest*,
     v1::Runbook* reply) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<PeerIdentity> caller = Authorize(*context, "run");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  if (!runbooks_) {
-    reactor->Finish(ToGrpc(absl::NotFoundError(
-        "this controller keeps no runbooks (alert_intake.runbooks)")));
-    return reactor;
-  }
-  absl::StatusOr<v1::Runbook> runbooks = runbooks_();
-  if (!runbooks.ok()) {
-    // An edit that broke the one copy: said, not served half.
-    spdlog::error("runbooks asked for by {}: {}", caller->ToString(),
-                  std::string(runbooks.status().message()));
-    reactor->Finish(ToGrpc(absl::FailedPreconditionError(
-        absl::StrCat("the controller's runbooks do not load: ",
-                     runbooks.status().message()))));
-    return reactor;
-  }
-  *reply = *std::move(runbooks);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return Answer(
+      context, __func__, [&](const PeerIdentity& caller) -> absl::Status {
+        if (!runbooks_) {
+          return absl::NotFoundError(
+              "this controller keeps no runbooks (alert_intake.runbooks)");
+        }
+        absl::StatusOr<v1::Runbook> runbooks = runbooks_();
+        if (!runbooks.ok()) {
+          // An edit that broke the one copy: said, not served half.
+          spdlog::error("runbooks asked for by {}: {}", caller.ToString(),
+                        std::string(runbooks.status().message()));
+          return absl::FailedPreconditionError(
+              absl::StrCat("the controller's runbooks do not load: ",
+                           runbooks.status().message()));
+        }
+        *reply = *std::move(runbooks);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace opsagent

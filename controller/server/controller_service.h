@@ -94,10 +94,23 @@ class ControllerService final : public v1::Controller::CallbackService {
   // A guided step's record names a guided step of the controller's runbooks
   // (when it keeps them): nobody writes made-up steps into the log.
   absl::Status CheckGuidedStep(const v1::GuidedStepRecord& record) const;
-  // The incidents, if the operator calling may see them and the intake is
-  // on; otherwise finishes `reactor` with why and returns null.
-  IncidentStore* ServedIncidents(const grpc::CallbackServerContext& context,
-                                 grpc::ServerUnaryReactor* reactor);
+  // The incidents, if the intake is on; FAILED_PRECONDITION otherwise.
+  absl::StatusOr<IncidentStore*> ServedIncidents() const;
+
+  // The one opening of every unary call of `rpc` (its method name): the
+  // caller must hold the permission the RPC declares (rpc_permission.h);
+  // `answer` then runs with the caller, on gRPC's thread, and its status
+  // finishes the call.
+  grpc::ServerUnaryReactor* Answer(
+      grpc::CallbackServerContext* context, absl::string_view rpc,
+      const std::function<absl::Status(const PeerIdentity&)>& answer);
+  // The same for calls that read the whole audit log: `prepare` checks the
+  // request on gRPC's thread and returns the work, which runs detached
+  // (Detach) and whose status finishes the call.
+  using Work = std::function<absl::Status()>;
+  grpc::ServerUnaryReactor* AnswerDetached(
+      grpc::CallbackServerContext* context, absl::string_view rpc,
+      const std::function<absl::StatusOr<Work>(const PeerIdentity&)>& prepare);
 
   const v1::OpsctldConfig config_;
   AgentRegistry* const registry_;

@@ -10,10 +10,12 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/text_proto_file.h"
 #include "common/tls/certificate_info.h"
 #include "common/tls/credentials.h"
 #include "common/trusted_path.h"
+#include "controller/server/rpc_permission.h"
 
 namespace opsagent {
 namespace {
@@ -22,9 +24,6 @@ absl::Status FieldError(absl::string_view field, absl::string_view problem) {
   return absl::InvalidArgumentError(
       absl::StrCat("config field ", field, ": ", problem));
 }
-
-constexpr const char* kPermissions[] = {"run", "hosts", "audit", "incidents",
-                                        "*"};
 
 // Whether two files' directories are one: the same directory by device and
 // inode when both exist (whatever `..` or links name them), else the same
@@ -41,6 +40,34 @@ bool InSameDirectory(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+absl::Status CheckAccessRules(const v1::OpsctldConfig& config) {
+  if (config.access().empty())
+    return FieldError("access",
+                      "no rules: no operator could use the controller");
+  for (int i = 0; i < config.access_size(); ++i) {
+    const v1::ControllerAccessRule& rule = config.access(i);
+    const std::string field = absl::StrCat("access[", i, "]");
+    if (rule.identities().empty() && rule.roles().empty())
+      return FieldError(field,
+                        "names no identities and no roles, so it grants "
+                        "nothing");
+    // What the RPCs declare (controller.proto), and "*" for all of them.
+    const std::vector<std::string>& known = DeclaredPermissions();
+    const std::string choices = absl::StrCat(absl::StrJoin(known, ", "), ", *");
+    if (rule.permissions().empty())
+      return FieldError(field,
+                        absl::StrCat("names no permissions (", choices, ")"));
+    for (const std::string& permission : rule.permissions()) {
+      if (permission != "*" &&
+          !std::binary_search(known.begin(), known.end(), permission))
+        return FieldError(
+            field, absl::StrCat("unknown permission \"", permission, "\" (",
+                                choices, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
     v1::OpsctldConfig config) {
@@ -96,27 +123,8 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
         !status.ok())
       return FieldError("inventory", status.message());
   }
-  if (config.access().empty())
-    return FieldError("access",
-                      "no rules: no operator could use the controller");
-  for (int i = 0; i < config.access_size(); ++i) {
-    const v1::ControllerAccessRule& rule = config.access(i);
-    const std::string field = absl::StrCat("access[", i, "]");
-    if (rule.identities().empty() && rule.roles().empty())
-      return FieldError(field,
-                        "names no identities and no roles, so it grants "
-                        "nothing");
-    if (rule.permissions().empty())
-      return FieldError(
-          field, "names no permissions (run, hosts, audit, incidents, *)");
-    for (const std::string& permission : rule.permissions()) {
-      if (std::find(std::begin(kPermissions), std::end(kPermissions),
-                    permission) == std::end(kPermissions))
-        return FieldError(field,
-                          absl::StrCat("unknown permission \"", permission,
-                                       "\" (run, hosts, audit, incidents, *)"));
-    }
-  }
+  if (absl::Status access = CheckAccessRules(config); !access.ok())
+    return access;
   if (config.has_audit_checkpoints()) {
     v1::AuditCheckpointConfig& checkpoints =
         *config.mutable_audit_checkpoints();

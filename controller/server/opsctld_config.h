@@ -15,6 +15,11 @@ namespace opsagent {
 // ("opsctld.textproto: config field tls.certificate: is required").
 absl::StatusOr<v1::OpsctldConfig> LoadOpsctldConfig(const std::string& path);
 
+// Its access rules: at least one; each names identities or roles and
+// permissions, and each permission is one a Controller RPC declares
+// (rpc_permission.h) or "*". INVALID_ARGUMENT naming the rule otherwise.
+absl::Status CheckAccessRules(const v1::OpsctldConfig& config);
+
 // The same checks on a configuration already parsed (for tests).
 absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
     v1::OpsctldConfig config);

@@ -13,11 +13,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/host_text.h"
+#include "common/json.h"
 #include "common/request_meta.h"
 #include "common/signing/signed_request.h"
 #include "common/tls/host_certificate.h"
 #include "controller/auditing_caller.h"
-#include "common/json.h"
 #include "controller/result_summary.h"
 
 namespace opsagent {

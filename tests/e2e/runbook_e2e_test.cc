@@ -33,6 +33,14 @@ using ::opsagent::testing::ParseJson;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+// The controller's answer to a guided step's record sent straight to it.
+absl::Status Record(ControllerClient& client,
+                    const v1::GuidedStepRecord& record) {
+  return client
+      .Call(&ControllerStub::RecordGuidedStep, record, absl::Seconds(10))
+      .status();
+}
+
 class RunbookE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -188,18 +196,16 @@ TEST_F(RunbookE2eTest, OnlyConfirmMayRecordAGuidedStepAndOnlyARealOne) {
   for (const auto& forge : forgeries) {
     v1::GuidedStepRecord forged = record;
     forge(forged);
-    absl::Status refused =
-        (*client)->RecordGuidedStep(forged, absl::Seconds(10));
+    absl::Status refused = Record(**client, forged);
     EXPECT_TRUE(absl::IsNotFound(refused)) << refused;
   }
   // "Truncate the web logs" is a step of web-console, but not a guided one.
   v1::GuidedStepRecord not_guided = record;
   not_guided.set_step("Truncate the web logs");
-  EXPECT_TRUE(absl::IsNotFound(
-      (*client)->RecordGuidedStep(not_guided, absl::Seconds(10))));
+  EXPECT_TRUE(absl::IsNotFound(Record(**client, not_guided)));
   EXPECT_EQ(TeamLog(), before);
   // The real one is recorded.
-  EXPECT_TRUE((*client)->RecordGuidedStep(record, absl::Seconds(10)).ok());
+  EXPECT_TRUE(Record(**client, record).ok());
   EXPECT_THAT(TeamLog(), HasSubstr("run-forged"));
 }
 

@@ -1,10 +1,13 @@
 // opsctld's vouched_networks: each must parse, and none may be so wide that
 // it vouches for a large part of the Internet (0.0.0.0/0 would switch the
-// flood limits off for everyone).
+// flood limits off for everyone). Access rules grant exactly the
+// permissions the Controller RPCs declare, each of which declares one.
 
 #include "controller/server/opsctld_config.h"
 
+#include "controller/server/rpc_permission.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 
 namespace opsagent {
@@ -36,6 +39,45 @@ TEST(OpsctldConfigTest, VouchedNetworksMustParseAndBeNarrowerThanASlash8) {
               HasSubstr("is wider than a /32"));
   EXPECT_THAT(Networks({"fleet.example/16"}).status().message(),
               HasSubstr("is not an IP address or range"));
+}
+
+// The permissions are read from controller.proto, not typed again: each
+// RPC declares one, and the list is what they declare.
+TEST(RpcPermissionTest, EveryControllerRpcDeclaresItsPermission) {
+  EXPECT_TRUE(CheckDeclaredPermissions().ok()) << CheckDeclaredPermissions();
+  EXPECT_EQ(DeclaredPermissions(),
+            (std::vector<std::string>{"audit", "confirm", "hosts", "incidents",
+                                      "run"}));
+  EXPECT_EQ(DeclaredPermission("Run"), "run");
+  EXPECT_EQ(DeclaredPermission("ListHosts"), "hosts");
+  EXPECT_EQ(DeclaredPermission("ExportAudit"), "audit");
+  EXPECT_EQ(DeclaredPermission("RecordGuidedStep"), "confirm");
+  // No such RPC: nothing any rule grants.
+  EXPECT_EQ(DeclaredPermission("DeleteAudit"), "");
+}
+
+absl::Status Access(const std::string& rules) {
+  v1::OpsctldConfig config;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(rules, &config));
+  return CheckAccessRules(config);
+}
+
+TEST(OpsctldConfigTest, AccessRulesGrantWhatTheRpcsDeclare) {
+  // "confirm" was once refused here although RecordGuidedStep needs it:
+  // the list is now the RPCs' own.
+  EXPECT_TRUE(Access(R"(access { roles: "lead" permissions: ["confirm",
+                         "incidents"] }
+                        access { roles: "oncall" permissions: "*" })")
+                  .ok());
+  EXPECT_THAT(
+      Access(R"(access { roles: "x" permissions: "delete" })").message(),
+      HasSubstr("access[0]: unknown permission \"delete\" (audit, "
+                "confirm, hosts, incidents, run, *)"));
+  EXPECT_THAT(Access(R"(access { roles: "x" })").message(),
+              HasSubstr("names no permissions"));
+  EXPECT_THAT(Access(R"(access { permissions: "run" })").message(),
+              HasSubstr("names no identities and no roles"));
+  EXPECT_THAT(Access("").message(), HasSubstr("no rules"));
 }
 
 }  // namespace
