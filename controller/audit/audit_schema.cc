@@ -114,22 +114,33 @@ absl::Status CreateOrUpgradeSchema(sqlite3* db, const std::string& path) {
         "PRAGMA foreign_keys=ON"}) {
     if (absl::Status status = exec(pragma); !status.ok()) return status;
   }
-  int64_t current;
-  {  // finished before any write transaction starts
-    Statement version(db, "PRAGMA user_version");
-    if (!version.status().ok() || version.Step() != SQLITE_ROW)
-      return version.Error("reading the schema version");
-    current = version.Int(0);
-  }
-  if (current > kAuditSchemaVersion) {
+  // Read again once the write lock is held: another process opening the
+  // same log may have upgraded it meanwhile (ALTER TABLE is not idempotent).
+  const auto read_version = [&]() -> absl::StatusOr<int64_t> {
+    Statement read(db, "PRAGMA user_version");
+    if (!read.status().ok() || read.Step() != SQLITE_ROW)
+      return read.Error("reading the schema version");
+    return read.Int(0);
+  };
+  const auto newer = [&](int64_t found) {
     return absl::FailedPreconditionError(
-        absl::StrCat("audit log ", path, " has schema version ", current,
+        absl::StrCat("audit log ", path, " has schema version ", found,
                      ", newer than this opsctl understands (",
                      kAuditSchemaVersion, "); upgrade opsctl"));
-  }
-  if (current == kAuditSchemaVersion) return absl::OkStatus();
+  };
+  absl::StatusOr<int64_t> seen = read_version();
+  if (!seen.ok()) return seen.status();
+  if (*seen > kAuditSchemaVersion) return newer(*seen);
+  if (*seen == kAuditSchemaVersion) return absl::OkStatus();
   if (absl::Status status = exec("BEGIN IMMEDIATE"); !status.ok())
     return status;
+  absl::StatusOr<int64_t> locked = read_version();
+  if (!locked.ok() || *locked >= kAuditSchemaVersion) {
+    exec("ROLLBACK").IgnoreError();
+    if (!locked.ok()) return locked.status();
+    return *locked > kAuditSchemaVersion ? newer(*locked) : absl::OkStatus();
+  }
+  const int64_t current = *locked;
   absl::Status status = exec(kSchema);
   // Each step adds what its version added, to logs older than it.
   for (const auto& [version, step] : {std::pair{3, kAddUserColumns},
@@ -171,6 +182,38 @@ const std::vector<AuditIndex>& AuditIndexes() {
       {"actions_by_ticket", "ticket != ''"},
   };
   return *kIndexes;
+}
+
+const std::vector<AuditColumn>& AuditColumns() {
+  static const auto* const kColumns = new std::vector<AuditColumn>{
+      {"id", "integer"},
+      {"request_id", "text"},
+      {"run_id", "text"},
+      {"started_at_ms", "integer"},
+      {"finished_at_ms", "integer", true},
+      {"duration_ms", "integer", true},
+      {"os_user", "text"},
+      {"os_uid", "integer", true},
+      {"sudo_user", "text"},
+      {"cert_identity", "text"},
+      {"host", "text"},
+      {"address", "text"},
+      {"operation", "text"},
+      {"parameters", "text"},
+      {"reason", "text"},
+      {"incident", "text"},
+      {"dry_run", "integer"},
+      {"mutating", "integer"},
+      {"outcome", "text"},
+      {"error_code", "text"},
+      {"message", "text"},
+      {"result_summary", "text"},
+      {"result_json", "text"},
+      {"agent_result_sha256", "text"},
+      {"agent_signature", "text"},
+      {"ticket", "text"},
+  };
+  return *kColumns;
 }
 
 }  // namespace opsagent

@@ -43,6 +43,18 @@ struct AuditIndex {
 };
 const std::vector<AuditIndex>& AuditIndexes();
 
+// A column of `actions` and the storage class (SQLite's typeof) every value
+// opsctl writes into it has: "text" or "integer", or either of those or
+// "null" when `nullable`. SQLite lets anyone store any class in any column,
+// and a value stored as another class (a host as a blob) reads back alike
+// while no query matches it: verification checks each.
+struct AuditColumn {
+  const char* name;
+  const char* type;
+  bool nullable = false;
+};
+const std::vector<AuditColumn>& AuditColumns();
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_CONTROLLER_AUDIT_AUDIT_SCHEMA_H_

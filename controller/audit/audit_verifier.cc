@@ -199,39 +199,51 @@ absl::StatusOr<ChainWalk> WalkChain(
   return walk;
 }
 
+// The first column of a row whose value is not of the storage class opsctl
+// writes (AuditColumns), as SQL: its name, or '' when all are.
+std::string MistypedColumnExpression() {
+  std::string expression = "CASE";
+  for (const AuditColumn& column : AuditColumns()) {
+    absl::StrAppend(&expression, " WHEN typeof(", column.name, ") NOT IN ('",
+                    column.type, "'", column.nullable ? ", 'null'" : "",
+                    ") THEN '", column.name, "'");
+  }
+  return absl::StrCat(expression, " ELSE '' END");
+}
+
 // Rows the chain does not know (inserted or completed behind opsctl's
-// back), and indexes that do not hold the rows they should: `opsctl audit`
-// finds rows through the indexes, so one that lacks rows (rebuilt as a
-// partial one behind SQLite's back) hides them from every query while the
-// table and the chain are intact.
+// back, or with an id opsctl never gives), values stored as another class
+// than opsctl writes, and indexes that do not hold the rows they should:
+// `opsctl audit` finds rows through the indexes, so one that lacks rows
+// (rebuilt as a partial one behind SQLite's back) hides them from every
+// query while the table and the chain are intact.
 absl::Status CheckRowsAndIndexes(sqlite3* db, int64_t chain_start,
                                  const EventCounts& seen) {
   const std::vector<AuditIndex>& indexes = AuditIndexes();
-  std::vector<std::string> held, totals;
-  for (const AuditIndex& index : indexes) {
+  std::vector<std::string> held;
+  for (const AuditIndex& index : indexes)
     held.push_back(absl::StrCat("(", index.holds, ")"));
-    totals.push_back(absl::StrCat("total(", index.holds, ")"));
-  }
   // Rows per index, counted while the rows are read anyway.
   std::vector<int64_t> expected(indexes.size(), 0);
-  {
-    Statement unchained(db, absl::StrCat("SELECT ", absl::StrJoin(totals, ", "),
-                                         " FROM actions WHERE id <= ?1"));
-    if (!unchained.status().ok()) return unchained.status();
-    unchained.Bind(1, chain_start);
-    if (unchained.Step() != SQLITE_ROW)
-      return unchained.Error("reading the rows");
-    for (size_t i = 0; i < indexes.size(); ++i) expected[i] = unchained.Int(i);
-  }
-  Statement rows(db,
-                 absl::StrCat("SELECT id, outcome, ", absl::StrJoin(held, ", "),
-                              " FROM actions WHERE id > ?1 ORDER BY id"));
+  Statement rows(
+      db, absl::StrCat("SELECT id, outcome, ", MistypedColumnExpression(), ", ",
+                       absl::StrJoin(held, ", "), " FROM actions ORDER BY id"));
   if (!rows.status().ok()) return rows.status();
-  rows.Bind(1, chain_start);
   int rc;
   while ((rc = rows.Step()) == SQLITE_ROW) {
     const int64_t id = rows.Int(0);
-    for (size_t i = 0; i < indexes.size(); ++i) expected[i] += rows.Int(2 + i);
+    for (size_t i = 0; i < indexes.size(); ++i) expected[i] += rows.Int(3 + i);
+    if (id < 1) {
+      return absl::DataLossError(absl::StrCat(
+          "row ", id, " was inserted outside opsctl (its ids start at 1)"));
+    }
+    if (const std::string mistyped = rows.Text(2); !mistyped.empty()) {
+      return absl::DataLossError(absl::StrCat(
+          "row ", id, " was changed outside opsctl: its ", mistyped,
+          " is stored as another type than opsctl writes, which hides the "
+          "row from queries"));
+    }
+    if (id <= chain_start) continue;  // from before the chain
     const int events = rows.Text(1) == "pending" ? 1 : 2;
     const int count = seen.Count(id);
     if (count != events) {

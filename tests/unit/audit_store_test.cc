@@ -272,6 +272,30 @@ TEST(AuditStoreTest, UntrustedLocationsAreRefused) {
   EXPECT_THAT(writable.status().message(), HasSubstr("writable"));
 }
 
+// Several processes opening one log of an earlier schema at once: one
+// upgrades it, the others find it upgraded (an ALTER TABLE run twice once
+// failed one of them with "duplicate column name").
+TEST(AuditStoreTest, OpenersOfAnOldLogAtOnceAllSucceed) {
+  for (int trial = 0; trial < 5; ++trial) {
+    const std::string path = TempDb(absl::StrCat("racing", trial));
+    ASSERT_TRUE(AuditStore::Open(path).ok());
+    ASSERT_TRUE(testing::ExecSqlite(
+                    path,
+                    "DROP INDEX actions_by_ticket; ALTER TABLE actions DROP "
+                    "COLUMN ticket; PRAGMA user_version=6")
+                    .ok());
+    std::vector<absl::Status> opened(6);
+    std::vector<std::thread> openers;
+    for (absl::Status& status : opened) {
+      openers.emplace_back(
+          [&status, &path] { status = AuditStore::Open(path).status(); });
+    }
+    for (std::thread& opener : openers) opener.join();
+    for (const absl::Status& status : opened)
+      EXPECT_TRUE(status.ok()) << "trial " << trial << ": " << status;
+  }
+}
+
 // Logs written by earlier releases are upgraded in place on open and then
 // record everything a current one does, the structured result included.
 TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
@@ -432,6 +456,54 @@ TEST_F(AuditChainTest, AnEditedTicketIsNamed) {
   Tamper("UPDATE actions SET ticket = 'INC-2' WHERE request_id = 'r2'");
   EXPECT_EQ(Verify().status().message(),
             "row 2 was edited: its intent no longer matches what was recorded");
+}
+
+// SQLite stores any class of value in any column: a host stored as a blob,
+// or a time as text, reads back alike (so the digest still matches) while
+// no query finds the row. Each is named.
+TEST_F(AuditChainTest, AValueStoredAsAnotherTypeIsNamed) {
+  struct Case {
+    std::string column, edit, revert;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"host", "host = CAST(host AS BLOB)", "host = CAST(host AS TEXT)"},
+           {"ticket", "ticket = CAST(ticket AS BLOB)",
+            "ticket = CAST(ticket AS TEXT)"},
+           {"started_at_ms", "started_at_ms = started_at_ms || 'x'",
+            "started_at_ms = CAST(rtrim(started_at_ms, 'x') AS INTEGER)"},
+           // (INTEGER columns turn what reads as a number back into one.)
+           {"dry_run", "dry_run = 'no'", "dry_run = 0"},
+           {"finished_at_ms", "finished_at_ms = finished_at_ms || 'x'",
+            "finished_at_ms = CAST(rtrim(finished_at_ms, 'x') AS INTEGER)"}}) {
+    SCOPED_TRACE(c.column);
+    Tamper("UPDATE actions SET " + c.edit + " WHERE id = 3");
+    EXPECT_EQ(Verify().status().message(),
+              "row 3 was changed outside opsctl: its " + c.column +
+                  " is stored as another type than opsctl writes, which "
+                  "hides the row from queries");
+    Tamper("UPDATE actions SET " + c.revert + " WHERE id = 3");
+    EXPECT_TRUE(Verify().ok()) << Verify().status();
+  }
+}
+
+// Ids opsctl never gives (0, negative) are outside the chain's range and
+// were once never looked at: a row forged there showed in queries.
+TEST_F(AuditChainTest, ARowWithAnIdOpsctlNeverGivesIsNamed) {
+  for (const char* id : {"0", "-1"}) {
+    SCOPED_TRACE(id);
+    Tamper(absl::StrCat(
+        "INSERT INTO actions (id, request_id, started_at_ms, os_user, "
+        "cert_identity, host, address, operation) VALUES (",
+        id, ", 'forged", id,
+        "', 1, 'bob', 'bob', 'xq-1', 'xq-1:9443', "
+        "'restart_service')"));
+    EXPECT_EQ(
+        Verify().status().message(),
+        absl::StrCat("row ", id,
+                     " was inserted outside opsctl (its ids start at 1)"));
+    Tamper(absl::StrCat("DELETE FROM actions WHERE id = ", id));
+    EXPECT_TRUE(Verify().ok());
+  }
 }
 
 TEST_F(AuditChainTest, AnEditedOutcomeIsNamed) {
