@@ -2,7 +2,9 @@
 
 #include <tuple>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/host_text.h"
 #include "common/utf8.h"
 
 namespace opsagent {
@@ -21,10 +23,20 @@ absl::Status CheckCallerText(absl::string_view field, absl::string_view value,
   if (!IsValidUtf8(value))
     return absl::InvalidArgumentError(
         absl::StrCat(field, " is not valid UTF-8"));
-  for (char c : value) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, " contains a control character"));
+  // What the agent would escape in its replies (C0, DEL, C1, bidirectional
+  // controls), which would then differ from the team log's copy, and
+  // characters that show as nothing: "CHG-1\u200b" looks like CHG-1 and is
+  // not found by it.
+  if (!IsPrintableText(value)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field,
+        " contains a control character (C0, C1 or a bidirectional control)"));
+  }
+  for (absl::string_view invisible :
+       {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}) {
+    if (absl::StrContains(value, invisible)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, " contains an invisible character (zero-width or BOM)"));
     }
   }
   return absl::OkStatus();

@@ -13,8 +13,9 @@ namespace opsagent {
 inline constexpr size_t kMaxRequestIdBytes = 128;
 
 // Checks text a caller sends for logs, journals and the audit log: at most
-// `max_bytes`, valid UTF-8, no control characters. `field` names it in the
-// error.
+// `max_bytes`, valid UTF-8, no control characters (C0, DEL, C1,
+// bidirectional controls: what the agent escapes in its replies) and no
+// zero-width characters. `field` names it in the error.
 absl::Status CheckCallerText(absl::string_view field, absl::string_view value,
                              size_t max_bytes);
 

@@ -1,5 +1,9 @@
 #include "controller/audit/audit_schema.h"
 
+#include <sys/stat.h>
+
+#include <memory>
+
 #include "absl/strings/str_cat.h"
 #include "common/sqlite_statement.h"
 
@@ -159,6 +163,29 @@ absl::Status CreateOrUpgradeSchema(sqlite3* db, const std::string& path) {
     return status;
   }
   return exec("COMMIT");
+}
+
+absl::StatusOr<int64_t> ReadSchemaVersion(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return absl::NotFoundError(
+        absl::StrCat("no audit log at ", path, " (nothing was created)"));
+  }
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, nullptr);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> closer(db, sqlite3_close_v2);
+  if (rc != SQLITE_OK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " cannot be read as an audit log: ",
+                     db ? sqlite3_errmsg(db) : "out of memory"));
+  }
+  Statement version(db, "PRAGMA user_version");
+  if (!version.status().ok() || version.Step() != SQLITE_ROW) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " cannot be read as an audit log: ", sqlite3_errmsg(db)));
+  }
+  return version.Int(0);
 }
 
 absl::StatusOr<int64_t> ChainStartOf(sqlite3* db) {

@@ -28,6 +28,11 @@ inline constexpr int kAuditBusyTimeoutMs = 30000;
 // among them BUSY while another process sets up the same new file.
 absl::Status CreateOrUpgradeSchema(sqlite3* db, const std::string& path);
 
+// The schema version of the log at `path`, read without writing or creating
+// anything (a copy kept as evidence). NOT_FOUND when there is no such
+// file, INVALID_ARGUMENT when it is not an SQLite database.
+absl::StatusOr<int64_t> ReadSchemaVersion(const std::string& path);
+
 // Runs `sql` (one or more statements); UNAVAILABLE naming `path` on error.
 absl::Status ExecSql(sqlite3* db, const char* sql, const std::string& path);
 

@@ -10,6 +10,7 @@
 #include "common/host_text.h"
 #include "common/json.h"
 #include "controller/audit/audit_entry.h"
+#include "controller/audit/audit_schema.h"
 #include "controller/audit/checkpoint_file.h"
 #include "controller/commands/audit_query.h"
 #include "controller/commands/audit_reconcile.h"
@@ -129,30 +130,47 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
                 reply->report().c_str());
     return reply->ok() ? kExitOk : kExitOperationFailed;
   }
-  std::unique_ptr<AuditStore> copy;
-  AuditStore* store = nullptr;
+  std::string path;
+  absl::StatusOr<std::string> verified;
   if (args.Has("database")) {
-    absl::StatusOr<std::unique_ptr<AuditStore>> opened =
-        AuditStore::Open(args.Get("database"));
-    if (!opened.ok())
-      return CommandFailed(kExitAuditUnavailable, opened.status().message());
-    copy = *std::move(opened);
-    store = copy.get();
+    // A copy kept as evidence is read, never written: nothing is created
+    // for a mistyped path, and an older schema is upgraded only when asked.
+    path = args.Get("database");
+    absl::StatusOr<int64_t> version = ReadSchemaVersion(path);
+    if (!version.ok())
+      return CommandFailed(kExitUsage, version.status().message());
+    if (*version != kAuditSchemaVersion && !args.Has("upgrade")) {
+      return CommandFailed(
+          kExitUsage,
+          absl::StrCat(path, " has schema version ", *version,
+                       " and this opsctl verifies version ",
+                       kAuditSchemaVersion,
+                       ": give --upgrade to upgrade it in place first (it is "
+                       "changed: verify a copy, keep the original)"));
+    }
+    if (*version != kAuditSchemaVersion) {
+      absl::StatusOr<std::unique_ptr<AuditStore>> upgraded =
+          AuditStore::Open(path);
+      if (!upgraded.ok())
+        return CommandFailed(kExitAuditUnavailable,
+                             upgraded.status().message());
+    }
+    verified = VerifyAuditLog(path, options);
   } else {
     absl::StatusOr<AuditStore*> own = invocation.audit();
     if (!own.ok())
       return CommandFailed(kExitAuditUnavailable, own.status().message());
-    store = *own;
+    path = (*own)->path();
+    verified = (*own)->Verify(options);
   }
-  absl::StatusOr<std::string> verified = store->Verify(options);
   if (absl::IsFailedPrecondition(verified.status()))
     return CommandFailed(kExitUsage, verified.status().message());
   if (!verified.ok()) {
-    std::printf("TAMPERED: audit log %s: %s\n", store->path().c_str(),
+    std::printf("TAMPERED: audit log %s: %s\n", path.c_str(),
                 std::string(verified.status().message()).c_str());
     return kExitOperationFailed;
   }
-  std::printf("audit log %s: %s\n", store->path().c_str(), verified->c_str());
+  std::printf("audit log %s: %s\n", path.c_str(), verified->c_str());
   return kExitOk;
 }
 
@@ -441,6 +459,9 @@ std::vector<Command> AuditCommands() {
         {"max-unsigned-age", "DURATION",
          "verify --database: the oldest event no checkpoint covers may be "
          "this old (default 6m: opsctld's every_seconds and a minute)"},
+        {"upgrade", "",
+         "verify: upgrade a --database copy of an older schema in place "
+         "first"},
         {"database", "FILE",
          "verify: a copy of an audit log instead of the controller's"},
         {"after", "CURSOR",

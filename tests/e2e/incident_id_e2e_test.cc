@@ -149,7 +149,12 @@ TEST_F(IncidentIdE2eTest, ATicketIsRecordedApartFromIncidents) {
 TEST_F(IncidentIdE2eTest, ABadTicketIsRefusedAndNothingIsSentOrAudited) {
   for (const std::string& bad :
        {std::string(129, 't'), std::string("CHG-1\x1b[2J"),
-        std::string("CHG-1\nINC-1"), std::string("\xff\xfe")}) {
+        std::string("CHG-1\nINC-1"), std::string("\xff\xfe"),
+        // A bidirectional isolate (the agent escapes it in its replies,
+        // so reconcile would see two tickets), a C1 control, and a
+        // zero-width space (CHG-1 to the eye, not found by it).
+        std::string("CHG-77\u2066"), std::string("CHG-1\u009b2J"),
+        std::string("CHG-1\u200b")}) {
     ProgramResult change = fleet_->alice->Run(
         {"truncate", "web-1", log_, "--yes", "--ticket", bad});
     EXPECT_EQ(change.exit_code, 2) << change.stderr_text;

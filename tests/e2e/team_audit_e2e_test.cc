@@ -227,6 +227,38 @@ TEST_F(TeamAuditE2eTest, AnOlderCopyOfTheDatabaseIsRefusedAndNamed) {
   ProgramResult keyless = alice_->Run({"audit", "verify", "--database", older});
   EXPECT_EQ(keyless.exit_code, 2);
   EXPECT_THAT(keyless.stderr_text, HasSubstr("--checkpoint-key"));
+
+  // The copy is evidence: verify reads it and writes nothing, so a mistyped
+  // path is no empty log that verifies, and an older schema is upgraded
+  // only when asked.
+  const std::string missing = dir_ + "/no-such.db";
+  ProgramResult mistyped =
+      alice_->Run({"audit", "verify", "--database", missing, "--checkpoint-key",
+                   keys_ + "/checkpoint.pub"});
+  EXPECT_EQ(mistyped.exit_code, 2) << mistyped.stdout_text;
+  EXPECT_THAT(mistyped.stderr_text, HasSubstr("no audit log at"));
+  EXPECT_FALSE(std::filesystem::exists(missing));
+  const std::string schema6 = dir_ + "/schema6.db";
+  std::filesystem::copy_file(older, schema6);
+  ASSERT_TRUE(testing::ExecSqlite(schema6,
+                                  "DROP INDEX actions_by_ticket; ALTER TABLE "
+                                  "actions DROP COLUMN ticket; PRAGMA "
+                                  "user_version=6")
+                  .ok());
+  const std::string before_bytes = ReadFileOrDie(schema6);
+  ProgramResult old_schema =
+      alice_->Run({"audit", "verify", "--database", schema6, "--checkpoint-key",
+                   keys_ + "/checkpoint.pub"});
+  EXPECT_EQ(old_schema.exit_code, 2);
+  EXPECT_THAT(old_schema.stderr_text, HasSubstr("schema version 6"));
+  EXPECT_THAT(old_schema.stderr_text, HasSubstr("--upgrade"));
+  EXPECT_EQ(ReadFileOrDie(schema6), before_bytes);  // not a byte changed
+  ProgramResult upgraded =
+      alice_->Run({"audit", "verify", "--database", schema6, "--upgrade",
+                   "--checkpoint-key", keys_ + "/checkpoint.pub",
+                   "--max-unsigned-age", "0"});
+  EXPECT_EQ(upgraded.exit_code, 0)
+      << upgraded.stdout_text << upgraded.stderr_text;
 }
 
 TEST_F(TeamAuditE2eTest, ReconcileNamesEachDifferenceBetweenTheWitnesses) {

@@ -182,7 +182,8 @@ TEST_F(CallGateTest, RefusesMalformedRequestsAndMeta) {
   EXPECT_EQ(Run(MakeCall("truncate_log", long_id)).status.code(),
             absl::StatusCode::kInvalidArgument);
   for (const std::string& ticket :
-       {std::string(129, 't'), std::string("CHG-1\nINC-1")}) {
+       {std::string(129, 't'), std::string("CHG-1\nINC-1"),
+        std::string("CHG-77\u2066"), std::string("CHG-1\u200b")}) {
     v1::TruncateLogRequest request = Truncate("ticketed", "/x");
     request.mutable_meta()->set_ticket(ticket);
     CallResult r = Run(MakeCall("truncate_log", request));
