@@ -1,6 +1,7 @@
 #include "controller/runbook/runbook_library.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <set>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/text_proto_file.h"
+#include "common/trusted_path.h"
 
 namespace opsagent {
 namespace {
@@ -134,6 +136,10 @@ absl::StatusOr<RunbookLibrary> RunbookLibrary::FromProto(
 
 absl::StatusOr<RunbookLibrary> RunbookLibrary::Load(
     const std::string& directory, const StepValidator& validate) {
+  if (absl::Status trusted = CheckTrustedPath(
+          AbsoluteFromWorkingDirectory(directory), TrustedKind::kDirectory);
+      !trusted.ok() && !absl::IsNotFound(trusted))
+    return trusted;
   DIR* dir = opendir(directory.c_str());
   if (dir == nullptr) {
     return absl::NotFoundError(
@@ -151,6 +157,18 @@ absl::StatusOr<RunbookLibrary> RunbookLibrary::Load(
   std::set<std::string> seen;
   for (const std::string& file : files) {
     const std::string path = absl::StrCat(directory, "/", file);
+    // Read at each use, so checked at each use: a file others could have
+    // written (or a link through a place they could change) is no runbook,
+    // nor anything but a regular file (a FIFO would hold every reader).
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is not a regular file: not read"));
+    }
+    if (absl::Status trusted = CheckTrustedPath(
+            AbsoluteFromWorkingDirectory(path), TrustedKind::kFile);
+        !trusted.ok())
+      return trusted;
     v1::Runbook one;
     if (absl::Status status = LoadTextProtoFile(path, &one); !status.ok())
       return status;

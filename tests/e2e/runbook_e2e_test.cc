@@ -149,6 +149,23 @@ TEST_F(RunbookE2eTest,
               HasSubstr("the controller's runbooks do not load"));
   EXPECT_THAT(broken.stderr_text, HasSubstr("broken.textproto"));
   unlink((fleet_->runbooks + "/broken.textproto").c_str());
+  // Read at each call, so checked at each call: a file others could write
+  // is no runbook, nor is a FIFO (it would hold every reader).
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string link = fleet_->runbooks + "/zz.textproto";
+  ASSERT_EQ(symlink(fifo.c_str(), link.c_str()), 0);
+  ProgramResult held = bob.Run({"runbook", "list"});
+  EXPECT_NE(held.exit_code, 0);
+  EXPECT_THAT(held.stderr_text, HasSubstr("is not a regular file"));
+  unlink(link.c_str());
+  const std::string open = fleet_->runbooks + "/open.textproto";
+  testing::WriteFileOrDie(open, "");
+  ASSERT_EQ(chmod(open.c_str(), 0666), 0);
+  ProgramResult writable = bob.Run({"runbook", "list"});
+  EXPECT_NE(writable.exit_code, 0);
+  EXPECT_THAT(writable.stderr_text, HasSubstr("writable by others"));
+  unlink(open.c_str());
 
   // Break-glass: no local directory, so the copy last served.
   ProgramResult direct = bob.Run({"--direct", "runbook", "show", "web-extra"});
