@@ -213,80 +213,135 @@ absl::Status AuditStore::InTransaction(
   return status;
 }
 
+namespace {
+
+// The chain's events after the newest checkpoint of `state`, checked one by
+// one (CheckChainEvent): up to event `to` (-1: all of them). Fills in what
+// a checkpoint of them says: its number, first and last event, previous
+// signature and head. `doing` starts an error ("refusing to sign ...").
+absl::StatusOr<AuditCheckpoint> CheckedTail(sqlite3* db,
+                                            const CheckpointState& state,
+                                            int64_t to,
+                                            absl::string_view doing) {
+  absl::StatusOr<int64_t> chain_start = ChainStartOf(db);
+  if (!chain_start.ok()) return chain_start.status();
+  AuditCheckpoint checkpoint;
+  checkpoint.number = state.last ? state.last->number + 1 : 1;
+  checkpoint.first_seq = state.last ? state.last->last_seq + 1 : 1;
+  checkpoint.previous_signature = state.last ? state.last->signature : "";
+  std::string previous =
+      state.last ? state.last->head_hash : GenesisHash(*chain_start);
+  Statement events(db, ChainEventQuery());
+  if (!events.status().ok()) return events.status();
+  events.Bind(1, checkpoint.first_seq - 1);
+  events.Bind(2, to < 0 ? int64_t{-1} : to - checkpoint.first_seq + 1);
+  int rc;
+  bool first = !state.last;
+  while ((rc = events.Step()) == SQLITE_ROW) {
+    const ChainEvent event = ReadEvent(events, /*whole_rows=*/false);
+    if (absl::Status checked = CheckChainEvent(event, previous, first);
+        !checked.ok()) {
+      return absl::DataLossError(absl::StrCat(doing, " audit checkpoint ",
+                                              checkpoint.number, ": ",
+                                              checked.message()));
+    }
+    first = false;
+    previous = event.hash;
+    checkpoint.last_seq = event.seq;
+  }
+  if (rc != SQLITE_DONE) return events.Error("reading the chain");
+  checkpoint.head_hash = previous;
+  return checkpoint;
+}
+
+absl::Status InsertCheckpoint(sqlite3* db, const AuditCheckpoint& checkpoint) {
+  Statement insert(
+      db, absl::StrCat("INSERT INTO audit_checkpoints (", kCheckpointColumns,
+                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+  if (!insert.status().ok()) return insert.status();
+  insert.Bind(1, checkpoint.number);
+  insert.Bind(2, checkpoint.first_seq);
+  insert.Bind(3, checkpoint.last_seq);
+  insert.Bind(4, checkpoint.head_hash);
+  insert.Bind(5, checkpoint.previous_signature);
+  insert.Bind(6, checkpoint.signed_at_ms);
+  insert.Bind(7, checkpoint.key_id);
+  insert.Bind(8, checkpoint.signature);
+  if (insert.Step() != SQLITE_DONE)
+    return insert.Error("recording the checkpoint");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::optional<AuditCheckpoint>> AuditStore::SignCheckpoint(
     const CheckpointSigner& signer, absl::Time now,
-    const std::optional<AuditCheckpoint>& signed_last) {
+    const std::optional<AuditCheckpoint>& signed_last,
+    const std::function<absl::Status(const AuditCheckpoint&)>& before_commit) {
   std::optional<AuditCheckpoint> signed_checkpoint;
   absl::MutexLock lock(&write_mutex_);
-  absl::Status status = InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(
-                                          write_mutex_) -> absl::Status {
-    absl::StatusOr<CheckpointState> state = ReadCheckpointState(db_);
-    if (!state.ok()) return state.status();
-    if (state->last.has_value() != signed_last.has_value() ||
-        (state->last.has_value() && *state->last != *signed_last)) {
-      return absl::DataLossError(absl::StrCat(
-          "refusing to sign: the audit log's newest checkpoint is ",
-          state->last ? absl::StrCat("number ", state->last->number)
-                      : std::string("missing"),
-          ", not the one signed last (",
-          signed_last ? absl::StrCat("number ", signed_last->number)
-                      : std::string("none"),
-          "): checkpoints were deleted or replaced in the database"));
-    }
-    if (state->unsigned_events == 0) return absl::OkStatus();
-    absl::StatusOr<int64_t> chain_start = ChainStartOf(db_);
-    if (!chain_start.ok()) return chain_start.status();
-    // What is signed is checked first: a row edited (and its chain
-    // recomputed) before the controller got to sign it is refused, not
-    // signed into the record.
-    std::string previous =
-        state->last ? state->last->head_hash : GenesisHash(*chain_start);
-    Statement events(db_, ChainEventQuery());
-    if (!events.status().ok()) return events.status();
-    events.Bind(1, state->last ? state->last->last_seq : 0);
-    events.Bind(2, int64_t{-1});
-    AuditCheckpoint checkpoint;
-    checkpoint.number = state->last ? state->last->number + 1 : 1;
-    checkpoint.first_seq = state->last ? state->last->last_seq + 1 : 1;
-    checkpoint.previous_signature = state->last ? state->last->signature : "";
-    int rc;
-    bool first = !state->last;
-    while ((rc = events.Step()) == SQLITE_ROW) {
-      const ChainEvent event = ReadEvent(events, /*whole_rows=*/false);
-      if (absl::Status checked = CheckChainEvent(event, previous, first);
-          !checked.ok()) {
-        return absl::DataLossError(
-            absl::StrCat("refusing to sign audit checkpoint ",
-                         checkpoint.number, ": ", checked.message()));
-      }
-      first = false;
-      previous = event.hash;
-      checkpoint.last_seq = event.seq;
-    }
-    if (rc != SQLITE_DONE) return events.Error("reading the chain");
-    checkpoint.head_hash = previous;
-    checkpoint.signed_at_ms = absl::ToUnixMillis(now);
-    if (absl::Status sign = signer.Sign(checkpoint); !sign.ok()) return sign;
-    Statement insert(
-        db_, absl::StrCat("INSERT INTO audit_checkpoints (", kCheckpointColumns,
-                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                          "?8)"));
-    if (!insert.status().ok()) return insert.status();
-    insert.Bind(1, checkpoint.number);
-    insert.Bind(2, checkpoint.first_seq);
-    insert.Bind(3, checkpoint.last_seq);
-    insert.Bind(4, checkpoint.head_hash);
-    insert.Bind(5, checkpoint.previous_signature);
-    insert.Bind(6, checkpoint.signed_at_ms);
-    insert.Bind(7, checkpoint.key_id);
-    insert.Bind(8, checkpoint.signature);
-    if (insert.Step() != SQLITE_DONE)
-      return insert.Error("recording the checkpoint");
-    signed_checkpoint = std::move(checkpoint);
-    return absl::OkStatus();
-  });
+  absl::Status status = InTransaction(
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) -> absl::Status {
+        absl::StatusOr<CheckpointState> state = ReadCheckpointState(db_);
+        if (!state.ok()) return state.status();
+        if (state->last.has_value() != signed_last.has_value() ||
+            (state->last.has_value() && *state->last != *signed_last)) {
+          return absl::DataLossError(absl::StrCat(
+              "refusing to sign: the audit log's newest checkpoint is ",
+              state->last ? absl::StrCat("number ", state->last->number)
+                          : std::string("missing"),
+              ", not the one signed last (",
+              signed_last ? absl::StrCat("number ", signed_last->number)
+                          : std::string("none"),
+              "): checkpoints were deleted or replaced in the database"));
+        }
+        if (state->unsigned_events == 0) return absl::OkStatus();
+        // What is signed is checked first: a row edited (and its chain
+        // recomputed) before the controller got to sign it is refused, not
+        // signed into the record.
+        absl::StatusOr<AuditCheckpoint> checkpoint =
+            CheckedTail(db_, *state, -1, "refusing to sign");
+        if (!checkpoint.ok()) return checkpoint.status();
+        checkpoint->signed_at_ms = absl::ToUnixMillis(now);
+        if (absl::Status sign = signer.Sign(*checkpoint); !sign.ok())
+          return sign;
+        if (absl::Status inserted = InsertCheckpoint(db_, *checkpoint);
+            !inserted.ok())
+          return inserted;
+        if (before_commit) {
+          if (absl::Status done = before_commit(*checkpoint); !done.ok())
+            return done;
+        }
+        signed_checkpoint = *std::move(checkpoint);
+        return absl::OkStatus();
+      });
   if (!status.ok()) return WithSpaceHint(status, path_);
   return signed_checkpoint;
+}
+
+absl::Status AuditStore::AdoptCheckpoint(const AuditCheckpoint& checkpoint) {
+  absl::MutexLock lock(&write_mutex_);
+  absl::Status status = InTransaction(
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) -> absl::Status {
+        absl::StatusOr<CheckpointState> state = ReadCheckpointState(db_);
+        if (!state.ok()) return state.status();
+        absl::StatusOr<AuditCheckpoint> tail =
+            CheckedTail(db_, *state, checkpoint.last_seq, "cannot take back");
+        if (!tail.ok()) return tail.status();
+        if (tail->number != checkpoint.number ||
+            tail->first_seq != checkpoint.first_seq ||
+            tail->last_seq != checkpoint.last_seq ||
+            tail->previous_signature != checkpoint.previous_signature ||
+            tail->head_hash != checkpoint.head_hash) {
+          return absl::DataLossError(absl::StrCat(
+              "checkpoint ", checkpoint.number, " (events ",
+              checkpoint.first_seq, " to ", checkpoint.last_seq,
+              ") does not follow the database's checkpoints and chain: its "
+              "events or the checkpoint before it were changed or cut off"));
+        }
+        return InsertCheckpoint(db_, checkpoint);
+      });
+  return WithSpaceHint(status, path_);
 }
 
 absl::StatusOr<std::string> AuditStore::Verify(const VerifyOptions& options) {

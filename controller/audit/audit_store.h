@@ -64,9 +64,21 @@ class AuditStore {
   // newest must be that one, or nothing is signed (whoever writes the file
   // could otherwise delete checkpoints, rewrite the rows and have them
   // signed again under the same numbers).
+  // `before_commit` (if given) runs with the signed checkpoint before it is
+  // committed; an error from it leaves nothing signed (opsctld exports the
+  // checkpoint there, so none is in the database without being outside it).
   absl::StatusOr<std::optional<AuditCheckpoint>> SignCheckpoint(
       const CheckpointSigner& signer, absl::Time now,
-      const std::optional<AuditCheckpoint>& signed_last);
+      const std::optional<AuditCheckpoint>& signed_last,
+      const std::function<absl::Status(const AuditCheckpoint&)>& before_commit =
+          nullptr);
+
+  // Records `checkpoint` (exported, its signature already checked by the
+  // caller) when the database lacks it: a commit that failed after the
+  // export. It must be the next checkpoint, chained to the database's
+  // newest, and the chain's events it covers must check and end in its
+  // head; otherwise DATA_LOSS (they were changed or cut off).
+  absl::Status AdoptCheckpoint(const AuditCheckpoint& checkpoint);
 
   // How many chain events no checkpoint covers yet, and the newest
   // checkpoint (if any).

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -140,6 +141,20 @@ absl::Status AuditCheckpointer::CatchUp() {
   if (!exported.ok()) return exported.status();
   absl::StatusOr<std::vector<AuditCheckpoint>> stored = store_->Checkpoints();
   if (!stored.ok()) return stored.status();
+  // The export is written before the database commits: its newest may be
+  // one the database lacks (the commit failed after). Taken back when the
+  // chain still ends in its head; otherwise it shows the cut.
+  if (!exported->empty() &&
+      exported->back().number == static_cast<int64_t>(stored->size()) + 1 &&
+      verifier_->Check(exported->back()).ok() &&
+      store_->AdoptCheckpoint(exported->back()).ok()) {
+    spdlog::warn(
+        "audit checkpoint {} was exported but not committed: taken "
+        "back into the database",
+        exported->back().number);
+    stored = store_->Checkpoints();
+    if (!stored.ok()) return stored.status();
+  }
   for (const AuditCheckpoint& copy : *exported) {
     if (copy.number < 1 || copy.number > static_cast<int64_t>(stored->size()) ||
         (*stored)[copy.number - 1] != copy) {
@@ -156,8 +171,9 @@ absl::Status AuditCheckpointer::CatchUp() {
   }
   const int64_t exported_to = exported->empty() ? 0 : exported->back().number;
   absl::MutexLock lock(&sign_mutex_);
+  // Signed by a release that exported after committing, and not exported.
   for (const AuditCheckpoint& checkpoint : *stored) {
-    if (checkpoint.number > exported_to) Queue(checkpoint);
+    if (checkpoint.number > exported_to) unexported_.push_back(checkpoint);
   }
   if (!stored->empty()) signed_last_ = stored->back();
   return absl::OkStatus();
@@ -165,9 +181,42 @@ absl::Status AuditCheckpointer::CatchUp() {
 
 absl::Status AuditCheckpointer::Sign() {
   absl::MutexLock sign_lock(&sign_mutex_);
+  if (exported_uncommitted_.has_value()) {
+    // Its number is taken outside: the database takes it back, or nothing
+    // more is signed (a new one would fork the numbering).
+    if (absl::Status adopted = store_->AdoptCheckpoint(*exported_uncommitted_);
+        !adopted.ok())
+      return adopted;
+    signed_last_ = *std::exchange(exported_uncommitted_, std::nullopt);
+  }
+  // Exported before it is committed: no checkpoint is in the database
+  // without being outside it, so none can be cut from the database
+  // unseen. While the file cannot take one, none is signed, and verify
+  // reports the unsigned tail's age.
+  std::optional<AuditCheckpoint> exported;
+  const auto export_first =
+      [&](const AuditCheckpoint& checkpoint)
+          ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mutex_) -> absl::Status {
+    if (export_file_ == nullptr) return absl::OkStatus();
+    if (absl::Status queued = ExportQueued(); !queued.ok()) return queued;
+    if (absl::Status appended = export_file_->Append(
+            CheckpointJson(checkpoint), AppendOnlyFile::Durability::kSynced);
+        !appended.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "checkpoint ", checkpoint.number,
+          " is not signed: the export file cannot take it (retried at the "
+          "next interval): ",
+          appended.message()));
+    }
+    exported = checkpoint;
+    return absl::OkStatus();
+  };
   absl::StatusOr<std::optional<AuditCheckpoint>> checkpoint =
-      store_->SignCheckpoint(*signer_, absl::Now(), signed_last_);
-  if (!checkpoint.ok()) return checkpoint.status();
+      store_->SignCheckpoint(*signer_, absl::Now(), signed_last_, export_first);
+  if (!checkpoint.ok()) {
+    if (exported.has_value()) exported_uncommitted_ = exported;
+    return checkpoint.status();
+  }
   if (checkpoint->has_value()) signed_last_ = **checkpoint;
   {
     absl::MutexLock lock(&mutex_);
@@ -177,15 +226,11 @@ absl::Status AuditCheckpointer::Sign() {
   spdlog::info("audit checkpoint {} signs events {} to {}",
                (*checkpoint)->number, (*checkpoint)->first_seq,
                (*checkpoint)->last_seq);
-  Queue(**checkpoint);
-  return absl::OkStatus();
-}
-
-void AuditCheckpointer::Queue(const AuditCheckpoint& checkpoint) {
   if (config_.syslog()) {
-    syslog(LOG_INFO, "audit checkpoint %s", CheckpointJson(checkpoint).c_str());
+    syslog(LOG_INFO, "audit checkpoint %s",
+           CheckpointJson(**checkpoint).c_str());
   }
-  if (export_file_ != nullptr) unexported_.push_back(checkpoint);
+  return absl::OkStatus();
 }
 
 absl::Status AuditCheckpointer::ExportQueued() {
@@ -197,8 +242,8 @@ absl::Status AuditCheckpointer::ExportQueued() {
     if (!status.ok()) {
       status = absl::UnavailableError(absl::StrCat(
           "checkpoint ", checkpoint.number,
-          " is signed in the database but not exported yet (retried every "
-          "second): ",
+          " (signed by an earlier release) is not exported yet (retried "
+          "every second): ",
           status.message()));
       break;
     }

@@ -17,21 +17,24 @@
 namespace opsagent {
 
 // opsctld's signer of audit checkpoints: every `every_events` chain events
-// or `every_seconds` (whichever comes first) it signs the chain's head in
-// the database and appends the checkpoint to the export file and/or
-// syslog, outside the database. It stops by signing what is left. The
-// export file survives a full filesystem (common/append_only_file.h): a
-// checkpoint that cannot be appended leaves no torn line, stays queued and
-// is appended, in order, once there is room (retried every second).
+// or `every_seconds` (whichever comes first) it signs the chain's head,
+// appends the checkpoint to the export file (synced) and only then commits
+// it to the database, so that no checkpoint is in the database without
+// being outside it; it also goes to syslog. It stops by signing what is
+// left. The export file survives a full filesystem
+// (common/append_only_file.h): a checkpoint that cannot be appended leaves
+// no torn line and is not signed; signing resumes once there is room.
 class AuditCheckpointer {
  public:
   // Loads the key, then compares the database with the export file: a
   // database that lacks a checkpoint the file holds, or holds it changed,
   // is refused (swapped for an older copy, or cut at the end), and so is a
   // whole line of the file that is no checkpoint. A torn last line (a crash
-  // mid-append) is cut off with a warning. Exports what the file lacks (a
-  // stop between signing and exporting, a full filesystem), signs the
-  // unsigned tail, and starts signing. A file it cannot append to now (a
+  // mid-append) is cut off with a warning. Takes back the newest checkpoint
+  // of the file when the database lacks it (a commit that failed after its
+  // export) and the chain still ends in its head; exports what an earlier
+  // release signed but did not export; signs the unsigned tail, and starts
+  // signing. A file it cannot append to now (a
   // full filesystem) does not stop the start: the error is logged and the
   // export retried.
   static absl::StatusOr<std::unique_ptr<AuditCheckpointer>> Start(
@@ -52,11 +55,8 @@ class AuditCheckpointer {
 
   // Compares the export file with the database and queues what it lacks.
   absl::Status CatchUp();
-  // Signs the unsigned tail, if any, and queues the checkpoint for export.
+  // Signs the unsigned tail, if any: exported first, then committed.
   absl::Status Sign();
-  // Sends a new checkpoint to syslog and queues it for the export file.
-  void Queue(const AuditCheckpoint& checkpoint)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mutex_);
   // Appends the queued checkpoints to the export file, oldest first,
   // stopping at the first that cannot be (it stays queued).
   absl::Status ExportQueued() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mutex_);
@@ -76,8 +76,13 @@ class AuditCheckpointer {
   // The checkpoint this controller signed or exported last: the database's
   // newest must stay that one.
   std::optional<AuditCheckpoint> signed_last_ ABSL_GUARDED_BY(sign_mutex_);
-  // Signed, not yet in the export file, oldest first.
+  // Signed by an earlier release, not yet in the export file, oldest
+  // first.
   std::vector<AuditCheckpoint> unexported_ ABSL_GUARDED_BY(sign_mutex_);
+  // Exported, but its commit to the database failed: taken back before
+  // anything more is signed.
+  std::optional<AuditCheckpoint> exported_uncommitted_
+      ABSL_GUARDED_BY(sign_mutex_);
   absl::Mutex sign_mutex_;
   std::thread thread_;
 };

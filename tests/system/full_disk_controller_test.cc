@@ -361,8 +361,10 @@ TEST_F(FullDiskControllerTest, TheCheckpointExportFileSurvivesAFullDisk) {
   ASSERT_TRUE(
       Eventually([&] { return !Lines(ReadFileOrDie(exported)).empty(); }));
 
-  // Full: checkpoints go on being signed in the database (on another
-  // filesystem) until one no longer fits in the file's last page.
+  // Full: a checkpoint is exported before the database commits it, so once
+  // one no longer fits in the file's last page none is signed, and the
+  // database never holds one the file lacks (which could be cut from the
+  // database with its rows, unseen, and the history signed again shorter).
   const std::string filler = Fill(small);
   ASSERT_TRUE(Eventually(
       [&] {
@@ -376,9 +378,18 @@ TEST_F(FullDiskControllerTest, TheCheckpointExportFileSurvivesAFullDisk) {
   EXPECT_THAT(log, HasSubstr(absl::StrCat(
                        "cannot append to audit_checkpoints.export_file ",
                        exported, ": write: No space left on device (ENOSPC)")));
-  EXPECT_THAT(log, HasSubstr("signed in the database but not exported yet"));
+  EXPECT_THAT(log, HasSubstr("is not signed: the export file cannot take it"));
   EXPECT_THAT(log, Not(HasSubstr("timed out")));
   ExpectWholeJsonLines(exported);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(alice_->Run({"info", "web-1"}).exit_code, 0);
+  absl::SleepFor(absl::Seconds(2));  // past every_seconds: 1
+  ProgramResult in_database = alice_->Run({"audit", "export"});
+  ASSERT_EQ(in_database.exit_code, 0) << in_database.stderr_text;
+  size_t signed_in_database = 0;
+  for (const std::string& line : Lines(in_database.stdout_text))
+    signed_in_database += absl::StrContains(line, "\"checkpoint\":");
+  EXPECT_EQ(signed_in_database, Lines(ReadFileOrDie(exported)).size());
 
   // Room again: what the file lacks is appended, in order, and the log and
   // the file agree.

@@ -354,9 +354,8 @@ TEST_F(AuditCheckpointTest, EveryIndexThatHidesRowsIsCaught) {
       sqlite3_close(db);
     }
     ASSERT_FALSE(sql.empty());
-    const std::string partial =
-        absl::StrCat(sql, absl::StrContains(sql, " WHERE ") ? " AND" : " WHERE",
-                     " id != 2");
+    const std::string partial = absl::StrCat(
+        sql, absl::StrContains(sql, " WHERE ") ? " AND" : " WHERE", " id != 2");
     Tamper(absl::StrCat("DROP INDEX ", index.name, "; ", partial,
                         "; PRAGMA writable_schema = ON; UPDATE sqlite_master "
                         "SET sql = '",
@@ -368,6 +367,48 @@ TEST_F(AuditCheckpointTest, EveryIndexThatHidesRowsIsCaught) {
     Tamper("REINDEX");
     EXPECT_TRUE(Verify().ok()) << Verify().status();
   }
+}
+
+// opsctld exports a checkpoint before the database commits it: a failed
+// export leaves nothing signed, and one exported whose commit then failed
+// is taken back only while the chain still ends in its head.
+TEST_F(AuditCheckpointTest, ACheckpointIsCommittedOnlyAfterItsExport) {
+  AddRows(1, 2);
+  Sign();
+  AddRows(3, 4);
+  std::optional<AuditCheckpoint> exported;
+  auto failing_export = [&](const AuditCheckpoint& c) {
+    exported = c;
+    return absl::UnavailableError("export file full");
+  };
+  auto refused =
+      store_->SignCheckpoint(*signer_, absl::Now(), Last(), failing_export);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("export file full"));
+  ASSERT_TRUE(exported.has_value());
+  EXPECT_EQ(store_->Checkpoints()->size(), 1u);  // nothing signed
+
+  // As if the export had been written and the commit had failed: the
+  // database takes it back, once.
+  ASSERT_TRUE(store_->AdoptCheckpoint(*exported).ok());
+  ASSERT_EQ(store_->Checkpoints()->size(), 2u);
+  EXPECT_TRUE(store_->Checkpoints()->back() == *exported);
+  EXPECT_FALSE(store_->AdoptCheckpoint(*exported).ok());
+  exported_.push_back(*exported);
+  EXPECT_TRUE(Verify().ok()) << Verify().status();
+
+  // One whose events were cut from the database is not taken back.
+  AddRows(5, 6);
+  exported.reset();
+  ASSERT_FALSE(
+      store_->SignCheckpoint(*signer_, absl::Now(), Last(), failing_export)
+          .ok());
+  ASSERT_TRUE(exported.has_value());
+  Tamper(
+      absl::StrCat("DELETE FROM audit_chain WHERE seq = ", exported->last_seq));
+  absl::Status cut = store_->AdoptCheckpoint(*exported);
+  EXPECT_TRUE(absl::IsDataLoss(cut)) << cut;
+  EXPECT_EQ(store_->Checkpoints()->size(), 2u);
 }
 
 TEST_F(AuditCheckpointTest, AnOlderCopyOfTheDatabaseIsCaught) {
