@@ -16,6 +16,7 @@
 #include "controller/auditing_caller.h"
 #include "controller/runbook/guided_step_record.h"
 #include "controller/runbook/runbook_library.h"
+#include "controller/server/operator_claims.h"
 #include "controller/server/relay_run.h"
 #include "controller/server/rpc_permission.h"
 #include "controller/server/run_incident.h"
@@ -436,28 +437,28 @@ grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
             request->run_id().empty() ||
             (phase != "diagnosis" && phase != "mitigation" &&
              phase != "verification"))
-          return (absl::InvalidArgumentError(
+          return absl::InvalidArgumentError(
               "a guided step's record needs its entry, step, run id and phase "
-              "(diagnosis, mitigation or verification)"));
+              "(diagnosis, mitigation or verification)");
         for (auto [field, value, max] :
              {std::tuple{"entry", &request->entry(), size_t{128}},
               {"step", &request->step(), size_t{1024}},
               {"run_id", &request->run_id(), kMaxRequestIdBytes},
               {"ticket", &request->ticket(), kMaxRequestIdBytes},
-              {"reason", &request->reason(), size_t{1024}},
-              {"claims.os_user", &request->claims().os_user(), size_t{256}},
-              {"claims.sudo_user", &request->claims().sudo_user(),
-               size_t{256}}}) {
+              {"reason", &request->reason(), size_t{1024}}}) {
           if (absl::Status text = CheckCallerText(field, *value, max);
               !text.ok())
-            return (text);
+            return text;
         }
+        if (absl::Status claims = CheckOperatorClaims(request->claims());
+            !claims.ok())
+          return claims;
         if (absl::Status known =
                 CheckNamedIncident(request->incident(), incidents_);
             !known.ok())
-          return (known);
+          return known;
         if (absl::Status step = CheckGuidedStep(*request); !step.ok())
-          return (step);
+          return step;
         AuditIntent intent =
             GuidedStepIntent(request->entry(), phase, request->step());
         intent.request_id = NewRequestId();
@@ -478,9 +479,9 @@ grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
         if (!recorded.ok()) {
           spdlog::error("cannot record a guided step in the audit log: {}",
                         std::string(recorded.message()));
-          return (absl::FailedPreconditionError(
+          return absl::FailedPreconditionError(
               absl::StrCat("the team's audit log cannot record the step: ",
-                           recorded.message())));
+                           recorded.message()));
         }
         spdlog::info("guided step \"{}\" of {} {} by {} (run {}{}{})",
                      request->step(), request->entry(),

@@ -19,6 +19,7 @@
 #include "common/tls/host_certificate.h"
 #include "controller/auditing_caller.h"
 #include "controller/result_summary.h"
+#include "controller/server/operator_claims.h"
 
 namespace opsagent {
 
@@ -67,12 +68,8 @@ struct HostCall {
 absl::StatusOr<std::vector<HostCall>> PlanCalls(
     const OperationInfo& op, const v1::RunRequest& asked,
     const std::string& operator_certificate) {
-  for (auto [field, value] :
-       {std::pair{"claims.os_user", &asked.claims().os_user()},
-        {"claims.sudo_user", &asked.claims().sudo_user()}}) {
-    if (absl::Status text = CheckCallerText(field, *value, 256); !text.ok())
-      return text;
-  }
+  if (absl::Status claims = CheckOperatorClaims(asked.claims()); !claims.ok())
+    return claims;
   if (asked.requests().empty()) {
     return absl::InvalidArgumentError(
         "the run carries no signed requests (is opsctl older than the "

@@ -220,6 +220,13 @@ TEST_F(RunbookE2eTest, OnlyConfirmMayRecordAGuidedStepAndOnlyARealOne) {
   v1::GuidedStepRecord not_guided = record;
   not_guided.set_step("Truncate the web logs");
   EXPECT_TRUE(absl::IsNotFound(Record(**client, not_guided)));
+  // A negative uid is how old rows say "unknown", and leaves the uid and
+  // SUDO_USER out of the row's digest: no claim of one is recorded.
+  v1::GuidedStepRecord no_uid = record;
+  no_uid.mutable_claims()->set_os_uid(-1);
+  absl::Status refused_uid = Record(**client, no_uid);
+  EXPECT_TRUE(absl::IsInvalidArgument(refused_uid)) << refused_uid;
+  EXPECT_THAT(refused_uid.message(), HasSubstr("claims.os_uid"));
   EXPECT_EQ(TeamLog(), before);
   // The real one is recorded.
   EXPECT_TRUE(Record(**client, record).ok());
