@@ -53,7 +53,9 @@ class AuditCheckpointer {
                     std::unique_ptr<CheckpointSigner> signer,
                     std::unique_ptr<CheckpointVerifier> verifier);
 
-  // Compares the export file with the database and queues what it lacks.
+  // Compares the export file with the database, takes back the file's
+  // newest checkpoint if the database lacks it, and queues what the file
+  // lacks.
   absl::Status CatchUp();
   // Signs the unsigned tail, if any: exported first, then committed.
   absl::Status Sign();
