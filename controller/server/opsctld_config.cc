@@ -45,6 +45,9 @@ absl::Status CheckAccessRules(const v1::OpsctldConfig& config) {
   if (config.access().empty())
     return FieldError("access",
                       "no rules: no operator could use the controller");
+  // What the RPCs declare (controller.proto), and "*" for all of them.
+  const std::vector<std::string>& known = DeclaredPermissions();
+  const std::string choices = absl::StrCat(absl::StrJoin(known, ", "), ", *");
   for (int i = 0; i < config.access_size(); ++i) {
     const v1::ControllerAccessRule& rule = config.access(i);
     const std::string field = absl::StrCat("access[", i, "]");
@@ -52,9 +55,6 @@ absl::Status CheckAccessRules(const v1::OpsctldConfig& config) {
       return FieldError(field,
                         "names no identities and no roles, so it grants "
                         "nothing");
-    // What the RPCs declare (controller.proto), and "*" for all of them.
-    const std::vector<std::string>& known = DeclaredPermissions();
-    const std::string choices = absl::StrCat(absl::StrJoin(known, ", "), ", *");
     if (rule.permissions().empty())
       return FieldError(field,
                         absl::StrCat("names no permissions (", choices, ")"));
