@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
@@ -118,6 +119,33 @@ absl::Status Check(const std::string& path, TrustedKind kind, int depth) {
 
 absl::Status CheckTrustedPath(const std::string& path, TrustedKind kind) {
   return Check(path, kind, 0);
+}
+
+absl::Status CheckWrittenFile(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string directory =
+      slash == std::string::npos ? "."
+                                 : path.substr(0, std::max<size_t>(1, slash));
+  if (absl::Status trusted =
+          CheckTrustedPath(directory, TrustedKind::kDirectory);
+      !trusted.ok())
+    return absl::FailedPreconditionError(trusted.message());
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();  // created when first used
+    return absl::UnavailableError(
+        absl::StrCat(path, ": ", std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is not a regular file",
+                     S_ISLNK(st.st_mode) ? " but a symbolic link" : "",
+                     "; it is written, and must be one itself"));
+  }
+  if (absl::Status trusted = CheckTrustedPath(path, TrustedKind::kFile);
+      !trusted.ok())
+    return absl::FailedPreconditionError(trusted.message());
+  return absl::OkStatus();
 }
 
 std::string AbsoluteFromWorkingDirectory(const std::string& path) {

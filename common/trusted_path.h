@@ -23,6 +23,14 @@ enum class TrustedKind {
 // offending path, its owner and mode, and the fix ("chmod go-w ...").
 absl::Status CheckTrustedPath(const std::string& path, TrustedKind kind);
 
+// Checks a file a daemon writes (an audit log, a journal, an export): its
+// directory passes CheckTrustedPath, and the file, if it exists, is a
+// regular file (not a symbolic link, FIFO or device) that passes it too.
+// The daemons open such files with O_NOFOLLOW; their --check_config uses
+// this so that it refuses what the start would. FAILED_PRECONDITION naming
+// the path; UNAVAILABLE when it cannot be looked at.
+absl::Status CheckWrittenFile(const std::string& path);
+
 // A path given on a command line (`--config etc/agent.textproto`), made
 // absolute against the working directory, as the shell user meant it; an
 // absolute or empty path is returned as it is. Checks still take the result

@@ -15,7 +15,8 @@ inline constexpr int kExitDenied =
     3;  // refused by the agent's authorization or TLS
 inline constexpr int kExitUnreachable = 4;  // no connection to the agent
 inline constexpr int kExitAuditUnavailable =
-    5;  // not sent: the audit log cannot record it
+    5;  // not sent: the audit log cannot record it (or, through the
+        // controller, takes no more from this operator for now)
 inline constexpr int kExitUnknown =
     6;  // sent, outcome unknown (connection lost)
 // Ran, but a check (--min-available, --fail-above) failed.

@@ -33,8 +33,8 @@ void PrintUsage(const std::vector<Command>& commands) {
   std::printf(
       "\nExit codes: 0 ok, 1 operation failed, 2 usage or config error, 3 "
       "denied,\n"
-      "            4 agent unreachable, 5 audit log unavailable (nothing "
-      "sent),\n"
+      "            4 agent unreachable, 5 audit log unavailable or your\n"
+      "            write budget on it spent (nothing sent),\n"
       "            6 outcome unknown (connection lost after sending),\n"
       "            7 a check failed (--min-available, --fail-above).\n\n"
       "Run `opsctl COMMAND --help` for a command's details and examples.\n");

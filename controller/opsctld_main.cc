@@ -40,6 +40,7 @@
 #include "controller/server/opsctld_config.h"
 #include "controller/server/relay_run.h"
 #include "controller/server/rpc_permission.h"
+#include "controller/server/write_budget.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
 
@@ -118,6 +119,17 @@ int main(int argc, char** argv) {
     runbooks = *std::move(loaded);
   }
   if (absl::GetFlag(FLAGS_check_config)) {
+    // Every file opsctld writes, checked as its start will.
+    for (const auto& [field, file] :
+         {std::pair{"audit_database", &config->audit_database()},
+          {"audit_checkpoints.export_file",
+           &config->audit_checkpoints().export_file()}}) {
+      if (file->empty()) continue;
+      if (absl::Status written = opsagent::CheckWrittenFile(*file);
+          !written.ok())
+        return Refuse(kExitConfig, absl::StrCat("config field ", field, ": ",
+                                                written.message()));
+    }
     if (config->has_audit_checkpoints()) {
       absl::StatusOr<std::unique_ptr<opsagent::CheckpointSigner>> key =
           opsagent::CheckpointSigner::FromKeyFile(
@@ -200,6 +212,7 @@ int main(int argc, char** argv) {
       static_cast<int>(config->max_agents()), heartbeat);
   opsagent::MetricRegistry metrics;
   opsagent::RelayMetrics relay_metrics(metrics);
+  opsagent::WriteBudget write_budget(config->audit_write_budget(), metrics);
   metrics.AddGauge("opsagent_controller_connected_agents",
                    "Agents holding a link to this controller now.",
                    [&registry] { return registry->All().size(); });
@@ -222,7 +235,7 @@ int main(int argc, char** argv) {
   opsagent::ControllerService operators(
       *config, registry.get(), std::move(inventory), audit->get(),
       reader->get(), checkpoints.get(), incidents.get(), &relay_metrics,
-      std::move(runbook_reader));
+      &write_budget, std::move(runbook_reader));
   std::unique_ptr<opsagent::AutoDiagnosis> diagnosis;
   std::unique_ptr<opsagent::AlertIntake> intake;
   if (config->has_alert_intake()) {

@@ -1,6 +1,5 @@
 #include "agent/server/agent_config.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <climits>
@@ -161,18 +160,8 @@ absl::Status CheckJournalPath(const std::string& path) {
   if (path.front() != '/')
     return FieldError("journal_path",
                       absl::StrCat("\"", path, "\" is not absolute"));
-  const std::string directory =
-      path.substr(0, std::max<size_t>(1, path.rfind('/')));
-  if (absl::Status status =
-          CheckTrustedPath(directory, TrustedKind::kDirectory);
-      !status.ok())
+  if (absl::Status status = CheckWrittenFile(path); !status.ok())
     return FieldError("journal_path", status.message());
-  struct stat st;
-  if (lstat(path.c_str(), &st) == 0) {
-    if (absl::Status status = CheckTrustedPath(path, TrustedKind::kFile);
-        !status.ok())
-      return FieldError("journal_path", status.message());
-  }
   return absl::OkStatus();
 }
 

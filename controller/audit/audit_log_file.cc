@@ -34,38 +34,20 @@ absl::Status MakeParentDirectory(const std::string& path) {
 
 absl::Status CheckLogFile(const std::string& path) {
   const std::string absolute = std::filesystem::absolute(path).string();
-  const std::string dir = absolute.substr(0, absolute.rfind('/'));
-  if (absl::Status trusted =
-          CheckTrustedPath(dir.empty() ? "/" : dir, TrustedKind::kDirectory);
-      !trusted.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("audit log ", path, ": ", trusted.message()));
+  if (absl::Status checked = CheckWrittenFile(absolute); !checked.ok()) {
+    return absl::Status(checked.code(), absl::StrCat("audit log ", path, ": ",
+                                                     checked.message()));
   }
-  struct stat st;
-  if (lstat(absolute.c_str(), &st) != 0) {
-    if (errno != ENOENT) {
-      return absl::UnavailableError(
-          absl::StrCat("audit log ", path, ": ", std::strerror(errno)));
-    }
-    const int fd =
-        open(absolute.c_str(),
-             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 && errno != EEXIST) {
-      return absl::UnavailableError(absl::StrCat(
-          "audit log ", path, " cannot be created: ", std::strerror(errno)));
-    }
-    if (fd >= 0) close(fd);
-    return absl::OkStatus();
+  // Created here (0600) when missing, so that SQLite never makes it with
+  // its own mode.
+  const int fd =
+      open(absolute.c_str(),
+           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 && errno != EEXIST) {
+    return absl::UnavailableError(absl::StrCat(
+        "audit log ", path, " cannot be created: ", std::strerror(errno)));
   }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "audit log ", path, " is not a regular file (a symbolic link?)"));
-  }
-  if (absl::Status trusted = CheckTrustedPath(absolute, TrustedKind::kFile);
-      !trusted.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("audit log ", path, ": ", trusted.message()));
-  }
+  if (fd >= 0) close(fd);
   return absl::OkStatus();
 }
 

@@ -40,4 +40,31 @@ std::string OperatorLabel(const AuditIntent& intent) {
   return who;
 }
 
+uint64_t RecordedBytes(
+    const std::vector<AuditIntent>& intents,
+    const std::vector<std::pair<int64_t, AuditResult>>& results) {
+  // A row's numbers, flags and indexes, and a chain event's digests.
+  constexpr uint64_t kRowBytes = 256;
+  constexpr uint64_t kOutcomeBytes = 160;
+  uint64_t bytes = 0;
+  for (const AuditIntent& intent : intents) {
+    bytes += kRowBytes;
+    for (const std::string* text :
+         {&intent.request_id, &intent.run_id, &intent.os_user,
+          &intent.sudo_user, &intent.cert_identity, &intent.host,
+          &intent.address, &intent.operation, &intent.parameters_json,
+          &intent.reason, &intent.incident, &intent.ticket})
+      bytes += text->size();
+  }
+  for (const auto& [row, result] : results) {
+    bytes += kOutcomeBytes;
+    for (const std::string* text :
+         {&result.error_code, &result.message, &result.summary,
+          &result.result_json, &result.agent_result_sha256,
+          &result.agent_signature})
+      bytes += text->size();
+  }
+  return bytes;
+}
+
 }  // namespace opsagent

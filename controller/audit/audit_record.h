@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -73,6 +75,12 @@ struct AuditRecord {
   AuditOutcome outcome = AuditOutcome::kPending;
   std::optional<AuditResult> result;
 };
+
+// About how many bytes `intents` and `results` add to the log: their text,
+// and the fixed fields and chain events of each row.
+uint64_t RecordedBytes(
+    const std::vector<AuditIntent>& intents,
+    const std::vector<std::pair<int64_t, AuditResult>>& results);
 
 // Who acted, as tables show it: "alice", "root/alice" when the certificate
 // names someone else than the OS user, and a sudo claim if there is one.

@@ -135,13 +135,12 @@ int RunOnHosts(
         runner.Run(target, call, on_hosts, on_event, on_result);
     if (!ran.ok()) {
       const absl::Status& status = ran.status();
-      const int code =
-          absl::IsNotFound(status) || absl::IsInvalidArgument(status)
-              ? kExitUsage
-          : absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status)
-              ? kExitDenied
-          : absl::IsFailedPrecondition(status) ? kExitAuditUnavailable
-                                               : kExitUnreachable;
+      // Not sent because the team's log cannot record it, or takes no
+      // more from this operator for now (its write budget): exit 5.
+      const int code = absl::IsFailedPrecondition(status) ||
+                               absl::IsResourceExhausted(status)
+                           ? kExitAuditUnavailable
+                           : ExitCodeForControllerError(status);
       return CommandFailed(code, status.message());
     }
     *summary = *ran;

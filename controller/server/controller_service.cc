@@ -117,6 +117,7 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
         request_.concurrency() == 0 ? 20 : request_.concurrency(), 1,
         config.max_concurrency()));
     spec.metrics = service_->metrics();
+    spec.budget = service_->budget();
     spdlog::info("run {} on \"{}\" ({} hosts) by {}", op->name,
                  request_.target(), request_.requests_size(),
                  caller_.ToString());
@@ -142,7 +143,7 @@ ControllerService::ControllerService(
     const v1::OpsctldConfig& config, AgentRegistry* registry,
     Inventory inventory, AuditStore* audit, AuditStore* audit_reader,
     const AuditCheckpointer* checkpoints, IncidentStore* incidents,
-    RelayMetrics* metrics, RunbookReader runbooks)
+    RelayMetrics* metrics, WriteBudget* budget, RunbookReader runbooks)
     : config_(config),
       registry_(registry),
       inventory_(std::move(inventory)),
@@ -151,6 +152,7 @@ ControllerService::ControllerService(
       checkpoints_(checkpoints),
       incidents_(incidents),
       metrics_(metrics),
+      budget_(budget),
       runbooks_(std::move(runbooks)),
       access_(std::vector<v1::ControllerAccessRule>(config.access().begin(),
                                                     config.access().end())) {}
@@ -459,6 +461,8 @@ grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
           return known;
         if (absl::Status step = CheckGuidedStep(*request); !step.ok())
           return step;
+        if (absl::Status admitted = budget_->Admit(caller.name); !admitted.ok())
+          return admitted;
         AuditIntent intent =
             GuidedStepIntent(request->entry(), phase, request->step());
         intent.request_id = NewRequestId();
@@ -471,11 +475,10 @@ grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
         intent.reason = request->reason();
         intent.incident = request->incident();
         intent.ticket = request->ticket();
+        const AuditResult result = GuidedStepResult(request->confirmed());
         absl::StatusOr<int64_t> row = audit_->RecordIntent(intent);
         absl::Status recorded =
-            row.ok() ? audit_->RecordResult(
-                           *row, GuidedStepResult(request->confirmed()))
-                     : row.status();
+            row.ok() ? audit_->RecordResult(*row, result) : row.status();
         if (!recorded.ok()) {
           spdlog::error("cannot record a guided step in the audit log: {}",
                         std::string(recorded.message()));
@@ -483,6 +486,7 @@ grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
               absl::StrCat("the team's audit log cannot record the step: ",
                            recorded.message()));
         }
+        budget_->Charge(caller.name, RecordedBytes({intent}, {{*row, result}}));
         spdlog::info("guided step \"{}\" of {} {} by {} (run {}{}{})",
                      request->step(), request->entry(),
                      request->confirmed() ? "confirmed" : "not confirmed",

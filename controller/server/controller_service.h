@@ -12,6 +12,7 @@
 #include "controller/server/audit_checkpointer.h"
 #include "controller/server/controller_access.h"
 #include "controller/server/relay_run.h"
+#include "controller/server/write_budget.h"
 #include "opsagent/v1/controller.grpc.pb.h"
 #include "opsagent/v1/opsctld_config.pb.h"
 
@@ -32,7 +33,8 @@ class ControllerService final : public v1::Controller::CallbackService {
   // not hold up the writes. `checkpoints` (null when off) signs the log's
   // checkpoints, and verification checks them with its key. `incidents`
   // (null when the alert intake is off) answers ListIncidents and
-  // GetIncident; `metrics` counts relayed calls. `runbooks` (null when the
+  // GetIncident; `metrics` counts relayed calls; `budget` is charged with
+  // what each operator's calls write into the log. `runbooks` (null when the
   // controller has none) reads the team's runbooks, validated, for
   // GetRunbooks.
   using RunbookReader = std::function<absl::StatusOr<v1::Runbook>()>;
@@ -41,7 +43,7 @@ class ControllerService final : public v1::Controller::CallbackService {
                     AuditStore* audit_reader,
                     const AuditCheckpointer* checkpoints,
                     IncidentStore* incidents, RelayMetrics* metrics,
-                    RunbookReader runbooks);
+                    WriteBudget* budget, RunbookReader runbooks);
   ~ControllerService() override;
 
   grpc::ServerWriteReactor<v1::RunEvent>* Run(
@@ -87,6 +89,7 @@ class ControllerService final : public v1::Controller::CallbackService {
   const Inventory& inventory() const { return inventory_; }
   AuditStore* audit() { return audit_; }
   RelayMetrics* metrics() { return metrics_; }
+  WriteBudget* budget() { return budget_; }
   // Null when the alert intake is off.
   IncidentStore* incidents() { return incidents_; }
 
@@ -120,6 +123,7 @@ class ControllerService final : public v1::Controller::CallbackService {
   const AuditCheckpointer* const checkpoints_;
   IncidentStore* const incidents_;
   RelayMetrics* const metrics_;
+  WriteBudget* const budget_;
   const RunbookReader runbooks_;
   const ControllerAccess access_;
   PeerIdentityReader identities_;

@@ -218,6 +218,11 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
                       const std::function<bool(const v1::RunEvent&)>& emit) {
   const OperationInfo& op = *spec.op;
   const v1::RunRequest& asked = spec.request;
+  if (spec.budget != nullptr) {
+    if (absl::Status admitted = spec.budget->Admit(spec.operator_identity);
+        !admitted.ok())
+      return admitted;
+  }
   absl::StatusOr<std::vector<HostCall>> planned =
       PlanCalls(op, asked, spec.operator_certificate);
   if (!planned.ok()) return planned.status();
@@ -241,6 +246,17 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
                        "\" is known to the controller"));
     }
   }
+  // Every commit of the run, charged to its operator.
+  const auto commit =
+      [&](const std::vector<AuditIntent>& intents,
+          const std::vector<std::pair<int64_t, AuditResult>>& outcomes) {
+        absl::StatusOr<std::vector<int64_t>> rows =
+            audit.Commit(intents, outcomes);
+        if (rows.ok() && spec.budget != nullptr)
+          spec.budget->Charge(spec.operator_identity,
+                              RecordedBytes(intents, outcomes));
+        return rows;
+      };
   // An operator who went away (opsctl interrupted) gets no new hosts
   // started; calls already sent still end and are audited.
   bool operator_gone = false;
@@ -317,8 +333,7 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
       starting.push_back(i);
     }
     if (!intents.empty() || !outcomes.empty()) {
-      absl::StatusOr<std::vector<int64_t>> rows =
-          audit.Commit(intents, outcomes);
+      absl::StatusOr<std::vector<int64_t>> rows = commit(intents, outcomes);
       if (!rows.ok()) {
         // Nothing new is sent; what ended is reported with the warning.
         audit_broken = true;
@@ -453,7 +468,7 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   }
   // The last outcomes.
   if (!outcomes.empty()) {
-    absl::StatusOr<std::vector<int64_t>> committed = audit.Commit({}, outcomes);
+    absl::StatusOr<std::vector<int64_t>> committed = commit({}, outcomes);
     if (!committed.ok() && spec.metrics != nullptr)
       spec.metrics->audit_append_errors.Increment();
     for (auto& [host, report] : reports) {

@@ -11,6 +11,7 @@
 #include "controller/audit/audit_store.h"
 #include "controller/inventory.h"
 #include "controller/server/agent_registry.h"
+#include "controller/server/write_budget.h"
 #include "opsagent/v1/controller.pb.h"
 
 namespace opsagent {
@@ -34,6 +35,8 @@ struct RelaySpec {
   absl::Duration timeout = absl::Seconds(30);
   int concurrency = 20;
   RelayMetrics* metrics = nullptr;  // not counted when null
+  // Charged with the rows the run writes; none when null.
+  WriteBudget* budget = nullptr;
 };
 
 // Runs one operation on the hosts `spec.request`'s signed requests are for
@@ -49,7 +52,8 @@ struct RelaySpec {
 // hosts (once the first intents are on disk), each event and result, and
 // the summary. Returns an error, with nothing emitted, only when nothing
 // could be started (a malformed run; FAILED_PRECONDITION: the audit log
-// cannot record the intents). Exit codes follow what happened to each
+// cannot record the intents; RESOURCE_EXHAUSTED: the operator's write
+// budget is spent). Exit codes follow what happened to each
 // host: intent not recorded: `pending` (nothing sent); recorded but not
 // sent (not connected, the link closed first): `unreachable`; the agent
 // refused: `denied`; sent and cut off, or an outcome the log could not

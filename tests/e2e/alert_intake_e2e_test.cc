@@ -32,6 +32,7 @@
 #include "tests/testing/alerting_fleet.h"
 #include "tests/testing/opsctl_runner.h"
 #include "tests/testing/sqlite_file.h"
+#include "tests/testing/test_pki.h"
 
 namespace opsagent {
 namespace {
@@ -953,6 +954,59 @@ TEST_F(AlertIntakeE2eTest, UnusableTokenFilesAreRefusedAtCheckConfig) {
     EXPECT_EQ(checked->exit_code, 2) << c.said;
     EXPECT_THAT(checked->stderr_text, HasSubstr("bearer_token_file")) << c.said;
     EXPECT_THAT(checked->stderr_text, HasSubstr(c.said));
+  }
+}
+
+// Every file opsctld writes is checked by --check_config as its start
+// checks it: an audit database or checkpoint export that is a link (even
+// to a good file) or a FIFO is refused, naming the field.
+TEST_F(AlertIntakeE2eTest, WrittenFilesThatAreNotRegularAreRefusedAtCheck) {
+  const std::string config = ReadFileOrDie(dir_ + "/opsctld.textproto");
+  const std::string good = dir_ + "/good.textproto";
+  const std::string target = dir_ + "/elsewhere.db";
+  testing::WriteFileOrDie(target, "");
+  chmod(target.c_str(), 0600);
+  const std::string database = dir_ + "/written/team.db";
+  const std::string exported = dir_ + "/export/checkpoints.jsonl";
+  mkdir((dir_ + "/written").c_str(), 0700);
+  mkdir((dir_ + "/export").c_str(), 0700);
+  const std::string extra =
+      absl::StrCat("audit_checkpoints { key_file: \"", dir_, "/key.pem\" ",
+                   "export_file: \"", exported, "\" }\n");
+  // A config pointing at both, which passes while they are missing...
+  const size_t at = config.find("audit_database: \"") + 17;
+  ASSERT_GT(at, 17u) << config;
+  const std::string base =
+      absl::StrCat(config.substr(0, at), database,
+                   config.substr(config.find('"', at)), extra);
+  ASSERT_THAT(base, HasSubstr(database));
+  testing::WriteFileOrDie(good, base);
+  chmod(good.c_str(), 0600);
+  const auto check = [&] {
+    absl::StatusOr<ProgramResult> checked =
+        RunProgram({"controller/opsctld", "--config", good, "--check_config"},
+                   absl::Seconds(30));
+    EXPECT_TRUE(checked.ok()) << checked.status();
+    return checked.ok() ? *checked : ProgramResult{};
+  };
+  ASSERT_TRUE(testing::WriteEd25519Key(dir_ + "/key.pem").ok());
+  ProgramResult fine = check();
+  ASSERT_EQ(fine.exit_code, 0) << fine.stderr_text;
+  // ... and refuses either when it is a link or a FIFO.
+  for (const auto& [field, path] :
+       {std::pair{"audit_database", database},
+        {"audit_checkpoints.export_file", exported}}) {
+    for (const bool fifo : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(field, fifo ? " fifo" : " link"));
+      ASSERT_EQ(fifo ? mkfifo(path.c_str(), 0600)
+                     : symlink(target.c_str(), path.c_str()),
+                0);
+      ProgramResult refused = check();
+      unlink(path.c_str());
+      EXPECT_EQ(refused.exit_code, 2) << refused.stderr_text;
+      EXPECT_THAT(refused.stderr_text, HasSubstr(field));
+      EXPECT_THAT(refused.stderr_text, HasSubstr("not a regular file"));
+    }
   }
 }
 

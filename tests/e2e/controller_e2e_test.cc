@@ -642,6 +642,68 @@ TEST_F(ControllerFailureE2eTest,
   EXPECT_TRUE(journaled);
 }
 
+// A viewer's script reading in a loop with long reasons fills the team's
+// log (our attack run: ~1 GB an hour), and a full log stops everyone's
+// changes. Past their write budget the controller refuses their calls: exit
+// 5, nothing sent, no row; another operator is served meanwhile, and the
+// viewer again once the budget refills.
+TEST(ControllerWriteBudgetE2eTest, AnOperatorsLoopStopsAtTheirBudgetOnly) {
+  Fleet fleet(absl::StrCat(std::getenv("TEST_TMPDIR"), "/budget"));
+  ASSERT_TRUE(
+      fleet
+          .StartController("access { roles: \"viewer\" permissions: \"run\" }\n"
+                           "audit_write_budget { burst_bytes: 8000 "
+                           "bytes_per_second: 500 }\n")
+          .ok());
+  TestAgent* web1 =
+      fleet.AddAgent("web-1",
+                     "authorization { roles: \"viewer\" operations: [\"info\", "
+                     "\"memory\"] }\n");
+  ASSERT_NE(web1, nullptr);
+  auto victor =
+      fleet.Opsctl("budget-victor", fleet.Operator("victor", {"viewer"}));
+  auto alice =
+      fleet.Opsctl("budget-alice", fleet.Operator("alice", {"oncall"}));
+  const std::string reason(1000, 'r');
+  const auto victor_rows = [&] {
+    int rows = 0;
+    for (const AuditRecord& row : TeamRows(fleet.controller().audit_path()))
+      rows += row.intent.cert_identity == "victor";
+    return rows;
+  };
+  ProgramResult refused;
+  int served = 0;
+  for (int i = 0; i < 40; ++i) {
+    refused = victor->Run({"mem", "web-1", "--reason", reason});
+    if (refused.exit_code != 0) break;
+    ++served;
+  }
+  // 8,000 bytes hold a few such calls, not forty.
+  EXPECT_GE(served, 2);
+  EXPECT_LT(served, 20);
+  EXPECT_EQ(refused.exit_code, 5) << refused.stderr_text;
+  EXPECT_THAT(refused.stderr_text, HasSubstr("audit_write_budget"));
+  EXPECT_THAT(refused.stderr_text, HasSubstr("nothing was sent"));
+  EXPECT_EQ(victor_rows(), served);
+  // Another operator's budget is their own.
+  ProgramResult other = alice->Run({"info", "web-1"});
+  EXPECT_EQ(other.exit_code, 0) << other.stderr_text;
+  const std::string journal = ReadFileOrDie(web1->dir + "/journal.jsonl");
+  // Refused calls wrote nothing, and reached no agent.
+  ProgramResult again = victor->Run({"mem", "web-1", "--reason", reason});
+  EXPECT_EQ(again.exit_code, 5) << again.stderr_text;
+  EXPECT_EQ(victor_rows(), served);
+  EXPECT_EQ(ReadFileOrDie(web1->dir + "/journal.jsonl"), journal);
+  EXPECT_THAT(fleet.controller().Log(), HasSubstr("audit_write_budget"));
+  // The budget refills (500 bytes a second).
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return victor->Run({"mem", "web-1"}).exit_code == 0;
+      },
+      absl::Seconds(30)));
+  EXPECT_EQ(victor_rows(), served + 1);
+}
+
 // gRPC 1.51 stops accepting for good once accept4 fails with EMFILE; a
 // plain TCP flood past the controller's descriptor limit (max_agents + 512 +
 // 1,024 unverified) must not do that to opsctld. Its connection guard holds

@@ -124,6 +124,30 @@ TEST_F(TrustFilesE2eTest, TheAgentRefusesToStartOnTrustFilesOthersCanChange) {
   EXPECT_EQ(check.exit_code, 0) << check.stderr_text;
 }
 
+// The journal is opened with O_NOFOLLOW at the start; --check_config
+// refuses a journal_path that is a link (even to a good file) or a FIFO
+// too, rather than pass what the start then refuses.
+TEST_F(TrustFilesE2eTest, AJournalPathThatIsNotARegularFileIsRefusedAtCheck) {
+  const std::string journal = dir_ + "/state/journal.jsonl";
+  const std::string elsewhere = dir_ + "/state/elsewhere.jsonl";
+  WriteFileOrDie(dir_ + "/agent.textproto", Config());
+  WriteFileOrDie(elsewhere, "");
+  for (const bool fifo : {false, true}) {
+    SCOPED_TRACE(fifo ? "fifo" : "link");
+    unlink(journal.c_str());
+    ASSERT_EQ(fifo ? mkfifo(journal.c_str(), 0600)
+                   : symlink(elsewhere.c_str(), journal.c_str()),
+              0);
+    ProgramResult check = CheckConfig();
+    EXPECT_EQ(check.exit_code, 2) << check.stderr_text;
+    EXPECT_THAT(check.stderr_text, HasSubstr("journal_path"));
+    EXPECT_THAT(check.stderr_text, HasSubstr("not a regular file"));
+  }
+  unlink(journal.c_str());
+  ProgramResult check = CheckConfig();
+  EXPECT_EQ(check.exit_code, 0) << check.stderr_text;
+}
+
 // `opsagent --config agent.textproto` from the directory that holds it, as
 // an administrator types it: the path is taken from the working directory
 // (and checked like any other), not refused for being relative.

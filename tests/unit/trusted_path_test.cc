@@ -115,5 +115,30 @@ TEST_F(TrustedPathTest, MissingAndWrongKindsSaySo) {
   EXPECT_FALSE(CheckTrustedPath("relative/ca.crt", TrustedKind::kFile).ok());
 }
 
+// A file a daemon writes may be missing (it creates it), but when present
+// it is a regular file itself: a link, even to a good file, or a FIFO is
+// refused, as the daemon's O_NOFOLLOW open would at its start.
+TEST_F(TrustedPathTest, AWrittenFileMustBeARegularFileInATrustedDirectory) {
+  const std::string journal = base_ + "/etc/tls/journal.jsonl";
+  EXPECT_TRUE(CheckWrittenFile(journal).ok());  // not there yet
+  EXPECT_TRUE(CheckWrittenFile(file_).ok());
+  ASSERT_EQ(symlink(file_.c_str(), journal.c_str()), 0);
+  absl::Status link = CheckWrittenFile(journal);
+  EXPECT_EQ(link.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(link.message(), HasSubstr("symbolic link"));
+  EXPECT_THAT(link.message(), HasSubstr(journal));
+  unlink(journal.c_str());
+  ASSERT_EQ(mkfifo(journal.c_str(), 0600), 0);
+  EXPECT_THAT(CheckWrittenFile(journal).message(),
+              HasSubstr("not a regular file"));
+  unlink(journal.c_str());
+  chmod(file_.c_str(), 0662);
+  EXPECT_THAT(CheckWrittenFile(file_).message(), HasSubstr("chmod go-w"));
+  chmod(file_.c_str(), 0644);
+  chmod((base_ + "/etc/tls").c_str(), 0777);
+  EXPECT_THAT(CheckWrittenFile(journal).message(),
+              HasSubstr("is writable by others"));
+}
+
 }  // namespace
 }  // namespace opsagent

@@ -1,0 +1,92 @@
+#include "controller/server/write_budget.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "spdlog/spdlog.h"
+
+namespace opsagent {
+namespace {
+
+constexpr uint64_t kDefaultBurstBytes = 32ull << 20;
+constexpr uint64_t kDefaultBytesPerSecond = 16ull << 10;
+// Where identities past kMaxTracked share one bucket.
+constexpr char kOtherIdentities[] = "(other operators)";
+
+template <typename T>
+T OrDefault(T value, T fallback) {
+  return value == 0 ? fallback : value;
+}
+
+}  // namespace
+
+WriteBudget::WriteBudget(const v1::AuditWriteBudget& config,
+                         MetricRegistry& metrics)
+    : burst_bytes_(static_cast<double>(
+          OrDefault<uint64_t>(config.burst_bytes(), kDefaultBurstBytes))),
+      bytes_per_second_(static_cast<double>(OrDefault<uint64_t>(
+          config.bytes_per_second(), kDefaultBytesPerSecond))),
+      refusals_(metrics.AddCounter(
+          "opsagent_controller_write_budget_refusals_total",
+          "Calls refused because their operator had filled the audit log "
+          "faster than audit_write_budget allows.")) {}
+
+WriteBudget::Bucket& WriteBudget::BucketOf(const std::string& identity,
+                                           absl::Time now) {
+  auto found = buckets_.find(identity);
+  if (found == buckets_.end() && buckets_.size() >= kMaxTracked) {
+    absl::erase_if(buckets_, [&](const auto& entry) {
+      const Bucket& bucket = entry.second;
+      return bucket.bytes + absl::ToDoubleSeconds(now - bucket.refilled) *
+                                bytes_per_second_ >=
+             burst_bytes_;
+    });
+  }
+  const std::string& key =
+      found != buckets_.end() || buckets_.size() < kMaxTracked
+          ? identity
+          : std::string(kOtherIdentities);
+  Bucket& bucket =
+      buckets_.try_emplace(key, Bucket{burst_bytes_, now}).first->second;
+  bucket.bytes =
+      std::min(burst_bytes_,
+               bucket.bytes + absl::ToDoubleSeconds(now - bucket.refilled) *
+                                  bytes_per_second_);
+  bucket.refilled = now;
+  return bucket;
+}
+
+absl::Status WriteBudget::Admit(const std::string& identity) {
+  absl::MutexLock lock(&mutex_);
+  Bucket& bucket = BucketOf(identity, absl::Now());
+  if (bucket.bytes > 0) {
+    bucket.dry_logged = false;
+    return absl::OkStatus();
+  }
+  refusals_.Increment();
+  const absl::Duration wait = absl::Ceil(
+      absl::Seconds((1 - bucket.bytes) / bytes_per_second_), absl::Seconds(1));
+  if (!bucket.dry_logged) {
+    bucket.dry_logged = true;
+    spdlog::warn(
+        "{} has filled the audit log faster than audit_write_budget allows "
+        "({:.0f} bytes a second after {:.0f}); their calls are refused for "
+        "{}",
+        identity, bytes_per_second_, burst_bytes_, absl::FormatDuration(wait));
+  }
+  return absl::ResourceExhaustedError(absl::StrCat(
+      identity,
+      " has written more into the team's audit log than the controller "
+      "takes from one operator (audit_write_budget: ",
+      static_cast<uint64_t>(bytes_per_second_), " bytes a second after ",
+      static_cast<uint64_t>(burst_bytes_), "); nothing was sent; try again in ",
+      absl::FormatDuration(wait)));
+}
+
+void WriteBudget::Charge(const std::string& identity, uint64_t bytes) {
+  absl::MutexLock lock(&mutex_);
+  BucketOf(identity, absl::Now()).bytes -= static_cast<double>(bytes);
+}
+
+}  // namespace opsagent

@@ -1,0 +1,57 @@
+#ifndef OPSAGENT_CONTROLLER_SERVER_WRITE_BUDGET_H_
+#define OPSAGENT_CONTROLLER_SERVER_WRITE_BUDGET_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/metrics/metrics.h"
+#include "opsagent/v1/opsctld_config.pb.h"
+
+namespace opsagent {
+
+// How much of the team's audit log one operator may fill: a bucket of bytes
+// per certificate identity, full at `burst_bytes` and refilled at
+// `bytes_per_second`, so that one operator's loop (a viewer reading in a
+// script) cannot fill the log's filesystem, after which nobody's change
+// could be recorded and so none could run. A call is admitted while its
+// operator's bucket is not empty, and what its rows took is charged once
+// written: a bucket goes into debt by at most one call, which a later call
+// waits out. A refused call is sent nowhere and writes no row (refusals
+// are counted, and logged once per time a bucket runs dry). Identities are
+// certificate names the access rules admitted; at most kMaxTracked are
+// kept, those whose bucket is full again forgotten first. Thread-safe.
+class WriteBudget {
+ public:
+  static constexpr size_t kMaxTracked = 4096;
+  // 0 in `config` means 32 MiB and 16 KiB/s (about 56 MiB an hour).
+  WriteBudget(const v1::AuditWriteBudget& config, MetricRegistry& metrics);
+
+  // OK while `identity`'s bucket holds anything; RESOURCE_EXHAUSTED,
+  // saying when it will, otherwise.
+  absl::Status Admit(const std::string& identity);
+  // Takes what `identity`'s call wrote into the log.
+  void Charge(const std::string& identity, uint64_t bytes);
+
+ private:
+  struct Bucket {
+    double bytes;
+    absl::Time refilled;
+    bool dry_logged = false;
+  };
+  Bucket& BucketOf(const std::string& identity, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  const double burst_bytes_;
+  const double bytes_per_second_;
+  Counter& refusals_;
+  absl::Mutex mutex_;
+  absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_CONTROLLER_SERVER_WRITE_BUDGET_H_
