@@ -7,11 +7,13 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/host_text.h"
 #include "common/json.h"
 #include "controller/cli/confirmation.h"
 #include "controller/commands/command.h"
@@ -202,8 +204,16 @@ absl::StatusOr<std::vector<PlannedStep>> PlanRun(const v1::RunbookEntry& entry,
                                                  const RunbookVars& vars,
                                                  StepSelection selection) {
   RunbookVars given;  // an empty value is no value: "{target}" stays
-  for (const auto& [name, value] : vars)
+  for (const auto& [name, value] : vars) {
+    // A value (an operator's --var, an alert's mountpoint or device) is
+    // data: it never becomes one of the step's flags.
+    if (absl::StartsWith(value, "-"))
+      return absl::InvalidArgumentError(
+          absl::StrCat("the value of {", name, "} starts with '-' (\"",
+                       TerminalSafe(value.substr(0, 64)),
+                       "\"): a value cannot become a flag; nothing was run"));
     if (!value.empty()) given[name] = value;
+  }
   std::vector<PlannedStep> plan;
   for (const auto [phase, steps] : RunbookPhases(entry)) {
     if (selection != StepSelection::kAll &&
@@ -232,12 +242,16 @@ absl::StatusOr<std::vector<PlannedStep>> PlanRun(const v1::RunbookEntry& entry,
             name == "mountpoint" ? " (the alert's mountpoint)" : "",
             " or --incident ID; nothing was run"));
       }
+      // Checked again with its values: what loading checked with
+      // placeholders holds for what will run.
       if (!planned.args.empty()) {
-        absl::StatusOr<ParsedCommand> parsed = ParseCommand(planned.args);
-        if (!parsed.ok())
-          return absl::InvalidArgumentError(
-              absl::StrCat(phase, " step ", i + 1, ": ",
-                           parsed.status().message(), "; nothing was run"));
+        if (absl::Status valid = ValidateRunbookStep(
+                planned.args,
+                step.automatic() || selection == StepSelection::kAutomatic);
+            !valid.ok())
+          return absl::InvalidArgumentError(absl::StrCat(phase, " step ", i + 1,
+                                                         ": ", valid.message(),
+                                                         "; nothing was run"));
       }
       plan.push_back(std::move(planned));
     }

@@ -250,6 +250,34 @@ TEST_F(RunbookE2eTest, ARunWithoutAHostStopsBeforeAnythingIsSent) {
   EXPECT_EQ(TeamLog(), before);
 }
 
+// A value filled into a step (an operator's --var, an alert's mountpoint or
+// device) is data: one that would become a flag (--yes, --output, --direct)
+// is refused before anything runs, and a step is checked again with its
+// values, not only with the placeholders it was loaded with.
+TEST_F(RunbookE2eTest, AValueThatWouldBecomeAFlagIsRefused) {
+  testing::WriteFileOrDie(
+      fleet_->runbooks + "/flags.textproto",
+      "entry {\n  id: \"web-du\"\n  alert: \"WebDisk\"\n"
+      "  diagnosis { title: \"Largest\" opsctl: [\"du\", \"{target}\", "
+      "\"{mountpoint}\"] automatic: true }\n}\n");
+  const std::string before = TeamLog();
+  for (const std::string value :
+       {"--yes", "--output=json", "--direct", "-x", "--reason=planted"}) {
+    ProgramResult run = fleet_->alice->Run(
+        {"runbook", "run", "web-du", "--host", "web-1", "--var",
+         absl::StrCat("mountpoint=", value), "--diagnosis-only"});
+    EXPECT_EQ(run.exit_code, 2) << value << ": " << run.stderr_text;
+    EXPECT_THAT(run.stderr_text, HasSubstr("cannot become a flag")) << value;
+  }
+  EXPECT_EQ(TeamLog(), before);
+  // A path is a value like any other.
+  ProgramResult run = fleet_->alice->Run(
+      {"runbook", "run", "web-du", "--host", "web-1", "--var",
+       absl::StrCat("mountpoint=", logs_), "--diagnosis-only"});
+  EXPECT_THAT(run.stderr_text, Not(HasSubstr("cannot become a flag")));
+  EXPECT_NE(TeamLog(), before) << run.stderr_text;
+}
+
 TEST_F(RunbookE2eTest, AGuidedConfirmationIsInTheTeamsLogWithItsIncident) {
   // --incident alone: the incident's host (web-1) is the run's.
   ProgramResult run = fleet_->alice->Run(
