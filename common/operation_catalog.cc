@@ -60,8 +60,18 @@ const Catalog& TheCatalog() {
         Invalid(absl::StrCat(method->output_type()->full_name(),
                              ": a stream's events need a `result`"));
       }
+      for (const OperationInfo* other : built->all) {
+        if (!options.verb().empty() && other->verb == options.verb())
+          Invalid(absl::StrCat("verb \"", options.verb(), "\" of ",
+                               options.name(), " is ", other->name, "'s too"));
+      }
+      if (options.read_only_per_declaration() && !options.mutating())
+        Invalid(absl::StrCat(options.name(),
+                             ": read_only_per_declaration needs mutating"));
       auto info = std::make_unique<OperationInfo>();
       info->name = options.name();
+      info->verb = options.verb();
+      info->read_only_per_declaration = options.read_only_per_declaration();
       info->summary = options.summary();
       info->mutating = options.mutating();
       info->heavy = options.heavy();
@@ -132,6 +142,22 @@ const OperationInfo* FindOperationByPath(absl::string_view path) {
     if (op->path == path) return op;
   }
   return nullptr;
+}
+
+const OperationInfo* FindOperationByVerb(absl::string_view verb) {
+  if (verb.empty()) return nullptr;
+  for (const OperationInfo* op : TheCatalog().all) {
+    if (op->verb == verb) return op;
+  }
+  return nullptr;
+}
+
+const OperationInfo& OperationOf(const Descriptor* type) {
+  for (const OperationInfo* op : TheCatalog().all) {
+    if (op->method->input_type() == type || op->method->output_type() == type)
+      return *op;
+  }
+  Invalid(absl::StrCat("no operation takes or answers ", type->full_name()));
 }
 
 std::string ParametersJson(const Message& request) {

@@ -18,9 +18,13 @@ namespace opsagent {
 // is, linked into the agent and opsctl alike.
 struct OperationInfo {
   std::string name;     // "memory": authorization rules, logs, the audit
+  std::string verb;     // "mem": the opsctl command that runs it, if any
   std::string summary;  // one line for people
   bool mutating = false;
   bool heavy = false;
+  // Whether each call changes the host is its declaration's (a vetted
+  // command's read_only), which the agent checks.
+  bool read_only_per_declaration = false;
   // How it travels: "/opsagent.v1.OpsAgent/GetMemory", and whether the
   // agent answers with a stream of events (the last one holding `result`)
   // instead of one reply.
@@ -47,9 +51,22 @@ struct OperationInfo {
 // a build that would dispatch an undeclared operation never runs.
 absl::Span<const OperationInfo* const> AllOperations();
 
-// The operation named `name` ("memory"), or by its RPC path; nullptr if none.
+// The operation named `name` ("memory"), by its RPC path, or by the opsctl
+// command that runs it ("mem"); nullptr if none.
 const OperationInfo* FindOperation(absl::string_view name);
 const OperationInfo* FindOperationByPath(absl::string_view path);
+const OperationInfo* FindOperationByVerb(absl::string_view verb);
+
+// The operation whose RPC takes, or answers with, `type` (a request, a
+// reply, a stream's event); aborts if none: a typo cannot compile into a
+// call of another operation.
+const OperationInfo& OperationOf(const google::protobuf::Descriptor* type);
+
+// The same, typed: OperationFor<v1::MemoryRequest>().
+template <typename Message>
+const OperationInfo& OperationFor() {
+  return OperationOf(Message::descriptor());
+}
 
 // The operation's parameters as the audit log keeps them: the request in
 // Protobuf's JSON mapping with its meta cleared.

@@ -45,9 +45,9 @@ class AgentClient {
   // The typed form, for tests and tools: the reply, or a stream's final
   // event (its other events are dropped).
   template <typename Final>
-  absl::StatusOr<Final> Call(absl::string_view operation,
-                             const google::protobuf::Message& request) {
-    OperationResult result = Call(*FindOperation(operation), request);
+  absl::StatusOr<Final> Call(const google::protobuf::Message& request) {
+    OperationResult result =
+        Call(OperationOf(request.GetDescriptor()), request);
     if (!result.status.ok()) return result.status;
     return static_cast<const Final&>(*result.final);
   }

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/operation_catalog.h"
 #include "common/process_setup.h"
 #include "common/version.h"
 #include "controller/commands/command.h"
@@ -44,6 +45,15 @@ void PrintCommandHelp(const Command& c) {
   std::printf("Usage: opsctl %s %s [FLAGS]\n\n%s\n%s", c.name.c_str(),
               c.arguments.c_str(), c.summary.c_str(),
               c.details.empty() ? "" : absl::StrCat("\n", c.details).c_str());
+  if (const OperationInfo* op = OperationOf(c); op != nullptr) {
+    std::printf(
+        "\nOperation: %s (%s; the name agents' authorization rules and the "
+        "audit log use)\n",
+        op->name.c_str(),
+        op->read_only_per_declaration ? "read-only if its declaration says so"
+        : op->mutating                ? "changes the host"
+                                      : "read-only");
+  }
   if (!c.flags.empty()) std::printf("\nFlags:\n%s", FlagHelp(c.flags).c_str());
   std::printf("\nGlobal flags:\n%s",
               FlagHelp(Invocation::GlobalFlags()).c_str());
@@ -78,6 +88,13 @@ int Main(int argc, char** argv) {
   if (std::getenv("GRPC_VERBOSITY") == nullptr)
     gpr_set_log_function([](gpr_log_func_args*) {});
   const std::vector<Command> commands = AllCommands();
+  // A build whose commands and agent.proto disagree does not run.
+  if (absl::Status declared = CheckCommandsAgainstDeclarations(commands);
+      !declared.ok()) {
+    std::fprintf(stderr, "opsctl: %s\n",
+                 std::string(declared.message()).c_str());
+    std::abort();
+  }
   std::vector<std::string> args = CommandFirst({argv + 1, argv + argc});
   if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
       args[0] == "help") {

@@ -23,14 +23,15 @@ bool RegisterResultSummary(absl::string_view operation, ResultSummary summary);
 std::string SummarizeResult(const OperationInfo& op,
                             const google::protobuf::Message& final);
 
-// The typed form, for a command's file:
+// The typed form, for a command's file; the operation is the one whose RPC
+// answers with `Final` (a reply, or a stream's event):
 //   static const bool kRegistered =
-//       RegisterResultSummaryOf<v1::MemoryReply>("memory", &MemorySummary);
+//       RegisterResultSummaryOf<v1::MemoryReply>(&MemorySummary);
 template <typename Final>
-bool RegisterResultSummaryOf(absl::string_view operation,
-                             std::string (*summary)(const Final&)) {
+bool RegisterResultSummaryOf(std::string (*summary)(const Final&)) {
   return RegisterResultSummary(
-      operation, [summary](const google::protobuf::Message& final) {
+      OperationFor<Final>().name,
+      [summary](const google::protobuf::Message& final) {
         return summary(static_cast<const Final&>(final));
       });
 }

@@ -1,5 +1,6 @@
 #include <cstdio>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/operation_catalog.h"
 #include "controller/commands/command.h"
@@ -11,9 +12,30 @@ void PrintError(absl::string_view message) {
   std::fprintf(stderr, "opsctl: %s\n", Shown(message).c_str());
 }
 
+const OperationInfo* OperationOf(const Command& command) {
+  return FindOperationByVerb(command.name);
+}
+
 bool ChangesHost(const Command& command) {
-  const OperationInfo* op = FindOperation(command.operation);
+  const OperationInfo* op = OperationOf(command);
   return op != nullptr && op->mutating;
+}
+
+absl::Status CheckCommandsAgainstDeclarations(
+    const std::vector<Command>& commands) {
+  absl::flat_hash_set<std::string> names;
+  for (const Command& command : commands) {
+    if (!names.insert(command.name).second)
+      return absl::InternalError(
+          absl::StrCat("two opsctl commands are called ", command.name));
+  }
+  for (const OperationInfo* op : AllOperations()) {
+    if (!op->verb.empty() && !names.contains(op->verb))
+      return absl::InternalError(
+          absl::StrCat("agent.proto gives ", op->name, " the verb ", op->verb,
+                       " and no opsctl command has that name"));
+  }
+  return absl::OkStatus();
 }
 
 int CommandFailed(int exit_code, absl::string_view message) {

@@ -91,7 +91,7 @@ absl::StatusOr<HostJournal> ReadAllPages(Invocation& invocation,
     auto request = std::make_shared<v1::JournalRequest>(base);
     request->set_cursor(cursor);
     OperationCall call;
-    call.op = FindOperation("journal");
+    call.op = &OperationFor<v1::JournalRequest>();
     call.request = request;
     AuditedResult next;
     FanOutSummary summary;
@@ -139,7 +139,7 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
   if (!ca.ok()) return CommandFailed(kExitUsage, ca.status().message());
 
   // Each host's journal, read through the controller and signed by it.
-  const OperationInfo* op = FindOperation("journal");
+  const OperationInfo* op = &OperationFor<v1::JournalRequest>();
   auto request = std::make_shared<v1::JournalRequest>();
   request->set_since_unix_ms(*since - kMarginMs);
   OperationCall call;

@@ -91,7 +91,7 @@ int RunTruncate(Invocation& invocation, const ParsedArgs& args) {
                          confirmed.message());
   return RunOperation(
       invocation, host,
-      {FindOperation("truncate_log"), request, args.Has("dry-run")},
+      {&OperationFor<v1::TruncateLogRequest>(), request, args.Has("dry-run")},
       Present(&PrintTruncation));
 }
 
@@ -143,7 +143,7 @@ int RunRestart(Invocation& invocation, const ParsedArgs& args) {
     return CommandFailed(ExitCodeForControllerError(confirmed, kExitUsage),
                          confirmed.message());
   return RunOperation(invocation, host,
-                      {FindOperation("restart_service"), request,
+                      {&OperationFor<v1::RestartServiceRequest>(), request,
                        args.Has("dry-run"), absl::Minutes(5)},
                       Present(&PrintRestart));
 }
@@ -201,14 +201,13 @@ int RunExec(Invocation& invocation, const ParsedArgs& args) {
     std::fflush(to);
   };
   return RunOperation(invocation, host,
-                      {FindOperation("run_command"), request,
+                      {&OperationFor<v1::RunCommandRequest>(), request,
                        args.Has("dry-run"), absl::Minutes(10)},
                       presentation);
 }
 
 const bool kSummaries[] = {
-    RegisterResultSummaryOf<v1::RunCommandEvent>("run_command",
-                                                 &CommandSummary),
+    RegisterResultSummaryOf<v1::RunCommandEvent>(&CommandSummary),
 };
 
 }  // namespace
@@ -248,8 +247,7 @@ std::vector<Command> ChangeCommands() {
         kYes},
        2,
        2,
-       RunTruncate,
-       "truncate_log"},
+       RunTruncate},
       {"restart",
        "HOST NAME",
        "restart an allow-listed systemd unit or supervisord program, verified",
@@ -271,8 +269,7 @@ std::vector<Command> ChangeCommands() {
         kYes},
        2,
        2,
-       RunRestart,
-       "restart_service"},
+       RunRestart},
       {"exec",
        "HOST COMMAND",
        "run a command the agent declares, with validated parameters",
@@ -295,8 +292,7 @@ std::vector<Command> ChangeCommands() {
         kYes},
        2,
        2,
-       RunExec,
-       "run_command"},
+       RunExec},
   };
 }
 

@@ -23,14 +23,22 @@ struct Command {
   size_t min_args = 0;
   size_t max_args = 0;
   std::function<int(Invocation&, const ParsedArgs&)> run;
-  // The operation it runs, as agent.proto declares it ("memory"); empty for
-  // commands that run none (hosts, audit, runbook). Whether a runbook step
-  // changes the host is read from that declaration.
-  std::string operation;
 };
+
+// The operation `command` runs: the one agent.proto gives its name as verb
+// ("mem" runs "memory"); nullptr for commands that run none (hosts, audit,
+// runbook).
+const OperationInfo* OperationOf(const Command& command);
 
 // Whether `command` runs an operation that changes the host.
 bool ChangesHost(const Command& command);
+
+// That `commands` and agent.proto agree: every verb it declares has its
+// command, and no two commands share a name. opsctl checks this at its
+// start, as the agent checks its handlers: a build where they differ does
+// not run.
+absl::Status CheckCommandsAgainstDeclarations(
+    const std::vector<Command>& commands);
 
 // "opsctl: MESSAGE" on stderr.
 void PrintError(absl::string_view message);

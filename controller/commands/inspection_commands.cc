@@ -123,7 +123,7 @@ std::string InfoSummary(const v1::InfoReply& r) {
 int RunInfo(Invocation& invocation, const ParsedArgs& args) {
   return RunOperation(
       invocation, args.positional()[0],
-      {FindOperation("info"), std::make_shared<v1::InfoRequest>()},
+      {&OperationFor<v1::InfoRequest>(), std::make_shared<v1::InfoRequest>()},
       Present(&PrintInfo));
 }
 
@@ -174,7 +174,8 @@ int RunMem(Invocation& invocation, const ParsedArgs& args) {
   auto request = std::make_shared<v1::MemoryRequest>();
   request->set_top_processes(*top);
   return RunOperation(
-      invocation, args.positional()[0], {FindOperation("memory"), request},
+      invocation, args.positional()[0],
+      {&OperationFor<v1::MemoryRequest>(), request},
       Present<v1::MemoryReply>(
           &PrintMemory, [min_available](const v1::MemoryReply& r) {
             if (min_available == 0 || r.available_bytes() >= min_available)
@@ -256,7 +257,8 @@ int RunDf(Invocation& invocation, const ParsedArgs& args) {
     };
   }
   return RunOperation(invocation, args.positional()[0],
-                      {FindOperation("filesystems"), request}, presentation);
+                      {&OperationFor<v1::FilesystemsRequest>(), request},
+                      presentation);
 }
 
 void PrintDiskUsage(const v1::DiskUsageEvent& event) {
@@ -330,7 +332,8 @@ int RunDu(Invocation& invocation, const ParsedArgs& args) {
     }
   };
   return RunOperation(invocation, args.positional()[0],
-                      {FindOperation("disk_usage"), request}, presentation);
+                      {&OperationFor<v1::DiskUsageRequest>(), request},
+                      presentation);
 }
 
 void PrintOpenDeleted(const v1::OpenDeletedReply& r) {
@@ -353,7 +356,7 @@ std::string OpenDeletedSummary(const v1::OpenDeletedReply& r) {
 
 int RunOpenDeleted(Invocation& invocation, const ParsedArgs& args) {
   return RunOperation(invocation, args.positional()[0],
-                      {FindOperation("open_deleted"),
+                      {&OperationFor<v1::OpenDeletedRequest>(),
                        std::make_shared<v1::OpenDeletedRequest>()},
                       Present(&PrintOpenDeleted));
 }
@@ -399,7 +402,7 @@ int RunStatus(Invocation& invocation, const ParsedArgs& args) {
   }
   return RunOperation(
       invocation, args.positional()[0],
-      {FindOperation("service_status"), request},
+      {&OperationFor<v1::ServiceStatusRequest>(), request},
       Present<v1::ServiceStatusReply>(
           &PrintServiceStatus, [](const v1::ServiceStatusReply& r) {
             if (r.up()) return absl::OkStatus();
@@ -409,14 +412,11 @@ int RunStatus(Invocation& invocation, const ParsedArgs& args) {
 }
 
 const bool kSummaries[] = {
-    RegisterResultSummaryOf<v1::InfoReply>("info", &InfoSummary),
-    RegisterResultSummaryOf<v1::MemoryReply>("memory", &MemorySummary),
-    RegisterResultSummaryOf<v1::FilesystemsReply>("filesystems",
-                                                  &FilesystemsSummary),
-    RegisterResultSummaryOf<v1::DiskUsageEvent>("disk_usage",
-                                                &DiskUsageSummary),
-    RegisterResultSummaryOf<v1::OpenDeletedReply>("open_deleted",
-                                                  &OpenDeletedSummary),
+    RegisterResultSummaryOf<v1::InfoReply>(&InfoSummary),
+    RegisterResultSummaryOf<v1::MemoryReply>(&MemorySummary),
+    RegisterResultSummaryOf<v1::FilesystemsReply>(&FilesystemsSummary),
+    RegisterResultSummaryOf<v1::DiskUsageEvent>(&DiskUsageSummary),
+    RegisterResultSummaryOf<v1::OpenDeletedReply>(&OpenDeletedSummary),
 };
 
 }  // namespace
@@ -431,8 +431,7 @@ std::vector<Command> InspectionCommands() {
        {},
        1,
        1,
-       RunInfo,
-       "info"},
+       RunInfo},
       {"mem",
        "HOST",
        "memory like `free -h`, plus the largest processes by RSS",
@@ -445,8 +444,7 @@ std::vector<Command> InspectionCommands() {
          "exit 7 if memory available is below SIZE (e.g. 1G)"}},
        1,
        1,
-       RunMem,
-       "memory"},
+       RunMem},
       {"df",
        "HOST",
        "filesystems like `df -h`, without loop/squashfs/tmpfs noise",
@@ -464,8 +462,7 @@ std::vector<Command> InspectionCommands() {
          "with --fail-above: check only the filesystem mounted at PATH"}},
        1,
        1,
-       RunDf,
-       "filesystems"},
+       RunDf},
       {"du",
        "HOST PATH",
        "largest directories and files under PATH, like `du -x | sort -hr | "
@@ -483,8 +480,7 @@ std::vector<Command> InspectionCommands() {
          "stop after N entries (the agent's own limit still applies)"}},
        2,
        2,
-       RunDu,
-       "disk_usage"},
+       RunDu},
       {"open-deleted",
        "HOST",
        "deleted files still held open (like `lsof +L1`): space only a restart "
@@ -498,8 +494,7 @@ std::vector<Command> InspectionCommands() {
        {},
        1,
        1,
-       RunOpenDeleted,
-       "open_deleted"},
+       RunOpenDeleted},
       {"status",
        "HOST NAME",
        "a service's state, pid, memory, restarts and last log lines, like "
@@ -518,8 +513,7 @@ std::vector<Command> InspectionCommands() {
        {{"lines", "N", "how many log lines to show (default 10, at most 200)"}},
        2,
        2,
-       RunStatus,
-       "service_status"},
+       RunStatus},
   };
 }
 

@@ -48,8 +48,9 @@ absl::Status ValidateRunbookStep(const std::vector<std::string>& args,
   if (!parsed.ok()) return parsed.status();
   // A vetted command may be a view (`salt ... test=True`): the agent, which
   // holds its declaration, refuses the automation role any other.
-  if (automatic && ChangesHost(parsed->command) &&
-      parsed->command.operation != "run_command") {
+  const OperationInfo* op = OperationOf(parsed->command);
+  if (automatic && op != nullptr && op->mutating &&
+      !op->read_only_per_declaration) {
     return absl::InvalidArgumentError(
         absl::StrCat("an automatic step must only read, and `opsctl ", args[0],
                      "` changes the host"));

@@ -92,7 +92,8 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
     }
     // Agents refuse the automation role every change; the controller does
     // not relay one either.
-    if (caller_.IsAutomation() && op->mutating && op->name != "run_command") {
+    if (caller_.IsAutomation() && op->mutating &&
+        !op->read_only_per_declaration) {
       Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                           absl::StrCat(caller_.ToString(),
                                        " has the read-only automation "

@@ -106,7 +106,7 @@ TEST_F(AgentJournalE2eTest, ARetryAfterTheAgentRestartedDoesNotActAgain) {
   {
     auto client = agent_->Client();
     ASSERT_TRUE(client.ok()) << client.status();
-    auto first = (*client)->Call<v1::TruncateLogReply>("truncate_log", request);
+    auto first = (*client)->Call<v1::TruncateLogReply>(request);
     ASSERT_TRUE(first.ok()) << first.status();
     EXPECT_EQ(first->size_before_bytes(), 5000u);
   }
@@ -115,7 +115,7 @@ TEST_F(AgentJournalE2eTest, ARetryAfterTheAgentRestartedDoesNotActAgain) {
   ASSERT_TRUE(agent_->Restart().ok());
   auto client = agent_->Client();
   ASSERT_TRUE(client.ok()) << client.status();
-  auto retried = (*client)->Call<v1::TruncateLogReply>("truncate_log", request);
+  auto retried = (*client)->Call<v1::TruncateLogReply>(request);
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_EQ(retried->size_before_bytes(), 5000u);  // the first outcome
   EXPECT_EQ(ReadFileOrDie(log), "written after the truncation\n");
@@ -124,7 +124,7 @@ TEST_F(AgentJournalE2eTest, ARetryAfterTheAgentRestartedDoesNotActAgain) {
 
   // A new id acts.
   request.mutable_meta()->set_request_id("journal-retry-2");
-  auto fresh = (*client)->Call<v1::TruncateLogReply>("truncate_log", request);
+  auto fresh = (*client)->Call<v1::TruncateLogReply>(request);
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   EXPECT_EQ(ReadFileOrDie(log), "");
 }
@@ -143,8 +143,7 @@ TEST_F(AgentJournalE2eTest, ARequestIdCannotBeReusedByAnotherCallerOrRequest) {
   {
     auto alice = agent_->Client();
     ASSERT_TRUE(alice.ok());
-    ASSERT_TRUE(
-        (*alice)->Call<v1::TruncateLogReply>("truncate_log", request).ok());
+    ASSERT_TRUE((*alice)->Call<v1::TruncateLogReply>(request).ok());
   }
   ASSERT_TRUE(agent_->Restart().ok());
   const size_t records = Records().size();
@@ -163,7 +162,7 @@ TEST_F(AgentJournalE2eTest, ARequestIdCannotBeReusedByAnotherCallerOrRequest) {
   ASSERT_TRUE(bob.ok());
   v1::TruncateLogRequest stolen = request;
   stolen.set_path(other);
-  auto by_bob = (*bob)->Call<v1::TruncateLogReply>("truncate_log", stolen);
+  auto by_bob = (*bob)->Call<v1::TruncateLogReply>(stolen);
   EXPECT_EQ(by_bob.status().code(), absl::StatusCode::kAlreadyExists)
       << by_bob.status();
   EXPECT_THAT(by_bob.status().message(), HasSubstr("another call"));
@@ -172,7 +171,7 @@ TEST_F(AgentJournalE2eTest, ARequestIdCannotBeReusedByAnotherCallerOrRequest) {
   ASSERT_TRUE(alice.ok());
   v1::TruncateLogRequest changed = request;
   changed.set_path(other);
-  auto by_alice = (*alice)->Call<v1::TruncateLogReply>("truncate_log", changed);
+  auto by_alice = (*alice)->Call<v1::TruncateLogReply>(changed);
   EXPECT_EQ(by_alice.status().code(), absl::StatusCode::kAlreadyExists)
       << by_alice.status();
   EXPECT_THAT(by_alice.status().message(), HasSubstr("a different request"));
@@ -194,7 +193,7 @@ TEST_F(AgentJournalE2eTest, AChangeCutByACrashIsUnknownNotRepeated) {
   std::thread caller([&] {
     auto client = agent_->Client();
     ASSERT_TRUE(client.ok());
-    auto cut = (*client)->Call<v1::RunCommandEvent>("run_command", request);
+    auto cut = (*client)->Call<v1::RunCommandEvent>(request);
     EXPECT_FALSE(cut.ok());  // the agent died under it
   });
   // Crash the agent once the change is on record as started.
@@ -207,7 +206,7 @@ TEST_F(AgentJournalE2eTest, AChangeCutByACrashIsUnknownNotRepeated) {
 
   auto client = agent_->Client();
   ASSERT_TRUE(client.ok()) << client.status();
-  auto retried = (*client)->Call<v1::RunCommandEvent>("run_command", request);
+  auto retried = (*client)->Call<v1::RunCommandEvent>(request);
   ASSERT_FALSE(retried.ok());
   EXPECT_EQ(retried.status().code(), absl::StatusCode::kUnknown)
       << retried.status();

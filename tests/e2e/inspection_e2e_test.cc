@@ -369,7 +369,7 @@ TEST_F(InspectionE2eTest, OversizedRequestsAreRefusedBeforeTheService) {
   v1::DiskUsageRequest request;
   request.mutable_meta()->set_request_id("oversized-1");
   request.set_path(*root_ + "/" + std::string(100 * 1024, 'a'));
-  auto refused = (*client)->Call<v1::DiskUsageEvent>("disk_usage", request);
+  auto refused = (*client)->Call<v1::DiskUsageEvent>(request);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted)
       << refused.status();
@@ -377,7 +377,7 @@ TEST_F(InspectionE2eTest, OversizedRequestsAreRefusedBeforeTheService) {
               Not(HasSubstr("oversized-1")));  // never reached the service
   // Just under the limit reaches validation, which names the problem.
   request.set_path(*root_ + "/" + std::string(60 * 1024, 'a'));
-  auto invalid = (*client)->Call<v1::DiskUsageEvent>("disk_usage", request);
+  auto invalid = (*client)->Call<v1::DiskUsageEvent>(request);
   ASSERT_FALSE(invalid.ok());
   EXPECT_EQ(invalid.status().code(), absl::StatusCode::kInvalidArgument)
       << invalid.status();

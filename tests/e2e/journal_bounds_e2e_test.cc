@@ -197,7 +197,7 @@ TEST_F(JournalBoundsE2eTest, ReadonlyRefusedReadsGrowTheJournalBoundedly) {
   const absl::Time started = absl::Now();
   for (int i = 0; i < kReads; ++i) {
     request.mutable_meta()->set_request_id(absl::StrCat("flood-", i));
-    auto refused = (*client)->Call<v1::DiskUsageEvent>("disk_usage", request);
+    auto refused = (*client)->Call<v1::DiskUsageEvent>(request);
     ASSERT_FALSE(refused.ok());
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - started);

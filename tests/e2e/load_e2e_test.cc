@@ -68,7 +68,7 @@ TEST(LoadE2eTest, AThousandConcurrentCallsLeaveNoDescriptorsAndBoundedMemory) {
   ASSERT_TRUE(credentials.ok());
   // Warm up, then take the baseline.
   ASSERT_TRUE(AgentClient::Connect(*credentials, host, absl::Seconds(10))
-                  ->Call<v1::InfoReply>("info", v1::InfoRequest())
+                  ->Call<v1::InfoReply>(v1::InfoRequest())
                   .ok());
   absl::SleepFor(absl::Milliseconds(200));
   const int fds_before = OpenDescriptors(pid);
@@ -152,7 +152,7 @@ TEST(LoadE2eTest, AThousandConcurrentCallsLeaveNoDescriptorsAndBoundedMemory) {
       static_cast<unsigned long long>(rss_after));
   // Still serving.
   EXPECT_TRUE(AgentClient::Connect(*credentials, host, absl::Seconds(10))
-                  ->Call<v1::InfoReply>("info", v1::InfoRequest())
+                  ->Call<v1::InfoReply>(v1::InfoRequest())
                   .ok());
 }
 

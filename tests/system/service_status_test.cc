@@ -244,8 +244,7 @@ TEST_F(ServiceStatusTest, LinesAreBoundedAndAskedFor) {
   v1::ServiceStatusRequest request;
   request.set_name("web.service");
   request.set_log_lines(100000);
-  auto reply =
-      (*client)->Call<v1::ServiceStatusReply>("service_status", request);
+  auto reply = (*client)->Call<v1::ServiceStatusReply>(request);
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(reply.status().message(), HasSubstr("above the limit of 200"));
 }

@@ -316,12 +316,11 @@ TEST_F(SystemdRestartTest, ARetriedRequestIdActsOnce) {
   v1::RestartServiceRequest request;
   request.mutable_meta()->set_request_id("retry-test-1");
   request.set_name("healthy.service");
-  auto first =
-      (*client)->Call<v1::RestartServiceReply>("restart_service", request);
+  auto first = (*client)->Call<v1::RestartServiceReply>(request);
   ASSERT_TRUE(first.ok()) << first.status();
   const std::string pid_after_first = Show("healthy.service", "MainPID");
-  auto second = (*client)->Call<v1::RestartServiceReply>(
-      "restart_service", request);  // as after a timeout
+  auto second =
+      (*client)->Call<v1::RestartServiceReply>(request);  // as after a timeout
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(Show("healthy.service", "MainPID"),
             pid_after_first);  // not restarted again
