@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -77,6 +78,17 @@ std::string FlagHelp(const std::vector<FlagSpec>& flags) {
     absl::StrAppendFormat(&out, "  %-24s %s\n", left, flag.help);
   }
   return out;
+}
+
+absl::StatusOr<uint32_t> CountFlag(const ParsedArgs& args,
+                                   const std::string& flag) {
+  uint32_t n = 10;
+  if (args.Has(flag) &&
+      (!absl::SimpleAtoi(args.Get(flag), &n) || n == 0 || n > 1000)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " takes a number from 1 to 1000"));
+  }
+  return n;
 }
 
 }  // namespace opsagent

@@ -42,6 +42,10 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
 // "  --name VALUE   help" lines for --help output.
 std::string FlagHelp(const std::vector<FlagSpec>& flags);
 
+// A count flag (`--top N`): a number from 1 to 1000, 10 when not given.
+absl::StatusOr<uint32_t> CountFlag(const ParsedArgs& args,
+                                   const std::string& flag);
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_CONTROLLER_CLI_COMMAND_LINE_H_

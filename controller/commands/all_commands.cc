@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -43,12 +45,46 @@ int CommandFailed(int exit_code, absl::string_view message) {
   return exit_code;
 }
 
+namespace {
+
+struct Registered {
+  CommandGroup group;
+  std::vector<Command> (*commands)();
+};
+
+std::vector<Registered>& Registry() {
+  static auto* registry = new std::vector<Registered>();
+  return *registry;
+}
+
+// Where an operation's command goes in its group: agent.proto's order.
+size_t DeclarationOrder(const Command& command) {
+  const auto ops = AllOperations();
+  const OperationInfo* op = OperationOf(command);
+  return op == nullptr ? ops.size()
+                       : std::find(ops.begin(), ops.end(), op) - ops.begin();
+}
+
+}  // namespace
+
+bool RegisterCommands(CommandGroup group, std::vector<Command> (*commands)()) {
+  Registry().push_back({group, commands});
+  return true;
+}
+
 std::vector<Command> AllCommands() {
-  std::vector<Command> commands;
-  for (auto group : {InventoryCommands, InspectionCommands, ChangeCommands,
-                     RunbookCommands, IncidentCommands, AuditCommands}) {
-    for (Command& command : group()) commands.push_back(std::move(command));
+  std::vector<std::pair<CommandGroup, Command>> listed;
+  for (const Registered& registered : Registry()) {
+    for (Command& command : registered.commands())
+      listed.emplace_back(registered.group, std::move(command));
   }
+  std::stable_sort(listed.begin(), listed.end(),
+                   [](const auto& a, const auto& b) {
+                     return std::pair(a.first, DeclarationOrder(a.second)) <
+                            std::pair(b.first, DeclarationOrder(b.second));
+                   });
+  std::vector<Command> commands;
+  for (auto& [group, command] : listed) commands.push_back(std::move(command));
   return commands;
 }
 

@@ -359,6 +359,8 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
 
 }  // namespace
 
+namespace {
+
 std::vector<Command> AuditCommands() {
   return {
       {"audit",
@@ -474,5 +476,9 @@ std::vector<Command> AuditCommands() {
        1,
        RunAudit}};
 }
+
+}  // namespace
+
+OPSCTL_COMMANDS(kAudit, AuditCommands);
 
 }  // namespace opsagent

@@ -67,13 +67,31 @@ absl::Status ValidateRunbookStep(const std::vector<std::string>& args,
 // The runbook entries in `directory`, each step checked so.
 absl::StatusOr<RunbookLibrary> LoadRunbooks(const std::string& directory);
 
-// Each returns the commands of one file in commands/.
-std::vector<Command> InspectionCommands();  // read-only: info, mem, df, du...
-std::vector<Command> InventoryCommands();   // hosts
-std::vector<Command> AuditCommands();       // audit
-std::vector<Command> ChangeCommands();      // truncate, restart, exec
-std::vector<Command> RunbookCommands();     // runbook, triage
-std::vector<Command> IncidentCommands();    // incidents, incident
+// Where --help lists a command: by group, then (for commands that run an
+// operation) in agent.proto's order, then in its file's.
+enum class CommandGroup {
+  kHosts,
+  kInspection,
+  kChanges,
+  kRunbooks,
+  kIncidents,
+  kAudit
+};
+
+// Adds what `commands` returns to AllCommands(); through the macros below,
+// at start-up, from each command's own file.
+bool RegisterCommands(CommandGroup group, std::vector<Command> (*commands)());
+
+// In a command's file, at namespace scope, for a function returning its
+// Command (OPSCTL_COMMAND) or a file's commands (OPSCTL_COMMANDS):
+//   OPSCTL_COMMAND(kInspection, MemCommand);
+#define OPSCTL_COMMAND(group, command)                                   \
+  static const bool kRegistered##command = ::opsagent::RegisterCommands( \
+      ::opsagent::CommandGroup::group,                                   \
+      +[] { return std::vector<::opsagent::Command>{command()}; })
+#define OPSCTL_COMMANDS(group, commands)    \
+  static const bool kRegistered##commands = \
+      ::opsagent::RegisterCommands(::opsagent::CommandGroup::group, &commands)
 
 }  // namespace opsagent
 

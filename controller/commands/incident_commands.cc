@@ -462,6 +462,8 @@ int RunIncident(Invocation& invocation, const ParsedArgs& args) {
 
 }  // namespace
 
+namespace {
+
 std::vector<Command> IncidentCommands() {
   return {
       {"incidents",
@@ -505,5 +507,9 @@ std::vector<Command> IncidentCommands() {
        RunIncident},
   };
 }
+
+}  // namespace
+
+OPSCTL_COMMANDS(kIncidents, IncidentCommands);
 
 }  // namespace opsagent

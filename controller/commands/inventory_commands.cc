@@ -83,6 +83,8 @@ int RunHosts(Invocation& invocation, const ParsedArgs& /*args*/) {
 
 }  // namespace
 
+namespace {
+
 std::vector<Command> InventoryCommands() {
   return {
       {"hosts",
@@ -103,5 +105,9 @@ std::vector<Command> InventoryCommands() {
        0,
        RunHosts}};
 }
+
+}  // namespace
+
+OPSCTL_COMMANDS(kHosts, InventoryCommands);
 
 }  // namespace opsagent

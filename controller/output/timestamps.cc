@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 
 namespace opsagent {
 
@@ -18,6 +19,10 @@ std::string ShortDuration(absl::Duration duration) {
   if (seconds < 86400)
     return absl::StrFormat("%dh%02dm", seconds / 3600, seconds % 3600 / 60);
   return absl::StrFormat("%dd%02dh", seconds / 86400, seconds % 86400 / 3600);
+}
+
+std::string SecondsShown(int64_t seconds) {
+  return seconds == 0 ? "0s" : absl::FormatDuration(absl::Seconds(seconds));
 }
 
 }  // namespace opsagent

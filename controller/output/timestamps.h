@@ -14,6 +14,9 @@ std::string Rfc3339Millis(int64_t unix_ms);
 // A duration the way on-call reads an age: "45s", "12m", "3h05m", "2d04h".
 std::string ShortDuration(absl::Duration duration);
 
+// A count of seconds in absl's form: "3h2m1s", "0s".
+std::string SecondsShown(int64_t seconds);
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_CONTROLLER_OUTPUT_TIMESTAMPS_H_

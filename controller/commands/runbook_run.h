@@ -1,0 +1,37 @@
+#ifndef OPSAGENT_CONTROLLER_COMMANDS_RUNBOOK_RUN_H_
+#define OPSAGENT_CONTROLLER_COMMANDS_RUNBOOK_RUN_H_
+
+#include "absl/status/statusor.h"
+#include "controller/invocation.h"
+#include "controller/runbook/runbook_library.h"
+#include "opsagent/v1/runbook.pb.h"
+
+namespace opsagent {
+
+// How opsctl runs a runbook entry (`runbook run`, `triage`): its steps
+// planned and checked with their values before the first runs, each opsctl
+// step run as its own command would, each guided step asked and recorded.
+
+// The runbooks a command works with. Through the controller: the one copy
+// it keeps (saved in the operator's cache for the night it is down), or the
+// operator's `runbooks` directory when it keeps none. With --direct: that
+// directory if it is there, else the cache of the controller's copy.
+absl::StatusOr<RunbookLibrary> LoadRunbookLibrary(Invocation& invocation);
+
+// Prints `entry` as `runbook show` does, with what `vars` fill in.
+void PrintEntry(const v1::RunbookEntry& entry, const RunbookVars& vars);
+
+// Which steps of an entry a run does.
+enum class StepSelection {
+  kAll,
+  kDiagnosis,
+  kAutomatic,  // the automatic diagnosis steps, as on alert arrival
+};
+
+// Runs an entry's phases in order, checking each step before the next.
+int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
+             const RunbookVars& vars, bool assume_yes, StepSelection selection);
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_CONTROLLER_COMMANDS_RUNBOOK_RUN_H_
