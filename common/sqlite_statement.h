@@ -69,6 +69,23 @@ class Statement {
   int status_;
 };
 
+// Runs `sql` (statements without results) on `db`; an error names `what`
+// ("audit log /var/lib/opsctld/audit.db", "incidents").
+absl::Status ExecSql(sqlite3* db, const char* sql, absl::string_view what);
+
+// Runs `sql` (statements without results) on `db`; UNAVAILABLE naming
+// `what` ("audit log /var/lib/opsctld/audit.db", "incidents") on error.
+inline absl::Status ExecSql(sqlite3* db, const char* sql,
+                            absl::string_view what) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) == SQLITE_OK)
+    return absl::OkStatus();
+  absl::Status status = absl::UnavailableError(
+      absl::StrCat(what, ": ", error ? error : sqlite3_errmsg(db)));
+  sqlite3_free(error);
+  return status;
+}
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_COMMON_SQLITE_STATEMENT_H_

@@ -45,4 +45,11 @@ bool IsValidUtf8(absl::string_view text) {
   return true;
 }
 
+absl::string_view Utf8Prefix(absl::string_view text, size_t bytes) {
+  if (text.size() <= bytes) return text;
+  while (bytes > 0 && (static_cast<unsigned char>(text[bytes]) & 0xc0) == 0x80)
+    --bytes;
+  return text.substr(0, bytes);
+}
+
 }  // namespace opsagent

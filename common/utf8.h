@@ -23,6 +23,10 @@ struct Utf8Sequence {
 };
 Utf8Sequence DecodeUtf8At(absl::string_view text, size_t i);
 
+// The longest prefix of UTF-8 `text` of at most `bytes` that does not cut
+// a character in two.
+absl::string_view Utf8Prefix(absl::string_view text, size_t bytes);
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_COMMON_UTF8_H_

@@ -34,4 +34,8 @@ absl::StatusOr<int64_t> ParseIncidentId(absl::string_view id,
   return number;
 }
 
+std::string FormatIncidentId(int64_t number) {
+  return absl::StrCat("INC-", number);
+}
+
 }  // namespace opsagent

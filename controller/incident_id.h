@@ -2,6 +2,7 @@
 #define OPSAGENT_CONTROLLER_INCIDENT_ID_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -15,6 +16,9 @@ namespace opsagent {
 // INVALID_ARGUMENT naming `field` ("--incident") and the expected form.
 absl::StatusOr<int64_t> ParseIncidentId(absl::string_view id,
                                         absl::string_view field = "incident");
+
+// "INC-<n>", the form ParseIncidentId reads.
+std::string FormatIncidentId(int64_t number);
 
 }  // namespace opsagent
 

@@ -14,148 +14,15 @@
 #include "absl/strings/strip.h"
 #include "common/sha256.h"
 #include "common/sqlite_statement.h"
+#include "common/utf8.h"
+#include "controller/alerts/incident_rows.h"
+#include "controller/alerts/incident_schema.h"
 #include "controller/incident_id.h"
-#include "nlohmann/json.hpp"
 
 namespace opsagent {
 namespace {
 
 constexpr int kBusyTimeoutMs = 30000;
-
-constexpr char kSchema[] = R"sql(
-CREATE TABLE IF NOT EXISTS incidents (
-  id                    INTEGER PRIMARY KEY AUTOINCREMENT,
-  alertname             TEXT    NOT NULL,
-  host                  TEXT    NOT NULL,
-  host_known            INTEGER NOT NULL,
-  entry                 TEXT    NOT NULL,
-  nearest               TEXT    NOT NULL,
-  status                TEXT    NOT NULL,
-  opened_at_ms          INTEGER NOT NULL,
-  resolved_at_ms        INTEGER NOT NULL DEFAULT 0,
-  summary               TEXT    NOT NULL,
-  mountpoint            TEXT    NOT NULL,
-  device                TEXT    NOT NULL,
-  environment           TEXT    NOT NULL,
-  diagnosis_state       TEXT    NOT NULL,
-  diagnosis_started_ms  INTEGER NOT NULL DEFAULT 0,
-  diagnosis_finished_ms INTEGER NOT NULL DEFAULT 0,
-  diagnosis_exit        INTEGER NOT NULL DEFAULT 0,
-  diagnosis_output      TEXT    NOT NULL DEFAULT '',
-  diagnosis_run         TEXT    NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS incidents_open ON incidents (status, host, entry);
-)sql";
-
-// An alert is its sender's; `labels_sha256` and `source` are what it was
-// first received with. A folded alert keeps its identity and state, not its
-// text.
-constexpr char kAlertsTable[] = R"sql(
-CREATE TABLE IF NOT EXISTS incident_alerts (
-  sender           TEXT    NOT NULL,
-  fingerprint      TEXT    NOT NULL,
-  starts_at_ms     INTEGER NOT NULL,
-  incident         INTEGER NOT NULL REFERENCES incidents (id),
-  status           TEXT    NOT NULL,
-  ends_at_ms       INTEGER NOT NULL,
-  received_at_ms   INTEGER NOT NULL,
-  source           TEXT    NOT NULL,
-  labels_sha256    TEXT    NOT NULL,
-  labels_json      TEXT    NOT NULL,
-  annotations_json TEXT    NOT NULL,
-  generator_url    TEXT    NOT NULL,
-  text_cut         INTEGER NOT NULL DEFAULT 0,
-  folded           INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (sender, fingerprint, starts_at_ms)
-);
-)sql";
-
-constexpr char kAlertsIndex[] = R"sql(
-CREATE INDEX IF NOT EXISTS incident_alerts_incident
-  ON incident_alerts (incident, folded);
-)sql";
-
-constexpr char kIncidentColumns[] =
-    "id, alertname, host, host_known, entry, nearest, status, opened_at_ms, "
-    "resolved_at_ms, summary, mountpoint, device, environment, "
-    "diagnosis_state, diagnosis_started_ms, diagnosis_finished_ms, "
-    "diagnosis_exit, diagnosis_output, diagnosis_run";
-
-std::string IncidentId(int64_t number) { return absl::StrCat("INC-", number); }
-
-std::string MapJson(const std::map<std::string, std::string>& map) {
-  return nlohmann::json(map).dump(-1, ' ', false,
-                                  nlohmann::json::error_handler_t::replace);
-}
-
-// The longest prefix of valid UTF-8 `text` of at most `bytes`, whole
-// characters only.
-absl::string_view Utf8Prefix(absl::string_view text, size_t bytes) {
-  if (text.size() <= bytes) return text;
-  while (bytes > 0 && (static_cast<unsigned char>(text[bytes]) & 0xc0) == 0x80)
-    --bytes;
-  return text.substr(0, bytes);
-}
-
-// `map` as JSON of at most IncidentStore::kMaxAlertTextBytes: whole when it
-// fits, else with each value cut to 256 bytes and the entries that still do
-// not fit left out. `cut` says whether anything was.
-std::string BoundedMapJson(const std::map<std::string, std::string>& map,
-                           bool& cut) {
-  std::string whole = MapJson(map);
-  if (whole.size() <= IncidentStore::kMaxAlertTextBytes) return whole;
-  cut = true;
-  constexpr size_t kCutValueBytes = 256;
-  nlohmann::json bounded = nlohmann::json::object();
-  size_t used = 2;  // {}
-  for (const auto& [name, value] : map) {
-    std::string kept(Utf8Prefix(value, kCutValueBytes));
-    if (kept.size() < value.size()) kept += "...";
-    const size_t cost = MapJson({{name, kept}}).size() - 1;  // "n":"v",
-    if (used + cost > IncidentStore::kMaxAlertTextBytes) break;
-    used += cost;
-    bounded[name] = std::move(kept);
-  }
-  return bounded.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-v1::Incident ReadIncident(const Statement& row) {
-  v1::Incident incident;
-  incident.set_id(IncidentId(row.Int(0)));
-  incident.set_alertname(row.Text(1));
-  incident.set_host(row.Text(2));
-  incident.set_host_known(row.Int(3) != 0);
-  incident.set_entry(row.Text(4));
-  for (absl::string_view name :
-       absl::StrSplit(row.Text(5), ',', absl::SkipEmpty()))
-    incident.add_nearest_entries(std::string(name));
-  incident.set_status(row.Text(6));
-  incident.set_opened_at_ms(row.Int(7));
-  incident.set_resolved_at_ms(row.Int(8));
-  incident.set_summary(row.Text(9));
-  incident.set_mountpoint(row.Text(10));
-  incident.set_device(row.Text(11));
-  incident.set_environment(row.Text(12));
-  v1::IncidentDiagnosis* diagnosis = incident.mutable_diagnosis();
-  diagnosis->set_state(row.Text(13));
-  diagnosis->set_started_at_ms(row.Int(14));
-  diagnosis->set_finished_at_ms(row.Int(15));
-  diagnosis->set_exit_code(static_cast<int32_t>(row.Int(16)));
-  diagnosis->set_output(row.Text(17));
-  diagnosis->set_run_id(row.Text(18));
-  return incident;
-}
-
-// Runs `sql` (no results).
-absl::Status Exec(sqlite3* db, const char* sql) {
-  char* error = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) == SQLITE_OK)
-    return absl::OkStatus();
-  absl::Status status = absl::UnavailableError(
-      absl::StrCat("incidents: ", error ? error : "unknown error"));
-  sqlite3_free(error);
-  return status;
-}
 
 }  // namespace
 
@@ -174,81 +41,10 @@ absl::StatusOr<std::unique_ptr<IncidentStore>> IncidentStore::Open(
                      db ? sqlite3_errmsg(db) : "out of memory"));
   }
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                          "PRAGMA foreign_keys=ON", kSchema}) {
-    if (absl::Status status = Exec(db, sql); !status.ok()) return status;
-  }
   absl::MutexLock lock(&store->mutex_);
-  if (absl::Status migrated = store->Migrate(); !migrated.ok()) return migrated;
-  for (const char* sql : {kAlertsTable, kAlertsIndex}) {
-    if (absl::Status status = Exec(db, sql); !status.ok()) return status;
-  }
+  if (absl::Status schema = CreateOrUpgradeIncidentSchema(db); !schema.ok())
+    return schema;
   return store;
-}
-
-absl::Status IncidentStore::Migrate() {
-  {
-    Statement columns(db_,
-                      "SELECT count(*), sum(name = 'sender') FROM "
-                      "pragma_table_info('incident_alerts')");
-    if (absl::Status status = columns.status(); !status.ok()) return status;
-    if (columns.Step() != SQLITE_ROW)
-      return columns.Error("reading the alerts table's columns");
-    if (columns.Int(0) == 0 || columns.Int(1) > 0) return absl::OkStatus();
-  }
-  // Alerts from before senders were recorded came with the one token there
-  // was; their labels_json was the whole labels' JSON, whose digest binds
-  // them.
-  struct Digest {
-    std::string fingerprint;
-    int64_t starts_at_ms;
-    std::string labels_sha256;
-  };
-  std::vector<Digest> digests;
-  {
-    Statement labels(db_,
-                     "SELECT fingerprint, starts_at_ms, labels_json FROM "
-                     "incident_alerts");
-    if (absl::Status status = labels.status(); !status.ok()) return status;
-    int rc;
-    while ((rc = labels.Step()) == SQLITE_ROW)
-      digests.push_back(
-          {labels.Text(0), labels.Int(1), Sha256Hex(labels.Text(2))});
-    if (rc != SQLITE_DONE) return labels.Error("reading alerts to migrate");
-  }
-  const std::string move = absl::StrCat(
-      "BEGIN IMMEDIATE;"
-      "ALTER TABLE incident_alerts RENAME TO incident_alerts_v1;"
-      "DROP INDEX IF EXISTS incident_alerts_incident;",
-      kAlertsTable,
-      "INSERT INTO incident_alerts (sender, fingerprint, starts_at_ms, "
-      "incident, status, ends_at_ms, received_at_ms, source, labels_sha256, "
-      "labels_json, annotations_json, generator_url) SELECT 'default', "
-      "fingerprint, starts_at_ms, incident, status, ends_at_ms, "
-      "received_at_ms, source, '', labels_json, "
-      "annotations_json, generator_url FROM incident_alerts_v1 ORDER BY "
-      "rowid;");
-  if (absl::Status status = Exec(db_, move.c_str()); !status.ok()) {
-    Exec(db_, "ROLLBACK").IgnoreError();
-    return status;
-  }
-  absl::Status failed = [&]() -> absl::Status {
-    Statement update(db_,
-                     "UPDATE incident_alerts SET labels_sha256 = ?3 WHERE "
-                     "sender = 'default' AND fingerprint = ?1 AND "
-                     "starts_at_ms = ?2");
-    if (absl::Status status = update.status(); !status.ok()) return status;
-    for (const Digest& digest : digests) {
-      update.Reset();
-      update.Bind(1, digest.fingerprint);
-      update.Bind(2, digest.starts_at_ms);
-      update.Bind(3, digest.labels_sha256);
-      if (update.Step() != SQLITE_DONE) return update.Error("migrating alerts");
-    }
-    return Exec(db_, "DROP TABLE incident_alerts_v1; COMMIT;");
-  }();
-  if (!failed.ok()) Exec(db_, "ROLLBACK").IgnoreError();
-  return failed;
 }
 
 IncidentStore::~IncidentStore() { sqlite3_close_v2(db_); }
@@ -261,7 +57,8 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
     const std::vector<TriagedAlert>& alerts, const std::string& sender,
     int64_t received_at_ms) {
   absl::MutexLock lock(&mutex_);
-  if (absl::Status begun = Exec(db_, "BEGIN IMMEDIATE"); !begun.ok())
+  if (absl::Status begun = ExecSql(db_, "BEGIN IMMEDIATE", "incidents");
+      !begun.ok())
     return begun;
   IntakeResult result;
   absl::Status failed = [&]() -> absl::Status {
@@ -324,7 +121,7 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
       reopen.Bind(1, incident);
       if (reopen.Step() != SQLITE_DONE) return reopen.Error("reopening");
       if (sqlite3_changes(db_) == 0) return absl::OkStatus();
-      const std::string id = IncidentId(incident);
+      const std::string id = FormatIncidentId(incident);
       auto closed = std::find(result.closed.begin(), result.closed.end(), id);
       if (closed != result.closed.end()) {
         result.closed.erase(closed);
@@ -388,7 +185,7 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
         close.Bind(2, last_end.Int(0));
         if (close.Step() != SQLITE_DONE) return close.Error("closing");
         if (sqlite3_changes(db_) > 0)
-          result.closed.push_back(IncidentId(incident));
+          result.closed.push_back(FormatIncidentId(incident));
         continue;
       }
       if (alert.status == "resolved") {
@@ -441,7 +238,7 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
           if (open_new.Step() != SQLITE_DONE)
             return open_new.Error("opening an incident");
           incident = sqlite3_last_insert_rowid(db_);
-          result.opened.push_back(IncidentId(incident));
+          result.opened.push_back(FormatIncidentId(incident));
           opened_here[key] = incident;
         }
       }
@@ -468,11 +265,12 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
     return absl::OkStatus();
   }();
   if (!failed.ok()) {
-    Exec(db_, "ROLLBACK").IgnoreError();
+    ExecSql(db_, "ROLLBACK", "incidents").IgnoreError();
     return failed;
   }
-  if (absl::Status committed = Exec(db_, "COMMIT"); !committed.ok()) {
-    Exec(db_, "ROLLBACK").IgnoreError();
+  if (absl::Status committed = ExecSql(db_, "COMMIT", "incidents");
+      !committed.ok()) {
+    ExecSql(db_, "ROLLBACK", "incidents").IgnoreError();
     return committed;
   }
   return result;
@@ -565,7 +363,7 @@ absl::StatusOr<v1::ListIncidentsReply> IncidentStore::List(
   count.Bind(1, last);
   count.Bind(2, int64_t{request.include_resolved()});
   if (count.Step() != SQLITE_ROW) return count.Error("counting incidents");
-  reply.set_next_cursor(IncidentId(last));
+  reply.set_next_cursor(FormatIncidentId(last));
   reply.set_remaining(static_cast<uint64_t>(count.Int(0)));
   return reply;
 }

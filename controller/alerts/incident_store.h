@@ -122,9 +122,6 @@ class IncidentStore {
 
  private:
   explicit IncidentStore(sqlite3* db) : db_(db) {}
-  // Moves alerts of a database from before senders were recorded to the
-  // current table (their sender "default").
-  absl::Status Migrate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   absl::StatusOr<std::vector<v1::Incident>> Select(const std::string& where,
                                                    int64_t bind, int limit)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);

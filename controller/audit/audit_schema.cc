@@ -100,19 +100,9 @@ constexpr char kTicketIndex[] =
 
 }  // namespace
 
-absl::Status ExecSql(sqlite3* db, const char* sql, const std::string& path) {
-  char* error = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-    absl::Status status = absl::UnavailableError(absl::StrCat(
-        "audit log ", path, ": ", error ? error : sqlite3_errmsg(db)));
-    sqlite3_free(error);
-    return status;
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CreateOrUpgradeSchema(sqlite3* db, const std::string& path) {
-  const auto exec = [&](const char* sql) { return ExecSql(db, sql, path); };
+  const std::string what = absl::StrCat("audit log ", path);
+  const auto exec = [&](const char* sql) { return ExecSql(db, sql, what); };
   for (const char* pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
         "PRAGMA foreign_keys=ON"}) {

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/sqlite_statement.h"
 
 namespace opsagent {
 
@@ -32,9 +33,6 @@ absl::Status CreateOrUpgradeSchema(sqlite3* db, const std::string& path);
 // anything (a copy kept as evidence). NOT_FOUND when there is no such
 // file, INVALID_ARGUMENT when it is not an SQLite database.
 absl::StatusOr<int64_t> ReadSchemaVersion(const std::string& path);
-
-// Runs `sql` (one or more statements); UNAVAILABLE naming `path` on error.
-absl::Status ExecSql(sqlite3* db, const char* sql, const std::string& path);
 
 // audit_meta.chain_start: rows up to it predate the chain.
 absl::StatusOr<int64_t> ChainStartOf(sqlite3* db);

@@ -50,7 +50,7 @@ absl::StatusOr<std::unique_ptr<AuditStore>> AuditStore::Open(
 AuditStore::~AuditStore() { sqlite3_close_v2(db_); }
 
 absl::Status AuditStore::Exec(const char* sql) {
-  return ExecSql(db_, sql, path_);
+  return ExecSql(db_, sql, absl::StrCat("audit log ", path_));
 }
 
 absl::StatusOr<int64_t> AuditStore::RecordIntent(const AuditIntent& intent) {

@@ -72,7 +72,9 @@ absl::StatusOr<Connection> OpenSnapshot(const std::string& path) {
                      db ? sqlite3_errmsg(db) : "out of memory"));
   }
   sqlite3_busy_timeout(db, kAuditBusyTimeoutMs);
-  if (absl::Status begun = ExecSql(db, "BEGIN", path); !begun.ok())
+  if (absl::Status begun =
+          ExecSql(db, "BEGIN", absl::StrCat("audit log ", path));
+      !begun.ok())
     return begun;
   return connection;
 }

@@ -20,8 +20,8 @@
 #include "controller/server/relay_run.h"
 #include "controller/server/rpc_permission.h"
 #include "controller/server/run_incident.h"
+#include "controller/server/run_reactor.h"
 #include "controller/target_set.h"
-#include "grpc/grpc_security_constants.h"
 #include "spdlog/spdlog.h"
 
 namespace opsagent {
@@ -32,111 +32,6 @@ constexpr int kDefaultExportItems = 1000;
 constexpr uint32_t kMaxExportItems = 10000;
 // Replies stay well under what opsctl takes (64 MiB).
 constexpr size_t kMaxReplyBytes = 8 << 20;
-
-grpc::Status ToGrpc(const absl::Status& status) {
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
-}
-
-std::string PeerCertificate(const grpc::CallbackServerContext& context) {
-  std::vector<grpc::string_ref> pem =
-      context.auth_context()->FindPropertyValues(
-          GRPC_X509_PEM_CERT_PROPERTY_NAME);
-  return pem.empty() ? "" : std::string(pem.front().data(), pem.front().size());
-}
-
-// One Run: the fan-out runs on a thread of its own and writes each event,
-// waiting for gRPC to take it (one write at a time).
-class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
- public:
-  RunReactor(ControllerService* service, grpc::CallbackServerContext* context,
-             const v1::RunRequest* request)
-      : service_(service), context_(context), request_(*request) {
-    absl::StatusOr<PeerIdentity> caller =
-        service->Authorize(*context, DeclaredPermission("Run"));
-    if (!caller.ok()) {
-      Finish(ToGrpc(caller.status()));
-      return;
-    }
-    caller_ = *std::move(caller);
-    service->Detach([this] { Serve(); });
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mutex_);
-    write_ok_ = ok;
-    writing_ = false;
-  }
-  void OnDone() override { delete this; }
-
- private:
-  bool Write(const v1::RunEvent& event) {
-    absl::MutexLock lock(&mutex_);
-    if (!write_ok_) return false;
-    buffer_ = event;
-    writing_ = true;
-    StartWrite(&buffer_);
-    mutex_.Await(absl::Condition(
-        +[](bool* writing) { return !*writing; }, &writing_));
-    return write_ok_;
-  }
-
-  void Serve() {
-    const v1::OpsctldConfig& config = service_->config();
-    const OperationInfo* op = FindOperation(request_.operation());
-    if (op == nullptr) {
-      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("no operation \"", request_.operation(),
-                                       "\" is declared")));
-      return;
-    }
-    // Agents refuse the automation role every change; the controller does
-    // not relay one either.
-    if (caller_.IsAutomation() && op->mutating &&
-        !op->read_only_per_declaration) {
-      Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                          absl::StrCat(caller_.ToString(),
-                                       " has the read-only automation "
-                                       "role and may not run ",
-                                       op->name)));
-      return;
-    }
-    if (absl::Status incident =
-            CheckRunIncident(request_, *op, service_->incidents());
-        !incident.ok()) {
-      Finish(ToGrpc(incident));
-      return;
-    }
-    RelaySpec spec;
-    spec.op = op;
-    spec.request = request_;
-    spec.operator_certificate = PeerCertificate(*context_);
-    spec.operator_identity = caller_.name;
-    spec.timeout = absl::Seconds(
-        request_.timeout_seconds() == 0 ? 30 : request_.timeout_seconds());
-    spec.concurrency = static_cast<int>(std::clamp<uint32_t>(
-        request_.concurrency() == 0 ? 20 : request_.concurrency(), 1,
-        config.max_concurrency()));
-    spec.metrics = service_->metrics();
-    spec.budget = service_->budget();
-    spdlog::info("run {} on \"{}\" ({} hosts) by {}", op->name,
-                 request_.target(), request_.requests_size(),
-                 caller_.ToString());
-    absl::Status status = RelayRun(
-        spec, *service_->registry(), service_->inventory(), *service_->audit(),
-        [this](const v1::RunEvent& event) { return Write(event); });
-    Finish(ToGrpc(status));
-  }
-
-  ControllerService* const service_;
-  grpc::CallbackServerContext* const context_;
-  const v1::RunRequest request_;
-  PeerIdentity caller_;
-  absl::Mutex mutex_;
-  v1::RunEvent buffer_ ABSL_GUARDED_BY(mutex_);
-  bool writing_ ABSL_GUARDED_BY(mutex_) = false;
-  bool write_ok_ ABSL_GUARDED_BY(mutex_) = true;
-};
 
 }  // namespace
 
@@ -200,7 +95,8 @@ grpc::ServerUnaryReactor* ControllerService::Answer(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<PeerIdentity> caller =
       Authorize(*context, DeclaredPermission(rpc));
-  reactor->Finish(ToGrpc(caller.ok() ? answer(*caller) : caller.status()));
+  reactor->Finish(
+      ToGrpcStatus(caller.ok() ? answer(*caller) : caller.status()));
   return reactor;
 }
 
@@ -213,17 +109,18 @@ grpc::ServerUnaryReactor* ControllerService::AnswerDetached(
   absl::StatusOr<Work> work =
       caller.ok() ? prepare(*caller) : absl::StatusOr<Work>(caller.status());
   if (!work.ok()) {
-    reactor->Finish(ToGrpc(work.status()));
+    reactor->Finish(ToGrpcStatus(work.status()));
     return reactor;
   }
-  Detach(
-      [reactor, work = *std::move(work)] { reactor->Finish(ToGrpc(work())); });
+  Detach([reactor, work = *std::move(work)] {
+    reactor->Finish(ToGrpcStatus(work()));
+  });
   return reactor;
 }
 
 grpc::ServerWriteReactor<v1::RunEvent>* ControllerService::Run(
     grpc::CallbackServerContext* context, const v1::RunRequest* request) {
-  return new RunReactor(this, context, request);
+  return StartRun(this, context, request);
 }
 
 grpc::ServerUnaryReactor* ControllerService::SelectHosts(
