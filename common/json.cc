@@ -1,38 +1,23 @@
 #include "common/json.h"
 
-#include "absl/strings/str_format.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace opsagent {
 
+std::string DumpJson(const nlohmann::ordered_json& value) {
+  return value.dump(-1, ' ', false,
+                    nlohmann::ordered_json::error_handler_t::replace);
+}
+
 std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
+  return DumpJson(std::string(text));
+}
+
+nlohmann::ordered_json EmbeddedJson(absl::string_view text) {
+  nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(
+      text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  return parsed.is_discarded() ? nlohmann::ordered_json(std::string(text))
+                               : parsed;
 }
 
 std::string ProtoToJson(const google::protobuf::Message& message) {

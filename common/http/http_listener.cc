@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "common/address_range.h"
 #include "common/http/unfinished_connections.h"
+#include "common/json.h"
 #include "common/regular_file.h"
 #include "common/trusted_path.h"
 #include "spdlog/spdlog.h"
@@ -66,7 +67,7 @@ MHD_Result Send(const HttpListenerOptions& options, MHD_Connection* connection,
 HttpResponse Refusal(int status, absl::string_view message) {
   HttpResponse response;
   response.status = status;
-  response.body = absl::StrCat("{\"error\":\"", message, "\"}");
+  response.body = DumpJson({{"error", std::string(message)}});
   return response;
 }
 

@@ -18,18 +18,19 @@ constexpr size_t kMaxFileBytes = 256 << 20;
 }  // namespace
 
 std::string CheckpointJson(const AuditCheckpoint& c) {
-  return absl::StrCat(
-      "{\"type\":\"audit_checkpoint\",\"number\":", c.number,
-      ",\"first_seq\":", c.first_seq, ",\"last_seq\":", c.last_seq,
-      ",\"head_hash\":", JsonString(c.head_hash),
-      ",\"previous_signature\":", JsonString(c.previous_signature),
-      ",\"signed_at\":",
-      JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                                  absl::FromUnixMillis(c.signed_at_ms),
-                                  absl::UTCTimeZone())),
-      ",\"signed_at_ms\":", c.signed_at_ms,
-      ",\"key_id\":", JsonString(c.key_id),
-      ",\"signature\":", JsonString(c.signature), "}");
+  return DumpJson(
+      {{"type", "audit_checkpoint"},
+       {"number", c.number},
+       {"first_seq", c.first_seq},
+       {"last_seq", c.last_seq},
+       {"head_hash", c.head_hash},
+       {"previous_signature", c.previous_signature},
+       {"signed_at", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
+                                      absl::FromUnixMillis(c.signed_at_ms),
+                                      absl::UTCTimeZone())},
+       {"signed_at_ms", c.signed_at_ms},
+       {"key_id", c.key_id},
+       {"signature", c.signature}});
 }
 
 absl::StatusOr<std::vector<AuditCheckpoint>> ParseCheckpointLines(

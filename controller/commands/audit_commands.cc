@@ -22,38 +22,40 @@
 namespace opsagent {
 namespace {
 
-std::string RecordJson(const AuditRecord& r) {
+nlohmann::ordered_json RecordJson(const AuditRecord& r) {
   const AuditIntent& i = r.intent;
-  std::string json = absl::StrCat(
-      "{\"id\":", r.id, ",\"request_id\":", JsonString(i.request_id),
-      ",\"run_id\":", JsonString(i.run_id),
-      ",\"started_at\":", JsonString(Rfc3339Millis(i.started_at_ms)),
-      ",\"os_user\":", JsonString(i.os_user),
-      ",\"os_uid\":", i.os_uid >= 0 ? absl::StrCat(i.os_uid) : "null",
-      ",\"sudo_user_claimed\":", JsonString(i.sudo_user),
-      ",\"cert_identity\":", JsonString(i.cert_identity),
-      ",\"host\":", JsonString(i.host), ",\"address\":", JsonString(i.address),
-      ",\"operation\":", JsonString(i.operation),
-      ",\"parameters\":", i.parameters_json.empty() ? "{}" : i.parameters_json,
-      ",\"reason\":", JsonString(i.reason),
-      ",\"incident\":", JsonString(i.incident),
-      ",\"ticket\":", JsonString(i.ticket),
-      ",\"dry_run\":", i.dry_run ? "true" : "false",
-      ",\"mutating\":", i.mutating ? "true" : "false",
-      ",\"outcome\":", JsonString(AuditOutcomeName(r.outcome)));
+  nlohmann::ordered_json json = {
+      {"id", r.id},
+      {"request_id", i.request_id},
+      {"run_id", i.run_id},
+      {"started_at", Rfc3339Millis(i.started_at_ms)},
+      {"os_user", i.os_user},
+      {"os_uid", i.os_uid >= 0 ? nlohmann::ordered_json(i.os_uid) : nullptr},
+      {"sudo_user_claimed", i.sudo_user},
+      {"cert_identity", i.cert_identity},
+      {"host", i.host},
+      {"address", i.address},
+      {"operation", i.operation},
+      {"parameters", i.parameters_json.empty()
+                         ? nlohmann::ordered_json::object()
+                         : EmbeddedJson(i.parameters_json)},
+      {"reason", i.reason},
+      {"incident", i.incident},
+      {"ticket", i.ticket},
+      {"dry_run", i.dry_run},
+      {"mutating", i.mutating},
+      {"outcome", std::string(AuditOutcomeName(r.outcome))}};
   if (r.result) {
-    absl::StrAppend(
-        &json, ",\"finished_at\":",
-        JsonString(Rfc3339Millis(r.result->finished_at_ms)),
-        ",\"duration_ms\":", r.result->finished_at_ms - i.started_at_ms,
-        ",\"error_code\":", JsonString(r.result->error_code),
-        ",\"message\":", JsonString(r.result->message),
-        ",\"summary\":", JsonString(r.result->summary));
+    json["finished_at"] = Rfc3339Millis(r.result->finished_at_ms);
+    json["duration_ms"] = r.result->finished_at_ms - i.started_at_ms;
+    json["error_code"] = r.result->error_code;
+    json["message"] = r.result->message;
+    json["summary"] = r.result->summary;
     // The structured result (a failed restart's attempts and log lines).
     if (!r.result->result_json.empty())
-      absl::StrAppend(&json, ",\"result\":", r.result->result_json);
+      json["result"] = EmbeddedJson(r.result->result_json);
   }
-  return json + "}";
+  return json;
 }
 
 // The table's INCIDENT/TICKET cell: "INC-3", "ticket CHG-7", both or none.
@@ -176,16 +178,16 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
 
 // One export line: a checkpoint, or a chain event with its row.
 std::string ExportLine(const AuditExportItem& item) {
+  nlohmann::ordered_json line = {{"cursor", item.cursor.ToString()}};
   if (item.checkpoint) {
-    return absl::StrCat("{\"cursor\":", JsonString(item.cursor.ToString()),
-                        ",\"checkpoint\":", CheckpointJson(*item.checkpoint),
-                        "}");
+    line["checkpoint"] = EmbeddedJson(CheckpointJson(*item.checkpoint));
+  } else {
+    line["seq"] = item.seq;
+    line["event"] = item.event;
+    line["hash"] = item.hash;
+    line["record"] = RecordJson(item.record);
   }
-  return absl::StrCat("{\"cursor\":", JsonString(item.cursor.ToString()),
-                      ",\"seq\":", item.seq,
-                      ",\"event\":", JsonString(item.event),
-                      ",\"hash\":", JsonString(item.hash),
-                      ",\"record\":", RecordJson(item.record), "}");
+  return DumpJson(line);
 }
 
 // Items after `after`, from the controller or the local log.
@@ -298,7 +300,8 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
   }
   if (invocation.output() == OutputFormat::kJson) {
     std::vector<std::string> rows;
-    for (const AuditRecord& r : *records) rows.push_back(RecordJson(r));
+    for (const AuditRecord& r : *records)
+      rows.push_back(DumpJson(RecordJson(r)));
     std::printf("[%s]\n", absl::StrJoin(rows, ",\n").c_str());
     return kExitOk;
   }

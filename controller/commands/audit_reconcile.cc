@@ -166,7 +166,7 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
     return failed;
 
   std::vector<Finding> findings;
-  std::vector<std::string> host_json;
+  nlohmann::ordered_json host_json = nlohmann::ordered_json::array();
   int64_t matched = 0;
   int unread = 0;
   for (size_t i = 0; i < hosts.size(); ++i) {
@@ -179,9 +179,9 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
       // The message may be the agent's own: shown escaped.
       PrintError(absl::StrCat(
           Shown(host), ": not compared: ", Shown(journal.status().message())));
-      host_json.push_back(absl::StrCat(
-          "{\"host\":", JsonString(host), ",\"compared\":false,\"error\":",
-          JsonString(journal.status().message()), "}"));
+      host_json.push_back({{"host", host},
+                           {"compared", false},
+                           {"error", std::string(journal.status().message())}});
       continue;
     }
     AuditFilter filter;
@@ -196,11 +196,13 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
         Reconcile(host, *since, *rows, journal->records, journal->request_ids,
                   journal->certificate_pem);
     matched += reconciled.matched;
-    host_json.push_back(absl::StrCat(
-        "{\"host\":", JsonString(host), ",\"compared\":true,\"agree\":",
-        reconciled.matched, ",\"findings\":", reconciled.findings.size(),
-        ",\"journal_records\":", journal->records.size(), ",\"journal_pages\":",
-        journal->pages, ",\"journal_truncated\":false}"));
+    host_json.push_back({{"host", host},
+                         {"compared", true},
+                         {"agree", reconciled.matched},
+                         {"findings", reconciled.findings.size()},
+                         {"journal_records", journal->records.size()},
+                         {"journal_pages", journal->pages},
+                         {"journal_truncated", false}});
     for (Finding& finding : reconciled.findings)
       findings.push_back(std::move(finding));
   }
@@ -212,18 +214,19 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
     if (finding.kind != FindingKind::kUnloggedRead) ++discrepancies;
   }
   if (invocation.output() == OutputFormat::kJson) {
-    std::vector<std::string> items;
+    nlohmann::ordered_json items = nlohmann::ordered_json::array();
     for (const Finding& f : findings) {
-      items.push_back(absl::StrCat(
-          "{\"kind\":", JsonString(FindingName(f.kind)),
-          ",\"host\":", JsonString(f.host), ",\"time\":", JsonString(f.time),
-          ",\"request_id\":", JsonString(f.request_id), ",\"operation\":",
-          JsonString(f.operation), ",\"detail\":", JsonString(f.detail), "}"));
+      items.push_back({{"kind", std::string(FindingName(f.kind))},
+                       {"host", f.host},
+                       {"time", f.time},
+                       {"request_id", f.request_id},
+                       {"operation", f.operation},
+                       {"detail", f.detail}});
     }
-    std::printf("{\"hosts\":[%s],\"agree\":%lld,\"findings\":[%s]}\n",
-                absl::StrJoin(host_json, ",").c_str(),
-                static_cast<long long>(matched),
-                absl::StrJoin(items, ",\n").c_str());
+    std::printf("%s\n", DumpJson({{"hosts", std::move(host_json)},
+                                  {"agree", matched},
+                                  {"findings", std::move(items)}})
+                            .c_str());
   } else if (!findings.empty()) {
     TextTable table(
         {"FINDING", "HOST", "TIME (UTC)", "OPERATION", "REQUEST", "DETAIL"},

@@ -338,12 +338,13 @@ int RunIncident(Invocation& invocation, const ParsedArgs& args) {
       actions->begin(), actions->end(),
       [](const AuditRecord& a, const AuditRecord& b) { return a.id < b.id; });
   if (invocation.output() == OutputFormat::kJson) {
-    std::vector<std::string> rows;
+    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     for (const AuditRecord& record : *actions)
-      rows.push_back(ProtoToJson(ToAuditEntry(record)));
-    std::printf("{\"incident\":%s,\"actions\":[%s]}\n",
-                ProtoToJson(*incident).c_str(),
-                absl::StrJoin(rows, ",").c_str());
+      rows.push_back(EmbeddedJson(ProtoToJson(ToAuditEntry(record))));
+    std::printf("%s\n",
+                DumpJson({{"incident", EmbeddedJson(ProtoToJson(*incident))},
+                          {"actions", std::move(rows)}})
+                    .c_str());
     return kExitOk;
   }
   const std::vector<TimelineEvent> timeline = Timeline(*incident, *actions);

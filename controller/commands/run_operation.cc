@@ -28,19 +28,18 @@ namespace {
 // carried one) and the error.
 std::string JsonEnvelope(const std::string& host, const OperationInfo& op,
                          const AuditedResult& result) {
-  std::string json = absl::StrCat(
-      "{\"host\":", JsonString(host), ",\"operation\":", JsonString(op.name),
-      ",\"request_id\":", JsonString(result.request_id),
-      ",\"outcome\":", JsonString(AuditOutcomeName(result.outcome)));
+  nlohmann::ordered_json json = {
+      {"host", host},
+      {"operation", op.name},
+      {"request_id", result.request_id},
+      {"outcome", std::string(AuditOutcomeName(result.outcome))}};
   if (result.final != nullptr)
-    absl::StrAppend(&json,
-                    ",\"result\":", ProtoToJson(op.ResultOf(*result.final)));
+    json["result"] = EmbeddedJson(ProtoToJson(op.ResultOf(*result.final)));
   if (!result.status.ok()) {
-    absl::StrAppend(&json, ",\"error\":{\"code\":",
-                    JsonString(absl::StatusCodeToString(result.status.code())),
-                    ",\"message\":", JsonString(result.status.message()), "}");
+    json["error"] = {{"code", absl::StatusCodeToString(result.status.code())},
+                     {"message", std::string(result.status.message())}};
   }
-  return json + "}";
+  return DumpJson(json);
 }
 
 // What the process exits with, from how the hosts ended.

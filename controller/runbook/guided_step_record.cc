@@ -12,9 +12,9 @@ AuditIntent GuidedStepIntent(absl::string_view entry, absl::string_view phase,
   intent.host = "-";
   intent.address = "-";
   intent.operation = "guided_step";
-  intent.parameters_json = absl::StrCat("{\"entry\":", JsonString(entry),
-                                        ",\"phase\":", JsonString(phase),
-                                        ",\"step\":", JsonString(step), "}");
+  intent.parameters_json = DumpJson({{"entry", std::string(entry)},
+                                     {"phase", std::string(phase)},
+                                     {"step", std::string(step)}});
   return intent;
 }
 
