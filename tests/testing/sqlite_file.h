@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace opsagent::testing {
 
@@ -12,6 +13,10 @@ namespace opsagent::testing {
 // with an audit log, or make it look like an older release's). Errors carry
 // SQLite's message.
 absl::Status ExecSqlite(const std::string& path, const std::string& sql);
+
+// The first column of the first row `sql` returns, as an integer.
+absl::StatusOr<int64_t> QuerySqliteInt(const std::string& path,
+                                       const std::string& sql);
 
 }  // namespace opsagent::testing
 
