@@ -6,32 +6,6 @@
 #include "absl/time/clock.h"
 
 namespace opsagent {
-namespace {
-
-void Count(AuditOutcome outcome, FanOutSummary* summary) {
-  switch (outcome) {
-    case AuditOutcome::kOk:
-      ++summary->ok;
-      break;
-    case AuditOutcome::kDenied:
-      ++summary->denied;
-      break;
-    case AuditOutcome::kUnreachable:
-      ++summary->unreachable;
-      break;
-    case AuditOutcome::kError:
-      ++summary->error;
-      break;
-    case AuditOutcome::kPending:
-      break;  // not sent: counted by the caller as an audit failure
-    case AuditOutcome::kUnknown:
-      ++summary->unknown;
-      break;
-  }
-}
-
-}  // namespace
-
 absl::StatusOr<FanOutSummary> ControllerRunner::Run(
     const std::string& target, const OperationCall& call,
     const std::function<void(const std::vector<std::string>&)>& on_hosts,
@@ -91,7 +65,7 @@ absl::StatusOr<FanOutSummary> ControllerRunner::Run(
                               "not sent: the controller refused the rest of "
                               "the run (",
                               sent.message(), ")"));
-      Count(lost.outcome, &summary);
+      summary.Add(lost.outcome);
       on_result(i, lost);
     }
     break;
@@ -186,7 +160,7 @@ absl::Status ControllerRunner::RunWave(
             result.final = std::move(final);
           }
         }
-        Count(result.outcome, summary);
+        summary->Add(result.outcome);
         on_result(first + r.host(), result);
         break;
       }
@@ -208,7 +182,7 @@ absl::Status ControllerRunner::RunWave(
       lost.status = absl::UnavailableError(absl::StrCat(
           "the controller went away before this host's result came back (",
           status.message(), "); its intent is in the controller's audit log"));
-      Count(lost.outcome, summary);
+      summary->Add(lost.outcome);
       on_result(first + i, lost);
     }
   }

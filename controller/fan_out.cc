@@ -7,6 +7,29 @@
 
 namespace opsagent {
 
+void FanOutSummary::Add(AuditOutcome outcome) {
+  switch (outcome) {
+    case AuditOutcome::kOk:
+      ++ok;
+      break;
+    case AuditOutcome::kError:
+      ++error;
+      break;
+    case AuditOutcome::kDenied:
+      ++denied;
+      break;
+    case AuditOutcome::kUnreachable:
+      ++unreachable;
+      break;
+    case AuditOutcome::kUnknown:
+      ++unknown;
+      break;
+    case AuditOutcome::kPending:
+      ++pending;
+      break;
+  }
+}
+
 FanOutSummary RunFanOut(
     size_t count, const FanOutOptions& options,
     const std::function<AuditOutcome(size_t index)>& task,
@@ -28,24 +51,7 @@ FanOutSummary RunFanOut(
       }
       const AuditOutcome outcome = task(index);
       absl::MutexLock lock(&mutex);
-      switch (outcome) {
-        case AuditOutcome::kOk:
-          ++summary.ok;
-          break;
-        case AuditOutcome::kDenied:
-          ++summary.denied;
-          break;
-        case AuditOutcome::kUnreachable:
-          ++summary.unreachable;
-          break;
-        case AuditOutcome::kUnknown:
-        case AuditOutcome::kPending:
-          ++summary.unknown;
-          break;
-        case AuditOutcome::kError:
-          ++summary.error;
-          break;
-      }
+      summary.Add(outcome);
       on_done(index, outcome, summary);
     }
   };

@@ -15,15 +15,21 @@ struct FanOutOptions {
   int max_failures = 0;
 };
 
-// How many hosts ended how.
+// How many hosts ended how: the one tally of the direct path and the
+// controller's.
 struct FanOutSummary {
   int ok = 0;
   int error = 0;
   int denied = 0;
   int unreachable = 0;
   int unknown = 0;
+  int pending = 0;      // not sent: the audit log could not record it
   int not_started = 0;  // skipped once the error budget was spent
-  int failed() const { return error + denied + unreachable + unknown; }
+  int failed() const {
+    return error + denied + unreachable + unknown + pending;
+  }
+  // Counts one host's outcome.
+  void Add(AuditOutcome outcome);
 };
 
 // Runs `task` for each of `count` items (hosts, by index), at most

@@ -236,11 +236,16 @@ int RunOperation(Invocation& invocation, const std::string& target,
     std::fprintf(
         stderr,
         "%zu hosts in %lld ms: %d ok, %d error, %d denied, %d unreachable, %d "
-        "unknown%s; run %s%s\n",
+        "unknown%s%s; run %s%s\n",
         names.size(),
         static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - start)),
         summary.ok, summary.error, summary.denied, summary.unreachable,
         summary.unknown,
+        summary.pending > 0
+            ? absl::StrCat(", ", summary.pending,
+                           " not sent (the audit log could not record them)")
+                  .c_str()
+            : "",
         summary.not_started > 0
             ? absl::StrCat(", ", summary.not_started,
                            " not started (error budget spent)")

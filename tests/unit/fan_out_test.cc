@@ -60,5 +60,30 @@ TEST(FanOutTest, StopsStartingHostsWhenTheErrorBudgetIsSpent) {
   EXPECT_EQ(summary.not_started, 97);
 }
 
+// The direct path and the controller's count hosts with this one tally: a
+// host whose intent the audit log could not record was not sent, is
+// counted as such (not as unknown), and is a failure for the error budget.
+TEST(FanOutTest, EachOutcomeIsCountedOnceAndNotSentIsAFailure) {
+  FanOutSummary summary;
+  for (AuditOutcome outcome :
+       {AuditOutcome::kOk, AuditOutcome::kError, AuditOutcome::kDenied,
+        AuditOutcome::kUnreachable, AuditOutcome::kUnknown,
+        AuditOutcome::kPending, AuditOutcome::kPending})
+    summary.Add(outcome);
+  EXPECT_EQ(summary.ok, 1);
+  EXPECT_EQ(summary.error, 1);
+  EXPECT_EQ(summary.denied, 1);
+  EXPECT_EQ(summary.unreachable, 1);
+  EXPECT_EQ(summary.unknown, 1);
+  EXPECT_EQ(summary.pending, 2);
+  EXPECT_EQ(summary.failed(), 6);
+  FanOutSummary ran = RunFanOut(
+      10, {2, 2}, [](size_t) { return AuditOutcome::kPending; },
+      [](size_t, AuditOutcome, const FanOutSummary&) {});
+  EXPECT_EQ(ran.pending, 2);
+  EXPECT_EQ(ran.unknown, 0);
+  EXPECT_EQ(ran.not_started, 8);
+}
+
 }  // namespace
 }  // namespace opsagent
