@@ -11,6 +11,7 @@
 #include "common/connection_guard.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
+#include "common/one_write_at_a_time.h"
 #include "common/operation_catalog.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -64,11 +65,7 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
     }).detach();
   }
 
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mutex_);
-    write_ok_ = ok;
-    writing_ = false;
-  }
+  void OnWriteDone(bool ok) override { writes_.Done(ok); }
 
   void OnCancel() override { cancelled_.store(true); }
   void OnDone() override { delete this; }
@@ -76,13 +73,8 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
  private:
   // Sends `message` and waits until gRPC has taken it (flow control).
   bool Write(const google::protobuf::Message& message) {
-    absl::MutexLock lock(&mutex_);
-    buffer_ = ToBuffer(message);
-    writing_ = true;
-    StartWrite(&buffer_);
-    mutex_.Await(absl::Condition(
-        +[](bool* writing) { return !*writing; }, &writing_));
-    return write_ok_;
+    return writes_.Write(ToBuffer(message),
+                         [this](const grpc::ByteBuffer* b) { StartWrite(b); });
   }
 
   void Serve() {
@@ -145,10 +137,7 @@ class CallReactor final : public grpc::ServerGenericBidiReactor {
   grpc::GenericCallbackServerContext* const context_;
   grpc::ByteBuffer request_;
   std::atomic<bool> cancelled_{false};
-  absl::Mutex mutex_;
-  grpc::ByteBuffer buffer_ ABSL_GUARDED_BY(mutex_);
-  bool writing_ ABSL_GUARDED_BY(mutex_) = false;
-  bool write_ok_ ABSL_GUARDED_BY(mutex_) = true;
+  OneWriteAtATime<grpc::ByteBuffer> writes_;
 };
 
 }  // namespace

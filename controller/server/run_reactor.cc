@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/one_write_at_a_time.h"
 #include "common/operation_catalog.h"
 #include "controller/server/controller_service.h"
 #include "controller/server/relay_run.h"
@@ -41,23 +42,13 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
     service->Detach([this] { Serve(); });
   }
 
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mutex_);
-    write_ok_ = ok;
-    writing_ = false;
-  }
+  void OnWriteDone(bool ok) override { writes_.Done(ok); }
   void OnDone() override { delete this; }
 
  private:
   bool Write(const v1::RunEvent& event) {
-    absl::MutexLock lock(&mutex_);
-    if (!write_ok_) return false;
-    buffer_ = event;
-    writing_ = true;
-    StartWrite(&buffer_);
-    mutex_.Await(absl::Condition(
-        +[](bool* writing) { return !*writing; }, &writing_));
-    return write_ok_;
+    return writes_.Write(event,
+                         [this](const v1::RunEvent* e) { StartWrite(e); });
   }
 
   void Serve() {
@@ -111,10 +102,7 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
   grpc::CallbackServerContext* const context_;
   const v1::RunRequest request_;
   PeerIdentity caller_;
-  absl::Mutex mutex_;
-  v1::RunEvent buffer_ ABSL_GUARDED_BY(mutex_);
-  bool writing_ ABSL_GUARDED_BY(mutex_) = false;
-  bool write_ok_ ABSL_GUARDED_BY(mutex_) = true;
+  OneWriteAtATime<v1::RunEvent> writes_;
 };
 
 }  // namespace
