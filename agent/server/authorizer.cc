@@ -4,25 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/operation_catalog.h"
+#include "common/tls/access_rule.h"
 
 namespace opsagent {
-namespace {
-
-template <typename Container, typename Value>
-bool Contains(const Container& container, const Value& value) {
-  return std::find(container.begin(), container.end(), value) !=
-         container.end();
-}
-
-bool Matches(const v1::AuthorizationRule& rule, const PeerIdentity& caller) {
-  if (Contains(rule.identities(), caller.name)) return true;
-  return std::any_of(caller.roles.begin(), caller.roles.end(),
-                     [&rule](const std::string& role) {
-                       return Contains(rule.roles(), role);
-                     });
-}
-
-}  // namespace
 
 bool Authorizer::Allows(const PeerIdentity& caller,
                         absl::string_view operation) const {
@@ -31,21 +15,20 @@ bool Authorizer::Allows(const PeerIdentity& caller,
     // the role: a certificate that also names "sre" gets nothing from the
     // sre rules. run_command is checked again per command (read_only).
     const OperationInfo* op = FindOperation(operation);
-    if (op == nullptr || (op->mutating && op->name != "run_command"))
+    if (op == nullptr || (op->mutating && !op->read_only_per_declaration))
       return false;
-    return std::any_of(rules_.begin(), rules_.end(),
-                       [&](const v1::AuthorizationRule& rule) {
-                         return Contains(rule.roles(), kAutomationRole) &&
-                                (Contains(rule.operations(), "*") ||
-                                 Contains(rule.operations(), operation));
-                       });
+    return std::any_of(
+        rules_.begin(), rules_.end(), [&](const v1::AuthorizationRule& rule) {
+          return std::find(rule.roles().begin(), rule.roles().end(),
+                           kAutomationRole) != rule.roles().end() &&
+                 RuleGrants(rule.operations(), operation);
+        });
   }
-  return std::any_of(rules_.begin(), rules_.end(),
-                     [&](const v1::AuthorizationRule& rule) {
-                       return Matches(rule, caller) &&
-                              (Contains(rule.operations(), "*") ||
-                               Contains(rule.operations(), operation));
-                     });
+  return std::any_of(
+      rules_.begin(), rules_.end(), [&](const v1::AuthorizationRule& rule) {
+        return RuleAppliesTo(rule.identities(), rule.roles(), caller) &&
+               RuleGrants(rule.operations(), operation);
+      });
 }
 
 absl::Status Authorizer::Authorize(const PeerIdentity& caller,
