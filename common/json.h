@@ -18,7 +18,8 @@ std::string JsonString(absl::string_view text);
 
 // JSON text opsctl stored (a request's parameters, a result) as a value to
 // put in a document: parsed, so that text which is not JSON (an edited log)
-// is embedded as a string instead of being spliced in.
+// is embedded as a string instead of being spliced in; so is JSON nested
+// deeper than any opsctl writes (64 levels), which would exhaust the stack.
 nlohmann::ordered_json EmbeddedJson(absl::string_view text);
 
 // A message in Protobuf's canonical JSON mapping, with the .proto field names

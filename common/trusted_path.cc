@@ -121,15 +121,10 @@ absl::Status CheckTrustedPath(const std::string& path, TrustedKind kind) {
   return Check(path, kind, 0);
 }
 
-absl::Status CheckWrittenFile(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  const std::string directory =
-      slash == std::string::npos ? "."
-                                 : path.substr(0, std::max<size_t>(1, slash));
-  if (absl::Status trusted =
-          CheckTrustedPath(directory, TrustedKind::kDirectory);
-      !trusted.ok())
-    return absl::FailedPreconditionError(trusted.message());
+namespace {
+
+// `path`, if it exists, as CheckWrittenFile wants each of its files.
+absl::Status CheckWrittenRegularFile(const std::string& path) {
   struct stat st;
   if (lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return absl::OkStatus();  // created when first used
@@ -145,6 +140,40 @@ absl::Status CheckWrittenFile(const std::string& path) {
   if (absl::Status trusted = CheckTrustedPath(path, TrustedKind::kFile);
       !trusted.ok())
     return absl::FailedPreconditionError(trusted.message());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckWrittenFile(const std::string& path,
+                              absl::Span<const char* const> companions) {
+  const size_t slash = path.rfind('/');
+  const std::string directory =
+      slash == std::string::npos ? "."
+                                 : path.substr(0, std::max<size_t>(1, slash));
+  if (absl::Status trusted =
+          CheckTrustedPath(directory, TrustedKind::kDirectory);
+      !trusted.ok())
+    return absl::FailedPreconditionError(trusted.message());
+  struct stat dir;
+  if (stat(directory.c_str(), &dir) != 0)
+    return absl::UnavailableError(
+        absl::StrCat(directory, ": ", std::strerror(errno)));
+  if ((dir.st_mode & 022) != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s is in %s, where others may create files (mode %04o): they "
+        "could plant what is opened beside it; keep it in a directory only "
+        "its owner writes (chmod go-w %s, or another directory)",
+        path, directory, dir.st_mode & 07777, directory));
+  }
+  if (absl::Status file = CheckWrittenRegularFile(path); !file.ok())
+    return file;
+  for (const char* suffix : companions) {
+    if (absl::Status companion =
+            CheckWrittenRegularFile(absl::StrCat(path, suffix));
+        !companion.ok())
+      return companion;
+  }
   return absl::OkStatus();
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 
 namespace opsagent {
 
@@ -24,12 +25,20 @@ enum class TrustedKind {
 absl::Status CheckTrustedPath(const std::string& path, TrustedKind kind);
 
 // Checks a file a daemon writes (an audit log, a journal, an export): its
-// directory passes CheckTrustedPath, and the file, if it exists, is a
-// regular file (not a symbolic link, FIFO or device) that passes it too.
-// The daemons open such files with O_NOFOLLOW; their --check_config uses
-// this so that it refuses what the start would. FAILED_PRECONDITION naming
-// the path; UNAVAILABLE when it cannot be looked at.
-absl::Status CheckWrittenFile(const std::string& path);
+// directory passes CheckTrustedPath and nobody but its owner may create
+// names in it, sticky or not (others could plant what the daemon opens
+// beside the file: SQLite's -wal, replayed into the database at its next
+// open); the file, and each of `companions` (the path with that suffix),
+// when it exists, is a regular file (not a symbolic link, FIFO or device)
+// that passes CheckTrustedPath too. The daemons open such files with
+// O_NOFOLLOW; their --check_config uses this so that it refuses what the
+// start would. FAILED_PRECONDITION naming the path; UNAVAILABLE when it
+// cannot be looked at.
+absl::Status CheckWrittenFile(const std::string& path,
+                              absl::Span<const char* const> companions = {});
+
+// What SQLite keeps beside a database: CheckWrittenFile's companions.
+inline constexpr const char* kSqliteCompanions[] = {"-wal", "-shm", "-journal"};
 
 // A path given on a command line (`--config etc/agent.textproto`), made
 // absolute against the working directory, as the shell user meant it; an

@@ -120,12 +120,14 @@ int main(int argc, char** argv) {
   }
   if (absl::GetFlag(FLAGS_check_config)) {
     // Every file opsctld writes, checked as its start will.
-    for (const auto& [field, file] :
-         {std::pair{"audit_database", &config->audit_database()},
+    for (const auto& [field, file, companions] :
+         {std::tuple{"audit_database", &config->audit_database(),
+                     absl::MakeConstSpan(opsagent::kSqliteCompanions)},
           {"audit_checkpoints.export_file",
-           &config->audit_checkpoints().export_file()}}) {
+           &config->audit_checkpoints().export_file(),
+           absl::Span<const char* const>()}}) {
       if (file->empty()) continue;
-      if (absl::Status written = opsagent::CheckWrittenFile(*file);
+      if (absl::Status written = opsagent::CheckWrittenFile(*file, companions);
           !written.ok())
         return Refuse(kExitConfig, absl::StrCat("config field ", field, ": ",
                                                 written.message()));

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_utf8.h"
 
 namespace opsagent {
 
@@ -38,6 +39,8 @@ v1::AuditEntry ToAuditEntry(const AuditRecord& record) {
     entry.set_agent_result_sha256(r.agent_result_sha256);
     entry.set_agent_signature(r.agent_signature);
   }
+  // A row someone edited may hold bytes Protobuf will not carry.
+  ReplaceInvalidUtf8(&entry);
   return entry;
 }
 

@@ -34,7 +34,8 @@ absl::Status MakeParentDirectory(const std::string& path) {
 
 absl::Status CheckLogFile(const std::string& path) {
   const std::string absolute = std::filesystem::absolute(path).string();
-  if (absl::Status checked = CheckWrittenFile(absolute); !checked.ok()) {
+  if (absl::Status checked = CheckWrittenFile(absolute, kSqliteCompanions);
+      !checked.ok()) {
     return absl::Status(checked.code(), absl::StrCat("audit log ", path, ": ",
                                                      checked.message()));
   }

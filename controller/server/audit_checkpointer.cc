@@ -24,17 +24,15 @@ constexpr absl::Duration kUnsignedGrace = absl::Minutes(1);
 // was not written by opsctld.
 constexpr uint64_t kMaxLineBytes = 64 << 10;
 
-// The export file's directory must be one only root or opsctld can change,
-// and the file itself not a link nor writable by others. Opened to read
-// too: a torn last line is found and cut off through it.
+// The export file's directory must be one only root or opsctld can change
+// or create names in, and the file itself not a link nor writable by
+// others. Opened to read too: a torn last line is found and cut off
+// through it.
 absl::StatusOr<std::unique_ptr<AppendOnlyFile>> OpenExportFile(
     const std::string& path) {
-  const std::string dir = path.substr(0, path.rfind('/'));
-  if (absl::Status trusted =
-          CheckTrustedPath(dir.empty() ? "/" : dir, TrustedKind::kDirectory);
-      !trusted.ok()) {
+  if (absl::Status written = CheckWrittenFile(path); !written.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "audit_checkpoints.export_file ", path, ": ", trusted.message()));
+        "audit_checkpoints.export_file ", path, ": ", written.message()));
   }
   // O_NONBLOCK: a FIFO planted at the path must not hold up the start.
   const int fd = open(

@@ -11,6 +11,7 @@
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/operation_catalog.h"
+#include "common/proto_utf8.h"
 #include "common/request_meta.h"
 #include "controller/audit/audit_entry.h"
 #include "controller/auditing_caller.h"
@@ -214,6 +215,7 @@ grpc::ServerUnaryReactor* ControllerService::QueryAudit(
             *entry = ToAuditEntry(record);
             if (omit_results) entry->clear_result_json();
           }
+          ReplaceInvalidUtf8(reply);  // rows someone edited still answer
           return absl::OkStatus();
         };
       });
@@ -247,6 +249,7 @@ grpc::ServerUnaryReactor* ControllerService::VerifyAudit(
           reply->set_ok(report.ok());
           reply->set_report(
               report.ok() ? *report : std::string(report.status().message()));
+          ReplaceInvalidUtf8(reply);
           return absl::OkStatus();
         };
       });
@@ -275,6 +278,7 @@ grpc::ServerUnaryReactor* ControllerService::ExportAudit(
             bytes += added->ByteSizeLong();
             if (bytes > kMaxReplyBytes) break;  // the rest from its cursor
           }
+          ReplaceInvalidUtf8(reply);
           return absl::OkStatus();
         };
       });
@@ -300,6 +304,7 @@ grpc::ServerUnaryReactor* ControllerService::ListIncidents(
         (*incidents)->List(*request);
     if (!listed.ok()) return listed.status();
     *reply = *std::move(listed);
+    ReplaceInvalidUtf8(reply);
     return absl::OkStatus();
   });
 }
@@ -315,6 +320,7 @@ grpc::ServerUnaryReactor* ControllerService::GetIncident(
         (*incidents)->Get(request->id(), request->alerts_after());
     if (!incident.ok()) return incident.status();
     *reply = *std::move(incident);
+    ReplaceInvalidUtf8(reply);
     return absl::OkStatus();
   });
 }

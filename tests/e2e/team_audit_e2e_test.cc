@@ -269,6 +269,26 @@ TEST_F(TeamAuditE2eTest, AnOlderCopyOfTheDatabaseIsRefusedAndNamed) {
       << upgraded.stdout_text << upgraded.stderr_text;
 }
 
+// One row edited to hold bytes that are not UTF-8 made every query and
+// export through the controller fail for everyone (Protobuf will not carry
+// them; our attack run): it is shown with U+FFFD, and verify names the row.
+TEST_F(TeamAuditE2eTest, ARowEditedToHoldInvalidUtf8StillAnswersAndIsNamed) {
+  Calls(2);
+  TamperTeamLog(
+      "UPDATE actions SET reason = CAST(X'66FFFE6F' AS TEXT), host = "
+      "CAST(X'776562FF' AS TEXT) WHERE id = (SELECT max(id) FROM actions)");
+  ProgramResult json = alice_->Run({"audit", "--output", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.stderr_text;
+  EXPECT_THAT(json.stdout_text, HasSubstr("f\xef\xbf\xbd\xef\xbf\xbdo"));
+  ProgramResult table = alice_->Run({"audit"});
+  EXPECT_EQ(table.exit_code, 0) << table.stderr_text;
+  ProgramResult exported = alice_->Run({"audit", "export"});
+  EXPECT_EQ(exported.exit_code, 0) << exported.stderr_text;
+  ProgramResult verified = alice_->Run({"audit", "verify"});
+  EXPECT_EQ(verified.exit_code, 1) << verified.stdout_text;
+  EXPECT_THAT(verified.stdout_text, HasSubstr("TAMPERED"));
+}
+
 TEST_F(TeamAuditE2eTest, ReconcileNamesEachDifferenceBetweenTheWitnesses) {
   auto run = [&](OpsctlRunner& opsctl, std::vector<std::string> args) {
     args.push_back("--output");

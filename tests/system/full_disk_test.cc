@@ -32,7 +32,7 @@ TEST(FullDiskTest, OpsctlRefusesToActUnrecordedWhenTheAuditDiskIsFull) {
   const std::string dir = std::getenv("TEST_TMPDIR");
   const std::string small = dir + "/small";
   mkdir(small.c_str(), 0700);
-  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=256k"), 0);
+  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=256k,mode=0700"), 0);
 
   auto agent = ::opsagent::testing::TestAgent::Start(dir, "localhost");
   ASSERT_TRUE(agent.ok()) << agent.status();
@@ -79,7 +79,7 @@ TEST(FullDiskTest, AgentRefusesAChangeItCannotJournal) {
   mkdir(dir.c_str(), 0700);
   const std::string small = dir + "/journal";
   mkdir(small.c_str(), 0700);
-  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k"), 0);
+  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k,mode=0700"), 0);
   const std::string log = dir + "/app.log";
   ::opsagent::testing::WriteFileOrDie(log, std::string(10000, 'x'));
   auto agent = ::opsagent::testing::TestAgent::Start(
@@ -123,7 +123,7 @@ TEST(FullDiskTest, KeepingTheTailOnAFullDiskKeepsItWhole) {
   mkdir(dir.c_str(), 0700);
   const std::string small = dir + "/logs";
   mkdir(small.c_str(), 0700);
-  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=256k"), 0);
+  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=256k,mode=0700"), 0);
   // 1 MiB of hole, then 64 KiB of log lines.
   const std::string log = small + "/app.log";
   std::string tail;

@@ -140,5 +140,32 @@ TEST_F(TrustedPathTest, AWrittenFileMustBeARegularFileInATrustedDirectory) {
               HasSubstr("is writable by others"));
 }
 
+// SQLite replays a -wal it finds beside the database at its next open:
+// one planted there (a link, or a file of someone else's) is refused with
+// the database, and so is a directory where others may create names, even
+// a sticky one such as /tmp (our attack run replaced a whole log so).
+TEST_F(TrustedPathTest, AWrittenFilesCompanionsAndDirectoryAreCheckedToo) {
+  const std::string database = base_ + "/etc/tls/audit.db";
+  std::ofstream(database) << "";
+  chmod(database.c_str(), 0600);
+  EXPECT_TRUE(CheckWrittenFile(database, kSqliteCompanions).ok());
+  ASSERT_EQ(symlink(file_.c_str(), (database + "-wal").c_str()), 0);
+  absl::Status wal = CheckWrittenFile(database, kSqliteCompanions);
+  EXPECT_EQ(wal.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(wal.message(), HasSubstr(database + "-wal"));
+  EXPECT_TRUE(CheckWrittenFile(database).ok());  // not asked about it
+  unlink((database + "-wal").c_str());
+  std::ofstream(database + "-shm") << "";
+  chmod((database + "-shm").c_str(), 0666);
+  EXPECT_THAT(CheckWrittenFile(database, kSqliteCompanions).message(),
+              HasSubstr("-shm"));
+  unlink((database + "-shm").c_str());
+  chmod((base_ + "/etc/tls").c_str(), 01777);
+  absl::Status sticky = CheckWrittenFile(database, kSqliteCompanions);
+  EXPECT_EQ(sticky.code(), absl::StatusCode::kFailedPrecondition);
+  chmod((base_ + "/etc/tls").c_str(), 0755);
+  EXPECT_TRUE(CheckWrittenFile(database, kSqliteCompanions).ok());
+}
+
 }  // namespace
 }  // namespace opsagent
