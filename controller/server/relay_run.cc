@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -38,6 +39,10 @@ RelayMetrics::RelayMetrics(MetricRegistry& registry)
           "run).")) {}
 
 namespace {
+
+// What one host's rows may take while its call runs, held from its
+// operator's write budget: an intent, an outcome and a result of a few KiB.
+constexpr uint64_t kHeldPerHost = 4 << 10;
 
 // What a link reports about one host's call, queued for the run's thread.
 struct Arrival {
@@ -218,15 +223,27 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
                       const std::function<bool(const v1::RunEvent&)>& emit) {
   const OperationInfo& op = *spec.op;
   const v1::RunRequest& asked = spec.request;
-  if (spec.budget != nullptr) {
-    if (absl::Status admitted = spec.budget->Admit(spec.operator_identity);
-        !admitted.ok())
-      return admitted;
-  }
   absl::StatusOr<std::vector<HostCall>> planned =
       PlanCalls(op, asked, spec.operator_certificate);
   if (!planned.ok()) return planned.status();
   std::vector<HostCall>& calls = *planned;
+  // What the hosts' rows may take is held while the run lasts, so that runs
+  // made at once are admitted against each other, not all on one balance.
+  const uint64_t hold = asked.ByteSizeLong() + calls.size() * kHeldPerHost;
+  if (spec.budget != nullptr) {
+    if (!op.mutating) {
+      if (absl::Status room = spec.budget->AdmitRead(audit.path()); !room.ok())
+        return room;
+    }
+    if (absl::Status admitted =
+            spec.budget->Admit(spec.operator_identity, hold);
+        !admitted.ok())
+      return admitted;
+  }
+  const absl::Cleanup release = [&] {
+    if (spec.budget != nullptr)
+      spec.budget->Release(spec.operator_identity, hold);
+  };
   const std::string& run_id = calls.front().meta.run_id();
   // Only hosts the controller knows (linked now, seen since it started, or
   // in the static inventory) get a row in the team's log.

@@ -1,5 +1,7 @@
 #include "controller/server/write_budget.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +13,7 @@ namespace {
 
 constexpr uint64_t kDefaultBurstBytes = 32ull << 20;
 constexpr uint64_t kDefaultBytesPerSecond = 16ull << 10;
+constexpr uint64_t kDefaultChangeReserveBytes = 64ull << 20;
 // Where identities past kMaxTracked share one bucket.
 constexpr char kOtherIdentities[] = "(other operators)";
 
@@ -27,6 +30,7 @@ WriteBudget::WriteBudget(const v1::AuditWriteBudget& config,
           OrDefault<uint64_t>(config.burst_bytes(), kDefaultBurstBytes))),
       bytes_per_second_(static_cast<double>(OrDefault<uint64_t>(
           config.bytes_per_second(), kDefaultBytesPerSecond))),
+      change_reserve_bytes_(config.change_reserve_bytes()),
       refusals_(metrics.AddCounter(
           "opsagent_controller_write_budget_refusals_total",
           "Calls refused because their operator had filled the audit log "
@@ -57,11 +61,12 @@ WriteBudget::Bucket& WriteBudget::BucketOf(const std::string& identity,
   return bucket;
 }
 
-absl::Status WriteBudget::Admit(const std::string& identity) {
+absl::Status WriteBudget::Admit(const std::string& identity, uint64_t hold) {
   absl::MutexLock lock(&mutex_);
   Bucket& bucket = BucketOf(identity, absl::Now());
   if (bucket.bytes > 0) {
     bucket.dry_logged = false;
+    bucket.bytes -= static_cast<double>(hold);
     return absl::OkStatus();
   }
   refusals_.Increment();
@@ -82,6 +87,34 @@ absl::Status WriteBudget::Admit(const std::string& identity) {
       static_cast<uint64_t>(bytes_per_second_), " bytes a second after ",
       static_cast<uint64_t>(burst_bytes_), "); nothing was sent; try again in ",
       absl::FormatDuration(wait)));
+}
+
+void WriteBudget::Release(const std::string& identity, uint64_t hold) {
+  absl::MutexLock lock(&mutex_);
+  BucketOf(identity, absl::Now()).bytes += static_cast<double>(hold);
+}
+
+absl::Status WriteBudget::AdmitRead(const std::string& database) const {
+  const size_t slash = database.rfind('/');
+  const std::string directory =
+      slash == std::string::npos
+          ? "."
+          : database.substr(0, std::max<size_t>(1, slash));
+  struct statvfs vfs;
+  if (statvfs(directory.c_str(), &vfs) != 0) return absl::OkStatus();
+  const uint64_t free_bytes = uint64_t{vfs.f_bavail} * vfs.f_frsize;
+  const uint64_t reserve =
+      change_reserve_bytes_ != 0
+          ? change_reserve_bytes_
+          : std::min<uint64_t>(kDefaultChangeReserveBytes,
+                               uint64_t{vfs.f_blocks} * vfs.f_frsize / 10);
+  if (free_bytes >= reserve) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the team's audit log has ", free_bytes >> 10,
+      " KiB left on its filesystem, under the ", reserve >> 10,
+      " KiB kept for recording changes (audit_write_budget."
+      "change_reserve_bytes): reads are refused until it has more; nothing "
+      "was sent"));
 }
 
 void WriteBudget::Charge(const std::string& identity, uint64_t bytes) {

@@ -20,8 +20,13 @@ namespace opsagent {
 // could be recorded and so none could run. A call is admitted while its
 // operator's bucket is not empty, and what its rows took is charged once
 // written: a bucket goes into debt by at most one call, which a later call
-// waits out. A refused call is sent nowhere and writes no row (refusals
-// are counted, and logged once per time a bucket runs dry). Identities are
+// waits out (a run holds what its hosts' rows may take while it runs, so
+// calls made at once count against each other). A refused call is sent
+// nowhere and writes no row (refusals
+// are counted, and logged once per time a bucket runs dry). Reads are also
+// refused while the log's filesystem is down to the reserve kept for
+// changes, whoever asks: no operator's reads can leave the team unable to
+// record the truncation that frees the disk. Identities are
 // certificate names the access rules admitted; at most kMaxTracked are
 // kept, those whose bucket is full again forgotten first. Thread-safe.
 class WriteBudget {
@@ -30,11 +35,18 @@ class WriteBudget {
   // 0 in `config` means 32 MiB and 16 KiB/s (about 56 MiB an hour).
   WriteBudget(const v1::AuditWriteBudget& config, MetricRegistry& metrics);
 
-  // OK while `identity`'s bucket holds anything; RESOURCE_EXHAUSTED,
-  // saying when it will, otherwise.
-  absl::Status Admit(const std::string& identity);
+  // OK while `identity`'s bucket holds anything, taking `hold` from it at
+  // once (what the call's rows may take, given back by Release when it
+  // ends); RESOURCE_EXHAUSTED, saying when it will hold something,
+  // otherwise.
+  absl::Status Admit(const std::string& identity, uint64_t hold = 0);
+  void Release(const std::string& identity, uint64_t hold);
   // Takes what `identity`'s call wrote into the log.
   void Charge(const std::string& identity, uint64_t bytes);
+
+  // OK unless the filesystem holding `database` has less free than the
+  // reserve kept for changes: RESOURCE_EXHAUSTED for a read then.
+  absl::Status AdmitRead(const std::string& database) const;
 
  private:
   struct Bucket {
@@ -47,6 +59,7 @@ class WriteBudget {
 
   const double burst_bytes_;
   const double bytes_per_second_;
+  const uint64_t change_reserve_bytes_;  // 0: the default
   Counter& refusals_;
   absl::Mutex mutex_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mutex_);

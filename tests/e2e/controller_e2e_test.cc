@@ -704,6 +704,44 @@ TEST(ControllerWriteBudgetE2eTest, AnOperatorsLoopStopsAtTheirBudgetOnly) {
   EXPECT_EQ(victor_rows(), served + 1);
 }
 
+// Calls made at once were all admitted on one balance before any was
+// charged (our attack run: 35 of 100 parallel calls against a burst for
+// 20). A run holds what its hosts' rows may take while it runs, so those
+// made at once are admitted against each other.
+TEST(ControllerWriteBudgetE2eTest, CallsMadeAtOnceAreAdmittedAgainstEachOther) {
+  Fleet fleet(absl::StrCat(std::getenv("TEST_TMPDIR"), "/budget-at-once"));
+  ASSERT_TRUE(fleet
+                  .StartController("audit_write_budget { burst_bytes: 8000 "
+                                   "bytes_per_second: 1 }\n")
+                  .ok());
+  ASSERT_NE(fleet.AddAgent("web-1", ""), nullptr);
+  auto alice =
+      fleet.Opsctl("at-once-alice", fleet.Operator("alice", {"oncall"}));
+  std::vector<Subprocess> running;
+  for (int i = 0; i < 12; ++i) {
+    absl::StatusOr<Subprocess> started = alice->Start(
+        {"mem", "web-1"}, absl::StrCat(fleet.dir(), "/at-once-", i, ".out"),
+        absl::StrCat(fleet.dir(), "/at-once-", i, ".err"));
+    ASSERT_TRUE(started.ok()) << started.status();
+    running.push_back(*std::move(started));
+  }
+  int admitted = 0, refused = 0;
+  for (Subprocess& call : running) {
+    absl::StatusOr<int> code = call.Wait(absl::Seconds(60));
+    ASSERT_TRUE(code.ok()) << code.status();
+    admitted += *code == 0;
+    refused += *code == 5;
+  }
+  // A call holds about 5 KB: one or two fit in 8,000 bytes, not twelve.
+  EXPECT_GE(admitted, 1);
+  EXPECT_LE(admitted, 3);
+  EXPECT_EQ(admitted + refused, 12);
+  int rows = 0;
+  for (const AuditRecord& row : TeamRows(fleet.controller().audit_path()))
+    rows += row.intent.cert_identity == "alice";
+  EXPECT_EQ(rows, admitted);
+}
+
 // gRPC 1.51 stops accepting for good once accept4 fails with EMFILE; a
 // plain TCP flood past the controller's descriptor limit (max_agents + 512 +
 // 1,024 unverified) must not do that to opsctld. Its connection guard holds

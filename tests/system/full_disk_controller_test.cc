@@ -18,6 +18,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -478,6 +479,45 @@ TEST_F(FullDiskControllerTest, TheAgentJournalSurvivesAFullDisk) {
                                      torn.size(), " bytes")));
   ExpectWholeJsonLines(journal);
   EXPECT_EQ(truncate().exit_code, 0);
+}
+
+// A viewer's loop of reads filled the team log's filesystem, after which no
+// change could be recorded, whatever the write budgets (our attack run: 6
+// loops, an 8 MiB tmpfs, 115 s). Reads are refused while the filesystem is
+// down to the reserve kept for changes; the truncation that frees the disk
+// is still recorded and runs.
+TEST_F(FullDiskControllerTest, ReadsStopAtTheReserveKeptForChanges) {
+  const std::string small = Mount("reserve-log", "2m");
+  const std::string app_log = dir_ + "/app.log";
+  WriteFileOrDie(app_log, std::string(10000, 'x'));
+  StartFleet("audit_write_budget { change_reserve_bytes: 524288 }\n",
+             small + "/team-audit.db",
+             absl::StrCat("truncatable_logs: \"", dir_, "/*.log\"\n"));
+  ASSERT_EQ(alice_->Run({"info", "web-1"}).exit_code, 0);
+  // Leave 256 KiB: under the 512 KiB reserve.
+  const std::string filler = Fill(small);
+  const off_t filled = static_cast<off_t>(std::filesystem::file_size(filler));
+  ASSERT_GT(filled, 256 << 10);
+  ASSERT_EQ(truncate(filler.c_str(), filled - (256 << 10)), 0);
+  const auto rows = [&] {
+    ProgramResult audit = alice_->Run({"audit", "--output", "json"});
+    EXPECT_EQ(audit.exit_code, 0) << audit.stderr_text;
+    return Lines(audit.stdout_text).size();
+  };
+  const size_t before = rows();
+  ProgramResult read = alice_->Run({"info", "web-1"});
+  EXPECT_EQ(read.exit_code, 5) << read.stderr_text;
+  EXPECT_THAT(read.stderr_text, HasSubstr("change_reserve_bytes"));
+  EXPECT_THAT(read.stderr_text, HasSubstr("nothing was sent"));
+  EXPECT_EQ(rows(), before);
+  // The change is recorded, and runs.
+  ProgramResult change =
+      alice_->Run({"truncate", "web-1", app_log, "--yes", "--output", "json"});
+  EXPECT_EQ(change.exit_code, 0) << change.stderr_text;
+  EXPECT_EQ(ReadFileOrDie(app_log).size(), 0u);
+  EXPECT_GT(rows(), before);
+  unlink(filler.c_str());
+  EXPECT_EQ(alice_->Run({"info", "web-1"}).exit_code, 0);
 }
 
 TEST_F(FullDiskControllerTest, EachExitCodeSaysWhatHappenedToTheChange) {
