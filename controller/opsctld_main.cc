@@ -254,7 +254,7 @@ int main(int argc, char** argv) {
         [&registry, &operators] {
           return opsagent::LiveInventory(*registry, operators.inventory());
         },
-        incidents.get(), diagnosis.get(), metrics);
+        incidents.get(), diagnosis.get(), &write_budget, metrics);
   }
   // gRPC 1.51 stops accepting for good when accept4 fails with EMFILE: a
   // flood of plain TCP connections would shut every new agent and operator

@@ -11,9 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/json.h"
 #include "common/regular_file.h"
 #include "controller/runbook/alert_triage.h"
-#include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
 namespace opsagent {
@@ -23,8 +23,7 @@ constexpr size_t kMaxTokenBytes = 4096;
 constexpr size_t kDefaultMaxBody = 1 << 20;
 
 std::string ErrorJson(absl::string_view message) {
-  return nlohmann::json{{"error", std::string(message)}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return DumpJson({{"error", std::string(message)}});
 }
 
 bool HasAutomaticStep(const v1::RunbookEntry& entry) {
@@ -86,11 +85,12 @@ absl::StatusOr<std::string> ReadToken(const std::string& field,
 AlertIntake::AlertIntake(RunbookLibrary runbooks,
                          std::function<Inventory()> live_inventory,
                          IncidentStore* incidents, AutoDiagnosis* diagnosis,
-                         MetricRegistry& metrics)
+                         WriteBudget* budget, MetricRegistry& metrics)
     : runbooks_(std::move(runbooks)),
       live_inventory_(std::move(live_inventory)),
       incidents_(incidents),
       diagnosis_(diagnosis),
+      budget_(budget),
       alerts_received_(metrics.AddCounter(
           "opsagent_controller_alerts_received_total",
           "Alerts received in webhook notifications, by sender and status.",
@@ -168,8 +168,23 @@ IntakeAnswer AlertIntake::Receive(absl::string_view body,
     alerts_received_.Increment({notification->source, alert.status});
     triaged.push_back(Triage(alert, notification->source, inventory));
   }
+  // A sender's notifications fill the same database as the team's log:
+  // past its write budget it is answered 503, and retries later.
+  const std::string writer = absl::StrCat("alert sender ", sender);
+  if (budget_ != nullptr) {
+    if (absl::Status admitted = budget_->Admit(writer, body.size());
+        !admitted.ok())
+      return answer(503, ErrorJson(admitted.message()));
+  }
   absl::StatusOr<IntakeResult> recorded =
       incidents_->Record(triaged, sender, absl::ToUnixMillis(absl::Now()));
+  if (budget_ != nullptr) {
+    budget_->Release(writer, body.size());
+    if (recorded.ok() &&
+        (!recorded->opened.empty() || recorded->joined > 0 ||
+         recorded->resolved > 0 || !recorded->reopened.empty()))
+      budget_->Charge(writer, body.size());
+  }
   if (!recorded.ok()) {
     spdlog::error(
         "alert intake: cannot record a notification (answered "
@@ -207,17 +222,16 @@ IntakeAnswer AlertIntake::Receive(absl::string_view body,
         "notification opens at most {} incidents",
         recorded->not_opened, sender, IncidentStore::kMaxOpenedPerNotification);
   }
-  nlohmann::json reply = {{"sender", sender},
-                          {"opened", recorded->opened},
-                          {"joined", recorded->joined},
-                          {"repeated", recorded->repeated},
-                          {"resolved", recorded->resolved},
-                          {"closed", recorded->closed},
-                          {"reopened", recorded->reopened},
-                          {"ignored", recorded->ignored},
-                          {"refused", recorded->refused},
-                          {"not_opened", recorded->not_opened}};
-  return answer(200, reply.dump());
+  return answer(200, DumpJson({{"sender", sender},
+                               {"opened", recorded->opened},
+                               {"joined", recorded->joined},
+                               {"repeated", recorded->repeated},
+                               {"resolved", recorded->resolved},
+                               {"closed", recorded->closed},
+                               {"reopened", recorded->reopened},
+                               {"ignored", recorded->ignored},
+                               {"refused", recorded->refused},
+                               {"not_opened", recorded->not_opened}}));
 }
 
 absl::StatusOr<std::vector<AlertSenderKey>> AlertIntake::ReadSenders(

@@ -14,6 +14,7 @@
 #include "controller/alerts/incident_store.h"
 #include "controller/inventory.h"
 #include "controller/runbook/runbook_library.h"
+#include "controller/server/write_budget.h"
 #include "opsagent/v1/opsctld_config.pb.h"
 
 namespace opsagent {
@@ -39,15 +40,18 @@ struct AlertSenderKey {
 // Thread-safe.
 class AlertIntake {
  public:
+  // `budget` (null: none) is charged, for each sender, with the bodies of
+  // the notifications that recorded something.
   AlertIntake(RunbookLibrary runbooks,
               std::function<Inventory()> live_inventory,
               IncidentStore* incidents, AutoDiagnosis* diagnosis,
-              MetricRegistry& metrics);
+              WriteBudget* budget, MetricRegistry& metrics);
 
   // Handles one webhook body that `sender` (its name) posted: 400 for a
   // body that is not a notification (saying why), 503 if the incidents
-  // cannot be stored (the sender retries; nothing was recorded), else 200
-  // with what changed, including what was refused or not opened.
+  // cannot be stored or the sender has written more than its write budget
+  // allows (the sender retries; nothing was recorded), else 200 with what
+  // changed, including what was refused or not opened.
   IntakeAnswer Receive(absl::string_view body, const std::string& sender);
 
   // Serves POST /v1/alerts over HTTPS as `config` says. The bearer token is
@@ -71,6 +75,7 @@ class AlertIntake {
   const std::function<Inventory()> live_inventory_;
   IncidentStore* const incidents_;
   AutoDiagnosis* const diagnosis_;
+  WriteBudget* const budget_;
   Counter& alerts_received_;
   Counter& notifications_;
   Counter& alerts_refused_;

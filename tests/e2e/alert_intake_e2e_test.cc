@@ -918,6 +918,43 @@ TEST_F(AlertIntakeE2eTest, SendersNeedTheirOwnNamesAndTokens) {
 
 // A token file that cannot serve is refused by --check_config, naming the
 // field and the file: guessable, short, readable by others, a link.
+// Whoever holds a sender's token filled the audit database at 0.7 MB/s
+// with new alerts, none of it charged (our attack run). A sender has a
+// write budget like an operator: past it, 503 (Alertmanager retries) and
+// nothing recorded; operators are still served.
+TEST_F(AlertIntakeE2eTest, ASendersFloodStopsAtItsWriteBudget) {
+  fleet_.reset();
+  const std::string dir = dir_ + "/budget";
+  mkdir(dir.c_str(), 0700);
+  AlertingFleet::Options options{dir, logs_, ""};
+  options.controller_config =
+      "audit_write_budget { burst_bytes: 6000 bytes_per_second: 1 }\n";
+  auto fleet = AlertingFleet::Start(options);
+  ASSERT_TRUE(fleet.ok()) << fleet.status();
+  fleet_ = *std::move(fleet);
+  int accepted = 0;
+  AlertingFleet::Answer answer;
+  for (int i = 0; i < 40; ++i) {
+    answer = fleet_->Post(
+        Firing(absl::StrCat("Flood", i), absl::StrCat("made-up-", i, ":9100"),
+               absl::StrFormat("%016x", 0xf100d000 + i)),
+        fleet_->token);
+    if (answer.status != 200) break;
+    ++accepted;
+  }
+  EXPECT_GE(accepted, 2);
+  EXPECT_LT(accepted, 20);
+  EXPECT_EQ(answer.status, 503) << answer.body;
+  EXPECT_THAT(answer.body, HasSubstr("audit_write_budget"));
+  const int incidents = IncidentCount();
+  EXPECT_EQ(fleet_
+                ->Post(Firing("FloodLate", "late:9100", "f100dfffffffffff"),
+                       fleet_->token)
+                .status,
+            503);
+  EXPECT_EQ(IncidentCount(), incidents);
+}
+
 TEST_F(AlertIntakeE2eTest, UnusableTokenFilesAreRefusedAtCheckConfig) {
   const std::string config = ReadFileOrDie(dir_ + "/opsctld.textproto");
   const std::string token = dir_ + "/alert-token";
