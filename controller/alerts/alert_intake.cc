@@ -22,6 +22,10 @@ namespace {
 constexpr size_t kMaxTokenBytes = 4096;
 constexpr size_t kDefaultMaxBody = 1 << 20;
 
+// The most a notification holds of its sender's write budget while it is
+// recorded.
+constexpr uint64_t kMaxHeldBytes = 64 << 10;
+
 std::string ErrorJson(absl::string_view message) {
   return DumpJson({{"error", std::string(message)}});
 }
@@ -171,19 +175,17 @@ IntakeAnswer AlertIntake::Receive(absl::string_view body,
   // A sender's notifications fill the same database as the team's log:
   // past its write budget it is answered 503, and retries later.
   const std::string writer = absl::StrCat("alert sender ", sender);
+  // What it may add is held meanwhile (notifications come at once).
+  const uint64_t hold = std::min<uint64_t>(body.size(), kMaxHeldBytes);
   if (budget_ != nullptr) {
-    if (absl::Status admitted = budget_->Admit(writer, body.size());
-        !admitted.ok())
+    if (absl::Status admitted = budget_->Admit(writer, hold); !admitted.ok())
       return answer(503, ErrorJson(admitted.message()));
   }
   absl::StatusOr<IntakeResult> recorded =
       incidents_->Record(triaged, sender, absl::ToUnixMillis(absl::Now()));
   if (budget_ != nullptr) {
-    budget_->Release(writer, body.size());
-    if (recorded.ok() &&
-        (!recorded->opened.empty() || recorded->joined > 0 ||
-         recorded->resolved > 0 || !recorded->reopened.empty()))
-      budget_->Charge(writer, body.size());
+    budget_->Release(writer, hold);
+    if (recorded.ok()) budget_->Charge(writer, recorded->bytes_recorded);
   }
   if (!recorded.ok()) {
     spdlog::error(

@@ -23,6 +23,8 @@ namespace opsagent {
 namespace {
 
 constexpr int kBusyTimeoutMs = 30000;
+// A row's numbers, keys and index entries.
+constexpr uint64_t kRowBytes = 256;
 
 }  // namespace
 
@@ -239,6 +241,7 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
             return open_new.Error("opening an incident");
           incident = sqlite3_last_insert_rowid(db_);
           result.opened.push_back(FormatIncidentId(incident));
+          result.bytes_recorded += kRowBytes + triaged.summary.size();
           opened_here[key] = incident;
         }
       }
@@ -253,11 +256,17 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
       add.Bind(5, received_at_ms);
       add.Bind(6, triaged.source);
       add.Bind(7, labels_sha256);
-      add.Bind(8, BoundedMapJson(alert.labels, cut));
-      add.Bind(9, BoundedMapJson(alert.annotations, cut));
+      const std::string labels_json = BoundedMapJson(alert.labels, cut);
+      const std::string annotations_json =
+          BoundedMapJson(alert.annotations, cut);
+      add.Bind(8, labels_json);
+      add.Bind(9, annotations_json);
       add.Bind(10, std::string(url));
       add.Bind(11, int64_t{cut});
       if (add.Step() != SQLITE_DONE) return add.Error("recording an alert");
+      result.bytes_recorded += kRowBytes + alert.fingerprint.size() +
+                               labels_json.size() + annotations_json.size() +
+                               url.size();
       fold.Reset();
       fold.Bind(1, incident);
       if (fold.Step() != SQLITE_DONE) return fold.Error("folding alerts");

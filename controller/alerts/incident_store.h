@@ -46,6 +46,9 @@ struct IntakeResult {
   // Firing alerts that would have opened more than
   // IncidentStore::kMaxOpenedPerNotification incidents: not recorded.
   int not_opened = 0;
+  // About what it added to the database (alerts' text, new incidents), for
+  // the sender's write budget.
+  uint64_t bytes_recorded = 0;
 };
 
 // The team's incidents, in the audit log's SQLite database (their own

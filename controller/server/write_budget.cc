@@ -83,9 +83,10 @@ absl::Status WriteBudget::Admit(const std::string& identity, uint64_t hold) {
   return absl::ResourceExhaustedError(absl::StrCat(
       identity,
       " has written more into the team's audit log than the controller "
-      "takes from one operator (audit_write_budget: ",
+      "takes from one writer (audit_write_budget: ",
       static_cast<uint64_t>(bytes_per_second_), " bytes a second after ",
-      static_cast<uint64_t>(burst_bytes_), "); nothing was sent; try again in ",
+      static_cast<uint64_t>(burst_bytes_),
+      "): nothing was sent or recorded; try again in ",
       absl::FormatDuration(wait)));
 }
 

@@ -928,7 +928,7 @@ TEST_F(AlertIntakeE2eTest, ASendersFloodStopsAtItsWriteBudget) {
   mkdir(dir.c_str(), 0700);
   AlertingFleet::Options options{dir, logs_, ""};
   options.controller_config =
-      "audit_write_budget { burst_bytes: 6000 bytes_per_second: 1 }\n";
+      "audit_write_budget { burst_bytes: 3000 bytes_per_second: 1 }\n";
   auto fleet = AlertingFleet::Start(options);
   ASSERT_TRUE(fleet.ok()) << fleet.status();
   fleet_ = *std::move(fleet);
