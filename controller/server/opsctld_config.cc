@@ -230,6 +230,18 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
     config.set_max_unverified_connections(1024);
   if (config.max_unverified_connections() > 65536)
     return FieldError("max_unverified_connections", "may be at most 65536");
+  // Past these a budget means nothing, and its numbers would overflow.
+  constexpr uint64_t kMaxBudgetBytes = uint64_t{1} << 50;  // 1 PiB
+  for (const auto& [field, value] :
+       {std::pair{"audit_write_budget.burst_bytes",
+                  config.audit_write_budget().burst_bytes()},
+        {"audit_write_budget.bytes_per_second",
+         config.audit_write_budget().bytes_per_second()},
+        {"audit_write_budget.change_reserve_bytes",
+         config.audit_write_budget().change_reserve_bytes()}}) {
+    if (value > kMaxBudgetBytes)
+      return FieldError(field, "may be at most 1 PiB (1125899906842624)");
+  }
   if (config.max_unverified_connections_per_address() == 0)
     config.set_max_unverified_connections_per_address(8);
   if (config.max_unverified_connections_per_address() >

@@ -1045,6 +1045,14 @@ TEST_F(AlertIntakeE2eTest, WrittenFilesThatAreNotRegularAreRefusedAtCheck) {
       EXPECT_THAT(refused.stderr_text, HasSubstr("not a regular file"));
     }
   }
+  // A budget past 1 PiB means nothing (and its arithmetic would overflow).
+  testing::WriteFileOrDie(good,
+                          absl::StrCat(base,
+                                       "audit_write_budget { burst_bytes: "
+                                       "18446744073709551615 }\n"));
+  ProgramResult huge = check();
+  EXPECT_EQ(huge.exit_code, 2) << huge.stderr_text;
+  EXPECT_THAT(huge.stderr_text, HasSubstr("audit_write_budget.burst_bytes"));
 }
 
 // Issue 20, hole 4: 75 notifications of 4 alerts with big labels made one
