@@ -15,7 +15,7 @@ constexpr uint64_t kDefaultBurstBytes = 32ull << 20;
 constexpr uint64_t kDefaultBytesPerSecond = 16ull << 10;
 constexpr uint64_t kDefaultChangeReserveBytes = 64ull << 20;
 // Where identities past kMaxTracked share one bucket.
-constexpr char kOtherIdentities[] = "(other operators)";
+constexpr char kOtherIdentities[] = "(other writers)";
 
 template <typename T>
 T OrDefault(T value, T fallback) {
@@ -33,7 +33,8 @@ WriteBudget::WriteBudget(const v1::AuditWriteBudget& config,
       change_reserve_bytes_(config.change_reserve_bytes()),
       refusals_(metrics.AddCounter(
           "opsagent_controller_write_budget_refusals_total",
-          "Calls refused because their operator had filled the audit log "
+          "Calls and notifications refused because their writer (an operator "
+          "or an alert sender) had filled the audit log "
           "faster than audit_write_budget allows.")) {}
 
 WriteBudget::Bucket& WriteBudget::BucketOf(const std::string& identity,
