@@ -123,6 +123,7 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
       reopen.Bind(1, incident);
       if (reopen.Step() != SQLITE_DONE) return reopen.Error("reopening");
       if (sqlite3_changes(db_) == 0) return absl::OkStatus();
+      result.bytes_recorded += kRowBytes;
       const std::string id = FormatIncidentId(incident);
       auto closed = std::find(result.closed.begin(), result.closed.end(), id);
       if (closed != result.closed.end()) {
@@ -175,6 +176,7 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
         if (set_status.Step() != SQLITE_DONE)
           return set_status.Error("resolving");
         ++result.resolved;
+        result.bytes_recorded += kRowBytes;  // the row rewritten, its WAL page
         firing.Reset();
         firing.Bind(1, incident);
         if (firing.Step() != SQLITE_ROW) return firing.Error("counting");
@@ -186,8 +188,10 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
         close.Bind(1, incident);
         close.Bind(2, last_end.Int(0));
         if (close.Step() != SQLITE_DONE) return close.Error("closing");
-        if (sqlite3_changes(db_) > 0)
+        if (sqlite3_changes(db_) > 0) {
           result.closed.push_back(FormatIncidentId(incident));
+          result.bytes_recorded += kRowBytes;
+        }
         continue;
       }
       if (alert.status == "resolved") {
@@ -241,7 +245,12 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
             return open_new.Error("opening an incident");
           incident = sqlite3_last_insert_rowid(db_);
           result.opened.push_back(FormatIncidentId(incident));
-          result.bytes_recorded += kRowBytes + triaged.summary.size();
+          result.bytes_recorded +=
+              kRowBytes + alert.labels.at("alertname").size() +
+              triaged.host.size() + triaged.entry.size() +
+              absl::StrJoin(triaged.nearest, ",").size() +
+              triaged.summary.size() + label("mountpoint").size() +
+              label("device").size() + triaged.environment.size();
           opened_here[key] = incident;
         }
       }

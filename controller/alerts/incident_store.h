@@ -46,8 +46,9 @@ struct IntakeResult {
   // Firing alerts that would have opened more than
   // IncidentStore::kMaxOpenedPerNotification incidents: not recorded.
   int not_opened = 0;
-  // About what it added to the database (alerts' text, new incidents), for
-  // the sender's write budget.
+  // About what it wrote into the database (alerts' text, new incidents and
+  // their columns, each status flip, reopening and closing), for the
+  // sender's write budget.
   uint64_t bytes_recorded = 0;
 };
 

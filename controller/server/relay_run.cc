@@ -231,7 +231,9 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   // made at once are admitted against each other, not all on one balance.
   const uint64_t hold = asked.ByteSizeLong() + calls.size() * kHeldPerHost;
   if (spec.budget != nullptr) {
-    if (!op.mutating) {
+    // The reserve is for what frees the disk: operations that change the
+    // host whatever is asked (a vetted command may be a read).
+    if (!op.mutating || op.read_only_per_declaration) {
       if (absl::Status room = spec.budget->AdmitRead(audit.path()); !room.ok())
         return room;
     }

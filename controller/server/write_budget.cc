@@ -65,14 +65,21 @@ WriteBudget::Bucket& WriteBudget::BucketOf(const std::string& identity,
 absl::Status WriteBudget::Admit(const std::string& identity, uint64_t hold) {
   absl::MutexLock lock(&mutex_);
   Bucket& bucket = BucketOf(identity, absl::Now());
-  if (bucket.bytes > 0) {
+  // What it holds must fit in what is left, so one call cannot run far
+  // into debt; a call holding more than the whole burst runs only on a
+  // full bucket.
+  const double held = static_cast<double>(hold);
+  if (bucket.bytes > 0 &&
+      (bucket.bytes >= held || bucket.bytes >= burst_bytes_)) {
     bucket.dry_logged = false;
-    bucket.bytes -= static_cast<double>(hold);
+    bucket.bytes -= held;
     return absl::OkStatus();
   }
   refusals_.Increment();
-  const absl::Duration wait = absl::Ceil(
-      absl::Seconds((1 - bucket.bytes) / bytes_per_second_), absl::Seconds(1));
+  const absl::Duration wait =
+      absl::Ceil(absl::Seconds((std::min(held, burst_bytes_) - bucket.bytes) /
+                               bytes_per_second_),
+                 absl::Seconds(1));
   if (!bucket.dry_logged) {
     bucket.dry_logged = true;
     spdlog::warn(

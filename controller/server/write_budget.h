@@ -35,10 +35,10 @@ class WriteBudget {
   // 0 in `config` means 32 MiB and 16 KiB/s (about 56 MiB an hour).
   WriteBudget(const v1::AuditWriteBudget& config, MetricRegistry& metrics);
 
-  // OK while `identity`'s bucket holds anything, taking `hold` from it at
-  // once (what the call's rows may take, given back by Release when it
-  // ends); RESOURCE_EXHAUSTED, saying when it will hold something,
-  // otherwise.
+  // OK when `identity`'s bucket holds `hold` (or is full, for a hold
+  // larger than the burst), taking it at once (what the call's rows may
+  // take, given back by Release when it ends); RESOURCE_EXHAUSTED, saying
+  // when it will, otherwise.
   absl::Status Admit(const std::string& identity, uint64_t hold = 0);
   void Release(const std::string& identity, uint64_t hold);
   // Takes what `identity`'s call wrote into the log.

@@ -652,8 +652,8 @@ TEST(ControllerWriteBudgetE2eTest, AnOperatorsLoopStopsAtTheirBudgetOnly) {
   ASSERT_TRUE(
       fleet
           .StartController("access { roles: \"viewer\" permissions: \"run\" }\n"
-                           "audit_write_budget { burst_bytes: 8000 "
-                           "bytes_per_second: 500 }\n")
+                           "audit_write_budget { burst_bytes: 16000 "
+                           "bytes_per_second: 1000 }\n")
           .ok());
   TestAgent* web1 =
       fleet.AddAgent("web-1",
@@ -678,7 +678,7 @@ TEST(ControllerWriteBudgetE2eTest, AnOperatorsLoopStopsAtTheirBudgetOnly) {
     if (refused.exit_code != 0) break;
     ++served;
   }
-  // 8,000 bytes hold a few such calls, not forty.
+  // 16,000 bytes hold a few such calls, not forty.
   EXPECT_GE(served, 2);
   EXPECT_LT(served, 20);
   EXPECT_EQ(refused.exit_code, 5) << refused.stderr_text;
@@ -695,7 +695,7 @@ TEST(ControllerWriteBudgetE2eTest, AnOperatorsLoopStopsAtTheirBudgetOnly) {
   EXPECT_EQ(victor_rows(), served);
   EXPECT_EQ(ReadFileOrDie(web1->dir + "/journal.jsonl"), journal);
   EXPECT_THAT(fleet.controller().Log(), HasSubstr("audit_write_budget"));
-  // The budget refills (500 bytes a second).
+  // The budget refills (1,000 bytes a second).
   EXPECT_TRUE(Eventually(
       [&] {
         return victor->Run({"mem", "web-1"}).exit_code == 0;

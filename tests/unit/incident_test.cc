@@ -316,6 +316,25 @@ TEST_F(IncidentStoreTest, ItResolvesWhenEveryAlertInItHas) {
             std::vector<std::string>{"INC-2"});
 }
 
+// What a notification wrote is what its sender's write budget is charged:
+// a new incident's columns (4 KB alert names and mountpoints were stored
+// uncharged, our attack run), each status flip and closing; a repeat
+// writes nothing.
+TEST_F(IncidentStoreTest, WhatANotificationWroteIsCountedForItsSender) {
+  TriagedAlert big = Alert("firing", "web-1", "web-disk", "01");
+  big.alert.labels["mountpoint"] = std::string(4000, 'm');
+  absl::StatusOr<IntakeResult> opened = store_->Record({big}, "am", 2000);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_GE(opened->bytes_recorded, 4000u);
+  EXPECT_EQ(store_->Record({big}, "am", 2500)->bytes_recorded, 0u);
+  TriagedAlert resolve = big;
+  resolve.alert.status = "resolved";
+  absl::StatusOr<IntakeResult> resolved = store_->Record({resolve}, "am", 3000);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->closed.size(), 1u);
+  EXPECT_GE(resolved->bytes_recorded, 2 * 256u);  // the flip and the close
+}
+
 TEST_F(IncidentStoreTest, AFailedNotificationLeavesNothingBehind) {
   // The disk refuses the third row (as a full disk would): the first two
   // must not be kept either, so the sender's retry is counted once.
