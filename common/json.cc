@@ -20,38 +20,23 @@ namespace {
 // deep would overflow the stack.
 constexpr int kMaxEmbeddedDepth = 64;
 
-// Whether `text` nests arrays and objects deeper than kMaxEmbeddedDepth
-// (brackets inside strings do not count).
-bool NestsTooDeep(absl::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxEmbeddedDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 nlohmann::ordered_json EmbeddedJson(absl::string_view text) {
-  if (NestsTooDeep(text)) return nlohmann::ordered_json(std::string(text));
+  // As the webhook parser bounds depth: values deeper than the bound are
+  // discarded as they are read, never built.
+  bool too_deep = false;
+  const nlohmann::ordered_json::parser_callback_t bounded =
+      [&](int depth, nlohmann::ordered_json::parse_event_t,
+          nlohmann::ordered_json&) {
+        if (depth >= kMaxEmbeddedDepth) too_deep = true;
+        return !too_deep;
+      };
   nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(
-      text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  return parsed.is_discarded() ? nlohmann::ordered_json(std::string(text))
-                               : parsed;
+      text.begin(), text.end(), bounded, /*allow_exceptions=*/false);
+  if (too_deep || parsed.is_discarded())
+    return nlohmann::ordered_json(std::string(text));
+  return parsed;
 }
 
 std::string ProtoToJson(const google::protobuf::Message& message) {
