@@ -147,10 +147,7 @@ absl::Status CheckWrittenRegularFile(const std::string& path) {
 
 absl::Status CheckWrittenFile(const std::string& path,
                               absl::Span<const char* const> companions) {
-  const size_t slash = path.rfind('/');
-  const std::string directory =
-      slash == std::string::npos ? "."
-                                 : path.substr(0, std::max<size_t>(1, slash));
+  const std::string directory = DirectoryOf(path);
   if (absl::Status trusted =
           CheckTrustedPath(directory, TrustedKind::kDirectory);
       !trusted.ok())
@@ -175,6 +172,12 @@ absl::Status CheckWrittenFile(const std::string& path,
       return companion;
   }
   return absl::OkStatus();
+}
+
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return path.substr(0, std::max<size_t>(1, slash));
 }
 
 std::string AbsoluteFromWorkingDirectory(const std::string& path) {

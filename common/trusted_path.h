@@ -40,6 +40,10 @@ absl::Status CheckWrittenFile(const std::string& path,
 // What SQLite keeps beside a database: CheckWrittenFile's companions.
 inline constexpr const char* kSqliteCompanions[] = {"-wal", "-shm", "-journal"};
 
+// The directory holding `path`: "/var/lib" for "/var/lib/opsctld.db", "/"
+// for "/x", "." for a bare name.
+std::string DirectoryOf(const std::string& path);
+
 // A path given on a command line (`--config etc/agent.textproto`), made
 // absolute against the working directory, as the shell user meant it; an
 // absolute or empty path is returned as it is. Checks still take the result

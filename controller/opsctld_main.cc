@@ -30,6 +30,7 @@
 #include "controller/alerts/alert_intake.h"
 #include "controller/alerts/auto_diagnosis.h"
 #include "controller/alerts/incident_store.h"
+#include "controller/audit/audit_log_file.h"
 #include "controller/audit/audit_store.h"
 #include "controller/commands/command.h"
 #include "controller/inventory.h"
@@ -120,17 +121,19 @@ int main(int argc, char** argv) {
   }
   if (absl::GetFlag(FLAGS_check_config)) {
     // Every file opsctld writes, checked as its start will.
-    for (const auto& [field, file, companions] :
-         {std::tuple{"audit_database", &config->audit_database(),
-                     absl::MakeConstSpan(opsagent::kSqliteCompanions)},
-          {"audit_checkpoints.export_file",
-           &config->audit_checkpoints().export_file(),
-           absl::Span<const char* const>()}}) {
-      if (file->empty()) continue;
-      if (absl::Status written = opsagent::CheckWrittenFile(*file, companions);
+    if (absl::Status log =
+            opsagent::CheckAuditLogLocation(config->audit_database());
+        !log.ok())
+      return Refuse(kExitConfig, absl::StrCat("config field audit_database: ",
+                                              log.message()));
+    const std::string& exported = config->audit_checkpoints().export_file();
+    if (!exported.empty()) {
+      if (absl::Status written = opsagent::CheckWrittenFile(exported);
           !written.ok())
-        return Refuse(kExitConfig, absl::StrCat("config field ", field, ": ",
-                                                written.message()));
+        return Refuse(
+            kExitConfig,
+            absl::StrCat("config field audit_checkpoints.export_file: ",
+                         written.message()));
     }
     if (config->has_audit_checkpoints()) {
       absl::StatusOr<std::unique_ptr<opsagent::CheckpointSigner>> key =

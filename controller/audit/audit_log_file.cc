@@ -33,12 +33,9 @@ absl::Status MakeParentDirectory(const std::string& path) {
 }
 
 absl::Status CheckLogFile(const std::string& path) {
+  if (absl::Status checked = CheckAuditLogLocation(path); !checked.ok())
+    return checked;
   const std::string absolute = std::filesystem::absolute(path).string();
-  if (absl::Status checked = CheckWrittenFile(absolute, kSqliteCompanions);
-      !checked.ok()) {
-    return absl::Status(checked.code(), absl::StrCat("audit log ", path, ": ",
-                                                     checked.message()));
-  }
   // Created here (0600) when missing, so that SQLite never makes it with
   // its own mode.
   const int fd =
@@ -54,6 +51,16 @@ absl::Status CheckLogFile(const std::string& path) {
 
 }  // namespace
 
+absl::Status CheckAuditLogLocation(const std::string& path) {
+  const std::string absolute = std::filesystem::absolute(path).string();
+  if (absl::Status checked = CheckWrittenFile(absolute, kSqliteCompanions);
+      !checked.ok()) {
+    return absl::Status(checked.code(), absl::StrCat("audit log ", path, ": ",
+                                                     checked.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status PrepareAuditLogFile(const std::string& path) {
   if (absl::Status status = MakeParentDirectory(path); !status.ok())
     return status;
@@ -62,10 +69,7 @@ absl::Status PrepareAuditLogFile(const std::string& path) {
 
 absl::Status WithSpaceHint(absl::Status status, const std::string& path) {
   if (status.ok()) return status;
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos
-                              ? "."
-                              : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string dir = DirectoryOf(path);
   struct statvfs vfs;
   if (statvfs(dir.c_str(), &vfs) == 0 &&
       vfs.f_bavail * vfs.f_frsize < (64u << 10)) {

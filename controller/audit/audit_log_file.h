@@ -13,6 +13,11 @@ namespace opsagent {
 // new one is created readable by its owner only (SQLite gives its -wal and
 // -shm files the same mode).
 
+// Checks the file as above (and SQLite's -wal, -shm and -journal beside
+// it) without creating anything: for --check_config, which must refuse
+// what the start would. FAILED_PRECONDITION or UNAVAILABLE naming it.
+absl::Status CheckAuditLogLocation(const std::string& path);
+
 // Creates the file's missing directories (0700), then checks the file as
 // above, creating it (0600) when it does not exist yet. FAILED_PRECONDITION
 // for a location or file others could change, UNAVAILABLE for errors.

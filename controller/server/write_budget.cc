@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/trusted_path.h"
 #include "spdlog/spdlog.h"
 
 namespace opsagent {
@@ -104,13 +105,9 @@ void WriteBudget::Release(const std::string& identity, uint64_t hold) {
 }
 
 absl::Status WriteBudget::AdmitRead(const std::string& database) const {
-  const size_t slash = database.rfind('/');
-  const std::string directory =
-      slash == std::string::npos
-          ? "."
-          : database.substr(0, std::max<size_t>(1, slash));
   struct statvfs vfs;
-  if (statvfs(directory.c_str(), &vfs) != 0) return absl::OkStatus();
+  if (statvfs(DirectoryOf(database).c_str(), &vfs) != 0)
+    return absl::OkStatus();
   const uint64_t free_bytes = uint64_t{vfs.f_bavail} * vfs.f_frsize;
   const uint64_t reserve =
       change_reserve_bytes_ != 0
