@@ -653,7 +653,7 @@ TEST(ControllerWriteBudgetE2eTest, AnOperatorsLoopStopsAtTheirBudgetOnly) {
       fleet
           .StartController("access { roles: \"viewer\" permissions: \"run\" }\n"
                            "audit_write_budget { burst_bytes: 16000 "
-                           "bytes_per_second: 1000 }\n")
+                           "bytes_per_second: 300 }\n")
           .ok());
   TestAgent* web1 =
       fleet.AddAgent("web-1",
@@ -671,9 +671,12 @@ TEST(ControllerWriteBudgetE2eTest, AnOperatorsLoopStopsAtTheirBudgetOnly) {
       rows += row.intent.cert_identity == "victor";
     return rows;
   };
+  const std::string journal_path = web1->dir + "/journal.jsonl";
   ProgramResult refused;
+  std::string journal_before_refusal;
   int served = 0;
   for (int i = 0; i < 40; ++i) {
+    journal_before_refusal = ReadFileOrDie(journal_path);
     refused = victor->Run({"mem", "web-1", "--reason", reason});
     if (refused.exit_code != 0) break;
     ++served;
@@ -684,23 +687,21 @@ TEST(ControllerWriteBudgetE2eTest, AnOperatorsLoopStopsAtTheirBudgetOnly) {
   EXPECT_EQ(refused.exit_code, 5) << refused.stderr_text;
   EXPECT_THAT(refused.stderr_text, HasSubstr("audit_write_budget"));
   EXPECT_THAT(refused.stderr_text, HasSubstr("nothing was sent"));
+  // The refused call wrote nothing, and reached no agent. (Compared with
+  // the journal as it was just before that call: the budget refills while
+  // this test runs, so a later call may be served again, as it should.)
   EXPECT_EQ(victor_rows(), served);
+  EXPECT_EQ(ReadFileOrDie(journal_path), journal_before_refusal);
+  EXPECT_THAT(fleet.controller().Log(), HasSubstr("audit_write_budget"));
   // Another operator's budget is their own.
   ProgramResult other = alice->Run({"info", "web-1"});
   EXPECT_EQ(other.exit_code, 0) << other.stderr_text;
-  const std::string journal = ReadFileOrDie(web1->dir + "/journal.jsonl");
-  // Refused calls wrote nothing, and reached no agent.
-  ProgramResult again = victor->Run({"mem", "web-1", "--reason", reason});
-  EXPECT_EQ(again.exit_code, 5) << again.stderr_text;
-  EXPECT_EQ(victor_rows(), served);
-  EXPECT_EQ(ReadFileOrDie(web1->dir + "/journal.jsonl"), journal);
-  EXPECT_THAT(fleet.controller().Log(), HasSubstr("audit_write_budget"));
-  // The budget refills (1,000 bytes a second).
+  // The budget refills (300 bytes a second).
   EXPECT_TRUE(Eventually(
       [&] {
         return victor->Run({"mem", "web-1"}).exit_code == 0;
       },
-      absl::Seconds(30)));
+      absl::Seconds(60)));
   EXPECT_EQ(victor_rows(), served + 1);
 }
 
