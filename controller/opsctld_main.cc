@@ -39,6 +39,7 @@
 #include "controller/server/audit_checkpointer.h"
 #include "controller/server/controller_service.h"
 #include "controller/server/opsctld_config.h"
+#include "controller/server/live_inventory.h"
 #include "controller/server/relay_run.h"
 #include "controller/server/rpc_permission.h"
 #include "controller/server/write_budget.h"

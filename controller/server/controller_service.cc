@@ -18,6 +18,7 @@
 #include "controller/runbook/guided_step_record.h"
 #include "controller/runbook/runbook_library.h"
 #include "controller/server/operator_claims.h"
+#include "controller/server/live_inventory.h"
 #include "controller/server/relay_run.h"
 #include "controller/server/rpc_permission.h"
 #include "controller/server/run_incident.h"

@@ -62,11 +62,6 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
                       const Inventory& inventory, AuditStore& audit,
                       const std::function<bool(const v1::RunEvent&)>& emit);
 
-// The hosts a target may select: `inventory`'s, plus connected agents it
-// does not list (with their roles and environment from their hellos).
-Inventory LiveInventory(const AgentRegistry& registry,
-                        const Inventory& inventory);
-
 }  // namespace opsagent
 
 #endif  // OPSAGENT_CONTROLLER_SERVER_RELAY_RUN_H_
