@@ -5,7 +5,8 @@
 #     the automatic df + du done, ROUNDS times (each a new alert, resolved
 #     after), as wall time measured here;
 #  2. the diagnosis itself: `opsctl runbook run xqwatcher-disk --automatic`
-#     through the controller (what opsctld starts) against what on-call
+#     through the controller (what opsctld runs in its own process for an
+#     alert) against what on-call
 #     types today, `ssh HOST 'df -h; du -xh DIR | sort -hr | head -5'` to an
 #     OpenSSH server on loopback (hyperfine, warm).
 # The tree scanned is a copy of the xqwatcher host's /edx/var shape: 2,000

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -23,8 +24,13 @@ OperatorIdentity LocalUser() {
   OperatorIdentity who;
   const uid_t uid = getuid();
   who.os_uid = uid;
-  if (passwd* entry = getpwuid(uid); entry != nullptr) {
-    who.os_user = entry->pw_name;
+  // getpwuid_r: opsctld runs commands on several threads at once.
+  passwd entry;
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 &&
+      found != nullptr) {
+    who.os_user = found->pw_name;
   } else {
     who.os_user = absl::StrCat("uid:", uid);
   }
@@ -183,7 +189,16 @@ absl::Duration Invocation::CallTimeout(absl::Duration minimum) {
   absl::StatusOr<const v1::OperatorConfig*> cfg = config();
   const absl::Duration configured =
       cfg.ok() ? absl::Seconds((*cfg)->timeout_seconds()) : absl::Seconds(30);
-  return timeout_.value_or(std::max(configured, minimum));
+  const absl::Duration timeout =
+      timeout_.value_or(std::max(configured, minimum));
+  if (!deadline_) return timeout;
+  // Calls are made in whole seconds: one past the deadline still gets one.
+  return std::min(timeout,
+                  std::max(*deadline_ - absl::Now(), absl::Seconds(1)));
+}
+
+bool Invocation::ShowsProgress() const {
+  return err() == stderr && isatty(STDERR_FILENO);
 }
 
 bool Invocation::via_controller() {

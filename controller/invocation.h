@@ -1,12 +1,14 @@
 #ifndef OPSAGENT_CONTROLLER_INVOCATION_H_
 #define OPSAGENT_CONTROLLER_INVOCATION_H_
 
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "controller/agent_client.h"
 #include "controller/audit/audit_store.h"
 #include "controller/auditing_caller.h"
@@ -65,6 +67,19 @@ class Invocation {
   absl::Duration CallTimeout(absl::Duration minimum);
 
   OutputFormat output() const { return output_; }
+  // Where the command prints its output and its errors: stdout and stderr,
+  // unless it runs inside another program (RunCapturedCommand).
+  FILE* out() const { return out_ != nullptr ? out_ : stdout; }
+  FILE* err() const { return err_ != nullptr ? err_ : stderr; }
+  void WriteTo(FILE* out, FILE* err) {
+    out_ = out;
+    err_ = err;
+  }
+  // Whether a progress line may be drawn: errors go to a terminal.
+  bool ShowsProgress() const;
+  // A time by which every call must end (--timeout and the config shorten
+  // each, never lengthen past it).
+  void set_deadline(absl::Time deadline) { deadline_ = deadline; }
   const FanOutOptions& fan_out() const { return fan_out_; }
   // Gives this invocation a run id, once, so that its actions on many hosts
   // (a fan-out, a runbook run) are grouped in the audit log.
@@ -82,6 +97,9 @@ class Invocation {
   OutputFormat output_ = OutputFormat::kTable;
   RunContext context_;
   std::optional<absl::Duration> timeout_;
+  std::optional<absl::Time> deadline_;
+  FILE* out_ = nullptr;
+  FILE* err_ = nullptr;
   FanOutOptions fan_out_;
   std::optional<v1::OperatorConfig> config_;
   std::optional<Inventory> inventory_;

@@ -137,21 +137,4 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace opsagent
 
-#if defined(__SANITIZE_ADDRESS__)
-// The ASan test pass only. At opsctl's exit, LeakSanitizer now and then
-// reports OpenSSL allocations (seen twice so far, once failing a CI run):
-// their stacks stop in OpenSSL's allocator, so whose they are cannot be
-// told, gRPC's TLS state being the likely owner. They made the suite
-// flaky. Leaks of our own allocations are still reported; an OpenSSL object
-// our code failed to free would not be.
-extern "C" const char* __lsan_default_suppressions() {
-  return "leak:CRYPTO_zalloc\n"
-         "leak:CRYPTO_malloc\n"
-         "leak:CRYPTO_strdup\n"
-         "leak:CRYPTO_strndup\n"
-         "leak:OPENSSL_sk_deep_copy\n"
-         "leak:ossl_provider_set_operation_bit\n";
-}
-#endif
-
 int main(int argc, char** argv) { return opsagent::Main(argc, argv); }

@@ -32,6 +32,7 @@
 #include "controller/alerts/incident_store.h"
 #include "controller/audit/audit_log_file.h"
 #include "controller/audit/audit_store.h"
+#include "controller/commands/captured_command.h"
 #include "controller/commands/command.h"
 #include "controller/inventory.h"
 #include "controller/server/agent_link_service.h"
@@ -70,6 +71,21 @@ int Refuse(int code, absl::string_view why) {
   return code;
 }
 
+// An incident's automatic diagnosis: opsctl's `runbook run` in this
+// process, as the automation identity of its configuration.
+opsagent::v1::IncidentDiagnosis RunDiagnosis(
+    const std::vector<std::string>& args, absl::Duration timeout) {
+  constexpr size_t kMaxOutputBytes = 256 << 10;
+  opsagent::CapturedCommand ran =
+      opsagent::RunCapturedCommand(args, timeout, kMaxOutputBytes);
+  opsagent::v1::IncidentDiagnosis diagnosis;
+  diagnosis.set_exit_code(ran.exit_code);
+  diagnosis.set_output(absl::StrCat(
+      ran.output, ran.output_truncated ? "\n[output cut at 256 KiB]\n" : ""));
+  diagnosis.set_run_id(ran.run_id);
+  return diagnosis;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -93,6 +109,11 @@ int main(int argc, char** argv) {
   opsagent::InitLogging("opsctld", absl::GetFlag(FLAGS_verbose));
   opsagent::ForwardGrpcLogs();
   if (absl::Status declared = opsagent::CheckDeclaredPermissions();
+      !declared.ok())
+    return Refuse(kExitServe, declared.message());
+  // The automatic diagnosis runs opsctl's commands in this process.
+  if (absl::Status declared =
+          opsagent::CheckCommandsAgainstDeclarations(opsagent::AllCommands());
       !declared.ok())
     return Refuse(kExitServe, declared.message());
 
@@ -251,7 +272,7 @@ int main(int argc, char** argv) {
           [&registry](const std::string& host) {
             return registry->Find(host) != nullptr;
           },
-          metrics);
+          &RunDiagnosis, metrics);
     }
     intake = std::make_unique<opsagent::AlertIntake>(
         *std::move(runbooks),

@@ -2,13 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/subprocess.h"
 #include "spdlog/spdlog.h"
 
 namespace opsagent {
 namespace {
 
-constexpr size_t kMaxOutputBytes = 256 << 10;
 // How often parked diagnoses look for their host's link.
 constexpr absl::Duration kLinkPoll = absl::Milliseconds(200);
 
@@ -21,11 +19,12 @@ T OrDefault(T value, T fallback) {
 
 AutoDiagnosis::AutoDiagnosis(
     const v1::AutomationConfig& config, IncidentStore* incidents,
-    std::function<bool(const std::string& host)> connected,
+    std::function<bool(const std::string& host)> connected, Runner run,
     MetricRegistry& metrics)
     : config_(config),
       incidents_(incidents),
       connected_(std::move(connected)),
+      run_(std::move(run)),
       diagnoses_(metrics.AddCounter(
           "opsagent_controller_diagnoses_total",
           "Automatic diagnoses of incidents, by outcome (done, failed, "
@@ -185,42 +184,27 @@ void AutoDiagnosis::Diagnose(const v1::Incident& incident) {
                   std::string(stored.message()));
     return;
   }
-  std::vector<std::string> argv = {
-      config_.opsctl().empty() ? "/usr/bin/opsctl" : config_.opsctl(),
-      "--config", config_.opsctl_config(), "--incident", incident.id(),
-      // The reason is ours alone: an alert's text is not put in the
-      // team's log as if someone had written it.
-      "--reason", absl::StrCat("automatic diagnosis of ", incident.id()),
+  const std::vector<std::string> args = {
       "runbook", "run", incident.entry(), "--automatic", "--host",
       incident.host(), "--environment", incident.environment(), "--var",
       absl::StrCat("mountpoint=",
                    incident.mountpoint().empty() ? "/" : incident.mountpoint()),
-      "--var", absl::StrCat("device=", incident.device())};
+      "--var", absl::StrCat("device=", incident.device()), "--config",
+      config_.opsctl_config(), "--incident", incident.id(),
+      // The reason is ours alone: an alert's text is not put in the
+      // team's log as if someone had written it.
+      "--reason", absl::StrCat("automatic diagnosis of ", incident.id())};
   const absl::Duration timeout =
       absl::Seconds(OrDefault(config_.timeout_seconds(), 120u));
   spdlog::info("incident {}: automatic diagnosis ({}) on {}", incident.id(),
                incident.entry(), incident.host());
-  absl::StatusOr<ProgramResult> ran =
-      RunProgram(argv, timeout, kMaxOutputBytes);
+  const v1::IncidentDiagnosis ran = run_(args, timeout);
   diagnosis.set_finished_at_ms(absl::ToUnixMillis(absl::Now()));
-  if (ran.ok()) {
-    diagnosis.set_exit_code(ran->exit_code);
-    diagnosis.set_state(ran->exit_code == 0 ? "done" : "failed");
-    diagnosis.set_output(absl::StrCat(
-        ran->stdout_text, ran->stderr_text,
-        ran->output_truncated ? "\n[output cut at 256 KiB]\n" : ""));
-  } else {
-    diagnosis.set_state("failed");
-    diagnosis.set_exit_code(-1);
-    diagnosis.set_output(std::string(ran.status().message()));
-  }
-  // The run id opsctl printed ("runbook ID: ..., run RUN") ties the output
-  // to the audit rows.
-  if (size_t at = diagnosis.output().find(", run "); at != std::string::npos) {
-    const size_t start = at + 6;
-    diagnosis.set_run_id(diagnosis.output().substr(
-        start, diagnosis.output().find('\n', start) - start));
-  }
+  diagnosis.set_exit_code(ran.exit_code());
+  diagnosis.set_state(ran.exit_code() == 0 ? "done" : "failed");
+  diagnosis.set_output(ran.output());
+  // Ties the output to the audit rows.
+  diagnosis.set_run_id(ran.run_id());
   diagnoses_.Increment({diagnosis.state()});
   spdlog::info("incident {}: automatic diagnosis {} (exit {})", incident.id(),
                diagnosis.state(), diagnosis.exit_code());

@@ -17,17 +17,17 @@
 namespace opsagent {
 
 // Runs an incident's automatic diagnosis as soon as the alert is in: the
-// runbook entry's `automatic` steps, by starting `opsctl runbook run ENTRY
-// --automatic --incident ID` (no shell; a fixed argv) as the controller's
-// automation identity, so the steps go through this controller, are signed,
-// authorized by each agent for the read-only `automation` role and audited
-// like any operator's, and join the incident's timeline. Its output is
-// stored with the incident. At most one diagnosis per host and entry per
-// `min_interval_seconds` (later ones are marked "rate_limited"), at most
-// `max_concurrent` at once, and only for hosts that hold a link: a
-// diagnosis whose host is not linked is parked, holding no worker, and
-// queued when the host links (an agent reconnecting after the controller
-// restarted, or a host coming back), or given up after kParkFor and
+// runbook entry's `automatic` steps, by running `opsctl runbook run ENTRY
+// --automatic --incident ID` (a fixed argv) inside this process, through a
+// DiagnosisRunner, as the controller's automation identity, so the steps go
+// through this controller, are signed, authorized by each agent for the
+// read-only `automation` role and audited like any operator's, and join the
+// incident's timeline. Its output is stored with the incident. At most one
+// diagnosis per host and entry per `min_interval_seconds` (later ones are
+// marked "rate_limited"), at most `max_concurrent` at once, and only for hosts
+// that hold a link: a diagnosis whose host is not linked is parked, holding no
+// worker, and queued when the host links (an agent reconnecting after the
+// controller restarted, or a host coming back), or given up after kParkFor and
 // recorded "host_down". Parked and queued diagnoses are started oldest
 // first. Destruction waits for the diagnoses running (each at most
 // `timeout_seconds`); those parked or queued stay "pending", and a
@@ -35,6 +35,11 @@ namespace opsagent {
 // at the next start. Thread-safe.
 class AutoDiagnosis {
  public:
+  // Runs opsctl's arguments `args` (without the program's name) for at most
+  // `timeout`: the exit code, output and run id of a diagnosis.
+  using Runner = std::function<v1::IncidentDiagnosis(
+      const std::vector<std::string>& args, absl::Duration timeout)>;
+
   // How long a diagnosis waits for its host to link.
   static constexpr absl::Duration kParkFor = absl::Minutes(5);
 
@@ -42,7 +47,7 @@ class AutoDiagnosis {
   // without this class's lock held, often (every 200 ms per parked host).
   AutoDiagnosis(const v1::AutomationConfig& config, IncidentStore* incidents,
                 std::function<bool(const std::string& host)> connected,
-                MetricRegistry& metrics);
+                Runner run, MetricRegistry& metrics);
   ~AutoDiagnosis();
 
   // Queues the diagnosis of an incident whose state is "pending".
@@ -68,6 +73,7 @@ class AutoDiagnosis {
   const v1::AutomationConfig config_;
   IncidentStore* const incidents_;
   const std::function<bool(const std::string&)> connected_;
+  const Runner run_;
   Counter& diagnoses_;
   absl::Mutex mutex_;
   // Whose host is linked: what workers take.

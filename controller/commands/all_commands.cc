@@ -10,8 +10,8 @@
 
 namespace opsagent {
 
-void PrintError(absl::string_view message) {
-  std::fprintf(stderr, "opsctl: %s\n", Shown(message).c_str());
+void PrintError(const Invocation& invocation, absl::string_view message) {
+  std::fprintf(invocation.err(), "opsctl: %s\n", Shown(message).c_str());
 }
 
 const OperationInfo* OperationOf(const Command& command) {
@@ -40,8 +40,9 @@ absl::Status CheckCommandsAgainstDeclarations(
   return absl::OkStatus();
 }
 
-int CommandFailed(int exit_code, absl::string_view message) {
-  PrintError(message);
+int CommandFailed(const Invocation& invocation, int exit_code,
+                  absl::string_view message) {
+  PrintError(invocation, message);
   return exit_code;
 }
 

@@ -71,7 +71,7 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
   if (args.Has("accept-unchained") &&
       !absl::SimpleAtoi(args.Get("accept-unchained"),
                         &options.accept_unchained)) {
-    return CommandFailed(kExitUsage,
+    return CommandFailed(invocation, kExitUsage,
                          "--accept-unchained takes the number of rows from "
                          "before the chain");
   }
@@ -79,10 +79,10 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
     absl::StatusOr<std::vector<AuditCheckpoint>> exported =
         ReadCheckpointFile(args.Get("checkpoints"));
     if (!exported.ok())
-      return CommandFailed(kExitUsage, exported.status().message());
+      return CommandFailed(invocation, kExitUsage, exported.status().message());
     options.exported = *std::move(exported);
     if (options.exported.empty()) {
-      return CommandFailed(kExitUsage,
+      return CommandFailed(invocation, kExitUsage,
                            absl::StrCat(args.Get("checkpoints"),
                                         " holds no checkpoint: it proves "
                                         "nothing"));
@@ -93,7 +93,7 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
     absl::StatusOr<std::unique_ptr<CheckpointVerifier>> loaded =
         CheckpointVerifier::FromFile(args.Get("checkpoint-key"));
     if (!loaded.ok())
-      return CommandFailed(kExitUsage, loaded.status().message());
+      return CommandFailed(invocation, kExitUsage, loaded.status().message());
     key = *std::move(loaded);
     options.checkpoint_key = key.get();
     // opsctld signs at least every 300 s by default; a minute's slack.
@@ -102,20 +102,20 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
   if (args.Has("max-unsigned-age") &&
       !absl::ParseDuration(args.Get("max-unsigned-age"),
                            &options.max_unsigned_age)) {
-    return CommandFailed(kExitUsage,
+    return CommandFailed(invocation, kExitUsage,
                          "--max-unsigned-age takes a duration (6m, 1h; 0 "
                          "turns the check off)");
   }
   if (invocation.via_controller() && !args.Has("database")) {
     if (key != nullptr) {
-      return CommandFailed(kExitUsage,
+      return CommandFailed(invocation, kExitUsage,
                            "--checkpoint-key is for a copy of the log "
                            "(--database FILE); the controller checks with its "
                            "own key");
     }
     absl::StatusOr<ControllerClient*> client = invocation.controller();
     if (!client.ok())
-      return CommandFailed(kExitUsage, client.status().message());
+      return CommandFailed(invocation, kExitUsage, client.status().message());
     v1::VerifyAuditRequest request;
     request.set_expect_head(options.expect_head);
     request.set_accept_unchained(options.accept_unchained);
@@ -125,11 +125,12 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
         &ControllerStub::VerifyAudit, request, absl::Minutes(10));
     if (!reply.ok())
       return CommandFailed(
+          invocation,
           ExitCodeForControllerError(reply.status(), kExitAuditUnavailable),
           reply.status().message());
-    std::printf("%saudit log of the controller %s: %s\n",
-                reply->ok() ? "" : "TAMPERED: ", (*client)->address().c_str(),
-                reply->report().c_str());
+    std::fprintf(invocation.out(), "%saudit log of the controller %s: %s\n",
+                 reply->ok() ? "" : "TAMPERED: ", (*client)->address().c_str(),
+                 reply->report().c_str());
     return reply->ok() ? kExitOk : kExitOperationFailed;
   }
   std::string path;
@@ -140,10 +141,10 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
     path = args.Get("database");
     absl::StatusOr<int64_t> version = ReadSchemaVersion(path);
     if (!version.ok())
-      return CommandFailed(kExitUsage, version.status().message());
+      return CommandFailed(invocation, kExitUsage, version.status().message());
     if (*version != kAuditSchemaVersion && !args.Has("upgrade")) {
       return CommandFailed(
-          kExitUsage,
+          invocation, kExitUsage,
           absl::StrCat(path, " has schema version ", *version,
                        " and this opsctl verifies version ",
                        kAuditSchemaVersion,
@@ -154,25 +155,27 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
       absl::StatusOr<std::unique_ptr<AuditStore>> upgraded =
           AuditStore::Open(path);
       if (!upgraded.ok())
-        return CommandFailed(kExitAuditUnavailable,
+        return CommandFailed(invocation, kExitAuditUnavailable,
                              upgraded.status().message());
     }
     verified = VerifyAuditLog(path, options);
   } else {
     absl::StatusOr<AuditStore*> own = invocation.audit();
     if (!own.ok())
-      return CommandFailed(kExitAuditUnavailable, own.status().message());
+      return CommandFailed(invocation, kExitAuditUnavailable,
+                           own.status().message());
     path = (*own)->path();
     verified = (*own)->Verify(options);
   }
   if (absl::IsFailedPrecondition(verified.status()))
-    return CommandFailed(kExitUsage, verified.status().message());
+    return CommandFailed(invocation, kExitUsage, verified.status().message());
   if (!verified.ok()) {
-    std::printf("TAMPERED: audit log %s: %s\n", path.c_str(),
-                std::string(verified.status().message()).c_str());
+    std::fprintf(invocation.out(), "TAMPERED: audit log %s: %s\n", path.c_str(),
+                 std::string(verified.status().message()).c_str());
     return kExitOperationFailed;
   }
-  std::printf("audit log %s: %s\n", path.c_str(), verified->c_str());
+  std::fprintf(invocation.out(), "audit log %s: %s\n", path.c_str(),
+               verified->c_str());
   return kExitOk;
 }
 
@@ -217,11 +220,13 @@ absl::StatusOr<std::vector<AuditExportItem>> ExportPage(
 
 int RunExport(Invocation& invocation, const ParsedArgs& args) {
   absl::StatusOr<AuditCursor> cursor = AuditCursor::Parse(args.Get("after"));
-  if (!cursor.ok()) return CommandFailed(kExitUsage, cursor.status().message());
+  if (!cursor.ok())
+    return CommandFailed(invocation, kExitUsage, cursor.status().message());
   int64_t remaining = -1;
   if (args.Has("limit") &&
       (!absl::SimpleAtoi(args.Get("limit"), &remaining) || remaining <= 0)) {
-    return CommandFailed(kExitUsage, "--limit takes a positive number");
+    return CommandFailed(invocation, kExitUsage,
+                         "--limit takes a positive number");
   }
   const bool follow = args.Has("follow");
   constexpr int kPage = 1000;
@@ -233,15 +238,16 @@ int RunExport(Invocation& invocation, const ParsedArgs& args) {
         ExportPage(invocation, *cursor, page);
     if (!items.ok()) {
       return CommandFailed(
+          invocation,
           ExitCodeForControllerError(items.status(), kExitAuditUnavailable),
           items.status().message());
     }
     for (const AuditExportItem& item : *items) {
-      std::printf("%s\n", ExportLine(item).c_str());
+      std::fprintf(invocation.out(), "%s\n", ExportLine(item).c_str());
       *cursor = item.cursor;
     }
     // A reader that went away (a closed pipe) ends the export.
-    if (std::fflush(stdout) != 0) return kExitOk;
+    if (std::fflush(invocation.out()) != 0) return kExitOk;
     if (remaining > 0) remaining -= static_cast<int64_t>(items->size());
     if (remaining == 0) return kExitOk;
     if (static_cast<int>(items->size()) < page) {
@@ -257,7 +263,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
     if (args.positional()[0] == "export") return RunExport(invocation, args);
     if (args.positional()[0] == "reconcile")
       return RunAuditReconcile(invocation, args);
-    return CommandFailed(kExitUsage,
+    return CommandFailed(invocation, kExitUsage,
                          "audit takes no argument but \"verify\", "
                          "\"export\" or \"reconcile\"");
   }
@@ -267,7 +273,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
     if (!args.Has(flag)) continue;
     absl::StatusOr<int64_t> ms = ParseTimeFlag(flag, args.Get(flag));
     if (!ms.ok()) {
-      return CommandFailed(kExitUsage, ms.status().message());
+      return CommandFailed(invocation, kExitUsage, ms.status().message());
     }
     *out = *ms;
   }
@@ -280,7 +286,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
   if (args.Has("outcome")) {
     filter.outcome = ParseAuditOutcome(args.Get("outcome"));
     if (!filter.outcome) {
-      std::fprintf(stderr,
+      std::fprintf(invocation.err(),
                    "opsctl: --outcome: use ok, error, denied, unreachable, "
                    "unknown or pending\n");
       return kExitUsage;
@@ -289,12 +295,14 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
   if (args.Has("limit") &&
       (!absl::SimpleAtoi(args.Get("limit"), &filter.limit) ||
        filter.limit <= 0)) {
-    return CommandFailed(kExitUsage, "--limit takes a positive number");
+    return CommandFailed(invocation, kExitUsage,
+                         "--limit takes a positive number");
   }
   absl::StatusOr<std::vector<AuditRecord>> records =
       QueryAuditLog(invocation, filter);
   if (!records.ok()) {
     return CommandFailed(
+        invocation,
         ExitCodeForControllerError(records.status(), kExitAuditUnavailable),
         records.status().message());
   }
@@ -302,11 +310,13 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
     std::vector<std::string> rows;
     for (const AuditRecord& r : *records)
       rows.push_back(DumpJson(RecordJson(r)));
-    std::printf("[%s]\n", absl::StrJoin(rows, ",\n").c_str());
+    std::fprintf(invocation.out(), "[%s]\n",
+                 absl::StrJoin(rows, ",\n").c_str());
     return kExitOk;
   }
   if (invocation.output() == OutputFormat::kCsv) {
-    std::printf(
+    std::fprintf(
+        invocation.out(),
         "id,started_at,outcome,os_user,os_uid,sudo_user_claimed,cert_identity,"
         "host,operation,parameters,"
         "incident,reason,"
@@ -335,7 +345,8 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
           i.run_id,
           i.ticket};
       for (std::string& field : fields) field = CsvField(field);
-      std::printf("%s\n", absl::StrJoin(fields, ",").c_str());
+      std::fprintf(invocation.out(), "%s\n",
+                   absl::StrJoin(fields, ",").c_str());
     }
     return kExitOk;
   }
@@ -356,7 +367,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
                            : "-",
                   IncidentAndTicket(r.intent), detail});
   }
-  std::printf("%s", table.Render().c_str());
+  std::fprintf(invocation.out(), "%s", table.Render().c_str());
   return kExitOk;
 }
 

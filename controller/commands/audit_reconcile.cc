@@ -126,17 +126,19 @@ absl::StatusOr<std::unique_ptr<ChainVerifier>> OperatorCa(
 
 int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
   if (!invocation.via_controller()) {
-    return CommandFailed(kExitUsage,
+    return CommandFailed(invocation, kExitUsage,
                          "reconcile compares the agents' journals with the "
                          "controller's team log; it needs the controller "
                          "(not --direct)");
   }
   absl::StatusOr<int64_t> since =
       ParseTimeFlag("since", args.Has("since") ? args.Get("since") : "24h");
-  if (!since.ok()) return CommandFailed(kExitUsage, since.status().message());
+  if (!since.ok())
+    return CommandFailed(invocation, kExitUsage, since.status().message());
   const std::string target = args.Has("host") ? args.Get("host") : "*";
   absl::StatusOr<std::unique_ptr<ChainVerifier>> ca = OperatorCa(invocation);
-  if (!ca.ok()) return CommandFailed(kExitUsage, ca.status().message());
+  if (!ca.ok())
+    return CommandFailed(invocation, kExitUsage, ca.status().message());
 
   // Each host's journal, read through the controller and signed by it.
   const OperationInfo* op = &OperationFor<v1::JournalRequest>();
@@ -177,8 +179,8 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
     if (!journal.ok()) {
       ++unread;
       // The message may be the agent's own: shown escaped.
-      PrintError(absl::StrCat(
-          Shown(host), ": not compared: ", Shown(journal.status().message())));
+      PrintError(invocation, absl::StrCat(Shown(host), ": not compared: ",
+                                          Shown(journal.status().message())));
       host_json.push_back({{"host", host},
                            {"compared", false},
                            {"error", std::string(journal.status().message())}});
@@ -191,7 +193,8 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
     absl::StatusOr<std::vector<AuditRecord>> rows =
         QueryAuditLog(invocation, filter, /*without_results=*/true);
     if (!rows.ok())
-      return CommandFailed(kExitAuditUnavailable, rows.status().message());
+      return CommandFailed(invocation, kExitAuditUnavailable,
+                           rows.status().message());
     HostReconciliation reconciled =
         Reconcile(host, *since, *rows, journal->records, journal->request_ids,
                   journal->certificate_pem);
@@ -223,10 +226,11 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
                        {"operation", f.operation},
                        {"detail", f.detail}});
     }
-    std::printf("%s\n", DumpJson({{"hosts", std::move(host_json)},
-                                  {"agree", matched},
-                                  {"findings", std::move(items)}})
-                            .c_str());
+    std::fprintf(invocation.out(), "%s\n",
+                 DumpJson({{"hosts", std::move(host_json)},
+                           {"agree", matched},
+                           {"findings", std::move(items)}})
+                     .c_str());
   } else if (!findings.empty()) {
     TextTable table(
         {"FINDING", "HOST", "TIME (UTC)", "OPERATION", "REQUEST", "DETAIL"},
@@ -235,13 +239,13 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
       table.AddRow({std::string(FindingName(f.kind)), f.host, f.time,
                     f.operation, f.request_id, f.detail});
     }
-    std::printf("%s", table.Render().c_str());
+    std::fprintf(invocation.out(), "%s", table.Render().c_str());
   }
   std::vector<std::string> tally;
   for (const auto& [kind, count] : counts)
     tally.push_back(absl::StrCat(count, " ", FindingName(kind)));
   std::fprintf(
-      stderr,
+      invocation.err(),
       "reconciled %zu host(s) in %lld ms: %lld call(s) agree, %d "
       "discrepanc%s%s%s%s\n",
       hosts.size() - unread,

@@ -40,11 +40,12 @@ bool ChangesHost(const Command& command);
 absl::Status CheckCommandsAgainstDeclarations(
     const std::vector<Command>& commands);
 
-// "opsctl: MESSAGE" on stderr.
-void PrintError(absl::string_view message);
+// "opsctl: MESSAGE" where `invocation` prints its errors.
+void PrintError(const Invocation& invocation, absl::string_view message);
 
 // PrintError, then `exit_code`: how a command stops with an error.
-int CommandFailed(int exit_code, absl::string_view message);
+int CommandFailed(const Invocation& invocation, int exit_code,
+                  absl::string_view message);
 
 // Every opsctl command, in the order --help lists them.
 std::vector<Command> AllCommands();

@@ -44,7 +44,7 @@ int RunDf(Invocation& invocation, const ParsedArgs& args) {
   if (args.Has("fail-above") &&
       (!absl::SimpleAtoi(args.Get("fail-above"), &fail_above) ||
        fail_above < 0 || fail_above > 100)) {
-    return CommandFailed(kExitUsage,
+    return CommandFailed(invocation, kExitUsage,
                          "--fail-above takes a percentage from 0 to 100");
   }
   const std::string mount = args.Get("mount");
@@ -53,7 +53,7 @@ int RunDf(Invocation& invocation, const ParsedArgs& args) {
   auto request = std::make_shared<v1::FilesystemsRequest>();
   request->set_include_all(args.Has("all"));
   Presentation presentation;
-  presentation.print = [inodes](const google::protobuf::Message& m) {
+  presentation.print = [inodes](FILE* out, const google::protobuf::Message& m) {
     const auto& r = static_cast<const v1::FilesystemsReply&>(m);
     TextTable table(
         inodes ? std::vector<std::string>{"Filesystem", "Inodes", "IUsed",
@@ -75,7 +75,7 @@ int RunDf(Invocation& invocation, const ParsedArgs& args) {
                       fs.mount_point()});
       }
     }
-    std::printf("%s", table.Render().c_str());
+    std::fprintf(out, "%s", table.Render().c_str());
   };
   if (check) {
     presentation.check = [fail_above,

@@ -15,31 +15,33 @@
 namespace opsagent {
 namespace {
 
-void PrintDiskUsage(const v1::DiskUsageEvent& event) {
+void PrintDiskUsage(FILE* out, const v1::DiskUsageEvent& event) {
   const v1::DiskUsageResult& r = event.result();
   for (const v1::PathUsage& dir : r.largest_directories()) {
-    std::printf("%s\t%s\n", FormatHumanSize(dir.disk_bytes()).c_str(),
-                Shown(dir.path()).c_str());
+    std::fprintf(out, "%s\t%s\n", FormatHumanSize(dir.disk_bytes()).c_str(),
+                 Shown(dir.path()).c_str());
   }
-  std::printf("\nlargest files:\n");
+  std::fprintf(out, "\nlargest files:\n");
   for (const v1::PathUsage& file : r.largest_files()) {
-    std::printf("%s\t%s\n", FormatHumanSize(file.disk_bytes()).c_str(),
-                Shown(file.path()).c_str());
+    std::fprintf(out, "%s\t%s\n", FormatHumanSize(file.disk_bytes()).c_str(),
+                 Shown(file.path()).c_str());
   }
-  std::printf("\n%s in %llu files and %llu directories, scanned in %lld ms\n",
-              FormatHumanSize(r.disk_bytes()).c_str(),
-              static_cast<unsigned long long>(r.files()),
-              static_cast<unsigned long long>(r.directories()),
-              static_cast<long long>(r.elapsed_ms()));
+  std::fprintf(out,
+               "\n%s in %llu files and %llu directories, scanned in %lld ms\n",
+               FormatHumanSize(r.disk_bytes()).c_str(),
+               static_cast<unsigned long long>(r.files()),
+               static_cast<unsigned long long>(r.directories()),
+               static_cast<long long>(r.elapsed_ms()));
   if (r.skipped_entries() > 0) {
-    std::printf("skipped %llu entries (other filesystems or unreadable)\n",
-                static_cast<unsigned long long>(r.skipped_entries()));
+    std::fprintf(out,
+                 "skipped %llu entries (other filesystems or unreadable)\n",
+                 static_cast<unsigned long long>(r.skipped_entries()));
   }
   for (const std::string& error : r.errors())
-    std::printf("  %s\n", Shown(error).c_str());
+    std::fprintf(out, "  %s\n", Shown(error).c_str());
   if (r.incomplete())
-    std::printf("INCOMPLETE: %s; figures cover only what was scanned\n",
-                Shown(r.incomplete_reason()).c_str());
+    std::fprintf(out, "INCOMPLETE: %s; figures cover only what was scanned\n",
+                 Shown(r.incomplete_reason()).c_str());
 }
 
 std::string DiskUsageSummary(const v1::DiskUsageEvent& event) {
@@ -57,12 +59,14 @@ std::string DiskUsageSummary(const v1::DiskUsageEvent& event) {
 
 int RunDu(Invocation& invocation, const ParsedArgs& args) {
   absl::StatusOr<uint32_t> top = CountFlag(args, "top");
-  if (!top.ok()) return CommandFailed(kExitUsage, top.status().message());
+  if (!top.ok())
+    return CommandFailed(invocation, kExitUsage, top.status().message());
   uint64_t max_entries = 0;
   if (args.Has("max-entries") &&
       (!absl::SimpleAtoi(args.Get("max-entries"), &max_entries) ||
        max_entries == 0)) {
-    return CommandFailed(kExitUsage, "--max-entries takes a positive number");
+    return CommandFailed(invocation, kExitUsage,
+                         "--max-entries takes a positive number");
   }
   const std::string path = args.positional()[1];
   auto request = std::make_shared<v1::DiskUsageRequest>();
@@ -70,10 +74,10 @@ int RunDu(Invocation& invocation, const ParsedArgs& args) {
   request->set_top_directories(*top);
   request->set_top_files(*top);
   request->set_max_entries(max_entries);
-  const bool show_progress = isatty(STDERR_FILENO);
+  const bool show_progress = invocation.ShowsProgress();
   Presentation presentation = Present(&PrintDiskUsage);
-  presentation.on_event = [show_progress,
-                           path](const google::protobuf::Message& m) {
+  presentation.on_event = [show_progress, path](
+                              FILE*, const google::protobuf::Message& m) {
     const auto& event = static_cast<const v1::DiskUsageEvent&>(m);
     if (!show_progress) return;
     if (event.has_progress()) {

@@ -17,15 +17,16 @@ namespace {
 
 // The result of a command: its exit code and timing (its output streamed
 // already; a failed one's tail is in the result too, and in the audit log).
-void PrintCommandResult(const v1::RunCommandEvent& event) {
+void PrintCommandResult(FILE* out, FILE* err,
+                        const v1::RunCommandEvent& event) {
   const v1::CommandResult& r = event.result();
   if (r.dry_run()) {
-    std::printf("DRY RUN: would run: %s\n",
-                Shown(absl::StrJoin(r.argv(), " ")).c_str());
+    std::fprintf(out, "DRY RUN: would run: %s\n",
+                 Shown(absl::StrJoin(r.argv(), " ")).c_str());
     return;
   }
   std::fprintf(
-      stderr, "[%s %d in %lld ms%s]\n",
+      err, "[%s %d in %lld ms%s]\n",
       r.timed_out() ? "killed at its timeout, exit" : "exit", r.exit_code(),
       static_cast<long long>(r.elapsed_ms()),
       r.output_truncated() ? ", output truncated at the command's limit" : "");
@@ -47,7 +48,7 @@ int RunExec(Invocation& invocation, const ParsedArgs& args) {
   for (const std::string& param : args.GetAll("param")) {
     const size_t eq = param.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return CommandFailed(kExitUsage,
+      return CommandFailed(invocation, kExitUsage,
                            absl::StrCat("--param ", param, ": use NAME=VALUE"));
     }
     (*request->mutable_params())[param.substr(0, eq)] = param.substr(eq + 1);
@@ -55,14 +56,18 @@ int RunExec(Invocation& invocation, const ParsedArgs& args) {
   if (absl::Status confirmed = ConfirmOnHosts(
           invocation, args, absl::StrCat("Run ", request->name()), &host);
       !confirmed.ok())
-    return CommandFailed(ExitCodeForControllerError(confirmed, kExitUsage),
+    return CommandFailed(invocation,
+                         ExitCodeForControllerError(confirmed, kExitUsage),
                          confirmed.message());
-  Presentation presentation = Present(&PrintCommandResult);
-  presentation.on_event = [](const google::protobuf::Message& m) {
+  FILE* const err = invocation.err();
+  Presentation presentation = Present<v1::RunCommandEvent>(
+      [err](FILE* out, const v1::RunCommandEvent& event) {
+        PrintCommandResult(out, err, event);
+      });
+  presentation.on_event = [err](FILE* out, const google::protobuf::Message& m) {
     const auto& event = static_cast<const v1::RunCommandEvent&>(m);
     if (!event.has_output()) return;
-    std::FILE* to =
-        event.output().stream() == v1::CommandOutput::STDERR ? stderr : stdout;
+    FILE* to = event.output().stream() == v1::CommandOutput::STDERR ? err : out;
     std::fwrite(event.output().data().data(), 1, event.output().data().size(),
                 to);
     std::fflush(to);

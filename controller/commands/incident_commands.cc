@@ -62,7 +62,7 @@ std::string Age(const v1::Incident& incident) {
 int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
   absl::StatusOr<ControllerClient*> controller = IncidentController(invocation);
   if (!controller.ok())
-    return CommandFailed(kExitUsage,
+    return CommandFailed(invocation, kExitUsage,
                          std::string(controller.status().message()));
   v1::ListIncidentsRequest request;
   request.set_include_resolved(args.Has("all"));
@@ -72,10 +72,10 @@ int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
           ->Call(&ControllerStub::ListIncidents, request,
                  invocation.CallTimeout(kTimeout));
   if (!reply.ok())
-    return CommandFailed(ExitCodeForControllerError(reply.status()),
+    return CommandFailed(invocation, ExitCodeForControllerError(reply.status()),
                          std::string(reply.status().message()));
   if (invocation.output() == OutputFormat::kJson) {
-    std::printf("%s\n", ProtoToJson(*reply).c_str());
+    std::fprintf(invocation.out(), "%s\n", ProtoToJson(*reply).c_str());
     return kExitOk;
   }
   TextTable table(
@@ -89,14 +89,15 @@ int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
                   DiagnosisText(incident.diagnosis())});
   }
   if (reply->incidents().empty()) {
-    std::printf(args.Has("all") ? "no incidents\n" : "no open incidents\n");
+    std::fprintf(invocation.out(),
+                 args.Has("all") ? "no incidents\n" : "no open incidents\n");
     return kExitOk;
   }
-  std::printf("%s", table.Render().c_str());
+  std::fprintf(invocation.out(), "%s", table.Render().c_str());
   if (!reply->next_cursor().empty())
-    std::printf("%llu more, use --after %s\n",
-                static_cast<unsigned long long>(reply->remaining()),
-                reply->next_cursor().c_str());
+    std::fprintf(invocation.out(), "%llu more, use --after %s\n",
+                 static_cast<unsigned long long>(reply->remaining()),
+                 reply->next_cursor().c_str());
   return kExitOk;
 }
 
@@ -242,47 +243,50 @@ std::pair<absl::string_view, absl::string_view> FirstLineAndRest(
 
 // The timeline is a list, not a table: an event with several lines keeps
 // them (in a block under it), and the list reads as plain text too.
-void PrintMarkdown(const v1::Incident& incident,
+void PrintMarkdown(FILE* out, const v1::Incident& incident,
                    const std::vector<TimelineEvent>& timeline) {
-  std::printf("# %s\n\n| | |\n|---|---|\n",
-              MarkdownText(Headline(incident), MarkdownPlace::kLine).c_str());
+  std::fprintf(out, "# %s\n\n| | |\n|---|---|\n",
+               MarkdownText(Headline(incident), MarkdownPlace::kLine).c_str());
   for (const auto& [name, value] : Facts(incident))
-    std::printf("| %s | %s |\n", name.c_str(), Cell(value).c_str());
-  std::printf("\n## Timeline (UTC)\n\n");
+    std::fprintf(out, "| %s | %s |\n", name.c_str(), Cell(value).c_str());
+  std::fprintf(out, "\n## Timeline (UTC)\n\n");
   for (const TimelineEvent& event : timeline) {
     const auto [first, rest] = FirstLineAndRest(event.text);
-    std::printf("- %s %s\n", Rfc3339Millis(event.at_ms).c_str(),
-                MarkdownText(first, MarkdownPlace::kLine).c_str());
-    if (!rest.empty()) std::printf("\n%s\n", FencedBlock(rest, "  ").c_str());
+    std::fprintf(out, "- %s %s\n", Rfc3339Millis(event.at_ms).c_str(),
+                 MarkdownText(first, MarkdownPlace::kLine).c_str());
+    if (!rest.empty())
+      std::fprintf(out, "\n%s\n", FencedBlock(rest, "  ").c_str());
   }
   const std::string& output = incident.diagnosis().output();
   if (!output.empty())
-    std::printf("\n## Automatic diagnosis\n\n%s",
-                FencedBlock(output, "").c_str());
+    std::fprintf(out, "\n## Automatic diagnosis\n\n%s",
+                 FencedBlock(output, "").c_str());
 }
 
-void PrintText(const v1::Incident& incident,
+void PrintText(FILE* out, const v1::Incident& incident,
                const std::vector<TimelineEvent>& timeline) {
-  std::printf("%s\n", TerminalSafe(Headline(incident)).c_str());
+  std::fprintf(out, "%s\n", TerminalSafe(Headline(incident)).c_str());
   for (const auto& [name, value] : Facts(incident))
-    std::printf("  %-14s %s\n", name.c_str(), TerminalSafe(value).c_str());
-  std::printf("\nTimeline (UTC)\n");
+    std::fprintf(out, "  %-14s %s\n", name.c_str(),
+                 TerminalSafe(value).c_str());
+  std::fprintf(out, "\nTimeline (UTC)\n");
   for (const TimelineEvent& event : timeline) {
     const std::string at = Rfc3339Millis(event.at_ms);
     const auto [first, rest] = FirstLineAndRest(event.text);
-    std::printf("  %s  %s\n", at.c_str(), TerminalSafe(first).c_str());
+    std::fprintf(out, "  %s  %s\n", at.c_str(), TerminalSafe(first).c_str());
     if (!rest.empty()) {
-      std::printf("%s", Indented(TerminalSafe(absl::StripSuffix(rest, "\n"),
-                                              LineBreaks::kKeep),
-                                 std::string(at.size() + 6, ' '))
-                            .c_str());
+      std::fprintf(out, "%s",
+                   Indented(TerminalSafe(absl::StripSuffix(rest, "\n"),
+                                         LineBreaks::kKeep),
+                            std::string(at.size() + 6, ' '))
+                       .c_str());
     }
   }
   const std::string& output = incident.diagnosis().output();
   if (!output.empty()) {
-    std::printf("\nAutomatic diagnosis:\n%s",
-                TerminalSafe(output, LineBreaks::kKeep).c_str());
-    if (!absl::EndsWith(output, "\n")) std::printf("\n");
+    std::fprintf(out, "\nAutomatic diagnosis:\n%s",
+                 TerminalSafe(output, LineBreaks::kKeep).c_str());
+    if (!absl::EndsWith(output, "\n")) std::fprintf(out, "\n");
   }
 }
 
@@ -314,15 +318,17 @@ absl::StatusOr<v1::Incident> GetWholeIncident(ControllerClient& controller,
 
 int RunIncident(Invocation& invocation, const ParsedArgs& args) {
   if (args.positional()[0] != "show" || args.positional().size() != 2)
-    return CommandFailed(kExitUsage, "usage: opsctl incident show ID");
+    return CommandFailed(invocation, kExitUsage,
+                         "usage: opsctl incident show ID");
   absl::StatusOr<ControllerClient*> controller = IncidentController(invocation);
   if (!controller.ok())
-    return CommandFailed(kExitUsage,
+    return CommandFailed(invocation, kExitUsage,
                          std::string(controller.status().message()));
   absl::StatusOr<v1::Incident> incident =
       GetWholeIncident(**controller, args.positional()[1], invocation);
   if (!incident.ok()) {
-    return CommandFailed(ExitCodeForControllerError(incident.status()),
+    return CommandFailed(invocation,
+                         ExitCodeForControllerError(incident.status()),
                          std::string(incident.status().message()));
   }
   AuditFilter filter;
@@ -332,7 +338,7 @@ int RunIncident(Invocation& invocation, const ParsedArgs& args) {
       QueryAuditLog(invocation, filter, /*without_results=*/true);
   if (!actions.ok())
     return CommandFailed(
-        kExitAuditUnavailable,
+        invocation, kExitAuditUnavailable,
         absl::StrCat("the incident's actions: ", actions.status().message()));
   std::sort(
       actions->begin(), actions->end(),
@@ -341,17 +347,17 @@ int RunIncident(Invocation& invocation, const ParsedArgs& args) {
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     for (const AuditRecord& record : *actions)
       rows.push_back(EmbeddedJson(ProtoToJson(ToAuditEntry(record))));
-    std::printf("%s\n",
-                DumpJson({{"incident", EmbeddedJson(ProtoToJson(*incident))},
-                          {"actions", std::move(rows)}})
-                    .c_str());
+    std::fprintf(invocation.out(), "%s\n",
+                 DumpJson({{"incident", EmbeddedJson(ProtoToJson(*incident))},
+                           {"actions", std::move(rows)}})
+                     .c_str());
     return kExitOk;
   }
   const std::vector<TimelineEvent> timeline = Timeline(*incident, *actions);
   if (invocation.output() == OutputFormat::kMarkdown) {
-    PrintMarkdown(*incident, timeline);
+    PrintMarkdown(invocation.out(), *incident, timeline);
   } else {
-    PrintText(*incident, timeline);
+    PrintText(invocation.out(), *incident, timeline);
   }
   return kExitOk;
 }

@@ -31,54 +31,57 @@ std::string ParameterForm(const v1::CommandParameter& param) {
   }
 }
 
-void PrintInfo(const v1::InfoReply& r) {
+void PrintInfo(FILE* out, const v1::InfoReply& r) {
   const absl::Time expiry =
       absl::FromUnixSeconds(r.certificate_not_after_unix());
-  std::printf("host:              %s\n", Shown(r.hostname()).c_str());
-  std::printf("roles:             %s\n",
-              Shown(absl::StrJoin(r.roles(), ", ")).c_str());
-  std::printf("agent version:     %s\n", Shown(r.agent_version()).c_str());
-  std::printf("agent uptime:      %s\n",
-              SecondsShown(r.agent_uptime_seconds()).c_str());
-  std::printf("host uptime:       %s\n",
-              SecondsShown(r.host_uptime_seconds()).c_str());
-  std::printf("kernel:            %s\n", Shown(r.kernel_release()).c_str());
-  std::printf(
-      "certificate until: %s (%s left)\n",
+  std::fprintf(out, "host:              %s\n", Shown(r.hostname()).c_str());
+  std::fprintf(out, "roles:             %s\n",
+               Shown(absl::StrJoin(r.roles(), ", ")).c_str());
+  std::fprintf(out, "agent version:     %s\n",
+               Shown(r.agent_version()).c_str());
+  std::fprintf(out, "agent uptime:      %s\n",
+               SecondsShown(r.agent_uptime_seconds()).c_str());
+  std::fprintf(out, "host uptime:       %s\n",
+               SecondsShown(r.host_uptime_seconds()).c_str());
+  std::fprintf(out, "kernel:            %s\n",
+               Shown(r.kernel_release()).c_str());
+  std::fprintf(
+      out, "certificate until: %s (%s left)\n",
       absl::FormatTime(absl::RFC3339_sec, expiry, absl::UTCTimeZone()).c_str(),
       absl::FormatDuration(absl::Floor(expiry - absl::Now(), absl::Hours(1)))
           .c_str());
-  std::printf("inspection roots:  %s\n",
-              Shown(absl::StrJoin(r.inspection_roots(), " ")).c_str());
-  std::printf("you are:           %s (%s)\n",
-              Shown(r.caller_identity()).c_str(),
-              Shown(absl::StrJoin(r.caller_roles(), ", ")).c_str());
-  std::printf("you may call:      %s\n",
-              Shown(absl::StrJoin(r.caller_operations(), ", ")).c_str());
-  std::printf("truncatable logs:  %s\n",
-              r.truncatable_logs().empty()
-                  ? "none"
-                  : Shown(absl::StrJoin(r.truncatable_logs(), " ")).c_str());
+  std::fprintf(out, "inspection roots:  %s\n",
+               Shown(absl::StrJoin(r.inspection_roots(), " ")).c_str());
+  std::fprintf(out, "you are:           %s (%s)\n",
+               Shown(r.caller_identity()).c_str(),
+               Shown(absl::StrJoin(r.caller_roles(), ", ")).c_str());
+  std::fprintf(out, "you may call:      %s\n",
+               Shown(absl::StrJoin(r.caller_operations(), ", ")).c_str());
+  std::fprintf(out, "truncatable logs:  %s\n",
+               r.truncatable_logs().empty()
+                   ? "none"
+                   : Shown(absl::StrJoin(r.truncatable_logs(), " ")).c_str());
   std::vector<std::string> services;
   for (const v1::AllowedService& service : r.restartable()) {
     services.push_back(absl::StrCat(
         service.name(),
         service.manager() == v1::SUPERVISOR_PROGRAM ? " (supervisor)" : ""));
   }
-  std::printf(
-      "restartable:       %s\n",
+  std::fprintf(
+      out, "restartable:       %s\n",
       services.empty() ? "none" : Shown(absl::StrJoin(services, ", ")).c_str());
-  std::printf("vetted commands:   %s\n", r.commands().empty() ? "none" : "");
+  std::fprintf(out, "vetted commands:   %s\n",
+               r.commands().empty() ? "none" : "");
   for (const v1::AllowedCommand& command : r.commands()) {
-    std::printf("  %s%s%s%s\n", Shown(command.name()).c_str(),
-                command.read_only() ? " (read-only)" : "",
-                command.description().empty() ? "" : ": ",
-                Shown(command.description()).c_str());
+    std::fprintf(out, "  %s%s%s%s\n", Shown(command.name()).c_str(),
+                 command.read_only() ? " (read-only)" : "",
+                 command.description().empty() ? "" : ": ",
+                 Shown(command.description()).c_str());
     for (const v1::CommandParameter& param : command.params()) {
-      std::printf("      %s=%s%s%s\n", Shown(param.name()).c_str(),
-                  Shown(ParameterForm(param)).c_str(),
-                  param.description().empty() ? "" : "  ",
-                  Shown(param.description()).c_str());
+      std::fprintf(out, "      %s=%s%s%s\n", Shown(param.name()).c_str(),
+                   Shown(ParameterForm(param)).c_str(),
+                   param.description().empty() ? "" : "  ",
+                   Shown(param.description()).c_str());
     }
   }
 }

@@ -26,18 +26,19 @@ std::string Ago(int64_t unix_ms) {
 // heard from, its agent's version.
 int RunLiveHosts(Invocation& invocation) {
   absl::StatusOr<ControllerClient*> client = invocation.controller();
-  if (!client.ok()) return CommandFailed(kExitUsage, client.status().message());
+  if (!client.ok())
+    return CommandFailed(invocation, kExitUsage, client.status().message());
   absl::StatusOr<v1::ListHostsReply> reply = (*client)->Call(
       &ControllerStub::ListHosts, v1::ListHostsRequest(), absl::Seconds(30));
   if (!reply.ok()) {
-    return CommandFailed(ExitCodeForControllerError(reply.status()),
+    return CommandFailed(invocation, ExitCodeForControllerError(reply.status()),
                          reply.status().message());
   }
   if (invocation.output() == OutputFormat::kJson) {
     std::vector<std::string> hosts;
     for (const v1::HostState& host : reply->hosts())
       hosts.push_back(ProtoToJson(host));
-    std::printf("[%s]\n", absl::StrJoin(hosts, ",").c_str());
+    std::fprintf(invocation.out(), "[%s]\n", absl::StrJoin(hosts, ",").c_str());
     return kExitOk;
   }
   TextTable table({"HOST", "STATE", "LAST SEEN", "VERSION", "ENVIRONMENT",
@@ -53,9 +54,10 @@ int RunLiveHosts(Invocation& invocation) {
                   host.environment(), absl::StrJoin(host.roles(), ","),
                   host.address()});
   }
-  std::printf("%s", table.Render().c_str());
-  std::fprintf(stderr, "%d of %d hosts connected to the controller %s\n",
-               connected, reply->hosts_size(), (*client)->address().c_str());
+  std::fprintf(invocation.out(), "%s", table.Render().c_str());
+  std::fprintf(invocation.err(),
+               "%d of %d hosts connected to the controller %s\n", connected,
+               reply->hosts_size(), (*client)->address().c_str());
   return kExitOk;
 }
 
@@ -63,13 +65,13 @@ int RunHosts(Invocation& invocation, const ParsedArgs& /*args*/) {
   if (invocation.via_controller()) return RunLiveHosts(invocation);
   absl::StatusOr<const Inventory*> inventory = invocation.inventory();
   if (!inventory.ok()) {
-    return CommandFailed(kExitUsage, inventory.status().message());
+    return CommandFailed(invocation, kExitUsage, inventory.status().message());
   }
   if (invocation.output() == OutputFormat::kJson) {
     std::vector<std::string> hosts;
     for (const v1::Host& host : (*inventory)->hosts())
       hosts.push_back(ProtoToJson(host));
-    std::printf("[%s]\n", absl::StrJoin(hosts, ",").c_str());
+    std::fprintf(invocation.out(), "[%s]\n", absl::StrJoin(hosts, ",").c_str());
     return kExitOk;
   }
   TextTable table({"HOST", "ADDRESS", "ENVIRONMENT", "ROLES"});
@@ -77,7 +79,7 @@ int RunHosts(Invocation& invocation, const ParsedArgs& /*args*/) {
     table.AddRow({host.name(), host.address(), host.environment(),
                   absl::StrJoin(host.roles(), ",")});
   }
-  std::printf("%s", table.Render().c_str());
+  std::fprintf(invocation.out(), "%s", table.Render().c_str());
   return kExitOk;
 }
 

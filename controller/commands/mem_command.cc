@@ -13,27 +13,27 @@
 namespace opsagent {
 namespace {
 
-void PrintMemory(const v1::MemoryReply& r) {
+void PrintMemory(FILE* out, const v1::MemoryReply& r) {
   // The layout of procps `free`: a 7-wide label, then 12-wide columns.
-  std::printf("%-7s%12s%12s%12s%12s%12s%12s\n", "", "total", "used", "free",
-              "shared", "buff/cache", "available");
-  std::printf("%-7s%12s%12s%12s%12s%12s%12s\n",
-              "Mem:", FormatHumanSize(r.total_bytes()).c_str(),
-              FormatHumanSize(r.used_bytes()).c_str(),
-              FormatHumanSize(r.free_bytes()).c_str(),
-              FormatHumanSize(r.shared_bytes()).c_str(),
-              FormatHumanSize(r.buff_cache_bytes()).c_str(),
-              FormatHumanSize(r.available_bytes()).c_str());
-  std::printf("%-7s%12s%12s%12s\n\n",
-              "Swap:", FormatHumanSize(r.swap_total_bytes()).c_str(),
-              FormatHumanSize(r.swap_used_bytes()).c_str(),
-              FormatHumanSize(r.swap_free_bytes()).c_str());
+  std::fprintf(out, "%-7s%12s%12s%12s%12s%12s%12s\n", "", "total", "used",
+               "free", "shared", "buff/cache", "available");
+  std::fprintf(out, "%-7s%12s%12s%12s%12s%12s%12s\n",
+               "Mem:", FormatHumanSize(r.total_bytes()).c_str(),
+               FormatHumanSize(r.used_bytes()).c_str(),
+               FormatHumanSize(r.free_bytes()).c_str(),
+               FormatHumanSize(r.shared_bytes()).c_str(),
+               FormatHumanSize(r.buff_cache_bytes()).c_str(),
+               FormatHumanSize(r.available_bytes()).c_str());
+  std::fprintf(out, "%-7s%12s%12s%12s\n\n",
+               "Swap:", FormatHumanSize(r.swap_total_bytes()).c_str(),
+               FormatHumanSize(r.swap_used_bytes()).c_str(),
+               FormatHumanSize(r.swap_free_bytes()).c_str());
   TextTable processes({"PID", "UID", "RSS", "COMMAND"}, {0, 1, 2});
   for (const v1::ProcessMemory& p : r.top_processes()) {
     processes.AddRow({absl::StrCat(p.pid()), absl::StrCat(p.uid()),
                       FormatHumanSize(p.rss_bytes()), p.name()});
   }
-  std::printf("%s", processes.Render().c_str());
+  std::fprintf(out, "%s", processes.Render().c_str());
 }
 
 std::string MemorySummary(const v1::MemoryReply& r) {
@@ -49,12 +49,13 @@ std::string MemorySummary(const v1::MemoryReply& r) {
 
 int RunMem(Invocation& invocation, const ParsedArgs& args) {
   absl::StatusOr<uint32_t> top = CountFlag(args, "top");
-  if (!top.ok()) return CommandFailed(kExitUsage, top.status().message());
+  if (!top.ok())
+    return CommandFailed(invocation, kExitUsage, top.status().message());
   uint64_t min_available = 0;
   if (args.Has("min-available")) {
     absl::StatusOr<uint64_t> parsed = ParseHumanSize(args.Get("min-available"));
     if (!parsed.ok())
-      return CommandFailed(kExitUsage, parsed.status().message());
+      return CommandFailed(invocation, kExitUsage, parsed.status().message());
     min_available = *parsed;
   }
   auto request = std::make_shared<v1::MemoryRequest>();

@@ -12,14 +12,15 @@
 namespace opsagent {
 namespace {
 
-void PrintOpenDeleted(const v1::OpenDeletedReply& r) {
+void PrintOpenDeleted(FILE* out, const v1::OpenDeletedReply& r) {
   TextTable table({"SIZE", "PID", "COMMAND", "FD", "DELETED FILE"}, {0, 1, 3});
   for (const v1::OpenDeletedFile& f : r.files()) {
     table.AddRow({FormatHumanSize(f.disk_bytes()), absl::StrCat(f.pid()),
                   f.process_name(), absl::StrCat(f.fd()), f.path()});
   }
-  std::printf("%s", table.Render().c_str());
-  std::printf(
+  std::fprintf(out, "%s", table.Render().c_str());
+  std::fprintf(
+      out,
       "\n%s held by processes in deleted files; restarting the holder (or "
       "truncating before deleting) frees it\n",
       FormatHumanSize(r.total_disk_bytes()).c_str());

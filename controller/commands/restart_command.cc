@@ -17,31 +17,31 @@ namespace {
 
 // Every attempt with its state, the checks, and where the service ended:
 // shown for a failed restart too, which is when it matters.
-void PrintRestart(const v1::RestartServiceReply& r) {
+void PrintRestart(FILE* out, const v1::RestartServiceReply& r) {
   if (r.dry_run()) {
-    std::printf("DRY RUN: %s\n", Shown(r.summary()).c_str());
+    std::fprintf(out, "DRY RUN: %s\n", Shown(r.summary()).c_str());
     return;
   }
   for (const v1::RestartAttempt& a : r.attempts()) {
-    std::printf("attempt %u: %s, %s/%s pid %d, %lld ms%s%s\n", a.number(),
-                a.succeeded() ? "ok" : "FAILED",
-                Shown(a.state().active_state()).c_str(),
-                Shown(a.state().sub_state()).c_str(), a.state().main_pid(),
-                static_cast<long long>(a.elapsed_ms()),
-                a.error().empty() ? "" : ": ", Shown(a.error()).c_str());
+    std::fprintf(out, "attempt %u: %s, %s/%s pid %d, %lld ms%s%s\n", a.number(),
+                 a.succeeded() ? "ok" : "FAILED",
+                 Shown(a.state().active_state()).c_str(),
+                 Shown(a.state().sub_state()).c_str(), a.state().main_pid(),
+                 static_cast<long long>(a.elapsed_ms()),
+                 a.error().empty() ? "" : ": ", Shown(a.error()).c_str());
   }
   for (const v1::PostCheckResult& c : r.post_checks()) {
-    std::printf("check %s: %s (%s)\n", Shown(c.description()).c_str(),
-                c.passed() ? "passed" : "FAILED", Shown(c.detail()).c_str());
+    std::fprintf(out, "check %s: %s (%s)\n", Shown(c.description()).c_str(),
+                 c.passed() ? "passed" : "FAILED", Shown(c.detail()).c_str());
   }
-  std::printf("%s: pid %d -> %d, now %s/%s\n", Shown(r.name()).c_str(),
-              r.before().main_pid(), r.after().main_pid(),
-              Shown(r.after().active_state()).c_str(),
-              Shown(r.after().sub_state()).c_str());
+  std::fprintf(out, "%s: pid %d -> %d, now %s/%s\n", Shown(r.name()).c_str(),
+               r.before().main_pid(), r.after().main_pid(),
+               Shown(r.after().active_state()).c_str(),
+               Shown(r.after().sub_state()).c_str());
   if (!r.recent_log().empty()) {
-    std::printf("last %d log lines of %s:\n%s", r.recent_log_size(),
-                Shown(r.name()).c_str(),
-                FormatServiceLog(r.recent_log(), "  ").c_str());
+    std::fprintf(out, "last %d log lines of %s:\n%s", r.recent_log_size(),
+                 Shown(r.name()).c_str(),
+                 FormatServiceLog(r.recent_log(), "  ").c_str());
   }
 }
 
@@ -53,14 +53,15 @@ int RunRestart(Invocation& invocation, const ParsedArgs& args) {
   if (args.Has("retries") &&
       (!absl::SimpleAtoi(args.Get("retries"), &retries) || retries == 0 ||
        retries > 10)) {
-    return CommandFailed(kExitUsage,
+    return CommandFailed(invocation, kExitUsage,
                          "--retries takes a number of attempts from 1 to 10");
   }
   request->set_max_attempts(retries);
   if (absl::Status confirmed = ConfirmOnHosts(
           invocation, args, absl::StrCat("Restart ", request->name()), &host);
       !confirmed.ok())
-    return CommandFailed(ExitCodeForControllerError(confirmed, kExitUsage),
+    return CommandFailed(invocation,
+                         ExitCodeForControllerError(confirmed, kExitUsage),
                          confirmed.message());
   return RunOperation(invocation, host,
                       {&OperationFor<v1::RestartServiceRequest>(), request,

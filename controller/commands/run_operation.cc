@@ -1,7 +1,5 @@
 #include "controller/commands/run_operation.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -105,30 +103,32 @@ int RunOnHosts(
   if (!controlled) {
     absl::StatusOr<const Inventory*> inventory = invocation.inventory();
     if (!inventory.ok())
-      return CommandFailed(kExitUsage, inventory.status().message());
+      return CommandFailed(invocation, kExitUsage,
+                           inventory.status().message());
     absl::StatusOr<std::vector<v1::Host>> selected =
         SelectHosts(**inventory, target);
     if (!selected.ok())
-      return CommandFailed(kExitUsage, selected.status().message());
+      return CommandFailed(invocation, kExitUsage, selected.status().message());
     hosts = *std::move(selected);
     for (const v1::Host& host : hosts) names.push_back(host.name());
   }
   // Local problems (unreadable certificate files) are the same for every
   // host: said once, before anything is sent.
   if (absl::Status local = invocation.credentials().status(); !local.ok())
-    return CommandFailed(kExitUsage, local.message());
+    return CommandFailed(invocation, kExitUsage, local.message());
   if (!controlled) {
     if (names.size() > 1 || names.front() != target) invocation.EnsureRunId();
     absl::StatusOr<AuditingCaller> made = invocation.Caller();
     if (!made.ok())
-      return CommandFailed(kExitAuditUnavailable, made.status().message());
+      return CommandFailed(invocation, kExitAuditUnavailable,
+                           made.status().message());
     caller.emplace(*std::move(made));
   }
 
   if (controlled) {
     absl::StatusOr<ControllerClient*> client = invocation.controller();
     if (!client.ok())
-      return CommandFailed(kExitUsage, client.status().message());
+      return CommandFailed(invocation, kExitUsage, client.status().message());
     ControllerRunner runner(invocation, **client);
     absl::StatusOr<FanOutSummary> ran =
         runner.Run(target, call, on_hosts, on_event, on_result);
@@ -140,7 +140,7 @@ int RunOnHosts(
                                absl::IsResourceExhausted(status)
                            ? kExitAuditUnavailable
                            : ExitCodeForControllerError(status);
-      return CommandFailed(code, status.message());
+      return CommandFailed(invocation, code, status.message());
     }
     *summary = *ran;
   } else {
@@ -171,14 +171,14 @@ int RunOperation(Invocation& invocation, const std::string& target,
   auto on_hosts = [&](const std::vector<std::string>& selected) {
     names = selected;
     single = names.size() == 1 && names.front() == target;
-    progress = !single && !json && isatty(STDERR_FILENO);
+    progress = !single && !json && invocation.ShowsProgress();
     held.resize(names.size());
   };
   auto on_event = [&](size_t i, const google::protobuf::Message& event) {
     if (json || !presentation.on_event) return;
     absl::MutexLock lock(&events);
     if (single) {
-      presentation.on_event(event);
+      presentation.on_event(invocation.out(), event);
       return;
     }
     std::unique_ptr<google::protobuf::Message> copy(event.New());
@@ -190,34 +190,39 @@ int RunOperation(Invocation& invocation, const std::string& target,
     if (progress) ClearProgress();
     if (!result.sent) {
       audit_failed = true;
-      PrintError(absl::StrCat(host, ": ", result.status.message()));
+      PrintError(invocation, absl::StrCat(host, ": ", result.status.message()));
     } else if (json) {
-      std::printf("%s\n", JsonEnvelope(host, *call.op, result).c_str());
+      std::fprintf(invocation.out(), "%s\n",
+                   JsonEnvelope(host, *call.op, result).c_str());
     } else {
       if (!single) {
-        std::printf("=== %s: %s\n", Shown(host).c_str(),
-                    std::string(AuditOutcomeName(result.outcome)).c_str());
-        std::fflush(stdout);
+        std::fprintf(invocation.out(), "=== %s: %s\n", Shown(host).c_str(),
+                     std::string(AuditOutcomeName(result.outcome)).c_str());
+        std::fflush(invocation.out());
         absl::MutexLock lock(&events);
-        for (const auto& event : held[i]) presentation.on_event(*event);
+        for (const auto& event : held[i])
+          presentation.on_event(invocation.out(), *event);
         held[i].clear();
       }
-      if (result.final != nullptr) presentation.print(*result.final);
+      if (result.final != nullptr)
+        presentation.print(invocation.out(), *result.final);
       if (!result.status.ok())
-        PrintError(absl::StrCat(host, ": ", result.status.message()));
+        PrintError(invocation,
+                   absl::StrCat(host, ": ", result.status.message()));
     }
     if (result.status.ok() && result.final != nullptr && presentation.check) {
       if (absl::Status checked = presentation.check(*result.final);
           !checked.ok()) {
         ++checks_failed;
-        PrintError(absl::StrCat(host, ": CHECK FAILED: ", checked.message()));
+        PrintError(invocation,
+                   absl::StrCat(host, ": CHECK FAILED: ", checked.message()));
       }
     }
     if (result.sent && result.outcome != AuditOutcome::kOk) {
       not_ok.push_back(
           absl::StrCat(host, " (", AuditOutcomeName(result.outcome), ")"));
     }
-    std::fflush(stdout);
+    std::fflush(invocation.out());
     ++finished;
     if (progress) {
       ShowProgress(absl::StrCat("[", finished, "/", names.size(), "] ",
@@ -234,7 +239,7 @@ int RunOperation(Invocation& invocation, const std::string& target,
   if (progress) ClearProgress();
   if (!single) {
     std::fprintf(
-        stderr,
+        invocation.err(),
         "%zu hosts in %lld ms: %d ok, %d error, %d denied, %d unreachable, %d "
         "unknown%s%s; run %s%s\n",
         names.size(),
@@ -254,7 +259,8 @@ int RunOperation(Invocation& invocation, const std::string& target,
         invocation.run_id().c_str(),
         controlled ? " (through the controller)" : "");
     if (!not_ok.empty())
-      std::fprintf(stderr, "not ok: %s\n", absl::StrJoin(not_ok, ", ").c_str());
+      std::fprintf(invocation.err(), "not ok: %s\n",
+                   absl::StrJoin(not_ok, ", ").c_str());
   }
   return ExitCode(summary, audit_failed, checks_failed);
 }

@@ -1,6 +1,7 @@
 #ifndef OPSAGENT_CONTROLLER_COMMANDS_RUN_OPERATION_H_
 #define OPSAGENT_CONTROLLER_COMMANDS_RUN_OPERATION_H_
 
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -18,24 +19,27 @@ namespace opsagent {
 // How a command shows its operation's result to people (with --output json
 // every command prints the same envelope, so these are not used).
 struct Presentation {
-  // The final message: the reply, or a stream's last event. Also called for
-  // a failure that carries one (a failed restart's attempts).
-  std::function<void(const google::protobuf::Message& final)> print;
+  // The final message: the reply, or a stream's last event, printed to
+  // `out`. Also called for a failure that carries one (a failed restart's
+  // attempts).
+  std::function<void(FILE* out, const google::protobuf::Message& final)> print;
   // Optional: a condition the result must meet (--fail-above 90); when it
   // fails, the command exits 7.
   std::function<absl::Status(const google::protobuf::Message& final)> check;
   // Optional, streams only: each event as it comes (progress, output).
-  std::function<void(const google::protobuf::Message& event)> on_event;
+  std::function<void(FILE* out, const google::protobuf::Message& event)>
+      on_event;
 };
 
 // The typed form, for a command's file.
 template <typename Final>
-Presentation Present(void (*print)(const Final&),
-                     std::function<absl::Status(const Final&)> check = nullptr,
-                     std::function<void(const Final&)> on_event = nullptr) {
+Presentation Present(
+    std::function<void(FILE*, const Final&)> print,
+    std::function<absl::Status(const Final&)> check = nullptr,
+    std::function<void(FILE*, const Final&)> on_event = nullptr) {
   Presentation presentation;
-  presentation.print = [print](const google::protobuf::Message& m) {
-    print(static_cast<const Final&>(m));
+  presentation.print = [print](FILE* out, const google::protobuf::Message& m) {
+    print(out, static_cast<const Final&>(m));
   };
   if (check) {
     presentation.check = [check](const google::protobuf::Message& m) {
@@ -43,11 +47,21 @@ Presentation Present(void (*print)(const Final&),
     };
   }
   if (on_event) {
-    presentation.on_event = [on_event](const google::protobuf::Message& m) {
-      on_event(static_cast<const Final&>(m));
+    presentation.on_event = [on_event](FILE* out,
+                                       const google::protobuf::Message& m) {
+      on_event(out, static_cast<const Final&>(m));
     };
   }
   return presentation;
+}
+
+template <typename Final>
+Presentation Present(
+    void (*print)(FILE*, const Final&),
+    std::function<absl::Status(const Final&)> check = nullptr,
+    std::function<void(FILE*, const Final&)> on_event = nullptr) {
+  return Present<Final>(std::function<void(FILE*, const Final&)>(print),
+                        std::move(check), std::move(on_event));
 }
 
 // Runs one operation on the hosts `target` selects (a host name, a glob,

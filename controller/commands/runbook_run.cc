@@ -23,19 +23,20 @@ namespace {
 // the run's values, or a guided step's instructions in full (the seed's
 // warnings, "un-check Enable Skip Matching", live there), placeholders of
 // the document filled.
-void PrintStep(const char* phase, int number, const v1::RunbookStep& step,
-               const RunbookVars& vars) {
-  std::printf("  %-12s %d. %s\n", phase, number,
-              FillText(step.title(), vars).c_str());
+void PrintStep(FILE* out, const char* phase, int number,
+               const v1::RunbookStep& step, const RunbookVars& vars) {
+  std::fprintf(out, "  %-12s %d. %s\n", phase, number,
+               FillText(step.title(), vars).c_str());
   if (step.manual().empty()) {
-    std::printf("     $ opsctl %s\n",
-                absl::StrJoin(ExpandStep(step, vars), " ").c_str());
+    std::fprintf(out, "     $ opsctl %s\n",
+                 absl::StrJoin(ExpandStep(step, vars), " ").c_str());
     return;
   }
   for (absl::string_view line :
        absl::StrSplit(FillText(step.manual(), vars), '\n'))
-    std::printf("     %s\n", std::string(line).c_str());
-  std::printf("     (guided: `runbook run` asks you to confirm it is done)\n");
+    std::fprintf(out, "     %s\n", std::string(line).c_str());
+  std::fprintf(out,
+               "     (guided: `runbook run` asks you to confirm it is done)\n");
 }
 
 // Records a guided step's confirmation (or its refusal) in the team's audit
@@ -174,7 +175,8 @@ absl::StatusOr<RunbookLibrary> LoadRunbookLibrary(Invocation& invocation) {
                         invocation.CallTimeout(absl::Seconds(30)));
     if (served.ok()) {
       if (absl::Status saved = SaveRunbookCache(cache, *served); !saved.ok()) {
-        std::fprintf(stderr, "warning: runbooks not kept for --direct: %s\n",
+        std::fprintf(invocation.err(),
+                     "warning: runbooks not kept for --direct: %s\n",
                      std::string(saved.message()).c_str());
       }
       return RunbookLibrary::FromProto(*served, "the controller's runbooks",
@@ -193,24 +195,25 @@ absl::StatusOr<RunbookLibrary> LoadRunbookLibrary(Invocation& invocation) {
     if (absl::IsNotFound(cached.status())) return local.status();
     return cached.status();
   }
-  std::fprintf(stderr,
+  std::fprintf(invocation.err(),
                "runbooks: the controller's, as last served (%s); no local "
                "directory at %s\n",
                cache.c_str(), (*config)->runbooks().c_str());
   return RunbookLibrary::FromProto(*cached, cache, ValidateRunbookStep);
 }
 
-void PrintEntry(const v1::RunbookEntry& entry, const RunbookVars& vars) {
-  std::printf("%s: %s (%s)\n", entry.id().c_str(),
-              FillText(entry.alert(), vars).c_str(), entry.product().c_str());
+void PrintEntry(FILE* out, const v1::RunbookEntry& entry,
+                const RunbookVars& vars) {
+  std::fprintf(out, "%s: %s (%s)\n", entry.id().c_str(),
+               FillText(entry.alert(), vars).c_str(), entry.product().c_str());
   if (!entry.summary().empty())
-    std::printf("  %s\n", FillText(entry.summary(), vars).c_str());
+    std::fprintf(out, "  %s\n", FillText(entry.summary(), vars).c_str());
   if (!entry.roles().empty())
-    std::printf("  for hosts with role %s\n",
-                absl::StrJoin(entry.roles(), " or ").c_str());
+    std::fprintf(out, "  for hosts with role %s\n",
+                 absl::StrJoin(entry.roles(), " or ").c_str());
   for (const RunbookPhase& phase : RunbookPhases(entry)) {
     for (int i = 0; i < phase.steps->size(); ++i)
-      PrintStep(phase.name, i + 1, (*phase.steps)[i], vars);
+      PrintStep(out, phase.name, i + 1, (*phase.steps)[i], vars);
   }
 }
 
@@ -220,35 +223,37 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
              StepSelection selection) {
   absl::StatusOr<std::vector<PlannedStep>> plan =
       PlanRun(entry, vars, selection);
-  if (!plan.ok()) return CommandFailed(kExitUsage, plan.status().message());
+  if (!plan.ok())
+    return CommandFailed(invocation, kExitUsage, plan.status().message());
   const std::string& target = vars.at("target");
   const std::string& run = invocation.EnsureRunId();
-  std::printf("runbook %s: %s, target %s, run %s\n", entry.id().c_str(),
-              FillText(entry.alert(), vars).c_str(),
-              target.empty() ? "(none)" : target.c_str(), run.c_str());
+  std::fprintf(invocation.out(), "runbook %s: %s, target %s, run %s\n",
+               entry.id().c_str(), FillText(entry.alert(), vars).c_str(),
+               target.empty() ? "(none)" : target.c_str(), run.c_str());
   int done = 0;
   for (PlannedStep& planned : *plan) {
     const v1::RunbookStep& step = *planned.step;
     const char* phase = planned.phase;
     const int number = planned.number;
-    std::printf("\n--- %s %d/%d: %s\n", phase, number, planned.of,
-                FillText(step.title(), vars).c_str());
-    std::fflush(stdout);
+    std::fprintf(invocation.out(), "\n--- %s %d/%d: %s\n", phase, number,
+                 planned.of, FillText(step.title(), vars).c_str());
+    std::fflush(invocation.out());
     if (!step.manual().empty()) {
-      std::printf("%s\n", FillText(step.manual(), vars).c_str());
-      std::fflush(stdout);
+      std::fprintf(invocation.out(), "%s\n",
+                   FillText(step.manual(), vars).c_str());
+      std::fflush(invocation.out());
       const bool confirmed = ConfirmChange("Done?", assume_yes).ok();
       if (absl::Status recorded =
               RecordGuidedStep(invocation, entry, phase, step, confirmed);
           !recorded.ok()) {
         return CommandFailed(
-            kExitAuditUnavailable,
+            invocation, kExitAuditUnavailable,
             absl::StrCat("cannot record the confirmation of ", phase, " step ",
                          number, " in the audit log: ", recorded.message()));
       }
       if (!confirmed) {
         return CommandFailed(
-            kExitOperationFailed,
+            invocation, kExitOperationFailed,
             absl::StrCat("stopped at ", phase, " step ", number,
                          ": not confirmed; ", done, " steps done; run ", run));
       }
@@ -267,14 +272,16 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
           SelectedHostNames(invocation, args[1]);
       if (!names.ok()) {
         return CommandFailed(
-            kExitUsage, absl::StrCat("stopped before ", phase, " step ", number,
-                                     ": ", names.status().message(), "; ", done,
-                                     " steps done; run ", run));
+            invocation, kExitUsage,
+            absl::StrCat("stopped before ", phase, " step ", number, ": ",
+                         names.status().message(), "; ", done,
+                         " steps done; run ", run));
       }
       args[1] = absl::StrJoin(*names, ",");
     }
-    std::printf("$ opsctl %s\n", absl::StrJoin(args, " ").c_str());
-    std::fflush(stdout);
+    std::fprintf(invocation.out(), "$ opsctl %s\n",
+                 absl::StrJoin(args, " ").c_str());
+    std::fflush(invocation.out());
     if (changes && selection != StepSelection::kAutomatic) {
       const std::vector<std::string> hosts =
           absl::StrSplit(args[1], ',', absl::SkipEmpty());
@@ -285,7 +292,7 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
           assume_yes);
       if (!confirmed.ok()) {
         return CommandFailed(
-            kExitOperationFailed,
+            invocation, kExitOperationFailed,
             absl::StrCat("stopped before ", phase, " step ", number, ": ",
                          confirmed.message(), "; ", done, " steps done; run ",
                          run));
@@ -307,20 +314,20 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
                               : absl::StrCat(own_reason, "; ", step_reason));
     const int code = parsed->command.run(invocation, parsed->args);
     invocation.set_reason(own_reason);
-    std::fflush(stdout);
+    std::fflush(invocation.out());
     if (code != kExitOk) {
       return CommandFailed(
-          code,
+          invocation, code,
           absl::StrCat("stopped: ", phase, " step ", number, " (", step.title(),
                        ") exited ", code, "; ", done,
                        " steps done; see `opsctl audit --run ", run, "`"));
     }
     ++done;
   }
-  std::printf(
-      "\nrunbook %s: %d steps done; `opsctl audit --run %s` shows the "
-      "timeline\n",
-      entry.id().c_str(), done, run.c_str());
+  std::fprintf(invocation.out(),
+               "\nrunbook %s: %d steps done; `opsctl audit --run %s` shows the "
+               "timeline\n",
+               entry.id().c_str(), done, run.c_str());
   return kExitOk;
 }
 

@@ -1,6 +1,8 @@
 #ifndef OPSAGENT_CONTROLLER_COMMANDS_RUNBOOK_RUN_H_
 #define OPSAGENT_CONTROLLER_COMMANDS_RUNBOOK_RUN_H_
 
+#include <cstdio>
+
 #include "absl/status/statusor.h"
 #include "controller/invocation.h"
 #include "controller/runbook/runbook_library.h"
@@ -18,8 +20,9 @@ namespace opsagent {
 // directory if it is there, else the cache of the controller's copy.
 absl::StatusOr<RunbookLibrary> LoadRunbookLibrary(Invocation& invocation);
 
-// Prints `entry` as `runbook show` does, with what `vars` fill in.
-void PrintEntry(const v1::RunbookEntry& entry, const RunbookVars& vars);
+// Prints `entry` to `out` as `runbook show` does, with what `vars` fill in.
+void PrintEntry(FILE* out, const v1::RunbookEntry& entry,
+                const RunbookVars& vars);
 
 // Which steps of an entry a run does.
 enum class StepSelection {

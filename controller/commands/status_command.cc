@@ -18,10 +18,10 @@ namespace opsagent {
 namespace {
 
 // Laid out like `systemctl status`, then the log lines like journalctl.
-void PrintServiceStatus(const v1::ServiceStatusReply& r) {
+void PrintServiceStatus(FILE* out, const v1::ServiceStatusReply& r) {
   const v1::ServiceState& state = r.state();
-  std::printf("%s %s (%s)\n", r.up() ? "●" : "×", Shown(r.name()).c_str(),
-              r.manager() == v1::SUPERVISOR ? "supervisord" : "systemd");
+  std::fprintf(out, "%s %s (%s)\n", r.up() ? "●" : "×", Shown(r.name()).c_str(),
+               r.manager() == v1::SUPERVISOR ? "supervisord" : "systemd");
   std::string active = state.active_state() == state.sub_state()
                            ? Shown(state.active_state())
                            : absl::StrCat(Shown(state.active_state()), " (",
@@ -33,18 +33,20 @@ void PrintServiceStatus(const v1::ServiceStatusReply& r) {
         absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", since, absl::UTCTimeZone()),
         "; ", SecondsShown(absl::ToInt64Seconds(absl::Now() - since)), " ago");
   }
-  std::printf("     Active: %s\n", active.c_str());
+  std::fprintf(out, "     Active: %s\n", active.c_str());
   if (!r.result().empty() && r.result() != "success")
-    std::printf("     Result: %s\n", Shown(r.result()).c_str());
-  if (state.main_pid() > 0) std::printf("   Main PID: %d\n", state.main_pid());
+    std::fprintf(out, "     Result: %s\n", Shown(r.result()).c_str());
+  if (state.main_pid() > 0)
+    std::fprintf(out, "   Main PID: %d\n", state.main_pid());
   if (r.has_memory_bytes())
-    std::printf("     Memory: %s\n", FormatHumanSize(r.memory_bytes()).c_str());
+    std::fprintf(out, "     Memory: %s\n",
+                 FormatHumanSize(r.memory_bytes()).c_str());
   if (r.has_tasks())
-    std::printf("      Tasks: %llu\n",
-                static_cast<unsigned long long>(r.tasks()));
-  if (r.has_restarts()) std::printf("   Restarts: %u\n", r.restarts());
+    std::fprintf(out, "      Tasks: %llu\n",
+                 static_cast<unsigned long long>(r.tasks()));
+  if (r.has_restarts()) std::fprintf(out, "   Restarts: %u\n", r.restarts());
   if (!r.recent_log().empty())
-    std::printf("\n%s", FormatServiceLog(r.recent_log(), "").c_str());
+    std::fprintf(out, "\n%s", FormatServiceLog(r.recent_log(), "").c_str());
 }
 
 int RunStatus(Invocation& invocation, const ParsedArgs& args) {
@@ -53,7 +55,8 @@ int RunStatus(Invocation& invocation, const ParsedArgs& args) {
   if (args.Has("lines")) {
     uint32_t lines = 0;
     if (!absl::SimpleAtoi(args.Get("lines"), &lines) || lines > 200)
-      return CommandFailed(kExitUsage, "--lines takes a number from 0 to 200");
+      return CommandFailed(invocation, kExitUsage,
+                           "--lines takes a number from 0 to 200");
     request->set_log_lines(lines);
   }
   return RunOperation(

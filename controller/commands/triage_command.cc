@@ -18,10 +18,12 @@ namespace {
 
 int RunTriage(Invocation& invocation, const ParsedArgs& args) {
   std::vector<Alert> alerts = ParseAlerts(args.positional()[0]);
-  if (alerts.empty()) return CommandFailed(kExitUsage, "no alert text given");
+  if (alerts.empty())
+    return CommandFailed(invocation, kExitUsage, "no alert text given");
   absl::StatusOr<RunbookLibrary> library = LoadRunbookLibrary(invocation);
   if (!library.ok())
-    return CommandFailed(kExitUsage, std::string(library.status().message()));
+    return CommandFailed(invocation, kExitUsage,
+                         std::string(library.status().message()));
   // The hosts: the controller's live inventory, else the local one.
   std::vector<v1::Host> hosts;
   bool have_hosts = false;
@@ -60,22 +62,25 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
     }
     const RunbookMatch match =
         MatchPastedAlert(alert, roles, library->entries());
-    std::printf("alert: %s%s", alert.boiled.c_str(),
-                alert.resolved ? "  RESOLVED" : "");
-    if (!alert.host.empty()) std::printf("  host %s", alert.host.c_str());
+    std::fprintf(invocation.out(), "alert: %s%s", alert.boiled.c_str(),
+                 alert.resolved ? "  RESOLVED" : "");
+    if (!alert.host.empty())
+      std::fprintf(invocation.out(), "  host %s", alert.host.c_str());
     if (!alert.environment.empty())
-      std::printf("  environment %s", alert.environment.c_str());
+      std::fprintf(invocation.out(), "  environment %s",
+                   alert.environment.c_str());
     if (!alert.mountpoint.empty())
-      std::printf("  mountpoint %s", alert.mountpoint.c_str());
-    std::printf("\n");
+      std::fprintf(invocation.out(), "  mountpoint %s",
+                   alert.mountpoint.c_str());
+    std::fprintf(invocation.out(), "\n");
     if (!alert.host.empty() && have_hosts) {
-      std::printf("  %s\n",
-                  host.has_value()
-                      ? absl::StrCat("inventory: ", host->name(), " at ",
-                                     host->address(), " (roles ",
-                                     absl::StrJoin(host->roles(), ", "), ")")
-                            .c_str()
-                      : "not in the inventory");
+      std::fprintf(invocation.out(), "  %s\n",
+                   host.has_value()
+                       ? absl::StrCat("inventory: ", host->name(), " at ",
+                                      host->address(), " (roles ",
+                                      absl::StrJoin(host->roles(), ", "), ")")
+                             .c_str()
+                       : "not in the inventory");
     }
     if (match.entry == nullptr) {
       std::vector<std::string> nearest;
@@ -86,8 +91,8 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
                 ? "as its heading names"
                 : absl::StrJoin(candidate->roles(), ",")));
       }
-      std::printf(
-          "  %s \"%s\"%s\n",
+      std::fprintf(
+          invocation.out(), "  %s \"%s\"%s\n",
           match.ambiguous ? "ambiguous: several runbook entries fit equally for"
                           : "no runbook entry for",
           alert.boiled.c_str(),
@@ -112,17 +117,17 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
       vars["host"] = host->name();
       vars["target"] = host->name();
     }
-    std::printf("  runbook entry: ");
-    PrintEntry(*match.entry, vars);
+    std::fprintf(invocation.out(), "  runbook entry: ");
+    PrintEntry(invocation.out(), *match.entry, vars);
     if (args.Has("run") && alert.resolved) {
-      std::printf("  not run: the alert is resolved\n");
+      std::fprintf(invocation.out(), "  not run: the alert is resolved\n");
       continue;
     }
     if (args.Has("run") && !host.has_value()) {
       // Pasted text is not trusted to name hosts ("*", "role:web").
-      std::printf(
-          "  not run: the alert's host is not a host of the "
-          "inventory\n");
+      std::fprintf(invocation.out(),
+                   "  not run: the alert's host is not a host of the "
+                   "inventory\n");
       code = kExitOperationFailed;
       continue;
     }

@@ -14,13 +14,14 @@
 namespace opsagent {
 namespace {
 
-void PrintTruncation(const v1::TruncateLogReply& r) {
-  std::printf("%s%s\n", r.dry_run() ? "DRY RUN: " : "",
-              Shown(r.summary()).c_str());
+void PrintTruncation(FILE* out, const v1::TruncateLogReply& r) {
+  std::fprintf(out, "%s%s\n", r.dry_run() ? "DRY RUN: " : "",
+               Shown(r.summary()).c_str());
   for (const std::string& warning : r.warnings())
-    std::printf("WARNING: %s\n", Shown(warning).c_str());
+    std::fprintf(out, "WARNING: %s\n", Shown(warning).c_str());
   if (!r.dry_run()) {
-    std::printf(
+    std::fprintf(
+        out,
         "size %s -> %s (%s on disk); file freed %s; filesystem gained %s\n",
         FormatHumanSize(r.size_before_bytes()).c_str(),
         FormatHumanSize(r.size_after_bytes()).c_str(),
@@ -37,7 +38,7 @@ int RunTruncate(Invocation& invocation, const ParsedArgs& args) {
   if (args.Has("keep-tail")) {
     absl::StatusOr<uint64_t> parsed = ParseHumanSize(args.Get("keep-tail"));
     if (!parsed.ok())
-      return CommandFailed(kExitUsage, parsed.status().message());
+      return CommandFailed(invocation, kExitUsage, parsed.status().message());
     request->set_keep_tail_bytes(*parsed);
   }
   const uint64_t keep = request->keep_tail_bytes();
@@ -49,7 +50,8 @@ int RunTruncate(Invocation& invocation, const ParsedArgs& args) {
                                 : ""),
           &host);
       !confirmed.ok())
-    return CommandFailed(ExitCodeForControllerError(confirmed, kExitUsage),
+    return CommandFailed(invocation,
+                         ExitCodeForControllerError(confirmed, kExitUsage),
                          confirmed.message());
   return RunOperation(
       invocation, host,

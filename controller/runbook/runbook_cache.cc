@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/text_proto_file.h"
 #include "common/trusted_path.h"
 #include "google/protobuf/text_format.h"
@@ -22,6 +23,10 @@ absl::Status SaveRunbookCache(const std::string& path,
       "# The runbooks the controller served, kept by opsctl for --direct.\n"
       "# Written over at each use through the controller: do not edit.\n",
       text);
+  // One writer at a time in this process (opsctld runs diagnoses at once);
+  // the file is staged beside the cache and renamed over it.
+  static absl::Mutex* const writing = new absl::Mutex();
+  absl::MutexLock lock(writing);
   const std::string staged = path + ".new";
   unlink(staged.c_str());  // one a crash left
   const int fd =

@@ -16,6 +16,7 @@
 #include "common/tls/credentials.h"
 #include "common/trusted_path.h"
 #include "controller/server/rpc_permission.h"
+#include "spdlog/spdlog.h"
 
 namespace opsagent {
 namespace {
@@ -210,15 +211,15 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
         return FieldError("alert_intake.automation.opsctl_config",
                           "is required: opsctl's configuration with the "
                           "automation identity's certificate and key");
-      for (const auto& [field, value] :
-           {std::pair{"alert_intake.automation.opsctl", &automation.opsctl()},
-            {"alert_intake.automation.opsctl_config",
-             &automation.opsctl_config()}}) {
-        if (value->empty()) continue;
-        if (absl::Status status = CheckTrustedPath(*value, TrustedKind::kFile);
-            !status.ok())
-          return FieldError(field, status.message());
-      }
+      if (absl::Status status =
+              CheckTrustedPath(automation.opsctl_config(), TrustedKind::kFile);
+          !status.ok())
+        return FieldError("alert_intake.automation.opsctl_config",
+                          status.message());
+      if (!automation.opsctl().empty())
+        spdlog::warn(
+            "config field alert_intake.automation.opsctl is ignored: the "
+            "automatic diagnosis runs inside opsctld");
     }
   }
   if (config.heartbeat_seconds() == 0) config.set_heartbeat_seconds(10);

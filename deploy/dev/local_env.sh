@@ -142,7 +142,6 @@ alert_intake {
   allowed_senders: "127.0.0.1"
   runbooks: "$runbooks"
   automation {
-    opsctl: "$opsctl_bin"
     opsctl_config: "$dev/automation.textproto"
     min_interval_seconds: 60
   }

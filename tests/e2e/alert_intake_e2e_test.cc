@@ -131,6 +131,24 @@ TEST_F(AlertIntakeE2eTest, AnAlertOpensAnIncidentDiagnosedBeforeAnyoneLooks) {
                         "logs\""));
   EXPECT_THAT(audit.stdout_text, Not(HasSubstr("DiskUsageWarning")));
   EXPECT_THAT(audit.stdout_text, Not(HasSubstr("85.02%")));
+  // The diagnosis names the run its calls were recorded under (taken from
+  // the run opsctld made in its own process, not read back from output).
+  ProgramResult incident_json =
+      fleet_->alice->Run({"incident", "show", "INC-1", "--output", "json"});
+  ASSERT_EQ(incident_json.exit_code, 0) << incident_json.stderr_text;
+  const std::string run_id =
+      JsonField(
+          JsonField(JsonField(ParseJson(incident_json.stdout_text), "incident"),
+                    "diagnosis"),
+          "run_id")
+          .string_value();
+  ASSERT_FALSE(run_id.empty()) << incident_json.stdout_text;
+  ProgramResult run_rows =
+      fleet_->alice->Run({"audit", "--run", run_id, "--output", "json"});
+  ASSERT_EQ(run_rows.exit_code, 0) << run_rows.stderr_text;
+  EXPECT_THAT(run_rows.stdout_text, HasSubstr("\"operation\":\"disk_usage\""));
+  EXPECT_THAT(run_rows.stdout_text,
+              HasSubstr("\"cert_identity\":\"opsctld-automation\""));
 
   // On-call mitigates with the incident's id; the resolved alert closes it.
   ProgramResult truncated = fleet_->alice->Run(

@@ -77,10 +77,9 @@ absl::StatusOr<std::unique_ptr<AlertingFleet>> AlertingFleet::Start(
       "  allowed_senders: \"127.0.0.1\"\n  bearer_token_file: \"", token_file,
       "\"\n  senders { name: \"grafana\" bearer_token_file: \"",
       grafana_token_file, "\" }\n  max_body_bytes: ", options.max_body_bytes,
-      "\n  runbooks: \"", fleet->runbooks, "\"\n  automation {\n    opsctl: \"",
-      // Absolute and without links, as the config check asks.
-      AbsolutePath(BinaryPath("controller/opsctl")),
-      "\"\n    opsctl_config: \"", fleet->automation->config_path(),
+      "\n  runbooks: \"", fleet->runbooks,
+      "\"\n  automation {\n    opsctl_config: \"",
+      fleet->automation->config_path(),
       "\"\n    min_interval_seconds: 3600\n  }\n}\n",
       options.controller_config);
   absl::StatusOr<std::unique_ptr<TestController>> started =
