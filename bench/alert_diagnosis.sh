@@ -20,7 +20,7 @@ source bench/loopback_sshd.sh
 rounds=${1:-20}
 work=${BENCH_DIR:-/tmp/opsagent-bench}/alerts
 rm -rf "$work" && mkdir -p "$work"
-targets="//agent:opsagent //controller:opsctl //controller:opsctld"
+targets="//agent:opsagent //controller/opsctl //controller/opsctld"
 bazel build -c opt $targets >/dev/null 2>&1 || bazel build -c opt $targets
 data=$work/edx/var
 for d in $(seq 1 40); do

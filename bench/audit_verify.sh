@@ -13,7 +13,7 @@ for package in hyperfine sqlite3; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
     { apt-get update -qq; apt-get install -y -qq --no-install-recommends "$package" >/dev/null; }
 done
-targets="//controller:opsctl //bench:fill_audit"
+targets="//controller/opsctl //bench:fill_audit"
 bazel build -c opt $targets >/dev/null 2>&1 || bazel build -c opt $targets
 bin=$(pwd)/bazel-bin
 rows=${BENCH_AUDIT_ROWS:-1000000}
@@ -28,11 +28,11 @@ db=$work/audit.db
 echo "filling $db with $rows rows (signing a checkpoint per 1,000 events)" >&2
 "$bin/bench/fill_audit" "$db" "$rows" "$work/keys/checkpoint.key"
 sqlite3 "$db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
-"$bin/controller/opsctl" audit verify --database "$db" \
+"$bin/controller/opsctl/opsctl" audit verify --database "$db" \
   --checkpoint-key "$work/keys/checkpoint.pub" >&2
 hyperfine --warmup 1 --runs 3 --export-markdown "$work/verify.md" \
   -n "opsctl audit verify (chain + checkpoints)" \
-  "$bin/controller/opsctl audit verify --database $db --checkpoint-key $work/keys/checkpoint.pub" \
+  "$bin/controller/opsctl/opsctl audit verify --database $db --checkpoint-key $work/keys/checkpoint.pub" \
   -n "sqlite3 PRAGMA integrity_check" "sqlite3 $db 'PRAGMA integrity_check'" \
   -n "sha256sum of the file" "sha256sum $db" >&2
 cat "$work/verify.md"

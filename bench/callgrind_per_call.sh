@@ -15,7 +15,7 @@ source deploy/dev/local_env.sh
 n=${1:-20}
 dpkg-query -W -f='${Status}' valgrind 2>/dev/null | grep -q "install ok installed" ||
   { apt-get update -qq; apt-get install -y -qq --no-install-recommends valgrind >/dev/null; }
-bazel build -c opt //agent:opsagent //controller:opsctl >/dev/null 2>&1
+bazel build -c opt //agent:opsagent //controller/opsctl >/dev/null 2>&1
 work=${BENCH_DIR:-/tmp/opsagent-bench}/callgrind
 rm -rf "$work" && mkdir -p "$work/root"
 local_env_setup "$work/env" "${BENCH_PORT:-9553}" "$work/root"

@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dpkg-query -W -f='${Status}' hyperfine 2>/dev/null | grep -q "install ok installed" ||
   { apt-get update -qq; apt-get install -y -qq --no-install-recommends hyperfine >/dev/null; }
-targets="//controller:opsctl //controller:opsctld //bench:agent_swarm //bench:fill_audit"
+targets="//controller/opsctl //controller/opsctld //bench:agent_swarm //bench:fill_audit"
 bazel build -c opt $targets >/dev/null 2>&1 || bazel build -c opt $targets
 bin=$(pwd)/bazel-bin
 work=${BENCH_DIR:-/tmp/opsagent-bench}/scale
@@ -72,7 +72,7 @@ CONF
 
 start_controller() {
   : >"$work/opsctld.log"
-  "$bin/controller/opsctld" --config "$work/opsctld.textproto" 2>>"$work/opsctld.log" &
+  "$bin/controller/opsctld/opsctld" --config "$work/opsctld.textproto" 2>>"$work/opsctld.log" &
   controller_pid=$!
   pids+=("$controller_pid")
   until grep -q serving "$work/opsctld.log"; do sleep 0.05; done
@@ -84,8 +84,8 @@ wait_connected() {  # N: until the swarm's latest count is N
 
 fan_out() {  # N RUNS
   hyperfine -N --warmup 1 --runs "$2" --export-json "$work/fanout-$1.json" \
-    "$bin/controller/opsctl --config $work/opsctl.textproto info role:swarm --concurrency $1 --output json" >/dev/null
-  ok=$("$bin/controller/opsctl" --config "$work/opsctl.textproto" info role:swarm --concurrency "$1" --output json 2>/dev/null | grep -c '"outcome":"ok"')
+    "$bin/controller/opsctl/opsctl --config $work/opsctl.textproto info role:swarm --concurrency $1 --output json" >/dev/null
+  ok=$("$bin/controller/opsctl/opsctl" --config "$work/opsctl.textproto" info role:swarm --concurrency "$1" --output json 2>/dev/null | grep -c '"outcome":"ok"')
   python3 - "$work/fanout-$1.json" "$1" "$ok" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
@@ -106,7 +106,7 @@ fan_out 1000 5
 rss=$(awk '/VmRSS/{print $2}' /proc/$controller_pid/status)
 echo "| opsctld VmRSS after those fan-outs | $((rss / 1024)).$(( (rss % 1024) * 10 / 1024 )) MiB |"
 hyperfine -N --warmup 2 --runs 20 --export-json "$work/audit.json" \
-  "$bin/controller/opsctl --config $work/opsctl.textproto audit --incident INC-7 --output json" >/dev/null
+  "$bin/controller/opsctl/opsctl --config $work/opsctl.textproto audit --incident INC-7 --output json" >/dev/null
 python3 - "$work/audit.json" "$rows" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]

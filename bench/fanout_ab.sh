@@ -16,17 +16,24 @@ mkdir -p "$work"
 if [ ! -d "$work/old" ]; then git worktree add -f "$work/old" "$commit" >/dev/null; fi
 git -C "$work/old" checkout -q --detach "$commit"
 [ -e "$work/shared" ] || ln -s "$(pwd)/../shared" "$work/shared"
-targets="//agent:opsagent //controller:opsctl //controller:opsctld"
-(cd "$work/old" && bazel build -c opt $targets >/dev/null 2>&1)
-bazel build -c opt $targets >/dev/null 2>&1
-copy() {  # bazel-out of $1 into $2/{agent,controller}
-  mkdir -p "$2/agent" "$2/controller"
-  cp -f "$1/bazel-out/k8-opt/bin/agent/opsagent" "$2/agent/"
-  cp -f "$1/bazel-out/k8-opt/bin/controller/opsctl" \
-    "$1/bazel-out/k8-opt/bin/controller/opsctld" "$2/controller/"
+# Before 2026-12-07 the two mains were //controller:opsctl and :opsctld.
+layout() {  # a checkout's targets, then its binaries' paths in bazel-bin
+  if [ -f "$1/controller/opsctl/BUILD.bazel" ]; then
+    echo "//controller/opsctl //controller/opsctld controller/opsctl/opsctl controller/opsctld/opsctld"
+  else
+    echo "//controller:opsctl //controller:opsctld controller/opsctl controller/opsctld"
+  fi
 }
-copy "$work/old" "$work/bin-a"
-copy "$(pwd)" "$work/bin-b"
+build_and_copy() {  # checkout $1, its binaries into $2 in today's layout
+  set -- "$1" "$2" $(layout "$1")
+  (cd "$1" && bazel build -c opt //agent:opsagent "$3" "$4" >/dev/null 2>&1)
+  mkdir -p "$2/agent" "$2/controller/opsctl" "$2/controller/opsctld"
+  cp -f "$1/bazel-out/k8-opt/bin/agent/opsagent" "$2/agent/"
+  cp -f "$1/bazel-out/k8-opt/bin/$5" "$2/controller/opsctl/opsctl"
+  cp -f "$1/bazel-out/k8-opt/bin/$6" "$2/controller/opsctld/opsctld"
+}
+build_and_copy "$work/old" "$work/bin-a"
+build_and_copy "$(pwd)" "$work/bin-b"
 
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
@@ -43,7 +50,7 @@ done
 python3 - "$work" "$n" "$commit" "${BENCH_CONCURRENCY:-50 200}" "${BENCH_RUNS:-12}" <<'PY'
 import os, statistics, subprocess, sys, time
 work, n, commit, levels, runs = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
-sides = {s: (f"{work}/{s}/fanout/opsctl-controller.textproto", f"{work}/bin-{s}/controller/opsctl") for s in "ab"}
+sides = {s: (f"{work}/{s}/fanout/opsctl-controller.textproto", f"{work}/bin-{s}/controller/opsctl/opsctl") for s in "ab"}
 for level in map(int, levels.split()):
     times = {"a": [], "b": []}
     for i in range(runs + 1):

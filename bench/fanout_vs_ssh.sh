@@ -23,13 +23,13 @@ work=${BENCH_DIR:-/tmp/opsagent-bench}/fanout
 mkdir -p "$work"
 bin=${BENCH_BIN_DIR:-}
 if [ -z "$bin" ]; then
-  targets="//agent:opsagent //controller:opsctl //controller:opsctld"
+  targets="//agent:opsagent //controller/opsctl //controller/opsctld"
   bazel build -c opt $targets >/dev/null 2>&1 || bazel build -c opt $targets
   bin=$(pwd)/bazel-bin
 fi
 agent_bin=$bin/agent/opsagent
-opsctl_bin=$bin/controller/opsctl
-opsctld_bin=$bin/controller/opsctld
+opsctl_bin=$bin/controller/opsctl/opsctl
+opsctld_bin=$bin/controller/opsctld/opsctld
 
 pki=$work/pki
 bash deploy/pki/make-dev-pki.sh "$pki" ca >/dev/null

@@ -18,7 +18,7 @@ work=${BENCH_DIR:-/tmp/opsagent-bench}/reconcile
 mkdir -p "$work"
 bin=${BENCH_BIN_DIR:-}
 if [ -z "$bin" ]; then
-  targets="//agent:opsagent //controller:opsctl //controller:opsctld"
+  targets="//agent:opsagent //controller/opsctl //controller/opsctld"
   bazel build -c opt $targets >/dev/null 2>&1 || bazel build -c opt $targets
   bin=$(pwd)/bazel-bin
 fi
@@ -29,7 +29,7 @@ cleanup() { kill "$fleet" "${sshd_pid:-}" 2>/dev/null || true; wait 2>/dev/null 
 trap cleanup EXIT
 until grep -q "fleet ready" "$work/fleet.out"; do sleep 1; done
 export OPSCTL_CONFIG=$work/fanout/opsctl-controller.textproto
-opsctl=$bin/controller/opsctl
+opsctl=$bin/controller/opsctl/opsctl
 for _ in 1 2 3 4 5; do
   "$opsctl" mem role:bench --output json >/dev/null
   "$opsctl" info role:bench --output json >/dev/null

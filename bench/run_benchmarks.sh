@@ -20,7 +20,7 @@ for p in openssh-server openssh-client hyperfine python3 sqlite3; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     { apt-get update -qq; apt-get install -y -qq --no-install-recommends "$p" >/dev/null; }
 done
-targets="//agent:opsagent //controller:opsctl //bench:truncate_held_log //tests/testing:log_writer"
+targets="//agent:opsagent //controller/opsctl //bench:truncate_held_log //tests/testing:log_writer"
 bazel build -c opt $targets >/dev/null 2>&1 || bazel build -c opt $targets
 
 work=${BENCH_DIR:-/tmp/opsagent-bench}

@@ -14,7 +14,7 @@
 #include "controller/alerts/incident_store.h"
 #include "controller/inventory.h"
 #include "controller/runbook/runbook_library.h"
-#include "controller/server/write_budget.h"
+#include "controller/audit/write_budget.h"
 #include "opsagent/v1/opsctld_config.pb.h"
 
 namespace opsagent {

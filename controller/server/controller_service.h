@@ -12,7 +12,7 @@
 #include "controller/server/audit_checkpointer.h"
 #include "controller/server/controller_access.h"
 #include "controller/server/relay_run.h"
-#include "controller/server/write_budget.h"
+#include "controller/audit/write_budget.h"
 #include "opsagent/v1/controller.grpc.pb.h"
 #include "opsagent/v1/opsctld_config.pb.h"
 

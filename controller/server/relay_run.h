@@ -11,7 +11,7 @@
 #include "controller/audit/audit_store.h"
 #include "controller/inventory.h"
 #include "controller/server/agent_registry.h"
-#include "controller/server/write_budget.h"
+#include "controller/audit/write_budget.h"
 #include "opsagent/v1/controller.pb.h"
 
 namespace opsagent {

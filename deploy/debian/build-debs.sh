@@ -17,10 +17,10 @@ out="${1:?usage: build-debs.sh OUTDIR [OPSAGENT_BINARY OPSCTL_BINARY]}"
 if [ $# -ge 4 ]; then
   opsagent_bin="$2" opsctl_bin="$3" opsctld_bin="$4"
 else
-  (cd "$root" && bazel build //agent:opsagent //controller:opsctl //controller:opsctld)
+  (cd "$root" && bazel build //agent:opsagent //controller/opsctl //controller/opsctld)
   opsagent_bin="$root/bazel-bin/agent/opsagent"
-  opsctl_bin="$root/bazel-bin/controller/opsctl"
-  opsctld_bin="$root/bazel-bin/controller/opsctld"
+  opsctl_bin="$root/bazel-bin/controller/opsctl/opsctl"
+  opsctld_bin="$root/bazel-bin/controller/opsctld/opsctld"
 fi
 version="$("$opsagent_bin" --version | awk '{print $2}')"
 mkdir -p "$out"

@@ -16,7 +16,7 @@ source deploy/dev/local_env.sh
 
 bash deploy/dev/install-deps.sh
 echo "== building"
-bazel build //agent:opsagent //controller:opsctl //controller:opsctld
+bazel build //agent:opsagent //controller/opsctl //controller/opsctld
 
 dev=$(pwd)/.opsagent-dev
 # A small tree with a big log, like the xqwatcher host's /edx/var.

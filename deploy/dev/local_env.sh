@@ -17,8 +17,8 @@ local_env_setup() {
   dev=$1 port=$2 inspection_root=$3
   repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
   agent_bin=$repo/bazel-bin/agent/opsagent
-  opsctl_bin=$repo/bazel-bin/controller/opsctl
-  opsctld_bin=$repo/bazel-bin/controller/opsctld
+  opsctl_bin=$repo/bazel-bin/controller/opsctl/opsctl
+  opsctld_bin=$repo/bazel-bin/controller/opsctld/opsctld
   local pki=$dev/pki
   # Owner-only, whatever the caller's umask: the agent and opsctl refuse
   # configurations and trust files that others could change.

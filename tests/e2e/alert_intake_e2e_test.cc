@@ -689,7 +689,7 @@ TEST_F(AlertIntakeE2eTest, OnlyTheAllowedSendersMayConnect) {
             {{allowed, absl::StrCat("allowed_senders: \"", sender, "\"")}}));
     chmod(bad.c_str(), 0600);
     absl::StatusOr<ProgramResult> checked =
-        RunProgram({"controller/opsctld", "--config", bad, "--check_config"},
+        RunProgram({"controller/opsctld/opsctld", "--config", bad, "--check_config"},
                    absl::Seconds(30));
     ASSERT_TRUE(checked.ok()) << checked.status();
     EXPECT_EQ(checked->exit_code, 2) << sender;
@@ -913,7 +913,7 @@ TEST_F(AlertIntakeE2eTest, SendersNeedTheirOwnNamesAndTokens) {
         bad, absl::StrReplaceAll(config, {{sender, replacement}}));
     chmod(bad.c_str(), 0600);
     absl::StatusOr<ProgramResult> checked =
-        RunProgram({"controller/opsctld", "--config", bad, "--check_config"},
+        RunProgram({"controller/opsctld/opsctld", "--config", bad, "--check_config"},
                    absl::Seconds(30));
     ASSERT_TRUE(checked.ok()) << checked.status();
     EXPECT_EQ(checked->exit_code, 2) << replacement;
@@ -926,7 +926,7 @@ TEST_F(AlertIntakeE2eTest, SendersNeedTheirOwnNamesAndTokens) {
                   config, {{dir_ + "/grafana-token", dir_ + "/alert-token"}}));
   chmod(shared.c_str(), 0600);
   absl::StatusOr<ProgramResult> checked =
-      RunProgram({"controller/opsctld", "--config", shared, "--check_config"},
+      RunProgram({"controller/opsctld/opsctld", "--config", shared, "--check_config"},
                  absl::Seconds(30));
   ASSERT_TRUE(checked.ok()) << checked.status();
   EXPECT_EQ(checked->exit_code, 2);
@@ -1003,7 +1003,7 @@ TEST_F(AlertIntakeE2eTest, UnusableTokenFilesAreRefusedAtCheckConfig) {
                    absl::StrCat("bearer_token_file: \"", bad_token, "\"")}}));
     chmod(bad.c_str(), 0600);
     absl::StatusOr<ProgramResult> checked =
-        RunProgram({"controller/opsctld", "--config", bad, "--check_config"},
+        RunProgram({"controller/opsctld/opsctld", "--config", bad, "--check_config"},
                    absl::Seconds(30));
     ASSERT_TRUE(checked.ok()) << checked.status();
     EXPECT_EQ(checked->exit_code, 2) << c.said;
@@ -1039,7 +1039,7 @@ TEST_F(AlertIntakeE2eTest, WrittenFilesThatAreNotRegularAreRefusedAtCheck) {
   chmod(good.c_str(), 0600);
   const auto check = [&] {
     absl::StatusOr<ProgramResult> checked =
-        RunProgram({"controller/opsctld", "--config", good, "--check_config"},
+        RunProgram({"controller/opsctld/opsctld", "--config", good, "--check_config"},
                    absl::Seconds(30));
     EXPECT_TRUE(checked.ok()) << checked.status();
     return checked.ok() ? *checked : ProgramResult{};

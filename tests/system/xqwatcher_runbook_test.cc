@@ -500,7 +500,7 @@ TEST_F(XqwatcherRunbookTest,
   }
   env.push_back("ASAN_OPTIONS=detect_leaks=0");
   absl::StatusOr<Subprocess> opsctl = Subprocess::Start(
-      {{::opsagent::testing::BinaryPath("controller/opsctl"), "--config",
+      {{::opsagent::testing::BinaryPath("controller/opsctl/opsctl"), "--config",
         oncall_->config_path(), "restart", "ip-10-7-0-78", "slow", "--yes"},
        env,
        *dir_ + "/killed.out",

@@ -47,7 +47,7 @@ void OpsctlRunner::AppendConfig(const std::string& text) const {
 ProgramResult OpsctlRunner::Run(
     const std::vector<std::string>& args,
     const std::vector<std::string>& extra_env) const {
-  std::vector<std::string> argv = {BinaryPath("controller/opsctl"), "--config",
+  std::vector<std::string> argv = {BinaryPath("controller/opsctl/opsctl"), "--config",
                                    config_path_};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<std::string> env = InheritedEnvironment();
@@ -61,7 +61,7 @@ ProgramResult OpsctlRunner::Run(
 
 ProgramResult OpsctlRunner::RunOnTerminal(const std::vector<std::string>& args,
                                           const std::string& answer) const {
-  std::vector<std::string> argv = {BinaryPath("controller/opsctl"), "--config",
+  std::vector<std::string> argv = {BinaryPath("controller/opsctl/opsctl"), "--config",
                                    config_path_};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> raw_argv;
@@ -102,7 +102,7 @@ absl::StatusOr<Subprocess> OpsctlRunner::Start(
     const std::vector<std::string>& args, const std::string& stdout_path,
     const std::string& stderr_path) const {
   SubprocessOptions options;
-  options.argv = {BinaryPath("controller/opsctl"), "--config", config_path_};
+  options.argv = {BinaryPath("controller/opsctl/opsctl"), "--config", config_path_};
   options.argv.insert(options.argv.end(), args.begin(), args.end());
   options.stdout_path = stdout_path;
   options.stderr_path = stderr_path;

@@ -50,7 +50,7 @@ absl::Status TestController::Launch() {
                          {"CONTROLLER_KEY", certificate_.private_key}}));
   WriteFileOrDie(log, "");
   absl::StatusOr<Subprocess> process =
-      Subprocess::Start({{BinaryPath("controller/opsctld"), "--config", config},
+      Subprocess::Start({{BinaryPath("controller/opsctld/opsctld"), "--config", config},
                          std::nullopt,
                          "",
                          log});

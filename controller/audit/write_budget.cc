@@ -1,4 +1,4 @@
-#include "controller/server/write_budget.h"
+#include "controller/audit/write_budget.h"
 
 #include <sys/statvfs.h>
 

@@ -32,6 +32,7 @@
 #include "controller/alerts/incident_store.h"
 #include "controller/audit/audit_log_file.h"
 #include "controller/audit/audit_store.h"
+#include "controller/audit/write_budget.h"
 #include "controller/commands/captured_command.h"
 #include "controller/commands/command.h"
 #include "controller/inventory.h"
@@ -39,11 +40,10 @@
 #include "controller/server/agent_registry.h"
 #include "controller/server/audit_checkpointer.h"
 #include "controller/server/controller_service.h"
-#include "controller/server/opsctld_config.h"
 #include "controller/server/live_inventory.h"
+#include "controller/server/opsctld_config.h"
 #include "controller/server/relay_run.h"
 #include "controller/server/rpc_permission.h"
-#include "controller/server/write_budget.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
 
@@ -90,7 +90,7 @@ opsagent::v1::IncidentDiagnosis RunDiagnosis(
 
 int main(int argc, char** argv) {
   opsagent::SetDaemonUsage(
-      "opsctld", "controller/opsctld_main.cc",
+      "opsctld", "controller/opsctld/main.cc",
       "the team's opsagent controller: agents dial in, opsctl runs through "
       "it.\n\n"
       "Usage: opsctld [--config=FILE] [--check_config]\n\n"
