@@ -20,6 +20,7 @@
 #include "controller/audit/reconcile.h"
 #include "controller/commands/audit_query.h"
 #include "controller/commands/command.h"
+#include "controller/commands/fleet.h"
 #include "controller/commands/run_operation.h"
 #include "controller/exit_codes.h"
 #include "controller/output/table.h"
@@ -94,12 +95,13 @@ absl::StatusOr<HostJournal> ReadAllPages(Invocation& invocation,
     call.op = &OperationFor<v1::JournalRequest>();
     call.request = request;
     AuditedResult next;
+    RunObserver observer;
+    observer.on_result = [&](size_t, AuditedResult& result) {
+      next = std::move(result);
+    };
     FanOutSummary summary;
-    if (const int failed = RunOnHosts(
-            invocation, host, call, [](const std::vector<std::string>&) {},
-            [](size_t, const google::protobuf::Message&) {},
-            [&](size_t, AuditedResult& result) { next = std::move(result); },
-            &summary);
+    if (const int failed =
+            FleetOf(invocation)->Run(host, call, observer, &summary);
         failed != kExitOk) {
       return absl::UnavailableError(
           absl::StrCat("page ", journal.pages + 1,
@@ -152,18 +154,17 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
   absl::Mutex mutex;
   FanOutSummary summary;
   const absl::Time start = absl::Now();
-  if (const int failed = RunOnHosts(
-          invocation, target, call,
-          [&](const std::vector<std::string>& selected) {
-            hosts = selected;
-            results.resize(selected.size());
-          },
-          [](size_t, const google::protobuf::Message&) {},
-          [&](size_t i, AuditedResult& result) {
-            absl::MutexLock lock(&mutex);
-            results[i] = std::move(result);
-          },
-          &summary);
+  RunObserver observer;
+  observer.on_hosts = [&](const std::vector<std::string>& selected) {
+    hosts = selected;
+    results.resize(selected.size());
+  };
+  observer.on_result = [&](size_t i, AuditedResult& result) {
+    absl::MutexLock lock(&mutex);
+    results[i] = std::move(result);
+  };
+  if (const int failed =
+          FleetOf(invocation)->Run(target, call, observer, &summary);
       failed != kExitOk)
     return failed;
 

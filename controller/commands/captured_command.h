@@ -23,9 +23,9 @@ struct CapturedCommand {
 };
 
 // Runs the opsctl command `args` (as after "opsctl", the command's name
-// first: "runbook", "run", ENTRY, ..., "--config", FILE) in this process, for opsctld's automatic
-// diagnosis: parsed and checked as opsctl parses and checks it, with an
-// Invocation of its own whose output is captured (at most
+// first: "runbook", "run", ENTRY, ..., "--config", FILE) in this process, for
+// opsctld's automatic diagnosis: parsed and checked as opsctl parses and checks
+// it, with an Invocation of its own whose output is captured (at most
 // `max_output_bytes`) and whose calls all end by `timeout` from now. No
 // process is started and no shell is involved. Thread-safe: runs share
 // nothing but the command table.

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "controller/cli/confirmation.h"
+#include "controller/commands/fleet.h"
 #include "controller/commands/run_operation.h"
 
 namespace opsagent {
@@ -27,7 +28,7 @@ absl::Status ConfirmOnHosts(Invocation& invocation, const ParsedArgs& args,
     return ConfirmChange(absl::StrCat(what, " on ", *target, "?"),
                          args.Has("yes"));
   absl::StatusOr<std::vector<std::string>> hosts =
-      SelectedHostNames(invocation, *target);
+      FleetOf(invocation)->SelectHostNames(*target);
   if (!hosts.ok()) return hosts.status();
   if (absl::Status confirmed = ConfirmChange(
           absl::StrCat(what, " on ", hosts->size(),

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -13,11 +12,9 @@
 #include "absl/time/clock.h"
 #include "common/json.h"
 #include "controller/commands/command.h"
-#include "controller/controller_runner.h"
-#include "controller/direct_runner.h"
+#include "controller/commands/fleet.h"
 #include "controller/exit_codes.h"
 #include "controller/output/terminal.h"
-#include "controller/target_set.h"
 
 namespace opsagent {
 namespace {
@@ -58,97 +55,6 @@ bool IsOneHostName(absl::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_';
   });
-}
-
-absl::StatusOr<std::vector<std::string>> SelectedHostNames(
-    Invocation& invocation, const std::string& target) {
-  std::vector<std::string> names;
-  if (invocation.via_controller()) {
-    absl::StatusOr<ControllerClient*> client = invocation.controller();
-    if (!client.ok()) return client.status();
-    v1::SelectHostsRequest request;
-    request.set_target(target);
-    absl::StatusOr<v1::SelectHostsReply> selected =
-        (*client)->Call(&ControllerStub::SelectHosts, request,
-                        invocation.CallTimeout(absl::Seconds(30)));
-    if (!selected.ok()) return selected.status();
-    names.assign(selected->hosts().begin(), selected->hosts().end());
-  } else {
-    absl::StatusOr<const Inventory*> inventory = invocation.inventory();
-    if (!inventory.ok()) return inventory.status();
-    absl::StatusOr<std::vector<v1::Host>> selected =
-        SelectHosts(**inventory, target);
-    if (!selected.ok()) return selected.status();
-    for (const v1::Host& host : *selected) names.push_back(host.name());
-  }
-  if (names.empty())
-    return absl::NotFoundError(absl::StrCat("no host matches ", target));
-  return names;
-}
-
-int RunOnHosts(
-    Invocation& invocation, const std::string& target,
-    const OperationCall& call,
-    const std::function<void(const std::vector<std::string>&)>& on_hosts,
-    const std::function<void(size_t, const google::protobuf::Message&)>&
-        on_event,
-    const std::function<void(size_t, AuditedResult&)>& on_result,
-    FanOutSummary* summary) {
-  const bool controlled = invocation.via_controller();
-  // Directly, hosts come from the local inventory; through the controller,
-  // from its live one, with the run's first message.
-  std::vector<std::string> names;
-  std::vector<v1::Host> hosts;
-  std::optional<AuditingCaller> caller;
-  if (!controlled) {
-    absl::StatusOr<const Inventory*> inventory = invocation.inventory();
-    if (!inventory.ok())
-      return CommandFailed(invocation, kExitUsage,
-                           inventory.status().message());
-    absl::StatusOr<std::vector<v1::Host>> selected =
-        SelectHosts(**inventory, target);
-    if (!selected.ok())
-      return CommandFailed(invocation, kExitUsage, selected.status().message());
-    hosts = *std::move(selected);
-    for (const v1::Host& host : hosts) names.push_back(host.name());
-  }
-  // Local problems (unreadable certificate files) are the same for every
-  // host: said once, before anything is sent.
-  if (absl::Status local = invocation.credentials().status(); !local.ok())
-    return CommandFailed(invocation, kExitUsage, local.message());
-  if (!controlled) {
-    if (names.size() > 1 || names.front() != target) invocation.EnsureRunId();
-    absl::StatusOr<AuditingCaller> made = invocation.Caller();
-    if (!made.ok())
-      return CommandFailed(invocation, kExitAuditUnavailable,
-                           made.status().message());
-    caller.emplace(*std::move(made));
-  }
-
-  if (controlled) {
-    absl::StatusOr<ControllerClient*> client = invocation.controller();
-    if (!client.ok())
-      return CommandFailed(invocation, kExitUsage, client.status().message());
-    ControllerRunner runner(invocation, **client);
-    absl::StatusOr<FanOutSummary> ran =
-        runner.Run(target, call, on_hosts, on_event, on_result);
-    if (!ran.ok()) {
-      const absl::Status& status = ran.status();
-      // Not sent because the team's log cannot record it, or takes no
-      // more from this operator for now (its write budget): exit 5.
-      const int code = absl::IsFailedPrecondition(status) ||
-                               absl::IsResourceExhausted(status)
-                           ? kExitAuditUnavailable
-                           : ExitCodeForControllerError(status);
-      return CommandFailed(invocation, code, status.message());
-    }
-    *summary = *ran;
-  } else {
-    on_hosts(names);
-    DirectRunner runner(invocation, *caller);
-    *summary = runner.Run(hosts, call, on_event, on_result);
-  }
-  return kExitOk;
 }
 
 int RunOperation(Invocation& invocation, const std::string& target,
@@ -232,8 +138,9 @@ int RunOperation(Invocation& invocation, const std::string& target,
   };
 
   FanOutSummary summary;
-  if (const int failed = RunOnHosts(invocation, target, call, on_hosts,
-                                    on_event, on_result, &summary);
+  if (const int failed =
+          FleetOf(invocation)
+              ->Run(target, call, {on_hosts, on_event, on_result}, &summary);
       failed != kExitOk)
     return failed;
   if (progress) ClearProgress();

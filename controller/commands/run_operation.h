@@ -78,26 +78,6 @@ int RunOperation(Invocation& invocation, const std::string& target,
 // --host and an alert give.
 bool IsOneHostName(absl::string_view name);
 
-// The hosts `target` selects, by name, from the inventory the calls use: the
-// controller's live one, or with --direct the local one. NOT_FOUND when it
-// selects none. For asking a person about a change by the hosts' names and
-// then acting on exactly those.
-absl::StatusOr<std::vector<std::string>> SelectedHostNames(
-    Invocation& invocation, const std::string& target);
-
-// The same run without showing anything, for a command that works on the
-// results itself (audit reconcile): `on_hosts` gets the selected hosts,
-// then `on_event` and `on_result` each host's events and outcome by index.
-// Returns kExitOk, or the exit code of an error it printed (nothing ran).
-int RunOnHosts(
-    Invocation& invocation, const std::string& target,
-    const OperationCall& call,
-    const std::function<void(const std::vector<std::string>&)>& on_hosts,
-    const std::function<void(size_t, const google::protobuf::Message&)>&
-        on_event,
-    const std::function<void(size_t, AuditedResult&)>& on_result,
-    FanOutSummary* summary);
-
 }  // namespace opsagent
 
 #endif  // OPSAGENT_CONTROLLER_COMMANDS_RUN_OPERATION_H_

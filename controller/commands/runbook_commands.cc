@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "controller/commands/command.h"
+#include "controller/commands/fleet.h"
 #include "controller/commands/run_operation.h"
 #include "controller/commands/runbook_run.h"
 #include "controller/exit_codes.h"
@@ -104,7 +105,7 @@ int RunRunbook(Invocation& invocation, const ParsedArgs& args) {
         args.positional()[1].c_str(), out.c_str());
     return kExitOk;
   }
-  absl::StatusOr<RunbookLibrary> library = LoadRunbookLibrary(invocation);
+  absl::StatusOr<RunbookLibrary> library = FleetOf(invocation)->Runbooks();
   if (!library.ok())
     return CommandFailed(invocation, kExitUsage,
                          std::string(library.status().message()));
@@ -187,7 +188,7 @@ int RunRunbook(Invocation& invocation, const ParsedArgs& args) {
       // Named by the operator; resolved once, so that every prompt names
       // the hosts and every step acts on the same ones.
       absl::StatusOr<std::vector<std::string>> names =
-          SelectedHostNames(invocation, args.Get("target"));
+          FleetOf(invocation)->SelectHostNames(args.Get("target"));
       if (!names.ok())
         return CommandFailed(invocation, kExitUsage, names.status().message());
       vars["target"] = absl::StrJoin(*names, ",");

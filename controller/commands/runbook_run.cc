@@ -6,14 +6,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
 #include "common/host_text.h"
 #include "controller/cli/confirmation.h"
 #include "controller/commands/command.h"
+#include "controller/commands/fleet.h"
 #include "controller/commands/run_operation.h"
 #include "controller/exit_codes.h"
-#include "controller/runbook/guided_step_record.h"
-#include "controller/runbook/runbook_cache.h"
 #include "controller/runbook/runbook_library.h"
 
 namespace opsagent {
@@ -37,54 +35,6 @@ void PrintStep(FILE* out, const char* phase, int number,
     std::fprintf(out, "     %s\n", std::string(line).c_str());
   std::fprintf(out,
                "     (guided: `runbook run` asks you to confirm it is done)\n");
-}
-
-// Records a guided step's confirmation (or its refusal) in the team's audit
-// log through the controller, as the actions of the run are; with --direct
-// in the local log, as direct actions are.
-absl::Status RecordGuidedStep(Invocation& invocation,
-                              const v1::RunbookEntry& entry, const char* phase,
-                              const v1::RunbookStep& step, bool confirmed) {
-  const std::string& run = invocation.EnsureRunId();
-  if (invocation.via_controller()) {
-    absl::StatusOr<ControllerClient*> client = invocation.controller();
-    if (!client.ok()) return client.status();
-    v1::GuidedStepRecord record;
-    record.set_entry(entry.id());
-    record.set_phase(phase);
-    record.set_step(step.title());
-    record.set_confirmed(confirmed);
-    record.set_run_id(run);
-    record.set_incident(invocation.context().incident);
-    record.set_ticket(invocation.context().ticket);
-    record.set_reason(invocation.context().reason);
-    const OperatorIdentity who = invocation.who();
-    record.mutable_claims()->set_os_user(who.os_user);
-    record.mutable_claims()->set_os_uid(who.os_uid);
-    record.mutable_claims()->set_sudo_user(who.sudo_user);
-    return (*client)
-        ->Call(&ControllerStub::RecordGuidedStep, record,
-               invocation.CallTimeout(absl::Seconds(30)))
-        .status();
-  }
-  absl::StatusOr<AuditingCaller> caller = invocation.Caller();
-  if (!caller.ok()) return caller.status();
-  absl::StatusOr<AuditStore*> audit = invocation.audit();
-  if (!audit.ok()) return audit.status();
-  AuditIntent intent = GuidedStepIntent(entry.id(), phase, step.title());
-  intent.request_id = NewRequestId();
-  intent.run_id = run;
-  intent.started_at_ms = absl::ToUnixMillis(absl::Now());
-  intent.os_user = caller->who().os_user;
-  intent.os_uid = caller->who().os_uid;
-  intent.sudo_user = caller->who().sudo_user;
-  intent.cert_identity = caller->who().cert_identity;
-  intent.reason = invocation.context().reason;
-  intent.incident = invocation.context().incident;
-  intent.ticket = invocation.context().ticket;
-  absl::StatusOr<int64_t> row = (*audit)->RecordIntent(intent);
-  if (!row.ok()) return row.status();
-  return (*audit)->RecordResult(*row, GuidedStepResult(confirmed));
 }
 
 struct PlannedStep {
@@ -159,49 +109,6 @@ absl::StatusOr<std::vector<PlannedStep>> PlanRun(const v1::RunbookEntry& entry,
 
 }  // namespace
 
-// The runbooks a command works with. Through the controller: the one copy
-// it keeps (saved in the operator's cache for the night it is down), or the
-// operator's `runbooks` directory when it keeps none. With --direct: that
-// directory if it is there, else the cache of the controller's copy.
-absl::StatusOr<RunbookLibrary> LoadRunbookLibrary(Invocation& invocation) {
-  absl::StatusOr<const v1::OperatorConfig*> config = invocation.config();
-  if (!config.ok()) return config.status();
-  const std::string& cache = (*config)->runbook_cache();
-  if (invocation.via_controller()) {
-    absl::StatusOr<ControllerClient*> client = invocation.controller();
-    if (!client.ok()) return client.status();
-    absl::StatusOr<v1::Runbook> served =
-        (*client)->Call(&ControllerStub::GetRunbooks, v1::GetRunbooksRequest(),
-                        invocation.CallTimeout(absl::Seconds(30)));
-    if (served.ok()) {
-      if (absl::Status saved = SaveRunbookCache(cache, *served); !saved.ok()) {
-        std::fprintf(invocation.err(),
-                     "warning: runbooks not kept for --direct: %s\n",
-                     std::string(saved.message()).c_str());
-      }
-      return RunbookLibrary::FromProto(*served, "the controller's runbooks",
-                                       ValidateRunbookStep);
-    }
-    // A controller that keeps none, or keeps them from this operator.
-    if (!absl::IsNotFound(served.status()) &&
-        !absl::IsPermissionDenied(served.status()))
-      return served.status();
-    return LoadRunbooks((*config)->runbooks());
-  }
-  absl::StatusOr<RunbookLibrary> local = LoadRunbooks((*config)->runbooks());
-  if (local.ok() || !absl::IsNotFound(local.status())) return local;
-  absl::StatusOr<v1::Runbook> cached = ReadRunbookCache(cache);
-  if (!cached.ok()) {
-    if (absl::IsNotFound(cached.status())) return local.status();
-    return cached.status();
-  }
-  std::fprintf(invocation.err(),
-               "runbooks: the controller's, as last served (%s); no local "
-               "directory at %s\n",
-               cache.c_str(), (*config)->runbooks().c_str());
-  return RunbookLibrary::FromProto(*cached, cache, ValidateRunbookStep);
-}
-
 void PrintEntry(FILE* out, const v1::RunbookEntry& entry,
                 const RunbookVars& vars) {
   std::fprintf(out, "%s: %s (%s)\n", entry.id().c_str(),
@@ -244,7 +151,8 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
       std::fflush(invocation.out());
       const bool confirmed = ConfirmChange("Done?", assume_yes).ok();
       if (absl::Status recorded =
-              RecordGuidedStep(invocation, entry, phase, step, confirmed);
+              FleetOf(invocation)
+                  ->RecordGuidedStep(entry, phase, step, confirmed);
           !recorded.ok()) {
         return CommandFailed(
             invocation, kExitAuditUnavailable,
@@ -269,7 +177,7 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
       // production"): the person is asked about the hosts it selects now,
       // by name, and the step acts on exactly those.
       absl::StatusOr<std::vector<std::string>> names =
-          SelectedHostNames(invocation, args[1]);
+          FleetOf(invocation)->SelectHostNames(args[1]);
       if (!names.ok()) {
         return CommandFailed(
             invocation, kExitUsage,

@@ -14,12 +14,6 @@ namespace opsagent {
 // planned and checked with their values before the first runs, each opsctl
 // step run as its own command would, each guided step asked and recorded.
 
-// The runbooks a command works with. Through the controller: the one copy
-// it keeps (saved in the operator's cache for the night it is down), or the
-// operator's `runbooks` directory when it keeps none. With --direct: that
-// directory if it is there, else the cache of the controller's copy.
-absl::StatusOr<RunbookLibrary> LoadRunbookLibrary(Invocation& invocation);
-
 // Prints `entry` to `out` as `runbook show` does, with what `vars` fill in.
 void PrintEntry(FILE* out, const v1::RunbookEntry& entry,
                 const RunbookVars& vars);

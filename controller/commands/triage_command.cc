@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "controller/commands/command.h"
+#include "controller/commands/fleet.h"
 #include "controller/commands/runbook_run.h"
 #include "controller/exit_codes.h"
 #include "controller/runbook/alert_triage.h"
@@ -20,7 +21,7 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
   std::vector<Alert> alerts = ParseAlerts(args.positional()[0]);
   if (alerts.empty())
     return CommandFailed(invocation, kExitUsage, "no alert text given");
-  absl::StatusOr<RunbookLibrary> library = LoadRunbookLibrary(invocation);
+  absl::StatusOr<RunbookLibrary> library = FleetOf(invocation)->Runbooks();
   if (!library.ok())
     return CommandFailed(invocation, kExitUsage,
                          std::string(library.status().message()));
