@@ -45,9 +45,12 @@ absl::Status ControllerClient::Explain(const grpc::Status& status) const {
 }
 
 absl::Status ControllerClient::Run(
-    const v1::RunRequest& request,
+    const v1::RunRequest& request, absl::Time deadline,
     const std::function<void(const v1::RunEvent&)>& on_event) {
   grpc::ClientContext context;
+  // A controller that stops answering mid-run (a stalled connection) must
+  // not hold the caller, a person or opsctld's diagnosis, forever.
+  context.set_deadline(absl::ToChronoTime(deadline));
   std::unique_ptr<grpc::ClientReader<v1::RunEvent>> reader =
       stub_->Run(&context, request);
   for (v1::RunEvent event; reader->Read(&event);) on_event(event);

@@ -26,9 +26,9 @@ class ControllerClient {
   static absl::StatusOr<std::unique_ptr<ControllerClient>> Connect(
       const v1::OperatorConfig& config);
 
-  // Streams a run's events to `on_event` as they come; the status is the
-  // run's (or the connection's).
-  absl::Status Run(const v1::RunRequest& request,
+  // Streams a run's events to `on_event` as they come, until `deadline`;
+  // the status is the run's (or the connection's, or DEADLINE_EXCEEDED).
+  absl::Status Run(const v1::RunRequest& request, absl::Time deadline,
                    const std::function<void(const v1::RunEvent&)>& on_event);
   // Calls one unary RPC of the controller, named by its stub method
   // (`&ControllerStub::ListHosts`), waiting at most `timeout`. The one way

@@ -4,8 +4,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "controller/audit/audit_schema.h"
 
 namespace opsagent {
+namespace {
+
+// How long a run's stream may last past its calls' timeout: the controller
+// commits the intents before the calls and the outcomes after, each commit
+// waiting at most the audit log's busy timeout.
+constexpr absl::Duration kRecordingGrace =
+    absl::Milliseconds(2 * kAuditBusyTimeoutMs + 5000);
+
+}  // namespace
+
 absl::StatusOr<FanOutSummary> ControllerRunner::Run(
     const std::string& target, const OperationCall& call,
     const std::function<void(const std::vector<std::string>&)>& on_hosts,
@@ -123,54 +134,61 @@ absl::Status ControllerRunner::RunWave(
   const size_t count = static_cast<size_t>(request.requests_size());
   std::vector<bool> ended(count, false);
   bool started = false;
-  absl::Status status = client_.Run(request, [&](const v1::RunEvent& event) {
-    switch (event.kind_case()) {
-      case v1::RunEvent::kStarted:
-        started = true;
-        break;
-      case v1::RunEvent::kEvent: {
-        if (event.event().host() >= count) break;
-        std::unique_ptr<google::protobuf::Message> message = op.NewReply();
-        if (message->ParseFromString(event.event().message()))
-          on_event(first + event.event().host(), *message);
-        break;
-      }
-      case v1::RunEvent::kResult: {
-        const v1::HostResult& r = event.result();
-        if (r.host() >= count || ended[r.host()]) break;
-        ended[r.host()] = true;
-        AuditedResult result;
-        std::optional<AuditOutcome> outcome = ParseAuditOutcome(r.outcome());
-        result.outcome = outcome.value_or(AuditOutcome::kUnknown);
-        // "pending": the controller could not record it, so did not send it.
-        result.sent = result.outcome != AuditOutcome::kPending;
-        result.status =
-            absl::Status(static_cast<absl::StatusCode>(r.status().code()),
-                         r.status().message());
-        result.request_id = r.request_id();
-        result.signed_final_message = r.final_message();
-        result.agent_result_sha256 = r.signature().result_sha256();
-        result.agent_signature = r.signature().signature();
-        if (!r.final_message().empty()) {
-          std::unique_ptr<google::protobuf::Message> final = op.NewReply();
-          if (final->ParseFromString(r.final_message())) {
-            // A stream's final event reaches on_event too, as it does
-            // directly.
-            if (op.streaming) on_event(first + r.host(), *final);
-            result.final = std::move(final);
+  // Each host's call ends by the request's timeout; the controller then
+  // records its outcome (waiting at most its busy timeout for the log).
+  const absl::Time deadline =
+      absl::Now() + absl::Seconds(request.timeout_seconds()) + kRecordingGrace;
+  absl::Status status =
+      client_.Run(request, deadline, [&](const v1::RunEvent& event) {
+        switch (event.kind_case()) {
+          case v1::RunEvent::kStarted:
+            started = true;
+            break;
+          case v1::RunEvent::kEvent: {
+            if (event.event().host() >= count) break;
+            std::unique_ptr<google::protobuf::Message> message = op.NewReply();
+            if (message->ParseFromString(event.event().message()))
+              on_event(first + event.event().host(), *message);
+            break;
           }
+          case v1::RunEvent::kResult: {
+            const v1::HostResult& r = event.result();
+            if (r.host() >= count || ended[r.host()]) break;
+            ended[r.host()] = true;
+            AuditedResult result;
+            std::optional<AuditOutcome> outcome =
+                ParseAuditOutcome(r.outcome());
+            result.outcome = outcome.value_or(AuditOutcome::kUnknown);
+            // "pending": the controller could not record it, so did not send
+            // it.
+            result.sent = result.outcome != AuditOutcome::kPending;
+            result.status =
+                absl::Status(static_cast<absl::StatusCode>(r.status().code()),
+                             r.status().message());
+            result.request_id = r.request_id();
+            result.signed_final_message = r.final_message();
+            result.agent_result_sha256 = r.signature().result_sha256();
+            result.agent_signature = r.signature().signature();
+            if (!r.final_message().empty()) {
+              std::unique_ptr<google::protobuf::Message> final = op.NewReply();
+              if (final->ParseFromString(r.final_message())) {
+                // A stream's final event reaches on_event too, as it does
+                // directly.
+                if (op.streaming) on_event(first + r.host(), *final);
+                result.final = std::move(final);
+              }
+            }
+            summary->Add(result.outcome);
+            on_result(first + r.host(), result);
+            break;
+          }
+          case v1::RunEvent::kFinished:
+            summary->not_started += event.finished().not_started();
+            break;
+          default:
+            break;
         }
-        summary->Add(result.outcome);
-        on_result(first + r.host(), result);
-        break;
-      }
-      case v1::RunEvent::kFinished:
-        summary->not_started += event.finished().not_started();
-        break;
-      default:
-        break;
-    }
-  });
+      });
   if (!started) return status;
   if (!status.ok()) {
     // The controller went away mid-run: what did not come back is unknown.

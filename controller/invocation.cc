@@ -220,6 +220,7 @@ absl::StatusOr<ControllerClient*> Invocation::controller() {
 
 OperatorIdentity Invocation::who() {
   OperatorIdentity who = LocalUser();
+  if (inside_daemon_) who.sudo_user.clear();
   if (absl::StatusOr<const v1::OperatorConfig*> cfg = config(); cfg.ok()) {
     absl::StatusOr<CertificateInfo> cert =
         ReadCertificateFile((*cfg)->certificate());

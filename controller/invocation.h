@@ -77,6 +77,12 @@ class Invocation {
   }
   // Whether a progress line may be drawn: errors go to a terminal.
   bool ShowsProgress() const;
+  // Whether the command runs inside opsctld (RunCapturedCommand): identity
+  // claims are then not read from the environment (opsctld's SUDO_USER is
+  // nobody's claim), and the runbooks served are not kept for --direct (the
+  // automation has no break-glass path).
+  bool inside_daemon() const { return inside_daemon_; }
+  void set_inside_daemon() { inside_daemon_ = true; }
   // A time by which every call must end (--timeout and the config shorten
   // each, never lengthen past it).
   void set_deadline(absl::Time deadline) { deadline_ = deadline; }
@@ -99,6 +105,7 @@ class Invocation {
   std::optional<absl::Duration> timeout_;
   std::optional<absl::Time> deadline_;
   FILE* out_ = nullptr;
+  bool inside_daemon_ = false;
   FILE* err_ = nullptr;
   FanOutOptions fan_out_;
   std::optional<v1::OperatorConfig> config_;

@@ -65,6 +65,19 @@ CapturedCommand RunCapturedCommand(const std::vector<std::string>& args,
   if (stream == nullptr)
     return Refused(kExitOperationFailed, "cannot capture the output");
   std::unique_ptr<Invocation> command = *std::move(invocation);
+  command->set_inside_daemon();
+  // Through this controller only: a configuration without one would run
+  // the diagnosis over the break-glass path into an audit log of its own.
+  if (!command->via_controller()) {
+    absl::StatusOr<const v1::OperatorConfig*> config = command->config();
+    return Refused(
+        kExitUsage,
+        config.ok()
+            ? "the automation's opsctl configuration names no controller: a "
+              "diagnosis goes through this controller and is recorded in "
+              "the team's log; give it `controller:` (and no --direct)"
+            : config.status().message());
+  }
   command->WriteTo(stream, stream);
   command->set_deadline(deadline);
   CapturedCommand ran;

@@ -98,8 +98,11 @@ class ThroughController : public Fleet {
         (*client)->Call(&ControllerStub::GetRunbooks, v1::GetRunbooksRequest(),
                         invocation_.CallTimeout(absl::Seconds(30)));
     if (served.ok()) {
+      // Kept for --direct, which opsctld's diagnosis does not have.
       if (absl::Status saved =
-              SaveRunbookCache((*config)->runbook_cache(), *served);
+              invocation_.inside_daemon()
+                  ? absl::OkStatus()
+                  : SaveRunbookCache((*config)->runbook_cache(), *served);
           !saved.ok()) {
         std::fprintf(invocation_.err(),
                      "warning: runbooks not kept for --direct: %s\n",

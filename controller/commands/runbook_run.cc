@@ -53,15 +53,25 @@ absl::StatusOr<std::vector<PlannedStep>> PlanRun(const v1::RunbookEntry& entry,
                                                  StepSelection selection) {
   RunbookVars given;  // an empty value is no value: "{target}" stays
   for (const auto& [name, value] : vars) {
-    // A value (an operator's --var, an alert's mountpoint or device) is
-    // data: it never becomes one of the step's flags.
-    if (absl::StartsWith(value, "-"))
-      return absl::InvalidArgumentError(
-          absl::StrCat("the value of {", name, "} starts with '-' (\"",
-                       TerminalSafe(value.substr(0, 64)),
-                       "\"): a value cannot become a flag; nothing was run"));
     if (!value.empty()) given[name] = value;
   }
+  // A value (an operator's --var, an alert's mountpoint or device) is data:
+  // it never becomes one of a step's flags. One the run's steps do not use
+  // (an alert's device, for an entry that never names it) stops nothing.
+  const auto flag_in = [&](const v1::RunbookStep& step) -> absl::Status {
+    for (const auto& [name, value] : given) {
+      if (!absl::StartsWith(value, "-")) continue;
+      const std::string placeholder = absl::StrCat("{", name, "}");
+      for (const std::string& arg : step.opsctl()) {
+        if (absl::StrContains(arg, placeholder))
+          return absl::InvalidArgumentError(absl::StrCat(
+              "the value of {", name, "} starts with '-' (\"",
+              TerminalSafe(value.substr(0, 64)),
+              "\"): a value cannot become a flag; nothing was run"));
+      }
+    }
+    return absl::OkStatus();
+  };
   std::vector<PlannedStep> plan;
   for (const auto [phase, steps] : RunbookPhases(entry)) {
     if (selection != StepSelection::kAll &&
@@ -70,6 +80,7 @@ absl::StatusOr<std::vector<PlannedStep>> PlanRun(const v1::RunbookEntry& entry,
     for (int i = 0; i < steps->size(); ++i) {
       const v1::RunbookStep& step = (*steps)[i];
       if (selection == StepSelection::kAutomatic && !step.automatic()) continue;
+      if (absl::Status flag = flag_in(step); !flag.ok()) return flag;
       PlannedStep planned{phase, i + 1, steps->size(), &step,
                           ExpandStep(step, given)};
       for (const std::string& arg : planned.args) {

@@ -36,6 +36,7 @@
 #include "controller/commands/captured_command.h"
 #include "controller/commands/command.h"
 #include "controller/inventory.h"
+#include "controller/operator_config.h"
 #include "controller/server/agent_link_service.h"
 #include "controller/server/agent_registry.h"
 #include "controller/server/audit_checkpointer.h"
@@ -69,6 +70,23 @@ constexpr int kMaxTlsFrameBytes = 4096;
 int Refuse(int code, absl::string_view why) {
   spdlog::error("refusing to start: {}", why);
   return code;
+}
+
+// The automation's opsctl configuration loads and names a controller (a
+// diagnosis run over --direct would be audited in a log of its own).
+absl::Status CheckAutomationConfig(const std::string& path) {
+  absl::StatusOr<opsagent::v1::OperatorConfig> automation =
+      opsagent::LoadOperatorConfig(path);
+  if (!automation.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("config field alert_intake.automation.opsctl_config: ",
+                     automation.status().message()));
+  if (automation->controller().empty())
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config field alert_intake.automation.opsctl_config: ", path,
+        " names no controller: the diagnosis goes through this controller "
+        "and is recorded in the team's log; give it `controller:`"));
+  return absl::OkStatus();
 }
 
 // An incident's automatic diagnosis: opsctl's `runbook run` in this
@@ -170,6 +188,14 @@ int main(int argc, char** argv) {
       auto senders = opsagent::AlertIntake::ReadSenders(config->alert_intake());
       if (!senders.ok()) return Refuse(kExitConfig, senders.status().message());
     }
+    // What the diagnosis will read: the automation's opsctl configuration,
+    // through this controller only.
+    if (config->alert_intake().has_automation()) {
+      if (absl::Status automation = CheckAutomationConfig(
+              config->alert_intake().automation().opsctl_config());
+          !automation.ok())
+        return Refuse(kExitConfig, automation.message());
+    }
     std::printf("%s: OK\n", path.c_str());
     return 0;
   }
@@ -267,6 +293,11 @@ int main(int argc, char** argv) {
   std::unique_ptr<opsagent::AlertIntake> intake;
   if (config->has_alert_intake()) {
     if (config->alert_intake().has_automation()) {
+      if (absl::Status automation = CheckAutomationConfig(
+              config->alert_intake().automation().opsctl_config());
+          !automation.ok())
+        spdlog::warn("automatic diagnoses will fail until this is mended: {}",
+                     automation.message());
       diagnosis = std::make_unique<opsagent::AutoDiagnosis>(
           config->alert_intake().automation(), incidents.get(),
           [&registry](const std::string& host) {

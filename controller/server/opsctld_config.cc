@@ -216,6 +216,16 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
           !status.ok())
         return FieldError("alert_intake.automation.opsctl_config",
                           status.message());
+      for (const auto& [field, value, most] :
+           {std::tuple{"alert_intake.automation.max_concurrent",
+                       automation.max_concurrent(), 64u},
+            {"alert_intake.automation.timeout_seconds",
+             automation.timeout_seconds(), 3600u},
+            {"alert_intake.automation.min_interval_seconds",
+             automation.min_interval_seconds(), 86400u}}) {
+        if (value > most)
+          return FieldError(field, absl::StrCat("may be at most ", most));
+      }
       if (!automation.opsctl().empty())
         spdlog::warn(
             "config field alert_intake.automation.opsctl is ignored: the "

@@ -25,6 +25,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -688,9 +689,9 @@ TEST_F(AlertIntakeE2eTest, OnlyTheAllowedSendersMayConnect) {
             config,
             {{allowed, absl::StrCat("allowed_senders: \"", sender, "\"")}}));
     chmod(bad.c_str(), 0600);
-    absl::StatusOr<ProgramResult> checked =
-        RunProgram({"controller/opsctld/opsctld", "--config", bad, "--check_config"},
-                   absl::Seconds(30));
+    absl::StatusOr<ProgramResult> checked = RunProgram(
+        {"controller/opsctld/opsctld", "--config", bad, "--check_config"},
+        absl::Seconds(30));
     ASSERT_TRUE(checked.ok()) << checked.status();
     EXPECT_EQ(checked->exit_code, 2) << sender;
     EXPECT_THAT(checked->stderr_text,
@@ -912,9 +913,9 @@ TEST_F(AlertIntakeE2eTest, SendersNeedTheirOwnNamesAndTokens) {
     testing::WriteFileOrDie(
         bad, absl::StrReplaceAll(config, {{sender, replacement}}));
     chmod(bad.c_str(), 0600);
-    absl::StatusOr<ProgramResult> checked =
-        RunProgram({"controller/opsctld/opsctld", "--config", bad, "--check_config"},
-                   absl::Seconds(30));
+    absl::StatusOr<ProgramResult> checked = RunProgram(
+        {"controller/opsctld/opsctld", "--config", bad, "--check_config"},
+        absl::Seconds(30));
     ASSERT_TRUE(checked.ok()) << checked.status();
     EXPECT_EQ(checked->exit_code, 2) << replacement;
     EXPECT_THAT(checked->stderr_text, HasSubstr(said));
@@ -925,9 +926,9 @@ TEST_F(AlertIntakeE2eTest, SendersNeedTheirOwnNamesAndTokens) {
       shared, absl::StrReplaceAll(
                   config, {{dir_ + "/grafana-token", dir_ + "/alert-token"}}));
   chmod(shared.c_str(), 0600);
-  absl::StatusOr<ProgramResult> checked =
-      RunProgram({"controller/opsctld/opsctld", "--config", shared, "--check_config"},
-                 absl::Seconds(30));
+  absl::StatusOr<ProgramResult> checked = RunProgram(
+      {"controller/opsctld/opsctld", "--config", shared, "--check_config"},
+      absl::Seconds(30));
   ASSERT_TRUE(checked.ok()) << checked.status();
   EXPECT_EQ(checked->exit_code, 2);
   EXPECT_THAT(checked->stderr_text,
@@ -1002,14 +1003,72 @@ TEST_F(AlertIntakeE2eTest, UnusableTokenFilesAreRefusedAtCheckConfig) {
                  {{absl::StrCat("bearer_token_file: \"", token, "\""),
                    absl::StrCat("bearer_token_file: \"", bad_token, "\"")}}));
     chmod(bad.c_str(), 0600);
-    absl::StatusOr<ProgramResult> checked =
-        RunProgram({"controller/opsctld/opsctld", "--config", bad, "--check_config"},
-                   absl::Seconds(30));
+    absl::StatusOr<ProgramResult> checked = RunProgram(
+        {"controller/opsctld/opsctld", "--config", bad, "--check_config"},
+        absl::Seconds(30));
     ASSERT_TRUE(checked.ok()) << checked.status();
     EXPECT_EQ(checked->exit_code, 2) << c.said;
     EXPECT_THAT(checked->stderr_text, HasSubstr("bearer_token_file")) << c.said;
     EXPECT_THAT(checked->stderr_text, HasSubstr(c.said));
   }
+}
+
+// The automation's opsctl configuration is checked as the diagnosis reads
+// it: one that does not load, or that names no controller (the diagnosis
+// would go over --direct into an audit log of its own), is refused by
+// --check_config, naming the field.
+TEST_F(AlertIntakeE2eTest, TheAutomationsConfigMustLoadAndNameAController) {
+  const std::string config = ReadFileOrDie(dir_ + "/opsctld.textproto");
+  const std::string automation = fleet_->automation->config_path();
+  const std::string text = ReadFileOrDie(automation);
+  ASSERT_THAT(text, HasSubstr("\ncontroller: \""));
+  std::string direct;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::StartsWith(line, "controller: "))
+      absl::StrAppend(&direct, line, "\n");
+  }
+  for (const auto& [name, content, said] :
+       {std::tuple{"direct", direct, "names no controller"},
+        {"garbled", text + "no_such_field: 1\n", "no_such_field"}}) {
+    SCOPED_TRACE(name);
+    const std::string variant = absl::StrCat(automation, ".", name);
+    testing::WriteFileOrDie(variant, content);
+    chmod(variant.c_str(), 0600);
+    const std::string checked_config =
+        absl::StrCat(dir_, "/", name, ".textproto");
+    testing::WriteFileOrDie(
+        checked_config,
+        absl::StrReplaceAll(
+            config, {{absl::StrCat("opsctl_config: \"", automation, "\""),
+                      absl::StrCat("opsctl_config: \"", variant, "\"")}}));
+    chmod(checked_config.c_str(), 0600);
+    absl::StatusOr<ProgramResult> checked =
+        RunProgram({"controller/opsctld/opsctld", "--config", checked_config,
+                    "--check_config"},
+                   absl::Seconds(30));
+    ASSERT_TRUE(checked.ok()) << checked.status();
+    EXPECT_EQ(checked->exit_code, 2) << checked->stderr_text;
+    EXPECT_THAT(checked->stderr_text,
+                HasSubstr("alert_intake.automation.opsctl_config"));
+    EXPECT_THAT(checked->stderr_text, HasSubstr(said));
+  }
+  // Numbers past what a controller can do are refused, not met with an
+  // abort at start.
+  const std::string huge = dir_ + "/huge.textproto";
+  ASSERT_THAT(config, HasSubstr("automation {"));
+  testing::WriteFileOrDie(
+      huge, absl::StrReplaceAll(
+                config, {{"automation {",
+                          "automation {\n    max_concurrent: 4294967295"}}));
+  chmod(huge.c_str(), 0600);
+  absl::StatusOr<ProgramResult> checked = RunProgram(
+      {"controller/opsctld/opsctld", "--config", huge, "--check_config"},
+      absl::Seconds(30));
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ(checked->exit_code, 2) << checked->stderr_text;
+  EXPECT_THAT(checked->stderr_text,
+              HasSubstr("alert_intake.automation.max_concurrent"));
+  EXPECT_THAT(checked->stderr_text, HasSubstr("may be at most 64"));
 }
 
 // Every file opsctld writes is checked by --check_config as its start
@@ -1038,9 +1097,9 @@ TEST_F(AlertIntakeE2eTest, WrittenFilesThatAreNotRegularAreRefusedAtCheck) {
   testing::WriteFileOrDie(good, base);
   chmod(good.c_str(), 0600);
   const auto check = [&] {
-    absl::StatusOr<ProgramResult> checked =
-        RunProgram({"controller/opsctld/opsctld", "--config", good, "--check_config"},
-                   absl::Seconds(30));
+    absl::StatusOr<ProgramResult> checked = RunProgram(
+        {"controller/opsctld/opsctld", "--config", good, "--check_config"},
+        absl::Seconds(30));
     EXPECT_TRUE(checked.ok()) << checked.status();
     return checked.ok() ? *checked : ProgramResult{};
   };
