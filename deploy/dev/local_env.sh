@@ -148,7 +148,7 @@ alert_intake {
 }
 CONF
   cat >>"$dev/agent.textproto" <<CONF
-authorization { roles: "automation" operations: ["info", "memory", "filesystems", "disk_usage", "open_deleted"] }
+authorization { roles: "automation" operations: ["info", "memory", "filesystems", "disk_usage", "open_deleted", "load"] }
 metrics_listen_address: "127.0.0.1:$agent_metrics_port"
 CONF
   umask "$saved_umask"
