@@ -57,6 +57,18 @@ class Invocation {
   bool via_controller();
   // The controller's client, connected on first use.
   absl::StatusOr<ControllerClient*> controller();
+  // One unary call to the controller (`&ControllerStub::ListHosts`), given
+  // at least `minimum` (--timeout wins) and never past this invocation's
+  // deadline; a controller that cannot be reached is the error.
+  template <typename Request, typename Reply>
+  absl::StatusOr<Reply> AskController(
+      grpc::Status (ControllerStub::*rpc)(grpc::ClientContext*, const Request&,
+                                          Reply*),
+      const Request& request, absl::Duration minimum = absl::Seconds(30)) {
+    absl::StatusOr<ControllerClient*> client = controller();
+    if (!client.ok()) return client.status();
+    return (*client)->Call(rpc, request, CallTimeout(minimum));
+  }
   // Who runs opsctl (the OS user, a sudo claim, the certificate's CN).
   OperatorIdentity who();
   const RunContext& context() const { return context_; }

@@ -201,13 +201,11 @@ absl::StatusOr<std::vector<AuditExportItem>> ExportPage(
     if (!store.ok()) return store.status();
     return (*store)->Export(after, limit);
   }
-  absl::StatusOr<ControllerClient*> client = invocation.controller();
-  if (!client.ok()) return client.status();
   v1::ExportAuditRequest request;
   request.set_after(after.ToString());
   request.set_limit(limit);
-  absl::StatusOr<v1::ExportAuditReply> reply =
-      (*client)->Call(&ControllerStub::ExportAudit, request, absl::Minutes(1));
+  absl::StatusOr<v1::ExportAuditReply> reply = invocation.AskController(
+      &ControllerStub::ExportAudit, request, absl::Minutes(1));
   if (!reply.ok()) return reply.status();
   std::vector<AuditExportItem> items;
   for (const v1::ExportAuditItem& proto : reply->items()) {

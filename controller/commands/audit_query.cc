@@ -41,12 +41,10 @@ absl::StatusOr<std::vector<AuditRecord>> QueryAuditLog(
     if (!store.ok()) return store.status();
     return (*store)->Query(filter);
   }
-  absl::StatusOr<ControllerClient*> client = invocation.controller();
-  if (!client.ok()) return client.status();
   v1::AuditQuery query = ToAuditQuery(filter);
   query.set_omit_result_json(without_results);
-  absl::StatusOr<v1::AuditQueryReply> reply =
-      (*client)->Call(&ControllerStub::QueryAudit, query, absl::Minutes(1));
+  absl::StatusOr<v1::AuditQueryReply> reply = invocation.AskController(
+      &ControllerStub::QueryAudit, query, absl::Minutes(1));
   if (!reply.ok()) return reply.status();
   std::vector<AuditRecord> records;
   for (const v1::AuditEntry& entry : reply->entries()) {

@@ -20,13 +20,10 @@ class ThroughController : public Fleet {
 
   absl::StatusOr<std::vector<std::string>> SelectHostNames(
       const std::string& target) override {
-    absl::StatusOr<ControllerClient*> client = invocation_.controller();
-    if (!client.ok()) return client.status();
     v1::SelectHostsRequest request;
     request.set_target(target);
     absl::StatusOr<v1::SelectHostsReply> selected =
-        (*client)->Call(&ControllerStub::SelectHosts, request,
-                        invocation_.CallTimeout(absl::Seconds(30)));
+        invocation_.AskController(&ControllerStub::SelectHosts, request);
     if (!selected.ok()) return selected.status();
     if (selected->hosts().empty())
       return absl::NotFoundError(absl::StrCat("no host matches ", target));
@@ -65,8 +62,6 @@ class ThroughController : public Fleet {
   absl::Status RecordGuidedStep(const v1::RunbookEntry& entry,
                                 const char* phase, const v1::RunbookStep& step,
                                 bool confirmed) override {
-    absl::StatusOr<ControllerClient*> client = invocation_.controller();
-    if (!client.ok()) return client.status();
     v1::GuidedStepRecord record;
     record.set_entry(entry.id());
     record.set_phase(phase);
@@ -80,9 +75,7 @@ class ThroughController : public Fleet {
     record.mutable_claims()->set_os_user(who.os_user);
     record.mutable_claims()->set_os_uid(who.os_uid);
     record.mutable_claims()->set_sudo_user(who.sudo_user);
-    return (*client)
-        ->Call(&ControllerStub::RecordGuidedStep, record,
-               invocation_.CallTimeout(absl::Seconds(30)))
+    return invocation_.AskController(&ControllerStub::RecordGuidedStep, record)
         .status();
   }
 
@@ -92,11 +85,8 @@ class ThroughController : public Fleet {
   absl::StatusOr<RunbookLibrary> Runbooks() override {
     absl::StatusOr<const v1::OperatorConfig*> config = invocation_.config();
     if (!config.ok()) return config.status();
-    absl::StatusOr<ControllerClient*> client = invocation_.controller();
-    if (!client.ok()) return client.status();
-    absl::StatusOr<v1::Runbook> served =
-        (*client)->Call(&ControllerStub::GetRunbooks, v1::GetRunbooksRequest(),
-                        invocation_.CallTimeout(absl::Seconds(30)));
+    absl::StatusOr<v1::Runbook> served = invocation_.AskController(
+        &ControllerStub::GetRunbooks, v1::GetRunbooksRequest());
     if (served.ok()) {
       // Kept for --direct, which opsctld's diagnosis does not have.
       if (absl::Status saved =

@@ -57,13 +57,10 @@ absl::Status FillFromIncident(Invocation& invocation, std::string& host,
     return absl::InvalidArgumentError(
         absl::StrCat("with --direct the controller cannot say which host ", id,
                      " is about: give --host HOST"));
-  absl::StatusOr<ControllerClient*> client = invocation.controller();
-  if (!client.ok()) return client.status();
   v1::GetIncidentRequest request;
   request.set_id(id);
   absl::StatusOr<v1::Incident> incident =
-      (*client)->Call(&ControllerStub::GetIncident, request,
-                      invocation.CallTimeout(absl::Seconds(30)));
+      invocation.AskController(&ControllerStub::GetIncident, request);
   if (!incident.ok()) return incident.status();
   if (!incident->host_known() || !IsOneHostName(incident->host()))
     return absl::InvalidArgumentError(

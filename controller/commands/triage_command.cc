@@ -29,12 +29,8 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
   std::vector<v1::Host> hosts;
   bool have_hosts = false;
   if (invocation.via_controller()) {
-    absl::StatusOr<ControllerClient*> client = invocation.controller();
-    absl::StatusOr<v1::ListHostsReply> listed =
-        client.ok() ? (*client)->Call(&ControllerStub::ListHosts,
-                                      v1::ListHostsRequest(),
-                                      invocation.CallTimeout(absl::Seconds(30)))
-                    : absl::StatusOr<v1::ListHostsReply>(client.status());
+    absl::StatusOr<v1::ListHostsReply> listed = invocation.AskController(
+        &ControllerStub::ListHosts, v1::ListHostsRequest());
     if (listed.ok()) {
       have_hosts = true;
       for (const v1::HostState& state : listed->hosts()) {
