@@ -21,9 +21,30 @@ struct Capture {
   bool truncated = false;
 
   void Append(const std::string& escaped) {
+    if (truncated) return;
     const size_t room = max_bytes - std::min(max_bytes, text.size());
-    if (escaped.size() > room) truncated = true;
-    text.append(escaped, 0, std::min(room, escaped.size()));
+    if (escaped.size() <= room) {
+      text.append(escaped);
+      return;
+    }
+    truncated = true;
+    text.append(escaped, 0, WholeUpTo(escaped, room));
+  }
+
+  // The longest prefix of `escaped` of at most `n` bytes that ends neither
+  // inside a UTF-8 character nor inside an escape (\xHH, \uHHHH): a cut
+  // there would leave a byte or a half escape no reader can tell apart.
+  static size_t WholeUpTo(absl::string_view escaped, size_t n) {
+    while (n > 0 && (static_cast<unsigned char>(escaped[n]) & 0xC0) == 0x80)
+      --n;
+    const size_t from = n >= 5 ? n - 5 : 0;
+    const size_t slash = escaped.substr(from, n - from).rfind('\\');
+    if (slash == absl::string_view::npos) return n;
+    const size_t at = from + slash;
+    const size_t length = escaped.substr(at + 1, 1) == "x"   ? 4
+                          : escaped.substr(at + 1, 1) == "u" ? 6
+                                                             : 1;
+    return at + length > n ? at : n;
   }
 };
 

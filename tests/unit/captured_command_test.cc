@@ -86,6 +86,28 @@ TEST(CapturedCommandTest, TerminalControlsAreEscaped) {
   EXPECT_THAT(ran.output, HasSubstr("owned"));
 }
 
+// Cut at its bound, the output never ends inside an escape or a UTF-8
+// character: the cut moves back to before it.
+TEST(CapturedCommandTest, TheCutNeverSplitsAnEscapeOrACharacter) {
+  const std::string config = WriteConfig("split", "127.0.0.1:1");
+  const std::string document =
+      WriteDocument("split\033é", "DiskUsageWarning salt");
+  const std::string whole = Import(config, document).output;
+  const size_t escape = whole.find("\\x1b");
+  ASSERT_NE(escape, std::string::npos) << whole;
+  for (size_t into = 1; into < 4; ++into) {
+    CapturedCommand cut = Import(config, document, escape + into);
+    EXPECT_TRUE(cut.output_truncated);
+    EXPECT_EQ(cut.output, whole.substr(0, escape)) << into;
+  }
+  const size_t character = whole.find("é", escape);
+  ASSERT_NE(character, std::string::npos) << whole;
+  CapturedCommand cut = Import(config, document, character + 1);
+  EXPECT_EQ(cut.output, whole.substr(0, character));
+  EXPECT_EQ(Import(config, document, escape + 4).output,
+            whole.substr(0, escape + 4));
+}
+
 TEST(CapturedCommandTest, OnlyThroughAController) {
   // Without one, the diagnosis would go over the break-glass path into an
   // audit log of its own.
