@@ -54,10 +54,11 @@ absl::StatusOr<v1::OperatorConfig> LoadOperatorConfig(
     if (absl::IsNotFound(status)) {
       return absl::NotFoundError(absl::StrCat(
           status.message(),
-          "\nopsctl needs an operator config (certificate, key, CA, "
-          "inventory): pass --config, set "
-          "OPSCTL_CONFIG, or create ~/.config/opsctl/config.textproto (see "
-          "deploy/examples/)"));
+          "; opsctl needs an operator config (certificate, key, CA, "
+          "controller or inventory): pass --config, set OPSCTL_CONFIG, or "
+          "create ~/.config/opsctl/config.textproto from "
+          "/usr/share/doc/opsctl/examples/opsctl.textproto (deploy/examples/ "
+          "in the source)"));
     }
     return status;
   }

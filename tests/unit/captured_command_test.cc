@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -106,6 +107,20 @@ TEST(CapturedCommandTest, TheCutNeverSplitsAnEscapeOrACharacter) {
   EXPECT_EQ(cut.output, whole.substr(0, character));
   EXPECT_EQ(Import(config, document, escape + 4).output,
             whole.substr(0, escape + 4));
+}
+
+// A missing config is said on one line, pointing at the installed example.
+TEST(CapturedCommandTest, AMissingConfigIsOneLineThatSaysWhereTheExampleIs) {
+  CapturedCommand ran =
+      RunCapturedCommand({"hosts", "--config", TestDir() + "/no-such-config"},
+                         absl::Seconds(10), 64 << 10);
+  EXPECT_EQ(ran.exit_code, kExitUsage);
+  EXPECT_THAT(ran.output, HasSubstr("no-such-config"));
+  EXPECT_THAT(ran.output,
+              HasSubstr("/usr/share/doc/opsctl/examples/opsctl.textproto"));
+  EXPECT_THAT(ran.output, Not(HasSubstr("\\x0a")));
+  EXPECT_EQ(std::count(ran.output.begin(), ran.output.end(), '\n'), 1)
+      << ran.output;
 }
 
 TEST(CapturedCommandTest, OnlyThroughAController) {
