@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks, one run, against what on-call uses today:
-#   1. `opsctl mem HOST` vs `ssh HOST free -h` (OpenSSH on loopback, key auth)
+#   1. `opsctl mem HOST` vs `ssh HOST free -h` (OpenSSH on loopback, key auth),
+#      and `opsctl load HOST` vs `ssh HOST 'uptime; cat /proc/pressure/*'`
 #   2. `opsctl du HOST TREE` vs `du -x TREE | sort -hr | head` on 200,000 files
 #   3. opsagent RSS after start-up and after the calls this run made (at
 #      least 1,000, counted from this agent's own log)
@@ -59,6 +60,9 @@ $ssh_cmd free -h >/dev/null
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/mem.json" \
   -n "opsctl mem" "$opsctl_bin mem localhost" \
   -n "ssh free -h" "$ssh_cmd free -h" >/dev/null
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/load.json" \
+  -n "opsctl load" "$opsctl_bin load localhost" \
+  -n "ssh uptime; cat /proc/pressure/*" "$ssh_cmd 'uptime; cat /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io'" >/dev/null
 hyperfine --warmup 2 --runs "$((runs / 2 > 3 ? runs / 2 : 3))" --export-json "$work/du.json" \
   -n "opsctl du" "$opsctl_bin du localhost $tree" \
   -n "GNU du | sort | head" "du -x $tree | sort -hr | head" >/dev/null
@@ -78,6 +82,7 @@ calls=$(served)
 mean() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; print(' '.join('%.4f %.4f' % (x['mean'], x['stddev']) for x in r))" "$1"; }
 read -r mem_ops mem_ops_sd mem_ssh mem_ssh_sd <<<"$(mean "$work/mem.json")"
 read -r du_ops du_ops_sd du_gnu du_gnu_sd <<<"$(mean "$work/du.json")"
+read -r load_ops load_ops_sd load_ssh load_ssh_sd <<<"$(mean "$work/load.json")"
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 ms() { python3 -c "print('%.1f' % ($1 * 1000))"; }
 
@@ -88,6 +93,7 @@ report=bench/results/latest.md
   echo "| benchmark | opsagent | baseline | ratio (opsagent / baseline) | goal |"
   echo "| --- | --- | --- | --- | --- |"
   echo "| \`opsctl mem localhost\` vs \`ssh localhost free -h\` (whole process) | $(ms "$mem_ops") ms ± $(ms "$mem_ops_sd") | $(ms "$mem_ssh") ms ± $(ms "$mem_ssh_sd") | $(ratio "$mem_ops" "$mem_ssh") | ≤ 0.20 |"
+  echo "| \`opsctl load localhost\` vs \`ssh localhost 'uptime; cat /proc/pressure/{cpu,memory,io}'\` | $(ms "$load_ops") ms ± $(ms "$load_ops_sd") | $(ms "$load_ssh") ms ± $(ms "$load_ssh_sd") | $(ratio "$load_ops" "$load_ssh") | ≤ 0.20 |"
   echo "| \`opsctl du localhost TREE\` vs \`du -x TREE \| sort -hr \| head\` | $(ms "$du_ops") ms ± $(ms "$du_ops_sd") | $(ms "$du_gnu") ms ± $(ms "$du_gnu_sd") | $(ratio "$du_ops" "$du_gnu") | ≤ 1.0 |"
   echo "| opsagent VmRSS after start-up | $((rss_start / 1024)).$(( (rss_start % 1024) * 10 / 1024 )) MiB | | | < 20 MiB |"
   echo "| opsagent VmRSS after the $calls calls this agent served in this run | $((rss_after / 1024)).$(( (rss_after % 1024) * 10 / 1024 )) MiB | | | < 20 MiB |"
