@@ -1,8 +1,8 @@
 #include "agent/server/agent_server.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/descriptor_limit.h"
 #include "common/connection_guard.h"
+#include "common/descriptor_limit.h"
 #include "common/listen_address.h"
 #include "common/metrics/metrics_endpoint.h"
 #include "common/tls/credentials.h"

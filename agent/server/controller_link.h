@@ -17,6 +17,7 @@
 #include "common/signing/result_signature.h"
 #include "common/tls/peer_identity.h"
 #include "common/tls/server_trust.h"
+#include "grpcpp/security/credentials.h"
 #include "opsagent/v1/controller.grpc.pb.h"
 
 namespace opsagent {

@@ -6,20 +6,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/tls/tls_files.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 
 namespace opsagent {
-
-// PEM files of one side of a mutual-TLS connection.
-struct TlsFiles {
-  std::string certificate;  // may be empty on a client (tests only)
-  std::string private_key;
-  std::string ca_certificate;  // the peer must chain to this bundle
-  int refresh_interval_seconds = 60;
-  // Server only: CRL files every client certificate is checked against.
-  std::string crl_directory;
-};
 
 class ServerTrust;
 

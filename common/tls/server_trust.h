@@ -10,8 +10,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/tls/chain_verifier.h"
-#include "common/tls/credentials.h"
 #include "common/tls/staging_directory.h"
+#include "common/tls/tls_files.h"
 #include "grpcpp/security/tls_certificate_verifier.h"
 
 namespace opsagent {

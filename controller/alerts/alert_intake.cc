@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "common/json.h"
 #include "common/regular_file.h"
+#include "controller/alerts/alert_source.h"
 #include "controller/runbook/alert_triage.h"
 #include "spdlog/spdlog.h"
 

@@ -12,9 +12,9 @@
 #include "common/metrics/metrics.h"
 #include "controller/alerts/auto_diagnosis.h"
 #include "controller/alerts/incident_store.h"
+#include "controller/audit/write_budget.h"
 #include "controller/inventory.h"
 #include "controller/runbook/runbook_library.h"
-#include "controller/audit/write_budget.h"
 #include "opsagent/v1/opsctld_config.pb.h"
 
 namespace opsagent {

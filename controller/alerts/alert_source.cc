@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace opsagent {
 namespace {
@@ -32,6 +36,23 @@ bool RegisterAlertSource(std::unique_ptr<const AlertSource> source) {
   }
   sources.insert(at, std::move(source));
   return true;
+}
+
+absl::StatusOr<AlertNotification> ParseAlertNotification(
+    absl::string_view body) {
+  absl::StatusOr<Json> root = ParseWebhookJson(body);
+  if (!root.ok()) return root.status();
+  std::vector<std::string> known;
+  for (const auto& source : AlertSources()) {
+    absl::StatusOr<bool> recognized = source->Recognizes(*root);
+    if (!recognized.ok()) return recognized.status();
+    if (*recognized) return source->Parse(*root);
+    known.emplace_back(source->description());
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("body: a notification of none of the senders opsctld "
+                   "takes: neither ",
+                   absl::StrJoin(known, " nor ")));
 }
 
 }  // namespace opsagent

@@ -44,6 +44,17 @@ bool RegisterAlertSource(std::unique_ptr<const AlertSource> source);
   [[maybe_unused]] static const bool kRegistered##Class = \
       ::opsagent::RegisterAlertSource(std::make_unique<Class>())
 
+// Parses and checks a webhook body, which comes from the network: strict
+// JSON (webhook_json.h) that one of the registered alert sources
+// recognizes and reads (Alertmanager's format: 1 to 1,000 alerts, each with
+// a status, an alertname label and an RFC 3339 startsAt; label names are
+// Prometheus names, and every string is valid UTF-8 of at most 4 KiB,
+// labels without control characters). INVALID_ARGUMENT says what is wrong
+// and where ("alerts[2].startsAt: ..."), or which senders' notifications
+// are taken.
+absl::StatusOr<AlertNotification> ParseAlertNotification(
+    absl::string_view body);
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_CONTROLLER_ALERTS_ALERT_SOURCE_H_

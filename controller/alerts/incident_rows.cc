@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_split.h"
 #include "common/utf8.h"
-#include "controller/alerts/incident_store.h"
 #include "controller/incident_id.h"
 #include "nlohmann/json.hpp"
 
@@ -19,13 +18,10 @@ std::string MapJson(const std::map<std::string, std::string>& map) {
                                   nlohmann::json::error_handler_t::replace);
 }
 
-// `map` as JSON of at most IncidentStore::kMaxAlertTextBytes: whole when it
-// fits, else with each value cut to 256 bytes and the entries that still do
-// not fit left out. `cut` says whether anything was.
 std::string BoundedMapJson(const std::map<std::string, std::string>& map,
-                           bool& cut) {
+                           size_t max_bytes, bool& cut) {
   std::string whole = MapJson(map);
-  if (whole.size() <= IncidentStore::kMaxAlertTextBytes) return whole;
+  if (whole.size() <= max_bytes) return whole;
   cut = true;
   constexpr size_t kCutValueBytes = 256;
   nlohmann::json bounded = nlohmann::json::object();
@@ -34,7 +30,7 @@ std::string BoundedMapJson(const std::map<std::string, std::string>& map,
     std::string kept(Utf8Prefix(value, kCutValueBytes));
     if (kept.size() < value.size()) kept += "...";
     const size_t cost = MapJson({{name, kept}}).size() - 1;  // "n":"v",
-    if (used + cost > IncidentStore::kMaxAlertTextBytes) break;
+    if (used + cost > max_bytes) break;
     used += cost;
     bounded[name] = std::move(kept);
   }

@@ -20,11 +20,11 @@ v1::Incident ReadIncident(const Statement& row);
 // `map` as compact JSON (invalid UTF-8 replaced).
 std::string MapJson(const std::map<std::string, std::string>& map);
 
-// `map` as JSON of at most IncidentStore::kMaxAlertTextBytes: whole when it
-// fits, else with each value cut to 256 bytes and the entries that still do
-// not fit left out. `cut` says whether anything was.
+// `map` as JSON of at most `max_bytes`: whole when it fits, else with each
+// value cut to 256 bytes and the entries that still do not fit left out.
+// `cut` says whether anything was.
 std::string BoundedMapJson(const std::map<std::string, std::string>& map,
-                           bool& cut);
+                           size_t max_bytes, bool& cut);
 
 }  // namespace opsagent
 

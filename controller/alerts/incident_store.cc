@@ -265,9 +265,10 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
       add.Bind(5, received_at_ms);
       add.Bind(6, triaged.source);
       add.Bind(7, labels_sha256);
-      const std::string labels_json = BoundedMapJson(alert.labels, cut);
+      const std::string labels_json =
+          BoundedMapJson(alert.labels, kMaxAlertTextBytes, cut);
       const std::string annotations_json =
-          BoundedMapJson(alert.annotations, cut);
+          BoundedMapJson(alert.annotations, kMaxAlertTextBytes, cut);
       add.Bind(8, labels_json);
       add.Bind(9, annotations_json);
       add.Bind(10, std::string(url));

@@ -7,12 +7,12 @@
 #include "common/tls/peer_identity.h"
 #include "controller/alerts/incident_store.h"
 #include "controller/audit/audit_store.h"
+#include "controller/audit/write_budget.h"
 #include "controller/inventory.h"
 #include "controller/server/agent_registry.h"
 #include "controller/server/audit_checkpointer.h"
 #include "controller/server/controller_access.h"
 #include "controller/server/relay_run.h"
-#include "controller/audit/write_budget.h"
 #include "opsagent/v1/controller.grpc.pb.h"
 #include "opsagent/v1/opsctld_config.pb.h"
 

@@ -9,9 +9,9 @@
 #include "common/metrics/metrics.h"
 #include "common/operation_catalog.h"
 #include "controller/audit/audit_store.h"
+#include "controller/audit/write_budget.h"
 #include "controller/inventory.h"
 #include "controller/server/agent_registry.h"
-#include "controller/audit/write_budget.h"
 #include "opsagent/v1/controller.pb.h"
 
 namespace opsagent {

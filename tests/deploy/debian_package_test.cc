@@ -27,10 +27,10 @@ class DebianPackageTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     out_ = new std::string(absl::StrCat(std::getenv("TEST_TMPDIR"), "/debs"));
-    ProgramResult built =
-        Run({"/bin/bash", "deploy/debian/build-debs.sh", *out_,
-             BinaryPath("agent/opsagent"), BinaryPath("controller/opsctl/opsctl"),
-             BinaryPath("controller/opsctld/opsctld")});
+    ProgramResult built = Run({"/bin/bash", "deploy/debian/build-debs.sh",
+                               *out_, BinaryPath("agent/opsagent"),
+                               BinaryPath("controller/opsctl/opsctl"),
+                               BinaryPath("controller/opsctld/opsctld")});
     ASSERT_EQ(built.exit_code, 0) << built.stdout_text << built.stderr_text;
   }
 

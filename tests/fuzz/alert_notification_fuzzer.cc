@@ -8,7 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/string_view.h"
-#include "controller/alerts/alert_notification.h"
+#include "controller/alerts/alert_source.h"
 #include "controller/runbook/alert_triage.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -32,7 +32,8 @@ TEST(FullDiskTest, OpsctlRefusesToActUnrecordedWhenTheAuditDiskIsFull) {
   const std::string dir = std::getenv("TEST_TMPDIR");
   const std::string small = dir + "/small";
   mkdir(small.c_str(), 0700);
-  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=256k,mode=0700"), 0);
+  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=256k,mode=0700"),
+            0);
 
   auto agent = ::opsagent::testing::TestAgent::Start(dir, "localhost");
   ASSERT_TRUE(agent.ok()) << agent.status();
@@ -123,7 +124,8 @@ TEST(FullDiskTest, KeepingTheTailOnAFullDiskKeepsItWhole) {
   mkdir(dir.c_str(), 0700);
   const std::string small = dir + "/logs";
   mkdir(small.c_str(), 0700);
-  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=256k,mode=0700"), 0);
+  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=256k,mode=0700"),
+            0);
   // 1 MiB of hole, then 64 KiB of log lines.
   const std::string log = small + "/app.log";
   std::string tail;

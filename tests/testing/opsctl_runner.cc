@@ -47,8 +47,8 @@ void OpsctlRunner::AppendConfig(const std::string& text) const {
 ProgramResult OpsctlRunner::Run(
     const std::vector<std::string>& args,
     const std::vector<std::string>& extra_env) const {
-  std::vector<std::string> argv = {BinaryPath("controller/opsctl/opsctl"), "--config",
-                                   config_path_};
+  std::vector<std::string> argv = {BinaryPath("controller/opsctl/opsctl"),
+                                   "--config", config_path_};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<std::string> env = InheritedEnvironment();
   env.insert(env.end(), extra_env.begin(), extra_env.end());
@@ -61,8 +61,8 @@ ProgramResult OpsctlRunner::Run(
 
 ProgramResult OpsctlRunner::RunOnTerminal(const std::vector<std::string>& args,
                                           const std::string& answer) const {
-  std::vector<std::string> argv = {BinaryPath("controller/opsctl/opsctl"), "--config",
-                                   config_path_};
+  std::vector<std::string> argv = {BinaryPath("controller/opsctl/opsctl"),
+                                   "--config", config_path_};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> raw_argv;
   for (std::string& arg : argv) raw_argv.push_back(arg.data());
@@ -102,7 +102,8 @@ absl::StatusOr<Subprocess> OpsctlRunner::Start(
     const std::vector<std::string>& args, const std::string& stdout_path,
     const std::string& stderr_path) const {
   SubprocessOptions options;
-  options.argv = {BinaryPath("controller/opsctl/opsctl"), "--config", config_path_};
+  options.argv = {BinaryPath("controller/opsctl/opsctl"), "--config",
+                  config_path_};
   options.argv.insert(options.argv.end(), args.begin(), args.end());
   options.stdout_path = stdout_path;
   options.stderr_path = stderr_path;

@@ -49,11 +49,11 @@ absl::Status TestController::Launch() {
                          {"CONTROLLER_CERT", certificate_.certificate},
                          {"CONTROLLER_KEY", certificate_.private_key}}));
   WriteFileOrDie(log, "");
-  absl::StatusOr<Subprocess> process =
-      Subprocess::Start({{BinaryPath("controller/opsctld/opsctld"), "--config", config},
-                         std::nullopt,
-                         "",
-                         log});
+  absl::StatusOr<Subprocess> process = Subprocess::Start(
+      {{BinaryPath("controller/opsctld/opsctld"), "--config", config},
+       std::nullopt,
+       "",
+       log});
   if (!process.ok()) return process.status();
   process_ = std::make_unique<Subprocess>(*std::move(process));
   const absl::Time deadline = absl::Now() + absl::Seconds(20);

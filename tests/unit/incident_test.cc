@@ -4,7 +4,6 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
-#include "controller/alerts/alert_notification.h"
 #include "controller/alerts/alert_source.h"
 #include "controller/alerts/incident_store.h"
 #include "gmock/gmock.h"

@@ -17,7 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "agent/system/proc_file.h"
-#include "controller/alerts/alert_notification.h"
+#include "controller/alerts/alert_source.h"
 #include "controller/commands/command.h"
 #include "controller/runbook/alert_triage.h"
 #include "controller/runbook/markdown_import.h"
