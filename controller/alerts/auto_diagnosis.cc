@@ -1,5 +1,7 @@
 #include "controller/alerts/auto_diagnosis.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "spdlog/spdlog.h"
@@ -156,6 +158,14 @@ absl::Status AutoDiagnosis::Resume() {
   return absl::OkStatus();
 }
 
+std::deque<v1::Incident>::iterator AutoDiagnosis::NextReady() {
+  return std::find_if(queue_.begin(), queue_.end(),
+                      [this](const v1::Incident& incident)
+                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+                            return !diagnosing_.contains(incident.host());
+                          });
+}
+
 void AutoDiagnosis::Work() {
   for (;;) {
     v1::Incident incident;
@@ -163,14 +173,18 @@ void AutoDiagnosis::Work() {
       absl::MutexLock lock(&mutex_);
       mutex_.Await(absl::Condition(
           +[](AutoDiagnosis* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
-            return self->stopping_ || !self->queue_.empty();
+            return self->stopping_ || self->NextReady() != self->queue_.end();
           },
           this));
       if (stopping_) return;
-      incident = std::move(queue_.front());
-      queue_.pop_front();
+      const auto next = NextReady();
+      incident = std::move(*next);
+      queue_.erase(next);
+      diagnosing_.insert(incident.host());
     }
     Diagnose(incident);
+    absl::MutexLock lock(&mutex_);
+    diagnosing_.erase(incident.host());
   }
 }
 

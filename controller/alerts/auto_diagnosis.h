@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/metrics/metrics.h"
@@ -24,7 +25,9 @@ namespace opsagent {
 // read-only `automation` role and audited like any operator's, and join the
 // incident's timeline. Its output is stored with the incident. At most one
 // diagnosis per host and entry per `min_interval_seconds` (later ones are
-// marked "rate_limited"), at most `max_concurrent` at once, and only for hosts
+// marked "rate_limited"), at most `max_concurrent` at once and one at a time
+// on each host (two alerts of one host do not contend for its agent's heavy
+// calls: the second waits, holding no worker), and only for hosts
 // that hold a link: a diagnosis whose host is not linked is parked, holding no
 // worker, and queued when the host links (an agent reconnecting after the
 // controller restarted, or a host coming back), or given up after kParkFor and
@@ -63,6 +66,9 @@ class AutoDiagnosis {
   };
 
   void Work();
+  // The oldest queued diagnosis whose host no worker is diagnosing.
+  std::deque<v1::Incident>::iterator NextReady()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Moves parked diagnoses whose host linked to the queue, and gives up on
   // those whose host did not within kParkFor; until destruction.
   void WatchParked();
@@ -79,6 +85,8 @@ class AutoDiagnosis {
   // Whose host is linked: what workers take.
   std::deque<v1::Incident> queue_ ABSL_GUARDED_BY(mutex_);
   std::deque<Parked> parked_ ABSL_GUARDED_BY(mutex_);
+  // The hosts being diagnosed now.
+  absl::flat_hash_set<std::string> diagnosing_ ABSL_GUARDED_BY(mutex_);
   // By "HOST ENTRY".
   absl::flat_hash_map<std::string, absl::Time> last_by_host_
       ABSL_GUARDED_BY(mutex_);

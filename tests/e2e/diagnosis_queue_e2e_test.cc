@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -132,6 +133,91 @@ TEST_F(DiagnosisQueueE2eTest, HostsThatAreDownDoNotHoldUpALinkedHost) {
   EXPECT_THAT(shown.stdout_text, HasSubstr("opsctld-automation: disk_usage"));
   // The hosts still down are still parked, not failed.
   for (const std::string& id : down) EXPECT_EQ(DiagnosisState(id), "pending");
+}
+
+// Two alerts of one host for two runbook entries, at once: their diagnoses
+// run one after the other, not side by side (each du takes one of the
+// agent's few heavy-call slots, and a third is refused, not queued), and
+// both finish.
+TEST(DiagnosisPerHostTest, TwoAlertsOfOneHostAreDiagnosedOneAfterTheOther) {
+  const std::string dir = testing::MakeTestDirectory();
+  const std::string logs = dir + "/logs";
+  mkdir(logs.c_str(), 0700);
+  testing::WriteFileOrDie(logs + "/app.log", std::string(1 << 20, 'x'));
+  const std::string runbooks = dir + "/runbooks";
+  mkdir(runbooks.c_str(), 0700);
+  std::string entries;
+  for (const auto& [id, alert] : {std::pair{"web-disk", "DiskUsageWarning"},
+                                  {"web-memory", "MemoryUsageWarning"}}) {
+    absl::StrAppend(&entries, "entry {\n  id: \"", id,
+                    "\"\n  product: \"Web\"\n  alert: \"", alert,
+                    " web\"\n  diagnosis { title: \"Memory\" opsctl: "
+                    "[\"mem\", \"{target}\"] automatic: true }\n"
+                    "  diagnosis { title: \"Largest\" opsctl: [\"du\", "
+                    "\"{target}\", \"",
+                    logs, "\"] automatic: true }\n}\n");
+  }
+  testing::WriteFileOrDie(runbooks + "/web.textproto", entries);
+  chmod((runbooks + "/web.textproto").c_str(), 0600);
+  AlertingFleet::Options options;
+  options.dir = dir;
+  options.logs = logs;
+  options.runbooks = runbooks;
+  auto fleet = AlertingFleet::Start(options);
+  ASSERT_TRUE(fleet.ok()) << fleet.status();
+
+  const std::string started =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now() - absl::Minutes(2),
+                       absl::UTCTimeZone());
+  int n = 0;
+  for (const char* alert : {"DiskUsageWarning", "MemoryUsageWarning"}) {
+    ++n;
+    AlertingFleet::Answer answer = (*fleet)->Post(
+        AlertmanagerNotification("firing", alert, "web-1:9100",
+                                 absl::StrCat("feed00000000000", n), started),
+        (*fleet)->token);
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    ASSERT_THAT(answer.body, HasSubstr(absl::StrCat("\"opened\":[\"INC-", n)))
+        << answer.body;
+  }
+  // Each diagnosis as the controller keeps it, once both are done.
+  std::vector<google::protobuf::Value> done;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        done.clear();
+        for (const char* id : {"INC-1", "INC-2"}) {
+          ProgramResult shown = (*fleet)->alice->Run(
+              {"incident", "show", id, "--output", "json"});
+          if (shown.exit_code != 0) return false;
+          done.push_back(
+              JsonField(JsonField(ParseJson(shown.stdout_text), "incident"),
+                        "diagnosis"));
+          if (JsonField(done.back(), "state").string_value() != "done")
+            return false;
+        }
+        return true;
+      },
+      absl::Seconds(60)))
+      << (*fleet)->controller->Log();
+  auto millis = [](const google::protobuf::Value& diagnosis,
+                   const char* field) {
+    int64_t ms = 0;
+    const google::protobuf::Value& value = JsonField(diagnosis, field);
+    if (value.has_string_value())
+      EXPECT_TRUE(absl::SimpleAtoi(value.string_value(), &ms));
+    else
+      ms = static_cast<int64_t>(value.number_value());
+    return ms;
+  };
+  const int64_t first_start = millis(done[0], "started_at_ms");
+  const int64_t first_end = millis(done[0], "finished_at_ms");
+  const int64_t second_start = millis(done[1], "started_at_ms");
+  const int64_t second_end = millis(done[1], "finished_at_ms");
+  ASSERT_GT(first_start, 0);
+  ASSERT_GT(second_start, 0);
+  EXPECT_TRUE(second_start >= first_end || first_start >= second_end)
+      << "INC-1 ran " << first_start << ".." << first_end << ", INC-2 "
+      << second_start << ".." << second_end;
 }
 
 }  // namespace
