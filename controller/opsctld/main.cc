@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/algorithm/container.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
@@ -23,7 +24,9 @@
 #include "common/logging.h"
 #include "common/metrics/metrics_endpoint.h"
 #include "common/process_setup.h"
+#include "common/tls/certificate_info.h"
 #include "common/tls/credentials.h"
+#include "common/tls/peer_identity.h"
 #include "common/tls/server_trust.h"
 #include "common/trusted_path.h"
 #include "common/version.h"
@@ -72,20 +75,44 @@ int Refuse(int code, absl::string_view why) {
   return code;
 }
 
-// The automation's opsctl configuration loads and names a controller (a
-// diagnosis run over --direct would be audited in a log of its own).
+// The automation's opsctl configuration loads, names a controller (a
+// diagnosis run over --direct would be audited in a log of its own), its
+// TLS files are there and trusted (a key others can read is refused, as
+// opsctl would at every run), and its certificate carries the automation
+// role: with another identity's, the diagnosis would run with that
+// identity's powers and no agent or controller would hold it to reads.
+// PERMISSION_DENIED for the last, which opsctld refuses to start with.
 absl::Status CheckAutomationConfig(const std::string& path) {
+  const std::string field =
+      "config field alert_intake.automation.opsctl_config";
   absl::StatusOr<opsagent::v1::OperatorConfig> automation =
       opsagent::LoadOperatorConfig(path);
   if (!automation.ok())
     return absl::InvalidArgumentError(
-        absl::StrCat("config field alert_intake.automation.opsctl_config: ",
-                     automation.status().message()));
+        absl::StrCat(field, ": ", automation.status().message()));
   if (automation->controller().empty())
     return absl::InvalidArgumentError(absl::StrCat(
-        "config field alert_intake.automation.opsctl_config: ", path,
+        field, ": ", path,
         " names no controller: the diagnosis goes through this controller "
         "and is recorded in the team's log; give it `controller:`"));
+  opsagent::TlsFiles files;
+  files.certificate = automation->certificate();
+  files.private_key = automation->private_key();
+  files.ca_certificate = automation->ca_certificate();
+  if (absl::Status tls = opsagent::CheckTlsFiles(files); !tls.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", path, ": ", tls.message()));
+  absl::StatusOr<opsagent::CertificateInfo> certificate =
+      opsagent::ReadCertificateFile(files.certificate);
+  if (!certificate.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", certificate.status().message()));
+  if (!absl::c_linear_search(certificate->organizational_units,
+                             opsagent::kAutomationRole))
+    return absl::PermissionDeniedError(absl::StrCat(
+        field, ": ", files.certificate, " (", certificate->common_name,
+        ") does not carry the role \"automation\": the diagnosis would run "
+        "with this identity's powers instead of the read-only automation's"));
   return absl::OkStatus();
 }
 
@@ -295,9 +322,12 @@ int main(int argc, char** argv) {
     if (config->alert_intake().has_automation()) {
       if (absl::Status automation = CheckAutomationConfig(
               config->alert_intake().automation().opsctl_config());
-          !automation.ok())
+          absl::IsPermissionDenied(automation)) {
+        return Refuse(kExitConfig, automation.message());
+      } else if (!automation.ok()) {
         spdlog::warn("automatic diagnoses will fail until this is mended: {}",
                      automation.message());
+      }
       diagnosis = std::make_unique<opsagent::AutoDiagnosis>(
           config->alert_intake().automation(), incidents.get(),
           [&registry](const std::string& host) {

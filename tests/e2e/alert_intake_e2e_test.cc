@@ -1027,9 +1027,26 @@ TEST_F(AlertIntakeE2eTest, TheAutomationsConfigMustLoadAndNameAController) {
     if (!absl::StartsWith(line, "controller: "))
       absl::StrAppend(&direct, line, "\n");
   }
+  // A key others can read (opsctl refuses it at every run), and on-call's
+  // own configuration, whose identity is not held to reads.
+  const std::string key_line = "private_key: \"";
+  const size_t key_at = text.find(key_line);
+  ASSERT_NE(key_at, std::string::npos) << text;
+  const size_t key_end = text.find('"', key_at + key_line.size());
+  const std::string key =
+      text.substr(key_at + key_line.size(), key_end - key_at - key_line.size());
+  const std::string open_key = dir_ + "/automation-open.key";
+  testing::WriteFileOrDie(open_key, ReadFileOrDie(key));
+  chmod(open_key.c_str(), 0644);
+  const std::string readable_key =
+      absl::StrReplaceAll(text, {{absl::StrCat(key_line, key, "\""),
+                                  absl::StrCat(key_line, open_key, "\"")}});
+  const std::string oncall = ReadFileOrDie(fleet_->alice->config_path());
   for (const auto& [name, content, said] :
        {std::tuple{"direct", direct, "names no controller"},
-        {"garbled", text + "no_such_field: 1\n", "no_such_field"}}) {
+        {"garbled", text + "no_such_field: 1\n", "no_such_field"},
+        {"readable-key", readable_key, "readable by others"},
+        {"oncall", oncall, "does not carry the role \"automation\""}}) {
     SCOPED_TRACE(name);
     const std::string variant = absl::StrCat(automation, ".", name);
     testing::WriteFileOrDie(variant, content);
