@@ -25,11 +25,8 @@ std::string Ago(int64_t unix_ms) {
 // The controller's live inventory: each host's link, when it was last
 // heard from, its agent's version.
 int RunLiveHosts(Invocation& invocation) {
-  absl::StatusOr<ControllerClient*> client = invocation.controller();
-  if (!client.ok())
-    return CommandFailed(invocation, kExitUsage, client.status().message());
-  absl::StatusOr<v1::ListHostsReply> reply = (*client)->Call(
-      &ControllerStub::ListHosts, v1::ListHostsRequest(), absl::Seconds(30));
+  absl::StatusOr<v1::ListHostsReply> reply = invocation.AskController(
+      &ControllerStub::ListHosts, v1::ListHostsRequest());
   if (!reply.ok()) {
     return CommandFailed(invocation, ExitCodeForControllerError(reply.status()),
                          reply.status().message());
@@ -57,7 +54,8 @@ int RunLiveHosts(Invocation& invocation) {
   std::fprintf(invocation.out(), "%s", table.Render().c_str());
   std::fprintf(invocation.err(),
                "%d of %d hosts connected to the controller %s\n", connected,
-               reply->hosts_size(), (*client)->address().c_str());
+               reply->hosts_size(),
+               (*invocation.controller())->address().c_str());
   return kExitOk;
 }
 

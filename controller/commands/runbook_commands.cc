@@ -160,7 +160,8 @@ int RunRunbook(Invocation& invocation, const ParsedArgs& args) {
         !invocation.context().incident.empty()) {
       if (absl::Status filled = FillFromIncident(invocation, host, vars);
           !filled.ok())
-        return CommandFailed(invocation, kExitUsage, filled.message());
+        return CommandFailed(invocation, ExitCodeForControllerError(filled),
+                             filled.message());
     }
     if (!host.empty() && args.Has("target"))
       return CommandFailed(invocation, kExitUsage,

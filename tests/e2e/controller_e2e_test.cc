@@ -588,6 +588,32 @@ TEST_F(ControllerFailureE2eTest, ControllerKilledMidFanOut) {
   EXPECT_EQ(alice->Run({"info", "app-*"}).exit_code, 0);
 }
 
+// A controller that accepts connections but never answers (stopped, hung):
+// opsctl gives up by --timeout, before the hosts are even chosen, with the
+// exit code for an unreachable controller (4; the audit commands' 5 says
+// the log cannot be read), whatever the command (`mem` waited 20 s for
+// gRPC's connect, `hosts` 30 s: our attack run).
+TEST_F(ControllerFailureE2eTest, AHungControllerIsGivenUpOnByTimeout) {
+  auto alice = fleet_->Opsctl("alice", alice_);
+  ASSERT_EQ(kill(fleet_->controller().pid(), SIGSTOP), 0);
+  for (const auto& [args, exit_code] :
+       std::vector<std::pair<std::vector<std::string>, int>>{
+           {{"mem", "app-1", "--timeout", "2"}, 4},
+           {{"hosts", "--timeout", "2"}, 4},
+           {{"audit", "--timeout", "2"}, 5}}) {
+    const absl::Time started = absl::Now();
+    ProgramResult ran = alice->Run(args);
+    const absl::Duration took = absl::Now() - started;
+    EXPECT_EQ(ran.exit_code, exit_code) << args[0] << ": " << ran.stderr_text;
+    EXPECT_LT(took, absl::Seconds(10)) << args[0];
+    EXPECT_THAT(ran.stderr_text, HasSubstr("controller")) << args[0];
+  }
+  ASSERT_EQ(kill(fleet_->controller().pid(), SIGCONT), 0);
+  EXPECT_TRUE(Eventually([&] {
+    return alice->Run({"info", "app-1"}).exit_code == 0;
+  }));
+}
+
 TEST_F(ControllerFailureE2eTest, AnAgentKilledShowsDisconnectedThenReconnects) {
   auto alice = fleet_->Opsctl("alice", alice_);
   TestAgent* app1 = agents_[0];
