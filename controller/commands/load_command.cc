@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -58,13 +60,23 @@ std::string LoadSummary(const v1::LoadReply& r) {
   return summary;
 }
 
+// A plain decimal from 0.01 to 1000 ("1.5"): no hex, exponent or sign.
+bool ParsePerCpu(absl::string_view text, double* value) {
+  if (text.empty() || text.size() > 8 ||
+      !absl::c_all_of(
+          text, [](char c) { return absl::ascii_isdigit(c) || c == '.'; }) ||
+      absl::c_count(text, '.') > 1)
+    return false;
+  return absl::SimpleAtod(text, value) && *value >= 0.01 && *value <= 1000;
+}
+
 int RunLoad(Invocation& invocation, const ParsedArgs& args) {
   double max_per_cpu = 0;
   if (args.Has("max-per-cpu") &&
-      (!absl::SimpleAtod(args.Get("max-per-cpu"), &max_per_cpu) ||
-       !(max_per_cpu > 0) || max_per_cpu > 1000)) {
+      !ParsePerCpu(args.Get("max-per-cpu"), &max_per_cpu)) {
     return CommandFailed(invocation, kExitUsage,
-                         "--max-per-cpu takes a number above 0 (e.g. 1.5)");
+                         "--max-per-cpu takes a number from 0.01 to 1000 "
+                         "(e.g. 1.5)");
   }
   return RunOperation(
       invocation, args.positional()[0],

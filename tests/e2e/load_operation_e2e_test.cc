@@ -120,7 +120,8 @@ TEST_F(LoadOperationE2eTest, MaxPerCpuDecidesTheExitCodeFromTheReply) {
 TEST_F(LoadOperationE2eTest, BadInputIsRefusedAndRecordsNothing) {
   ProgramResult before = fleet_->alice->Run({"audit", "--output", "json"});
   ASSERT_EQ(before.exit_code, 0) << before.stderr_text;
-  for (const char* bad : {"-1", "0", "x", "1e9", "nan"}) {
+  for (const char* bad :
+       {"-1", "0", "x", "1e9", "nan", "0x10", "1e-320", "0.001", "1.2.3"}) {
     ProgramResult refused =
         fleet_->alice->Run({"load", "web-1", "--max-per-cpu", bad});
     EXPECT_EQ(refused.exit_code, 2) << bad;
