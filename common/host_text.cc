@@ -7,13 +7,15 @@
 namespace opsagent {
 namespace {
 
-// Characters a terminal may act on, or that reorder what is shown after them.
-bool IsControlOrBidi(uint32_t c, LineBreaks line_breaks) {
+// Characters a terminal may act on, that reorder what is shown after them,
+// or that show as nothing ("/var/log\u200b" looks like /var/log).
+bool IsControlBidiOrInvisible(uint32_t c, LineBreaks line_breaks) {
   if (c == '\n' || c == '\t') return line_breaks == LineBreaks::kEscape;
   if (c < 0x20 || c == 0x7F) return true;
   if (c >= 0x80 && c <= 0x9F) return true;  // C1: CSI, OSC, ... in one byte
-  return c == 0x061C || c == 0x200E || c == 0x200F ||
-         (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+  return c == 0x061C || (c >= 0x200B && c <= 0x200F) ||
+         (c >= 0x2028 && c <= 0x202E) || (c >= 0x2060 && c <= 0x2069) ||
+         c == 0xFEFF;
 }
 
 // What stands at text[i]: a well-formed sequence to keep or to escape, or one
@@ -28,7 +30,8 @@ struct Unit {
 Unit UnitAt(absl::string_view text, size_t i, LineBreaks line_breaks) {
   const Utf8Sequence sequence = DecodeUtf8At(text, i);
   if (sequence.length == 0) return {1, false, 0, false};
-  return {sequence.length, !IsControlOrBidi(sequence.code_point, line_breaks),
+  return {sequence.length,
+          !IsControlBidiOrInvisible(sequence.code_point, line_breaks),
           sequence.code_point, true};
 }
 

@@ -35,7 +35,8 @@ std::string EscapeHostBytes(absl::string_view raw,
 absl::StatusOr<std::string> UnescapeHostBytes(absl::string_view escaped);
 
 // True when `text` is what EscapeHostBytes produces: valid UTF-8 without
-// control, C1 or bidirectional-control characters (newline and tab allowed
+// control, C1, bidirectional-control or invisible characters (zero-width,
+// word joiner, BOM, line and paragraph separators; newline and tab allowed
 // with LineBreaks::kKeep).
 bool IsPrintableText(absl::string_view text,
                      LineBreaks line_breaks = LineBreaks::kEscape);

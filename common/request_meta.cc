@@ -2,7 +2,6 @@
 
 #include <tuple>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/host_text.h"
 #include "common/utf8.h"
@@ -30,14 +29,8 @@ absl::Status CheckCallerText(absl::string_view field, absl::string_view value,
   if (!IsPrintableText(value)) {
     return absl::InvalidArgumentError(absl::StrCat(
         field,
-        " contains a control character (C0, C1 or a bidirectional control)"));
-  }
-  for (absl::string_view invisible :
-       {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}) {
-    if (absl::StrContains(value, invisible)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, " contains an invisible character (zero-width or BOM)"));
-    }
+        " contains a control or invisible character (C0, C1, a bidirectional "
+        "control, zero-width, BOM or a line separator)"));
   }
   return absl::OkStatus();
 }

@@ -60,6 +60,14 @@ TEST(HostTextTest, TerminalSafeLeavesNothingATerminalActsOn) {
   EXPECT_EQ(TerminalSafe("c1\xc2\x9b"), "c1\\u009b");
   EXPECT_EQ(TerminalSafe("bidi\xe2\x80\xae"), "bidi\\u202e");
   EXPECT_EQ(TerminalSafe("\xff"), "\\xff");
+  // What shows as nothing, so that a value looks like another: zero-width
+  // space, word joiner, BOM, and the line and paragraph separators.
+  EXPECT_EQ(TerminalSafe("/var/log\u200b"), "/var/log\\u200b");
+  EXPECT_EQ(TerminalSafe("a\u2060b\ufeffc"), "a\\u2060b\\ufeffc");
+  EXPECT_EQ(TerminalSafe("x\u2028y\u2029z"), "x\\u2028y\\u2029z");
+  EXPECT_FALSE(IsPrintableText("CHG-1\u200d"));
+  // Accented and other scripts' letters are text, kept as they are.
+  EXPECT_EQ(TerminalSafe("caf\u00e9 \u65e5\u672c"), "caf\u00e9 \u65e5\u672c");
   // Already escaped text is shown as it is.
   EXPECT_EQ(TerminalSafe(EscapeHostBytes("bad\xff")), "bad\\xff");
   EXPECT_EQ(TerminalSafe("a\tb\nc", LineBreaks::kKeep), "a\tb\nc");
