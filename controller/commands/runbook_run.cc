@@ -12,6 +12,7 @@
 #include "controller/commands/fleet.h"
 #include "controller/commands/run_operation.h"
 #include "controller/exit_codes.h"
+#include "controller/output/terminal.h"
 #include "controller/runbook/runbook_library.h"
 
 namespace opsagent {
@@ -27,7 +28,7 @@ void PrintStep(FILE* out, const char* phase, int number,
                FillText(step.title(), vars).c_str());
   if (step.manual().empty()) {
     std::fprintf(out, "     $ opsctl %s\n",
-                 absl::StrJoin(ExpandStep(step, vars), " ").c_str());
+                 ShownArguments(ExpandStep(step, vars)).c_str());
     return;
   }
   for (absl::string_view line :
@@ -199,7 +200,7 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
       args[1] = absl::StrJoin(*names, ",");
     }
     std::fprintf(invocation.out(), "$ opsctl %s\n",
-                 absl::StrJoin(args, " ").c_str());
+                 ShownArguments(args).c_str());
     std::fflush(invocation.out());
     if (changes && selection != StepSelection::kAutomatic) {
       const std::vector<std::string> hosts =
@@ -207,7 +208,7 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
       absl::Status confirmed = ConfirmChange(
           absl::StrCat("Change ", hosts.size() == 1 ? "host " : "hosts ",
                        absl::StrJoin(hosts, ", "), ": `opsctl ",
-                       absl::StrJoin(args, " "), "`?"),
+                       ShownArguments(args), "`?"),
           assume_yes);
       if (!confirmed.ok()) {
         return CommandFailed(

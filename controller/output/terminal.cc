@@ -5,6 +5,10 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_replace.h"
 #include "common/host_text.h"
 
 namespace opsagent {
@@ -50,6 +54,24 @@ FILE* Guard(GuardedStream* state, int buffering) {
 
 std::string Shown(absl::string_view host_text) {
   return TerminalSafe(host_text, LineBreaks::kEscape);
+}
+
+std::string ShownArguments(const std::vector<std::string>& args) {
+  std::string shown;
+  for (const std::string& arg : args) {
+    if (!shown.empty()) shown += ' ';
+    const bool plain = !arg.empty() && absl::c_all_of(arg, [](char c) {
+      return absl::ascii_isalnum(c) || absl::StrContains("-_./:=,@%+", c);
+    });
+    if (plain) {
+      shown += arg;
+      continue;
+    }
+    shown += '\'';
+    shown += absl::StrReplaceAll(arg, {{"'", "'\\''"}});
+    shown += '\'';
+  }
+  return Shown(shown);
 }
 
 void GuardStandardStreams() {

@@ -2,6 +2,7 @@
 #define OPSAGENT_CONTROLLER_OUTPUT_TERMINAL_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -15,6 +16,13 @@ namespace opsagent {
 // (newlines and tabs too), C1 controls and bidirectional overrides are shown
 // as escapes (TerminalSafe).
 std::string Shown(absl::string_view host_text);
+
+// Arguments shown as one would type them at a shell: an empty one, or one
+// holding a space, quote or anything but letters, digits and -_./:=,@%+,
+// in single quotes, so that a value with a space ("x --top=9") shows as
+// one argument and an empty one as ''. For display only: opsctl never runs
+// a shell.
+std::string ShownArguments(const std::vector<std::string>& args);
 
 // Replaces stdout and stderr with streams that pass everything written to
 // them through TerminalEscaper before it reaches the terminal or pipe, so

@@ -19,6 +19,7 @@
 #include "agent/system/proc_file.h"
 #include "controller/alerts/alert_source.h"
 #include "controller/commands/command.h"
+#include "controller/output/terminal.h"
 #include "controller/runbook/alert_triage.h"
 #include "controller/runbook/markdown_import.h"
 #include "controller/runbook/runbook_library.h"
@@ -864,6 +865,21 @@ TEST(MarkdownImportTest, EveryEntryGetsAUsableDistinctId) {
   ASSERT_EQ(twice->entry_size(), 2);
   EXPECT_EQ(twice->entry(0).id(), "salt-memory");
   EXPECT_EQ(twice->entry(1).id(), "salt-memory-2");
+}
+
+// The steps a runbook shows are shown as one would type them: a value with a
+// space is one argument, an empty one is '' (an alert's mountpoint "x
+// --top=9" showed as two flags: our attack run).
+TEST(ShownArgumentsTest, ValuesShowAsTheArgumentsTheyAre) {
+  EXPECT_EQ(ShownArguments({"df", "web-1", "--mount", "/edx/var", "-x"}),
+            "df web-1 --mount /edx/var -x");
+  EXPECT_EQ(ShownArguments({"df", "web-1", "--mount", ""}),
+            "df web-1 --mount ''");
+  EXPECT_EQ(ShownArguments({"df", "web-1", "--mount", "x --top=9"}),
+            "df web-1 --mount 'x --top=9'");
+  EXPECT_EQ(ShownArguments({"du", "h", "/var/it's"}), "du h '/var/it'\\''s'");
+  EXPECT_EQ(ShownArguments({"du", "h", "/a\x1b]0;t\u200b"}),
+            "du h '/a\\x1b]0;t\\u200b'");
 }
 
 }  // namespace
