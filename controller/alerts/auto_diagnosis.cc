@@ -85,6 +85,7 @@ void AutoDiagnosis::Enqueue(const v1::Incident& incident) {
 }
 
 void AutoDiagnosis::WatchParked() {
+  absl::Time next_retry = absl::Now() + kRecordRetry;
   for (;;) {
     std::deque<Parked> parked;
     {
@@ -117,7 +118,24 @@ void AutoDiagnosis::WatchParked() {
       }
     }
     for (const v1::Incident& incident : gone) GiveUp(incident);
+    if (now >= next_retry) {
+      RetryUnrecorded();
+      next_retry = now + kRecordRetry;
+    }
   }
+}
+
+void AutoDiagnosis::RetryUnrecorded() {
+  absl::flat_hash_map<std::string, v1::IncidentDiagnosis> unrecorded;
+  std::vector<v1::Incident> not_started;
+  {
+    absl::MutexLock lock(&mutex_);
+    unrecorded.swap(unrecorded_);
+    not_started.swap(not_started_);
+    for (v1::Incident& incident : not_started)
+      queue_.push_back(std::move(incident));
+  }
+  for (const auto& [id, diagnosis] : unrecorded) Store(id, diagnosis);
 }
 
 void AutoDiagnosis::GiveUp(const v1::Incident& incident) {
@@ -138,10 +156,19 @@ void AutoDiagnosis::GiveUp(const v1::Incident& incident) {
 
 void AutoDiagnosis::Store(const std::string& id,
                           const v1::IncidentDiagnosis& diagnosis) {
-  if (absl::Status stored = incidents_->SetDiagnosis(id, diagnosis);
-      !stored.ok())
-    spdlog::error("incident {}: cannot record its diagnosis ({}): {}", id,
-                  diagnosis.state(), std::string(stored.message()));
+  absl::Status stored = incidents_->SetDiagnosis(id, diagnosis);
+  if (stored.ok()) {
+    absl::MutexLock lock(&mutex_);
+    unrecorded_.erase(id);  // an older state must not come after it
+    return;
+  }
+  spdlog::error(
+      "incident {}: cannot record its diagnosis ({}): {}; trying again "
+      "every {}",
+      id, diagnosis.state(), std::string(stored.message()),
+      absl::FormatDuration(kRecordRetry));
+  absl::MutexLock lock(&mutex_);
+  unrecorded_.insert_or_assign(id, diagnosis);
 }
 
 absl::Status AutoDiagnosis::Resume() {
@@ -194,8 +221,13 @@ void AutoDiagnosis::Diagnose(const v1::Incident& incident) {
   diagnosis.set_started_at_ms(absl::ToUnixMillis(absl::Now()));
   if (absl::Status stored = incidents_->SetDiagnosis(incident.id(), diagnosis);
       !stored.ok()) {
-    spdlog::error("incident {}: {}", incident.id(),
-                  std::string(stored.message()));
+    spdlog::error(
+        "incident {}: cannot record that its diagnosis starts: {}; trying "
+        "again in {}",
+        incident.id(), std::string(stored.message()),
+        absl::FormatDuration(kRecordRetry));
+    absl::MutexLock lock(&mutex_);
+    not_started_.push_back(incident);
     return;
   }
   const std::vector<std::string> args = {

@@ -45,6 +45,9 @@ class AutoDiagnosis {
 
   // How long a diagnosis waits for its host to link.
   static constexpr absl::Duration kParkFor = absl::Minutes(5);
+  // How often a state the incident store could not record (its disk full)
+  // is tried again.
+  static constexpr absl::Duration kRecordRetry = absl::Seconds(5);
 
   // `connected` says whether a host's agent holds a link now; it is called
   // without this class's lock held, often (every 200 ms per parked host).
@@ -73,6 +76,9 @@ class AutoDiagnosis {
   // those whose host did not within kParkFor; until destruction.
   void WatchParked();
   void GiveUp(const v1::Incident& incident);
+  // Records again what could not be recorded, and queues again what could
+  // not be marked running.
+  void RetryUnrecorded();
   void Diagnose(const v1::Incident& incident);
   void Store(const std::string& id, const v1::IncidentDiagnosis& diagnosis);
 
@@ -85,6 +91,12 @@ class AutoDiagnosis {
   // Whose host is linked: what workers take.
   std::deque<v1::Incident> queue_ ABSL_GUARDED_BY(mutex_);
   std::deque<Parked> parked_ ABSL_GUARDED_BY(mutex_);
+  // States the store refused (a full disk), newest by incident, and
+  // diagnoses not started because "running" could not be recorded: without
+  // them an incident stayed "running" or "pending" until the next start.
+  absl::flat_hash_map<std::string, v1::IncidentDiagnosis> unrecorded_
+      ABSL_GUARDED_BY(mutex_);
+  std::vector<v1::Incident> not_started_ ABSL_GUARDED_BY(mutex_);
   // The hosts being diagnosed now.
   absl::flat_hash_set<std::string> diagnosing_ ABSL_GUARDED_BY(mutex_);
   // By "HOST ENTRY".
