@@ -32,8 +32,7 @@ absl::StatusOr<FanOutSummary> ControllerRunner::Run(
   v1::SelectHostsRequest request;
   request.set_target(target);
   absl::StatusOr<v1::SelectHostsReply> selected =
-      client_.Call(&ControllerStub::SelectHosts, request,
-                   invocation_.CallTimeout(absl::Seconds(30)));
+      invocation_.AskController(&ControllerStub::SelectHosts, request);
   if (!selected.ok()) return selected.status();
   const std::vector<std::string> hosts(selected->hosts().begin(),
                                        selected->hosts().end());
