@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
     std::vector<std::pair<int64_t, opsagent::AuditResult>> results;
     for (int64_t row : *rows) {
       opsagent::AuditResult result;
-      result.outcome = opsagent::AuditOutcome::kOk;
+      result.outcome = opsagent::v1::OUTCOME_OK;
       result.finished_at_ms = start_ms + (row - 1) * 1000 + 20;
       result.summary = "available 23G of 24G; largest java 315M";
       results.emplace_back(row, std::move(result));

@@ -10,23 +10,23 @@
 
 namespace opsagent {
 
-AuditOutcome ClassifyOutcome(const absl::Status& status, bool mutating) {
+v1::Outcome ClassifyOutcome(const absl::Status& status, bool mutating) {
   switch (status.code()) {
     case absl::StatusCode::kOk:
-      return AuditOutcome::kOk;
+      return v1::OUTCOME_OK;
     case absl::StatusCode::kPermissionDenied:
     case absl::StatusCode::kUnauthenticated:
-      return AuditOutcome::kDenied;
+      return v1::OUTCOME_DENIED;
     case absl::StatusCode::kUnavailable:
       // A read-only call that failed to connect did nothing; a mutating one
       // may have been cut off after the agent began acting.
-      return mutating ? AuditOutcome::kUnknown : AuditOutcome::kUnreachable;
+      return mutating ? v1::OUTCOME_UNKNOWN : v1::OUTCOME_UNREACHABLE;
     case absl::StatusCode::kDeadlineExceeded:
     case absl::StatusCode::kCancelled:
     case absl::StatusCode::kDataLoss:
-      return mutating ? AuditOutcome::kUnknown : AuditOutcome::kError;
+      return mutating ? v1::OUTCOME_UNKNOWN : v1::OUTCOME_ERROR;
     default:
-      return AuditOutcome::kError;
+      return v1::OUTCOME_ERROR;
   }
 }
 
@@ -115,7 +115,7 @@ AuditedResult AuditingCaller::Call(
   if (absl::Status recorded = audit_->RecordResult(*row, outcome);
       !recorded.ok()) {
     audited.status = UnrecordedOutcome(audited.status, recorded);
-    audited.outcome = AuditOutcome::kUnknown;
+    audited.outcome = v1::OUTCOME_UNKNOWN;
   }
   return audited;
 }

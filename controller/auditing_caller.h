@@ -50,7 +50,7 @@ struct OperationCall {
 // record is kUnknown, with what the agent answered in `status`.
 struct AuditedResult {
   bool sent = false;
-  AuditOutcome outcome = AuditOutcome::kPending;
+  v1::Outcome outcome = v1::OUTCOME_PENDING;
   absl::Status status;
   std::unique_ptr<google::protobuf::Message> final;  // may be set on failure
   std::string request_id;
@@ -64,7 +64,7 @@ struct AuditedResult {
 
 // The audit outcome for a call that ended with `status`. A mutating call that
 // may have reached the agent before failing is kUnknown, never kOk.
-AuditOutcome ClassifyOutcome(const absl::Status& status, bool mutating);
+v1::Outcome ClassifyOutcome(const absl::Status& status, bool mutating);
 
 // What a call whose outcome the audit log could not record (`why`) reports:
 // what the agent answered (its code; DATA_LOSS for an answer that was

@@ -68,8 +68,7 @@ absl::StatusOr<FanOutSummary> ControllerRunner::Run(
     for (size_t i = first; i < hosts.size(); ++i) {
       AuditedResult lost;
       lost.sent = !unrecorded;
-      lost.outcome =
-          unrecorded ? AuditOutcome::kPending : AuditOutcome::kUnreachable;
+      lost.outcome = unrecorded ? v1::OUTCOME_PENDING : v1::OUTCOME_UNREACHABLE;
       lost.status = unrecorded
                         ? sent
                         : absl::UnavailableError(absl::StrCat(
@@ -156,12 +155,13 @@ absl::Status ControllerRunner::RunWave(
             if (r.host() >= count || ended[r.host()]) break;
             ended[r.host()] = true;
             AuditedResult result;
-            std::optional<AuditOutcome> outcome =
-                ParseAuditOutcome(r.outcome());
-            result.outcome = outcome.value_or(AuditOutcome::kUnknown);
+            // A value this release does not know is no success.
+            result.outcome = v1::Outcome_IsValid(r.outcome())
+                                 ? r.outcome()
+                                 : v1::OUTCOME_UNKNOWN;
             // "pending": the controller could not record it, so did not send
             // it.
-            result.sent = result.outcome != AuditOutcome::kPending;
+            result.sent = result.outcome != v1::OUTCOME_PENDING;
             result.status =
                 absl::Status(static_cast<absl::StatusCode>(r.status().code()),
                              r.status().message());
@@ -196,7 +196,7 @@ absl::Status ControllerRunner::RunWave(
       if (ended[i]) continue;
       AuditedResult lost;
       lost.sent = true;
-      lost.outcome = AuditOutcome::kUnknown;
+      lost.outcome = v1::OUTCOME_UNKNOWN;
       lost.status = absl::UnavailableError(absl::StrCat(
           "the controller went away before this host's result came back (",
           status.message(), "); its intent is in the controller's audit log"));

@@ -46,9 +46,9 @@ FanOutSummary DirectRunner::Run(
                              [&, i](const google::protobuf::Message& event) {
                                if (on_event) on_event(i, event);
                              });
-        return results[i]->sent ? results[i]->outcome : AuditOutcome::kPending;
+        return results[i]->sent ? results[i]->outcome : v1::OUTCOME_PENDING;
       },
-      [&](size_t i, AuditOutcome, const FanOutSummary&) {
+      [&](size_t i, v1::Outcome, const FanOutSummary&) {
         on_result(i, *results[i]);
       });
 }

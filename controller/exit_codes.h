@@ -2,7 +2,7 @@
 #define OPSAGENT_CONTROLLER_EXIT_CODES_H_
 
 #include "absl/status/status.h"
-#include "controller/audit/audit_record.h"
+#include "opsagent/v1/controller.pb.h"
 
 namespace opsagent {
 
@@ -22,19 +22,19 @@ inline constexpr int kExitUnknown =
 // Ran, but a check (--min-available, --fail-above) failed.
 inline constexpr int kExitCheckFailed = 7;
 
-inline int ExitCodeFor(AuditOutcome outcome) {
+inline int ExitCodeFor(v1::Outcome outcome) {
   switch (outcome) {
-    case AuditOutcome::kOk:
+    case v1::OUTCOME_OK:
       return kExitOk;
-    case AuditOutcome::kDenied:
+    case v1::OUTCOME_DENIED:
       return kExitDenied;
-    case AuditOutcome::kUnreachable:
+    case v1::OUTCOME_UNREACHABLE:
       return kExitUnreachable;
-    case AuditOutcome::kUnknown:
+    case v1::OUTCOME_UNKNOWN:
       return kExitUnknown;
-    case AuditOutcome::kPending:
+    case v1::OUTCOME_PENDING:
       return kExitAuditUnavailable;
-    case AuditOutcome::kError:
+    default:  // error, and a value this release does not know
       break;
   }
   return kExitOperationFailed;

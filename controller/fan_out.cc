@@ -7,33 +7,48 @@
 
 namespace opsagent {
 
-void FanOutSummary::Add(AuditOutcome outcome) {
+void FanOutSummary::Add(v1::Outcome outcome) {
   switch (outcome) {
-    case AuditOutcome::kOk:
+    case v1::OUTCOME_OK:
       ++ok;
       break;
-    case AuditOutcome::kError:
+    case v1::OUTCOME_ERROR:
       ++error;
       break;
-    case AuditOutcome::kDenied:
+    case v1::OUTCOME_DENIED:
       ++denied;
       break;
-    case AuditOutcome::kUnreachable:
+    case v1::OUTCOME_UNREACHABLE:
       ++unreachable;
       break;
-    case AuditOutcome::kUnknown:
+    case v1::OUTCOME_UNKNOWN:
       ++unknown;
       break;
-    case AuditOutcome::kPending:
+    case v1::OUTCOME_PENDING:
       ++pending;
+      break;
+    default:
+      ++unknown;
       break;
   }
 }
 
+v1::RunFinished FanOutSummary::ToProto() const {
+  v1::RunFinished finished;
+  finished.set_ok(ok);
+  finished.set_error(error);
+  finished.set_denied(denied);
+  finished.set_unreachable(unreachable);
+  finished.set_unknown(unknown);
+  finished.set_pending(pending);
+  finished.set_not_started(not_started);
+  return finished;
+}
+
 FanOutSummary RunFanOut(
     size_t count, const FanOutOptions& options,
-    const std::function<AuditOutcome(size_t index)>& task,
-    const std::function<void(size_t index, AuditOutcome, const FanOutSummary&)>&
+    const std::function<v1::Outcome(size_t index)>& task,
+    const std::function<void(size_t index, v1::Outcome, const FanOutSummary&)>&
         on_done) {
   absl::Mutex mutex;
   size_t next = 0;
@@ -49,7 +64,7 @@ FanOutSummary RunFanOut(
         if (next >= count || budget_spent()) return;
         index = next++;
       }
-      const AuditOutcome outcome = task(index);
+      const v1::Outcome outcome = task(index);
       absl::MutexLock lock(&mutex);
       summary.Add(outcome);
       on_done(index, outcome, summary);

@@ -4,7 +4,7 @@
 #include <functional>
 #include <vector>
 
-#include "controller/audit/audit_record.h"
+#include "opsagent/v1/controller.pb.h"
 
 namespace opsagent {
 
@@ -28,8 +28,11 @@ struct FanOutSummary {
   int failed() const {
     return error + denied + unreachable + unknown + pending;
   }
-  // Counts one host's outcome.
-  void Add(AuditOutcome outcome);
+  // Counts one host's outcome; a value this release does not know counts
+  // as unknown.
+  void Add(v1::Outcome outcome);
+  // As the controller's run stream ends with it.
+  v1::RunFinished ToProto() const;
 };
 
 // Runs `task` for each of `count` items (hosts, by index), at most
@@ -39,8 +42,8 @@ struct FanOutSummary {
 // run.
 FanOutSummary RunFanOut(
     size_t count, const FanOutOptions& options,
-    const std::function<AuditOutcome(size_t index)>& task,
-    const std::function<void(size_t index, AuditOutcome, const FanOutSummary&)>&
+    const std::function<v1::Outcome(size_t index)>& task,
+    const std::function<void(size_t index, v1::Outcome, const FanOutSummary&)>&
         on_done);
 
 }  // namespace opsagent

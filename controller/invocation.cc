@@ -197,6 +197,15 @@ absl::Duration Invocation::CallTimeout(absl::Duration minimum) {
                   std::max(*deadline_ - absl::Now(), absl::Seconds(1)));
 }
 
+absl::Status Invocation::Confirm(const std::string& question,
+                                 bool assume_yes) const {
+  if (assume_yes) return absl::OkStatus();
+  if (asker_ == nullptr)
+    return absl::FailedPreconditionError(
+        "nobody can be asked here; a change needs --yes");
+  return asker_(question);
+}
+
 bool Invocation::ShowsProgress() const {
   return err() == stderr && isatty(STDERR_FILENO);
 }

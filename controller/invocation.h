@@ -12,7 +12,7 @@
 #include "controller/agent_client.h"
 #include "controller/audit/audit_store.h"
 #include "controller/auditing_caller.h"
-#include "controller/cli/command_line.h"
+#include "controller/command_line.h"
 #include "controller/controller_client.h"
 #include "controller/fan_out.h"
 #include "controller/inventory.h"
@@ -89,6 +89,14 @@ class Invocation {
   }
   // Whether a progress line may be drawn: errors go to a terminal.
   bool ShowsProgress() const;
+  // How a person is asked before a change: opsctl's main sets its terminal
+  // prompt. OK if they said yes; an error saying why not otherwise.
+  using Asker = absl::Status (*)(const std::string& question);
+  void set_asker(Asker asker) { asker_ = asker; }
+  // `question` answered: yes at once if `assume_yes` (--yes); otherwise
+  // the asker's answer, and no without one (inside opsctld nobody is
+  // there to ask).
+  absl::Status Confirm(const std::string& question, bool assume_yes) const;
   // Whether the command runs inside opsctld (RunCapturedCommand): identity
   // claims are then not read from the environment (opsctld's SUDO_USER is
   // nobody's claim), and the runbooks served are not kept for --direct (the
@@ -118,6 +126,7 @@ class Invocation {
   std::optional<absl::Time> deadline_;
   FILE* out_ = nullptr;
   bool inside_daemon_ = false;
+  Asker asker_ = nullptr;
   FILE* err_ = nullptr;
   FanOutOptions fan_out_;
   std::optional<v1::OperatorConfig> config_;

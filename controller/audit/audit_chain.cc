@@ -42,7 +42,7 @@ std::string CanonicalIntent(int64_t id, const AuditIntent& i) {
 std::string CanonicalOutcome(int64_t id, const AuditResult& r) {
   std::string out = "outcome;";
   Field(&out, id);
-  Field(&out, AuditOutcomeName(r.outcome));
+  Field(&out, OutcomeName(r.outcome));
   Field(&out, r.finished_at_ms);
   Field(&out, r.error_code);
   Field(&out, r.message);

@@ -27,7 +27,7 @@ v1::AuditEntry ToAuditEntry(const AuditRecord& record) {
   entry.set_ticket(i.ticket);
   entry.set_dry_run(i.dry_run);
   entry.set_mutating(i.mutating);
-  entry.set_outcome(std::string(AuditOutcomeName(record.outcome)));
+  entry.set_outcome(record.outcome);
   if (record.result.has_value()) {
     const AuditResult& r = *record.result;
     entry.set_finished(true);
@@ -46,14 +46,13 @@ v1::AuditEntry ToAuditEntry(const AuditRecord& record) {
 
 absl::StatusOr<AuditRecord> FromAuditEntry(const v1::AuditEntry& entry) {
   AuditRecord record;
-  std::optional<AuditOutcome> outcome = ParseAuditOutcome(entry.outcome());
-  if (!outcome.has_value()) {
+  if (!v1::Outcome_IsValid(entry.outcome())) {
     return absl::DataLossError(absl::StrCat("audit row ", entry.id(),
-                                            " has an unknown outcome \"",
-                                            entry.outcome(), "\""));
+                                            " has an unknown outcome (",
+                                            entry.outcome(), ")"));
   }
   record.id = entry.id();
-  record.outcome = *outcome;
+  record.outcome = entry.outcome();
   AuditIntent& i = record.intent;
   i.request_id = entry.request_id();
   i.run_id = entry.run_id();
@@ -73,7 +72,7 @@ absl::StatusOr<AuditRecord> FromAuditEntry(const v1::AuditEntry& entry) {
   i.mutating = entry.mutating();
   if (entry.finished()) {
     AuditResult r;
-    r.outcome = *outcome;
+    r.outcome = entry.outcome();
     r.finished_at_ms = entry.finished_at_ms();
     r.error_code = entry.error_code();
     r.message = entry.message();
@@ -93,8 +92,7 @@ v1::AuditQuery ToAuditQuery(const AuditFilter& filter) {
   query.set_host(filter.host);
   query.set_operator_name(filter.operator_name);
   query.set_operation(filter.operation);
-  if (filter.outcome)
-    query.set_outcome(std::string(AuditOutcomeName(*filter.outcome)));
+  if (filter.outcome) query.set_outcome(*filter.outcome);
   query.set_incident(filter.incident);
   query.set_ticket(filter.ticket);
   query.set_run_id(filter.run_id);
@@ -110,11 +108,11 @@ absl::StatusOr<AuditFilter> FromAuditQuery(const v1::AuditQuery& query) {
   filter.host = query.host();
   filter.operator_name = query.operator_name();
   filter.operation = query.operation();
-  if (!query.outcome().empty()) {
-    filter.outcome = ParseAuditOutcome(query.outcome());
-    if (!filter.outcome.has_value())
+  if (query.has_outcome()) {
+    if (!v1::Outcome_IsValid(query.outcome()))
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown outcome \"", query.outcome(), "\""));
+          absl::StrCat("unknown outcome (", query.outcome(), ")"));
+    filter.outcome = query.outcome();
   }
   filter.incident = query.incident();
   filter.ticket = query.ticket();

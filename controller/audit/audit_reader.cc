@@ -59,8 +59,7 @@ absl::StatusOr<std::vector<AuditRecord>> QueryAuditRows(
   select.Bind(3, filter.host);
   select.Bind(4, filter.operator_name);
   select.Bind(5, filter.operation);
-  if (filter.outcome)
-    select.Bind(6, std::string(AuditOutcomeName(*filter.outcome)));
+  if (filter.outcome) select.Bind(6, std::string(OutcomeName(*filter.outcome)));
   select.Bind(7, filter.incident);
   select.Bind(8, filter.run_id);
   select.Bind(9, int64_t{filter.limit});
@@ -107,7 +106,7 @@ absl::StatusOr<std::vector<AuditExportItem>> ExportAuditEvents(
                            event.hash, event.record.value_or(AuditRecord{})};
       if (event.event == "intent") {  // as the intent recorded it
         item.record.result.reset();
-        item.record.outcome = AuditOutcome::kPending;
+        item.record.outcome = v1::OUTCOME_PENDING;
       }
       items.push_back(std::move(item));
     }

@@ -26,7 +26,7 @@ struct AuditFilter {
   std::string host;
   std::string operator_name;  // matches OS user or certificate identity
   std::string operation;
-  std::optional<AuditOutcome> outcome;
+  std::optional<v1::Outcome> outcome;
   std::string incident;
   std::string ticket;
   std::string run_id;

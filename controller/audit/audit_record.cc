@@ -1,31 +1,44 @@
 #include "controller/audit/audit_record.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/descriptor.h"
 
 namespace opsagent {
 namespace {
 
-constexpr std::pair<AuditOutcome, absl::string_view> kNames[] = {
-    {AuditOutcome::kPending, "pending"},
-    {AuditOutcome::kOk, "ok"},
-    {AuditOutcome::kError, "error"},
-    {AuditOutcome::kDenied, "denied"},
-    {AuditOutcome::kUnreachable, "unreachable"},
-    {AuditOutcome::kUnknown, "unknown"},
-};
+// The names, by value, taken from the enum's own declaration.
+const std::vector<std::string>& OutcomeNames() {
+  static const auto* const names = [] {
+    auto* names = new std::vector<std::string>;
+    const google::protobuf::EnumDescriptor* outcomes = v1::Outcome_descriptor();
+    for (int i = 0; i < outcomes->value_count(); ++i) {
+      const google::protobuf::EnumValueDescriptor* value = outcomes->value(i);
+      if (value->number() >= static_cast<int>(names->size()))
+        names->resize(value->number() + 1);
+      (*names)[value->number()] =
+          absl::AsciiStrToLower(absl::StripPrefix(value->name(), "OUTCOME_"));
+    }
+    return names;
+  }();
+  return *names;
+}
 
 }  // namespace
 
-absl::string_view AuditOutcomeName(AuditOutcome outcome) {
-  for (const auto& [value, name] : kNames) {
-    if (value == outcome) return name;
-  }
-  return "unknown";
+absl::string_view OutcomeName(v1::Outcome outcome) {
+  const std::vector<std::string>& names = OutcomeNames();
+  const size_t index = static_cast<size_t>(outcome);
+  if (index >= names.size() || names[index].empty()) return "unknown";
+  return names[index];
 }
 
-std::optional<AuditOutcome> ParseAuditOutcome(absl::string_view name) {
-  for (const auto& [value, known] : kNames) {
-    if (known == name) return value;
+std::optional<v1::Outcome> ParseOutcome(absl::string_view name) {
+  const std::vector<std::string>& names = OutcomeNames();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!names[i].empty() && names[i] == name)
+      return static_cast<v1::Outcome>(i);
   }
   return std::nullopt;
 }

@@ -8,23 +8,15 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "opsagent/v1/controller.pb.h"
 
 namespace opsagent {
 
-// How an audited action ended. kPending is what an intent row holds until its
-// outcome is written; a pending row whose controller died stays pending, and
-// is shown as such, never as success.
-enum class AuditOutcome {
-  kPending,
-  kOk,
-  kError,
-  kDenied,
-  kUnreachable,
-  kUnknown
-};
-
-absl::string_view AuditOutcomeName(AuditOutcome outcome);
-std::optional<AuditOutcome> ParseAuditOutcome(absl::string_view name);
+// An outcome's name in the log, in JSON and in tables: v1::Outcome's value
+// without its prefix, in lower case ("ok"). The chain hashes these names,
+// so they never change.
+absl::string_view OutcomeName(v1::Outcome outcome);
+std::optional<v1::Outcome> ParseOutcome(absl::string_view name);
 
 // What is known before an action is sent.
 struct AuditIntent {
@@ -53,7 +45,7 @@ struct AuditIntent {
 
 // What is known after it ran.
 struct AuditResult {
-  AuditOutcome outcome = AuditOutcome::kUnknown;
+  v1::Outcome outcome = v1::OUTCOME_UNKNOWN;
   int64_t finished_at_ms = 0;
   std::string error_code;  // gRPC code name, e.g. PERMISSION_DENIED
   std::string message;     // error text for people
@@ -72,7 +64,7 @@ struct AuditResult {
 struct AuditRecord {
   int64_t id = 0;
   AuditIntent intent;
-  AuditOutcome outcome = AuditOutcome::kPending;
+  v1::Outcome outcome = v1::OUTCOME_PENDING;
   std::optional<AuditResult> result;
 };
 

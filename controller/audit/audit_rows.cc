@@ -28,7 +28,7 @@ AuditRecord ReadRecord(const Statement& row, int first, int parts) {
   auto number = [&](int i) { return row.Int(first + i); };
   AuditRecord record;
   record.id = number(0);
-  record.outcome = ParseAuditOutcome(text(14)).value_or(AuditOutcome::kUnknown);
+  record.outcome = ParseOutcome(text(14)).value_or(v1::OUTCOME_UNKNOWN);
   if (parts & kIntentPart) {
     AuditIntent& intent = record.intent;
     intent.request_id = text(1);

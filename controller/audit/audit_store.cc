@@ -134,7 +134,7 @@ class AuditStore::Batch {
   absl::Status Complete(int64_t id, const AuditResult& result) {
     update_.Reset();
     update_.Bind(1, id);
-    update_.Bind(2, std::string(AuditOutcomeName(result.outcome)));
+    update_.Bind(2, std::string(OutcomeName(result.outcome)));
     update_.Bind(3, result.finished_at_ms);
     update_.Bind(4, result.error_code);
     update_.Bind(5, result.message);
@@ -369,7 +369,7 @@ absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
 
 absl::StatusOr<int64_t> AuditStore::SettleInterrupted(absl::Time now) {
   AuditFilter pending;
-  pending.outcome = AuditOutcome::kPending;
+  pending.outcome = v1::OUTCOME_PENDING;
   // In bounded batches, each one transaction: a log left with a large
   // fan-out cut off is settled without holding it all in memory.
   pending.limit = 1000;
@@ -381,7 +381,7 @@ absl::StatusOr<int64_t> AuditStore::SettleInterrupted(absl::Time now) {
     std::vector<std::pair<int64_t, AuditResult>> results;
     for (const AuditRecord& row : *rows) {
       AuditResult result;
-      result.outcome = AuditOutcome::kUnknown;
+      result.outcome = v1::OUTCOME_UNKNOWN;
       result.finished_at_ms = absl::ToUnixMillis(now);
       result.error_code = "UNAVAILABLE";
       result.message = absl::StrCat(

@@ -213,22 +213,22 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
     if (found == calls.end()) {
       // Never sent, or refused at the agent (whose refusals are journaled
       // at a bounded rate): nothing to expect.
-      if (!in_window || row.outcome == AuditOutcome::kUnreachable ||
-          row.outcome == AuditOutcome::kDenied)
+      if (!in_window || row.outcome == v1::OUTCOME_UNREACHABLE ||
+          row.outcome == v1::OUTCOME_DENIED)
         continue;
       // A read over its caller's journaling rate, or one or a change the
       // agent could not record (its journal's filesystem full), is counted,
       // not journaled. A change it could not record it refused, so the log
       // must say error for it.
-      if ((!intent.mutating || row.outcome == AuditOutcome::kError) &&
+      if ((!intent.mutating || row.outcome == v1::OUTCOME_ERROR) &&
           counted_only(intent.cert_identity, intent.started_at_ms))
         continue;
       add(FindingKind::kNotRun, FormatMs(intent.started_at_ms),
           intent.request_id, intent.operation,
-          absl::StrCat("the team log says ", AuditOutcomeName(row.outcome),
-                       "; ", host, " has no record of it",
-                       row.outcome == AuditOutcome::kUnknown ||
-                               row.outcome == AuditOutcome::kPending
+          absl::StrCat("the team log says ", OutcomeName(row.outcome), "; ",
+                       host, " has no record of it",
+                       row.outcome == v1::OUTCOME_UNKNOWN ||
+                               row.outcome == v1::OUTCOME_PENDING
                            ? " (it did not run)"
                            : " (a row the controller made up?)"));
       continue;
@@ -243,7 +243,7 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
       }
     }
     if (call.refused != nullptr && call.finished == nullptr) {
-      if (row.outcome == AuditOutcome::kOk) {
+      if (row.outcome == v1::OUTCOME_OK) {
         add(FindingKind::kOutcomeDiffers, FormatMs(intent.started_at_ms),
             intent.request_id, intent.operation,
             absl::StrCat("the team log says ok; ", host,
@@ -255,7 +255,7 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
     }
     if (call.finished == nullptr) {
       // Started, never finished: the agent died mid-call.
-      if (row.outcome == AuditOutcome::kOk) {
+      if (row.outcome == v1::OUTCOME_OK) {
         add(FindingKind::kOutcomeDiffers, FormatMs(intent.started_at_ms),
             intent.request_id, intent.operation,
             absl::StrCat("the team log says ok; ", host,
@@ -267,15 +267,15 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
     }
     const int code = call.finished->status_code();
     const bool agent_ok = code == 0;
-    const bool agrees = (row.outcome == AuditOutcome::kOk && agent_ok) ||
-                        ((row.outcome == AuditOutcome::kError ||
-                          row.outcome == AuditOutcome::kDenied) &&
+    const bool agrees = (row.outcome == v1::OUTCOME_OK && agent_ok) ||
+                        ((row.outcome == v1::OUTCOME_ERROR ||
+                          row.outcome == v1::OUTCOME_DENIED) &&
                          !agent_ok);
     if (!agrees) {
       add(FindingKind::kOutcomeDiffers, FormatMs(intent.started_at_ms),
           intent.request_id, intent.operation,
           absl::StrCat(
-              "the team log says ", AuditOutcomeName(row.outcome), "; ", host,
+              "the team log says ", OutcomeName(row.outcome), "; ", host,
               " finished it ", agent_ok ? std::string("ok") : CodeName(code),
               agent_ok ? ""
                        : absl::StrCat(": ", call.finished->status_message())));

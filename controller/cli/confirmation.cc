@@ -9,8 +9,7 @@
 
 namespace opsagent {
 
-absl::Status ConfirmChange(const std::string& question, bool assume_yes) {
-  if (assume_yes) return absl::OkStatus();
+absl::Status AskOnTerminal(const std::string& question) {
   if (!isatty(STDIN_FILENO)) {
     return absl::FailedPreconditionError(
         "this command changes the host; pass --yes to confirm when not on a "

@@ -7,11 +7,10 @@
 
 namespace opsagent {
 
-// Asks on the terminal before a change ("Truncate ... on xq-1? [y/N]").
-// OK if the operator said yes, or `assume_yes` (--yes) was given; an error
-// saying why otherwise. Without a terminal and without --yes the answer is
-// no: a script must say --yes explicitly.
-absl::Status ConfirmChange(const std::string& question, bool assume_yes);
+// Asks `question` on the terminal ("Truncate ... on xq-1? [y/N]"): OK if
+// the operator says yes, an error saying why otherwise. Without a terminal
+// the answer is no: a script must say --yes (Invocation::Confirm).
+absl::Status AskOnTerminal(const std::string& question);
 
 }  // namespace opsagent
 

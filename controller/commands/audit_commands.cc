@@ -22,42 +22,6 @@
 namespace opsagent {
 namespace {
 
-nlohmann::ordered_json RecordJson(const AuditRecord& r) {
-  const AuditIntent& i = r.intent;
-  nlohmann::ordered_json json = {
-      {"id", r.id},
-      {"request_id", i.request_id},
-      {"run_id", i.run_id},
-      {"started_at", Rfc3339Millis(i.started_at_ms)},
-      {"os_user", i.os_user},
-      {"os_uid", i.os_uid >= 0 ? nlohmann::ordered_json(i.os_uid) : nullptr},
-      {"sudo_user_claimed", i.sudo_user},
-      {"cert_identity", i.cert_identity},
-      {"host", i.host},
-      {"address", i.address},
-      {"operation", i.operation},
-      {"parameters", i.parameters_json.empty()
-                         ? nlohmann::ordered_json::object()
-                         : EmbeddedJson(i.parameters_json)},
-      {"reason", i.reason},
-      {"incident", i.incident},
-      {"ticket", i.ticket},
-      {"dry_run", i.dry_run},
-      {"mutating", i.mutating},
-      {"outcome", std::string(AuditOutcomeName(r.outcome))}};
-  if (r.result) {
-    json["finished_at"] = Rfc3339Millis(r.result->finished_at_ms);
-    json["duration_ms"] = r.result->finished_at_ms - i.started_at_ms;
-    json["error_code"] = r.result->error_code;
-    json["message"] = r.result->message;
-    json["summary"] = r.result->summary;
-    // The structured result (a failed restart's attempts and log lines).
-    if (!r.result->result_json.empty())
-      json["result"] = EmbeddedJson(r.result->result_json);
-  }
-  return json;
-}
-
 // The table's INCIDENT/TICKET cell: "INC-3", "ticket CHG-7", both or none.
 std::string IncidentAndTicket(const AuditIntent& i) {
   if (i.ticket.empty()) return i.incident;
@@ -188,7 +152,7 @@ std::string ExportLine(const AuditExportItem& item) {
     line["seq"] = item.seq;
     line["event"] = item.event;
     line["hash"] = item.hash;
-    line["record"] = RecordJson(item.record);
+    line["record"] = AuditRowJson(item.record);
   }
   return DumpJson(line);
 }
@@ -282,7 +246,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
   filter.ticket = args.Get("ticket");
   filter.run_id = args.Get("run");
   if (args.Has("outcome")) {
-    filter.outcome = ParseAuditOutcome(args.Get("outcome"));
+    filter.outcome = ParseOutcome(args.Get("outcome"));
     if (!filter.outcome) {
       std::fprintf(invocation.err(),
                    "opsctl: --outcome: use ok, error, denied, unreachable, "
@@ -307,7 +271,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
   if (invocation.output() == OutputFormat::kJson) {
     std::vector<std::string> rows;
     for (const AuditRecord& r : *records)
-      rows.push_back(DumpJson(RecordJson(r)));
+      rows.push_back(DumpJson(AuditRowJson(r)));
     std::fprintf(invocation.out(), "[%s]\n",
                  absl::StrJoin(rows, ",\n").c_str());
     return kExitOk;
@@ -324,7 +288,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
       std::vector<std::string> fields = {
           absl::StrCat(r.id),
           Rfc3339Millis(i.started_at_ms),
-          std::string(AuditOutcomeName(r.outcome)),
+          std::string(OutcomeName(r.outcome)),
           i.os_user,
           i.os_uid >= 0 ? absl::StrCat(i.os_uid) : "",
           i.sudo_user,
@@ -358,8 +322,8 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
                              : "";
     std::replace(detail.begin(), detail.end(), '\n', ' ');
     table.AddRow({Rfc3339Millis(r.intent.started_at_ms),
-                  std::string(AuditOutcomeName(r.outcome)),
-                  OperatorLabel(r.intent), r.intent.host, r.intent.operation,
+                  std::string(OutcomeName(r.outcome)), OperatorLabel(r.intent),
+                  r.intent.host, r.intent.operation,
                   r.result ? absl::StrCat(r.result->finished_at_ms -
                                           r.intent.started_at_ms)
                            : "-",

@@ -4,7 +4,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/json.h"
 #include "controller/audit/audit_entry.h"
+#include "controller/output/timestamps.h"
 
 namespace opsagent {
 
@@ -53,6 +55,42 @@ absl::StatusOr<std::vector<AuditRecord>> QueryAuditLog(
     records.push_back(*std::move(record));
   }
   return records;
+}
+
+nlohmann::ordered_json AuditRowJson(const AuditRecord& r) {
+  const AuditIntent& i = r.intent;
+  nlohmann::ordered_json json = {
+      {"id", r.id},
+      {"request_id", i.request_id},
+      {"run_id", i.run_id},
+      {"started_at", Rfc3339Millis(i.started_at_ms)},
+      {"os_user", i.os_user},
+      {"os_uid", i.os_uid >= 0 ? nlohmann::ordered_json(i.os_uid) : nullptr},
+      {"sudo_user_claimed", i.sudo_user},
+      {"cert_identity", i.cert_identity},
+      {"host", i.host},
+      {"address", i.address},
+      {"operation", i.operation},
+      {"parameters", i.parameters_json.empty()
+                         ? nlohmann::ordered_json::object()
+                         : EmbeddedJson(i.parameters_json)},
+      {"reason", i.reason},
+      {"incident", i.incident},
+      {"ticket", i.ticket},
+      {"dry_run", i.dry_run},
+      {"mutating", i.mutating},
+      {"outcome", std::string(OutcomeName(r.outcome))}};
+  if (r.result) {
+    json["finished_at"] = Rfc3339Millis(r.result->finished_at_ms);
+    json["duration_ms"] = r.result->finished_at_ms - i.started_at_ms;
+    json["error_code"] = r.result->error_code;
+    json["message"] = r.result->message;
+    json["summary"] = r.result->summary;
+    // The structured result (a failed restart's attempts and log lines).
+    if (!r.result->result_json.empty())
+      json["result"] = EmbeddedJson(r.result->result_json);
+  }
+  return json;
 }
 
 }  // namespace opsagent

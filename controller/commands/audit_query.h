@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "controller/audit/audit_store.h"
 #include "controller/invocation.h"
+#include "nlohmann/json.hpp"
 
 namespace opsagent {
 
@@ -27,6 +28,11 @@ absl::StatusOr<int64_t> ParseTimeFlag(const std::string& flag,
 absl::StatusOr<std::vector<AuditRecord>> QueryAuditLog(
     Invocation& invocation, const AuditFilter& filter,
     bool without_results = false);
+
+// One row as `audit --output json`, `audit export` and `incident show
+// --output json` print it: outcome by name, times in RFC 3339, parameters
+// and result as JSON.
+nlohmann::ordered_json AuditRowJson(const AuditRecord& record);
 
 }  // namespace opsagent
 

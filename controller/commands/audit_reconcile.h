@@ -1,7 +1,7 @@
 #ifndef OPSAGENT_CONTROLLER_COMMANDS_AUDIT_RECONCILE_H_
 #define OPSAGENT_CONTROLLER_COMMANDS_AUDIT_RECONCILE_H_
 
-#include "controller/cli/command_line.h"
+#include "controller/command_line.h"
 #include "controller/invocation.h"
 
 namespace opsagent {

@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "controller/cli/confirmation.h"
 #include "controller/commands/fleet.h"
 #include "controller/commands/run_operation.h"
 
@@ -25,12 +24,12 @@ absl::Status ConfirmOnHosts(Invocation& invocation, const ParsedArgs& args,
                             absl::string_view what, std::string* target) {
   if (args.Has("dry-run")) return absl::OkStatus();
   if (args.Has("yes") || IsOneHostName(*target))
-    return ConfirmChange(absl::StrCat(what, " on ", *target, "?"),
-                         args.Has("yes"));
+    return invocation.Confirm(absl::StrCat(what, " on ", *target, "?"),
+                              args.Has("yes"));
   absl::StatusOr<std::vector<std::string>> hosts =
       FleetOf(invocation)->SelectHostNames(*target);
   if (!hosts.ok()) return hosts.status();
-  if (absl::Status confirmed = ConfirmChange(
+  if (absl::Status confirmed = invocation.Confirm(
           absl::StrCat(what, " on ", hosts->size(),
                        hosts->size() == 1 ? " host: " : " hosts: ",
                        absl::StrJoin(*hosts, ", "), " (", *target, ")?"),

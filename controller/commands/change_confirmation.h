@@ -5,7 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "controller/cli/command_line.h"
+#include "controller/command_line.h"
 #include "controller/invocation.h"
 
 namespace opsagent {

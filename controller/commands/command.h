@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "controller/cli/command_line.h"
+#include "controller/command_line.h"
 #include "controller/invocation.h"
 #include "controller/runbook/runbook_library.h"
 

@@ -14,7 +14,6 @@
 #include "absl/time/clock.h"
 #include "common/host_text.h"
 #include "common/json.h"
-#include "controller/audit/audit_entry.h"
 #include "controller/commands/audit_query.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
@@ -162,7 +161,7 @@ std::vector<TimelineEvent> Timeline(const v1::Incident& incident,
             ? ""
             : absl::StrCat(" ", intent.parameters_json),
         intent.dry_run ? " (dry run)" : "", " -> ",
-        AuditOutcomeName(record.outcome));
+        OutcomeName(record.outcome));
     if (record.result.has_value() && !record.result->summary.empty())
       absl::StrAppend(&text, ": ", record.result->summary);
     else if (record.result.has_value() && !record.result->message.empty())
@@ -346,7 +345,7 @@ int RunIncident(Invocation& invocation, const ParsedArgs& args) {
   if (invocation.output() == OutputFormat::kJson) {
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     for (const AuditRecord& record : *actions)
-      rows.push_back(EmbeddedJson(ProtoToJson(ToAuditEntry(record))));
+      rows.push_back(AuditRowJson(record));
     std::fprintf(invocation.out(), "%s\n",
                  DumpJson({{"incident", EmbeddedJson(ProtoToJson(*incident))},
                            {"actions", std::move(rows)}})

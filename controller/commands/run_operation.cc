@@ -27,7 +27,7 @@ std::string JsonEnvelope(const std::string& host, const OperationInfo& op,
       {"host", host},
       {"operation", op.name},
       {"request_id", result.request_id},
-      {"outcome", std::string(AuditOutcomeName(result.outcome))}};
+      {"outcome", std::string(OutcomeName(result.outcome))}};
   if (result.final != nullptr)
     json["result"] = EmbeddedJson(ProtoToJson(op.ResultOf(*result.final)));
   if (!result.status.ok()) {
@@ -103,7 +103,7 @@ int RunOperation(Invocation& invocation, const std::string& target,
     } else {
       if (!single) {
         std::fprintf(invocation.out(), "=== %s: %s\n", Shown(host).c_str(),
-                     std::string(AuditOutcomeName(result.outcome)).c_str());
+                     std::string(OutcomeName(result.outcome)).c_str());
         std::fflush(invocation.out());
         absl::MutexLock lock(&events);
         for (const auto& event : held[i])
@@ -124,9 +124,9 @@ int RunOperation(Invocation& invocation, const std::string& target,
                    absl::StrCat(host, ": CHECK FAILED: ", checked.message()));
       }
     }
-    if (result.sent && result.outcome != AuditOutcome::kOk) {
+    if (result.sent && result.outcome != v1::OUTCOME_OK) {
       not_ok.push_back(
-          absl::StrCat(host, " (", AuditOutcomeName(result.outcome), ")"));
+          absl::StrCat(host, " (", OutcomeName(result.outcome), ")"));
     }
     std::fflush(invocation.out());
     ++finished;

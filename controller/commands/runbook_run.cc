@@ -7,7 +7,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/host_text.h"
-#include "controller/cli/confirmation.h"
 #include "controller/commands/command.h"
 #include "controller/commands/fleet.h"
 #include "controller/commands/run_operation.h"
@@ -161,7 +160,7 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
       std::fprintf(invocation.out(), "%s\n",
                    FillText(step.manual(), vars).c_str());
       std::fflush(invocation.out());
-      const bool confirmed = ConfirmChange("Done?", assume_yes).ok();
+      const bool confirmed = invocation.Confirm("Done?", assume_yes).ok();
       if (absl::Status recorded =
               FleetOf(invocation)
                   ->RecordGuidedStep(entry, phase, step, confirmed);
@@ -205,7 +204,7 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
     if (changes && selection != StepSelection::kAutomatic) {
       const std::vector<std::string> hosts =
           absl::StrSplit(args[1], ',', absl::SkipEmpty());
-      absl::Status confirmed = ConfirmChange(
+      absl::Status confirmed = invocation.Confirm(
           absl::StrCat("Change ", hosts.size() == 1 ? "host " : "hosts ",
                        absl::StrJoin(hosts, ", "), ": `opsctl ",
                        ShownArguments(args), "`?"),

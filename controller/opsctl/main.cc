@@ -11,6 +11,7 @@
 #include "common/operation_catalog.h"
 #include "common/process_setup.h"
 #include "common/version.h"
+#include "controller/cli/confirmation.h"
 #include "controller/commands/command.h"
 #include "controller/exit_codes.h"
 #include "controller/output/terminal.h"
@@ -131,6 +132,7 @@ int Main(int argc, char** argv) {
                  std::string(invocation.status().message()).c_str());
     return kExitUsage;
   }
+  (*invocation)->set_asker(&AskOnTerminal);
   return parsed->command.run(**invocation, parsed->args);
 }
 

@@ -20,7 +20,7 @@ AuditIntent GuidedStepIntent(absl::string_view entry, absl::string_view phase,
 
 AuditResult GuidedStepResult(bool confirmed) {
   AuditResult result;
-  result.outcome = confirmed ? AuditOutcome::kOk : AuditOutcome::kError;
+  result.outcome = confirmed ? v1::OUTCOME_OK : v1::OUTCOME_ERROR;
   result.finished_at_ms = absl::ToUnixMillis(absl::Now());
   result.summary = confirmed ? "operator confirmed the step was done"
                              : "operator did not confirm the step";

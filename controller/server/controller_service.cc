@@ -122,7 +122,19 @@ grpc::ServerUnaryReactor* ControllerService::AnswerDetached(
 
 grpc::ServerWriteReactor<v1::RunEvent>* ControllerService::Run(
     grpc::CallbackServerContext* context, const v1::RunRequest* request) {
-  return StartRun(this, context, request);
+  RunServing serving;
+  serving.config = &config_;
+  serving.registry = registry_;
+  serving.inventory = &inventory_;
+  serving.audit = audit_;
+  serving.metrics = metrics_;
+  serving.budget = budget_;
+  serving.incidents = incidents_;
+  serving.detach = [this](std::function<void()> work) {
+    Detach(std::move(work));
+  };
+  return StartRun(serving, Authorize(*context, DeclaredPermission("Run")),
+                  context, request);
 }
 
 grpc::ServerUnaryReactor* ControllerService::SelectHosts(

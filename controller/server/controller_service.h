@@ -78,22 +78,15 @@ class ControllerService final : public v1::Controller::CallbackService {
                                         const v1::GetRunbooksRequest* request,
                                         v1::Runbook* reply) override;
 
+  // The static inventory it serves (the intake's too).
+  const Inventory& inventory() const { return inventory_; }
+
+ private:
   // The operator calling, if allowed `permission`.
   absl::StatusOr<PeerIdentity> Authorize(
       const grpc::CallbackServerContext& context, absl::string_view permission);
   // Runs `work` on a thread of its own, counted until it returns.
   void Detach(std::function<void()> work);
-
-  const v1::OpsctldConfig& config() const { return config_; }
-  AgentRegistry* registry() { return registry_; }
-  const Inventory& inventory() const { return inventory_; }
-  AuditStore* audit() { return audit_; }
-  RelayMetrics* metrics() { return metrics_; }
-  WriteBudget* budget() { return budget_; }
-  // Null when the alert intake is off.
-  IncidentStore* incidents() { return incidents_; }
-
- private:
   // A guided step's record names a guided step of the controller's runbooks
   // (when it keeps them): nobody writes made-up steps into the log.
   absl::Status CheckGuidedStep(const v1::GuidedStepRecord& record) const;
@@ -121,7 +114,7 @@ class ControllerService final : public v1::Controller::CallbackService {
   AuditStore* const audit_;
   AuditStore* const audit_reader_;
   const AuditCheckpointer* const checkpoints_;
-  IncidentStore* const incidents_;
+  IncidentStore* const incidents_;  // null when the alert intake is off
   RelayMetrics* const metrics_;
   WriteBudget* const budget_;
   const RunbookReader runbooks_;

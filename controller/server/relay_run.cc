@@ -19,6 +19,7 @@
 #include "common/signing/signed_request.h"
 #include "common/tls/host_certificate.h"
 #include "controller/auditing_caller.h"
+#include "controller/fan_out.h"
 #include "controller/result_summary.h"
 #include "controller/server/live_inventory.h"
 #include "controller/server/operator_claims.h"
@@ -124,7 +125,7 @@ absl::StatusOr<std::vector<HostCall>> PlanCalls(
   return calls;
 }
 
-v1::RunEvent ResultEvent(size_t host, AuditOutcome outcome,
+v1::RunEvent ResultEvent(size_t host, v1::Outcome outcome,
                          const std::string& request_id,
                          const absl::Status& status,
                          const std::string& final_message,
@@ -132,7 +133,7 @@ v1::RunEvent ResultEvent(size_t host, AuditOutcome outcome,
   v1::RunEvent event;
   v1::HostResult* result = event.mutable_result();
   result->set_host(static_cast<uint32_t>(host));
-  result->set_outcome(std::string(AuditOutcomeName(outcome)));
+  result->set_outcome(outcome);
   result->set_request_id(request_id);
   result->mutable_status()->set_code(static_cast<int>(status.code()));
   result->mutable_status()->set_message(std::string(status.message()));
@@ -151,29 +152,9 @@ void Unrecorded(const absl::Status& why, v1::RunEvent* report) {
       absl::Status(static_cast<absl::StatusCode>(result->status().code()),
                    result->status().message()),
       why);
-  result->set_outcome(std::string(AuditOutcomeName(AuditOutcome::kUnknown)));
+  result->set_outcome(v1::OUTCOME_UNKNOWN);
   result->mutable_status()->set_code(static_cast<int>(reported.code()));
   result->mutable_status()->set_message(std::string(reported.message()));
-}
-
-void Count(AuditOutcome outcome, v1::RunFinished* summary) {
-  switch (outcome) {
-    case AuditOutcome::kOk:
-      summary->set_ok(summary->ok() + 1);
-      break;
-    case AuditOutcome::kDenied:
-      summary->set_denied(summary->denied() + 1);
-      break;
-    case AuditOutcome::kUnreachable:
-      summary->set_unreachable(summary->unreachable() + 1);
-      break;
-    case AuditOutcome::kError:
-      summary->set_error(summary->error() + 1);
-      break;
-    default:
-      summary->set_unknown(summary->unknown() + 1);
-      break;
-  }
 }
 
 }  // namespace
@@ -258,13 +239,11 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
     arrived.Signal();
   };
 
-  v1::RunFinished summary;
+  FanOutSummary summary;
   // A host's result, counted as it is reported (an outcome the log could
   // not record is reported, and counted, as unknown).
   const auto report_result = [&](const v1::RunEvent& report) {
-    Count(ParseAuditOutcome(report.result().outcome())
-              .value_or(AuditOutcome::kUnknown),
-          &summary);
+    summary.Add(report.result().outcome());
     send(report);
   };
   size_t next = 0;
@@ -326,7 +305,7 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
         if (!any_started) return unrecorded;
         for (size_t i : starting) {
           v1::RunEvent event =
-              ResultEvent(i, AuditOutcome::kPending, calls[i].meta.request_id(),
+              ResultEvent(i, v1::OUTCOME_PENDING, calls[i].meta.request_id(),
                           unrecorded, "", {});
           send(event);
         }
@@ -410,13 +389,13 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
         continue;
       }
       --running;
-      const AuditOutcome outcome =
+      const v1::Outcome outcome =
           arrival.reached ? ClassifyOutcome(arrival.status, op.mutating)
-                          : AuditOutcome::kUnreachable;
-      if (outcome != AuditOutcome::kOk) ++failed;
+                          : v1::OUTCOME_UNREACHABLE;
+      if (outcome != v1::OUTCOME_OK) ++failed;
       if (spec.metrics != nullptr) {
         spec.metrics->requests.Increment(
-            {std::string(op.name), std::string(AuditOutcomeName(outcome))});
+            {std::string(op.name), std::string(OutcomeName(outcome))});
         spec.metrics->duration.Observe(
             {std::string(op.name)}, absl::Now() - calls[arrival.host].started);
       }
@@ -455,9 +434,9 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
       report_result(report);
     }
   }
-  summary.set_not_started(static_cast<uint32_t>(calls.size() - next));
+  summary.not_started = static_cast<int>(calls.size() - next);
   v1::RunEvent finished;
-  *finished.mutable_finished() = summary;
+  *finished.mutable_finished() = summary.ToProto();
   send(finished);
   return absl::OkStatus();
 }

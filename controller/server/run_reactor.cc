@@ -8,9 +8,7 @@
 #include "common/grpc_status.h"
 #include "common/one_write_at_a_time.h"
 #include "common/operation_catalog.h"
-#include "controller/server/controller_service.h"
 #include "controller/server/relay_run.h"
-#include "controller/server/rpc_permission.h"
 #include "controller/server/run_incident.h"
 #include "grpc/grpc_security_constants.h"
 #include "spdlog/spdlog.h"
@@ -29,17 +27,16 @@ std::string PeerCertificate(const grpc::CallbackServerContext& context) {
 // waiting for gRPC to take it (one write at a time).
 class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
  public:
-  RunReactor(ControllerService* service, grpc::CallbackServerContext* context,
+  RunReactor(const RunServing& serving, absl::StatusOr<PeerIdentity> caller,
+             grpc::CallbackServerContext* context,
              const v1::RunRequest* request)
-      : service_(service), context_(context), request_(*request) {
-    absl::StatusOr<PeerIdentity> caller =
-        service->Authorize(*context, DeclaredPermission("Run"));
+      : serving_(serving), context_(context), request_(*request) {
     if (!caller.ok()) {
       Finish(ToGrpcStatus(caller.status()));
       return;
     }
     caller_ = *std::move(caller);
-    service->Detach([this] { Serve(); });
+    serving_.detach([this] { Serve(); });
   }
 
   void OnWriteDone(bool ok) override { writes_.Done(ok); }
@@ -52,7 +49,7 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
   }
 
   void Serve() {
-    const v1::OpsctldConfig& config = service_->config();
+    const v1::OpsctldConfig& config = *serving_.config;
     const OperationInfo* op = FindOperation(request_.operation());
     if (op == nullptr) {
       Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -72,7 +69,7 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
       return;
     }
     if (absl::Status incident =
-            CheckRunIncident(request_, *op, service_->incidents());
+            CheckRunIncident(request_, *op, serving_.incidents);
         !incident.ok()) {
       Finish(ToGrpcStatus(incident));
       return;
@@ -87,18 +84,18 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
     spec.concurrency = static_cast<int>(std::clamp<uint32_t>(
         request_.concurrency() == 0 ? 20 : request_.concurrency(), 1,
         config.max_concurrency()));
-    spec.metrics = service_->metrics();
-    spec.budget = service_->budget();
+    spec.metrics = serving_.metrics;
+    spec.budget = serving_.budget;
     spdlog::info("run {} on \"{}\" ({} hosts) by {}", op->name,
                  request_.target(), request_.requests_size(),
                  caller_.ToString());
-    absl::Status status = RelayRun(
-        spec, *service_->registry(), service_->inventory(), *service_->audit(),
-        [this](const v1::RunEvent& event) { return Write(event); });
+    absl::Status status =
+        RelayRun(spec, *serving_.registry, *serving_.inventory, *serving_.audit,
+                 [this](const v1::RunEvent& event) { return Write(event); });
     Finish(ToGrpcStatus(status));
   }
 
-  ControllerService* const service_;
+  const RunServing serving_;
   grpc::CallbackServerContext* const context_;
   const v1::RunRequest request_;
   PeerIdentity caller_;
@@ -108,9 +105,9 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::RunEvent> {
 }  // namespace
 
 grpc::ServerWriteReactor<v1::RunEvent>* StartRun(
-    ControllerService* service, grpc::CallbackServerContext* context,
-    const v1::RunRequest* request) {
-  return new RunReactor(service, context, request);
+    const RunServing& serving, absl::StatusOr<PeerIdentity> caller,
+    grpc::CallbackServerContext* context, const v1::RunRequest* request) {
+  return new RunReactor(serving, std::move(caller), context, request);
 }
 
 }  // namespace opsagent

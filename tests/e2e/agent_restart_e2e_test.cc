@@ -72,8 +72,8 @@ TEST(AgentRestartE2eTest, AScanCutByAnAgentRestartFailsClearlyAndThenWorks) {
   EXPECT_THAT(out, Not(HasSubstr("/d1")));  // no partial table
   std::vector<AuditRecord> rows = opsctl->AuditRows();
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_NE(rows[0].outcome, AuditOutcome::kOk);
-  EXPECT_NE(rows[0].outcome, AuditOutcome::kPending);
+  EXPECT_NE(rows[0].outcome, v1::OUTCOME_OK);
+  EXPECT_NE(rows[0].outcome, v1::OUTCOME_PENDING);
 
   // The restarted agent answers the same scan in full.
   ProgramResult again =

@@ -45,7 +45,7 @@ TEST(AuditDurabilityTest,
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(rows->size(), static_cast<size_t>(kWriters * kEach));
   for (const AuditRecord& row : *rows)
-    ASSERT_EQ(row.outcome, AuditOutcome::kOk) << row.intent.request_id;
+    ASSERT_EQ(row.outcome, v1::OUTCOME_OK) << row.intent.request_id;
   absl::StatusOr<std::string> verified = (*store)->Verify();
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_THAT(*verified, ::testing::HasSubstr("16000 events verified"));

@@ -102,7 +102,7 @@ TEST_F(CommandE2eTest, RunsTheTemplateWithValidatedValuesAndAuditsTheOutput) {
             "salt reddit-production* state.sls reddit.config,pgbouncer\n");
   EXPECT_THAT(r.stderr_text, HasSubstr("[exit 0 in"));
   AuditRecord row = opsctl_->AuditRows().back();
-  EXPECT_EQ(row.outcome, AuditOutcome::kOk);
+  EXPECT_EQ(row.outcome, v1::OUTCOME_OK);
   EXPECT_TRUE(row.intent.mutating);
   EXPECT_EQ(row.intent.incident, "INC-3");
   EXPECT_EQ(row.intent.ticket, "CHG-1042");

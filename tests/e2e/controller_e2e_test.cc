@@ -352,7 +352,7 @@ TEST_F(ControllerE2eTest, TheAgentAuthorizesTheOperatorNotTheController) {
   std::vector<AuditRecord> rows = TeamRows(fleet_->controller().audit_path());
   ASSERT_FALSE(rows.empty());
   EXPECT_EQ(rows.back().intent.cert_identity, "mallory");
-  EXPECT_EQ(rows.back().outcome, AuditOutcome::kDenied);
+  EXPECT_EQ(rows.back().outcome, v1::OUTCOME_DENIED);
 }
 
 TEST_F(ControllerE2eTest, TwoOperatorsAtOnceAndTheLocksHoldAcrossThem) {
@@ -388,7 +388,7 @@ TEST_F(ControllerE2eTest, TwoOperatorsAtOnceAndTheLocksHoldAcrossThem) {
     by_alice += row.intent.cert_identity == "alice";
     by_bob += row.intent.cert_identity == "bob";
     if (row.intent.cert_identity == "bob")
-      EXPECT_EQ(row.outcome, AuditOutcome::kError);
+      EXPECT_EQ(row.outcome, v1::OUTCOME_ERROR);
   }
   EXPECT_EQ(by_alice, 1);
   EXPECT_EQ(by_bob, 1);
@@ -561,7 +561,7 @@ TEST_F(ControllerFailureE2eTest, ControllerKilledMidFanOut) {
   std::vector<AuditRecord> rows = TeamRows(fleet_->controller().audit_path());
   ASSERT_EQ(rows.size(), 2u);
   for (const AuditRecord& row : rows) {
-    EXPECT_EQ(row.outcome, AuditOutcome::kPending);
+    EXPECT_EQ(row.outcome, v1::OUTCOME_PENDING);
     EXPECT_EQ(row.intent.operation, "run_command");
     EXPECT_TRUE(row.intent.mutating);
   }
@@ -571,7 +571,7 @@ TEST_F(ControllerFailureE2eTest, ControllerKilledMidFanOut) {
   rows = TeamRows(fleet_->controller().audit_path());
   ASSERT_EQ(rows.size(), 2u);
   for (const AuditRecord& row : rows) {
-    EXPECT_EQ(row.outcome, AuditOutcome::kUnknown);
+    EXPECT_EQ(row.outcome, v1::OUTCOME_UNKNOWN);
     ASSERT_TRUE(row.result.has_value());
     EXPECT_THAT(row.result->message,
                 HasSubstr(absl::StrCat("the controller stopped before ",

@@ -231,7 +231,7 @@ TEST_F(FanOutE2eTest, AControllerKilledMidFanOutLeavesItsIntentsOnRecord) {
   auto finished = [this] {
     int ok = 0;
     for (const AuditRecord& row : opsctl_->AuditRows())
-      ok += row.outcome == AuditOutcome::kOk;
+      ok += row.outcome == v1::OUTCOME_OK;
     return ok;
   };
   while (finished() < 2 && absl::Now() < give_up)
@@ -246,7 +246,7 @@ TEST_F(FanOutE2eTest, AControllerKilledMidFanOutLeavesItsIntentsOnRecord) {
   for (const AuditRecord& row : rows) {
     EXPECT_EQ(row.intent.incident, "INC-9");
     EXPECT_EQ(row.intent.run_id, rows[0].intent.run_id);
-    if (row.outcome == AuditOutcome::kPending) {
+    if (row.outcome == v1::OUTCOME_PENDING) {
       ++pending;
       EXPECT_EQ(row.intent.host, "cut-staging-1");
     }

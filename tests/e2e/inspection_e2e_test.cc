@@ -201,7 +201,7 @@ TEST_F(InspectionE2eTest, MemShowsFreeColumnsFromThisHostsMeminfo) {
   EXPECT_THAT(human.stdout_text, HasSubstr("\nSwap:"));
   std::vector<AuditRecord> rows = AuditRows();
   ASSERT_EQ(rows.size(), 2);
-  EXPECT_EQ(rows[1].outcome, AuditOutcome::kOk);
+  EXPECT_EQ(rows[1].outcome, v1::OUTCOME_OK);
   EXPECT_EQ(rows[1].intent.operation, "memory");
   EXPECT_EQ(rows[1].intent.cert_identity, "alice");
   EXPECT_THAT(rows[1].result->summary, HasSubstr("available"));
@@ -352,8 +352,8 @@ TEST_F(InspectionE2eTest, DuRefusesPathsOutsideTheRootsAndSymlinks) {
   std::vector<AuditRecord> rows = AuditRows();
   ASSERT_EQ(rows.size(), 6u);
   for (const AuditRecord& row : rows) {
-    EXPECT_NE(row.outcome, AuditOutcome::kOk) << row.intent.parameters_json;
-    EXPECT_NE(row.outcome, AuditOutcome::kPending);
+    EXPECT_NE(row.outcome, v1::OUTCOME_OK) << row.intent.parameters_json;
+    EXPECT_NE(row.outcome, v1::OUTCOME_PENDING);
   }
 }
 
@@ -375,7 +375,7 @@ TEST_F(InspectionE2eTest, CertificatesTheAgentDoesNotTrustAreRefused) {
     EXPECT_THAT(r.stderr_text, HasSubstr(c.hint)) << c.who;
     std::vector<AuditRecord> rows = AuditRows();
     ASSERT_EQ(rows.size(), 1u) << c.who;
-    EXPECT_EQ(rows[0].outcome, AuditOutcome::kUnreachable) << c.who;
+    EXPECT_EQ(rows[0].outcome, v1::OUTCOME_UNREACHABLE) << c.who;
     EXPECT_THAT(rows[0].result->message, HasSubstr(c.hint)) << c.who;
     EXPECT_THAT(agent_->Log().substr(before.size()),
                 Not(HasSubstr("start disk_usage")))
@@ -402,11 +402,11 @@ TEST_F(InspectionE2eTest, ClientWithoutCertificateIsRefused) {
       });
   EXPECT_EQ(report.status.code(), absl::StatusCode::kUnavailable)
       << report.status;
-  EXPECT_EQ(report.outcome, AuditOutcome::kUnreachable);
+  EXPECT_EQ(report.outcome, v1::OUTCOME_UNREACHABLE);
   auto rows = (*store)->Query({});
   ASSERT_TRUE(rows.ok());
   ASSERT_EQ(rows->size(), 1u);
-  EXPECT_EQ((*rows)[0].outcome, AuditOutcome::kUnreachable);
+  EXPECT_EQ((*rows)[0].outcome, v1::OUTCOME_UNREACHABLE);
   EXPECT_THAT(agent_->Log().substr(before.size()),
               Not(HasSubstr("start memory")));
 }
@@ -451,7 +451,7 @@ TEST_F(InspectionE2eTest, IdentityWithoutAGrantIsDeniedAndLogged) {
     EXPECT_THAT(log, Not(HasSubstr("start disk_usage")));
     std::vector<AuditRecord> rows = AuditRows();
     ASSERT_EQ(rows.size(), 1u);
-    EXPECT_EQ(rows[0].outcome, AuditOutcome::kDenied);
+    EXPECT_EQ(rows[0].outcome, v1::OUTCOME_DENIED);
     EXPECT_EQ(rows[0].result->error_code, "PERMISSION_DENIED");
   }
 }
@@ -463,7 +463,7 @@ TEST_F(InspectionE2eTest, AgentCertificateForAnotherHostIsRefused) {
   EXPECT_EQ(r.exit_code, 4) << r.stderr_text;
   std::vector<AuditRecord> rows = AuditRows();
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].outcome, AuditOutcome::kUnreachable);
+  EXPECT_EQ(rows[0].outcome, v1::OUTCOME_UNREACHABLE);
 }
 
 // The audit row names the user opsctl really runs as (getuid); SUDO_USER,

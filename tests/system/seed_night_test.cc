@@ -735,7 +735,7 @@ TEST_F(SeedNightTest, DirectBreakGlassReachesOneAgentAndIsAuditedLocally) {
   std::vector<AuditRecord> rows = laptop.AuditRows();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].intent.host, kSalt);
-  EXPECT_EQ(rows[0].outcome, AuditOutcome::kOk);
+  EXPECT_EQ(rows[0].outcome, v1::OUTCOME_OK);
   bool journaled = false;
   for (const v1::JournalRecord& record : Journal(n.JournalOf(n.salt())))
     if (record.event() == v1::JournalRecord::STARTED &&

@@ -153,7 +153,7 @@ TEST_F(SystemdRestartTest, RestartsAHealthyUnitAndReportsTheNewMainPid) {
   EXPECT_EQ(Show("healthy.service", "ActiveState"), "active");
   std::vector<AuditRecord> rows = opsctl_->AuditRows();
   ASSERT_FALSE(rows.empty());
-  EXPECT_EQ(rows.back().outcome, AuditOutcome::kOk);
+  EXPECT_EQ(rows.back().outcome, v1::OUTCOME_OK);
   EXPECT_TRUE(rows.back().intent.mutating);
 }
 
@@ -184,7 +184,7 @@ TEST_F(SystemdRestartTest, GivesUpOnAUnitThatNeverComesUpWithTheLastState) {
   EXPECT_THAT(r.stdout_text, HasSubstr(kBrokenReason));
   EXPECT_THAT(r.stderr_text, HasSubstr("FAILED to restart broken.service"));
   const AuditRecord table_row = opsctl_->AuditRows().back();
-  EXPECT_EQ(table_row.outcome, AuditOutcome::kError);
+  EXPECT_EQ(table_row.outcome, v1::OUTCOME_ERROR);
   ASSERT_TRUE(table_row.result.has_value());
   EXPECT_THAT(table_row.result->result_json, HasSubstr("\"attempts\""));
   EXPECT_THAT(table_row.result->result_json, HasSubstr(kBrokenReason));
@@ -258,7 +258,7 @@ TEST_F(SystemdRestartTest, ChecksMemoryAvailableAfterTheRestart) {
   EXPECT_THAT(hungry.stderr_text,
               HasSubstr("check memory available >= 1.0P after 1s: FAILED"));
   EXPECT_EQ(Show("hungry.service", "ActiveState"), "active");
-  EXPECT_EQ(opsctl_->AuditRows().back().outcome, AuditOutcome::kError);
+  EXPECT_EQ(opsctl_->AuditRows().back().outcome, v1::OUTCOME_ERROR);
 }
 
 TEST_F(SystemdRestartTest, RefusesUnitsNotAllowListedAndTheAgentItself) {

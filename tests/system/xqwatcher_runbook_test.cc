@@ -230,7 +230,7 @@ TEST_F(XqwatcherRunbookTest, DiagnoseTruncateAndVerifyWhileTheWriterRuns) {
   EXPECT_EQ(rows[2].intent.operation, "truncate_log");
   EXPECT_TRUE(rows[2].intent.mutating);
   EXPECT_EQ(rows[2].intent.incident, "INC-9");
-  EXPECT_EQ(rows[2].outcome, AuditOutcome::kOk);
+  EXPECT_EQ(rows[2].outcome, v1::OUTCOME_OK);
   EXPECT_TRUE(rows[1].intent.dry_run);
 }
 
@@ -318,11 +318,11 @@ TEST_F(XqwatcherRunbookTest, ReadOnlyCertificateCannotChangeAnything) {
   EXPECT_EQ(r.exit_code, 3) << r.stderr_text;
   EXPECT_THAT(r.stderr_text,
               HasSubstr("victor (viewer) is not allowed to call truncate_log"));
-  EXPECT_EQ(viewer_->AuditRows().back().outcome, AuditOutcome::kDenied);
+  EXPECT_EQ(viewer_->AuditRows().back().outcome, v1::OUTCOME_DENIED);
   ProgramResult restart =
       viewer_->Run({"restart", "ip-10-7-0-78", "xqwatcher", "--yes"});
   EXPECT_EQ(restart.exit_code, 3) << restart.stderr_text;
-  EXPECT_EQ(viewer_->AuditRows().back().outcome, AuditOutcome::kDenied);
+  EXPECT_EQ(viewer_->AuditRows().back().outcome, v1::OUTCOME_DENIED);
 
   // Nothing changed: the log is the same file and only grew (its writer
   // appends), the program is the same process, the agent journaled nothing
@@ -434,7 +434,7 @@ TEST_F(XqwatcherRunbookTest,
   for (size_t i = rows_before; i < rows.size(); ++i) {
     EXPECT_EQ(rows[i].intent.run_id, run);
     EXPECT_EQ(rows[i].intent.incident, "INC-12");
-    EXPECT_EQ(rows[i].outcome, AuditOutcome::kOk);
+    EXPECT_EQ(rows[i].outcome, v1::OUTCOME_OK);
     operations.push_back(rows[i].intent.operation);
   }
   EXPECT_EQ(operations, (std::vector<std::string>{
@@ -520,7 +520,7 @@ TEST_F(XqwatcherRunbookTest,
   std::vector<AuditRecord> rows = oncall_->AuditRows();
   ASSERT_FALSE(rows.empty());
   EXPECT_EQ(rows.back().intent.operation, "restart_service");
-  EXPECT_EQ(rows.back().outcome, AuditOutcome::kUnknown);
+  EXPECT_EQ(rows.back().outcome, v1::OUTCOME_UNKNOWN);
 }
 
 }  // namespace

@@ -29,9 +29,8 @@ int main(int argc, char** argv) {
     intent.operation = "memory";
     absl::StatusOr<int64_t> id = (*store)->RecordIntent(intent);
     absl::Status status =
-        id.ok()
-            ? (*store)->RecordResult(*id, {opsagent::AuditOutcome::kOk, i + 1})
-            : id.status();
+        id.ok() ? (*store)->RecordResult(*id, {opsagent::v1::OUTCOME_OK, i + 1})
+                : id.status();
     if (!status.ok()) {
       std::fprintf(stderr, "write %d failed: %s\n", i,
                    std::string(status.message()).c_str());

@@ -82,9 +82,9 @@ class AuditCheckpointTest : public ::testing::Test {
       auto id = store_->RecordIntent(Intent(i));
       ASSERT_TRUE(id.ok()) << id.status();
       ASSERT_TRUE(store_
-                      ->RecordResult(*id, {AuditOutcome::kOk,
-                                           absl::ToUnixMillis(absl::Now()), "",
-                                           "", "truncated 8.2G"})
+                      ->RecordResult(
+                          *id, {v1::OUTCOME_OK, absl::ToUnixMillis(absl::Now()),
+                                "", "", "truncated 8.2G"})
                       .ok());
     }
   }
@@ -332,8 +332,7 @@ TEST_F(AuditCheckpointTest, EveryIndexThatHidesRowsIsCaught) {
     auto id = store_->RecordIntent(intent);
     ASSERT_TRUE(id.ok()) << id.status();
     ASSERT_TRUE(
-        store_->RecordResult(*id, {AuditOutcome::kOk, intent.started_at_ms})
-            .ok());
+        store_->RecordResult(*id, {v1::OUTCOME_OK, intent.started_at_ms}).ok());
   }
   Sign();
   ASSERT_TRUE(Verify().ok()) << Verify().status();
@@ -541,7 +540,7 @@ TEST_F(AuditCheckpointTest, ExportResumesAtItsCursorWithCheckpointsInPlace) {
   // The intent line is the row as its intent recorded it.
   auto intent = store_->Export(AuditCursor::Parse("6.2").value(), 1);
   ASSERT_TRUE(intent.ok());
-  EXPECT_EQ((*intent)[0].record.outcome, AuditOutcome::kPending);
+  EXPECT_EQ((*intent)[0].record.outcome, v1::OUTCOME_PENDING);
   EXPECT_FALSE((*intent)[0].record.result.has_value());
   EXPECT_FALSE(AuditCursor::Parse("6").ok());
   EXPECT_FALSE(AuditCursor::Parse("-1.0").ok());

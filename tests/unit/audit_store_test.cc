@@ -53,23 +53,23 @@ TEST(AuditStoreTest, IntentThenOutcomeRoundTrips) {
   ASSERT_TRUE(pending.ok());
   ASSERT_EQ(pending->size(), 1u);
   EXPECT_EQ((*pending)[0].outcome,
-            AuditOutcome::kPending);  // written before the call
+            v1::OUTCOME_PENDING);  // written before the call
   EXPECT_FALSE((*pending)[0].result.has_value());
 
   ASSERT_TRUE((*store)
-                  ->RecordResult(*id, {AuditOutcome::kOk, 1250, "", "",
+                  ->RecordResult(*id, {v1::OUTCOME_OK, 1250, "", "",
                                        "available 5.3G of 7.5G"})
                   .ok());
   auto rows = (*store)->Query({});
   ASSERT_TRUE(rows.ok());
   const AuditRecord& row = (*rows)[0];
-  EXPECT_EQ(row.outcome, AuditOutcome::kOk);
+  EXPECT_EQ(row.outcome, v1::OUTCOME_OK);
   EXPECT_EQ(row.intent.request_id, "r1");
   EXPECT_EQ(row.intent.parameters_json, "{\"top\":5}");
   EXPECT_EQ(row.result->finished_at_ms, 1250);
   EXPECT_EQ(row.result->summary, "available 5.3G of 7.5G");
   // An outcome is written once; a second attempt is refused.
-  EXPECT_FALSE((*store)->RecordResult(*id, {AuditOutcome::kError, 2000}).ok());
+  EXPECT_FALSE((*store)->RecordResult(*id, {v1::OUTCOME_ERROR, 2000}).ok());
 }
 
 // The connections SQLite opens while set, with the file each opened: an
@@ -136,10 +136,10 @@ TEST(AuditStoreTest, FiltersByEachField) {
   other.run_id = "run-9";
   auto c = s.RecordIntent(other);
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
-  ASSERT_TRUE(s.RecordResult(*a, {AuditOutcome::kOk, 1100}).ok());
-  ASSERT_TRUE(s.RecordResult(
-                   *b, {AuditOutcome::kDenied, 2100, "PERMISSION_DENIED", "no"})
-                  .ok());
+  ASSERT_TRUE(s.RecordResult(*a, {v1::OUTCOME_OK, 1100}).ok());
+  ASSERT_TRUE(
+      s.RecordResult(*b, {v1::OUTCOME_DENIED, 2100, "PERMISSION_DENIED", "no"})
+          .ok());
 
   auto ids = [&](AuditFilter filter) {
     std::vector<std::string> out;
@@ -163,10 +163,10 @@ TEST(AuditStoreTest, FiltersByEachField) {
   f.operation = "memory";
   EXPECT_EQ(ids(f), (V{"a", "c"}));
   f = {};
-  f.outcome = AuditOutcome::kDenied;
+  f.outcome = v1::OUTCOME_DENIED;
   EXPECT_EQ(ids(f), (V{"b"}));
   f = {};
-  f.outcome = AuditOutcome::kPending;
+  f.outcome = v1::OUTCOME_PENDING;
   EXPECT_EQ(ids(f), (V{"c"}));
   f = {};
   f.incident = "INC-1";
@@ -201,7 +201,7 @@ TEST(AuditStoreTest, ConcurrentWritersLoseNoRow) {
         auto id = (*store)->RecordIntent(
             Intent(absl::StrCat(w, "-", i), "h", "memory", i));
         if (!id.ok() ||
-            !(*store)->RecordResult(*id, {AuditOutcome::kOk, i + 1}).ok())
+            !(*store)->RecordResult(*id, {v1::OUTCOME_OK, i + 1}).ok())
           ++failures;
       }
     });
@@ -214,7 +214,7 @@ TEST(AuditStoreTest, ConcurrentWritersLoseNoRow) {
   auto rows = (*store)->Query(all);
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(rows->size(), static_cast<size_t>(kWriters * kEach));
-  for (const AuditRecord& r : *rows) EXPECT_EQ(r.outcome, AuditOutcome::kOk);
+  for (const AuditRecord& r : *rows) EXPECT_EQ(r.outcome, v1::OUTCOME_OK);
 }
 
 TEST(AuditStoreTest, DuplicateRequestIdIsRefused) {
@@ -326,10 +326,9 @@ TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
       ASSERT_TRUE(store.ok());
       auto id = (*store)->RecordIntent(Intent("old", "xq-1", "memory", 1000));
       ASSERT_TRUE(id.ok());
-      ASSERT_TRUE(
-          (*store)
-              ->RecordResult(*id, {AuditOutcome::kOk, 1010, "", "", "ok"})
-              .ok());
+      ASSERT_TRUE((*store)
+                      ->RecordResult(*id, {v1::OUTCOME_OK, 1010, "", "", "ok"})
+                      .ok());
     }
     const absl::Status downgraded = testing::ExecSqlite(
         path, earlier.version == 6
@@ -344,7 +343,7 @@ TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
     drill.ticket = "CHG-1042";
     auto id = (*store)->RecordIntent(drill);
     ASSERT_TRUE(id.ok()) << id.status();
-    AuditResult failed{AuditOutcome::kError, 2010, "ABORTED", "still down",
+    AuditResult failed{v1::OUTCOME_ERROR, 2010, "ABORTED", "still down",
                        "3 attempts"};
     failed.result_json = R"({"attempts":[{"state":"failed"}]})";
     failed.agent_result_sha256 = std::string(64, 'f');
@@ -389,8 +388,8 @@ class AuditChainTest : public ::testing::Test {
       ASSERT_TRUE(id.ok());
       if (i != 5)
         ASSERT_TRUE((*store)
-                        ->RecordResult(*id, {AuditOutcome::kOk, i * 1000 + 10,
-                                             "", "", "freed 8.2G"})
+                        ->RecordResult(*id, {v1::OUTCOME_OK, i * 1000 + 10, "",
+                                             "", "freed 8.2G"})
                         .ok());
     }
   }

@@ -14,22 +14,21 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(AuditingCallerTest, ClassifiesOutcomes) {
-  EXPECT_EQ(ClassifyOutcome(absl::OkStatus(), false), AuditOutcome::kOk);
+  EXPECT_EQ(ClassifyOutcome(absl::OkStatus(), false), v1::OUTCOME_OK);
   EXPECT_EQ(ClassifyOutcome(absl::PermissionDeniedError(""), false),
-            AuditOutcome::kDenied);
+            v1::OUTCOME_DENIED);
   EXPECT_EQ(ClassifyOutcome(absl::UnauthenticatedError(""), true),
-            AuditOutcome::kDenied);
+            v1::OUTCOME_DENIED);
   EXPECT_EQ(ClassifyOutcome(absl::UnavailableError(""), false),
-            AuditOutcome::kUnreachable);
-  EXPECT_EQ(ClassifyOutcome(absl::NotFoundError(""), false),
-            AuditOutcome::kError);
+            v1::OUTCOME_UNREACHABLE);
+  EXPECT_EQ(ClassifyOutcome(absl::NotFoundError(""), false), v1::OUTCOME_ERROR);
   // A mutating call cut off may have acted: never ok, never "unreachable".
   EXPECT_EQ(ClassifyOutcome(absl::UnavailableError(""), true),
-            AuditOutcome::kUnknown);
+            v1::OUTCOME_UNKNOWN);
   EXPECT_EQ(ClassifyOutcome(absl::DeadlineExceededError(""), true),
-            AuditOutcome::kUnknown);
+            v1::OUTCOME_UNKNOWN);
   EXPECT_EQ(ClassifyOutcome(absl::DeadlineExceededError(""), false),
-            AuditOutcome::kError);
+            v1::OUTCOME_ERROR);
 }
 
 TEST(AuditingCallerTest, RequestIdsAreUniqueUuids) {
@@ -69,14 +68,14 @@ TEST(AuditingCallerTest, RecordsIntentBeforeCallingAndOutcomeAfter) {
         // The intent is already durable while the call is in flight.
         auto rows = (*store)->Query({});
         EXPECT_EQ(rows->size(), 1u);
-        EXPECT_EQ((*rows)[0].outcome, AuditOutcome::kPending);
+        EXPECT_EQ((*rows)[0].outcome, v1::OUTCOME_PENDING);
         auto reply = std::make_unique<v1::TruncateLogReply>();
         reply->set_summary("would truncate 8.2G");
         reply->set_size_before_bytes(8800000000);
         return OperationResult{absl::OkStatus(), std::move(reply)};
       });
   EXPECT_TRUE(result.sent);
-  EXPECT_EQ(result.outcome, AuditOutcome::kOk);
+  EXPECT_EQ(result.outcome, v1::OUTCOME_OK);
   auto rows = (*store)->Query({});
   ASSERT_EQ(rows->size(), 1u);
   const AuditRecord& row = (*rows)[0];
@@ -115,7 +114,7 @@ TEST(AuditingCallerTest, AFailureIsRecordedWithTheResultItCarried) {
             absl::FailedPreconditionError("FAILED to restart broken.service"),
             std::move(reply)};
       });
-  EXPECT_EQ(result.outcome, AuditOutcome::kError);
+  EXPECT_EQ(result.outcome, v1::OUTCOME_ERROR);
   ASSERT_NE(result.final, nullptr);
   auto rows = (*store)->Query({});
   ASSERT_EQ(rows->size(), 1u);
@@ -188,7 +187,7 @@ TEST(AuditingCallerTest, AnOutcomeTheLogCannotRecordIsUnknown) {
         return OperationResult{absl::OkStatus(), std::move(reply)};
       });
   EXPECT_TRUE(result.sent);
-  EXPECT_EQ(result.outcome, AuditOutcome::kUnknown);
+  EXPECT_EQ(result.outcome, v1::OUTCOME_UNKNOWN);
   EXPECT_EQ(result.status.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(result.status.message(), HasSubstr("the agent answered ok"));
   EXPECT_THAT(result.status.message(),
@@ -197,7 +196,7 @@ TEST(AuditingCallerTest, AnOutcomeTheLogCannotRecordIsUnknown) {
   ASSERT_NE(result.final, nullptr);  // what the agent said is still shown
   auto rows = (*store)->Query({});
   ASSERT_EQ(rows->size(), 1u);
-  EXPECT_EQ((*rows)[0].outcome, AuditOutcome::kPending);
+  EXPECT_EQ((*rows)[0].outcome, v1::OUTCOME_PENDING);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "controller/cli/command_line.h"
+#include "controller/command_line.h"
 
 #include "absl/strings/str_cat.h"
 #include "controller/incident_id.h"

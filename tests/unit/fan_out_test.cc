@@ -31,10 +31,9 @@ TEST(FanOutTest, RunsEveryHostWithinTheConcurrencyLimit) {
         }
         absl::SleepFor(absl::Milliseconds(5));
         --running;
-        return host.name() == "h7" ? AuditOutcome::kUnreachable
-                                   : AuditOutcome::kOk;
+        return host.name() == "h7" ? v1::OUTCOME_UNREACHABLE : v1::OUTCOME_OK;
       },
-      [&](size_t i, AuditOutcome, const FanOutSummary&) {
+      [&](size_t i, v1::Outcome, const FanOutSummary&) {
         const v1::Host& host = hosts[i];
         done.insert(host.name());
       });
@@ -52,9 +51,9 @@ TEST(FanOutTest, StopsStartingHostsWhenTheErrorBudgetIsSpent) {
       100, {1, 3},
       [&](size_t) {
         ++started;
-        return AuditOutcome::kError;
+        return v1::OUTCOME_ERROR;
       },
-      [](size_t, AuditOutcome, const FanOutSummary&) {});
+      [](size_t, v1::Outcome, const FanOutSummary&) {});
   EXPECT_EQ(started.load(), 3);
   EXPECT_EQ(summary.error, 3);
   EXPECT_EQ(summary.not_started, 97);
@@ -65,10 +64,10 @@ TEST(FanOutTest, StopsStartingHostsWhenTheErrorBudgetIsSpent) {
 // counted as such (not as unknown), and is a failure for the error budget.
 TEST(FanOutTest, EachOutcomeIsCountedOnceAndNotSentIsAFailure) {
   FanOutSummary summary;
-  for (AuditOutcome outcome :
-       {AuditOutcome::kOk, AuditOutcome::kError, AuditOutcome::kDenied,
-        AuditOutcome::kUnreachable, AuditOutcome::kUnknown,
-        AuditOutcome::kPending, AuditOutcome::kPending})
+  for (v1::Outcome outcome :
+       {v1::OUTCOME_OK, v1::OUTCOME_ERROR, v1::OUTCOME_DENIED,
+        v1::OUTCOME_UNREACHABLE, v1::OUTCOME_UNKNOWN, v1::OUTCOME_PENDING,
+        v1::OUTCOME_PENDING})
     summary.Add(outcome);
   EXPECT_EQ(summary.ok, 1);
   EXPECT_EQ(summary.error, 1);
@@ -78,8 +77,8 @@ TEST(FanOutTest, EachOutcomeIsCountedOnceAndNotSentIsAFailure) {
   EXPECT_EQ(summary.pending, 2);
   EXPECT_EQ(summary.failed(), 6);
   FanOutSummary ran = RunFanOut(
-      10, {2, 2}, [](size_t) { return AuditOutcome::kPending; },
-      [](size_t, AuditOutcome, const FanOutSummary&) {});
+      10, {2, 2}, [](size_t) { return v1::OUTCOME_PENDING; },
+      [](size_t, v1::Outcome, const FanOutSummary&) {});
   EXPECT_EQ(ran.pending, 2);
   EXPECT_EQ(ran.unknown, 0);
   EXPECT_EQ(ran.not_started, 8);

@@ -160,8 +160,8 @@ AuditRecord ReadRow(const std::string& id, int64_t at_ms,
   v1::DiskUsageRequest request;
   request.set_path(path);
   row.intent.parameters_json = ParametersJson(request);
-  row.outcome = AuditOutcome::kError;
-  row.result = AuditResult{AuditOutcome::kError, at_ms + 10};
+  row.outcome = v1::OUTCOME_ERROR;
+  row.result = AuditResult{v1::OUTCOME_ERROR, at_ms + 10};
   return row;
 }
 

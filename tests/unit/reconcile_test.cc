@@ -53,7 +53,7 @@ v1::JournalRecord Record(v1::JournalRecord::Event event, const std::string& id,
 }
 
 AuditRecord Row(const std::string& id, const std::string& operation,
-                AuditOutcome outcome, int64_t at_ms) {
+                v1::Outcome outcome, int64_t at_ms) {
   AuditRecord row;
   row.intent.request_id = id;
   row.intent.operation = operation;
@@ -61,7 +61,7 @@ AuditRecord Row(const std::string& id, const std::string& operation,
   row.intent.cert_identity = "alice";
   row.intent.started_at_ms = at_ms;
   row.outcome = outcome;
-  if (outcome != AuditOutcome::kPending)
+  if (outcome != v1::OUTCOME_PENDING)
     row.result = AuditResult{outcome, at_ms + 10};
   return row;
 }
@@ -76,8 +76,8 @@ TEST(ReconcileTest, CallsBothWitnessesAgreeOnAreMatched) {
   };
   HostReconciliation out =
       Reconcile("web-1", kSince,
-                {Row("a", "memory", AuditOutcome::kOk, kSince + 990),
-                 Row("b", "truncate_log", AuditOutcome::kError, kSince + 1990)},
+                {Row("a", "memory", v1::OUTCOME_OK, kSince + 990),
+                 Row("b", "truncate_log", v1::OUTCOME_ERROR, kSince + 1990)},
                 journal, {}, "");
   EXPECT_THAT(out.findings, IsEmpty());
   EXPECT_EQ(out.matched, 2);
@@ -111,12 +111,12 @@ TEST(ReconcileTest, AnUnknownOutcomeTheAgentKnowsIsReported) {
       Record(v1::JournalRecord::FINISHED, "r", "restart_service",
              kSince + 9000),
   };
-  HostReconciliation out = Reconcile(
-      "web-1", kSince,
-      {Row("r", "restart_service", AuditOutcome::kUnknown, kSince + 50),
-       // Cut off before it reached the agent: no record expected.
-       Row("u", "memory", AuditOutcome::kUnreachable, kSince + 60)},
-      journal, {}, "");
+  HostReconciliation out =
+      Reconcile("web-1", kSince,
+                {Row("r", "restart_service", v1::OUTCOME_UNKNOWN, kSince + 50),
+                 // Cut off before it reached the agent: no record expected.
+                 Row("u", "memory", v1::OUTCOME_UNREACHABLE, kSince + 60)},
+                journal, {}, "");
   ASSERT_EQ(out.findings.size(), 1u);
   EXPECT_EQ(out.findings[0].kind, FindingKind::kOutcomeDiffers);
   EXPECT_THAT(out.findings[0].detail,
@@ -135,7 +135,7 @@ TEST(ReconcileTest, WhoWhyAndWhatAreComparedWithWhatTheAgentReceived) {
   std::vector<v1::JournalRecord> journal = {
       started,
       Record(v1::JournalRecord::FINISHED, "t", "truncate_log", kSince + 200)};
-  AuditRecord row = Row("t", "truncate_log", AuditOutcome::kOk, kSince + 90);
+  AuditRecord row = Row("t", "truncate_log", v1::OUTCOME_OK, kSince + 90);
   row.intent.cert_identity = "oncall";
   row.intent.reason = "disk full";
   row.intent.incident = "INC-9";
@@ -178,7 +178,7 @@ TEST(ReconcileTest, ParametersAreComparedWhateverTheOrderOfTheirKeys) {
   std::vector<v1::JournalRecord> journal = {
       started,
       Record(v1::JournalRecord::FINISHED, "x", "run_command", kSince + 200)};
-  AuditRecord row = Row("x", "run_command", AuditOutcome::kOk, kSince + 90);
+  AuditRecord row = Row("x", "run_command", v1::OUTCOME_OK, kSince + 90);
   row.intent.cert_identity = "oncall";
   for (const char* logged :
        {R"({"name":"salt-state","params":{"target":"reddit-production*",)"
@@ -208,8 +208,8 @@ TEST(ReconcileTest, RowsOlderThanTheJournalReadAreNotCalledMissing) {
   };
   HostReconciliation out =
       Reconcile("web-1", kSince,
-                {Row("early", "memory", AuditOutcome::kOk, kSince + 10),
-                 Row("new", "memory", AuditOutcome::kOk, kSince + 49990)},
+                {Row("early", "memory", v1::OUTCOME_OK, kSince + 10),
+                 Row("new", "memory", v1::OUTCOME_OK, kSince + 49990)},
                 journal, {}, "");
   EXPECT_THAT(out.findings, IsEmpty());
   EXPECT_EQ(out.matched, 1);

@@ -1,4 +1,4 @@
-#include "controller/cli/command_line.h"
+#include "controller/command_line.h"
 
 #include <algorithm>
 

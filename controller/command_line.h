@@ -1,5 +1,5 @@
-#ifndef OPSAGENT_CONTROLLER_CLI_COMMAND_LINE_H_
-#define OPSAGENT_CONTROLLER_CLI_COMMAND_LINE_H_
+#ifndef OPSAGENT_CONTROLLER_COMMAND_LINE_H_
+#define OPSAGENT_CONTROLLER_COMMAND_LINE_H_
 
 #include <map>
 #include <string>
@@ -48,4 +48,4 @@ absl::StatusOr<uint32_t> CountFlag(const ParsedArgs& args,
 
 }  // namespace opsagent
 
-#endif  // OPSAGENT_CONTROLLER_CLI_COMMAND_LINE_H_
+#endif  // OPSAGENT_CONTROLLER_COMMAND_LINE_H_
