@@ -43,27 +43,27 @@ int main(int argc, char** argv) {
       "memory",       "filesystems",     "disk_usage",     "info",
       "truncate_log", "restart_service", "service_status", "run_command"};
   const int64_t start_ms = absl::ToUnixMillis(absl::Now()) - n * 1000;
-  std::optional<opsagent::AuditCheckpoint> last;
+  std::optional<opsagent::v1::AuditCheckpoint> last;
   // 500 rows are 1,000 chain events: one checkpoint each with a key.
   const int64_t kBatch = signer ? 500 : 10000;
   for (int64_t done = 0; done < n; done += kBatch) {
-    std::vector<opsagent::AuditIntent> intents;
+    std::vector<opsagent::v1::AuditIntent> intents;
     for (int64_t i = done; i < std::min(n, done + kBatch); ++i) {
-      opsagent::AuditIntent intent;
-      intent.request_id = absl::StrFormat("fill-%012d", i);
-      intent.run_id = absl::StrCat("run-", i / 50);
-      intent.started_at_ms = start_ms + i * 1000;
-      intent.os_user = absl::StrCat("user", i % 5);
-      intent.os_uid = 1000 + i % 5;
-      intent.cert_identity = intent.os_user;
-      intent.host = absl::StrFormat("web-%03d", i % 200);
-      intent.address =
-          absl::StrFormat("10.0.%d.%d:9443", i % 200 / 100, i % 100);
-      intent.operation = operations[i % 8];
-      intent.parameters_json = "{\"top_processes\":10}";
-      intent.reason = "disk alert drill";
-      if (i % 1000 == 0) intent.incident = absl::StrCat("INC-", i / 20000);
-      intent.mutating = i % 8 == 4 || i % 8 == 5 || i % 8 == 7;
+      opsagent::v1::AuditIntent intent;
+      intent.set_request_id(absl::StrFormat("fill-%012d", i));
+      intent.set_run_id(absl::StrCat("run-", i / 50));
+      intent.set_started_at_ms(start_ms + i * 1000);
+      intent.set_os_user(absl::StrCat("user", i % 5));
+      intent.set_os_uid(1000 + i % 5);
+      intent.set_cert_identity(intent.os_user());
+      intent.set_host(absl::StrFormat("web-%03d", i % 200));
+      intent.set_address(
+          absl::StrFormat("10.0.%d.%d:9443", i % 200 / 100, i % 100));
+      intent.set_operation(operations[i % 8]);
+      intent.set_parameters_json("{\"top_processes\":10}");
+      intent.set_reason("disk alert drill");
+      if (i % 1000 == 0) intent.set_incident(absl::StrCat("INC-", i / 20000));
+      intent.set_mutating(i % 8 == 4 || i % 8 == 5 || i % 8 == 7);
       intents.push_back(std::move(intent));
     }
     absl::StatusOr<std::vector<int64_t>> rows = (*store)->Commit(intents, {});
@@ -72,12 +72,12 @@ int main(int argc, char** argv) {
                    std::string(rows.status().message()).c_str());
       return 1;
     }
-    std::vector<std::pair<int64_t, opsagent::AuditResult>> results;
+    std::vector<std::pair<int64_t, opsagent::v1::AuditResult>> results;
     for (int64_t row : *rows) {
-      opsagent::AuditResult result;
-      result.outcome = opsagent::v1::OUTCOME_OK;
-      result.finished_at_ms = start_ms + (row - 1) * 1000 + 20;
-      result.summary = "available 23G of 24G; largest java 315M";
+      opsagent::v1::AuditResult result;
+      result.set_outcome(opsagent::v1::OUTCOME_OK);
+      result.set_finished_at_ms(start_ms + (row - 1) * 1000 + 20);
+      result.set_summary("available 23G of 24G; largest java 315M");
       results.emplace_back(row, std::move(result));
     }
     if (absl::Status status = (*store)->Commit({}, results).status();

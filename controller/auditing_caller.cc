@@ -67,23 +67,23 @@ AuditedResult AuditingCaller::Call(
   meta->set_run_id(context_.run_id);
   meta->set_dry_run(call.dry_run);
 
-  AuditIntent intent;
-  intent.request_id = meta->request_id();
-  intent.run_id = context_.run_id;
-  intent.started_at_ms = absl::ToUnixMillis(absl::Now());
-  intent.os_user = who_.os_user;
-  intent.os_uid = who_.os_uid;
-  intent.sudo_user = who_.sudo_user;
-  intent.cert_identity = who_.cert_identity;
-  intent.host = host.name();
-  intent.address = host.address();
-  intent.operation = op.name;
-  intent.parameters_json = ParametersJson(*request);
-  intent.reason = context_.reason;
-  intent.incident = context_.incident;
-  intent.ticket = context_.ticket;
-  intent.dry_run = call.dry_run;
-  intent.mutating = op.mutating;
+  v1::AuditIntent intent;
+  intent.set_request_id(meta->request_id());
+  intent.set_run_id(context_.run_id);
+  intent.set_started_at_ms(absl::ToUnixMillis(absl::Now()));
+  intent.set_os_user(who_.os_user);
+  if (who_.os_uid >= 0) intent.set_os_uid(who_.os_uid);
+  intent.set_sudo_user(who_.sudo_user);
+  intent.set_cert_identity(who_.cert_identity);
+  intent.set_host(host.name());
+  intent.set_address(host.address());
+  intent.set_operation(op.name);
+  intent.set_parameters_json(ParametersJson(*request));
+  intent.set_reason(context_.reason);
+  intent.set_incident(context_.incident);
+  intent.set_ticket(context_.ticket);
+  intent.set_dry_run(call.dry_run);
+  intent.set_mutating(op.mutating);
   AuditedResult audited;
   audited.request_id = meta->request_id();
   absl::StatusOr<int64_t> row = audit_->RecordIntent(intent);
@@ -99,16 +99,16 @@ AuditedResult AuditingCaller::Call(
   audited.outcome = ClassifyOutcome(result.status, op.mutating);
   audited.final = std::move(result.final);
 
-  AuditResult outcome;
-  outcome.outcome = audited.outcome;
-  outcome.finished_at_ms = absl::ToUnixMillis(absl::Now());
+  v1::AuditResult outcome;
+  outcome.set_outcome(audited.outcome);
+  outcome.set_finished_at_ms(absl::ToUnixMillis(absl::Now()));
   if (!audited.status.ok()) {
-    outcome.error_code = absl::StatusCodeToString(audited.status.code());
-    outcome.message = std::string(audited.status.message());
+    outcome.set_error_code(absl::StatusCodeToString(audited.status.code()));
+    outcome.set_message(std::string(audited.status.message()));
   }
   if (audited.final != nullptr) {
-    outcome.summary = SummarizeResult(op, *audited.final);
-    outcome.result_json = ProtoToJson(op.ResultOf(*audited.final));
+    outcome.set_summary(SummarizeResult(op, *audited.final));
+    outcome.set_result_json(ProtoToJson(op.ResultOf(*audited.final)));
   }
   // Whatever the agent answered, a log that holds only the intent says
   // nothing of how it ended: the outcome is unknown (exit 6).

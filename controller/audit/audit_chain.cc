@@ -15,44 +15,45 @@ void Field(std::string* out, int64_t value) { Field(out, absl::StrCat(value)); }
 
 }  // namespace
 
-std::string CanonicalIntent(int64_t id, const AuditIntent& i) {
+std::string CanonicalIntent(int64_t id, const v1::AuditIntent& i) {
   std::string out = "intent;";
   Field(&out, id);
   for (const std::string* text :
-       {&i.request_id, &i.run_id, &i.os_user, &i.cert_identity, &i.host,
-        &i.address, &i.operation, &i.parameters_json, &i.reason, &i.incident}) {
+       {&i.request_id(), &i.run_id(), &i.os_user(), &i.cert_identity(),
+        &i.host(), &i.address(), &i.operation(), &i.parameters_json(),
+        &i.reason(), &i.incident()}) {
     Field(&out, *text);
   }
-  Field(&out, i.started_at_ms);
-  Field(&out, int64_t{i.dry_run});
-  Field(&out, int64_t{i.mutating});
-  if (i.os_uid >= 0) {
-    Field(&out, i.os_uid);
-    Field(&out, i.sudo_user);
+  Field(&out, i.started_at_ms());
+  Field(&out, int64_t{i.dry_run()});
+  Field(&out, int64_t{i.mutating()});
+  if (i.has_os_uid() && i.os_uid() >= 0) {
+    Field(&out, i.os_uid());
+    Field(&out, i.sudo_user());
   }
   // Intents before schema 7 had no ticket, nor have those without one: they
   // keep their form. The tag keeps a ticket from reading as another field.
-  if (!i.ticket.empty()) {
+  if (!i.ticket().empty()) {
     Field(&out, "ticket");
-    Field(&out, i.ticket);
+    Field(&out, i.ticket());
   }
   return out;
 }
 
-std::string CanonicalOutcome(int64_t id, const AuditResult& r) {
+std::string CanonicalOutcome(int64_t id, const v1::AuditResult& r) {
   std::string out = "outcome;";
   Field(&out, id);
-  Field(&out, OutcomeName(r.outcome));
-  Field(&out, r.finished_at_ms);
-  Field(&out, r.error_code);
-  Field(&out, r.message);
-  Field(&out, r.summary);
+  Field(&out, OutcomeName(r.outcome()));
+  Field(&out, r.finished_at_ms());
+  Field(&out, r.error_code());
+  Field(&out, r.message());
+  Field(&out, r.summary());
   // Outcomes recorded before schema 4 had no result; they keep their form.
-  if (!r.result_json.empty()) Field(&out, r.result_json);
+  if (!r.result_json().empty()) Field(&out, r.result_json());
   // Nor had outcomes before schema 6 the agent's signature.
-  if (!r.agent_result_sha256.empty()) {
-    Field(&out, r.agent_result_sha256);
-    Field(&out, r.agent_signature);
+  if (!r.agent_result_sha256().empty()) {
+    Field(&out, r.agent_result_sha256());
+    Field(&out, r.agent_signature());
   }
   return out;
 }

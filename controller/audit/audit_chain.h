@@ -16,10 +16,10 @@ namespace opsagent {
 // What an intent event covers: every intent column, length-prefixed so that
 // no two rows serialize alike. (Rows from before schema 3, without os_uid,
 // keep the form they were chained with.)
-std::string CanonicalIntent(int64_t id, const AuditIntent& intent);
+std::string CanonicalIntent(int64_t id, const v1::AuditIntent& intent);
 
 // What an outcome event covers.
-std::string CanonicalOutcome(int64_t id, const AuditResult& result);
+std::string CanonicalOutcome(int64_t id, const v1::AuditResult& result);
 
 // Lower-case hex SHA-256.
 std::string Sha256Hex(const std::string& data);

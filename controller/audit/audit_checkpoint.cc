@@ -65,18 +65,20 @@ absl::StatusOr<std::string> ReadKeyFile(const std::string& path) {
 
 }  // namespace
 
-bool operator==(const AuditCheckpoint& a, const AuditCheckpoint& b) {
+bool SameCheckpoint(const v1::AuditCheckpoint& a,
+                    const v1::AuditCheckpoint& b) {
   return CanonicalCheckpoint(a) == CanonicalCheckpoint(b) &&
-         a.signature == b.signature;
+         a.signature() == b.signature();
 }
 
-std::string CanonicalCheckpoint(const AuditCheckpoint& c) {
+std::string CanonicalCheckpoint(const v1::AuditCheckpoint& c) {
   std::string out = "opsagent-audit-checkpoint-v1;";
-  for (int64_t value : {c.number, c.first_seq, c.last_seq, c.signed_at_ms})
+  for (int64_t value :
+       {c.number(), c.first_seq(), c.last_seq(), c.signed_at_ms()})
     Field(&out, absl::StrCat(value));
-  Field(&out, c.head_hash);
-  Field(&out, c.previous_signature);
-  Field(&out, c.key_id);
+  Field(&out, c.head_hash());
+  Field(&out, c.previous_signature());
+  Field(&out, c.key_id());
   return out;
 }
 
@@ -103,8 +105,8 @@ absl::StatusOr<std::unique_ptr<CheckpointSigner>> CheckpointSigner::FromKeyFile(
 
 CheckpointSigner::~CheckpointSigner() { EVP_PKEY_free(key_); }
 
-absl::Status CheckpointSigner::Sign(AuditCheckpoint& checkpoint) const {
-  checkpoint.key_id = key_id_;
+absl::Status CheckpointSigner::Sign(v1::AuditCheckpoint& checkpoint) const {
+  checkpoint.set_key_id(key_id_);
   const std::string message = CanonicalCheckpoint(checkpoint);
   UniqueDigestContext context(EVP_MD_CTX_new());
   unsigned char signature[64];
@@ -116,8 +118,8 @@ absl::Status CheckpointSigner::Sign(AuditCheckpoint& checkpoint) const {
                      message.size()) != 1) {
     return absl::InternalError("cannot sign an audit checkpoint");
   }
-  checkpoint.signature = absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<char*>(signature), length));
+  checkpoint.set_signature(absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<char*>(signature), length)));
   return absl::OkStatus();
 }
 
@@ -159,17 +161,17 @@ CheckpointVerifier::FromFile(const std::string& path) {
 CheckpointVerifier::~CheckpointVerifier() { EVP_PKEY_free(key_); }
 
 absl::Status CheckpointVerifier::Check(
-    const AuditCheckpoint& checkpoint) const {
-  if (checkpoint.key_id != key_id_) {
-    return absl::DataLossError(
-        absl::StrCat("checkpoint ", checkpoint.number, " names key ",
-                     checkpoint.key_id, ", not the key given (", key_id_, ")"));
+    const v1::AuditCheckpoint& checkpoint) const {
+  if (checkpoint.key_id() != key_id_) {
+    return absl::DataLossError(absl::StrCat(
+        "checkpoint ", checkpoint.number(), " names key ", checkpoint.key_id(),
+        ", not the key given (", key_id_, ")"));
   }
-  const std::string& hex = checkpoint.signature;
+  const std::string& hex = checkpoint.signature();
   if (hex.size() != 128 ||
       hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return absl::DataLossError(
-        absl::StrCat("checkpoint ", checkpoint.number, " has no signature"));
+        absl::StrCat("checkpoint ", checkpoint.number(), " has no signature"));
   }
   const std::string signature = absl::HexStringToBytes(hex);
   const std::string message = CanonicalCheckpoint(checkpoint);
@@ -183,36 +185,36 @@ absl::Status CheckpointVerifier::Check(
                        reinterpret_cast<const unsigned char*>(message.data()),
                        message.size()) != 1) {
     return absl::DataLossError(
-        absl::StrCat("checkpoint ", checkpoint.number,
+        absl::StrCat("checkpoint ", checkpoint.number(),
                      " is not signed by the key given: forged or altered"));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckCheckpointSequence(
-    const std::vector<AuditCheckpoint>& checkpoints,
+    const std::vector<v1::AuditCheckpoint>& checkpoints,
     const CheckpointVerifier& key) {
-  const AuditCheckpoint* previous = nullptr;
-  for (const AuditCheckpoint& c : checkpoints) {
-    const int64_t expected = previous ? previous->number + 1 : 1;
-    if (c.number != expected) {
+  const v1::AuditCheckpoint* previous = nullptr;
+  for (const v1::AuditCheckpoint& c : checkpoints) {
+    const int64_t expected = previous ? previous->number() + 1 : 1;
+    if (c.number() != expected) {
       return absl::DataLossError(absl::StrCat(
-          "checkpoint", c.number - expected > 1 ? "s " : " ", expected,
-          c.number - expected > 1 ? absl::StrCat(" to ", c.number - 1) : "",
+          "checkpoint", c.number() - expected > 1 ? "s " : " ", expected,
+          c.number() - expected > 1 ? absl::StrCat(" to ", c.number() - 1) : "",
           " deleted: the checkpoints jump from ",
-          previous ? absl::StrCat(previous->number) : "the start", " to ",
-          c.number));
+          previous ? absl::StrCat(previous->number()) : "the start", " to ",
+          c.number()));
     }
-    if (c.previous_signature != (previous ? previous->signature : "")) {
+    if (c.previous_signature() != (previous ? previous->signature() : "")) {
       return absl::DataLossError(absl::StrCat(
-          "checkpoint ", c.number, " does not follow checkpoint ", expected - 1,
-          " (it names another signature): replaced"));
+          "checkpoint ", c.number(), " does not follow checkpoint ",
+          expected - 1, " (it names another signature): replaced"));
     }
-    const int64_t first = previous ? previous->last_seq + 1 : 1;
-    if (c.first_seq != first || c.last_seq < c.first_seq) {
-      return absl::DataLossError(
-          absl::StrCat("checkpoint ", c.number, " covers events ", c.first_seq,
-                       " to ", c.last_seq, ", not from ", first));
+    const int64_t first = previous ? previous->last_seq() + 1 : 1;
+    if (c.first_seq() != first || c.last_seq() < c.first_seq()) {
+      return absl::DataLossError(absl::StrCat(
+          "checkpoint ", c.number(), " covers events ", c.first_seq(), " to ",
+          c.last_seq(), ", not from ", first));
     }
     if (absl::Status signature = key.Check(c); !signature.ok())
       return signature;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "opsagent/v1/controller.pb.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
 
@@ -18,27 +19,14 @@ namespace opsagent {
 // from the database. Whoever can write the database but not read the key
 // cannot rewrite a signed event, and the copies exported outside the
 // database show rows or checkpoints deleted from the end, or an older copy
-// of the whole file (docs/AUDIT.md).
-struct AuditCheckpoint {
-  int64_t number = 0;     // 1, 2, ...
-  int64_t first_seq = 0;  // the previous checkpoint's last_seq + 1
-  int64_t last_seq = 0;
-  std::string head_hash;  // the chain event last_seq's hash
-  // Hex; empty for checkpoint 1.
-  std::string previous_signature;
-  int64_t signed_at_ms = 0;  // Unix milliseconds
-  // The first 16 hex digits of the SHA-256 of the public key (its DER).
-  std::string key_id;
-  std::string signature;  // Ed25519, hex
-};
+// of the whole file (docs/AUDIT.md). v1::AuditCheckpoint (controller.proto)
+// is its one type: in the log, in memory, in exported copies, on the wire.
 
-bool operator==(const AuditCheckpoint& a, const AuditCheckpoint& b);
-inline bool operator!=(const AuditCheckpoint& a, const AuditCheckpoint& b) {
-  return !(a == b);
-}
+// Whether `a` and `b` state the same: every field, the signature too.
+bool SameCheckpoint(const v1::AuditCheckpoint& a, const v1::AuditCheckpoint& b);
 
 // What is signed: every field but the signature, length-prefixed.
-std::string CanonicalCheckpoint(const AuditCheckpoint& checkpoint);
+std::string CanonicalCheckpoint(const v1::AuditCheckpoint& checkpoint);
 
 // Signs checkpoints with the controller's Ed25519 private key.
 class CheckpointSigner {
@@ -50,7 +38,7 @@ class CheckpointSigner {
   ~CheckpointSigner();
 
   // Fills in key_id and signature.
-  absl::Status Sign(AuditCheckpoint& checkpoint) const;
+  absl::Status Sign(v1::AuditCheckpoint& checkpoint) const;
 
   const std::string& key_id() const { return key_id_; }
   // The public key (PEM), for `opsctl audit verify --checkpoint-key`.
@@ -79,7 +67,7 @@ class CheckpointVerifier {
   ~CheckpointVerifier();
 
   // OK if `checkpoint` was signed, as it is, by this key.
-  absl::Status Check(const AuditCheckpoint& checkpoint) const;
+  absl::Status Check(const v1::AuditCheckpoint& checkpoint) const;
 
   const std::string& key_id() const { return key_id_; }
 
@@ -96,7 +84,7 @@ class CheckpointVerifier {
 // chain's events in order, and signed by `key`. DATA_LOSS naming the first
 // that is not.
 absl::Status CheckCheckpointSequence(
-    const std::vector<AuditCheckpoint>& checkpoints,
+    const std::vector<v1::AuditCheckpoint>& checkpoints,
     const CheckpointVerifier& key);
 
 }  // namespace opsagent

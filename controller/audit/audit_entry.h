@@ -8,24 +8,20 @@
 
 namespace opsagent {
 
-// An audit row as it travels between opsctld and opsctl (`opsctl audit`
-// through the controller), and back.
-v1::AuditEntry ToAuditEntry(const AuditRecord& record);
-absl::StatusOr<AuditRecord> FromAuditEntry(const v1::AuditEntry& entry);
+// The team log's types travel as they are (controller.proto); these are the
+// checks at either end.
 
-// An audit query as it travels, and back; an unknown outcome name is an
-// error.
-v1::AuditQuery ToAuditQuery(const AuditFilter& filter);
-absl::StatusOr<AuditFilter> FromAuditQuery(const v1::AuditQuery& query);
+// A row as opsctl receives it: an outcome this release does not know is an
+// error (DATA_LOSS), never shown as a success.
+absl::Status CheckReceived(const v1::AuditEntry& entry);
 
-// A checkpoint as it travels.
-v1::AuditCheckpoint ToProto(const AuditCheckpoint& checkpoint);
-AuditCheckpoint FromProto(const v1::AuditCheckpoint& checkpoint);
+// A query as opsctld answers it: an outcome this release does not know is
+// an error; at most 100,000 rows (100 if no limit is given).
+absl::StatusOr<v1::AuditQuery> BoundedQuery(v1::AuditQuery query);
 
-// An export line as it travels, and back; a bad cursor or outcome is an
-// error.
-v1::ExportAuditItem ToExportItem(const AuditExportItem& item);
-absl::StatusOr<AuditExportItem> FromExportItem(const v1::ExportAuditItem& item);
+// An export line as opsctl receives it: its cursor must parse, and its row
+// pass CheckReceived.
+absl::Status CheckReceived(const v1::ExportAuditItem& item);
 
 }  // namespace opsagent
 

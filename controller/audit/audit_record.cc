@@ -43,38 +43,39 @@ std::optional<v1::Outcome> ParseOutcome(absl::string_view name) {
   return std::nullopt;
 }
 
-std::string OperatorLabel(const AuditIntent& intent) {
+std::string OperatorLabel(const v1::AuditIntent& intent) {
   std::string who =
-      intent.cert_identity.empty() || intent.cert_identity == intent.os_user
-          ? intent.os_user
-          : absl::StrCat(intent.os_user, "/", intent.cert_identity);
-  if (!intent.sudo_user.empty())
-    absl::StrAppend(&who, " (sudo claims ", intent.sudo_user, ")");
+      intent.cert_identity().empty() ||
+              intent.cert_identity() == intent.os_user()
+          ? intent.os_user()
+          : absl::StrCat(intent.os_user(), "/", intent.cert_identity());
+  if (!intent.sudo_user().empty())
+    absl::StrAppend(&who, " (sudo claims ", intent.sudo_user(), ")");
   return who;
 }
 
 uint64_t RecordedBytes(
-    const std::vector<AuditIntent>& intents,
-    const std::vector<std::pair<int64_t, AuditResult>>& results) {
+    const std::vector<v1::AuditIntent>& intents,
+    const std::vector<std::pair<int64_t, v1::AuditResult>>& results) {
   // A row's numbers, flags and indexes, and a chain event's digests.
   constexpr uint64_t kRowBytes = 256;
   constexpr uint64_t kOutcomeBytes = 160;
   uint64_t bytes = 0;
-  for (const AuditIntent& intent : intents) {
+  for (const v1::AuditIntent& intent : intents) {
     bytes += kRowBytes;
     for (const std::string* text :
-         {&intent.request_id, &intent.run_id, &intent.os_user,
-          &intent.sudo_user, &intent.cert_identity, &intent.host,
-          &intent.address, &intent.operation, &intent.parameters_json,
-          &intent.reason, &intent.incident, &intent.ticket})
+         {&intent.request_id(), &intent.run_id(), &intent.os_user(),
+          &intent.sudo_user(), &intent.cert_identity(), &intent.host(),
+          &intent.address(), &intent.operation(), &intent.parameters_json(),
+          &intent.reason(), &intent.incident(), &intent.ticket()})
       bytes += text->size();
   }
   for (const auto& [row, result] : results) {
     bytes += kOutcomeBytes;
     for (const std::string* text :
-         {&result.error_code, &result.message, &result.summary,
-          &result.result_json, &result.agent_result_sha256,
-          &result.agent_signature})
+         {&result.error_code(), &result.message(), &result.summary(),
+          &result.result_json(), &result.agent_result_sha256(),
+          &result.agent_signature()})
       bytes += text->size();
   }
   return bytes;

@@ -28,15 +28,15 @@ extern const char kRecordColumns[];
 enum RecordParts { kIntentPart = 1, kOutcomePart = 2, kWholeRecord = 3 };
 
 // The record whose columns (kRecordColumns) start at column `first`.
-AuditRecord ReadRecord(const Statement& row, int first,
-                       int parts = kWholeRecord);
+v1::AuditEntry ReadRecord(const Statement& row, int first,
+                          int parts = kWholeRecord);
 
 // The columns of `audit_checkpoints`, in the order ReadCheckpoint expects.
 extern const char kCheckpointColumns[];
-AuditCheckpoint ReadCheckpoint(const Statement& row);
+v1::AuditCheckpoint ReadCheckpoint(const Statement& row);
 // The checkpoints numbered above `after`, in order.
-absl::StatusOr<std::vector<AuditCheckpoint>> ReadCheckpoints(sqlite3* db,
-                                                             int64_t after);
+absl::StatusOr<std::vector<v1::AuditCheckpoint>> ReadCheckpoints(sqlite3* db,
+                                                                 int64_t after);
 
 // One chain event and the row it is about (if the row is still there).
 struct ChainEvent {
@@ -46,7 +46,7 @@ struct ChainEvent {
   std::string digest;
   std::string prev_hash;
   std::string hash;
-  std::optional<AuditRecord> record;
+  std::optional<v1::AuditEntry> record;
 
   // When it was recorded, by its row.
   int64_t time_ms() const;

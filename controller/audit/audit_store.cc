@@ -53,13 +53,15 @@ absl::Status AuditStore::Exec(const char* sql) {
   return ExecSql(db_, sql, absl::StrCat("audit log ", path_));
 }
 
-absl::StatusOr<int64_t> AuditStore::RecordIntent(const AuditIntent& intent) {
+absl::StatusOr<int64_t> AuditStore::RecordIntent(
+    const v1::AuditIntent& intent) {
   absl::StatusOr<std::vector<int64_t>> ids = Commit({intent}, {});
   if (!ids.ok()) return ids.status();
   return ids->front();
 }
 
-absl::Status AuditStore::RecordResult(int64_t id, const AuditResult& result) {
+absl::Status AuditStore::RecordResult(int64_t id,
+                                      const v1::AuditResult& result) {
   return Commit({}, {{id, result}}).status();
 }
 
@@ -104,24 +106,25 @@ class AuditStore::Batch {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<int64_t> Insert(const AuditIntent& intent) {
+  absl::StatusOr<int64_t> Insert(const v1::AuditIntent& intent) {
     insert_.Reset();
-    insert_.Bind(1, intent.request_id);
-    insert_.Bind(2, intent.run_id);
-    insert_.Bind(3, intent.started_at_ms);
-    insert_.Bind(4, intent.os_user);
-    insert_.Bind(5, intent.cert_identity);
-    insert_.Bind(6, intent.host);
-    insert_.Bind(7, intent.address);
-    insert_.Bind(8, intent.operation);
-    insert_.Bind(9, intent.parameters_json);
-    insert_.Bind(10, intent.reason);
-    insert_.Bind(11, intent.incident);
-    insert_.Bind(12, int64_t{intent.dry_run});
-    insert_.Bind(13, int64_t{intent.mutating});
-    if (intent.os_uid >= 0) insert_.Bind(14, intent.os_uid);
-    insert_.Bind(15, intent.sudo_user);
-    insert_.Bind(16, intent.ticket);
+    insert_.Bind(1, intent.request_id());
+    insert_.Bind(2, intent.run_id());
+    insert_.Bind(3, intent.started_at_ms());
+    insert_.Bind(4, intent.os_user());
+    insert_.Bind(5, intent.cert_identity());
+    insert_.Bind(6, intent.host());
+    insert_.Bind(7, intent.address());
+    insert_.Bind(8, intent.operation());
+    insert_.Bind(9, intent.parameters_json());
+    insert_.Bind(10, intent.reason());
+    insert_.Bind(11, intent.incident());
+    insert_.Bind(12, int64_t{intent.dry_run()});
+    insert_.Bind(13, int64_t{intent.mutating()});
+    if (intent.has_os_uid() && intent.os_uid() >= 0)
+      insert_.Bind(14, intent.os_uid());
+    insert_.Bind(15, intent.sudo_user());
+    insert_.Bind(16, intent.ticket());
     if (insert_.Step() != SQLITE_DONE)
       return insert_.Error("recording the intent");
     const int64_t id = sqlite3_last_insert_rowid(store_->db_);
@@ -131,17 +134,17 @@ class AuditStore::Batch {
     return id;
   }
 
-  absl::Status Complete(int64_t id, const AuditResult& result) {
+  absl::Status Complete(int64_t id, const v1::AuditResult& result) {
     update_.Reset();
     update_.Bind(1, id);
-    update_.Bind(2, std::string(OutcomeName(result.outcome)));
-    update_.Bind(3, result.finished_at_ms);
-    update_.Bind(4, result.error_code);
-    update_.Bind(5, result.message);
-    update_.Bind(6, result.summary);
-    update_.Bind(7, result.result_json);
-    update_.Bind(8, result.agent_result_sha256);
-    update_.Bind(9, result.agent_signature);
+    update_.Bind(2, std::string(OutcomeName(result.outcome())));
+    update_.Bind(3, result.finished_at_ms());
+    update_.Bind(4, result.error_code());
+    update_.Bind(5, result.message());
+    update_.Bind(6, result.summary());
+    update_.Bind(7, result.result_json());
+    update_.Bind(8, result.agent_result_sha256());
+    update_.Bind(9, result.agent_signature());
     if (update_.Step() != SQLITE_DONE)
       return update_.Error("recording the outcome");
     if (sqlite3_changes(store_->db_) != 1) {
@@ -177,8 +180,8 @@ class AuditStore::Batch {
 };
 
 absl::StatusOr<std::vector<int64_t>> AuditStore::Commit(
-    const std::vector<AuditIntent>& intents,
-    const std::vector<std::pair<int64_t, AuditResult>>& results) {
+    const std::vector<v1::AuditIntent>& intents,
+    const std::vector<std::pair<int64_t, v1::AuditResult>>& results) {
   std::vector<int64_t> ids;
   // The rows and their chain events commit together; with
   // synchronous=FULL they are on disk when this returns.
@@ -192,7 +195,7 @@ absl::StatusOr<std::vector<int64_t>> AuditStore::Commit(
               !completed.ok())
             return completed;
         }
-        for (const AuditIntent& intent : intents) {
+        for (const v1::AuditIntent& intent : intents) {
           absl::StatusOr<int64_t> id = batch.Insert(intent);
           if (!id.ok()) return id.status();
           ids.push_back(*id);
@@ -219,22 +222,22 @@ namespace {
 // one (CheckChainEvent): up to event `to` (-1: all of them). Fills in what
 // a checkpoint of them says: its number, first and last event, previous
 // signature and head. `doing` starts an error ("refusing to sign ...").
-absl::StatusOr<AuditCheckpoint> CheckedTail(sqlite3* db,
-                                            const CheckpointState& state,
-                                            int64_t to,
-                                            absl::string_view doing) {
+absl::StatusOr<v1::AuditCheckpoint> CheckedTail(sqlite3* db,
+                                                const CheckpointState& state,
+                                                int64_t to,
+                                                absl::string_view doing) {
   absl::StatusOr<int64_t> chain_start = ChainStartOf(db);
   if (!chain_start.ok()) return chain_start.status();
-  AuditCheckpoint checkpoint;
-  checkpoint.number = state.last ? state.last->number + 1 : 1;
-  checkpoint.first_seq = state.last ? state.last->last_seq + 1 : 1;
-  checkpoint.previous_signature = state.last ? state.last->signature : "";
+  v1::AuditCheckpoint checkpoint;
+  checkpoint.set_number(state.last ? state.last->number() + 1 : 1);
+  checkpoint.set_first_seq(state.last ? state.last->last_seq() + 1 : 1);
+  checkpoint.set_previous_signature(state.last ? state.last->signature() : "");
   std::string previous =
-      state.last ? state.last->head_hash : GenesisHash(*chain_start);
+      state.last ? state.last->head_hash() : GenesisHash(*chain_start);
   Statement events(db, ChainEventQuery());
   if (!events.status().ok()) return events.status();
-  events.Bind(1, checkpoint.first_seq - 1);
-  events.Bind(2, to < 0 ? int64_t{-1} : to - checkpoint.first_seq + 1);
+  events.Bind(1, checkpoint.first_seq() - 1);
+  events.Bind(2, to < 0 ? int64_t{-1} : to - checkpoint.first_seq() + 1);
   int rc;
   bool first = !state.last;
   while ((rc = events.Step()) == SQLITE_ROW) {
@@ -242,31 +245,32 @@ absl::StatusOr<AuditCheckpoint> CheckedTail(sqlite3* db,
     if (absl::Status checked = CheckChainEvent(event, previous, first);
         !checked.ok()) {
       return absl::DataLossError(absl::StrCat(doing, " audit checkpoint ",
-                                              checkpoint.number, ": ",
+                                              checkpoint.number(), ": ",
                                               checked.message()));
     }
     first = false;
     previous = event.hash;
-    checkpoint.last_seq = event.seq;
+    checkpoint.set_last_seq(event.seq);
   }
   if (rc != SQLITE_DONE) return events.Error("reading the chain");
-  checkpoint.head_hash = previous;
+  checkpoint.set_head_hash(previous);
   return checkpoint;
 }
 
-absl::Status InsertCheckpoint(sqlite3* db, const AuditCheckpoint& checkpoint) {
+absl::Status InsertCheckpoint(sqlite3* db,
+                              const v1::AuditCheckpoint& checkpoint) {
   Statement insert(
       db, absl::StrCat("INSERT INTO audit_checkpoints (", kCheckpointColumns,
                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
   if (!insert.status().ok()) return insert.status();
-  insert.Bind(1, checkpoint.number);
-  insert.Bind(2, checkpoint.first_seq);
-  insert.Bind(3, checkpoint.last_seq);
-  insert.Bind(4, checkpoint.head_hash);
-  insert.Bind(5, checkpoint.previous_signature);
-  insert.Bind(6, checkpoint.signed_at_ms);
-  insert.Bind(7, checkpoint.key_id);
-  insert.Bind(8, checkpoint.signature);
+  insert.Bind(1, checkpoint.number());
+  insert.Bind(2, checkpoint.first_seq());
+  insert.Bind(3, checkpoint.last_seq());
+  insert.Bind(4, checkpoint.head_hash());
+  insert.Bind(5, checkpoint.previous_signature());
+  insert.Bind(6, checkpoint.signed_at_ms());
+  insert.Bind(7, checkpoint.key_id());
+  insert.Bind(8, checkpoint.signature());
   if (insert.Step() != SQLITE_DONE)
     return insert.Error("recording the checkpoint");
   return absl::OkStatus();
@@ -274,24 +278,26 @@ absl::Status InsertCheckpoint(sqlite3* db, const AuditCheckpoint& checkpoint) {
 
 }  // namespace
 
-absl::StatusOr<std::optional<AuditCheckpoint>> AuditStore::SignCheckpoint(
+absl::StatusOr<std::optional<v1::AuditCheckpoint>> AuditStore::SignCheckpoint(
     const CheckpointSigner& signer, absl::Time now,
-    const std::optional<AuditCheckpoint>& signed_last,
-    const std::function<absl::Status(const AuditCheckpoint&)>& before_commit) {
-  std::optional<AuditCheckpoint> signed_checkpoint;
+    const std::optional<v1::AuditCheckpoint>& signed_last,
+    const std::function<absl::Status(const v1::AuditCheckpoint&)>&
+        before_commit) {
+  std::optional<v1::AuditCheckpoint> signed_checkpoint;
   absl::MutexLock lock(&write_mutex_);
   absl::Status status = InTransaction(
       [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) -> absl::Status {
         absl::StatusOr<CheckpointState> state = ReadCheckpointState(db_);
         if (!state.ok()) return state.status();
         if (state->last.has_value() != signed_last.has_value() ||
-            (state->last.has_value() && *state->last != *signed_last)) {
+            (state->last.has_value() &&
+             !SameCheckpoint(*state->last, *signed_last))) {
           return absl::DataLossError(absl::StrCat(
               "refusing to sign: the audit log's newest checkpoint is ",
-              state->last ? absl::StrCat("number ", state->last->number)
+              state->last ? absl::StrCat("number ", state->last->number())
                           : std::string("missing"),
               ", not the one signed last (",
-              signed_last ? absl::StrCat("number ", signed_last->number)
+              signed_last ? absl::StrCat("number ", signed_last->number())
                           : std::string("none"),
               "): checkpoints were deleted or replaced in the database"));
         }
@@ -299,10 +305,10 @@ absl::StatusOr<std::optional<AuditCheckpoint>> AuditStore::SignCheckpoint(
         // What is signed is checked first: a row edited (and its chain
         // recomputed) before the controller got to sign it is refused, not
         // signed into the record.
-        absl::StatusOr<AuditCheckpoint> checkpoint =
+        absl::StatusOr<v1::AuditCheckpoint> checkpoint =
             CheckedTail(db_, *state, -1, "refusing to sign");
         if (!checkpoint.ok()) return checkpoint.status();
-        checkpoint->signed_at_ms = absl::ToUnixMillis(now);
+        checkpoint->set_signed_at_ms(absl::ToUnixMillis(now));
         if (absl::Status sign = signer.Sign(*checkpoint); !sign.ok())
           return sign;
         if (absl::Status inserted = InsertCheckpoint(db_, *checkpoint);
@@ -319,23 +325,24 @@ absl::StatusOr<std::optional<AuditCheckpoint>> AuditStore::SignCheckpoint(
   return signed_checkpoint;
 }
 
-absl::Status AuditStore::AdoptCheckpoint(const AuditCheckpoint& checkpoint) {
+absl::Status AuditStore::AdoptCheckpoint(
+    const v1::AuditCheckpoint& checkpoint) {
   absl::MutexLock lock(&write_mutex_);
   absl::Status status = InTransaction(
       [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) -> absl::Status {
         absl::StatusOr<CheckpointState> state = ReadCheckpointState(db_);
         if (!state.ok()) return state.status();
-        absl::StatusOr<AuditCheckpoint> tail =
-            CheckedTail(db_, *state, checkpoint.last_seq, "cannot take back");
+        absl::StatusOr<v1::AuditCheckpoint> tail =
+            CheckedTail(db_, *state, checkpoint.last_seq(), "cannot take back");
         if (!tail.ok()) return tail.status();
-        if (tail->number != checkpoint.number ||
-            tail->first_seq != checkpoint.first_seq ||
-            tail->last_seq != checkpoint.last_seq ||
-            tail->previous_signature != checkpoint.previous_signature ||
-            tail->head_hash != checkpoint.head_hash) {
+        if (tail->number() != checkpoint.number() ||
+            tail->first_seq() != checkpoint.first_seq() ||
+            tail->last_seq() != checkpoint.last_seq() ||
+            tail->previous_signature() != checkpoint.previous_signature() ||
+            tail->head_hash() != checkpoint.head_hash()) {
           return absl::DataLossError(absl::StrCat(
-              "checkpoint ", checkpoint.number, " (events ",
-              checkpoint.first_seq, " to ", checkpoint.last_seq,
+              "checkpoint ", checkpoint.number(), " (events ",
+              checkpoint.first_seq(), " to ", checkpoint.last_seq(),
               ") does not follow the database's checkpoints and chain: its "
               "events or the checkpoint before it were changed or cut off"));
         }
@@ -352,44 +359,44 @@ absl::StatusOr<CheckpointState> AuditStore::GetCheckpointState() {
   return ReadCheckpointState(db_);
 }
 
-absl::StatusOr<std::vector<AuditCheckpoint>> AuditStore::Checkpoints(
+absl::StatusOr<std::vector<v1::AuditCheckpoint>> AuditStore::Checkpoints(
     int64_t after) {
   return ReadCheckpoints(db_, after);
 }
 
-absl::StatusOr<std::vector<AuditExportItem>> AuditStore::Export(
+absl::StatusOr<std::vector<v1::ExportAuditItem>> AuditStore::Export(
     const AuditCursor& after, int limit) {
   return ExportAuditEvents(db_, after, limit);
 }
 
-absl::StatusOr<std::vector<AuditRecord>> AuditStore::Query(
-    const AuditFilter& filter) {
+absl::StatusOr<std::vector<v1::AuditEntry>> AuditStore::Query(
+    const v1::AuditQuery& filter) {
   return QueryAuditRows(db_, filter);
 }
 
 absl::StatusOr<int64_t> AuditStore::SettleInterrupted(absl::Time now) {
-  AuditFilter pending;
-  pending.outcome = v1::OUTCOME_PENDING;
+  v1::AuditQuery pending;
+  pending.set_outcome(v1::OUTCOME_PENDING);
   // In bounded batches, each one transaction: a log left with a large
   // fan-out cut off is settled without holding it all in memory.
-  pending.limit = 1000;
+  pending.set_limit(1000);
   int64_t settled = 0;
   while (true) {
-    absl::StatusOr<std::vector<AuditRecord>> rows = Query(pending);
+    absl::StatusOr<std::vector<v1::AuditEntry>> rows = Query(pending);
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return settled;
-    std::vector<std::pair<int64_t, AuditResult>> results;
-    for (const AuditRecord& row : *rows) {
-      AuditResult result;
-      result.outcome = v1::OUTCOME_UNKNOWN;
-      result.finished_at_ms = absl::ToUnixMillis(now);
-      result.error_code = "UNAVAILABLE";
-      result.message = absl::StrCat(
-          "the controller stopped before ", row.intent.host,
+    std::vector<std::pair<int64_t, v1::AuditResult>> results;
+    for (const v1::AuditEntry& row : *rows) {
+      v1::AuditResult result;
+      result.set_outcome(v1::OUTCOME_UNKNOWN);
+      result.set_finished_at_ms(absl::ToUnixMillis(now));
+      result.set_error_code("UNAVAILABLE");
+      result.set_message(absl::StrCat(
+          "the controller stopped before ", row.intent().host(),
           " answered (killed or restarted mid-call); whether it ran is in ",
           "the host's own journal: opsctl audit reconcile --host ",
-          row.intent.host);
-      results.emplace_back(row.id, std::move(result));
+          row.intent().host()));
+      results.emplace_back(row.id(), std::move(result));
     }
     if (absl::Status done = Commit({}, results).status(); !done.ok())
       return done;

@@ -34,17 +34,17 @@ class AuditStore {
 
   // Durably records that an action is about to be sent; returns the row id.
   // An error here means the action must not be sent.
-  absl::StatusOr<int64_t> RecordIntent(const AuditIntent& intent);
+  absl::StatusOr<int64_t> RecordIntent(const v1::AuditIntent& intent);
 
   // Completes the row written by RecordIntent.
-  absl::Status RecordResult(int64_t id, const AuditResult& result);
+  absl::Status RecordResult(int64_t id, const v1::AuditResult& result);
 
   // Both at once, in one transaction (one sync to disk), for a fan-out
   // through the controller: completes `results`, then records `intents`,
   // returning their row ids in order. Nothing is written if any fails.
   absl::StatusOr<std::vector<int64_t>> Commit(
-      const std::vector<AuditIntent>& intents,
-      const std::vector<std::pair<int64_t, AuditResult>>& results);
+      const std::vector<v1::AuditIntent>& intents,
+      const std::vector<std::pair<int64_t, v1::AuditResult>>& results);
 
   // Completes every row still pending as `unknown`, at `now`: for opsctld
   // at its start, when no call it relays is running, so a pending row is
@@ -67,32 +67,34 @@ class AuditStore {
   // `before_commit` (if given) runs with the signed checkpoint before it is
   // committed; an error from it leaves nothing signed (opsctld exports the
   // checkpoint there, so none is in the database without being outside it).
-  absl::StatusOr<std::optional<AuditCheckpoint>> SignCheckpoint(
+  absl::StatusOr<std::optional<v1::AuditCheckpoint>> SignCheckpoint(
       const CheckpointSigner& signer, absl::Time now,
-      const std::optional<AuditCheckpoint>& signed_last,
-      const std::function<absl::Status(const AuditCheckpoint&)>& before_commit =
-          nullptr);
+      const std::optional<v1::AuditCheckpoint>& signed_last,
+      const std::function<absl::Status(const v1::AuditCheckpoint&)>&
+          before_commit = nullptr);
 
   // Records `checkpoint` (exported, its signature already checked by the
   // caller) when the database lacks it: a commit that failed after the
   // export. It must be the next checkpoint, chained to the database's
   // newest, and the chain's events it covers must check and end in its
   // head; otherwise DATA_LOSS (they were changed or cut off).
-  absl::Status AdoptCheckpoint(const AuditCheckpoint& checkpoint);
+  absl::Status AdoptCheckpoint(const v1::AuditCheckpoint& checkpoint);
 
   // How many chain events no checkpoint covers yet, and the newest
   // checkpoint (if any).
   absl::StatusOr<CheckpointState> GetCheckpointState();
 
   // The checkpoints numbered above `after`, in order.
-  absl::StatusOr<std::vector<AuditCheckpoint>> Checkpoints(int64_t after = 0);
+  absl::StatusOr<std::vector<v1::AuditCheckpoint>> Checkpoints(
+      int64_t after = 0);
 
   // Up to `limit` events and checkpoints after `cursor`, in order.
-  absl::StatusOr<std::vector<AuditExportItem>> Export(const AuditCursor& after,
-                                                      int limit);
+  absl::StatusOr<std::vector<v1::ExportAuditItem>> Export(
+      const AuditCursor& after, int limit);
 
   // Rows matching `filter`, oldest first (the newest `filter.limit`).
-  absl::StatusOr<std::vector<AuditRecord>> Query(const AuditFilter& filter);
+  absl::StatusOr<std::vector<v1::AuditEntry>> Query(
+      const v1::AuditQuery& filter);
 
   const std::string& path() const { return path_; }
 

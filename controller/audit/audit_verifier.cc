@@ -94,19 +94,19 @@ absl::Status CheckChainStart(int64_t chain_start, int64_t accept_unchained) {
 
 // The copies kept elsewhere: the database must hold each, unchanged.
 absl::Status CheckExportedCopies(
-    const std::vector<AuditCheckpoint>& checkpoints,
-    const std::vector<AuditCheckpoint>& exported,
+    const std::vector<v1::AuditCheckpoint>& checkpoints,
+    const std::vector<v1::AuditCheckpoint>& exported,
     const CheckpointVerifier& key) {
-  for (const AuditCheckpoint& copy : exported) {
+  for (const v1::AuditCheckpoint& copy : exported) {
     if (absl::Status signature = key.Check(copy); !signature.ok()) {
       return absl::DataLossError(
           absl::StrCat("the exported copy of ", signature.message(),
                        ": it proves nothing about the database"));
     }
-    if (copy.number > static_cast<int64_t>(checkpoints.size())) {
+    if (copy.number() > static_cast<int64_t>(checkpoints.size())) {
       return absl::DataLossError(absl::StrCat(
-          "checkpoint ", copy.number, " (signed ",
-          FormatTime(copy.signed_at_ms), ", events to ", copy.last_seq,
+          "checkpoint ", copy.number(), " (signed ",
+          FormatTime(copy.signed_at_ms()), ", events to ", copy.last_seq(),
           ") was exported but the database ",
           checkpoints.empty()
               ? std::string("has no checkpoint")
@@ -114,9 +114,9 @@ absl::Status CheckExportedCopies(
           ": it was swapped for an older copy, or its newest rows and "
           "checkpoints were deleted"));
     }
-    if (checkpoints[copy.number - 1] != copy) {
+    if (!SameCheckpoint(checkpoints[copy.number() - 1], copy)) {
       return absl::DataLossError(absl::StrCat(
-          "checkpoint ", copy.number,
+          "checkpoint ", copy.number(),
           " in the database differs from the copy exported: rewritten"));
     }
   }
@@ -137,7 +137,7 @@ struct ChainWalk {
 // matches its row, and each checkpoint's head is where it says.
 absl::StatusOr<ChainWalk> WalkChain(
     sqlite3* db, int64_t chain_start,
-    const std::vector<AuditCheckpoint>& checkpoints,
+    const std::vector<v1::AuditCheckpoint>& checkpoints,
     const std::string& expect_head) {
   ChainWalk walk;
   walk.head = GenesisHash(chain_start);
@@ -158,19 +158,19 @@ absl::StatusOr<ChainWalk> WalkChain(
         !checked.ok())
       return checked;
     if (next_checkpoint < checkpoints.size()) {
-      const AuditCheckpoint& c = checkpoints[next_checkpoint];
-      if (event.seq > c.last_seq) {
+      const v1::AuditCheckpoint& c = checkpoints[next_checkpoint];
+      if (event.seq > c.last_seq()) {
         return absl::DataLossError(absl::StrCat(
-            "event ", c.last_seq, ", which checkpoint ", c.number,
+            "event ", c.last_seq(), ", which checkpoint ", c.number(),
             " signed, is gone: events were deleted and the chain recomputed"));
       }
-      if (event.seq == c.last_seq) {
-        if (event.hash != c.head_hash) {
-          return absl::DataLossError(
-              absl::StrCat("events up to ", c.last_seq,
-                           " no longer end in the head that checkpoint ",
-                           c.number, " signed at ", FormatTime(c.signed_at_ms),
-                           ": rows were edited and the chain recomputed"));
+      if (event.seq == c.last_seq()) {
+        if (event.hash != c.head_hash()) {
+          return absl::DataLossError(absl::StrCat(
+              "events up to ", c.last_seq(),
+              " no longer end in the head that checkpoint ", c.number(),
+              " signed at ", FormatTime(c.signed_at_ms()),
+              ": rows were edited and the chain recomputed"));
         }
         ++next_checkpoint;
       }
@@ -185,11 +185,11 @@ absl::StatusOr<ChainWalk> WalkChain(
   }
   if (rc != SQLITE_DONE) return chain.Error("reading the chain");
   if (next_checkpoint < checkpoints.size()) {
-    const AuditCheckpoint& c = checkpoints.back();
+    const v1::AuditCheckpoint& c = checkpoints.back();
     return absl::DataLossError(
-        absl::StrCat("events ", walk.last_seq + 1, " to ", c.last_seq,
-                     " were deleted from the end: checkpoint ", c.number,
-                     " signed them at ", FormatTime(c.signed_at_ms)));
+        absl::StrCat("events ", walk.last_seq + 1, " to ", c.last_seq(),
+                     " were deleted from the end: checkpoint ", c.number(),
+                     " signed them at ", FormatTime(c.signed_at_ms())));
   }
   if (!expect_head.empty() && walk.pinned_at < 0) {
     return absl::DataLossError(absl::StrCat(
@@ -282,20 +282,20 @@ absl::Status CheckRowsAndIndexes(sqlite3* db, int64_t chain_start,
 // signed, and not in the future: a tail dated otherwise was edited (to look
 // fresh, or to pass for older rows whose checkpoint was deleted). Nor may
 // it be older than checkpoints are signed.
-absl::Status CheckUnsignedTail(const ChainWalk& walk,
-                               const std::vector<AuditCheckpoint>& checkpoints,
-                               const VerifyOptions& options) {
+absl::Status CheckUnsignedTail(
+    const ChainWalk& walk, const std::vector<v1::AuditCheckpoint>& checkpoints,
+    const VerifyOptions& options) {
   const int64_t signed_to =
-      checkpoints.empty() ? 0 : checkpoints.back().last_seq;
+      checkpoints.empty() ? 0 : checkpoints.back().last_seq();
   if (walk.last_seq == signed_to) return absl::OkStatus();
   const int64_t first_ms = walk.first_unsigned_ms;
   if (options.checkpoint_key != nullptr) {
     if (!checkpoints.empty() &&
-        first_ms + kDatingSlackMs < checkpoints.back().signed_at_ms) {
+        first_ms + kDatingSlackMs < checkpoints.back().signed_at_ms()) {
       return absl::DataLossError(absl::StrCat(
           "event ", signed_to + 1, ", recorded ", FormatTime(first_ms),
           ", is in no checkpoint although it is dated before the newest one (",
-          FormatTime(checkpoints.back().signed_at_ms),
+          FormatTime(checkpoints.back().signed_at_ms()),
           "): back-dated, or the checkpoint that signed it was deleted"));
     }
     if (first_ms > absl::ToUnixMillis(absl::Now()) + kDatingSlackMs) {
@@ -317,21 +317,21 @@ absl::Status CheckUnsignedTail(const ChainWalk& walk,
 }
 
 std::string Report(const ChainWalk& walk, int64_t chain_start,
-                   const std::vector<AuditCheckpoint>& checkpoints,
+                   const std::vector<v1::AuditCheckpoint>& checkpoints,
                    const VerifyOptions& options) {
   const int64_t unsigned_events =
-      walk.last_seq - (checkpoints.empty() ? 0 : checkpoints.back().last_seq);
+      walk.last_seq - (checkpoints.empty() ? 0 : checkpoints.back().last_seq());
   std::string report = absl::StrCat(
       walk.events, " events verified",
       chain_start > 0 ? absl::StrCat(" (rows after ", chain_start, ")") : "");
   const bool keyed = options.checkpoint_key != nullptr;
   if (!checkpoints.empty()) {
-    const AuditCheckpoint& c = checkpoints.back();
+    const v1::AuditCheckpoint& c = checkpoints.back();
     absl::StrAppend(&report, "; ", checkpoints.size(),
-                    " checkpoint(s) signed by key ", c.key_id,
-                    " verified, the last (", c.number, ", ",
-                    FormatTime(c.signed_at_ms), ") signs events to ",
-                    c.last_seq, ", ", unsigned_events, " event(s) since");
+                    " checkpoint(s) signed by key ", c.key_id(),
+                    " verified, the last (", c.number(), ", ",
+                    FormatTime(c.signed_at_ms()), ") signs events to ",
+                    c.last_seq(), ", ", unsigned_events, " event(s) since");
     if (!options.exported.empty())
       absl::StrAppend(&report, "; ", options.exported.size(),
                       " exported checkpoint(s) match");
@@ -379,9 +379,9 @@ absl::Status CheckChainEvent(const ChainEvent& e, const std::string& previous,
   }
   std::string canonical;
   if (e.event == "intent") {
-    canonical = CanonicalIntent(e.action_id, e.record->intent);
-  } else if (e.record->result.has_value()) {
-    canonical = CanonicalOutcome(e.action_id, *e.record->result);
+    canonical = CanonicalIntent(e.action_id, e.record->intent());
+  } else if (e.record->has_result()) {
+    canonical = CanonicalOutcome(e.action_id, e.record->result());
   }
   if (Sha256Hex(canonical) != e.digest) {
     return absl::DataLossError(
@@ -401,7 +401,7 @@ absl::StatusOr<std::string> VerifyAuditLog(const std::string& path,
           CheckChainStart(*chain_start, options.accept_unchained);
       !status.ok())
     return status;
-  absl::StatusOr<std::vector<AuditCheckpoint>> checkpoints =
+  absl::StatusOr<std::vector<v1::AuditCheckpoint>> checkpoints =
       ReadCheckpoints(db->get(), 0);
   if (!checkpoints.ok()) return checkpoints.status();
   const CheckpointVerifier* key = options.checkpoint_key;

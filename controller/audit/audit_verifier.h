@@ -33,7 +33,7 @@ struct VerifyOptions {
   // SIEM's copy): each must be in the database as it was exported, so a
   // database swapped for an older copy, or cut at the end together with its
   // checkpoints, is caught.
-  std::vector<AuditCheckpoint> exported;
+  std::vector<v1::AuditCheckpoint> exported;
   // With checkpoints signed every N seconds, the oldest event no checkpoint
   // covers may be at most this old; older means the newest checkpoints were
   // deleted. Zero: not checked.

@@ -17,27 +17,27 @@ constexpr size_t kMaxFileBytes = 256 << 20;
 
 }  // namespace
 
-std::string CheckpointJson(const AuditCheckpoint& c) {
+std::string CheckpointJson(const v1::AuditCheckpoint& c) {
   return DumpJson(
       {{"type", "audit_checkpoint"},
-       {"number", c.number},
-       {"first_seq", c.first_seq},
-       {"last_seq", c.last_seq},
-       {"head_hash", c.head_hash},
-       {"previous_signature", c.previous_signature},
+       {"number", c.number()},
+       {"first_seq", c.first_seq()},
+       {"last_seq", c.last_seq()},
+       {"head_hash", c.head_hash()},
+       {"previous_signature", c.previous_signature()},
        {"signed_at", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                                      absl::FromUnixMillis(c.signed_at_ms),
+                                      absl::FromUnixMillis(c.signed_at_ms()),
                                       absl::UTCTimeZone())},
-       {"signed_at_ms", c.signed_at_ms},
-       {"key_id", c.key_id},
-       {"signature", c.signature}});
+       {"signed_at_ms", c.signed_at_ms()},
+       {"key_id", c.key_id()},
+       {"signature", c.signature()}});
 }
 
-absl::StatusOr<std::vector<AuditCheckpoint>> ParseCheckpointLines(
+absl::StatusOr<std::vector<v1::AuditCheckpoint>> ParseCheckpointLines(
     absl::string_view text) {
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
-  std::vector<AuditCheckpoint> checkpoints;
+  std::vector<v1::AuditCheckpoint> checkpoints;
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
@@ -50,7 +50,7 @@ absl::StatusOr<std::vector<AuditCheckpoint>> ParseCheckpointLines(
                              std::string(line), &item, options)
                              .ok();
     if (is_item && item.has_checkpoint()) {
-      checkpoints.push_back(FromProto(item.checkpoint()));
+      checkpoints.push_back(item.checkpoint());
       continue;
     }
     if (is_item && !item.event().empty()) continue;  // an event line
@@ -58,7 +58,7 @@ absl::StatusOr<std::vector<AuditCheckpoint>> ParseCheckpointLines(
                                                     options)
             .ok() &&
         bare.number() > 0) {
-      checkpoints.push_back(FromProto(bare));
+      checkpoints.push_back(bare);
       continue;
     }
     return absl::InvalidArgumentError(absl::StrCat(
@@ -68,14 +68,14 @@ absl::StatusOr<std::vector<AuditCheckpoint>> ParseCheckpointLines(
   return checkpoints;
 }
 
-absl::StatusOr<std::vector<AuditCheckpoint>> ReadCheckpointFile(
+absl::StatusOr<std::vector<v1::AuditCheckpoint>> ReadCheckpointFile(
     const std::string& path) {
   absl::StatusOr<std::string> content = ReadRegularFile(path, kMaxFileBytes);
   if (!content.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("checkpoint file: ", content.status().message()));
   }
-  absl::StatusOr<std::vector<AuditCheckpoint>> checkpoints =
+  absl::StatusOr<std::vector<v1::AuditCheckpoint>> checkpoints =
       ParseCheckpointLines(SplitCompleteLines(*content).lines);
   if (!checkpoints.ok()) {
     return absl::InvalidArgumentError(

@@ -80,36 +80,37 @@ bool SameParameters(const OperationInfo& op, const std::string& logged_json,
 
 // What of the row's intent differs from the request the agent journaled
 // (who, which operation, why, with what parameters); empty if nothing.
-std::string RequestDifference(const AuditIntent& intent,
+std::string RequestDifference(const v1::AuditIntent& intent,
                               const v1::JournalRecord& started) {
   auto differs = [](absl::string_view what, absl::string_view logged,
                     absl::string_view received) {
     return absl::StrCat(what, ": the team log says \"", logged,
                         "\", the agent received \"", received, "\"");
   };
-  if (started.operation() != intent.operation)
-    return differs("operation", intent.operation, started.operation());
+  if (started.operation() != intent.operation())
+    return differs("operation", intent.operation(), started.operation());
   // The journal names the caller "CN (roles)".
   const std::string& caller = started.caller();
-  if (!SameCaller(caller, intent.cert_identity))
-    return differs("operator", intent.cert_identity, caller);
-  if (!SameText(intent.incident, started.incident(), started.incident_sha256()))
-    return differs("incident", BoundedJournalText(intent.incident),
+  if (!SameCaller(caller, intent.cert_identity()))
+    return differs("operator", intent.cert_identity(), caller);
+  if (!SameText(intent.incident(), started.incident(),
+                started.incident_sha256()))
+    return differs("incident", BoundedJournalText(intent.incident()),
                    started.incident());
-  if (!SameText(intent.reason, started.reason(), started.reason_sha256()))
-    return differs("reason", BoundedJournalText(intent.reason),
+  if (!SameText(intent.reason(), started.reason(), started.reason_sha256()))
+    return differs("reason", BoundedJournalText(intent.reason()),
                    started.reason());
-  if (started.run_id() != intent.run_id)
-    return differs("run", intent.run_id, started.run_id());
-  if (started.ticket() != intent.ticket)
-    return differs("ticket", intent.ticket, started.ticket());
-  if (started.dry_run() != intent.dry_run)
-    return differs("dry run", intent.dry_run ? "yes" : "no",
+  if (started.run_id() != intent.run_id())
+    return differs("run", intent.run_id(), started.run_id());
+  if (started.ticket() != intent.ticket())
+    return differs("ticket", intent.ticket(), started.ticket());
+  if (started.dry_run() != intent.dry_run())
+    return differs("dry run", intent.dry_run() ? "yes" : "no",
                    started.dry_run() ? "yes" : "no");
   if (!started.has_request() && !started.parameters_sha256().empty() &&
-      Sha256Hex(intent.parameters_json) != started.parameters_sha256()) {
+      Sha256Hex(intent.parameters_json()) != started.parameters_sha256()) {
     // A read: the agent kept its parameters' digest only.
-    return differs("parameters", BoundedJournalText(intent.parameters_json),
+    return differs("parameters", BoundedJournalText(intent.parameters_json()),
                    absl::StrCat("parameters with digest ",
                                 started.parameters_sha256().substr(0, 12)));
   }
@@ -117,8 +118,8 @@ std::string RequestDifference(const AuditIntent& intent,
   if (op != nullptr && started.has_request()) {
     std::unique_ptr<google::protobuf::Message> request = op->NewRequest();
     if (started.request().UnpackTo(request.get()) &&
-        !SameParameters(*op, intent.parameters_json, *request))
-      return differs("parameters", intent.parameters_json,
+        !SameParameters(*op, intent.parameters_json(), *request))
+      return differs("parameters", intent.parameters_json(),
                      ParametersJson(*request));
   }
   return "";
@@ -149,7 +150,7 @@ absl::string_view FindingName(FindingKind kind) {
 }
 
 HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
-                             const std::vector<AuditRecord>& rows,
+                             const std::vector<v1::AuditEntry>& rows,
                              const std::vector<v1::JournalRecord>& journal,
                              const std::vector<std::string>& own_request_ids,
                              absl::string_view certificate_pem) {
@@ -203,32 +204,32 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
     }
     return false;
   };
-  std::map<std::string, const AuditRecord*> logged;
-  for (const AuditRecord& row : rows) {
-    if (own.count(row.intent.request_id) > 0) continue;
-    logged[row.intent.request_id] = &row;
-    const AuditIntent& intent = row.intent;
-    const auto found = calls.find(intent.request_id);
-    const bool in_window = intent.started_at_ms >= journal_from;
+  std::map<std::string, const v1::AuditEntry*> logged;
+  for (const v1::AuditEntry& row : rows) {
+    if (own.count(row.intent().request_id()) > 0) continue;
+    logged[row.intent().request_id()] = &row;
+    const v1::AuditIntent& intent = row.intent();
+    const auto found = calls.find(intent.request_id());
+    const bool in_window = intent.started_at_ms() >= journal_from;
     if (found == calls.end()) {
       // Never sent, or refused at the agent (whose refusals are journaled
       // at a bounded rate): nothing to expect.
-      if (!in_window || row.outcome == v1::OUTCOME_UNREACHABLE ||
-          row.outcome == v1::OUTCOME_DENIED)
+      if (!in_window || row.outcome() == v1::OUTCOME_UNREACHABLE ||
+          row.outcome() == v1::OUTCOME_DENIED)
         continue;
       // A read over its caller's journaling rate, or one or a change the
       // agent could not record (its journal's filesystem full), is counted,
       // not journaled. A change it could not record it refused, so the log
       // must say error for it.
-      if ((!intent.mutating || row.outcome == v1::OUTCOME_ERROR) &&
-          counted_only(intent.cert_identity, intent.started_at_ms))
+      if ((!intent.mutating() || row.outcome() == v1::OUTCOME_ERROR) &&
+          counted_only(intent.cert_identity(), intent.started_at_ms()))
         continue;
-      add(FindingKind::kNotRun, FormatMs(intent.started_at_ms),
-          intent.request_id, intent.operation,
-          absl::StrCat("the team log says ", OutcomeName(row.outcome), "; ",
+      add(FindingKind::kNotRun, FormatMs(intent.started_at_ms()),
+          intent.request_id(), intent.operation(),
+          absl::StrCat("the team log says ", OutcomeName(row.outcome()), "; ",
                        host, " has no record of it",
-                       row.outcome == v1::OUTCOME_UNKNOWN ||
-                               row.outcome == v1::OUTCOME_PENDING
+                       row.outcome() == v1::OUTCOME_UNKNOWN ||
+                               row.outcome() == v1::OUTCOME_PENDING
                            ? " (it did not run)"
                            : " (a row the controller made up?)"));
       continue;
@@ -237,15 +238,15 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
     if (call.started != nullptr) {
       if (std::string difference = RequestDifference(intent, *call.started);
           !difference.empty()) {
-        add(FindingKind::kRequestDiffers, FormatMs(intent.started_at_ms),
-            intent.request_id, intent.operation, std::move(difference));
+        add(FindingKind::kRequestDiffers, FormatMs(intent.started_at_ms()),
+            intent.request_id(), intent.operation(), std::move(difference));
         continue;
       }
     }
     if (call.refused != nullptr && call.finished == nullptr) {
-      if (row.outcome == v1::OUTCOME_OK) {
-        add(FindingKind::kOutcomeDiffers, FormatMs(intent.started_at_ms),
-            intent.request_id, intent.operation,
+      if (row.outcome() == v1::OUTCOME_OK) {
+        add(FindingKind::kOutcomeDiffers, FormatMs(intent.started_at_ms()),
+            intent.request_id(), intent.operation(),
             absl::StrCat("the team log says ok; ", host,
                          " refused it: ", call.refused->status_message()));
       } else {
@@ -255,9 +256,9 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
     }
     if (call.finished == nullptr) {
       // Started, never finished: the agent died mid-call.
-      if (row.outcome == v1::OUTCOME_OK) {
-        add(FindingKind::kOutcomeDiffers, FormatMs(intent.started_at_ms),
-            intent.request_id, intent.operation,
+      if (row.outcome() == v1::OUTCOME_OK) {
+        add(FindingKind::kOutcomeDiffers, FormatMs(intent.started_at_ms()),
+            intent.request_id(), intent.operation(),
             absl::StrCat("the team log says ok; ", host,
                          " started it and has no outcome"));
       } else {
@@ -267,39 +268,39 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
     }
     const int code = call.finished->status_code();
     const bool agent_ok = code == 0;
-    const bool agrees = (row.outcome == v1::OUTCOME_OK && agent_ok) ||
-                        ((row.outcome == v1::OUTCOME_ERROR ||
-                          row.outcome == v1::OUTCOME_DENIED) &&
+    const bool agrees = (row.outcome() == v1::OUTCOME_OK && agent_ok) ||
+                        ((row.outcome() == v1::OUTCOME_ERROR ||
+                          row.outcome() == v1::OUTCOME_DENIED) &&
                          !agent_ok);
     if (!agrees) {
-      add(FindingKind::kOutcomeDiffers, FormatMs(intent.started_at_ms),
-          intent.request_id, intent.operation,
+      add(FindingKind::kOutcomeDiffers, FormatMs(intent.started_at_ms()),
+          intent.request_id(), intent.operation(),
           absl::StrCat(
-              "the team log says ", OutcomeName(row.outcome), "; ", host,
+              "the team log says ", OutcomeName(row.outcome()), "; ", host,
               " finished it ", agent_ok ? std::string("ok") : CodeName(code),
               agent_ok ? ""
                        : absl::StrCat(": ", call.finished->status_message())));
       continue;
     }
-    if (row.result.has_value() && !row.result->agent_result_sha256.empty()) {
-      const AuditResult& result = *row.result;
+    if (row.has_result() && !row.result().agent_result_sha256().empty()) {
+      const v1::AuditResult& result = row.result();
       if (!call.finished->result_sha256().empty() &&
-          result.agent_result_sha256 != call.finished->result_sha256()) {
-        add(FindingKind::kResultDiffers, FormatMs(intent.started_at_ms),
-            intent.request_id, intent.operation,
+          result.agent_result_sha256() != call.finished->result_sha256()) {
+        add(FindingKind::kResultDiffers, FormatMs(intent.started_at_ms()),
+            intent.request_id(), intent.operation(),
             absl::StrCat("the answer the team log recorded is not the one ",
                          host, " journaled (digest ",
-                         result.agent_result_sha256.substr(0, 12), " vs ",
+                         result.agent_result_sha256().substr(0, 12), " vs ",
                          call.finished->result_sha256().substr(0, 12), ")"));
         continue;
       }
       if (!certificate_pem.empty()) {
         absl::Status signature =
-            VerifyResult(certificate_pem, result.agent_result_sha256,
-                         absl::HexStringToBytes(result.agent_signature));
+            VerifyResult(certificate_pem, result.agent_result_sha256(),
+                         absl::HexStringToBytes(result.agent_signature()));
         if (!signature.ok()) {
-          add(FindingKind::kResultDiffers, FormatMs(intent.started_at_ms),
-              intent.request_id, intent.operation,
+          add(FindingKind::kResultDiffers, FormatMs(intent.started_at_ms()),
+              intent.request_id(), intent.operation(),
               absl::StrCat("the team log's record of the answer is not signed "
                            "by ",
                            host, ": ", signature.message()));

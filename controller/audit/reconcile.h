@@ -67,7 +67,7 @@ struct HostReconciliation {
 // `certificate_pem`, the host's verified certificate, checks the agent
 // signatures the rows carry; empty skips that check.
 HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
-                             const std::vector<AuditRecord>& rows,
+                             const std::vector<v1::AuditEntry>& rows,
                              const std::vector<v1::JournalRecord>& journal,
                              const std::vector<std::string>& own_request_ids,
                              absl::string_view certificate_pem);

@@ -23,10 +23,11 @@ namespace opsagent {
 namespace {
 
 // The table's INCIDENT/TICKET cell: "INC-3", "ticket CHG-7", both or none.
-std::string IncidentAndTicket(const AuditIntent& i) {
-  if (i.ticket.empty()) return i.incident;
-  const std::string ticket = absl::StrCat("ticket ", i.ticket);
-  return i.incident.empty() ? ticket : absl::StrCat(i.incident, ", ", ticket);
+std::string IncidentAndTicket(const v1::AuditIntent& i) {
+  if (i.ticket().empty()) return i.incident();
+  const std::string ticket = absl::StrCat("ticket ", i.ticket());
+  return i.incident().empty() ? ticket
+                              : absl::StrCat(i.incident(), ", ", ticket);
 }
 
 int RunVerify(Invocation& invocation, const ParsedArgs& args) {
@@ -40,7 +41,7 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
                          "before the chain");
   }
   if (args.Has("checkpoints")) {
-    absl::StatusOr<std::vector<AuditCheckpoint>> exported =
+    absl::StatusOr<std::vector<v1::AuditCheckpoint>> exported =
         ReadCheckpointFile(args.Get("checkpoints"));
     if (!exported.ok())
       return CommandFailed(invocation, kExitUsage, exported.status().message());
@@ -83,8 +84,8 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
     v1::VerifyAuditRequest request;
     request.set_expect_head(options.expect_head);
     request.set_accept_unchained(options.accept_unchained);
-    for (const AuditCheckpoint& copy : options.exported)
-      *request.add_exported() = ToProto(copy);
+    for (const v1::AuditCheckpoint& copy : options.exported)
+      *request.add_exported() = copy;
     absl::StatusOr<v1::VerifyAuditReply> reply = (*client)->Call(
         &ControllerStub::VerifyAudit, request, absl::Minutes(10));
     if (!reply.ok())
@@ -144,21 +145,21 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
 }
 
 // One export line: a checkpoint, or a chain event with its row.
-std::string ExportLine(const AuditExportItem& item) {
-  nlohmann::ordered_json line = {{"cursor", item.cursor.ToString()}};
-  if (item.checkpoint) {
-    line["checkpoint"] = EmbeddedJson(CheckpointJson(*item.checkpoint));
+std::string ExportLine(const v1::ExportAuditItem& item) {
+  nlohmann::ordered_json line = {{"cursor", item.cursor()}};
+  if (item.has_checkpoint()) {
+    line["checkpoint"] = EmbeddedJson(CheckpointJson(item.checkpoint()));
   } else {
-    line["seq"] = item.seq;
-    line["event"] = item.event;
-    line["hash"] = item.hash;
-    line["record"] = AuditRowJson(item.record);
+    line["seq"] = item.seq();
+    line["event"] = item.event();
+    line["hash"] = item.hash();
+    line["record"] = AuditRowJson(item.entry());
   }
   return DumpJson(line);
 }
 
 // Items after `after`, from the controller or the local log.
-absl::StatusOr<std::vector<AuditExportItem>> ExportPage(
+absl::StatusOr<std::vector<v1::ExportAuditItem>> ExportPage(
     Invocation& invocation, const AuditCursor& after, int limit) {
   if (!invocation.via_controller()) {
     absl::StatusOr<AuditStore*> store = invocation.audit();
@@ -171,13 +172,12 @@ absl::StatusOr<std::vector<AuditExportItem>> ExportPage(
   absl::StatusOr<v1::ExportAuditReply> reply = invocation.AskController(
       &ControllerStub::ExportAudit, request, absl::Minutes(1));
   if (!reply.ok()) return reply.status();
-  std::vector<AuditExportItem> items;
-  for (const v1::ExportAuditItem& proto : reply->items()) {
-    absl::StatusOr<AuditExportItem> item = FromExportItem(proto);
-    if (!item.ok()) return item.status();
-    items.push_back(*std::move(item));
+  for (const v1::ExportAuditItem& item : reply->items()) {
+    if (absl::Status received = CheckReceived(item); !received.ok())
+      return received;
   }
-  return items;
+  return std::vector<v1::ExportAuditItem>(reply->items().begin(),
+                                          reply->items().end());
 }
 
 int RunExport(Invocation& invocation, const ParsedArgs& args) {
@@ -196,7 +196,7 @@ int RunExport(Invocation& invocation, const ParsedArgs& args) {
     const int page =
         remaining < 0 ? kPage
                       : static_cast<int>(std::min<int64_t>(remaining, kPage));
-    absl::StatusOr<std::vector<AuditExportItem>> items =
+    absl::StatusOr<std::vector<v1::ExportAuditItem>> items =
         ExportPage(invocation, *cursor, page);
     if (!items.ok()) {
       return CommandFailed(
@@ -204,9 +204,9 @@ int RunExport(Invocation& invocation, const ParsedArgs& args) {
           ExitCodeForControllerError(items.status(), kExitAuditUnavailable),
           items.status().message());
     }
-    for (const AuditExportItem& item : *items) {
+    for (const v1::ExportAuditItem& item : *items) {
       std::fprintf(invocation.out(), "%s\n", ExportLine(item).c_str());
-      *cursor = item.cursor;
+      *cursor = *AuditCursor::Parse(item.cursor());  // checked as received
     }
     // A reader that went away (a closed pipe) ends the export.
     if (std::fflush(invocation.out()) != 0) return kExitOk;
@@ -229,38 +229,41 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
                          "audit takes no argument but \"verify\", "
                          "\"export\" or \"reconcile\"");
   }
-  AuditFilter filter;
-  for (auto [flag, out] :
-       {std::pair{"since", &filter.since_ms}, {"until", &filter.until_ms}}) {
+  v1::AuditQuery filter;
+  for (auto [flag, set] :
+       {std::pair{"since", &v1::AuditQuery::set_since_unix_ms},
+        {"until", &v1::AuditQuery::set_until_unix_ms}}) {
     if (!args.Has(flag)) continue;
     absl::StatusOr<int64_t> ms = ParseTimeFlag(flag, args.Get(flag));
     if (!ms.ok()) {
       return CommandFailed(invocation, kExitUsage, ms.status().message());
     }
-    *out = *ms;
+    (filter.*set)(*ms);
   }
-  filter.host = args.Get("host");
-  filter.operator_name = args.Get("operator");
-  filter.operation = args.Get("operation");
-  filter.incident = args.Get("incident");
-  filter.ticket = args.Get("ticket");
-  filter.run_id = args.Get("run");
+  filter.set_host(args.Get("host"));
+  filter.set_operator_name(args.Get("operator"));
+  filter.set_operation(args.Get("operation"));
+  filter.set_incident(args.Get("incident"));
+  filter.set_ticket(args.Get("ticket"));
+  filter.set_run_id(args.Get("run"));
   if (args.Has("outcome")) {
-    filter.outcome = ParseOutcome(args.Get("outcome"));
-    if (!filter.outcome) {
+    std::optional<v1::Outcome> outcome = ParseOutcome(args.Get("outcome"));
+    if (outcome.has_value()) filter.set_outcome(*outcome);
+    if (!outcome.has_value()) {
       std::fprintf(invocation.err(),
                    "opsctl: --outcome: use ok, error, denied, unreachable, "
                    "unknown or pending\n");
       return kExitUsage;
     }
   }
-  if (args.Has("limit") &&
-      (!absl::SimpleAtoi(args.Get("limit"), &filter.limit) ||
-       filter.limit <= 0)) {
-    return CommandFailed(invocation, kExitUsage,
-                         "--limit takes a positive number");
+  if (args.Has("limit")) {
+    uint32_t limit = 0;
+    if (!absl::SimpleAtoi(args.Get("limit"), &limit) || limit == 0)
+      return CommandFailed(invocation, kExitUsage,
+                           "--limit takes a positive number");
+    filter.set_limit(limit);
   }
-  absl::StatusOr<std::vector<AuditRecord>> records =
+  absl::StatusOr<std::vector<v1::AuditEntry>> records =
       QueryAuditLog(invocation, filter);
   if (!records.ok()) {
     return CommandFailed(
@@ -270,7 +273,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
   }
   if (invocation.output() == OutputFormat::kJson) {
     std::vector<std::string> rows;
-    for (const AuditRecord& r : *records)
+    for (const v1::AuditEntry& r : *records)
       rows.push_back(DumpJson(AuditRowJson(r)));
     std::fprintf(invocation.out(), "[%s]\n",
                  absl::StrJoin(rows, ",\n").c_str());
@@ -283,29 +286,30 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
         "host,operation,parameters,"
         "incident,reason,"
         "duration_ms,error_code,message,summary,request_id,run_id,ticket\n");
-    for (const AuditRecord& r : *records) {
-      const AuditIntent& i = r.intent;
+    for (const v1::AuditEntry& r : *records) {
+      const v1::AuditIntent& i = r.intent();
       std::vector<std::string> fields = {
-          absl::StrCat(r.id),
-          Rfc3339Millis(i.started_at_ms),
-          std::string(OutcomeName(r.outcome)),
-          i.os_user,
-          i.os_uid >= 0 ? absl::StrCat(i.os_uid) : "",
-          i.sudo_user,
-          i.cert_identity,
-          i.host,
-          i.operation,
-          i.parameters_json,
-          i.incident,
-          i.reason,
-          r.result ? absl::StrCat(r.result->finished_at_ms - i.started_at_ms)
-                   : "",
-          r.result ? r.result->error_code : "",
-          r.result ? r.result->message : "",
-          r.result ? r.result->summary : "",
-          i.request_id,
-          i.run_id,
-          i.ticket};
+          absl::StrCat(r.id()),
+          Rfc3339Millis(i.started_at_ms()),
+          std::string(OutcomeName(r.outcome())),
+          i.os_user(),
+          i.has_os_uid() ? absl::StrCat(i.os_uid()) : "",
+          i.sudo_user(),
+          i.cert_identity(),
+          i.host(),
+          i.operation(),
+          i.parameters_json(),
+          i.incident(),
+          i.reason(),
+          r.has_result()
+              ? absl::StrCat(r.result().finished_at_ms() - i.started_at_ms())
+              : "",
+          r.has_result() ? r.result().error_code() : "",
+          r.has_result() ? r.result().message() : "",
+          r.has_result() ? r.result().summary() : "",
+          i.request_id(),
+          i.run_id(),
+          i.ticket()};
       for (std::string& field : fields) field = CsvField(field);
       std::fprintf(invocation.out(), "%s\n",
                    absl::StrJoin(fields, ",").c_str());
@@ -315,19 +319,20 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
   TextTable table({"TIME (UTC)", "OUTCOME", "OPERATOR", "HOST", "OPERATION",
                    "MS", "INCIDENT/TICKET", "DETAIL"},
                   {5});
-  for (const AuditRecord& r : *records) {
-    std::string detail = r.result
-                             ? (r.result->message.empty() ? r.result->summary
-                                                          : r.result->message)
-                             : "";
+  for (const v1::AuditEntry& r : *records) {
+    std::string detail =
+        r.has_result() ? (r.result().message().empty() ? r.result().summary()
+                                                       : r.result().message())
+                       : "";
     std::replace(detail.begin(), detail.end(), '\n', ' ');
-    table.AddRow({Rfc3339Millis(r.intent.started_at_ms),
-                  std::string(OutcomeName(r.outcome)), OperatorLabel(r.intent),
-                  r.intent.host, r.intent.operation,
-                  r.result ? absl::StrCat(r.result->finished_at_ms -
-                                          r.intent.started_at_ms)
-                           : "-",
-                  IncidentAndTicket(r.intent), detail});
+    table.AddRow({Rfc3339Millis(r.intent().started_at_ms()),
+                  std::string(OutcomeName(r.outcome())),
+                  OperatorLabel(r.intent()), r.intent().host(),
+                  r.intent().operation(),
+                  r.has_result() ? absl::StrCat(r.result().finished_at_ms() -
+                                                r.intent().started_at_ms())
+                                 : "-",
+                  IncidentAndTicket(r.intent()), detail});
   }
   std::fprintf(invocation.out(), "%s", table.Render().c_str());
   return kExitOk;

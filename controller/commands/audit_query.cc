@@ -36,59 +36,59 @@ absl::StatusOr<int64_t> ParseTimeFlag(const std::string& flag,
                    "(2026-11-25T14:00)"));
 }
 
-absl::StatusOr<std::vector<AuditRecord>> QueryAuditLog(
-    Invocation& invocation, const AuditFilter& filter, bool without_results) {
+absl::StatusOr<std::vector<v1::AuditEntry>> QueryAuditLog(
+    Invocation& invocation, const v1::AuditQuery& filter,
+    bool without_results) {
   if (!invocation.via_controller()) {
     absl::StatusOr<AuditStore*> store = invocation.audit();
     if (!store.ok()) return store.status();
     return (*store)->Query(filter);
   }
-  v1::AuditQuery query = ToAuditQuery(filter);
+  v1::AuditQuery query = filter;
   query.set_omit_result_json(without_results);
   absl::StatusOr<v1::AuditQueryReply> reply = invocation.AskController(
       &ControllerStub::QueryAudit, query, absl::Minutes(1));
   if (!reply.ok()) return reply.status();
-  std::vector<AuditRecord> records;
   for (const v1::AuditEntry& entry : reply->entries()) {
-    absl::StatusOr<AuditRecord> record = FromAuditEntry(entry);
-    if (!record.ok()) return record.status();
-    records.push_back(*std::move(record));
+    if (absl::Status received = CheckReceived(entry); !received.ok())
+      return received;
   }
-  return records;
+  return std::vector<v1::AuditEntry>(reply->entries().begin(),
+                                     reply->entries().end());
 }
 
-nlohmann::ordered_json AuditRowJson(const AuditRecord& r) {
-  const AuditIntent& i = r.intent;
+nlohmann::ordered_json AuditRowJson(const v1::AuditEntry& r) {
+  const v1::AuditIntent& i = r.intent();
   nlohmann::ordered_json json = {
-      {"id", r.id},
-      {"request_id", i.request_id},
-      {"run_id", i.run_id},
-      {"started_at", Rfc3339Millis(i.started_at_ms)},
-      {"os_user", i.os_user},
-      {"os_uid", i.os_uid >= 0 ? nlohmann::ordered_json(i.os_uid) : nullptr},
-      {"sudo_user_claimed", i.sudo_user},
-      {"cert_identity", i.cert_identity},
-      {"host", i.host},
-      {"address", i.address},
-      {"operation", i.operation},
-      {"parameters", i.parameters_json.empty()
+      {"id", r.id()},
+      {"request_id", i.request_id()},
+      {"run_id", i.run_id()},
+      {"started_at", Rfc3339Millis(i.started_at_ms())},
+      {"os_user", i.os_user()},
+      {"os_uid", i.has_os_uid() ? nlohmann::ordered_json(i.os_uid()) : nullptr},
+      {"sudo_user_claimed", i.sudo_user()},
+      {"cert_identity", i.cert_identity()},
+      {"host", i.host()},
+      {"address", i.address()},
+      {"operation", i.operation()},
+      {"parameters", i.parameters_json().empty()
                          ? nlohmann::ordered_json::object()
-                         : EmbeddedJson(i.parameters_json)},
-      {"reason", i.reason},
-      {"incident", i.incident},
-      {"ticket", i.ticket},
-      {"dry_run", i.dry_run},
-      {"mutating", i.mutating},
-      {"outcome", std::string(OutcomeName(r.outcome))}};
-  if (r.result) {
-    json["finished_at"] = Rfc3339Millis(r.result->finished_at_ms);
-    json["duration_ms"] = r.result->finished_at_ms - i.started_at_ms;
-    json["error_code"] = r.result->error_code;
-    json["message"] = r.result->message;
-    json["summary"] = r.result->summary;
+                         : EmbeddedJson(i.parameters_json())},
+      {"reason", i.reason()},
+      {"incident", i.incident()},
+      {"ticket", i.ticket()},
+      {"dry_run", i.dry_run()},
+      {"mutating", i.mutating()},
+      {"outcome", std::string(OutcomeName(r.outcome()))}};
+  if (r.has_result()) {
+    json["finished_at"] = Rfc3339Millis(r.result().finished_at_ms());
+    json["duration_ms"] = r.result().finished_at_ms() - i.started_at_ms();
+    json["error_code"] = r.result().error_code();
+    json["message"] = r.result().message();
+    json["summary"] = r.result().summary();
     // The structured result (a failed restart's attempts and log lines).
-    if (!r.result->result_json.empty())
-      json["result"] = EmbeddedJson(r.result->result_json);
+    if (!r.result().result_json().empty())
+      json["result"] = EmbeddedJson(r.result().result_json());
   }
   return json;
 }

@@ -25,14 +25,14 @@ absl::StatusOr<int64_t> ParseTimeFlag(const std::string& flag,
 // controller configured).
 // `without_results` leaves each row's result_json out (much less to carry
 // for many rows).
-absl::StatusOr<std::vector<AuditRecord>> QueryAuditLog(
-    Invocation& invocation, const AuditFilter& filter,
+absl::StatusOr<std::vector<v1::AuditEntry>> QueryAuditLog(
+    Invocation& invocation, const v1::AuditQuery& filter,
     bool without_results = false);
 
 // One row as `audit --output json`, `audit export` and `incident show
 // --output json` print it: outcome by name, times in RFC 3339, parameters
 // and result as JSON.
-nlohmann::ordered_json AuditRowJson(const AuditRecord& record);
+nlohmann::ordered_json AuditRowJson(const v1::AuditEntry& record);
 
 }  // namespace opsagent
 

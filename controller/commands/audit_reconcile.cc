@@ -187,11 +187,11 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
                            {"error", std::string(journal.status().message())}});
       continue;
     }
-    AuditFilter filter;
-    filter.host = host;
-    filter.since_ms = *since - kMarginMs;
-    filter.limit = kMaxRowsPerHost;
-    absl::StatusOr<std::vector<AuditRecord>> rows =
+    v1::AuditQuery filter;
+    filter.set_host(host);
+    filter.set_since_unix_ms(*since - kMarginMs);
+    filter.set_limit(kMaxRowsPerHost);
+    absl::StatusOr<std::vector<v1::AuditEntry>> rows =
         QueryAuditLog(invocation, filter, /*without_results=*/true);
     if (!rows.ok())
       return CommandFailed(invocation, kExitAuditUnavailable,

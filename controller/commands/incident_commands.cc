@@ -121,8 +121,8 @@ struct TimelineEvent {
   std::string text;
 };
 
-std::vector<TimelineEvent> Timeline(const v1::Incident& incident,
-                                    const std::vector<AuditRecord>& actions) {
+std::vector<TimelineEvent> Timeline(
+    const v1::Incident& incident, const std::vector<v1::AuditEntry>& actions) {
   std::vector<TimelineEvent> events;
   const std::string host =
       incident.host().empty() ? "(no host)" : incident.host();
@@ -153,22 +153,22 @@ std::vector<TimelineEvent> Timeline(const v1::Incident& incident,
     events.push_back(
         {diagnosis.finished_at_ms(),
          absl::StrCat("automatic diagnosis ", DiagnosisText(diagnosis))});
-  for (const AuditRecord& record : actions) {
-    const AuditIntent& intent = record.intent;
+  for (const v1::AuditEntry& record : actions) {
+    const v1::AuditIntent& intent = record.intent();
     std::string text = absl::StrCat(
-        OperatorLabel(intent), ": ", intent.operation, " on ", intent.host,
-        intent.parameters_json.empty() || intent.parameters_json == "{}"
+        OperatorLabel(intent), ": ", intent.operation(), " on ", intent.host(),
+        intent.parameters_json().empty() || intent.parameters_json() == "{}"
             ? ""
-            : absl::StrCat(" ", intent.parameters_json),
-        intent.dry_run ? " (dry run)" : "", " -> ",
-        OutcomeName(record.outcome));
-    if (record.result.has_value() && !record.result->summary.empty())
-      absl::StrAppend(&text, ": ", record.result->summary);
-    else if (record.result.has_value() && !record.result->message.empty())
-      absl::StrAppend(&text, ": ", record.result->message);
-    if (!intent.reason.empty())
-      absl::StrAppend(&text, " (reason: ", intent.reason, ")");
-    events.push_back({intent.started_at_ms, std::move(text)});
+            : absl::StrCat(" ", intent.parameters_json()),
+        intent.dry_run() ? " (dry run)" : "", " -> ",
+        OutcomeName(record.outcome()));
+    if (record.has_result() && !record.result().summary().empty())
+      absl::StrAppend(&text, ": ", record.result().summary());
+    else if (record.has_result() && !record.result().message().empty())
+      absl::StrAppend(&text, ": ", record.result().message());
+    if (!intent.reason().empty())
+      absl::StrAppend(&text, " (reason: ", intent.reason(), ")");
+    events.push_back({intent.started_at_ms(), std::move(text)});
   }
   if (incident.status() == "resolved")
     events.push_back({incident.resolved_at_ms(), "incident resolved"});
@@ -330,21 +330,22 @@ int RunIncident(Invocation& invocation, const ParsedArgs& args) {
                          ExitCodeForControllerError(incident.status()),
                          std::string(incident.status().message()));
   }
-  AuditFilter filter;
-  filter.incident = incident->id();
-  filter.limit = 10000;
-  absl::StatusOr<std::vector<AuditRecord>> actions =
+  v1::AuditQuery filter;
+  filter.set_incident(incident->id());
+  filter.set_limit(10000);
+  absl::StatusOr<std::vector<v1::AuditEntry>> actions =
       QueryAuditLog(invocation, filter, /*without_results=*/true);
   if (!actions.ok())
     return CommandFailed(
         invocation, kExitAuditUnavailable,
         absl::StrCat("the incident's actions: ", actions.status().message()));
-  std::sort(
-      actions->begin(), actions->end(),
-      [](const AuditRecord& a, const AuditRecord& b) { return a.id < b.id; });
+  std::sort(actions->begin(), actions->end(),
+            [](const v1::AuditEntry& a, const v1::AuditEntry& b) {
+              return a.id() < b.id();
+            });
   if (invocation.output() == OutputFormat::kJson) {
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-    for (const AuditRecord& record : *actions)
+    for (const v1::AuditEntry& record : *actions)
       rows.push_back(AuditRowJson(record));
     std::fprintf(invocation.out(), "%s\n",
                  DumpJson({{"incident", EmbeddedJson(ProtoToJson(*incident))},

@@ -6,24 +6,25 @@
 
 namespace opsagent {
 
-AuditIntent GuidedStepIntent(absl::string_view entry, absl::string_view phase,
-                             absl::string_view step) {
-  AuditIntent intent;
-  intent.host = "-";
-  intent.address = "-";
-  intent.operation = "guided_step";
-  intent.parameters_json = DumpJson({{"entry", std::string(entry)},
-                                     {"phase", std::string(phase)},
-                                     {"step", std::string(step)}});
+v1::AuditIntent GuidedStepIntent(absl::string_view entry,
+                                 absl::string_view phase,
+                                 absl::string_view step) {
+  v1::AuditIntent intent;
+  intent.set_host("-");
+  intent.set_address("-");
+  intent.set_operation("guided_step");
+  intent.set_parameters_json(DumpJson({{"entry", std::string(entry)},
+                                       {"phase", std::string(phase)},
+                                       {"step", std::string(step)}}));
   return intent;
 }
 
-AuditResult GuidedStepResult(bool confirmed) {
-  AuditResult result;
-  result.outcome = confirmed ? v1::OUTCOME_OK : v1::OUTCOME_ERROR;
-  result.finished_at_ms = absl::ToUnixMillis(absl::Now());
-  result.summary = confirmed ? "operator confirmed the step was done"
-                             : "operator did not confirm the step";
+v1::AuditResult GuidedStepResult(bool confirmed) {
+  v1::AuditResult result;
+  result.set_outcome(confirmed ? v1::OUTCOME_OK : v1::OUTCOME_ERROR);
+  result.set_finished_at_ms(absl::ToUnixMillis(absl::Now()));
+  result.set_summary(confirmed ? "operator confirmed the step was done"
+                               : "operator did not confirm the step");
   return result;
 }
 

@@ -11,12 +11,13 @@ namespace opsagent {
 // (--direct): operation "guided_step" on no host ("-"), the entry, phase
 // and step as its parameters. The caller fills who, when, the run, the
 // reason and the incident, as for any other action.
-AuditIntent GuidedStepIntent(absl::string_view entry, absl::string_view phase,
-                             absl::string_view step);
+v1::AuditIntent GuidedStepIntent(absl::string_view entry,
+                                 absl::string_view phase,
+                                 absl::string_view step);
 
 // Confirmed is an ok outcome; not confirmed is an error, so that the run's
 // timeline shows where it stopped.
-AuditResult GuidedStepResult(bool confirmed);
+v1::AuditResult GuidedStepResult(bool confirmed);
 
 }  // namespace opsagent
 

@@ -128,50 +128,52 @@ absl::Duration AuditCheckpointer::max_unsigned_age() const {
   return absl::Seconds(config_.every_seconds()) + kUnsignedGrace;
 }
 
-absl::StatusOr<std::vector<AuditCheckpoint>> AuditCheckpointer::Exported()
+absl::StatusOr<std::vector<v1::AuditCheckpoint>> AuditCheckpointer::Exported()
     const {
-  if (config_.export_file().empty()) return std::vector<AuditCheckpoint>{};
+  if (config_.export_file().empty()) return std::vector<v1::AuditCheckpoint>{};
   return ReadCheckpointFile(config_.export_file());
 }
 
 absl::Status AuditCheckpointer::CatchUp() {
-  absl::StatusOr<std::vector<AuditCheckpoint>> exported = Exported();
+  absl::StatusOr<std::vector<v1::AuditCheckpoint>> exported = Exported();
   if (!exported.ok()) return exported.status();
-  absl::StatusOr<std::vector<AuditCheckpoint>> stored = store_->Checkpoints();
+  absl::StatusOr<std::vector<v1::AuditCheckpoint>> stored =
+      store_->Checkpoints();
   if (!stored.ok()) return stored.status();
   // The export is written before the database commits: its newest may be
   // one the database lacks (the commit failed after). Taken back when the
   // chain still ends in its head; otherwise it shows the cut.
   if (!exported->empty() &&
-      exported->back().number == static_cast<int64_t>(stored->size()) + 1 &&
+      exported->back().number() == static_cast<int64_t>(stored->size()) + 1 &&
       verifier_->Check(exported->back()).ok() &&
       store_->AdoptCheckpoint(exported->back()).ok()) {
     spdlog::warn(
         "audit checkpoint {} was exported but not committed: taken "
         "back into the database",
-        exported->back().number);
+        exported->back().number());
     stored = store_->Checkpoints();
     if (!stored.ok()) return stored.status();
   }
-  for (const AuditCheckpoint& copy : *exported) {
-    if (copy.number < 1 || copy.number > static_cast<int64_t>(stored->size()) ||
-        (*stored)[copy.number - 1] != copy) {
+  for (const v1::AuditCheckpoint& copy : *exported) {
+    if (copy.number() < 1 ||
+        copy.number() > static_cast<int64_t>(stored->size()) ||
+        !SameCheckpoint((*stored)[copy.number() - 1], copy)) {
       return absl::DataLossError(absl::StrCat(
           "the audit log ", store_->path(), " does not hold checkpoint ",
-          copy.number, " as ", config_.export_file(),
+          copy.number(), " as ", config_.export_file(),
           " exported it (signed at ",
-          absl::FormatTime(absl::FromUnixMillis(copy.signed_at_ms)),
+          absl::FormatTime(absl::FromUnixMillis(copy.signed_at_ms())),
           "): the database was swapped for an older copy, or rows and "
           "checkpoints were cut off its end. Keep the database for the "
           "investigation; restoring a backup on purpose means moving the "
           "export file aside too"));
     }
   }
-  const int64_t exported_to = exported->empty() ? 0 : exported->back().number;
+  const int64_t exported_to = exported->empty() ? 0 : exported->back().number();
   absl::MutexLock lock(&sign_mutex_);
   // Signed by a release that exported after committing, and not exported.
-  for (const AuditCheckpoint& checkpoint : *stored) {
-    if (checkpoint.number > exported_to) unexported_.push_back(checkpoint);
+  for (const v1::AuditCheckpoint& checkpoint : *stored) {
+    if (checkpoint.number() > exported_to) unexported_.push_back(checkpoint);
   }
   if (!stored->empty()) signed_last_ = stored->back();
   return absl::OkStatus();
@@ -191,9 +193,9 @@ absl::Status AuditCheckpointer::Sign() {
   // without being outside it, so none can be cut from the database
   // unseen. While the file cannot take one, none is signed, and verify
   // reports the unsigned tail's age.
-  std::optional<AuditCheckpoint> exported;
+  std::optional<v1::AuditCheckpoint> exported;
   const auto export_first =
-      [&](const AuditCheckpoint& checkpoint)
+      [&](const v1::AuditCheckpoint& checkpoint)
           ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mutex_) -> absl::Status {
     if (export_file_ == nullptr) return absl::OkStatus();
     if (absl::Status queued = ExportQueued(); !queued.ok()) return queued;
@@ -201,7 +203,7 @@ absl::Status AuditCheckpointer::Sign() {
             CheckpointJson(checkpoint), AppendOnlyFile::Durability::kSynced);
         !appended.ok()) {
       return absl::UnavailableError(absl::StrCat(
-          "checkpoint ", checkpoint.number,
+          "checkpoint ", checkpoint.number(),
           " is not signed: the export file cannot take it (retried at the "
           "next interval): ",
           appended.message()));
@@ -209,7 +211,7 @@ absl::Status AuditCheckpointer::Sign() {
     exported = checkpoint;
     return absl::OkStatus();
   };
-  absl::StatusOr<std::optional<AuditCheckpoint>> checkpoint =
+  absl::StatusOr<std::optional<v1::AuditCheckpoint>> checkpoint =
       store_->SignCheckpoint(*signer_, absl::Now(), signed_last_, export_first);
   if (!checkpoint.ok()) {
     if (exported.has_value()) exported_uncommitted_ = exported;
@@ -222,8 +224,8 @@ absl::Status AuditCheckpointer::Sign() {
   }
   if (!checkpoint->has_value()) return absl::OkStatus();
   spdlog::info("audit checkpoint {} signs events {} to {}",
-               (*checkpoint)->number, (*checkpoint)->first_seq,
-               (*checkpoint)->last_seq);
+               (*checkpoint)->number(), (*checkpoint)->first_seq(),
+               (*checkpoint)->last_seq());
   if (config_.syslog()) {
     syslog(LOG_INFO, "audit checkpoint %s",
            CheckpointJson(**checkpoint).c_str());
@@ -234,12 +236,12 @@ absl::Status AuditCheckpointer::Sign() {
 absl::Status AuditCheckpointer::ExportQueued() {
   size_t exported = 0;
   absl::Status status;
-  for (const AuditCheckpoint& checkpoint : unexported_) {
+  for (const v1::AuditCheckpoint& checkpoint : unexported_) {
     status = export_file_->Append(CheckpointJson(checkpoint),
                                   AppendOnlyFile::Durability::kSynced);
     if (!status.ok()) {
       status = absl::UnavailableError(absl::StrCat(
-          "checkpoint ", checkpoint.number,
+          "checkpoint ", checkpoint.number(),
           " (signed by an earlier release) is not exported yet (retried "
           "every second): ",
           status.message()));

@@ -46,7 +46,7 @@ class AuditCheckpointer {
   // How old the oldest unsigned event may be: every_seconds and a minute.
   absl::Duration max_unsigned_age() const;
   // The checkpoints in the export file now (none without one).
-  absl::StatusOr<std::vector<AuditCheckpoint>> Exported() const;
+  absl::StatusOr<std::vector<v1::AuditCheckpoint>> Exported() const;
 
  private:
   AuditCheckpointer(const v1::AuditCheckpointConfig& config, AuditStore* store,
@@ -77,13 +77,13 @@ class AuditCheckpointer {
   std::string last_error_ ABSL_GUARDED_BY(mutex_);
   // The checkpoint this controller signed or exported last: the database's
   // newest must stay that one.
-  std::optional<AuditCheckpoint> signed_last_ ABSL_GUARDED_BY(sign_mutex_);
+  std::optional<v1::AuditCheckpoint> signed_last_ ABSL_GUARDED_BY(sign_mutex_);
   // Signed by an earlier release, not yet in the export file, oldest
   // first.
-  std::vector<AuditCheckpoint> unexported_ ABSL_GUARDED_BY(sign_mutex_);
+  std::vector<v1::AuditCheckpoint> unexported_ ABSL_GUARDED_BY(sign_mutex_);
   // Exported, but its commit to the database failed: taken back before
   // anything more is signed.
-  std::optional<AuditCheckpoint> exported_uncommitted_
+  std::optional<v1::AuditCheckpoint> exported_uncommitted_
       ABSL_GUARDED_BY(sign_mutex_);
   absl::Mutex sign_mutex_;
   std::thread thread_;

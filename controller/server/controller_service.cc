@@ -216,17 +216,18 @@ grpc::ServerUnaryReactor* ControllerService::QueryAudit(
     v1::AuditQueryReply* reply) {
   return AnswerDetached(
       context, __func__, [&](const PeerIdentity&) -> absl::StatusOr<Work> {
-        absl::StatusOr<AuditFilter> filter = FromAuditQuery(*request);
+        absl::StatusOr<v1::AuditQuery> filter = BoundedQuery(*request);
         if (!filter.ok()) return filter.status();
         return [this, reply, filter = *std::move(filter),
                 omit_results = request->omit_result_json()]() -> absl::Status {
-          absl::StatusOr<std::vector<AuditRecord>> records =
+          absl::StatusOr<std::vector<v1::AuditEntry>> records =
               audit_reader_->Query(filter);
           if (!records.ok()) return records.status();
-          for (const AuditRecord& record : *records) {
+          for (const v1::AuditEntry& record : *records) {
             v1::AuditEntry* entry = reply->add_entries();
-            *entry = ToAuditEntry(record);
-            if (omit_results) entry->clear_result_json();
+            *entry = record;
+            if (omit_results && entry->has_result())
+              entry->mutable_result()->clear_result_json();
           }
           ReplaceInvalidUtf8(reply);  // rows someone edited still answer
           return absl::OkStatus();
@@ -243,12 +244,12 @@ grpc::ServerUnaryReactor* ControllerService::VerifyAudit(
         options.expect_head = request->expect_head();
         options.accept_unchained = request->accept_unchained();
         for (const v1::AuditCheckpoint& copy : request->exported())
-          options.exported.push_back(FromProto(copy));
+          options.exported.push_back(copy);
         return [this, reply, options]() mutable -> absl::Status {
           if (checkpoints_ != nullptr) {
             options.checkpoint_key = &checkpoints_->verifier();
             options.max_unsigned_age = checkpoints_->max_unsigned_age();
-            absl::StatusOr<std::vector<AuditCheckpoint>> exported =
+            absl::StatusOr<std::vector<v1::AuditCheckpoint>> exported =
                 checkpoints_->Exported();
             if (!exported.ok()) {
               reply->set_ok(false);
@@ -281,13 +282,13 @@ grpc::ServerUnaryReactor* ControllerService::ExportAudit(
                               : static_cast<int>(std::min<uint32_t>(
                                     request->limit(), kMaxExportItems));
         return [this, reply, after = *after, limit]() -> absl::Status {
-          absl::StatusOr<std::vector<AuditExportItem>> items =
+          absl::StatusOr<std::vector<v1::ExportAuditItem>> items =
               audit_reader_->Export(after, limit);
           if (!items.ok()) return items.status();
           size_t bytes = 0;
-          for (const AuditExportItem& item : *items) {
+          for (const v1::ExportAuditItem& item : *items) {
             v1::ExportAuditItem* added = reply->add_items();
-            *added = ToExportItem(item);
+            *added = item;
             bytes += added->ByteSizeLong();
             if (bytes > kMaxReplyBytes) break;  // the rest from its cursor
           }
@@ -380,19 +381,19 @@ grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
           return step;
         if (absl::Status admitted = budget_->Admit(caller.name); !admitted.ok())
           return admitted;
-        AuditIntent intent =
+        v1::AuditIntent intent =
             GuidedStepIntent(request->entry(), phase, request->step());
-        intent.request_id = NewRequestId();
-        intent.run_id = request->run_id();
-        intent.started_at_ms = absl::ToUnixMillis(absl::Now());
-        intent.os_user = request->claims().os_user();
-        intent.os_uid = request->claims().os_uid();
-        intent.sudo_user = request->claims().sudo_user();
-        intent.cert_identity = caller.name;
-        intent.reason = request->reason();
-        intent.incident = request->incident();
-        intent.ticket = request->ticket();
-        const AuditResult result = GuidedStepResult(request->confirmed());
+        intent.set_request_id(NewRequestId());
+        intent.set_run_id(request->run_id());
+        intent.set_started_at_ms(absl::ToUnixMillis(absl::Now()));
+        intent.set_os_user(request->claims().os_user());
+        intent.set_os_uid(request->claims().os_uid());
+        intent.set_sudo_user(request->claims().sudo_user());
+        intent.set_cert_identity(caller.name);
+        intent.set_reason(request->reason());
+        intent.set_incident(request->incident());
+        intent.set_ticket(request->ticket());
+        const v1::AuditResult result = GuidedStepResult(request->confirmed());
         absl::StatusOr<int64_t> row = audit_->RecordIntent(intent);
         absl::Status recorded =
             row.ok() ? audit_->RecordResult(*row, result) : row.status();

@@ -208,8 +208,8 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   }
   // Every commit of the run, charged to its operator.
   const auto commit =
-      [&](const std::vector<AuditIntent>& intents,
-          const std::vector<std::pair<int64_t, AuditResult>>& outcomes) {
+      [&](const std::vector<v1::AuditIntent>& intents,
+          const std::vector<std::pair<int64_t, v1::AuditResult>>& outcomes) {
         absl::StatusOr<std::vector<int64_t>> rows =
             audit.Commit(intents, outcomes);
         if (rows.ok() && spec.budget != nullptr)
@@ -251,7 +251,7 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   int failed = 0;
   bool audit_broken = false;
   bool any_started = false;
-  std::vector<std::pair<int64_t, AuditResult>> outcomes;
+  std::vector<std::pair<int64_t, v1::AuditResult>> outcomes;
   std::vector<std::pair<size_t, v1::RunEvent>> reports;
   const std::thread::id run_thread = std::this_thread::get_id();
   bool in_start = false;  // this thread only
@@ -265,28 +265,28 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
     // Hosts to start now, their intents committed with the outcomes that
     // came in since the last commit.
     std::vector<size_t> starting;
-    std::vector<AuditIntent> intents;
+    std::vector<v1::AuditIntent> intents;
     while (running + static_cast<int>(starting.size()) < spec.concurrency &&
            next < calls.size() && !budget_spent()) {
       const size_t i = next++;
       const HostCall& call = calls[i];
-      AuditIntent intent;
-      intent.request_id = call.meta.request_id();
-      intent.run_id = run_id;
-      intent.started_at_ms = absl::ToUnixMillis(absl::Now());
-      intent.os_user = asked.claims().os_user();
-      intent.os_uid = asked.claims().os_uid();
-      intent.sudo_user = asked.claims().sudo_user();
-      intent.cert_identity = spec.operator_identity;
-      intent.host = call.host;
-      intent.address = call.address;
-      intent.operation = op.name;
-      intent.parameters_json = call.parameters_json;
-      intent.reason = call.meta.reason();
-      intent.incident = call.meta.incident();
-      intent.ticket = call.meta.ticket();
-      intent.dry_run = call.meta.dry_run();
-      intent.mutating = op.mutating;
+      v1::AuditIntent intent;
+      intent.set_request_id(call.meta.request_id());
+      intent.set_run_id(run_id);
+      intent.set_started_at_ms(absl::ToUnixMillis(absl::Now()));
+      intent.set_os_user(asked.claims().os_user());
+      intent.set_os_uid(asked.claims().os_uid());
+      intent.set_sudo_user(asked.claims().sudo_user());
+      intent.set_cert_identity(spec.operator_identity);
+      intent.set_host(call.host);
+      intent.set_address(call.address);
+      intent.set_operation(op.name);
+      intent.set_parameters_json(call.parameters_json);
+      intent.set_reason(call.meta.reason());
+      intent.set_incident(call.meta.incident());
+      intent.set_ticket(call.meta.ticket());
+      intent.set_dry_run(call.meta.dry_run());
+      intent.set_mutating(op.mutating);
       intents.push_back(std::move(intent));
       starting.push_back(i);
     }
@@ -399,23 +399,23 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
         spec.metrics->duration.Observe(
             {std::string(op.name)}, absl::Now() - calls[arrival.host].started);
       }
-      AuditResult result;
-      result.outcome = outcome;
-      result.finished_at_ms = absl::ToUnixMillis(absl::Now());
+      v1::AuditResult result;
+      result.set_outcome(outcome);
+      result.set_finished_at_ms(absl::ToUnixMillis(absl::Now()));
       if (!arrival.status.ok()) {
-        result.error_code = absl::StatusCodeToString(arrival.status.code());
-        result.message = std::string(arrival.status.message());
+        result.set_error_code(absl::StatusCodeToString(arrival.status.code()));
+        result.set_message(std::string(arrival.status.message()));
       }
       if (!arrival.message.empty()) {
         std::unique_ptr<google::protobuf::Message> final = op.NewReply();
         if (final->ParseFromString(arrival.message)) {
-          result.summary = SummarizeResult(op, *final);
-          result.result_json = ProtoToJson(op.ResultOf(*final));
+          result.set_summary(SummarizeResult(op, *final));
+          result.set_result_json(ProtoToJson(op.ResultOf(*final)));
         }
       }
-      result.agent_result_sha256 = arrival.signature.result_sha256();
-      result.agent_signature =
-          absl::BytesToHexString(arrival.signature.signature());
+      result.set_agent_result_sha256(arrival.signature.result_sha256());
+      result.set_agent_signature(
+          absl::BytesToHexString(arrival.signature.signature()));
       outcomes.emplace_back(calls[arrival.host].row, std::move(result));
       reports.emplace_back(
           arrival.host,

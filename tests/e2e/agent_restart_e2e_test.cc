@@ -70,10 +70,10 @@ TEST(AgentRestartE2eTest, AScanCutByAnAgentRestartFailsClearlyAndThenWorks) {
   EXPECT_NE(*exit_code, 0) << out << err;
   EXPECT_THAT(err, HasSubstr("localhost"));
   EXPECT_THAT(out, Not(HasSubstr("/d1")));  // no partial table
-  std::vector<AuditRecord> rows = opsctl->AuditRows();
+  std::vector<v1::AuditEntry> rows = opsctl->AuditRows();
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_NE(rows[0].outcome, v1::OUTCOME_OK);
-  EXPECT_NE(rows[0].outcome, v1::OUTCOME_PENDING);
+  EXPECT_NE(rows[0].outcome(), v1::OUTCOME_OK);
+  EXPECT_NE(rows[0].outcome(), v1::OUTCOME_PENDING);
 
   // The restarted agent answers the same scan in full.
   ProgramResult again =

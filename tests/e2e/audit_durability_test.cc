@@ -39,13 +39,13 @@ TEST(AuditDurabilityTest,
   }
   auto store = AuditStore::Open(db);
   ASSERT_TRUE(store.ok());
-  AuditFilter all;
-  all.limit = 1000000;
+  v1::AuditQuery all;
+  all.set_limit(1000000);
   auto rows = (*store)->Query(all);
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(rows->size(), static_cast<size_t>(kWriters * kEach));
-  for (const AuditRecord& row : *rows)
-    ASSERT_EQ(row.outcome, v1::OUTCOME_OK) << row.intent.request_id;
+  for (const v1::AuditEntry& row : *rows)
+    ASSERT_EQ(row.outcome(), v1::OUTCOME_OK) << row.intent().request_id();
   absl::StatusOr<std::string> verified = (*store)->Verify();
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_THAT(*verified, ::testing::HasSubstr("16000 events verified"));

@@ -101,14 +101,14 @@ TEST_F(CommandE2eTest, RunsTheTemplateWithValidatedValuesAndAuditsTheOutput) {
   EXPECT_EQ(r.stdout_text,
             "salt reddit-production* state.sls reddit.config,pgbouncer\n");
   EXPECT_THAT(r.stderr_text, HasSubstr("[exit 0 in"));
-  AuditRecord row = opsctl_->AuditRows().back();
-  EXPECT_EQ(row.outcome, v1::OUTCOME_OK);
-  EXPECT_TRUE(row.intent.mutating);
-  EXPECT_EQ(row.intent.incident, "INC-3");
-  EXPECT_EQ(row.intent.ticket, "CHG-1042");
-  EXPECT_THAT(row.intent.parameters_json,
+  v1::AuditEntry row = opsctl_->AuditRows().back();
+  EXPECT_EQ(row.outcome(), v1::OUTCOME_OK);
+  EXPECT_TRUE(row.intent().mutating());
+  EXPECT_EQ(row.intent().incident(), "INC-3");
+  EXPECT_EQ(row.intent().ticket(), "CHG-1042");
+  EXPECT_THAT(row.intent().parameters_json(),
               HasSubstr("\"target\":\"reddit-production*\""));
-  EXPECT_THAT(row.result->summary,
+  EXPECT_THAT(row.result().summary(),
               HasSubstr("output tail:\nsalt reddit-production* state.sls"));
 }
 

@@ -50,13 +50,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 // Every row of the team's audit log.
-std::vector<AuditRecord> TeamRows(const std::string& path) {
+std::vector<v1::AuditEntry> TeamRows(const std::string& path) {
   absl::StatusOr<std::unique_ptr<AuditStore>> store = AuditStore::Open(path);
   if (!store.ok()) return {};
-  AuditFilter all;
-  all.limit = 100000;
-  absl::StatusOr<std::vector<AuditRecord>> rows = (*store)->Query(all);
-  return rows.ok() ? *rows : std::vector<AuditRecord>{};
+  v1::AuditQuery all;
+  all.set_limit(100000);
+  absl::StatusOr<std::vector<v1::AuditEntry>> rows = (*store)->Query(all);
+  return rows.ok() ? *rows : std::vector<v1::AuditEntry>{};
 }
 
 // The parsed lines of an agent's journal.
@@ -349,10 +349,11 @@ TEST_F(ControllerE2eTest, TheAgentAuthorizesTheOperatorNotTheController) {
   const std::string log = web1_->process->Log().substr(before.size());
   EXPECT_THAT(log, HasSubstr("revoked"));
   EXPECT_THAT(log, Not(HasSubstr("start memory by mallory")));
-  std::vector<AuditRecord> rows = TeamRows(fleet_->controller().audit_path());
+  std::vector<v1::AuditEntry> rows =
+      TeamRows(fleet_->controller().audit_path());
   ASSERT_FALSE(rows.empty());
-  EXPECT_EQ(rows.back().intent.cert_identity, "mallory");
-  EXPECT_EQ(rows.back().outcome, v1::OUTCOME_DENIED);
+  EXPECT_EQ(rows.back().intent().cert_identity(), "mallory");
+  EXPECT_EQ(rows.back().outcome(), v1::OUTCOME_DENIED);
 }
 
 TEST_F(ControllerE2eTest, TwoOperatorsAtOnceAndTheLocksHoldAcrossThem) {
@@ -383,12 +384,13 @@ TEST_F(ControllerE2eTest, TwoOperatorsAtOnceAndTheLocksHoldAcrossThem) {
   reader.join();
   // Each row names its operator from the certificate.
   int by_alice = 0, by_bob = 0;
-  for (const AuditRecord& row : TeamRows(fleet_->controller().audit_path())) {
-    if (row.intent.operation != "run_command") continue;
-    by_alice += row.intent.cert_identity == "alice";
-    by_bob += row.intent.cert_identity == "bob";
-    if (row.intent.cert_identity == "bob")
-      EXPECT_EQ(row.outcome, v1::OUTCOME_ERROR);
+  for (const v1::AuditEntry& row :
+       TeamRows(fleet_->controller().audit_path())) {
+    if (row.intent().operation() != "run_command") continue;
+    by_alice += row.intent().cert_identity() == "alice";
+    by_bob += row.intent().cert_identity() == "bob";
+    if (row.intent().cert_identity() == "bob")
+      EXPECT_EQ(row.outcome(), v1::OUTCOME_ERROR);
   }
   EXPECT_EQ(by_alice, 1);
   EXPECT_EQ(by_bob, 1);
@@ -558,25 +560,26 @@ TEST_F(ControllerFailureE2eTest, ControllerKilledMidFanOut) {
   EXPECT_THAT(ReadFileOrDie(dir + "/run.err"),
               HasSubstr("the controller went away"));
   // Their intents are on record, pending.
-  std::vector<AuditRecord> rows = TeamRows(fleet_->controller().audit_path());
+  std::vector<v1::AuditEntry> rows =
+      TeamRows(fleet_->controller().audit_path());
   ASSERT_EQ(rows.size(), 2u);
-  for (const AuditRecord& row : rows) {
-    EXPECT_EQ(row.outcome, v1::OUTCOME_PENDING);
-    EXPECT_EQ(row.intent.operation, "run_command");
-    EXPECT_TRUE(row.intent.mutating);
+  for (const v1::AuditEntry& row : rows) {
+    EXPECT_EQ(row.outcome(), v1::OUTCOME_PENDING);
+    EXPECT_EQ(row.intent().operation(), "run_command");
+    EXPECT_TRUE(row.intent().mutating());
   }
   // Back, it records them unknown rather than leave them pending for good
   // (issue 21), and says where their outcome is.
   ASSERT_TRUE(fleet_->controller().Restart().ok());
   rows = TeamRows(fleet_->controller().audit_path());
   ASSERT_EQ(rows.size(), 2u);
-  for (const AuditRecord& row : rows) {
-    EXPECT_EQ(row.outcome, v1::OUTCOME_UNKNOWN);
-    ASSERT_TRUE(row.result.has_value());
-    EXPECT_THAT(row.result->message,
+  for (const v1::AuditEntry& row : rows) {
+    EXPECT_EQ(row.outcome(), v1::OUTCOME_UNKNOWN);
+    ASSERT_TRUE(row.has_result());
+    EXPECT_THAT(row.result().message(),
                 HasSubstr(absl::StrCat("the controller stopped before ",
-                                       row.intent.host, " answered")));
-    EXPECT_THAT(row.result->message, HasSubstr("opsctl audit reconcile"));
+                                       row.intent().host(), " answered")));
+    EXPECT_THAT(row.result().message(), HasSubstr("opsctl audit reconcile"));
   }
   // The agents reconnect when it returns.
   EXPECT_TRUE(Eventually([&] {
@@ -693,8 +696,8 @@ TEST(ControllerWriteBudgetE2eTest, AnOperatorsLoopStopsAtTheirBudgetOnly) {
   const std::string reason(1000, 'r');
   const auto victor_rows = [&] {
     int rows = 0;
-    for (const AuditRecord& row : TeamRows(fleet.controller().audit_path()))
-      rows += row.intent.cert_identity == "victor";
+    for (const v1::AuditEntry& row : TeamRows(fleet.controller().audit_path()))
+      rows += row.intent().cert_identity() == "victor";
     return rows;
   };
   const std::string journal_path = web1->dir + "/journal.jsonl";
@@ -765,8 +768,8 @@ TEST(ControllerWriteBudgetE2eTest, CallsMadeAtOnceAreAdmittedAgainstEachOther) {
   EXPECT_LE(admitted, 5);
   EXPECT_EQ(admitted + refused, 12);
   int rows = 0;
-  for (const AuditRecord& row : TeamRows(fleet.controller().audit_path()))
-    rows += row.intent.cert_identity == "alice";
+  for (const v1::AuditEntry& row : TeamRows(fleet.controller().audit_path()))
+    rows += row.intent().cert_identity() == "alice";
   EXPECT_EQ(rows, admitted);
 }
 

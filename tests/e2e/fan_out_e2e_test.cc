@@ -144,11 +144,11 @@ TEST_F(FanOutE2eTest, GlobReachesEveryMatchingHostAndReportsTheDeadOne) {
               HasSubstr("not ok: reddit-production-3 (unreachable)"));
 
   // One audit row per host, all under one run id.
-  std::vector<AuditRecord> rows = opsctl_->AuditRows();
+  std::vector<v1::AuditEntry> rows = opsctl_->AuditRows();
   ASSERT_EQ(rows.size(), 3u);
-  const std::string run = rows[0].intent.run_id;
+  const std::string run = rows[0].intent().run_id();
   EXPECT_FALSE(run.empty());
-  for (const AuditRecord& row : rows) EXPECT_EQ(row.intent.run_id, run);
+  for (const v1::AuditEntry& row : rows) EXPECT_EQ(row.intent().run_id(), run);
   ProgramResult timeline =
       opsctl_->Run({"audit", "--run", run, "--output", "json"});
   EXPECT_EQ(ParseJson(timeline.stdout_text).list_value().values_size(), 3);
@@ -230,8 +230,8 @@ TEST_F(FanOutE2eTest, AControllerKilledMidFanOutLeavesItsIntentsOnRecord) {
   const absl::Time give_up = absl::Now() + absl::Seconds(30);
   auto finished = [this] {
     int ok = 0;
-    for (const AuditRecord& row : opsctl_->AuditRows())
-      ok += row.outcome == v1::OUTCOME_OK;
+    for (const v1::AuditEntry& row : opsctl_->AuditRows())
+      ok += row.outcome() == v1::OUTCOME_OK;
     return ok;
   };
   while (finished() < 2 && absl::Now() < give_up)
@@ -240,15 +240,15 @@ TEST_F(FanOutE2eTest, AControllerKilledMidFanOutLeavesItsIntentsOnRecord) {
   opsctl->Signal(SIGKILL);
   ASSERT_EQ(*opsctl->Wait(absl::Seconds(10)), 128 + SIGKILL);
 
-  std::vector<AuditRecord> rows = opsctl_->AuditRows();
+  std::vector<v1::AuditEntry> rows = opsctl_->AuditRows();
   ASSERT_EQ(rows.size(), 3u);
   int pending = 0;
-  for (const AuditRecord& row : rows) {
-    EXPECT_EQ(row.intent.incident, "INC-9");
-    EXPECT_EQ(row.intent.run_id, rows[0].intent.run_id);
-    if (row.outcome == v1::OUTCOME_PENDING) {
+  for (const v1::AuditEntry& row : rows) {
+    EXPECT_EQ(row.intent().incident(), "INC-9");
+    EXPECT_EQ(row.intent().run_id(), rows[0].intent().run_id());
+    if (row.outcome() == v1::OUTCOME_PENDING) {
       ++pending;
-      EXPECT_EQ(row.intent.host, "cut-staging-1");
+      EXPECT_EQ(row.intent().host(), "cut-staging-1");
     }
   }
   EXPECT_EQ(pending, 1);

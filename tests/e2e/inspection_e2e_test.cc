@@ -137,7 +137,9 @@ class InspectionE2eTest : public ::testing::Test {
   }
 
   // The audit rows of the operator used last.
-  std::vector<AuditRecord> AuditRows() { return runners_.back()->AuditRows(); }
+  std::vector<v1::AuditEntry> AuditRows() {
+    return runners_.back()->AuditRows();
+  }
 
   std::vector<std::unique_ptr<OpsctlRunner>> runners_;
   static std::string* dir_;
@@ -199,12 +201,12 @@ TEST_F(InspectionE2eTest, MemShowsFreeColumnsFromThisHostsMeminfo) {
               HasSubstr("              total        used        free      "
                         "shared  buff/cache   available\nMem:"));
   EXPECT_THAT(human.stdout_text, HasSubstr("\nSwap:"));
-  std::vector<AuditRecord> rows = AuditRows();
+  std::vector<v1::AuditEntry> rows = AuditRows();
   ASSERT_EQ(rows.size(), 2);
-  EXPECT_EQ(rows[1].outcome, v1::OUTCOME_OK);
-  EXPECT_EQ(rows[1].intent.operation, "memory");
-  EXPECT_EQ(rows[1].intent.cert_identity, "alice");
-  EXPECT_THAT(rows[1].result->summary, HasSubstr("available"));
+  EXPECT_EQ(rows[1].outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(rows[1].intent().operation(), "memory");
+  EXPECT_EQ(rows[1].intent().cert_identity(), "alice");
+  EXPECT_THAT(rows[1].result().summary(), HasSubstr("available"));
 }
 
 TEST_F(InspectionE2eTest, DfHidesNoiseUnlessAllIsGiven) {
@@ -349,11 +351,11 @@ TEST_F(InspectionE2eTest, DuRefusesPathsOutsideTheRootsAndSymlinks) {
     EXPECT_THAT(r.stderr_text, HasSubstr(c.error)) << c.path;
     EXPECT_EQ(r.stdout_text, "") << c.path;
   }
-  std::vector<AuditRecord> rows = AuditRows();
+  std::vector<v1::AuditEntry> rows = AuditRows();
   ASSERT_EQ(rows.size(), 6u);
-  for (const AuditRecord& row : rows) {
-    EXPECT_NE(row.outcome, v1::OUTCOME_OK) << row.intent.parameters_json;
-    EXPECT_NE(row.outcome, v1::OUTCOME_PENDING);
+  for (const v1::AuditEntry& row : rows) {
+    EXPECT_NE(row.outcome(), v1::OUTCOME_OK) << row.intent().parameters_json();
+    EXPECT_NE(row.outcome(), v1::OUTCOME_PENDING);
   }
 }
 
@@ -373,10 +375,10 @@ TEST_F(InspectionE2eTest, CertificatesTheAgentDoesNotTrustAreRefused) {
         {"du", "localhost", *root_, "--reason", "probe " + c.who});
     EXPECT_EQ(r.exit_code, 4) << c.who << ": " << r.stderr_text;
     EXPECT_THAT(r.stderr_text, HasSubstr(c.hint)) << c.who;
-    std::vector<AuditRecord> rows = AuditRows();
+    std::vector<v1::AuditEntry> rows = AuditRows();
     ASSERT_EQ(rows.size(), 1u) << c.who;
-    EXPECT_EQ(rows[0].outcome, v1::OUTCOME_UNREACHABLE) << c.who;
-    EXPECT_THAT(rows[0].result->message, HasSubstr(c.hint)) << c.who;
+    EXPECT_EQ(rows[0].outcome(), v1::OUTCOME_UNREACHABLE) << c.who;
+    EXPECT_THAT(rows[0].result().message(), HasSubstr(c.hint)) << c.who;
     EXPECT_THAT(agent_->Log().substr(before.size()),
                 Not(HasSubstr("start disk_usage")))
         << c.who;
@@ -406,7 +408,7 @@ TEST_F(InspectionE2eTest, ClientWithoutCertificateIsRefused) {
   auto rows = (*store)->Query({});
   ASSERT_TRUE(rows.ok());
   ASSERT_EQ(rows->size(), 1u);
-  EXPECT_EQ((*rows)[0].outcome, v1::OUTCOME_UNREACHABLE);
+  EXPECT_EQ((*rows)[0].outcome(), v1::OUTCOME_UNREACHABLE);
   EXPECT_THAT(agent_->Log().substr(before.size()),
               Not(HasSubstr("start memory")));
 }
@@ -449,10 +451,10 @@ TEST_F(InspectionE2eTest, IdentityWithoutAGrantIsDeniedAndLogged) {
     const std::string log = agent_->Log().substr(before.size());
     EXPECT_THAT(log, HasSubstr("denied disk_usage by"));
     EXPECT_THAT(log, Not(HasSubstr("start disk_usage")));
-    std::vector<AuditRecord> rows = AuditRows();
+    std::vector<v1::AuditEntry> rows = AuditRows();
     ASSERT_EQ(rows.size(), 1u);
-    EXPECT_EQ(rows[0].outcome, v1::OUTCOME_DENIED);
-    EXPECT_EQ(rows[0].result->error_code, "PERMISSION_DENIED");
+    EXPECT_EQ(rows[0].outcome(), v1::OUTCOME_DENIED);
+    EXPECT_EQ(rows[0].result().error_code(), "PERMISSION_DENIED");
   }
 }
 
@@ -461,9 +463,9 @@ TEST_F(InspectionE2eTest, AgentCertificateForAnotherHostIsRefused) {
   // presents a certificate for "localhost".
   ProgramResult r = Operator("oncall", "salt-qa").Run({"mem", "salt-qa"});
   EXPECT_EQ(r.exit_code, 4) << r.stderr_text;
-  std::vector<AuditRecord> rows = AuditRows();
+  std::vector<v1::AuditEntry> rows = AuditRows();
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].outcome, v1::OUTCOME_UNREACHABLE);
+  EXPECT_EQ(rows[0].outcome(), v1::OUTCOME_UNREACHABLE);
 }
 
 // The audit row names the user opsctl really runs as (getuid); SUDO_USER,
@@ -472,15 +474,15 @@ TEST_F(InspectionE2eTest, TheAuditRecordsTheRealUserAndSudoUserAsAClaim) {
   OpsctlRunner& ops = Operator("oncall");
   ProgramResult r = ops.Run({"mem", "localhost"}, {"SUDO_USER=ceo"});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
-  std::vector<AuditRecord> rows = ops.AuditRows();
+  std::vector<v1::AuditEntry> rows = ops.AuditRows();
   ASSERT_FALSE(rows.empty());
-  const AuditIntent& intent = rows.back().intent;
-  EXPECT_EQ(intent.os_uid, static_cast<int64_t>(getuid()));
-  EXPECT_NE(intent.os_user, "ceo");
-  EXPECT_EQ(intent.sudo_user, "ceo");
+  const v1::AuditIntent& intent = rows.back().intent();
+  EXPECT_EQ(intent.os_uid(), static_cast<int64_t>(getuid()));
+  EXPECT_NE(intent.os_user(), "ceo");
+  EXPECT_EQ(intent.sudo_user(), "ceo");
   ProgramResult table = ops.Run({"audit"});
   EXPECT_THAT(table.stdout_text,
-              HasSubstr(intent.os_user + "/" + intent.cert_identity +
+              HasSubstr(intent.os_user() + "/" + intent.cert_identity() +
                         " (sudo claims ceo)"));
   ProgramResult json = ops.Run({"audit", "--output", "json"});
   EXPECT_THAT(json.stdout_text, HasSubstr("\"sudo_user_claimed\":\"ceo\""));

@@ -124,7 +124,7 @@ TEST(RevocationE2eTest, RevokedOperatorCertificateIsRefused) {
   const std::string before = agent->process()->Log();
   ProgramResult refused = revoked.Run({"mem", "localhost"});
   EXPECT_EQ(refused.exit_code, 4) << refused.stderr_text;
-  EXPECT_EQ(revoked.AuditRows().back().outcome, v1::OUTCOME_UNREACHABLE);
+  EXPECT_EQ(revoked.AuditRows().back().outcome(), v1::OUTCOME_UNREACHABLE);
   const std::string log = agent->process()->Log().substr(before.size());
   EXPECT_THAT(log, Not(HasSubstr("start memory")));
   EXPECT_THAT(log, HasSubstr("revoked by its CA's CRL"));

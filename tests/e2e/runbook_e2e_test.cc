@@ -311,8 +311,8 @@ TEST_F(RunbookE2eTest, AGuidedConfirmationIsInTheTeamsLogWithItsIncident) {
                                    "mitigation step 2: Truncate the web "
                                    "logs\""));
   // Not in alice's own file: the team's log is the one record.
-  for (const AuditRecord& row : fleet_->alice->AuditRows())
-    EXPECT_NE(row.intent.operation, "guided_step");
+  for (const v1::AuditEntry& row : fleet_->alice->AuditRows())
+    EXPECT_NE(row.intent().operation(), "guided_step");
 }
 
 TEST_F(RunbookE2eTest, AConfirmationForAnIncidentThatDoesNotExistIsRefused) {

@@ -732,10 +732,10 @@ TEST_F(SeedNightTest, DirectBreakGlassReachesOneAgentAndIsAuditedLocally) {
   ProgramResult direct =
       laptop.Run({"--direct", "mem", kSalt, "--reason", "break-glass drill"});
   ASSERT_EQ(direct.exit_code, 0) << direct.stderr_text;
-  std::vector<AuditRecord> rows = laptop.AuditRows();
+  std::vector<v1::AuditEntry> rows = laptop.AuditRows();
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].intent.host, kSalt);
-  EXPECT_EQ(rows[0].outcome, v1::OUTCOME_OK);
+  EXPECT_EQ(rows[0].intent().host(), kSalt);
+  EXPECT_EQ(rows[0].outcome(), v1::OUTCOME_OK);
   bool journaled = false;
   for (const v1::JournalRecord& record : Journal(n.JournalOf(n.salt())))
     if (record.event() == v1::JournalRecord::STARTED &&

@@ -168,11 +168,11 @@ TEST_F(ServiceStatusTest, ShowsWhatSystemctlStatusShowsAndTheJournal) {
   EXPECT_THAT(table.stdout_text, HasSubstr("\\x1b]0;owned"));
   EXPECT_THAT(table.stdout_text, Not(HasSubstr("\x1b")));
   // Audited like every operation, with its summary.
-  const AuditRecord row = agent_->oncall().AuditRows().back();
-  EXPECT_EQ(row.intent.operation, "service_status");
-  EXPECT_FALSE(row.intent.mutating);
-  ASSERT_TRUE(row.result.has_value());
-  EXPECT_THAT(row.result->summary, HasSubstr("web.service active/running"));
+  const v1::AuditEntry row = agent_->oncall().AuditRows().back();
+  EXPECT_EQ(row.intent().operation(), "service_status");
+  EXPECT_FALSE(row.intent().mutating());
+  ASSERT_TRUE(row.has_result());
+  EXPECT_THAT(row.result().summary(), HasSubstr("web.service active/running"));
 }
 
 TEST_F(ServiceStatusTest, CountsTheRestartsSystemdDidItself) {

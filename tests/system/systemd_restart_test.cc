@@ -151,10 +151,10 @@ TEST_F(SystemdRestartTest, RestartsAHealthyUnitAndReportsTheNewMainPid) {
           JsonField(JsonField(result, "after"), "main_pid").number_value())),
       pid_after);
   EXPECT_EQ(Show("healthy.service", "ActiveState"), "active");
-  std::vector<AuditRecord> rows = opsctl_->AuditRows();
+  std::vector<v1::AuditEntry> rows = opsctl_->AuditRows();
   ASSERT_FALSE(rows.empty());
-  EXPECT_EQ(rows.back().outcome, v1::OUTCOME_OK);
-  EXPECT_TRUE(rows.back().intent.mutating);
+  EXPECT_EQ(rows.back().outcome(), v1::OUTCOME_OK);
+  EXPECT_TRUE(rows.back().intent().mutating());
 }
 
 TEST_F(SystemdRestartTest, RetriesAUnitThatFailsItsFirstStart) {
@@ -183,11 +183,11 @@ TEST_F(SystemdRestartTest, GivesUpOnAUnitThatNeverComesUpWithTheLastState) {
   EXPECT_THAT(r.stdout_text, HasSubstr("log lines of broken.service:"));
   EXPECT_THAT(r.stdout_text, HasSubstr(kBrokenReason));
   EXPECT_THAT(r.stderr_text, HasSubstr("FAILED to restart broken.service"));
-  const AuditRecord table_row = opsctl_->AuditRows().back();
-  EXPECT_EQ(table_row.outcome, v1::OUTCOME_ERROR);
-  ASSERT_TRUE(table_row.result.has_value());
-  EXPECT_THAT(table_row.result->result_json, HasSubstr("\"attempts\""));
-  EXPECT_THAT(table_row.result->result_json, HasSubstr(kBrokenReason));
+  const v1::AuditEntry table_row = opsctl_->AuditRows().back();
+  EXPECT_EQ(table_row.outcome(), v1::OUTCOME_ERROR);
+  ASSERT_TRUE(table_row.has_result());
+  EXPECT_THAT(table_row.result().result_json(), HasSubstr("\"attempts\""));
+  EXPECT_THAT(table_row.result().result_json(), HasSubstr(kBrokenReason));
   // And `opsctl audit` shows it to whoever asks after the incident.
   ProgramResult audit = opsctl_->Run(
       {"audit", "--operation", "restart_service", "--output", "json"});
@@ -258,7 +258,7 @@ TEST_F(SystemdRestartTest, ChecksMemoryAvailableAfterTheRestart) {
   EXPECT_THAT(hungry.stderr_text,
               HasSubstr("check memory available >= 1.0P after 1s: FAILED"));
   EXPECT_EQ(Show("hungry.service", "ActiveState"), "active");
-  EXPECT_EQ(opsctl_->AuditRows().back().outcome, v1::OUTCOME_ERROR);
+  EXPECT_EQ(opsctl_->AuditRows().back().outcome(), v1::OUTCOME_ERROR);
 }
 
 TEST_F(SystemdRestartTest, RefusesUnitsNotAllowListedAndTheAgentItself) {

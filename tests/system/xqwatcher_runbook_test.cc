@@ -225,13 +225,13 @@ TEST_F(XqwatcherRunbookTest, DiagnoseTruncateAndVerifyWhileTheWriterRuns) {
           .value();
   EXPECT_THAT(status.stdout_text, HasSubstr("RUNNING"));
 
-  std::vector<AuditRecord> rows = oncall_->AuditRows();
+  std::vector<v1::AuditEntry> rows = oncall_->AuditRows();
   ASSERT_EQ(rows.size(), 3u);
-  EXPECT_EQ(rows[2].intent.operation, "truncate_log");
-  EXPECT_TRUE(rows[2].intent.mutating);
-  EXPECT_EQ(rows[2].intent.incident, "INC-9");
-  EXPECT_EQ(rows[2].outcome, v1::OUTCOME_OK);
-  EXPECT_TRUE(rows[1].intent.dry_run);
+  EXPECT_EQ(rows[2].intent().operation(), "truncate_log");
+  EXPECT_TRUE(rows[2].intent().mutating());
+  EXPECT_EQ(rows[2].intent().incident(), "INC-9");
+  EXPECT_EQ(rows[2].outcome(), v1::OUTCOME_OK);
+  EXPECT_TRUE(rows[1].intent().dry_run());
 }
 
 TEST_F(XqwatcherRunbookTest, DeletedLogHeldOpenIsShownAndARestartFreesIt) {
@@ -318,11 +318,11 @@ TEST_F(XqwatcherRunbookTest, ReadOnlyCertificateCannotChangeAnything) {
   EXPECT_EQ(r.exit_code, 3) << r.stderr_text;
   EXPECT_THAT(r.stderr_text,
               HasSubstr("victor (viewer) is not allowed to call truncate_log"));
-  EXPECT_EQ(viewer_->AuditRows().back().outcome, v1::OUTCOME_DENIED);
+  EXPECT_EQ(viewer_->AuditRows().back().outcome(), v1::OUTCOME_DENIED);
   ProgramResult restart =
       viewer_->Run({"restart", "ip-10-7-0-78", "xqwatcher", "--yes"});
   EXPECT_EQ(restart.exit_code, 3) << restart.stderr_text;
-  EXPECT_EQ(viewer_->AuditRows().back().outcome, v1::OUTCOME_DENIED);
+  EXPECT_EQ(viewer_->AuditRows().back().outcome(), v1::OUTCOME_DENIED);
 
   // Nothing changed: the log is the same file and only grew (its writer
   // appends), the program is the same process, the agent journaled nothing
@@ -426,16 +426,16 @@ TEST_F(XqwatcherRunbookTest,
   EXPECT_THAT(r.stdout_text, HasSubstr("$ opsctl truncate ip-10-7-0-78 " +
                                        *log_ + " --keep-tail 1K"));
   EXPECT_THAT(r.stdout_text, HasSubstr("runbook xqwatcher-disk: 6 steps done"));
-  std::vector<AuditRecord> rows = oncall_->AuditRows();
+  std::vector<v1::AuditEntry> rows = oncall_->AuditRows();
   ASSERT_EQ(rows.size(), rows_before + 6);
-  const std::string run = rows.back().intent.run_id;
+  const std::string run = rows.back().intent().run_id();
   ASSERT_FALSE(run.empty());
   std::vector<std::string> operations;
   for (size_t i = rows_before; i < rows.size(); ++i) {
-    EXPECT_EQ(rows[i].intent.run_id, run);
-    EXPECT_EQ(rows[i].intent.incident, "INC-12");
-    EXPECT_EQ(rows[i].outcome, v1::OUTCOME_OK);
-    operations.push_back(rows[i].intent.operation);
+    EXPECT_EQ(rows[i].intent().run_id(), run);
+    EXPECT_EQ(rows[i].intent().incident(), "INC-12");
+    EXPECT_EQ(rows[i].outcome(), v1::OUTCOME_OK);
+    operations.push_back(rows[i].intent().operation());
   }
   EXPECT_EQ(operations, (std::vector<std::string>{
                             "filesystems", "disk_usage", "open_deleted",
@@ -517,10 +517,10 @@ TEST_F(XqwatcherRunbookTest,
   absl::StatusOr<int> code = opsctl->Wait(absl::Seconds(30));
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, 6) << ReadFileOrDie(*dir_ + "/killed.err");
-  std::vector<AuditRecord> rows = oncall_->AuditRows();
+  std::vector<v1::AuditEntry> rows = oncall_->AuditRows();
   ASSERT_FALSE(rows.empty());
-  EXPECT_EQ(rows.back().intent.operation, "restart_service");
-  EXPECT_EQ(rows.back().outcome, v1::OUTCOME_UNKNOWN);
+  EXPECT_EQ(rows.back().intent().operation(), "restart_service");
+  EXPECT_EQ(rows.back().outcome(), v1::OUTCOME_UNKNOWN);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/audit/audit_store.h"
+#include "tests/testing/audit_result.h"
 
 int main(int argc, char** argv) {
   if (argc != 4) {
@@ -21,16 +22,18 @@ int main(int argc, char** argv) {
   }
   const int n = std::atoi(argv[3]);
   for (int i = 0; i < n; ++i) {
-    opsagent::AuditIntent intent;
-    intent.request_id = absl::StrCat(argv[2], "-", i);
-    intent.started_at_ms = i;
-    intent.os_user = argv[2];
-    intent.host = "h";
-    intent.operation = "memory";
+    opsagent::v1::AuditIntent intent;
+    intent.set_request_id(absl::StrCat(argv[2], "-", i));
+    intent.set_started_at_ms(i);
+    intent.set_os_user(argv[2]);
+    intent.set_host("h");
+    intent.set_operation("memory");
     absl::StatusOr<int64_t> id = (*store)->RecordIntent(intent);
     absl::Status status =
-        id.ok() ? (*store)->RecordResult(*id, {opsagent::v1::OUTCOME_OK, i + 1})
-                : id.status();
+        id.ok()
+            ? (*store)->RecordResult(
+                  *id, opsagent::AuditResultOf(opsagent::v1::OUTCOME_OK, i + 1))
+            : id.status();
     if (!status.ok()) {
       std::fprintf(stderr, "write %d failed: %s\n", i,
                    std::string(status.message()).c_str());

@@ -110,14 +110,14 @@ absl::StatusOr<Subprocess> OpsctlRunner::Start(
   return Subprocess::Start(options);
 }
 
-std::vector<AuditRecord> OpsctlRunner::AuditRows() const {
+std::vector<v1::AuditEntry> OpsctlRunner::AuditRows() const {
   absl::StatusOr<std::unique_ptr<AuditStore>> store =
       AuditStore::Open(audit_path_);
   if (!store.ok()) return {};
-  AuditFilter all;
-  all.limit = 100000;
-  absl::StatusOr<std::vector<AuditRecord>> rows = (*store)->Query(all);
-  return rows.ok() ? *rows : std::vector<AuditRecord>{};
+  v1::AuditQuery all;
+  all.set_limit(100000);
+  absl::StatusOr<std::vector<v1::AuditEntry>> rows = (*store)->Query(all);
+  return rows.ok() ? *rows : std::vector<v1::AuditEntry>{};
 }
 
 google::protobuf::Value ParseJson(const std::string& text) {

@@ -34,7 +34,7 @@ class OpsctlRunner {
                                    const std::string& stderr_path) const;
 
   // Every row of this operator's audit database, oldest first.
-  std::vector<AuditRecord> AuditRows() const;
+  std::vector<v1::AuditEntry> AuditRows() const;
 
   // Replaces the inventory (Protobuf text) with several hosts.
   void WriteInventory(const std::string& text) const;

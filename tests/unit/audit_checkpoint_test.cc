@@ -25,6 +25,7 @@
 #include "controller/audit/checkpoint_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/audit_result.h"
 #include "tests/testing/sqlite_file.h"
 #include "tests/testing/test_pki.h"
 
@@ -45,17 +46,17 @@ std::string WriteEd25519Key(const std::string& name) {
   return path;
 }
 
-AuditIntent Intent(int i) {
-  AuditIntent intent;
-  intent.request_id = absl::StrCat("r", i);
-  intent.started_at_ms = absl::ToUnixMillis(absl::Now());
-  intent.os_user = "alice";
-  intent.cert_identity = "alice";
-  intent.host = "xq-1";
-  intent.address = "xq-1:9443";
-  intent.operation = "truncate_log";
-  intent.parameters_json = "{\"path\":\"/var/log/xq.log\"}";
-  intent.mutating = true;
+v1::AuditIntent Intent(int i) {
+  v1::AuditIntent intent;
+  intent.set_request_id(absl::StrCat("r", i));
+  intent.set_started_at_ms(absl::ToUnixMillis(absl::Now()));
+  intent.set_os_user("alice");
+  intent.set_cert_identity("alice");
+  intent.set_host("xq-1");
+  intent.set_address("xq-1:9443");
+  intent.set_operation("truncate_log");
+  intent.set_parameters_json("{\"path\":\"/var/log/xq.log\"}");
+  intent.set_mutating(true);
   return intent;
 }
 
@@ -81,15 +82,16 @@ class AuditCheckpointTest : public ::testing::Test {
     for (int i = from; i <= to; ++i) {
       auto id = store_->RecordIntent(Intent(i));
       ASSERT_TRUE(id.ok()) << id.status();
-      ASSERT_TRUE(store_
-                      ->RecordResult(
-                          *id, {v1::OUTCOME_OK, absl::ToUnixMillis(absl::Now()),
-                                "", "", "truncated 8.2G"})
-                      .ok());
+      ASSERT_TRUE(
+          store_
+              ->RecordResult(*id, AuditResultOf(v1::OUTCOME_OK,
+                                                absl::ToUnixMillis(absl::Now()),
+                                                "", "", "truncated 8.2G"))
+              .ok());
     }
   }
 
-  AuditCheckpoint Sign() {
+  v1::AuditCheckpoint Sign() {
     auto checkpoint = store_->SignCheckpoint(*signer_, absl::Now(), Last());
     EXPECT_TRUE(checkpoint.ok()) << checkpoint.status();
     EXPECT_TRUE(checkpoint.ok() && checkpoint->has_value());
@@ -98,7 +100,7 @@ class AuditCheckpointTest : public ::testing::Test {
   }
 
   // What the controller's signer last signed.
-  std::optional<AuditCheckpoint> Last() const {
+  std::optional<v1::AuditCheckpoint> Last() const {
     if (exported_.empty()) return std::nullopt;
     return exported_.back();
   }
@@ -111,12 +113,12 @@ class AuditCheckpointTest : public ::testing::Test {
   // What an attacker who knows the scheme does after editing rows: recompute
   // every digest and hash so that the chain verifies again.
   void RecomputeChain() {
-    AuditFilter all;
-    all.limit = 1 << 20;
+    v1::AuditQuery all;
+    all.set_limit(1 << 20);
     auto records = store_->Query(all);
     ASSERT_TRUE(records.ok());
-    std::map<int64_t, AuditRecord> by_id;
-    for (const AuditRecord& r : *records) by_id[r.id] = r;
+    std::map<int64_t, v1::AuditEntry> by_id;
+    for (const v1::AuditEntry& r : *records) by_id[r.id()] = r;
     sqlite3* db;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
     sqlite3_stmt* events;
@@ -131,10 +133,10 @@ class AuditCheckpointTest : public ::testing::Test {
       const int64_t id = sqlite3_column_int64(events, 1);
       const std::string event =
           reinterpret_cast<const char*>(sqlite3_column_text(events, 2));
-      const AuditRecord& r = by_id[id];
+      const v1::AuditEntry& r = by_id[id];
       const std::string digest =
-          Sha256Hex(event == "intent" ? CanonicalIntent(id, r.intent)
-                                      : CanonicalOutcome(id, *r.result));
+          Sha256Hex(event == "intent" ? CanonicalIntent(id, r.intent())
+                                      : CanonicalOutcome(id, r.result()));
       const std::string hash = ChainHash(previous, digest);
       absl::StrAppend(&sql, "UPDATE audit_chain SET digest = '", digest,
                       "', prev_hash = '", previous, "', hash = '", hash,
@@ -160,20 +162,20 @@ class AuditCheckpointTest : public ::testing::Test {
   std::unique_ptr<CheckpointSigner> signer_;
   std::unique_ptr<CheckpointVerifier> verifier_;
   std::unique_ptr<AuditStore> store_;
-  std::vector<AuditCheckpoint> exported_;
+  std::vector<v1::AuditCheckpoint> exported_;
 };
 
 TEST_F(AuditCheckpointTest, SignedLogVerifies) {
   AddRows(1, 3);
-  const AuditCheckpoint first = Sign();
-  EXPECT_EQ(first.number, 1);
-  EXPECT_EQ(first.first_seq, 1);
-  EXPECT_EQ(first.last_seq, 6);
-  EXPECT_EQ(first.previous_signature, "");
+  const v1::AuditCheckpoint first = Sign();
+  EXPECT_EQ(first.number(), 1);
+  EXPECT_EQ(first.first_seq(), 1);
+  EXPECT_EQ(first.last_seq(), 6);
+  EXPECT_EQ(first.previous_signature(), "");
   AddRows(4, 4);
-  const AuditCheckpoint second = Sign();
-  EXPECT_EQ(second.first_seq, 7);
-  EXPECT_EQ(second.previous_signature, first.signature);
+  const v1::AuditCheckpoint second = Sign();
+  EXPECT_EQ(second.first_seq(), 7);
+  EXPECT_EQ(second.previous_signature(), first.signature());
   // Nothing new: nothing to sign.
   auto none = store_->SignCheckpoint(*signer_, absl::Now(), Last());
   ASSERT_TRUE(none.ok());
@@ -309,8 +311,8 @@ TEST_F(AuditCheckpointTest, AnIndexThatHidesRowsIsCaught) {
       "(host, started_at_ms) WHERE id != 2; PRAGMA writable_schema = ON; "
       "UPDATE sqlite_master SET sql = 'CREATE INDEX actions_by_host ON actions "
       "(host, started_at_ms)' WHERE name = 'actions_by_host'");
-  AuditFilter by_host;
-  by_host.host = "xq-1";
+  v1::AuditQuery by_host;
+  by_host.set_host("xq-1");
   auto hidden = (*AuditStore::Open(path_))->Query(by_host);
   ASSERT_TRUE(hidden.ok());
   EXPECT_EQ(hidden->size(), 2u);  // the attack works on queries...
@@ -325,14 +327,16 @@ TEST_F(AuditCheckpointTest, AnIndexThatHidesRowsIsCaught) {
 // it right.
 TEST_F(AuditCheckpointTest, EveryIndexThatHidesRowsIsCaught) {
   for (int i = 1; i <= 3; ++i) {
-    AuditIntent intent = Intent(i);
-    intent.incident = "INC-1";
-    intent.run_id = "run-1";
-    intent.ticket = "CHG-1";
+    v1::AuditIntent intent = Intent(i);
+    intent.set_incident("INC-1");
+    intent.set_run_id("run-1");
+    intent.set_ticket("CHG-1");
     auto id = store_->RecordIntent(intent);
     ASSERT_TRUE(id.ok()) << id.status();
-    ASSERT_TRUE(
-        store_->RecordResult(*id, {v1::OUTCOME_OK, intent.started_at_ms}).ok());
+    ASSERT_TRUE(store_
+                    ->RecordResult(*id, AuditResultOf(v1::OUTCOME_OK,
+                                                      intent.started_at_ms()))
+                    .ok());
   }
   Sign();
   ASSERT_TRUE(Verify().ok()) << Verify().status();
@@ -375,8 +379,8 @@ TEST_F(AuditCheckpointTest, ACheckpointIsCommittedOnlyAfterItsExport) {
   AddRows(1, 2);
   Sign();
   AddRows(3, 4);
-  std::optional<AuditCheckpoint> exported;
-  auto failing_export = [&](const AuditCheckpoint& c) {
+  std::optional<v1::AuditCheckpoint> exported;
+  auto failing_export = [&](const v1::AuditCheckpoint& c) {
     exported = c;
     return absl::UnavailableError("export file full");
   };
@@ -391,7 +395,7 @@ TEST_F(AuditCheckpointTest, ACheckpointIsCommittedOnlyAfterItsExport) {
   // database takes it back, once.
   ASSERT_TRUE(store_->AdoptCheckpoint(*exported).ok());
   ASSERT_EQ(store_->Checkpoints()->size(), 2u);
-  EXPECT_TRUE(store_->Checkpoints()->back() == *exported);
+  EXPECT_TRUE(SameCheckpoint(store_->Checkpoints()->back(), *exported));
   EXPECT_FALSE(store_->AdoptCheckpoint(*exported).ok());
   exported_.push_back(*exported);
   EXPECT_TRUE(Verify().ok()) << Verify().status();
@@ -403,8 +407,8 @@ TEST_F(AuditCheckpointTest, ACheckpointIsCommittedOnlyAfterItsExport) {
       store_->SignCheckpoint(*signer_, absl::Now(), Last(), failing_export)
           .ok());
   ASSERT_TRUE(exported.has_value());
-  Tamper(
-      absl::StrCat("DELETE FROM audit_chain WHERE seq = ", exported->last_seq));
+  Tamper(absl::StrCat("DELETE FROM audit_chain WHERE seq = ",
+                      exported->last_seq()));
   absl::Status cut = store_->AdoptCheckpoint(*exported);
   EXPECT_TRUE(absl::IsDataLoss(cut)) << cut;
   EXPECT_EQ(store_->Checkpoints()->size(), 2u);
@@ -445,7 +449,7 @@ TEST_F(AuditCheckpointTest, ForgedOrAlteredCheckpointsAreRefused) {
                         "or altered"));
   // The real one with one field changed.
   Tamper("DELETE FROM audit_checkpoints");
-  const AuditCheckpoint real =
+  const v1::AuditCheckpoint real =
       *store_->SignCheckpoint(*signer_, absl::Now(), std::nullopt).value();
   Tamper("UPDATE audit_checkpoints SET signed_at_ms = signed_at_ms + 1");
   EXPECT_THAT(Verify().status().message(),
@@ -474,7 +478,7 @@ TEST_F(AuditCheckpointTest, AnEditedUnsignedRowIsNotSigned) {
                         "edited"));
   auto state = store_->GetCheckpointState();
   ASSERT_TRUE(state.ok());
-  EXPECT_EQ(state->last->number, 1);  // nothing was signed
+  EXPECT_EQ(state->last->number(), 1);  // nothing was signed
   EXPECT_EQ(state->unsigned_events, 2);
 }
 
@@ -513,13 +517,13 @@ TEST_F(AuditCheckpointTest, ExportResumesAtItsCursorWithCheckpointsInPlace) {
     for (;;) {
       auto items = store_->Export(cursor, 2);
       ASSERT_TRUE(items.ok()) << items.status();
-      for (const AuditExportItem& item : *items) {
+      for (const v1::ExportAuditItem& item : *items) {
         lines.push_back(
-            item.checkpoint
-                ? absl::StrCat("checkpoint ", item.checkpoint->number)
-                : absl::StrCat(item.seq, " ", item.event, " row ",
-                               item.record.id));
-        cursor = item.cursor;
+            item.has_checkpoint()
+                ? absl::StrCat("checkpoint ", item.checkpoint().number())
+                : absl::StrCat(item.seq(), " ", item.event(), " row ",
+                               item.entry().id()));
+        cursor = *AuditCursor::Parse(item.cursor());
       }
       if (items->size() < 2) return;
     }
@@ -540,8 +544,8 @@ TEST_F(AuditCheckpointTest, ExportResumesAtItsCursorWithCheckpointsInPlace) {
   // The intent line is the row as its intent recorded it.
   auto intent = store_->Export(AuditCursor::Parse("6.2").value(), 1);
   ASSERT_TRUE(intent.ok());
-  EXPECT_EQ((*intent)[0].record.outcome, v1::OUTCOME_PENDING);
-  EXPECT_FALSE((*intent)[0].record.result.has_value());
+  EXPECT_EQ((*intent)[0].entry().outcome(), v1::OUTCOME_PENDING);
+  EXPECT_FALSE((*intent)[0].entry().has_result());
   EXPECT_FALSE(AuditCursor::Parse("6").ok());
   EXPECT_FALSE(AuditCursor::Parse("-1.0").ok());
   EXPECT_FALSE(AuditCursor::Parse("x.y").ok());
@@ -549,7 +553,7 @@ TEST_F(AuditCheckpointTest, ExportResumesAtItsCursorWithCheckpointsInPlace) {
 
 TEST_F(AuditCheckpointTest, CheckpointLinesRoundTrip) {
   AddRows(1, 1);
-  const AuditCheckpoint checkpoint = Sign();
+  const v1::AuditCheckpoint checkpoint = Sign();
   const std::string line = CheckpointJson(checkpoint);
   auto parsed = ParseCheckpointLines(
       absl::StrCat(line, "\n\n{\"cursor\":\"2.1\",\"checkpoint\":", line,
@@ -557,8 +561,8 @@ TEST_F(AuditCheckpointTest, CheckpointLinesRoundTrip) {
                    "\"record\":{\"id\":2}}\n"));
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   ASSERT_EQ(parsed->size(), 2u);
-  EXPECT_TRUE((*parsed)[0] == checkpoint);
-  EXPECT_TRUE((*parsed)[1] == checkpoint);
+  EXPECT_TRUE(SameCheckpoint((*parsed)[0], checkpoint));
+  EXPECT_TRUE(SameCheckpoint((*parsed)[1], checkpoint));
   EXPECT_THAT(
       ParseCheckpointLines("{\"number\":1}\nnot json\n").status().message(),
       HasSubstr("line 2 is neither"));

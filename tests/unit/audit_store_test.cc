@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/audit_result.h"
 #include "tests/testing/sqlite_file.h"
 
 namespace opsagent {
@@ -27,18 +28,18 @@ std::string TempDb(const std::string& name) {
   return path;
 }
 
-AuditIntent Intent(const std::string& id, const std::string& host,
-                   const std::string& op, int64_t at_ms) {
-  AuditIntent intent;
-  intent.request_id = id;
-  intent.started_at_ms = at_ms;
-  intent.os_user = "alice";
-  intent.cert_identity = "alice-cert";
-  intent.host = host;
-  intent.address = host + ":9443";
-  intent.operation = op;
-  intent.parameters_json = "{\"top\":5}";
-  intent.incident = "INC-1";
+v1::AuditIntent Intent(const std::string& id, const std::string& host,
+                       const std::string& op, int64_t at_ms) {
+  v1::AuditIntent intent;
+  intent.set_request_id(id);
+  intent.set_started_at_ms(at_ms);
+  intent.set_os_user("alice");
+  intent.set_cert_identity("alice-cert");
+  intent.set_host(host);
+  intent.set_address(host + ":9443");
+  intent.set_operation(op);
+  intent.set_parameters_json("{\"top\":5}");
+  intent.set_incident("INC-1");
   return intent;
 }
 
@@ -52,24 +53,26 @@ TEST(AuditStoreTest, IntentThenOutcomeRoundTrips) {
   auto pending = (*store)->Query({});
   ASSERT_TRUE(pending.ok());
   ASSERT_EQ(pending->size(), 1u);
-  EXPECT_EQ((*pending)[0].outcome,
+  EXPECT_EQ((*pending)[0].outcome(),
             v1::OUTCOME_PENDING);  // written before the call
-  EXPECT_FALSE((*pending)[0].result.has_value());
+  EXPECT_FALSE((*pending)[0].has_result());
 
-  ASSERT_TRUE((*store)
-                  ->RecordResult(*id, {v1::OUTCOME_OK, 1250, "", "",
-                                       "available 5.3G of 7.5G"})
-                  .ok());
+  ASSERT_TRUE(
+      (*store)
+          ->RecordResult(*id, AuditResultOf(v1::OUTCOME_OK, 1250, "", "",
+                                            "available 5.3G of 7.5G"))
+          .ok());
   auto rows = (*store)->Query({});
   ASSERT_TRUE(rows.ok());
-  const AuditRecord& row = (*rows)[0];
-  EXPECT_EQ(row.outcome, v1::OUTCOME_OK);
-  EXPECT_EQ(row.intent.request_id, "r1");
-  EXPECT_EQ(row.intent.parameters_json, "{\"top\":5}");
-  EXPECT_EQ(row.result->finished_at_ms, 1250);
-  EXPECT_EQ(row.result->summary, "available 5.3G of 7.5G");
+  const v1::AuditEntry& row = (*rows)[0];
+  EXPECT_EQ(row.outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(row.intent().request_id(), "r1");
+  EXPECT_EQ(row.intent().parameters_json(), "{\"top\":5}");
+  EXPECT_EQ(row.result().finished_at_ms(), 1250);
+  EXPECT_EQ(row.result().summary(), "available 5.3G of 7.5G");
   // An outcome is written once; a second attempt is refused.
-  EXPECT_FALSE((*store)->RecordResult(*id, {v1::OUTCOME_ERROR, 2000}).ok());
+  EXPECT_FALSE(
+      (*store)->RecordResult(*id, AuditResultOf(v1::OUTCOME_ERROR, 2000)).ok());
 }
 
 // The connections SQLite opens while set, with the file each opened: an
@@ -129,57 +132,58 @@ TEST(AuditStoreTest, FiltersByEachField) {
   AuditStore& s = **store;
   auto a = s.RecordIntent(Intent("a", "salt-qa", "memory", 1000));
   auto b = s.RecordIntent(Intent("b", "xq-1", "disk_usage", 2000));
-  AuditIntent other = Intent("c", "xq-1", "memory", 3000);
-  other.os_user = "bob";
-  other.cert_identity = "bob";
-  other.incident = "";
-  other.run_id = "run-9";
+  v1::AuditIntent other = Intent("c", "xq-1", "memory", 3000);
+  other.set_os_user("bob");
+  other.set_cert_identity("bob");
+  other.set_incident("");
+  other.set_run_id("run-9");
   auto c = s.RecordIntent(other);
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
-  ASSERT_TRUE(s.RecordResult(*a, {v1::OUTCOME_OK, 1100}).ok());
-  ASSERT_TRUE(
-      s.RecordResult(*b, {v1::OUTCOME_DENIED, 2100, "PERMISSION_DENIED", "no"})
-          .ok());
+  ASSERT_TRUE(s.RecordResult(*a, AuditResultOf(v1::OUTCOME_OK, 1100)).ok());
+  ASSERT_TRUE(s.RecordResult(*b, AuditResultOf(v1::OUTCOME_DENIED, 2100,
+                                               "PERMISSION_DENIED", "no"))
+                  .ok());
 
-  auto ids = [&](AuditFilter filter) {
+  auto ids = [&](v1::AuditQuery filter) {
     std::vector<std::string> out;
-    absl::StatusOr<std::vector<AuditRecord>> rows = s.Query(filter);
+    absl::StatusOr<std::vector<v1::AuditEntry>> rows = s.Query(filter);
     EXPECT_TRUE(rows.ok()) << rows.status();
-    for (const AuditRecord& r : *rows) out.push_back(r.intent.request_id);
+    for (const v1::AuditEntry& r : *rows)
+      out.push_back(r.intent().request_id());
     return out;
   };
   using V = std::vector<std::string>;
   EXPECT_EQ(ids({}), (V{"a", "b", "c"}));
-  AuditFilter f;
-  f.host = "xq-1";
+  v1::AuditQuery f;
+  f.set_host("xq-1");
   EXPECT_EQ(ids(f), (V{"b", "c"}));
   f = {};
-  f.operator_name = "alice-cert";
+  f.set_operator_name("alice-cert");
   EXPECT_EQ(ids(f), (V{"a", "b"}));
   f = {};
-  f.operator_name = "bob";
+  f.set_operator_name("bob");
   EXPECT_EQ(ids(f), (V{"c"}));
   f = {};
-  f.operation = "memory";
+  f.set_operation("memory");
   EXPECT_EQ(ids(f), (V{"a", "c"}));
   f = {};
-  f.outcome = v1::OUTCOME_DENIED;
+  f.set_outcome(v1::OUTCOME_DENIED);
   EXPECT_EQ(ids(f), (V{"b"}));
   f = {};
-  f.outcome = v1::OUTCOME_PENDING;
+  f.set_outcome(v1::OUTCOME_PENDING);
   EXPECT_EQ(ids(f), (V{"c"}));
   f = {};
-  f.incident = "INC-1";
+  f.set_incident("INC-1");
   EXPECT_EQ(ids(f), (V{"a", "b"}));
   f = {};
-  f.run_id = "run-9";
+  f.set_run_id("run-9");
   EXPECT_EQ(ids(f), (V{"c"}));
   f = {};
-  f.since_ms = 2000;
-  f.until_ms = 3000;
+  f.set_since_unix_ms(2000);
+  f.set_until_unix_ms(3000);
   EXPECT_EQ(ids(f), (V{"b"}));
   f = {};
-  f.limit = 2;  // the newest two, oldest first
+  f.set_limit(2);  // the newest two, oldest first
   EXPECT_EQ(ids(f), (V{"b", "c"}));
 }
 
@@ -201,7 +205,9 @@ TEST(AuditStoreTest, ConcurrentWritersLoseNoRow) {
         auto id = (*store)->RecordIntent(
             Intent(absl::StrCat(w, "-", i), "h", "memory", i));
         if (!id.ok() ||
-            !(*store)->RecordResult(*id, {v1::OUTCOME_OK, i + 1}).ok())
+            !(*store)
+                 ->RecordResult(*id, AuditResultOf(v1::OUTCOME_OK, i + 1))
+                 .ok())
           ++failures;
       }
     });
@@ -209,12 +215,12 @@ TEST(AuditStoreTest, ConcurrentWritersLoseNoRow) {
   for (std::thread& t : writers) t.join();
   EXPECT_EQ(failures.load(), 0);
   auto store = AuditStore::Open(path);
-  AuditFilter all;
-  all.limit = 100000;
+  v1::AuditQuery all;
+  all.set_limit(100000);
   auto rows = (*store)->Query(all);
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(rows->size(), static_cast<size_t>(kWriters * kEach));
-  for (const AuditRecord& r : *rows) EXPECT_EQ(r.outcome, v1::OUTCOME_OK);
+  for (const v1::AuditEntry& r : *rows) EXPECT_EQ(r.outcome(), v1::OUTCOME_OK);
 }
 
 TEST(AuditStoreTest, DuplicateRequestIdIsRefused) {
@@ -327,7 +333,8 @@ TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
       auto id = (*store)->RecordIntent(Intent("old", "xq-1", "memory", 1000));
       ASSERT_TRUE(id.ok());
       ASSERT_TRUE((*store)
-                      ->RecordResult(*id, {v1::OUTCOME_OK, 1010, "", "", "ok"})
+                      ->RecordResult(*id, AuditResultOf(v1::OUTCOME_OK, 1010,
+                                                        "", "", "ok"))
                       .ok());
     }
     const absl::Status downgraded = testing::ExecSqlite(
@@ -339,27 +346,27 @@ TEST(AuditStoreTest, LogsFromEarlierSchemasAreUpgradedAndKeepRecording) {
 
     auto store = AuditStore::Open(path);
     ASSERT_TRUE(store.ok()) << store.status();
-    AuditIntent drill = Intent("new", "xq-1", "restart", 2000);
-    drill.ticket = "CHG-1042";
+    v1::AuditIntent drill = Intent("new", "xq-1", "restart", 2000);
+    drill.set_ticket("CHG-1042");
     auto id = (*store)->RecordIntent(drill);
     ASSERT_TRUE(id.ok()) << id.status();
-    AuditResult failed{v1::OUTCOME_ERROR, 2010, "ABORTED", "still down",
-                       "3 attempts"};
-    failed.result_json = R"({"attempts":[{"state":"failed"}]})";
-    failed.agent_result_sha256 = std::string(64, 'f');
-    failed.agent_signature = "00ff";
+    v1::AuditResult failed = AuditResultOf(v1::OUTCOME_ERROR, 2010, "ABORTED",
+                                           "still down", "3 attempts");
+    failed.set_result_json(R"({"attempts":[{"state":"failed"}]})");
+    failed.set_agent_result_sha256(std::string(64, 'f'));
+    failed.set_agent_signature("00ff");
     ASSERT_TRUE((*store)->RecordResult(*id, failed).ok());
-    AuditFilter filter;
-    filter.id = *id;
+    v1::AuditQuery filter;
+    filter.set_id(*id);
     auto rows = (*store)->Query(filter);
     ASSERT_TRUE(rows.ok()) << rows.status();
     ASSERT_EQ(rows->size(), 1u);
-    ASSERT_TRUE((*rows)[0].result.has_value());
-    EXPECT_EQ((*rows)[0].result->result_json, failed.result_json);
-    EXPECT_EQ((*rows)[0].result->agent_signature, "00ff");
-    EXPECT_EQ((*rows)[0].intent.ticket, "CHG-1042");
-    filter = AuditFilter();
-    filter.ticket = "CHG-1042";
+    ASSERT_TRUE((*rows)[0].has_result());
+    EXPECT_EQ((*rows)[0].result().result_json(), failed.result_json());
+    EXPECT_EQ((*rows)[0].result().agent_signature(), "00ff");
+    EXPECT_EQ((*rows)[0].intent().ticket(), "CHG-1042");
+    filter = v1::AuditQuery();
+    filter.set_ticket("CHG-1042");
     rows = (*store)->Query(filter);
     ASSERT_TRUE(rows.ok()) << rows.status();
     EXPECT_EQ(rows->size(), 1u);
@@ -387,10 +394,11 @@ class AuditChainTest : public ::testing::Test {
           Intent(absl::StrCat("r", i), "xq-1", "truncate_log", i * 1000));
       ASSERT_TRUE(id.ok());
       if (i != 5)
-        ASSERT_TRUE((*store)
-                        ->RecordResult(*id, {v1::OUTCOME_OK, i * 1000 + 10, "",
-                                             "", "freed 8.2G"})
-                        .ok());
+        ASSERT_TRUE(
+            (*store)
+                ->RecordResult(*id, AuditResultOf(v1::OUTCOME_OK, i * 1000 + 10,
+                                                  "", "", "freed 8.2G"))
+                .ok());
     }
   }
 
@@ -438,8 +446,8 @@ TEST_F(AuditChainTest, AnEditedTicketIsNamed) {
   {
     auto store = AuditStore::Open(path_);
     ASSERT_TRUE(store.ok());
-    AuditIntent drill = Intent("r6", "xq-1", "truncate_log", 6000);
-    drill.ticket = "drill 7";
+    v1::AuditIntent drill = Intent("r6", "xq-1", "truncate_log", 6000);
+    drill.set_ticket("drill 7");
     ASSERT_TRUE((*store)->RecordIntent(drill).ok());
   }
   ASSERT_TRUE(Verify().ok());

@@ -68,7 +68,7 @@ TEST(AuditingCallerTest, RecordsIntentBeforeCallingAndOutcomeAfter) {
         // The intent is already durable while the call is in flight.
         auto rows = (*store)->Query({});
         EXPECT_EQ(rows->size(), 1u);
-        EXPECT_EQ((*rows)[0].outcome, v1::OUTCOME_PENDING);
+        EXPECT_EQ((*rows)[0].outcome(), v1::OUTCOME_PENDING);
         auto reply = std::make_unique<v1::TruncateLogReply>();
         reply->set_summary("would truncate 8.2G");
         reply->set_size_before_bytes(8800000000);
@@ -78,16 +78,16 @@ TEST(AuditingCallerTest, RecordsIntentBeforeCallingAndOutcomeAfter) {
   EXPECT_EQ(result.outcome, v1::OUTCOME_OK);
   auto rows = (*store)->Query({});
   ASSERT_EQ(rows->size(), 1u);
-  const AuditRecord& row = (*rows)[0];
-  EXPECT_EQ(row.intent.request_id, sent_request_id);
-  EXPECT_EQ(row.intent.run_id, "run-1");
-  EXPECT_EQ(row.intent.operation, "truncate_log");
-  EXPECT_TRUE(row.intent.mutating);  // from agent.proto's declaration
-  EXPECT_TRUE(row.intent.dry_run);
-  EXPECT_EQ(row.intent.parameters_json,
+  const v1::AuditEntry& row = (*rows)[0];
+  EXPECT_EQ(row.intent().request_id(), sent_request_id);
+  EXPECT_EQ(row.intent().run_id(), "run-1");
+  EXPECT_EQ(row.intent().operation(), "truncate_log");
+  EXPECT_TRUE(row.intent().mutating());  // from agent.proto's declaration
+  EXPECT_TRUE(row.intent().dry_run());
+  EXPECT_EQ(row.intent().parameters_json(),
             "{\"path\":\"/edx/var/log/xqwatcher/xqwatcher.log\"}");
-  EXPECT_EQ(row.result->summary, "would truncate 8.2G");
-  EXPECT_THAT(row.result->result_json,
+  EXPECT_EQ(row.result().summary(), "would truncate 8.2G");
+  EXPECT_THAT(row.result().result_json(),
               HasSubstr("\"size_before_bytes\":\"8800000000\""));
 }
 
@@ -118,10 +118,10 @@ TEST(AuditingCallerTest, AFailureIsRecordedWithTheResultItCarried) {
   ASSERT_NE(result.final, nullptr);
   auto rows = (*store)->Query({});
   ASSERT_EQ(rows->size(), 1u);
-  const AuditResult& recorded = *(*rows)[0].result;
-  EXPECT_EQ(recorded.error_code, "FAILED_PRECONDITION");
-  EXPECT_EQ(recorded.summary, "FAILED to restart broken.service");
-  EXPECT_THAT(recorded.result_json, HasSubstr("\"number\":3"));
+  const v1::AuditResult& recorded = (*rows)[0].result();
+  EXPECT_EQ(recorded.error_code(), "FAILED_PRECONDITION");
+  EXPECT_EQ(recorded.summary(), "FAILED to restart broken.service");
+  EXPECT_THAT(recorded.result_json(), HasSubstr("\"number\":3"));
   EXPECT_TRUE((*AuditStore::Open(path))->Verify().ok());
 }
 
@@ -196,7 +196,7 @@ TEST(AuditingCallerTest, AnOutcomeTheLogCannotRecordIsUnknown) {
   ASSERT_NE(result.final, nullptr);  // what the agent said is still shown
   auto rows = (*store)->Query({});
   ASSERT_EQ(rows->size(), 1u);
-  EXPECT_EQ((*rows)[0].outcome, v1::OUTCOME_PENDING);
+  EXPECT_EQ((*rows)[0].outcome(), v1::OUTCOME_PENDING);
 }
 
 }  // namespace

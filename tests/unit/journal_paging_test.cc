@@ -148,20 +148,21 @@ std::string At(int64_t ms) {
                           absl::UTCTimeZone());
 }
 
-AuditRecord ReadRow(const std::string& id, int64_t at_ms,
-                    const std::string& reason, const std::string& path) {
-  AuditRecord row;
-  row.intent.request_id = id;
-  row.intent.operation = "disk_usage";
-  row.intent.host = "web-1";
-  row.intent.cert_identity = "rita";
-  row.intent.started_at_ms = at_ms;
-  row.intent.reason = reason;
+v1::AuditEntry ReadRow(const std::string& id, int64_t at_ms,
+                       const std::string& reason, const std::string& path) {
+  v1::AuditEntry row;
+  row.mutable_intent()->set_request_id(id);
+  row.mutable_intent()->set_operation("disk_usage");
+  row.mutable_intent()->set_host("web-1");
+  row.mutable_intent()->set_cert_identity("rita");
+  row.mutable_intent()->set_started_at_ms(at_ms);
+  row.mutable_intent()->set_reason(reason);
   v1::DiskUsageRequest request;
   request.set_path(path);
-  row.intent.parameters_json = ParametersJson(request);
-  row.outcome = v1::OUTCOME_ERROR;
-  row.result = AuditResult{v1::OUTCOME_ERROR, at_ms + 10};
+  row.mutable_intent()->set_parameters_json(ParametersJson(request));
+  row.set_outcome(v1::OUTCOME_ERROR);
+  row.mutable_result()->set_outcome(v1::OUTCOME_ERROR);
+  row.mutable_result()->set_finished_at_ms(at_ms + 10);
   return row;
 }
 
@@ -218,7 +219,7 @@ TEST(ReconcileDigestTest, CutTextAndParametersAreComparedByDigest) {
 }
 
 TEST(ReconcileDigestTest, ReadsTheAgentOnlyCountedAreNotReportedMissing) {
-  const std::vector<AuditRecord> rows = {
+  const std::vector<v1::AuditEntry> rows = {
       ReadRow("counted", kSince + 2000, "why", "/var"),
       // After the count's window: missing.
       ReadRow("later", kSince + 60000, "why", "/var")};

@@ -52,17 +52,18 @@ v1::JournalRecord Record(v1::JournalRecord::Event event, const std::string& id,
   return record;
 }
 
-AuditRecord Row(const std::string& id, const std::string& operation,
-                v1::Outcome outcome, int64_t at_ms) {
-  AuditRecord row;
-  row.intent.request_id = id;
-  row.intent.operation = operation;
-  row.intent.host = "web-1";
-  row.intent.cert_identity = "alice";
-  row.intent.started_at_ms = at_ms;
-  row.outcome = outcome;
+v1::AuditEntry Row(const std::string& id, const std::string& operation,
+                   v1::Outcome outcome, int64_t at_ms) {
+  v1::AuditEntry row;
+  row.mutable_intent()->set_request_id(id);
+  row.mutable_intent()->set_operation(operation);
+  row.mutable_intent()->set_host("web-1");
+  row.mutable_intent()->set_cert_identity("alice");
+  row.mutable_intent()->set_started_at_ms(at_ms);
+  row.set_outcome(outcome);
   if (outcome != v1::OUTCOME_PENDING)
-    row.result = AuditResult{outcome, at_ms + 10};
+    row.mutable_result()->set_outcome(outcome);
+  row.mutable_result()->set_finished_at_ms(at_ms + 10);
   return row;
 }
 
@@ -135,27 +136,27 @@ TEST(ReconcileTest, WhoWhyAndWhatAreComparedWithWhatTheAgentReceived) {
   std::vector<v1::JournalRecord> journal = {
       started,
       Record(v1::JournalRecord::FINISHED, "t", "truncate_log", kSince + 200)};
-  AuditRecord row = Row("t", "truncate_log", v1::OUTCOME_OK, kSince + 90);
-  row.intent.cert_identity = "oncall";
-  row.intent.reason = "disk full";
-  row.intent.incident = "INC-9";
-  row.intent.parameters_json = ParametersJson(request);
+  v1::AuditEntry row = Row("t", "truncate_log", v1::OUTCOME_OK, kSince + 90);
+  row.mutable_intent()->set_cert_identity("oncall");
+  row.mutable_intent()->set_reason("disk full");
+  row.mutable_intent()->set_incident("INC-9");
+  row.mutable_intent()->set_parameters_json(ParametersJson(request));
   EXPECT_THAT(Reconcile("web-1", kSince, {row}, journal, {}, "").findings,
               IsEmpty());
   // Another operator framed, another reason, other parameters: each named.
-  for (auto [edit, said] :
-       std::vector<std::pair<std::function<void(AuditIntent&)>, std::string>>{
-           {[](AuditIntent& i) { i.cert_identity = "alice"; },
+  for (auto [edit, said] : std::vector<
+           std::pair<std::function<void(v1::AuditIntent&)>, std::string>>{
+           {[](v1::AuditIntent& i) { i.set_cert_identity("alice"); },
             "operator: the team log says \"alice\""},
-           {[](AuditIntent& i) { i.reason = "routine cleanup"; },
+           {[](v1::AuditIntent& i) { i.set_reason("routine cleanup"); },
             "reason: the team log says \"routine cleanup\""},
-           {[](AuditIntent& i) { i.incident = "INC-1"; }, "incident"},
-           {[](AuditIntent& i) {
-              i.parameters_json = "{\"path\":\"/var/log/other.log\"}";
+           {[](v1::AuditIntent& i) { i.set_incident("INC-1"); }, "incident"},
+           {[](v1::AuditIntent& i) {
+              i.set_parameters_json("{\"path\":\"/var/log/other.log\"}");
             },
             "parameters"}}) {
-    AuditRecord edited = row;
-    edit(edited.intent);
+    v1::AuditEntry edited = row;
+    edit(*edited.mutable_intent());
     HostReconciliation out =
         Reconcile("web-1", kSince, {edited}, journal, {}, "");
     ASSERT_EQ(out.findings.size(), 1u) << said;
@@ -178,22 +179,22 @@ TEST(ReconcileTest, ParametersAreComparedWhateverTheOrderOfTheirKeys) {
   std::vector<v1::JournalRecord> journal = {
       started,
       Record(v1::JournalRecord::FINISHED, "x", "run_command", kSince + 200)};
-  AuditRecord row = Row("x", "run_command", v1::OUTCOME_OK, kSince + 90);
-  row.intent.cert_identity = "oncall";
+  v1::AuditEntry row = Row("x", "run_command", v1::OUTCOME_OK, kSince + 90);
+  row.mutable_intent()->set_cert_identity("oncall");
   for (const char* logged :
        {R"({"name":"salt-state","params":{"target":"reddit-production*",)"
         R"("states":"reddit.config"}})",
         R"({"name":"salt-state","params":{"states":"reddit.config",)"
         R"("target":"reddit-production*"}})"}) {
-    row.intent.parameters_json = logged;
+    row.mutable_intent()->set_parameters_json(logged);
     HostReconciliation out = Reconcile("web-1", kSince, {row}, journal, {}, "");
     EXPECT_THAT(out.findings, IsEmpty()) << logged;
     EXPECT_EQ(out.matched, 1);
   }
   // A value that is not the one the agent received still is named.
-  row.intent.parameters_json =
+  row.mutable_intent()->set_parameters_json(
       R"({"name":"salt-state","params":{"states":"reddit.config",)"
-      R"("target":"*"}})";
+      R"("target":"*"}})");
   HostReconciliation out = Reconcile("web-1", kSince, {row}, journal, {}, "");
   ASSERT_EQ(out.findings.size(), 1u);
   EXPECT_EQ(out.findings[0].kind, FindingKind::kRequestDiffers);
