@@ -66,6 +66,7 @@ AuditedResult AuditingCaller::Call(
   meta->set_ticket(context_.ticket);
   meta->set_run_id(context_.run_id);
   meta->set_dry_run(call.dry_run);
+  meta->set_read_only(context_.read_only);
 
   v1::AuditIntent intent;
   intent.set_request_id(meta->request_id());

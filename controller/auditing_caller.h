@@ -32,6 +32,8 @@ struct RunContext {
   std::string incident;
   std::string run_id;
   std::string ticket;
+  // Nothing may change (RequestMeta.read_only): a runbook's automatic step.
+  bool read_only = false;
 };
 
 // One declared operation to send, with its request (whose meta the caller

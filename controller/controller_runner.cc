@@ -63,8 +63,11 @@ absl::StatusOr<FanOutSummary> ControllerRunner::Run(
     // Nothing of the first wave ran: the run failed as a whole.
     if (first == 0) return sent;
     // FAILED_PRECONDITION: the controller's audit log could not record the
-    // wave's intents (as opsctl's own would refuse): not sent, exit 5.
-    const bool unrecorded = absl::IsFailedPrecondition(sent);
+    // wave's intents (as opsctl's own would refuse); RESOURCE_EXHAUSTED: it
+    // keeps its room for others (the operator's write budget, the reserve
+    // for changes). Either way not sent, exit 5.
+    const bool unrecorded =
+        absl::IsFailedPrecondition(sent) || absl::IsResourceExhausted(sent);
     for (size_t i = first; i < hosts.size(); ++i) {
       AuditedResult lost;
       lost.sent = !unrecorded;
@@ -110,6 +113,7 @@ absl::StatusOr<v1::RunRequest> ControllerRunner::Sign(
     meta->set_ticket(invocation_.context().ticket);
     meta->set_run_id(invocation_.run_id());
     meta->set_dry_run(call.dry_run);
+    meta->set_read_only(invocation_.context().read_only);
     v1::RequestEnvelope envelope;
     envelope.set_request_id(meta->request_id());
     envelope.set_operation(op.name);
@@ -133,6 +137,7 @@ absl::Status ControllerRunner::RunWave(
   const size_t count = static_cast<size_t>(request.requests_size());
   std::vector<bool> ended(count, false);
   bool started = false;
+  size_t not_started = 0;
   // Each host's call ends by the request's timeout; the controller then
   // records its outcome (waiting at most its busy timeout for the log).
   const absl::Time deadline =
@@ -183,26 +188,36 @@ absl::Status ControllerRunner::RunWave(
             break;
           }
           case v1::RunEvent::kFinished:
-            summary->not_started += event.finished().not_started();
+            not_started =
+                std::min<size_t>(event.finished().not_started(), count);
+            summary->not_started += static_cast<int>(not_started);
             break;
           default:
             break;
         }
       });
   if (!started) return status;
-  if (!status.ok()) {
-    // The controller went away mid-run: what did not come back is unknown.
-    for (size_t i = 0; i < count; ++i) {
-      if (ended[i]) continue;
-      AuditedResult lost;
-      lost.sent = true;
-      lost.outcome = v1::OUTCOME_UNKNOWN;
-      lost.status = absl::UnavailableError(absl::StrCat(
-          "the controller went away before this host's result came back (",
-          status.message(), "); its intent is in the controller's audit log"));
-      summary->Add(lost.outcome);
-      on_result(first + i, lost);
-    }
+  // Every host the controller started has a result: one that did not come
+  // back is unknown, never ok, whether the controller went away mid-run or
+  // ended it without a word of that host. The controller starts hosts in
+  // order, so those it says it did not start are the last ones.
+  const size_t expected = status.ok() ? count - not_started : count;
+  for (size_t i = 0; i < expected; ++i) {
+    if (ended[i]) continue;
+    AuditedResult lost;
+    lost.sent = true;
+    lost.outcome = v1::OUTCOME_UNKNOWN;
+    lost.status = absl::UnavailableError(
+        status.ok()
+            ? "the controller ended the run without this host's result; "
+              "whether it ran is in the controller's audit log and the host's "
+              "journal"
+            : absl::StrCat("the controller went away before this host's "
+                           "result came back (",
+                           status.message(),
+                           "); its intent is in the controller's audit log"));
+    summary->Add(lost.outcome);
+    on_result(first + i, lost);
   }
   return absl::OkStatus();
 }

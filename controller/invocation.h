@@ -75,6 +75,8 @@ class Invocation {
   // What the actions sent from now on record as their reason (a runbook run
   // adds the step each action is for to the operator's own).
   void set_reason(std::string reason) { context_.reason = std::move(reason); }
+  // Whether the agents are asked to change nothing (RequestMeta.read_only).
+  void set_read_only(bool read_only) { context_.read_only = read_only; }
   // The deadline of one call that needs at least `minimum` (--timeout wins).
   absl::Duration CallTimeout(absl::Duration minimum);
 

@@ -47,6 +47,8 @@ struct OperationContext {
   std::function<bool()> cancelled;
   // What the caller sent with the request (dry run, reason, ids).
   bool dry_run = false;
+  // The caller asked that nothing change (RequestMeta.read_only).
+  bool read_only = false;
   // Mutating operations take their target ("file:/x", "unit:y") here first.
   TargetLocks* locks = nullptr;
   // One page of the agent's journal from a time on (see

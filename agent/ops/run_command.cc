@@ -56,6 +56,12 @@ absl::Status Run(const OperationContext& context,
         context.caller.ToString(), " may not run ", command->name(),
         ": the automation role runs only commands declared read_only"));
   }
+  if (context.read_only && !command->read_only()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the request asks that nothing change (a runbook's automatic step), "
+        "and ",
+        command->name(), " is not declared read_only"));
+  }
   absl::StatusOr<std::unique_ptr<CommandTemplate>> compiled =
       CommandTemplate::Compile(*command);
   if (!compiled.ok()) return compiled.status();

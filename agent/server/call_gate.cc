@@ -369,6 +369,15 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
   if (absl::Status status = authorizer_.Authorize(call.caller, op.name);
       !status.ok())
     return refused("denied", status, meta.request_id());
+  // A vetted command may be a read: run_command checks its declaration.
+  if (meta.read_only() && op.mutating && !op.read_only_per_declaration) {
+    return refused("denied",
+                   absl::PermissionDeniedError(absl::StrCat(
+                       "the request asks that nothing change (a runbook's "
+                       "automatic step), and ",
+                       op.name, " changes the host")),
+                   meta.request_id());
+  }
   if (op.mutating && meta.request_id().empty()) {
     return refused(
         "rejected",
@@ -447,6 +456,7 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
       call.deadline,
       call.cancelled,
       meta.dry_run(),
+      meta.read_only(),
       &locks_,
       [this](absl::Time since, uint64_t cursor, size_t max_records,
              size_t max_bytes, v1::JournalReply* page) -> absl::Status {

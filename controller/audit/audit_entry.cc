@@ -7,16 +7,32 @@
 namespace opsagent {
 
 absl::Status CheckReceived(const v1::AuditEntry& entry) {
-  if (!v1::Outcome_IsValid(entry.outcome()) ||
-      !v1::Outcome_IsValid(entry.result().outcome())) {
+  for (const int outcome : {static_cast<int>(entry.outcome()),
+                            static_cast<int>(entry.result().outcome())}) {
+    if (!v1::Outcome_IsValid(outcome)) {
+      return absl::DataLossError(
+          absl::StrCat("audit row ", entry.id(),
+                       " has an outcome this opsctl does not know (", outcome,
+                       "); are opsctl and opsctld of one release?"));
+    }
+  }
+  if (entry.has_result() && entry.result().outcome() != entry.outcome()) {
     return absl::DataLossError(absl::StrCat(
-        "audit row ", entry.id(), " has an outcome this opsctl does not know (",
-        entry.outcome(), "); are opsctl and opsctld of one release?"));
+        "audit row ", entry.id(), " says two outcomes (",
+        OutcomeName(entry.outcome()), " and ",
+        OutcomeName(entry.result().outcome()), "): not shown as either"));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<v1::AuditQuery> BoundedQuery(v1::AuditQuery query) {
+  // A filter this opsctld cannot read (an opsctl of another release, or
+  // the outcome as text, as before it was an enum) would be dropped, and
+  // its rows answered unfiltered.
+  if (!query.GetReflection()->GetUnknownFields(query).empty())
+    return absl::InvalidArgumentError(
+        "the query holds a filter this opsctld does not know; use an opsctl "
+        "of its release");
   if (query.has_outcome() && !v1::Outcome_IsValid(query.outcome()))
     return absl::InvalidArgumentError(
         absl::StrCat("unknown outcome (", query.outcome(), ")"));

@@ -11,12 +11,14 @@ namespace opsagent {
 // The team log's types travel as they are (controller.proto); these are the
 // checks at either end.
 
-// A row as opsctl receives it: an outcome this release does not know is an
-// error (DATA_LOSS), never shown as a success.
+// A row as opsctl receives it: an outcome this release does not know, or a
+// result whose outcome is not the row's, is an error (DATA_LOSS), never
+// shown as a success.
 absl::Status CheckReceived(const v1::AuditEntry& entry);
 
-// A query as opsctld answers it: an outcome this release does not know is
-// an error; at most 100,000 rows (100 if no limit is given).
+// A query as opsctld answers it: an outcome or a filter field this release
+// does not know is an error (never dropped, answering unfiltered); at most
+// 100,000 rows (100 if no limit is given).
 absl::StatusOr<v1::AuditQuery> BoundedQuery(v1::AuditQuery query);
 
 // An export line as opsctl receives it: its cursor must parse, and its row

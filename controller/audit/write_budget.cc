@@ -119,8 +119,8 @@ absl::Status WriteBudget::AdmitRead(const std::string& database) const {
       "the team's audit log has ", free_bytes >> 10,
       " KiB left on its filesystem, under the ", reserve >> 10,
       " KiB kept for recording changes (audit_write_budget."
-      "change_reserve_bytes): reads are refused until it has more; nothing "
-      "was sent"));
+      "change_reserve_bytes): reads and vetted commands (which may be reads) "
+      "are refused until it has more; nothing was sent"));
 }
 
 void WriteBudget::Charge(const std::string& identity, uint64_t bytes) {

@@ -15,6 +15,7 @@
 #include "controller/commands/audit_query.h"
 #include "controller/commands/audit_reconcile.h"
 #include "controller/commands/command.h"
+#include "controller/commands/fleet.h"
 #include "controller/exit_codes.h"
 #include "controller/output/table.h"
 #include "controller/output/timestamps.h"
@@ -158,28 +159,6 @@ std::string ExportLine(const v1::ExportAuditItem& item) {
   return DumpJson(line);
 }
 
-// Items after `after`, from the controller or the local log.
-absl::StatusOr<std::vector<v1::ExportAuditItem>> ExportPage(
-    Invocation& invocation, const AuditCursor& after, int limit) {
-  if (!invocation.via_controller()) {
-    absl::StatusOr<AuditStore*> store = invocation.audit();
-    if (!store.ok()) return store.status();
-    return (*store)->Export(after, limit);
-  }
-  v1::ExportAuditRequest request;
-  request.set_after(after.ToString());
-  request.set_limit(limit);
-  absl::StatusOr<v1::ExportAuditReply> reply = invocation.AskController(
-      &ControllerStub::ExportAudit, request, absl::Minutes(1));
-  if (!reply.ok()) return reply.status();
-  for (const v1::ExportAuditItem& item : reply->items()) {
-    if (absl::Status received = CheckReceived(item); !received.ok())
-      return received;
-  }
-  return std::vector<v1::ExportAuditItem>(reply->items().begin(),
-                                          reply->items().end());
-}
-
 int RunExport(Invocation& invocation, const ParsedArgs& args) {
   absl::StatusOr<AuditCursor> cursor = AuditCursor::Parse(args.Get("after"));
   if (!cursor.ok())
@@ -197,7 +176,7 @@ int RunExport(Invocation& invocation, const ParsedArgs& args) {
         remaining < 0 ? kPage
                       : static_cast<int>(std::min<int64_t>(remaining, kPage));
     absl::StatusOr<std::vector<v1::ExportAuditItem>> items =
-        ExportPage(invocation, *cursor, page);
+        FleetOf(invocation)->ExportAudit(*cursor, page);
     if (!items.ok()) {
       return CommandFailed(
           invocation,
@@ -264,7 +243,7 @@ int RunAudit(Invocation& invocation, const ParsedArgs& args) {
     filter.set_limit(limit);
   }
   absl::StatusOr<std::vector<v1::AuditEntry>> records =
-      QueryAuditLog(invocation, filter);
+      FleetOf(invocation)->QueryAudit(filter, /*without_results=*/false);
   if (!records.ok()) {
     return CommandFailed(
         invocation,

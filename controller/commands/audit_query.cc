@@ -36,27 +36,6 @@ absl::StatusOr<int64_t> ParseTimeFlag(const std::string& flag,
                    "(2026-11-25T14:00)"));
 }
 
-absl::StatusOr<std::vector<v1::AuditEntry>> QueryAuditLog(
-    Invocation& invocation, const v1::AuditQuery& filter,
-    bool without_results) {
-  if (!invocation.via_controller()) {
-    absl::StatusOr<AuditStore*> store = invocation.audit();
-    if (!store.ok()) return store.status();
-    return (*store)->Query(filter);
-  }
-  v1::AuditQuery query = filter;
-  query.set_omit_result_json(without_results);
-  absl::StatusOr<v1::AuditQueryReply> reply = invocation.AskController(
-      &ControllerStub::QueryAudit, query, absl::Minutes(1));
-  if (!reply.ok()) return reply.status();
-  for (const v1::AuditEntry& entry : reply->entries()) {
-    if (absl::Status received = CheckReceived(entry); !received.ok())
-      return received;
-  }
-  return std::vector<v1::AuditEntry>(reply->entries().begin(),
-                                     reply->entries().end());
-}
-
 nlohmann::ordered_json AuditRowJson(const v1::AuditEntry& r) {
   const v1::AuditIntent& i = r.intent();
   nlohmann::ordered_json json = {

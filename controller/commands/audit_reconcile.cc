@@ -192,7 +192,7 @@ int RunAuditReconcile(Invocation& invocation, const ParsedArgs& args) {
     filter.set_since_unix_ms(*since - kMarginMs);
     filter.set_limit(kMaxRowsPerHost);
     absl::StatusOr<std::vector<v1::AuditEntry>> rows =
-        QueryAuditLog(invocation, filter, /*without_results=*/true);
+        FleetOf(invocation)->QueryAudit(filter, /*without_results=*/true);
     if (!rows.ok())
       return CommandFailed(invocation, kExitAuditUnavailable,
                            rows.status().message());

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "controller/audit/audit_entry.h"
 #include "controller/commands/command.h"
 #include "controller/commands/fleet.h"
 #include "controller/controller_runner.h"
@@ -106,6 +107,37 @@ class ThroughController : public Fleet {
         !absl::IsPermissionDenied(served.status()))
       return served.status();
     return LoadRunbooks((*config)->runbooks());
+  }
+
+  absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(
+      const v1::AuditQuery& query, bool without_results) override {
+    v1::AuditQuery asked = query;
+    asked.set_omit_result_json(without_results);
+    absl::StatusOr<v1::AuditQueryReply> reply = invocation_.AskController(
+        &ControllerStub::QueryAudit, asked, absl::Minutes(1));
+    if (!reply.ok()) return reply.status();
+    for (const v1::AuditEntry& entry : reply->entries()) {
+      if (absl::Status received = CheckReceived(entry); !received.ok())
+        return received;
+    }
+    return std::vector<v1::AuditEntry>(reply->entries().begin(),
+                                       reply->entries().end());
+  }
+
+  absl::StatusOr<std::vector<v1::ExportAuditItem>> ExportAudit(
+      const AuditCursor& after, int limit) override {
+    v1::ExportAuditRequest request;
+    request.set_after(after.ToString());
+    request.set_limit(limit);
+    absl::StatusOr<v1::ExportAuditReply> reply = invocation_.AskController(
+        &ControllerStub::ExportAudit, request, absl::Minutes(1));
+    if (!reply.ok()) return reply.status();
+    for (const v1::ExportAuditItem& item : reply->items()) {
+      if (absl::Status received = CheckReceived(item); !received.ok())
+        return received;
+    }
+    return std::vector<v1::ExportAuditItem>(reply->items().begin(),
+                                            reply->items().end());
   }
 
  private:

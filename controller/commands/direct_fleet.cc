@@ -99,6 +99,20 @@ class Direct : public Fleet {
     return RunbookLibrary::FromProto(*cached, cache, ValidateRunbookStep);
   }
 
+  absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(
+      const v1::AuditQuery& query, bool /*without_results*/) override {
+    absl::StatusOr<AuditStore*> store = invocation_.audit();
+    if (!store.ok()) return store.status();
+    return (*store)->Query(query);
+  }
+
+  absl::StatusOr<std::vector<v1::ExportAuditItem>> ExportAudit(
+      const AuditCursor& after, int limit) override {
+    absl::StatusOr<AuditStore*> store = invocation_.audit();
+    if (!store.ok()) return store.status();
+    return (*store)->Export(after, limit);
+  }
+
  private:
   absl::StatusOr<std::vector<v1::Host>> Select(const std::string& target) {
     absl::StatusOr<const Inventory*> inventory = invocation_.inventory();

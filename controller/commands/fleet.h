@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "controller/audit/audit_reader.h"
 #include "controller/auditing_caller.h"
 #include "controller/fan_out.h"
 #include "controller/invocation.h"
@@ -59,6 +60,14 @@ class Fleet {
 
   // The runbooks commands work with.
   virtual absl::StatusOr<RunbookLibrary> Runbooks() = 0;
+  // The rows of the log the fleet's actions go to that `query` matches,
+  // oldest first; `without_results` leaves each row's result_json out
+  // (much less to carry for many rows).
+  virtual absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(
+      const v1::AuditQuery& query, bool without_results) = 0;
+  // That log's export lines after `after`, at most `limit`.
+  virtual absl::StatusOr<std::vector<v1::ExportAuditItem>> ExportAudit(
+      const AuditCursor& after, int limit) = 0;
 };
 
 // Through the team's controller.

@@ -16,6 +16,7 @@
 #include "common/json.h"
 #include "controller/commands/audit_query.h"
 #include "controller/commands/command.h"
+#include "controller/commands/fleet.h"
 #include "controller/exit_codes.h"
 #include "controller/output/markdown.h"
 #include "controller/output/table.h"
@@ -334,7 +335,7 @@ int RunIncident(Invocation& invocation, const ParsedArgs& args) {
   filter.set_incident(incident->id());
   filter.set_limit(10000);
   absl::StatusOr<std::vector<v1::AuditEntry>> actions =
-      QueryAuditLog(invocation, filter, /*without_results=*/true);
+      FleetOf(invocation)->QueryAudit(filter, /*without_results=*/true);
   if (!actions.ok())
     return CommandFailed(
         invocation, kExitAuditUnavailable,

@@ -217,9 +217,9 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
                          run));
       }
     }
-    // Asked above, or, for an automatic step, a vetted command the agent
-    // runs for the automation role only if it is declared read-only
-    // (ValidateRunbookStep).
+    // Asked above, or, for an automatic step, a vetted command that may be
+    // a read (ValidateRunbookStep): sent read-only, so that the agent runs
+    // it only if it is declared read_only, whoever runs the runbook.
     if (changes) args.push_back("--yes");
     parsed = ParseCommand(args);
     // The team's log says which step each action was for. The title is the
@@ -231,7 +231,9 @@ int RunEntry(Invocation& invocation, const v1::RunbookEntry& entry,
     invocation.set_reason(own_reason.empty()
                               ? step_reason
                               : absl::StrCat(own_reason, "; ", step_reason));
+    invocation.set_read_only(step.automatic());
     const int code = parsed->command.run(invocation, parsed->args);
+    invocation.set_read_only(false);
     invocation.set_reason(own_reason);
     std::fflush(invocation.out());
     if (code != kExitOk) {

@@ -32,6 +32,9 @@ namespace {
 // Export pages: what one call returns unless asked, and at most.
 constexpr int kDefaultExportItems = 1000;
 constexpr uint32_t kMaxExportItems = 10000;
+// Reads of the whole audit log (AnswerDetached) one identity may have
+// running at once.
+constexpr int kWholeLogReadsPerIdentity = 2;
 // Replies stay well under what opsctl takes (64 MiB).
 constexpr size_t kMaxReplyBytes = 8 << 20;
 
@@ -114,8 +117,24 @@ grpc::ServerUnaryReactor* ControllerService::AnswerDetached(
     reactor->Finish(ToGrpcStatus(work.status()));
     return reactor;
   }
-  Detach([reactor, work = *std::move(work)] {
+  // Each such read holds a reply of up to 100,000 rows in memory: a few at
+  // once per identity, so that one reader in a loop can neither take the
+  // controller's memory nor the other readers' turn.
+  {
+    absl::MutexLock lock(&mutex_);
+    int& reading = whole_log_reads_[caller->name];
+    if (reading >= kWholeLogReadsPerIdentity) {
+      reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+          caller->name, " already has ", reading,
+          " reads of the audit log running; try again when one is done"))));
+      return reactor;
+    }
+    ++reading;
+  }
+  Detach([this, reactor, name = caller->name, work = *std::move(work)] {
     reactor->Finish(ToGrpcStatus(work()));
+    absl::MutexLock lock(&mutex_);
+    if (--whole_log_reads_[name] == 0) whole_log_reads_.erase(name);
   });
   return reactor;
 }

@@ -2,7 +2,9 @@
 #define OPSAGENT_CONTROLLER_SERVER_CONTROLLER_SERVICE_H_
 
 #include <functional>
+#include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/tls/peer_identity.h"
 #include "controller/alerts/incident_store.h"
@@ -122,6 +124,9 @@ class ControllerService final : public v1::Controller::CallbackService {
   PeerIdentityReader identities_;
   absl::Mutex mutex_;
   int detached_ ABSL_GUARDED_BY(mutex_) = 0;
+  // AnswerDetached's calls running, by the caller's identity.
+  absl::flat_hash_map<std::string, int> whole_log_reads_
+      ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace opsagent

@@ -304,10 +304,9 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
         // audit refusal would be.
         if (!any_started) return unrecorded;
         for (size_t i : starting) {
-          v1::RunEvent event =
-              ResultEvent(i, v1::OUTCOME_PENDING, calls[i].meta.request_id(),
-                          unrecorded, "", {});
-          send(event);
+          report_result(ResultEvent(i, v1::OUTCOME_PENDING,
+                                    calls[i].meta.request_id(), unrecorded, "",
+                                    {}));
         }
         for (auto& [host, report] : reports) {
           Unrecorded(rows.status(), &report);

@@ -767,6 +767,50 @@ TEST_F(AlertIntakeE2eTest, TheAutomationRoleIsReadOnlyOnTheAgent) {
   EXPECT_EQ(direct.Run({"df", "web-1"}).exit_code, 0);
 }
 
+// A runbook's automatic steps are promised to read only, whoever runs them:
+// a person's `runbook run --automatic` (here break-glass, straight to the
+// agent) is sent read-only, and the agent refuses a vetted command not
+// declared read_only even to oncall, who may run it by hand with --yes.
+TEST_F(AlertIntakeE2eTest, AnAutomaticStepChangesNothingWhoeverRunsIt) {
+  const std::string runbooks = dir_ + "/own-runbooks";
+  mkdir(runbooks.c_str(), 0700);
+  testing::WriteFileOrDie(
+      runbooks + "/sneaky.textproto",
+      "entry {\n  id: \"sneaky\"\n  product: \"Web\"\n"
+      "  alert: \"Sneaky web\"\n"
+      "  diagnosis { title: \"Innocent looking\" opsctl: [\"exec\", "
+      "\"{target}\", \"touch-marker\"] automatic: true }\n}\n"
+      "entry {\n  id: \"view\"\n  product: \"Web\"\n"
+      "  alert: \"View web\"\n"
+      "  diagnosis { title: \"The logs\" opsctl: [\"exec\", \"{target}\", "
+      "\"list-logs\"] automatic: true }\n}\n");
+  auto alice =
+      fleet_->ca->Issue("operator-alice-direct", {"alice", {"oncall"}});
+  ASSERT_TRUE(alice.ok());
+  OpsctlRunner direct(dir_, "alice-direct", alice->certificate,
+                      alice->private_key, fleet_->ca->certificate_path(),
+                      "web-1", fleet_->agent->port);
+  direct.AppendConfig(absl::StrCat("runbooks: \"", runbooks, "\"\n"));
+
+  ProgramResult sneaky = direct.Run(
+      {"runbook", "run", "sneaky", "--host", "web-1", "--automatic"});
+  EXPECT_EQ(sneaky.exit_code, 3) << sneaky.stdout_text << sneaky.stderr_text;
+  EXPECT_THAT(sneaky.stdout_text + sneaky.stderr_text,
+              HasSubstr("asks that nothing change"));
+  EXPECT_NE(access((dir_ + "/marker").c_str(), F_OK), 0);
+
+  ProgramResult view =
+      direct.Run({"runbook", "run", "view", "--host", "web-1", "--automatic"});
+  EXPECT_EQ(view.exit_code, 0) << view.stdout_text << view.stderr_text;
+  EXPECT_THAT(view.stdout_text, HasSubstr("app.log"));
+
+  // By hand, the change is oncall's to make.
+  ProgramResult by_hand =
+      direct.Run({"exec", "web-1", "touch-marker", "--yes"});
+  EXPECT_EQ(by_hand.exit_code, 0) << by_hand.stderr_text;
+  EXPECT_EQ(access((dir_ + "/marker").c_str(), F_OK), 0);
+}
+
 TEST_F(AlertIntakeE2eTest, BothDaemonsServePrometheusMetrics) {
   ASSERT_EQ(fleet_->alice->Run({"df", "web-1"}).exit_code, 0);
   ASSERT_EQ(fleet_->Post("{", fleet_->token).status, 400);
