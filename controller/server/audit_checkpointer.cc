@@ -292,7 +292,10 @@ void AuditCheckpointer::Loop() {
     const std::string error = status.ok() ? "" : std::string(status.message());
     if (error != last_error_) {
       if (!error.empty()) spdlog::error("audit checkpoint: {}", error);
-      if (error.empty()) spdlog::info("audit checkpoints signed again");
+      // Not "signed": the pass that clears an error may have had nothing to
+      // sign yet.
+      if (error.empty())
+        spdlog::info("audit checkpoint: the error above no longer occurs");
       last_error_ = error;
     }
   }

@@ -396,7 +396,9 @@ TEST_F(FullDiskControllerTest, TheCheckpointExportFileSurvivesAFullDisk) {
   // the file agree.
   unlink(filler.c_str());
   ASSERT_TRUE(Eventually([&] {
-    return absl::StrContains(controller_->Log(), "checkpoints signed again");
+    return absl::StrContains(
+        controller_->Log(),
+        "audit checkpoint: the error above no longer occurs");
   })) << controller_->Log();
   ASSERT_EQ(alice_->Run({"info", "web-1"}).exit_code, 0);
   ProgramResult verify = alice_->Run({"audit", "verify"});
