@@ -14,6 +14,18 @@
 namespace opsagent {
 namespace {
 
+// What the controller sent of the team log, each item checked as received
+// (audit_entry.h): one that fails is an error, never shown.
+template <typename Item>
+absl::StatusOr<std::vector<Item>> Received(
+    const google::protobuf::RepeatedPtrField<Item>& items) {
+  for (const Item& item : items) {
+    if (absl::Status received = CheckReceived(item); !received.ok())
+      return received;
+  }
+  return std::vector<Item>(items.begin(), items.end());
+}
+
 class ThroughController : public Fleet {
  public:
   explicit ThroughController(Invocation& invocation)
@@ -116,12 +128,7 @@ class ThroughController : public Fleet {
     absl::StatusOr<v1::AuditQueryReply> reply = invocation_.AskController(
         &ControllerStub::QueryAudit, asked, absl::Minutes(1));
     if (!reply.ok()) return reply.status();
-    for (const v1::AuditEntry& entry : reply->entries()) {
-      if (absl::Status received = CheckReceived(entry); !received.ok())
-        return received;
-    }
-    return std::vector<v1::AuditEntry>(reply->entries().begin(),
-                                       reply->entries().end());
+    return Received(reply->entries());
   }
 
   absl::StatusOr<std::vector<v1::ExportAuditItem>> ExportAudit(
@@ -132,12 +139,7 @@ class ThroughController : public Fleet {
     absl::StatusOr<v1::ExportAuditReply> reply = invocation_.AskController(
         &ControllerStub::ExportAudit, request, absl::Minutes(1));
     if (!reply.ok()) return reply.status();
-    for (const v1::ExportAuditItem& item : reply->items()) {
-      if (absl::Status received = CheckReceived(item); !received.ok())
-        return received;
-    }
-    return std::vector<v1::ExportAuditItem>(reply->items().begin(),
-                                            reply->items().end());
+    return Received(reply->items());
   }
 
  private:
