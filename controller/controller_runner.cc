@@ -188,9 +188,10 @@ absl::Status ControllerRunner::RunWave(
             break;
           }
           case v1::RunEvent::kFinished:
-            not_started =
-                std::min<size_t>(event.finished().not_started(), count);
-            summary->not_started += static_cast<int>(not_started);
+            // Only a run with an error budget leaves hosts not started.
+            if (request.max_failures() > 0)
+              not_started =
+                  std::min<size_t>(event.finished().not_started(), count);
             break;
           default:
             break;
@@ -200,8 +201,17 @@ absl::Status ControllerRunner::RunWave(
   // Every host the controller started has a result: one that did not come
   // back is unknown, never ok, whether the controller went away mid-run or
   // ended it without a word of that host. The controller starts hosts in
-  // order, so those it says it did not start are the last ones.
-  const size_t expected = status.ok() ? count - not_started : count;
+  // order and stops only once the run's error budget is spent: those it
+  // says it did not start must be the last, without results, and follow a
+  // failure. Anything else is unknown too.
+  size_t expected = count;
+  if (status.ok() && summary->failed() > 0) {
+    expected = count - not_started;
+    for (size_t i = expected; i < count; ++i) {
+      if (ended[i]) expected = count;
+    }
+  }
+  summary->not_started += static_cast<int>(count - expected);
   for (size_t i = 0; i < expected; ++i) {
     if (ended[i]) continue;
     AuditedResult lost;

@@ -14,6 +14,7 @@
 #include "common/request_meta.h"
 #include "common/sha256.h"
 #include "common/signing/result_signature.h"
+#include "common/unknown_fields.h"
 #include "spdlog/spdlog.h"
 
 namespace opsagent {
@@ -345,6 +346,9 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
                                     request->GetDescriptor()->full_name())),
                    "");
   }
+  if (absl::Status status = RefuseUnknownFields(*request, "this agent");
+      !status.ok())
+    return refused("rejected", status, "");
   const v1::RequestMeta& meta = OperationInfo::Meta(*request);
   if (absl::Status status = CheckRequestMeta(meta); !status.ok())
     return refused("rejected", status, "");

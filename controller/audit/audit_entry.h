@@ -16,9 +16,9 @@ namespace opsagent {
 // shown as a success.
 absl::Status CheckReceived(const v1::AuditEntry& entry);
 
-// A query as opsctld answers it: an outcome or a filter field this release
-// does not know is an error (never dropped, answering unfiltered); at most
-// 100,000 rows (100 if no limit is given).
+// A query as opsctld answers it: an outcome this release does not know is an
+// error; at most 100,000 rows (100 if no limit is given). (A filter field it
+// does not know is refused before, as in every request: unknown_fields.h.)
 absl::StatusOr<v1::AuditQuery> BoundedQuery(v1::AuditQuery query);
 
 // An export line as opsctl receives it: its cursor must parse, and its row

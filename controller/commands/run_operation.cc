@@ -43,7 +43,8 @@ int ExitCode(const FanOutSummary& summary, bool audit_failed,
   if (audit_failed) return kExitAuditUnavailable;
   if (summary.failed() == 0 && summary.not_started == 0)
     return checks_failed > 0 ? kExitCheckFailed : kExitOk;
-  if (summary.unknown > 0) return kExitUnknown;
+  // Hosts left out with nothing failed: no success, and not known.
+  if (summary.unknown > 0 || summary.failed() == 0) return kExitUnknown;
   if (summary.denied == summary.failed()) return kExitDenied;
   if (summary.unreachable == summary.failed()) return kExitUnreachable;
   return kExitOperationFailed;

@@ -13,6 +13,7 @@
 #include "common/operation_catalog.h"
 #include "common/proto_utf8.h"
 #include "common/request_meta.h"
+#include "common/unknown_fields.h"
 #include "controller/audit/audit_entry.h"
 #include "controller/auditing_caller.h"
 #include "controller/runbook/guided_step_record.h"
@@ -32,9 +33,12 @@ namespace {
 // Export pages: what one call returns unless asked, and at most.
 constexpr int kDefaultExportItems = 1000;
 constexpr uint32_t kMaxExportItems = 10000;
-// Reads of the whole audit log (AnswerDetached) one identity may have
-// running at once.
+// Reads of the whole audit log (AnswerDetached) running at once, per
+// identity and in all: each may hold up to 100,000 rows in memory (about
+// 450 MB for rows of 1 KiB), and a controller killed for its memory serves
+// nobody, while a refused read is tried again.
 constexpr int kWholeLogReadsPerIdentity = 2;
+constexpr int kWholeLogReadsAtOnce = 4;
 // Replies stay well under what opsctl takes (64 MiB).
 constexpr size_t kMaxReplyBytes = 8 << 20;
 
@@ -94,12 +98,24 @@ absl::StatusOr<PeerIdentity> ControllerService::Authorize(
   return caller;
 }
 
+absl::StatusOr<PeerIdentity> ControllerService::Authorize(
+    const grpc::CallbackServerContext& context, absl::string_view rpc,
+    const google::protobuf::Message& request) {
+  absl::StatusOr<PeerIdentity> caller =
+      Authorize(context, DeclaredPermission(rpc));
+  if (!caller.ok()) return caller;
+  if (absl::Status known = RefuseUnknownFields(request, "this opsctld");
+      !known.ok())
+    return known;
+  return caller;
+}
+
 grpc::ServerUnaryReactor* ControllerService::Answer(
     grpc::CallbackServerContext* context, absl::string_view rpc,
+    const google::protobuf::Message& request,
     const std::function<absl::Status(const PeerIdentity&)>& answer) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<PeerIdentity> caller =
-      Authorize(*context, DeclaredPermission(rpc));
+  absl::StatusOr<PeerIdentity> caller = Authorize(*context, rpc, request);
   reactor->Finish(
       ToGrpcStatus(caller.ok() ? answer(*caller) : caller.status()));
   return reactor;
@@ -107,33 +123,43 @@ grpc::ServerUnaryReactor* ControllerService::Answer(
 
 grpc::ServerUnaryReactor* ControllerService::AnswerDetached(
     grpc::CallbackServerContext* context, absl::string_view rpc,
+    const google::protobuf::Message& request,
     const std::function<absl::StatusOr<Work>(const PeerIdentity&)>& prepare) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<PeerIdentity> caller =
-      Authorize(*context, DeclaredPermission(rpc));
+  absl::StatusOr<PeerIdentity> caller = Authorize(*context, rpc, request);
   absl::StatusOr<Work> work =
       caller.ok() ? prepare(*caller) : absl::StatusOr<Work>(caller.status());
   if (!work.ok()) {
     reactor->Finish(ToGrpcStatus(work.status()));
     return reactor;
   }
-  // Each such read holds a reply of up to 100,000 rows in memory: a few at
-  // once per identity, so that one reader in a loop can neither take the
-  // controller's memory nor the other readers' turn.
+  // A few such reads at once per identity, so that one reader in a loop
+  // takes neither the controller's memory nor the other readers' turn, and
+  // a few in all, so that many certificates cannot either.
   {
     absl::MutexLock lock(&mutex_);
     int& reading = whole_log_reads_[caller->name];
-    if (reading >= kWholeLogReadsPerIdentity) {
-      reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
-          caller->name, " already has ", reading,
-          " reads of the audit log running; try again when one is done"))));
+    if (reading >= kWholeLogReadsPerIdentity ||
+        whole_log_reads_running_ >= kWholeLogReadsAtOnce) {
+      const std::string who =
+          reading >= kWholeLogReadsPerIdentity
+              ? absl::StrCat(caller->name, " already has ", reading)
+              : absl::StrCat("the controller already has ",
+                             whole_log_reads_running_);
+      if (reading == 0) whole_log_reads_.erase(caller->name);
+      reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
+          absl::StrCat(who,
+                       " reads of the audit log running; try again when one is "
+                       "done"))));
       return reactor;
     }
     ++reading;
+    ++whole_log_reads_running_;
   }
   Detach([this, reactor, name = caller->name, work = *std::move(work)] {
     reactor->Finish(ToGrpcStatus(work()));
     absl::MutexLock lock(&mutex_);
+    --whole_log_reads_running_;
     if (--whole_log_reads_[name] == 0) whole_log_reads_.erase(name);
   });
   return reactor;
@@ -152,89 +178,94 @@ grpc::ServerWriteReactor<v1::RunEvent>* ControllerService::Run(
   serving.detach = [this](std::function<void()> work) {
     Detach(std::move(work));
   };
-  return StartRun(serving, Authorize(*context, DeclaredPermission("Run")),
-                  context, request);
+  return StartRun(serving, Authorize(*context, "Run", *request), context,
+                  request);
 }
 
 grpc::ServerUnaryReactor* ControllerService::SelectHosts(
     grpc::CallbackServerContext* context, const v1::SelectHostsRequest* request,
     v1::SelectHostsReply* reply) {
-  return Answer(context, __func__, [&](const PeerIdentity&) -> absl::Status {
-    absl::StatusOr<std::vector<v1::Host>> hosts = opsagent::SelectHosts(
-        LiveInventory(*registry_, inventory_), request->target());
-    if (!hosts.ok()) return hosts.status();
-    for (const v1::Host& host : *hosts) reply->add_hosts(host.name());
-    reply->set_max_concurrency(config_.max_concurrency());
-    return absl::OkStatus();
-  });
+  return Answer(
+      context, __func__, *request, [&](const PeerIdentity&) -> absl::Status {
+        absl::StatusOr<std::vector<v1::Host>> hosts = opsagent::SelectHosts(
+            LiveInventory(*registry_, inventory_), request->target());
+        if (!hosts.ok()) return hosts.status();
+        for (const v1::Host& host : *hosts) reply->add_hosts(host.name());
+        reply->set_max_concurrency(config_.max_concurrency());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ControllerService::ListHosts(
-    grpc::CallbackServerContext* context, const v1::ListHostsRequest*,
+    grpc::CallbackServerContext* context, const v1::ListHostsRequest* request,
     v1::ListHostsReply* reply) {
-  return Answer(context, __func__, [&](const PeerIdentity&) -> absl::Status {
-    absl::flat_hash_set<std::string> listed;
-    for (const v1::Host& host : inventory_.hosts()) {
-      v1::HostState* state = reply->add_hosts();
-      state->set_name(host.name());
-      state->set_address(host.address());
-      *state->mutable_roles() = host.roles();
-      state->set_environment(host.environment());
-      state->set_in_inventory(true);
-      listed.insert(host.name());
-      if (std::shared_ptr<AgentConnection> link =
-              registry_->Find(host.name())) {
-        const AgentConnection::Info& info = link->info();
-        state->set_connected(true);
-        state->set_address(info.address);
-        state->set_agent_version(info.version);
-        state->set_connected_since_unix_ms(
-            absl::ToUnixMillis(info.connected_since));
-        state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
-      } else if (std::optional<AgentRegistry::Gone> gone =
-                     registry_->FindGone(host.name())) {
-        state->set_last_seen_unix_ms(absl::ToUnixMillis(gone->last_seen));
-        state->set_agent_version(gone->info.version);
-      }
-    }
-    std::vector<std::shared_ptr<AgentConnection>> links = registry_->All();
-    std::sort(links.begin(), links.end(), [](const auto& a, const auto& b) {
-      return a->info().host < b->info().host;
-    });
-    for (const std::shared_ptr<AgentConnection>& link : links) {
-      const AgentConnection::Info& info = link->info();
-      if (listed.contains(info.host)) continue;
-      v1::HostState* state = reply->add_hosts();
-      state->set_name(info.host);
-      state->set_address(info.address);
-      for (const std::string& role : info.roles) state->add_roles(role);
-      state->set_environment(info.environment);
-      state->set_connected(true);
-      state->set_agent_version(info.version);
-      state->set_connected_since_unix_ms(
-          absl::ToUnixMillis(info.connected_since));
-      state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
-    }
-    for (const AgentRegistry::Gone& gone : registry_->AllGone()) {
-      if (listed.contains(gone.info.host) || registry_->Find(gone.info.host))
-        continue;
-      v1::HostState* state = reply->add_hosts();
-      state->set_name(gone.info.host);
-      state->set_address(gone.info.address);
-      for (const std::string& role : gone.info.roles) state->add_roles(role);
-      state->set_environment(gone.info.environment);
-      state->set_agent_version(gone.info.version);
-      state->set_last_seen_unix_ms(absl::ToUnixMillis(gone.last_seen));
-    }
-    return absl::OkStatus();
-  });
+  return Answer(
+      context, __func__, *request, [&](const PeerIdentity&) -> absl::Status {
+        absl::flat_hash_set<std::string> listed;
+        for (const v1::Host& host : inventory_.hosts()) {
+          v1::HostState* state = reply->add_hosts();
+          state->set_name(host.name());
+          state->set_address(host.address());
+          *state->mutable_roles() = host.roles();
+          state->set_environment(host.environment());
+          state->set_in_inventory(true);
+          listed.insert(host.name());
+          if (std::shared_ptr<AgentConnection> link =
+                  registry_->Find(host.name())) {
+            const AgentConnection::Info& info = link->info();
+            state->set_connected(true);
+            state->set_address(info.address);
+            state->set_agent_version(info.version);
+            state->set_connected_since_unix_ms(
+                absl::ToUnixMillis(info.connected_since));
+            state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
+          } else if (std::optional<AgentRegistry::Gone> gone =
+                         registry_->FindGone(host.name())) {
+            state->set_last_seen_unix_ms(absl::ToUnixMillis(gone->last_seen));
+            state->set_agent_version(gone->info.version);
+          }
+        }
+        std::vector<std::shared_ptr<AgentConnection>> links = registry_->All();
+        std::sort(links.begin(), links.end(), [](const auto& a, const auto& b) {
+          return a->info().host < b->info().host;
+        });
+        for (const std::shared_ptr<AgentConnection>& link : links) {
+          const AgentConnection::Info& info = link->info();
+          if (listed.contains(info.host)) continue;
+          v1::HostState* state = reply->add_hosts();
+          state->set_name(info.host);
+          state->set_address(info.address);
+          for (const std::string& role : info.roles) state->add_roles(role);
+          state->set_environment(info.environment);
+          state->set_connected(true);
+          state->set_agent_version(info.version);
+          state->set_connected_since_unix_ms(
+              absl::ToUnixMillis(info.connected_since));
+          state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
+        }
+        for (const AgentRegistry::Gone& gone : registry_->AllGone()) {
+          if (listed.contains(gone.info.host) ||
+              registry_->Find(gone.info.host))
+            continue;
+          v1::HostState* state = reply->add_hosts();
+          state->set_name(gone.info.host);
+          state->set_address(gone.info.address);
+          for (const std::string& role : gone.info.roles)
+            state->add_roles(role);
+          state->set_environment(gone.info.environment);
+          state->set_agent_version(gone.info.version);
+          state->set_last_seen_unix_ms(absl::ToUnixMillis(gone.last_seen));
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ControllerService::QueryAudit(
     grpc::CallbackServerContext* context, const v1::AuditQuery* request,
     v1::AuditQueryReply* reply) {
   return AnswerDetached(
-      context, __func__, [&](const PeerIdentity&) -> absl::StatusOr<Work> {
+      context, __func__, *request,
+      [&](const PeerIdentity&) -> absl::StatusOr<Work> {
         absl::StatusOr<v1::AuditQuery> filter = BoundedQuery(*request);
         if (!filter.ok()) return filter.status();
         return [this, reply, filter = *std::move(filter),
@@ -258,7 +289,8 @@ grpc::ServerUnaryReactor* ControllerService::VerifyAudit(
     grpc::CallbackServerContext* context, const v1::VerifyAuditRequest* request,
     v1::VerifyAuditReply* reply) {
   return AnswerDetached(
-      context, __func__, [&](const PeerIdentity&) -> absl::StatusOr<Work> {
+      context, __func__, *request,
+      [&](const PeerIdentity&) -> absl::StatusOr<Work> {
         VerifyOptions options;
         options.expect_head = request->expect_head();
         options.accept_unchained = request->accept_unchained();
@@ -292,7 +324,8 @@ grpc::ServerUnaryReactor* ControllerService::ExportAudit(
     grpc::CallbackServerContext* context, const v1::ExportAuditRequest* request,
     v1::ExportAuditReply* reply) {
   return AnswerDetached(
-      context, __func__, [&](const PeerIdentity&) -> absl::StatusOr<Work> {
+      context, __func__, *request,
+      [&](const PeerIdentity&) -> absl::StatusOr<Work> {
         absl::StatusOr<AuditCursor> after =
             AuditCursor::Parse(request->after());
         if (!after.ok()) return after.status();
@@ -329,33 +362,36 @@ absl::StatusOr<IncidentStore*> ControllerService::ServedIncidents() const {
 grpc::ServerUnaryReactor* ControllerService::ListIncidents(
     grpc::CallbackServerContext* context,
     const v1::ListIncidentsRequest* request, v1::ListIncidentsReply* reply) {
-  return Answer(context, __func__, [&](const PeerIdentity&) -> absl::Status {
-    absl::StatusOr<IncidentStore*> incidents = ServedIncidents();
-    if (!incidents.ok()) return incidents.status();
-    // One page, bounded in count and bytes (IncidentStore::List).
-    absl::StatusOr<v1::ListIncidentsReply> listed =
-        (*incidents)->List(*request);
-    if (!listed.ok()) return listed.status();
-    *reply = *std::move(listed);
-    ReplaceInvalidUtf8(reply);
-    return absl::OkStatus();
-  });
+  return Answer(context, __func__, *request,
+                [&](const PeerIdentity&) -> absl::Status {
+                  absl::StatusOr<IncidentStore*> incidents = ServedIncidents();
+                  if (!incidents.ok()) return incidents.status();
+                  // One page, bounded in count and bytes (IncidentStore::List).
+                  absl::StatusOr<v1::ListIncidentsReply> listed =
+                      (*incidents)->List(*request);
+                  if (!listed.ok()) return listed.status();
+                  *reply = *std::move(listed);
+                  ReplaceInvalidUtf8(reply);
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* ControllerService::GetIncident(
     grpc::CallbackServerContext* context, const v1::GetIncidentRequest* request,
     v1::Incident* reply) {
-  return Answer(context, __func__, [&](const PeerIdentity&) -> absl::Status {
-    absl::StatusOr<IncidentStore*> incidents = ServedIncidents();
-    if (!incidents.ok()) return incidents.status();
-    // One page of its alerts, under IncidentStore::kMaxReplyBytes.
-    absl::StatusOr<v1::Incident> incident =
-        (*incidents)->Get(request->id(), request->alerts_after());
-    if (!incident.ok()) return incident.status();
-    *reply = *std::move(incident);
-    ReplaceInvalidUtf8(reply);
-    return absl::OkStatus();
-  });
+  return Answer(context, __func__, *request,
+                [&](const PeerIdentity&) -> absl::Status {
+                  absl::StatusOr<IncidentStore*> incidents = ServedIncidents();
+                  if (!incidents.ok()) return incidents.status();
+                  // One page of its alerts, under
+                  // IncidentStore::kMaxReplyBytes.
+                  absl::StatusOr<v1::Incident> incident =
+                      (*incidents)->Get(request->id(), request->alerts_after());
+                  if (!incident.ok()) return incident.status();
+                  *reply = *std::move(incident);
+                  ReplaceInvalidUtf8(reply);
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
@@ -365,7 +401,8 @@ grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
   // log: a permission of its own ("confirm": "run" is also a viewer's, for
   // reads), and "incidents" too to write onto one.
   return Answer(
-      context, __func__, [&](const PeerIdentity& caller) -> absl::Status {
+      context, __func__, *request,
+      [&](const PeerIdentity& caller) -> absl::Status {
         if (!request->incident().empty()) {
           absl::StatusOr<PeerIdentity> reader =
               Authorize(*context, "incidents");
@@ -463,10 +500,11 @@ absl::Status ControllerService::CheckGuidedStep(
 }
 
 grpc::ServerUnaryReactor* ControllerService::GetRunbooks(
-    grpc::CallbackServerContext* context, const v1::GetRunbooksRequest*,
+    grpc::CallbackServerContext* context, const v1::GetRunbooksRequest* request,
     v1::Runbook* reply) {
   return Answer(
-      context, __func__, [&](const PeerIdentity& caller) -> absl::Status {
+      context, __func__, *request,
+      [&](const PeerIdentity& caller) -> absl::Status {
         if (!runbooks_) {
           return absl::NotFoundError(
               "this controller keeps no runbooks (alert_intake.runbooks)");

@@ -87,6 +87,12 @@ class ControllerService final : public v1::Controller::CallbackService {
   // The operator calling, if allowed `permission`.
   absl::StatusOr<PeerIdentity> Authorize(
       const grpc::CallbackServerContext& context, absl::string_view permission);
+  // The operator calling `rpc` (its method name), if allowed the
+  // permission it declares, with a request holding no field this release
+  // does not know.
+  absl::StatusOr<PeerIdentity> Authorize(
+      const grpc::CallbackServerContext& context, absl::string_view rpc,
+      const google::protobuf::Message& request);
   // Runs `work` on a thread of its own, counted until it returns.
   void Detach(std::function<void()> work);
   // A guided step's record names a guided step of the controller's runbooks
@@ -101,6 +107,7 @@ class ControllerService final : public v1::Controller::CallbackService {
   // finishes the call.
   grpc::ServerUnaryReactor* Answer(
       grpc::CallbackServerContext* context, absl::string_view rpc,
+      const google::protobuf::Message& request,
       const std::function<absl::Status(const PeerIdentity&)>& answer);
   // The same for calls that read the whole audit log: `prepare` checks the
   // request on gRPC's thread and returns the work, which runs detached
@@ -108,6 +115,7 @@ class ControllerService final : public v1::Controller::CallbackService {
   using Work = std::function<absl::Status()>;
   grpc::ServerUnaryReactor* AnswerDetached(
       grpc::CallbackServerContext* context, absl::string_view rpc,
+      const google::protobuf::Message& request,
       const std::function<absl::StatusOr<Work>(const PeerIdentity&)>& prepare);
 
   const v1::OpsctldConfig config_;
@@ -124,9 +132,10 @@ class ControllerService final : public v1::Controller::CallbackService {
   PeerIdentityReader identities_;
   absl::Mutex mutex_;
   int detached_ ABSL_GUARDED_BY(mutex_) = 0;
-  // AnswerDetached's calls running, by the caller's identity.
+  // AnswerDetached's calls running, by the caller's identity, and in all.
   absl::flat_hash_map<std::string, int> whole_log_reads_
       ABSL_GUARDED_BY(mutex_);
+  int whole_log_reads_running_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace opsagent

@@ -171,10 +171,12 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   // What the hosts' rows may take is held while the run lasts, so that runs
   // made at once are admitted against each other, not all on one balance.
   const uint64_t hold = asked.ByteSizeLong() + calls.size() * kHeldPerHost;
+  // The reserve is for what frees the disk: operations that change the
+  // host whatever is asked (a vetted command may be a read).
+  const bool reads_use_reserve =
+      spec.budget != nullptr && (!op.mutating || op.read_only_per_declaration);
   if (spec.budget != nullptr) {
-    // The reserve is for what frees the disk: operations that change the
-    // host whatever is asked (a vetted command may be a read).
-    if (!op.mutating || op.read_only_per_declaration) {
+    if (reads_use_reserve) {
       if (absl::Status room = spec.budget->AdmitRead(audit.path()); !room.ok())
         return room;
     }
@@ -250,13 +252,17 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   int running = 0;
   int failed = 0;
   bool audit_broken = false;
+  bool reserve_spent = false;  // the reserve for changes reached mid-run
+  // Why hosts not yet started are not sent (the log full, or the reserve
+  // reached): they are reported pending, not as an error budget spent.
+  absl::Status not_sent = absl::OkStatus();
   bool any_started = false;
   std::vector<std::pair<int64_t, v1::AuditResult>> outcomes;
   std::vector<std::pair<size_t, v1::RunEvent>> reports;
   const std::thread::id run_thread = std::this_thread::get_id();
   bool in_start = false;  // this thread only
   const auto budget_spent = [&] {
-    return audit_broken || operator_gone ||
+    return audit_broken || reserve_spent || operator_gone ||
            (asked.max_failures() > 0 &&
             failed >= static_cast<int>(asked.max_failures()));
   };
@@ -290,6 +296,21 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
       intents.push_back(std::move(intent));
       starting.push_back(i);
     }
+    // The reserve for changes is checked again before each read's hosts
+    // are written: one run of many hosts could otherwise spend it.
+    if (!intents.empty() && reads_use_reserve) {
+      if (absl::Status room = spec.budget->AdmitRead(audit.path());
+          !room.ok()) {
+        if (!any_started) return room;
+        reserve_spent = true;
+        not_sent = room;
+        for (size_t i : starting)
+          report_result(ResultEvent(i, v1::OUTCOME_PENDING,
+                                    calls[i].meta.request_id(), room, "", {}));
+        intents.clear();
+        starting.clear();
+      }
+    }
     if (!intents.empty() || !outcomes.empty()) {
       absl::StatusOr<std::vector<int64_t>> rows = commit(intents, outcomes);
       if (!rows.ok()) {
@@ -303,6 +324,7 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
         // Nothing had started: the whole run is refused, as opsctl's own
         // audit refusal would be.
         if (!any_started) return unrecorded;
+        not_sent = unrecorded;
         for (size_t i : starting) {
           report_result(ResultEvent(i, v1::OUTCOME_PENDING,
                                     calls[i].meta.request_id(), unrecorded, "",
@@ -432,6 +454,12 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
       if (!committed.ok()) Unrecorded(committed.status(), &report);
       report_result(report);
     }
+  }
+  if (!not_sent.ok()) {
+    for (; next < calls.size(); ++next)
+      report_result(ResultEvent(next, v1::OUTCOME_PENDING,
+                                calls[next].meta.request_id(), not_sent, "",
+                                {}));
   }
   summary.not_started = static_cast<int>(calls.size() - next);
   v1::RunEvent finished;

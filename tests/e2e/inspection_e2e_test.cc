@@ -442,6 +442,35 @@ TEST_F(InspectionE2eTest, OversizedRequestsAreRefusedBeforeTheService) {
               HasSubstr("path is longer than 4096 bytes"));
 }
 
+// A caller of another release: a field this agent does not declare (a
+// newer opsctl's restriction, in the request's meta) is refused, never
+// dropped unread and acted on as if it were not there.
+TEST_F(InspectionE2eTest, AFieldTheAgentDoesNotKnowIsRefused) {
+  v1::Host host;
+  host.set_name("localhost");
+  host.set_address(absl::StrCat("127.0.0.1:", port_));
+  const CertificateFiles& oncall = operators_->at("oncall");
+  auto client = AgentClient::Connect(
+      {oncall.certificate, oncall.private_key, ca_->certificate_path()}, host,
+      absl::Seconds(10));
+  ASSERT_TRUE(client.ok()) << client.status();
+  v1::MemoryRequest request;
+  request.mutable_meta()->set_request_id("newer-1");
+  request.mutable_meta()
+      ->GetReflection()
+      ->MutableUnknownFields(request.mutable_meta())
+      ->AddVarint(99, 1);
+  auto refused = (*client)->Call<v1::MemoryReply>(request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument)
+      << refused.status();
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("RequestMeta holds a field this agent does not know"));
+  v1::MemoryRequest known;
+  known.mutable_meta()->set_request_id("known-1");
+  EXPECT_TRUE((*client)->Call<v1::MemoryReply>(known).ok());
+}
+
 TEST_F(InspectionE2eTest, IdentityWithoutAGrantIsDeniedAndLogged) {
   for (const std::string who : {"viewer", "stranger"}) {
     const std::string before = agent_->Log();

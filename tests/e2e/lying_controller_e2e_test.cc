@@ -182,11 +182,31 @@ TEST_F(LyingControllerE2eTest, ATallyWithoutResultsIsNoSuccess) {
 // budget) are counted as not started, not unknown.
 TEST_F(LyingControllerE2eTest, HostsNotStartedAreCountedSo) {
   liar_->Tell({{Result(0, v1::OUTCOME_ERROR), Finished(0, 2)}, {}});
-  ProgramResult ran = alice_->Run({"mem", "web-1,web-2,web-3"});
+  ProgramResult ran =
+      alice_->Run({"mem", "web-1,web-2,web-3", "--max-failures", "1"});
   EXPECT_EQ(ran.exit_code, 1) << ran.stdout_text << ran.stderr_text;
   EXPECT_THAT(ran.stdout_text + ran.stderr_text,
               HasSubstr("0 ok, 1 error, 0 denied, 0 unreachable, 0 unknown"));
   EXPECT_THAT(ran.stdout_text + ran.stderr_text, HasSubstr("2 not started"));
+}
+
+// "Not started" where nothing failed, or the run had no error budget, or
+// for hosts it answered: not a way to make hosts vanish. They are unknown.
+TEST_F(LyingControllerE2eTest, NotStartedWithoutAFailureIsUnknown) {
+  liar_->Tell({{Result(0, v1::OUTCOME_OK), Finished(1, 1000)}, {}});
+  ProgramResult ran = alice_->Run({"mem", "web-1,web-2,web-3"});
+  EXPECT_EQ(ran.exit_code, 6) << ran.stdout_text << ran.stderr_text;
+  EXPECT_THAT(ran.stdout_text + ran.stderr_text, HasSubstr("2 unknown"));
+  ProgramResult budget =
+      alice_->Run({"mem", "web-1,web-2,web-3", "--max-failures", "1"});
+  EXPECT_EQ(budget.exit_code, 6) << budget.stdout_text << budget.stderr_text;
+  liar_->Tell({{Result(2, v1::OUTCOME_ERROR), Finished(0, 2)}, {}});
+  ProgramResult answered =
+      alice_->Run({"mem", "web-1,web-2,web-3", "--max-failures", "1"});
+  EXPECT_EQ(answered.exit_code, 6)
+      << answered.stdout_text << answered.stderr_text;
+  EXPECT_THAT(answered.stdout_text + answered.stderr_text,
+              HasSubstr("2 unknown"));
 }
 
 // A row saying ok whose result says error is shown as neither.
@@ -199,6 +219,14 @@ TEST_F(LyingControllerE2eTest, ARowWithTwoOutcomesIsRefused) {
                                               "error)"));
     EXPECT_THAT(listed.stdout_text, ::testing::Not(HasSubstr("web-1")));
   }
+}
+
+// A finished outcome with no result to show for it is refused too.
+TEST_F(LyingControllerE2eTest, AnOutcomeWithoutItsResultIsRefused) {
+  liar_->Tell({{}, OneRow(v1::OUTCOME_OK, std::nullopt)});
+  ProgramResult listed = alice_->Run({"audit"});
+  EXPECT_EQ(listed.exit_code, 5) << listed.stdout_text;
+  EXPECT_THAT(listed.stderr_text, HasSubstr("says ok with no result"));
 }
 
 // An outcome no release knows, in the result only: refused, naming it.

@@ -227,6 +227,16 @@ TEST_F(RunbookE2eTest, OnlyConfirmMayRecordAGuidedStepAndOnlyARealOne) {
   absl::Status refused_uid = Record(**client, no_uid);
   EXPECT_TRUE(absl::IsInvalidArgument(refused_uid)) << refused_uid;
   EXPECT_THAT(refused_uid.message(), HasSubstr("claims.os_uid"));
+  // A field this opsctld does not declare (a caller of another release) is
+  // refused, never dropped unread, nested ones too.
+  v1::GuidedStepRecord newer = record;
+  newer.mutable_claims()
+      ->GetReflection()
+      ->MutableUnknownFields(newer.mutable_claims())
+      ->AddVarint(99, 1);
+  absl::Status refused_newer = Record(**client, newer);
+  EXPECT_TRUE(absl::IsInvalidArgument(refused_newer)) << refused_newer;
+  EXPECT_THAT(refused_newer.message(), HasSubstr("this opsctld does not know"));
   EXPECT_EQ(TeamLog(), before);
   // The real one is recorded.
   EXPECT_TRUE(Record(**client, record).ok());
