@@ -251,10 +251,9 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   size_t next = 0;
   int running = 0;
   int failed = 0;
-  bool audit_broken = false;
-  bool reserve_spent = false;  // the reserve for changes reached mid-run
-  // Why hosts not yet started are not sent (the log full, or the reserve
-  // reached): they are reported pending, not as an error budget spent.
+  // Why no further host is sent (the log cannot record it, or the reserve
+  // for changes is reached): those not started are reported pending, not as
+  // an error budget spent.
   absl::Status not_sent = absl::OkStatus();
   bool any_started = false;
   std::vector<std::pair<int64_t, v1::AuditResult>> outcomes;
@@ -262,7 +261,7 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
   const std::thread::id run_thread = std::this_thread::get_id();
   bool in_start = false;  // this thread only
   const auto budget_spent = [&] {
-    return audit_broken || reserve_spent || operator_gone ||
+    return !not_sent.ok() || operator_gone ||
            (asked.max_failures() > 0 &&
             failed >= static_cast<int>(asked.max_failures()));
   };
@@ -302,7 +301,6 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
       if (absl::Status room = spec.budget->AdmitRead(audit.path());
           !room.ok()) {
         if (!any_started) return room;
-        reserve_spent = true;
         not_sent = room;
         for (size_t i : starting)
           report_result(ResultEvent(i, v1::OUTCOME_PENDING,
@@ -315,7 +313,6 @@ absl::Status RelayRun(const RelaySpec& spec, AgentRegistry& registry,
       absl::StatusOr<std::vector<int64_t>> rows = commit(intents, outcomes);
       if (!rows.ok()) {
         // Nothing new is sent; what ended is reported with the warning.
-        audit_broken = true;
         if (spec.metrics != nullptr)
           spec.metrics->audit_append_errors.Increment();
         const absl::Status unrecorded = absl::FailedPreconditionError(
