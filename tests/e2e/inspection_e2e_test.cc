@@ -136,6 +136,17 @@ class InspectionE2eTest : public ::testing::Test {
     return *runners_.back();
   }
 
+  // A client of this agent as oncall, for requests opsctl never sends.
+  static absl::StatusOr<std::unique_ptr<AgentClient>> OncallClient() {
+    v1::Host host;
+    host.set_name("localhost");
+    host.set_address(absl::StrCat("127.0.0.1:", port_));
+    const CertificateFiles& oncall = operators_->at("oncall");
+    return AgentClient::Connect(
+        {oncall.certificate, oncall.private_key, ca_->certificate_path()}, host,
+        absl::Seconds(10));
+  }
+
   // The audit rows of the operator used last.
   std::vector<v1::AuditEntry> AuditRows() {
     return runners_.back()->AuditRows();
@@ -415,13 +426,7 @@ TEST_F(InspectionE2eTest, ClientWithoutCertificateIsRefused) {
 
 TEST_F(InspectionE2eTest, OversizedRequestsAreRefusedBeforeTheService) {
   const std::string before = agent_->Log();
-  v1::Host host;
-  host.set_name("localhost");
-  host.set_address(absl::StrCat("127.0.0.1:", port_));
-  const CertificateFiles& oncall = operators_->at("oncall");
-  auto client = AgentClient::Connect(
-      {oncall.certificate, oncall.private_key, ca_->certificate_path()}, host,
-      absl::Seconds(10));
+  auto client = OncallClient();
   ASSERT_TRUE(client.ok()) << client.status();
   v1::DiskUsageRequest request;
   request.mutable_meta()->set_request_id("oversized-1");
@@ -446,13 +451,7 @@ TEST_F(InspectionE2eTest, OversizedRequestsAreRefusedBeforeTheService) {
 // newer opsctl's restriction, in the request's meta) is refused, never
 // dropped unread and acted on as if it were not there.
 TEST_F(InspectionE2eTest, AFieldTheAgentDoesNotKnowIsRefused) {
-  v1::Host host;
-  host.set_name("localhost");
-  host.set_address(absl::StrCat("127.0.0.1:", port_));
-  const CertificateFiles& oncall = operators_->at("oncall");
-  auto client = AgentClient::Connect(
-      {oncall.certificate, oncall.private_key, ca_->certificate_path()}, host,
-      absl::Seconds(10));
+  auto client = OncallClient();
   ASSERT_TRUE(client.ok()) << client.status();
   v1::MemoryRequest request;
   request.mutable_meta()->set_request_id("newer-1");
