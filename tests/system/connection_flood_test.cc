@@ -152,8 +152,18 @@ TEST_F(ConnectionFloodTest, AFloodFromManyPeersIsBoundedAndEndsServed) {
         Eventually([&] { return flood.ClosedByServer() == flood.opened(); },
                    absl::Seconds(60)))
         << flood.ClosedByServer() << " of " << flood.opened() << " closed";
-    const int after_deadline = AgentDescriptors();
-    EXPECT_LE(after_deadline, idle_descriptors + 8);
+    // gRPC shuts a connection down before its last reference closes the
+    // descriptor: the peer may see the close a moment before the count
+    // drops. Waited for, as the closes are; the bound is the same.
+    int after_deadline = AgentDescriptors();
+    EXPECT_TRUE(Eventually(
+        [&] {
+          after_deadline = AgentDescriptors();
+          return after_deadline <= idle_descriptors + 8;
+        },
+        absl::Seconds(10)))
+        << after_deadline << " descriptors, " << idle_descriptors
+        << " before the flood";
     flood.End();
     const absl::Time ended = absl::Now();
     EXPECT_TRUE(ServedWithin(absl::Seconds(5)));
