@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "controller/alerts/alert_links.h"
 
 namespace opsagent {
 
@@ -21,7 +22,8 @@ struct ReceivedAlert {
   // Alertmanager's and Grafana's hash of the labels; computed the same way
   // from the labels when a sender gives none.
   std::string fingerprint;
-  std::string generator_url;
+  // Its links, and the notification's externalURL, as kept (SafeLink).
+  AlertLinks links;
 };
 
 // A webhook notification, as one of the alert sources (alert_source.h)

@@ -3,10 +3,12 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "controller/alerts/alert_links.h"
 #include "controller/alerts/webhook_json.h"
 
 namespace opsagent {
@@ -32,7 +34,8 @@ std::string LabelsFingerprint(
       absl::string_view(reinterpret_cast<const char*>(digest), 8));
 }
 
-absl::StatusOr<ReceivedAlert> ParseAlert(const Json& value, size_t index) {
+absl::StatusOr<ReceivedAlert> ParseAlert(const Json& value, size_t index,
+                                         const std::string& external_url) {
   const std::string where = absl::StrCat("alerts[", index, "].");
   if (!value.is_object())
     return BadField(absl::StrCat("alerts[", index, "]"), "must be an object");
@@ -70,10 +73,18 @@ absl::StatusOr<ReceivedAlert> ParseAlert(const Json& value, size_t index) {
   alert.fingerprint = fingerprint->empty()
                           ? LabelsFingerprint(alert.labels)
                           : absl::AsciiStrToLower(*fingerprint);
-  absl::StatusOr<std::string> generator =
-      OptionalString(value, where, "generatorURL");
-  if (!generator.ok()) return generator.status();
-  alert.generator_url = *generator;
+  // Links: Alertmanager's generatorURL; Grafana's dashboard, panel and
+  // silence pages too. One that is not an http(s) URL is left out, not the
+  // alert with it.
+  for (auto [name, link] : {std::pair{"generatorURL", &alert.links.generator},
+                            {"dashboardURL", &alert.links.dashboard},
+                            {"panelURL", &alert.links.panel},
+                            {"silenceURL", &alert.links.silence}}) {
+    absl::StatusOr<std::string> url = OptionalString(value, where, name);
+    if (!url.ok()) return url.status();
+    *link = SafeLink(*url, alert.links.refused);
+  }
+  alert.links.external = SafeLink(external_url, alert.links.refused);
   return alert;
 }
 
@@ -97,7 +108,8 @@ absl::StatusOr<AlertNotification> ParseAlertmanagerFormat(
     return absl::InvalidArgumentError(
         absl::StrCat("alerts: more than ", kMaxAlerts, " in one notification"));
   for (size_t i = 0; i < alerts->size(); ++i) {
-    absl::StatusOr<ReceivedAlert> alert = ParseAlert((*alerts)[i], i);
+    absl::StatusOr<ReceivedAlert> alert =
+        ParseAlert((*alerts)[i], i, notification.external_url);
     if (!alert.ok()) return alert.status();
     notification.alerts.push_back(*std::move(alert));
   }

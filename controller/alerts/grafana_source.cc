@@ -1,6 +1,7 @@
 // Grafana's webhook contact point ("version": "1"). Its body is
 // Alertmanager's format with more: orgId, title, state, message, and per
-// alert values, silenceURL, dashboardURL; those are not kept.
+// alert values, dashboardURL, panelURL and silenceURL; the links are kept
+// (alert_links.h), the rest is not.
 
 #include "controller/alerts/alertmanager_format.h"
 

@@ -11,7 +11,9 @@ const char kIncidentColumns[] =
     "id, alertname, host, host_known, entry, nearest, status, opened_at_ms, "
     "resolved_at_ms, summary, mountpoint, device, environment, "
     "diagnosis_state, diagnosis_started_ms, diagnosis_finished_ms, "
-    "diagnosis_exit, diagnosis_output, diagnosis_run";
+    "diagnosis_exit, diagnosis_output, diagnosis_run, owner, "
+    "acknowledged_at_ms, last_human_action_ms, last_human_action_by, "
+    "resolved_by";
 
 std::string MapJson(const std::map<std::string, std::string>& map) {
   return nlohmann::json(map).dump(-1, ' ', false,
@@ -61,6 +63,11 @@ v1::Incident ReadIncident(const Statement& row) {
   diagnosis->set_exit_code(static_cast<int32_t>(row.Int(16)));
   diagnosis->set_output(row.Text(17));
   diagnosis->set_run_id(row.Text(18));
+  incident.set_owner(row.Text(19));
+  incident.set_acknowledged_at_ms(row.Int(20));
+  incident.set_last_human_action_ms(row.Int(21));
+  incident.set_last_human_action_by(row.Text(22));
+  incident.set_resolved_by(row.Text(23));
   return incident;
 }
 

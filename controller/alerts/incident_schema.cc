@@ -133,6 +133,61 @@ absl::Status MoveAlertsToSenders(sqlite3* db) {
   return failed;
 }
 
+// Columns added since the tables were first created: added to a database
+// without them, so that one that older releases wrote opens as it was.
+struct AddedColumn {
+  const char* table;
+  const char* name;
+  const char* declaration;
+};
+constexpr AddedColumn kAddedColumns[] = {
+    {"incident_alerts", "external_url", "TEXT NOT NULL DEFAULT ''"},
+    {"incident_alerts", "dashboard_url", "TEXT NOT NULL DEFAULT ''"},
+    {"incident_alerts", "panel_url", "TEXT NOT NULL DEFAULT ''"},
+    {"incident_alerts", "silence_url", "TEXT NOT NULL DEFAULT ''"},
+    {"incident_alerts", "link_refused", "INTEGER NOT NULL DEFAULT 0"},
+    {"incidents", "owner", "TEXT NOT NULL DEFAULT ''"},
+    {"incidents", "acknowledged_at_ms", "INTEGER NOT NULL DEFAULT 0"},
+    {"incidents", "last_human_action_ms", "INTEGER NOT NULL DEFAULT 0"},
+    {"incidents", "last_human_action_by", "TEXT NOT NULL DEFAULT ''"},
+    {"incidents", "resolved_by", "TEXT NOT NULL DEFAULT ''"},
+};
+
+// The silences on-call created for incidents (IncidentStore::AddSilence).
+constexpr char kSilencesTable[] = R"sql(
+CREATE TABLE IF NOT EXISTS incident_silences (
+  id            TEXT    PRIMARY KEY,
+  incident      INTEGER NOT NULL REFERENCES incidents (id),
+  created_by    TEXT    NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  ends_at_ms    INTEGER NOT NULL,
+  expired_at_ms INTEGER NOT NULL DEFAULT 0,
+  matchers      TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_silences_incident
+  ON incident_silences (incident);
+)sql";
+
+absl::Status AddMissingColumns(sqlite3* db) {
+  for (const AddedColumn& column : kAddedColumns) {
+    Statement present(db,
+                      absl::StrCat("SELECT count(*) FROM pragma_table_info('",
+                                   column.table, "') WHERE name = ?1"));
+    if (absl::Status status = present.status(); !status.ok()) return status;
+    present.Bind(1, std::string(column.name));
+    if (present.Step() != SQLITE_ROW)
+      return present.Error("reading the incident tables' columns");
+    if (present.Int(0) > 0) continue;
+    const std::string add =
+        absl::StrCat("ALTER TABLE ", column.table, " ADD COLUMN ", column.name,
+                     " ", column.declaration);
+    if (absl::Status status = ExecSql(db, add.c_str(), "incidents");
+        !status.ok())
+      return status;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status CreateOrUpgradeIncidentSchema(sqlite3* db) {
@@ -142,11 +197,11 @@ absl::Status CreateOrUpgradeIncidentSchema(sqlite3* db) {
       return status;
   }
   if (absl::Status moved = MoveAlertsToSenders(db); !moved.ok()) return moved;
-  for (const char* sql : {kAlertsTable, kAlertsIndex}) {
+  for (const char* sql : {kAlertsTable, kAlertsIndex, kSilencesTable}) {
     if (absl::Status status = ExecSql(db, sql, "incidents"); !status.ok())
       return status;
   }
-  return absl::OkStatus();
+  return AddMissingColumns(db);
 }
 
 }  // namespace opsagent

@@ -18,6 +18,7 @@
 #include "controller/alerts/incident_rows.h"
 #include "controller/alerts/incident_schema.h"
 #include "controller/incident_id.h"
+#include "nlohmann/json.hpp"
 
 namespace opsagent {
 namespace {
@@ -98,13 +99,17 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
                   "INSERT INTO incident_alerts (sender, fingerprint, "
                   "starts_at_ms, incident, status, ends_at_ms, "
                   "received_at_ms, source, labels_sha256, labels_json, "
-                  "annotations_json, generator_url, text_cut) VALUES (?1, "
-                  "?2, ?3, ?4, 'firing', 0, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+                  "annotations_json, generator_url, text_cut, external_url, "
+                  "dashboard_url, panel_url, silence_url, link_refused) "
+                  "VALUES (?1, ?2, ?3, ?4, 'firing', 0, ?5, ?6, ?7, ?8, ?9, "
+                  "?10, ?11, ?12, ?13, ?14, ?15, ?16)");
     // Keeps the first alert and the newest kMaxAlertsShown in full.
     Statement fold(
         db_, absl::StrCat(
                  "UPDATE incident_alerts SET folded = 1, labels_json = '{}', "
-                 "annotations_json = '{}', generator_url = '' WHERE rowid IN "
+                 "annotations_json = '{}', generator_url = '', external_url "
+                 "= '', dashboard_url = '', panel_url = '', silence_url = '' "
+                 "WHERE rowid IN "
                  "(SELECT rowid FROM incident_alerts WHERE incident = ?1 AND "
                  "folded = 0 ORDER BY rowid LIMIT -1 OFFSET 1) AND rowid NOT "
                  "IN (SELECT rowid FROM incident_alerts WHERE incident = ?1 "
@@ -255,8 +260,7 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
         }
       }
       bool cut = false;
-      const absl::string_view url = Utf8Prefix(alert.generator_url, 1024);
-      if (url.size() < alert.generator_url.size()) cut = true;
+      const AlertLinks& links = alert.links;  // each checked by SafeLink
       add.Reset();
       add.Bind(1, sender);
       add.Bind(2, alert.fingerprint);
@@ -271,12 +275,19 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
           BoundedMapJson(alert.annotations, kMaxAlertTextBytes, cut);
       add.Bind(8, labels_json);
       add.Bind(9, annotations_json);
-      add.Bind(10, std::string(url));
+      add.Bind(10, links.generator);
       add.Bind(11, int64_t{cut});
+      add.Bind(12, links.external);
+      add.Bind(13, links.dashboard);
+      add.Bind(14, links.panel);
+      add.Bind(15, links.silence);
+      add.Bind(16, int64_t{links.refused});
       if (add.Step() != SQLITE_DONE) return add.Error("recording an alert");
       result.bytes_recorded += kRowBytes + alert.fingerprint.size() +
                                labels_json.size() + annotations_json.size() +
-                               url.size();
+                               links.generator.size() + links.external.size() +
+                               links.dashboard.size() + links.panel.size() +
+                               links.silence.size();
       fold.Reset();
       fold.Bind(1, incident);
       if (fold.Step() != SQLITE_DONE) return fold.Error("folding alerts");
@@ -423,9 +434,10 @@ absl::StatusOr<v1::Incident> IncidentStore::Get(const std::string& id,
   Statement alerts(db_,
                    "SELECT rowid, fingerprint, status, starts_at_ms, "
                    "ends_at_ms, received_at_ms, source, labels_json, "
-                   "annotations_json, generator_url, sender, text_cut FROM "
-                   "incident_alerts WHERE incident = ?1 AND folded = 0 AND "
-                   "rowid > ?2 ORDER BY rowid");
+                   "annotations_json, generator_url, sender, text_cut, "
+                   "external_url, dashboard_url, panel_url, silence_url, "
+                   "link_refused FROM incident_alerts WHERE incident = ?1 AND "
+                   "folded = 0 AND rowid > ?2 ORDER BY rowid");
   if (absl::Status status = alerts.status(); !status.ok()) return status;
   alerts.Bind(1, *number);
   alerts.Bind(2, after);
@@ -445,6 +457,11 @@ absl::StatusOr<v1::Incident> IncidentStore::Get(const std::string& id,
     alert.set_generator_url(alerts.Text(9));
     alert.set_sender(alerts.Text(10));
     alert.set_text_cut(alerts.Int(11) != 0);
+    alert.set_external_url(alerts.Text(12));
+    alert.set_dashboard_url(alerts.Text(13));
+    alert.set_panel_url(alerts.Text(14));
+    alert.set_silence_url(alerts.Text(15));
+    alert.set_link_refused(alerts.Int(16) != 0);
     const size_t size = alert.ByteSizeLong() + 8;
     if (incident.alerts_size() > 0 && bytes + size > max_bytes) {
       incident.set_alerts_next_cursor(absl::StrCat(last));
@@ -456,7 +473,215 @@ absl::StatusOr<v1::Incident> IncidentStore::Get(const std::string& id,
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return alerts.Error("reading an incident's alerts");
+  if (absl::Status silences = ReadSilences(*number, incident); !silences.ok())
+    return silences;
   return incident;
+}
+
+absl::Status IncidentStore::ReadSilences(int64_t number,
+                                         v1::Incident& incident) {
+  Statement silences(db_,
+                     "SELECT id, created_by, created_at_ms, ends_at_ms, "
+                     "expired_at_ms, matchers FROM incident_silences WHERE "
+                     "incident = ?1 ORDER BY created_at_ms DESC, id LIMIT ?2");
+  if (absl::Status status = silences.status(); !status.ok()) return status;
+  silences.Bind(1, number);
+  silences.Bind(2, int64_t{kMaxSilencesShown});
+  int rc;
+  while ((rc = silences.Step()) == SQLITE_ROW) {
+    v1::IncidentSilence* silence = incident.add_silences();
+    silence->set_id(silences.Text(0));
+    silence->set_created_by(silences.Text(1));
+    silence->set_created_at_ms(silences.Int(2));
+    silence->set_ends_at_ms(silences.Int(3));
+    silence->set_expired_at_ms(silences.Int(4));
+    silence->set_matchers(silences.Text(5));
+  }
+  if (rc != SQLITE_DONE) return silences.Error("reading silences");
+  return absl::OkStatus();
+}
+
+absl::Status IncidentStore::CheckResponse(const v1::Incident& incident,
+                                          v1::IncidentResponse::Action action) {
+  const bool open = incident.status() == "open";
+  switch (action) {
+    case v1::IncidentResponse::ACTION_ACKNOWLEDGE:
+    case v1::IncidentResponse::ACTION_RESOLVE:
+    case v1::IncidentResponse::ACTION_SILENCE:
+      if (!open)
+        return absl::FailedPreconditionError(
+            absl::StrCat(incident.id(),
+                         " is resolved; reopen it first (opsctl incident "
+                         "reopen ",
+                         incident.id(), " --reason ...)"));
+      return absl::OkStatus();
+    case v1::IncidentResponse::ACTION_REOPEN:
+      if (open)
+        return absl::FailedPreconditionError(
+            absl::StrCat(incident.id(), " is open"));
+      return absl::OkStatus();
+    case v1::IncidentResponse::ACTION_NOTE:
+    case v1::IncidentResponse::ACTION_UNSILENCE:
+      return absl::OkStatus();
+    default:
+      return absl::InvalidArgumentError(
+          "the action must be acknowledge, note, resolve, reopen, silence or "
+          "unsilence");
+  }
+}
+
+absl::StatusOr<v1::Incident> IncidentStore::Respond(
+    const std::string& id, v1::IncidentResponse::Action action,
+    const std::string& by, int64_t at_ms) {
+  absl::StatusOr<int64_t> number = ParseId(id);
+  if (!number.ok()) return number.status();
+  absl::MutexLock lock(&mutex_);
+  if (absl::Status begun = ExecSql(db_, "BEGIN IMMEDIATE", "incidents");
+      !begun.ok())
+    return begun;
+  absl::StatusOr<v1::Incident> changed = [&]() -> absl::StatusOr<v1::Incident> {
+    absl::StatusOr<std::vector<v1::Incident>> found =
+        Select("WHERE id = ?1", *number, 1);
+    if (!found.ok()) return found.status();
+    if (found->empty())
+      return absl::NotFoundError(absl::StrCat("no incident ", id));
+    const v1::Incident& incident = found->front();
+    if (absl::Status allowed = CheckResponse(incident, action); !allowed.ok())
+      return allowed;
+    std::string update;
+    switch (action) {
+      case v1::IncidentResponse::ACTION_ACKNOWLEDGE:
+        update = "owner = ?2, acknowledged_at_ms = ?3";
+        break;
+      case v1::IncidentResponse::ACTION_RESOLVE:
+        update = "status = 'resolved', resolved_at_ms = ?3, resolved_by = ?2";
+        break;
+      case v1::IncidentResponse::ACTION_REOPEN: {
+        // One open incident per host and entry: alerts join it.
+        Statement other(db_,
+                        "SELECT id FROM incidents WHERE status = 'open' AND "
+                        "entry = ?2 AND ((?3 = 1 AND host = ?1) OR "
+                        "(?3 = 0 AND host_known = 0)) LIMIT 1");
+        if (absl::Status status = other.status(); !status.ok()) return status;
+        other.Bind(1, incident.host());
+        other.Bind(2, incident.entry());
+        other.Bind(3, int64_t{incident.host_known()});
+        const int rc = other.Step();
+        if (rc == SQLITE_ROW)
+          return absl::FailedPreconditionError(absl::StrCat(
+              FormatIncidentId(other.Int(0)),
+              " is open for the same host and runbook entry; its alerts go "
+              "there, so work on it instead"));
+        if (rc != SQLITE_DONE) return other.Error("finding open incidents");
+        update = "status = 'open', resolved_at_ms = 0, resolved_by = ''";
+        break;
+      }
+      default:
+        break;
+    }
+    Statement write(
+        db_, absl::StrCat("UPDATE incidents SET ", update,
+                          update.empty() ? "" : ", ",
+                          "last_human_action_ms = ?3, last_human_action_by = "
+                          "?2 WHERE id = ?1"));
+    if (absl::Status status = write.status(); !status.ok()) return status;
+    write.Bind(1, *number);
+    write.Bind(2, by);
+    write.Bind(3, at_ms);
+    if (write.Step() != SQLITE_DONE) return write.Error("updating an incident");
+    found = Select("WHERE id = ?1", *number, 1);
+    if (!found.ok()) return found.status();
+    v1::Incident now = found->front();
+    if (absl::Status silences = ReadSilences(*number, now); !silences.ok())
+      return silences;
+    return now;
+  }();
+  if (!changed.ok()) {
+    ExecSql(db_, "ROLLBACK", "incidents").IgnoreError();
+    return changed;
+  }
+  if (absl::Status committed = ExecSql(db_, "COMMIT", "incidents");
+      !committed.ok()) {
+    ExecSql(db_, "ROLLBACK", "incidents").IgnoreError();
+    return committed;
+  }
+  return changed;
+}
+
+absl::StatusOr<std::vector<IncidentStore::Matchers>>
+IncidentStore::SilenceMatchers(const std::string& id) {
+  absl::StatusOr<int64_t> number = ParseId(id);
+  if (!number.ok()) return number.status();
+  absl::MutexLock lock(&mutex_);
+  Statement firing(db_,
+                   "SELECT DISTINCT labels_json FROM incident_alerts WHERE "
+                   "incident = ?1 AND status = 'firing' AND folded = 0");
+  if (absl::Status status = firing.status(); !status.ok()) return status;
+  firing.Bind(1, *number);
+  std::vector<Matchers> silences;
+  int rc;
+  while ((rc = firing.Step()) == SQLITE_ROW) {
+    nlohmann::json labels =
+        nlohmann::json::parse(firing.Text(0), nullptr, false);
+    const auto label = [&labels](const char* name) -> std::string {
+      if (!labels.is_object() || !labels.contains(name) ||
+          !labels[name].is_string())
+        return "";
+      return labels[name].get<std::string>();
+    };
+    const std::string alertname = label("alertname");
+    const std::string instance = label("instance");
+    if (alertname.empty() || instance.empty())
+      return absl::FailedPreconditionError(absl::StrCat(
+          "an alert of ", id, " (", alertname.empty() ? "no name" : alertname,
+          ") has no instance label: a silence of its name alone would "
+          "silence it on every host, so silence it in Alertmanager by hand"));
+    Matchers matchers = {{"alertname", alertname}, {"instance", instance}};
+    if (std::find(silences.begin(), silences.end(), matchers) == silences.end())
+      silences.push_back(std::move(matchers));
+    if (silences.size() > kMaxSilencesPerResponse)
+      return absl::FailedPreconditionError(absl::StrCat(
+          id, " has alerts firing on more than ", kMaxSilencesPerResponse,
+          " hosts or names; silence them in Alertmanager by hand"));
+  }
+  if (rc != SQLITE_DONE) return firing.Error("reading firing alerts");
+  if (silences.empty())
+    return absl::FailedPreconditionError(
+        absl::StrCat("no alert of ", id, " is firing: nothing to silence"));
+  return silences;
+}
+
+absl::Status IncidentStore::AddSilence(const std::string& id,
+                                       const v1::IncidentSilence& silence) {
+  absl::StatusOr<int64_t> number = ParseId(id);
+  if (!number.ok()) return number.status();
+  absl::MutexLock lock(&mutex_);
+  Statement add(db_,
+                "INSERT INTO incident_silences (id, incident, created_by, "
+                "created_at_ms, ends_at_ms, matchers) VALUES (?1, ?2, ?3, ?4, "
+                "?5, ?6)");
+  if (absl::Status status = add.status(); !status.ok()) return status;
+  add.Bind(1, silence.id());
+  add.Bind(2, *number);
+  add.Bind(3, silence.created_by());
+  add.Bind(4, silence.created_at_ms());
+  add.Bind(5, silence.ends_at_ms());
+  add.Bind(6, silence.matchers());
+  if (add.Step() != SQLITE_DONE) return add.Error("recording a silence");
+  return absl::OkStatus();
+}
+
+absl::Status IncidentStore::ExpireSilence(const std::string& silence_id,
+                                          int64_t at_ms) {
+  absl::MutexLock lock(&mutex_);
+  Statement expire(db_,
+                   "UPDATE incident_silences SET expired_at_ms = ?2 WHERE id "
+                   "= ?1 AND expired_at_ms = 0");
+  if (absl::Status status = expire.status(); !status.ok()) return status;
+  expire.Bind(1, silence_id);
+  expire.Bind(2, at_ms);
+  if (expire.Step() != SQLITE_DONE) return expire.Error("expiring a silence");
+  return absl::OkStatus();
 }
 
 }  // namespace opsagent

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -85,6 +86,8 @@ class IncidentStore {
   static constexpr int kMaxAlertsShown = 100;
   // Well under gRPC's 4 MiB default receive limit.
   static constexpr size_t kMaxReplyBytes = 1 << 20;
+  static constexpr size_t kMaxSilencesPerResponse = 20;
+  static constexpr int kMaxSilencesShown = 100;
 
   // Opens the audit database at `path` (opsctld has checked and opened it
   // as the audit log first) and creates the tables.
@@ -117,6 +120,34 @@ class IncidentStore {
   absl::StatusOr<v1::Incident> Get(const std::string& id,
                                    const std::string& alerts_after = "",
                                    size_t max_bytes = kMaxReplyBytes);
+  // Whether `action` may be done to `incident` as it is: acknowledge,
+  // resolve and silence an open one, reopen a resolved one, note and
+  // unsilence either; FAILED_PRECONDITION says why not.
+  static absl::Status CheckResponse(const v1::Incident& incident,
+                                    v1::IncidentResponse::Action action);
+  // Does what a person did (RespondToIncident) in one transaction, checked
+  // again there (CheckResponse): acknowledging makes `by` the owner,
+  // resolving and reopening change its status (a reopening is refused
+  // while another incident is open for its host and entry, since alerts
+  // join that one), and every action is its last human action. The
+  // incident as it is now, without its alerts.
+  absl::StatusOr<v1::Incident> Respond(const std::string& id,
+                                       v1::IncidentResponse::Action action,
+                                       const std::string& by, int64_t at_ms);
+
+  // What one silence of an incident matches: alertname and instance.
+  using Matchers = std::vector<std::pair<std::string, std::string>>;
+  // The silences that cover the incident's firing alerts and nothing else:
+  // one per alert name and instance label, exact. FAILED_PRECONDITION when
+  // none fires, when an alert has no instance label (a silence of its name
+  // alone would cover every host), or when more than
+  // kMaxSilencesPerResponse would be needed.
+  absl::StatusOr<std::vector<Matchers>> SilenceMatchers(const std::string& id);
+  // Records a silence created for `id`, and its expiry.
+  absl::Status AddSilence(const std::string& id,
+                          const v1::IncidentSilence& silence);
+  absl::Status ExpireSilence(const std::string& silence_id, int64_t at_ms);
+
   // Open incidents whose diagnosis was pending or running when the
   // controller stopped, oldest first.
   absl::StatusOr<std::vector<v1::Incident>> UnfinishedDiagnoses();
@@ -128,6 +159,9 @@ class IncidentStore {
   explicit IncidentStore(sqlite3* db) : db_(db) {}
   absl::StatusOr<std::vector<v1::Incident>> Select(const std::string& where,
                                                    int64_t bind, int limit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Adds the incident's silences, newest first, to `incident`.
+  absl::Status ReadSilences(int64_t number, v1::Incident& incident)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   absl::Mutex mutex_;

@@ -1,4 +1,5 @@
-// Incident commands: incidents (the open ones) and incident show ID.
+// Incident commands: incidents (the open ones), incident show ID, and what
+// on-call does with one (incident_response_command.h).
 
 #include <algorithm>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "controller/commands/audit_query.h"
 #include "controller/commands/command.h"
 #include "controller/commands/fleet.h"
+#include "controller/commands/incident_response_command.h"
 #include "controller/exit_codes.h"
 #include "controller/output/markdown.h"
 #include "controller/output/table.h"
@@ -28,6 +30,8 @@ namespace opsagent {
 namespace {
 
 constexpr absl::Duration kTimeout = absl::Seconds(30);
+// An incident's links shown, however many alerts carry others.
+constexpr size_t kMaxLinksShown = 12;
 
 // Incidents live on the controller: there is no local copy to fall back on.
 absl::StatusOr<ControllerClient*> IncidentController(Invocation& invocation) {
@@ -59,6 +63,16 @@ std::string Age(const v1::Incident& incident) {
   return ShortDuration(absl::Milliseconds(end - incident.opened_at_ms()));
 }
 
+// "12m ago": how long since a person last did something with it; "-"
+// when nobody has.
+std::string LastHumanAction(const v1::Incident& incident) {
+  if (incident.last_human_action_ms() == 0) return "-";
+  return absl::StrCat(
+      ShortDuration(absl::Now() -
+                    absl::FromUnixMillis(incident.last_human_action_ms())),
+      " ago");
+}
+
 int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
   absl::StatusOr<ControllerClient*> controller = IncidentController(invocation);
   if (!controller.ok())
@@ -78,15 +92,17 @@ int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
     std::fprintf(invocation.out(), "%s\n", ProtoToJson(*reply).c_str());
     return kExitOk;
   }
-  TextTable table(
-      {"ID", "ALERT", "HOST", "ENTRY", "AGE", "STATUS", "DIAGNOSIS"});
+  TextTable table({"ID", "ALERT", "HOST", "ENTRY", "AGE", "STATUS", "OWNER",
+                   "LAST ACTION", "DIAGNOSIS"});
   for (const v1::Incident& incident : reply->incidents()) {
-    table.AddRow({incident.id(), TerminalSafe(incident.alertname()),
-                  TerminalSafe(incident.host()) +
-                      (incident.host_known() ? "" : " (unknown host)"),
-                  incident.entry().empty() ? "(none)" : incident.entry(),
-                  Age(incident), incident.status(),
-                  DiagnosisText(incident.diagnosis())});
+    table.AddRow(
+        {incident.id(), TerminalSafe(incident.alertname()),
+         TerminalSafe(incident.host()) +
+             (incident.host_known() ? "" : " (unknown host)"),
+         incident.entry().empty() ? "(none)" : incident.entry(), Age(incident),
+         incident.status(),
+         incident.owner().empty() ? "-" : TerminalSafe(incident.owner()),
+         LastHumanAction(incident), DiagnosisText(incident.diagnosis())});
   }
   if (reply->incidents().empty()) {
     std::fprintf(invocation.out(),
@@ -224,7 +240,43 @@ std::vector<std::pair<std::string, std::string>> Facts(
                       incident.alerts_folded(),
                       " more folded (an incident shows its first and newest "
                       "alerts)")});
+  if (!incident.owner().empty())
+    facts.push_back(
+        {"owner",
+         absl::StrCat(incident.owner(), " (since ",
+                      Rfc3339Millis(incident.acknowledged_at_ms()), ")")});
+  if (!incident.resolved_by().empty())
+    facts.push_back({"resolved by", incident.resolved_by()});
   facts.push_back({"diagnosis", DiagnosisText(incident.diagnosis())});
+  for (const v1::IncidentSilence& silence : incident.silences()) {
+    facts.push_back(
+        {"silence",
+         absl::StrCat(
+             silence.id(), " ", silence.matchers(), " by ",
+             silence.created_by(),
+             silence.expired_at_ms() != 0
+                 ? absl::StrCat(", expired ",
+                                Rfc3339Millis(silence.expired_at_ms()))
+                 : absl::StrCat(" until ",
+                                Rfc3339Millis(silence.ends_at_ms())))});
+  }
+  // Each link once, in the order the alerts gave them.
+  std::vector<std::pair<std::string, std::string>> links;
+  for (const v1::IncidentAlert& alert : incident.alerts()) {
+    for (auto [name, url] : {std::pair{"graph", &alert.generator_url()},
+                             {"source", &alert.external_url()},
+                             {"dashboard", &alert.dashboard_url()},
+                             {"panel", &alert.panel_url()},
+                             {"new silence", &alert.silence_url()}}) {
+      const std::pair<std::string, std::string> link = {name, *url};
+      if (!url->empty() &&
+          std::find(links.begin(), links.end(), link) == links.end() &&
+          links.size() < kMaxLinksShown)
+        links.push_back(link);
+    }
+  }
+  for (const auto& [name, url] : links)
+    facts.push_back({absl::StrCat("link: ", name), url});
   return facts;
 }
 
@@ -247,8 +299,17 @@ void PrintMarkdown(FILE* out, const v1::Incident& incident,
                    const std::vector<TimelineEvent>& timeline) {
   std::fprintf(out, "# %s\n\n| | |\n|---|---|\n",
                MarkdownText(Headline(incident), MarkdownPlace::kLine).c_str());
-  for (const auto& [name, value] : Facts(incident))
-    std::fprintf(out, "| %s | %s |\n", name.c_str(), Cell(value).c_str());
+  for (const auto& [name, value] : Facts(incident)) {
+    // A link as an autolink, whole: the opsctld kept it only as an http(s)
+    // URL without spaces or angle brackets (alert_links.h); a "|" would end
+    // the table's cell, and is the same URL percent-encoded.
+    const std::string shown =
+        absl::StartsWith(name, "link: ")
+            ? absl::StrCat("<", absl::StrReplaceAll(value, {{"|", "%7C"}}),
+                           ">")
+            : Cell(value);
+    std::fprintf(out, "| %s | %s |\n", name.c_str(), shown.c_str());
+  }
   std::fprintf(out, "\n## Timeline (UTC)\n\n");
   for (const TimelineEvent& event : timeline) {
     const auto [first, rest] = FirstLineAndRest(event.text);
@@ -317,9 +378,15 @@ absl::StatusOr<v1::Incident> GetWholeIncident(ControllerClient& controller,
 }
 
 int RunIncident(Invocation& invocation, const ParsedArgs& args) {
+  if (IsIncidentResponse(args.positional()[0]))
+    return RunIncidentResponse(invocation, args);
   if (args.positional()[0] != "show" || args.positional().size() != 2)
-    return CommandFailed(invocation, kExitUsage,
-                         "usage: opsctl incident show ID");
+    return CommandFailed(
+        invocation, kExitUsage,
+        "usage: opsctl incident show|ack|note|resolve|reopen|silence|"
+        "unsilence ID ... (opsctl incident --help)");
+  if (args.Has("for"))
+    return CommandFailed(invocation, kExitUsage, "only silence takes --for");
   absl::StatusOr<ControllerClient*> controller = IncidentController(invocation);
   if (!controller.ok())
     return CommandFailed(invocation, kExitUsage,
@@ -374,8 +441,10 @@ std::vector<Command> IncidentCommands() {
        "open incidents that alerts opened, with their diagnosis state",
        "Lists the incidents opsctld opened from Alertmanager and Grafana "
        "webhooks: one\n"
-       "per host and runbook entry, with its age and whether the automatic "
-       "diagnosis\n"
+       "per host and runbook entry, with its age, its owner (who "
+       "acknowledged it), how\n"
+       "long since a person last did something with it, and whether the "
+       "automatic diagnosis\n"
        "is ready. --all adds resolved ones. --output json for scripts.\n"
        "One page at a time (100, newest first): when more exist it says how "
        "many and\n"
@@ -390,8 +459,8 @@ std::vector<Command> IncidentCommands() {
        0,
        RunIncidents},
       {"incident",
-       "show ID",
-       "an incident's timeline: alerts, automatic diagnosis, every action",
+       "show|ack|note|resolve|reopen|silence|unsilence ID ...",
+       "an incident's timeline; acknowledge, note, resolve, silence it",
        "Shows an incident opened by an alert: when it fired and resolved, the "
        "automatic\n"
        "diagnosis with its output (df, du top, memory top), and every action "
@@ -401,12 +470,32 @@ std::vector<Command> IncidentCommands() {
        "team's audit log. --output markdown prints it ready to paste into a "
        "postmortem;\n"
        "--output json prints the incident and its audit rows.\n\n"
+       "What on-call does with it goes through the controller into the "
+       "team's log, as a\n"
+       "row under the incident's id (permission \"respond\"):\n"
+       "  ack ID                  take it: you become its owner\n"
+       "  note ID TEXT...         add a note to its timeline\n"
+       "  resolve ID --reason R   close it, whatever its alerts say\n"
+       "  reopen ID --reason R    open a resolved one again\n"
+       "  silence ID --for 2h --reason R\n"
+       "                          silence its firing alerts in Alertmanager: "
+       "one silence\n"
+       "                          per alert name and instance, exact, never "
+       "wider\n"
+       "  unsilence ID [SILENCE]  expire its silences (or the one named) "
+       "now\n\n"
        "Examples:\n"
        "  opsctl incident show INC-7\n"
-       "  opsctl incident show INC-7 --output markdown > inc-7.md\n",
-       {},
+       "  opsctl incident show INC-7 --output markdown > inc-7.md\n"
+       "  opsctl incident ack INC-7\n"
+       "  opsctl incident note INC-7 freed 8G from xqueue.log, watching\n"
+       "  opsctl incident silence INC-7 --for 2h --reason \"disk grows while "
+       "we move logs\"\n"
+       "  opsctl incident resolve INC-7 --reason \"fixed by hand; alert "
+       "rule too slow\"\n",
+       {{"for", "DURATION", "how long a silence lasts (1m to 168h)"}},
        2,
-       2,
+       64,
        RunIncident},
   };
 }

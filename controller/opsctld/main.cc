@@ -31,6 +31,7 @@
 #include "common/trusted_path.h"
 #include "common/version.h"
 #include "controller/alerts/alert_intake.h"
+#include "controller/alerts/alertmanager_silences.h"
 #include "controller/alerts/auto_diagnosis.h"
 #include "controller/alerts/incident_store.h"
 #include "controller/audit/audit_log_file.h"
@@ -287,6 +288,16 @@ int main(int argc, char** argv) {
     incidents = *std::move(opened);
   }
 
+  std::unique_ptr<opsagent::AlertmanagerSilences> silences;
+  if (config->has_alertmanager()) {
+    absl::StatusOr<std::unique_ptr<opsagent::AlertmanagerSilences>> created =
+        opsagent::AlertmanagerSilences::Create(config->alertmanager());
+    if (!created.ok())
+      return Refuse(kExitServe,
+                    absl::StrCat("alertmanager: ", created.status().message()));
+    silences = *std::move(created);
+  }
+
   const absl::Duration heartbeat = absl::Seconds(config->heartbeat_seconds());
   auto registry = std::make_unique<opsagent::AgentRegistry>(
       static_cast<int>(config->max_agents()), heartbeat);
@@ -314,8 +325,8 @@ int main(int argc, char** argv) {
   }
   opsagent::ControllerService operators(
       *config, registry.get(), std::move(inventory), audit->get(),
-      reader->get(), checkpoints.get(), incidents.get(), &relay_metrics,
-      &write_budget, std::move(runbook_reader));
+      reader->get(), checkpoints.get(), incidents.get(), silences.get(),
+      &relay_metrics, &write_budget, std::move(runbook_reader));
   std::unique_ptr<opsagent::AutoDiagnosis> diagnosis;
   std::unique_ptr<opsagent::AlertIntake> intake;
   if (config->has_alert_intake()) {

@@ -18,6 +18,7 @@
 #include "controller/auditing_caller.h"
 #include "controller/runbook/guided_step_record.h"
 #include "controller/runbook/runbook_library.h"
+#include "controller/server/incident_response.h"
 #include "controller/server/live_inventory.h"
 #include "controller/server/operator_claims.h"
 #include "controller/server/relay_run.h"
@@ -48,7 +49,8 @@ ControllerService::ControllerService(
     const v1::OpsctldConfig& config, AgentRegistry* registry,
     Inventory inventory, AuditStore* audit, AuditStore* audit_reader,
     const AuditCheckpointer* checkpoints, IncidentStore* incidents,
-    RelayMetrics* metrics, WriteBudget* budget, RunbookReader runbooks)
+    const AlertmanagerSilences* silences, RelayMetrics* metrics,
+    WriteBudget* budget, RunbookReader runbooks)
     : config_(config),
       registry_(registry),
       inventory_(std::move(inventory)),
@@ -56,6 +58,7 @@ ControllerService::ControllerService(
       audit_reader_(audit_reader),
       checkpoints_(checkpoints),
       incidents_(incidents),
+      silences_(silences),
       metrics_(metrics),
       budget_(budget),
       runbooks_(std::move(runbooks)),
@@ -389,6 +392,27 @@ grpc::ServerUnaryReactor* ControllerService::GetIncident(
                       (*incidents)->Get(request->id(), request->alerts_after());
                   if (!incident.ok()) return incident.status();
                   *reply = *std::move(incident);
+                  ReplaceInvalidUtf8(reply);
+                  return absl::OkStatus();
+                });
+}
+
+grpc::ServerUnaryReactor* ControllerService::RespondToIncident(
+    grpc::CallbackServerContext* context, const v1::IncidentResponse* request,
+    v1::IncidentResponseRecorded* reply) {
+  return Answer(context, __func__, *request,
+                [&](const PeerIdentity& caller) -> absl::Status {
+                  absl::StatusOr<IncidentStore*> incidents = ServedIncidents();
+                  if (!incidents.ok()) return incidents.status();
+                  IncidentResponseServing serving;
+                  serving.incidents = *incidents;
+                  serving.silences = silences_;
+                  serving.audit = audit_;
+                  serving.budget = budget_;
+                  absl::StatusOr<v1::IncidentResponseRecorded> recorded =
+                      opsagent::RespondToIncident(serving, caller, *request);
+                  if (!recorded.ok()) return recorded.status();
+                  *reply = *std::move(recorded);
                   ReplaceInvalidUtf8(reply);
                   return absl::OkStatus();
                 });

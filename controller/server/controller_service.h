@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/tls/peer_identity.h"
+#include "controller/alerts/alertmanager_silences.h"
 #include "controller/alerts/incident_store.h"
 #include "controller/audit/audit_store.h"
 #include "controller/audit/write_budget.h"
@@ -35,7 +36,9 @@ class ControllerService final : public v1::Controller::CallbackService {
   // not hold up the writes. `checkpoints` (null when off) signs the log's
   // checkpoints, and verification checks them with its key. `incidents`
   // (null when the alert intake is off) answers ListIncidents and
-  // GetIncident; `metrics` counts relayed calls; `budget` is charged with
+  // GetIncident and takes RespondToIncident, whose silences go to
+  // `silences` (null without an `alertmanager`); `metrics` counts relayed
+  // calls; `budget` is charged with
   // what each operator's calls write into the log. `runbooks` (null when the
   // controller has none) reads the team's runbooks, validated, for
   // GetRunbooks.
@@ -44,7 +47,8 @@ class ControllerService final : public v1::Controller::CallbackService {
                     Inventory inventory, AuditStore* audit,
                     AuditStore* audit_reader,
                     const AuditCheckpointer* checkpoints,
-                    IncidentStore* incidents, RelayMetrics* metrics,
+                    IncidentStore* incidents,
+                    const AlertmanagerSilences* silences, RelayMetrics* metrics,
                     WriteBudget* budget, RunbookReader runbooks);
   ~ControllerService() override;
 
@@ -73,6 +77,9 @@ class ControllerService final : public v1::Controller::CallbackService {
   grpc::ServerUnaryReactor* GetIncident(grpc::CallbackServerContext* context,
                                         const v1::GetIncidentRequest* request,
                                         v1::Incident* reply) override;
+  grpc::ServerUnaryReactor* RespondToIncident(
+      grpc::CallbackServerContext* context, const v1::IncidentResponse* request,
+      v1::IncidentResponseRecorded* reply) override;
   grpc::ServerUnaryReactor* RecordGuidedStep(
       grpc::CallbackServerContext* context, const v1::GuidedStepRecord* request,
       v1::GuidedStepRecorded* reply) override;
@@ -125,6 +132,7 @@ class ControllerService final : public v1::Controller::CallbackService {
   AuditStore* const audit_reader_;
   const AuditCheckpointer* const checkpoints_;
   IncidentStore* const incidents_;  // null when the alert intake is off
+  const AlertmanagerSilences* const silences_;
   RelayMetrics* const metrics_;
   WriteBudget* const budget_;
   const RunbookReader runbooks_;

@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/http/https_client.h"
 #include "common/text_proto_file.h"
 #include "common/tls/certificate_info.h"
 #include "common/tls/credentials.h"
@@ -231,6 +232,24 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
             "config field alert_intake.automation.opsctl is ignored: the "
             "automatic diagnosis runs inside opsctld");
     }
+  }
+  if (config.has_alertmanager()) {
+    v1::AlertmanagerConfig& alertmanager = *config.mutable_alertmanager();
+    if (absl::Status url = CheckOutgoingUrl(alertmanager.url()); !url.ok())
+      return FieldError("alertmanager.url", url.message());
+    for (const auto& [field, path, kind] :
+         {std::tuple{"alertmanager.ca_file", &alertmanager.ca_file(),
+                     TrustedKind::kFile},
+          {"alertmanager.bearer_token_file", &alertmanager.bearer_token_file(),
+           TrustedKind::kSecretFile}}) {
+      if (path->empty()) continue;
+      if (absl::Status status = CheckTrustedPath(*path, kind); !status.ok())
+        return FieldError(field, status.message());
+    }
+    if (alertmanager.timeout_seconds() == 0)
+      alertmanager.set_timeout_seconds(10);
+    if (alertmanager.timeout_seconds() > 120)
+      return FieldError("alertmanager.timeout_seconds", "may be at most 120");
   }
   if (config.heartbeat_seconds() == 0) config.set_heartbeat_seconds(10);
   if (config.heartbeat_seconds() > 300)

@@ -8,7 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libre2-dev
   openssl sqlite3 clang-format clang-14 libclang-rt-14-dev
   systemd supervisor
-  libmicrohttpd-dev nlohmann-json3-dev curl libcpp-httplib-dev
+  libmicrohttpd-dev nlohmann-json3-dev curl libcpp-httplib-dev libcurl4-gnutls-dev
   prometheus prometheus-alertmanager prometheus-node-exporter
 )
 missing=()

@@ -197,6 +197,58 @@ TEST(AlertSourceTest, EachRegisteredSourceReadsItsOwnBodies) {
                         "webhook (\"version\": \"1\")"));
 }
 
+TEST(AlertLinksTest, KeepsOnlyHttpUrlsWithAHost) {
+  for (const char* kept :
+       {"https://grafana.example.net/d/abc?orgId=1&viewPanel=2",
+        "http://prometheus:9090/graph?g0.expr=up%7Bjob%3D%22x%22%7D",
+        "HTTPS://[2001:db8::1]:3000/d/x"}) {
+    bool refused = false;
+    EXPECT_EQ(SafeLink(kept, refused), kept);
+    EXPECT_FALSE(refused) << kept;
+  }
+  for (const char* dropped :
+       {"javascript:alert(1)", "JavaScript://%0aalert(1)",
+        "data:text/html,<script>x</script>", "//evil.example/x", "https://",
+        "https:///path", "ftp://files.example/x",
+        "https://grafana.example.net@evil.example/",
+        "https://a.example/\"onmouseover=x", "https://a.example/<b>",
+        "https://a.example/x y", "https://a.example/\x01",
+        "https://a.example/\xc3\xa9"}) {
+    bool refused = false;
+    EXPECT_EQ(SafeLink(dropped, refused), "") << dropped;
+    EXPECT_TRUE(refused) << dropped;
+  }
+  bool refused = false;
+  EXPECT_EQ(SafeLink(std::string("https://a.example/") + std::string(1100, 'a'),
+                     refused),
+            "");
+  EXPECT_TRUE(refused);
+  refused = false;
+  EXPECT_EQ(SafeLink("", refused), "");
+  EXPECT_FALSE(refused);  // none given is nothing refused
+}
+
+TEST(AlertNotificationTest, KeepsGrafanasLinksAndLeavesOutHostileOnes) {
+  const std::string grafana = R"json({"status":"firing","version":"1",
+    "externalURL":"https://grafana.example.net/","alerts":[
+    {"status":"firing","labels":{"alertname":"DiskUsageWarning","instance":"a"},
+     "startsAt":"2026-12-01T20:00:00Z",
+     "generatorURL":"https://grafana.example.net/alerting/grafana/x/view",
+     "dashboardURL":"https://grafana.example.net/d/disk",
+     "panelURL":"https://grafana.example.net/d/disk?viewPanel=4",
+     "silenceURL":"javascript:fetch('//evil.example')"}]})json";
+  absl::StatusOr<AlertNotification> parsed = ParseAlertNotification(grafana);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const AlertLinks& links = parsed->alerts[0].links;
+  EXPECT_EQ(links.generator,
+            "https://grafana.example.net/alerting/grafana/x/view");
+  EXPECT_EQ(links.external, "https://grafana.example.net/");
+  EXPECT_EQ(links.dashboard, "https://grafana.example.net/d/disk");
+  EXPECT_EQ(links.panel, "https://grafana.example.net/d/disk?viewPanel=4");
+  EXPECT_EQ(links.silence, "");
+  EXPECT_TRUE(links.refused);
+}
+
 class IncidentStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -670,6 +722,130 @@ TEST_F(IncidentStoreTest, AlertsFromBeforeSendersAreTheDefaultSenders) {
                          "default", 3000)
                 ->closed,
             std::vector<std::string>{"INC-1"});
+}
+
+TEST_F(IncidentStoreTest, APersonAcknowledgesResolvesAndReopens) {
+  TriagedAlert linked = Alert("firing", "web-1", "web-disk", "01");
+  linked.alert.links.generator = "https://prometheus.example/graph";
+  linked.alert.links.dashboard = "https://grafana.example/d/disk";
+  linked.alert.links.refused = true;
+  ASSERT_TRUE(store_->Record({linked}, "am", 2000).ok());
+  absl::StatusOr<v1::Incident> shown = store_->Get("INC-1");
+  ASSERT_TRUE(shown.ok()) << shown.status();
+  EXPECT_EQ(shown->alerts(0).generator_url(),
+            "https://prometheus.example/graph");
+  EXPECT_EQ(shown->alerts(0).dashboard_url(), "https://grafana.example/d/disk");
+  EXPECT_TRUE(shown->alerts(0).link_refused());
+
+  absl::StatusOr<v1::Incident> acked = store_->Respond(
+      "INC-1", v1::IncidentResponse::ACTION_ACKNOWLEDGE, "alice", 3000);
+  ASSERT_TRUE(acked.ok()) << acked.status();
+  EXPECT_EQ(acked->owner(), "alice");
+  EXPECT_EQ(acked->acknowledged_at_ms(), 3000);
+  EXPECT_EQ(acked->last_human_action_ms(), 3000);
+  EXPECT_EQ(acked->last_human_action_by(), "alice");
+  // Another takes it over; a note changes only the last action.
+  EXPECT_EQ(store_
+                ->Respond("INC-1", v1::IncidentResponse::ACTION_ACKNOWLEDGE,
+                          "bob", 4000)
+                ->owner(),
+            "bob");
+  absl::StatusOr<v1::Incident> noted = store_->Respond(
+      "INC-1", v1::IncidentResponse::ACTION_NOTE, "carol", 5000);
+  ASSERT_TRUE(noted.ok());
+  EXPECT_EQ(noted->owner(), "bob");
+  EXPECT_EQ(noted->last_human_action_by(), "carol");
+
+  absl::StatusOr<v1::Incident> resolved = store_->Respond(
+      "INC-1", v1::IncidentResponse::ACTION_RESOLVE, "bob", 6000);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->status(), "resolved");
+  EXPECT_EQ(resolved->resolved_at_ms(), 6000);
+  EXPECT_EQ(resolved->resolved_by(), "bob");
+  const std::string before = Snapshot();
+  for (auto action : {v1::IncidentResponse::ACTION_ACKNOWLEDGE,
+                      v1::IncidentResponse::ACTION_RESOLVE,
+                      v1::IncidentResponse::ACTION_SILENCE}) {
+    absl::StatusOr<v1::Incident> refused =
+        store_->Respond("INC-1", action, "bob", 7000);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(refused.status().message(), HasSubstr("reopen it first"));
+  }
+  EXPECT_EQ(
+      store_->Respond("INC-9", v1::IncidentResponse::ACTION_NOTE, "bob", 7000)
+          .status()
+          .code(),
+      absl::StatusCode::kNotFound);
+  EXPECT_EQ(Snapshot(), before);  // refused: nothing changed
+
+  // A new alert for the same host and entry opens INC-2; INC-1 cannot be
+  // reopened beside it, since alerts join the open one.
+  ASSERT_TRUE(
+      store_->Record({Alert("firing", "web-1", "web-disk", "02")}, "am", 8000)
+          .ok());
+  absl::StatusOr<v1::Incident> reopened = store_->Respond(
+      "INC-1", v1::IncidentResponse::ACTION_REOPEN, "bob", 9000);
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(reopened.status().message(), HasSubstr("INC-2 is open"));
+  ASSERT_TRUE(
+      store_
+          ->Respond("INC-2", v1::IncidentResponse::ACTION_RESOLVE, "bob", 9000)
+          .ok());
+  reopened = store_->Respond("INC-1", v1::IncidentResponse::ACTION_REOPEN,
+                             "bob", 10000);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ(reopened->status(), "open");
+  EXPECT_EQ(reopened->resolved_by(), "");
+  EXPECT_EQ(reopened->resolved_at_ms(), 0);
+}
+
+TEST_F(IncidentStoreTest, SilencesMatchTheFiringAlertsExactly) {
+  ASSERT_TRUE(store_
+                  ->Record({Alert("firing", "web-1", "web-disk", "01"),
+                            Alert("firing", "web-1", "web-disk", "02",
+                                  "DiskUsageCritical"),
+                            Alert("firing", "web-1", "web-disk", "03")},
+                           "am", 2000)
+                  .ok());
+  absl::StatusOr<std::vector<IncidentStore::Matchers>> matchers =
+      store_->SilenceMatchers("INC-1");
+  ASSERT_TRUE(matchers.ok()) << matchers.status();
+  EXPECT_EQ(*matchers,
+            (std::vector<IncidentStore::Matchers>{
+                {{"alertname", "DiskUsageWarning"}, {"instance", "web-1"}},
+                {{"alertname", "DiskUsageCritical"}, {"instance", "web-1"}}}));
+
+  v1::IncidentSilence silence;
+  silence.set_id("0b5a1c2d-0000-4000-8000-000000000001");
+  silence.set_created_by("alice");
+  silence.set_created_at_ms(3000);
+  silence.set_ends_at_ms(9000);
+  silence.set_matchers("alertname=\"DiskUsageWarning\", instance=\"web-1\"");
+  ASSERT_TRUE(store_->AddSilence("INC-1", silence).ok());
+  ASSERT_TRUE(store_->ExpireSilence(silence.id(), 4000).ok());
+  absl::StatusOr<v1::Incident> shown = store_->Get("INC-1");
+  ASSERT_EQ(shown->silences_size(), 1);
+  EXPECT_EQ(shown->silences(0).expired_at_ms(), 4000);
+
+  // An alert without an instance label would need a silence of its name on
+  // every host: none is proposed.
+  TriagedAlert nameless = Alert("firing", "web-2", "web-disk", "04");
+  nameless.alert.labels.erase("instance");
+  ASSERT_TRUE(store_->Record({nameless}, "am", 2000).ok());
+  absl::StatusOr<std::vector<IncidentStore::Matchers>> refused =
+      store_->SilenceMatchers("INC-2");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("no instance label"));
+  // Nothing firing: nothing to silence.
+  ASSERT_TRUE(store_
+                  ->Record({Alert("resolved", "web-1", "web-disk", "01"),
+                            Alert("resolved", "web-1", "web-disk", "02",
+                                  "DiskUsageCritical"),
+                            Alert("resolved", "web-1", "web-disk", "03")},
+                           "am", 6000)
+                  .ok());
+  EXPECT_THAT(store_->SilenceMatchers("INC-1").status().message(),
+              HasSubstr("is firing"));
 }
 
 }  // namespace
