@@ -305,8 +305,7 @@ void PrintMarkdown(FILE* out, const v1::Incident& incident,
     // the table's cell, and is the same URL percent-encoded.
     const std::string shown =
         absl::StartsWith(name, "link: ")
-            ? absl::StrCat("<", absl::StrReplaceAll(value, {{"|", "%7C"}}),
-                           ">")
+            ? absl::StrCat("<", absl::StrReplaceAll(value, {{"|", "%7C"}}), ">")
             : Cell(value);
     std::fprintf(out, "| %s | %s |\n", name.c_str(), shown.c_str());
   }
