@@ -88,6 +88,18 @@ MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
     if (const char* authorization = MHD_lookup_connection_value(
             connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))
       exchange->request.authorization = authorization;
+    MHD_get_connection_values(
+        connection, MHD_GET_ARGUMENT_KIND,
+        [](void* query_ptr, MHD_ValueKind, const char* key,
+           const char* value) -> MHD_Result {
+          auto* query =
+              static_cast<std::vector<std::pair<std::string, std::string>>*>(
+                  query_ptr);
+          if (query->size() == kMaxQueryArguments) return MHD_NO;
+          query->emplace_back(key, value == nullptr ? "" : value);
+          return MHD_YES;
+        },
+        &exchange->request.query);
     if (options.screen) {
       if (std::optional<HttpResponse> refused =
               options.screen(exchange->request))

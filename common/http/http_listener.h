@@ -14,12 +14,17 @@ struct MHD_Daemon;
 
 namespace opsagent {
 
+inline constexpr size_t kMaxQueryArguments = 16;
+
 // A request as the listener hands it over.
 struct HttpRequest {
   std::string method;
   std::string path;
   std::string authorization;  // the Authorization header, "" if none
-  std::string body;           // empty while screening
+  // The query's arguments, decoded, in order; at most kMaxQueryArguments
+  // (more are left out).
+  std::vector<std::pair<std::string, std::string>> query;
+  std::string body;  // empty while screening
 };
 
 struct HttpResponse {

@@ -90,11 +90,13 @@ absl::StatusOr<std::string> ReadToken(const std::string& field,
 AlertIntake::AlertIntake(RunbookLibrary runbooks,
                          std::function<Inventory()> live_inventory,
                          IncidentStore* incidents, AutoDiagnosis* diagnosis,
-                         WriteBudget* budget, MetricRegistry& metrics)
+                         IncidentEvents* events, WriteBudget* budget,
+                         MetricRegistry& metrics)
     : runbooks_(std::move(runbooks)),
       live_inventory_(std::move(live_inventory)),
       incidents_(incidents),
       diagnosis_(diagnosis),
+      events_(events),
       budget_(budget),
       alerts_received_(metrics.AddCounter(
           "opsagent_controller_alerts_received_total",
@@ -203,13 +205,18 @@ IntakeAnswer AlertIntake::Receive(absl::string_view body,
                  incident->alertname(), incident->host(),
                  incident->entry().empty() ? "none" : incident->entry(),
                  incident->diagnosis().state());
+    if (events_ != nullptr) events_->Happened(id, IncidentEvent::kOpened);
     if (diagnosis_ != nullptr && incident->diagnosis().state() == "pending")
       diagnosis_->Enqueue(*incident);
   }
-  for (const std::string& id : recorded->closed)
+  for (const std::string& id : recorded->closed) {
     spdlog::info("incident {} resolved: its alerts are resolved", id);
-  for (const std::string& id : recorded->reopened)
+    if (events_ != nullptr) events_->Happened(id, IncidentEvent::kResolved);
+  }
+  for (const std::string& id : recorded->reopened) {
     spdlog::info("incident {} reopened: an alert of it fires again", id);
+    if (events_ != nullptr) events_->Happened(id, IncidentEvent::kReopened);
+  }
   if (recorded->refused > 0) {
     alerts_refused_.Increment({"identity"}, recorded->refused);
     spdlog::warn(

@@ -11,6 +11,7 @@
 #include "common/http/http_listener.h"
 #include "common/metrics/metrics.h"
 #include "controller/alerts/auto_diagnosis.h"
+#include "controller/alerts/incident_events.h"
 #include "controller/alerts/incident_store.h"
 #include "controller/audit/write_budget.h"
 #include "controller/inventory.h"
@@ -45,7 +46,8 @@ class AlertIntake {
   AlertIntake(RunbookLibrary runbooks,
               std::function<Inventory()> live_inventory,
               IncidentStore* incidents, AutoDiagnosis* diagnosis,
-              WriteBudget* budget, MetricRegistry& metrics);
+              IncidentEvents* events, WriteBudget* budget,
+              MetricRegistry& metrics);
 
   // Handles one webhook body that `sender` (its name) posted: 400 for a
   // body that is not a notification (saying why), 503 if the incidents
@@ -75,6 +77,7 @@ class AlertIntake {
   const std::function<Inventory()> live_inventory_;
   IncidentStore* const incidents_;
   AutoDiagnosis* const diagnosis_;
+  IncidentEvents* const events_;  // null: nobody is told
   WriteBudget* const budget_;
   Counter& alerts_received_;
   Counter& notifications_;

@@ -21,16 +21,23 @@ T OrDefault(T value, T fallback) {
 
 AutoDiagnosis::AutoDiagnosis(
     const v1::AutomationConfig& config, IncidentStore* incidents,
+    IncidentEvents* events,
     std::function<bool(const std::string& host)> connected, Runner run,
     MetricRegistry& metrics)
     : config_(config),
       incidents_(incidents),
+      events_(events),
       connected_(std::move(connected)),
       run_(std::move(run)),
       diagnoses_(metrics.AddCounter(
           "opsagent_controller_diagnoses_total",
           "Automatic diagnoses of incidents, by outcome (done, failed, "
           "rate_limited, host_down).",
+          {"outcome"})),
+      alert_to_diagnosis_(metrics.AddHistogram(
+          "opsagent_controller_alert_to_diagnosis_seconds",
+          "From an incident's first alert (its start, or its arrival when "
+          "later) to its automatic diagnosis ended, by outcome.",
           {"outcome"})) {
   const uint32_t workers = OrDefault(config_.max_concurrent(), 2u);
   for (uint32_t i = 0; i < workers; ++i)
@@ -152,6 +159,8 @@ void AutoDiagnosis::GiveUp(const v1::Incident& incident) {
   diagnoses_.Increment({"host_down"});
   spdlog::warn("incident {}: {}", incident.id(), down.output());
   Store(incident.id(), down);
+  if (events_ != nullptr)
+    events_->Happened(incident.id(), IncidentEvent::kDiagnosed);
 }
 
 void AutoDiagnosis::Store(const std::string& id,
@@ -254,7 +263,12 @@ void AutoDiagnosis::Diagnose(const v1::Incident& incident) {
   diagnoses_.Increment({diagnosis.state()});
   spdlog::info("incident {}: automatic diagnosis {} (exit {})", incident.id(),
                diagnosis.state(), diagnosis.exit_code());
+  alert_to_diagnosis_.Observe(
+      {diagnosis.state()},
+      absl::Milliseconds(diagnosis.finished_at_ms() - incident.opened_at_ms()));
   Store(incident.id(), diagnosis);
+  if (events_ != nullptr)
+    events_->Happened(incident.id(), IncidentEvent::kDiagnosed);
 }
 
 }  // namespace opsagent

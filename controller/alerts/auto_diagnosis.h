@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/metrics/metrics.h"
+#include "controller/alerts/incident_events.h"
 #include "controller/alerts/incident_store.h"
 #include "opsagent/v1/opsctld_config.pb.h"
 
@@ -51,7 +52,9 @@ class AutoDiagnosis {
 
   // `connected` says whether a host's agent holds a link now; it is called
   // without this class's lock held, often (every 200 ms per parked host).
+  // `events` (may be null) is told of each diagnosis that ends.
   AutoDiagnosis(const v1::AutomationConfig& config, IncidentStore* incidents,
+                IncidentEvents* events,
                 std::function<bool(const std::string& host)> connected,
                 Runner run, MetricRegistry& metrics);
   ~AutoDiagnosis();
@@ -84,9 +87,11 @@ class AutoDiagnosis {
 
   const v1::AutomationConfig config_;
   IncidentStore* const incidents_;
+  IncidentEvents* const events_;
   const std::function<bool(const std::string&)> connected_;
   const Runner run_;
   Counter& diagnoses_;
+  Histogram& alert_to_diagnosis_;
   absl::Mutex mutex_;
   // Whose host is linked: what workers take.
   std::deque<v1::Incident> queue_ ABSL_GUARDED_BY(mutex_);

@@ -398,6 +398,14 @@ absl::StatusOr<v1::ListIncidentsReply> IncidentStore::List(
   return reply;
 }
 
+absl::StatusOr<int64_t> IncidentStore::CountOpen() {
+  absl::MutexLock lock(&mutex_);
+  Statement count(db_, "SELECT count(*) FROM incidents WHERE status = 'open'");
+  if (absl::Status status = count.status(); !status.ok()) return status;
+  if (count.Step() != SQLITE_ROW) return count.Error("counting incidents");
+  return count.Int(0);
+}
+
 absl::StatusOr<std::vector<v1::Incident>> IncidentStore::UnfinishedDiagnoses() {
   absl::MutexLock lock(&mutex_);
   return Select(

@@ -148,6 +148,9 @@ class IncidentStore {
                           const v1::IncidentSilence& silence);
   absl::Status ExpireSilence(const std::string& silence_id, int64_t at_ms);
 
+  // How many incidents are open now.
+  absl::StatusOr<int64_t> CountOpen();
+
   // Open incidents whose diagnosis was pending or running when the
   // controller stopped, oldest first.
   absl::StatusOr<std::vector<v1::Incident>> UnfinishedDiagnoses();

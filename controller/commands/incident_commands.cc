@@ -5,14 +5,10 @@
 #include <cstdio>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/time/clock.h"
 #include "common/host_text.h"
 #include "common/json.h"
 #include "controller/commands/audit_query.h"
@@ -20,18 +16,15 @@
 #include "controller/commands/fleet.h"
 #include "controller/commands/incident_response_command.h"
 #include "controller/exit_codes.h"
+#include "controller/incident_view.h"
 #include "controller/output/markdown.h"
 #include "controller/output/table.h"
 #include "controller/output/timestamps.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace opsagent {
 namespace {
 
 constexpr absl::Duration kTimeout = absl::Seconds(30);
-// An incident's links shown, however many alerts carry others.
-constexpr size_t kMaxLinksShown = 12;
 
 // Incidents live on the controller: there is no local copy to fall back on.
 absl::StatusOr<ControllerClient*> IncidentController(Invocation& invocation) {
@@ -44,36 +37,11 @@ absl::StatusOr<ControllerClient*> IncidentController(Invocation& invocation) {
   return invocation.controller();
 }
 
-std::string DiagnosisText(const v1::IncidentDiagnosis& diagnosis) {
-  const std::string& state = diagnosis.state();
-  if (state == "done") return "ready";
-  if (state == "failed")
-    return absl::StrCat("failed (exit ", diagnosis.exit_code(), ")");
-  if (state == "none") return "none (no automatic steps)";
-  if (state == "ambiguous")
-    return "not run: several runbook entries fit the alert and the host's "
-           "roles equally (see runbook entry)";
-  return state;
-}
-
-std::string Age(const v1::Incident& incident) {
-  const int64_t end = incident.status() == "resolved"
-                          ? incident.resolved_at_ms()
-                          : absl::ToUnixMillis(absl::Now());
-  return ShortDuration(absl::Milliseconds(end - incident.opened_at_ms()));
-}
-
-// "12m ago": how long since a person last did something with it; "-"
-// when nobody has.
-std::string LastHumanAction(const v1::Incident& incident) {
-  if (incident.last_human_action_ms() == 0) return "-";
-  return absl::StrCat(
-      ShortDuration(absl::Now() -
-                    absl::FromUnixMillis(incident.last_human_action_ms())),
-      " ago");
-}
+int PrintPageLink(Invocation& invocation, const std::string& incident,
+                  const ParsedArgs& args);
 
 int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
+  if (args.Has("link")) return PrintPageLink(invocation, "", args);
   absl::StatusOr<ControllerClient*> controller = IncidentController(invocation);
   if (!controller.ok())
     return CommandFailed(invocation, kExitUsage,
@@ -117,169 +85,6 @@ int RunIncidents(Invocation& invocation, const ParsedArgs& args) {
   return kExitOk;
 }
 
-// The alert's own name, from its labels: an incident gathers the alerts of
-// one host and runbook entry, which may carry several names. The incident's
-// name when the labels hold none.
-std::string AlertName(const v1::Incident& incident,
-                      const v1::IncidentAlert& alert) {
-  google::protobuf::Struct labels;
-  if (google::protobuf::util::JsonStringToMessage(alert.labels_json(), &labels)
-          .ok()) {
-    const auto name = labels.fields().find("alertname");
-    if (name != labels.fields().end() && !name->second.string_value().empty())
-      return name->second.string_value();
-  }
-  return incident.alertname();
-}
-
-// One line of an incident's timeline.
-struct TimelineEvent {
-  int64_t at_ms = 0;
-  std::string text;
-};
-
-std::vector<TimelineEvent> Timeline(
-    const v1::Incident& incident, const std::vector<v1::AuditEntry>& actions) {
-  std::vector<TimelineEvent> events;
-  const std::string host =
-      incident.host().empty() ? "(no host)" : incident.host();
-  for (const v1::IncidentAlert& alert : incident.alerts()) {
-    const std::string named =
-        absl::StrCat(AlertName(incident, alert), " on ", host);
-    events.push_back(
-        {alert.starts_at_ms(),
-         absl::StrCat("alert fired: ", named, " (", alert.source(),
-                      " from sender ", alert.sender(), ", fingerprint ",
-                      alert.fingerprint(),
-                      alert.text_cut() ? ", its text cut" : "", ")")});
-    if (alert.status() == "resolved")
-      events.push_back(
-          {alert.ends_at_ms(),
-           absl::StrCat("alert resolved: ", named, " (fingerprint ",
-                        alert.fingerprint(), ")")});
-  }
-  const v1::IncidentDiagnosis& diagnosis = incident.diagnosis();
-  if (diagnosis.started_at_ms() > 0)
-    events.push_back(
-        {diagnosis.started_at_ms(),
-         absl::StrCat("automatic diagnosis started",
-                      diagnosis.run_id().empty()
-                          ? ""
-                          : absl::StrCat(" (run ", diagnosis.run_id(), ")"))});
-  if (diagnosis.finished_at_ms() > 0)
-    events.push_back(
-        {diagnosis.finished_at_ms(),
-         absl::StrCat("automatic diagnosis ", DiagnosisText(diagnosis))});
-  for (const v1::AuditEntry& record : actions) {
-    const v1::AuditIntent& intent = record.intent();
-    std::string text = absl::StrCat(
-        OperatorLabel(intent), ": ", intent.operation(), " on ", intent.host(),
-        intent.parameters_json().empty() || intent.parameters_json() == "{}"
-            ? ""
-            : absl::StrCat(" ", intent.parameters_json()),
-        intent.dry_run() ? " (dry run)" : "", " -> ",
-        OutcomeName(record.outcome()));
-    if (record.has_result() && !record.result().summary().empty())
-      absl::StrAppend(&text, ": ", record.result().summary());
-    else if (record.has_result() && !record.result().message().empty())
-      absl::StrAppend(&text, ": ", record.result().message());
-    if (!intent.reason().empty())
-      absl::StrAppend(&text, " (reason: ", intent.reason(), ")");
-    events.push_back({intent.started_at_ms(), std::move(text)});
-  }
-  if (incident.status() == "resolved")
-    events.push_back({incident.resolved_at_ms(), "incident resolved"});
-  std::stable_sort(events.begin(), events.end(),
-                   [](const TimelineEvent& a, const TimelineEvent& b) {
-                     return a.at_ms < b.at_ms;
-                   });
-  return events;
-}
-
-std::string Headline(const v1::Incident& incident) {
-  return absl::StrCat(incident.id(), ": ", incident.alertname(), " on ",
-                      incident.host().empty() ? "(no host)" : incident.host());
-}
-
-std::vector<std::pair<std::string, std::string>> Facts(
-    const v1::Incident& incident) {
-  std::vector<std::pair<std::string, std::string>> facts = {
-      {"status",
-       absl::StrCat(incident.status(), ", ",
-                    incident.status() == "resolved" ? "lasted " : "open for ",
-                    Age(incident))},
-      {"opened", Rfc3339Millis(incident.opened_at_ms())},
-      {"host",
-       absl::StrCat(incident.host(),
-                    incident.host_known() ? "" : " (not in the inventory)")},
-      {"runbook entry",
-       incident.entry().empty()
-           ? (incident.diagnosis().state() == "ambiguous"
-                  ? absl::StrCat(
-                        "ambiguous, each fits equally: ",
-                        absl::StrJoin(incident.nearest_entries(), ", "))
-                  : absl::StrCat(
-                        "none matched",
-                        incident.nearest_entries().empty()
-                            ? ""
-                            : absl::StrCat(
-                                  "; nearest: ",
-                                  absl::StrJoin(incident.nearest_entries(),
-                                                ", "))))
-           : incident.entry()}};
-  for (auto [name, value] : {std::pair{"mountpoint", &incident.mountpoint()},
-                             {"device", &incident.device()},
-                             {"environment", &incident.environment()},
-                             {"summary", &incident.summary()}}) {
-    if (!value->empty()) facts.push_back({name, *value});
-  }
-  if (incident.alerts_folded() > 0)
-    facts.push_back(
-        {"alerts",
-         absl::StrCat(incident.alerts_size(), " shown, ",
-                      incident.alerts_folded(),
-                      " more folded (an incident shows its first and newest "
-                      "alerts)")});
-  if (!incident.owner().empty())
-    facts.push_back(
-        {"owner",
-         absl::StrCat(incident.owner(), " (since ",
-                      Rfc3339Millis(incident.acknowledged_at_ms()), ")")});
-  if (!incident.resolved_by().empty())
-    facts.push_back({"resolved by", incident.resolved_by()});
-  facts.push_back({"diagnosis", DiagnosisText(incident.diagnosis())});
-  for (const v1::IncidentSilence& silence : incident.silences()) {
-    facts.push_back(
-        {"silence",
-         absl::StrCat(
-             silence.id(), " ", silence.matchers(), " by ",
-             silence.created_by(),
-             silence.expired_at_ms() != 0
-                 ? absl::StrCat(", expired ",
-                                Rfc3339Millis(silence.expired_at_ms()))
-                 : absl::StrCat(" until ",
-                                Rfc3339Millis(silence.ends_at_ms())))});
-  }
-  // Each link once, in the order the alerts gave them.
-  std::vector<std::pair<std::string, std::string>> links;
-  for (const v1::IncidentAlert& alert : incident.alerts()) {
-    for (auto [name, url] : {std::pair{"graph", &alert.generator_url()},
-                             {"source", &alert.external_url()},
-                             {"dashboard", &alert.dashboard_url()},
-                             {"panel", &alert.panel_url()},
-                             {"new silence", &alert.silence_url()}}) {
-      const std::pair<std::string, std::string> link = {name, *url};
-      if (!url->empty() &&
-          std::find(links.begin(), links.end(), link) == links.end() &&
-          links.size() < kMaxLinksShown)
-        links.push_back(link);
-    }
-  }
-  for (const auto& [name, url] : links)
-    facts.push_back({absl::StrCat("link: ", name), url});
-  return facts;
-}
-
 std::string Cell(absl::string_view text) {
   return MarkdownText(text, MarkdownPlace::kTableCell);
 }
@@ -299,16 +104,14 @@ void PrintMarkdown(FILE* out, const v1::Incident& incident,
                    const std::vector<TimelineEvent>& timeline) {
   std::fprintf(out, "# %s\n\n| | |\n|---|---|\n",
                MarkdownText(Headline(incident), MarkdownPlace::kLine).c_str());
-  for (const auto& [name, value] : Facts(incident)) {
-    // A link as an autolink, whole: the opsctld kept it only as an http(s)
-    // URL without spaces or angle brackets (alert_links.h); a "|" would end
-    // the table's cell, and is the same URL percent-encoded.
-    const std::string shown =
-        absl::StartsWith(name, "link: ")
-            ? absl::StrCat("<", absl::StrReplaceAll(value, {{"|", "%7C"}}), ">")
-            : Cell(value);
-    std::fprintf(out, "| %s | %s |\n", name.c_str(), shown.c_str());
-  }
+  for (const auto& [name, value] : Facts(incident))
+    std::fprintf(out, "| %s | %s |\n", name.c_str(), Cell(value).c_str());
+  // A link as an autolink, whole: opsctld kept it only as an http(s) URL
+  // without spaces or angle brackets (alert_links.h); a "|" would end the
+  // table's cell, and is the same URL percent-encoded.
+  for (const IncidentLink& link : IncidentLinks(incident))
+    std::fprintf(out, "| link: %s | <%s> |\n", link.name.c_str(),
+                 absl::StrReplaceAll(link.url, {{"|", "%7C"}}).c_str());
   std::fprintf(out, "\n## Timeline (UTC)\n\n");
   for (const TimelineEvent& event : timeline) {
     const auto [first, rest] = FirstLineAndRest(event.text);
@@ -329,6 +132,9 @@ void PrintText(FILE* out, const v1::Incident& incident,
   for (const auto& [name, value] : Facts(incident))
     std::fprintf(out, "  %-14s %s\n", name.c_str(),
                  TerminalSafe(value).c_str());
+  for (const IncidentLink& link : IncidentLinks(incident))
+    std::fprintf(out, "  %-14s %s\n", absl::StrCat("link: ", link.name).c_str(),
+                 TerminalSafe(link.url).c_str());
   std::fprintf(out, "\nTimeline (UTC)\n");
   for (const TimelineEvent& event : timeline) {
     const std::string at = Rfc3339Millis(event.at_ms);
@@ -376,16 +182,59 @@ absl::StatusOr<v1::Incident> GetWholeIncident(ControllerClient& controller,
   return incident;
 }
 
+// `opsctl incident link ID [--for D]` and `opsctl incidents --link`: a
+// signed link to the read-only page, to paste where the team talks.
+int PrintPageLink(Invocation& invocation, const std::string& incident,
+                  const ParsedArgs& args) {
+  absl::StatusOr<ControllerClient*> controller = IncidentController(invocation);
+  if (!controller.ok())
+    return CommandFailed(invocation, kExitUsage,
+                         std::string(controller.status().message()));
+  v1::IncidentPageLinkRequest request;
+  request.set_incident(incident);
+  if (args.Has("for")) {
+    absl::Duration life;
+    if (!absl::ParseDuration(args.Get("for"), &life) ||
+        life < absl::Minutes(1) || life > absl::Hours(168))
+      return CommandFailed(invocation, kExitUsage,
+                           "--for takes a duration from 1m to 168h (24h)");
+    request.set_valid_seconds(
+        static_cast<uint32_t>(absl::ToInt64Seconds(life)));
+  }
+  absl::StatusOr<v1::IncidentPageLink> link =
+      (*controller)
+          ->Call(&ControllerStub::LinkIncidentPage, request,
+                 invocation.CallTimeout(kTimeout));
+  if (!link.ok())
+    return CommandFailed(invocation, ExitCodeForControllerError(link.status()),
+                         std::string(link.status().message()));
+  if (invocation.output() == OutputFormat::kJson) {
+    std::fprintf(invocation.out(), "%s\n", ProtoToJson(*link).c_str());
+    return kExitOk;
+  }
+  std::fprintf(invocation.out(), "%s\n(read-only; works until %s)\n",
+               link->url().c_str(),
+               Rfc3339Millis(link->expires_at_ms()).c_str());
+  return kExitOk;
+}
+
 int RunIncident(Invocation& invocation, const ParsedArgs& args) {
   if (IsIncidentResponse(args.positional()[0]))
     return RunIncidentResponse(invocation, args);
+  if (args.positional()[0] == "link") {
+    if (args.positional().size() != 2)
+      return CommandFailed(invocation, kExitUsage,
+                           "usage: opsctl incident link ID [--for 24h]");
+    return PrintPageLink(invocation, args.positional()[1], args);
+  }
   if (args.positional()[0] != "show" || args.positional().size() != 2)
     return CommandFailed(
         invocation, kExitUsage,
         "usage: opsctl incident show|ack|note|resolve|reopen|silence|"
         "unsilence ID ... (opsctl incident --help)");
   if (args.Has("for"))
-    return CommandFailed(invocation, kExitUsage, "only silence takes --for");
+    return CommandFailed(invocation, kExitUsage,
+                         "only silence and link take --for");
   absl::StatusOr<ControllerClient*> controller = IncidentController(invocation);
   if (!controller.ok())
     return CommandFailed(invocation, kExitUsage,
@@ -453,12 +302,14 @@ std::vector<Command> IncidentCommands() {
        "  opsctl incidents --all --output json\n"
        "  opsctl incidents --all --after INC-101\n",
        {{"all", "", "resolved incidents too, newest first"},
-        {"after", "CURSOR", "the page after this cursor (from the last page)"}},
+        {"after", "CURSOR", "the page after this cursor (from the last page)"},
+        {"link", "", "print a signed link to the list's read-only page"},
+        {"for", "DURATION", "how long that link works (default 24h)"}},
        0,
        0,
        RunIncidents},
       {"incident",
-       "show|ack|note|resolve|reopen|silence|unsilence ID ...",
+       "show|link|ack|note|resolve|reopen|silence|unsilence ID ...",
        "an incident's timeline; acknowledge, note, resolve, silence it",
        "Shows an incident opened by an alert: when it fired and resolved, the "
        "automatic\n"
@@ -482,7 +333,10 @@ std::vector<Command> IncidentCommands() {
        "                          per alert name and instance, exact, never "
        "wider\n"
        "  unsilence ID [SILENCE]  expire its silences (or the one named) "
-       "now\n\n"
+       "now\n"
+       "  link ID [--for 24h]     a signed link to its read-only page "
+       "(opsctld's pages),\n"
+       "                          for a chat or a ticket\n\n"
        "Examples:\n"
        "  opsctl incident show INC-7\n"
        "  opsctl incident show INC-7 --output markdown > inc-7.md\n"
@@ -492,7 +346,8 @@ std::vector<Command> IncidentCommands() {
        "we move logs\"\n"
        "  opsctl incident resolve INC-7 --reason \"fixed by hand; alert "
        "rule too slow\"\n",
-       {{"for", "DURATION", "how long a silence lasts (1m to 168h)"}},
+       {{"for", "DURATION",
+         "how long a silence lasts, or a link works (1m to 168h)"}},
        2,
        64,
        RunIncident},

@@ -48,9 +48,8 @@ constexpr size_t kMaxReplyBytes = 8 << 20;
 ControllerService::ControllerService(
     const v1::OpsctldConfig& config, AgentRegistry* registry,
     Inventory inventory, AuditStore* audit, AuditStore* audit_reader,
-    const AuditCheckpointer* checkpoints, IncidentStore* incidents,
-    const AlertmanagerSilences* silences, RelayMetrics* metrics,
-    WriteBudget* budget, RunbookReader runbooks)
+    const AuditCheckpointer* checkpoints, const IncidentServices& incidents,
+    RelayMetrics* metrics, WriteBudget* budget, RunbookReader runbooks)
     : config_(config),
       registry_(registry),
       inventory_(std::move(inventory)),
@@ -58,7 +57,6 @@ ControllerService::ControllerService(
       audit_reader_(audit_reader),
       checkpoints_(checkpoints),
       incidents_(incidents),
-      silences_(silences),
       metrics_(metrics),
       budget_(budget),
       runbooks_(std::move(runbooks)),
@@ -177,7 +175,7 @@ grpc::ServerWriteReactor<v1::RunEvent>* ControllerService::Run(
   serving.audit = audit_;
   serving.metrics = metrics_;
   serving.budget = budget_;
-  serving.incidents = incidents_;
+  serving.incidents = incidents_.store;
   serving.detach = [this](std::function<void()> work) {
     Detach(std::move(work));
   };
@@ -354,12 +352,12 @@ grpc::ServerUnaryReactor* ControllerService::ExportAudit(
 }
 
 absl::StatusOr<IncidentStore*> ControllerService::ServedIncidents() const {
-  if (incidents_ == nullptr) {
+  if (incidents_.store == nullptr) {
     return absl::FailedPreconditionError(
         "this controller receives no alerts (no alert_intake in opsctld's "
         "configuration), so it has no incidents");
   }
-  return incidents_;
+  return incidents_.store;
 }
 
 grpc::ServerUnaryReactor* ControllerService::ListIncidents(
@@ -405,8 +403,7 @@ grpc::ServerUnaryReactor* ControllerService::RespondToIncident(
                   absl::StatusOr<IncidentStore*> incidents = ServedIncidents();
                   if (!incidents.ok()) return incidents.status();
                   IncidentResponseServing serving;
-                  serving.incidents = *incidents;
-                  serving.silences = silences_;
+                  serving.incidents = incidents_;
                   serving.audit = audit_;
                   serving.budget = budget_;
                   absl::StatusOr<v1::IncidentResponseRecorded> recorded =
@@ -416,6 +413,42 @@ grpc::ServerUnaryReactor* ControllerService::RespondToIncident(
                   ReplaceInvalidUtf8(reply);
                   return absl::OkStatus();
                 });
+}
+
+grpc::ServerUnaryReactor* ControllerService::LinkIncidentPage(
+    grpc::CallbackServerContext* context,
+    const v1::IncidentPageLinkRequest* request, v1::IncidentPageLink* reply) {
+  return Answer(
+      context, __func__, *request,
+      [&](const PeerIdentity& caller) -> absl::Status {
+        absl::StatusOr<IncidentStore*> incidents = ServedIncidents();
+        if (!incidents.ok()) return incidents.status();
+        if (incidents_.pages == nullptr)
+          return absl::FailedPreconditionError(
+              "this controller serves no incident pages (pages { ... } in "
+              "opsctld's configuration)");
+        std::string scope(PageLinks::kListScope);
+        if (!request->incident().empty()) {
+          // Known, in its one form: a link to nothing is no use.
+          absl::StatusOr<v1::Incident> incident =
+              (*incidents)->Get(request->incident(), "", 4096);
+          if (!incident.ok()) return incident.status();
+          scope = incident->id();
+        }
+        const absl::Duration life =
+            request->valid_seconds() == 0
+                ? incidents_.pages->default_life()
+                : absl::Seconds(request->valid_seconds());
+        if (life < absl::Minutes(1) || life > PageLinks::kMaxLife)
+          return absl::InvalidArgumentError(
+              "a link lasts from 1 minute to 7 days");
+        const absl::Time expires = absl::Now() + life;
+        reply->set_url(incidents_.pages->Url(scope, expires));
+        reply->set_expires_at_ms(absl::ToUnixMillis(expires));
+        spdlog::info("page link for {} until {} given to {}", scope,
+                     absl::FormatTime(expires), caller.name);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
@@ -454,7 +487,7 @@ grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
             !claims.ok())
           return claims;
         if (absl::Status known =
-                CheckNamedIncident(request->incident(), incidents_);
+                CheckNamedIncident(request->incident(), incidents_.store);
             !known.ok())
           return known;
         if (absl::Status step = CheckGuidedStep(*request); !step.ok())

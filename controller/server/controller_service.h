@@ -7,7 +7,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/tls/peer_identity.h"
-#include "controller/alerts/alertmanager_silences.h"
 #include "controller/alerts/incident_store.h"
 #include "controller/audit/audit_store.h"
 #include "controller/audit/write_budget.h"
@@ -15,6 +14,7 @@
 #include "controller/server/agent_registry.h"
 #include "controller/server/audit_checkpointer.h"
 #include "controller/server/controller_access.h"
+#include "controller/server/incident_services.h"
 #include "controller/server/relay_run.h"
 #include "opsagent/v1/controller.grpc.pb.h"
 #include "opsagent/v1/opsctld_config.pb.h"
@@ -24,7 +24,8 @@ namespace opsagent {
 // What operators' opsctl call on the controller: SelectHosts and Run (a
 // fan-out of requests the operator signed, relayed over the agents' links,
 // RelayRun), ListHosts, QueryAudit, VerifyAudit and ExportAudit, and the
-// incidents alerts opened (ListIncidents, GetIncident).
+// incidents alerts opened (ListIncidents, GetIncident, RespondToIncident,
+// LinkIncidentPage).
 // Only operator certificates are served (clientAuth, not serverAuth: a host
 // certificate cannot act as an operator), and only what an access rule
 // grants them. Work that may take long (a run, a query or verification of
@@ -35,11 +36,10 @@ class ControllerService final : public v1::Controller::CallbackService {
   // same database) the queries and verification, so that a long read does
   // not hold up the writes. `checkpoints` (null when off) signs the log's
   // checkpoints, and verification checks them with its key. `incidents`
-  // (null when the alert intake is off) answers ListIncidents and
-  // GetIncident and takes RespondToIncident, whose silences go to
-  // `silences` (null without an `alertmanager`); `metrics` counts relayed
-  // calls; `budget` is charged with
-  // what each operator's calls write into the log. `runbooks` (null when the
+  // (its store null when the alert intake is off) answers ListIncidents,
+  // GetIncident, RespondToIncident and LinkIncidentPage; `metrics` counts
+  // relayed calls; `budget` is charged with what each operator's calls
+  // write into the log. `runbooks` (null when the
   // controller has none) reads the team's runbooks, validated, for
   // GetRunbooks.
   using RunbookReader = std::function<absl::StatusOr<v1::Runbook>()>;
@@ -47,8 +47,7 @@ class ControllerService final : public v1::Controller::CallbackService {
                     Inventory inventory, AuditStore* audit,
                     AuditStore* audit_reader,
                     const AuditCheckpointer* checkpoints,
-                    IncidentStore* incidents,
-                    const AlertmanagerSilences* silences, RelayMetrics* metrics,
+                    const IncidentServices& incidents, RelayMetrics* metrics,
                     WriteBudget* budget, RunbookReader runbooks);
   ~ControllerService() override;
 
@@ -80,6 +79,10 @@ class ControllerService final : public v1::Controller::CallbackService {
   grpc::ServerUnaryReactor* RespondToIncident(
       grpc::CallbackServerContext* context, const v1::IncidentResponse* request,
       v1::IncidentResponseRecorded* reply) override;
+  grpc::ServerUnaryReactor* LinkIncidentPage(
+      grpc::CallbackServerContext* context,
+      const v1::IncidentPageLinkRequest* request,
+      v1::IncidentPageLink* reply) override;
   grpc::ServerUnaryReactor* RecordGuidedStep(
       grpc::CallbackServerContext* context, const v1::GuidedStepRecord* request,
       v1::GuidedStepRecorded* reply) override;
@@ -131,8 +134,7 @@ class ControllerService final : public v1::Controller::CallbackService {
   AuditStore* const audit_;
   AuditStore* const audit_reader_;
   const AuditCheckpointer* const checkpoints_;
-  IncidentStore* const incidents_;  // null when the alert intake is off
-  const AlertmanagerSilences* const silences_;
+  const IncidentServices incidents_;
   RelayMetrics* const metrics_;
   WriteBudget* const budget_;
   const RunbookReader runbooks_;

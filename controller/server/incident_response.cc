@@ -132,15 +132,15 @@ absl::StatusOr<std::string> Apply(const IncidentResponseServing& serving,
   std::string summary;
   if (action == v1::IncidentResponse::ACTION_SILENCE) {
     absl::StatusOr<std::vector<IncidentStore::Matchers>> matchers =
-        serving.incidents->SilenceMatchers(request.incident());
+        serving.incidents.store->SilenceMatchers(request.incident());
     if (!matchers.ok()) return matchers.status();
     absl::StatusOr<std::vector<v1::IncidentSilence>> created =
-        CreateSilences(*serving.silences, *matchers, caller, request);
+        CreateSilences(*serving.incidents.silences, *matchers, caller, request);
     if (!created.ok()) return created.status();
     std::vector<std::string> said;
     for (const v1::IncidentSilence& silence : *created) {
       if (absl::Status kept =
-              serving.incidents->AddSilence(request.incident(), silence);
+              serving.incidents.store->AddSilence(request.incident(), silence);
           !kept.ok())
         return absl::Status(
             kept.code(),
@@ -160,7 +160,7 @@ absl::StatusOr<std::string> Apply(const IncidentResponseServing& serving,
     if (!expiring.ok()) return expiring.status();
     std::vector<std::string> expired;
     for (const v1::IncidentSilence& silence : *expiring) {
-      if (absl::Status done = serving.silences->Expire(silence.id());
+      if (absl::Status done = serving.incidents.silences->Expire(silence.id());
           !done.ok())
         return absl::Status(
             done.code(),
@@ -168,14 +168,14 @@ absl::StatusOr<std::string> Apply(const IncidentResponseServing& serving,
                          expired.empty() ? "" : "; expired before it: ",
                          absl::StrJoin(expired, ", ")));
       if (absl::Status kept =
-              serving.incidents->ExpireSilence(silence.id(), now_ms);
+              serving.incidents.store->ExpireSilence(silence.id(), now_ms);
           !kept.ok())
         return kept;
       expired.push_back(silence.id());
     }
     summary = absl::StrCat("expired silence ", absl::StrJoin(expired, ", "));
   }
-  absl::StatusOr<v1::Incident> changed = serving.incidents->Respond(
+  absl::StatusOr<v1::Incident> changed = serving.incidents.store->Respond(
       request.incident(), action, caller.name, now_ms);
   if (!changed.ok()) return changed.status();
   after = *std::move(changed);
@@ -205,14 +205,14 @@ absl::StatusOr<v1::IncidentResponseRecorded> RespondToIncident(
     return checked;
   const Action action = request.action();
   absl::StatusOr<v1::Incident> before =
-      serving.incidents->Get(request.incident(), "", 64 << 10);
+      serving.incidents.store->Get(request.incident(), "", 64 << 10);
   if (!before.ok()) return before.status();
   if (absl::Status allowed = IncidentStore::CheckResponse(*before, action);
       !allowed.ok())
     return allowed;
   const bool silences = action == v1::IncidentResponse::ACTION_SILENCE ||
                         action == v1::IncidentResponse::ACTION_UNSILENCE;
-  if (silences && serving.silences == nullptr)
+  if (silences && serving.incidents.silences == nullptr)
     return absl::FailedPreconditionError(
         "this controller has no Alertmanager to silence in (alertmanager { "
         "url } in opsctld's configuration)");
@@ -278,6 +278,19 @@ absl::StatusOr<v1::IncidentResponseRecorded> RespondToIncident(
       "{} {} by {}: {}", intent.operation(), before->id(), caller.name,
       summary.ok() ? *summary : std::string(summary.status().message()));
   if (!summary.ok()) return summary.status();
+  if (before->last_human_action_ms() == 0 &&
+      serving.incidents.first_response != nullptr)
+    serving.incidents.first_response->Observe(
+        {ActionName(action)},
+        absl::Milliseconds(result.finished_at_ms() - before->opened_at_ms()));
+  if (IncidentEvents* events = serving.incidents.events; events != nullptr) {
+    if (action == v1::IncidentResponse::ACTION_ACKNOWLEDGE)
+      events->Happened(before->id(), IncidentEvent::kAcknowledged);
+    if (action == v1::IncidentResponse::ACTION_RESOLVE)
+      events->Happened(before->id(), IncidentEvent::kResolved);
+    if (action == v1::IncidentResponse::ACTION_REOPEN)
+      events->Happened(before->id(), IncidentEvent::kReopened);
+  }
   if (!recorded.ok())
     return absl::DataLossError(absl::StrCat(
         "done, but the team's audit log did not take its outcome (row ", *row,

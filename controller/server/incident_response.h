@@ -3,19 +3,17 @@
 
 #include "absl/status/statusor.h"
 #include "common/tls/peer_identity.h"
-#include "controller/alerts/alertmanager_silences.h"
-#include "controller/alerts/incident_store.h"
 #include "controller/audit/audit_store.h"
 #include "controller/audit/write_budget.h"
+#include "controller/server/incident_services.h"
 #include "opsagent/v1/controller.pb.h"
 
 namespace opsagent {
 
 // What RespondToIncident works with.
 struct IncidentResponseServing {
-  IncidentStore* incidents = nullptr;
-  // Null when opsctld has no `alertmanager`: silences are refused.
-  const AlertmanagerSilences* silences = nullptr;
+  // Its store is not null; silences are refused without `silences`.
+  IncidentServices incidents;
   AuditStore* audit = nullptr;
   WriteBudget* budget = nullptr;
 };

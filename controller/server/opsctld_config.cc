@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -250,6 +251,65 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
       alertmanager.set_timeout_seconds(10);
     if (alertmanager.timeout_seconds() > 120)
       return FieldError("alertmanager.timeout_seconds", "may be at most 120");
+  }
+  if (config.has_pages()) {
+    v1::IncidentPagesConfig& pages = *config.mutable_pages();
+    if (!config.has_alert_intake())
+      return FieldError("pages",
+                        "shows the incidents the alert intake opens: set "
+                        "alert_intake too");
+    for (const auto& [field, value] :
+         {std::pair{"pages.listen_address", &pages.listen_address()},
+          {"pages.certificate", &pages.certificate()},
+          {"pages.private_key", &pages.private_key()},
+          {"pages.link_key_file", &pages.link_key_file()}}) {
+      if (value->empty())
+        return FieldError(field,
+                          "is required (the pages serve HTTPS to "
+                          "holders of a signed link)");
+    }
+    if (absl::Status url = CheckOutgoingUrl(pages.base_url());
+        !url.ok() || !absl::StartsWith(pages.base_url(), "https://"))
+      return FieldError("pages.base_url",
+                        "must be the https:// address people reach the pages "
+                        "at (https://opsctld.example.net:7445)");
+    if (pages.link_hours() > 168)
+      return FieldError("pages.link_hours", "may be at most 168 (7 days)");
+    if (absl::Status status =
+            CheckTrustedPath(pages.link_key_file(), TrustedKind::kSecretFile);
+        !status.ok())
+      return FieldError("pages.link_key_file", status.message());
+    for (const std::string& peer : pages.allowed_peers()) {
+      if (absl::StatusOr<AddressRange> range = AddressRange::Parse(peer);
+          !range.ok())
+        return FieldError("pages.allowed_peers", range.status().message());
+    }
+  }
+  if (config.has_chat()) {
+    const v1::ChatConfig& chat = config.chat();
+    if (chat.slack_webhook_url_file().empty() &&
+        chat.webhook_url_file().empty())
+      return FieldError("chat",
+                        "names no receiver: set slack_webhook_url_file, "
+                        "webhook_url_file, or both");
+    for (const auto& [field, path, kind] :
+         {std::tuple{"chat.slack_webhook_url_file",
+                     &chat.slack_webhook_url_file(), TrustedKind::kSecretFile},
+          {"chat.webhook_url_file", &chat.webhook_url_file(),
+           TrustedKind::kSecretFile},
+          {"chat.ca_file", &chat.ca_file(), TrustedKind::kFile}}) {
+      if (path->empty()) continue;
+      if (absl::Status status = CheckTrustedPath(*path, kind); !status.ok())
+        return FieldError(field, status.message());
+    }
+    if (chat.timeout_seconds() > 60)
+      return FieldError("chat.timeout_seconds", "may be at most 60");
+    if (chat.max_attempts() > 10)
+      return FieldError("chat.max_attempts", "may be at most 10");
+    if (!config.has_alert_intake())
+      return FieldError("chat",
+                        "tells of the incidents the alert intake opens: set "
+                        "alert_intake too");
   }
   if (config.heartbeat_seconds() == 0) config.set_heartbeat_seconds(10);
   if (config.heartbeat_seconds() > 300)

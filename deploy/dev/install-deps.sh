@@ -10,6 +10,7 @@ packages=(
   systemd supervisor
   libmicrohttpd-dev nlohmann-json3-dev curl libcpp-httplib-dev libcurl4-gnutls-dev
   prometheus prometheus-alertmanager prometheus-node-exporter
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -73,7 +73,8 @@ TEST(DiagnosisFullDiskTest, AStateTheFullDiskRefusedIsRecordedOnceThereIsRoom) {
   config.set_max_concurrent(1);
   MetricRegistry metrics;
   AutoDiagnosis diagnosis(
-      config, store->get(), [](const std::string&) { return true; },
+      config, store->get(), /*events=*/nullptr,
+      [](const std::string&) { return true; },
       [&](const std::vector<std::string>&, absl::Duration) {
         FillUp(filler);
         v1::IncidentDiagnosis done;

@@ -7,7 +7,11 @@
 // unsilences it (the silence expires in Alertmanager), resolves and
 // reopens it. Every step is a row of the team's log under the incident.
 // Bad input is refused and changes nothing; an Alertmanager that is down
-// fails the silence and leaves the incident as it was.
+// fails the silence and leaves the incident as it was. A local HTTPS
+// receiver (a certificate of the test CA) stands in for Slack and for an
+// incident tool: it records every message, and the alert's hostile text
+// (<!channel>, <@U..>, <http://evil|text>) must reach it as text only;
+// another that always fails must leave the incidents intact.
 //
 // Alertmanager takes a fixed address, so its port is picked free
 // beforehand and may, rarely, be taken in between.
@@ -17,11 +21,14 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/http/http_listener.h"
 #include "common/subprocess.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -51,6 +58,48 @@ std::string Rfc3339(absl::Time time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
 }
 
+// An HTTPS server that records what is POSTed to it, answering `status`:
+// the project's own listener (libmicrohttpd over GnuTLS), so that its TLS
+// is not the OpenSSL opsctld's client meets elsewhere.
+class RecordingReceiver {
+ public:
+  RecordingReceiver(const CertificateFiles& files, int port, int status) {
+    HttpListenerOptions options;
+    options.address = absl::StrCat("127.0.0.1:", port);
+    options.certificate = files.certificate;
+    options.private_key = files.private_key;
+    options.handle = [this, status](const HttpRequest& request) {
+      absl::MutexLock lock(&mutex_);
+      received_.push_back({request.path, request.body});
+      HttpResponse response;
+      response.status = status;
+      response.body = status == 200 ? "ok" : "no";
+      return response;
+    };
+    absl::StatusOr<std::unique_ptr<HttpListener>> started =
+        HttpListener::Start(options);
+    EXPECT_TRUE(started.ok()) << started.status();
+    if (started.ok()) listener_ = *std::move(started);
+  }
+  // The bodies POSTed to `path`.
+  std::vector<std::string> Bodies(const std::string& path) {
+    absl::MutexLock lock(&mutex_);
+    std::vector<std::string> bodies;
+    for (const auto& [at, body] : received_)
+      if (at == path) bodies.push_back(body);
+    return bodies;
+  }
+
+ private:
+  absl::Mutex mutex_;
+  std::vector<std::pair<std::string, std::string>> received_
+      ABSL_GUARDED_BY(mutex_);
+  std::unique_ptr<HttpListener> listener_;
+};
+
+constexpr char kSlackPath[] = "/services/T0001/B0001/s3cr3t-webhook-path";
+constexpr char kHookPath[] = "/hooks/incident-tool-s3cr3t";
+
 class IncidentResponseTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -61,13 +110,33 @@ class IncidentResponseTest : public ::testing::Test {
     mkdir(logs.c_str(), 0700);
     WriteFileOrDie(logs + "/app.log", "x\n");
     alertmanager_port_ = PickFreePort();
+    receiver_port_ = PickFreePort();
+    pages_port_ = PickFreePort();
+    // The chat receivers' URLs are secrets, in 0600 files.
+    WriteFileOrDie(
+        dir_ + "/slack-url",
+        absl::StrCat("https://127.0.0.1:", receiver_port_, kSlackPath, "\n"));
+    WriteFileOrDie(
+        dir_ + "/hook-url",
+        absl::StrCat("https://127.0.0.1:", receiver_port_, kHookPath));
+    WriteFileOrDie(dir_ + "/page-key", std::string(64, 'k'));
+    for (const char* file : {"/slack-url", "/hook-url", "/page-key"})
+      chmod((dir_ + file).c_str(), 0600);
     auto fleet = AlertingFleet::Start(
         {dir_, logs, "", 65536,
-         absl::StrCat("alertmanager {\n  url: \"https://127.0.0.1:",
-                      alertmanager_port_, "/\"\n  ca_file: \"", dir_,
-                      "/fleet-ca.crt\"\n  timeout_seconds: 5\n}\n",
-                      "access { roles: \"viewer\" permissions: "
-                      "\"incidents\" }\n")});
+         absl::StrCat(
+             "alertmanager {\n  url: \"https://127.0.0.1:", alertmanager_port_,
+             "/\"\n  ca_file: \"", dir_,
+             "/fleet-ca.crt\"\n  timeout_seconds: 5\n}\n",
+             "access { roles: \"viewer\" permissions: \"incidents\" }\n",
+             "pages {\n  listen_address: \"127.0.0.1:", pages_port_,
+             "\"\n  certificate: \"CONTROLLER_CERT\"\n  private_key: "
+             "\"CONTROLLER_KEY\"\n  base_url: \"https://127.0.0.1:",
+             pages_port_, "\"\n  link_key_file: \"", dir_, "/page-key\"\n}\n",
+             "chat {\n  slack_webhook_url_file: \"", dir_,
+             "/slack-url\"\n  webhook_url_file: \"", dir_,
+             "/hook-url\"\n  ca_file: \"", dir_,
+             "/fleet-ca.crt\"\n  timeout_seconds: 5\n  max_attempts: 2\n}\n")});
     ASSERT_TRUE(fleet.ok()) << fleet.status();
     fleet_ = *std::move(fleet);
 
@@ -88,6 +157,7 @@ class IncidentResponseTest : public ::testing::Test {
     absl::StatusOr<CertificateFiles> served =
         fleet_->ca->Issue("alertmanager", spec);
     ASSERT_TRUE(served.ok()) << served.status();
+    receiver_cert_ = *served;
     WriteFileOrDie(
         dir_ + "/alertmanager-web.yml",
         absl::StrCat("tls_server_config:\n  cert_file: ", served->certificate,
@@ -147,7 +217,9 @@ class IncidentResponseTest : public ::testing::Test {
         Api("POST", "/api/v2/alerts",
             absl::StrCat("[{\"labels\": ", labels_json,
                          ", \"annotations\": {\"description\": \"Filesystem at "
-                         "web-1 is 91% full.\"}, \"generatorURL\": \"",
+                         "web-1 is 91% full. <!channel> <@U024BE7LH> "
+                         "<http://evil.example|click here>\"}, "
+                         "\"generatorURL\": \"",
                          generator, "\", \"startsAt\": \"",
                          Rfc3339(absl::Now() - absl::Minutes(1)), "\"}]"));
     ASSERT_EQ(posted.status, 200) << posted.body;
@@ -175,14 +247,23 @@ class IncidentResponseTest : public ::testing::Test {
         "--- opsctld:\n", fleet_->controller->Log());
   }
 
+  // Starts the chat receivers' server, answering `status`.
+  void StartReceiver(int status) {
+    receiver_ = std::make_unique<RecordingReceiver>(receiver_cert_,
+                                                    receiver_port_, status);
+  }
+
   std::string dir_;
-  int alertmanager_port_ = 0;
+  int alertmanager_port_ = 0, receiver_port_ = 0, pages_port_ = 0;
+  CertificateFiles receiver_cert_;
+  std::unique_ptr<RecordingReceiver> receiver_;
   std::unique_ptr<AlertingFleet> fleet_;
   std::unique_ptr<OpsctlRunner> bob_;
   std::unique_ptr<Subprocess> alertmanager_;
 };
 
 TEST_F(IncidentResponseTest, OnCallAcknowledgesNotesSilencesAndResolves) {
+  StartReceiver(200);
   Fire(
       "{\"alertname\": \"DiskUsageWarning\", \"instance\": \"web-1:9100\", "
       "\"severity\": \"warning\"}",
@@ -326,6 +407,97 @@ TEST_F(IncidentResponseTest, OnCallAcknowledgesNotesSilencesAndResolves) {
   ProgramResult verified = fleet_->alice->Run({"audit", "verify"});
   EXPECT_EQ(verified.exit_code, 0)
       << verified.stdout_text << verified.stderr_text;
+
+  // The chat got a message for each event, with the page's link, and the
+  // incident tool the same as JSON.
+  const std::string link_start =
+      absl::StrCat("<https://127.0.0.1:", pages_port_, "/incidents/INC-1?t=");
+  std::vector<std::string> slack;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        slack = receiver_->Bodies(kSlackPath);
+        return slack.size() >= 5;
+      },
+      absl::Seconds(30)))
+      << slack.size() << " messages\n"
+      << fleet_->controller->Log();
+  std::string all;
+  for (const std::string& body : slack) {
+    EXPECT_THAT(body, HasSubstr(link_start)) << body;
+    EXPECT_THAT(body, HasSubstr("|Open INC-1>")) << body;
+    all += body;
+  }
+  for (const char* event :
+       {"INC-1 opened*", "INC-1 diagnosed*", "INC-1 acknowledged*",
+        "INC-1 resolved*", "INC-1 reopened*"})
+    EXPECT_THAT(all, HasSubstr(event));
+  EXPECT_THAT(all, HasSubstr("Owner: `alice`"));
+  EXPECT_THAT(all, HasSubstr("Resolved by `alice`"));
+  // The hostile text arrived as text: no mention, no link of its own.
+  EXPECT_THAT(all, HasSubstr("&lt;!channel&gt; &lt;@U024BE7LH&gt; "
+                             "&lt;http://evil.example|click here&gt;"));
+  EXPECT_THAT(all, Not(HasSubstr("<!channel>")));
+  EXPECT_THAT(all, Not(HasSubstr("<@U024BE7LH>")));
+  EXPECT_THAT(all, Not(HasSubstr("<http://evil")));
+  // The link opens the incident's page.
+  const std::string& first = slack.front();
+  const size_t at = first.find(link_start) + 1;
+  const std::string url = first.substr(at, first.find("|Open") - at);
+  httplib::SSLClient pages("127.0.0.1", pages_port_);
+  pages.set_ca_cert_path(fleet_->ca->certificate_path().c_str());
+  pages.enable_server_certificate_verification(true);
+  httplib::Result page = pages.Get(url.substr(url.find("/incidents")).c_str());
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_THAT(page->body, HasSubstr("INC-1: DiskUsageWarning on web-1"));
+
+  std::vector<std::string> hooks = receiver_->Bodies(kHookPath);
+  ASSERT_GE(hooks.size(), 5u);
+  std::vector<std::string> events;
+  for (const std::string& body : hooks) {
+    google::protobuf::Value hook = ParseJson(body);
+    events.push_back(JsonField(hook, "event").string_value());
+    EXPECT_THAT(JsonField(JsonField(hook, "incident"), "url").string_value(),
+                HasSubstr(absl::StrCat("https://127.0.0.1:", pages_port_,
+                                       "/incidents/INC-1?t=")));
+  }
+  for (const char* event :
+       {"opened", "diagnosed", "acknowledged", "resolved", "reopened"})
+    EXPECT_THAT(events, ::testing::Contains(event));
+  // The webhooks' secrets never reach the log.
+  EXPECT_THAT(fleet_->controller->Log(), Not(HasSubstr("s3cr3t")));
+}
+
+TEST_F(IncidentResponseTest, AChatThatFailsLosesNoIncident) {
+  StartReceiver(500);
+  Fire("{\"alertname\": \"DiskUsageWarning\", \"instance\": \"web-1:9100\"}",
+       "https://prometheus.example.net/graph");
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return absl::StrContains(fleet_->alice->Run({"incidents"}).stdout_text,
+                                 "INC-1");
+      },
+      absl::Seconds(30)))
+      << Logs();
+  // Each message is tried twice (max_attempts) and given up; the incident
+  // and what people do with it carry on.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return absl::StrContains(
+            AlertingFleet::Metrics(fleet_->controller_metrics_port).body,
+            "opsagent_controller_chat_posts_total{receiver=\"slack\","
+            "outcome=\"failed\"}");
+      },
+      absl::Seconds(30)))
+      << fleet_->controller->Log();
+  EXPECT_GE(receiver_->Bodies(kSlackPath).size(), 2u);
+  ProgramResult acked = fleet_->alice->Run({"incident", "ack", "INC-1"});
+  EXPECT_EQ(acked.exit_code, 0) << acked.stderr_text;
+  EXPECT_EQ(JsonField(Incident("INC-1"), "owner").string_value(), "alice");
+  const std::string log = fleet_->controller->Log();
+  EXPECT_THAT(log, HasSubstr("not posted to slack"));
+  EXPECT_THAT(log, HasSubstr("https://127.0.0.1:"));  // where, not the path
+  EXPECT_THAT(log, Not(HasSubstr("s3cr3t")));
 }
 
 TEST_F(IncidentResponseTest, ASilenceNeverCoversMoreThanTheIncident) {
