@@ -34,6 +34,24 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
       parsed.values_["help"].push_back("true");
       continue;
     }
+    // Short forms of the flags typed most: -o json, -y.
+    if (arg == "-o" || arg == "-y") {
+      const std::string name = arg == "-o" ? "output" : "yes";
+      const bool known =
+          std::any_of(flags.begin(), flags.end(),
+                      [&name](const FlagSpec& f) { return f.name == name; });
+      if (!known)
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown flag ", arg, " (see --help)"));
+      if (name == "yes") {
+        parsed.values_[name].push_back("true");
+        continue;
+      }
+      if (i + 1 >= args.size())
+        return absl::InvalidArgumentError("-o needs a value (FORMAT)");
+      parsed.values_[name].push_back(args[++i]);
+      continue;
+    }
     if (!absl::StartsWith(arg, "--")) {
       parsed.positional_.push_back(arg);
       continue;

@@ -43,14 +43,40 @@ OperatorIdentity LocalUser() {
 
 }  // namespace
 
+namespace {
+
+constexpr std::pair<OutputFormat, absl::string_view> kOutputFormats[] = {
+    {OutputFormat::kTable, "table"},
+    {OutputFormat::kJson, "json"},
+    {OutputFormat::kCsv, "csv"},
+    {OutputFormat::kMarkdown, "markdown"}};
+
+}  // namespace
+
+absl::StatusOr<OutputFormat> ParseOutputFormat(absl::string_view name) {
+  for (const auto& [format, format_name] : kOutputFormats) {
+    if (name == format_name) return format;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--output ", name, ": use table, json, csv or markdown"));
+}
+
+absl::string_view OutputFormatName(OutputFormat format) {
+  for (const auto& [known, name] : kOutputFormats) {
+    if (known == format) return name;
+  }
+  return "table";
+}
+
 const std::vector<FlagSpec>& Invocation::GlobalFlags() {
   static const auto* const kFlags = new std::vector<FlagSpec>{
       {"config", "FILE",
        "operator config (default $OPSCTL_CONFIG, "
-       "~/.config/opsctl/config.textproto)"},
+       "~/.config/opsctl/config.textproto, else "
+       "/etc/opsctl/config.textproto)"},
       {"output", "FORMAT",
-       "table (default), json, csv (audit only) or markdown (incident show "
-       "only)"},
+       "table (default) or json; csv for audit, markdown for incident show "
+       "(-o)"},
       {"reason", "TEXT",
        "why you are doing this; recorded in the audit log and by the agent"},
       {"incident", "ID",
@@ -78,19 +104,10 @@ absl::StatusOr<std::unique_ptr<Invocation>> Invocation::FromArgs(
   Invocation& invocation = *owned;
   invocation.config_path_ = OperatorConfigPath(args.Get("config"));
   invocation.direct_ = args.Has("direct");
-  const std::string output = args.Get("output", "table");
-  if (output == "table") {
-    invocation.output_ = OutputFormat::kTable;
-  } else if (output == "json") {
-    invocation.output_ = OutputFormat::kJson;
-  } else if (output == "csv") {
-    invocation.output_ = OutputFormat::kCsv;
-  } else if (output == "markdown") {
-    invocation.output_ = OutputFormat::kMarkdown;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--output ", output, ": use table, json, csv or markdown"));
-  }
+  absl::StatusOr<OutputFormat> output =
+      ParseOutputFormat(args.Get("output", "table"));
+  if (!output.ok()) return output.status();
+  invocation.output_ = *output;
   invocation.context_.reason = args.Get("reason");
   // An id in another form ("inc-3", "INC-03") would be recorded as given
   // and left out of INC-3's timeline: refused before anything is sent.

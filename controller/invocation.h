@@ -24,6 +24,11 @@ namespace opsagent {
 // other commands print a table for both.
 enum class OutputFormat { kTable, kJson, kCsv, kMarkdown };
 
+// "table", "json", "csv" or "markdown" (--output); INVALID_ARGUMENT for
+// anything else.
+absl::StatusOr<OutputFormat> ParseOutputFormat(absl::string_view name);
+absl::string_view OutputFormatName(OutputFormat format);
+
 // One run of opsctl: its global options, and the operator config, inventory,
 // audit log and TLS credentials, each loaded on first use so that commands
 // that do not need them (help, hosts) do not fail for want of them. What

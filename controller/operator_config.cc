@@ -20,6 +20,8 @@ std::string EnvOr(const char* name, const std::string& fallback) {
 
 std::string Home() { return EnvOr("HOME", "/root"); }
 
+constexpr char kSystemConfig[] = "/etc/opsctl/config.textproto";
+
 std::string Resolve(const std::string& base_dir, const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
   return absl::StrCat(base_dir, "/", path);
@@ -31,8 +33,14 @@ std::string OperatorConfigPath(const std::string& flag_path) {
   if (!flag_path.empty()) return flag_path;
   std::string from_env = EnvOr("OPSCTL_CONFIG", "");
   if (!from_env.empty()) return from_env;
-  return absl::StrCat(EnvOr("XDG_CONFIG_HOME", Home() + "/.config"),
-                      "/opsctl/config.textproto");
+  const std::string own =
+      absl::StrCat(EnvOr("XDG_CONFIG_HOME", Home() + "/.config"),
+                   "/opsctl/config.textproto");
+  // A host's shared one (a bastion's, set up by its administrator) when
+  // the user has none of their own.
+  if (access(own.c_str(), F_OK) != 0 && access(kSystemConfig, F_OK) == 0)
+    return kSystemConfig;
+  return own;
 }
 
 absl::StatusOr<v1::OperatorConfig> LoadOperatorConfig(
@@ -56,9 +64,11 @@ absl::StatusOr<v1::OperatorConfig> LoadOperatorConfig(
           status.message(),
           "; opsctl needs an operator config (certificate, key, CA, "
           "controller or inventory): pass --config, set OPSCTL_CONFIG, or "
-          "create ~/.config/opsctl/config.textproto from "
-          "/usr/share/doc/opsctl/examples/opsctl.textproto (deploy/examples/ "
-          "in the source)"));
+          "create ~/.config/opsctl/config.textproto (or, for every user of "
+          "this host, ",
+          kSystemConfig,
+          ") from /usr/share/doc/opsctl/examples/opsctl.textproto "
+          "(deploy/examples/ in the source)"));
     }
     return status;
   }

@@ -10,7 +10,8 @@ namespace opsagent {
 
 // Where the operator configuration is looked for, first match wins:
 // `flag_path`, $OPSCTL_CONFIG, $XDG_CONFIG_HOME/opsctl/config.textproto
-// (~/.config/opsctl/config.textproto).
+// (~/.config/opsctl/config.textproto), and when that does not exist,
+// /etc/opsctl/config.textproto if it does.
 std::string OperatorConfigPath(const std::string& flag_path);
 
 // Loads the operator configuration. Relative paths inside are resolved

@@ -4,6 +4,7 @@
 #include "common/connection_guard.h"
 #include "common/descriptor_limit.h"
 #include "common/listen_address.h"
+#include "common/metrics/certificate_expiry.h"
 #include "common/metrics/metrics_endpoint.h"
 #include "common/tls/credentials.h"
 #include "grpcpp/server_builder.h"
@@ -57,6 +58,10 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
     return status;
   server->gate_ = std::make_unique<CallGate>(agent, std::move(journal));
   if (!agent.config.metrics_listen_address().empty()) {
+    AddCertificateExpiryGauge(
+        server->gate_->metrics(),
+        "opsagent_agent_certificate_expiry_timestamp_seconds",
+        agent.config.tls().certificate());
     absl::StatusOr<std::unique_ptr<HttpListener>> metrics = ServeMetrics(
         agent.config.metrics_listen_address(), server->gate_->metrics());
     if (!metrics.ok()) return metrics.status();

@@ -96,6 +96,8 @@ class CallGate {
   const Authorizer& authorizer() const { return authorizer_; }
   // Calls by operation and outcome, and their durations, for /metrics.
   const MetricRegistry& metrics() const { return metrics_; }
+  // For the server to add what it measures itself (its certificate).
+  MetricRegistry& metrics() { return metrics_; }
 
  private:
   // Journals a call before it acts; a change must not act on an error.

@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/operation_catalog.h"
 #include "controller/commands/command.h"
 #include "controller/output/terminal.h"
@@ -109,6 +110,20 @@ absl::StatusOr<ParsedCommand> ParseCommand(
                        command.arguments.empty() ? "none" : command.arguments,
                        "\nusage: opsctl ", argv[0], " ", command.arguments,
                        " [FLAGS] (see --help)"));
+    }
+    if (args->Has("output")) {
+      absl::StatusOr<OutputFormat> format =
+          ParseOutputFormat(args->Get("output"));
+      if (!format.ok()) return format.status();
+      if (std::find(command.outputs.begin(), command.outputs.end(), *format) ==
+          command.outputs.end()) {
+        std::vector<std::string> names;
+        for (OutputFormat output : command.outputs)
+          names.emplace_back(OutputFormatName(output));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "opsctl ", argv[0], " prints no ", args->Get("output"),
+            "; --output takes ", absl::StrJoin(names, " or "), " here"));
+      }
     }
     return ParsedCommand{std::move(command), *std::move(args)};
   }

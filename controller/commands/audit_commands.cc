@@ -434,7 +434,8 @@ std::vector<Command> AuditCommands() {
          "interrupted"}},
        0,
        1,
-       RunAudit}};
+       RunAudit,
+       {OutputFormat::kTable, OutputFormat::kJson, OutputFormat::kCsv}}};
 }
 
 }  // namespace

@@ -23,6 +23,9 @@ struct Command {
   size_t min_args = 0;
   size_t max_args = 0;
   std::function<int(Invocation&, const ParsedArgs&)> run;
+  // The --output formats it prints; any other is refused before it runs.
+  std::vector<OutputFormat> outputs = {OutputFormat::kTable,
+                                       OutputFormat::kJson};
 };
 
 // The operation `command` runs: the one agent.proto gives its name as verb

@@ -186,6 +186,9 @@ absl::StatusOr<v1::Incident> GetWholeIncident(ControllerClient& controller,
 // signed link to the read-only page, to paste where the team talks.
 int PrintPageLink(Invocation& invocation, const std::string& incident,
                   const ParsedArgs& args) {
+  if (invocation.output() == OutputFormat::kMarkdown)
+    return CommandFailed(invocation, kExitUsage,
+                         "--output markdown is for incident show");
   absl::StatusOr<ControllerClient*> controller = IncidentController(invocation);
   if (!controller.ok())
     return CommandFailed(invocation, kExitUsage,
@@ -350,7 +353,8 @@ std::vector<Command> IncidentCommands() {
          "how long a silence lasts, or a link works (1m to 168h)"}},
        2,
        64,
-       RunIncident},
+       RunIncident,
+       {OutputFormat::kTable, OutputFormat::kJson, OutputFormat::kMarkdown}},
   };
 }
 

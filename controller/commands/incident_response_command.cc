@@ -59,6 +59,8 @@ bool IsIncidentResponse(absl::string_view verb) {
 int RunIncidentResponse(Invocation& invocation, const ParsedArgs& args) {
   const std::vector<std::string>& words = args.positional();
   const Verb& verb = *FindVerb(words[0]);
+  if (invocation.output() == OutputFormat::kMarkdown)
+    return Usage(invocation, verb, "--output markdown is for incident show");
   if (words.size() < 2) return Usage(invocation, verb, "no incident id");
   v1::IncidentResponse request;
   request.set_incident(words[1]);

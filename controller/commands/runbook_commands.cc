@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/json.h"
 #include "controller/commands/command.h"
 #include "controller/commands/fleet.h"
 #include "controller/commands/run_operation.h"
@@ -77,6 +78,16 @@ absl::Status FillFromIncident(Invocation& invocation, std::string& host,
 
 int RunRunbook(Invocation& invocation, const ParsedArgs& args) {
   const std::string action = args.positional()[0];
+  if (invocation.output() == OutputFormat::kJson && action != "list" &&
+      action != "show")
+    return CommandFailed(
+        invocation, kExitUsage,
+        absl::StrCat("runbook ", action, " prints no JSON: ",
+                     action == "run"
+                         ? "its steps print as they run (each step's rows "
+                           "are in `opsctl audit --run ID --output json`)"
+                         : "it prints the entries as text format",
+                     "; --output json is for list and show"));
   if (action == "import") {
     if (args.positional().size() != 2)
       return CommandFailed(invocation, kExitUsage,
@@ -107,6 +118,13 @@ int RunRunbook(Invocation& invocation, const ParsedArgs& args) {
     return CommandFailed(invocation, kExitUsage,
                          std::string(library.status().message()));
   if (action == "list") {
+    if (invocation.output() == OutputFormat::kJson) {
+      v1::Runbook runbook;
+      for (const v1::RunbookEntry& entry : library->entries())
+        *runbook.add_entry() = entry;
+      std::fprintf(invocation.out(), "%s\n", ProtoToJson(runbook).c_str());
+      return kExitOk;
+    }
     TextTable table({"ID", "PRODUCT", "ALERT", "STEPS", "GUIDED"}, {3, 4});
     for (const v1::RunbookEntry& entry : library->entries()) {
       int steps = 0, guided = 0;
@@ -135,6 +153,10 @@ int RunRunbook(Invocation& invocation, const ParsedArgs& args) {
   const RunbookVars shown = {{"environment", args.Get("environment")},
                              {"host", args.Get("host")}};
   if (action == "show") {
+    if (invocation.output() == OutputFormat::kJson) {
+      std::fprintf(invocation.out(), "%s\n", ProtoToJson(*entry).c_str());
+      return kExitOk;
+    }
     PrintEntry(invocation.out(), *entry, shown);
     return kExitOk;
   }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/json.h"
 #include "controller/commands/command.h"
 #include "controller/commands/fleet.h"
 #include "controller/commands/runbook_run.h"
@@ -18,6 +19,12 @@ namespace opsagent {
 namespace {
 
 int RunTriage(Invocation& invocation, const ParsedArgs& args) {
+  const bool json = invocation.output() == OutputFormat::kJson;
+  if (json && args.Has("run"))
+    return CommandFailed(invocation, kExitUsage,
+                         "--output json shows what triage found; with --run "
+                         "the steps print as they run (their rows are in "
+                         "`opsctl audit --run ID --output json`)");
   std::vector<Alert> alerts = ParseAlerts(args.positional()[0]);
   if (alerts.empty())
     return CommandFailed(invocation, kExitUsage, "no alert text given");
@@ -48,6 +55,7 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
     hosts = (*local)->hosts();
   }
   int code = kExitOk;
+  nlohmann::ordered_json found = nlohmann::ordered_json::array();
   for (Alert& alert : alerts) {
     std::optional<v1::Host> host;
     std::vector<std::string> roles;  // the inventory's, never the text's
@@ -59,6 +67,24 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
     }
     const RunbookMatch match =
         MatchPastedAlert(alert, roles, library->entries());
+    if (json) {
+      nlohmann::ordered_json candidates = nlohmann::ordered_json::array();
+      for (const v1::RunbookEntry* candidate : match.candidates)
+        candidates.push_back(candidate->id());
+      found.push_back(
+          {{"alert", alert.boiled},
+           {"resolved", alert.resolved},
+           {"host", alert.host},
+           {"in_inventory", host.has_value()},
+           {"environment", alert.environment},
+           {"mountpoint", alert.mountpoint},
+           {"device", alert.device},
+           {"entry", match.entry == nullptr ? "" : match.entry->id()},
+           {"ambiguous", match.ambiguous},
+           {"candidates", std::move(candidates)}});
+      if (match.entry == nullptr) code = kExitOperationFailed;
+      continue;
+    }
     std::fprintf(invocation.out(), "alert: %s%s", alert.boiled.c_str(),
                  alert.resolved ? "  RESOLVED" : "");
     if (!alert.host.empty())
@@ -134,6 +160,7 @@ int RunTriage(Invocation& invocation, const ParsedArgs& args) {
       if (ran != kExitOk) code = ran;
     }
   }
+  if (json) std::fprintf(invocation.out(), "%s\n", DumpJson(found).c_str());
   return code;
 }
 
@@ -151,7 +178,10 @@ Command TriageCommand() {
       "runbook entry for the alert's name and the host's roles (the "
       "inventory's, not\n"
       "words of the alert), and shows it. --run also runs its diagnosis.\n"
-      "Unknown alerts and ties say so and list the entries for the name.\n\n"
+      "Unknown alerts and ties say so and list the entries for the name.\n"
+      "--output json prints what was found for each alert (not with --run); "
+      "it exits 1\n"
+      "when an alert has no entry.\n\n"
       "Example:\n"
       "  opsctl triage '[Prometheus]: [FIRING:1] DiskUsageWarning "
       "mitx-production (xqwatcher filesystem \\\n"

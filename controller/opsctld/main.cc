@@ -22,6 +22,7 @@
 #include "common/link_limits.h"
 #include "common/listen_address.h"
 #include "common/logging.h"
+#include "common/metrics/certificate_expiry.h"
 #include "common/metrics/metrics_endpoint.h"
 #include "common/process_setup.h"
 #include "common/tls/certificate_info.h"
@@ -322,6 +323,9 @@ int main(int argc, char** argv) {
   opsagent::MetricRegistry metrics;
   opsagent::RelayMetrics relay_metrics(metrics);
   opsagent::WriteBudget write_budget(config->audit_write_budget(), metrics);
+  opsagent::AddCertificateExpiryGauge(
+      metrics, "opsagent_controller_certificate_expiry_timestamp_seconds",
+      config->tls().certificate());
   metrics.AddGauge("opsagent_controller_connected_agents",
                    "Agents holding a link to this controller now.",
                    [&registry] { return registry->All().size(); });
