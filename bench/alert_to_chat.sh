@@ -50,7 +50,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         text = body.decode("utf-8", "replace").replace("\n", " ")[:400]
         log.write("%.6f %s\n" % (time.time(), text))
-        self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
     def log_message(self, *args): pass
 server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -73,7 +76,7 @@ until grep -q "connected to the controller" "$work/dev/agent.log"; do sleep 0.1;
 
 now_ns() { date +%s%N; }
 arrival_ns() {  # PATTERN: when the receiver logged the first line matching it
-  awk -v p="$1" 'index($0, p) { printf "%d\n", $1 * 1000000000; exit }' "$work/received.txt"
+  awk -v p="$1" 'index($0, p) { split($1, t, "."); printf "%s%s000\n", t[1], substr(t[2] "000000", 1, 6); exit }' "$work/received.txt"
 }
 wait_for() {  # PATTERN
   local deadline=$((SECONDS + 60))

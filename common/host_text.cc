@@ -14,8 +14,14 @@ bool IsControlBidiOrInvisible(uint32_t c, LineBreaks line_breaks) {
   if (c < 0x20 || c == 0x7F) return true;
   if (c >= 0x80 && c <= 0x9F) return true;  // C1: CSI, OSC, ... in one byte
   return c == 0x061C || (c >= 0x200B && c <= 0x200F) ||
-         (c >= 0x2028 && c <= 0x202E) || (c >= 0x2060 && c <= 0x2069) ||
-         c == 0xFEFF;
+         (c >= 0x2028 && c <= 0x202E) || (c >= 0x2060 && c <= 0x206F) ||
+         c == 0xFEFF ||
+         // Shown as nothing too: the soft hyphen, the combining grapheme
+         // joiner, Hangul and Khmer fillers, Mongolian free variation
+         // selectors and vowel separator, and the tag characters.
+         c == 0x00AD || c == 0x034F || c == 0x115F || c == 0x1160 ||
+         c == 0x17B4 || c == 0x17B5 || (c >= 0x180B && c <= 0x180F) ||
+         c == 0x3164 || c == 0xFFA0 || (c >= 0xE0000 && c <= 0xE007F);
 }
 
 // What stands at text[i]: a well-formed sequence to keep or to escape, or one

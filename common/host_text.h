@@ -24,9 +24,9 @@ enum class LineBreaks {
 
 // Escapes `raw` into printable, valid UTF-8, reversibly: a backslash becomes
 // "\\"; every byte that is a control character (C0 and DEL, and the two bytes
-// of each C1 control U+0080..U+009F), part of a bidirectional-override or
-// isolate character (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069),
-// or not part of well-formed UTF-8 becomes "\xHH". Everything else is kept.
+// of each C1 control U+0080..U+009F), part of a bidirectional-control or
+// invisible character (IsPrintableText), or not part of well-formed UTF-8
+// becomes "\xHH". Everything else is kept.
 std::string EscapeHostBytes(absl::string_view raw,
                             LineBreaks line_breaks = LineBreaks::kEscape);
 
@@ -36,8 +36,8 @@ absl::StatusOr<std::string> UnescapeHostBytes(absl::string_view escaped);
 
 // True when `text` is what EscapeHostBytes produces: valid UTF-8 without
 // control, C1, bidirectional-control or invisible characters (zero-width,
-// word joiner, BOM, line and paragraph separators; newline and tab allowed
-// with LineBreaks::kKeep).
+// word joiner, BOM, line and paragraph separators, soft hyphen, fillers,
+// tag characters; newline and tab allowed with LineBreaks::kKeep).
 bool IsPrintableText(absl::string_view text,
                      LineBreaks line_breaks = LineBreaks::kEscape);
 

@@ -149,13 +149,16 @@ absl::StatusOr<OutgoingReply> SendHttpsRequest(
         absl::StrCat(request.method, " ", where, ": the answer is over ",
                      options.max_reply_bytes, " bytes"));
   }
-  if (code != CURLE_OK) {
+  long status = 0;
+  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+  // A server that answered and then closed without TLS's close_notify (and
+  // without a Content-Length) gave its answer: the status stands, and the
+  // body is what came.
+  if (code != CURLE_OK && !(code == CURLE_RECV_ERROR && status >= 200)) {
     return absl::UnavailableError(
         absl::StrCat(request.method, " ", where, ": ",
                      error[0] != '\0' ? error : curl_easy_strerror(code)));
   }
-  long status = 0;
-  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
   OutgoingReply reply;
   reply.status = static_cast<int>(status);
   reply.body = std::move(reply_buffer.body);

@@ -153,7 +153,7 @@ constexpr AddedColumn kAddedColumns[] = {
     {"incidents", "resolved_by", "TEXT NOT NULL DEFAULT ''"},
 };
 
-// The silences on-call created for incidents (IncidentStore::AddSilence).
+// The silences on-call created for incidents (IncidentStore::AddSilences).
 constexpr char kSilencesTable[] = R"sql(
 CREATE TABLE IF NOT EXISTS incident_silences (
   id            TEXT    PRIMARY KEY,

@@ -616,8 +616,8 @@ absl::StatusOr<v1::Incident> IncidentStore::Respond(
   return changed;
 }
 
-absl::StatusOr<std::vector<IncidentStore::Matchers>>
-IncidentStore::SilenceMatchers(const std::string& id) {
+absl::StatusOr<IncidentStore::SilencePlan> IncidentStore::SilenceMatchers(
+    const std::string& id) {
   absl::StatusOr<int64_t> number = ParseId(id);
   if (!number.ok()) return number.status();
   absl::MutexLock lock(&mutex_);
@@ -626,7 +626,7 @@ IncidentStore::SilenceMatchers(const std::string& id) {
                    "incident = ?1 AND status = 'firing' AND folded = 0");
   if (absl::Status status = firing.status(); !status.ok()) return status;
   firing.Bind(1, *number);
-  std::vector<Matchers> silences;
+  SilencePlan plan;
   int rc;
   while ((rc = firing.Step()) == SQLITE_ROW) {
     nlohmann::json labels =
@@ -639,44 +639,93 @@ IncidentStore::SilenceMatchers(const std::string& id) {
     };
     const std::string alertname = label("alertname");
     const std::string instance = label("instance");
-    if (alertname.empty() || instance.empty())
-      return absl::FailedPreconditionError(absl::StrCat(
-          "an alert of ", id, " (", alertname.empty() ? "no name" : alertname,
-          ") has no instance label: a silence of its name alone would "
-          "silence it on every host, so silence it in Alertmanager by hand"));
+    if (alertname.empty() || instance.empty()) {
+      const std::string name = alertname.empty() ? "(no name)" : alertname;
+      if (std::find(plan.unsilenceable.begin(), plan.unsilenceable.end(),
+                    name) == plan.unsilenceable.end())
+        plan.unsilenceable.push_back(name);
+      continue;
+    }
     Matchers matchers = {{"alertname", alertname}, {"instance", instance}};
-    if (std::find(silences.begin(), silences.end(), matchers) == silences.end())
-      silences.push_back(std::move(matchers));
-    if (silences.size() > kMaxSilencesPerResponse)
+    if (std::find(plan.silences.begin(), plan.silences.end(), matchers) ==
+        plan.silences.end())
+      plan.silences.push_back(std::move(matchers));
+    if (plan.silences.size() > kMaxSilencesPerResponse)
       return absl::FailedPreconditionError(absl::StrCat(
           id, " has alerts firing on more than ", kMaxSilencesPerResponse,
           " hosts or names; silence them in Alertmanager by hand"));
   }
   if (rc != SQLITE_DONE) return firing.Error("reading firing alerts");
-  if (silences.empty())
+  if (plan.silences.empty() && !plan.unsilenceable.empty())
+    return absl::FailedPreconditionError(absl::StrCat(
+        "an alert of ", id, " (", plan.unsilenceable.front(),
+        ") has no instance label: a silence of its name alone would silence "
+        "it on every host, so silence it in Alertmanager by hand"));
+  if (plan.silences.empty())
     return absl::FailedPreconditionError(
         absl::StrCat("no alert of ", id, " is firing: nothing to silence"));
-  return silences;
+  return plan;
 }
 
-absl::Status IncidentStore::AddSilence(const std::string& id,
-                                       const v1::IncidentSilence& silence) {
+absl::StatusOr<v1::Incident> IncidentStore::AddSilences(
+    const std::string& id, const std::vector<v1::IncidentSilence>& silences,
+    const std::string& by, int64_t at_ms) {
   absl::StatusOr<int64_t> number = ParseId(id);
   if (!number.ok()) return number.status();
   absl::MutexLock lock(&mutex_);
-  Statement add(db_,
-                "INSERT INTO incident_silences (id, incident, created_by, "
-                "created_at_ms, ends_at_ms, matchers) VALUES (?1, ?2, ?3, ?4, "
-                "?5, ?6)");
-  if (absl::Status status = add.status(); !status.ok()) return status;
-  add.Bind(1, silence.id());
-  add.Bind(2, *number);
-  add.Bind(3, silence.created_by());
-  add.Bind(4, silence.created_at_ms());
-  add.Bind(5, silence.ends_at_ms());
-  add.Bind(6, silence.matchers());
-  if (add.Step() != SQLITE_DONE) return add.Error("recording a silence");
-  return absl::OkStatus();
+  if (absl::Status begun = ExecSql(db_, "BEGIN IMMEDIATE", "incidents");
+      !begun.ok())
+    return begun;
+  absl::StatusOr<v1::Incident> added = [&]() -> absl::StatusOr<v1::Incident> {
+    absl::StatusOr<std::vector<v1::Incident>> found =
+        Select("WHERE id = ?1", *number, 1);
+    if (!found.ok()) return found.status();
+    if (found->empty())
+      return absl::NotFoundError(absl::StrCat("no incident ", id));
+    // It may have been resolved while Alertmanager was asked.
+    if (absl::Status open =
+            CheckResponse(found->front(), v1::IncidentResponse::ACTION_SILENCE);
+        !open.ok())
+      return open;
+    Statement add(db_,
+                  "INSERT INTO incident_silences (id, incident, created_by, "
+                  "created_at_ms, ends_at_ms, matchers) VALUES (?1, ?2, ?3, "
+                  "?4, ?5, ?6)");
+    if (absl::Status status = add.status(); !status.ok()) return status;
+    for (const v1::IncidentSilence& silence : silences) {
+      add.Reset();
+      add.Bind(1, silence.id());
+      add.Bind(2, *number);
+      add.Bind(3, silence.created_by());
+      add.Bind(4, silence.created_at_ms());
+      add.Bind(5, silence.ends_at_ms());
+      add.Bind(6, silence.matchers());
+      if (add.Step() != SQLITE_DONE) return add.Error("recording a silence");
+    }
+    Statement touch(db_,
+                    "UPDATE incidents SET last_human_action_ms = ?3, "
+                    "last_human_action_by = ?2 WHERE id = ?1");
+    if (absl::Status status = touch.status(); !status.ok()) return status;
+    touch.Bind(1, *number);
+    touch.Bind(2, by);
+    touch.Bind(3, at_ms);
+    if (touch.Step() != SQLITE_DONE) return touch.Error("updating an incident");
+    found = Select("WHERE id = ?1", *number, 1);
+    if (!found.ok()) return found.status();
+    v1::Incident now = found->front();
+    if (absl::Status read = ReadSilences(*number, now); !read.ok()) return read;
+    return now;
+  }();
+  if (!added.ok()) {
+    ExecSql(db_, "ROLLBACK", "incidents").IgnoreError();
+    return added;
+  }
+  if (absl::Status committed = ExecSql(db_, "COMMIT", "incidents");
+      !committed.ok()) {
+    ExecSql(db_, "ROLLBACK", "incidents").IgnoreError();
+    return committed;
+  }
+  return added;
 }
 
 absl::Status IncidentStore::ExpireSilence(const std::string& silence_id,

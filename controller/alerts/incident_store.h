@@ -86,7 +86,7 @@ class IncidentStore {
   static constexpr int kMaxAlertsShown = 100;
   // Well under gRPC's 4 MiB default receive limit.
   static constexpr size_t kMaxReplyBytes = 1 << 20;
-  static constexpr size_t kMaxSilencesPerResponse = 20;
+  static constexpr size_t kMaxSilencesPerResponse = 10;
   static constexpr int kMaxSilencesShown = 100;
 
   // Opens the audit database at `path` (opsctld has checked and opened it
@@ -137,15 +137,25 @@ class IncidentStore {
 
   // What one silence of an incident matches: alertname and instance.
   using Matchers = std::vector<std::pair<std::string, std::string>>;
-  // The silences that cover the incident's firing alerts and nothing else:
-  // one per alert name and instance label, exact. FAILED_PRECONDITION when
-  // none fires, when an alert has no instance label (a silence of its name
-  // alone would cover every host), or when more than
-  // kMaxSilencesPerResponse would be needed.
-  absl::StatusOr<std::vector<Matchers>> SilenceMatchers(const std::string& id);
-  // Records a silence created for `id`, and its expiry.
-  absl::Status AddSilence(const std::string& id,
-                          const v1::IncidentSilence& silence);
+  struct SilencePlan {
+    // One per alert name and instance label of its firing alerts, exact.
+    std::vector<Matchers> silences;
+    // Names of its firing alerts without an instance label: a silence of
+    // the name alone would cover every host, so they are not silenced.
+    std::vector<std::string> unsilenceable;
+  };
+  // The silences that cover the incident's firing alerts and nothing else.
+  // FAILED_PRECONDITION when none fires, when none has an instance label,
+  // or when more than kMaxSilencesPerResponse would be needed.
+  absl::StatusOr<SilencePlan> SilenceMatchers(const std::string& id);
+  // Records the silences `by` created for `id` (its last human action) in
+  // one transaction, if it is still open (it may have been resolved while
+  // Alertmanager was asked: FAILED_PRECONDITION); the incident as it is
+  // now, without its alerts.
+  absl::StatusOr<v1::Incident> AddSilences(
+      const std::string& id, const std::vector<v1::IncidentSilence>& silences,
+      const std::string& by, int64_t at_ms);
+  // Records a silence's expiry.
   absl::Status ExpireSilence(const std::string& silence_id, int64_t at_ms);
 
   // How many incidents are open now.

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/host_text.h"
 #include "common/utf8.h"
 #include "controller/incident_view.h"
 #include "nlohmann/json.hpp"
@@ -37,7 +38,9 @@ absl::string_view IncidentEventName(IncidentEvent event) {
 }
 
 std::string SlackQuoted(absl::string_view text, size_t max_bytes) {
-  absl::string_view kept = Utf8Prefix(text, max_bytes);
+  // What would reorder or hide the rest shows as an escape ("\u202e").
+  const std::string shown = TerminalSafe(text, LineBreaks::kKeep);
+  absl::string_view kept = Utf8Prefix(shown, max_bytes);
   std::string out = "`";
   for (char c : kept) {
     switch (c) {
@@ -63,7 +66,7 @@ std::string SlackQuoted(absl::string_view text, size_t max_bytes) {
         if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out += c;
     }
   }
-  if (kept.size() < text.size()) out += "...";
+  if (kept.size() < shown.size()) out += "...";
   if (out.size() == 1) out += ' ';  // `` is no code span
   out += '`';
   return out;

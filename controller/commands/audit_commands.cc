@@ -31,6 +31,21 @@ std::string IncidentAndTicket(const v1::AuditIntent& i) {
                               : absl::StrCat(i.incident(), ", ", ticket);
 }
 
+// "LOG: REPORT" (TAMPERED: first when it does not verify), or with
+// --output json {"log", "ok", "report"}. `log` names it: "audit log
+// PATH", "audit log of the controller ADDRESS".
+void PrintVerdict(Invocation& invocation, const std::string& log, bool ok,
+                  const std::string& report) {
+  if (invocation.output() == OutputFormat::kJson) {
+    std::fprintf(
+        invocation.out(), "%s\n",
+        DumpJson({{"log", log}, {"ok", ok}, {"report", report}}).c_str());
+    return;
+  }
+  std::fprintf(invocation.out(), "%s%s: %s\n",
+               ok ? "" : "TAMPERED: ", log.c_str(), report.c_str());
+}
+
 int RunVerify(Invocation& invocation, const ParsedArgs& args) {
   VerifyOptions options;
   options.expect_head = args.Get("expect-head");
@@ -94,9 +109,10 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
           invocation,
           ExitCodeForControllerError(reply.status(), kExitAuditUnavailable),
           reply.status().message());
-    std::fprintf(invocation.out(), "%saudit log of the controller %s: %s\n",
-                 reply->ok() ? "" : "TAMPERED: ", (*client)->address().c_str(),
-                 reply->report().c_str());
+    PrintVerdict(
+        invocation,
+        absl::StrCat("audit log of the controller ", (*client)->address()),
+        reply->ok(), reply->report());
     return reply->ok() ? kExitOk : kExitOperationFailed;
   }
   std::string path;
@@ -135,14 +151,10 @@ int RunVerify(Invocation& invocation, const ParsedArgs& args) {
   }
   if (absl::IsFailedPrecondition(verified.status()))
     return CommandFailed(invocation, kExitUsage, verified.status().message());
-  if (!verified.ok()) {
-    std::fprintf(invocation.out(), "TAMPERED: audit log %s: %s\n", path.c_str(),
-                 std::string(verified.status().message()).c_str());
-    return kExitOperationFailed;
-  }
-  std::fprintf(invocation.out(), "audit log %s: %s\n", path.c_str(),
-               verified->c_str());
-  return kExitOk;
+  PrintVerdict(
+      invocation, absl::StrCat("audit log ", path), verified.ok(),
+      verified.ok() ? *verified : std::string(verified.status().message()));
+  return verified.ok() ? kExitOk : kExitOperationFailed;
 }
 
 // One export line: a checkpoint, or a chain event with its row.

@@ -137,7 +137,8 @@ int PrintWords(Invocation& invocation, const std::string& kind) {
   // Names from the network go to a shell's word list: one per line, and
   // only those made of what host names, incident ids and entry ids are.
   for (const std::string& word : words) {
-    if (word.empty() || word.size() > 253 ||
+    // Nor one that opsctl would read as a flag ("--yes").
+    if (word.empty() || word.size() > 253 || word[0] == '-' ||
         word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
                                "TUVWXYZ0123456789._-") != std::string::npos)
       continue;

@@ -107,11 +107,11 @@ int RunIncidentResponse(Invocation& invocation, const ParsedArgs& args) {
   request.mutable_claims()->set_os_user(who.os_user);
   request.mutable_claims()->set_os_uid(who.os_uid);
   request.mutable_claims()->set_sudo_user(who.sudo_user);
-  // Silences wait for Alertmanager, which has its own deadline (at most
-  // 120 s per request).
+  // Silences wait for Alertmanager: at most 10 requests of at most 30 s
+  // each (opsctld's alertmanager.timeout_seconds).
   absl::StatusOr<v1::IncidentResponseRecorded> recorded =
       invocation.AskController(&ControllerStub::RespondToIncident, request,
-                               absl::Seconds(150));
+                               absl::Seconds(330));
   if (!recorded.ok())
     return CommandFailed(invocation,
                          ExitCodeForControllerError(recorded.status()),

@@ -1,11 +1,18 @@
 #include "controller/pages/incident_page.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/host_text.h"
 #include "controller/alerts/alert_links.h"
 #include "controller/incident_view.h"
 
 namespace opsagent {
 namespace {
+
+// A value from an alert, a host or an operator: characters that reorder
+// or hide what follows them shown as escapes ("\u202e"), then HTML-escaped.
+std::string Text(absl::string_view text) {
+  return HtmlEscape(TerminalSafe(text, LineBreaks::kKeep));
+}
 
 std::string Time(int64_t ms) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixMillis(ms),
@@ -18,7 +25,7 @@ std::string Head(absl::string_view title) {
       "<meta name=\"viewport\" content=\"width=device-width\">"
       "<meta name=\"referrer\" content=\"no-referrer\">"
       "<link rel=\"stylesheet\" href=\"/page.css\"><title>",
-      HtmlEscape(title), "</title></head><body>\n");
+      Text(title), "</title></head><body>\n");
 }
 
 std::string Foot(absl::Time expires) {
@@ -90,33 +97,32 @@ std::string RenderIncidentPage(const v1::Incident& incident,
                                const std::string& list_path) {
   std::string page = Head(Headline(incident));
   if (!list_path.empty())
-    absl::StrAppend(&page, "<nav><a href=\"", HtmlEscape(list_path),
+    absl::StrAppend(&page, "<nav><a href=\"", Text(list_path),
                     "\">All incidents</a></nav>\n");
-  absl::StrAppend(&page, "<h1>", HtmlEscape(Headline(incident)),
-                  " <span class=\"status-", HtmlEscape(incident.status()),
-                  "\">", HtmlEscape(incident.status()),
-                  "</span></h1>\n<table>");
+  absl::StrAppend(&page, "<h1>", Text(Headline(incident)),
+                  " <span class=\"status-", Text(incident.status()), "\">",
+                  Text(incident.status()), "</span></h1>\n<table>");
   for (const auto& [name, value] : Facts(incident))
-    absl::StrAppend(&page, "<tr><th>", HtmlEscape(name), "</th><td>",
-                    HtmlEscape(value), "</td></tr>\n");
+    absl::StrAppend(&page, "<tr><th>", Text(name), "</th><td>", Text(value),
+                    "</td></tr>\n");
   for (const IncidentLink& link : IncidentLinks(incident))
-    absl::StrAppend(&page, "<tr><th>", HtmlEscape(link.name), "</th><td>",
+    absl::StrAppend(&page, "<tr><th>", Text(link.name), "</th><td>",
                     Anchor(link.url), "</td></tr>\n");
   absl::StrAppend(&page,
                   "</table>\n<h2>Timeline</h2>\n<ol class=\"timeline\">");
   for (const TimelineEvent& event : Timeline(incident, actions)) {
     const size_t newline = event.text.find('\n');
-    absl::StrAppend(&page, "<li><time>", HtmlEscape(Time(event.at_ms)),
-                    "</time>", HtmlEscape(event.text.substr(0, newline)));
+    absl::StrAppend(&page, "<li><time>", Text(Time(event.at_ms)), "</time>",
+                    Text(event.text.substr(0, newline)));
     if (newline != std::string::npos)
-      absl::StrAppend(&page, "<pre>",
-                      HtmlEscape(event.text.substr(newline + 1)), "</pre>");
+      absl::StrAppend(&page, "<pre>", Text(event.text.substr(newline + 1)),
+                      "</pre>");
     absl::StrAppend(&page, "</li>\n");
   }
   absl::StrAppend(&page, "</ol>\n");
   if (!incident.diagnosis().output().empty())
     absl::StrAppend(&page, "<h2>Automatic diagnosis</h2>\n<pre>",
-                    HtmlEscape(incident.diagnosis().output()), "</pre>\n");
+                    Text(incident.diagnosis().output()), "</pre>\n");
   absl::StrAppend(&page, Foot(expires));
   return page;
 }
@@ -131,16 +137,13 @@ std::string RenderIncidentList(
                   "<th>Diagnosis</th></tr>\n");
   for (const v1::Incident& incident : incidents) {
     absl::StrAppend(
-        &page, "<tr><td><a href=\"", HtmlEscape(path_of(incident.id())), "\">",
-        HtmlEscape(incident.id()), "</a></td><td>",
-        HtmlEscape(incident.alertname()), "</td><td>",
-        HtmlEscape(incident.host()), "</td><td>",
-        HtmlEscape(Time(incident.opened_at_ms())), "</td><td class=\"status-",
-        HtmlEscape(incident.status()), "\">", HtmlEscape(incident.status()),
-        "</td><td>",
-        HtmlEscape(incident.owner().empty() ? "-" : incident.owner()),
-        "</td><td>", HtmlEscape(DiagnosisText(incident.diagnosis())),
-        "</td></tr>\n");
+        &page, "<tr><td><a href=\"", Text(path_of(incident.id())), "\">",
+        Text(incident.id()), "</a></td><td>", Text(incident.alertname()),
+        "</td><td>", Text(incident.host()), "</td><td>",
+        Text(Time(incident.opened_at_ms())), "</td><td class=\"status-",
+        Text(incident.status()), "\">", Text(incident.status()), "</td><td>",
+        Text(incident.owner().empty() ? "-" : incident.owner()), "</td><td>",
+        Text(DiagnosisText(incident.diagnosis())), "</td></tr>\n");
   }
   if (incidents.empty())
     absl::StrAppend(&page, "<tr><td colspan=\"7\">No incidents.</td></tr>\n");
@@ -149,8 +152,8 @@ std::string RenderIncidentList(
 }
 
 std::string RenderRefusal(absl::string_view why) {
-  return absl::StrCat(Head("Not shown"), "<h1>Not shown</h1>\n<p>",
-                      HtmlEscape(why), "</p>\n</body></html>\n");
+  return absl::StrCat(Head("Not shown"), "<h1>Not shown</h1>\n<p>", Text(why),
+                      "</p>\n</body></html>\n");
 }
 
 }  // namespace opsagent

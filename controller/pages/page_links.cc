@@ -71,10 +71,13 @@ std::string PageLinks::Url(absl::string_view scope, absl::Time expires) const {
 absl::StatusOr<absl::Time> PageLinks::Check(absl::string_view token,
                                             absl::string_view scope,
                                             absl::Time now) const {
+  // Only the one spelling Token() makes: digits without a sign, a space
+  // or a leading zero, a dot, the MAC in lowercase hex.
   const size_t dot = token.find('.');
   int64_t seconds = 0;
   if (token.empty() || token.size() > 128 || dot == absl::string_view::npos ||
-      !absl::SimpleAtoi(token.substr(0, dot), &seconds))
+      !absl::SimpleAtoi(token.substr(0, dot), &seconds) ||
+      absl::StrCat(seconds) != token.substr(0, dot))
     return Refused("is not one the controller gave");
   const std::string expected = Mac(scope, seconds);
   const absl::string_view given = token.substr(dot + 1);

@@ -83,6 +83,23 @@ absl::StatusOr<std::vector<v1::IncidentSilence>> SilencesToExpire(
   return running;
 }
 
+// Expires silences created for `incident` that it will not keep; the ids
+// of those Alertmanager would not expire (they run to their end), logged.
+std::vector<std::string> ExpireAgain(
+    const AlertmanagerSilences& alertmanager,
+    const std::vector<v1::IncidentSilence>& created,
+    const std::string& incident) {
+  std::vector<std::string> stayed;
+  for (const v1::IncidentSilence& undo : created) {
+    if (absl::Status expired = alertmanager.Expire(undo.id()); !expired.ok()) {
+      spdlog::error("silence {} of {} stays until it ends: {}", undo.id(),
+                    incident, std::string(expired.message()));
+      stayed.push_back(undo.id());
+    }
+  }
+  return stayed;
+}
+
 // Creates the silences; on a failure, expires those it created and says
 // so. Their records, for the incident.
 absl::StatusOr<std::vector<v1::IncidentSilence>> CreateSilences(
@@ -97,12 +114,7 @@ absl::StatusOr<std::vector<v1::IncidentSilence>> CreateSilences(
         match, ends, absl::StrCat(caller.name, " (opsctl)"),
         absl::StrCat(request.incident(), ": ", request.text()));
     if (!id.ok()) {
-      for (const v1::IncidentSilence& undo : created) {
-        if (absl::Status expired = alertmanager.Expire(undo.id());
-            !expired.ok())
-          spdlog::error("silence {} of {} stays until it ends: {}", undo.id(),
-                        request.incident(), std::string(expired.message()));
-      }
+      ExpireAgain(alertmanager, created, request.incident());
       return absl::Status(
           id.status().code(),
           absl::StrCat("Alertmanager: ", id.status().message(),
@@ -131,30 +143,49 @@ absl::StatusOr<std::string> Apply(const IncidentResponseServing& serving,
   const Action action = request.action();
   std::string summary;
   if (action == v1::IncidentResponse::ACTION_SILENCE) {
-    absl::StatusOr<std::vector<IncidentStore::Matchers>> matchers =
+    absl::StatusOr<IncidentStore::SilencePlan> plan =
         serving.incidents.store->SilenceMatchers(request.incident());
-    if (!matchers.ok()) return matchers.status();
+    if (!plan.ok()) return plan.status();
+    const AlertmanagerSilences& alertmanager = *serving.incidents.silences;
     absl::StatusOr<std::vector<v1::IncidentSilence>> created =
-        CreateSilences(*serving.incidents.silences, *matchers, caller, request);
+        CreateSilences(alertmanager, plan->silences, caller, request);
     if (!created.ok()) return created.status();
-    std::vector<std::string> said;
-    for (const v1::IncidentSilence& silence : *created) {
-      if (absl::Status kept =
-              serving.incidents.store->AddSilence(request.incident(), silence);
-          !kept.ok())
-        return absl::Status(
-            kept.code(),
-            absl::StrCat("silence ", silence.id(),
-                         " was created but not recorded: ", kept.message()));
-      said.push_back(absl::StrCat(silence.id(), " (", silence.matchers(), ")"));
+    // Kept only if the incident is still open and its database takes them
+    // all; otherwise none stays running unseen.
+    absl::StatusOr<v1::Incident> recorded =
+        serving.incidents.store->AddSilences(request.incident(), *created,
+                                             caller.name, now_ms);
+    if (!recorded.ok()) {
+      const std::vector<std::string> stayed =
+          ExpireAgain(alertmanager, *created, request.incident());
+      return absl::Status(
+          absl::IsFailedPrecondition(recorded.status())
+              ? absl::StatusCode::kFailedPrecondition
+              : absl::StatusCode::kInternal,
+          absl::StrCat(
+              "the silences were not kept: ", recorded.status().message(),
+              stayed.empty() ? "; they were expired again in Alertmanager"
+                             : absl::StrCat("; Alertmanager would not expire ",
+                                            absl::StrJoin(stayed, ", "),
+                                            ": expire them there by hand")));
     }
-    summary = absl::StrCat(
+    after = *std::move(recorded);
+    std::vector<std::string> said;
+    for (const v1::IncidentSilence& silence : *created)
+      said.push_back(absl::StrCat(silence.id(), " (", silence.matchers(), ")"));
+    return absl::StrCat(
         "silenced until ",
         absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
                          absl::FromUnixMillis(created->front().ends_at_ms()),
                          absl::UTCTimeZone()),
-        ": ", absl::StrJoin(said, "; "));
-  } else if (action == v1::IncidentResponse::ACTION_UNSILENCE) {
+        ": ", absl::StrJoin(said, "; "),
+        plan->unsilenceable.empty()
+            ? ""
+            : absl::StrCat("; not silenced (no instance label, a silence "
+                           "would cover every host): ",
+                           absl::StrJoin(plan->unsilenceable, ", ")));
+  }
+  if (action == v1::IncidentResponse::ACTION_UNSILENCE) {
     absl::StatusOr<std::vector<v1::IncidentSilence>> expiring =
         SilencesToExpire(before, request, now_ms);
     if (!expiring.ok()) return expiring.status();

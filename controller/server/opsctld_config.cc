@@ -249,8 +249,8 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
     }
     if (alertmanager.timeout_seconds() == 0)
       alertmanager.set_timeout_seconds(10);
-    if (alertmanager.timeout_seconds() > 120)
-      return FieldError("alertmanager.timeout_seconds", "may be at most 120");
+    if (alertmanager.timeout_seconds() > 30)
+      return FieldError("alertmanager.timeout_seconds", "may be at most 30");
   }
   if (config.has_pages()) {
     v1::IncidentPagesConfig& pages = *config.mutable_pages();

@@ -77,6 +77,13 @@ TEST_F(CliConventionsE2eTest, JsonWhereScriptsAskAndNoFormatIgnored) {
   EXPECT_EQ(JsonField(alert, "host").string_value(), "web-1");
   EXPECT_TRUE(JsonField(alert, "in_inventory").bool_value());
 
+  ProgramResult verified =
+      fleet_->alice->Run({"audit", "verify", "-o", "json"});
+  ASSERT_EQ(verified.exit_code, 0) << verified.stderr_text;
+  EXPECT_TRUE(JsonField(ParseJson(verified.stdout_text), "ok").bool_value());
+  EXPECT_THAT(JsonField(ParseJson(verified.stdout_text), "log").string_value(),
+              HasSubstr("audit log of the controller 127.0.0.1:"));
+
   // Formats a command does not print are refused before anything runs.
   const int rows = AuditRows();
   for (const auto& [args, says] :

@@ -807,13 +807,14 @@ TEST_F(IncidentStoreTest, SilencesMatchTheFiringAlertsExactly) {
                             Alert("firing", "web-1", "web-disk", "03")},
                            "am", 2000)
                   .ok());
-  absl::StatusOr<std::vector<IncidentStore::Matchers>> matchers =
+  absl::StatusOr<IncidentStore::SilencePlan> plan =
       store_->SilenceMatchers("INC-1");
-  ASSERT_TRUE(matchers.ok()) << matchers.status();
-  EXPECT_EQ(*matchers,
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->silences,
             (std::vector<IncidentStore::Matchers>{
                 {{"alertname", "DiskUsageWarning"}, {"instance", "web-1"}},
                 {{"alertname", "DiskUsageCritical"}, {"instance", "web-1"}}}));
+  EXPECT_TRUE(plan->unsilenceable.empty());
 
   v1::IncidentSilence silence;
   silence.set_id("0b5a1c2d-0000-4000-8000-000000000001");
@@ -821,22 +822,49 @@ TEST_F(IncidentStoreTest, SilencesMatchTheFiringAlertsExactly) {
   silence.set_created_at_ms(3000);
   silence.set_ends_at_ms(9000);
   silence.set_matchers("alertname=\"DiskUsageWarning\", instance=\"web-1\"");
-  ASSERT_TRUE(store_->AddSilence("INC-1", silence).ok());
+  absl::StatusOr<v1::Incident> silenced =
+      store_->AddSilences("INC-1", {silence}, "alice", 3000);
+  ASSERT_TRUE(silenced.ok()) << silenced.status();
+  EXPECT_EQ(silenced->last_human_action_by(), "alice");
+  ASSERT_EQ(silenced->silences_size(), 1);
   ASSERT_TRUE(store_->ExpireSilence(silence.id(), 4000).ok());
   absl::StatusOr<v1::Incident> shown = store_->Get("INC-1");
   ASSERT_EQ(shown->silences_size(), 1);
   EXPECT_EQ(shown->silences(0).expired_at_ms(), 4000);
 
   // An alert without an instance label would need a silence of its name on
-  // every host: none is proposed.
+  // every host: it is left out, said so, and alone it makes no silence.
   TriagedAlert nameless = Alert("firing", "web-2", "web-disk", "04");
   nameless.alert.labels.erase("instance");
   ASSERT_TRUE(store_->Record({nameless}, "am", 2000).ok());
-  absl::StatusOr<std::vector<IncidentStore::Matchers>> refused =
+  absl::StatusOr<IncidentStore::SilencePlan> refused =
       store_->SilenceMatchers("INC-2");
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(refused.status().message(), HasSubstr("no instance label"));
+  TriagedAlert nameless_on_1 = Alert("firing", "web-1", "web-disk", "05");
+  nameless_on_1.alert.labels = {{"alertname", "NodeDown"}};
+  ASSERT_TRUE(store_->Record({nameless_on_1}, "other", 2000).ok());
+  plan = store_->SilenceMatchers("INC-1");
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->silences.size(), 2u);
+  EXPECT_EQ(plan->unsilenceable, std::vector<std::string>{"NodeDown"});
+  // Once resolved, it keeps no new silence.
+  ASSERT_TRUE(store_
+                  ->Respond("INC-1", v1::IncidentResponse::ACTION_RESOLVE,
+                            "alice", 4000)
+                  .ok());
+  EXPECT_EQ(
+      store_->AddSilences("INC-1", {silence}, "alice", 5000).status().code(),
+      absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(
+      store_
+          ->Respond("INC-1", v1::IncidentResponse::ACTION_REOPEN, "alice", 5000)
+          .ok());
   // Nothing firing: nothing to silence.
+  TriagedAlert nameless_resolved = nameless_on_1;
+  nameless_resolved.alert.status = "resolved";
+  nameless_resolved.alert.ends_at_ms = 5000;
+  ASSERT_TRUE(store_->Record({nameless_resolved}, "other", 6000).ok());
   ASSERT_TRUE(store_
                   ->Record({Alert("resolved", "web-1", "web-disk", "01"),
                             Alert("resolved", "web-1", "web-disk", "02",

@@ -25,8 +25,11 @@ TEST(ChatMessageTest, AlertTextIsQuotedAndNeverAMentionOrALink) {
             "`&lt;!channel&gt; &lt;@U024BE7LH&gt; &lt;http://evil|click&gt; "
             "&amp;amp;`");
   // A backtick would end the code span; lines would end the quote.
-  EXPECT_EQ(SlackQuoted("a`b\nc\td\x01"), "`a'b c d`");
+  EXPECT_EQ(SlackQuoted("a`b\nc\td\x01"), "`a'b c d\\x01`");
   EXPECT_EQ(SlackQuoted(""), "` `");
+  // What would reorder or hide the text after it shows as an escape.
+  EXPECT_EQ(SlackQuoted("ok\u202eevil\u200b\u00ad"),
+            "`ok\\u202eevil\\u200b\\u00ad`");
   EXPECT_EQ(SlackQuoted(std::string(400, 'x'), 10),
             absl::StrCat("`", std::string(10, 'x'), "...`"));
 
@@ -75,6 +78,9 @@ TEST(IncidentPageTest, EveryValueIsEscapedAndOnlyKeptLinksAreLinks) {
   EXPECT_THAT(page, HasSubstr("javascript:alert(1)"));             // as text
   EXPECT_THAT(page, Not(HasSubstr("href=\"https://prometheus")));  // has "
   EXPECT_THAT(page, HasSubstr("<link rel=\"stylesheet\" href=\"/page.css\">"));
+  incident.set_summary("a\u202eb\u200bc");
+  EXPECT_THAT(RenderIncidentPage(incident, {}, absl::Now(), ""),
+              HasSubstr("a\\u202eb\\u200bc"));
 }
 
 class PageLinksTest : public ::testing::Test {
@@ -113,6 +119,10 @@ TEST_F(PageLinksTest, ALinkOpensItsScopeUntilItExpires) {
                       token.substr(token.find('.'))),
          std::string("INC-7"), now},
         {std::string("garbage"), std::string("INC-7"), now},
+        // Other spellings of the same expiry: only the one Token() makes.
+        {"+" + token, std::string("INC-7"), now},
+        {"0" + token, std::string("INC-7"), now},
+        {" " + token, std::string("INC-7"), now},
         {std::string(""), std::string("INC-7"), now}}) {
     absl::StatusOr<absl::Time> refused = links_->Check(other_token, scope, at);
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied)
