@@ -86,6 +86,26 @@ inline absl::Status ExecSql(sqlite3* db, const char* sql,
   return status;
 }
 
+// Runs `work` (which returns an absl::StatusOr) in one write transaction
+// (BEGIN IMMEDIATE) of `db`: committed when it succeeds, rolled back when
+// it or the commit fails. Errors name `what`.
+template <typename Work>
+auto InWriteTransaction(sqlite3* db, absl::string_view what, Work work)
+    -> decltype(work()) {
+  if (absl::Status begun = ExecSql(db, "BEGIN IMMEDIATE", what); !begun.ok())
+    return begun;
+  auto done = work();
+  if (!done.ok()) {
+    ExecSql(db, "ROLLBACK", what).IgnoreError();
+    return done;
+  }
+  if (absl::Status committed = ExecSql(db, "COMMIT", what); !committed.ok()) {
+    ExecSql(db, "ROLLBACK", what).IgnoreError();
+    return committed;
+  }
+  return done;
+}
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_COMMON_SQLITE_STATEMENT_H_

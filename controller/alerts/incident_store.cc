@@ -18,7 +18,6 @@
 #include "controller/alerts/incident_rows.h"
 #include "controller/alerts/incident_schema.h"
 #include "controller/incident_id.h"
-#include "nlohmann/json.hpp"
 
 namespace opsagent {
 namespace {
@@ -60,250 +59,247 @@ absl::StatusOr<IntakeResult> IncidentStore::Record(
     const std::vector<TriagedAlert>& alerts, const std::string& sender,
     int64_t received_at_ms) {
   absl::MutexLock lock(&mutex_);
-  if (absl::Status begun = ExecSql(db_, "BEGIN IMMEDIATE", "incidents");
-      !begun.ok())
-    return begun;
   IntakeResult result;
-  absl::Status failed = [&]() -> absl::Status {
-    Statement seen(db_,
-                   "SELECT rowid, incident, status, source, labels_sha256 "
-                   "FROM incident_alerts WHERE sender = ?1 AND "
-                   "fingerprint = ?2 AND starts_at_ms = ?3");
-    Statement set_status(db_,
-                         "UPDATE incident_alerts SET status = ?2, "
-                         "ends_at_ms = ?3 WHERE rowid = ?1");
-    Statement firing(db_,
-                     "SELECT count(*) FROM incident_alerts "
-                     "WHERE incident = ?1 AND status = 'firing'");
-    Statement last_end(db_,
-                       "SELECT max(ends_at_ms) FROM incident_alerts "
-                       "WHERE incident = ?1");
-    Statement close(db_,
-                    "UPDATE incidents SET status = 'resolved', "
-                    "resolved_at_ms = ?2 WHERE id = ?1 AND status = 'open'");
-    Statement reopen(db_,
-                     "UPDATE incidents SET status = 'open', resolved_at_ms = "
-                     "0 WHERE id = ?1 AND status = 'resolved'");
-    Statement open_for(db_,
-                       "SELECT id FROM incidents WHERE status = 'open' AND "
-                       "entry = ?2 AND ((?4 = 1 AND host = ?1) OR "
-                       "(?4 = 0 AND host_known = 0)) ORDER BY id DESC "
-                       "LIMIT 1");
-    Statement open_new(db_,
-                       "INSERT INTO incidents (alertname, host, host_known, "
-                       "entry, nearest, status, opened_at_ms, summary, "
-                       "mountpoint, device, environment, diagnosis_state) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?8, ?9, "
-                       "?10, ?11)");
-    Statement add(db_,
-                  "INSERT INTO incident_alerts (sender, fingerprint, "
-                  "starts_at_ms, incident, status, ends_at_ms, "
-                  "received_at_ms, source, labels_sha256, labels_json, "
-                  "annotations_json, generator_url, text_cut, external_url, "
-                  "dashboard_url, panel_url, silence_url, link_refused) "
-                  "VALUES (?1, ?2, ?3, ?4, 'firing', 0, ?5, ?6, ?7, ?8, ?9, "
-                  "?10, ?11, ?12, ?13, ?14, ?15, ?16)");
-    // Keeps the first alert and the newest kMaxAlertsShown in full.
-    Statement fold(
-        db_, absl::StrCat(
-                 "UPDATE incident_alerts SET folded = 1, labels_json = '{}', "
-                 "annotations_json = '{}', generator_url = '', external_url "
-                 "= '', dashboard_url = '', panel_url = '', silence_url = '' "
-                 "WHERE rowid IN "
-                 "(SELECT rowid FROM incident_alerts WHERE incident = ?1 AND "
-                 "folded = 0 ORDER BY rowid LIMIT -1 OFFSET 1) AND rowid NOT "
-                 "IN (SELECT rowid FROM incident_alerts WHERE incident = ?1 "
-                 "AND folded = 0 ORDER BY rowid DESC LIMIT ",
-                 kMaxAlertsShown, ")"));
-    for (const Statement* statement :
-         {&seen, &set_status, &firing, &last_end, &close, &reopen, &open_for,
-          &open_new, &add, &fold}) {
-      if (absl::Status status = statement->status(); !status.ok())
-        return status;
-    }
-    // Opens `incident` again if it was resolved (in this notification, or
-    // before).
-    const auto reopen_incident = [&](int64_t incident) -> absl::Status {
-      reopen.Reset();
-      reopen.Bind(1, incident);
-      if (reopen.Step() != SQLITE_DONE) return reopen.Error("reopening");
-      if (sqlite3_changes(db_) == 0) return absl::OkStatus();
-      result.bytes_recorded += kRowBytes;
-      const std::string id = FormatIncidentId(incident);
-      auto closed = std::find(result.closed.begin(), result.closed.end(), id);
-      if (closed != result.closed.end()) {
-        result.closed.erase(closed);
-      } else if (std::find(result.reopened.begin(), result.reopened.end(),
-                           id) == result.reopened.end()) {
-        result.reopened.push_back(id);
-      }
-      return absl::OkStatus();
-    };
-    // The incident each host and entry opened in this notification: one
-    // notification opens at most one per host and entry, however its
-    // alerts fire and resolve.
-    std::map<std::pair<std::string, std::string>, int64_t> opened_here;
-    for (const TriagedAlert& triaged : alerts) {
-      const ReceivedAlert& alert = triaged.alert;
-      const std::string labels_sha256 = Sha256Hex(MapJson(alert.labels));
-      seen.Reset();
-      seen.Bind(1, sender);
-      seen.Bind(2, alert.fingerprint);
-      seen.Bind(3, alert.starts_at_ms);
-      const int found = seen.Step();
-      if (found != SQLITE_ROW && found != SQLITE_DONE)
-        return seen.Error("reading an alert");
-      if (found == SQLITE_ROW) {
-        const int64_t rowid = seen.Int(0);
-        const int64_t incident = seen.Int(1);
-        if (seen.Text(3) != triaged.source || seen.Text(4) != labels_sha256) {
-          ++result.refused;
-          continue;
-        }
-        if (alert.status == seen.Text(2)) {
-          ++result.repeated;
-          continue;
-        }
-        set_status.Reset();
-        set_status.Bind(1, rowid);
-        set_status.Bind(2, alert.status);
-        if (alert.status == "firing") {
-          set_status.Bind(3, int64_t{0});
-          if (set_status.Step() != SQLITE_DONE)
-            return set_status.Error("reopening an alert");
-          ++result.joined;
-          if (absl::Status status = reopen_incident(incident); !status.ok())
+  return InWriteTransaction(
+      db_, "incidents", [&]() -> absl::StatusOr<IntakeResult> {
+        Statement seen(db_,
+                       "SELECT rowid, incident, status, source, labels_sha256 "
+                       "FROM incident_alerts WHERE sender = ?1 AND "
+                       "fingerprint = ?2 AND starts_at_ms = ?3");
+        Statement set_status(db_,
+                             "UPDATE incident_alerts SET status = ?2, "
+                             "ends_at_ms = ?3 WHERE rowid = ?1");
+        Statement firing(db_,
+                         "SELECT count(*) FROM incident_alerts "
+                         "WHERE incident = ?1 AND status = 'firing'");
+        Statement last_end(db_,
+                           "SELECT max(ends_at_ms) FROM incident_alerts "
+                           "WHERE incident = ?1");
+        Statement close(
+            db_,
+            "UPDATE incidents SET status = 'resolved', "
+            "resolved_at_ms = ?2 WHERE id = ?1 AND status = 'open'");
+        Statement reopen(
+            db_,
+            "UPDATE incidents SET status = 'open', resolved_at_ms = "
+            "0 WHERE id = ?1 AND status = 'resolved'");
+        Statement open_for(db_,
+                           "SELECT id FROM incidents WHERE status = 'open' AND "
+                           "entry = ?2 AND ((?4 = 1 AND host = ?1) OR "
+                           "(?4 = 0 AND host_known = 0)) ORDER BY id DESC "
+                           "LIMIT 1");
+        Statement open_new(
+            db_,
+            "INSERT INTO incidents (alertname, host, host_known, "
+            "entry, nearest, status, opened_at_ms, summary, "
+            "mountpoint, device, environment, diagnosis_state) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?8, ?9, "
+            "?10, ?11)");
+        Statement add(
+            db_,
+            "INSERT INTO incident_alerts (sender, fingerprint, "
+            "starts_at_ms, incident, status, ends_at_ms, "
+            "received_at_ms, source, labels_sha256, labels_json, "
+            "annotations_json, generator_url, text_cut, external_url, "
+            "dashboard_url, panel_url, silence_url, link_refused) "
+            "VALUES (?1, ?2, ?3, ?4, 'firing', 0, ?5, ?6, ?7, ?8, ?9, "
+            "?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+        // Keeps the first alert and the newest kMaxAlertsShown in full.
+        Statement fold(
+            db_,
+            absl::StrCat(
+                "UPDATE incident_alerts SET folded = 1, labels_json = '{}', "
+                "annotations_json = '{}', generator_url = '', external_url "
+                "= '', dashboard_url = '', panel_url = '', silence_url = '' "
+                "WHERE rowid IN "
+                "(SELECT rowid FROM incident_alerts WHERE incident = ?1 AND "
+                "folded = 0 ORDER BY rowid LIMIT -1 OFFSET 1) AND rowid NOT "
+                "IN (SELECT rowid FROM incident_alerts WHERE incident = ?1 "
+                "AND folded = 0 ORDER BY rowid DESC LIMIT ",
+                kMaxAlertsShown, ")"));
+        for (const Statement* statement :
+             {&seen, &set_status, &firing, &last_end, &close, &reopen,
+              &open_for, &open_new, &add, &fold}) {
+          if (absl::Status status = statement->status(); !status.ok())
             return status;
-          continue;
         }
-        set_status.Bind(
-            3, alert.ends_at_ms > 0 ? alert.ends_at_ms : received_at_ms);
-        if (set_status.Step() != SQLITE_DONE)
-          return set_status.Error("resolving");
-        ++result.resolved;
-        result.bytes_recorded += kRowBytes;  // the row rewritten, its WAL page
-        firing.Reset();
-        firing.Bind(1, incident);
-        if (firing.Step() != SQLITE_ROW) return firing.Error("counting");
-        if (firing.Int(0) > 0) continue;
-        last_end.Reset();
-        last_end.Bind(1, incident);
-        if (last_end.Step() != SQLITE_ROW) return last_end.Error("reading");
-        close.Reset();
-        close.Bind(1, incident);
-        close.Bind(2, last_end.Int(0));
-        if (close.Step() != SQLITE_DONE) return close.Error("closing");
-        if (sqlite3_changes(db_) > 0) {
-          result.closed.push_back(FormatIncidentId(incident));
+        // Opens `incident` again if it was resolved (in this notification, or
+        // before).
+        const auto reopen_incident = [&](int64_t incident) -> absl::Status {
+          reopen.Reset();
+          reopen.Bind(1, incident);
+          if (reopen.Step() != SQLITE_DONE) return reopen.Error("reopening");
+          if (sqlite3_changes(db_) == 0) return absl::OkStatus();
           result.bytes_recorded += kRowBytes;
-        }
-        continue;
-      }
-      if (alert.status == "resolved") {
-        ++result.ignored;
-        continue;
-      }
-      const std::pair<std::string, std::string> key = {
-          triaged.host_known ? triaged.host : std::string(), triaged.entry};
-      int64_t incident = 0;
-      if (auto here = opened_here.find(key); here != opened_here.end()) {
-        incident = here->second;
-        ++result.joined;
-        if (absl::Status status = reopen_incident(incident); !status.ok())
-          return status;
-      } else {
-        open_for.Reset();
-        open_for.Bind(1, triaged.host);
-        open_for.Bind(2, triaged.entry);
-        open_for.Bind(4, int64_t{triaged.host_known});
-        const int open = open_for.Step();
-        if (open == SQLITE_ROW) {
-          incident = open_for.Int(0);
-          ++result.joined;
-        } else if (open != SQLITE_DONE) {
-          return open_for.Error("finding the open incident");
-        } else if (result.opened.size() >= kMaxOpenedPerNotification) {
-          ++result.not_opened;
-          continue;
-        } else {
-          const auto label = [&alert](const char* name) {
-            auto it = alert.labels.find(name);
-            return it == alert.labels.end() ? std::string() : it->second;
-          };
-          open_new.Reset();
-          open_new.Bind(1, alert.labels.at("alertname"));
-          open_new.Bind(2, triaged.host);
-          open_new.Bind(3, int64_t{triaged.host_known});
-          open_new.Bind(4, triaged.entry);
-          open_new.Bind(5, absl::StrJoin(triaged.nearest, ","));
-          // A start in the future (a sender's clock, or a forged one) would
-          // keep the incident at the top of every list.
-          open_new.Bind(6, alert.starts_at_ms > 0
-                               ? std::min(alert.starts_at_ms, received_at_ms)
-                               : received_at_ms);
-          open_new.Bind(7, triaged.summary);
-          open_new.Bind(8, label("mountpoint"));
-          open_new.Bind(9, label("device"));
-          open_new.Bind(10, triaged.environment);
-          open_new.Bind(11, triaged.diagnosis);
-          if (open_new.Step() != SQLITE_DONE)
-            return open_new.Error("opening an incident");
-          incident = sqlite3_last_insert_rowid(db_);
-          result.opened.push_back(FormatIncidentId(incident));
+          const std::string id = FormatIncidentId(incident);
+          auto closed =
+              std::find(result.closed.begin(), result.closed.end(), id);
+          if (closed != result.closed.end()) {
+            result.closed.erase(closed);
+          } else if (std::find(result.reopened.begin(), result.reopened.end(),
+                               id) == result.reopened.end()) {
+            result.reopened.push_back(id);
+          }
+          return absl::OkStatus();
+        };
+        // The incident each host and entry opened in this notification: one
+        // notification opens at most one per host and entry, however its
+        // alerts fire and resolve.
+        std::map<std::pair<std::string, std::string>, int64_t> opened_here;
+        for (const TriagedAlert& triaged : alerts) {
+          const ReceivedAlert& alert = triaged.alert;
+          const std::string labels_sha256 = Sha256Hex(MapJson(alert.labels));
+          seen.Reset();
+          seen.Bind(1, sender);
+          seen.Bind(2, alert.fingerprint);
+          seen.Bind(3, alert.starts_at_ms);
+          const int found = seen.Step();
+          if (found != SQLITE_ROW && found != SQLITE_DONE)
+            return seen.Error("reading an alert");
+          if (found == SQLITE_ROW) {
+            const int64_t rowid = seen.Int(0);
+            const int64_t incident = seen.Int(1);
+            if (seen.Text(3) != triaged.source ||
+                seen.Text(4) != labels_sha256) {
+              ++result.refused;
+              continue;
+            }
+            if (alert.status == seen.Text(2)) {
+              ++result.repeated;
+              continue;
+            }
+            set_status.Reset();
+            set_status.Bind(1, rowid);
+            set_status.Bind(2, alert.status);
+            if (alert.status == "firing") {
+              set_status.Bind(3, int64_t{0});
+              if (set_status.Step() != SQLITE_DONE)
+                return set_status.Error("reopening an alert");
+              ++result.joined;
+              if (absl::Status status = reopen_incident(incident); !status.ok())
+                return status;
+              continue;
+            }
+            set_status.Bind(
+                3, alert.ends_at_ms > 0 ? alert.ends_at_ms : received_at_ms);
+            if (set_status.Step() != SQLITE_DONE)
+              return set_status.Error("resolving");
+            ++result.resolved;
+            result.bytes_recorded +=
+                kRowBytes;  // the row rewritten, its WAL page
+            firing.Reset();
+            firing.Bind(1, incident);
+            if (firing.Step() != SQLITE_ROW) return firing.Error("counting");
+            if (firing.Int(0) > 0) continue;
+            last_end.Reset();
+            last_end.Bind(1, incident);
+            if (last_end.Step() != SQLITE_ROW) return last_end.Error("reading");
+            close.Reset();
+            close.Bind(1, incident);
+            close.Bind(2, last_end.Int(0));
+            if (close.Step() != SQLITE_DONE) return close.Error("closing");
+            if (sqlite3_changes(db_) > 0) {
+              result.closed.push_back(FormatIncidentId(incident));
+              result.bytes_recorded += kRowBytes;
+            }
+            continue;
+          }
+          if (alert.status == "resolved") {
+            ++result.ignored;
+            continue;
+          }
+          const std::pair<std::string, std::string> key = {
+              triaged.host_known ? triaged.host : std::string(), triaged.entry};
+          int64_t incident = 0;
+          if (auto here = opened_here.find(key); here != opened_here.end()) {
+            incident = here->second;
+            ++result.joined;
+            if (absl::Status status = reopen_incident(incident); !status.ok())
+              return status;
+          } else {
+            open_for.Reset();
+            open_for.Bind(1, triaged.host);
+            open_for.Bind(2, triaged.entry);
+            open_for.Bind(4, int64_t{triaged.host_known});
+            const int open = open_for.Step();
+            if (open == SQLITE_ROW) {
+              incident = open_for.Int(0);
+              ++result.joined;
+            } else if (open != SQLITE_DONE) {
+              return open_for.Error("finding the open incident");
+            } else if (result.opened.size() >= kMaxOpenedPerNotification) {
+              ++result.not_opened;
+              continue;
+            } else {
+              const auto label = [&alert](const char* name) {
+                auto it = alert.labels.find(name);
+                return it == alert.labels.end() ? std::string() : it->second;
+              };
+              open_new.Reset();
+              open_new.Bind(1, alert.labels.at("alertname"));
+              open_new.Bind(2, triaged.host);
+              open_new.Bind(3, int64_t{triaged.host_known});
+              open_new.Bind(4, triaged.entry);
+              open_new.Bind(5, absl::StrJoin(triaged.nearest, ","));
+              // A start in the future (a sender's clock, or a forged one) would
+              // keep the incident at the top of every list.
+              open_new.Bind(6,
+                            alert.starts_at_ms > 0
+                                ? std::min(alert.starts_at_ms, received_at_ms)
+                                : received_at_ms);
+              open_new.Bind(7, triaged.summary);
+              open_new.Bind(8, label("mountpoint"));
+              open_new.Bind(9, label("device"));
+              open_new.Bind(10, triaged.environment);
+              open_new.Bind(11, triaged.diagnosis);
+              if (open_new.Step() != SQLITE_DONE)
+                return open_new.Error("opening an incident");
+              incident = sqlite3_last_insert_rowid(db_);
+              result.opened.push_back(FormatIncidentId(incident));
+              result.bytes_recorded +=
+                  kRowBytes + alert.labels.at("alertname").size() +
+                  triaged.host.size() + triaged.entry.size() +
+                  absl::StrJoin(triaged.nearest, ",").size() +
+                  triaged.summary.size() + label("mountpoint").size() +
+                  label("device").size() + triaged.environment.size();
+              opened_here[key] = incident;
+            }
+          }
+          bool cut = false;
+          const AlertLinks& links = alert.links;  // each checked by SafeLink
+          add.Reset();
+          add.Bind(1, sender);
+          add.Bind(2, alert.fingerprint);
+          add.Bind(3, alert.starts_at_ms);
+          add.Bind(4, incident);
+          add.Bind(5, received_at_ms);
+          add.Bind(6, triaged.source);
+          add.Bind(7, labels_sha256);
+          const std::string labels_json =
+              BoundedMapJson(alert.labels, kMaxAlertTextBytes, cut);
+          const std::string annotations_json =
+              BoundedMapJson(alert.annotations, kMaxAlertTextBytes, cut);
+          add.Bind(8, labels_json);
+          add.Bind(9, annotations_json);
+          add.Bind(10, links.generator);
+          add.Bind(11, int64_t{cut});
+          add.Bind(12, links.external);
+          add.Bind(13, links.dashboard);
+          add.Bind(14, links.panel);
+          add.Bind(15, links.silence);
+          add.Bind(16, int64_t{links.refused});
+          if (add.Step() != SQLITE_DONE) return add.Error("recording an alert");
           result.bytes_recorded +=
-              kRowBytes + alert.labels.at("alertname").size() +
-              triaged.host.size() + triaged.entry.size() +
-              absl::StrJoin(triaged.nearest, ",").size() +
-              triaged.summary.size() + label("mountpoint").size() +
-              label("device").size() + triaged.environment.size();
-          opened_here[key] = incident;
+              kRowBytes + alert.fingerprint.size() + labels_json.size() +
+              annotations_json.size() + links.generator.size() +
+              links.external.size() + links.dashboard.size() +
+              links.panel.size() + links.silence.size();
+          fold.Reset();
+          fold.Bind(1, incident);
+          if (fold.Step() != SQLITE_DONE) return fold.Error("folding alerts");
         }
-      }
-      bool cut = false;
-      const AlertLinks& links = alert.links;  // each checked by SafeLink
-      add.Reset();
-      add.Bind(1, sender);
-      add.Bind(2, alert.fingerprint);
-      add.Bind(3, alert.starts_at_ms);
-      add.Bind(4, incident);
-      add.Bind(5, received_at_ms);
-      add.Bind(6, triaged.source);
-      add.Bind(7, labels_sha256);
-      const std::string labels_json =
-          BoundedMapJson(alert.labels, kMaxAlertTextBytes, cut);
-      const std::string annotations_json =
-          BoundedMapJson(alert.annotations, kMaxAlertTextBytes, cut);
-      add.Bind(8, labels_json);
-      add.Bind(9, annotations_json);
-      add.Bind(10, links.generator);
-      add.Bind(11, int64_t{cut});
-      add.Bind(12, links.external);
-      add.Bind(13, links.dashboard);
-      add.Bind(14, links.panel);
-      add.Bind(15, links.silence);
-      add.Bind(16, int64_t{links.refused});
-      if (add.Step() != SQLITE_DONE) return add.Error("recording an alert");
-      result.bytes_recorded += kRowBytes + alert.fingerprint.size() +
-                               labels_json.size() + annotations_json.size() +
-                               links.generator.size() + links.external.size() +
-                               links.dashboard.size() + links.panel.size() +
-                               links.silence.size();
-      fold.Reset();
-      fold.Bind(1, incident);
-      if (fold.Step() != SQLITE_DONE) return fold.Error("folding alerts");
-    }
-    return absl::OkStatus();
-  }();
-  if (!failed.ok()) {
-    ExecSql(db_, "ROLLBACK", "incidents").IgnoreError();
-    return failed;
-  }
-  if (absl::Status committed = ExecSql(db_, "COMMIT", "incidents");
-      !committed.ok()) {
-    ExecSql(db_, "ROLLBACK", "incidents").IgnoreError();
-    return committed;
-  }
-  return result;
+        return result;
+      });
 }
 
 absl::Status IncidentStore::SetDiagnosis(
@@ -484,261 +480,6 @@ absl::StatusOr<v1::Incident> IncidentStore::Get(const std::string& id,
   if (absl::Status silences = ReadSilences(*number, incident); !silences.ok())
     return silences;
   return incident;
-}
-
-absl::Status IncidentStore::ReadSilences(int64_t number,
-                                         v1::Incident& incident) {
-  Statement silences(db_,
-                     "SELECT id, created_by, created_at_ms, ends_at_ms, "
-                     "expired_at_ms, matchers FROM incident_silences WHERE "
-                     "incident = ?1 ORDER BY created_at_ms DESC, id LIMIT ?2");
-  if (absl::Status status = silences.status(); !status.ok()) return status;
-  silences.Bind(1, number);
-  silences.Bind(2, int64_t{kMaxSilencesShown});
-  int rc;
-  while ((rc = silences.Step()) == SQLITE_ROW) {
-    v1::IncidentSilence* silence = incident.add_silences();
-    silence->set_id(silences.Text(0));
-    silence->set_created_by(silences.Text(1));
-    silence->set_created_at_ms(silences.Int(2));
-    silence->set_ends_at_ms(silences.Int(3));
-    silence->set_expired_at_ms(silences.Int(4));
-    silence->set_matchers(silences.Text(5));
-  }
-  if (rc != SQLITE_DONE) return silences.Error("reading silences");
-  return absl::OkStatus();
-}
-
-absl::Status IncidentStore::CheckResponse(const v1::Incident& incident,
-                                          v1::IncidentResponse::Action action) {
-  const bool open = incident.status() == "open";
-  switch (action) {
-    case v1::IncidentResponse::ACTION_ACKNOWLEDGE:
-    case v1::IncidentResponse::ACTION_RESOLVE:
-    case v1::IncidentResponse::ACTION_SILENCE:
-      if (!open)
-        return absl::FailedPreconditionError(
-            absl::StrCat(incident.id(),
-                         " is resolved; reopen it first (opsctl incident "
-                         "reopen ",
-                         incident.id(), " --reason ...)"));
-      return absl::OkStatus();
-    case v1::IncidentResponse::ACTION_REOPEN:
-      if (open)
-        return absl::FailedPreconditionError(
-            absl::StrCat(incident.id(), " is open"));
-      return absl::OkStatus();
-    case v1::IncidentResponse::ACTION_NOTE:
-    case v1::IncidentResponse::ACTION_UNSILENCE:
-      return absl::OkStatus();
-    default:
-      return absl::InvalidArgumentError(
-          "the action must be acknowledge, note, resolve, reopen, silence or "
-          "unsilence");
-  }
-}
-
-absl::StatusOr<v1::Incident> IncidentStore::Respond(
-    const std::string& id, v1::IncidentResponse::Action action,
-    const std::string& by, int64_t at_ms) {
-  absl::StatusOr<int64_t> number = ParseId(id);
-  if (!number.ok()) return number.status();
-  absl::MutexLock lock(&mutex_);
-  if (absl::Status begun = ExecSql(db_, "BEGIN IMMEDIATE", "incidents");
-      !begun.ok())
-    return begun;
-  absl::StatusOr<v1::Incident> changed = [&]() -> absl::StatusOr<v1::Incident> {
-    absl::StatusOr<std::vector<v1::Incident>> found =
-        Select("WHERE id = ?1", *number, 1);
-    if (!found.ok()) return found.status();
-    if (found->empty())
-      return absl::NotFoundError(absl::StrCat("no incident ", id));
-    const v1::Incident& incident = found->front();
-    if (absl::Status allowed = CheckResponse(incident, action); !allowed.ok())
-      return allowed;
-    std::string update;
-    switch (action) {
-      case v1::IncidentResponse::ACTION_ACKNOWLEDGE:
-        update = "owner = ?2, acknowledged_at_ms = ?3";
-        break;
-      case v1::IncidentResponse::ACTION_RESOLVE:
-        update = "status = 'resolved', resolved_at_ms = ?3, resolved_by = ?2";
-        break;
-      case v1::IncidentResponse::ACTION_REOPEN: {
-        // One open incident per host and entry: alerts join it.
-        Statement other(db_,
-                        "SELECT id FROM incidents WHERE status = 'open' AND "
-                        "entry = ?2 AND ((?3 = 1 AND host = ?1) OR "
-                        "(?3 = 0 AND host_known = 0)) LIMIT 1");
-        if (absl::Status status = other.status(); !status.ok()) return status;
-        other.Bind(1, incident.host());
-        other.Bind(2, incident.entry());
-        other.Bind(3, int64_t{incident.host_known()});
-        const int rc = other.Step();
-        if (rc == SQLITE_ROW)
-          return absl::FailedPreconditionError(absl::StrCat(
-              FormatIncidentId(other.Int(0)),
-              " is open for the same host and runbook entry; its alerts go "
-              "there, so work on it instead"));
-        if (rc != SQLITE_DONE) return other.Error("finding open incidents");
-        update = "status = 'open', resolved_at_ms = 0, resolved_by = ''";
-        break;
-      }
-      default:
-        break;
-    }
-    Statement write(
-        db_, absl::StrCat("UPDATE incidents SET ", update,
-                          update.empty() ? "" : ", ",
-                          "last_human_action_ms = ?3, last_human_action_by = "
-                          "?2 WHERE id = ?1"));
-    if (absl::Status status = write.status(); !status.ok()) return status;
-    write.Bind(1, *number);
-    write.Bind(2, by);
-    write.Bind(3, at_ms);
-    if (write.Step() != SQLITE_DONE) return write.Error("updating an incident");
-    found = Select("WHERE id = ?1", *number, 1);
-    if (!found.ok()) return found.status();
-    v1::Incident now = found->front();
-    if (absl::Status silences = ReadSilences(*number, now); !silences.ok())
-      return silences;
-    return now;
-  }();
-  if (!changed.ok()) {
-    ExecSql(db_, "ROLLBACK", "incidents").IgnoreError();
-    return changed;
-  }
-  if (absl::Status committed = ExecSql(db_, "COMMIT", "incidents");
-      !committed.ok()) {
-    ExecSql(db_, "ROLLBACK", "incidents").IgnoreError();
-    return committed;
-  }
-  return changed;
-}
-
-absl::StatusOr<IncidentStore::SilencePlan> IncidentStore::SilenceMatchers(
-    const std::string& id) {
-  absl::StatusOr<int64_t> number = ParseId(id);
-  if (!number.ok()) return number.status();
-  absl::MutexLock lock(&mutex_);
-  Statement firing(db_,
-                   "SELECT DISTINCT labels_json FROM incident_alerts WHERE "
-                   "incident = ?1 AND status = 'firing' AND folded = 0");
-  if (absl::Status status = firing.status(); !status.ok()) return status;
-  firing.Bind(1, *number);
-  SilencePlan plan;
-  int rc;
-  while ((rc = firing.Step()) == SQLITE_ROW) {
-    nlohmann::json labels =
-        nlohmann::json::parse(firing.Text(0), nullptr, false);
-    const auto label = [&labels](const char* name) -> std::string {
-      if (!labels.is_object() || !labels.contains(name) ||
-          !labels[name].is_string())
-        return "";
-      return labels[name].get<std::string>();
-    };
-    const std::string alertname = label("alertname");
-    const std::string instance = label("instance");
-    if (alertname.empty() || instance.empty()) {
-      const std::string name = alertname.empty() ? "(no name)" : alertname;
-      if (std::find(plan.unsilenceable.begin(), plan.unsilenceable.end(),
-                    name) == plan.unsilenceable.end())
-        plan.unsilenceable.push_back(name);
-      continue;
-    }
-    Matchers matchers = {{"alertname", alertname}, {"instance", instance}};
-    if (std::find(plan.silences.begin(), plan.silences.end(), matchers) ==
-        plan.silences.end())
-      plan.silences.push_back(std::move(matchers));
-    if (plan.silences.size() > kMaxSilencesPerResponse)
-      return absl::FailedPreconditionError(absl::StrCat(
-          id, " has alerts firing on more than ", kMaxSilencesPerResponse,
-          " hosts or names; silence them in Alertmanager by hand"));
-  }
-  if (rc != SQLITE_DONE) return firing.Error("reading firing alerts");
-  if (plan.silences.empty() && !plan.unsilenceable.empty())
-    return absl::FailedPreconditionError(absl::StrCat(
-        "an alert of ", id, " (", plan.unsilenceable.front(),
-        ") has no instance label: a silence of its name alone would silence "
-        "it on every host, so silence it in Alertmanager by hand"));
-  if (plan.silences.empty())
-    return absl::FailedPreconditionError(
-        absl::StrCat("no alert of ", id, " is firing: nothing to silence"));
-  return plan;
-}
-
-absl::StatusOr<v1::Incident> IncidentStore::AddSilences(
-    const std::string& id, const std::vector<v1::IncidentSilence>& silences,
-    const std::string& by, int64_t at_ms) {
-  absl::StatusOr<int64_t> number = ParseId(id);
-  if (!number.ok()) return number.status();
-  absl::MutexLock lock(&mutex_);
-  if (absl::Status begun = ExecSql(db_, "BEGIN IMMEDIATE", "incidents");
-      !begun.ok())
-    return begun;
-  absl::StatusOr<v1::Incident> added = [&]() -> absl::StatusOr<v1::Incident> {
-    absl::StatusOr<std::vector<v1::Incident>> found =
-        Select("WHERE id = ?1", *number, 1);
-    if (!found.ok()) return found.status();
-    if (found->empty())
-      return absl::NotFoundError(absl::StrCat("no incident ", id));
-    // It may have been resolved while Alertmanager was asked.
-    if (absl::Status open =
-            CheckResponse(found->front(), v1::IncidentResponse::ACTION_SILENCE);
-        !open.ok())
-      return open;
-    Statement add(db_,
-                  "INSERT INTO incident_silences (id, incident, created_by, "
-                  "created_at_ms, ends_at_ms, matchers) VALUES (?1, ?2, ?3, "
-                  "?4, ?5, ?6)");
-    if (absl::Status status = add.status(); !status.ok()) return status;
-    for (const v1::IncidentSilence& silence : silences) {
-      add.Reset();
-      add.Bind(1, silence.id());
-      add.Bind(2, *number);
-      add.Bind(3, silence.created_by());
-      add.Bind(4, silence.created_at_ms());
-      add.Bind(5, silence.ends_at_ms());
-      add.Bind(6, silence.matchers());
-      if (add.Step() != SQLITE_DONE) return add.Error("recording a silence");
-    }
-    Statement touch(db_,
-                    "UPDATE incidents SET last_human_action_ms = ?3, "
-                    "last_human_action_by = ?2 WHERE id = ?1");
-    if (absl::Status status = touch.status(); !status.ok()) return status;
-    touch.Bind(1, *number);
-    touch.Bind(2, by);
-    touch.Bind(3, at_ms);
-    if (touch.Step() != SQLITE_DONE) return touch.Error("updating an incident");
-    found = Select("WHERE id = ?1", *number, 1);
-    if (!found.ok()) return found.status();
-    v1::Incident now = found->front();
-    if (absl::Status read = ReadSilences(*number, now); !read.ok()) return read;
-    return now;
-  }();
-  if (!added.ok()) {
-    ExecSql(db_, "ROLLBACK", "incidents").IgnoreError();
-    return added;
-  }
-  if (absl::Status committed = ExecSql(db_, "COMMIT", "incidents");
-      !committed.ok()) {
-    ExecSql(db_, "ROLLBACK", "incidents").IgnoreError();
-    return committed;
-  }
-  return added;
-}
-
-absl::Status IncidentStore::ExpireSilence(const std::string& silence_id,
-                                          int64_t at_ms) {
-  absl::MutexLock lock(&mutex_);
-  Statement expire(db_,
-                   "UPDATE incident_silences SET expired_at_ms = ?2 WHERE id "
-                   "= ?1 AND expired_at_ms = 0");
-  if (absl::Status status = expire.status(); !status.ok()) return status;
-  expire.Bind(1, silence_id);
-  expire.Bind(2, at_ms);
-  if (expire.Step() != SQLITE_DONE) return expire.Error("expiring a silence");
-  return absl::OkStatus();
 }
 
 }  // namespace opsagent

@@ -32,24 +32,20 @@
 #include "common/trusted_path.h"
 #include "common/version.h"
 #include "controller/alerts/alert_intake.h"
-#include "controller/alerts/alertmanager_silences.h"
 #include "controller/alerts/auto_diagnosis.h"
 #include "controller/alerts/incident_store.h"
 #include "controller/audit/audit_log_file.h"
 #include "controller/audit/audit_store.h"
 #include "controller/audit/write_budget.h"
-#include "controller/chat/chat_notifier.h"
 #include "controller/commands/captured_command.h"
 #include "controller/commands/command.h"
 #include "controller/inventory.h"
 #include "controller/operator_config.h"
-#include "controller/pages/incident_pages.h"
-#include "controller/pages/page_links.h"
+#include "controller/opsctld/incident_parts.h"
 #include "controller/server/agent_link_service.h"
 #include "controller/server/agent_registry.h"
 #include "controller/server/audit_checkpointer.h"
 #include "controller/server/controller_service.h"
-#include "controller/server/incident_services.h"
 #include "controller/server/live_inventory.h"
 #include "controller/server/opsctld_config.h"
 #include "controller/server/relay_run.h"
@@ -293,30 +289,6 @@ int main(int argc, char** argv) {
     incidents = *std::move(opened);
   }
 
-  std::unique_ptr<opsagent::AlertmanagerSilences> silences;
-  if (config->has_alertmanager()) {
-    absl::StatusOr<std::unique_ptr<opsagent::AlertmanagerSilences>> created =
-        opsagent::AlertmanagerSilences::Create(config->alertmanager());
-    if (!created.ok())
-      return Refuse(kExitServe,
-                    absl::StrCat("alertmanager: ", created.status().message()));
-    silences = *std::move(created);
-  }
-
-  std::unique_ptr<opsagent::PageLinks> page_links;
-  if (config->has_pages()) {
-    absl::StatusOr<std::unique_ptr<opsagent::PageLinks>> created =
-        opsagent::PageLinks::Create(config->pages());
-    if (!created.ok())
-      return Refuse(kExitServe,
-                    absl::StrCat("pages: ", created.status().message()));
-    page_links = *std::move(created);
-  }
-  opsagent::IncidentServices incident_services;
-  incident_services.store = incidents.get();
-  incident_services.silences = silences.get();
-  incident_services.pages = page_links.get();
-
   const absl::Duration heartbeat = absl::Seconds(config->heartbeat_seconds());
   auto registry = std::make_unique<opsagent::AgentRegistry>(
       static_cast<int>(config->max_agents()), heartbeat);
@@ -330,30 +302,12 @@ int main(int argc, char** argv) {
                    "Agents holding a link to this controller now.",
                    [&registry] { return registry->All().size(); });
   opsagent::AgentLinkService links(registry.get(), heartbeat);
-  std::unique_ptr<opsagent::ChatNotifier> chat;
-  if (config->has_chat()) {
-    absl::StatusOr<std::unique_ptr<opsagent::ChatNotifier>> created =
-        opsagent::ChatNotifier::Create(config->chat(), incidents.get(),
-                                       reader->get(), page_links.get(),
-                                       metrics);
-    if (!created.ok())
-      return Refuse(kExitServe,
-                    absl::StrCat("chat: ", created.status().message()));
-    chat = *std::move(created);
-    incident_services.events = chat.get();
-  }
-  if (incidents != nullptr) {
-    metrics.AddGauge("opsagent_controller_open_incidents",
-                     "Incidents open now.", [&incidents] {
-                       absl::StatusOr<int64_t> open = incidents->CountOpen();
-                       return open.ok() ? static_cast<double>(*open) : -1.0;
-                     });
-    incident_services.first_response = &metrics.AddHistogram(
-        "opsagent_controller_first_response_seconds",
-        "From an incident's opening to the first thing a person did with it "
-        "(acknowledge, note, resolve, silence, ...), by that action.",
-        {"action"});
-  }
+  absl::StatusOr<std::unique_ptr<opsagent::IncidentParts>> incident_parts =
+      opsagent::MakeIncidentParts(*config, incidents.get(), reader->get(),
+                                  metrics);
+  if (!incident_parts.ok())
+    return Refuse(kExitServe, incident_parts.status().message());
+  opsagent::IncidentEvents* const chat = (*incident_parts)->chat.get();
   // Operators read the runbooks from here, as they are on this controller's
   // disk now (the alert intake matches with the copy loaded at start).
   opsagent::ControllerService::RunbookReader runbook_reader;
@@ -371,8 +325,8 @@ int main(int argc, char** argv) {
   }
   opsagent::ControllerService operators(
       *config, registry.get(), std::move(inventory), audit->get(),
-      reader->get(), checkpoints.get(), incident_services, &relay_metrics,
-      &write_budget, std::move(runbook_reader));
+      reader->get(), checkpoints.get(), (*incident_parts)->services,
+      &relay_metrics, &write_budget, std::move(runbook_reader));
   std::unique_ptr<opsagent::AutoDiagnosis> diagnosis;
   std::unique_ptr<opsagent::AlertIntake> intake;
   if (config->has_alert_intake()) {
@@ -386,7 +340,7 @@ int main(int argc, char** argv) {
                      automation.message());
       }
       diagnosis = std::make_unique<opsagent::AutoDiagnosis>(
-          config->alert_intake().automation(), incidents.get(), chat.get(),
+          config->alert_intake().automation(), incidents.get(), chat,
           [&registry](const std::string& host) {
             return registry->Find(host) != nullptr;
           },
@@ -397,7 +351,7 @@ int main(int argc, char** argv) {
         [&registry, &operators] {
           return opsagent::LiveInventory(*registry, operators.inventory());
         },
-        incidents.get(), diagnosis.get(), chat.get(), &write_budget, metrics);
+        incidents.get(), diagnosis.get(), chat, &write_budget, metrics);
   }
   // gRPC 1.51 stops accepting for good when accept4 fails with EMFILE: a
   // flood of plain TCP connections would shut every new agent and operator
@@ -471,17 +425,10 @@ int main(int argc, char** argv) {
         spdlog::error("alert intake: {}", std::string(resumed.message()));
     }
   }
-  std::unique_ptr<opsagent::HttpListener> pages_listener;
-  if (page_links != nullptr) {
-    absl::StatusOr<std::unique_ptr<opsagent::HttpListener>> serving =
-        opsagent::ServeIncidentPages(config->pages(), page_links.get(),
-                                     incidents.get(), reader->get());
-    if (!serving.ok()) return Refuse(kExitServe, serving.status().message());
-    pages_listener = *std::move(serving);
-    spdlog::info("incident pages: GET https://{}/incidents (port {}), as {}",
-                 config->pages().listen_address(), pages_listener->port(),
-                 config->pages().base_url());
-  }
+  absl::StatusOr<std::unique_ptr<opsagent::HttpListener>> pages_listener =
+      opsagent::ServePages(*config, **incident_parts, reader->get());
+  if (!pages_listener.ok())
+    return Refuse(kExitServe, pages_listener.status().message());
   std::unique_ptr<opsagent::HttpListener> metrics_listener;
   if (!config->metrics_listen_address().empty()) {
     absl::StatusOr<std::unique_ptr<opsagent::HttpListener>> serving =
@@ -501,7 +448,7 @@ int main(int argc, char** argv) {
   // No new alerts; diagnoses running finish (they run through this
   // server) and queued ones stay pending for the next start.
   intake_listener.reset();
-  pages_listener.reset();
+  pages_listener->reset();
   diagnosis.reset();
   for (const std::shared_ptr<opsagent::AgentConnection>& link : registry->All())
     link->Close("the controller is stopping");

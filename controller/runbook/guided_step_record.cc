@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/json.h"
+#include "controller/runbook/runbook_library.h"
 
 namespace opsagent {
 
@@ -26,6 +27,25 @@ v1::AuditResult GuidedStepResult(bool confirmed) {
   result.set_summary(confirmed ? "operator confirmed the step was done"
                                : "operator did not confirm the step");
   return result;
+}
+
+absl::Status FindGuidedStep(const v1::Runbook& runbooks,
+                            const v1::GuidedStepRecord& record) {
+  for (const v1::RunbookEntry& entry : runbooks.entry()) {
+    if (entry.id() != record.entry()) continue;
+    for (const RunbookPhase& phase : RunbookPhases(entry)) {
+      if (phase.name != record.phase()) continue;
+      for (const v1::RunbookStep& step : *phase.steps) {
+        if (!step.manual().empty() && step.title() == record.step())
+          return absl::OkStatus();
+      }
+    }
+    return absl::NotFoundError(absl::StrCat("runbook ", record.entry(),
+                                            " has no guided ", record.phase(),
+                                            " step \"", record.step(), "\""));
+  }
+  return absl::NotFoundError(
+      absl::StrCat("the controller keeps no runbook ", record.entry()));
 }
 
 }  // namespace opsagent

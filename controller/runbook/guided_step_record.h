@@ -1,8 +1,10 @@
 #ifndef OPSAGENT_CONTROLLER_RUNBOOK_GUIDED_STEP_RECORD_H_
 #define OPSAGENT_CONTROLLER_RUNBOOK_GUIDED_STEP_RECORD_H_
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "controller/audit/audit_record.h"
+#include "opsagent/v1/controller.pb.h"
 
 namespace opsagent {
 
@@ -18,6 +20,12 @@ v1::AuditIntent GuidedStepIntent(absl::string_view entry,
 // Confirmed is an ok outcome; not confirmed is an error, so that the run's
 // timeline shows where it stopped.
 v1::AuditResult GuidedStepResult(bool confirmed);
+
+// That `runbooks` hold the guided step `record` names: its entry, and in
+// the phase it names a guided (manual) step of that title; NOT_FOUND
+// saying which is missing.
+absl::Status FindGuidedStep(const v1::Runbook& runbooks,
+                            const v1::GuidedStepRecord& record);
 
 }  // namespace opsagent
 

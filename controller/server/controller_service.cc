@@ -4,7 +4,6 @@
 #include <thread>
 #include <tuple>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/connection_guard.h"
@@ -18,6 +17,7 @@
 #include "controller/auditing_caller.h"
 #include "controller/runbook/guided_step_record.h"
 #include "controller/runbook/runbook_library.h"
+#include "controller/server/incident_page_link.h"
 #include "controller/server/incident_response.h"
 #include "controller/server/live_inventory.h"
 #include "controller/server/operator_claims.h"
@@ -200,65 +200,11 @@ grpc::ServerUnaryReactor* ControllerService::SelectHosts(
 grpc::ServerUnaryReactor* ControllerService::ListHosts(
     grpc::CallbackServerContext* context, const v1::ListHostsRequest* request,
     v1::ListHostsReply* reply) {
-  return Answer(
-      context, __func__, *request, [&](const PeerIdentity&) -> absl::Status {
-        absl::flat_hash_set<std::string> listed;
-        for (const v1::Host& host : inventory_.hosts()) {
-          v1::HostState* state = reply->add_hosts();
-          state->set_name(host.name());
-          state->set_address(host.address());
-          *state->mutable_roles() = host.roles();
-          state->set_environment(host.environment());
-          state->set_in_inventory(true);
-          listed.insert(host.name());
-          if (std::shared_ptr<AgentConnection> link =
-                  registry_->Find(host.name())) {
-            const AgentConnection::Info& info = link->info();
-            state->set_connected(true);
-            state->set_address(info.address);
-            state->set_agent_version(info.version);
-            state->set_connected_since_unix_ms(
-                absl::ToUnixMillis(info.connected_since));
-            state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
-          } else if (std::optional<AgentRegistry::Gone> gone =
-                         registry_->FindGone(host.name())) {
-            state->set_last_seen_unix_ms(absl::ToUnixMillis(gone->last_seen));
-            state->set_agent_version(gone->info.version);
-          }
-        }
-        std::vector<std::shared_ptr<AgentConnection>> links = registry_->All();
-        std::sort(links.begin(), links.end(), [](const auto& a, const auto& b) {
-          return a->info().host < b->info().host;
-        });
-        for (const std::shared_ptr<AgentConnection>& link : links) {
-          const AgentConnection::Info& info = link->info();
-          if (listed.contains(info.host)) continue;
-          v1::HostState* state = reply->add_hosts();
-          state->set_name(info.host);
-          state->set_address(info.address);
-          for (const std::string& role : info.roles) state->add_roles(role);
-          state->set_environment(info.environment);
-          state->set_connected(true);
-          state->set_agent_version(info.version);
-          state->set_connected_since_unix_ms(
-              absl::ToUnixMillis(info.connected_since));
-          state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
-        }
-        for (const AgentRegistry::Gone& gone : registry_->AllGone()) {
-          if (listed.contains(gone.info.host) ||
-              registry_->Find(gone.info.host))
-            continue;
-          v1::HostState* state = reply->add_hosts();
-          state->set_name(gone.info.host);
-          state->set_address(gone.info.address);
-          for (const std::string& role : gone.info.roles)
-            state->add_roles(role);
-          state->set_environment(gone.info.environment);
-          state->set_agent_version(gone.info.version);
-          state->set_last_seen_unix_ms(absl::ToUnixMillis(gone.last_seen));
-        }
-        return absl::OkStatus();
-      });
+  return Answer(context, __func__, *request,
+                [&](const PeerIdentity&) -> absl::Status {
+                  *reply = ListHostStates(*registry_, inventory_);
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* ControllerService::QueryAudit(
@@ -418,37 +364,14 @@ grpc::ServerUnaryReactor* ControllerService::RespondToIncident(
 grpc::ServerUnaryReactor* ControllerService::LinkIncidentPage(
     grpc::CallbackServerContext* context,
     const v1::IncidentPageLinkRequest* request, v1::IncidentPageLink* reply) {
-  return Answer(
-      context, __func__, *request,
-      [&](const PeerIdentity& caller) -> absl::Status {
-        absl::StatusOr<IncidentStore*> incidents = ServedIncidents();
-        if (!incidents.ok()) return incidents.status();
-        if (incidents_.pages == nullptr)
-          return absl::FailedPreconditionError(
-              "this controller serves no incident pages (pages { ... } in "
-              "opsctld's configuration)");
-        std::string scope(PageLinks::kListScope);
-        if (!request->incident().empty()) {
-          // Known, in its one form: a link to nothing is no use.
-          absl::StatusOr<v1::Incident> incident =
-              (*incidents)->Get(request->incident(), "", 4096);
-          if (!incident.ok()) return incident.status();
-          scope = incident->id();
-        }
-        const absl::Duration life =
-            request->valid_seconds() == 0
-                ? incidents_.pages->default_life()
-                : absl::Seconds(request->valid_seconds());
-        if (life < absl::Minutes(1) || life > PageLinks::kMaxLife)
-          return absl::InvalidArgumentError(
-              "a link lasts from 1 minute to 7 days");
-        const absl::Time expires = absl::Now() + life;
-        reply->set_url(incidents_.pages->Url(scope, expires));
-        reply->set_expires_at_ms(absl::ToUnixMillis(expires));
-        spdlog::info("page link for {} until {} given to {}", scope,
-                     absl::FormatTime(expires), caller.name);
-        return absl::OkStatus();
-      });
+  return Answer(context, __func__, *request,
+                [&](const PeerIdentity& caller) -> absl::Status {
+                  absl::StatusOr<v1::IncidentPageLink> link =
+                      GiveIncidentPageLink(incidents_, caller, *request);
+                  if (!link.ok()) return link.status();
+                  *reply = *std::move(link);
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* ControllerService::RecordGuidedStep(
@@ -539,21 +462,7 @@ absl::Status ControllerService::CheckGuidedStep(
                      "cannot be checked: ",
                      runbooks.status().message()));
   }
-  for (const v1::RunbookEntry& entry : runbooks->entry()) {
-    if (entry.id() != record.entry()) continue;
-    for (const RunbookPhase& phase : RunbookPhases(entry)) {
-      if (phase.name != record.phase()) continue;
-      for (const v1::RunbookStep& step : *phase.steps) {
-        if (!step.manual().empty() && step.title() == record.step())
-          return absl::OkStatus();
-      }
-    }
-    return absl::NotFoundError(absl::StrCat("runbook ", record.entry(),
-                                            " has no guided ", record.phase(),
-                                            " step \"", record.step(), "\""));
-  }
-  return absl::NotFoundError(
-      absl::StrCat("the controller keeps no runbook ", record.entry()));
+  return FindGuidedStep(*runbooks, record);
 }
 
 grpc::ServerUnaryReactor* ControllerService::GetRunbooks(

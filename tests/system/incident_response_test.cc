@@ -225,6 +225,17 @@ class IncidentResponseTest : public ::testing::Test {
     ASSERT_EQ(posted.status, 200) << posted.body;
   }
 
+  // Whether `opsctl incidents` shows `text` within 30 s (Alertmanager's
+  // group_wait and the webhook).
+  bool WaitForIncidents(const std::string& text) const {
+    return Eventually(
+        [&] {
+          return absl::StrContains(
+              fleet_->alice->Run({"incidents"}).stdout_text, text);
+        },
+        absl::Seconds(30));
+  }
+
   // `incident show ID --output json`: the incident, and its rows of the
   // team's log, oldest first.
   google::protobuf::Value Shown(const std::string& id) const {
@@ -268,13 +279,7 @@ TEST_F(IncidentResponseTest, OnCallAcknowledgesNotesSilencesAndResolves) {
       "{\"alertname\": \"DiskUsageWarning\", \"instance\": \"web-1:9100\", "
       "\"severity\": \"warning\"}",
       "https://prometheus.example.net/graph?g0.expr=disk");
-  ASSERT_TRUE(Eventually(
-      [&] {
-        return absl::StrContains(fleet_->alice->Run({"incidents"}).stdout_text,
-                                 "INC-1");
-      },
-      absl::Seconds(30)))
-      << Logs();
+  ASSERT_TRUE(WaitForIncidents("INC-1")) << Logs();
 
   // The links Alertmanager sent are kept and shown.
   ProgramResult shown = fleet_->alice->Run({"incident", "show", "INC-1"});
@@ -472,13 +477,7 @@ TEST_F(IncidentResponseTest, AChatThatFailsLosesNoIncident) {
   StartReceiver(500);
   Fire("{\"alertname\": \"DiskUsageWarning\", \"instance\": \"web-1:9100\"}",
        "https://prometheus.example.net/graph");
-  ASSERT_TRUE(Eventually(
-      [&] {
-        return absl::StrContains(fleet_->alice->Run({"incidents"}).stdout_text,
-                                 "INC-1");
-      },
-      absl::Seconds(30)))
-      << Logs();
+  ASSERT_TRUE(WaitForIncidents("INC-1")) << Logs();
   // Each message is tried twice (max_attempts) and given up; the incident
   // and what people do with it carry on.
   ASSERT_TRUE(Eventually(
@@ -505,13 +504,7 @@ TEST_F(IncidentResponseTest, ASilenceNeverCoversMoreThanTheIncident) {
   // silence it everywhere, so none is made.
   Fire("{\"alertname\": \"ClusterDown\", \"cluster\": \"east\"}",
        "javascript:alert(1)");
-  ASSERT_TRUE(Eventually(
-      [&] {
-        return absl::StrContains(fleet_->alice->Run({"incidents"}).stdout_text,
-                                 "ClusterDown");
-      },
-      absl::Seconds(30)))
-      << Logs();
+  ASSERT_TRUE(WaitForIncidents("ClusterDown")) << Logs();
   ProgramResult silenced = fleet_->alice->Run(
       {"incident", "silence", "INC-1", "--for", "1h", "--reason", "flapping"});
   EXPECT_EQ(silenced.exit_code, 2) << silenced.stdout_text;
