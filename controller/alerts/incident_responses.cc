@@ -66,6 +66,41 @@ absl::Status IncidentStore::CheckResponse(const v1::Incident& incident,
   }
 }
 
+absl::StatusOr<v1::Incident> IncidentStore::FindForResponse(
+    int64_t number, const std::string& id,
+    v1::IncidentResponse::Action action) {
+  absl::StatusOr<std::vector<v1::Incident>> found =
+      Select("WHERE id = ?1", number, 1);
+  if (!found.ok()) return found.status();
+  if (found->empty())
+    return absl::NotFoundError(absl::StrCat("no incident ", id));
+  if (absl::Status allowed = CheckResponse(found->front(), action);
+      !allowed.ok())
+    return allowed;
+  return found->front();
+}
+
+absl::StatusOr<v1::Incident> IncidentStore::RecordHumanAction(
+    int64_t number, absl::string_view set, const std::string& by,
+    int64_t at_ms) {
+  Statement write(
+      db_, absl::StrCat("UPDATE incidents SET ", set, set.empty() ? "" : ", ",
+                        "last_human_action_ms = ?3, "
+                        "last_human_action_by = ?2 WHERE id = ?1"));
+  if (absl::Status status = write.status(); !status.ok()) return status;
+  write.Bind(1, number);
+  write.Bind(2, by);
+  write.Bind(3, at_ms);
+  if (write.Step() != SQLITE_DONE) return write.Error("updating an incident");
+  absl::StatusOr<std::vector<v1::Incident>> found =
+      Select("WHERE id = ?1", number, 1);
+  if (!found.ok()) return found.status();
+  v1::Incident now = found->front();
+  if (absl::Status silences = ReadSilences(number, now); !silences.ok())
+    return silences;
+  return now;
+}
+
 absl::StatusOr<v1::Incident> IncidentStore::Respond(
     const std::string& id, v1::IncidentResponse::Action action,
     const std::string& by, int64_t at_ms) {
@@ -74,15 +109,9 @@ absl::StatusOr<v1::Incident> IncidentStore::Respond(
   absl::MutexLock lock(&mutex_);
   return InWriteTransaction(
       db_, "incidents", [&]() -> absl::StatusOr<v1::Incident> {
-        absl::StatusOr<std::vector<v1::Incident>> found =
-            Select("WHERE id = ?1", *number, 1);
-        if (!found.ok()) return found.status();
-        if (found->empty())
-          return absl::NotFoundError(absl::StrCat("no incident ", id));
-        const v1::Incident& incident = found->front();
-        if (absl::Status allowed = CheckResponse(incident, action);
-            !allowed.ok())
-          return allowed;
+        absl::StatusOr<v1::Incident> incident =
+            FindForResponse(*number, id, action);
+        if (!incident.ok()) return incident.status();
         std::string update;
         switch (action) {
           case v1::IncidentResponse::ACTION_ACKNOWLEDGE:
@@ -101,9 +130,9 @@ absl::StatusOr<v1::Incident> IncidentStore::Respond(
                 "(?3 = 0 AND host_known = 0)) LIMIT 1");
             if (absl::Status status = other.status(); !status.ok())
               return status;
-            other.Bind(1, incident.host());
-            other.Bind(2, incident.entry());
-            other.Bind(3, int64_t{incident.host_known()});
+            other.Bind(1, incident->host());
+            other.Bind(2, incident->entry());
+            other.Bind(3, int64_t{incident->host_known()});
             const int rc = other.Step();
             if (rc == SQLITE_ROW)
               return absl::FailedPreconditionError(absl::StrCat(
@@ -117,24 +146,7 @@ absl::StatusOr<v1::Incident> IncidentStore::Respond(
           default:
             break;
         }
-        Statement write(
-            db_,
-            absl::StrCat("UPDATE incidents SET ", update,
-                         update.empty() ? "" : ", ",
-                         "last_human_action_ms = ?3, last_human_action_by = "
-                         "?2 WHERE id = ?1"));
-        if (absl::Status status = write.status(); !status.ok()) return status;
-        write.Bind(1, *number);
-        write.Bind(2, by);
-        write.Bind(3, at_ms);
-        if (write.Step() != SQLITE_DONE)
-          return write.Error("updating an incident");
-        found = Select("WHERE id = ?1", *number, 1);
-        if (!found.ok()) return found.status();
-        v1::Incident now = found->front();
-        if (absl::Status silences = ReadSilences(*number, now); !silences.ok())
-          return silences;
-        return now;
+        return RecordHumanAction(*number, update, by, at_ms);
       });
 }
 
@@ -197,16 +209,11 @@ absl::StatusOr<v1::Incident> IncidentStore::AddSilences(
   absl::MutexLock lock(&mutex_);
   return InWriteTransaction(
       db_, "incidents", [&]() -> absl::StatusOr<v1::Incident> {
-        absl::StatusOr<std::vector<v1::Incident>> found =
-            Select("WHERE id = ?1", *number, 1);
-        if (!found.ok()) return found.status();
-        if (found->empty())
-          return absl::NotFoundError(absl::StrCat("no incident ", id));
         // It may have been resolved while Alertmanager was asked.
-        if (absl::Status open = CheckResponse(
-                found->front(), v1::IncidentResponse::ACTION_SILENCE);
+        if (absl::StatusOr<v1::Incident> open = FindForResponse(
+                *number, id, v1::IncidentResponse::ACTION_SILENCE);
             !open.ok())
-          return open;
+          return open.status();
         Statement add(
             db_,
             "INSERT INTO incident_silences (id, incident, created_by, "
@@ -224,21 +231,7 @@ absl::StatusOr<v1::Incident> IncidentStore::AddSilences(
           if (add.Step() != SQLITE_DONE)
             return add.Error("recording a silence");
         }
-        Statement touch(db_,
-                        "UPDATE incidents SET last_human_action_ms = ?3, "
-                        "last_human_action_by = ?2 WHERE id = ?1");
-        if (absl::Status status = touch.status(); !status.ok()) return status;
-        touch.Bind(1, *number);
-        touch.Bind(2, by);
-        touch.Bind(3, at_ms);
-        if (touch.Step() != SQLITE_DONE)
-          return touch.Error("updating an incident");
-        found = Select("WHERE id = ?1", *number, 1);
-        if (!found.ok()) return found.status();
-        v1::Incident now = found->front();
-        if (absl::Status read = ReadSilences(*number, now); !read.ok())
-          return read;
-        return now;
+        return RecordHumanAction(*number, "", by, at_ms);
       });
 }
 

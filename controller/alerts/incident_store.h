@@ -173,6 +173,20 @@ class IncidentStore {
   absl::StatusOr<std::vector<v1::Incident>> Select(const std::string& where,
                                                    int64_t bind, int limit)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The incident `number` (named `id` in errors) if `action` may be done to
+  // it now (CheckResponse); NOT_FOUND if there is none.
+  absl::StatusOr<v1::Incident> FindForResponse(
+      int64_t number, const std::string& id,
+      v1::IncidentResponse::Action action)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Sets `set` (more "column = ?" assignments, where ?2 is `by` and ?3 is
+  // `at_ms`; may be empty) and the last human action; the incident as it
+  // is now, with its silences.
+  absl::StatusOr<v1::Incident> RecordHumanAction(int64_t number,
+                                                 absl::string_view set,
+                                                 const std::string& by,
+                                                 int64_t at_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Adds the incident's silences, newest first, to `incident`.
   absl::Status ReadSilences(int64_t number, v1::Incident& incident)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
