@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "controller/alerts/alert_links.h"
 #include "controller/audit/audit_record.h"
 #include "controller/output/timestamps.h"
 #include "google/protobuf/struct.pb.h"
@@ -192,11 +193,16 @@ std::vector<IncidentLink> IncidentLinks(const v1::Incident& incident) {
                              {"dashboard", &alert.dashboard_url()},
                              {"panel", &alert.panel_url()},
                              {"new silence", &alert.silence_url()}}) {
-      if (url->empty() || links.size() == kMaxLinksShown) continue;
+      if (links.size() == kMaxLinksShown) continue;
+      // Checked again here: what shows it may have it from a controller
+      // that did not check it (an older one, or a hostile one).
+      bool refused = false;
+      const std::string safe = SafeLink(*url, refused);
+      if (safe.empty()) continue;
       if (std::none_of(links.begin(), links.end(), [&](const IncidentLink& l) {
-            return l.name == name && l.url == *url;
+            return l.name == name && l.url == safe;
           }))
-        links.push_back({name, *url});
+        links.push_back({name, safe});
     }
   }
   return links;

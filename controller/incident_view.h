@@ -44,7 +44,8 @@ std::string Age(const v1::Incident& incident);
 // has.
 std::string LastHumanAction(const v1::Incident& incident);
 
-// A link its alerts carry, as opsctld kept it (an http(s) URL).
+// A link its alerts carry, if it is one SafeLink keeps (an http(s) URL
+// without quotes, angle brackets or spaces), whoever sent the incident.
 struct IncidentLink {
   std::string name;  // "graph", "source", "dashboard", "panel", "new silence"
   std::string url;

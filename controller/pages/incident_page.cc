@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/host_text.h"
-#include "controller/alerts/alert_links.h"
 #include "controller/incident_view.h"
 
 namespace opsagent {
@@ -36,14 +35,11 @@ std::string Foot(absl::Time expires) {
       ". Act with opsctl.</footer>\n</body></html>\n");
 }
 
-// A link opsctld kept, checked again: an http(s) URL, or text.
+// A link IncidentLinks kept (an http(s) URL, checked whoever sent it).
 std::string Anchor(const std::string& url) {
-  bool refused = false;
-  const std::string safe = SafeLink(url, refused);
-  if (safe.empty()) return HtmlEscape(url);
-  return absl::StrCat("<a href=\"", HtmlEscape(safe),
+  return absl::StrCat("<a href=\"", HtmlEscape(url),
                       "\" rel=\"noopener noreferrer nofollow\">",
-                      HtmlEscape(safe), "</a>");
+                      HtmlEscape(url), "</a>");
 }
 
 }  // namespace
