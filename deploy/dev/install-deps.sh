@@ -11,6 +11,7 @@ packages=(
   libmicrohttpd-dev nlohmann-json3-dev curl libcpp-httplib-dev libcurl4-gnutls-dev
   prometheus prometheus-alertmanager prometheus-node-exporter
   chromium
+  build-essential debhelper devscripts lintian fakeroot
 )
 missing=()
 for p in "${packages[@]}"; do

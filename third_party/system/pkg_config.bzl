@@ -17,15 +17,20 @@ def _pkg_config(ctx, flag, modules):
 # System libraries that always stay shared (glibc's and the compiler's).
 _ALWAYS_SHARED = ["-lm", "-ldl", "-lrt", "-lpthread", "-latomic", "-lc", "-lgcc_s"]
 
-def _static_libs(ctx, modules):
+def _static_libs(ctx, modules, shared):
     """Link flags that take the modules' own libraries from their .a archives.
 
+    Libraries named in `shared` (without "-l") stay shared even when a static
+    archive pulls them in (gRPC's libgrpc.a needs libssl, libcrypto, libz and
+    c-ares), so that Debian's security updates of those reach the binaries.
     One --start-group per wrapper, so the order in which Bazel lists the
     wrappers on the link line does not matter.
     """
     out = ["-Wl,--start-group"]
     for flag in _pkg_config(ctx, "--libs", ["--static"] + modules):
-        if flag.startswith("-l") and flag not in _ALWAYS_SHARED:
+        if flag.startswith("-l") and flag[2:] in shared:
+            out.append(flag)
+        elif flag.startswith("-l") and flag not in _ALWAYS_SHARED:
             out.append("-l:lib%s.a" % flag[2:])
         elif flag.startswith("-Wl,--push-state") or flag.startswith("-Wl,--pop-state"):
             continue
@@ -39,7 +44,7 @@ def _pkg_config_library_impl(ctx):
     for name, modules in ctx.attr.packages.items():
         cflags = _pkg_config(ctx, "--cflags", modules)
         if name in ctx.attr.static:
-            libs = _static_libs(ctx, modules)
+            libs = _static_libs(ctx, modules, ctx.attr.shared)
         else:
             libs = _pkg_config(ctx, "--libs", modules)
         defines = _SPDLOG_DEFINES if "spdlog" in modules else []
@@ -59,6 +64,8 @@ pkg_config_library = repository_rule(
         "packages": attr.string_list_dict(mandatory = True),
         # Keys of `packages` to link from static archives.
         "static": attr.string_list(),
+        # Libraries ("ssl" for -lssl) that stay shared inside `static` ones.
+        "shared": attr.string_list(),
     },
     local = True,
 )
