@@ -10,6 +10,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/time/clock.h"
+#include "agent/enroll/enrollment_client.h"
+#include "agent/enroll/host_certificate_files.h"
 #include "agent/server/agent_config.h"
 #include "agent/server/agent_server.h"
 #include "agent/server/liveness_probe.h"
@@ -29,12 +31,35 @@ ABSL_FLAG(bool, check_config, false,
           "Validate the configuration, print the result and exit.");
 ABSL_FLAG(bool, list_operations, false,
           "List the operations authorization rules may name, and exit.");
+ABSL_FLAG(bool, enroll, false,
+          "Enroll this host with the controller now (the configuration's "
+          "enrollment section: its token file, the controller's enrollment "
+          "address), even if it has a certificate, and exit.");
 ABSL_FLAG(bool, verbose, false, "Log debug messages too.");
 
 namespace {
 
 constexpr int kExitConfig = 2;
 constexpr int kExitServe = 3;
+
+// An enrolling agent's key and certificate: enrolled now when `force` or
+// when it has none it can use, then checked as any agent's.
+absl::Status EnsureEnrolled(const opsagent::v1::AgentConfig& config,
+                            bool force) {
+  if (!config.has_enrollment()) return absl::OkStatus();
+  std::optional<std::string> why =
+      force ? std::optional<std::string>("asked to (--enroll)")
+            : opsagent::WhyEnrollmentIsNeeded(config, absl::Now());
+  if (why) {
+    spdlog::info("enrolling with the controller at {}: {}",
+                 config.enrollment().address(), *why);
+    if (absl::Status enrolled =
+            opsagent::EnrollHost(config, opsagent::kVersion);
+        !enrolled.ok())
+      return enrolled;
+  }
+  return opsagent::CheckAgentIdentityFiles(config);
+}
 
 int ListOperations() {
   for (const opsagent::OperationInfo* op : opsagent::AllOperations()) {
@@ -51,18 +76,24 @@ int main(int argc, char** argv) {
       "opsagent", "agent/main.cc",
       "serves vetted host operations to opsctl over mutual TLS.\n\n"
       "Usage: opsagent [--config=FILE] [--check_config] [--list_operations]\n"
+      "                [--enroll]\n"
       "\n"
       "Operations: memory, filesystems, disk usage under inspection_roots,\n"
       "processes holding deleted files, truncation of truncatable_logs,\n"
       "restart of restartable units and programs, and the configured vetted\n"
       "commands. Nothing else runs: no shell, deny by default, identities\n"
       "from verified client certificates only.\n\n"
+      "With an `enrollment` section, the agent makes its own key and gets its\n"
+      "certificate from the controller with a token when it has none (or it\n"
+      "expired), and renews it over its link; --enroll does it now and\n"
+      "exits.\n\n"
       "Normally started by systemd (opsagent.service, Type=notify with a\n"
       "watchdog). Check a configuration before reloading it:\n"
       "  opsagent --config /etc/opsagent/agent.textproto --check_config\n\n"
       "Exit codes: 0 stopped cleanly, 2 configuration refused (the message\n"
       "names the field), 3 could not serve (address, certificates, journal)\n"
       "or stopped answering (the watchdog's probe failed three times).");
+  if (opsagent::PrintDaemonHelpIfAsked(argc, argv)) return 0;
   absl::ParseCommandLine(argc, argv);
   opsagent::DisableMutexDeadlockDetection();
   opsagent::InitLogging("opsagent", absl::GetFlag(FLAGS_verbose));
@@ -81,6 +112,14 @@ int main(int argc, char** argv) {
     std::printf("%s: OK\n", config_path.c_str());
     return 0;
   }
+
+  if (absl::Status enrolled =
+          EnsureEnrolled(loaded->config, absl::GetFlag(FLAGS_enroll));
+      !enrolled.ok()) {
+    spdlog::error("refusing to start: {}", enrolled.message());
+    return kExitServe;
+  }
+  if (absl::GetFlag(FLAGS_enroll)) return 0;
 
   // Termination signals are taken synchronously below, so block them before
   // gRPC starts its threads.

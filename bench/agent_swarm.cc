@@ -16,6 +16,16 @@
 // OU=controller), DIR/operator.{crt,key} (alice, OU=oncall), then DIR/ready;
 // prints "connected K T" (K links up at Unix time T, in seconds) each time
 // the count changes, and runs until killed.
+//
+//   agent_swarm DIR N CONTROLLER_PORT ENROLL_PORT
+// enrolls instead (bench/fleet_enrollment.sh): it also writes DIR/host-ca.
+// {crt,key} (an intermediate limited to .swarm.test) and waits for
+// DIR/token; each agent then makes its key and request (before the clock
+// starts: real hosts do that on their own CPUs), enrolls with the
+// controller's host CA over TLS (64 at a time) and links with what it got;
+// prints "enrolled N T" when all hold a certificate. When DIR/renew appears,
+// each linked agent asks for a renewal over its link; prints "renewed K T"
+// as the answers come.
 
 #include <unistd.h>
 
@@ -35,6 +45,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/tls/certificate_request.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "opsagent/v1/agent.pb.h"
@@ -55,8 +66,10 @@ std::string Read(const std::string& path) {
 }
 
 std::atomic<int> connected{0};
+std::atomic<int> renewed{0};
 
 class SimulatedAgent;
+class Link;
 
 // Reconnections due, by time (one thread).
 class Scheduler {
@@ -100,6 +113,15 @@ class SimulatedAgent {
     scheduler->At(absl::Now() + wait, this);
   }
   const std::string& name() const { return name_; }
+  void set_credentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    credentials_ = std::move(credentials);
+  }
+  // The link up now (null between links), for a renewal request.
+  void set_link(Link* link) {
+    absl::MutexLock lock(&link_mutex_);
+    link_ = link;
+  }
+  void Renew(const std::string& csr_pem);
 
  private:
   static absl::Duration Jitter(absl::Duration low, absl::Duration high) {
@@ -109,7 +131,9 @@ class SimulatedAgent {
 
   const std::string name_;
   const std::string target_;
-  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  absl::Mutex link_mutex_;
+  Link* link_ ABSL_GUARDED_BY(link_mutex_) = nullptr;
   // The current link's channel and stub, replaced (and the old ones freed)
   // on the scheduler's thread, never inside a gRPC callback.
   std::shared_ptr<grpc::Channel> channel_;
@@ -140,6 +164,9 @@ class Link final
     if (in_.has_accepted()) {
       accepted_at_ = absl::Now();
       ++connected;
+      agent_->set_link(this);
+    } else if (in_.has_renewed()) {
+      if (in_.renewed().status().code() == 0) ++renewed;
     } else if (in_.has_call()) {
       opsagent::v1::InfoReply reply;
       reply.set_hostname(agent_->name());
@@ -173,6 +200,7 @@ class Link final
   }
 
   void OnDone(const grpc::Status&) override {
+    agent_->set_link(nullptr);
     absl::Duration up = absl::ZeroDuration();
     if (accepted_at_ != absl::InfinitePast()) {
       --connected;
@@ -183,7 +211,6 @@ class Link final
     agent->Ended(up);
   }
 
- private:
   void Queue(opsagent::v1::AgentMessage message) {
     const opsagent::v1::AgentMessage* first;
     {
@@ -196,6 +223,7 @@ class Link final
     StartWrite(first);
   }
 
+ private:
   SimulatedAgent* const agent_;
   grpc::ClientContext context_;
   opsagent::v1::ControllerMessage in_;
@@ -215,6 +243,81 @@ void SimulatedAgent::Connect() {
   channel_ = grpc::CreateCustomChannel(target_, credentials_, args);
   stub_ = opsagent::v1::AgentLink::NewStub(channel_);
   new Link(this, stub_.get());
+}
+
+void SimulatedAgent::Renew(const std::string& csr_pem) {
+  absl::MutexLock lock(&link_mutex_);
+  if (link_ == nullptr) return;
+  opsagent::v1::AgentMessage renew;
+  renew.mutable_renew()->set_csr_pem(csr_pem);
+  link_->Queue(std::move(renew));
+}
+
+double UnixSeconds() {
+  return absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
+}
+
+// Enrolls each of `names` with the token in DIR/token, 64 at a time; the
+// credentials each got, in order.
+std::vector<std::shared_ptr<grpc::ChannelCredentials>> EnrollAll(
+    const std::string& dir, const std::vector<std::string>& names,
+    int enroll_port, const std::string& root) {
+  while (access((dir + "/token").c_str(), R_OK) != 0)
+    absl::SleepFor(absl::Milliseconds(50));
+  absl::SleepFor(absl::Milliseconds(100));  // written whole
+  std::string token = Read(dir + "/token");
+  while (!token.empty() && (token.back() == '\n' || token.back() == ' '))
+    token.pop_back();
+  std::vector<opsagent::KeyAndRequest> made;
+  const absl::Time making = absl::Now();
+  for (const std::string& name : names)
+    made.push_back(*opsagent::MakeHostKeyAndRequest(name));
+  std::fprintf(stderr, "made %zu keys and requests in %s\n", names.size(),
+               absl::FormatDuration(absl::Now() - making).c_str());
+  grpc::SslCredentialsOptions server_only;
+  server_only.pem_root_certs = root;
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("opsctld.swarm");
+  auto stub = opsagent::v1::Enrollment::NewStub(
+      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", enroll_port),
+                                grpc::SslCredentials(server_only), args));
+  std::vector<std::shared_ptr<grpc::ChannelCredentials>> out(names.size());
+  std::atomic<size_t> next{0};
+  std::atomic<int> failed{0};
+  std::printf("enroll-start %.3f\n", UnixSeconds());
+  std::fflush(stdout);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 64; ++t) {
+    workers.emplace_back([&] {
+      for (size_t i = next++; i < names.size(); i = next++) {
+        opsagent::v1::EnrollRequest request;
+        request.set_token(token);
+        request.set_hostname(names[i]);
+        request.set_csr_pem(made[i].request_pem);
+        opsagent::v1::EnrollReply reply;
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::seconds(120));
+        grpc::Status status = stub->Enroll(&context, request, &reply);
+        if (!status.ok()) {
+          if (failed++ < 3)
+            std::fprintf(stderr, "%s: %s\n", names[i].c_str(),
+                         status.error_message().c_str());
+          continue;
+        }
+        grpc::SslCredentialsOptions tls;
+        tls.pem_root_certs = root;
+        tls.pem_cert_chain = reply.certificate_pem();
+        tls.pem_private_key = made[i].private_key_pem;
+        out[i] = grpc::SslCredentials(tls);
+      }
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+  std::printf("enrolled %d %.3f\n",
+              static_cast<int>(names.size()) - failed.load(), UnixSeconds());
+  std::fflush(stdout);
+  return out;
 }
 
 void Scheduler::Run() {
@@ -240,10 +343,12 @@ void Scheduler::Run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int count = 0, port = 0;
-  if (argc != 4 || !absl::SimpleAtoi(argv[2], &count) ||
-      !absl::SimpleAtoi(argv[3], &port)) {
-    std::fprintf(stderr, "usage: agent_swarm DIR N CONTROLLER_PORT\n");
+  int count = 0, port = 0, enroll_port = 0;
+  if ((argc != 4 && argc != 5) || !absl::SimpleAtoi(argv[2], &count) ||
+      !absl::SimpleAtoi(argv[3], &port) ||
+      (argc == 5 && !absl::SimpleAtoi(argv[4], &enroll_port))) {
+    std::fprintf(stderr,
+                 "usage: agent_swarm DIR N CONTROLLER_PORT [ENROLL_PORT]\n");
     return 2;
   }
   const std::string dir = argv[1];
@@ -262,8 +367,26 @@ int main(int argc, char** argv) {
     return 1;
   const std::string root = Read((*ca)->certificate_path());
   std::vector<std::unique_ptr<SimulatedAgent>> agents;
+  if (enroll_port != 0) {
+    CertificateSpec host_ca{"swarm host CA", {"host-ca"}};
+    host_ca.not_after_from_now = absl::Hours(24 * 7);
+    host_ca.name_constraints = "critical,permitted;DNS:.swarm.test";
+    if (!(*ca)->IssueIntermediate("host-ca", host_ca).ok()) return 1;
+    std::rename((*ca)->certificate_path().c_str(), (dir + "/ca.crt").c_str());
+    std::ofstream(dir + "/ready") << "ready\n";
+    std::vector<std::string> names;
+    for (int i = 0; i < count; ++i)
+      names.push_back(absl::StrFormat("a%05d.swarm.test", i));
+    std::vector<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+        EnrollAll(dir, names, enroll_port, root);
+    for (int i = 0; i < count; ++i) {
+      if (credentials[i] == nullptr) continue;
+      agents.push_back(std::make_unique<SimulatedAgent>(
+          names[i], absl::StrCat("127.0.0.1:", port), credentials[i]));
+    }
+  }
   const absl::Time minting = absl::Now();
-  for (int i = 0; i < count; ++i) {
+  for (int i = 0; enroll_port == 0 && i < count; ++i) {
     const std::string name = absl::StrFormat("a%05d.swarm.test", i);
     CertificateSpec spec{name, {}, {name}, {}};
     spec.server = true;
@@ -280,10 +403,12 @@ int main(int argc, char** argv) {
     agents.push_back(std::make_unique<SimulatedAgent>(
         name, absl::StrCat("127.0.0.1:", port), grpc::SslCredentials(tls)));
   }
-  std::fprintf(stderr, "minted %d agent certificates in %s\n", count,
-               absl::FormatDuration(absl::Now() - minting).c_str());
-  std::rename((*ca)->certificate_path().c_str(), (dir + "/ca.crt").c_str());
-  std::ofstream(dir + "/ready") << "ready\n";
+  if (enroll_port == 0) {
+    std::fprintf(stderr, "minted %d agent certificates in %s\n", count,
+                 absl::FormatDuration(absl::Now() - minting).c_str());
+    std::rename((*ca)->certificate_path().c_str(), (dir + "/ca.crt").c_str());
+    std::ofstream(dir + "/ready") << "ready\n";
+  }
 
   scheduler = new Scheduler();
   std::thread([] { scheduler->Run(); }).detach();
@@ -292,14 +417,30 @@ int main(int argc, char** argv) {
     scheduler->At(absl::Now() + absl::Milliseconds(std::rand() % 1000),
                   agent.get());
   }
-  int last = -1;
+  int last = -1, last_renewed = 0;
+  bool renewing = false;
   for (;;) {
     const int now = connected.load();
     if (now != last) {
-      std::printf("connected %d %.3f\n", now,
-                  absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+      std::printf("connected %d %.3f\n", now, UnixSeconds());
       std::fflush(stdout);
       last = now;
+    }
+    if (enroll_port != 0 && !renewing &&
+        access((dir + "/renew").c_str(), R_OK) == 0) {
+      renewing = true;
+      std::vector<std::string> requests;
+      for (auto& agent : agents)
+        requests.push_back(
+            opsagent::MakeHostKeyAndRequest(agent->name())->request_pem);
+      std::printf("renew-start %.3f\n", UnixSeconds());
+      std::fflush(stdout);
+      for (size_t i = 0; i < agents.size(); ++i) agents[i]->Renew(requests[i]);
+    }
+    if (const int done = renewed.load(); done != last_renewed) {
+      std::printf("renewed %d %.3f\n", done, UnixSeconds());
+      std::fflush(stdout);
+      last_renewed = done;
     }
     absl::SleepFor(absl::Milliseconds(50));
   }

@@ -13,6 +13,12 @@ namespace opsagent {
 void SetDaemonUsage(absl::string_view program, absl::string_view main_file,
                     absl::string_view usage);
 
+// Answers --help (also -h and --helpshort) when `argv` asks for it: the
+// usage SetDaemonUsage set, then the daemon's own flags with their defaults,
+// on stdout; true when it did, and the daemon then exits 0 (Abseil's own
+// --help exits 1, which scripts and packaging tools read as a failure).
+bool PrintDaemonHelpIfAsked(int argc, char** argv);
+
 // Turns off Abseil's mutex deadlock detection, which Debian's build leaves
 // on: it keeps a graph of every mutex, and with a mutex per controller link
 // it took a fifth of the controller's CPU in a fan-out. A debugging aid, off

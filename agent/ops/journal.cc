@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "absl/time/time.h"
+#include "agent/enroll/host_certificate_files.h"
 #include "agent/ops/operation.h"
 #include "agent/ops/registry.h"
 #include "agent/system/proc_file.h"
@@ -38,6 +39,19 @@ absl::Status RunReadJournal(const OperationContext& context,
   if (!certificate.ok()) return certificate.status();
   reply->set_hostname(context.agent.config.hostname());
   reply->set_agent_certificate_pem(*std::move(certificate));
+  // Those it renewed from: their keys signed its earlier results.
+  if (absl::StatusOr<std::string> earlier =
+          ReadProcFile(EarlierCertificatesPath(context.agent.config));
+      earlier.ok()) {
+    const std::string kEnd = "-----END CERTIFICATE-----";
+    size_t at = 0;
+    for (size_t end = earlier->find(kEnd); end != std::string::npos;
+         end = earlier->find(kEnd, at)) {
+      reply->add_earlier_certificate_pem(
+          earlier->substr(at, end + kEnd.size() - at));
+      at = end + kEnd.size();
+    }
+  }
   return absl::OkStatus();
 }
 

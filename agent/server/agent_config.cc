@@ -80,6 +80,28 @@ absl::Status CheckEndpoints(const v1::AgentConfig& config) {
   return absl::OkStatus();
 }
 
+absl::Status CheckEnrollment(const v1::AgentConfig& config) {
+  if (!config.has_enrollment()) return absl::OkStatus();
+  const v1::EnrollmentConfig& enrollment = config.enrollment();
+  if (config.controller().address().empty())
+    return FieldError("enrollment",
+                      "needs a controller: the host renews its certificate "
+                      "over the controller link");
+  if (enrollment.address().empty())
+    return FieldError("enrollment.address",
+                      "is required (the controller's "
+                      "host_ca.enrollment_listen_address)");
+  if (absl::Status status =
+          CheckAddress("enrollment.address", enrollment.address(), 1);
+      !status.ok())
+    return status;
+  if (enrollment.token_file().empty() || enrollment.token_file()[0] != '/')
+    return FieldError("enrollment.token_file",
+                      "is required, as an absolute path (a file readable by "
+                      "the agent alone, holding the token)");
+  return absl::OkStatus();
+}
+
 absl::Status CheckRule(int index, const v1::AuthorizationRule& rule) {
   const std::string field = absl::StrCat("authorization[", index, "]");
   if (rule.identities().empty() && rule.roles().empty()) {
@@ -218,6 +240,15 @@ absl::Status CheckRestartable(int index, v1::RestartableService& service,
 
 }  // namespace
 
+absl::Status CheckAgentIdentityFiles(const v1::AgentConfig& config) {
+  const v1::TlsConfig& tls = config.tls();
+  if (absl::Status status = CheckTlsFiles(
+          {tls.certificate(), tls.private_key(), tls.ca_certificate()});
+      !status.ok())
+    return FieldError("tls", status.message());
+  return CheckOwnCertificate(tls.certificate());
+}
+
 absl::StatusOr<AgentEnvironment> CompileAgentConfig(
     v1::AgentConfig config, const std::string& config_path) {
   AgentEnvironment agent;
@@ -232,14 +263,18 @@ absl::StatusOr<AgentEnvironment> CompileAgentConfig(
     return FieldError("tls.private_key", "is required");
   if (tls.ca_certificate().empty())
     return FieldError("tls.ca_certificate", "is required");
-  if (absl::Status status = CheckTlsFiles(
-          {tls.certificate(), tls.private_key(), tls.ca_certificate()});
-      !status.ok()) {
-    return FieldError("tls", status.message());
-  }
-  if (absl::Status status = CheckOwnCertificate(tls.certificate());
-      !status.ok())
+  if (absl::Status status = CheckEnrollment(config); !status.ok())
     return status;
+  if (config.has_enrollment()) {
+    // The key and certificate come from enrollment, at start
+    // (CheckAgentIdentityFiles then).
+    if (absl::Status status = CheckTlsFiles({"", "", tls.ca_certificate()});
+        !status.ok())
+      return FieldError("tls", status.message());
+  } else if (absl::Status status = CheckAgentIdentityFiles(config);
+             !status.ok()) {
+    return status;
+  }
   if (!tls.crl_directory().empty()) {
     if (absl::Status status =
             CheckTrustedPath(tls.crl_directory(), TrustedKind::kDirectory);

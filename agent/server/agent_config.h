@@ -16,6 +16,12 @@ namespace opsagent {
 // The environment's started_at and version are left for the caller.
 absl::StatusOr<AgentEnvironment> LoadAgentConfig(const std::string& path);
 
+// Checks the agent's own key and certificate (tls.private_key and
+// tls.certificate): trusted paths, a host certificate with serverAuth and
+// clientAuth and a DNS name. CompileAgentConfig does this unless the agent
+// enrolls, which checks them after enrolling.
+absl::Status CheckAgentIdentityFiles(const v1::AgentConfig& config);
+
 // The same for a parsed configuration; `path` (may be empty) is the file it
 // came from, which truncatable_logs must not cover either.
 absl::StatusOr<AgentEnvironment> CompileAgentConfig(

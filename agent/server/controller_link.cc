@@ -50,7 +50,10 @@ ControllerLink::ControllerLink(const AgentEnvironment& agent,
     : agent_(agent),
       trust_(trust),
       gate_(gate),
-      result_signer_(agent.config.tls().private_key()) {}
+      result_signer_(agent.config.tls().private_key()) {
+  if (agent.config.has_enrollment())
+    renewal_ = std::make_unique<CertificateRenewal>(agent.config);
+}
 
 absl::StatusOr<std::unique_ptr<ControllerLink>> ControllerLink::Start(
     const AgentEnvironment& agent, const ServerTrust& trust, CallGate* gate) {
@@ -220,6 +223,11 @@ bool ControllerLink::Session() {
         v1::AgentMessage beat;
         beat.mutable_heartbeat()->set_sent_unix_ms(NowMs());
         Send(beat);
+        if (renewal_ != nullptr) {
+          if (std::optional<v1::AgentMessage> renew =
+                  renewal_->Due(absl::Now()))
+            Send(*renew);
+        }
       }
     });
     while (stream->Read(&message)) {
@@ -227,6 +235,14 @@ bool ControllerLink::Session() {
       switch (message.kind_case()) {
         case v1::ControllerMessage::kCall:
           Serve(message.call());
+          break;
+        case v1::ControllerMessage::kRenewed:
+          if (renewal_ == nullptr) break;
+          if (absl::Status renewed =
+                  renewal_->Finish(message.renewed(), absl::Now());
+              !renewed.ok())
+            spdlog::error("this host's certificate was not renewed: {}",
+                          renewed.message());
           break;
         case v1::ControllerMessage::kCancel: {
           absl::MutexLock lock(&calls_mutex_);

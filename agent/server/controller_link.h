@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "agent/enroll/certificate_renewal.h"
 #include "agent/ops/operation.h"
 #include "agent/server/call_gate.h"
 #include "common/signing/result_signature.h"
@@ -37,7 +38,9 @@ namespace opsagent {
 // agent's CRLs revoke (checked when it accepts the link and at every
 // heartbeat). The link reconnects with exponential backoff (1 s doubling to the
 // configured maximum) and jitter, so that a fleet does not reconnect in one
-// wave. Runs on its own threads until destroyed.
+// wave. An enrolled agent (enrollment in its configuration) renews its
+// certificate over the link at two thirds of its life (CertificateRenewal).
+// Runs on its own threads until destroyed.
 class ControllerLink {
  public:
   // `trust` (the agent's checked TLS files and chain verifier) and `gate`
@@ -81,6 +84,8 @@ class ControllerLink {
   PeerIdentityReader identities_;
   // Signs what this agent answers, with its host key.
   ResultSigner result_signer_;
+  // Null unless the agent enrolled with the controller's host CA.
+  std::unique_ptr<CertificateRenewal> renewal_;
 
   absl::Notification stop_;
   std::atomic<bool> connected_{false};

@@ -2,6 +2,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -95,6 +97,14 @@ absl::StatusOr<CertificateInfo> ParseCertificatePem(absl::string_view pem) {
   info.has_extended_key_usage = usage != UINT32_MAX;
   info.server_auth = info.has_extended_key_usage && (usage & XKU_SSL_SERVER);
   info.client_auth = info.has_extended_key_usage && (usage & XKU_SSL_CLIENT);
+  if (BIGNUM* serial =
+          ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr)) {
+    if (char* hex = BN_bn2hex(serial)) {
+      info.serial_hex = absl::AsciiStrToLower(hex);
+      OPENSSL_free(hex);
+    }
+    BN_free(serial);
+  }
   info.not_before = Asn1Time(X509_get0_notBefore(cert.get()));
   info.not_after = Asn1Time(X509_get0_notAfter(cert.get()));
 

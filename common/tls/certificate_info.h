@@ -19,6 +19,8 @@ struct CertificateInfo {
   std::vector<std::string> organizational_units;
   std::vector<std::string> dns_names;
   std::vector<std::string> ip_addresses;
+  // The serial number in lower-case hex, as OpenSSL's BN_bn2hex writes it.
+  std::string serial_hex;
   absl::Time not_before;
   absl::Time not_after;
   // Extended key usage. Without the extension a certificate may be used for

@@ -76,6 +76,32 @@ absl::Time Asn1TimeToAbsl(const ASN1_TIME* time) {
   return absl::FromTimeT(timegm(&parts));
 }
 
+// Only operator-shaped certificates (extendedKeyUsage clientAuth without
+// serverAuth) name callers (PeerIdentity). One issued through a CA limited by
+// name constraints came from a host CA, whose key the controller holds to
+// enroll hosts: it must not make operators. (OpenSSL applies DNS name
+// constraints to the SANs, and to a CN only when it looks like a host name,
+// so "CN=mallory" with no SAN would pass them.)
+absl::Status CheckOperatorIssuer(X509* leaf, X509_STORE_CTX* context) {
+  const uint32_t usage = X509_get_extended_key_usage(leaf);
+  const bool operator_shaped = usage != UINT32_MAX &&
+                               (usage & XKU_SSL_CLIENT) != 0 &&
+                               (usage & XKU_SSL_SERVER) == 0;
+  if (!operator_shaped) return absl::OkStatus();
+  const STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
+  // The chain starts with the leaf itself; the rest are its CAs.
+  for (int i = 1; i < sk_X509_num(chain); ++i) {
+    X509* ca = sk_X509_value(chain, i);
+    if (X509_get_ext_by_NID(ca, NID_name_constraints, -1) < 0) continue;
+    return absl::UnauthenticatedError(absl::StrCat(
+        NameText(X509_get_subject_name(leaf)), " was issued through ",
+        NameText(X509_get_subject_name(ca)),
+        ", a host CA (it has name constraints), which cannot issue operator "
+        "certificates"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 struct ChainVerifier::Store {
@@ -161,6 +187,20 @@ absl::StatusOr<std::unique_ptr<ChainVerifier>> ChainVerifier::Build(
 absl::Status ChainVerifier::Verify(absl::string_view leaf_pem,
                                    absl::string_view chain_pem,
                                    Purpose purpose) const {
+  return VerifyWithFlags(leaf_pem, chain_pem, purpose, 0);
+}
+
+absl::Status ChainVerifier::VerifyIssuance(absl::string_view leaf_pem,
+                                           absl::string_view chain_pem,
+                                           Purpose purpose) const {
+  return VerifyWithFlags(leaf_pem, chain_pem, purpose,
+                         X509_V_FLAG_NO_CHECK_TIME);
+}
+
+absl::Status ChainVerifier::VerifyWithFlags(absl::string_view leaf_pem,
+                                            absl::string_view chain_pem,
+                                            Purpose purpose,
+                                            unsigned long extra_flags) const {
   std::vector<X509Ptr> leaf = ReadCertificates(leaf_pem);
   if (leaf.empty())
     return absl::UnauthenticatedError("the peer sent no certificate");
@@ -182,7 +222,12 @@ absl::Status ChainVerifier::Verify(absl::string_view leaf_pem,
     X509_STORE_CTX_set_flags(context.get(),
                              X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
   }
-  if (X509_verify_cert(context.get()) == 1) return absl::OkStatus();
+  if (extra_flags != 0) X509_STORE_CTX_set_flags(context.get(), extra_flags);
+  if (X509_verify_cert(context.get()) == 1) {
+    return purpose == Purpose::kClient
+               ? CheckOperatorIssuer(leaf.front().get(), context.get())
+               : absl::OkStatus();
+  }
   const int error = X509_STORE_CTX_get_error(context.get());
   X509* failing = X509_STORE_CTX_get_current_cert(context.get());
   const std::string subject =

@@ -21,6 +21,15 @@ namespace opsagent {
 // own CRL directory support does neither: it serves everyone when the CRL is
 // missing and never re-reads a CRL file it has loaded once.
 //
+// Host CAs cannot make operators: a client certificate shaped like an
+// operator's (extendedKeyUsage clientAuth without serverAuth, the only kind
+// PeerIdentity takes a caller's name from) is refused when any CA on its
+// verified chain carries name constraints. That is what marks the
+// intermediate the controller holds to enroll hosts (make-dev-pki.sh
+// host-ca), so a stolen controller key can mint hosts of the fleet's domain,
+// never operators. Operator certificates come from CAs without name
+// constraints (the team's root, or an operator CA).
+//
 // Immutable once built, so one instance may be used from any thread; rebuild
 // it to take new files into account.
 class ChainVerifier {
@@ -40,15 +49,25 @@ class ChainVerifier {
   enum class Purpose { kClient, kServer };
 
   // `leaf_pem` is the peer's certificate, `chain_pem` what else it sent
-  // (may repeat the leaf). Errors say why in words an operator can act on.
+  // (may repeat the leaf). Errors (UNAUTHENTICATED) say why in words an
+  // operator can act on. kClient applies the host CA rule above.
   absl::Status Verify(absl::string_view leaf_pem, absl::string_view chain_pem,
                       Purpose purpose = Purpose::kClient) const;
+  // Verify, whatever the time: that the CA issued it (and has not revoked
+  // it), for a certificate that may have expired since it signed something
+  // (the one a host held before it renewed).
+  absl::Status VerifyIssuance(absl::string_view leaf_pem,
+                              absl::string_view chain_pem,
+                              Purpose purpose) const;
 
   // One line per CA of the bundle: its name and its CRL's state, for the log.
   const std::vector<std::string>& description() const { return description_; }
 
  private:
   ChainVerifier() = default;
+  absl::Status VerifyWithFlags(absl::string_view leaf_pem,
+                               absl::string_view chain_pem, Purpose purpose,
+                               unsigned long extra_flags) const;
   struct Store;
   std::unique_ptr<Store> store_;
   bool crls_required_ = false;

@@ -16,7 +16,8 @@ class ServerTrust;
 
 // Server credentials that require a client certificate chaining to the CA,
 // read `trust`'s staged copies of the files as they change (no restart to
-// rotate) and check each client with `trust`'s verifier (revocation). Turns
+// rotate) and check each client with `trust`'s verifier (revocation, host
+// CAs that cannot make operators: ServerTrust::verifier). Turns
 // TLS session resumption off for the process, so that every connection is
 // checked against the current certificates and CRLs. `trust` must outlive
 // the server.

@@ -137,10 +137,11 @@ struct ServerTrust::State {
 
 namespace {
 
-class RevocationVerifier
-    : public grpc::experimental::ExternalCertificateVerifier {
+// What ServerTrust::verifier() hands gRPC: the current ChainVerifier, built
+// with or without CRLs, for every client but the server itself.
+class ClientVerifier : public grpc::experimental::ExternalCertificateVerifier {
  public:
-  explicit RevocationVerifier(std::shared_ptr<ServerTrust::State> state)
+  explicit ClientVerifier(std::shared_ptr<ServerTrust::State> state)
       : state_(std::move(state)) {}
 
   bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
@@ -160,6 +161,8 @@ class RevocationVerifier
     absl::Status status;
     if (cert && Der(cert.get()) == own) {
       status = absl::OkStatus();  // the liveness probe: not a caller
+    } else if (verifier == nullptr) {
+      status = absl::UnavailableError("no CA bundle has passed its checks yet");
     } else {
       status = verifier->Verify(leaf_pem,
                                 absl::string_view(chain.data(), chain.size()));
@@ -212,8 +215,9 @@ absl::StatusOr<std::unique_ptr<ServerTrust>> ServerTrust::Create(
         trust->state_->private_key.empty() || trust->state_->ca_bundle.empty())
       return status;
   }
-  trust->verifier_ = grpc::experimental::ExternalCertificateVerifier::Create<
-      RevocationVerifier>(trust->state_);
+  trust->verifier_ =
+      grpc::experimental::ExternalCertificateVerifier::Create<ClientVerifier>(
+          trust->state_);
   const absl::Duration interval =
       absl::Seconds(std::max(1, files.refresh_interval_seconds));
   ServerTrust* self = trust.get();
@@ -311,8 +315,8 @@ absl::Status ServerTrust::Refresh() {
     }
   }
 
-  // Stage what passed, and rebuild the revocation check when its inputs
-  // changed.
+  // Stage what passed, and rebuild the chain check (with revocation when a
+  // CRL directory is configured) when its inputs changed.
   std::string ca_for_chain;
   {
     absl::MutexLock lock(&state_->mutex);

@@ -23,10 +23,10 @@ namespace opsagent {
 // CheckTrustedPath (nobody but root and this user may change it, nor any
 // directory on its way) and parse. What passes is copied into a private
 // staging directory, which is what gRPC's certificate watcher reads, and the
-// revocation check is rebuilt from it; what fails is refused and logged, and
-// the last good copy stays in use. So an unprivileged user who can write
-// ca.crt cannot slip their own CA into the running server, and a CRL written
-// over <hash>.r0 applies to new connections within one interval.
+// client check (ChainVerifier) is rebuilt from it; what fails is refused and
+// logged, and the last good copy stays in use. So an unprivileged user who can
+// write ca.crt cannot slip their own CA into the running server, and a CRL
+// written over <hash>.r0 applies to new connections within one interval.
 //
 // Thread-safe. The refresh thread stops and the staging directory (see
 // StagingDirectory) is removed when the ServerTrust is destroyed; the verifier
@@ -41,25 +41,24 @@ class ServerTrust {
   // The staged copies, for the certificate watcher.
   const TlsFiles& staged() const { return staged_; }
 
-  // Verifies each client at the handshake, after gRPC's own chain check:
-  // against the trusted CA bundle and, with a CRL directory, revocation that
-  // fails closed. The server's own certificate is exempt from revocation
-  // only, so that its liveness probe works while a CRL is missing.
+  // Verifies each client at the handshake, after gRPC's own chain check,
+  // with ChainVerifier: against the trusted CA bundle, refusing operator
+  // certificates issued through a host CA, and with a CRL directory
+  // revocation that fails closed. The server's own certificate is exempt, so
+  // that its liveness probe works while a CRL is missing.
   std::shared_ptr<grpc::experimental::CertificateVerifier> verifier() const {
     return verifier_;
   }
   // Verifies a certificate that reached this server other than by its own
   // TLS handshake exactly as the handshake would: its chain to the trusted
-  // CA bundle, its validity, and with a CRL directory its revocation,
-  // failing closed. An operator's relayed by the controller (a client
-  // certificate), or the controller's own when the agent dialed it (a
-  // server certificate: revoking a controller must cut it off too).
+  // CA bundle, its validity, the host CA rule (ChainVerifier), and with a
+  // CRL directory its revocation, failing closed. An operator's relayed by the
+  // controller (a client certificate), or the controller's own when the agent
+  // dialed it (a server certificate: revoking a controller must cut it off
+  // too).
   absl::Status VerifyCertificate(
       absl::string_view pem,
       ChainVerifier::Purpose purpose = ChainVerifier::Purpose::kClient) const;
-
-  // Whether a CRL directory is configured (the verifier has work to do).
-  bool checks_revocation() const { return !configured_.crl_directory.empty(); }
 
   // One check of every file; the refresh thread calls it each interval.
   // Returns the first refusal, if any (it is also logged).

@@ -15,7 +15,9 @@ absl::StatusOr<v1::JournalReply> CheckHostJournal(
   v1::JournalReply reply;
   if (!reply.ParseFromString(std::string(reply_bytes)))
     return absl::DataLossError("its journal did not come back whole");
-  if (absl::Status chain = ca.Verify(reply.agent_certificate_pem(), "",
+  // The file may hold the host CA after the host's own (an enrolled host).
+  if (absl::Status chain = ca.Verify(reply.agent_certificate_pem(),
+                                     reply.agent_certificate_pem(),
                                      ChainVerifier::Purpose::kServer);
       !chain.ok()) {
     return absl::DataLossError(absl::StrCat(
@@ -37,6 +39,23 @@ absl::StatusOr<v1::JournalReply> CheckHostJournal(
     return absl::DataLossError(
         absl::StrCat("its journal: ", signed_by_host.message()));
   return reply;
+}
+
+std::string HostSigningCertificates(const v1::JournalReply& reply,
+                                    const std::string& host,
+                                    const ChainVerifier& ca) {
+  std::string bundle = reply.agent_certificate_pem();
+  for (const std::string& earlier : reply.earlier_certificate_pem()) {
+    absl::StatusOr<CertificateInfo> info = ParseCertificatePem(earlier);
+    if (!info.ok() || !CheckHostCertificate(*info, host).ok()) continue;
+    // Chained through the host CA the current certificate file carries.
+    if (!ca.VerifyIssuance(earlier, reply.agent_certificate_pem(),
+                           ChainVerifier::Purpose::kServer)
+             .ok())
+      continue;
+    absl::StrAppend(&bundle, "\n", earlier, "\n");
+  }
+  return bundle;
 }
 
 }  // namespace opsagent

@@ -23,6 +23,14 @@ absl::StatusOr<v1::JournalReply> CheckHostJournal(
     absl::string_view reply_bytes, absl::string_view result_sha256,
     absl::string_view signature, const ChainVerifier& ca);
 
+// The certificates whose keys signed `host`'s results, from a reply
+// CheckHostJournal accepted: its current one, then each it renewed from
+// that the CA issued to `host` (expired since, but not revoked), as one
+// PEM bundle for Reconcile. Earlier ones that do not check out are left out.
+std::string HostSigningCertificates(const v1::JournalReply& reply,
+                                    const std::string& host,
+                                    const ChainVerifier& ca);
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_CONTROLLER_AUDIT_JOURNAL_CHECK_H_

@@ -149,6 +149,29 @@ absl::string_view FindingName(FindingKind kind) {
   return "unknown";
 }
 
+namespace {
+
+// VerifyResult with each certificate of `bundle` (a host's current one and
+// those it renewed from): OK if one of their keys signed it.
+absl::Status VerifyResultByAny(absl::string_view bundle,
+                               absl::string_view result_sha256,
+                               absl::string_view signature) {
+  constexpr absl::string_view kEnd = "-----END CERTIFICATE-----";
+  absl::Status first;
+  size_t at = 0;
+  for (size_t end = bundle.find(kEnd); end != absl::string_view::npos;
+       end = bundle.find(kEnd, at)) {
+    absl::Status checked = VerifyResult(
+        bundle.substr(at, end + kEnd.size() - at), result_sha256, signature);
+    if (checked.ok()) return checked;
+    if (first.ok()) first = checked;
+    at = end + kEnd.size();
+  }
+  return first.ok() ? VerifyResult(bundle, result_sha256, signature) : first;
+}
+
+}  // namespace
+
 HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
                              const std::vector<v1::AuditEntry>& rows,
                              const std::vector<v1::JournalRecord>& journal,
@@ -207,6 +230,9 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
   std::map<std::string, const v1::AuditEntry*> logged;
   for (const v1::AuditEntry& row : rows) {
     if (own.count(row.intent().request_id()) > 0) continue;
+    // What the controller did itself under the host's name (a renewal, a
+    // revocation, an incident's response) is in no journal of the host.
+    if (FindOperation(row.intent().operation()) == nullptr) continue;
     logged[row.intent().request_id()] = &row;
     const v1::AuditIntent& intent = row.intent();
     const auto found = calls.find(intent.request_id());
@@ -296,8 +322,8 @@ HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
       }
       if (!certificate_pem.empty()) {
         absl::Status signature =
-            VerifyResult(certificate_pem, result.agent_result_sha256(),
-                         absl::HexStringToBytes(result.agent_signature()));
+            VerifyResultByAny(certificate_pem, result.agent_result_sha256(),
+                              absl::HexStringToBytes(result.agent_signature()));
         if (!signature.ok()) {
           add(FindingKind::kResultDiffers, FormatMs(intent.started_at_ms()),
               intent.request_id(), intent.operation(),

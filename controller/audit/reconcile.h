@@ -64,8 +64,10 @@ struct HostReconciliation {
 // one a page). Where the agent cut a text it journaled, the whole text's
 // digest is compared; a read the agent counted over its caller's
 // journaling rate (NOT_JOURNALED) is not expected in the journal.
-// `certificate_pem`, the host's verified certificate, checks the agent
-// signatures the rows carry; empty skips that check.
+// `certificate_pem`, the host's verified certificates (its current one and
+// those it renewed from, HostSigningCertificates), checks the agent
+// signatures the rows carry: one of their keys must have signed each; empty
+// skips that check.
 HostReconciliation Reconcile(const std::string& host, int64_t since_ms,
                              const std::vector<v1::AuditEntry>& rows,
                              const std::vector<v1::JournalRecord>& journal,

@@ -78,7 +78,7 @@ absl::StatusOr<HostJournal> ReadAllPages(Invocation& invocation,
     }
     ++journal.pages;
     journal.request_ids.push_back(request_id);
-    journal.certificate_pem = page->agent_certificate_pem();
+    journal.certificate_pem = HostSigningCertificates(*page, host, ca);
     for (v1::JournalRecord& record : *page->mutable_records())
       journal.records.push_back(std::move(record));
     if (!page->more()) return journal;

@@ -22,6 +22,17 @@ std::string Ago(int64_t unix_ms) {
              : absl::StrCat(absl::FormatDuration(ago), " ago");
 }
 
+// "in 4d 3h" (whole hours), "expired", or "-" when unknown.
+std::string In(int64_t unix_ms) {
+  if (unix_ms == 0) return "-";
+  const absl::Duration left = absl::FromUnixMillis(unix_ms) - absl::Now();
+  if (left <= absl::ZeroDuration()) return "expired";
+  const int64_t hours = absl::ToInt64Hours(left);
+  if (hours < 1) return absl::StrCat("in ", absl::ToInt64Minutes(left), "m");
+  if (hours < 48) return absl::StrCat("in ", hours, "h");
+  return absl::StrCat("in ", hours / 24, "d ", hours % 24, "h");
+}
+
 // The controller's live inventory: each host's link, when it was last
 // heard from, its agent's version.
 int RunLiveHosts(Invocation& invocation) {
@@ -39,7 +50,7 @@ int RunLiveHosts(Invocation& invocation) {
     return kExitOk;
   }
   TextTable table({"HOST", "STATE", "LAST SEEN", "VERSION", "ENVIRONMENT",
-                   "ROLES", "ADDRESS"});
+                   "ROLES", "CERT EXPIRES", "ADDRESS"});
   int connected = 0;
   for (const v1::HostState& host : reply->hosts()) {
     connected += host.connected() ? 1 : 0;
@@ -49,7 +60,7 @@ int RunLiveHosts(Invocation& invocation) {
                                                   : "never connected",
                   Ago(host.last_seen_unix_ms()), host.agent_version(),
                   host.environment(), absl::StrJoin(host.roles(), ","),
-                  host.address()});
+                  In(host.certificate_not_after_unix_ms()), host.address()});
   }
   std::fprintf(invocation.out(), "%s", table.Render().c_str());
   std::fprintf(invocation.err(),

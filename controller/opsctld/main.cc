@@ -39,8 +39,10 @@
 #include "controller/audit/write_budget.h"
 #include "controller/commands/captured_command.h"
 #include "controller/commands/command.h"
+#include "controller/enroll/host_ca.h"
 #include "controller/inventory.h"
 #include "controller/operator_config.h"
+#include "controller/opsctld/enrollment_parts.h"
 #include "controller/opsctld/incident_parts.h"
 #include "controller/server/agent_link_service.h"
 #include "controller/server/agent_registry.h"
@@ -151,6 +153,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 stopped cleanly, 2 configuration refused (the message\n"
       "names the field), 3 could not serve (address, certificates, audit "
       "log).");
+  if (opsagent::PrintDaemonHelpIfAsked(argc, argv)) return 0;
   absl::ParseCommandLine(argc, argv);
   opsagent::DisableMutexDeadlockDetection();
   opsagent::InitLogging("opsctld", absl::GetFlag(FLAGS_verbose));
@@ -212,6 +215,20 @@ int main(int argc, char** argv) {
         return Refuse(kExitConfig, absl::StrCat("config field "
                                                 "audit_checkpoints.key_file: ",
                                                 key.status().message()));
+    }
+    if (config->has_host_ca()) {
+      absl::StatusOr<std::unique_ptr<opsagent::HostCa>> ca =
+          opsagent::HostCa::Load(config->host_ca().certificate(),
+                                 config->host_ca().private_key());
+      if (!ca.ok())
+        return Refuse(kExitConfig, absl::StrCat("config field host_ca: ",
+                                                ca.status().message()));
+      if (absl::Status written =
+              opsagent::CheckWrittenFile(config->host_ca().crl_file());
+          !written.ok())
+        return Refuse(
+            kExitConfig,
+            absl::StrCat("config field host_ca.crl_file: ", written.message()));
     }
     if (config->has_alert_intake()) {
       auto senders = opsagent::AlertIntake::ReadSenders(config->alert_intake());
@@ -301,7 +318,14 @@ int main(int argc, char** argv) {
   metrics.AddGauge("opsagent_controller_connected_agents",
                    "Agents holding a link to this controller now.",
                    [&registry] { return registry->All().size(); });
-  opsagent::AgentLinkService links(registry.get(), heartbeat);
+  absl::StatusOr<std::unique_ptr<opsagent::EnrollmentParts>> enrollment =
+      opsagent::MakeEnrollmentParts(*config, audit->get(), trust->get(),
+                                    registry.get(), metrics);
+  if (!enrollment.ok())
+    return Refuse(kExitServe, enrollment.status().message());
+  opsagent::HostEnrollment* const host_enrollment =
+      *enrollment ? (*enrollment)->enrollment.get() : nullptr;
+  opsagent::AgentLinkService links(registry.get(), heartbeat, host_enrollment);
   absl::StatusOr<std::unique_ptr<opsagent::IncidentParts>> incident_parts =
       opsagent::MakeIncidentParts(*config, incidents.get(), reader->get(),
                                   metrics);
@@ -326,7 +350,8 @@ int main(int argc, char** argv) {
   opsagent::ControllerService operators(
       *config, registry.get(), std::move(inventory), audit->get(),
       reader->get(), checkpoints.get(), (*incident_parts)->services,
-      &relay_metrics, &write_budget, std::move(runbook_reader));
+      &relay_metrics, &write_budget, std::move(runbook_reader),
+      host_enrollment);
   std::unique_ptr<opsagent::AutoDiagnosis> diagnosis;
   std::unique_ptr<opsagent::AlertIntake> intake;
   if (config->has_alert_intake()) {
@@ -409,6 +434,12 @@ int main(int argc, char** argv) {
       config->vouched_networks().empty()
           ? "none"
           : absl::StrJoin(config->vouched_networks(), ", "));
+  if (*enrollment != nullptr) {
+    if (absl::Status serving =
+            opsagent::ServeEnrollment(*config, **trust, **enrollment);
+        !serving.ok())
+      return Refuse(kExitServe, serving.message());
+  }
   std::unique_ptr<opsagent::HttpListener> intake_listener;
   if (intake != nullptr) {
     absl::StatusOr<std::unique_ptr<opsagent::HttpListener>> serving =
@@ -453,6 +484,10 @@ int main(int argc, char** argv) {
   for (const std::shared_ptr<opsagent::AgentConnection>& link : registry->All())
     link->Close("the controller is stopping");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (*enrollment != nullptr && (*enrollment)->server != nullptr)
+    (*enrollment)
+        ->server->Shutdown(std::chrono::system_clock::now() +
+                           std::chrono::seconds(2));
   checkpoints.reset();  // signs what the last runs wrote
   return 0;
 }

@@ -151,4 +151,14 @@ bool AgentConnection::closed() const {
   return closed_;
 }
 
+AgentConnection::Certificate AgentConnection::certificate() const {
+  absl::MutexLock lock(&mutex_);
+  return certificate_;
+}
+
+void AgentConnection::set_certificate(Certificate certificate) {
+  absl::MutexLock lock(&mutex_);
+  certificate_ = std::move(certificate);
+}
+
 }  // namespace opsagent

@@ -65,6 +65,15 @@ class AgentConnection {
 
   const Info& info() const { return info_; }
   absl::Time last_seen() const;
+
+  // The certificate the host holds now: the link's, until the host renews
+  // it over the link. The link ends when it expires.
+  struct Certificate {
+    std::string serial_hex;
+    absl::Time not_after = absl::InfiniteFuture();
+  };
+  Certificate certificate() const;
+  void set_certificate(Certificate certificate);
   bool closed() const;
 
  private:
@@ -79,6 +88,7 @@ class AgentConnection {
   mutable absl::Mutex mutex_;
   bool closed_ ABSL_GUARDED_BY(mutex_) = false;
   absl::Time last_seen_ ABSL_GUARDED_BY(mutex_);
+  Certificate certificate_ ABSL_GUARDED_BY(mutex_);
   uint64_t next_call_id_ ABSL_GUARDED_BY(mutex_) = 1;
   absl::flat_hash_map<uint64_t, Pending> pending_ ABSL_GUARDED_BY(mutex_);
 };

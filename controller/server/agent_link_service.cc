@@ -113,6 +113,9 @@ class LinkReactor final
         case v1::AgentMessage::kResult:
           connection_->OnResult(in_.result());
           break;
+        case v1::AgentMessage::kRenew:
+          Renew(in_.renew().csr_pem());
+          break;
         default:  // a heartbeat
           connection_->OnHeard();
           VouchForPeer(context_->peer());
@@ -182,6 +185,17 @@ class LinkReactor final
     } else {
       refused = CheckHello(in_.hello());
     }
+    std::optional<HostCertificateRecord> enrolled;
+    if (HostEnrollment* enrollment = service_->enrollment();
+        refused.ok() && enrollment != nullptr) {
+      absl::StatusOr<std::optional<HostCertificateRecord>> known =
+          enrollment->CheckLinkCertificate(certificate_.serial_hex);
+      if (known.ok()) {
+        enrolled = *std::move(known);
+      } else {
+        refused = known.status();
+      }
+    }
     if (!refused.ok()) {
       spdlog::warn("refused an agent link from {}: {}", peer,
                    refused.message());
@@ -191,10 +205,17 @@ class LinkReactor final
     }
     const v1::AgentHello& hello = in_.hello();
     AgentConnection::Info info;
-    info.host = hello.hostname();
+    // An enrolled host by the name its certificate was issued for.
+    info.host = enrolled ? enrolled->host : hello.hostname();
     info.address = peer;
-    info.roles.assign(hello.roles().begin(), hello.roles().end());
-    info.environment = hello.environment();
+    if (enrolled) {
+      // What it was enrolled as, not what it says now.
+      info.roles = enrolled->roles;
+      info.environment = enrolled->environment;
+    } else {
+      info.roles.assign(hello.roles().begin(), hello.roles().end());
+      info.environment = hello.environment();
+    }
     info.version = hello.agent_version();
     info.connected_since = absl::Now();
     std::shared_ptr<LinkHandle> handle = handle_;
@@ -209,6 +230,8 @@ class LinkReactor final
           absl::MutexLock lock(&handle->mutex);
           if (handle->reactor != nullptr) handle->reactor->RequestClose(reason);
         });
+    connection_->set_certificate(
+        {certificate_.serial_hex, certificate_.not_after});
     if (absl::Status added = service_->registry()->Add(connection_);
         !added.ok()) {
       spdlog::warn("refused an agent link from {}: {}", peer, added.message());
@@ -244,6 +267,41 @@ class LinkReactor final
     }
     StartWrite(first);
     return true;
+  }
+
+  // A renewal of the host's certificate, answered when the host CA is done
+  // (on its thread): the link then holds the new certificate's serial and
+  // expiry.
+  void Renew(const std::string& csr_pem) {
+    std::shared_ptr<LinkHandle> handle = handle_;
+    HostEnrollment* enrollment = service_->enrollment();
+    if (enrollment == nullptr) {
+      v1::ControllerMessage refused;
+      refused.mutable_renewed()->mutable_status()->set_code(
+          grpc::StatusCode::FAILED_PRECONDITION);
+      refused.mutable_renewed()->mutable_status()->set_message(
+          "this controller has no host CA (host_ca in opsctld's "
+          "configuration): its certificates are renewed by hand");
+      Queue(std::move(refused));
+      return;
+    }
+    std::weak_ptr<AgentConnection> link = connection_;
+    enrollment->RenewLater(
+        connection_->info().host, connection_->certificate().serial_hex,
+        csr_pem, [handle, link](v1::CertificateRenewed renewed) {
+          if (std::shared_ptr<AgentConnection> held = link.lock();
+              held != nullptr && renewed.status().code() == 0) {
+            absl::StatusOr<CertificateInfo> cert =
+                ParseCertificatePem(renewed.certificate_pem());
+            if (cert.ok())
+              held->set_certificate({cert->serial_hex, cert->not_after});
+          }
+          v1::ControllerMessage answer;
+          *answer.mutable_renewed() = std::move(renewed);
+          absl::MutexLock lock(&handle->mutex);
+          if (handle->reactor != nullptr)
+            handle->reactor->Queue(std::move(answer));
+        });
   }
 
   // Ends the stream from outside its reactions: cancelling it makes gRPC

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
@@ -9,6 +10,12 @@
 
 namespace opsagent {
 namespace {
+
+// DNS names are equal whatever their letter case (RFC 4343): one key per
+// host, so that "WEB-1" cannot stand beside, or displace unseen, "web-1".
+std::string HostKey(absl::string_view host) {
+  return absl::AsciiStrToLower(host);
+}
 
 // How often deadlines are checked.
 constexpr absl::Duration kSweepInterval = absl::Milliseconds(100);
@@ -29,7 +36,7 @@ absl::Status AgentRegistry::Add(std::shared_ptr<AgentConnection> connection) {
   std::shared_ptr<AgentConnection> replaced;
   {
     absl::MutexLock lock(&mutex_);
-    const std::string& host = connection->info().host;
+    const std::string host = HostKey(connection->info().host);
     auto it = links_.find(host);
     if (it == links_.end() && static_cast<int>(links_.size()) >= max_agents_) {
       return absl::ResourceExhaustedError(absl::StrCat(
@@ -49,17 +56,17 @@ absl::Status AgentRegistry::Add(std::shared_ptr<AgentConnection> connection) {
 
 void AgentRegistry::Remove(const AgentConnection* connection) {
   absl::MutexLock lock(&mutex_);
-  auto it = links_.find(connection->info().host);
+  const std::string host = HostKey(connection->info().host);
+  auto it = links_.find(host);
   if (it == links_.end() || it->second.get() != connection) return;
-  gone_[connection->info().host] =
-      Gone{connection->info(), connection->last_seen()};
+  gone_[host] = Gone{connection->info(), connection->last_seen()};
   links_.erase(it);
 }
 
 std::shared_ptr<AgentConnection> AgentRegistry::Find(
     const std::string& host) const {
   absl::MutexLock lock(&mutex_);
-  auto it = links_.find(host);
+  auto it = links_.find(HostKey(host));
   return it == links_.end() ? nullptr : it->second;
 }
 
@@ -74,7 +81,7 @@ std::vector<std::shared_ptr<AgentConnection>> AgentRegistry::All() const {
 std::optional<AgentRegistry::Gone> AgentRegistry::FindGone(
     const std::string& host) const {
   absl::MutexLock lock(&mutex_);
-  auto it = gone_.find(host);
+  auto it = gone_.find(HostKey(host));
   if (it == gone_.end()) return std::nullopt;
   return it->second;
 }
@@ -103,7 +110,12 @@ void AgentRegistry::Sweep() {
     for (const std::shared_ptr<AgentConnection>& link : All()) {
       link->ExpireCalls(now);
       if (!beat) continue;
-      if (now - link->last_seen() > 3 * heartbeat_) {
+      if (const absl::Time expiry = link->certificate().not_after;
+          now >= expiry) {
+        spdlog::warn("the certificate of {} expired at {}; ending its link",
+                     link->info().host, absl::FormatTime(expiry));
+        link->Close("its certificate expired");
+      } else if (now - link->last_seen() > 3 * heartbeat_) {
         spdlog::warn("{} sent nothing for {}; dropping its link",
                      link->info().host, absl::FormatDuration(3 * heartbeat_));
         link->Close("silent for three heartbeats");

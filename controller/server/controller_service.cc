@@ -49,7 +49,8 @@ ControllerService::ControllerService(
     const v1::OpsctldConfig& config, AgentRegistry* registry,
     Inventory inventory, AuditStore* audit, AuditStore* audit_reader,
     const AuditCheckpointer* checkpoints, const IncidentServices& incidents,
-    RelayMetrics* metrics, WriteBudget* budget, RunbookReader runbooks)
+    RelayMetrics* metrics, WriteBudget* budget, RunbookReader runbooks,
+    HostEnrollment* enrollment)
     : config_(config),
       registry_(registry),
       inventory_(std::move(inventory)),
@@ -60,6 +61,7 @@ ControllerService::ControllerService(
       metrics_(metrics),
       budget_(budget),
       runbooks_(std::move(runbooks)),
+      enrollment_(enrollment),
       access_(std::vector<v1::ControllerAccessRule>(config.access().begin(),
                                                     config.access().end())) {}
 

@@ -10,6 +10,7 @@
 #include "controller/alerts/incident_store.h"
 #include "controller/audit/audit_store.h"
 #include "controller/audit/write_budget.h"
+#include "controller/enroll/host_enrollment.h"
 #include "controller/inventory.h"
 #include "controller/server/agent_registry.h"
 #include "controller/server/audit_checkpointer.h"
@@ -41,14 +42,16 @@ class ControllerService final : public v1::Controller::CallbackService {
   // relayed calls; `budget` is charged with what each operator's calls
   // write into the log. `runbooks` (null when the
   // controller has none) reads the team's runbooks, validated, for
-  // GetRunbooks.
+  // GetRunbooks. `enrollment` (null without a host CA) answers the RPCs of
+  // permission "enroll" (fleet_rpcs.cc).
   using RunbookReader = std::function<absl::StatusOr<v1::Runbook>()>;
   ControllerService(const v1::OpsctldConfig& config, AgentRegistry* registry,
                     Inventory inventory, AuditStore* audit,
                     AuditStore* audit_reader,
                     const AuditCheckpointer* checkpoints,
                     const IncidentServices& incidents, RelayMetrics* metrics,
-                    WriteBudget* budget, RunbookReader runbooks);
+                    WriteBudget* budget, RunbookReader runbooks,
+                    HostEnrollment* enrollment = nullptr);
   ~ControllerService() override;
 
   grpc::ServerWriteReactor<v1::RunEvent>* Run(
@@ -89,6 +92,21 @@ class ControllerService final : public v1::Controller::CallbackService {
   grpc::ServerUnaryReactor* GetRunbooks(grpc::CallbackServerContext* context,
                                         const v1::GetRunbooksRequest* request,
                                         v1::Runbook* reply) override;
+  grpc::ServerUnaryReactor* CreateEnrollmentToken(
+      grpc::CallbackServerContext* context,
+      const v1::EnrollmentTokenRequest* request,
+      v1::EnrollmentTokenCreated* reply) override;
+  grpc::ServerUnaryReactor* ListEnrollmentTokens(
+      grpc::CallbackServerContext* context,
+      const v1::ListEnrollmentTokensRequest* request,
+      v1::ListEnrollmentTokensReply* reply) override;
+  grpc::ServerUnaryReactor* RevokeEnrollmentToken(
+      grpc::CallbackServerContext* context,
+      const v1::RevokeEnrollmentTokenRequest* request,
+      v1::EnrollmentToken* reply) override;
+  grpc::ServerUnaryReactor* RevokeHost(grpc::CallbackServerContext* context,
+                                       const v1::RevokeHostRequest* request,
+                                       v1::RevokeHostReply* reply) override;
 
   // The static inventory it serves (the intake's too).
   const Inventory& inventory() const { return inventory_; }
@@ -108,6 +126,8 @@ class ControllerService final : public v1::Controller::CallbackService {
   // A guided step's record names a guided step of the controller's runbooks
   // (when it keeps them): nobody writes made-up steps into the log.
   absl::Status CheckGuidedStep(const v1::GuidedStepRecord& record) const;
+  // The host CA's enrollment, if configured; FAILED_PRECONDITION otherwise.
+  absl::StatusOr<HostEnrollment*> ServedEnrollment() const;
   // The incidents, if the intake is on; FAILED_PRECONDITION otherwise.
   absl::StatusOr<IncidentStore*> ServedIncidents() const;
 
@@ -138,6 +158,7 @@ class ControllerService final : public v1::Controller::CallbackService {
   RelayMetrics* const metrics_;
   WriteBudget* const budget_;
   const RunbookReader runbooks_;
+  HostEnrollment* const enrollment_;
   const ControllerAccess access_;
   PeerIdentityReader identities_;
   absl::Mutex mutex_;

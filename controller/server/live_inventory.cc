@@ -48,6 +48,16 @@ Inventory LiveInventory(const AgentRegistry& registry,
   return built.ok() ? *std::move(built) : inventory;
 }
 
+namespace {
+
+void SetCertificateExpiry(const AgentConnection& link, v1::HostState* state) {
+  const absl::Time expiry = link.certificate().not_after;
+  if (expiry != absl::InfiniteFuture())
+    state->set_certificate_not_after_unix_ms(absl::ToUnixMillis(expiry));
+}
+
+}  // namespace
+
 v1::ListHostsReply ListHostStates(const AgentRegistry& registry,
                                   const Inventory& inventory) {
   v1::ListHostsReply reply;
@@ -68,6 +78,7 @@ v1::ListHostsReply ListHostStates(const AgentRegistry& registry,
       state->set_connected_since_unix_ms(
           absl::ToUnixMillis(info.connected_since));
       state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
+      SetCertificateExpiry(*link, state);
     } else if (std::optional<AgentRegistry::Gone> gone =
                    registry.FindGone(host.name())) {
       state->set_last_seen_unix_ms(absl::ToUnixMillis(gone->last_seen));
@@ -91,6 +102,7 @@ v1::ListHostsReply ListHostStates(const AgentRegistry& registry,
     state->set_connected_since_unix_ms(
         absl::ToUnixMillis(info.connected_since));
     state->set_last_seen_unix_ms(absl::ToUnixMillis(link->last_seen()));
+    SetCertificateExpiry(*link, state);
   }
   for (const AgentRegistry::Gone& gone : registry.AllGone()) {
     if (listed.contains(gone.info.host) || registry.Find(gone.info.host))

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/http/https_client.h"
 #include "common/text_proto_file.h"
 #include "common/tls/certificate_info.h"
@@ -310,6 +311,38 @@ absl::StatusOr<v1::OpsctldConfig> CompileOpsctldConfig(
       return FieldError("chat",
                         "tells of the incidents the alert intake opens: set "
                         "alert_intake too");
+  }
+  if (config.has_host_ca()) {
+    v1::HostCaConfig& ca = *config.mutable_host_ca();
+    for (const auto& [field, value] :
+         {std::pair{"host_ca.certificate", &ca.certificate()},
+          {"host_ca.private_key", &ca.private_key()},
+          {"host_ca.enrollment_listen_address",
+           &ca.enrollment_listen_address()},
+          {"host_ca.crl_file", &ca.crl_file()}}) {
+      if (value->empty())
+        return FieldError(field,
+                          "is required (docs/DEPLOY.md, \"The host CA\")");
+    }
+    if (ca.crl_file().front() != '/')
+      return FieldError("host_ca.crl_file", "must be an absolute path");
+    // The handshake checks links against the CRL only if it is where the
+    // controller reads CRLs (which then requires one for every CA).
+    if (!config.tls().crl_directory().empty() &&
+        DirectoryOf(ca.crl_file()) !=
+            absl::StripSuffix(config.tls().crl_directory(), "/"))
+      return FieldError("host_ca.crl_file",
+                        absl::StrCat("must be in tls.crl_directory (",
+                                     config.tls().crl_directory(),
+                                     "): with a CRL directory, every CA of "
+                                     "the bundle needs its CRL there"));
+    if (ca.certificate_hours() == 0) ca.set_certificate_hours(168);
+    if (ca.certificate_hours() > 2160)
+      return FieldError("host_ca.certificate_hours",
+                        "may be at most 2160 (90 days)");
+    if (ca.crl_hours() == 0) ca.set_crl_hours(48);
+    if (ca.crl_hours() > 720)
+      return FieldError("host_ca.crl_hours", "may be at most 720 (30 days)");
   }
   if (config.heartbeat_seconds() == 0) config.set_heartbeat_seconds(10);
   if (config.heartbeat_seconds() > 300)

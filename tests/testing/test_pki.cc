@@ -89,8 +89,11 @@ absl::StatusOr<X509*> MakeCertificate(EVP_PKEY* key,
   X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
   X509_set_pubkey(cert, key);
   X509* signer = issuer ? issuer : cert;
-  absl::Status status = AddExtension(cert, signer, NID_basic_constraints,
-                                     ca ? "critical,CA:TRUE" : "CA:FALSE");
+  const bool intermediate = ca && issuer != nullptr;
+  absl::Status status =
+      AddExtension(cert, signer, NID_basic_constraints,
+                   intermediate ? "critical,CA:TRUE,pathlen:0"
+                                : (ca ? "critical,CA:TRUE" : "CA:FALSE"));
   if (status.ok()) {
     status = AddExtension(
         cert, signer, NID_key_usage,
@@ -98,8 +101,16 @@ absl::StatusOr<X509*> MakeCertificate(EVP_PKEY* key,
   }
   const std::string usage = spec.extended_key_usage.value_or(
       spec.server ? "serverAuth,clientAuth" : "clientAuth");
-  if (status.ok() && !ca && !usage.empty())
-    status = AddExtension(cert, signer, NID_ext_key_usage, usage);
+  if (status.ok() && (!ca || intermediate) && !usage.empty())
+    status = AddExtension(cert, signer, NID_ext_key_usage,
+                          intermediate && !spec.extended_key_usage
+                              ? "serverAuth,clientAuth"
+                              : usage);
+  if (status.ok() && ca)
+    status = AddExtension(cert, signer, NID_subject_key_identifier, "hash");
+  if (status.ok() && !spec.name_constraints.empty())
+    status =
+        AddExtension(cert, signer, NID_name_constraints, spec.name_constraints);
   std::vector<std::string> sans;
   for (const std::string& dns : spec.dns_names)
     sans.push_back(absl::StrCat("DNS:", dns));
@@ -146,9 +157,19 @@ TestCertificateAuthority::~TestCertificateAuthority() = default;
 
 absl::StatusOr<CertificateFiles> TestCertificateAuthority::Issue(
     const std::string& name, const CertificateSpec& spec) {
+  return IssueSigned(name, spec, /*ca=*/false);
+}
+
+absl::StatusOr<CertificateFiles> TestCertificateAuthority::IssueIntermediate(
+    const std::string& name, const CertificateSpec& spec) {
+  return IssueSigned(name, spec, /*ca=*/true);
+}
+
+absl::StatusOr<CertificateFiles> TestCertificateAuthority::IssueSigned(
+    const std::string& name, const CertificateSpec& spec, bool ca) {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   absl::StatusOr<X509*> cert =
-      MakeCertificate(key, spec, keys_->certificate, keys_->key, /*ca=*/false);
+      MakeCertificate(key, spec, keys_->certificate, keys_->key, ca);
   if (!cert.ok()) {
     EVP_PKEY_free(key);
     return cert.status();

@@ -27,6 +27,9 @@ struct CertificateSpec {
   // Overrides the extended key usage ("serverAuth", ...; "" leaves the
   // extension out), for certificates opsagent must refuse.
   std::optional<std::string> extended_key_usage;
+  // An intermediate CA's (IssueIntermediate) nameConstraints, as OpenSSL's
+  // configuration writes it ("critical,permitted;DNS:.fleet.test").
+  std::string name_constraints;
 };
 
 // PEM files of one issued certificate. Keys are written 0600, certificates
@@ -48,6 +51,12 @@ class TestCertificateAuthority {
   absl::StatusOr<CertificateFiles> Issue(const std::string& name,
                                          const CertificateSpec& spec);
 
+  // Issues an intermediate CA (CA:TRUE, pathlen 0, keyCertSign and
+  // cRLSign, serverAuth and clientAuth unless the spec says otherwise, the
+  // spec's name constraints) as NAME.crt / NAME.key: a host CA.
+  absl::StatusOr<CertificateFiles> IssueIntermediate(
+      const std::string& name, const CertificateSpec& spec);
+
   // Writes this CA's revocation list, listing the given certificate files,
   // into `directory` as <issuer hash>.r0 (the name `openssl rehash` gives),
   // replacing what is there. The CRL was issued an hour ago and its
@@ -62,6 +71,10 @@ class TestCertificateAuthority {
 
  private:
   TestCertificateAuthority() = default;
+  // Issues NAME.crt / NAME.key, a CA (an intermediate) when `ca`.
+  absl::StatusOr<CertificateFiles> IssueSigned(const std::string& name,
+                                               const CertificateSpec& spec,
+                                               bool ca);
 
   std::string directory_;
   std::string certificate_path_;

@@ -46,13 +46,15 @@ TEST(OpsctldConfigTest, VouchedNetworksMustParseAndBeNarrowerThanASlash8) {
 TEST(RpcPermissionTest, EveryControllerRpcDeclaresItsPermission) {
   EXPECT_TRUE(CheckDeclaredPermissions().ok()) << CheckDeclaredPermissions();
   EXPECT_EQ(DeclaredPermissions(),
-            (std::vector<std::string>{"audit", "confirm", "hosts", "incidents",
-                                      "respond", "run"}));
+            (std::vector<std::string>{"audit", "confirm", "enroll", "hosts",
+                                      "incidents", "respond", "run"}));
   EXPECT_EQ(DeclaredPermission("Run"), "run");
   EXPECT_EQ(DeclaredPermission("ListHosts"), "hosts");
   EXPECT_EQ(DeclaredPermission("ExportAudit"), "audit");
   EXPECT_EQ(DeclaredPermission("RecordGuidedStep"), "confirm");
   EXPECT_EQ(DeclaredPermission("RespondToIncident"), "respond");
+  EXPECT_EQ(DeclaredPermission("CreateEnrollmentToken"), "enroll");
+  EXPECT_EQ(DeclaredPermission("RevokeHost"), "enroll");
   // No such RPC: nothing any rule grants.
   EXPECT_EQ(DeclaredPermission("DeleteAudit"), "");
 }
@@ -73,7 +75,7 @@ TEST(OpsctldConfigTest, AccessRulesGrantWhatTheRpcsDeclare) {
   EXPECT_THAT(
       Access(R"(access { roles: "x" permissions: "delete" })").message(),
       HasSubstr("access[0]: unknown permission \"delete\" (audit, "
-                "confirm, hosts, incidents, respond, run, *)"));
+                "confirm, enroll, hosts, incidents, respond, run, *)"));
   EXPECT_THAT(Access(R"(access { roles: "x" })").message(),
               HasSubstr("names no permissions"));
   EXPECT_THAT(Access(R"(access { permissions: "run" })").message(),
