@@ -252,6 +252,20 @@ void HostEnrollment::RunRenewals() {
 v1::CertificateRenewed HostEnrollment::Renew(const std::string& host,
                                              const std::string& serial_hex,
                                              const std::string& csr_pem) {
+  v1::CertificateRenewed renewed;
+  // Before half of its life a certificate is not renewed, and the refusal
+  // is not written: a host asking again and again cannot fill the log.
+  if (std::optional<HostCertificateRecord> current =
+          store_->FindCertificate(serial_hex);
+      current && !current->revoked() && current->host == host &&
+      absl::Now() < current->not_after - current->life / 2) {
+    *renewed.mutable_status() =
+        ToRpcStatus(absl::FailedPreconditionError(absl::StrCat(
+            "too early: a certificate is renewed once half of its "
+            "life has passed (after ",
+            absl::FormatTime(current->not_after - current->life / 2), ")")));
+    return renewed;
+  }
   v1::AuditIntent intent;
   intent.set_operation("renew_certificate");
   intent.set_cert_identity(host);
@@ -260,7 +274,6 @@ v1::CertificateRenewed HostEnrollment::Renew(const std::string& host,
   nlohmann::ordered_json parameters;
   parameters["serial"] = serial_hex;
   intent.set_parameters_json(DumpJson(parameters));
-  v1::CertificateRenewed renewed;
   absl::StatusOr<int64_t> row =
       RunAudited(audit_, intent, [&]() -> absl::StatusOr<std::string> {
         std::optional<HostCertificateRecord> current =

@@ -285,6 +285,23 @@ class LinkReactor final
       Queue(std::move(refused));
       return;
     }
+    // One request a minute per link: the agent asks once, and again a
+    // minute after a refusal; more is refused unwritten.
+    bool too_soon;
+    {
+      absl::MutexLock lock(&mutex_);
+      too_soon = absl::Now() - last_renewal_ < absl::Minutes(1);
+      if (!too_soon) last_renewal_ = absl::Now();
+    }
+    if (too_soon) {
+      v1::ControllerMessage refused;
+      refused.mutable_renewed()->mutable_status()->set_code(
+          grpc::StatusCode::RESOURCE_EXHAUSTED);
+      refused.mutable_renewed()->mutable_status()->set_message(
+          "one renewal a minute per link");
+      Queue(std::move(refused));
+      return;
+    }
     std::weak_ptr<AgentConnection> link = connection_;
     enrollment->RenewLater(
         connection_->info().host, connection_->certificate().serial_hex,
@@ -337,6 +354,7 @@ class LinkReactor final
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;
   bool closing_ ABSL_GUARDED_BY(mutex_) = false;
   bool finished_ ABSL_GUARDED_BY(mutex_) = false;
+  absl::Time last_renewal_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
 };
 
 }  // namespace

@@ -18,8 +18,12 @@
 #include "absl/time/clock.h"
 #include "common/subprocess.h"
 #include "common/tls/certificate_info.h"
+#include "common/tls/certificate_request.h"
 #include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "opsagent/v1/controller.grpc.pb.h"
 #include "tests/testing/agent_process.h"
 #include "tests/testing/opsctl_runner.h"
 #include "tests/testing/test_controller.h"
@@ -392,6 +396,60 @@ TEST_F(EnrollmentE2eTest, ALeakedTokenCannotFillTheTeamLog) {
                                  : "refused 10 times in the last minute"));
   }
   EXPECT_EQ(AuditRows("enroll").size(), 10u);
+}
+
+// A host that asks for renewals again and again over its link (a
+// compromised one) gets no certificate before half of its own's life and
+// writes nothing into the team's log: the first request is refused as too
+// early, those within the minute after it as too many.
+TEST_F(EnrollmentE2eTest, RenewalsAskedTooOftenWriteNothing) {
+  const std::string token =
+      MakeToken({"--roles", "web", "--names", "web-*", "--ttl", "1h"});
+  ProgramResult enrolled = EnrollOnce("web-7.fleet.test", token);
+  ASSERT_EQ(enrolled.exit_code, 0) << enrolled.stderr_text;
+  const std::string host_dir = dir_ + "/web-7.fleet.test";
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ReadFileOrDie(ca_->certificate_path());
+  tls.pem_cert_chain = ReadFileOrDie(host_dir + "/host.crt");
+  tls.pem_private_key = ReadFileOrDie(host_dir + "/host.key");
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("opsctld.test");
+  auto stub = v1::AgentLink::NewStub(
+      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", controller_->port()),
+                                grpc::SslCredentials(tls), args));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  auto stream = stub->Connect(&context);
+  v1::AgentMessage hello;
+  hello.mutable_hello()->set_hostname("web-7.fleet.test");
+  ASSERT_TRUE(stream->Write(hello));
+  v1::ControllerMessage in;
+  ASSERT_TRUE(stream->Read(&in));
+  ASSERT_TRUE(in.has_accepted());
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<KeyAndRequest> made =
+        MakeHostKeyAndRequest("web-7.fleet.test");
+    ASSERT_TRUE(made.ok());
+    v1::AgentMessage renew;
+    renew.mutable_renew()->set_csr_pem(made->request_pem);
+    ASSERT_TRUE(stream->Write(renew));
+  }
+  std::vector<v1::CertificateRenewed> answers;
+  while (answers.size() < 3 && stream->Read(&in)) {
+    if (in.has_renewed()) answers.push_back(in.renewed());
+  }
+  ASSERT_EQ(answers.size(), 3u);
+  int too_early = 0, too_many = 0;
+  for (const v1::CertificateRenewed& answer : answers) {
+    EXPECT_TRUE(answer.certificate_pem().empty());
+    too_early += absl::StrContains(answer.status().message(), "too early");
+    too_many += answer.status().code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+  }
+  EXPECT_EQ(too_early, 1);
+  EXPECT_EQ(too_many, 2);
+  context.TryCancel();
+  EXPECT_TRUE(AuditRows("renew_certificate").empty());
 }
 
 TEST_F(EnrollmentE2eTest, TheHostCaCannotMakeAnOperator) {
