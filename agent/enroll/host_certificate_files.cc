@@ -14,13 +14,13 @@
 #include "common/tls/certificate_info.h"
 #include "common/tls/chain_verifier.h"
 #include "common/tls/host_certificate.h"
+#include "common/tls/pem_text.h"
 
 namespace opsagent {
 namespace {
 
 constexpr size_t kMaxFileBytes = 64 << 10;
 constexpr int kMaxEarlierCertificates = 64;
-constexpr char kEndMarker[] = "-----END CERTIFICATE-----";
 
 struct BioFree {
   void operator()(BIO* bio) const { BIO_free(bio); }
@@ -116,21 +116,17 @@ absl::Status InstallHostCertificate(const v1::AgentConfig& config,
   if (absl::StatusOr<std::string> current =
           ReadRegularFile(tls.certificate(), kMaxFileBytes);
       current.ok() && ParseCertificatePem(*current).ok()) {
-    const size_t end = current->find(kEndMarker);
-    if (end != std::string::npos)
-      earlier = current->substr(0, end + sizeof(kEndMarker) - 1) + "\n";
+    // Its leaf: the host CA after it is no certificate of the host's.
+    std::vector<std::string> chain = PemCertificateBlocks(*current);
+    if (!chain.empty()) earlier = chain.front() + "\n";
   }
-  absl::StatusOr<std::string> kept =
-      ReadRegularFile(EarlierCertificatesPath(config), 1 << 20);
-  if (kept.ok()) {
-    size_t at = 0;
-    for (int i = 1; i < kMaxEarlierCertificates; ++i) {
-      const size_t end = kept->find(kEndMarker, at);
-      if (end == std::string::npos) break;
-      at = end + sizeof(kEndMarker) - 1;
-    }
-    earlier += kept->substr(0, at);
-    if (!earlier.empty() && earlier.back() != '\n') earlier += "\n";
+  if (absl::StatusOr<std::string> kept =
+          ReadRegularFile(EarlierCertificatesPath(config), 1 << 20);
+      kept.ok()) {
+    std::vector<std::string> blocks = PemCertificateBlocks(*kept);
+    for (size_t i = 0;
+         i < blocks.size() && i + 1 < size_t{kMaxEarlierCertificates}; ++i)
+      absl::StrAppend(&earlier, blocks[i], "\n");
   }
   std::vector<FileContent> files;
   if (!earlier.empty())

@@ -5,6 +5,7 @@
 #include "agent/ops/operation.h"
 #include "agent/ops/registry.h"
 #include "agent/system/proc_file.h"
+#include "common/tls/pem_text.h"
 #include "opsagent/v1/agent.pb.h"
 
 namespace opsagent {
@@ -43,14 +44,8 @@ absl::Status RunReadJournal(const OperationContext& context,
   if (absl::StatusOr<std::string> earlier =
           ReadProcFile(EarlierCertificatesPath(context.agent.config));
       earlier.ok()) {
-    const std::string kEnd = "-----END CERTIFICATE-----";
-    size_t at = 0;
-    for (size_t end = earlier->find(kEnd); end != std::string::npos;
-         end = earlier->find(kEnd, at)) {
-      reply->add_earlier_certificate_pem(
-          earlier->substr(at, end + kEnd.size() - at));
-      at = end + kEnd.size();
-    }
+    for (std::string& block : PemCertificateBlocks(*earlier))
+      reply->add_earlier_certificate_pem(std::move(block));
   }
   return absl::OkStatus();
 }

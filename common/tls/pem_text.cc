@@ -26,4 +26,18 @@ absl::StatusOr<std::string> PemText(absl::string_view what,
   return std::string(buffer->data, buffer->length);
 }
 
+std::vector<std::string> PemCertificateBlocks(absl::string_view text) {
+  constexpr absl::string_view kBegin = "-----BEGIN CERTIFICATE-----";
+  constexpr absl::string_view kEnd = "-----END CERTIFICATE-----";
+  std::vector<std::string> blocks;
+  for (size_t begin = text.find(kBegin); begin != absl::string_view::npos;
+       begin = text.find(kBegin, begin)) {
+    const size_t end = text.find(kEnd, begin);
+    if (end == absl::string_view::npos) break;
+    blocks.emplace_back(text.substr(begin, end + kEnd.size() - begin));
+    begin = end + kEnd.size();
+  }
+  return blocks;
+}
+
 }  // namespace opsagent

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -20,6 +21,11 @@ absl::Status OpenSslError(absl::string_view what);
 // writes into a memory BIO; OpenSslError(what) when it fails.
 absl::StatusOr<std::string> PemText(absl::string_view what,
                                     const std::function<int(BIO*)>& write);
+
+// Each "-----BEGIN CERTIFICATE-----" ... "-----END CERTIFICATE-----" block
+// of `text`, in order, markers included (a bundle: a chain, or the
+// certificates a host renewed from). Nothing is parsed.
+std::vector<std::string> PemCertificateBlocks(absl::string_view text);
 
 }  // namespace opsagent
 

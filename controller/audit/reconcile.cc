@@ -11,6 +11,7 @@
 #include "common/operation_catalog.h"
 #include "common/sha256.h"
 #include "common/signing/result_signature.h"
+#include "common/tls/pem_text.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 
@@ -156,16 +157,11 @@ namespace {
 absl::Status VerifyResultByAny(absl::string_view bundle,
                                absl::string_view result_sha256,
                                absl::string_view signature) {
-  constexpr absl::string_view kEnd = "-----END CERTIFICATE-----";
   absl::Status first;
-  size_t at = 0;
-  for (size_t end = bundle.find(kEnd); end != absl::string_view::npos;
-       end = bundle.find(kEnd, at)) {
-    absl::Status checked = VerifyResult(
-        bundle.substr(at, end + kEnd.size() - at), result_sha256, signature);
+  for (const std::string& certificate : PemCertificateBlocks(bundle)) {
+    absl::Status checked = VerifyResult(certificate, result_sha256, signature);
     if (checked.ok()) return checked;
     if (first.ok()) first = checked;
-    at = end + kEnd.size();
   }
   return first.ok() ? VerifyResult(bundle, result_sha256, signature) : first;
 }
