@@ -76,6 +76,14 @@ std::string IpAddressText(const ASN1_OCTET_STRING* ip) {
 
 }  // namespace
 
+std::string SerialHex(const BIGNUM* serial) {
+  char* hex = BN_bn2hex(serial);
+  std::string out = absl::AsciiStrToLower(hex ? hex : "");
+  OPENSSL_free(hex);
+  const size_t first = out.find_first_not_of('0');
+  return first == std::string::npos ? "0" : out.substr(first);
+}
+
 absl::StatusOr<CertificateInfo> ParseCertificatePem(absl::string_view pem) {
   std::unique_ptr<BIO, BioDeleter> bio(
       BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
@@ -99,10 +107,7 @@ absl::StatusOr<CertificateInfo> ParseCertificatePem(absl::string_view pem) {
   info.client_auth = info.has_extended_key_usage && (usage & XKU_SSL_CLIENT);
   if (BIGNUM* serial =
           ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr)) {
-    if (char* hex = BN_bn2hex(serial)) {
-      info.serial_hex = absl::AsciiStrToLower(hex);
-      OPENSSL_free(hex);
-    }
+    info.serial_hex = SerialHex(serial);
     BN_free(serial);
   }
   info.not_before = Asn1Time(X509_get0_notBefore(cert.get()));

@@ -8,6 +8,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
+typedef struct bignum_st BIGNUM;
+
 namespace opsagent {
 
 // What opsagent uses from an X.509 certificate: who it names and when it is
@@ -19,7 +21,7 @@ struct CertificateInfo {
   std::vector<std::string> organizational_units;
   std::vector<std::string> dns_names;
   std::vector<std::string> ip_addresses;
-  // The serial number in lower-case hex, as OpenSSL's BN_bn2hex writes it.
+  // The serial number in lower-case hex without leading zeros (SerialHex).
   std::string serial_hex;
   absl::Time not_before;
   absl::Time not_after;
@@ -30,6 +32,11 @@ struct CertificateInfo {
   bool server_auth = false;
   bool client_auth = false;
 };
+
+// A certificate serial number as opsagent writes it everywhere (the host
+// CA's records, links, CRL entries): lower-case hex without leading zeros.
+// OpenSSL's BN_bn2hex writes whole bytes, so a leading "0" one time in 16.
+std::string SerialHex(const BIGNUM* serial);
 
 // Parses the first certificate of a PEM text. Fails when a name in it cannot
 // be read as UTF-8.

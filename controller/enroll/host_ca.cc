@@ -23,6 +23,7 @@
 #include "common/regular_file.h"
 #include "common/signing/evp_key.h"
 #include "common/status_macros.h"
+#include "common/tls/certificate_info.h"
 #include "common/tls/host_certificate.h"
 #include "common/tls/openssl_ptr.h"
 #include "common/tls/pem_text.h"
@@ -231,13 +232,6 @@ absl::StatusOr<UniqueBignum> RandomSerial() {
   return serial;
 }
 
-std::string LowerHex(const BIGNUM* number) {
-  char* hex = BN_bn2hex(number);
-  std::string out = absl::AsciiStrToLower(hex ? hex : "");
-  OPENSSL_free(hex);
-  return out;
-}
-
 }  // namespace
 
 struct HostCa::Keys {
@@ -363,7 +357,7 @@ absl::StatusOr<IssuedCertificate> HostCa::Issue(
       X509_set_pubkey(cert.get(), public_key) != 1) {
     return OpenSslError("build a host certificate");
   }
-  issued.serial_hex = LowerHex(serial.get());
+  issued.serial_hex = SerialHex(serial.get());
   X509_NAME* subject = X509_get_subject_name(cert.get());
   RETURN_IF_ERROR(AddName(subject, "O", "opsagent"));
   for (const std::string& role : tmpl.roles)

@@ -23,7 +23,7 @@ struct HostCertificateTemplate {
 struct IssuedCertificate {
   std::string certificate_pem;  // the leaf only
   std::string chain_pem;        // leaf followed by the CA's certificate
-  std::string serial_hex;       // lower-case hex, no leading zeros
+  std::string serial_hex;       // SerialHex (common/tls/certificate_info.h)
   absl::Time not_before;        // now - 5 minutes (clock skew), or a tenth of
                                 // a shorter life
   absl::Time not_after;
