@@ -134,7 +134,6 @@ int main(int argc, char** argv) {
     spdlog::error("refusing to start: {}", server.status().message());
     return kExitServe;
   }
-  const opsagent::ControllerLink* link = (*server)->link();
   std::unique_ptr<opsagent::LivenessProbe> probe;
   if ((*server)->port() != 0) {
     spdlog::info("opsagent {} serving {} as {} on port {} (mutual TLS)",
@@ -165,15 +164,16 @@ int main(int argc, char** argv) {
   }
   sd_notify(0, "READY=1");
   // Alive means: the listener accepts and answers a new connection, and the
-  // controller link's thread keeps working (whether or not the controller
-  // is up).
+  // thread of every controller link keeps working (whether or not its
+  // controller is up).
+  const opsagent::AgentServer* running = server->get();
   opsagent::Watchdog watchdog(
-      [&probe, link](absl::Duration timeout) {
+      [&probe, running](absl::Duration timeout) {
         if (probe != nullptr) {
           if (absl::Status checked = probe->Check(timeout); !checked.ok())
             return checked;
         }
-        return link != nullptr ? link->CheckAlive(timeout) : absl::OkStatus();
+        return running->CheckLinksAlive(timeout);
       },
       watchdog_options,
       [](const absl::Status& status) {

@@ -80,6 +80,47 @@ absl::Status CheckEndpoints(const v1::AgentConfig& config) {
   return absl::OkStatus();
 }
 
+// Each further controller as `controller` is checked, and none at an
+// address already linked to: two links to one controller would make it
+// see this host register twice, each evicting the other.
+absl::Status CheckMoreControllers(const v1::AgentConfig& config) {
+  if (config.more_controllers().empty()) return absl::OkStatus();
+  if (config.controller().address().empty()) {
+    return FieldError("more_controllers",
+                      "needs `controller` (the first controller, whose host "
+                      "CA renews this host's certificate); move one entry "
+                      "there");
+  }
+  absl::flat_hash_set<std::string> addresses = {config.controller().address()};
+  for (int i = 0; i < config.more_controllers_size(); ++i) {
+    const v1::ControllerLink& link = config.more_controllers(i);
+    const std::string field = absl::StrCat("more_controllers[", i, "]");
+    if (link.address().empty())
+      return FieldError(absl::StrCat(field, ".address"),
+                        "is required (host:port of that opsctld)");
+    if (absl::Status status =
+            CheckAddress(absl::StrCat(field, ".address"), link.address(), 1);
+        !status.ok())
+      return status;
+    if (link.name().empty()) {
+      return FieldError(absl::StrCat(field, ".name"),
+                        "is required: the DNS name that controller's "
+                        "certificate carries");
+    }
+    if (link.max_backoff_seconds() > 3600)
+      return FieldError(absl::StrCat(field, ".max_backoff_seconds"),
+                        "may be at most 3600");
+    if (!addresses.insert(link.address()).second) {
+      return FieldError(
+          absl::StrCat(field, ".address"),
+          absl::StrCat("\"", link.address(),
+                       "\" is already linked to (by `controller` or an "
+                       "earlier entry); each controller is listed once"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckEnrollment(const v1::AgentConfig& config) {
   if (!config.has_enrollment()) return absl::OkStatus();
   const v1::EnrollmentConfig& enrollment = config.enrollment();
@@ -253,9 +294,14 @@ absl::StatusOr<AgentEnvironment> CompileAgentConfig(
     v1::AgentConfig config, const std::string& config_path) {
   AgentEnvironment agent;
   if (absl::Status status = CheckEndpoints(config); !status.ok()) return status;
+  if (absl::Status status = CheckMoreControllers(config); !status.ok())
+    return status;
   if (!config.controller().address().empty() &&
       config.controller().max_backoff_seconds() == 0)
     config.mutable_controller()->set_max_backoff_seconds(30);
+  for (v1::ControllerLink& link : *config.mutable_more_controllers()) {
+    if (link.max_backoff_seconds() == 0) link.set_max_backoff_seconds(30);
+  }
   const v1::TlsConfig& tls = config.tls();
   if (tls.certificate().empty())
     return FieldError("tls.certificate", "is required");

@@ -62,6 +62,17 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
         server->gate_->metrics(),
         "opsagent_agent_certificate_expiry_timestamp_seconds",
         agent.config.tls().certificate());
+    // Several controllers: how many of them have this host right now (an
+    // alert can fire below the configured number, or at 0).
+    const AgentServer* self = server.get();
+    server->gate_->metrics().AddGauge(
+        "opsagent_agent_controller_links",
+        "Controllers this agent is configured to link to.",
+        [self] { return static_cast<double>(self->CountLinks().configured); });
+    server->gate_->metrics().AddGauge(
+        "opsagent_agent_controller_links_connected",
+        "Controller links up (the controller accepted this agent).",
+        [self] { return static_cast<double>(self->CountLinks().connected); });
     absl::StatusOr<std::unique_ptr<HttpListener>> metrics = ServeMetrics(
         agent.config.metrics_listen_address(), server->gate_->metrics());
     if (!metrics.ok()) return metrics.status();
@@ -72,13 +83,32 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   }
   const bool has_controller = !agent.config.controller().address().empty();
   if (has_controller) {
-    absl::StatusOr<std::unique_ptr<ControllerLink>> link =
-        ControllerLink::Start(agent, *server->trust_, server->gate_.get());
-    if (!link.ok()) return link.status();
-    server->link_ = *std::move(link);
-    spdlog::info("linking to the controller {} at {}",
-                 agent.config.controller().name(),
-                 agent.config.controller().address());
+    // Renewal goes over the `controller` link alone, never over two links
+    // at once: two requests in flight would each make a fresh key, and the
+    // answer to the one whose key was already replaced could not be
+    // installed (or, worse, two controllers' answers would overwrite each
+    // other's files). The first controller is also the one this host
+    // enrolled with (enrollment.address names its listener), so its host
+    // CA is the one that issued the certificate. While it is down the
+    // renewal waits: it starts at two thirds of the certificate's life, so
+    // a third is left to get it back.
+    if (agent.config.has_enrollment())
+      server->renewal_ = std::make_unique<CertificateRenewal>(agent.config);
+    std::vector<const v1::ControllerLink*> controllers = {
+        &agent.config.controller()};
+    for (const v1::ControllerLink& more : agent.config.more_controllers())
+      controllers.push_back(&more);
+    absl::MutexLock lock(&server->links_mutex_);
+    for (const v1::ControllerLink* controller : controllers) {
+      absl::StatusOr<std::unique_ptr<ControllerLink>> link =
+          ControllerLink::Start(
+              agent, *controller, *server->trust_, server->gate_.get(),
+              server->links_.empty() ? server->renewal_.get() : nullptr);
+      if (!link.ok()) return link.status();
+      server->links_.push_back(*std::move(link));
+      spdlog::info("linking to the controller {} at {}", controller->name(),
+                   controller->address());
+    }
   }
   if (agent.config.listen_address().empty()) {
     spdlog::info(
@@ -119,8 +149,33 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   return server;
 }
 
+absl::Status AgentServer::CheckLinksAlive(absl::Duration timeout) const {
+  absl::MutexLock lock(&links_mutex_);
+  for (const std::unique_ptr<ControllerLink>& link : links_) {
+    if (absl::Status alive = link->CheckAlive(timeout); !alive.ok())
+      return alive;
+  }
+  return absl::OkStatus();
+}
+
+AgentServer::LinkCount AgentServer::CountLinks() const {
+  absl::MutexLock lock(&links_mutex_);
+  LinkCount count;
+  count.configured = static_cast<int>(links_.size());
+  for (const std::unique_ptr<ControllerLink>& link : links_)
+    count.connected += link->connected() ? 1 : 0;
+  return count;
+}
+
 void AgentServer::Shutdown(absl::Duration grace) {
-  link_.reset();
+  std::vector<std::unique_ptr<ControllerLink>> links;
+  {
+    absl::MutexLock lock(&links_mutex_);
+    links.swap(links_);
+  }
+  // Each waits for its relayed calls to end; not under the lock, which the
+  // watchdog takes.
+  links.clear();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoSeconds(grace));

@@ -2,8 +2,11 @@
 #define OPSAGENT_AGENT_SERVER_AGENT_SERVER_H_
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/enroll/certificate_renewal.h"
 #include "agent/ops/operation.h"
 #include "agent/server/call_gate.h"
 #include "agent/server/controller_link.h"
@@ -17,8 +20,9 @@ namespace opsagent {
 // A running agent: the call gate every operation goes through, the gRPC
 // server on the configured address (mutual TLS only, behind the connection
 // guard, its TLS files checked by ServerTrust) serving every operation and
-// the standard health check through it, and the link to the controller
-// that relays operations to the same gate. Either may be absent, not both.
+// the standard health check through it, and one link per controller
+// (`controller`, then `more_controllers`) that relays operations to the
+// same gate. The listener or the links may be absent, not both.
 class AgentServer {
  public:
   // Starts serving. The returned server keeps `agent` by reference.
@@ -31,8 +35,17 @@ class AgentServer {
   int port() const { return port_; }
   // The metrics listener's port; 0 when it has none.
   int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
-  // Null without a controller.
-  const ControllerLink* link() const { return link_.get(); }
+  // For the watchdog: OK while the thread of every controller link keeps
+  // working (ControllerLink::CheckAlive), the first failure otherwise. OK
+  // without links, and after Shutdown. Thread-safe.
+  absl::Status CheckLinksAlive(absl::Duration timeout) const;
+  // Of the controller links, how many are up (accepted by their
+  // controller), and how many there are. Thread-safe.
+  struct LinkCount {
+    int connected = 0;
+    int configured = 0;
+  };
+  LinkCount CountLinks() const;
   // The checked copies of the agent's own TLS files (for its probe).
   const TlsFiles& tls_files() const { return trust_->staged(); }
 
@@ -43,7 +56,13 @@ class AgentServer {
   std::unique_ptr<CallGate> gate_;
   std::unique_ptr<OperationService> service_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<ControllerLink> link_;
+  // Outlives the links (declared before them); used by the first only.
+  std::unique_ptr<CertificateRenewal> renewal_;
+  // One per controller, `controller` first. Guarded: the watchdog and the
+  // metrics read them while Shutdown drops them.
+  mutable absl::Mutex links_mutex_;
+  std::vector<std::unique_ptr<ControllerLink>> links_
+      ABSL_GUARDED_BY(links_mutex_);
   std::unique_ptr<HttpListener> metrics_;  // reads gate_'s metrics
   int port_ = 0;
 };

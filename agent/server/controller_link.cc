@@ -46,18 +46,21 @@ std::string OversizedMessage(absl::string_view what, absl::string_view name,
 }  // namespace
 
 ControllerLink::ControllerLink(const AgentEnvironment& agent,
-                               const ServerTrust& trust, CallGate* gate)
+                               const v1::ControllerLink& config,
+                               const ServerTrust& trust, CallGate* gate,
+                               CertificateRenewal* renewal)
     : agent_(agent),
+      config_(config),
       trust_(trust),
       gate_(gate),
-      result_signer_(agent.config.tls().private_key()) {
-  if (agent.config.has_enrollment())
-    renewal_ = std::make_unique<CertificateRenewal>(agent.config);
-}
+      result_signer_(agent.config.tls().private_key()),
+      renewal_(renewal) {}
 
 absl::StatusOr<std::unique_ptr<ControllerLink>> ControllerLink::Start(
-    const AgentEnvironment& agent, const ServerTrust& trust, CallGate* gate) {
-  std::unique_ptr<ControllerLink> link(new ControllerLink(agent, trust, gate));
+    const AgentEnvironment& agent, const v1::ControllerLink& config,
+    const ServerTrust& trust, CallGate* gate, CertificateRenewal* renewal) {
+  std::unique_ptr<ControllerLink> link(
+      new ControllerLink(agent, config, trust, gate, renewal));
   TlsFiles files = trust.staged();
   files.crl_directory.clear();
   // The peer must be the controller: a host certificate for its name that
@@ -91,12 +94,13 @@ absl::Status ControllerLink::CheckAlive(absl::Duration /*timeout*/) const {
       absl::Milliseconds(NowMs() - last_progress_ms_.load());
   if (quiet < absl::Seconds(45)) return absl::OkStatus();
   return absl::UnavailableError(
-      absl::StrCat("the controller link's thread made no progress for ",
+      absl::StrCat("the thread of the link to the controller ", config_.name(),
+                   " at ", config_.address(), " made no progress for ",
                    absl::FormatDuration(absl::Trunc(quiet, absl::Seconds(1)))));
 }
 
 void ControllerLink::Run() {
-  const v1::ControllerLink& config = agent_.config.controller();
+  const v1::ControllerLink& config = config_;
   const absl::Duration max_backoff =
       absl::Seconds(std::max<uint32_t>(1, config.max_backoff_seconds()));
   int failures = 0;
@@ -137,7 +141,7 @@ bool ControllerLink::Send(const v1::AgentMessage& message) {
 }
 
 bool ControllerLink::Session() {
-  const v1::ControllerLink& config = agent_.config.controller();
+  const v1::ControllerLink& config = config_;
   grpc::ChannelArguments args;
   // The controller's certificate must name `config.name`.
   args.SetSslTargetNameOverride(config.name());
@@ -377,8 +381,7 @@ void ControllerLink::Serve(const v1::RelayedCall& relayed) {
     v1::AgentMessage reply;
     v1::RelayedResult* result = reply.mutable_result();
     result->set_call_id(relayed.call_id());
-    const std::string via =
-        absl::StrCat("controller ", agent_.config.controller().name());
+    const std::string via = absl::StrCat("controller ", config_.name());
     Call call;
     call.peer = via;
     call.via = via;

@@ -23,7 +23,7 @@
 
 namespace opsagent {
 
-// The agent's link to its controller (opsctld). It dials out over mutual TLS
+// The agent's link to one controller (opsctld). It dials out over mutual TLS
 // (no inbound port needed), checks that the peer is the controller (its
 // certificate names the configured controller name and the role
 // "controller"), says who it is, then runs each call the controller relays
@@ -38,26 +38,37 @@ namespace opsagent {
 // agent's CRLs revoke (checked when it accepts the link and at every
 // heartbeat). The link reconnects with exponential backoff (1 s doubling to the
 // configured maximum) and jitter, so that a fleet does not reconnect in one
-// wave. An enrolled agent (enrollment in its configuration) renews its
-// certificate over the link at two thirds of its life (CertificateRenewal).
-// Runs on its own threads until destroyed.
+// wave. An agent with several controllers (`controller` and
+// `more_controllers`) runs one link per controller, each on its own threads
+// with its own backoff, all into the one call gate (journal, retry and
+// replay caches, locks), so that a request id resent through another
+// controller is answered from the retry cache. An enrolled agent renews its
+// certificate at two thirds of its life (CertificateRenewal) over the one
+// link given the renewal. Runs on its own threads until destroyed.
 class ControllerLink {
  public:
-  // `trust` (the agent's checked TLS files and chain verifier) and `gate`
-  // must outlive the link.
+  // Links to the controller `config` (one of `agent`'s). `trust` (the
+  // agent's checked TLS files and chain verifier), `gate` and `renewal`
+  // must outlive the link; `renewal` may be null (this link renews
+  // nothing), and must not be given to two links at once.
   static absl::StatusOr<std::unique_ptr<ControllerLink>> Start(
-      const AgentEnvironment& agent, const ServerTrust& trust, CallGate* gate);
+      const AgentEnvironment& agent, const v1::ControllerLink& config,
+      const ServerTrust& trust, CallGate* gate, CertificateRenewal* renewal);
   ~ControllerLink();
 
   // Whether the link is up (the controller accepted this agent).
   bool connected() const { return connected_.load(); }
+  // The controller's name and address, as configured.
+  const std::string& name() const { return config_.name(); }
+  const std::string& address() const { return config_.address(); }
   // For the watchdog: OK while the link's thread keeps working (connected,
   // or trying to connect), whether or not the controller is reachable.
   absl::Status CheckAlive(absl::Duration timeout) const;
 
  private:
-  ControllerLink(const AgentEnvironment& agent, const ServerTrust& trust,
-                 CallGate* gate);
+  ControllerLink(const AgentEnvironment& agent,
+                 const v1::ControllerLink& config, const ServerTrust& trust,
+                 CallGate* gate, CertificateRenewal* renewal);
 
   void Run();
   // One connection, from dialing to its end; true if it was accepted.
@@ -78,14 +89,15 @@ class ControllerLink {
   bool Send(const v1::AgentMessage& message);
 
   const AgentEnvironment& agent_;
+  const v1::ControllerLink& config_;  // in agent_.config
   const ServerTrust& trust_;
   CallGate* const gate_;
   std::shared_ptr<grpc::ChannelCredentials> credentials_;
   PeerIdentityReader identities_;
   // Signs what this agent answers, with its host key.
   ResultSigner result_signer_;
-  // Null unless the agent enrolled with the controller's host CA.
-  std::unique_ptr<CertificateRenewal> renewal_;
+  // Null unless the agent enrolled and this is the link that renews.
+  CertificateRenewal* const renewal_;
 
   absl::Notification stop_;
   std::atomic<bool> connected_{false};

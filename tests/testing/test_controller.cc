@@ -15,10 +15,12 @@ absl::StatusOr<std::unique_ptr<TestController>> TestController::Start(
     const Options& options) {
   std::unique_ptr<TestController> controller(new TestController());
   controller->dir_ = options.dir;
+  controller->name_ = options.name;
   CertificateSpec spec{
-      "opsctld.test", {"controller"}, {"opsctld.test"}, {"127.0.0.1"}};
+      options.name, {"controller"}, {options.name}, {"127.0.0.1"}};
   spec.extended_key_usage = "serverAuth";
-  absl::StatusOr<CertificateFiles> cert = options.ca->Issue("controller", spec);
+  absl::StatusOr<CertificateFiles> cert = options.ca->Issue(
+      options.name == "opsctld.test" ? "controller" : options.name, spec);
   if (!cert.ok()) return cert.status();
   controller->certificate_ = *cert;
   controller->audit_path_ = options.audit_database.empty()
@@ -75,14 +77,14 @@ absl::Status TestController::Launch() {
       absl::StrCat("opsctld did not start:\n", Log()));
 }
 
-std::string TestController::AgentConfig() const {
-  return absl::StrCat("controller { address: \"127.0.0.1:", port_,
-                      "\" name: \"opsctld.test\" max_backoff_seconds: 2 }\n");
+std::string TestController::AgentConfig(absl::string_view field) const {
+  return absl::StrCat(field, " { address: \"127.0.0.1:", port_, "\" name: \"",
+                      name_, "\" max_backoff_seconds: 2 }\n");
 }
 
 std::string TestController::OpsctlConfig() const {
   return absl::StrCat("controller: \"127.0.0.1:", port_,
-                      "\"\ncontroller_name: \"opsctld.test\"\n");
+                      "\"\ncontroller_name: \"", name_, "\"\n");
 }
 
 void TestController::Kill() {

@@ -10,10 +10,11 @@
 
 namespace opsagent::testing {
 
-// The real opsctld, with a controller certificate ("opsctld.test",
-// OU=controller) from the test CA that also signs the agents and operators,
-// its audit database under `dir`, on loopback port 0 (it reports its port),
-// granting role oncall everything. Killed when destroyed.
+// The real opsctld, with a controller certificate (Options::name,
+// "opsctld.test" by default, OU=controller) from the test CA that also signs
+// the agents and operators, its audit database under `dir`, on loopback port 0
+// (it reports its port), granting role oncall everything. Killed when
+// destroyed.
 class TestController {
  public:
   struct Options {
@@ -25,13 +26,17 @@ class TestController {
     uint32_t heartbeat_seconds = 1;
     // The team's audit database; by default DIR/team-audit.db.
     std::string audit_database;
+    // The DNS name its certificate carries (several controllers in one
+    // test each have their own).
+    std::string name = "opsctld.test";
   };
   static absl::StatusOr<std::unique_ptr<TestController>> Start(
       const Options& options);
   ~TestController();
 
-  // What an agent's configuration needs to link to this controller.
-  std::string AgentConfig() const;
+  // What an agent's configuration needs to link to this controller, as the
+  // agent configuration's `field` ("more_controllers" for a further one).
+  std::string AgentConfig(absl::string_view field = "controller") const;
   // What an operator's configuration needs to go through it.
   std::string OpsctlConfig() const;
 
@@ -41,6 +46,8 @@ class TestController {
   absl::Status Restart();
 
   int port() const { return port_; }
+  // The DNS name its certificate carries (Options::name).
+  const std::string& name() const { return name_; }
   // The port of a listener opsctld logs as "MARKER ... (port N)" ("alert
   // intake:", "metrics:"), waiting for the line.
   absl::StatusOr<int> LoggedPort(absl::string_view marker) const;
@@ -55,6 +62,7 @@ class TestController {
 
   std::string dir_;
   std::string config_text_;
+  std::string name_;
   std::string audit_path_;
   CertificateFiles certificate_;
   int port_ = 0;
