@@ -62,6 +62,9 @@ struct AuditedResult {
   std::string signed_final_message;
   std::string agent_result_sha256;
   std::string agent_signature;
+  // Through the controller: the address of the one that answered (or was
+  // asked, for a result that never came); empty for direct calls.
+  std::string controller;
 };
 
 // The audit outcome for a call that ended with `status`. A mutating call that

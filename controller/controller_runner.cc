@@ -53,12 +53,38 @@ absl::StatusOr<FanOutSummary> ControllerRunner::Run(
       summary.not_started += static_cast<int>(hosts.size() - first);
       break;
     }
-    absl::StatusOr<v1::RunRequest> request =
-        Sign(**signer, target, call, hosts, first, end,
-             max_failures > 0 ? max_failures - summary.failed() : 0);
-    if (!request.ok()) return request.status();
-    absl::Status sent =
-        RunWave(*request, call, first, on_event, on_result, &summary);
+    absl::Status sent;
+    bool cut_off = false;
+    for (;;) {
+      absl::StatusOr<v1::RunRequest> request =
+          Sign(**signer, target, call, hosts, first, end,
+               max_failures > 0 ? max_failures - summary.failed() : 0);
+      if (!request.ok()) return request.status();
+      ControllerClient::RunAttempt attempt;
+      sent = RunWave(*request, call, first, on_event, on_result, &summary,
+                     &attempt);
+      // Lost on its way, before the controller said it started: it may
+      // have been recorded and relayed. A read is signed again (new request
+      // ids: nothing on a host depends on them) and asked of the next
+      // controller; a change never is, under any request id: it may be
+      // running on the hosts, holding their locks, and a second controller
+      // would record and relay it a second time. Its outcome is unknown.
+      if (sent.ok() || !attempt.sent || attempt.lost.empty()) break;
+      if (!call.op->mutating && client_.MoveOn(attempt.lost)) continue;
+      if (call.op->mutating) {
+        ReportCutOff(*request, first, client_.address(), attempt.lost,
+                     on_result, &summary);
+        sent = absl::OkStatus();
+        cut_off = true;
+      }
+      break;
+    }
+    // The rest of a run of changes waits until the operator knows what
+    // this wave did: not started.
+    if (cut_off) {
+      summary.not_started += static_cast<int>(hosts.size() - end);
+      break;
+    }
     if (sent.ok()) continue;
     // Nothing of the first wave ran: the run failed as a whole.
     if (first == 0) return sent;
@@ -127,12 +153,40 @@ absl::StatusOr<v1::RunRequest> ControllerRunner::Sign(
   return request;
 }
 
+void ControllerRunner::ReportCutOff(
+    const v1::RunRequest& request, size_t first, const std::string& controller,
+    const std::string& why,
+    const std::function<void(size_t, AuditedResult&)>& on_result,
+    FanOutSummary* summary) {
+  for (int i = 0; i < request.requests_size(); ++i) {
+    v1::RequestEnvelope envelope;
+    envelope.ParseFromString(request.requests(i).envelope());
+    AuditedResult lost;
+    lost.sent = true;
+    lost.outcome = v1::OUTCOME_UNKNOWN;
+    lost.request_id = envelope.request_id();
+    lost.controller = controller;
+    lost.status = absl::UnavailableError(absl::StrCat(
+        "outcome unknown: the controller ", controller,
+        " went away before it said the run started (", why,
+        "); the change may have been relayed, so it is not sent again "
+        "through another controller. Find out with `opsctl audit reconcile "
+        "--host ",
+        envelope.target_host(), "` (request id ", envelope.request_id(),
+        ") or `opsctl audit --run ", invocation_.run_id(),
+        "` once a controller that keeps this log answers; run it again only "
+        "once you know it did not run"));
+    summary->Add(lost.outcome);
+    on_result(first + static_cast<size_t>(i), lost);
+  }
+}
+
 absl::Status ControllerRunner::RunWave(
     const v1::RunRequest& request, const OperationCall& call, size_t first,
     const std::function<void(size_t, const google::protobuf::Message&)>&
         on_event,
     const std::function<void(size_t, AuditedResult&)>& on_result,
-    FanOutSummary* summary) {
+    FanOutSummary* summary, ControllerClient::RunAttempt* attempt) {
   const OperationInfo& op = *call.op;
   const size_t count = static_cast<size_t>(request.requests_size());
   std::vector<bool> ended(count, false);
@@ -142,8 +196,9 @@ absl::Status ControllerRunner::RunWave(
   // records its outcome (waiting at most its busy timeout for the log).
   const absl::Time deadline =
       absl::Now() + absl::Seconds(request.timeout_seconds()) + kRecordingGrace;
-  absl::Status status =
-      client_.Run(request, deadline, [&](const v1::RunEvent& event) {
+  absl::Status status = client_.Run(
+      request, deadline,
+      [&](const v1::RunEvent& event) {
         switch (event.kind_case()) {
           case v1::RunEvent::kStarted:
             started = true;
@@ -171,6 +226,7 @@ absl::Status ControllerRunner::RunWave(
                 absl::Status(static_cast<absl::StatusCode>(r.status().code()),
                              r.status().message());
             result.request_id = r.request_id();
+            result.controller = client_.address();
             result.signed_final_message = r.final_message();
             result.agent_result_sha256 = r.signature().result_sha256();
             result.agent_signature = r.signature().signature();
@@ -196,7 +252,8 @@ absl::Status ControllerRunner::RunWave(
           default:
             break;
         }
-      });
+      },
+      attempt);
   if (!started) return status;
   // Every host the controller started has a result: one that did not come
   // back is unknown, never ok, whether the controller went away mid-run or
@@ -217,6 +274,7 @@ absl::Status ControllerRunner::RunWave(
     AuditedResult lost;
     lost.sent = true;
     lost.outcome = v1::OUTCOME_UNKNOWN;
+    lost.controller = client_.address();
     lost.status = absl::UnavailableError(
         status.ok()
             ? "the controller ended the run without this host's result; "

@@ -26,7 +26,10 @@ namespace opsagent {
 // it. A host whose result
 // never came (the controller went away mid-run) is `unknown`: its intent is
 // in the controller's log, and `opsctl audit --run` shows it once the
-// controller is back.
+// controller is back. With several controllers (ControllerClient), a wave
+// goes to the next only if it certainly reached none, or, for a read, was
+// lost before the controller said it started (signed again); a change that
+// may have been sent is unknown, never sent again.
 class ControllerRunner {
  public:
   ControllerRunner(Invocation& invocation, ControllerClient& client)
@@ -57,6 +60,13 @@ class ControllerRunner {
       const v1::RunRequest& request, const OperationCall& call, size_t first,
       const std::function<void(size_t, const google::protobuf::Message&)>&
           on_event,
+      const std::function<void(size_t, AuditedResult&)>& on_result,
+      FanOutSummary* summary, ControllerClient::RunAttempt* attempt);
+  // Reports each host of a wave of changes lost on its way to `controller`
+  // (`why`) as unknown, with how to find out what happened.
+  void ReportCutOff(
+      const v1::RunRequest& request, size_t first,
+      const std::string& controller, const std::string& why,
       const std::function<void(size_t, AuditedResult&)>& on_result,
       FanOutSummary* summary);
 

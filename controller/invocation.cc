@@ -236,8 +236,12 @@ absl::StatusOr<ControllerClient*> Invocation::controller() {
   if (controller_ == nullptr) {
     absl::StatusOr<const v1::OperatorConfig*> cfg = config();
     if (!cfg.ok()) return cfg.status();
+    // Each controller given up on is one line where errors go.
     absl::StatusOr<std::unique_ptr<ControllerClient>> client =
-        ControllerClient::Connect(**cfg);
+        ControllerClient::Connect(**cfg, [this](const std::string& line) {
+          std::fprintf(err(), "%s\n", line.c_str());
+          std::fflush(err());
+        });
     if (!client.ok()) return client.status();
     controller_ = *std::move(client);
   }

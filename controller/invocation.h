@@ -60,7 +60,9 @@ class Invocation {
   // Whether commands go through the team's controller: one is configured
   // and --direct (break-glass) was not given.
   bool via_controller();
-  // The controller's client, connected on first use.
+  // The controllers' client (`controller`, then `more_controllers`),
+  // connected on first use; it reports each controller it gives up on as
+  // one line on err().
   absl::StatusOr<ControllerClient*> controller();
   // One unary call to the controller (`&ControllerStub::ListHosts`), given
   // at least `minimum` (--timeout wins) and never past this invocation's

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -27,7 +28,64 @@ std::string Resolve(const std::string& base_dir, const std::string& path) {
   return absl::StrCat(base_dir, "/", path);
 }
 
+// `address` is HOST:PORT; an empty `*name` becomes HOST. `field` names it in
+// the error ("controller", "more_controllers[0]").
+absl::Status CheckControllerAddress(const std::string& path,
+                                    const std::string& field,
+                                    const std::string& address,
+                                    std::string* name) {
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port <= 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", field, " \"", address,
+                     "\" is not HOST:PORT (the controller's address, as "
+                     "opsctld's listen_address gives it)"));
+  }
+  if (name->empty()) *name = address.substr(0, colon);
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::Status CheckControllers(const std::string& path,
+                              v1::OperatorConfig* config) {
+  if (config->controller().empty()) {
+    if (config->more_controllers().empty()) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(
+        path,
+        ": more_controllers needs `controller`, the first controller to try "
+        "(move the first of them there)"));
+  }
+  if (absl::Status first =
+          CheckControllerAddress(path, "controller", config->controller(),
+                                 config->mutable_controller_name());
+      !first.ok())
+    return first;
+  std::set<std::string> seen = {config->controller()};
+  for (int i = 0; i < config->more_controllers_size(); ++i) {
+    v1::ControllerAddress& more = *config->mutable_more_controllers(i);
+    const std::string field = absl::StrCat("more_controllers[", i, "]");
+    if (more.address().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": ", field, " has no address (address: \"HOST:PORT\")"));
+    }
+    if (absl::Status checked =
+            CheckControllerAddress(path, absl::StrCat(field, ".address"),
+                                   more.address(), more.mutable_name());
+        !checked.ok())
+      return checked;
+    if (!seen.insert(more.address()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": ", field, ".address \"", more.address(),
+                       "\" is listed twice among the controllers; each "
+                       "controller once, in the order to try them"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 std::string OperatorConfigPath(const std::string& flag_path) {
   if (!flag_path.empty()) return flag_path;
@@ -92,18 +150,9 @@ absl::StatusOr<v1::OperatorConfig> LoadOperatorConfig(
   }
   config.set_audit_database(Resolve(dir, config.audit_database()));
   if (config.timeout_seconds() == 0) config.set_timeout_seconds(30);
-  if (!config.controller().empty()) {
-    const size_t colon = config.controller().rfind(':');
-    int port = 0;
-    if (colon == std::string::npos || colon == 0 ||
-        !absl::SimpleAtoi(config.controller().substr(colon + 1), &port) ||
-        port <= 0 || port > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": controller \"", config.controller(), "\" is not HOST:PORT"));
-    }
-    if (config.controller_name().empty())
-      config.set_controller_name(config.controller().substr(0, colon));
-  }
+  if (absl::Status controllers = CheckControllers(path, &config);
+      !controllers.ok())
+    return controllers;
   if (config.runbooks().empty()) config.set_runbooks("runbooks");
   config.set_runbooks(Resolve(dir, config.runbooks()));
   if (config.runbook_cache().empty()) {

@@ -17,8 +17,15 @@ std::string OperatorConfigPath(const std::string& flag_path);
 // Loads the operator configuration. Relative paths inside are resolved
 // against the file's directory; the audit database defaults to
 // $XDG_STATE_HOME/opsctl/audit.db and the inventory to inventory.textproto
-// beside the config file.
+// beside the config file. `controller` and each of `more_controllers` must
+// be HOST:PORT, each listed once; their names default to the host part.
 absl::StatusOr<v1::OperatorConfig> LoadOperatorConfig(const std::string& path);
+
+// The controller checks of LoadOperatorConfig, on their own: fills in the
+// names, or says which field of `path` is wrong and how. OK without any
+// controller (the inventory and --direct then).
+absl::Status CheckControllers(const std::string& path,
+                              v1::OperatorConfig* config);
 
 }  // namespace opsagent
 

@@ -43,9 +43,14 @@ int RunLiveHosts(Invocation& invocation) {
                          reply.status().message());
   }
   if (invocation.output() == OutputFormat::kJson) {
+    // Each host says which controller answered (one of several).
+    const std::string controller = (*invocation.controller())->address();
     std::vector<std::string> hosts;
-    for (const v1::HostState& host : reply->hosts())
-      hosts.push_back(ProtoToJson(host));
+    for (const v1::HostState& host : reply->hosts()) {
+      nlohmann::ordered_json json = EmbeddedJson(ProtoToJson(host));
+      json["controller"] = controller;
+      hosts.push_back(DumpJson(json));
+    }
     std::fprintf(invocation.out(), "[%s]\n", absl::StrJoin(hosts, ",").c_str());
     return kExitOk;
   }

@@ -28,6 +28,7 @@ std::string JsonEnvelope(const std::string& host, const OperationInfo& op,
       {"operation", op.name},
       {"request_id", result.request_id},
       {"outcome", std::string(OutcomeName(result.outcome))}};
+  if (!result.controller.empty()) json["controller"] = result.controller;
   if (result.final != nullptr)
     json["result"] = EmbeddedJson(ProtoToJson(op.ResultOf(*result.final)));
   if (!result.status.ok()) {
