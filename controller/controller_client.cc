@@ -159,6 +159,12 @@ absl::Status ControllerClient::Explain(const grpc::Status& status) const {
   std::vector<std::string> tried = given_up_;
   if (tried.empty() || !absl::StartsWith(tried.back(), address() + ": "))
     tried.push_back(absl::StrCat(address(), ": ", status.error_message()));
+  if (tried.size() < endpoints_.size()) {
+    // Lost mid-call: the others were not tried (and, for a change, must
+    // not be).
+    return absl::Status(code, absl::StrCat("lost the controller at ", address(),
+                                           " (", status.error_message(), ")"));
+  }
   return absl::Status(
       code,
       absl::StrCat("cannot reach any of the ", endpoints_.size(),

@@ -275,15 +275,24 @@ absl::Status ControllerRunner::RunWave(
     lost.sent = true;
     lost.outcome = v1::OUTCOME_UNKNOWN;
     lost.controller = client_.address();
+    v1::RequestEnvelope envelope;
+    envelope.ParseFromString(request.requests(static_cast<int>(i)).envelope());
+    lost.request_id = envelope.request_id();
+    const std::string find_out = absl::StrCat(
+        "; whether it ran is in the host's journal: opsctl audit reconcile "
+        "--host ",
+        envelope.target_host());
     lost.status = absl::UnavailableError(
         status.ok()
-            ? "the controller ended the run without this host's result; "
-              "whether it ran is in the controller's audit log and the host's "
-              "journal"
+            ? absl::StrCat("the controller ended the run without this host's "
+                           "result",
+                           find_out)
             : absl::StrCat("the controller went away before this host's "
                            "result came back (",
                            status.message(),
-                           "); its intent is in the controller's audit log"));
+                           "); its intent is in the team's audit log, and it "
+                           "is not sent again through another controller",
+                           find_out));
     summary->Add(lost.outcome);
     on_result(first + i, lost);
   }

@@ -26,72 +26,60 @@ absl::StatusOr<AuditCursor> AuditCursor::Parse(absl::string_view text) {
   return cursor;
 }
 
-absl::StatusOr<std::vector<v1::AuditEntry>> QueryAuditRows(
-    sqlite3* db, const v1::AuditQuery& filter) {
+AuditQuerySql BuildAuditQuery(const v1::AuditQuery& filter, char placeholder) {
+  AuditQuerySql query;
+  // The next parameter's placeholder, for `value`.
+  const auto param = [&](std::variant<int64_t, std::string> value) {
+    query.params.push_back(std::move(value));
+    return absl::StrCat(std::string(1, placeholder), query.params.size());
+  };
   std::string where = "1=1";
   if (filter.since_unix_ms() != 0)
-    absl::StrAppend(&where, " AND started_at_ms >= ?1");
-  if (filter.until_unix_ms() != 0)
-    absl::StrAppend(&where, " AND started_at_ms < ?2");
-  if (!filter.host().empty()) absl::StrAppend(&where, " AND host = ?3");
-  if (!filter.operator_name().empty())
     absl::StrAppend(&where,
-                    " AND (os_user = ?4 OR cert_identity = ?4 OR "
-                    "sudo_user = ?4)");
+                    " AND started_at_ms >= ", param(filter.since_unix_ms()));
+  if (filter.until_unix_ms() != 0)
+    absl::StrAppend(&where, " AND started_at_ms < ",
+                    param(filter.until_unix_ms()));
+  if (!filter.host().empty())
+    absl::StrAppend(&where, " AND host = ", param(filter.host()));
+  if (!filter.operator_name().empty()) {
+    const std::string name = param(filter.operator_name());
+    absl::StrAppend(&where, " AND (os_user = ", name,
+                    " OR cert_identity = ", name, " OR sudo_user = ", name,
+                    ")");
+  }
   if (!filter.operation().empty())
-    absl::StrAppend(&where, " AND operation = ?5");
-  if (filter.has_outcome()) absl::StrAppend(&where, " AND outcome = ?6");
+    absl::StrAppend(&where, " AND operation = ", param(filter.operation()));
+  if (filter.has_outcome())
+    absl::StrAppend(&where, " AND outcome = ",
+                    param(std::string(OutcomeName(filter.outcome()))));
   // The literal != '' lets SQLite use the partial indexes on incident and
   // run id (it cannot prove it of a bound parameter): a lookup instead of a
-  // scan of the whole log.
+  // scan of the whole log. PostgreSQL's planner reads it alike.
   if (!filter.incident().empty())
-    absl::StrAppend(&where, " AND incident = ?7 AND incident != ''");
+    absl::StrAppend(&where, " AND incident = ", param(filter.incident()),
+                    " AND incident != ''");
   if (!filter.run_id().empty())
-    absl::StrAppend(&where, " AND run_id = ?8 AND run_id != ''");
+    absl::StrAppend(&where, " AND run_id = ", param(filter.run_id()),
+                    " AND run_id != ''");
   if (!filter.ticket().empty())
-    absl::StrAppend(&where, " AND ticket = ?11 AND ticket != ''");
-  if (filter.id() != 0) absl::StrAppend(&where, " AND id = ?10");
-  Statement select(
-      db, absl::StrCat("SELECT * FROM (SELECT ", kRecordColumns,
-                       " FROM actions a WHERE ", where,
-                       " ORDER BY started_at_ms DESC, id DESC LIMIT ?9) "
-                       "ORDER BY started_at_ms, id"));
-  if (!select.status().ok()) return select.status();
-  if (filter.since_unix_ms() != 0) select.Bind(1, filter.since_unix_ms());
-  if (filter.until_unix_ms() != 0) select.Bind(2, filter.until_unix_ms());
-  select.Bind(3, filter.host());
-  select.Bind(4, filter.operator_name());
-  select.Bind(5, filter.operation());
-  if (filter.has_outcome())
-    select.Bind(6, std::string(OutcomeName(filter.outcome())));
-  select.Bind(7, filter.incident());
-  select.Bind(8, filter.run_id());
-  select.Bind(9, int64_t{filter.limit() == 0 ? 100 : filter.limit()});
-  if (filter.id() != 0) select.Bind(10, filter.id());
-  select.Bind(11, filter.ticket());
-
-  std::vector<v1::AuditEntry> records;
-  int rc;
-  while ((rc = select.Step()) == SQLITE_ROW)
-    records.push_back(ReadRecord(select, 0));
-  if (rc != SQLITE_DONE) return select.Error("querying");
-  return records;
+    absl::StrAppend(&where, " AND ticket = ", param(filter.ticket()),
+                    " AND ticket != ''");
+  if (filter.id() != 0)
+    absl::StrAppend(&where, " AND id = ", param(filter.id()));
+  const std::string limit =
+      param(int64_t{filter.limit() == 0 ? 100 : filter.limit()});
+  query.sql = absl::StrCat("SELECT * FROM (SELECT ", kRecordColumns,
+                           " FROM actions a WHERE ", where,
+                           " ORDER BY started_at_ms DESC, id DESC LIMIT ",
+                           limit, ") AS newest ORDER BY started_at_ms, id");
+  return query;
 }
 
-absl::StatusOr<std::vector<v1::ExportAuditItem>> ExportAuditEvents(
-    sqlite3* db, const AuditCursor& after, int limit) {
-  Statement select(db, ChainEventQuery());
-  if (!select.status().ok()) return select.status();
-  select.Bind(1, after.seq);
-  select.Bind(2, int64_t{limit});
-  std::vector<ChainEvent> events;
-  int rc;
-  while ((rc = select.Step()) == SQLITE_ROW)
-    events.push_back(ReadEvent(select, /*whole_rows=*/true));
-  if (rc != SQLITE_DONE) return select.Error("reading the chain");
-  absl::StatusOr<std::vector<v1::AuditCheckpoint>> checkpoints =
-      ReadCheckpoints(db, after.checkpoint);
-  if (!checkpoints.ok()) return checkpoints.status();
+std::vector<v1::ExportAuditItem> MergeExport(
+    const std::vector<ChainEvent>& events,
+    const std::vector<v1::AuditCheckpoint>& checkpoints,
+    const AuditCursor& after, int limit) {
   // A checkpoint follows the event it signs; one that signs an event not
   // read yet waits for the next call.
   const bool all_events = static_cast<int>(events.size()) < limit;
@@ -118,7 +106,7 @@ absl::StatusOr<std::vector<v1::ExportAuditItem>> ExportAuditEvents(
       items.push_back(std::move(item));
     }
   };
-  for (const v1::AuditCheckpoint& checkpoint : *checkpoints) {
+  for (const v1::AuditCheckpoint& checkpoint : checkpoints) {
     if (checkpoint.last_seq() > read_to && !all_events) break;
     emit_events(checkpoint.last_seq());
     cursor.checkpoint = checkpoint.number();
@@ -130,24 +118,6 @@ absl::StatusOr<std::vector<v1::ExportAuditItem>> ExportAuditEvents(
   emit_events(read_to);
   if (static_cast<int>(items.size()) > limit && limit >= 0) items.resize(limit);
   return items;
-}
-
-absl::StatusOr<CheckpointState> ReadCheckpointState(sqlite3* db) {
-  CheckpointState state;
-  Statement last(db, absl::StrCat("SELECT ", kCheckpointColumns,
-                                  " FROM audit_checkpoints ORDER BY number "
-                                  "DESC LIMIT 1"));
-  if (!last.status().ok()) return last.status();
-  int rc = last.Step();
-  if (rc == SQLITE_ROW) state.last = ReadCheckpoint(last);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return last.Error("reading the checkpoints");
-  Statement count(db, "SELECT count(*) FROM audit_chain WHERE seq > ?1");
-  if (!count.status().ok()) return count.status();
-  count.Bind(1, state.last ? state.last->last_seq() : 0);
-  if (count.Step() != SQLITE_ROW) return count.Error("reading the chain");
-  state.unsigned_events = count.Int(0);
-  return state;
 }
 
 }  // namespace opsagent

@@ -1,17 +1,17 @@
 #ifndef OPSAGENT_CONTROLLER_AUDIT_AUDIT_READER_H_
 #define OPSAGENT_CONTROLLER_AUDIT_AUDIT_READER_H_
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "controller/audit/audit_checkpoint.h"
 #include "controller/audit/audit_record.h"
+#include "controller/audit/audit_rows.h"
 
 namespace opsagent {
 
@@ -36,17 +36,25 @@ struct CheckpointState {
   std::optional<v1::AuditCheckpoint> last;
 };
 
-// Rows matching `filter`, oldest first: the newest `filter.limit()` (0:
-// 100), every field set narrowing (an operator name matches the OS user or
-// the certificate identity).
-absl::StatusOr<std::vector<v1::AuditEntry>> QueryAuditRows(
-    sqlite3* db, const v1::AuditQuery& filter);
+// The SQL of `opsctl audit`'s query for `filter` (rows oldest first: the
+// newest `filter.limit()` (0: 100), every field set narrowing; an operator
+// name matches the OS user or the certificate identity), with its
+// parameters in order, written with `placeholder` ("?1" for SQLite, "$1"
+// for PostgreSQL). Its rows are kRecordColumns (ReadRecord at column 0).
+struct AuditQuerySql {
+  std::string sql;
+  std::vector<std::variant<int64_t, std::string>> params;
+};
+AuditQuerySql BuildAuditQuery(const v1::AuditQuery& filter, char placeholder);
 
-// Up to `limit` events and checkpoints after `after`, in order.
-absl::StatusOr<std::vector<v1::ExportAuditItem>> ExportAuditEvents(
-    sqlite3* db, const AuditCursor& after, int limit);
-
-absl::StatusOr<CheckpointState> ReadCheckpointState(sqlite3* db);
+// What `opsctl audit export` returns for a page: `events` (read after
+// `after.seq`, at most `limit`) and the checkpoints numbered above
+// `after.checkpoint`, merged in order (a checkpoint follows the event it
+// signs), at most `limit` items.
+std::vector<v1::ExportAuditItem> MergeExport(
+    const std::vector<ChainEvent>& events,
+    const std::vector<v1::AuditCheckpoint>& checkpoints,
+    const AuditCursor& after, int limit);
 
 }  // namespace opsagent
 

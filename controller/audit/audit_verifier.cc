@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "controller/audit/audit_chain.h"
-#include "controller/audit/audit_schema.h"
 
 namespace opsagent {
 namespace {
@@ -53,31 +53,6 @@ class EventCounts {
   std::vector<uint8_t> dense_;
   absl::flat_hash_map<int64_t, int> sparse_;
 };
-
-using Connection = std::unique_ptr<sqlite3, int (*)(sqlite3*)>;
-
-// A read-only connection of its own, in one read transaction: the walk sees
-// one snapshot while opsctld keeps writing, and without the writers'
-// shared connection and its mutex, which cost a tenth of a million-row walk.
-absl::StatusOr<Connection> OpenSnapshot(const std::string& path) {
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db,
-      SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
-      nullptr);
-  Connection connection(db, sqlite3_close_v2);
-  if (rc != SQLITE_OK) {
-    return absl::UnavailableError(
-        absl::StrCat("audit log ", path, " cannot be opened to verify: ",
-                     db ? sqlite3_errmsg(db) : "out of memory"));
-  }
-  sqlite3_busy_timeout(db, kAuditBusyTimeoutMs);
-  if (absl::Status begun =
-          ExecSql(db, "BEGIN", absl::StrCat("audit log ", path));
-      !begun.ok())
-    return begun;
-  return connection;
-}
 
 absl::Status CheckChainStart(int64_t chain_start, int64_t accept_unchained) {
   if (chain_start == accept_unchained) return absl::OkStatus();
@@ -136,54 +111,50 @@ struct ChainWalk {
 // Walks the chain from its start: each event follows the one before and
 // matches its row, and each checkpoint's head is where it says.
 absl::StatusOr<ChainWalk> WalkChain(
-    sqlite3* db, int64_t chain_start,
+    AuditSnapshot& log, int64_t chain_start,
     const std::vector<v1::AuditCheckpoint>& checkpoints,
     const std::string& expect_head) {
   ChainWalk walk;
   walk.head = GenesisHash(chain_start);
-  Statement max_id(db, "SELECT coalesce(max(id), 0) FROM actions");
-  if (!max_id.status().ok()) return max_id.status();
-  if (max_id.Step() != SQLITE_ROW) return max_id.Error("reading the rows");
-  walk.seen.emplace(chain_start + 1, max_id.Int(0));
-  Statement chain(db, ChainEventQuery());
-  if (!chain.status().ok()) return chain.status();
-  chain.Bind(1, int64_t{0});
-  chain.Bind(2, int64_t{-1});
+  absl::StatusOr<int64_t> max_id = log.MaxRowId();
+  if (!max_id.ok()) return max_id.status();
+  walk.seen.emplace(chain_start + 1, *max_id);
   size_t next_checkpoint = 0;
-  int rc;
-  while ((rc = chain.Step()) == SQLITE_ROW) {
-    const ChainEvent event = ReadEvent(chain, /*whole_rows=*/false);
-    if (absl::Status checked =
-            CheckChainEvent(event, walk.head, walk.events == 0);
-        !checked.ok())
-      return checked;
-    if (next_checkpoint < checkpoints.size()) {
-      const v1::AuditCheckpoint& c = checkpoints[next_checkpoint];
-      if (event.seq > c.last_seq()) {
-        return absl::DataLossError(absl::StrCat(
-            "event ", c.last_seq(), ", which checkpoint ", c.number(),
-            " signed, is gone: events were deleted and the chain recomputed"));
-      }
-      if (event.seq == c.last_seq()) {
-        if (event.hash != c.head_hash()) {
-          return absl::DataLossError(absl::StrCat(
-              "events up to ", c.last_seq(),
-              " no longer end in the head that checkpoint ", c.number(),
-              " signed at ", FormatTime(c.signed_at_ms()),
-              ": rows were edited and the chain recomputed"));
+  const absl::Status read =
+      log.ForEachEvent([&](const ChainEvent& event) -> absl::Status {
+        if (absl::Status checked =
+                CheckChainEvent(event, walk.head, walk.events == 0);
+            !checked.ok())
+          return checked;
+        if (next_checkpoint < checkpoints.size()) {
+          const v1::AuditCheckpoint& c = checkpoints[next_checkpoint];
+          if (event.seq > c.last_seq()) {
+            return absl::DataLossError(absl::StrCat(
+                "event ", c.last_seq(), ", which checkpoint ", c.number(),
+                " signed, is gone: events were deleted and the chain "
+                "recomputed"));
+          }
+          if (event.seq == c.last_seq()) {
+            if (event.hash != c.head_hash()) {
+              return absl::DataLossError(absl::StrCat(
+                  "events up to ", c.last_seq(),
+                  " no longer end in the head that checkpoint ", c.number(),
+                  " signed at ", FormatTime(c.signed_at_ms()),
+                  ": rows were edited and the chain recomputed"));
+            }
+            ++next_checkpoint;
+          }
+        } else if (walk.first_unsigned_ms == 0) {
+          walk.first_unsigned_ms = event.time_ms();
         }
-        ++next_checkpoint;
-      }
-    } else if (walk.first_unsigned_ms == 0) {
-      walk.first_unsigned_ms = event.time_ms();
-    }
-    walk.seen->Add(event.action_id);
-    walk.head = event.hash;
-    walk.last_seq = event.seq;
-    ++walk.events;
-    if (event.hash == expect_head) walk.pinned_at = event.seq;
-  }
-  if (rc != SQLITE_DONE) return chain.Error("reading the chain");
+        walk.seen->Add(event.action_id);
+        walk.head = event.hash;
+        walk.last_seq = event.seq;
+        ++walk.events;
+        if (event.hash == expect_head) walk.pinned_at = event.seq;
+        return absl::OkStatus();
+      });
+  if (!read.ok()) return read;
   if (next_checkpoint < checkpoints.size()) {
     const v1::AuditCheckpoint& c = checkpoints.back();
     return absl::DataLossError(
@@ -201,52 +172,18 @@ absl::StatusOr<ChainWalk> WalkChain(
   return walk;
 }
 
-// The first column of a row whose value is not of the storage class opsctl
-// writes (AuditColumns), as SQL: its name, or '' when all are.
-std::string MistypedColumnExpression() {
-  std::string expression = "CASE";
-  for (const AuditColumn& column : AuditColumns()) {
-    absl::StrAppend(&expression, " WHEN typeof(", column.name, ") NOT IN ('",
-                    column.type, "'", column.nullable ? ", 'null'" : "",
-                    ") THEN '", column.name, "'");
-  }
-  return absl::StrCat(expression, " ELSE '' END");
-}
-
 // Rows the chain does not know (inserted or completed behind opsctl's
-// back, or with an id opsctl never gives), values stored as another class
-// than opsctl writes, and indexes that do not hold the rows they should:
-// `opsctl audit` finds rows through the indexes, so one that lacks rows
-// (rebuilt as a partial one behind SQLite's back) hides them from every
-// query while the table and the chain are intact.
-absl::Status CheckRowsAndIndexes(sqlite3* db, int64_t chain_start,
-                                 const EventCounts& seen) {
-  const std::vector<AuditIndex>& indexes = AuditIndexes();
-  std::vector<std::string> held;
-  for (const AuditIndex& index : indexes)
-    held.push_back(absl::StrCat("(", index.holds, ")"));
-  // Rows per index, counted while the rows are read anyway.
-  std::vector<int64_t> expected(indexes.size(), 0);
-  Statement rows(
-      db, absl::StrCat("SELECT id, outcome, ", MistypedColumnExpression(), ", ",
-                       absl::StrJoin(held, ", "), " FROM actions ORDER BY id"));
-  if (!rows.status().ok()) return rows.status();
-  int rc;
-  while ((rc = rows.Step()) == SQLITE_ROW) {
-    const int64_t id = rows.Int(0);
-    for (size_t i = 0; i < indexes.size(); ++i) expected[i] += rows.Int(3 + i);
+// back, or with an id opsctl never gives), and what the store itself shows
+// was changed behind its back (AuditSnapshot::ForEachRow, CheckIndexes).
+absl::Status CheckRows(AuditSnapshot& log, int64_t chain_start,
+                       const EventCounts& seen) {
+  RETURN_IF_ERROR(log.ForEachRow([&](int64_t id, bool pending) -> absl::Status {
     if (id < 1) {
       return absl::DataLossError(absl::StrCat(
           "row ", id, " was inserted outside opsctl (its ids start at 1)"));
     }
-    if (const std::string mistyped = rows.Text(2); !mistyped.empty()) {
-      return absl::DataLossError(absl::StrCat(
-          "row ", id, " was changed outside opsctl: its ", mistyped,
-          " is stored as another type than opsctl writes, which hides the "
-          "row from queries"));
-    }
-    if (id <= chain_start) continue;  // from before the chain
-    const int events = rows.Text(1) == "pending" ? 1 : 2;
+    if (id <= chain_start) return absl::OkStatus();  // before the chain
+    const int events = pending ? 1 : 2;
     const int count = seen.Count(id);
     if (count != events) {
       return absl::DataLossError(
@@ -254,28 +191,9 @@ absl::Status CheckRowsAndIndexes(sqlite3* db, int64_t chain_start,
                        " outside opsctl: the chain has ", count, " of its ",
                        events, " events"));
     }
-  }
-  if (rc != SQLITE_DONE) return rows.Error("reading the rows");
-  for (size_t i = 0; i < indexes.size(); ++i) {
-    const AuditIndex& index = indexes[i];
-    Statement count(db, absl::StrCat("SELECT count(*) FROM actions INDEXED BY ",
-                                     index.name, " WHERE ", index.holds));
-    if (!count.status().ok()) {
-      return absl::DataLossError(
-          absl::StrCat("the index ", index.name,
-                       " is missing or changed: ", count.status().message()));
-    }
-    if (count.Step() != SQLITE_ROW) return count.Error("reading an index");
-    if (count.Int(0) != expected[i]) {
-      return absl::DataLossError(absl::StrCat(
-          "the index ", index.name, " holds ", count.Int(0),
-          " rows where the table has ", expected[i],
-          ": rows are hidden from queries (the database's indexes were "
-          "tampered with; sqlite3 FILE REINDEX restores them once the "
-          "investigation has a copy)"));
-    }
-  }
-  return absl::OkStatus();
+    return absl::OkStatus();
+  }));
+  return log.CheckIndexes();
 }
 
 // Events no checkpoint covers were appended after the newest one was
@@ -391,18 +309,16 @@ absl::Status CheckChainEvent(const ChainEvent& e, const std::string& previous,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> VerifyAuditLog(const std::string& path,
-                                           const VerifyOptions& options) {
-  absl::StatusOr<Connection> db = OpenSnapshot(path);
-  if (!db.ok()) return db.status();
-  absl::StatusOr<int64_t> chain_start = ChainStartOf(db->get());
+absl::StatusOr<std::string> VerifyAuditSnapshot(AuditSnapshot& log,
+                                                const VerifyOptions& options) {
+  absl::StatusOr<int64_t> chain_start = log.ChainStart();
   if (!chain_start.ok()) return chain_start.status();
   if (absl::Status status =
           CheckChainStart(*chain_start, options.accept_unchained);
       !status.ok())
     return status;
   absl::StatusOr<std::vector<v1::AuditCheckpoint>> checkpoints =
-      ReadCheckpoints(db->get(), 0);
+      log.Checkpoints();
   if (!checkpoints.ok()) return checkpoints.status();
   const CheckpointVerifier* key = options.checkpoint_key;
   if (key == nullptr && (!checkpoints->empty() || !options.exported.empty())) {
@@ -421,10 +337,9 @@ absl::StatusOr<std::string> VerifyAuditLog(const std::string& path,
       return status;
   }
   absl::StatusOr<ChainWalk> walk =
-      WalkChain(db->get(), *chain_start, *checkpoints, options.expect_head);
+      WalkChain(log, *chain_start, *checkpoints, options.expect_head);
   if (!walk.ok()) return walk.status();
-  if (absl::Status status =
-          CheckRowsAndIndexes(db->get(), *chain_start, *walk->seen);
+  if (absl::Status status = CheckRows(log, *chain_start, *walk->seen);
       !status.ok())
     return status;
   if (absl::Status status = CheckUnsignedTail(*walk, *checkpoints, options);

@@ -2,6 +2,7 @@
 #define OPSAGENT_CONTROLLER_AUDIT_AUDIT_VERIFIER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,34 @@ struct VerifyOptions {
   absl::Duration max_unsigned_age = absl::ZeroDuration();
 };
 
-// Verifies the log at `path` on a read-only connection of its own, in one
-// snapshot (rows appended meanwhile are not taken for rows inserted behind
-// opsctl's back). OK with a summary ("N events verified; head HASH"), or
+// A log as verification reads it: one consistent snapshot (rows appended
+// meanwhile are not taken for rows inserted behind opsctl's back), read on
+// a connection of its own.
+class AuditSnapshot {
+ public:
+  virtual ~AuditSnapshot() = default;
+  // audit_meta.chain_start: rows up to it predate the chain.
+  virtual absl::StatusOr<int64_t> ChainStart() = 0;
+  // Every checkpoint, in order.
+  virtual absl::StatusOr<std::vector<v1::AuditCheckpoint>> Checkpoints() = 0;
+  // The highest row id; 0 for none.
+  virtual absl::StatusOr<int64_t> MaxRowId() = 0;
+  // Every chain event in order, each with the part of its row it covers,
+  // until `visit` fails.
+  virtual absl::Status ForEachEvent(
+      const std::function<absl::Status(const ChainEvent&)>& visit) = 0;
+  // Every row in id order (its id, and whether it is still pending), until
+  // `visit` fails; DATA_LOSS for a row the store shows was changed outside
+  // opsctl (in SQLite, a value stored as another type than opsctl writes,
+  // which hides the row from queries).
+  virtual absl::Status ForEachRow(
+      const std::function<absl::Status(int64_t id, bool pending)>& visit) = 0;
+  // After ForEachRow: DATA_LOSS when the store's indexes hide rows from
+  // `opsctl audit` (OK where the database keeps its indexes itself).
+  virtual absl::Status CheckIndexes() = 0;
+};
+
+// Verifies `log`: OK with a summary ("N events verified; head HASH"), or
 // DATA_LOSS naming the first row that was edited, deleted, inserted or
 // reordered, a chain whose start was moved, rows the chain does not cover,
 // an index that hides rows, or a pinned head that is gone. With
@@ -51,8 +77,8 @@ struct VerifyOptions {
 // an exported checkpoint the database lacks or differs from, and an
 // unsigned tail older than `max_unsigned_age` or dated before the newest
 // checkpoint.
-absl::StatusOr<std::string> VerifyAuditLog(const std::string& path,
-                                           const VerifyOptions& options);
+absl::StatusOr<std::string> VerifyAuditSnapshot(AuditSnapshot& log,
+                                                const VerifyOptions& options);
 
 // Checks one event against the hash before it (`previous`; `first` for the
 // chain's first event) and against its row: what verification and signing

@@ -1,18 +1,248 @@
-#include "controller/audit/audit_store.h"
+#include "controller/audit/sqlite_audit_store.h"
 
 #include <sqlite3.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/sqlite_statement.h"
+#include "common/status_macros.h"
 #include "controller/audit/audit_chain.h"
 #include "controller/audit/audit_log_file.h"
 #include "controller/audit/audit_rows.h"
 #include "controller/audit/audit_schema.h"
+#include "controller/audit/checkpoint_tail.h"
 
 namespace opsagent {
+namespace {
 
-absl::StatusOr<std::unique_ptr<AuditStore>> AuditStore::Open(
+absl::StatusOr<std::vector<v1::AuditCheckpoint>> ReadCheckpoints(
+    sqlite3* db, int64_t after) {
+  Statement select(db, absl::StrCat("SELECT ", kCheckpointColumns,
+                                    " FROM audit_checkpoints WHERE number > "
+                                    "?1 ORDER BY number"));
+  if (!select.status().ok()) return select.status();
+  select.Bind(1, after);
+  std::vector<v1::AuditCheckpoint> checkpoints;
+  int rc;
+  while ((rc = select.Step()) == SQLITE_ROW)
+    checkpoints.push_back(ReadCheckpoint(select));
+  if (rc != SQLITE_DONE) return select.Error("reading the checkpoints");
+  return checkpoints;
+}
+
+absl::StatusOr<CheckpointState> ReadCheckpointState(sqlite3* db) {
+  CheckpointState state;
+  Statement last(db, absl::StrCat("SELECT ", kCheckpointColumns,
+                                  " FROM audit_checkpoints ORDER BY number "
+                                  "DESC LIMIT 1"));
+  if (!last.status().ok()) return last.status();
+  int rc = last.Step();
+  if (rc == SQLITE_ROW) state.last = ReadCheckpoint(last);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return last.Error("reading the checkpoints");
+  Statement count(db, "SELECT count(*) FROM audit_chain WHERE seq > ?1");
+  if (!count.status().ok()) return count.status();
+  count.Bind(1, state.last ? state.last->last_seq() : 0);
+  if (count.Step() != SQLITE_ROW) return count.Error("reading the chain");
+  state.unsigned_events = count.Int(0);
+  return state;
+}
+
+// Visits the chain events after `after` (at most `limit`, -1: all).
+absl::Status ReadChainEvents(
+    sqlite3* db, int64_t after, int64_t limit, bool whole_rows,
+    const std::function<absl::Status(const ChainEvent&)>& visit) {
+  Statement events(db, ChainEventQuery('?'));
+  if (!events.status().ok()) return events.status();
+  events.Bind(1, after);
+  events.Bind(2, limit);
+  int rc;
+  while ((rc = events.Step()) == SQLITE_ROW)
+    RETURN_IF_ERROR(visit(ReadEvent(events, whole_rows)));
+  if (rc != SQLITE_DONE) return events.Error("reading the chain");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::AuditEntry>> QueryRows(
+    sqlite3* db, const v1::AuditQuery& filter) {
+  const AuditQuerySql query = BuildAuditQuery(filter, '?');
+  Statement select(db, query.sql);
+  if (!select.status().ok()) return select.status();
+  for (size_t i = 0; i < query.params.size(); ++i) {
+    std::visit([&](const auto& value) { select.Bind(i + 1, value); },
+               query.params[i]);
+  }
+  std::vector<v1::AuditEntry> records;
+  int rc;
+  while ((rc = select.Step()) == SQLITE_ROW)
+    records.push_back(ReadRecord(select, 0));
+  if (rc != SQLITE_DONE) return select.Error("querying");
+  return records;
+}
+
+absl::Status InsertCheckpoint(sqlite3* db,
+                              const v1::AuditCheckpoint& checkpoint) {
+  Statement insert(
+      db, absl::StrCat("INSERT INTO audit_checkpoints (", kCheckpointColumns,
+                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+  if (!insert.status().ok()) return insert.status();
+  insert.Bind(1, checkpoint.number());
+  insert.Bind(2, checkpoint.first_seq());
+  insert.Bind(3, checkpoint.last_seq());
+  insert.Bind(4, checkpoint.head_hash());
+  insert.Bind(5, checkpoint.previous_signature());
+  insert.Bind(6, checkpoint.signed_at_ms());
+  insert.Bind(7, checkpoint.key_id());
+  insert.Bind(8, checkpoint.signature());
+  if (insert.Step() != SQLITE_DONE)
+    return insert.Error("recording the checkpoint");
+  return absl::OkStatus();
+}
+
+// The log as a write transaction on `db` sees it, for checkpoint_tail.h.
+absl::StatusOr<TailContext> Tail(sqlite3* db) {
+  TailContext log;
+  ASSIGN_OR_RETURN(log.state, ReadCheckpointState(db));
+  ASSIGN_OR_RETURN(log.chain_start, ChainStartOf(db));
+  log.read = [db](int64_t after, int64_t limit, const auto& visit) {
+    return ReadChainEvents(db, after, limit, /*whole_rows=*/false, visit);
+  };
+  log.insert = [db](const v1::AuditCheckpoint& checkpoint) {
+    return InsertCheckpoint(db, checkpoint);
+  };
+  return log;
+}
+
+using Connection = std::unique_ptr<sqlite3, int (*)(sqlite3*)>;
+
+// The first column of a row whose value is not of the storage class opsctl
+// writes (AuditColumns), as SQL: its name, or '' when all are.
+std::string MistypedColumnExpression() {
+  std::string expression = "CASE";
+  for (const AuditColumn& column : AuditColumns()) {
+    absl::StrAppend(&expression, " WHEN typeof(", column.name, ") NOT IN ('",
+                    column.type, "'", column.nullable ? ", 'null'" : "",
+                    ") THEN '", column.name, "'");
+  }
+  return absl::StrCat(expression, " ELSE '' END");
+}
+
+// A read-only connection of its own, in one read transaction: the walk sees
+// one snapshot while opsctld keeps writing, and without the writers'
+// shared connection and its mutex, which cost a tenth of a million-row walk.
+class SqliteSnapshot final : public AuditSnapshot {
+ public:
+  static absl::StatusOr<std::unique_ptr<SqliteSnapshot>> Open(
+      const std::string& path) {
+    sqlite3* db = nullptr;
+    const int rc = sqlite3_open_v2(
+        path.c_str(), &db,
+        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+        nullptr);
+    Connection connection(db, sqlite3_close_v2);
+    if (rc != SQLITE_OK) {
+      return absl::UnavailableError(
+          absl::StrCat("audit log ", path, " cannot be opened to verify: ",
+                       db ? sqlite3_errmsg(db) : "out of memory"));
+    }
+    sqlite3_busy_timeout(db, kAuditBusyTimeoutMs);
+    RETURN_IF_ERROR(ExecSql(db, "BEGIN", absl::StrCat("audit log ", path)));
+    return std::unique_ptr<SqliteSnapshot>(
+        new SqliteSnapshot(std::move(connection)));
+  }
+
+  absl::StatusOr<int64_t> ChainStart() override {
+    return ChainStartOf(db_.get());
+  }
+  absl::StatusOr<std::vector<v1::AuditCheckpoint>> Checkpoints() override {
+    return ReadCheckpoints(db_.get(), 0);
+  }
+  absl::StatusOr<int64_t> MaxRowId() override {
+    Statement max_id(db_.get(), "SELECT coalesce(max(id), 0) FROM actions");
+    if (!max_id.status().ok()) return max_id.status();
+    if (max_id.Step() != SQLITE_ROW) return max_id.Error("reading the rows");
+    return max_id.Int(0);
+  }
+  absl::Status ForEachEvent(
+      const std::function<absl::Status(const ChainEvent&)>& visit) override {
+    return ReadChainEvents(db_.get(), 0, -1, /*whole_rows=*/false, visit);
+  }
+  // Also counts the rows each index should hold, for CheckIndexes.
+  absl::Status ForEachRow(
+      const std::function<absl::Status(int64_t, bool)>& visit) override {
+    const std::vector<AuditIndex>& indexes = AuditIndexes();
+    std::vector<std::string> held;
+    for (const AuditIndex& index : indexes)
+      held.push_back(absl::StrCat("(", index.holds, ")"));
+    expected_.assign(indexes.size(), 0);
+    Statement rows(
+        db_.get(),
+        absl::StrCat("SELECT id, outcome, ", MistypedColumnExpression(), ", ",
+                     absl::StrJoin(held, ", "), " FROM actions ORDER BY id"));
+    if (!rows.status().ok()) return rows.status();
+    int rc;
+    while ((rc = rows.Step()) == SQLITE_ROW) {
+      const int64_t id = rows.Int(0);
+      for (size_t i = 0; i < indexes.size(); ++i)
+        expected_[i] += rows.Int(3 + i);
+      if (const std::string mistyped = rows.Text(2); !mistyped.empty()) {
+        return absl::DataLossError(absl::StrCat(
+            "row ", id, " was changed outside opsctl: its ", mistyped,
+            " is stored as another type than opsctl writes, which hides the "
+            "row from queries"));
+      }
+      RETURN_IF_ERROR(visit(id, rows.Text(1) == "pending"));
+    }
+    if (rc != SQLITE_DONE) return rows.Error("reading the rows");
+    return absl::OkStatus();
+  }
+  // `opsctl audit` finds rows through the indexes, so one that lacks rows
+  // (rebuilt as a partial one behind SQLite's back) hides them from every
+  // query while the table and the chain are intact.
+  absl::Status CheckIndexes() override {
+    const std::vector<AuditIndex>& indexes = AuditIndexes();
+    for (size_t i = 0; i < indexes.size() && i < expected_.size(); ++i) {
+      const AuditIndex& index = indexes[i];
+      Statement count(db_.get(),
+                      absl::StrCat("SELECT count(*) FROM actions INDEXED BY ",
+                                   index.name, " WHERE ", index.holds));
+      if (!count.status().ok()) {
+        return absl::DataLossError(
+            absl::StrCat("the index ", index.name,
+                         " is missing or changed: ", count.status().message()));
+      }
+      if (count.Step() != SQLITE_ROW) return count.Error("reading an index");
+      if (count.Int(0) != expected_[i]) {
+        return absl::DataLossError(absl::StrCat(
+            "the index ", index.name, " holds ", count.Int(0),
+            " rows where the table has ", expected_[i],
+            ": rows are hidden from queries (the database's indexes were "
+            "tampered with; sqlite3 FILE REINDEX restores them once the "
+            "investigation has a copy)"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  explicit SqliteSnapshot(Connection db) : db_(std::move(db)) {}
+
+  Connection db_;
+  std::vector<int64_t> expected_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> VerifyAuditLog(const std::string& path,
+                                           const VerifyOptions& options) {
+  absl::StatusOr<std::unique_ptr<SqliteSnapshot>> snapshot =
+      SqliteSnapshot::Open(path);
+  if (!snapshot.ok()) return snapshot.status();
+  return VerifyAuditSnapshot(**snapshot, options);
+}
+
+absl::StatusOr<std::unique_ptr<SqliteAuditStore>> SqliteAuditStore::Open(
     const std::string& path) {
   if (absl::Status status = PrepareAuditLogFile(path); !status.ok())
     return status;
@@ -21,7 +251,7 @@ absl::StatusOr<std::unique_ptr<AuditStore>> AuditStore::Open(
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
                            nullptr);
-  std::unique_ptr<AuditStore> store(new AuditStore(db, path));
+  std::unique_ptr<SqliteAuditStore> store(new SqliteAuditStore(db, path));
   if (rc != SQLITE_OK) {
     return absl::UnavailableError(absl::StrCat(
         "audit log ", path,
@@ -47,30 +277,25 @@ absl::StatusOr<std::unique_ptr<AuditStore>> AuditStore::Open(
   return store;
 }
 
-AuditStore::~AuditStore() { sqlite3_close_v2(db_); }
+SqliteAuditStore::SqliteAuditStore(sqlite3* db, std::string path)
+    : db_(db),
+      path_(std::move(path)),
+      group_commit_([this](const auto& intents, const auto& results) {
+        return CommitTransaction(intents, results);
+      }) {}
 
-absl::Status AuditStore::Exec(const char* sql) {
+SqliteAuditStore::~SqliteAuditStore() { sqlite3_close_v2(db_); }
+
+absl::Status SqliteAuditStore::Exec(const char* sql) {
   return ExecSql(db_, sql, absl::StrCat("audit log ", path_));
-}
-
-absl::StatusOr<int64_t> AuditStore::RecordIntent(
-    const v1::AuditIntent& intent) {
-  absl::StatusOr<std::vector<int64_t>> ids = Commit({intent}, {});
-  if (!ids.ok()) return ids.status();
-  return ids->front();
-}
-
-absl::Status AuditStore::RecordResult(int64_t id,
-                                      const v1::AuditResult& result) {
-  return Commit({}, {{id, result}}).status();
 }
 
 // One transaction's writes: the statements are prepared once, and the
 // chain's head is read once and then carried, so that a fan-out's thousand
 // rows cost a thousand inserts, not a thousand of each lookup.
-class AuditStore::Batch {
+class SqliteAuditStore::Batch {
  public:
-  explicit Batch(AuditStore* store)
+  explicit Batch(SqliteAuditStore* store)
       : store_(store),
         insert_(store->db_, R"sql(
       INSERT INTO actions (request_id, run_id, started_at_ms, os_user, cert_identity, host, address,
@@ -172,16 +397,22 @@ class AuditStore::Batch {
     return absl::OkStatus();
   }
 
-  AuditStore* const store_;
+  SqliteAuditStore* const store_;
   Statement insert_;
   Statement update_;
   Statement append_;
   std::string head_;
 };
 
-absl::StatusOr<std::vector<int64_t>> AuditStore::Commit(
+absl::StatusOr<std::vector<int64_t>> SqliteAuditStore::Commit(
     const std::vector<v1::AuditIntent>& intents,
     const std::vector<std::pair<int64_t, v1::AuditResult>>& results) {
+  return group_commit_.Commit(intents, results);
+}
+
+absl::StatusOr<std::vector<int64_t>> SqliteAuditStore::CommitTransaction(
+    const std::vector<const v1::AuditIntent*>& intents,
+    const std::vector<const std::pair<int64_t, v1::AuditResult>*>& results) {
   std::vector<int64_t> ids;
   // The rows and their chain events commit together; with
   // synchronous=FULL they are on disk when this returns.
@@ -189,16 +420,12 @@ absl::StatusOr<std::vector<int64_t>> AuditStore::Commit(
   absl::Status status =
       InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) {
         Batch batch(this);
-        if (absl::Status started = batch.Start(); !started.ok()) return started;
-        for (const auto& [id, result] : results) {
-          if (absl::Status completed = batch.Complete(id, result);
-              !completed.ok())
-            return completed;
-        }
-        for (const v1::AuditIntent& intent : intents) {
-          absl::StatusOr<int64_t> id = batch.Insert(intent);
-          if (!id.ok()) return id.status();
-          ids.push_back(*id);
+        RETURN_IF_ERROR(batch.Start());
+        for (const auto* result : results)
+          RETURN_IF_ERROR(batch.Complete(result->first, result->second));
+        for (const v1::AuditIntent* intent : intents) {
+          ASSIGN_OR_RETURN(const int64_t id, batch.Insert(*intent));
+          ids.push_back(id);
         }
         return absl::OkStatus();
       });
@@ -206,202 +433,83 @@ absl::StatusOr<std::vector<int64_t>> AuditStore::Commit(
   return ids;
 }
 
-absl::Status AuditStore::InTransaction(
+absl::Status SqliteAuditStore::InTransaction(
     const std::function<absl::Status()>& body) {
-  if (absl::Status status = Exec("BEGIN IMMEDIATE"); !status.ok())
-    return status;
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   absl::Status status = body();
   if (status.ok()) status = Exec("COMMIT");
   if (!status.ok()) Exec("ROLLBACK").IgnoreError();
   return status;
 }
 
-namespace {
-
-// The chain's events after the newest checkpoint of `state`, checked one by
-// one (CheckChainEvent): up to event `to` (-1: all of them). Fills in what
-// a checkpoint of them says: its number, first and last event, previous
-// signature and head. `doing` starts an error ("refusing to sign ...").
-absl::StatusOr<v1::AuditCheckpoint> CheckedTail(sqlite3* db,
-                                                const CheckpointState& state,
-                                                int64_t to,
-                                                absl::string_view doing) {
-  absl::StatusOr<int64_t> chain_start = ChainStartOf(db);
-  if (!chain_start.ok()) return chain_start.status();
-  v1::AuditCheckpoint checkpoint;
-  checkpoint.set_number(state.last ? state.last->number() + 1 : 1);
-  checkpoint.set_first_seq(state.last ? state.last->last_seq() + 1 : 1);
-  checkpoint.set_previous_signature(state.last ? state.last->signature() : "");
-  std::string previous =
-      state.last ? state.last->head_hash() : GenesisHash(*chain_start);
-  Statement events(db, ChainEventQuery());
-  if (!events.status().ok()) return events.status();
-  events.Bind(1, checkpoint.first_seq() - 1);
-  events.Bind(2, to < 0 ? int64_t{-1} : to - checkpoint.first_seq() + 1);
-  int rc;
-  bool first = !state.last;
-  while ((rc = events.Step()) == SQLITE_ROW) {
-    const ChainEvent event = ReadEvent(events, /*whole_rows=*/false);
-    if (absl::Status checked = CheckChainEvent(event, previous, first);
-        !checked.ok()) {
-      return absl::DataLossError(absl::StrCat(doing, " audit checkpoint ",
-                                              checkpoint.number(), ": ",
-                                              checked.message()));
-    }
-    first = false;
-    previous = event.hash;
-    checkpoint.set_last_seq(event.seq);
-  }
-  if (rc != SQLITE_DONE) return events.Error("reading the chain");
-  checkpoint.set_head_hash(previous);
-  return checkpoint;
-}
-
-absl::Status InsertCheckpoint(sqlite3* db,
-                              const v1::AuditCheckpoint& checkpoint) {
-  Statement insert(
-      db, absl::StrCat("INSERT INTO audit_checkpoints (", kCheckpointColumns,
-                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
-  if (!insert.status().ok()) return insert.status();
-  insert.Bind(1, checkpoint.number());
-  insert.Bind(2, checkpoint.first_seq());
-  insert.Bind(3, checkpoint.last_seq());
-  insert.Bind(4, checkpoint.head_hash());
-  insert.Bind(5, checkpoint.previous_signature());
-  insert.Bind(6, checkpoint.signed_at_ms());
-  insert.Bind(7, checkpoint.key_id());
-  insert.Bind(8, checkpoint.signature());
-  if (insert.Step() != SQLITE_DONE)
-    return insert.Error("recording the checkpoint");
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-absl::StatusOr<std::optional<v1::AuditCheckpoint>> AuditStore::SignCheckpoint(
+absl::StatusOr<std::optional<v1::AuditCheckpoint>>
+SqliteAuditStore::SignCheckpoint(
     const CheckpointSigner& signer, absl::Time now,
     const std::optional<v1::AuditCheckpoint>& signed_last,
     const std::function<absl::Status(const v1::AuditCheckpoint&)>&
         before_commit) {
   std::optional<v1::AuditCheckpoint> signed_checkpoint;
   absl::MutexLock lock(&write_mutex_);
-  absl::Status status = InTransaction(
-      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) -> absl::Status {
-        absl::StatusOr<CheckpointState> state = ReadCheckpointState(db_);
-        if (!state.ok()) return state.status();
-        if (state->last.has_value() != signed_last.has_value() ||
-            (state->last.has_value() &&
-             !SameCheckpoint(*state->last, *signed_last))) {
-          return absl::DataLossError(absl::StrCat(
-              "refusing to sign: the audit log's newest checkpoint is ",
-              state->last ? absl::StrCat("number ", state->last->number())
-                          : std::string("missing"),
-              ", not the one signed last (",
-              signed_last ? absl::StrCat("number ", signed_last->number())
-                          : std::string("none"),
-              "): checkpoints were deleted or replaced in the database"));
-        }
-        if (state->unsigned_events == 0) return absl::OkStatus();
-        // What is signed is checked first: a row edited (and its chain
-        // recomputed) before the controller got to sign it is refused, not
-        // signed into the record.
-        absl::StatusOr<v1::AuditCheckpoint> checkpoint =
-            CheckedTail(db_, *state, -1, "refusing to sign");
-        if (!checkpoint.ok()) return checkpoint.status();
-        checkpoint->set_signed_at_ms(absl::ToUnixMillis(now));
-        if (absl::Status sign = signer.Sign(*checkpoint); !sign.ok())
-          return sign;
-        if (absl::Status inserted = InsertCheckpoint(db_, *checkpoint);
-            !inserted.ok())
-          return inserted;
-        if (before_commit) {
-          if (absl::Status done = before_commit(*checkpoint); !done.ok())
-            return done;
-        }
-        signed_checkpoint = *std::move(checkpoint);
-        return absl::OkStatus();
-      });
+  absl::Status status = InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                                          write_mutex_) -> absl::Status {
+    ASSIGN_OR_RETURN(const TailContext log, Tail(db_));
+    ASSIGN_OR_RETURN(signed_checkpoint,
+                     SignTail(log, signer, now, signed_last, before_commit));
+    return absl::OkStatus();
+  });
   if (!status.ok()) return WithSpaceHint(status, path_);
   return signed_checkpoint;
 }
 
-absl::Status AuditStore::AdoptCheckpoint(
+absl::Status SqliteAuditStore::AdoptCheckpoint(
     const v1::AuditCheckpoint& checkpoint) {
   absl::MutexLock lock(&write_mutex_);
   absl::Status status = InTransaction(
       [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_) -> absl::Status {
-        absl::StatusOr<CheckpointState> state = ReadCheckpointState(db_);
-        if (!state.ok()) return state.status();
-        absl::StatusOr<v1::AuditCheckpoint> tail =
-            CheckedTail(db_, *state, checkpoint.last_seq(), "cannot take back");
-        if (!tail.ok()) return tail.status();
-        if (tail->number() != checkpoint.number() ||
-            tail->first_seq() != checkpoint.first_seq() ||
-            tail->last_seq() != checkpoint.last_seq() ||
-            tail->previous_signature() != checkpoint.previous_signature() ||
-            tail->head_hash() != checkpoint.head_hash()) {
-          return absl::DataLossError(absl::StrCat(
-              "checkpoint ", checkpoint.number(), " (events ",
-              checkpoint.first_seq(), " to ", checkpoint.last_seq(),
-              ") does not follow the database's checkpoints and chain: its "
-              "events or the checkpoint before it were changed or cut off"));
-        }
-        return InsertCheckpoint(db_, checkpoint);
+        ASSIGN_OR_RETURN(const TailContext log, Tail(db_));
+        return AdoptIntoTail(log, checkpoint);
       });
   return WithSpaceHint(status, path_);
 }
 
-absl::StatusOr<std::string> AuditStore::Verify(const VerifyOptions& options) {
+absl::StatusOr<std::string> SqliteAuditStore::Verify(
+    const VerifyOptions& options) {
   return VerifyAuditLog(path_, options);
 }
 
-absl::StatusOr<CheckpointState> AuditStore::GetCheckpointState() {
+absl::StatusOr<CheckpointState> SqliteAuditStore::GetCheckpointState() {
   return ReadCheckpointState(db_);
 }
 
-absl::StatusOr<std::vector<v1::AuditCheckpoint>> AuditStore::Checkpoints(
+absl::StatusOr<std::vector<v1::AuditCheckpoint>> SqliteAuditStore::Checkpoints(
     int64_t after) {
   return ReadCheckpoints(db_, after);
 }
 
-absl::StatusOr<std::vector<v1::ExportAuditItem>> AuditStore::Export(
+absl::StatusOr<std::vector<v1::ExportAuditItem>> SqliteAuditStore::Export(
     const AuditCursor& after, int limit) {
-  return ExportAuditEvents(db_, after, limit);
+  std::vector<ChainEvent> events;
+  RETURN_IF_ERROR(ReadChainEvents(db_, after.seq, limit, /*whole_rows=*/true,
+                                  [&](const ChainEvent& event) {
+                                    events.push_back(event);
+                                    return absl::OkStatus();
+                                  }));
+  ASSIGN_OR_RETURN(const std::vector<v1::AuditCheckpoint> checkpoints,
+                   ReadCheckpoints(db_, after.checkpoint));
+  return MergeExport(events, checkpoints, after, limit);
 }
 
-absl::StatusOr<std::vector<v1::AuditEntry>> AuditStore::Query(
+absl::StatusOr<std::vector<v1::AuditEntry>> SqliteAuditStore::Query(
     const v1::AuditQuery& filter) {
-  return QueryAuditRows(db_, filter);
+  return QueryRows(db_, filter);
 }
 
-absl::StatusOr<int64_t> AuditStore::SettleInterrupted(absl::Time now) {
+absl::StatusOr<std::vector<v1::AuditEntry>> SqliteAuditStore::OwnPending(
+    int limit) {
   v1::AuditQuery pending;
   pending.set_outcome(v1::OUTCOME_PENDING);
-  // In bounded batches, each one transaction: a log left with a large
-  // fan-out cut off is settled without holding it all in memory.
-  pending.set_limit(1000);
-  int64_t settled = 0;
-  while (true) {
-    absl::StatusOr<std::vector<v1::AuditEntry>> rows = Query(pending);
-    if (!rows.ok()) return rows.status();
-    if (rows->empty()) return settled;
-    std::vector<std::pair<int64_t, v1::AuditResult>> results;
-    for (const v1::AuditEntry& row : *rows) {
-      v1::AuditResult result;
-      result.set_outcome(v1::OUTCOME_UNKNOWN);
-      result.set_finished_at_ms(absl::ToUnixMillis(now));
-      result.set_error_code("UNAVAILABLE");
-      result.set_message(absl::StrCat(
-          "the controller stopped before ", row.intent().host(),
-          " answered (killed or restarted mid-call); whether it ran is in ",
-          "the host's own journal: opsctl audit reconcile --host ",
-          row.intent().host()));
-      results.emplace_back(row.id(), std::move(result));
-    }
-    if (absl::Status done = Commit({}, results).status(); !done.ok())
-      return done;
-    settled += static_cast<int64_t>(results.size());
-  }
+  pending.set_limit(limit);
+  return Query(pending);
 }
 
 }  // namespace opsagent

@@ -12,6 +12,7 @@
 #include "controller/audit/audit_entry.h"
 #include "controller/audit/audit_schema.h"
 #include "controller/audit/checkpoint_file.h"
+#include "controller/audit/sqlite_audit_store.h"
 #include "controller/commands/audit_query.h"
 #include "controller/commands/audit_reconcile.h"
 #include "controller/commands/command.h"

@@ -42,6 +42,7 @@
 #include "controller/enroll/host_ca.h"
 #include "controller/inventory.h"
 #include "controller/operator_config.h"
+#include "controller/opsctld/audit_log_parts.h"
 #include "controller/opsctld/enrollment_parts.h"
 #include "controller/opsctld/incident_parts.h"
 #include "controller/server/agent_link_service.h"
@@ -192,6 +193,12 @@ int main(int argc, char** argv) {
     runbooks = *std::move(loaded);
   }
   if (absl::GetFlag(FLAGS_check_config)) {
+    if (config->has_postgresql()) {
+      absl::StatusOr<std::string> conninfo =
+          opsagent::ReadPostgresConnInfo(config->postgresql());
+      if (!conninfo.ok())
+        return Refuse(kExitConfig, conninfo.status().message());
+    }
     // Every file opsctld writes, checked as its start will.
     if (absl::Status log =
             opsagent::CheckAuditLogLocation(config->audit_database());
@@ -256,17 +263,15 @@ int main(int argc, char** argv) {
       "max_agents (opsctld.service sets LimitNOFILE=65536)");
   if (!descriptors.ok())
     return Refuse(kExitServe, descriptors.status().message());
-  absl::StatusOr<std::unique_ptr<opsagent::AuditStore>> audit =
-      opsagent::AuditStore::Open(config->audit_database());
-  if (!audit.ok()) return Refuse(kExitServe, audit.status().message());
-  absl::StatusOr<std::unique_ptr<opsagent::AuditStore>> reader =
-      opsagent::AuditStore::Open(config->audit_database());
-  if (!reader.ok()) return Refuse(kExitServe, reader.status().message());
+  absl::StatusOr<opsagent::AuditLogParts> audit_log =
+      opsagent::OpenAuditLog(*config);
+  if (!audit_log.ok()) return Refuse(kExitServe, audit_log.status().message());
+  opsagent::AuditStore* const audit = audit_log->writer.get();
+  opsagent::AuditStore* const reader = audit_log->read();
   std::unique_ptr<opsagent::AuditCheckpointer> checkpoints;
   if (config->has_audit_checkpoints()) {
     absl::StatusOr<std::unique_ptr<opsagent::AuditCheckpointer>> started =
-        opsagent::AuditCheckpointer::Start(config->audit_checkpoints(),
-                                           audit->get());
+        opsagent::AuditCheckpointer::Start(config->audit_checkpoints(), audit);
     if (!started.ok()) return Refuse(kExitServe, started.status().message());
     checkpoints = *std::move(started);
   } else {
@@ -278,7 +283,7 @@ int main(int argc, char** argv) {
   // After the log was checked against its checkpoints. Nothing is relayed
   // yet: a pending row is a call a killed controller left behind, which no
   // one would ever complete.
-  absl::StatusOr<int64_t> settled = (*audit)->SettleInterrupted(absl::Now());
+  absl::StatusOr<int64_t> settled = audit->SettleInterrupted(absl::Now());
   if (!settled.ok()) return Refuse(kExitServe, settled.status().message());
   if (*settled > 0)
     spdlog::warn(
@@ -319,7 +324,7 @@ int main(int argc, char** argv) {
                    "Agents holding a link to this controller now.",
                    [&registry] { return registry->All().size(); });
   absl::StatusOr<std::unique_ptr<opsagent::EnrollmentParts>> enrollment =
-      opsagent::MakeEnrollmentParts(*config, audit->get(), trust->get(),
+      opsagent::MakeEnrollmentParts(*config, audit, trust->get(),
                                     registry.get(), metrics);
   if (!enrollment.ok())
     return Refuse(kExitServe, enrollment.status().message());
@@ -327,8 +332,7 @@ int main(int argc, char** argv) {
       *enrollment ? (*enrollment)->enrollment.get() : nullptr;
   opsagent::AgentLinkService links(registry.get(), heartbeat, host_enrollment);
   absl::StatusOr<std::unique_ptr<opsagent::IncidentParts>> incident_parts =
-      opsagent::MakeIncidentParts(*config, incidents.get(), reader->get(),
-                                  metrics);
+      opsagent::MakeIncidentParts(*config, incidents.get(), reader, metrics);
   if (!incident_parts.ok())
     return Refuse(kExitServe, incident_parts.status().message());
   opsagent::IncidentEvents* const chat = (*incident_parts)->chat.get();
@@ -348,10 +352,9 @@ int main(int argc, char** argv) {
     };
   }
   opsagent::ControllerService operators(
-      *config, registry.get(), std::move(inventory), audit->get(),
-      reader->get(), checkpoints.get(), (*incident_parts)->services,
-      &relay_metrics, &write_budget, std::move(runbook_reader),
-      host_enrollment);
+      *config, registry.get(), std::move(inventory), audit, reader,
+      checkpoints.get(), (*incident_parts)->services, &relay_metrics,
+      &write_budget, std::move(runbook_reader), host_enrollment);
   std::unique_ptr<opsagent::AutoDiagnosis> diagnosis;
   std::unique_ptr<opsagent::AlertIntake> intake;
   if (config->has_alert_intake()) {
@@ -457,7 +460,7 @@ int main(int argc, char** argv) {
     }
   }
   absl::StatusOr<std::unique_ptr<opsagent::HttpListener>> pages_listener =
-      opsagent::ServePages(*config, **incident_parts, reader->get());
+      opsagent::ServePages(*config, **incident_parts, reader);
   if (!pages_listener.ok())
     return Refuse(kExitServe, pages_listener.status().message());
   std::unique_ptr<opsagent::HttpListener> metrics_listener;

@@ -189,6 +189,14 @@ absl::Status AuditCheckpointer::Sign() {
       return adopted;
     signed_last_ = *std::exchange(exported_uncommitted_, std::nullopt);
   }
+  if (store_->shared_by_controllers()) {
+    // Taken before following: a signer that died after its last
+    // checkpoint is followed up to it, and none signs after.
+    absl::StatusOr<bool> holds = store_->HoldsSigningLease();
+    if (!holds.ok()) return holds.status();
+    if (absl::Status followed = FollowOthers(); !followed.ok()) return followed;
+    if (!*holds) return absl::OkStatus();  // another controller signs
+  }
   // Exported before it is committed: no checkpoint is in the database
   // without being outside it, so none can be cut from the database
   // unseen. While the file cannot take one, none is signed, and verify
@@ -234,6 +242,10 @@ absl::Status AuditCheckpointer::Sign() {
 }
 
 absl::Status AuditCheckpointer::ExportQueued() {
+  if (export_file_ == nullptr) {  // syslog only: nothing to catch up on
+    unexported_.clear();
+    return absl::OkStatus();
+  }
   size_t exported = 0;
   absl::Status status;
   for (const v1::AuditCheckpoint& checkpoint : unexported_) {
@@ -260,6 +272,34 @@ absl::Status AuditCheckpointer::SignAndExport() {
   return signed_status.ok() ? exported : signed_status;
 }
 
+absl::Status AuditCheckpointer::FollowOthers() {
+  absl::StatusOr<std::vector<v1::AuditCheckpoint>> newer =
+      store_->Checkpoints(signed_last_ ? signed_last_->number() : 0);
+  if (!newer.ok()) return newer.status();
+  for (const v1::AuditCheckpoint& checkpoint : *newer) {
+    const std::optional<v1::AuditCheckpoint>& last = signed_last_;
+    const bool follows =
+        checkpoint.number() == (last ? last->number() + 1 : 1) &&
+        checkpoint.first_seq() == (last ? last->last_seq() + 1 : 1) &&
+        checkpoint.previous_signature() == (last ? last->signature() : "");
+    absl::Status signature = verifier_->Check(checkpoint);
+    if (!follows || !signature.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "checkpoint ", checkpoint.number(), " in ", store_->Describe(),
+          !signature.ok()
+              ? absl::StrCat(" is not the team's: ", signature.message())
+              : absl::StrCat(" does not follow checkpoint ",
+                             last ? last->number() : 0,
+                             " that this controller holds"),
+          ": the shared log's checkpoints were replaced; nothing more is "
+          "signed here"));
+    }
+    unexported_.push_back(checkpoint);
+    signed_last_ = checkpoint;
+  }
+  return absl::OkStatus();
+}
+
 void AuditCheckpointer::Loop() {
   for (;;) {
     absl::Time last_signed;
@@ -269,8 +309,14 @@ void AuditCheckpointer::Loop() {
         return;
       last_signed = last_signed_;
     }
+    absl::Status status;
+    if (store_->shared_by_controllers()) {
+      // Another controller's checkpoints reach this one's export file too.
+      absl::MutexLock sign_lock(&sign_mutex_);
+      status = FollowOthers();
+    }
     absl::StatusOr<CheckpointState> state = store_->GetCheckpointState();
-    absl::Status status = state.status();
+    if (status.ok()) status = state.status();
     if (state.ok() && state->unsigned_events > 0 &&
         (state->unsigned_events >= config_.every_events() ||
          absl::Now() - last_signed >= absl::Seconds(config_.every_seconds()))) {

@@ -16,7 +16,10 @@
 
 namespace opsagent {
 
-// opsctld's signer of audit checkpoints: every `every_events` chain events
+// opsctld's signer of audit checkpoints (on a log several controllers
+// share, the one holding the store's signing lease signs, and the others
+// follow what it signed into their own export files): every `every_events`
+// chain events
 // or `every_seconds` (whichever comes first) it signs the chain's head,
 // appends the checkpoint to the export file (synced) and only then commits
 // it to the database, so that no checkpoint is in the database without
@@ -57,8 +60,15 @@ class AuditCheckpointer {
   // newest checkpoint if the database lacks it, and queues what the file
   // lacks.
   absl::Status CatchUp();
-  // Signs the unsigned tail, if any: exported first, then committed.
+  // Signs the unsigned tail, if any: exported first, then committed. On a
+  // log several controllers share, only while this one holds the signing
+  // lease, after following what the others signed.
   absl::Status Sign();
+  // On a shared log: takes in the checkpoints other controllers signed
+  // after this one's newest, each checked (the team's checkpoint key, its
+  // number, events and previous signature following the one before), and
+  // queues them for this controller's export file.
+  absl::Status FollowOthers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mutex_);
   // Appends the queued checkpoints to the export file, oldest first,
   // stopping at the first that cannot be (it stays queued).
   absl::Status ExportQueued() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mutex_);

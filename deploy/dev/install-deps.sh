@@ -5,7 +5,7 @@ packages=(
   bazel-bootstrap g++ pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libfmt-dev libsqlite3-dev libssl-dev libsystemd-dev
-  libgtest-dev libgmock-dev libre2-dev
+  libgtest-dev libgmock-dev libre2-dev libpq-dev postgresql-15
   openssl sqlite3 clang-format clang-14 libclang-rt-14-dev
   systemd supervisor
   libmicrohttpd-dev nlohmann-json3-dev curl libcpp-httplib-dev libcurl4-gnutls-dev

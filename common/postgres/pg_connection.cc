@@ -1,0 +1,160 @@
+#include "common/postgres/pg_connection.h"
+
+// Debian installs it under postgresql/; pkg-config's -I does not reach
+// the targets that depend on the library.
+#include <postgresql/libpq-fe.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace opsagent {
+namespace {
+
+// SQLSTATEs a caller may retry: serialization_failure, deadlock_detected.
+bool IsRetryable(const char* sqlstate) {
+  return sqlstate != nullptr && (std::strcmp(sqlstate, "40001") == 0 ||
+                                 std::strcmp(sqlstate, "40P01") == 0);
+}
+
+std::string Trimmed(const char* message) {
+  return std::string(
+      absl::StripTrailingAsciiWhitespace(message ? message : "unknown error"));
+}
+
+// libpq waits for a connection forever unless told otherwise.
+std::string WithConnectTimeout(const std::string& conninfo) {
+  if (conninfo.find("connect_timeout") != std::string::npos) return conninfo;
+  if (absl::StartsWith(conninfo, "postgres://") ||
+      absl::StartsWith(conninfo, "postgresql://")) {
+    return absl::StrCat(conninfo,
+                        conninfo.find('?') == std::string::npos ? "?" : "&",
+                        "connect_timeout=5");
+  }
+  return absl::StrCat(conninfo, " connect_timeout=5");
+}
+
+}  // namespace
+
+PgResult::~PgResult() {
+  if (result_ != nullptr) PQclear(result_);
+}
+
+int PgResult::rows() const { return PQntuples(result_); }
+
+int64_t PgResult::changed() const {
+  int64_t changed = 0;
+  return absl::SimpleAtoi(PQcmdTuples(result_), &changed) ? changed : 0;
+}
+
+std::string PgResult::Row::Text(int column) const {
+  return std::string(PQgetvalue(result_.result_, row_, column),
+                     PQgetlength(result_.result_, row_, column));
+}
+
+int64_t PgResult::Row::Int(int column) const {
+  const char* text = PQgetvalue(result_.result_, row_, column);
+  if (std::strcmp(text, "t") == 0) return 1;  // a boolean column
+  return std::strtoll(text, nullptr, 10);
+}
+
+bool PgResult::Row::IsNull(int column) const {
+  return PQgetisnull(result_.result_, row_, column) != 0;
+}
+
+absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
+    const std::string& conninfo, std::string what) {
+  const std::string with_timeout = WithConnectTimeout(conninfo);
+  pg_conn* conn = PQconnectdb(with_timeout.c_str());
+  if (conn == nullptr)
+    return absl::UnavailableError(absl::StrCat(what, ": out of memory"));
+  if (PQstatus(conn) != CONNECTION_OK) {
+    absl::Status error = absl::UnavailableError(absl::StrCat(
+        what,
+        ": cannot connect to PostgreSQL: ", Trimmed(PQerrorMessage(conn))));
+    PQfinish(conn);
+    return error;
+  }
+  // The server's notices ("relation already exists, skipping") are not
+  // errors, and not for stderr.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
+  return std::unique_ptr<PgConnection>(
+      new PgConnection(conn, with_timeout, std::move(what)));
+}
+
+PgConnection::~PgConnection() { PQfinish(conn_); }
+
+bool PgConnection::broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+
+int PgConnection::backend_pid() const { return PQbackendPID(conn_); }
+
+std::string PgConnection::Describe() const {
+  const char* host = PQhost(conn_);
+  const char* port = PQport(conn_);
+  return absl::StrCat("database ", PQdb(conn_) ? PQdb(conn_) : "?", " on ",
+                      host ? host : "?", ":", port ? port : "?");
+}
+
+absl::Status PgConnection::Reconnect() {
+  if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
+  PQreset(conn_);
+  if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      what_, ": PostgreSQL is unreachable: ", Trimmed(PQerrorMessage(conn_))));
+}
+
+absl::Status PgConnection::ExecScript(absl::string_view doing,
+                                      const std::string& sql) {
+  PgResult result(PQexec(conn_, sql.c_str()));
+  const ExecStatusType status = result.result_ == nullptr
+                                    ? PGRES_FATAL_ERROR
+                                    : PQresultStatus(result.result_);
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+    return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      what_, ": ", doing, ": ",
+      Trimmed(result.result_ != nullptr ? PQresultErrorMessage(result.result_)
+                                        : PQerrorMessage(conn_))));
+}
+
+absl::StatusOr<PgResult> PgConnection::Query(
+    absl::string_view doing, const std::string& sql,
+    const std::vector<PgParam>& params) {
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    return absl::UnavailableError(
+        absl::StrCat(what_, ": ", doing,
+                     ": the connection to PostgreSQL was "
+                     "lost: ",
+                     Trimmed(PQerrorMessage(conn_))));
+  }
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const PgParam& param : params)
+    values.push_back(param.has_value() ? param->c_str() : nullptr);
+  PgResult result(PQexecParams(conn_, sql.c_str(),
+                               static_cast<int>(values.size()), nullptr,
+                               values.data(), nullptr, nullptr, 0));
+  pg_result* const raw = result.result_;
+  const ExecStatusType status =
+      raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+  const char* sqlstate =
+      raw == nullptr ? nullptr : PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+  const std::string message =
+      absl::StrCat(what_, ": ", doing, ": ",
+                   Trimmed(raw != nullptr ? PQresultErrorMessage(raw)
+                                          : PQerrorMessage(conn_)));
+  if (IsRetryable(sqlstate)) return absl::AbortedError(message);
+  return absl::UnavailableError(message);
+}
+
+absl::Status PgConnection::Exec(absl::string_view doing, const std::string& sql,
+                                const std::vector<PgParam>& params) {
+  return Query(doing, sql, params).status();
+}
+
+}  // namespace opsagent

@@ -1,0 +1,110 @@
+#ifndef OPSAGENT_COMMON_POSTGRES_PG_CONNECTION_H_
+#define OPSAGENT_COMMON_POSTGRES_PG_CONNECTION_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+struct pg_conn;
+struct pg_result;
+
+namespace opsagent {
+
+// A query's parameter as libpq takes it: text, or SQL NULL.
+using PgParam = std::optional<std::string>;
+inline PgParam PgInt(int64_t value) { return std::to_string(value); }
+
+// The rows a query returned, freed on destruction. Columns are read as
+// text or as integers; Row reads one row with the names Statement
+// (common/sqlite_statement.h) uses, so that code reading a row is written
+// once for both databases.
+class PgResult {
+ public:
+  explicit PgResult(pg_result* result) : result_(result) {}
+  PgResult(PgResult&& other) noexcept : result_(other.result_) {
+    other.result_ = nullptr;
+  }
+  PgResult& operator=(PgResult&&) = delete;
+  ~PgResult();
+
+  int rows() const;
+  // How many rows an INSERT, UPDATE or DELETE changed.
+  int64_t changed() const;
+
+  class Row {
+   public:
+    Row(const PgResult& result, int row) : result_(result), row_(row) {}
+    std::string Text(int column) const;
+    int64_t Int(int column) const;
+    bool IsNull(int column) const;
+
+   private:
+    const PgResult& result_;
+    const int row_;
+  };
+  Row row(int i) const { return Row(*this, i); }
+
+ private:
+  friend class PgConnection;
+  pg_result* result_;
+};
+
+// One connection to PostgreSQL (libpq), used by one thread at a time.
+// Every error is UNAVAILABLE (or ABORTED for a serialization failure or a
+// deadlock, which a caller may retry), naming `what` the connection is for
+// ("audit log on PostgreSQL"), what was being done, and the server's words.
+// A connection found broken (the server restarted, the network cut) fails
+// every query until Reconnect: never silently in the middle of a
+// transaction, whose later statements would otherwise run on their own.
+class PgConnection {
+ public:
+  // Connects with a libpq connection string ("host=/run/postgresql
+  // dbname=opsagent", or a postgresql:// URI). `connect_timeout` bounds the
+  // connection (libpq's connect_timeout, when the string does not set it).
+  static absl::StatusOr<std::unique_ptr<PgConnection>> Connect(
+      const std::string& conninfo, std::string what);
+  ~PgConnection();
+
+  // Runs `sql` with `params` ($1, $2, ...), in the current transaction if
+  // one is open.
+  absl::StatusOr<PgResult> Query(absl::string_view doing,
+                                 const std::string& sql,
+                                 const std::vector<PgParam>& params = {});
+  // Re-establishes a broken connection (a no-op on a working one): at the
+  // start of a transaction or of a read, never inside a transaction.
+  absl::Status Reconnect();
+
+  // Query for statements whose rows do not matter.
+  absl::Status Exec(absl::string_view doing, const std::string& sql,
+                    const std::vector<PgParam>& params = {});
+
+  // Runs several statements separated by semicolons (a schema), without
+  // parameters (libpq's simple query protocol).
+  absl::Status ExecScript(absl::string_view doing, const std::string& sql);
+
+  // Whether the connection was found lost (a query failed with it).
+  bool broken() const;
+
+  // The server's process for this connection (pg_backend_pid()), or 0.
+  int backend_pid() const;
+  // "database NAME on HOST:PORT", for messages (never the password).
+  std::string Describe() const;
+
+ private:
+  PgConnection(pg_conn* conn, std::string conninfo, std::string what)
+      : conn_(conn), conninfo_(std::move(conninfo)), what_(std::move(what)) {}
+
+  pg_conn* conn_;
+  const std::string conninfo_;
+  const std::string what_;
+};
+
+}  // namespace opsagent
+
+#endif  // OPSAGENT_COMMON_POSTGRES_PG_CONNECTION_H_

@@ -1,0 +1,647 @@
+#include "controller/audit/postgres_audit_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "common/status_macros.h"
+#include "controller/audit/audit_chain.h"
+#include "controller/audit/audit_rows.h"
+#include "controller/audit/checkpoint_tail.h"
+
+namespace opsagent {
+namespace {
+
+// The tables, as SQLite's (audit_schema.cc) at schema 7 with PostgreSQL's
+// types, plus the chain's head row and each row's controller.
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS actions (
+  id             BIGINT  PRIMARY KEY,
+  request_id     TEXT    NOT NULL UNIQUE,
+  run_id         TEXT    NOT NULL DEFAULT '',
+  started_at_ms  BIGINT  NOT NULL,
+  finished_at_ms BIGINT,
+  duration_ms    BIGINT,
+  os_user        TEXT    NOT NULL,
+  os_uid         BIGINT,
+  sudo_user      TEXT    NOT NULL DEFAULT '',
+  cert_identity  TEXT    NOT NULL,
+  host           TEXT    NOT NULL,
+  address        TEXT    NOT NULL,
+  operation      TEXT    NOT NULL,
+  parameters     TEXT    NOT NULL DEFAULT '{}',
+  reason         TEXT    NOT NULL DEFAULT '',
+  incident       TEXT    NOT NULL DEFAULT '',
+  dry_run        BIGINT  NOT NULL DEFAULT 0,
+  mutating       BIGINT  NOT NULL DEFAULT 0,
+  outcome        TEXT    NOT NULL DEFAULT 'pending'
+                 CHECK (outcome IN ('pending','ok','error','denied','unreachable','unknown')),
+  error_code     TEXT    NOT NULL DEFAULT '',
+  message        TEXT    NOT NULL DEFAULT '',
+  result_summary TEXT    NOT NULL DEFAULT '',
+  result_json    TEXT    NOT NULL DEFAULT '',
+  agent_result_sha256 TEXT NOT NULL DEFAULT '',
+  agent_signature     TEXT NOT NULL DEFAULT '',
+  ticket              TEXT NOT NULL DEFAULT '',
+  controller          TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS actions_by_time      ON actions (started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_host      ON actions (host, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_user      ON actions (os_user, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_identity  ON actions (cert_identity, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_operation ON actions (operation, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_outcome   ON actions (outcome, started_at_ms);
+CREATE INDEX IF NOT EXISTS actions_by_incident  ON actions (incident, started_at_ms) WHERE incident != '';
+CREATE INDEX IF NOT EXISTS actions_by_run       ON actions (run_id, started_at_ms) WHERE run_id != '';
+CREATE INDEX IF NOT EXISTS actions_by_ticket    ON actions (ticket, started_at_ms) WHERE ticket != '';
+CREATE INDEX IF NOT EXISTS actions_pending      ON actions (controller) WHERE outcome = 'pending';
+CREATE TABLE IF NOT EXISTS audit_chain (
+  seq       BIGINT PRIMARY KEY,
+  action_id BIGINT NOT NULL,
+  event     TEXT   NOT NULL CHECK (event IN ('intent', 'outcome')),
+  digest    TEXT   NOT NULL,
+  prev_hash TEXT   NOT NULL,
+  hash      TEXT   NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+  number             BIGINT PRIMARY KEY,
+  first_seq          BIGINT NOT NULL,
+  last_seq           BIGINT NOT NULL,
+  head_hash          TEXT   NOT NULL,
+  previous_signature TEXT   NOT NULL,
+  signed_at_ms       BIGINT NOT NULL,
+  key_id             TEXT   NOT NULL,
+  signature          TEXT   NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_head (
+  singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+  seq       BIGINT  NOT NULL,
+  action_id BIGINT  NOT NULL,
+  hash      TEXT    NOT NULL
+);
+)sql";
+
+// pg_advisory_lock keys (two int4s): opsagent's, then what it guards.
+constexpr char kSchemaLock[] = "SELECT pg_advisory_xact_lock(7061, 1)";
+constexpr char kSigningLease[] = "SELECT pg_try_advisory_lock(7061, 2)";
+// Held by each controller for its life, under its name.
+constexpr char kNameLock[] = "SELECT pg_try_advisory_lock(7062, hashtext($1))";
+
+// Rows per multi-row statement: PostgreSQL takes at most 65,535
+// parameters in one.
+constexpr size_t kRowsPerStatement = 1000;
+
+// "($1::bigint, $2, ...), (...)" for `rows` rows of `types` (one per
+// column: "" for text, or a cast such as "::bigint").
+std::string ValuesList(size_t rows, const std::vector<const char*>& types) {
+  std::string values;
+  int next = 1;
+  for (size_t row = 0; row < rows; ++row) {
+    absl::StrAppend(&values, row == 0 ? "(" : ", (");
+    for (size_t column = 0; column < types.size(); ++column) {
+      absl::StrAppend(&values, column == 0 ? "" : ", ", "$", next++,
+                      types[column]);
+    }
+    absl::StrAppend(&values, ")");
+  }
+  return values;
+}
+
+struct ChainRow {
+  int64_t seq;
+  int64_t action_id;
+  const char* event;
+  std::string digest;
+  std::string prev_hash;
+  std::string hash;
+};
+
+absl::Status InsertIntents(PgConnection& db,
+                           const std::vector<const v1::AuditIntent*>& intents,
+                           const std::vector<int64_t>& ids,
+                           const std::string& controller) {
+  for (size_t first = 0; first < intents.size(); first += kRowsPerStatement) {
+    const size_t count = std::min(kRowsPerStatement, intents.size() - first);
+    std::vector<PgParam> params;
+    for (size_t i = first; i < first + count; ++i) {
+      const v1::AuditIntent& intent = *intents[i];
+      params.insert(
+          params.end(),
+          {PgInt(ids[i]), intent.request_id(), intent.run_id(),
+           PgInt(intent.started_at_ms()), intent.os_user(),
+           intent.cert_identity(), intent.host(), intent.address(),
+           intent.operation(), intent.parameters_json(), intent.reason(),
+           intent.incident(), PgInt(intent.dry_run()), PgInt(intent.mutating()),
+           intent.has_os_uid() && intent.os_uid() >= 0 ? PgInt(intent.os_uid())
+                                                       : PgParam(),
+           intent.sudo_user(), intent.ticket(), controller});
+    }
+    RETURN_IF_ERROR(db.Exec(
+        "recording the intent",
+        absl::StrCat(
+            "INSERT INTO actions (id, request_id, run_id, started_at_ms, "
+            "os_user, cert_identity, host, address, operation, parameters, "
+            "reason, incident, dry_run, mutating, os_uid, sudo_user, ticket, "
+            "controller) VALUES ",
+            ValuesList(count, {"::bigint", "", "", "::bigint", "", "", "", "",
+                               "", "", "", "", "::bigint", "::bigint",
+                               "::bigint", "", "", ""})),
+        params));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CompleteRows(
+    PgConnection& db,
+    const std::vector<const std::pair<int64_t, v1::AuditResult>*>& results) {
+  for (size_t first = 0; first < results.size(); first += kRowsPerStatement) {
+    const size_t count = std::min(kRowsPerStatement, results.size() - first);
+    std::vector<PgParam> params;
+    for (size_t i = first; i < first + count; ++i) {
+      const auto& [id, result] = *results[i];
+      params.insert(params.end(),
+                    {PgInt(id), std::string(OutcomeName(result.outcome())),
+                     PgInt(result.finished_at_ms()), result.error_code(),
+                     result.message(), result.summary(), result.result_json(),
+                     result.agent_result_sha256(), result.agent_signature()});
+    }
+    ASSIGN_OR_RETURN(
+        const PgResult updated,
+        db.Query("recording the outcome",
+                 absl::StrCat(
+                     "UPDATE actions AS a SET outcome = v.outcome, "
+                     "finished_at_ms = v.finished, duration_ms = v.finished - "
+                     "a.started_at_ms, error_code = v.error_code, message = "
+                     "v.message, result_summary = v.summary, result_json = "
+                     "v.result_json, agent_result_sha256 = v.sha256, "
+                     "agent_signature = v.signature FROM (VALUES ",
+                     ValuesList(count, {"::bigint", "", "::bigint", "", "", "",
+                                        "", "", ""}),
+                     ") AS v (id, outcome, finished, error_code, message, "
+                     "summary, result_json, sha256, signature) WHERE a.id = "
+                     "v.id AND a.outcome = 'pending' RETURNING a.id"),
+                 params));
+    if (updated.rows() != static_cast<int>(count)) {
+      std::vector<int64_t> missing;
+      for (size_t i = first; i < first + count; ++i) {
+        bool found = false;
+        for (int row = 0; row < updated.rows() && !found; ++row)
+          found = updated.row(row).Int(0) == results[i]->first;
+        if (!found) missing.push_back(results[i]->first);
+      }
+      return absl::FailedPreconditionError(
+          absl::StrCat("audit log: row ", absl::StrJoin(missing, ", "),
+                       " is missing or already has an outcome"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AppendChain(PgConnection& db, const std::vector<ChainRow>& chain) {
+  for (size_t first = 0; first < chain.size(); first += kRowsPerStatement) {
+    const size_t count = std::min(kRowsPerStatement, chain.size() - first);
+    std::vector<PgParam> params;
+    for (size_t i = first; i < first + count; ++i) {
+      const ChainRow& row = chain[i];
+      params.insert(params.end(), {PgInt(row.seq), PgInt(row.action_id),
+                                   std::string(row.event), row.digest,
+                                   row.prev_hash, row.hash});
+    }
+    RETURN_IF_ERROR(db.Exec(
+        "extending the chain",
+        absl::StrCat(
+            "INSERT INTO audit_chain (seq, action_id, event, digest, "
+            "prev_hash, hash) VALUES ",
+            ValuesList(count, {"::bigint", "::bigint", "", "", "", ""})),
+        params));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::AuditCheckpoint>> ReadCheckpoints(
+    PgConnection& db, int64_t after) {
+  ASSIGN_OR_RETURN(const PgResult rows,
+                   db.Query("reading the checkpoints",
+                            absl::StrCat("SELECT ", kCheckpointColumns,
+                                         " FROM audit_checkpoints WHERE "
+                                         "number > $1 ORDER BY number"),
+                            {PgInt(after)}));
+  std::vector<v1::AuditCheckpoint> checkpoints;
+  for (int i = 0; i < rows.rows(); ++i)
+    checkpoints.push_back(ReadCheckpoint(rows.row(i)));
+  return checkpoints;
+}
+
+absl::StatusOr<CheckpointState> ReadCheckpointState(PgConnection& db) {
+  CheckpointState state;
+  ASSIGN_OR_RETURN(const PgResult last,
+                   db.Query("reading the checkpoints",
+                            absl::StrCat("SELECT ", kCheckpointColumns,
+                                         " FROM audit_checkpoints ORDER BY "
+                                         "number DESC LIMIT 1")));
+  if (last.rows() == 1) state.last = ReadCheckpoint(last.row(0));
+  ASSIGN_OR_RETURN(const PgResult count,
+                   db.Query("reading the chain",
+                            "SELECT count(*) FROM audit_chain WHERE seq > $1",
+                            {PgInt(state.last ? state.last->last_seq() : 0)}));
+  state.unsigned_events = count.row(0).Int(0);
+  return state;
+}
+
+absl::StatusOr<int64_t> ReadChainStart(PgConnection& db) {
+  ASSIGN_OR_RETURN(const PgResult start,
+                   db.Query("reading where the chain starts",
+                            "SELECT value FROM audit_meta WHERE key = "
+                            "'chain_start'"));
+  int64_t chain_start = 0;
+  if (start.rows() != 1 ||
+      !absl::SimpleAtoi(start.row(0).Text(0), &chain_start)) {
+    return absl::DataLossError(
+        "the audit log's audit_meta.chain_start is missing or not a number");
+  }
+  return chain_start;
+}
+
+absl::Status ReadChainEvents(
+    PgConnection& db, int64_t after, int64_t limit, bool whole_rows,
+    const std::function<absl::Status(const ChainEvent&)>& visit) {
+  ASSIGN_OR_RETURN(
+      const PgResult rows,
+      db.Query("reading the chain", ChainEventQuery('$'),
+               {PgInt(after), limit < 0 ? PgParam() : PgInt(limit)}));
+  for (int i = 0; i < rows.rows(); ++i)
+    RETURN_IF_ERROR(visit(ReadEvent(rows.row(i), whole_rows)));
+  return absl::OkStatus();
+}
+
+// The log as a write transaction on `db` sees it, for checkpoint_tail.h.
+absl::StatusOr<TailContext> Tail(PgConnection& db) {
+  TailContext log;
+  ASSIGN_OR_RETURN(log.state, ReadCheckpointState(db));
+  ASSIGN_OR_RETURN(log.chain_start, ReadChainStart(db));
+  log.read = [&db](int64_t after, int64_t limit, const auto& visit) {
+    return ReadChainEvents(db, after, limit, /*whole_rows=*/false, visit);
+  };
+  log.insert = [&db](const v1::AuditCheckpoint& c) {
+    return db.Exec(
+        "recording the checkpoint",
+        absl::StrCat("INSERT INTO audit_checkpoints (", kCheckpointColumns,
+                     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+        {PgInt(c.number()), PgInt(c.first_seq()), PgInt(c.last_seq()),
+         c.head_hash(), c.previous_signature(), PgInt(c.signed_at_ms()),
+         c.key_id(), c.signature()});
+  };
+  return log;
+}
+
+// One REPEATABLE READ, read-only transaction on a connection of its own:
+// one snapshot of the log while the controllers keep writing. The chain
+// and the rows are read through cursors, a page at a time.
+class PostgresSnapshot final : public AuditSnapshot {
+ public:
+  static absl::StatusOr<std::unique_ptr<PostgresSnapshot>> Open(
+      const std::string& conninfo) {
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<PgConnection> db,
+        PgConnection::Connect(conninfo, "audit log on PostgreSQL (verify)"));
+    RETURN_IF_ERROR(
+        db->Exec("starting a snapshot",
+                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    return std::unique_ptr<PostgresSnapshot>(
+        new PostgresSnapshot(std::move(db)));
+  }
+
+  absl::StatusOr<int64_t> ChainStart() override { return ReadChainStart(*db_); }
+  absl::StatusOr<std::vector<v1::AuditCheckpoint>> Checkpoints() override {
+    return ReadCheckpoints(*db_, 0);
+  }
+  absl::StatusOr<int64_t> MaxRowId() override {
+    ASSIGN_OR_RETURN(const PgResult max,
+                     db_->Query("reading the rows",
+                                "SELECT coalesce(max(id), 0) FROM actions"));
+    return max.row(0).Int(0);
+  }
+  absl::Status ForEachEvent(
+      const std::function<absl::Status(const ChainEvent&)>& visit) override {
+    const std::string query =
+        absl::StrReplaceAll(ChainEventQuery('$'), {{"$1", "0"}, {"$2", "ALL"}});
+    return ForEachInCursor(query, [&](const PgResult::Row& row) {
+      return visit(ReadEvent(row, /*whole_rows=*/false));
+    });
+  }
+  absl::Status ForEachRow(
+      const std::function<absl::Status(int64_t, bool)>& visit) override {
+    return ForEachInCursor(
+        "SELECT id, outcome = 'pending' FROM actions ORDER BY id",
+        [&](const PgResult::Row& row) {
+          return visit(row.Int(0), row.Int(1) != 0);
+        });
+  }
+  // PostgreSQL keeps its indexes itself, and its columns' types: a value
+  // of another type cannot be stored, and an index the planner cannot
+  // prove complete for a query is not used for it.
+  absl::Status CheckIndexes() override { return absl::OkStatus(); }
+
+ private:
+  explicit PostgresSnapshot(std::unique_ptr<PgConnection> db)
+      : db_(std::move(db)) {}
+
+  absl::Status ForEachInCursor(
+      const std::string& query,
+      const std::function<absl::Status(const PgResult::Row&)>& visit) {
+    RETURN_IF_ERROR(
+        db_->Exec("reading the log",
+                  absl::StrCat("DECLARE walk NO SCROLL CURSOR FOR ", query)));
+    for (;;) {
+      ASSIGN_OR_RETURN(const PgResult page,
+                       db_->Query("reading the log", "FETCH 10000 FROM walk"));
+      for (int i = 0; i < page.rows(); ++i) RETURN_IF_ERROR(visit(page.row(i)));
+      if (page.rows() == 0) break;
+    }
+    return db_->Exec("reading the log", "CLOSE walk");
+  }
+
+  std::unique_ptr<PgConnection> db_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PostgresAuditStore>> PostgresAuditStore::Open(
+    const std::string& conninfo, const std::string& controller) {
+  ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> writer,
+                   PgConnection::Connect(conninfo, "audit log on PostgreSQL"));
+  ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> reader,
+                   PgConnection::Connect(conninfo, "audit log on PostgreSQL"));
+  // Two controllers starting on a new database create its tables one
+  // after the other.
+  absl::Status created = writer->Exec("starting", "BEGIN");
+  if (created.ok()) created = writer->Exec("creating the tables", kSchemaLock);
+  if (created.ok())
+    created = writer->ExecScript("creating the tables", kSchema);
+  if (created.ok()) {
+    created = writer->Exec(
+        "creating the tables",
+        "INSERT INTO audit_meta VALUES ('chain_start', '0') ON CONFLICT DO "
+        "NOTHING");
+  }
+  if (created.ok()) {
+    created = writer->Exec(
+        "creating the tables",
+        "INSERT INTO audit_head (seq, action_id, hash) SELECT 0, 0, $1 "
+        "WHERE NOT EXISTS (SELECT 1 FROM audit_head)",
+        {GenesisHash(0)});
+  }
+  if (created.ok()) created = writer->Exec("creating the tables", "COMMIT");
+  if (!created.ok()) {
+    writer->Exec("rolling back", "ROLLBACK").IgnoreError();
+    return created;
+  }
+  // Rows are settled by their controller's name: two controllers under one
+  // name would settle each other's calls in flight.
+  ASSIGN_OR_RETURN(const PgResult named,
+                   reader->Query("claiming this controller's name", kNameLock,
+                                 {controller}));
+  if (named.row(0).Int(0) == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "another opsctld named \"", controller, "\" is using the audit log ",
+        writer->Describe(),
+        ": give each controller its own postgresql.controller_name"));
+  }
+  return std::unique_ptr<PostgresAuditStore>(new PostgresAuditStore(
+      conninfo, controller, std::move(writer), std::move(reader)));
+}
+
+PostgresAuditStore::PostgresAuditStore(std::string conninfo,
+                                       std::string controller,
+                                       std::unique_ptr<PgConnection> writer,
+                                       std::unique_ptr<PgConnection> reader)
+    : conninfo_(std::move(conninfo)),
+      controller_(std::move(controller)),
+      description_(absl::StrCat("PostgreSQL ", writer->Describe())),
+      writer_(std::move(writer)),
+      reader_(std::move(reader)),
+      group_commit_([this](const auto& intents, const auto& results) {
+        return CommitTransaction(intents, results);
+      }) {}
+
+template <typename Read>
+auto PostgresAuditStore::WithReader(const Read& read)
+    -> decltype(read(std::declval<PgConnection&>())) {
+  absl::MutexLock lock(&read_mutex_);
+  // This connection holds the controller's name (Open): a new session
+  // claims it again.
+  const auto reconnect = [&]() -> absl::Status {
+    if (!reader_->broken()) return absl::OkStatus();
+    RETURN_IF_ERROR(reader_->Reconnect());
+    return reader_->Exec("claiming this controller's name", kNameLock,
+                         {controller_});
+  };
+  RETURN_IF_ERROR(reconnect());
+  auto result = read(*reader_);
+  if (result.ok() || !reader_->broken()) return result;
+  RETURN_IF_ERROR(reconnect());
+  return read(*reader_);
+}
+
+absl::Status PostgresAuditStore::InWriteTransaction(
+    const std::function<absl::Status(PgConnection&)>& body) {
+  absl::Status status;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    // Nothing is done yet: a connection the server's restart broke is
+    // re-established here, and only here.
+    status = writer_->Exec("starting a transaction", "BEGIN");
+    if (!status.ok()) {
+      RETURN_IF_ERROR(writer_->Reconnect());
+      status = writer_->Exec("starting a transaction", "BEGIN");
+    }
+    if (status.ok()) {
+      status = writer_->Exec("locking the chain's head",
+                             "SELECT 1 FROM audit_head FOR UPDATE");
+    }
+    if (status.ok()) status = body(*writer_);
+    if (status.ok()) status = writer_->Exec("committing", "COMMIT");
+    if (status.ok()) return status;
+    writer_->Exec("rolling back", "ROLLBACK").IgnoreError();
+    if (!absl::IsAborted(status)) return status;
+  }
+  return status;
+}
+
+absl::StatusOr<std::vector<int64_t>> PostgresAuditStore::Commit(
+    const std::vector<v1::AuditIntent>& intents,
+    const std::vector<std::pair<int64_t, v1::AuditResult>>& results) {
+  return group_commit_.Commit(intents, results);
+}
+
+absl::StatusOr<std::vector<int64_t>> PostgresAuditStore::CommitTransaction(
+    const std::vector<const v1::AuditIntent*>& intents,
+    const std::vector<const std::pair<int64_t, v1::AuditResult>*>& results) {
+  std::vector<int64_t> ids;
+  absl::MutexLock lock(&write_mutex_);
+  RETURN_IF_ERROR(InWriteTransaction([&](PgConnection& db) -> absl::Status {
+    ASSIGN_OR_RETURN(const PgResult head,
+                     db.Query("reading the chain's head",
+                              "SELECT seq, action_id, hash FROM audit_head"));
+    if (head.rows() != 1) {
+      return absl::DataLossError(
+          "audit log on PostgreSQL: the chain's head row (audit_head) is "
+          "missing: the table was changed outside opsctld");
+    }
+    int64_t seq = head.row(0).Int(0);
+    int64_t last_id = head.row(0).Int(1);
+    std::string hash = head.row(0).Text(2);
+    std::vector<ChainRow> chain;
+    const auto chain_event = [&](int64_t id, const char* event,
+                                 const std::string& canonical) {
+      std::string digest = Sha256Hex(canonical);
+      std::string next = ChainHash(hash, digest);
+      chain.push_back(
+          {++seq, id, event, std::move(digest), std::move(hash), next});
+      hash = std::move(next);
+    };
+    RETURN_IF_ERROR(CompleteRows(db, results));
+    for (const auto* result : results)
+      chain_event(result->first, "outcome",
+                  CanonicalOutcome(result->first, result->second));
+    ids.clear();
+    for (const v1::AuditIntent* intent : intents) {
+      ids.push_back(++last_id);
+      chain_event(last_id, "intent", CanonicalIntent(last_id, *intent));
+    }
+    RETURN_IF_ERROR(InsertIntents(db, intents, ids, controller_));
+    RETURN_IF_ERROR(AppendChain(db, chain));
+    return db.Exec("moving the chain's head",
+                   "UPDATE audit_head SET seq = $1, action_id = $2, hash = $3",
+                   {PgInt(seq), PgInt(last_id), hash});
+  }));
+  return ids;
+}
+
+absl::StatusOr<bool> PostgresAuditStore::HoldsSigningLease() {
+  absl::MutexLock lock(&lease_mutex_);
+  if (lease_ != nullptr && lease_held_) {
+    // Held while its session lives; a query tells whether it still does.
+    if (lease_->Exec("checking the signing lease", "SELECT 1").ok())
+      return true;
+    lease_held_ = false;
+  }
+  if (lease_ == nullptr) {
+    ASSIGN_OR_RETURN(lease_, PgConnection::Connect(
+                                 conninfo_, "audit log on PostgreSQL (lease)"));
+  } else {
+    RETURN_IF_ERROR(lease_->Reconnect());
+  }
+  ASSIGN_OR_RETURN(const PgResult taken,
+                   lease_->Query("taking the signing lease", kSigningLease));
+  lease_held_ = taken.row(0).Int(0) != 0;
+  return lease_held_;
+}
+
+absl::StatusOr<std::optional<v1::AuditCheckpoint>>
+PostgresAuditStore::SignCheckpoint(
+    const CheckpointSigner& signer, absl::Time now,
+    const std::optional<v1::AuditCheckpoint>& signed_last,
+    const std::function<absl::Status(const v1::AuditCheckpoint&)>&
+        before_commit) {
+  std::optional<v1::AuditCheckpoint> signed_checkpoint;
+  absl::MutexLock lock(&write_mutex_);
+  RETURN_IF_ERROR(InWriteTransaction([&](PgConnection& db) -> absl::Status {
+    ASSIGN_OR_RETURN(const TailContext log, Tail(db));
+    ASSIGN_OR_RETURN(signed_checkpoint,
+                     SignTail(log, signer, now, signed_last, before_commit));
+    return absl::OkStatus();
+  }));
+  return signed_checkpoint;
+}
+
+absl::Status PostgresAuditStore::AdoptCheckpoint(
+    const v1::AuditCheckpoint& checkpoint) {
+  absl::MutexLock lock(&write_mutex_);
+  return InWriteTransaction([&](PgConnection& db) -> absl::Status {
+    ASSIGN_OR_RETURN(const TailContext log, Tail(db));
+    return AdoptIntoTail(log, checkpoint);
+  });
+}
+
+absl::StatusOr<std::string> PostgresAuditStore::Verify(
+    const VerifyOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<PostgresSnapshot> snapshot,
+                   PostgresSnapshot::Open(conninfo_));
+  return VerifyAuditSnapshot(*snapshot, options);
+}
+
+absl::StatusOr<CheckpointState> PostgresAuditStore::GetCheckpointState() {
+  return WithReader([](PgConnection& db) { return ReadCheckpointState(db); });
+}
+
+absl::StatusOr<std::vector<v1::AuditCheckpoint>>
+PostgresAuditStore::Checkpoints(int64_t after) {
+  return WithReader(
+      [after](PgConnection& db) { return ReadCheckpoints(db, after); });
+}
+
+absl::StatusOr<std::vector<v1::ExportAuditItem>> PostgresAuditStore::Export(
+    const AuditCursor& after, int limit) {
+  return WithReader([&](PgConnection& db)
+                        -> absl::StatusOr<std::vector<v1::ExportAuditItem>> {
+    // Events and checkpoints from one snapshot.
+    RETURN_IF_ERROR(db.Exec("exporting",
+                            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    std::vector<ChainEvent> events;
+    absl::Status read =
+        ReadChainEvents(db, after.seq, limit,
+                        /*whole_rows=*/true, [&](const ChainEvent& event) {
+                          events.push_back(event);
+                          return absl::OkStatus();
+                        });
+    absl::StatusOr<std::vector<v1::AuditCheckpoint>> checkpoints =
+        read.ok() ? ReadCheckpoints(db, after.checkpoint)
+                  : absl::StatusOr<std::vector<v1::AuditCheckpoint>>(read);
+    db.Exec("exporting", "COMMIT").IgnoreError();
+    if (!checkpoints.ok()) return checkpoints.status();
+    return MergeExport(events, *checkpoints, after, limit);
+  });
+}
+
+absl::StatusOr<std::vector<v1::AuditEntry>> PostgresAuditStore::Query(
+    const v1::AuditQuery& filter) {
+  const AuditQuerySql query = BuildAuditQuery(filter, '$');
+  std::vector<PgParam> params;
+  for (const auto& value : query.params) {
+    if (const int64_t* number = std::get_if<int64_t>(&value)) {
+      params.push_back(PgInt(*number));
+    } else {
+      params.push_back(std::get<std::string>(value));
+    }
+  }
+  return WithReader(
+      [&](PgConnection& db) -> absl::StatusOr<std::vector<v1::AuditEntry>> {
+        ASSIGN_OR_RETURN(const PgResult rows,
+                         db.Query("querying", query.sql, params));
+        std::vector<v1::AuditEntry> records;
+        for (int i = 0; i < rows.rows(); ++i)
+          records.push_back(ReadRecord(rows.row(i), 0));
+        return records;
+      });
+}
+
+absl::StatusOr<std::vector<v1::AuditEntry>> PostgresAuditStore::OwnPending(
+    int limit) {
+  return WithReader(
+      [&](PgConnection& db) -> absl::StatusOr<std::vector<v1::AuditEntry>> {
+        ASSIGN_OR_RETURN(
+            const PgResult rows,
+            db.Query("reading the rows left pending",
+                     absl::StrCat("SELECT ", kRecordColumns,
+                                  " FROM actions a WHERE a.outcome = "
+                                  "'pending' AND a.controller = $1 ORDER BY "
+                                  "a.id LIMIT $2"),
+                     {controller_, PgInt(limit)}));
+        std::vector<v1::AuditEntry> records;
+        for (int i = 0; i < rows.rows(); ++i)
+          records.push_back(ReadRecord(rows.row(i), 0));
+        return records;
+      });
+}
+
+}  // namespace opsagent
