@@ -4,7 +4,7 @@
 // hosts, 5 operators and 8 operations; one row in 1,000 belongs to an
 // incident ("INC-<k>", 20 rows each). With KEY (an Ed25519 private key),
 // a checkpoint is signed every 1,000 chain events, as opsctld does by
-// default.
+// default. DATABASE is an SQLite file or postgresql:CONNINFO.
 //   fill_audit DATABASE N [KEY]
 
 #include <cstdio>
@@ -16,7 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "controller/audit/audit_store.h"
+#include "bench/open_audit_store.h"
 
 int main(int argc, char** argv) {
   int64_t n = 0;
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     }
     signer = *std::move(loaded);
   }
-  auto store = opsagent::AuditStore::Open(argv[1]);
+  auto store = opsagent::OpenBenchStore(argv[1]);
   if (!store.ok()) {
     std::fprintf(stderr, "%s\n", std::string(store.status().message()).c_str());
     return 1;

@@ -107,18 +107,33 @@ absl::Status PgConnection::Reconnect() {
       what_, ": PostgreSQL is unreachable: ", Trimmed(PQerrorMessage(conn_))));
 }
 
-absl::Status PgConnection::ExecScript(absl::string_view doing,
-                                      const std::string& sql) {
+absl::StatusOr<PgResult> PgConnection::QueryScript(absl::string_view doing,
+                                                   const std::string& sql) {
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    return absl::UnavailableError(
+        absl::StrCat(what_, ": ", doing,
+                     ": the connection to PostgreSQL was "
+                     "lost: ",
+                     Trimmed(PQerrorMessage(conn_))));
+  }
   PgResult result(PQexec(conn_, sql.c_str()));
-  const ExecStatusType status = result.result_ == nullptr
-                                    ? PGRES_FATAL_ERROR
-                                    : PQresultStatus(result.result_);
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
-    return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat(
-      what_, ": ", doing, ": ",
-      Trimmed(result.result_ != nullptr ? PQresultErrorMessage(result.result_)
-                                        : PQerrorMessage(conn_))));
+  return Checked(std::move(result), doing);
+}
+
+absl::StatusOr<PgResult> PgConnection::Checked(PgResult result,
+                                               absl::string_view doing) {
+  pg_result* const raw = result.result_;
+  const ExecStatusType status =
+      raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+  const char* sqlstate =
+      raw == nullptr ? nullptr : PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+  const std::string message =
+      absl::StrCat(what_, ": ", doing, ": ",
+                   Trimmed(raw != nullptr ? PQresultErrorMessage(raw)
+                                          : PQerrorMessage(conn_)));
+  if (IsRetryable(sqlstate)) return absl::AbortedError(message);
+  return absl::UnavailableError(message);
 }
 
 absl::StatusOr<PgResult> PgConnection::Query(
@@ -138,18 +153,7 @@ absl::StatusOr<PgResult> PgConnection::Query(
   PgResult result(PQexecParams(conn_, sql.c_str(),
                                static_cast<int>(values.size()), nullptr,
                                values.data(), nullptr, nullptr, 0));
-  pg_result* const raw = result.result_;
-  const ExecStatusType status =
-      raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
-  const char* sqlstate =
-      raw == nullptr ? nullptr : PQresultErrorField(raw, PG_DIAG_SQLSTATE);
-  const std::string message =
-      absl::StrCat(what_, ": ", doing, ": ",
-                   Trimmed(raw != nullptr ? PQresultErrorMessage(raw)
-                                          : PQerrorMessage(conn_)));
-  if (IsRetryable(sqlstate)) return absl::AbortedError(message);
-  return absl::UnavailableError(message);
+  return Checked(std::move(result), doing);
 }
 
 absl::Status PgConnection::Exec(absl::string_view doing, const std::string& sql,

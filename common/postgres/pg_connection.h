@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -30,7 +31,10 @@ class PgResult {
   PgResult(PgResult&& other) noexcept : result_(other.result_) {
     other.result_ = nullptr;
   }
-  PgResult& operator=(PgResult&&) = delete;
+  PgResult& operator=(PgResult&& other) noexcept {
+    std::swap(result_, other.result_);
+    return *this;
+  }
   ~PgResult();
 
   int rows() const;
@@ -84,9 +88,14 @@ class PgConnection {
   absl::Status Exec(absl::string_view doing, const std::string& sql,
                     const std::vector<PgParam>& params = {});
 
-  // Runs several statements separated by semicolons (a schema), without
-  // parameters (libpq's simple query protocol).
-  absl::Status ExecScript(absl::string_view doing, const std::string& sql);
+  // Runs several statements separated by semicolons (a schema; "BEGIN;
+  // SELECT ..." in one round trip), without parameters (libpq's simple
+  // query protocol); returns the last statement's rows.
+  absl::StatusOr<PgResult> QueryScript(absl::string_view doing,
+                                       const std::string& sql);
+  absl::Status ExecScript(absl::string_view doing, const std::string& sql) {
+    return QueryScript(doing, sql).status();
+  }
 
   // Whether the connection was found lost (a query failed with it).
   bool broken() const;
@@ -97,6 +106,9 @@ class PgConnection {
   std::string Describe() const;
 
  private:
+  // `result` when it succeeded; otherwise its error, naming `doing`.
+  absl::StatusOr<PgResult> Checked(PgResult result, absl::string_view doing);
+
   PgConnection(pg_conn* conn, std::string conninfo, std::string what)
       : conn_(conn), conninfo_(std::move(conninfo)), what_(std::move(what)) {}
 

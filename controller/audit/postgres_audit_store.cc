@@ -87,25 +87,9 @@ constexpr char kSigningLease[] = "SELECT pg_try_advisory_lock(7061, 2)";
 // Held by each controller for its life, under its name.
 constexpr char kNameLock[] = "SELECT pg_try_advisory_lock(7062, hashtext($1))";
 
-// Rows per multi-row statement: PostgreSQL takes at most 65,535
-// parameters in one.
-constexpr size_t kRowsPerStatement = 1000;
-
-// "($1::bigint, $2, ...), (...)" for `rows` rows of `types` (one per
-// column: "" for text, or a cast such as "::bigint").
-std::string ValuesList(size_t rows, const std::vector<const char*>& types) {
-  std::string values;
-  int next = 1;
-  for (size_t row = 0; row < rows; ++row) {
-    absl::StrAppend(&values, row == 0 ? "(" : ", (");
-    for (size_t column = 0; column < types.size(); ++column) {
-      absl::StrAppend(&values, column == 0 ? "" : ", ", "$", next++,
-                      types[column]);
-    }
-    absl::StrAppend(&values, ")");
-  }
-  return values;
-}
+// Rows (intents and outcomes) per statement: PostgreSQL takes at most
+// 65,535 parameters in one, and an intent with its chain event takes 24.
+constexpr size_t kRowsPerStatement = 2000;
 
 struct ChainRow {
   int64_t seq;
@@ -116,104 +100,127 @@ struct ChainRow {
   std::string hash;
 };
 
-absl::Status InsertIntents(PgConnection& db,
-                           const std::vector<const v1::AuditIntent*>& intents,
-                           const std::vector<int64_t>& ids,
-                           const std::string& controller) {
-  for (size_t first = 0; first < intents.size(); first += kRowsPerStatement) {
-    const size_t count = std::min(kRowsPerStatement, intents.size() - first);
-    std::vector<PgParam> params;
-    for (size_t i = first; i < first + count; ++i) {
-      const v1::AuditIntent& intent = *intents[i];
-      params.insert(
-          params.end(),
-          {PgInt(ids[i]), intent.request_id(), intent.run_id(),
+// Builds one statement's parameters and their placeholders.
+class Params {
+ public:
+  // "($1::bigint, $2, ...)" for one row of `values`, each cast by the
+  // matching entry of `types` ("" for text).
+  std::string Row(std::vector<PgParam> values,
+                  const std::vector<const char*>& types) {
+    std::string row = "(";
+    for (size_t i = 0; i < values.size(); ++i) {
+      params_.push_back(std::move(values[i]));
+      absl::StrAppend(&row, i == 0 ? "" : ", ", "$", params_.size(), types[i]);
+    }
+    return row + ")";
+  }
+  std::vector<PgParam>& values() { return params_; }
+
+ private:
+  std::vector<PgParam> params_;
+};
+
+// What one statement writes: outcomes, intents (with their ids), the chain
+// events of both (outcomes' first, in order) and where the head is after.
+struct WriteSlice {
+  std::vector<const std::pair<int64_t, v1::AuditResult>*> results;
+  std::vector<const v1::AuditIntent*> intents;
+  std::vector<int64_t> ids;
+  std::vector<const ChainRow*> chain;
+  int64_t head_action_id = 0;
+};
+
+// One statement (data-modifying CTEs): completes the outcomes' rows (each
+// must be pending), inserts the intents' rows and every chain event, and
+// moves the head; one round trip however many rows.
+absl::Status WriteSliceOf(PgConnection& db, const WriteSlice& slice,
+                          const std::string& controller) {
+  Params params;
+  std::vector<std::string> parts;
+  if (!slice.results.empty()) {
+    std::vector<std::string> rows;
+    for (const auto* entry : slice.results) {
+      const auto& [id, result] = *entry;
+      rows.push_back(
+          params.Row({PgInt(id), std::string(OutcomeName(result.outcome())),
+                      PgInt(result.finished_at_ms()), result.error_code(),
+                      result.message(), result.summary(), result.result_json(),
+                      result.agent_result_sha256(), result.agent_signature()},
+                     {"::bigint", "", "::bigint", "", "", "", "", "", ""}));
+    }
+    parts.push_back(absl::StrCat(
+        "completed AS (UPDATE actions AS a SET outcome = v.outcome, "
+        "finished_at_ms = v.finished, duration_ms = v.finished - "
+        "a.started_at_ms, error_code = v.error_code, message = v.message, "
+        "result_summary = v.summary, result_json = v.result_json, "
+        "agent_result_sha256 = v.sha256, agent_signature = v.signature FROM "
+        "(VALUES ",
+        absl::StrJoin(rows, ", "),
+        ") AS v (id, outcome, finished, error_code, message, summary, "
+        "result_json, sha256, signature) WHERE a.id = v.id AND a.outcome = "
+        "'pending' RETURNING a.id)"));
+  }
+  if (!slice.intents.empty()) {
+    std::vector<std::string> rows;
+    for (size_t i = 0; i < slice.intents.size(); ++i) {
+      const v1::AuditIntent& intent = *slice.intents[i];
+      rows.push_back(params.Row(
+          {PgInt(slice.ids[i]), intent.request_id(), intent.run_id(),
            PgInt(intent.started_at_ms()), intent.os_user(),
            intent.cert_identity(), intent.host(), intent.address(),
            intent.operation(), intent.parameters_json(), intent.reason(),
            intent.incident(), PgInt(intent.dry_run()), PgInt(intent.mutating()),
            intent.has_os_uid() && intent.os_uid() >= 0 ? PgInt(intent.os_uid())
                                                        : PgParam(),
-           intent.sudo_user(), intent.ticket(), controller});
+           intent.sudo_user(), intent.ticket(), controller},
+          {"::bigint", "", "", "::bigint", "", "", "", "", "", "", "", "",
+           "::bigint", "::bigint", "::bigint", "", "", ""}));
     }
-    RETURN_IF_ERROR(db.Exec(
-        "recording the intent",
-        absl::StrCat(
-            "INSERT INTO actions (id, request_id, run_id, started_at_ms, "
-            "os_user, cert_identity, host, address, operation, parameters, "
-            "reason, incident, dry_run, mutating, os_uid, sudo_user, ticket, "
-            "controller) VALUES ",
-            ValuesList(count, {"::bigint", "", "", "::bigint", "", "", "", "",
-                               "", "", "", "", "::bigint", "::bigint",
-                               "::bigint", "", "", ""})),
-        params));
+    parts.push_back(absl::StrCat(
+        "recorded AS (INSERT INTO actions (id, request_id, run_id, "
+        "started_at_ms, os_user, cert_identity, host, address, operation, "
+        "parameters, reason, incident, dry_run, mutating, os_uid, sudo_user, "
+        "ticket, controller) VALUES ",
+        absl::StrJoin(rows, ", "), ")"));
   }
-  return absl::OkStatus();
-}
-
-absl::Status CompleteRows(
-    PgConnection& db,
-    const std::vector<const std::pair<int64_t, v1::AuditResult>*>& results) {
-  for (size_t first = 0; first < results.size(); first += kRowsPerStatement) {
-    const size_t count = std::min(kRowsPerStatement, results.size() - first);
-    std::vector<PgParam> params;
-    for (size_t i = first; i < first + count; ++i) {
-      const auto& [id, result] = *results[i];
-      params.insert(params.end(),
-                    {PgInt(id), std::string(OutcomeName(result.outcome())),
-                     PgInt(result.finished_at_ms()), result.error_code(),
-                     result.message(), result.summary(), result.result_json(),
-                     result.agent_result_sha256(), result.agent_signature()});
-    }
-    ASSIGN_OR_RETURN(
-        const PgResult updated,
-        db.Query("recording the outcome",
-                 absl::StrCat(
-                     "UPDATE actions AS a SET outcome = v.outcome, "
-                     "finished_at_ms = v.finished, duration_ms = v.finished - "
-                     "a.started_at_ms, error_code = v.error_code, message = "
-                     "v.message, result_summary = v.summary, result_json = "
-                     "v.result_json, agent_result_sha256 = v.sha256, "
-                     "agent_signature = v.signature FROM (VALUES ",
-                     ValuesList(count, {"::bigint", "", "::bigint", "", "", "",
-                                        "", "", ""}),
-                     ") AS v (id, outcome, finished, error_code, message, "
-                     "summary, result_json, sha256, signature) WHERE a.id = "
-                     "v.id AND a.outcome = 'pending' RETURNING a.id"),
-                 params));
-    if (updated.rows() != static_cast<int>(count)) {
-      std::vector<int64_t> missing;
-      for (size_t i = first; i < first + count; ++i) {
-        bool found = false;
-        for (int row = 0; row < updated.rows() && !found; ++row)
-          found = updated.row(row).Int(0) == results[i]->first;
-        if (!found) missing.push_back(results[i]->first);
-      }
-      return absl::FailedPreconditionError(
-          absl::StrCat("audit log: row ", absl::StrJoin(missing, ", "),
-                       " is missing or already has an outcome"));
-    }
+  std::vector<std::string> events;
+  for (const ChainRow* row : slice.chain) {
+    events.push_back(params.Row(
+        {PgInt(row->seq), PgInt(row->action_id), std::string(row->event),
+         row->digest, row->prev_hash, row->hash},
+        {"::bigint", "::bigint", "", "", "", ""}));
   }
-  return absl::OkStatus();
-}
-
-absl::Status AppendChain(PgConnection& db, const std::vector<ChainRow>& chain) {
-  for (size_t first = 0; first < chain.size(); first += kRowsPerStatement) {
-    const size_t count = std::min(kRowsPerStatement, chain.size() - first);
-    std::vector<PgParam> params;
-    for (size_t i = first; i < first + count; ++i) {
-      const ChainRow& row = chain[i];
-      params.insert(params.end(), {PgInt(row.seq), PgInt(row.action_id),
-                                   std::string(row.event), row.digest,
-                                   row.prev_hash, row.hash});
-    }
-    RETURN_IF_ERROR(db.Exec(
-        "extending the chain",
-        absl::StrCat(
-            "INSERT INTO audit_chain (seq, action_id, event, digest, "
-            "prev_hash, hash) VALUES ",
-            ValuesList(count, {"::bigint", "::bigint", "", "", "", ""})),
-        params));
+  parts.push_back(absl::StrCat(
+      "chained AS (INSERT INTO audit_chain (seq, action_id, event, digest, "
+      "prev_hash, hash) VALUES ",
+      absl::StrJoin(events, ", "), ")"));
+  const ChainRow& last = *slice.chain.back();
+  const std::string head =
+      params.Row({PgInt(last.seq), PgInt(slice.head_action_id), last.hash},
+                 {"::bigint", "::bigint", ""});
+  ASSIGN_OR_RETURN(
+      const PgResult written,
+      db.Query(
+          "recording",
+          absl::StrCat(
+              "WITH ", absl::StrJoin(parts, ", "),
+              " UPDATE audit_head SET (seq, action_id, "
+              "hash) = ",
+              head, " RETURNING ",
+              slice.results.empty() ? "0" : "(SELECT count(*) FROM completed)"),
+          params.values()));
+  if (written.rows() != 1) {
+    return absl::DataLossError(
+        "audit log on PostgreSQL: the chain's head row (audit_head) is "
+        "missing: the table was changed outside opsctld");
+  }
+  if (written.row(0).Int(0) != static_cast<int64_t>(slice.results.size())) {
+    std::vector<int64_t> ids;
+    for (const auto* result : slice.results) ids.push_back(result->first);
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit log: row ", absl::StrJoin(ids, ", "),
+                     slice.results.size() == 1 ? " is" : ": one of them is",
+                     " missing or already has an outcome"));
   }
   return absl::OkStatus();
 }
@@ -444,21 +451,30 @@ auto PostgresAuditStore::WithReader(const Read& read)
 }
 
 absl::Status PostgresAuditStore::InWriteTransaction(
-    const std::function<absl::Status(PgConnection&)>& body) {
+    const std::function<absl::Status(PgConnection&, const ChainHead&)>& body) {
+  // The transaction starts and takes the head row in one round trip.
+  constexpr char kBegin[] =
+      "BEGIN; SELECT seq, action_id, hash FROM audit_head FOR UPDATE";
   absl::Status status;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    // Nothing is done yet: a connection the server's restart broke is
-    // re-established here, and only here.
-    status = writer_->Exec("starting a transaction", "BEGIN");
-    if (!status.ok()) {
+    absl::StatusOr<PgResult> head = writer_->QueryScript("starting", kBegin);
+    if (!head.ok() && writer_->broken()) {
+      // Nothing was done yet: a connection the server's restart broke is
+      // re-established here, and only here.
       RETURN_IF_ERROR(writer_->Reconnect());
-      status = writer_->Exec("starting a transaction", "BEGIN");
+      head = writer_->QueryScript("starting", kBegin);
+    }
+    status = head.status();
+    if (status.ok() && head->rows() != 1) {
+      status = absl::DataLossError(
+          "audit log on PostgreSQL: the chain's head row (audit_head) is "
+          "missing: the table was changed outside opsctld");
     }
     if (status.ok()) {
-      status = writer_->Exec("locking the chain's head",
-                             "SELECT 1 FROM audit_head FOR UPDATE");
+      status =
+          body(*writer_, ChainHead{head->row(0).Int(0), head->row(0).Int(1),
+                                   head->row(0).Text(2)});
     }
-    if (status.ok()) status = body(*writer_);
     if (status.ok()) status = writer_->Exec("committing", "COMMIT");
     if (status.ok()) return status;
     writer_->Exec("rolling back", "ROLLBACK").IgnoreError();
@@ -478,42 +494,51 @@ absl::StatusOr<std::vector<int64_t>> PostgresAuditStore::CommitTransaction(
     const std::vector<const std::pair<int64_t, v1::AuditResult>*>& results) {
   std::vector<int64_t> ids;
   absl::MutexLock lock(&write_mutex_);
-  RETURN_IF_ERROR(InWriteTransaction([&](PgConnection& db) -> absl::Status {
-    ASSIGN_OR_RETURN(const PgResult head,
-                     db.Query("reading the chain's head",
-                              "SELECT seq, action_id, hash FROM audit_head"));
-    if (head.rows() != 1) {
-      return absl::DataLossError(
-          "audit log on PostgreSQL: the chain's head row (audit_head) is "
-          "missing: the table was changed outside opsctld");
-    }
-    int64_t seq = head.row(0).Int(0);
-    int64_t last_id = head.row(0).Int(1);
-    std::string hash = head.row(0).Text(2);
-    std::vector<ChainRow> chain;
-    const auto chain_event = [&](int64_t id, const char* event,
-                                 const std::string& canonical) {
-      std::string digest = Sha256Hex(canonical);
-      std::string next = ChainHash(hash, digest);
-      chain.push_back(
-          {++seq, id, event, std::move(digest), std::move(hash), next});
-      hash = std::move(next);
-    };
-    RETURN_IF_ERROR(CompleteRows(db, results));
-    for (const auto* result : results)
-      chain_event(result->first, "outcome",
-                  CanonicalOutcome(result->first, result->second));
-    ids.clear();
-    for (const v1::AuditIntent* intent : intents) {
-      ids.push_back(++last_id);
-      chain_event(last_id, "intent", CanonicalIntent(last_id, *intent));
-    }
-    RETURN_IF_ERROR(InsertIntents(db, intents, ids, controller_));
-    RETURN_IF_ERROR(AppendChain(db, chain));
-    return db.Exec("moving the chain's head",
-                   "UPDATE audit_head SET seq = $1, action_id = $2, hash = $3",
-                   {PgInt(seq), PgInt(last_id), hash});
-  }));
+  RETURN_IF_ERROR(InWriteTransaction(
+      [&](PgConnection& db, const ChainHead& head) -> absl::Status {
+        int64_t seq = head.seq;
+        int64_t last_id = head.action_id;
+        std::string hash = head.hash;
+        std::vector<ChainRow> chain;
+        chain.reserve(results.size() + intents.size());
+        const auto chain_event = [&](int64_t id, const char* event,
+                                     const std::string& canonical) {
+          std::string digest = Sha256Hex(canonical);
+          std::string next = ChainHash(hash, digest);
+          chain.push_back(
+              {++seq, id, event, std::move(digest), std::move(hash), next});
+          hash = std::move(next);
+        };
+        for (const auto* result : results)
+          chain_event(result->first, "outcome",
+                      CanonicalOutcome(result->first, result->second));
+        ids.clear();
+        for (const v1::AuditIntent* intent : intents) {
+          ids.push_back(++last_id);
+          chain_event(last_id, "intent", CanonicalIntent(last_id, *intent));
+        }
+        // In slices of kRowsPerStatement, in chain order (outcomes, then
+        // intents), each moving the head to its last event.
+        int64_t head_id = head.action_id;
+        for (size_t first = 0; first < chain.size();
+             first += kRowsPerStatement) {
+          const size_t end = std::min(chain.size(), first + kRowsPerStatement);
+          WriteSlice slice;
+          for (size_t i = first; i < end; ++i) {
+            slice.chain.push_back(&chain[i]);
+            if (i < results.size()) {
+              slice.results.push_back(results[i]);
+            } else {
+              slice.intents.push_back(intents[i - results.size()]);
+              slice.ids.push_back(ids[i - results.size()]);
+              head_id = ids[i - results.size()];
+            }
+          }
+          slice.head_action_id = head_id;
+          RETURN_IF_ERROR(WriteSliceOf(db, slice, controller_));
+        }
+        return absl::OkStatus();
+      }));
   return ids;
 }
 
@@ -545,7 +570,8 @@ PostgresAuditStore::SignCheckpoint(
         before_commit) {
   std::optional<v1::AuditCheckpoint> signed_checkpoint;
   absl::MutexLock lock(&write_mutex_);
-  RETURN_IF_ERROR(InWriteTransaction([&](PgConnection& db) -> absl::Status {
+  RETURN_IF_ERROR(InWriteTransaction([&](PgConnection& db,
+                                         const ChainHead&) -> absl::Status {
     ASSIGN_OR_RETURN(const TailContext log, Tail(db));
     ASSIGN_OR_RETURN(signed_checkpoint,
                      SignTail(log, signer, now, signed_last, before_commit));
@@ -557,10 +583,11 @@ PostgresAuditStore::SignCheckpoint(
 absl::Status PostgresAuditStore::AdoptCheckpoint(
     const v1::AuditCheckpoint& checkpoint) {
   absl::MutexLock lock(&write_mutex_);
-  return InWriteTransaction([&](PgConnection& db) -> absl::Status {
-    ASSIGN_OR_RETURN(const TailContext log, Tail(db));
-    return AdoptIntoTail(log, checkpoint);
-  });
+  return InWriteTransaction(
+      [&](PgConnection& db, const ChainHead&) -> absl::Status {
+        ASSIGN_OR_RETURN(const TailContext log, Tail(db));
+        return AdoptIntoTail(log, checkpoint);
+      });
 }
 
 absl::StatusOr<std::string> PostgresAuditStore::Verify(

@@ -74,11 +74,17 @@ class PostgresAuditStore final : public AuditStore {
                      std::unique_ptr<PgConnection> writer,
                      std::unique_ptr<PgConnection> reader);
 
+  // The chain's head row: its last event and the last row id.
+  struct ChainHead {
+    int64_t seq;
+    int64_t action_id;
+    std::string hash;
+  };
   // Runs `body` in one transaction on the writer connection, the chain's
-  // head row locked first; retried when the server reports a deadlock or
-  // a serialization failure.
+  // head row locked (and read) first; retried when the server reports a
+  // deadlock or a serialization failure.
   absl::Status InWriteTransaction(
-      const std::function<absl::Status(PgConnection&)>& body)
+      const std::function<absl::Status(PgConnection&, const ChainHead&)>& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
   // Runs `read` on the reader connection; once more on a new connection
   // when the server's restart broke the old one (reads may be repeated).

@@ -216,6 +216,35 @@ TEST_P(AuditStoreContractTest, ConcurrentCallersLoseNothingAndChainOnce) {
                                                 " events verified")));
 }
 
+TEST_P(AuditStoreContractTest, AFanOutOfThousandsCommitsAsOne) {
+  // More rows than one PostgreSQL statement takes: written in slices, in
+  // one transaction.
+  constexpr int kHosts = 4500;
+  std::vector<v1::AuditIntent> intents;
+  for (int i = 0; i < kHosts; ++i)
+    intents.push_back(Intent(absl::StrCat("f", i), absl::StrCat("h", i), i));
+  absl::StatusOr<std::vector<int64_t>> ids = store_->Commit(intents, {});
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  ASSERT_EQ(ids->size(), size_t{kHosts});
+  EXPECT_EQ(ids->back() - ids->front(), kHosts - 1);
+  std::vector<std::pair<int64_t, v1::AuditResult>> results;
+  for (int64_t id : *ids)
+    results.emplace_back(id, AuditResultOf(v1::OUTCOME_OK, kHosts + id));
+  // One outcome is for a row that does not exist: nothing is written.
+  results.emplace_back(ids->back() + 1, AuditResultOf(v1::OUTCOME_OK, 1));
+  EXPECT_FALSE(store_->Commit({}, results).ok());
+  v1::AuditQuery done;
+  done.set_outcome(v1::OUTCOME_OK);
+  EXPECT_EQ(Rows(done), 0);
+  results.pop_back();
+  ASSERT_TRUE(store_->Commit({}, results).ok());
+  EXPECT_EQ(Rows(done), kHosts);
+  absl::StatusOr<std::string> verified = store_->Verify();
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_THAT(*verified,
+              HasSubstr(absl::StrCat(2 * kHosts, " events verified")));
+}
+
 TEST_P(AuditStoreContractTest, AWriteThatCannotBeMadeChangesNothingElse) {
   absl::StatusOr<int64_t> id = store_->RecordIntent(Intent("r1", "web-1", 1));
   ASSERT_TRUE(id.ok());
