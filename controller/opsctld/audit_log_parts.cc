@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/regular_file.h"
 #include "common/status_macros.h"
+#include "controller/audit/checkpoint_file.h"
+#include "controller/audit/log_migration.h"
 #include "controller/audit/postgres_audit_store.h"
 
 namespace opsagent {
@@ -41,6 +43,11 @@ absl::StatusOr<std::string> ReadPostgresConnInfo(
   return conninfo;
 }
 
+std::string ControllerName(const v1::PostgresStoreConfig& config) {
+  return config.controller_name().empty() ? MachineName()
+                                          : config.controller_name();
+}
+
 absl::StatusOr<AuditLogParts> OpenAuditLog(const v1::OpsctldConfig& config) {
   AuditLogParts parts;
   if (!config.has_postgresql()) {
@@ -50,13 +57,55 @@ absl::StatusOr<AuditLogParts> OpenAuditLog(const v1::OpsctldConfig& config) {
   }
   ASSIGN_OR_RETURN(const std::string conninfo,
                    ReadPostgresConnInfo(config.postgresql()));
-  const std::string name = config.postgresql().controller_name().empty()
-                               ? MachineName()
-                               : config.postgresql().controller_name();
-  ASSIGN_OR_RETURN(std::unique_ptr<PostgresAuditStore> store,
-                   PostgresAuditStore::Open(conninfo, name));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<PostgresAuditStore> store,
+      PostgresAuditStore::Open(conninfo, ControllerName(config.postgresql())));
   parts.writer = std::move(store);
   return parts;
+}
+
+absl::StatusOr<std::string> MigrateAuditLog(const v1::OpsctldConfig& config,
+                                            const std::string& sqlite_path) {
+  if (!config.has_postgresql()) {
+    return absl::InvalidArgumentError(
+        "--migrate_audit_from needs a `postgresql` section in the "
+        "configuration: the log to migrate into");
+  }
+  ASSIGN_OR_RETURN(const std::string conninfo,
+                   ReadPostgresConnInfo(config.postgresql()));
+  const std::string name = ControllerName(config.postgresql());
+  // Makes the tables, and holds this controller's name meanwhile.
+  ASSIGN_OR_RETURN(std::unique_ptr<PostgresAuditStore> store,
+                   PostgresAuditStore::Open(conninfo, name));
+  ASSIGN_OR_RETURN(const MigratedLog copied,
+                   MigrateSqliteLogToPostgres(sqlite_path, conninfo, name));
+  VerifyOptions options;
+  std::unique_ptr<CheckpointVerifier> key;
+  if (config.has_audit_checkpoints()) {
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<CheckpointSigner> signer,
+        CheckpointSigner::FromKeyFile(config.audit_checkpoints().key_file()));
+    ASSIGN_OR_RETURN(key,
+                     CheckpointVerifier::FromPem(signer->public_key_pem()));
+    options.checkpoint_key = key.get();
+    if (!config.audit_checkpoints().export_file().empty()) {
+      ASSIGN_OR_RETURN(
+          options.exported,
+          ReadCheckpointFile(config.audit_checkpoints().export_file()));
+    }
+  }
+  absl::StatusOr<std::string> verified = store->Verify(options);
+  if (!verified.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "copied ", copied.rows, " rows into ", store->Describe(),
+        ", but the copy does not verify (the source did not either? check "
+        "it with opsctl audit verify --database): ",
+        verified.status().message()));
+  }
+  return absl::StrCat("copied ", copied.rows, " rows, ", copied.events,
+                      " chain events and ", copied.checkpoints,
+                      " checkpoints from ", sqlite_path, " into ",
+                      store->Describe(), "; verified there: ", *verified);
 }
 
 }  // namespace opsagent

@@ -29,6 +29,14 @@ absl::StatusOr<std::string> ReadPostgresConnInfo(
 
 absl::StatusOr<AuditLogParts> OpenAuditLog(const v1::OpsctldConfig& config);
 
+// `opsctld --migrate_audit_from=FILE`: the SQLite team log FILE copied
+// into the configuration's (empty) PostgreSQL log (log_migration.h), then
+// verified there with the checkpoint key and the checkpoints exported so
+// far; returns what was copied and the verification's report. Errors name
+// the field or the step.
+absl::StatusOr<std::string> MigrateAuditLog(const v1::OpsctldConfig& config,
+                                            const std::string& sqlite_path);
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_CONTROLLER_OPSCTLD_AUDIT_LOG_PARTS_H_

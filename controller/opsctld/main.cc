@@ -49,6 +49,7 @@
 #include "controller/server/agent_registry.h"
 #include "controller/server/audit_checkpointer.h"
 #include "controller/server/controller_service.h"
+#include "controller/server/link_channel_args.h"
 #include "controller/server/live_inventory.h"
 #include "controller/server/opsctld_config.h"
 #include "controller/server/relay_run.h"
@@ -62,6 +63,9 @@ ABSL_FLAG(std::string, config, "/etc/opsctld/opsctld.textproto",
 ABSL_FLAG(bool, check_config, false,
           "Validate the configuration, print the result and exit.");
 ABSL_FLAG(bool, verbose, false, "Log debug messages too.");
+ABSL_FLAG(std::string, migrate_audit_from, "",
+          "Copy this SQLite team log into the configuration's (empty) "
+          "PostgreSQL log, verify the copy, and exit (opsctld stopped).");
 
 namespace {
 
@@ -73,7 +77,6 @@ constexpr int kExitServe = 3;
 constexpr int kMaxReceiveBytes =
     static_cast<int>(opsagent::kMaxControllerReceiveBytes);  // 16 MiB
 constexpr int kHandshakeTimeoutMs = 10000;
-constexpr int kMaxTlsFrameBytes = 4096;
 
 int Refuse(int code, absl::string_view why) {
   spdlog::error("refusing to start: {}", why);
@@ -191,6 +194,14 @@ int main(int argc, char** argv) {
                                               "runbooks: ",
                                               loaded.status().message()));
     runbooks = *std::move(loaded);
+  }
+  if (const std::string from = absl::GetFlag(FLAGS_migrate_audit_from);
+      !from.empty()) {
+    absl::StatusOr<std::string> migrated =
+        opsagent::MigrateAuditLog(*config, from);
+    if (!migrated.ok()) return Refuse(kExitServe, migrated.status().message());
+    std::printf("%s\n", migrated->c_str());
+    return 0;
   }
   if (absl::GetFlag(FLAGS_check_config)) {
     if (config->has_postgresql()) {
@@ -411,10 +422,7 @@ int main(int argc, char** argv) {
   // A second controller on the same port would split the fleet between two
   // audit logs: refuse to start instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // Links carry small messages: 4 KiB TLS frames instead of 16 KiB take
-  // about 9 KiB off each held link (measured with 1,000 links,
-  // docs/BENCHMARKS.md).
-  builder.AddChannelArgument(GRPC_ARG_TSI_MAX_FRAME_SIZE, kMaxTlsFrameBytes);
+  opsagent::AddLinkChannelArguments(builder);
   builder.RegisterService(&links);
   builder.RegisterService(&operators);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

@@ -17,7 +17,9 @@
 #include "absl/time/clock.h"
 #include "common/postgres/pg_connection.h"
 #include "controller/audit/audit_store.h"
+#include "controller/audit/log_migration.h"
 #include "controller/audit/postgres_audit_store.h"
+#include "controller/audit/sqlite_audit_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/agent_process.h"
@@ -486,6 +488,77 @@ TEST_F(SharedPostgresLogTest, AServerRestartedMidAppendLosesNoAcknowledgedRow) {
     EXPECT_TRUE(present.count(id)) << id << " was acknowledged and is gone";
   absl::StatusOr<std::string> verified = store->Verify({});
   EXPECT_TRUE(verified.ok()) << verified.status();
+}
+
+TEST_F(SharedPostgresLogTest, ASqliteLogMigratesAndStillVerifies) {
+  const std::string dir = testing::MakeTestDirectory();
+  const std::string path = dir + "/team-audit.db";
+  ASSERT_TRUE(testing::WriteEd25519Key(dir + "/checkpoint.key").ok());
+  auto signer = CheckpointSigner::FromKeyFile(dir + "/checkpoint.key");
+  ASSERT_TRUE(signer.ok());
+  auto key = CheckpointVerifier::FromPem((*signer)->public_key_pem());
+  ASSERT_TRUE(key.ok());
+  std::vector<v1::AuditCheckpoint> exported;
+  {
+    auto sqlite = AuditStore::Open(path);
+    ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+    for (int i = 0; i < 30; ++i) {
+      auto id = (*sqlite)->RecordIntent(
+          Intent(absl::StrCat("s", i), "web-1", Now(), "INC-7"));
+      ASSERT_TRUE(id.ok());
+      if (i < 29) {  // the last one left pending, as a killed controller's
+        ASSERT_TRUE(
+            (*sqlite)
+                ->RecordResult(*id, AuditResultOf(v1::OUTCOME_OK, Now()))
+                .ok());
+      }
+      if (i % 10 == 9) {
+        auto signed_now = (*sqlite)->SignCheckpoint(
+            **signer, absl::Now(),
+            exported.empty()
+                ? std::nullopt
+                : std::optional<v1::AuditCheckpoint>(exported.back()));
+        ASSERT_TRUE(signed_now.ok()) << signed_now.status();
+        exported.push_back(**signed_now);
+      }
+    }
+  }
+  VerifyOptions options;
+  options.checkpoint_key = key->get();
+  options.exported = exported;
+  absl::StatusOr<std::string> before = VerifyAuditLog(path, options);
+  ASSERT_TRUE(before.ok()) << before.status();
+
+  std::unique_ptr<PostgresAuditStore> store = Open("opsctld-a");
+  ASSERT_NE(store, nullptr);
+  auto copied = MigrateSqliteLogToPostgres(path, conninfo_, "opsctld-a");
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  EXPECT_EQ(copied->rows, 30);
+  EXPECT_EQ(copied->events, 59);
+  EXPECT_EQ(copied->checkpoints, 3);
+  // The same chain, the same signed checkpoints, the same head.
+  absl::StatusOr<std::string> after = store->Verify(options);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->substr(after->find("head ")),
+            before->substr(before->find("head ")));
+  v1::AuditQuery incident;
+  incident.set_incident("INC-7");
+  auto rows = store->Query(incident);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 30u);
+  // It goes on from there: the pending row is this controller's to settle.
+  auto settled = store->SettleInterrupted(absl::Now());
+  ASSERT_TRUE(settled.ok()) << settled.status();
+  EXPECT_EQ(*settled, 1);
+  auto next = store->RecordIntent(Intent("after", "web-2", Now()));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(*next, 31);
+  options.max_unsigned_age = absl::ZeroDuration();
+  after = store->Verify(options);
+  EXPECT_TRUE(after.ok()) << after.status();
+  // Only into an empty log.
+  auto again = MigrateSqliteLogToPostgres(path, conninfo_, "opsctld-a");
+  EXPECT_TRUE(absl::IsFailedPrecondition(again.status())) << again.status();
 }
 
 TEST_F(SharedPostgresLogTest, OneSignerAtATimeAndTheLeaseOutlivesNoController) {
