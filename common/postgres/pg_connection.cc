@@ -107,15 +107,17 @@ absl::Status PgConnection::Reconnect() {
       what_, ": PostgreSQL is unreachable: ", Trimmed(PQerrorMessage(conn_))));
 }
 
+absl::Status PgConnection::Connected(absl::string_view doing) const {
+  if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      what_, ": ", doing, ": the connection to PostgreSQL was lost: ",
+      Trimmed(PQerrorMessage(conn_))));
+}
+
 absl::StatusOr<PgResult> PgConnection::QueryScript(absl::string_view doing,
                                                    const std::string& sql) {
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    return absl::UnavailableError(
-        absl::StrCat(what_, ": ", doing,
-                     ": the connection to PostgreSQL was "
-                     "lost: ",
-                     Trimmed(PQerrorMessage(conn_))));
-  }
+  if (absl::Status connected = Connected(doing); !connected.ok())
+    return connected;
   PgResult result(PQexec(conn_, sql.c_str()));
   return Checked(std::move(result), doing);
 }
@@ -139,13 +141,8 @@ absl::StatusOr<PgResult> PgConnection::Checked(PgResult result,
 absl::StatusOr<PgResult> PgConnection::Query(
     absl::string_view doing, const std::string& sql,
     const std::vector<PgParam>& params) {
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    return absl::UnavailableError(
-        absl::StrCat(what_, ": ", doing,
-                     ": the connection to PostgreSQL was "
-                     "lost: ",
-                     Trimmed(PQerrorMessage(conn_))));
-  }
+  if (absl::Status connected = Connected(doing); !connected.ok())
+    return connected;
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const PgParam& param : params)

@@ -106,6 +106,8 @@ class PgConnection {
   std::string Describe() const;
 
  private:
+  // UNAVAILABLE naming `doing` when the connection was found lost.
+  absl::Status Connected(absl::string_view doing) const;
   // `result` when it succeeded; otherwise its error, naming `doing`.
   absl::StatusOr<PgResult> Checked(PgResult result, absl::string_view doing);
 

@@ -37,6 +37,7 @@ namespace {
 using ::opsagent::testing::CertificateFiles;
 using ::opsagent::testing::Eventually;
 using ::opsagent::testing::JsonField;
+using ::opsagent::testing::Occurrences;
 using ::opsagent::testing::OpsctlRunner;
 using ::opsagent::testing::ParseJson;
 using ::opsagent::testing::ReadFileOrDie;
@@ -56,15 +57,6 @@ std::vector<v1::JournalRecord> Journal(const std::string& path) {
       records.push_back(record);
   }
   return records;
-}
-
-// How many times `text` occurs in `log`.
-int Occurrences(absl::string_view log, absl::string_view text) {
-  int count = 0;
-  for (size_t at = log.find(text); at != absl::string_view::npos;
-       at = log.find(text, at + text.size()))
-    ++count;
-  return count;
 }
 
 class SeveralControllersE2eTest : public ::testing::Test {

@@ -31,6 +31,7 @@ namespace opsagent {
 namespace {
 
 using ::opsagent::testing::Eventually;
+using ::opsagent::testing::Occurrences;
 using ::opsagent::testing::OpsctlRunner;
 using ::opsagent::testing::PostgresServer;
 using ::opsagent::testing::TestAgent;
@@ -40,15 +41,6 @@ using ::opsagent::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
 
 constexpr int kAgents = 3;
-
-// How many times `text` occurs in `in`.
-int Occurrences(absl::string_view in, absl::string_view text) {
-  int count = 0;
-  for (size_t at = in.find(text); at != absl::string_view::npos;
-       at = in.find(text, at + text.size()))
-    ++count;
-  return count;
-}
 
 class SharedLogTest : public ::testing::Test {
  protected:

@@ -66,6 +66,14 @@ std::vector<std::string> InheritedEnvironment() {
   return env;
 }
 
+int Occurrences(absl::string_view in, absl::string_view text) {
+  int count = 0;
+  for (size_t at = in.find(text); at != absl::string_view::npos;
+       at = in.find(text, at + text.size()))
+    ++count;
+  return count;
+}
+
 bool Eventually(const std::function<bool()>& condition,
                 absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;

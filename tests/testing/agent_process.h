@@ -35,6 +35,9 @@ std::optional<int> LoggedPort(absl::string_view log, absl::string_view marker);
 bool Eventually(const std::function<bool()>& condition,
                 absl::Duration timeout = absl::Seconds(20));
 
+// How many times `text` occurs in `in` (lines of a log, findings).
+int Occurrences(absl::string_view in, absl::string_view text);
+
 // This process's environment, for children that should see what an
 // operator's shell would give them (RunProgram gives a minimal one).
 std::vector<std::string> InheritedEnvironment();
