@@ -9,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace opsagent {
@@ -87,6 +88,49 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
 }
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
+
+absl::Status CheckServerIsAuthenticated(const std::string& conninfo,
+                                        absl::string_view what) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options == nullptr) {
+    absl::Status parse = absl::InvalidArgumentError(
+        absl::StrCat(what, ": the connection string does not parse: ",
+                     Trimmed(error != nullptr ? error : "out of memory")));
+    PQfreemem(error);
+    return parse;
+  }
+  // What libpq will use: the string's value, else its environment's.
+  const auto setting = [&](const char* keyword, const char* variable) {
+    for (PQconninfoOption* option = options; option->keyword != nullptr;
+         ++option) {
+      if (std::strcmp(option->keyword, keyword) == 0 && option->val != nullptr)
+        return std::string(option->val);
+    }
+    const char* from_environment = std::getenv(variable);
+    return std::string(from_environment != nullptr ? from_environment : "");
+  };
+  const std::string sslmode = setting("sslmode", "PGSSLMODE");
+  const std::string hosts = setting("host", "PGHOST");
+  const std::string hostaddrs = setting("hostaddr", "PGHOSTADDR");
+  const std::string service = setting("service", "PGSERVICE");
+  PQconninfoFree(options);
+  if (sslmode == "verify-full") return absl::OkStatus();
+  std::string tcp;
+  for (absl::string_view host : absl::StrSplit(hosts, ',')) {
+    if (!host.empty() && host[0] != '/') tcp = std::string(host);
+  }
+  if (!hostaddrs.empty()) tcp = hostaddrs;
+  // A service file may name any host: only with verify-full.
+  if (!service.empty()) tcp = absl::StrCat("the service ", service);
+  if (tcp.empty()) return absl::OkStatus();  // Unix sockets only
+  return absl::FailedPreconditionError(absl::StrCat(
+      what, ": ", tcp, " is reached over TCP with sslmode=",
+      sslmode.empty() ? "(unset)" : sslmode,
+      ": anyone on that address or the path to it could answer as the "
+      "database. Use a Unix socket (host=/var/run/postgresql), or TLS with "
+      "sslmode=verify-full and sslrootcert naming the server's CA"));
+}
 
 bool PgConnection::broken() const { return PQstatus(conn_) != CONNECTION_OK; }
 

@@ -59,6 +59,17 @@ class PgResult {
   pg_result* result_;
 };
 
+// OK when nobody between this process and the server `conninfo` names
+// could pose as the server, for every host of its list: Unix sockets only
+// (their directory's owner decides who listens there), or
+// sslmode=verify-full (each TCP server's certificate checked, its name
+// included). Anything else (a TCP host or a service file with sslmode
+// disable, prefer, require or verify-ca), from the string or libpq's PG*
+// environment, is FAILED_PRECONDITION: a neighbour on the address, or on
+// the path to it, could answer as the database. Checked before connecting.
+absl::Status CheckServerIsAuthenticated(const std::string& conninfo,
+                                        absl::string_view what);
+
 // One connection to PostgreSQL (libpq), used by one thread at a time.
 // Every error is UNAVAILABLE (or ABORTED for a serialization failure or a
 // deadlock, which a caller may retry), naming `what` the connection is for

@@ -375,6 +375,10 @@ class PostgresSnapshot final : public AuditSnapshot {
 
 absl::StatusOr<std::unique_ptr<PostgresAuditStore>> PostgresAuditStore::Open(
     const std::string& conninfo, const std::string& controller) {
+  // The team's record and the chain's head come from this server: only one
+  // that proves who it is.
+  RETURN_IF_ERROR(
+      CheckServerIsAuthenticated(conninfo, "audit log on PostgreSQL"));
   ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> writer,
                    PgConnection::Connect(conninfo, "audit log on PostgreSQL"));
   ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> reader,

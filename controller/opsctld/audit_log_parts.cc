@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/regular_file.h"
+#include "common/postgres/pg_connection.h"
 #include "common/status_macros.h"
 #include "controller/audit/checkpoint_file.h"
 #include "controller/audit/log_migration.h"
@@ -40,6 +41,9 @@ absl::StatusOr<std::string> ReadPostgresConnInfo(
         "config field postgresql.conninfo_file: ", config.conninfo_file(),
         " is empty"));
   }
+  RETURN_IF_ERROR(CheckServerIsAuthenticated(
+      conninfo, absl::StrCat("config field postgresql.conninfo_file (",
+                             config.conninfo_file(), ")")));
   return conninfo;
 }
 

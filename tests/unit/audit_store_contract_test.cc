@@ -490,6 +490,21 @@ TEST_F(SharedPostgresLogTest, AServerRestartedMidAppendLosesNoAcknowledgedRow) {
   EXPECT_TRUE(verified.ok()) << verified.status();
 }
 
+TEST_F(SharedPostgresLogTest, AServerReachedWithoutProvingItselfIsRefused) {
+  // The same server over loopback TCP: a neighbour could listen there
+  // first. Refused before anything is read or written, whatever answers.
+  for (const std::string& conninfo :
+       {conninfo_ + " host=127.0.0.1 port=1",
+        conninfo_ + " host=/tmp,127.0.0.1 sslmode=require",
+        conninfo_ + " hostaddr=127.0.0.1 sslmode=verify-ca"}) {
+    absl::StatusOr<std::unique_ptr<PostgresAuditStore>> store =
+        PostgresAuditStore::Open(conninfo, "opsctld-a");
+    EXPECT_FALSE(store.ok()) << conninfo;
+    EXPECT_THAT(store.status().message(), HasSubstr("sslmode=verify-full"))
+        << conninfo;
+  }
+}
+
 TEST_F(SharedPostgresLogTest, ASqliteLogMigratesAndStillVerifies) {
   const std::string dir = testing::MakeTestDirectory();
   const std::string path = dir + "/team-audit.db";
