@@ -105,6 +105,7 @@ void WriteBudget::Release(const std::string& identity, uint64_t hold) {
 }
 
 absl::Status WriteBudget::AdmitRead(const std::string& database) const {
+  if (database.empty()) return absl::OkStatus();
   struct statvfs vfs;
   if (statvfs(DirectoryOf(database).c_str(), &vfs) != 0)
     return absl::OkStatus();

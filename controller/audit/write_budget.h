@@ -45,7 +45,9 @@ class WriteBudget {
   void Charge(const std::string& identity, uint64_t bytes);
 
   // OK unless the filesystem holding `database` has less free than the
-  // reserve kept for changes: RESOURCE_EXHAUSTED for a read then.
+  // reserve kept for changes: RESOURCE_EXHAUSTED for a read then. A log on
+  // a database server (`database` empty) has no filesystem here to watch:
+  // always OK (the per-writer budget still bounds what each writes).
   absl::Status AdmitRead(const std::string& database) const;
 
  private:

@@ -159,7 +159,7 @@ absl::Status AuditCheckpointer::CatchUp() {
         copy.number() > static_cast<int64_t>(stored->size()) ||
         !SameCheckpoint((*stored)[copy.number() - 1], copy)) {
       return absl::DataLossError(absl::StrCat(
-          "the audit log ", store_->path(), " does not hold checkpoint ",
+          "the audit log ", store_->Describe(), " does not hold checkpoint ",
           copy.number(), " as ", config_.export_file(),
           " exported it (signed at ",
           absl::FormatTime(absl::FromUnixMillis(copy.signed_at_ms())),
