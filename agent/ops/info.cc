@@ -29,10 +29,19 @@ absl::Status RunInfo(const OperationContext& context,
   }
   struct utsname names;
   if (uname(&names) == 0) reply->set_kernel_release(names.release);
-  absl::StatusOr<CertificateInfo> cert =
-      ReadCertificateFile(config.tls().certificate());
-  if (!cert.ok()) return cert.status();
-  reply->set_certificate_not_after_unix(absl::ToUnixSeconds(cert->not_after));
+  // Kept in memory by the agent's trust (read when it takes a new
+  // certificate); read from the file only by a gate without one.
+  absl::StatusOr<absl::Time> not_after;
+  if (context.own_certificate_not_after) {
+    not_after = context.own_certificate_not_after();
+  } else {
+    absl::StatusOr<CertificateInfo> cert =
+        ReadCertificateFile(config.tls().certificate());
+    not_after =
+        cert.ok() ? absl::StatusOr<absl::Time>(cert->not_after) : cert.status();
+  }
+  if (!not_after.ok()) return not_after.status();
+  reply->set_certificate_not_after_unix(absl::ToUnixSeconds(*not_after));
   reply->set_caller_identity(context.caller.name);
   for (const std::string& role : context.caller.roles)
     reply->add_caller_roles(role);

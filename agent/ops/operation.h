@@ -58,6 +58,10 @@ struct OperationContext {
                              size_t max_records, size_t max_bytes,
                              v1::JournalReply* page)>
       read_journal;
+  // When the agent's own certificate (the one it serves with) expires, as
+  // its trust last read it; unset when the gate has no trust (then GetInfo
+  // reads the configured file).
+  std::function<absl::StatusOr<absl::Time>()> own_certificate_not_after;
 };
 
 }  // namespace opsagent

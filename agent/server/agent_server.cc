@@ -56,7 +56,10 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   }
   if (absl::Status status = CheckOperationHandlers(); !status.ok())
     return status;
-  server->gate_ = std::make_unique<CallGate>(agent, std::move(journal));
+  const ServerTrust* trust_for_info = server->trust_.get();
+  server->gate_ = std::make_unique<CallGate>(
+      agent, std::move(journal),
+      [trust_for_info] { return trust_for_info->CertificateNotAfter(); });
   if (!agent.config.metrics_listen_address().empty()) {
     AddCertificateExpiryGauge(
         server->gate_->metrics(),

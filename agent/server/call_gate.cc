@@ -31,13 +31,15 @@ constexpr size_t kMaxClaimedBytes = 128;
 
 }  // namespace
 
-CallGate::CallGate(const AgentEnvironment& agent,
-                   std::unique_ptr<ActionJournal> journal)
+CallGate::CallGate(
+    const AgentEnvironment& agent, std::unique_ptr<ActionJournal> journal,
+    std::function<absl::StatusOr<absl::Time>()> own_certificate_not_after)
     : agent_(agent),
       authorizer_(std::vector<v1::AuthorizationRule>(
           agent.config.authorization().begin(),
           agent.config.authorization().end())),
       journal_(std::move(journal)),
+      own_certificate_not_after_(std::move(own_certificate_not_after)),
       calls_(metrics_.AddCounter(
           "opsagent_agent_requests_total",
           "Calls of vetted operations, by operation and outcome (ok, error, "
@@ -472,7 +474,8 @@ CallResult CallGate::Run(const Call& call, const Emit& emit) {
         // Counts of what was not journaled are in what is read.
         FlushNotJournaled(ActionJournal::ReserveUse::kHalf);
         return journal_->ReadSince(since, cursor, max_records, max_bytes, page);
-      }};
+      },
+      own_certificate_not_after_};
   spdlog::info(
       "start {} by {} via {} request={} incident=\"{}\" reason=\"{}\"{}",
       op.name, who, call.via, meta.request_id(), meta.incident(), meta.reason(),

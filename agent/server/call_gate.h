@@ -75,8 +75,12 @@ class CallGate {
  public:
   // `journal` (may be null) records every change before it acts; the retry
   // and replay caches are restored from its history.
+  // `own_certificate_not_after` (may be empty) is handed to operations
+  // (OperationContext), kept in memory by the agent's trust.
   CallGate(const AgentEnvironment& agent,
-           std::unique_ptr<ActionJournal> journal);
+           std::unique_ptr<ActionJournal> journal,
+           std::function<absl::StatusOr<absl::Time>()>
+               own_certificate_not_after = nullptr);
 
   CallResult Run(const Call& call, const Emit& emit);
 
@@ -135,6 +139,7 @@ class CallGate {
   RetryCache retries_;
   ReplayCache replays_;
   const std::unique_ptr<ActionJournal> journal_;
+  const std::function<absl::StatusOr<absl::Time>()> own_certificate_not_after_;
   MetricRegistry metrics_;
   Counter& calls_;
   Counter& unjournaled_reads_;

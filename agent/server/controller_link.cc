@@ -47,18 +47,19 @@ std::string OversizedMessage(absl::string_view what, absl::string_view name,
 
 ControllerLink::ControllerLink(const AgentEnvironment& agent,
                                const v1::ControllerLink& config,
-                               const ServerTrust& trust, CallGate* gate,
+                               ServerTrust& trust, CallGate* gate,
                                CertificateRenewal* renewal)
     : agent_(agent),
       config_(config),
       trust_(trust),
       gate_(gate),
+      operators_(trust),
       result_signer_(agent.config.tls().private_key()),
       renewal_(renewal) {}
 
 absl::StatusOr<std::unique_ptr<ControllerLink>> ControllerLink::Start(
     const AgentEnvironment& agent, const v1::ControllerLink& config,
-    const ServerTrust& trust, CallGate* gate, CertificateRenewal* renewal) {
+    ServerTrust& trust, CallGate* gate, CertificateRenewal* renewal) {
   std::unique_ptr<ControllerLink> link(
       new ControllerLink(agent, config, trust, gate, renewal));
   TlsFiles files = trust.staged();
@@ -244,9 +245,13 @@ bool ControllerLink::Session() {
           if (renewal_ == nullptr) break;
           if (absl::Status renewed =
                   renewal_->Finish(message.renewed(), absl::Now());
-              !renewed.ok())
+              !renewed.ok()) {
             spdlog::error("this host's certificate was not renewed: {}",
                           renewed.message());
+          } else {
+            // Served (and reported by info) now, not at the next interval.
+            trust_.Refresh().IgnoreError();
+          }
           break;
         case v1::ControllerMessage::kCancel: {
           absl::MutexLock lock(&calls_mutex_);
@@ -294,20 +299,17 @@ CallResult ControllerLink::Verify(const v1::RelayedCall& relayed, Call* call) {
   const auto refuse = [&](absl::Status why) {
     return gate_->Refuse(*call, claimed.operation(), claimed.request_id(), why);
   };
-  if (absl::Status verified =
-          trust_.VerifyCertificate(relayed.operator_certificate());
-      !verified.ok()) {
-    return refuse(absl::UnauthenticatedError(
-        absl::StrCat("the operator certificate of a relayed call is not "
-                     "accepted: ",
-                     verified.message())));
-  }
-  absl::StatusOr<PeerIdentity> caller =
-      identities_.FromPem(relayed.operator_certificate());
-  if (!caller.ok()) return refuse(caller.status());
-  call->caller = *std::move(caller);
+  // The certificate is parsed and verified once (until the trust changes or
+  // it expires); the request's signature, lifetime and target are checked
+  // at every call.
+  const absl::Time now = absl::Now();
+  absl::StatusOr<std::shared_ptr<const VerifiedOperator>> verified =
+      operators_.Verify(relayed.operator_certificate(), now);
+  if (!verified.ok()) return refuse(verified.status());
+  call->caller = (*verified)->identity();
   absl::StatusOr<v1::RequestEnvelope> envelope = OpenSignedRequest(
-      relayed.signed_request(), relayed.operator_certificate(), absl::Now());
+      relayed.signed_request(), (*verified)->certificate_sha256(),
+      (*verified)->public_key(), now);
   if (!envelope.ok()) return refuse(envelope.status());
   call->signed_request = Call::Signed{
       envelope->nonce(), absl::FromUnixMillis(envelope->expires_at_unix_ms())};

@@ -15,6 +15,7 @@
 #include "agent/enroll/certificate_renewal.h"
 #include "agent/ops/operation.h"
 #include "agent/server/call_gate.h"
+#include "agent/server/operator_certificate_cache.h"
 #include "common/signing/result_signature.h"
 #include "common/tls/peer_identity.h"
 #include "common/tls/server_trust.h"
@@ -48,12 +49,13 @@ namespace opsagent {
 class ControllerLink {
  public:
   // Links to the controller `config` (one of `agent`'s). `trust` (the
-  // agent's checked TLS files and chain verifier), `gate` and `renewal`
-  // must outlive the link; `renewal` may be null (this link renews
+  // agent's checked TLS files and chain verifier, refreshed at once when
+  // this link installs a renewed certificate), `gate` and `renewal` must
+  // outlive the link; `renewal` may be null (this link renews
   // nothing), and must not be given to two links at once.
   static absl::StatusOr<std::unique_ptr<ControllerLink>> Start(
       const AgentEnvironment& agent, const v1::ControllerLink& config,
-      const ServerTrust& trust, CallGate* gate, CertificateRenewal* renewal);
+      ServerTrust& trust, CallGate* gate, CertificateRenewal* renewal);
   ~ControllerLink();
 
   // Whether the link is up (the controller accepted this agent).
@@ -67,7 +69,7 @@ class ControllerLink {
 
  private:
   ControllerLink(const AgentEnvironment& agent,
-                 const v1::ControllerLink& config, const ServerTrust& trust,
+                 const v1::ControllerLink& config, ServerTrust& trust,
                  CallGate* gate, CertificateRenewal* renewal);
 
   void Run();
@@ -90,10 +92,12 @@ class ControllerLink {
 
   const AgentEnvironment& agent_;
   const v1::ControllerLink& config_;  // in agent_.config
-  const ServerTrust& trust_;
+  // Refreshed at once when this link renews the certificate.
+  ServerTrust& trust_;
   CallGate* const gate_;
   std::shared_ptr<grpc::ChannelCredentials> credentials_;
-  PeerIdentityReader identities_;
+  // Operators' certificates verified once, until the trust changes.
+  OperatorCertificateCache operators_;
   // Signs what this agent answers, with its host key.
   ResultSigner result_signer_;
   // Null unless the agent enrolled and this is the link that renews.

@@ -100,19 +100,28 @@ absl::StatusOr<std::string> CertificateSha256(absl::string_view pem) {
 absl::StatusOr<v1::RequestEnvelope> OpenSignedRequest(
     const v1::SignedRequest& signed_request, absl::string_view certificate_pem,
     absl::Time now) {
+  UniqueX509 cert = ParseCertificate(certificate_pem);
+  return OpenSignedRequest(
+      signed_request, cert != nullptr ? DerSha256(cert.get()) : "",
+      cert != nullptr ? X509_get0_pubkey(cert.get()) : nullptr, now);
+}
+
+absl::StatusOr<v1::RequestEnvelope> OpenSignedRequest(
+    const v1::SignedRequest& signed_request,
+    absl::string_view certificate_sha256, EVP_PKEY* public_key,
+    absl::Time now) {
   if (signed_request.envelope().empty() || signed_request.signature().empty())
     return absl::UnauthenticatedError("the request is not signed");
   v1::RequestEnvelope envelope;
   if (!envelope.ParseFromString(signed_request.envelope()))
     return absl::UnauthenticatedError("the signed request is not an envelope");
-  UniqueX509 cert = ParseCertificate(certificate_pem);
-  if (cert == nullptr)
+  if (public_key == nullptr)
     return absl::UnauthenticatedError("no operator certificate to check with");
-  if (envelope.operator_certificate_sha256() != DerSha256(cert.get())) {
+  if (envelope.operator_certificate_sha256() != certificate_sha256) {
     return absl::UnauthenticatedError(
         "the request was signed for another operator certificate");
   }
-  if (!VerifyBytes(X509_get0_pubkey(cert.get()), signed_request.envelope(),
+  if (!VerifyBytes(public_key, signed_request.envelope(),
                    signed_request.signature())) {
     return absl::UnauthenticatedError(
         "the request's signature is not the operator's (forged or altered "

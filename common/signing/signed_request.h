@@ -62,6 +62,14 @@ absl::StatusOr<v1::RequestEnvelope> OpenSignedRequest(
     const v1::SignedRequest& signed_request, absl::string_view certificate_pem,
     absl::Time now);
 
+// OpenSignedRequest for a certificate parsed and verified once and kept (the
+// agent's OperatorCertificateCache): `certificate_sha256` is the SHA-256 of
+// its DER, `public_key` its key. Every check on the request itself is the
+// same, at every call.
+absl::StatusOr<v1::RequestEnvelope> OpenSignedRequest(
+    const v1::SignedRequest& signed_request,
+    absl::string_view certificate_sha256, EVP_PKEY* public_key, absl::Time now);
+
 }  // namespace opsagent
 
 #endif  // OPSAGENT_COMMON_SIGNING_SIGNED_REQUEST_H_

@@ -7,6 +7,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 
@@ -174,6 +176,7 @@ absl::StatusOr<std::unique_ptr<ChainVerifier>> ChainVerifier::Build(
       continue;
     }
     const absl::Time next = Asn1TimeToAbsl(X509_CRL_get0_nextUpdate(crl));
+    verifier->crls_valid_until_ = std::min(verifier->crls_valid_until_, next);
     const STACK_OF(X509_REVOKED)* revoked =
         X509_CRL_get_REVOKED(const_cast<X509_CRL*>(crl));
     verifier->description_.push_back(absl::StrCat(
@@ -204,15 +207,42 @@ absl::Status ChainVerifier::VerifyWithFlags(absl::string_view leaf_pem,
   std::vector<X509Ptr> leaf = ReadCertificates(leaf_pem);
   if (leaf.empty())
     return absl::UnauthenticatedError("the peer sent no certificate");
+  std::vector<X509Ptr> chain = ReadCertificates(chain_pem);
+  std::vector<X509*> intermediates;
+  for (const X509Ptr& cert : chain) {
+    if (X509_cmp(cert.get(), leaf.front().get()) != 0)
+      intermediates.push_back(cert.get());
+  }
+  return VerifyChain(leaf.front().get(), intermediates, purpose, extra_flags,
+                     absl::InfinitePast(), nullptr);
+}
+
+absl::StatusOr<absl::Time> ChainVerifier::VerifyParsed(
+    X509* leaf, const std::vector<X509*>& intermediates, absl::Time now,
+    Purpose purpose) const {
+  if (leaf == nullptr)
+    return absl::UnauthenticatedError("the peer sent no certificate");
+  absl::Time valid_until = absl::InfiniteFuture();
+  if (absl::Status status =
+          VerifyChain(leaf, intermediates, purpose, 0, now, &valid_until);
+      !status.ok())
+    return status;
+  return valid_until;
+}
+
+absl::Status ChainVerifier::VerifyChain(
+    X509* leaf, const std::vector<X509*>& intermediates, Purpose purpose,
+    unsigned long extra_flags, absl::Time at, absl::Time* valid_until) const {
+  // The stack holds its own references: the caller keeps its certificates.
   std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
-  for (X509Ptr& cert : ReadCertificates(chain_pem)) {
-    if (X509_cmp(cert.get(), leaf.front().get()) == 0) continue;
-    sk_X509_push(untrusted.get(), cert.release());
+  for (X509* cert : intermediates) {
+    if (X509_cmp(cert, leaf) == 0) continue;
+    X509_up_ref(cert);
+    sk_X509_push(untrusted.get(), cert);
   }
   std::unique_ptr<X509_STORE_CTX, ContextFree> context(X509_STORE_CTX_new());
-  if (!context ||
-      X509_STORE_CTX_init(context.get(), store_->store, leaf.front().get(),
-                          untrusted.get()) != 1) {
+  if (!context || X509_STORE_CTX_init(context.get(), store_->store, leaf,
+                                      untrusted.get()) != 1) {
     return absl::InternalError("cannot set up certificate verification");
   }
   X509_STORE_CTX_set_purpose(context.get(), purpose == Purpose::kServer
@@ -223,10 +253,25 @@ absl::Status ChainVerifier::VerifyWithFlags(absl::string_view leaf_pem,
                              X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
   }
   if (extra_flags != 0) X509_STORE_CTX_set_flags(context.get(), extra_flags);
+  if (at != absl::InfinitePast())
+    X509_STORE_CTX_set_time(context.get(), 0, absl::ToTimeT(at));
   if (X509_verify_cert(context.get()) == 1) {
-    return purpose == Purpose::kClient
-               ? CheckOperatorIssuer(leaf.front().get(), context.get())
-               : absl::OkStatus();
+    if (purpose == Purpose::kClient) {
+      if (absl::Status status = CheckOperatorIssuer(leaf, context.get());
+          !status.ok())
+        return status;
+    }
+    if (valid_until != nullptr) {
+      *valid_until =
+          crls_required_ ? crls_valid_until_ : absl::InfiniteFuture();
+      const STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context.get());
+      for (int i = 0; i < sk_X509_num(chain); ++i) {
+        *valid_until = std::min(
+            *valid_until,
+            Asn1TimeToAbsl(X509_get0_notAfter(sk_X509_value(chain, i))));
+      }
+    }
+    return absl::OkStatus();
   }
   const int error = X509_STORE_CTX_get_error(context.get());
   X509* failing = X509_STORE_CTX_get_current_cert(context.get());

@@ -7,6 +7,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+typedef struct x509_st X509;
 
 namespace opsagent {
 
@@ -53,6 +56,17 @@ class ChainVerifier {
   // operator can act on. kClient applies the host CA rule above.
   absl::Status Verify(absl::string_view leaf_pem, absl::string_view chain_pem,
                       Purpose purpose = Purpose::kClient) const;
+  // Verify for certificates already parsed (`leaf`, and `intermediates` it
+  // may need to reach a CA of the bundle), at `now`: for a caller that parses
+  // a certificate once and keeps the answer (OperatorCertificateCache). On
+  // success, the time until which the answer holds as things are: the
+  // earliest notAfter on the verified chain and, when CRLs are required, the
+  // earliest nextUpdate of the bundle's CRLs. A CRL that revokes it later
+  // comes with a new ChainVerifier (ServerTrust rebuilds it when a CRL
+  // changes), so the answer holds only as long as this instance is current.
+  absl::StatusOr<absl::Time> VerifyParsed(
+      X509* leaf, const std::vector<X509*>& intermediates, absl::Time now,
+      Purpose purpose = Purpose::kClient) const;
   // Verify, whatever the time: that the CA issued it (and has not revoked
   // it), for a certificate that may have expired since it signed something
   // (the one a host held before it renewed).
@@ -68,9 +82,18 @@ class ChainVerifier {
   absl::Status VerifyWithFlags(absl::string_view leaf_pem,
                                absl::string_view chain_pem, Purpose purpose,
                                unsigned long extra_flags) const;
+  // The check itself; `at` (unless InfinitePast) is the time to check
+  // validity at; `valid_until` (may be null) receives VerifyParsed's bound.
+  absl::Status VerifyChain(X509* leaf, const std::vector<X509*>& intermediates,
+                           Purpose purpose, unsigned long extra_flags,
+                           absl::Time at, absl::Time* valid_until) const;
   struct Store;
   std::unique_ptr<Store> store_;
   bool crls_required_ = false;
+  // With CRLs required: the earliest nextUpdate of the CAs' newest CRLs (a
+  // CA without one verifies nothing, so it does not count; a CRL without
+  // nextUpdate makes it InfinitePast, so no answer is kept).
+  absl::Time crls_valid_until_ = absl::InfiniteFuture();
   std::vector<std::string> description_;
 };
 

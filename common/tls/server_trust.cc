@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
+#include "common/tls/certificate_info.h"
 #include "common/tls/staging_directory.h"
 #include "common/trusted_path.h"
 #include "spdlog/spdlog.h"
@@ -133,6 +134,9 @@ struct ServerTrust::State {
   std::string certificate ABSL_GUARDED_BY(mutex);
   std::string private_key ABSL_GUARDED_BY(mutex);
   std::string ca_bundle ABSL_GUARDED_BY(mutex);
+  // `certificate`'s notAfter.
+  absl::StatusOr<absl::Time> certificate_not_after ABSL_GUARDED_BY(mutex) =
+      absl::UnavailableError("no certificate has passed its checks yet");
 };
 
 namespace {
@@ -240,6 +244,16 @@ absl::Status ServerTrust::VerifyCertificate(
   return verifier->Verify(pem, pem, purpose);
 }
 
+std::shared_ptr<const ChainVerifier> ServerTrust::chain() const {
+  absl::MutexLock lock(&state_->mutex);
+  return state_->chain;
+}
+
+absl::StatusOr<absl::Time> ServerTrust::CertificateNotAfter() const {
+  absl::MutexLock lock(&state_->mutex);
+  return state_->certificate_not_after;
+}
+
 ServerTrust::~ServerTrust() {
   stop_.Notify();
   if (refresher_.joinable()) refresher_.join();
@@ -335,6 +349,12 @@ absl::Status ServerTrust::Refresh() {
         continue;
       }
       *updates[i].second = *candidate;
+      if (i == 0) {
+        absl::StatusOr<CertificateInfo> info = ParseCertificatePem(*candidate);
+        state_->certificate_not_after =
+            info.ok() ? absl::StatusOr<absl::Time>(info->not_after)
+                      : info.status();
+      }
     }
     if (std::unique_ptr<X509, X509Free> own =
             FirstCertificate(state_->certificate))

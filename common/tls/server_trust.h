@@ -60,6 +60,17 @@ class ServerTrust {
       absl::string_view pem,
       ChainVerifier::Purpose purpose = ChainVerifier::Purpose::kClient) const;
 
+  // The chain check in use now (null until a CA bundle has passed). Refresh
+  // builds a new one whenever the CA bundle or a CRL changes, so an answer
+  // it gave may be kept while it is still the one returned here
+  // (OperatorCertificateCache).
+  std::shared_ptr<const ChainVerifier> chain() const;
+
+  // When this server's own certificate (the last one that passed, which it
+  // serves with) expires: read when Refresh takes a new certificate, so
+  // asking costs no file read.
+  absl::StatusOr<absl::Time> CertificateNotAfter() const;
+
   // One check of every file; the refresh thread calls it each interval.
   // Returns the first refusal, if any (it is also logged).
   absl::Status Refresh();
