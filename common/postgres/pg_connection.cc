@@ -26,18 +26,6 @@ std::string Trimmed(const char* message) {
       absl::StripTrailingAsciiWhitespace(message ? message : "unknown error"));
 }
 
-// libpq waits for a connection forever unless told otherwise.
-std::string WithConnectTimeout(const std::string& conninfo) {
-  if (conninfo.find("connect_timeout") != std::string::npos) return conninfo;
-  if (absl::StartsWith(conninfo, "postgres://") ||
-      absl::StartsWith(conninfo, "postgresql://")) {
-    return absl::StrCat(conninfo,
-                        conninfo.find('?') == std::string::npos ? "?" : "&",
-                        "connect_timeout=5");
-  }
-  return absl::StrCat(conninfo, " connect_timeout=5");
-}
-
 }  // namespace
 
 PgResult::~PgResult() {
@@ -67,9 +55,16 @@ bool PgResult::Row::IsNull(int column) const {
 }
 
 absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
-    const std::string& conninfo, std::string what) {
-  const std::string with_timeout = WithConnectTimeout(conninfo);
-  pg_conn* conn = PQconnectdb(with_timeout.c_str());
+    const std::string& conninfo, std::string what,
+    const std::string& application_name) {
+  // The string is expanded where `dbname` stands: it overrides the
+  // default before it (libpq waits forever for a connection unless told),
+  // and names the session (pg_stat_activity) unless it does so itself.
+  const char* const keywords[] = {"connect_timeout", "dbname",
+                                  "fallback_application_name", nullptr};
+  const char* const values[] = {"5", conninfo.c_str(), application_name.c_str(),
+                                nullptr};
+  pg_conn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr)
     return absl::UnavailableError(absl::StrCat(what, ": out of memory"));
   if (PQstatus(conn) != CONNECTION_OK) {
@@ -83,8 +78,7 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
   // errors, and not for stderr.
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
-  return std::unique_ptr<PgConnection>(
-      new PgConnection(conn, with_timeout, std::move(what)));
+  return std::unique_ptr<PgConnection>(new PgConnection(conn, std::move(what)));
 }
 
 PgConnection::~PgConnection() { PQfinish(conn_); }

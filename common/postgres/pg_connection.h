@@ -80,10 +80,12 @@ absl::Status CheckServerIsAuthenticated(const std::string& conninfo,
 class PgConnection {
  public:
   // Connects with a libpq connection string ("host=/run/postgresql
-  // dbname=opsagent", or a postgresql:// URI). `connect_timeout` bounds the
-  // connection (libpq's connect_timeout, when the string does not set it).
+  // dbname=opsagent", or a postgresql:// URI), within 5 s unless it sets
+  // connect_timeout, the session named `application_name` (what
+  // pg_stat_activity shows) unless it names it itself.
   static absl::StatusOr<std::unique_ptr<PgConnection>> Connect(
-      const std::string& conninfo, std::string what);
+      const std::string& conninfo, std::string what,
+      const std::string& application_name = "opsagent");
   ~PgConnection();
 
   // Runs `sql` with `params` ($1, $2, ...), in the current transaction if
@@ -122,11 +124,10 @@ class PgConnection {
   // `result` when it succeeded; otherwise its error, naming `doing`.
   absl::StatusOr<PgResult> Checked(PgResult result, absl::string_view doing);
 
-  PgConnection(pg_conn* conn, std::string conninfo, std::string what)
-      : conn_(conn), conninfo_(std::move(conninfo)), what_(std::move(what)) {}
+  PgConnection(pg_conn* conn, std::string what)
+      : conn_(conn), what_(std::move(what)) {}
 
   pg_conn* conn_;
-  const std::string conninfo_;
   const std::string what_;
 };
 

@@ -81,6 +81,12 @@ CREATE TABLE IF NOT EXISTS audit_head (
 );
 )sql";
 
+// What pg_stat_activity shows for a controller's sessions: whose lease,
+// whose name lock.
+std::string SessionName(const std::string& controller) {
+  return absl::StrCat("opsctld ", controller);
+}
+
 // pg_advisory_lock keys (two int4s): opsagent's, then what it guards.
 constexpr char kSchemaLock[] = "SELECT pg_advisory_xact_lock(7061, 1)";
 constexpr char kSigningLease[] = "SELECT pg_try_advisory_lock(7061, 2)";
@@ -380,9 +386,11 @@ absl::StatusOr<std::unique_ptr<PostgresAuditStore>> PostgresAuditStore::Open(
   RETURN_IF_ERROR(
       CheckServerIsAuthenticated(conninfo, "audit log on PostgreSQL"));
   ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> writer,
-                   PgConnection::Connect(conninfo, "audit log on PostgreSQL"));
+                   PgConnection::Connect(conninfo, "audit log on PostgreSQL",
+                                         SessionName(controller)));
   ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> reader,
-                   PgConnection::Connect(conninfo, "audit log on PostgreSQL"));
+                   PgConnection::Connect(conninfo, "audit log on PostgreSQL",
+                                         SessionName(controller)));
   // Two controllers starting on a new database create its tables one
   // after the other.
   absl::Status created = writer->Exec("starting", "BEGIN");
@@ -556,7 +564,8 @@ absl::StatusOr<bool> PostgresAuditStore::HoldsSigningLease() {
   }
   if (lease_ == nullptr) {
     ASSIGN_OR_RETURN(lease_, PgConnection::Connect(
-                                 conninfo_, "audit log on PostgreSQL (lease)"));
+                                 conninfo_, "audit log on PostgreSQL (lease)",
+                                 SessionName(controller_)));
   } else {
     RETURN_IF_ERROR(lease_->Reconnect());
   }

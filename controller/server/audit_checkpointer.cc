@@ -109,7 +109,8 @@ AuditCheckpointer::AuditCheckpointer(
       store_(store),
       signer_(std::move(signer)),
       verifier_(std::move(verifier)),
-      last_signed_(absl::Now()) {}
+      last_signed_(absl::Now()),
+      others_signed_(absl::Now()) {}
 
 AuditCheckpointer::~AuditCheckpointer() {
   if (thread_.joinable()) {
@@ -195,7 +196,7 @@ absl::Status AuditCheckpointer::Sign() {
     absl::StatusOr<bool> holds = store_->HoldsSigningLease();
     if (!holds.ok()) return holds.status();
     if (absl::Status followed = FollowOthers(); !followed.ok()) return followed;
-    if (!*holds) return absl::OkStatus();  // another controller signs
+    if (!*holds) return CheckOthersSign();  // another controller signs
   }
   // Exported before it is committed: no checkpoint is in the database
   // without being outside it, so none can be cut from the database
@@ -296,8 +297,28 @@ absl::Status AuditCheckpointer::FollowOthers() {
     }
     unexported_.push_back(checkpoint);
     signed_last_ = checkpoint;
+    others_signed_ = absl::Now();
   }
   return absl::OkStatus();
+}
+
+absl::Status AuditCheckpointer::CheckOthersSign() {
+  const absl::Duration waited = absl::Now() - others_signed_;
+  if (waited <= max_unsigned_age()) return absl::OkStatus();
+  absl::StatusOr<CheckpointState> state = store_->GetCheckpointState();
+  if (!state.ok()) return state.status();
+  if (state->unsigned_events == 0) {
+    others_signed_ = absl::Now();  // nothing to sign: nobody is late
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "no controller has signed a checkpoint of ", store_->Describe(), " for ",
+      absl::FormatDuration(absl::Trunc(waited, absl::Seconds(1))), " while ",
+      state->unsigned_events,
+      " event(s) wait: the signing lease is held by a session that does not "
+      "sign (PostgreSQL: pg_locks, advisory lock 7061/2; pg_stat_activity "
+      "names each opsctld's sessions). This controller takes over once that "
+      "session ends"));
 }
 
 void AuditCheckpointer::Loop() {

@@ -69,6 +69,11 @@ class AuditCheckpointer {
   // number, events and previous signature following the one before), and
   // queues them for this controller's export file.
   absl::Status FollowOthers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mutex_);
+  // On a shared log, for a controller without the lease: UNAVAILABLE (and
+  // so logged) once events have waited longer than max_unsigned_age() with
+  // no checkpoint from anyone, as when a session holds the lease and does
+  // not sign.
+  absl::Status CheckOthersSign() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mutex_);
   // Appends the queued checkpoints to the export file, oldest first,
   // stopping at the first that cannot be (it stays queued).
   absl::Status ExportQueued() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mutex_);
@@ -88,6 +93,8 @@ class AuditCheckpointer {
   // The checkpoint this controller signed or exported last: the database's
   // newest must stay that one.
   std::optional<v1::AuditCheckpoint> signed_last_ ABSL_GUARDED_BY(sign_mutex_);
+  // When a checkpoint last appeared that another controller signed.
+  absl::Time others_signed_ ABSL_GUARDED_BY(sign_mutex_);
   // Signed by an earlier release, not yet in the export file, oldest
   // first.
   std::vector<v1::AuditCheckpoint> unexported_ ABSL_GUARDED_BY(sign_mutex_);

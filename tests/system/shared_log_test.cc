@@ -200,6 +200,42 @@ TEST_F(SharedLogTest,
   }
 }
 
+TEST_F(SharedLogTest, ALeaseHeldByAnotherSessionStopsSigningUntilItEnds) {
+  // Someone with the database's credentials holds the signing lease (a
+  // session of their own): no controller signs meanwhile, so nothing is
+  // signed twice or forked; once that session ends, one of them signs.
+  auto count = [&] {
+    auto db = PgConnection::Connect(conninfo_, "test");
+    if (!db.ok()) return int64_t{-1};
+    auto rows =
+        (*db)->Query("counting", "SELECT count(*) FROM audit_checkpoints");
+    return rows.ok() ? rows->row(0).Int(0) : int64_t{-1};
+  };
+  // The lease holder's session is ended (as a DBA's pg_terminate_backend
+  // would), and the squatter takes the lease before the controller's next
+  // try.
+  auto squatter = PgConnection::Connect(conninfo_, "squatter");
+  ASSERT_TRUE(squatter.ok()) << squatter.status();
+  ASSERT_TRUE(Eventually([&] {
+    (*squatter)
+        ->Exec("ending the holder's session",
+               "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE "
+               "locktype = 'advisory' AND classid = 7061 AND objid = 2 AND "
+               "pid != pg_backend_pid()")
+        .IgnoreError();
+    auto taken =
+        (*squatter)->Query("squatting", "SELECT pg_try_advisory_lock(7061, 2)");
+    return taken.ok() && taken->row(0).Int(0) == 1;
+  }));
+  const int64_t before = count();
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(alice_->Run({"info", "web-1,web-2,web-3"}).exit_code, 0);
+  absl::SleepFor(absl::Seconds(4));  // every_seconds is 1
+  EXPECT_EQ(count(), before);
+  squatter->reset();
+  EXPECT_TRUE(Eventually([&] { return count() > before; }));
+}
+
 TEST_F(SharedLogTest, TheSigningLeasePassesWhenItsHolderDies) {
   auto checkpoints = [&] {
     auto db = PgConnection::Connect(conninfo_, "test");
