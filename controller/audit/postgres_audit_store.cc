@@ -7,6 +7,7 @@
 #include "controller/audit/audit_chain.h"
 #include "controller/audit/audit_rows.h"
 #include "controller/audit/checkpoint_tail.h"
+#include "spdlog/spdlog.h"
 
 namespace opsagent {
 namespace {
@@ -90,8 +91,21 @@ std::string SessionName(const std::string& controller) {
 // pg_advisory_lock keys (two int4s): opsagent's, then what it guards.
 constexpr char kSchemaLock[] = "SELECT pg_advisory_xact_lock(7061, 1)";
 constexpr char kSigningLease[] = "SELECT pg_try_advisory_lock(7061, 2)";
-// Held by each controller for its life, under its name.
+// Held by each controller's writing session, under its name.
 constexpr char kNameLock[] = "SELECT pg_try_advisory_lock(7062, hashtext($1))";
+
+// Takes `controller`'s name lock on `db`'s session: FAILED_PRECONDITION
+// when another session holds it.
+absl::Status ClaimName(PgConnection& db, const std::string& controller) {
+  ASSIGN_OR_RETURN(
+      const PgResult named,
+      db.Query("claiming this controller's name", kNameLock, {controller}));
+  if (named.row(0).Int(0) != 0) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "another opsctld named \"", controller,
+      "\" is using the audit log on PostgreSQL: give each controller its own "
+      "postgresql.controller_name"));
+}
 
 // Rows (intents and outcomes) per statement: PostgreSQL takes at most
 // 65,535 parameters in one, and an intent with its chain event takes 24.
@@ -416,16 +430,9 @@ absl::StatusOr<std::unique_ptr<PostgresAuditStore>> PostgresAuditStore::Open(
     return created;
   }
   // Rows are settled by their controller's name: two controllers under one
-  // name would settle each other's calls in flight.
-  ASSIGN_OR_RETURN(const PgResult named,
-                   reader->Query("claiming this controller's name", kNameLock,
-                                 {controller}));
-  if (named.row(0).Int(0) == 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "another opsctld named \"", controller, "\" is using the audit log ",
-        writer->Describe(),
-        ": give each controller its own postgresql.controller_name"));
-  }
+  // would settle each other's calls in flight. The writing connection
+  // holds the name for as long as it lives.
+  RETURN_IF_ERROR(ClaimName(*writer, controller));
   return std::unique_ptr<PostgresAuditStore>(new PostgresAuditStore(
       conninfo, controller, std::move(writer), std::move(reader)));
 }
@@ -447,52 +454,95 @@ template <typename Read>
 auto PostgresAuditStore::WithReader(const Read& read)
     -> decltype(read(std::declval<PgConnection&>())) {
   absl::MutexLock lock(&read_mutex_);
-  // This connection holds the controller's name (Open): a new session
-  // claims it again.
-  const auto reconnect = [&]() -> absl::Status {
-    if (!reader_->broken()) return absl::OkStatus();
-    RETURN_IF_ERROR(reader_->Reconnect());
-    return reader_->Exec("claiming this controller's name", kNameLock,
-                         {controller_});
-  };
-  RETURN_IF_ERROR(reconnect());
+  RETURN_IF_ERROR(reader_->Reconnect());
   auto result = read(*reader_);
   if (result.ok() || !reader_->broken()) return result;
-  RETURN_IF_ERROR(reconnect());
+  RETURN_IF_ERROR(reader_->Reconnect());
   return read(*reader_);
 }
 
 absl::Status PostgresAuditStore::InWriteTransaction(
     const std::function<absl::Status(PgConnection&, const ChainHead&)>& body) {
-  // The transaction starts and takes the head row in one round trip.
-  constexpr char kBegin[] =
-      "BEGIN; SELECT seq, action_id, hash FROM audit_head FOR UPDATE";
+  if (!name_lost_.ok()) return name_lost_;
+  // One round trip: the transaction starts, takes the head row, and then
+  // (in a statement of its own, whose snapshot sees what the transaction
+  // it waited for committed) reads the head and what checks it: the
+  // chain's event at the head's seq, the highest row id, and the event at
+  // the seq this controller wrote last.
+  const std::string begin = absl::StrCat(
+      "BEGIN; SELECT 1 FROM audit_head FOR UPDATE; SELECT h.seq, "
+      "h.action_id, h.hash, (SELECT hash FROM audit_chain WHERE seq = "
+      "h.seq), (SELECT coalesce(max(id), 0) FROM actions), (SELECT hash FROM "
+      "audit_chain WHERE seq = ",
+      last_written_.seq, ") FROM audit_head h");
   absl::Status status;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    absl::StatusOr<PgResult> head = writer_->QueryScript("starting", kBegin);
+    absl::StatusOr<PgResult> head = writer_->QueryScript("starting", begin);
     if (!head.ok() && writer_->broken()) {
       // Nothing was done yet: a connection the server's restart broke is
-      // re-established here, and only here.
+      // re-established here, and only here, and claims the name again.
       RETURN_IF_ERROR(writer_->Reconnect());
-      head = writer_->QueryScript("starting", kBegin);
+      if (absl::Status named = ClaimName(*writer_, controller_); !named.ok()) {
+        name_lost_ = absl::FailedPreconditionError(absl::StrCat(
+            named.message(),
+            " (this controller's session was cut off and "
+            "another took the name meanwhile): nothing more is recorded or "
+            "relayed here; stop the other controller, then restart this "
+            "one"));
+        spdlog::critical("{}", std::string(name_lost_.message()));
+        return name_lost_;
+      }
+      head = writer_->QueryScript("starting", begin);
     }
     status = head.status();
-    if (status.ok() && head->rows() != 1) {
-      status = absl::DataLossError(
-          "audit log on PostgreSQL: the chain's head row (audit_head) is "
-          "missing: the table was changed outside opsctld");
-    }
+    std::optional<ChainHead> chain_head;
     if (status.ok()) {
-      status =
-          body(*writer_, ChainHead{head->row(0).Int(0), head->row(0).Int(1),
-                                   head->row(0).Text(2)});
+      absl::StatusOr<ChainHead> checked = CheckHead(*head);
+      status = checked.status();
+      if (checked.ok()) chain_head = *checked;
     }
+    if (status.ok()) status = body(*writer_, *chain_head);
     if (status.ok()) status = writer_->Exec("committing", "COMMIT");
     if (status.ok()) return status;
     writer_->Exec("rolling back", "ROLLBACK").IgnoreError();
     if (!absl::IsAborted(status)) return status;
   }
   return status;
+}
+
+absl::StatusOr<PostgresAuditStore::ChainHead> PostgresAuditStore::CheckHead(
+    const PgResult& head) const {
+  const auto changed = [](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat(
+        "audit log on PostgreSQL: ", what,
+        ": the log was changed outside opsctld. Nothing more is recorded "
+        "(or relayed) until it is put right; keep the database for the "
+        "investigation (opsctl audit verify names the break), and use "
+        "opsctl --direct meanwhile"));
+  };
+  if (head.rows() != 1) return changed("the chain's head row is missing");
+  const PgResult::Row row = head.row(0);
+  ChainHead found{row.Int(0), row.Int(1), row.Text(2)};
+  if (found.seq > 0 ? (row.IsNull(3) || row.Text(3) != found.hash)
+                    : !row.IsNull(3)) {
+    return changed(absl::StrCat("the chain's head row (seq ", found.seq,
+                                ") is not the chain's last event"));
+  }
+  if (row.Int(4) != found.action_id) {
+    return changed(absl::StrCat("the chain's head row names row ",
+                                found.action_id,
+                                " as the last, the table's "
+                                "last is ",
+                                row.Int(4)));
+  }
+  if (last_written_.seq > 0 &&
+      (row.IsNull(5) || row.Text(5) != last_written_.hash ||
+       found.seq < last_written_.seq)) {
+    return changed(absl::StrCat("chain event ", last_written_.seq,
+                                ", which this controller wrote, was deleted "
+                                "or rewritten"));
+  }
+  return found;
 }
 
 absl::StatusOr<std::vector<int64_t>> PostgresAuditStore::Commit(
@@ -505,6 +555,7 @@ absl::StatusOr<std::vector<int64_t>> PostgresAuditStore::CommitTransaction(
     const std::vector<const v1::AuditIntent*>& intents,
     const std::vector<const std::pair<int64_t, v1::AuditResult>*>& results) {
   std::vector<int64_t> ids;
+  ChainHead written;
   absl::MutexLock lock(&write_mutex_);
   RETURN_IF_ERROR(InWriteTransaction(
       [&](PgConnection& db, const ChainHead& head) -> absl::Status {
@@ -549,8 +600,11 @@ absl::StatusOr<std::vector<int64_t>> PostgresAuditStore::CommitTransaction(
           slice.head_action_id = head_id;
           RETURN_IF_ERROR(WriteSliceOf(db, slice, controller_));
         }
+        written = {seq, head_id, hash};
         return absl::OkStatus();
       }));
+  // What this controller wrote last must stay in the chain.
+  last_written_ = std::move(written);
   return ids;
 }
 

@@ -91,6 +91,12 @@ class PostgresAuditStore final : public AuditStore {
   template <typename Read>
   auto WithReader(const Read& read)
       -> decltype(read(std::declval<PgConnection&>()));
+  // The head as the BEGIN script read it, checked: the head row is the
+  // chain's last event and names the table's last row, and the event this
+  // controller wrote last is still there. DATA_LOSS otherwise: the log was
+  // changed outside opsctld, and nothing is appended to it.
+  absl::StatusOr<ChainHead> CheckHead(const PgResult& head) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
   absl::StatusOr<std::vector<int64_t>> CommitTransaction(
       const std::vector<const v1::AuditIntent*>& intents,
       const std::vector<const std::pair<int64_t, v1::AuditResult>*>& results);
@@ -101,6 +107,12 @@ class PostgresAuditStore final : public AuditStore {
   std::string description_;
   absl::Mutex write_mutex_;
   std::unique_ptr<PgConnection> writer_ ABSL_GUARDED_BY(write_mutex_);
+  // The last event this controller appended (seq 0: none yet): a tail cut
+  // below it is caught at the next append, whoever moved the head.
+  ChainHead last_written_ ABSL_GUARDED_BY(write_mutex_) = {0, 0, ""};
+  // Set once another controller took this one's name (its session was cut
+  // off): every write fails with it.
+  absl::Status name_lost_ ABSL_GUARDED_BY(write_mutex_);
   absl::Mutex read_mutex_;
   std::unique_ptr<PgConnection> reader_ ABSL_GUARDED_BY(read_mutex_);
   absl::Mutex lease_mutex_;

@@ -4,12 +4,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "common/regular_file.h"
 #include "common/postgres/pg_connection.h"
+#include "common/regular_file.h"
 #include "common/status_macros.h"
 #include "controller/audit/checkpoint_file.h"
 #include "controller/audit/log_migration.h"
 #include "controller/audit/postgres_audit_store.h"
+#include "controller/audit/sqlite_audit_store.h"
 
 namespace opsagent {
 namespace {
@@ -81,8 +82,6 @@ absl::StatusOr<std::string> MigrateAuditLog(const v1::OpsctldConfig& config,
   // Makes the tables, and holds this controller's name meanwhile.
   ASSIGN_OR_RETURN(std::unique_ptr<PostgresAuditStore> store,
                    PostgresAuditStore::Open(conninfo, name));
-  ASSIGN_OR_RETURN(const MigratedLog copied,
-                   MigrateSqliteLogToPostgres(sqlite_path, conninfo, name));
   VerifyOptions options;
   std::unique_ptr<CheckpointVerifier> key;
   if (config.has_audit_checkpoints()) {
@@ -98,6 +97,16 @@ absl::StatusOr<std::string> MigrateAuditLog(const v1::OpsctldConfig& config,
           ReadCheckpointFile(config.audit_checkpoints().export_file()));
     }
   }
+  // The source first: a log that does not verify is not copied (its copy
+  // would be the team's record, and would block copying the real one).
+  absl::StatusOr<std::string> source = VerifyAuditLog(sqlite_path, options);
+  if (!source.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(sqlite_path, " does not verify, so nothing was copied: ",
+                     source.status().message()));
+  }
+  ASSIGN_OR_RETURN(const MigratedLog copied,
+                   MigrateSqliteLogToPostgres(sqlite_path, conninfo, name));
   absl::StatusOr<std::string> verified = store->Verify(options);
   if (!verified.ok()) {
     return absl::DataLossError(absl::StrCat(

@@ -322,6 +322,10 @@ absl::Status AuditCheckpointer::CheckOthersSign() {
 }
 
 void AuditCheckpointer::Loop() {
+  // The last signing attempt's outcome: a failure stands until a later
+  // attempt succeeds, not until a pass that did not try (a refusal to sign
+  // over an edited row is not cleared by the quiet seconds after it).
+  absl::Status last_sign;
   for (;;) {
     absl::Time last_signed;
     {
@@ -341,13 +345,14 @@ void AuditCheckpointer::Loop() {
     if (state.ok() && state->unsigned_events > 0 &&
         (state->unsigned_events >= config_.every_events() ||
          absl::Now() - last_signed >= absl::Seconds(config_.every_seconds()))) {
-      status = Sign();
-      if (!status.ok()) {
+      last_sign = Sign();
+      if (!last_sign.ok()) {
         // Retried at the next interval, not every second.
         absl::MutexLock lock(&mutex_);
         last_signed_ = absl::Now();
       }
     }
+    if (status.ok()) status = last_sign;
     {
       // What the export file lacks is retried every second: appending a
       // line costs nothing when it fails.

@@ -5,6 +5,7 @@
 // restarted mid-append, and one checkpoint signer at a time.
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "controller/audit/log_migration.h"
 #include "controller/audit/postgres_audit_store.h"
 #include "controller/audit/sqlite_audit_store.h"
+#include "controller/opsctld/audit_log_parts.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/agent_process.h"
@@ -490,6 +492,75 @@ TEST_F(SharedPostgresLogTest, AServerRestartedMidAppendLosesNoAcknowledgedRow) {
   EXPECT_TRUE(verified.ok()) << verified.status();
 }
 
+// Runs `sql` on the SQLite file at `path` behind opsctl's back.
+void Tamper(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+}
+
+// Runs `sql` as someone with the database's credentials.
+void AsDba(const std::string& conninfo, const std::string& sql) {
+  auto db = PgConnection::Connect(conninfo, "dba");
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)->ExecScript("tampering", sql).ok()) << sql;
+}
+
+TEST_F(SharedPostgresLogTest, AMovedHeadOrACutTailIsRefusedNotAppendedTo) {
+  std::unique_ptr<PostgresAuditStore> store = Open("opsctld-a");
+  ASSERT_NE(store, nullptr);
+  for (int i = 1; i <= 3; ++i)
+    ASSERT_TRUE(store->RecordIntent(Intent(absl::StrCat("r", i), "w", i)).ok());
+  // The head row pointed elsewhere: nothing is appended onto it.
+  AsDba(conninfo_, "UPDATE audit_head SET hash = repeat('a', 64)");
+  absl::StatusOr<int64_t> refused =
+      store->RecordIntent(Intent("after-edit", "w", 4));
+  EXPECT_TRUE(absl::IsDataLoss(refused.status())) << refused.status();
+  EXPECT_THAT(refused.status().message(), HasSubstr("changed outside opsctld"));
+  AsDba(conninfo_,
+        "UPDATE audit_head SET hash = (SELECT hash FROM audit_chain WHERE "
+        "seq = 3)");
+  ASSERT_TRUE(store->RecordIntent(Intent("r4", "w", 4)).ok());
+  // The tail cut, the head moved back to match: consistent, and still
+  // caught by the controller that wrote what was cut.
+  AsDba(conninfo_,
+        "BEGIN; DELETE FROM audit_chain WHERE seq = 4; DELETE FROM actions "
+        "WHERE id = 4; UPDATE audit_head SET seq = 3, action_id = 3, hash = "
+        "(SELECT hash FROM audit_chain WHERE seq = 3); COMMIT");
+  refused = store->RecordIntent(Intent("after-cut", "w", 5));
+  EXPECT_TRUE(absl::IsDataLoss(refused.status())) << refused.status();
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("which this controller wrote, was deleted"));
+  v1::AuditQuery all;
+  all.set_limit(100);
+  auto rows = store->Query(all);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 3u);  // nothing was added on top
+}
+
+TEST_F(SharedPostgresLogTest, AControllerWhoseNameWasTakenStopsWriting) {
+  std::unique_ptr<PostgresAuditStore> a = Open("opsctld-a");
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(a->RecordIntent(Intent("r1", "w", 1)).ok());
+  // A's writing session is cut off, and a second controller under A's
+  // name starts meanwhile.
+  AsDba(conninfo_,
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = "
+        "'advisory' AND classid = 7062");
+  std::unique_ptr<PostgresAuditStore> twin = Open("opsctld-a");
+  ASSERT_NE(twin, nullptr);
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<int64_t> refused =
+        a->RecordIntent(Intent(absl::StrCat("late", i), "w", 2));
+    EXPECT_TRUE(absl::IsFailedPrecondition(refused.status()))
+        << refused.status();
+    EXPECT_THAT(refused.status().message(),
+                HasSubstr("another opsctld named \"opsctld-a\""));
+  }
+}
+
 TEST_F(SharedPostgresLogTest, AServerReachedWithoutProvingItselfIsRefused) {
   // The same server over loopback TCP: a neighbour could listen there
   // first. Refused before anything is read or written, whatever answers.
@@ -574,6 +645,37 @@ TEST_F(SharedPostgresLogTest, ASqliteLogMigratesAndStillVerifies) {
   // Only into an empty log.
   auto again = MigrateSqliteLogToPostgres(path, conninfo_, "opsctld-a");
   EXPECT_TRUE(absl::IsFailedPrecondition(again.status())) << again.status();
+}
+
+TEST_F(SharedPostgresLogTest, ALogThatDoesNotVerifyIsNotMigrated) {
+  const std::string dir = testing::MakeTestDirectory() + "/refused";
+  mkdir(dir.c_str(), 0700);
+  const std::string path = dir + "/team-audit.db";
+  {
+    auto sqlite = AuditStore::Open(path);
+    ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+    for (int i = 0; i < 5; ++i)
+      ASSERT_TRUE(
+          (*sqlite)->RecordIntent(Intent(absl::StrCat("s", i), "w", i)).ok());
+  }
+  Tamper(path, "UPDATE actions SET reason = 'innocent' WHERE id = 3");
+  const std::string conninfo_file = dir + "/postgresql.conninfo";
+  testing::WriteFileOrDie(conninfo_file, conninfo_);
+  chmod(conninfo_file.c_str(), 0600);
+  v1::OpsctldConfig config;
+  config.mutable_postgresql()->set_conninfo_file(conninfo_file);
+  config.mutable_postgresql()->set_controller_name("opsctld-m");
+  absl::StatusOr<std::string> migrated = MigrateAuditLog(config, path);
+  EXPECT_TRUE(absl::IsDataLoss(migrated.status())) << migrated.status();
+  EXPECT_THAT(migrated.status().message(), HasSubstr("nothing was copied"));
+  EXPECT_THAT(migrated.status().message(), HasSubstr("row 3 was edited"));
+  // The PostgreSQL log is as empty as before: the real file can still go.
+  std::unique_ptr<PostgresAuditStore> store = Open("opsctld-b");
+  ASSERT_NE(store, nullptr);
+  v1::AuditQuery all;
+  auto rows = store->Query(all);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_TRUE(rows->empty());
 }
 
 TEST_F(SharedPostgresLogTest, OneSignerAtATimeAndTheLeaseOutlivesNoController) {
