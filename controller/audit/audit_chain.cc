@@ -37,6 +37,11 @@ std::string CanonicalIntent(int64_t id, const v1::AuditIntent& i) {
     Field(&out, "ticket");
     Field(&out, i.ticket());
   }
+  // Likewise the controller, on a log several controllers share.
+  if (!i.controller().empty()) {
+    Field(&out, "controller");
+    Field(&out, i.controller());
+  }
   return out;
 }
 

@@ -26,7 +26,8 @@ absl::StatusOr<AuditCursor> AuditCursor::Parse(absl::string_view text) {
   return cursor;
 }
 
-AuditQuerySql BuildAuditQuery(const v1::AuditQuery& filter, char placeholder) {
+AuditQuerySql BuildAuditQuery(const v1::AuditQuery& filter, char placeholder,
+                              bool shared) {
   AuditQuerySql query;
   // The next parameter's placeholder, for `value`.
   const auto param = [&](std::variant<int64_t, std::string> value) {
@@ -69,7 +70,8 @@ AuditQuerySql BuildAuditQuery(const v1::AuditQuery& filter, char placeholder) {
     absl::StrAppend(&where, " AND id = ", param(filter.id()));
   const std::string limit =
       param(int64_t{filter.limit() == 0 ? 100 : filter.limit()});
-  query.sql = absl::StrCat("SELECT * FROM (SELECT ", kRecordColumns,
+  query.sql = absl::StrCat("SELECT * FROM (SELECT ",
+                           shared ? kSharedRecordColumns : kRecordColumns,
                            " FROM actions a WHERE ", where,
                            " ORDER BY started_at_ms DESC, id DESC LIMIT ",
                            limit, ") AS newest ORDER BY started_at_ms, id");

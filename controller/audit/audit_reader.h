@@ -45,7 +45,9 @@ struct AuditQuerySql {
   std::string sql;
   std::vector<std::variant<int64_t, std::string>> params;
 };
-AuditQuerySql BuildAuditQuery(const v1::AuditQuery& filter, char placeholder);
+// `shared`: of a log several controllers share (kSharedRecordColumns).
+AuditQuerySql BuildAuditQuery(const v1::AuditQuery& filter, char placeholder,
+                              bool shared = false);
 
 // What `opsctl audit export` returns for a page: `events` (read after
 // `after.seq`, at most `limit`) and the checkpoints numbered above

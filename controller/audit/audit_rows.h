@@ -16,8 +16,10 @@ namespace opsagent {
 // queries, export, verification and signing so that they read alike.
 
 // The columns a record is read from, in the order ReadRecord expects, of
-// the table `actions` as `a`.
+// the table `actions` as `a`; PostgreSQL's add the controller
+// (kSharedRecordColumns).
 extern const char kRecordColumns[];
+extern const char kSharedRecordColumns[];
 
 // Which parts of a row to read: verification reads only what the event it
 // checks covers (half the columns, a tenth less time on a million rows).
@@ -25,9 +27,10 @@ enum RecordParts { kIntentPart = 1, kOutcomePart = 2, kWholeRecord = 3 };
 
 // The record whose columns (kRecordColumns) start at column `first` of
 // `row`: a Statement (SQLite) or a PgResult::Row (PostgreSQL), which read
-// alike (Text, Int, IsNull).
+// alike (Text, Int, IsNull). `shared`: the row has kSharedRecordColumns.
 template <typename Row>
-v1::AuditEntry ReadRecord(const Row& row, int first, int parts = kWholeRecord) {
+v1::AuditEntry ReadRecord(const Row& row, int first, int parts = kWholeRecord,
+                          bool shared = false) {
   auto text = [&](int i) { return row.Text(first + i); };
   auto number = [&](int i) { return row.Int(first + i); };
   v1::AuditEntry record;
@@ -51,6 +54,7 @@ v1::AuditEntry ReadRecord(const Row& row, int first, int parts = kWholeRecord) {
     if (!row.IsNull(first + 19)) intent.set_os_uid(number(19));
     intent.set_sudo_user(text(20));
     intent.set_ticket(text(24));
+    if (shared) intent.set_controller(text(25));
   }
   if ((parts & kOutcomePart) && !row.IsNull(first + 15)) {
     v1::AuditResult& result = *record.mutable_result();
@@ -100,11 +104,13 @@ struct ChainEvent {
 // order, at most `limit`, both parameters written with `placeholder`
 // ("?1", "?2" for SQLite; "$1", "$2" for PostgreSQL). SQLite takes a limit
 // of -1 and PostgreSQL NULL for all of them.
-std::string ChainEventQuery(char placeholder = '?');
+// `shared`: of a log several controllers share, its rows with
+// kSharedRecordColumns.
+std::string ChainEventQuery(char placeholder = '?', bool shared = false);
 // The event a row of ChainEventQuery holds; with `whole_rows` false, only
 // the part of its row the event covers.
 template <typename Row>
-ChainEvent ReadEvent(const Row& row, bool whole_rows) {
+ChainEvent ReadEvent(const Row& row, bool whole_rows, bool shared = false) {
   // The columns of ChainEventQuery before the row's.
   constexpr int kEventColumnCount = 7;
   ChainEvent event{row.Int(0),  row.Int(1),  row.Text(2), row.Text(3),
@@ -113,7 +119,8 @@ ChainEvent ReadEvent(const Row& row, bool whole_rows) {
     event.record = ReadRecord(
         row, kEventColumnCount,
         whole_rows ? kWholeRecord
-                   : (event.event == "intent" ? kIntentPart : kOutcomePart));
+                   : (event.event == "intent" ? kIntentPart : kOutcomePart),
+        shared);
   }
   return event;
 }

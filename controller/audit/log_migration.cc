@@ -86,18 +86,15 @@ const CopiedTable& Checkpoints() {
 }
 
 // Copies `table` from `from` into `to` (in its open transaction), each
-// value as SQLite holds it (NULL stays NULL), `extra` appended to each
-// row; returns how many rows.
-absl::StatusOr<int64_t> CopyTable(
-    sqlite3* from, PgConnection& to, const CopiedTable& table,
-    const std::vector<std::pair<const char*, std::string>>& extra = {}) {
+// value as SQLite holds it (NULL stays NULL); returns how many rows.
+absl::StatusOr<int64_t> CopyTable(sqlite3* from, PgConnection& to,
+                                  const CopiedTable& table) {
   std::vector<std::string> names;
   for (const auto& [name, cast] : table.columns) names.push_back(name);
   Statement rows(from,
                  absl::StrCat("SELECT ", absl::StrJoin(names, ", "), " FROM ",
                               table.name, " ORDER BY ", table.order_by));
   RETURN_IF_ERROR(rows.status());
-  for (const auto& [name, value] : extra) names.push_back(name);
   const size_t width = names.size();
   const size_t per_statement = 60000 / width;
   int64_t copied = 0;
@@ -125,10 +122,6 @@ absl::StatusOr<int64_t> CopyTable(
       absl::StrAppend(&row, i == 0 ? "" : ", ", "$", params.size(),
                       table.columns[i].second);
     }
-    for (const auto& [name, value] : extra) {
-      params.push_back(value);
-      absl::StrAppend(&row, ", $", params.size());
-    }
     values.push_back(row + ")");
     ++copied;
     if (values.size() >= per_statement) RETURN_IF_ERROR(flush());
@@ -142,8 +135,7 @@ absl::StatusOr<int64_t> CopyTable(
 }  // namespace
 
 absl::StatusOr<MigratedLog> MigrateSqliteLogToPostgres(
-    const std::string& sqlite_path, const std::string& conninfo,
-    const std::string& controller) {
+    const std::string& sqlite_path, const std::string& conninfo) {
   ASSIGN_OR_RETURN(const int64_t version, ReadSchemaVersion(sqlite_path));
   if (version != kAuditSchemaVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -184,8 +176,9 @@ absl::StatusOr<MigratedLog> MigrateSqliteLogToPostgres(
           "the PostgreSQL log already holds rows: a migration goes into an "
           "empty one only (a new database, its tables made by opsctld)");
     }
-    ASSIGN_OR_RETURN(copied.rows, CopyTable(raw, *to, Actions(),
-                                            {{"controller", controller}}));
+    // Rows keep no controller (their chain events were made without one):
+    // any controller settles those left pending, at its next start.
+    ASSIGN_OR_RETURN(copied.rows, CopyTable(raw, *to, Actions()));
     ASSIGN_OR_RETURN(copied.events, CopyTable(raw, *to, Chain()));
     ASSIGN_OR_RETURN(copied.checkpoints, CopyTable(raw, *to, Checkpoints()));
     RETURN_IF_ERROR(

@@ -22,13 +22,13 @@ struct MigratedLog {
 // PostgresAuditStore::Open), and moves the chain's head to the copy's end.
 // Nothing is recomputed, so the chain and every signed checkpoint verify
 // on PostgreSQL as they did on SQLite, and the checkpoints exported
-// before still match. Rows left pending in the file are marked as
-// `controller`'s, which settles them at its next start. The SQLite file is
-// read in one snapshot and never written. FAILED_PRECONDITION when the
-// target already holds rows or the file's schema is not this release's.
+// before still match. The copied rows name no controller (their chain
+// events cover none): rows left pending in the file are settled by the
+// next controller to start. The SQLite file is read in one snapshot and
+// never written. FAILED_PRECONDITION when the target already holds rows or
+// the file's schema is not this release's.
 absl::StatusOr<MigratedLog> MigrateSqliteLogToPostgres(
-    const std::string& sqlite_path, const std::string& conninfo,
-    const std::string& controller);
+    const std::string& sqlite_path, const std::string& conninfo);
 
 }  // namespace opsagent
 

@@ -294,10 +294,10 @@ absl::Status ReadChainEvents(
     const std::function<absl::Status(const ChainEvent&)>& visit) {
   ASSIGN_OR_RETURN(
       const PgResult rows,
-      db.Query("reading the chain", ChainEventQuery('$'),
+      db.Query("reading the chain", ChainEventQuery('$', /*shared=*/true),
                {PgInt(after), limit < 0 ? PgParam() : PgInt(limit)}));
   for (int i = 0; i < rows.rows(); ++i)
-    RETURN_IF_ERROR(visit(ReadEvent(rows.row(i), whole_rows)));
+    RETURN_IF_ERROR(visit(ReadEvent(rows.row(i), whole_rows, /*shared=*/true)));
   return absl::OkStatus();
 }
 
@@ -350,10 +350,10 @@ class PostgresSnapshot final : public AuditSnapshot {
   }
   absl::Status ForEachEvent(
       const std::function<absl::Status(const ChainEvent&)>& visit) override {
-    const std::string query =
-        absl::StrReplaceAll(ChainEventQuery('$'), {{"$1", "0"}, {"$2", "ALL"}});
+    const std::string query = absl::StrReplaceAll(
+        ChainEventQuery('$', /*shared=*/true), {{"$1", "0"}, {"$2", "ALL"}});
     return ForEachInCursor(query, [&](const PgResult::Row& row) {
-      return visit(ReadEvent(row, /*whole_rows=*/false));
+      return visit(ReadEvent(row, /*whole_rows=*/false, /*shared=*/true));
     });
   }
   absl::Status ForEachRow(
@@ -578,7 +578,10 @@ absl::StatusOr<std::vector<int64_t>> PostgresAuditStore::CommitTransaction(
         ids.clear();
         for (const v1::AuditIntent* intent : intents) {
           ids.push_back(++last_id);
-          chain_event(last_id, "intent", CanonicalIntent(last_id, *intent));
+          // The row names its controller, and its chain event covers that.
+          v1::AuditIntent stamped = *intent;
+          stamped.set_controller(controller_);
+          chain_event(last_id, "intent", CanonicalIntent(last_id, stamped));
         }
         // In slices of kRowsPerStatement, in chain order (outcomes, then
         // intents), each moving the head to its last event.
@@ -699,7 +702,7 @@ absl::StatusOr<std::vector<v1::ExportAuditItem>> PostgresAuditStore::Export(
 
 absl::StatusOr<std::vector<v1::AuditEntry>> PostgresAuditStore::Query(
     const v1::AuditQuery& filter) {
-  const AuditQuerySql query = BuildAuditQuery(filter, '$');
+  const AuditQuerySql query = BuildAuditQuery(filter, '$', /*shared=*/true);
   std::vector<PgParam> params;
   for (const auto& value : query.params) {
     if (const int64_t* number = std::get_if<int64_t>(&value)) {
@@ -714,7 +717,8 @@ absl::StatusOr<std::vector<v1::AuditEntry>> PostgresAuditStore::Query(
                          db.Query("querying", query.sql, params));
         std::vector<v1::AuditEntry> records;
         for (int i = 0; i < rows.rows(); ++i)
-          records.push_back(ReadRecord(rows.row(i), 0));
+          records.push_back(
+              ReadRecord(rows.row(i), 0, kWholeRecord, /*shared=*/true));
         return records;
       });
 }
@@ -726,14 +730,15 @@ absl::StatusOr<std::vector<v1::AuditEntry>> PostgresAuditStore::OwnPending(
         ASSIGN_OR_RETURN(
             const PgResult rows,
             db.Query("reading the rows left pending",
-                     absl::StrCat("SELECT ", kRecordColumns,
+                     absl::StrCat("SELECT ", kSharedRecordColumns,
                                   " FROM actions a WHERE a.outcome = "
-                                  "'pending' AND a.controller = $1 ORDER BY "
-                                  "a.id LIMIT $2"),
+                                  "'pending' AND a.controller IN ($1, '') "
+                                  "ORDER BY a.id LIMIT $2"),
                      {controller_, PgInt(limit)}));
         std::vector<v1::AuditEntry> records;
         for (int i = 0; i < rows.rows(); ++i)
-          records.push_back(ReadRecord(rows.row(i), 0));
+          records.push_back(
+              ReadRecord(rows.row(i), 0, kWholeRecord, /*shared=*/true));
         return records;
       });
 }

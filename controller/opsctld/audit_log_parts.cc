@@ -106,7 +106,7 @@ absl::StatusOr<std::string> MigrateAuditLog(const v1::OpsctldConfig& config,
                      source.status().message()));
   }
   ASSIGN_OR_RETURN(const MigratedLog copied,
-                   MigrateSqliteLogToPostgres(sqlite_path, conninfo, name));
+                   MigrateSqliteLogToPostgres(sqlite_path, conninfo));
   absl::StatusOr<std::string> verified = store->Verify(options);
   if (!verified.ok()) {
     return absl::DataLossError(absl::StrCat(

@@ -561,6 +561,23 @@ TEST_F(SharedPostgresLogTest, AControllerWhoseNameWasTakenStopsWriting) {
   }
 }
 
+TEST_F(SharedPostgresLogTest, WhichControllerWroteARowIsChained) {
+  std::unique_ptr<PostgresAuditStore> a = Open("opsctld-a");
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(a->RecordIntent(Intent("r1", "w", 1)).ok());
+  auto rows = a->Query({});
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].intent().controller(), "opsctld-a");
+  ASSERT_TRUE(a->Verify({}).ok());
+  // Handing the pending row to another controller (which would settle it
+  // as interrupted) is an edit like any other.
+  AsDba(conninfo_, "UPDATE actions SET controller = 'opsctld-b'");
+  absl::StatusOr<std::string> verified = a->Verify({});
+  EXPECT_TRUE(absl::IsDataLoss(verified.status())) << verified.status();
+  EXPECT_THAT(verified.status().message(), HasSubstr("row 1 was edited"));
+}
+
 TEST_F(SharedPostgresLogTest, AServerReachedWithoutProvingItselfIsRefused) {
   // The same server over loopback TCP: a neighbour could listen there
   // first. Refused before anything is read or written, whatever answers.
@@ -617,7 +634,7 @@ TEST_F(SharedPostgresLogTest, ASqliteLogMigratesAndStillVerifies) {
 
   std::unique_ptr<PostgresAuditStore> store = Open("opsctld-a");
   ASSERT_NE(store, nullptr);
-  auto copied = MigrateSqliteLogToPostgres(path, conninfo_, "opsctld-a");
+  auto copied = MigrateSqliteLogToPostgres(path, conninfo_);
   ASSERT_TRUE(copied.ok()) << copied.status();
   EXPECT_EQ(copied->rows, 30);
   EXPECT_EQ(copied->events, 59);
@@ -632,7 +649,8 @@ TEST_F(SharedPostgresLogTest, ASqliteLogMigratesAndStillVerifies) {
   auto rows = store->Query(incident);
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(rows->size(), 30u);
-  // It goes on from there: the pending row is this controller's to settle.
+  // It goes on from there: the pending row is settled by the next
+  // controller to start.
   auto settled = store->SettleInterrupted(absl::Now());
   ASSERT_TRUE(settled.ok()) << settled.status();
   EXPECT_EQ(*settled, 1);
@@ -643,7 +661,7 @@ TEST_F(SharedPostgresLogTest, ASqliteLogMigratesAndStillVerifies) {
   after = store->Verify(options);
   EXPECT_TRUE(after.ok()) << after.status();
   // Only into an empty log.
-  auto again = MigrateSqliteLogToPostgres(path, conninfo_, "opsctld-a");
+  auto again = MigrateSqliteLogToPostgres(path, conninfo_);
   EXPECT_TRUE(absl::IsFailedPrecondition(again.status())) << again.status();
 }
 
