@@ -17,6 +17,20 @@
 // prints "connected K T" (K links up at Unix time T, in seconds) each time
 // the count changes, and runs until killed.
 //
+//   agent_swarm DIR N PORT1,PORT2[,...]
+// links every agent to each of several controllers (all presenting
+// DIR/controller.crt), as an agent with `more_controllers` does: one
+// channel, handshake and link per controller, each reconnecting on its own.
+// "connected K T" then counts every link, and goes on with one
+// "PORT:UP/ACCEPTED" a controller: its links up now, and how many times it
+// has accepted one since the start (above N: links re-established).
+//
+// If DIR/hold exists when the swarm is ready, no agent connects until it
+// is removed (to measure the controllers with no link first). The first
+// connections are spread over SWARM_RAMP_SECONDS (default 1): this one
+// process makes every handshake, and 20,000 at once starve its own
+// heartbeats.
+//
 //   agent_swarm DIR N CONTROLLER_PORT ENROLL_PORT
 // enrolls instead (bench/fleet_enrollment.sh): it also writes DIR/host-ca.
 // {crt,key} (an intermediate limited to .swarm.test) and waits for
@@ -31,6 +45,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <fstream>
 #include <memory>
@@ -43,6 +58,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/tls/certificate_request.h"
@@ -67,6 +84,11 @@ std::string Read(const std::string& path) {
 
 std::atomic<int> connected{0};
 std::atomic<int> renewed{0};
+// By controller (index in CONTROLLER_PORT's list): links up, links ever
+// accepted.
+constexpr int kMaxControllers = 8;
+std::atomic<int> connected_to[kMaxControllers];
+std::atomic<int> accepted_by[kMaxControllers];
 
 class SimulatedAgent;
 class Link;
@@ -88,13 +110,16 @@ class Scheduler {
 
 Scheduler* scheduler = nullptr;
 
-// One agent: its identity, and its current link (a reactor).
+// One agent's connection to one controller (an agent linked to several
+// controllers is several of these with one name and certificate): its
+// identity, and its current link (a reactor).
 class SimulatedAgent {
  public:
-  SimulatedAgent(std::string name, std::string target,
+  SimulatedAgent(std::string name, std::string target, int controller,
                  std::shared_ptr<grpc::ChannelCredentials> credentials)
       : name_(std::move(name)),
         target_(std::move(target)),
+        controller_(controller),
         credentials_(std::move(credentials)) {}
 
   void Connect();
@@ -113,6 +138,7 @@ class SimulatedAgent {
     scheduler->At(absl::Now() + wait, this);
   }
   const std::string& name() const { return name_; }
+  int controller() const { return controller_; }
   void set_credentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
     credentials_ = std::move(credentials);
   }
@@ -131,6 +157,7 @@ class SimulatedAgent {
 
   const std::string name_;
   const std::string target_;
+  const int controller_;
   std::shared_ptr<grpc::ChannelCredentials> credentials_;
   absl::Mutex link_mutex_;
   Link* link_ ABSL_GUARDED_BY(link_mutex_) = nullptr;
@@ -164,6 +191,8 @@ class Link final
     if (in_.has_accepted()) {
       accepted_at_ = absl::Now();
       ++connected;
+      ++connected_to[agent_->controller()];
+      ++accepted_by[agent_->controller()];
       agent_->set_link(this);
     } else if (in_.has_renewed()) {
       if (in_.renewed().status().code() == 0) ++renewed;
@@ -204,6 +233,7 @@ class Link final
     absl::Duration up = absl::ZeroDuration();
     if (accepted_at_ != absl::InfinitePast()) {
       --connected;
+      --connected_to[agent_->controller()];
       up = absl::Now() - accepted_at_;
     }
     SimulatedAgent* agent = agent_;
@@ -340,17 +370,41 @@ void Scheduler::Run() {
   }
 }
 
+// "7700" or "7700,7701": the controllers' ports, or empty if malformed.
+std::vector<int> ParsePorts(absl::string_view text) {
+  std::vector<int> ports;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    int port = 0;
+    if (!absl::SimpleAtoi(part, &port) || port <= 0 || port > 65535 ||
+        ports.size() == kMaxControllers)
+      return {};
+    ports.push_back(port);
+  }
+  return ports;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int count = 0, port = 0, enroll_port = 0;
+  int count = 0, enroll_port = 0;
+  std::vector<int> ports;
   if ((argc != 4 && argc != 5) || !absl::SimpleAtoi(argv[2], &count) ||
-      !absl::SimpleAtoi(argv[3], &port) ||
+      (ports = ParsePorts(argv[3])).empty() ||
       (argc == 5 && !absl::SimpleAtoi(argv[4], &enroll_port))) {
     std::fprintf(stderr,
-                 "usage: agent_swarm DIR N CONTROLLER_PORT [ENROLL_PORT]\n");
+                 "usage: agent_swarm DIR N CONTROLLER_PORT[,PORT...] "
+                 "[ENROLL_PORT]\n");
     return 2;
   }
+  // Each agent's connections, one a controller.
+  auto add_agent = [&](std::vector<std::unique_ptr<SimulatedAgent>>& agents,
+                       const std::string& name,
+                       std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    for (size_t c = 0; c < ports.size(); ++c)
+      agents.push_back(std::make_unique<SimulatedAgent>(
+          name, absl::StrCat("127.0.0.1:", ports[c]), static_cast<int>(c),
+          credentials));
+  };
   const std::string dir = argv[1];
   auto ca = TestCertificateAuthority::Create(dir, "swarm");
   if (!ca.ok()) {
@@ -381,8 +435,7 @@ int main(int argc, char** argv) {
         EnrollAll(dir, names, enroll_port, root);
     for (int i = 0; i < count; ++i) {
       if (credentials[i] == nullptr) continue;
-      agents.push_back(std::make_unique<SimulatedAgent>(
-          names[i], absl::StrCat("127.0.0.1:", port), credentials[i]));
+      add_agent(agents, names[i], credentials[i]);
     }
   }
   const absl::Time minting = absl::Now();
@@ -400,8 +453,7 @@ int main(int argc, char** argv) {
     tls.pem_private_key = Read(cert->private_key);
     unlink(cert->certificate.c_str());
     unlink(cert->private_key.c_str());
-    agents.push_back(std::make_unique<SimulatedAgent>(
-        name, absl::StrCat("127.0.0.1:", port), grpc::SslCredentials(tls)));
+    add_agent(agents, name, grpc::SslCredentials(tls));
   }
   if (enroll_port == 0) {
     std::fprintf(stderr, "minted %d agent certificates in %s\n", count,
@@ -410,32 +462,55 @@ int main(int argc, char** argv) {
     std::ofstream(dir + "/ready") << "ready\n";
   }
 
+  while (access((dir + "/hold").c_str(), F_OK) == 0)
+    absl::SleepFor(absl::Milliseconds(50));
   scheduler = new Scheduler();
   std::thread([] { scheduler->Run(); }).detach();
-  // Spread the first connections over a second, as a fleet booting would.
+  // Spread the first connections over a second (or SWARM_RAMP_SECONDS),
+  // as a fleet booting would.
+  int ramp_ms = 1000;
+  if (const char* ramp = std::getenv("SWARM_RAMP_SECONDS"); ramp != nullptr) {
+    int seconds = 0;
+    if (absl::SimpleAtoi(ramp, &seconds) && seconds > 0)
+      ramp_ms = seconds * 1000;
+  }
   for (auto& agent : agents) {
-    scheduler->At(absl::Now() + absl::Milliseconds(std::rand() % 1000),
+    scheduler->At(absl::Now() + absl::Milliseconds(std::rand() % ramp_ms),
                   agent.get());
   }
   int last = -1, last_renewed = 0;
+  std::string last_by_controller;
   bool renewing = false;
   for (;;) {
     const int now = connected.load();
-    if (now != last) {
-      std::printf("connected %d %.3f\n", now, UnixSeconds());
+    std::string by_controller;
+    if (ports.size() > 1) {
+      for (size_t c = 0; c < ports.size(); ++c)
+        absl::StrAppend(&by_controller, " ", ports[c], ":",
+                        connected_to[c].load(), "/", accepted_by[c].load());
+    }
+    if (now != last || by_controller != last_by_controller) {
+      std::printf("connected %d %.3f%s\n", now, UnixSeconds(),
+                  by_controller.c_str());
       std::fflush(stdout);
       last = now;
+      last_by_controller = by_controller;
     }
     if (enroll_port != 0 && !renewing &&
         access((dir + "/renew").c_str(), R_OK) == 0) {
       renewing = true;
       std::vector<std::string> requests;
+      // Through the first controller only: one renewal an agent.
+      std::vector<SimulatedAgent*> renewing_agents;
       for (auto& agent : agents)
+        if (agent->controller() == 0) renewing_agents.push_back(agent.get());
+      for (SimulatedAgent* agent : renewing_agents)
         requests.push_back(
             opsagent::MakeHostKeyAndRequest(agent->name())->request_pem);
       std::printf("renew-start %.3f\n", UnixSeconds());
       std::fflush(stdout);
-      for (size_t i = 0; i < agents.size(); ++i) agents[i]->Renew(requests[i]);
+      for (size_t i = 0; i < renewing_agents.size(); ++i)
+        renewing_agents[i]->Renew(requests[i]);
     }
     if (const int done = renewed.load(); done != last_renewed) {
       std::printf("renewed %d %.3f\n", done, UnixSeconds());
