@@ -26,6 +26,7 @@
 #include "opsagent/v1/journal.pb.h"
 #include "tests/testing/agent_process.h"
 #include "tests/testing/connection_flood.h"
+#include "tests/testing/journal_file.h"
 #include "tests/testing/opsctl_runner.h"
 #include "tests/testing/test_agent.h"
 #include "tests/testing/test_controller.h"
@@ -42,6 +43,7 @@ using ::opsagent::testing::JsonField;
 using ::opsagent::testing::OpsctlRunner;
 using ::opsagent::testing::ParseJson;
 using ::opsagent::testing::ReadFileOrDie;
+using ::opsagent::testing::ReadJournalFile;
 using ::opsagent::testing::TestAgent;
 using ::opsagent::testing::TestCertificateAuthority;
 using ::opsagent::testing::TestController;
@@ -57,19 +59,6 @@ std::vector<v1::AuditEntry> TeamRows(const std::string& path) {
   all.set_limit(100000);
   absl::StatusOr<std::vector<v1::AuditEntry>> rows = (*store)->Query(all);
   return rows.ok() ? *rows : std::vector<v1::AuditEntry>{};
-}
-
-// The parsed lines of an agent's journal.
-std::vector<v1::JournalRecord> Journal(const std::string& path) {
-  std::vector<v1::JournalRecord> records;
-  for (absl::string_view line :
-       absl::StrSplit(ReadFileOrDie(path), '\n', absl::SkipEmpty())) {
-    v1::JournalRecord record;
-    if (google::protobuf::util::JsonStringToMessage(std::string(line), &record)
-            .ok())
-      records.push_back(record);
-  }
-  return records;
 }
 
 // A fleet: one controller, agents that link to it, operators.
@@ -310,7 +299,7 @@ TEST_F(ControllerE2eTest, ReadOnlyAndMutatingOperationsGoThroughIt) {
   // The agent's own witness: journaled as relayed, for alice.
   bool journaled = false;
   for (const v1::JournalRecord& record :
-       Journal(web1_->dir + "/journal.jsonl")) {
+       ReadJournalFile(web1_->dir + "/journal.jsonl")) {
     if (record.operation() == "truncate_log" &&
         record.event() == v1::JournalRecord::FINISHED) {
       journaled = true;
@@ -659,7 +648,7 @@ TEST_F(ControllerFailureE2eTest,
   ASSERT_EQ(alice->AuditRows().size(), 1u);
   bool journaled = false;
   for (const v1::JournalRecord& record :
-       Journal(app1->dir + "/journal.jsonl")) {
+       ReadJournalFile(app1->dir + "/journal.jsonl")) {
     if (record.event() == v1::JournalRecord::STARTED &&
         record.operation() == "memory") {
       journaled = true;

@@ -26,6 +26,7 @@
 #include "opsagent/v1/controller.grpc.pb.h"
 #include "opsagent/v1/journal.pb.h"
 #include "tests/testing/agent_process.h"
+#include "tests/testing/journal_file.h"
 #include "tests/testing/opsctl_runner.h"
 #include "tests/testing/test_agent.h"
 #include "tests/testing/test_controller.h"
@@ -41,23 +42,11 @@ using ::opsagent::testing::Occurrences;
 using ::opsagent::testing::OpsctlRunner;
 using ::opsagent::testing::ParseJson;
 using ::opsagent::testing::ReadFileOrDie;
+using ::opsagent::testing::ReadJournalFile;
 using ::opsagent::testing::TestAgent;
 using ::opsagent::testing::TestCertificateAuthority;
 using ::opsagent::testing::TestController;
 using ::testing::HasSubstr;
-
-// The parsed lines of an agent's journal.
-std::vector<v1::JournalRecord> Journal(const std::string& path) {
-  std::vector<v1::JournalRecord> records;
-  for (absl::string_view line :
-       absl::StrSplit(ReadFileOrDie(path), '\n', absl::SkipEmpty())) {
-    v1::JournalRecord record;
-    if (google::protobuf::util::JsonStringToMessage(std::string(line), &record)
-            .ok())
-      records.push_back(record);
-  }
-  return records;
-}
 
 class SeveralControllersE2eTest : public ::testing::Test {
  protected:
@@ -211,7 +200,7 @@ TEST_F(SeveralControllersE2eTest, BothControllersListTheHostAndReachIt) {
   // The agent journaled each call with the controller it came through.
   std::map<std::string, int> via;
   for (const v1::JournalRecord& record :
-       Journal(agent_->dir + "/journal.jsonl"))
+       ReadJournalFile(agent_->dir + "/journal.jsonl"))
     ++via[record.via()];
   EXPECT_GE(via["controller opsctld-a.test"], 1);
   EXPECT_GE(via["controller opsctld-b.test"], 1);
@@ -268,7 +257,7 @@ TEST_F(SeveralControllersE2eTest,
               HasSubstr("returning the first outcome, not acting again"));
   int started = 0;
   for (const v1::JournalRecord& record :
-       Journal(agent_->dir + "/journal.jsonl")) {
+       ReadJournalFile(agent_->dir + "/journal.jsonl")) {
     if (record.request_id() == "resend-1" &&
         record.event() == v1::JournalRecord::STARTED)
       ++started;
